@@ -1,0 +1,109 @@
+# GNU make build for dnsdist.  Makefile.bsd builds the same objects with BSD make.
+#   make            build the daemon, the library and the test programs
+#   make deps       install missing packages (as root) or print the command
+#   make run        local demo: two loopback backends and the daemon on 127.0.0.1:5300
+#   make check      run the whole Kyua suite
+#   make DEBUG=1    build with ASan and UBSan (objects are rebuilt when flags change)
+
+include lib/sources.mk
+include dnsdist/sources.mk
+include regress/sources.mk
+
+OS !=		uname -s
+PKG_CONFIG ?=	pkg-config
+
+ifeq ($(OS),Linux)
+LUA_PC ?=	lua5.3
+OS_PC =		libbsd-overlay
+OS_CPPFLAGS =	-D_GNU_SOURCE
+else ifeq ($(OS),FreeBSD)
+LUA_PC ?=	lua-5.3
+else
+LUA_PC ?=	lua53
+endif
+
+LUA_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags $(LUA_PC))
+LUA_LIBS ?=	$(shell $(PKG_CONFIG) --libs $(LUA_PC))
+SODIUM_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libsodium)
+SODIUM_LIBS ?=	$(shell $(PKG_CONFIG) --libs libsodium)
+EDIT_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libedit)
+EDIT_LIBS ?=	$(shell $(PKG_CONFIG) --libs libedit)
+OS_CFLAGS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --cflags $(OS_PC)))
+OS_LIBS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --libs $(OS_PC)))
+ATF_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags atf-c 2>/dev/null)
+ATF_LIBS ?=	$(shell $(PKG_CONFIG) --libs atf-c 2>/dev/null)
+
+WARNINGS =	-Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
+		-Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARNINGS +=	-Werror
+endif
+ifeq ($(DEBUG),1)
+OPT =		-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined
+LDSAN =		-fsanitize=address,undefined
+else
+OPT =		-O2 -g
+endif
+ifeq ($(NO_MMSG),1)
+OS_CPPFLAGS +=	-DCOMPAT_NO_MMSG
+endif
+
+CFLAGS ?=	$(OPT)
+CFLAGS +=	-std=c11 -pthread $(WARNINGS)
+CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS)
+LDFLAGS +=	-pthread $(LDSAN)
+LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(OS_LIBS) -lm
+
+LIB_OBJS =	$(LIB_SRCS:.c=.o)
+DNSDIST_OBJS =	$(DNSDIST_SRCS:.c=.o)
+RESPONDER =	regress/responder/responder
+
+all: dnsdist/dnsdist $(REGRESS_LIB_TESTS) $(RESPONDER)
+
+# Objects depend on the flags they were built with, so DEBUG=1 and back rebuilds.
+FLAGS_STAMP =	.build-flags
+FLAGS_NOW =	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS)
+$(FLAGS_STAMP): FORCE
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+
+%.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h lib/compat/*.h dnsdist/*.h)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+lib/libdnsdist.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+dnsdist/dnsdist: $(DNSDIST_OBJS) lib/libdnsdist.a
+	$(CC) $(LDFLAGS) -o $@ $(DNSDIST_OBJS) lib/libdnsdist.a $(EDIT_LIBS) $(LIBS)
+
+regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(ATF_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    lib/libdnsdist.a $(ATF_LIBS) $(LIBS)
+
+$(RESPONDER): $(RESPONDER_SRCS) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(RESPONDER_SRCS)
+
+deps:
+	@sh regress/deps.sh
+
+run: deps all
+	@sh etc/demo.sh $(BACKENDS)
+
+check: deps all
+	@sh regress/run.sh
+
+bench: deps all
+	@sh regress/bench/run.sh
+
+lint:
+	-cppcheck --quiet --enable=warning,portability --std=c11 -Ilib lib dnsdist
+	-clang-tidy $(LIB_SRCS) $(DNSDIST_SRCS) -- $(CPPFLAGS)
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+clean:
+	rm -f $(LIB_OBJS) $(DNSDIST_OBJS) lib/libdnsdist.a dnsdist/dnsdist \
+	    $(REGRESS_LIB_TESTS) $(RESPONDER) $(FLAGS_STAMP)
+
+FORCE:
+.PHONY: all deps run check bench lint clean FORCE

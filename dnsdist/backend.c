@@ -1,0 +1,369 @@
+/*
+ * UDP to the backends.  Each server has one connected socket and a table
+ * of in-flight slots; the slot index (masked) is the ID the backend sees.
+ * An answer is taken only when its ID names a live slot and its question
+ * (name hash, type, class) is the one that slot sent.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "dnsdist.h"
+#include "stats.h"
+
+uint8_t	slot_hashkey[16];
+
+static struct backend	**flushq;	/* backends with queries to send */
+static size_t		  nflushq;
+static struct backend	**backends;
+static size_t		  nbackends;
+
+/* The receive batch for answers. */
+static uint8_t			(*rx_buf)[UDP_RESPMAX];
+static struct iovec		 rx_iov[UDP_BATCH];
+static struct compat_mmsg	 rx_msg[UDP_BATCH];
+
+static void backend_read(int, short, void *);
+
+static int
+backend_socket(struct server *ds)
+{
+	int	fd, sz = 1 << 20;
+
+	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1)
+		return -1;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return fd;
+}
+
+static struct backend *
+backend_new(struct server *ds)
+{
+	struct backend	*be;
+
+	if ((be = calloc(1, sizeof(*be))) == NULL)
+		return NULL;
+	be->be_ds = ds;
+	be->be_nslots = (uint32_t)settings.st_maxudpoutstanding;
+	/* calloc: pages are only touched as slots are first used. */
+	be->be_slots = calloc(be->be_nslots, sizeof(*be->be_slots));
+	be->be_freeq = calloc(be->be_nslots, sizeof(*be->be_freeq));
+	if (be->be_slots == NULL || be->be_freeq == NULL)
+		goto fail;
+	randombytes_buf(&be->be_idmask, sizeof(be->be_idmask));
+	if ((be->be_fd = backend_socket(ds)) == -1)
+		goto fail;
+	if (loop_add(be->be_fd, POLLIN, backend_read, be) == -1)
+		goto fail;
+	be->be_hfd = -1;
+	be->be_hfirst = true;
+	return be;
+fail:
+	log_warn("backend %s", ds->ds_addrtext);
+	free(be->be_slots);
+	free(be->be_freeq);
+	free(be);
+	return NULL;
+}
+
+static void
+backend_free(struct backend *be)
+{
+	size_t	i;
+
+	health_close(be);
+	loop_del(be->be_fd);
+	close(be->be_fd);
+	for (i = 0; i < nflushq; i++)
+		if (flushq[i] == be)
+			flushq[i] = flushq[--nflushq];
+	free(be->be_slots);
+	free(be->be_freeq);
+	free(be);
+}
+
+int
+backend_sync(void)
+{
+	struct backend	**nb, **nq, *be;
+	struct server	 *ds;
+	size_t		  i;
+
+	while ((ds = server_reap()) != NULL) {
+		for (i = 0; i < nbackends; i++)
+			if (backends[i]->be_ds == ds) {
+				backend_free(backends[i]);
+				backends[i] = backends[--nbackends];
+				break;
+			}
+		ds->ds_io = NULL;
+		server_unref(ds);
+	}
+	for (i = 0; i < servers.sr_count; i++) {
+		ds = servers.sr_servers[i];
+		if (ds->ds_io != NULL)
+			continue;
+		if ((be = backend_new(ds)) == NULL)
+			return -1;
+		if ((nb = reallocarray(backends, nbackends + 1,
+		    sizeof(*nb))) == NULL) {
+			backend_free(be);
+			return -1;
+		}
+		backends = nb;
+		if ((nq = reallocarray(flushq, nbackends + 1,
+		    sizeof(*nq))) == NULL) {
+			backend_free(be);
+			return -1;
+		}
+		flushq = nq;
+		backends[nbackends++] = be;
+		server_ref(ds);
+		ds->ds_io = be;
+		health_check_now(be);
+	}
+	return 0;
+}
+
+/* A free slot, the longest-freed first so that IDs are reused late. */
+static int
+slot_get(struct backend *be)
+{
+	int	idx;
+
+	if (be->be_nfree > 0) {
+		idx = be->be_freeq[be->be_freehead];
+		be->be_freehead = (be->be_freehead + 1) % be->be_nslots;
+		be->be_nfree--;
+		return idx;
+	}
+	if (be->be_fresh < be->be_nslots)
+		return (int)be->be_fresh++;
+	return -1;
+}
+
+static void
+slot_put(struct backend *be, uint32_t idx)
+{
+	be->be_slots[idx].sl_sent = 0;
+	be->be_freeq[(be->be_freehead + be->be_nfree) % be->be_nslots] =
+	    (uint16_t)idx;
+	be->be_nfree++;
+	atomic_fetch_sub_explicit(&be->be_ds->ds_outstanding, 1,
+	    memory_order_relaxed);
+}
+
+void
+backend_send_query(struct server *ds, uint8_t *pkt, size_t len,
+    const struct dnsquestion *q, const struct sockaddr *from,
+    socklen_t fromlen, uint16_t listener, const struct compat_dst *dst)
+{
+	struct backend		*be = ds->ds_io;
+	struct slot		*sl;
+	struct compat_mmsg	*m;
+	int			 idx;
+	unsigned int		 i;
+
+	if (be == NULL || (idx = slot_get(be)) == -1) {
+		/* Every ID is in flight: never put two queries on one. */
+		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
+		    memory_order_relaxed);
+		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
+		return;
+	}
+	sl = &be->be_slots[idx];
+	sl->sl_sent = loop_now;
+	sl->sl_qhash = dnsname_hash(q->q_name, q->q_namelen, slot_hashkey);
+	memcpy(&sl->sl_client, from, fromlen < sizeof(sl->sl_client) ?
+	    fromlen : sizeof(sl->sl_client));
+	sl->sl_dst = *dst;
+	sl->sl_origid = dnspacket_id(pkt);
+	sl->sl_qtype = q->q_type;
+	sl->sl_qclass = q->q_class;
+	sl->sl_listener = listener;
+	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
+	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
+
+	i = be->be_nout++;
+	m = &be->be_out[i];
+	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
+	be->be_outiov[i].iov_base = pkt;
+	be->be_outiov[i].iov_len = len;
+	m->cm_hdr.msg_iov = &be->be_outiov[i];
+	m->cm_hdr.msg_iovlen = 1;
+	if (!be->be_pending) {
+		be->be_pending = true;
+		flushq[nflushq++] = be;
+	}
+	if (be->be_nout == UDP_BATCH) {
+		backend_flush_all();
+	}
+}
+
+static void
+backend_flush(struct backend *be)
+{
+	unsigned int	done = 0;
+	int		n;
+	uint16_t	id;
+
+	while (done < be->be_nout) {
+		n = compat_sendmmsg(be->be_fd, &be->be_out[done],
+		    be->be_nout - done);
+		if (n > 0) {
+			done += (unsigned int)n;
+			continue;
+		}
+		/* Release the slot of the query that could not go. */
+		id = dnspacket_id(be->be_outiov[done].iov_base) ^
+		    be->be_idmask;
+		if (id < be->be_nslots && be->be_slots[id].sl_sent != 0)
+			slot_put(be, id);
+		atomic_fetch_add_explicit(&be->be_ds->ds_senderrors, 1,
+		    memory_order_relaxed);
+		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
+		done++;
+	}
+	be->be_nout = 0;
+	be->be_pending = false;
+}
+
+void
+backend_flush_all(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nflushq; i++)
+		backend_flush(flushq[i]);
+	nflushq = 0;
+}
+
+static void
+backend_answer(struct backend *be, uint8_t *pkt, size_t len)
+{
+	struct server		*ds = be->be_ds;
+	struct dnsquestion	 q;
+	struct slot		*sl;
+	struct listener		*li;
+	uint32_t		 idx;
+	uint64_t		 usec;
+
+	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) ||
+	    dnspacket_question(pkt, len, &q) == -1)
+		goto bad;
+	idx = dnspacket_id(pkt) ^ be->be_idmask;
+	if (idx >= be->be_nslots)
+		goto bad;
+	sl = &be->be_slots[idx];
+	if (sl->sl_sent == 0 || sl->sl_qtype != q.q_type ||
+	    sl->sl_qclass != q.q_class ||
+	    sl->sl_qhash != dnsname_hash(q.q_name, q.q_namelen, slot_hashkey))
+		goto bad;
+	dnspacket_set_id(pkt, sl->sl_origid);
+	usec = (loop_now - sl->sl_sent) / 1000;
+	li = &listeners[sl->sl_listener];
+	frontend_queue(li, pkt, len, (struct sockaddr *)&sl->sl_client,
+	    &sl->sl_dst);
+	slot_put(be, idx);
+	record_response(ds, pkt, len, usec);
+	return;
+bad:
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+}
+
+static void
+backend_read(int fd, short revents, void *arg)
+{
+	struct backend	*be = arg;
+	int		 i, n;
+
+	(void)revents;
+	for (i = 0; i < UDP_BATCH; i++) {
+		rx_iov[i].iov_base = rx_buf[i];
+		rx_iov[i].iov_len = UDP_RESPMAX;
+		memset(&rx_msg[i].cm_hdr, 0, sizeof(rx_msg[i].cm_hdr));
+		rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
+		rx_msg[i].cm_hdr.msg_iovlen = 1;
+	}
+	n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+	for (i = 0; i < n; i++)
+		backend_answer(be, rx_buf[i], rx_msg[i].cm_len);
+	/* The answers point into rx_buf: send them before the next batch. */
+	frontend_flush_all();
+}
+
+/* Free the slots of queries the backend has not answered in time. */
+static void
+backend_timeouts(void *arg)
+{
+	uint64_t	 limit = (uint64_t)settings.st_udptimeout * 1000000000ULL;
+	struct backend	*be;
+	size_t		 b;
+	uint32_t	 i;
+
+	(void)arg;
+	for (b = 0; b < nbackends; b++) {
+		be = backends[b];
+		for (i = 0; i < be->be_fresh; i++) {
+			if (be->be_slots[i].sl_sent == 0 ||
+			    loop_now - be->be_slots[i].sl_sent < limit)
+				continue;
+			slot_put(be, i);
+			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
+			    memory_order_relaxed);
+			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
+		}
+	}
+}
+
+/* Queries and drops per second, for showServers(). */
+static void
+backend_rates(void *arg)
+{
+	struct server	*ds;
+	uint64_t	 q, d;
+	size_t		 i;
+
+	(void)arg;
+	for (i = 0; i < servers.sr_count; i++) {
+		ds = servers.sr_servers[i];
+		q = atomic_load(&ds->ds_queries);
+		d = atomic_load(&ds->ds_drops);
+		atomic_store(&ds->ds_qpsrate, (double)(q - ds->ds_lastqueries));
+		atomic_store(&ds->ds_droprate, (double)(d - ds->ds_lastdrops));
+		ds->ds_lastqueries = q;
+		ds->ds_lastdrops = d;
+	}
+}
+
+void
+backend_start(void)
+{
+	if ((rx_buf = calloc(UDP_BATCH, sizeof(*rx_buf))) == NULL)
+		fatal("backend buffers");
+	randombytes_buf(slot_hashkey, sizeof(slot_hashkey));
+	loop_timer(100000000ULL, backend_timeouts, NULL);
+	loop_timer(1000000000ULL, backend_rates, NULL);
+}
+
+void
+backend_close_all(void)
+{
+	while (nbackends > 0)
+		backend_free(backends[--nbackends]);
+}

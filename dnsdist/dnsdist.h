@@ -1,0 +1,149 @@
+/*
+ * The daemon's private header: the loop, the listeners, the backends'
+ * socket state, health checks, TCP and the console, in build order.
+ */
+#ifndef DNSDIST_H
+#define DNSDIST_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "compat/compat.h"
+#include "dnspacket.h"
+#include "policy.h"
+#include "sbuf.h"
+#include "server.h"
+#include "settings.h"
+
+#define UDP_BATCH	32		/* datagrams per recvmmsg/sendmmsg */
+#define UDP_QUERYMAX	4096		/* largest query accepted over UDP */
+#define UDP_RESPMAX	65535
+
+/* log.c */
+void	log_init(bool to_syslog, bool verbose);
+void	log_warn(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+void	log_info(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
+void	fatal(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __noreturn__));
+void	fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __noreturn__));
+
+/* loop.c: the main thread's poll loop and its timers */
+typedef void (*loop_cb)(int fd, short revents, void *arg);
+extern uint64_t			loop_now;	/* monotonic ns, per wakeup */
+extern volatile sig_atomic_t	loop_quit;
+uint64_t	mono_ns(void);
+int		loop_add(int fd, short events, loop_cb, void *arg);
+void		loop_del(int fd);
+void		loop_timer(uint64_t interval_ns, void (*)(void *), void *arg);
+void		loop_run(void);
+
+/* The configuration lock: the main thread writes, TCP workers read. */
+extern pthread_rwlock_t		config_lock;
+extern lua_State		*config_L;
+
+/* frontend.c: the UDP and TCP listeners */
+struct listener {
+	struct local		*li_local;
+	int			 li_udpfd;
+	int			 li_tcpfd;
+	bool			 li_wildcard;
+	_Atomic uint64_t	 li_queries;
+	_Atomic uint64_t	 li_tcpqueries;
+	/* answers waiting for sendmmsg */
+	struct compat_mmsg	 li_out[UDP_BATCH];
+	struct iovec		 li_outiov[UDP_BATCH];
+	struct sockaddr_in6	 li_outname[UDP_BATCH];
+	uint8_t			 li_outcmsg[UDP_BATCH][COMPAT_CMSG_SPACE];
+	unsigned int		 li_nout;
+};
+extern struct listener		*listeners;
+extern size_t			 nlisteners;
+void	frontend_bind_all(void);
+void	frontend_start(void);
+void	frontend_flush(struct listener *);
+void	frontend_show_binds(struct sbuf *);
+/* Queue an answer to a client; flushed at the end of the batch. */
+void	frontend_queue(struct listener *, const uint8_t *, size_t,
+	    const struct sockaddr *, const struct compat_dst *);
+void	frontend_flush_all(void);
+bool	frontend_acl_allows(const struct sockaddr *);
+
+/* backend.c: UDP sockets to servers and the in-flight slots */
+struct slot {
+	uint64_t		sl_sent;	/* monotonic ns; 0: free */
+	uint64_t		sl_qhash;	/* keyed hash of the qname */
+	struct sockaddr_in6	sl_client;	/* or a sockaddr_in */
+	struct compat_dst	sl_dst;		/* wildcard listeners */
+	uint16_t		sl_origid;
+	uint16_t		sl_qtype;
+	uint16_t		sl_qclass;
+	uint16_t		sl_listener;
+};
+
+struct backend {
+	struct server		*be_ds;
+	int			 be_fd;
+	struct slot		*be_slots;
+	uint32_t		 be_nslots;
+	uint32_t		 be_fresh;	/* slots never used yet */
+	uint16_t		*be_freeq;	/* freed slots, oldest first */
+	uint32_t		 be_freehead;
+	uint32_t		 be_nfree;
+	uint16_t		 be_idmask;
+	/* queries waiting for sendmmsg */
+	struct compat_mmsg	 be_out[UDP_BATCH];
+	struct iovec		 be_outiov[UDP_BATCH];
+	unsigned int		 be_nout;
+	bool			 be_pending;	/* on the flush list */
+	/* health check */
+	int			 be_hfd;
+	uint16_t		 be_hid;
+	uint64_t		 be_hdeadline;
+	uint64_t		 be_hnext;
+	int			 be_hsuccess;
+	int			 be_hfailures;
+	bool			 be_hfirst;
+};
+
+extern uint8_t	slot_hashkey[16];
+int	backend_sync(void);		/* open new servers, release removed */
+void	backend_send_query(struct server *, uint8_t *, size_t,
+	    const struct dnsquestion *, const struct sockaddr *, socklen_t,
+	    uint16_t listener, const struct compat_dst *);
+void	backend_flush_all(void);
+void	backend_start(void);
+void	backend_close_all(void);
+
+/* health.c */
+void	health_start(void);
+void	health_initial(void);
+void	health_check_now(struct backend *);
+void	health_close(struct backend *);
+
+/* tcp.c */
+void	tcp_start(void);
+void	tcp_accept(struct listener *);
+void	tcp_stop(void);
+
+/* console.c */
+void	console_start(bool interactive);
+void	console_stop(void);
+/* Run one console line under the config lock; output to out. */
+int	console_exec(const char *line, struct sbuf *out);
+
+/* main.c */
+void	daemon_shutdown(void);
+void	record_response(struct server *, const uint8_t *, size_t,
+	    uint64_t usec);
+
+#endif /* DNSDIST_H */

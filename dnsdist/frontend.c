@@ -1,0 +1,298 @@
+/*
+ * Listeners: binding (non-local where the address is not there yet), the
+ * UDP query path in batches, and answers leaving from the address the
+ * query came to.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "dnsdist.h"
+#include "netmask.h"
+#include "stats.h"
+
+struct listener	*listeners;
+size_t		 nlisteners;
+
+/* The receive batch: buffers for UDP_BATCH queries. */
+static uint8_t			 rx_buf[UDP_BATCH][UDP_QUERYMAX];
+static struct iovec		 rx_iov[UDP_BATCH];
+static struct sockaddr_in6	 rx_name[UDP_BATCH];
+static uint8_t			 rx_cmsg[UDP_BATCH][COMPAT_CMSG_SPACE];
+static struct compat_mmsg	 rx_msg[UDP_BATCH];
+static uint64_t			 rnd_state;
+
+static int
+frontend_socket(struct local *lc, int type)
+{
+	int	fd, on = 1, family = lc->lc_addr.ss_family;
+
+	if ((fd = socket(family, type, 0)) == -1 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("socket for %s", lc->lc_text);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	/* An address that is not on the host yet (CARP, keepalived). */
+	if (compat_nonlocal_bind(fd, family) == -1)
+		log_debug("frontend_socket: no non-local bind for %s",
+		    lc->lc_text);
+	if (lc->lc_reuseport && compat_reuseport(fd) == -1)
+		log_warn("reusePort on %s", lc->lc_text);
+	if (bind(fd, (struct sockaddr *)&lc->lc_addr, lc->lc_addrlen) == -1)
+		fatal("unable to bind to %s (%s)", lc->lc_text,
+		    type == SOCK_DGRAM ? "UDP" : "TCP");
+	if (type == SOCK_DGRAM && addr_is_wildcard(
+	    (struct sockaddr *)&lc->lc_addr) &&
+	    compat_pktinfo_enable(fd, family) == -1)
+		fatal("destination address option on %s", lc->lc_text);
+	if (type == SOCK_STREAM) {
+#ifdef TCP_FASTOPEN
+		if (lc->lc_tcpfastopen > 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN,
+			    &lc->lc_tcpfastopen, sizeof(lc->lc_tcpfastopen));
+#endif
+		if (listen(fd, settings.st_maxtcpqueuedconns > 0 ?
+		    settings.st_maxtcpqueuedconns : 64) == -1)
+			fatal("listen on %s", lc->lc_text);
+	}
+	return fd;
+}
+
+void
+frontend_bind_all(void)
+{
+	size_t	i;
+
+	listeners = calloc(settings.st_nlocals, sizeof(*listeners));
+	if (listeners == NULL)
+		fatal("listeners");
+	for (i = 0; i < settings.st_nlocals; i++) {
+		struct listener *li = &listeners[i];
+
+		li->li_local = &settings.st_locals[i];
+		li->li_wildcard = addr_is_wildcard(
+		    (struct sockaddr *)&li->li_local->lc_addr);
+		li->li_udpfd = frontend_socket(li->li_local, SOCK_DGRAM);
+		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
+		nlisteners++;
+	}
+}
+
+bool
+frontend_acl_allows(const struct sockaddr *sa)
+{
+	return netmask_group_match(&settings.st_acl, sa) == 1;
+}
+
+void
+frontend_queue(struct listener *li, const uint8_t *pkt, size_t len,
+    const struct sockaddr *to, const struct compat_dst *dst)
+{
+	struct compat_mmsg	*m;
+	unsigned int		 i;
+
+	if (li->li_nout == UDP_BATCH)
+		frontend_flush(li);
+	i = li->li_nout++;
+	m = &li->li_out[i];
+	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
+	li->li_outiov[i].iov_base = (void *)(uintptr_t)pkt;
+	li->li_outiov[i].iov_len = len;
+	memcpy(&li->li_outname[i], to, addr_len(to));
+	m->cm_hdr.msg_name = &li->li_outname[i];
+	m->cm_hdr.msg_namelen = addr_len(to);
+	m->cm_hdr.msg_iov = &li->li_outiov[i];
+	m->cm_hdr.msg_iovlen = 1;
+	if (li->li_wildcard)
+		compat_pktinfo_set(&m->cm_hdr, li->li_outcmsg[i], dst);
+}
+
+void
+frontend_flush(struct listener *li)
+{
+	unsigned int	done = 0;
+	int		n;
+
+	while (done < li->li_nout) {
+		n = compat_sendmmsg(li->li_udpfd, &li->li_out[done],
+		    li->li_nout - done);
+		if (n <= 0) {
+			/* This answer cannot go: count it, try the rest. */
+			log_debug("frontend_flush: %s", strerror(errno));
+			done++;
+			continue;
+		}
+		done += (unsigned int)n;
+	}
+	li->li_nout = 0;
+}
+
+void
+frontend_flush_all(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		if (listeners[i].li_nout > 0)
+			frontend_flush(&listeners[i]);
+}
+
+/* Answer the query ourselves (servfail when no server, for instance). */
+static void
+frontend_self_answer(struct listener *li, uint8_t *pkt,
+    const struct dnsquestion *q, int rcode, const struct sockaddr *from,
+    const struct compat_dst *dst)
+{
+	size_t	len;
+
+	len = dnspacket_make_response(pkt, q, rcode, false);
+	stats_inc(STAT_SELF_ANSWERED);
+	stats_inc(STAT_RESPONSES);
+	stats_rcode(rcode);
+	if (rcode == DNS_RCODE_SERVFAIL)
+		stats_inc(STAT_SERVFAIL_RESPONSES);
+	frontend_queue(li, pkt, len, from, dst);
+}
+
+static void
+frontend_query(struct listener *li, uint8_t *pkt, size_t len,
+    struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
+{
+	struct dnsquestion	 q;
+	struct server		*ds;
+	struct pool		*pl;
+
+	if (!frontend_acl_allows(from)) {
+		stats_inc(STAT_ACL_DROPS);
+		return;
+	}
+	stats_inc(STAT_QUERIES);
+	atomic_fetch_add_explicit(&li->li_queries, 1, memory_order_relaxed);
+	if (len < DNS_HDRLEN || dnspacket_qr(pkt)) {
+		stats_inc(STAT_NONCOMPLIANT_QUERIES);
+		return;
+	}
+	if (dnspacket_qdcount(pkt) == 0) {
+		stats_inc(STAT_EMPTY_QUERIES);
+		return;
+	}
+	if (dnspacket_question(pkt, len, &q) == -1) {
+		stats_inc(STAT_NONCOMPLIANT_QUERIES);
+		return;
+	}
+	if (dnspacket_rd(pkt))
+		stats_inc(STAT_RDQUERIES);
+	pl = pool_get("", false);
+	ds = pl != NULL ? pool_select(pl, &q, loop_now, &rnd_state) : NULL;
+	if (ds == NULL) {
+		stats_inc(STAT_NO_POLICY);
+		if (settings.st_servfailwhennoserver)
+			frontend_self_answer(li, pkt, &q, DNS_RCODE_SERVFAIL,
+			    from, dst);
+		return;
+	}
+	backend_send_query(ds, pkt, len, &q, from, fromlen,
+	    (uint16_t)(li - listeners), dst);
+}
+
+static void
+frontend_udp_read(int fd, short revents, void *arg)
+{
+	struct listener		*li = arg;
+	struct compat_dst	 dst;
+	int			 n, i, rounds;
+
+	(void)revents;
+	/* A few batches per wakeup, so that answers get their turn. */
+	for (rounds = 0; rounds < 4; rounds++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			rx_iov[i].iov_base = rx_buf[i];
+			rx_iov[i].iov_len = sizeof(rx_buf[i]);
+			memset(&rx_msg[i].cm_hdr, 0, sizeof(rx_msg[i].cm_hdr));
+			rx_msg[i].cm_hdr.msg_name = &rx_name[i];
+			rx_msg[i].cm_hdr.msg_namelen = sizeof(rx_name[i]);
+			rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
+			rx_msg[i].cm_hdr.msg_iovlen = 1;
+			if (li->li_wildcard) {
+				rx_msg[i].cm_hdr.msg_control = rx_cmsg[i];
+				rx_msg[i].cm_hdr.msg_controllen =
+				    sizeof(rx_cmsg[i]);
+			}
+		}
+		n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (rx_msg[i].cm_hdr.msg_flags & MSG_TRUNC) {
+				/* Larger than any query we accept. */
+				stats_inc(STAT_QUERIES);
+				stats_inc(STAT_NONCOMPLIANT_QUERIES);
+				continue;
+			}
+			memset(&dst, 0, sizeof(dst));
+			if (li->li_wildcard)
+				compat_pktinfo_get(&rx_msg[i].cm_hdr, &dst);
+			frontend_query(li, rx_buf[i], rx_msg[i].cm_len,
+			    (struct sockaddr *)&rx_name[i],
+			    rx_msg[i].cm_hdr.msg_namelen, &dst);
+		}
+		/* The buffers are reused by the next batch: send now. */
+		backend_flush_all();
+		frontend_flush_all();
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+static void
+frontend_tcp_accept(int fd, short revents, void *arg)
+{
+	(void)fd;
+	(void)revents;
+	tcp_accept(arg);
+}
+
+void
+frontend_start(void)
+{
+	size_t	i;
+
+	randombytes_buf(&rnd_state, sizeof(rnd_state));
+	for (i = 0; i < nlisteners; i++) {
+		if (loop_add(listeners[i].li_udpfd, POLLIN, frontend_udp_read,
+		    &listeners[i]) == -1 ||
+		    loop_add(listeners[i].li_tcpfd, POLLIN,
+		    frontend_tcp_accept, &listeners[i]) == -1)
+			fatal("loop_add");
+		log_info("Listening on %s", listeners[i].li_local->lc_text);
+	}
+}
+
+void
+frontend_show_binds(struct sbuf *sb)
+{
+	size_t	i;
+
+	sbuf_printf(sb, "%-3s %-30s %-21s %s\n", "#", "Address", "Protocol",
+	    "Queries");
+	for (i = 0; i < nlisteners; i++) {
+		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
+		    listeners[i].li_local->lc_text, "UDP",
+		    (unsigned long long)atomic_load(&listeners[i].li_queries));
+		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
+		    listeners[i].li_local->lc_text, "TCP",
+		    (unsigned long long)atomic_load(
+		    &listeners[i].li_tcpqueries));
+	}
+}

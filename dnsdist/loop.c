@@ -1,0 +1,162 @@
+/*
+ * The main thread's poll(2) loop: UDP listeners, backend sockets, health
+ * checks and the console, plus periodic timers.  The poll timeout is the
+ * earliest timer deadline.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dnsdist.h"
+
+uint64_t		loop_now;
+volatile sig_atomic_t	loop_quit;
+
+struct loop_entry {
+	int		 le_fd;
+	short		 le_events;
+	loop_cb		 le_cb;
+	void		*le_arg;
+};
+
+struct loop_timer {
+	uint64_t	 lt_interval;
+	uint64_t	 lt_next;
+	void		(*lt_fn)(void *);
+	void		*lt_arg;
+};
+
+static struct loop_entry	*entries;
+static struct pollfd		*pfds;
+static size_t			 nentries, capentries;
+static bool			 dirty;
+static struct loop_timer	*timers;
+static size_t			 ntimers;
+
+uint64_t
+mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int
+loop_add(int fd, short events, loop_cb cb, void *arg)
+{
+	struct loop_entry	*ne;
+	struct pollfd		*np;
+	size_t			 cap;
+
+	if (nentries == capentries) {
+		cap = capentries ? capentries * 2 : 16;
+		if ((ne = reallocarray(entries, cap, sizeof(*ne))) == NULL)
+			return -1;
+		entries = ne;
+		if ((np = reallocarray(pfds, cap, sizeof(*np))) == NULL)
+			return -1;
+		pfds = np;
+		capentries = cap;
+	}
+	entries[nentries].le_fd = fd;
+	entries[nentries].le_events = events;
+	entries[nentries].le_cb = cb;
+	entries[nentries].le_arg = arg;
+	nentries++;
+	dirty = true;
+	return 0;
+}
+
+void
+loop_del(int fd)
+{
+	size_t	i;
+
+	for (i = 0; i < nentries; i++)
+		if (entries[i].le_fd == fd) {
+			entries[i] = entries[--nentries];
+			dirty = true;
+			return;
+		}
+}
+
+void
+loop_timer(uint64_t interval, void (*fn)(void *), void *arg)
+{
+	struct loop_timer	*nt;
+
+	if ((nt = reallocarray(timers, ntimers + 1, sizeof(*nt))) == NULL)
+		fatal("loop_timer");
+	timers = nt;
+	timers[ntimers].lt_interval = interval;
+	timers[ntimers].lt_next = mono_ns() + interval;
+	timers[ntimers].lt_fn = fn;
+	timers[ntimers].lt_arg = arg;
+	ntimers++;
+}
+
+static int
+loop_timeout(void)
+{
+	uint64_t	next = UINT64_MAX;
+	size_t		i;
+
+	for (i = 0; i < ntimers; i++)
+		if (timers[i].lt_next < next)
+			next = timers[i].lt_next;
+	if (next == UINT64_MAX)
+		return 1000;
+	if (next <= loop_now)
+		return 0;
+	return (int)((next - loop_now) / 1000000ULL) + 1;
+}
+
+static void
+loop_fire_timers(void)
+{
+	size_t	i;
+
+	for (i = 0; i < ntimers; i++) {
+		if (timers[i].lt_next > loop_now)
+			continue;
+		timers[i].lt_next = loop_now + timers[i].lt_interval;
+		timers[i].lt_fn(timers[i].lt_arg);
+	}
+}
+
+void
+loop_run(void)
+{
+	size_t	i, n;
+	int	nready;
+
+	while (!loop_quit) {
+		if (dirty) {
+			for (i = 0; i < nentries; i++) {
+				pfds[i].fd = entries[i].le_fd;
+				pfds[i].events = entries[i].le_events;
+			}
+			dirty = false;
+		}
+		n = nentries;
+		loop_now = mono_ns();
+		nready = poll(pfds, n, loop_timeout());
+		if (nready == -1 && errno != EINTR)
+			fatal("poll");
+		loop_now = mono_ns();
+		for (i = 0; nready > 0 && i < n && !dirty; i++) {
+			if (pfds[i].revents == 0)
+				continue;
+			nready--;
+			entries[i].le_cb(pfds[i].fd, pfds[i].revents,
+			    entries[i].le_arg);
+		}
+		/* Answers and queries leave in batches, once per wakeup. */
+		backend_flush_all();
+		frontend_flush_all();
+		loop_fire_timers();
+	}
+}

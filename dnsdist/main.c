@@ -1,0 +1,418 @@
+/*
+ * dnsdist: a DNS, DoS and abuse-aware load balancer.  Start-up: options,
+ * the Lua configuration, listeners, backends and their first health
+ * checks, privileges, then the loop.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "dnsdist.h"
+#include "lua.h"
+#include "netmask.h"
+#include "stats.h"
+
+#define DEFAULT_CONFIG	"/etc/dnsdist/dnsdist.conf"
+
+pthread_rwlock_t	 config_lock = PTHREAD_RWLOCK_INITIALIZER;
+lua_State		*config_L;
+static time_t		 start_time;
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr, "usage: dnsdist [-hVv] [--check-config] "
+	    "[--disable-syslog] [--supervised] [-a netmask]\n"
+	    "               [-C file] [-g group] [-l address] [-u user] "
+	    "[address ...]\n");
+	exit(1);
+}
+
+void
+record_response(struct server *ds, const uint8_t *pkt, size_t len,
+    uint64_t usec)
+{
+	double	lat;
+	int	rcode;
+
+	(void)len;
+	rcode = dnspacket_rcode(pkt);
+	stats_inc(STAT_RESPONSES);
+	stats_rcode(rcode);
+	if (rcode == DNS_RCODE_SERVFAIL)
+		stats_inc(STAT_SERVFAIL_RESPONSES);
+	stats_latency(usec);
+	atomic_fetch_add_explicit(&ds->ds_responses, 1, memory_order_relaxed);
+	lat = atomic_load_explicit(&ds->ds_latency, memory_order_relaxed);
+	atomic_store_explicit(&ds->ds_latency,
+	    lat * 127.0 / 128.0 + (double)usec / 128.0, memory_order_relaxed);
+}
+
+void
+daemon_shutdown(void)
+{
+	loop_quit = 1;
+}
+
+static void
+sig_quit(int sig)
+{
+	(void)sig;
+	loop_quit = 1;
+}
+
+/* Gauges for dumpStats() */
+
+static double
+gauge_uptime(void)
+{
+	return (double)(time(NULL) - start_time);
+}
+
+static double
+gauge_memory(void)
+{
+	FILE		*f;
+	unsigned long	 size, rss;
+	struct rusage	 ru;
+
+	if ((f = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(f, "%lu %lu", &size, &rss) == 2) {
+			fclose(f);
+			return (double)rss * (double)sysconf(_SC_PAGESIZE);
+		}
+		fclose(f);
+	}
+	/* Without /proc, the peak: ru_maxrss is in kilobytes. */
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_maxrss * 1024.0;
+}
+
+static double
+gauge_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir("/dev/fd")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;		/* not the directory's own descriptor */
+}
+
+static double
+gauge_cpu(bool user)
+{
+	struct rusage	ru;
+	struct timeval	*tv;
+
+	getrusage(RUSAGE_SELF, &ru);
+	tv = user ? &ru.ru_utime : &ru.ru_stime;
+	return (double)tv->tv_sec * 1000.0 + (double)(tv->tv_usec / 1000);
+}
+
+static double
+gauge_cpu_user(void)
+{
+	return gauge_cpu(true);
+}
+
+static double
+gauge_cpu_sys(void)
+{
+	return gauge_cpu(false);
+}
+
+static void
+drop_privileges(const char *user, const char *group)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		*end;
+
+	if (group != NULL) {
+		if ((gr = getgrnam(group)) != NULL)
+			gid = gr->gr_gid;
+		else {
+			gid = (gid_t)strtoul(group, &end, 10);
+			if (*group == '\0' || *end != '\0')
+				fatalx("unknown group %s", group);
+		}
+		if (setgroups(1, &gid) == -1 || setgid(gid) == -1)
+			fatal("unable to set group %s", group);
+	}
+	if (user != NULL) {
+		if ((pw = getpwnam(user)) != NULL)
+			uid = pw->pw_uid;
+		else {
+			uid = (uid_t)strtoul(user, &end, 10);
+			if (*user == '\0' || *end != '\0')
+				fatalx("unknown user %s", user);
+		}
+		if (group == NULL && pw != NULL &&
+		    (setgroups(1, &pw->pw_gid) == -1 ||
+		    setgid(pw->pw_gid) == -1))
+			fatal("unable to set group of %s", user);
+		if (setuid(uid) == -1)
+			fatal("unable to set user %s", user);
+	}
+}
+
+static void
+print_acl(void)
+{
+	char		buf[NETMASK_MAXTEXT];
+	struct sbuf	sb;
+	size_t		i;
+
+	sbuf_init(&sb);
+	for (i = 0; i < settings.st_acl.ng_count; i++)
+		sbuf_printf(&sb, "%s%s", i ? ", " : "", netmask_to_text(
+		    &settings.st_acl.ng_masks[i], buf, sizeof(buf)));
+	log_info("ACL allowing queries from: %s", sbuf_text(&sb));
+	sbuf_free(&sb);
+}
+
+struct cmdline {
+	const char	 *config;
+	bool		  config_given;
+	bool		  check;
+	bool		  supervised;
+	bool		  nosyslog;
+	bool		  verbose;
+	const char	 *user;
+	const char	 *group;
+	char		**locals;
+	size_t		  nlocals;
+	char		**acls;
+	size_t		  nacls;
+};
+
+static void
+push_arg(char ***list, size_t *n, char *arg)
+{
+	char	**nl;
+
+	if ((nl = reallocarray(*list, *n + 1, sizeof(*nl))) == NULL)
+		err(1, NULL);
+	nl[(*n)++] = arg;
+	*list = nl;
+}
+
+static void
+parse_args(int argc, char *argv[], struct cmdline *cl)
+{
+	enum { OPT_CHECK = 256, OPT_SUPERVISED, OPT_NOSYSLOG };
+	static const struct option longopts[] = {
+		{ "acl", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "disable-syslog", no_argument, NULL, OPT_NOSYSLOG },
+		{ "gid", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "local", required_argument, NULL, 'l' },
+		{ "supervised", no_argument, NULL, OPT_SUPERVISED },
+		{ "uid", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->config = DEFAULT_CONFIG;
+	while ((ch = getopt_long(argc, argv, "a:C:g:hl:u:vV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			push_arg(&cl->acls, &cl->nacls, optarg);
+			break;
+		case 'C':
+			cl->config = optarg;
+			cl->config_given = true;
+			break;
+		case 'g':
+			cl->group = optarg;
+			break;
+		case 'l':
+			push_arg(&cl->locals, &cl->nlocals, optarg);
+			break;
+		case 'u':
+			cl->user = optarg;
+			break;
+		case 'v':
+			cl->verbose = true;
+			break;
+		case 'V':
+			printf("dnsdist %s\n", DNSDIST_VERSION);
+			exit(0);
+		case OPT_CHECK:
+			cl->check = true;
+			break;
+		case OPT_SUPERVISED:
+			cl->supervised = true;
+			break;
+		case OPT_NOSYSLOG:
+			cl->nosyslog = true;
+			break;
+		case 'h':
+		default:
+			usage();
+		}
+	}
+}
+
+/* Servers named on the command line, then the configuration file. */
+static void
+load_config(struct cmdline *cl, int argc, char *argv[])
+{
+	struct sbuf	 out, errb;
+	struct server	*ds;
+	struct stat	 st;
+	int		 i, rc = 0;
+
+	sbuf_init(&out);
+	sbuf_init(&errb);
+	for (i = 0; i < argc; i++) {
+		if ((ds = server_new(argv[i])) == NULL)
+			errx(1, "bad downstream address '%s'", argv[i]);
+		if (server_register(ds) == -1)
+			err(1, NULL);
+		server_unref(ds);
+		if (!cl->check)
+			printf("Added downstream server %s\n", ds->ds_addrtext);
+	}
+	/* The default file may be absent; a named one must be there. */
+	if (cl->config_given || cl->check || stat(cl->config, &st) == 0)
+		rc = dlua_run_file(config_L, cl->config, &out, &errb);
+	if (!cl->check)
+		fputs(sbuf_text(&out), stdout);
+	if (rc == -1) {
+		fprintf(stderr, "%s\n", sbuf_text(&errb));
+		if (cl->check)
+			fprintf(stderr, "Configuration '%s' has errors\n",
+			    cl->config);
+		exit(1);
+	}
+	if (cl->check) {
+		printf("Configuration '%s' OK!\n", cl->config);
+		exit(0);
+	}
+	sbuf_free(&out);
+	sbuf_free(&errb);
+	fflush(stdout);
+}
+
+static void
+apply_cmdline(struct cmdline *cl)
+{
+	size_t	i;
+
+	/* -l replaces the configuration's listeners, -a its ACL. */
+	if (cl->nlocals > 0) {
+		settings_clear_locals();
+		for (i = 0; i < cl->nlocals; i++)
+			if (settings_add_local(cl->locals[i], false, 0) == -1)
+				errx(1, "bad listen address '%s'",
+				    cl->locals[i]);
+	}
+	if (settings.st_nlocals == 0 &&
+	    settings_add_local("127.0.0.1:53", false, 0) == -1)
+		errx(1, "default listen address");
+	if (cl->nacls > 0) {
+		netmask_group_clear(&settings.st_acl);
+		for (i = 0; i < cl->nacls; i++)
+			if (netmask_group_add_text(&settings.st_acl,
+			    cl->acls[i]) == -1)
+				errx(1, "bad ACL netmask '%s'", cl->acls[i]);
+	}
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = sig_quit;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cmdline	cl;
+
+	parse_args(argc, argv, &cl);
+	argc -= optind;
+	argv += optind;
+	if (sodium_init() == -1)
+		errx(1, "libsodium initialisation failed");
+	start_time = time(NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (settings_init() == -1 || (config_L = dlua_open()) == NULL)
+		err(1, NULL);
+	dlua_host.h_shutdown = daemon_shutdown;
+	dlua_host.h_show_binds = frontend_show_binds;
+	stats_set_gauge("uptime", gauge_uptime);
+	stats_set_gauge("real-memory-usage", gauge_memory);
+	stats_set_gauge("fd-usage", gauge_fds);
+	stats_set_gauge("cpu-user-msec", gauge_cpu_user);
+	stats_set_gauge("cpu-sys-msec", gauge_cpu_sys);
+
+	load_config(&cl, argc, argv);
+	apply_cmdline(&cl);
+	log_init(!cl.nosyslog, cl.verbose);
+	setup_signals();
+
+	frontend_bind_all();
+	settings.st_running = true;
+	backend_start();
+	if (backend_sync() == -1)
+		fatalx("unable to set up the backends");
+	health_initial();
+	health_start();
+	drop_privileges(cl.user, cl.group);
+	if (compat_pledge("stdio inet rpath") == -1)
+		fatal("pledge");
+
+	print_acl();
+	log_debug("main: datagram I/O with %s", compat_mmsg_kind());
+	frontend_start();
+	tcp_start();
+	if (!cl.supervised)
+		console_start(isatty(STDIN_FILENO));
+	loop_run();
+
+	if (!cl.supervised)
+		console_stop();
+	tcp_stop();
+	backend_close_all();
+	dlua_close(config_L);
+	return 0;
+}

@@ -1,0 +1,10 @@
+# Sources of the daemon, shared by Makefile (GNU make) and Makefile.bsd.
+DNSDIST_SRCS = \
+	dnsdist/main.c \
+	dnsdist/log.c \
+	dnsdist/loop.c \
+	dnsdist/frontend.c \
+	dnsdist/backend.c \
+	dnsdist/health.c \
+	dnsdist/tcp.c \
+	dnsdist/console.c

@@ -1,0 +1,65 @@
+/*
+ * What differs between Linux and the BSDs, behind one interface: non-local
+ * binds, the destination address of a datagram and the source of its
+ * answer, port reuse, batched datagram I/O, pledge/unveil.  No other file
+ * tests the operating system.
+ */
+#ifndef COMPAT_H
+#define COMPAT_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Bind addresses the host does not have (yet).  0 or -1 with errno. */
+int	compat_nonlocal_bind(int fd, int family);
+/* Several sockets on one address and port, load-shared by the kernel. */
+int	compat_reuseport(int fd);
+
+/* The address a datagram was sent to, and the interface it came in on. */
+struct compat_dst {
+	int		cd_family;	/* 0 when unknown */
+	unsigned int	cd_ifindex;
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	}		cd_addr;
+};
+
+#define COMPAT_CMSG_SPACE	64	/* room for one destination message */
+
+/* Ask for the destination address of each datagram on fd. */
+int	compat_pktinfo_enable(int fd, int family);
+/* The destination of a received datagram; cd_family 0 when absent. */
+void	compat_pktinfo_get(const struct msghdr *msg, struct compat_dst *dst);
+/*
+ * Set msg's control data (in cbuf, COMPAT_CMSG_SPACE bytes) so that the
+ * datagram leaves from dst.  With no destination, msg gets no control data.
+ */
+void	compat_pktinfo_set(struct msghdr *msg, void *cbuf,
+	    const struct compat_dst *dst);
+
+/* Batched datagram I/O; the same layout as Linux's struct mmsghdr. */
+struct compat_mmsg {
+	struct msghdr	cm_hdr;
+	unsigned int	cm_len;
+};
+
+/*
+ * Receive up to n datagrams without blocking; returns how many (0 when
+ * none are waiting), or -1 with errno.  Where the system has no
+ * recvmmsg, or with COMPAT_NO_MMSG, a loop of recvmsg.
+ */
+int	compat_recvmmsg(int fd, struct compat_mmsg *msgs, unsigned int n);
+/* Send n datagrams; returns how many went, or -1 with errno. */
+int	compat_sendmmsg(int fd, struct compat_mmsg *msgs, unsigned int n);
+/* "recvmmsg" or "recvmsg loop", for the start-up log. */
+const char *compat_mmsg_kind(void);
+
+/* pledge(2) and unveil(2) on OpenBSD, no-ops elsewhere.  0 or -1. */
+int	compat_pledge(const char *promises);
+int	compat_unveil(const char *path, const char *perms);
+
+#endif /* COMPAT_H */

@@ -1,0 +1,348 @@
+/*
+ * DNS message header accessors, the question, and the small rewrites the
+ * balancer makes.  Bit positions are those of RFC 1035 4.1.1: byte 2 holds
+ * QR, Opcode (4 bits), AA, TC and RD; byte 3 holds RA, Z, AD, CD and RCODE
+ * (4 bits).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dnspacket.h"
+
+#define DNS_F2_QR	0x80
+#define DNS_F2_OPCODE	0x78
+#define DNS_F2_AA	0x04
+#define DNS_F2_TC	0x02
+#define DNS_F2_RD	0x01
+#define DNS_F3_RA	0x80
+#define DNS_F3_AD	0x20
+#define DNS_F3_CD	0x10
+#define DNS_F3_RCODE	0x0f
+
+static inline uint16_t
+dnspacket_get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void
+dnspacket_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+dnspacket_setbit(uint8_t *p, uint8_t bit, bool on)
+{
+	if (on)
+		*p |= bit;
+	else
+		*p &= (uint8_t)~bit;
+}
+
+uint16_t
+dnspacket_id(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt);
+}
+
+void
+dnspacket_set_id(uint8_t *pkt, uint16_t id)
+{
+	dnspacket_put16(pkt, id);
+}
+
+bool
+dnspacket_qr(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_QR) != 0;
+}
+
+int
+dnspacket_opcode(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_OPCODE) >> 3;
+}
+
+bool
+dnspacket_aa(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_AA) != 0;
+}
+
+bool
+dnspacket_tc(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_TC) != 0;
+}
+
+bool
+dnspacket_rd(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_RD) != 0;
+}
+
+bool
+dnspacket_ra(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_RA) != 0;
+}
+
+bool
+dnspacket_ad(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_AD) != 0;
+}
+
+bool
+dnspacket_cd(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_CD) != 0;
+}
+
+int
+dnspacket_rcode(const uint8_t *pkt)
+{
+	return pkt[3] & DNS_F3_RCODE;
+}
+
+void
+dnspacket_set_qr(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[2], DNS_F2_QR, on);
+}
+
+void
+dnspacket_set_aa(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[2], DNS_F2_AA, on);
+}
+
+void
+dnspacket_set_tc(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[2], DNS_F2_TC, on);
+}
+
+void
+dnspacket_set_rd(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[2], DNS_F2_RD, on);
+}
+
+void
+dnspacket_set_ra(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[3], DNS_F3_RA, on);
+}
+
+void
+dnspacket_set_ad(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[3], DNS_F3_AD, on);
+}
+
+void
+dnspacket_set_cd(uint8_t *pkt, bool on)
+{
+	dnspacket_setbit(&pkt[3], DNS_F3_CD, on);
+}
+
+/* Only the 4 header bits; extended rcodes live in the OPT record. */
+void
+dnspacket_set_rcode(uint8_t *pkt, int rcode)
+{
+	pkt[3] = (uint8_t)((pkt[3] & ~DNS_F3_RCODE) | (rcode & DNS_F3_RCODE));
+}
+
+uint16_t
+dnspacket_qdcount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 4);
+}
+
+uint16_t
+dnspacket_ancount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 6);
+}
+
+uint16_t
+dnspacket_nscount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 8);
+}
+
+uint16_t
+dnspacket_arcount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 10);
+}
+
+void
+dnspacket_set_counts(uint8_t *pkt, uint16_t qd, uint16_t an, uint16_t ns,
+    uint16_t ar)
+{
+	dnspacket_put16(pkt + 4, qd);
+	dnspacket_put16(pkt + 6, an);
+	dnspacket_put16(pkt + 8, ns);
+	dnspacket_put16(pkt + 10, ar);
+}
+
+int
+dnspacket_question(const uint8_t *pkt, size_t len, struct dnsquestion *q)
+{
+	size_t	 off = DNS_HDRLEN;
+
+	if (len < DNS_HDRLEN || dnspacket_qdcount(pkt) == 0)
+		return -1;
+	if (dnsname_parse(pkt, len, &off, q->q_name, &q->q_namelen) == -1)
+		return -1;
+	if (len - off < 4)
+		return -1;
+	q->q_type = dnspacket_get16(pkt + off);
+	q->q_class = dnspacket_get16(pkt + off + 2);
+	q->q_end = off + 4;
+	return 0;
+}
+
+size_t
+dnspacket_make_response(uint8_t *pkt, const struct dnsquestion *q, int rcode,
+    bool ra)
+{
+	dnspacket_set_qr(pkt, true);
+	dnspacket_set_tc(pkt, false);
+	dnspacket_set_ra(pkt, ra);
+	dnspacket_set_rcode(pkt, rcode);
+	dnspacket_set_counts(pkt, 1, 0, 0, 0);
+	return q->q_end;
+}
+
+size_t
+dnspacket_make_query(uint8_t *buf, size_t bufsz, uint16_t id,
+    const uint8_t *name, size_t namelen, uint16_t qtype, uint16_t qclass,
+    bool rd)
+{
+	size_t	 len;
+
+	if (namelen == 0 || namelen > DNSNAME_MAXLEN)
+		return 0;
+	len = DNS_HDRLEN + namelen + 4;
+	if (bufsz < len)
+		return 0;
+	memset(buf, 0, DNS_HDRLEN);
+	dnspacket_set_id(buf, id);
+	dnspacket_set_rd(buf, rd);
+	dnspacket_set_counts(buf, 1, 0, 0, 0);
+	memcpy(buf + DNS_HDRLEN, name, namelen);
+	dnspacket_put16(buf + DNS_HDRLEN + namelen, qtype);
+	dnspacket_put16(buf + DNS_HDRLEN + namelen + 2, qclass);
+	return len;
+}
+
+static const struct dnspacket_type {
+	uint16_t	 t_type;
+	const char	*t_name;
+} dnspacket_types[] = {
+	{ DNS_TYPE_A,		"A" },
+	{ DNS_TYPE_NS,		"NS" },
+	{ DNS_TYPE_CNAME,	"CNAME" },
+	{ DNS_TYPE_SOA,		"SOA" },
+	{ DNS_TYPE_PTR,		"PTR" },
+	{ DNS_TYPE_MX,		"MX" },
+	{ DNS_TYPE_TXT,		"TXT" },
+	{ DNS_TYPE_AAAA,	"AAAA" },
+	{ DNS_TYPE_SRV,		"SRV" },
+	{ 35,			"NAPTR" },
+	{ DNS_TYPE_OPT,		"OPT" },
+	{ DNS_TYPE_DS,		"DS" },
+	{ DNS_TYPE_RRSIG,	"RRSIG" },
+	{ 47,			"NSEC" },
+	{ DNS_TYPE_DNSKEY,	"DNSKEY" },
+	{ 50,			"NSEC3" },
+	{ 52,			"TLSA" },
+	{ 64,			"SVCB" },
+	{ 65,			"HTTPS" },
+	{ 257,			"CAA" },
+	{ DNS_TYPE_ANY,		"ANY" },
+	{ DNS_TYPE_AXFR,	"AXFR" },
+	{ DNS_TYPE_IXFR,	"IXFR" },
+};
+#define DNSPACKET_NTYPES (sizeof(dnspacket_types) / sizeof(dnspacket_types[0]))
+
+/*
+ * A known type's name is a constant string; any other type is written as
+ * "TYPEnnn" into buf (thread-safe) and buf is returned.
+ */
+const char *
+dnspacket_type_name(uint16_t type, char *buf, size_t bufsz)
+{
+	size_t	 i;
+
+	for (i = 0; i < DNSPACKET_NTYPES; i++)
+		if (dnspacket_types[i].t_type == type)
+			return dnspacket_types[i].t_name;
+	if (buf == NULL || bufsz == 0)
+		return "TYPE";
+	(void)snprintf(buf, bufsz, "TYPE%u", (unsigned int)type);
+	return buf;
+}
+
+/* Decimal 0..65535, digits only; -1 otherwise. */
+static int
+dnspacket_number(const char *s)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > UINT16_MAX)
+			return -1;
+	}
+	return (int)v;
+}
+
+int
+dnspacket_type_from_text(const char *text)
+{
+	size_t	 i;
+
+	if (text == NULL)
+		return -1;
+	for (i = 0; i < DNSPACKET_NTYPES; i++)
+		if (strcasecmp(text, dnspacket_types[i].t_name) == 0)
+			return dnspacket_types[i].t_type;
+	if (strncasecmp(text, "TYPE", 4) == 0)
+		return dnspacket_number(text + 4);
+	return dnspacket_number(text);
+}
+
+const char *
+dnspacket_rcode_name(int rcode)
+{
+	switch (rcode) {
+	case DNS_RCODE_NOERROR:
+		return "NOERROR";
+	case DNS_RCODE_FORMERR:
+		return "FORMERR";
+	case DNS_RCODE_SERVFAIL:
+		return "SERVFAIL";
+	case DNS_RCODE_NXDOMAIN:
+		return "NXDOMAIN";
+	case DNS_RCODE_NOTIMP:
+		return "NOTIMP";
+	case DNS_RCODE_REFUSED:
+		return "REFUSED";
+	default:
+		return "UNKNOWN";
+	}
+}

@@ -1,0 +1,113 @@
+/*
+ * DNS message header accessors, the question, and the rewrites the balancer
+ * makes.  Header fields are read and written through these functions only,
+ * never through a struct laid over the packet.
+ */
+#ifndef DNSPACKET_H
+#define DNSPACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsname.h"
+
+#define DNS_HDRLEN		12
+#define DNS_MAXUDP		65535	/* largest message over UDP or TCP */
+
+#define DNS_CLASS_IN		1
+#define DNS_TYPE_A		1
+#define DNS_TYPE_NS		2
+#define DNS_TYPE_CNAME		5
+#define DNS_TYPE_SOA		6
+#define DNS_TYPE_PTR		12
+#define DNS_TYPE_MX		15
+#define DNS_TYPE_TXT		16
+#define DNS_TYPE_AAAA		28
+#define DNS_TYPE_SRV		33
+#define DNS_TYPE_OPT		41
+#define DNS_TYPE_DS		43
+#define DNS_TYPE_RRSIG		46
+#define DNS_TYPE_DNSKEY		48
+#define DNS_TYPE_AXFR		252
+#define DNS_TYPE_IXFR		251
+#define DNS_TYPE_ANY		255
+
+#define DNS_RCODE_NOERROR	0
+#define DNS_RCODE_FORMERR	1
+#define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_RCODE_NOTIMP	4
+#define DNS_RCODE_REFUSED	5
+
+#define DNS_OPCODE_QUERY	0
+#define DNS_OPCODE_NOTIFY	4
+#define DNS_OPCODE_UPDATE	5
+
+/* Header fields.  The caller has checked that len >= DNS_HDRLEN. */
+uint16_t dnspacket_id(const uint8_t *pkt);
+void	dnspacket_set_id(uint8_t *pkt, uint16_t id);
+bool	dnspacket_qr(const uint8_t *pkt);
+int	dnspacket_opcode(const uint8_t *pkt);
+bool	dnspacket_aa(const uint8_t *pkt);
+bool	dnspacket_tc(const uint8_t *pkt);
+bool	dnspacket_rd(const uint8_t *pkt);
+bool	dnspacket_ra(const uint8_t *pkt);
+bool	dnspacket_ad(const uint8_t *pkt);
+bool	dnspacket_cd(const uint8_t *pkt);
+int	dnspacket_rcode(const uint8_t *pkt);
+void	dnspacket_set_qr(uint8_t *pkt, bool on);
+void	dnspacket_set_aa(uint8_t *pkt, bool on);
+void	dnspacket_set_tc(uint8_t *pkt, bool on);
+void	dnspacket_set_rd(uint8_t *pkt, bool on);
+void	dnspacket_set_ra(uint8_t *pkt, bool on);
+void	dnspacket_set_ad(uint8_t *pkt, bool on);
+void	dnspacket_set_cd(uint8_t *pkt, bool on);
+void	dnspacket_set_rcode(uint8_t *pkt, int rcode);
+uint16_t dnspacket_qdcount(const uint8_t *pkt);
+uint16_t dnspacket_ancount(const uint8_t *pkt);
+uint16_t dnspacket_nscount(const uint8_t *pkt);
+uint16_t dnspacket_arcount(const uint8_t *pkt);
+void	dnspacket_set_counts(uint8_t *pkt, uint16_t qd, uint16_t an,
+	    uint16_t ns, uint16_t ar);
+
+/* The first (and for queries, only) question of a message. */
+struct dnsquestion {
+	uint8_t		q_name[DNSNAME_MAXLEN];	/* uncompressed, packet's case */
+	size_t		q_namelen;
+	uint16_t	q_type;
+	uint16_t	q_class;
+	size_t		q_end;		/* offset just past the question */
+};
+
+/*
+ * Parse the first question of pkt[0..len).  Fails (-1) when the message is
+ * shorter than a header, qdcount is 0, or the question is truncated or bad.
+ */
+int	dnspacket_question(const uint8_t *pkt, size_t len,
+	    struct dnsquestion *q);
+
+/*
+ * Turn the query in pkt (len bytes, question already parsed into q) into a
+ * response carrying only the question: QR set, RA copied from ra, the
+ * given rcode, AN/NS/AR counts 0, TC cleared.  Returns the new length
+ * (q->q_end).
+ */
+size_t	dnspacket_make_response(uint8_t *pkt, const struct dnsquestion *q,
+	    int rcode, bool ra);
+
+/*
+ * Write a query (header and one question) into buf (bufsz bytes).  Returns
+ * its length, or 0 when it does not fit.
+ */
+size_t	dnspacket_make_query(uint8_t *buf, size_t bufsz, uint16_t id,
+	    const uint8_t *name, size_t namelen, uint16_t qtype,
+	    uint16_t qclass, bool rd);
+
+/* Type and class mnemonics ("A", "AAAA", "TYPE65534"; "IN", "CLASS3"). */
+const char *dnspacket_type_name(uint16_t type, char *buf, size_t bufsz);
+/* "A", "aaaa", "TYPE123" or a decimal number to a type; -1 if unknown. */
+int	dnspacket_type_from_text(const char *text);
+const char *dnspacket_rcode_name(int rcode);
+
+#endif /* DNSPACKET_H */

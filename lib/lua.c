@@ -1,0 +1,312 @@
+/*
+ * The Lua state, its output buffer, and the console's way of running a line
+ * and printing what it returns.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "lua.h"
+
+struct dlua_host	 dlua_host;
+static struct sbuf	 scratch;
+static struct sbuf	*output = &scratch;
+
+struct sbuf *
+dlua_output(void)
+{
+	return output;
+}
+
+void
+dlua_printf(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	sbuf_vprintf(output, fmt, ap);
+	va_end(ap);
+}
+
+static void
+dlua_format_number(lua_State *L, int idx, struct sbuf *sb)
+{
+	lua_Number	n;
+
+	if (lua_isinteger(L, idx)) {
+		sbuf_printf(sb, "%lld", (long long)lua_tointeger(L, idx));
+		return;
+	}
+	n = lua_tonumber(L, idx);
+	if (isfinite(n) && n == floor(n) && fabs(n) < 1e15)
+		sbuf_printf(sb, "%.0f", n);
+	else
+		sbuf_printf(sb, "%.14g", n);
+}
+
+void
+dlua_format(lua_State *L, int idx, struct sbuf *sb, int depth)
+{
+	const char	*s;
+	size_t		 len;
+	int		 first = 1;
+
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TNUMBER:
+		dlua_format_number(L, idx, sb);
+		return;
+	case LUA_TTABLE:
+		if (depth > 8) {
+			sbuf_puts(sb, "{...}");
+			return;
+		}
+		sbuf_puts(sb, "{");
+		lua_pushnil(L);
+		while (lua_next(L, idx) != 0) {
+			sbuf_puts(sb, first ? "\"" : ", \"");
+			first = 0;
+			lua_pushvalue(L, -2);
+			if (lua_type(L, -1) == LUA_TNUMBER)
+				dlua_format_number(L, -1, sb);
+			else
+				sbuf_puts(sb, luaL_tolstring(L, -1, NULL)),
+				    lua_pop(L, 1);
+			lua_pop(L, 1);
+			sbuf_puts(sb, "\": ");
+			if (lua_type(L, -1) == LUA_TSTRING) {
+				sbuf_printf(sb, "\"%s\"", lua_tostring(L, -1));
+			} else
+				dlua_format(L, -1, sb, depth + 1);
+			lua_pop(L, 1);
+		}
+		sbuf_puts(sb, "}");
+		return;
+	default:
+		s = luaL_tolstring(L, idx, &len);
+		sbuf_add(sb, s, len);
+		lua_pop(L, 1);
+	}
+}
+
+/* print() writes to the output buffer, numbers shown as the console shows them. */
+static int
+l_print(lua_State *L)
+{
+	int	i, n = lua_gettop(L);
+
+	for (i = 1; i <= n; i++) {
+		if (i > 1)
+			sbuf_puts(output, "\t");
+		if (lua_type(L, i) == LUA_TNUMBER)
+			dlua_format_number(L, i, output);
+		else {
+			sbuf_puts(output, luaL_tolstring(L, i, NULL));
+			lua_pop(L, 1);
+		}
+	}
+	sbuf_puts(output, "\n");
+	return 0;
+}
+
+static int
+dlua_traceback(lua_State *L)
+{
+	const char	*msg = lua_tostring(L, 1);
+
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)",
+		    luaL_typename(L, 1));
+	}
+	/* Keep the message alone: the console and the config show that. */
+	lua_pushstring(L, msg);
+	return 1;
+}
+
+static int
+dlua_pcall(lua_State *L, int nargs, int nres)
+{
+	int	base = lua_gettop(L) - nargs, rc;
+
+	lua_pushcfunction(L, dlua_traceback);
+	lua_insert(L, base);
+	rc = lua_pcall(L, nargs, nres, base);
+	lua_remove(L, base);
+	return rc;
+}
+
+lua_State *
+dlua_open(void)
+{
+	lua_State	*L;
+
+	if ((L = luaL_newstate()) == NULL)
+		return NULL;
+	luaL_openlibs(L);
+	lua_register(L, "print", l_print);
+	dlua_open_server(L);
+	dlua_open_config(L);
+	return L;
+}
+
+void
+dlua_close(lua_State *L)
+{
+	if (L != NULL)
+		lua_close(L);
+	sbuf_free(&scratch);
+}
+
+int
+dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
+    struct sbuf *err)
+{
+	FILE		*f;
+	struct sbuf	*saved = output;
+	int		 rc;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		sbuf_printf(err, "unable to read configuration from '%s': %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	if (luaL_loadfile(L, path) != LUA_OK) {
+		sbuf_puts(err, lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	output = out;
+	rc = dlua_pcall(L, 0, 0);
+	output = saved;
+	if (rc != LUA_OK) {
+		sbuf_puts(err, lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
+{
+	struct sbuf	 code, *saved = output;
+	int		 top = lua_gettop(L), i, n, rc;
+
+	sbuf_init(&code);
+	sbuf_printf(&code, "return %s", line);
+	rc = luaL_loadbuffer(L, sbuf_text(&code), code.sb_len, "console");
+	sbuf_free(&code);
+	if (rc != LUA_OK) {
+		lua_pop(L, 1);
+		rc = luaL_loadbuffer(L, line, strlen(line), "console");
+	}
+	if (rc == LUA_OK) {
+		output = out;
+		rc = dlua_pcall(L, 0, LUA_MULTRET);
+		output = saved;
+	}
+	if (rc != LUA_OK) {
+		sbuf_printf(out, "Error: %s\n", lua_tostring(L, -1));
+		lua_settop(L, top);
+		return -1;
+	}
+	n = lua_gettop(L);
+	for (i = top + 1; i <= n; i++) {
+		if (lua_isnil(L, i))
+			continue;
+		dlua_format(L, i, out, 0);
+		sbuf_puts(out, "\n");
+	}
+	lua_settop(L, top);
+	return 0;
+}
+
+int
+dlua_opt_bool(lua_State *L, int t, const char *key, int def)
+{
+	int	v = def;
+
+	if (lua_getfield(L, t, key) != LUA_TNIL)
+		v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+lua_Integer
+dlua_opt_int(lua_State *L, int t, const char *key, lua_Integer def)
+{
+	lua_Integer	v = def;
+	int		isnum;
+
+	if (lua_getfield(L, t, key) != LUA_TNIL) {
+		v = lua_tointegerx(L, -1, &isnum);
+		if (!isnum) {
+			lua_pop(L, 1);
+			return luaL_error(L, "'%s' must be an integer", key);
+		}
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+const char *
+dlua_opt_string(lua_State *L, int t, const char *key, const char *def)
+{
+	const char	*v = def;
+
+	/* The string stays alive: it is a field of the table at t. */
+	if (lua_getfield(L, t, key) != LUA_TNIL) {
+		if (lua_type(L, -1) != LUA_TSTRING &&
+		    lua_type(L, -1) != LUA_TNUMBER) {
+			lua_pop(L, 1);
+			luaL_error(L, "'%s' must be a string", key);
+			return def;
+		}
+		v = lua_tostring(L, -1);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+dlua_global_names(lua_State *L, struct sbuf *sb)
+{
+	char	**names = NULL, **nn;
+	size_t	  n = 0, i;
+
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		if (lua_type(L, -2) == LUA_TSTRING &&
+		    lua_type(L, -1) == LUA_TFUNCTION &&
+		    (nn = realloc(names, (n + 1) * sizeof(*nn))) != NULL) {
+			names = nn;
+			names[n++] = strdup(lua_tostring(L, -2));
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL)
+			sbuf_printf(sb, "%s\n", names[i]);
+		free(names[i]);
+	}
+	free(names);
+}

@@ -1,0 +1,306 @@
+/*
+ * Lua bindings for global settings: listeners, the ACL, tunables,
+ * statistics and miscellany.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "netmask.h"
+#include "settings.h"
+#include "stats.h"
+
+/* Settings that only make sense before the sockets exist. */
+static int
+config_only(lua_State *L, const char *fn)
+{
+	if (!settings.st_running)
+		return 0;
+	dlua_printf("%s cannot be used at runtime!\n", fn);
+	(void)L;
+	return 1;
+}
+
+static int
+local_from_lua(lua_State *L, const char *fn)
+{
+	const char	*addr = luaL_checkstring(L, 1);
+	int		 reuseport = 0, tfo = 0;
+
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		reuseport = dlua_opt_bool(L, 2, "reusePort", 0);
+		tfo = (int)dlua_opt_int(L, 2, "tcpFastOpenQueueSize", 0);
+	} else if (!lua_isnoneornil(L, 2))
+		return luaL_error(L, "%s: the second argument must be a table",
+		    fn);
+	if (settings_add_local(addr, reuseport, tfo) == -1)
+		return luaL_error(L, "%s: bad address '%s'", fn, addr);
+	settings.st_locals_from_config = true;
+	return 0;
+}
+
+static int
+l_setlocal(lua_State *L)
+{
+	if (config_only(L, "setLocal"))
+		return 0;
+	settings_clear_locals();
+	return local_from_lua(L, "setLocal");
+}
+
+static int
+l_addlocal(lua_State *L)
+{
+	if (config_only(L, "addLocal"))
+		return 0;
+	return local_from_lua(L, "addLocal");
+}
+
+/* A netmask or a table of them into a fresh group. */
+static void
+nmg_from_lua(lua_State *L, int idx, struct netmask_group *ng,
+    const char *fn)
+{
+	const char	*s;
+	size_t		 i, n;
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		s = lua_tostring(L, idx);
+		if (netmask_group_add_text(ng, s) == -1)
+			luaL_error(L, "%s: bad netmask '%s'", fn, s);
+		return;
+	}
+	luaL_checktype(L, idx, LUA_TTABLE);
+	n = lua_rawlen(L, idx);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, (lua_Integer)i);
+		s = lua_tostring(L, -1);
+		if (s == NULL || netmask_group_add_text(ng, s) == -1)
+			luaL_error(L, "%s: bad netmask '%s'", fn,
+			    s ? s : "(not a string)");
+		lua_pop(L, 1);
+	}
+}
+
+static int
+l_setacl(lua_State *L)
+{
+	struct netmask_group	ng;
+
+	/*
+	 * Parse into a new group so that an error keeps the old ACL; the
+	 * group leaks on a Lua error, which only a bad line can cause.
+	 */
+	netmask_group_init(&ng);
+	nmg_from_lua(L, 1, &ng, "setACL");
+	netmask_group_clear(&settings.st_acl);
+	settings.st_acl = ng;
+	return 0;
+}
+
+static int
+l_addacl(lua_State *L)
+{
+	const char	*s = luaL_checkstring(L, 1);
+
+	if (netmask_group_add_text(&settings.st_acl, s) == -1)
+		return luaL_error(L, "addACL: bad netmask '%s'", s);
+	return 0;
+}
+
+static int
+l_showacl(lua_State *L)
+{
+	char	buf[NETMASK_MAXTEXT];
+	size_t	i;
+
+	(void)L;
+	for (i = 0; i < settings.st_acl.ng_count; i++)
+		dlua_printf("%s\n", netmask_to_text(&settings.st_acl.ng_masks[i],
+		    buf, sizeof(buf)));
+	return 0;
+}
+
+struct int_setting {
+	const char	*is_set;
+	const char	*is_get;
+	int		*is_var;
+	int		 is_min;
+	int		 is_max;
+	int		 is_configonly;
+};
+
+static struct int_setting int_settings[] = {
+	{ "setMaxUDPOutstanding", "getMaxUDPOutstanding",
+	    &settings.st_maxudpoutstanding, 1, 65535, 1 },
+	{ "setUDPTimeout", "getUDPTimeout", &settings.st_udptimeout, 1,
+	    3600, 0 },
+	{ "setTCPRecvTimeout", "getTCPRecvTimeout",
+	    &settings.st_tcprecvtimeout, 1, 3600, 0 },
+	{ "setTCPSendTimeout", "getTCPSendTimeout",
+	    &settings.st_tcpsendtimeout, 1, 3600, 0 },
+	{ "setMaxTCPClientThreads", "getMaxTCPClientThreads",
+	    &settings.st_maxtcpclientthreads, 1, 1024, 1 },
+	{ "setMaxTCPConnectionsPerClient", "getMaxTCPConnectionsPerClient",
+	    &settings.st_maxtcpconnperclient, 0, 1 << 30, 0 },
+	{ "setMaxTCPQueriesPerConnection", "getMaxTCPQueriesPerConnection",
+	    &settings.st_maxtcpqueriesperconn, 0, 1 << 30, 0 },
+	{ "setMaxTCPConnectionDuration", "getMaxTCPConnectionDuration",
+	    &settings.st_maxtcpconnduration, 0, 1 << 30, 0 },
+	{ "setMaxTCPQueuedConnections", "getMaxTCPQueuedConnections",
+	    &settings.st_maxtcpqueuedconns, 0, 1 << 30, 1 },
+};
+
+static int
+l_int_set(lua_State *L)
+{
+	struct int_setting	*is = lua_touserdata(L, lua_upvalueindex(1));
+	lua_Integer		 v = luaL_checkinteger(L, 1);
+
+	if (is->is_configonly && config_only(L, is->is_set))
+		return 0;
+	if (v < is->is_min || v > is->is_max)
+		return luaL_error(L, "%s: %d is out of range %d..%d",
+		    is->is_set, (int)v, is->is_min, is->is_max);
+	*is->is_var = (int)v;
+	return 0;
+}
+
+static int
+l_int_get(lua_State *L)
+{
+	struct int_setting	*is = lua_touserdata(L, lua_upvalueindex(1));
+
+	lua_pushinteger(L, *is->is_var);
+	return 1;
+}
+
+static int
+l_dumpstats(lua_State *L)
+{
+	(void)L;
+	stats_dump(dlua_output());
+	return 0;
+}
+
+static int
+l_getstatisticscounters(lua_State *L)
+{
+	struct stat_value	all[STATS_MAX];
+	size_t			i, n;
+
+	n = stats_snapshot(all, STATS_MAX);
+	lua_createtable(L, 0, (int)n);
+	for (i = 0; i < n; i++) {
+		if (all[i].sv_double)
+			lua_pushnumber(L, all[i].sv_value);
+		else
+			lua_pushinteger(L, (lua_Integer)all[i].sv_value);
+		lua_setfield(L, -2, all[i].sv_name);
+	}
+	return 1;
+}
+
+static int
+l_setsecuritypollsuffix(lua_State *L)
+{
+	/* Accepted for compatibility: this daemon never polls. */
+	luaL_checkstring(L, 1);
+	return 0;
+}
+
+static int
+l_ignore(lua_State *L)
+{
+	(void)L;
+	return 0;
+}
+
+static int
+l_showversion(lua_State *L)
+{
+	(void)L;
+	dlua_printf("dnsdist %s\n", DNSDIST_VERSION);
+	return 0;
+}
+
+static int
+l_setverbose(lua_State *L)
+{
+	settings.st_verbose = lua_toboolean(L, 1);
+	return 0;
+}
+
+static int
+l_getverbose(lua_State *L)
+{
+	lua_pushboolean(L, settings.st_verbose);
+	return 1;
+}
+
+static int
+l_shutdown(lua_State *L)
+{
+	(void)L;
+	if (dlua_host.h_shutdown != NULL)
+		dlua_host.h_shutdown();
+	return 0;
+}
+
+static int
+l_showbinds(lua_State *L)
+{
+	(void)L;
+	if (dlua_host.h_show_binds != NULL)
+		dlua_host.h_show_binds(dlua_output());
+	return 0;
+}
+
+static int
+l_setringbufferssize(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	if (n < 0)
+		return luaL_error(L, "setRingBuffersSize: negative size");
+	settings.st_ringsize = (size_t)n;
+	return 0;
+}
+
+static const luaL_Reg globals[] = {
+	{ "setLocal", l_setlocal },
+	{ "addLocal", l_addlocal },
+	{ "setACL", l_setacl },
+	{ "addACL", l_addacl },
+	{ "showACL", l_showacl },
+	{ "dumpStats", l_dumpstats },
+	{ "getStatisticsCounters", l_getstatisticscounters },
+	{ "setSecurityPollSuffix", l_setsecuritypollsuffix },
+	{ "setSecurityPollInterval", l_ignore },
+	{ "showVersion", l_showversion },
+	{ "setVerbose", l_setverbose },
+	{ "getVerbose", l_getverbose },
+	{ "shutdown", l_shutdown },
+	{ "showBinds", l_showbinds },
+	{ "setRingBuffersSize", l_setringbufferssize },
+	{ NULL, NULL }
+};
+
+void
+dlua_open_config(lua_State *L)
+{
+	size_t	i;
+
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, globals, 0);
+	lua_pop(L, 1);
+	for (i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
+		lua_pushlightuserdata(L, &int_settings[i]);
+		lua_pushcclosure(L, l_int_set, 1);
+		lua_setglobal(L, int_settings[i].is_set);
+		lua_pushlightuserdata(L, &int_settings[i]);
+		lua_pushcclosure(L, l_int_get, 1);
+		lua_setglobal(L, int_settings[i].is_get);
+	}
+}

@@ -1,0 +1,644 @@
+/*
+ * Lua bindings for servers, pools and policies: newServer, getServer,
+ * showServers, the Server methods, getPool, setServerPolicy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnspacket.h"
+#include "lua.h"
+#include "policy.h"
+#include "server.h"
+#include "settings.h"
+
+#define SERVER_MT	"dnsdist.Server"
+#define POLICY_MT	"dnsdist.ServerPolicy"
+#define POOL_MT		"dnsdist.ServerPool"
+
+static void
+push_server(lua_State *L, struct server *ds)
+{
+	struct server	**u;
+
+	u = lua_newuserdata(L, sizeof(*u));
+	*u = ds;
+	server_ref(ds);
+	luaL_setmetatable(L, SERVER_MT);
+}
+
+static struct server *
+check_server(lua_State *L, int idx)
+{
+	return *(struct server **)luaL_checkudata(L, idx, SERVER_MT);
+}
+
+static int
+l_server_gc(lua_State *L)
+{
+	struct server	**u = luaL_checkudata(L, 1, SERVER_MT);
+
+	server_unref(*u);
+	*u = NULL;
+	return 0;
+}
+
+static int
+l_server_tostring(lua_State *L)
+{
+	lua_pushstring(L, check_server(L, 1)->ds_name);
+	return 1;
+}
+
+static void
+server_pools_from_lua(lua_State *L, struct server *ds, int idx)
+{
+	size_t	i, n;
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		if (server_add_pool(ds, lua_tostring(L, idx)) == -1)
+			luaL_error(L, "out of memory");
+		return;
+	}
+	if (lua_type(L, idx) != LUA_TTABLE)
+		luaL_error(L, "'pool' must be a string or a table of strings");
+	n = lua_rawlen(L, idx);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, (lua_Integer)i);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "'pool' must be a string or a table of strings");
+		if (server_add_pool(ds, lua_tostring(L, -1)) == -1)
+			luaL_error(L, "out of memory");
+		lua_pop(L, 1);
+	}
+}
+
+static const char *server_keys[] = {
+	"address", "name", "pool", "order", "weight", "qps", "checkName",
+	"checkType", "checkClass", "checkInterval", "checkTimeout",
+	"maxCheckFailures", "rise", "mustResolve", "tcpRecvTimeout",
+	"tcpSendTimeout", "useClientSubnet", "retries", "tcpConnectTimeout",
+	"source", "sockets", "id", "healthCheckMode", "reconnectOnUp",
+	"setCD", "disableZeroScope", "ipBindAddrNoPort", "tcpFastOpen",
+	"tcpOnly", "maxInFlight", NULL
+};
+
+/* Reject unknown keys: a misspelt option must not pass silently. */
+static void
+check_keys(lua_State *L, int t, const char **keys, const char *what)
+{
+	const char	*k;
+	size_t		 i;
+
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			luaL_error(L, "%s: option names must be strings", what);
+		}
+		k = lua_tostring(L, -1);
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], k) == 0)
+				break;
+		if (keys[i] == NULL)
+			luaL_error(L, "%s: unknown option '%s'", what, k);
+	}
+}
+
+static void
+server_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+	int		 type;
+
+	if ((s = dlua_opt_string(L, t, "name", NULL)) != NULL &&
+	    server_set_name(ds, s) == -1)
+		luaL_error(L, "out of memory");
+	if (lua_getfield(L, t, "pool") != LUA_TNIL)
+		server_pools_from_lua(L, ds, lua_gettop(L));
+	lua_pop(L, 1);
+	ds->ds_order = (int)dlua_opt_int(L, t, "order", ds->ds_order);
+	ds->ds_weight = (int)dlua_opt_int(L, t, "weight", ds->ds_weight);
+	if (ds->ds_weight < 1)
+		luaL_error(L, "newServer: 'weight' must be at least 1");
+	if (dlua_opt_int(L, t, "qps", 0) > 0)
+		server_set_qps(ds, (double)dlua_opt_int(L, t, "qps", 0));
+	if ((s = dlua_opt_string(L, t, "checkName", NULL)) != NULL &&
+	    server_set_checkname(ds, s) == -1)
+		luaL_error(L, "newServer: bad checkName '%s'", s);
+	if (lua_getfield(L, t, "checkType") != LUA_TNIL) {
+		if (lua_isinteger(L, -1))
+			type = (int)lua_tointeger(L, -1);
+		else
+			type = dnspacket_type_from_text(lua_tostring(L, -1));
+		if (type < 0 || type > 65535)
+			luaL_error(L, "newServer: bad checkType");
+		ds->ds_checktype = (uint16_t)type;
+	}
+	lua_pop(L, 1);
+	ds->ds_checkclass = (uint16_t)dlua_opt_int(L, t, "checkClass",
+	    ds->ds_checkclass);
+	ds->ds_checkinterval = (int)dlua_opt_int(L, t, "checkInterval",
+	    ds->ds_checkinterval);
+	ds->ds_checktimeout = (int)dlua_opt_int(L, t, "checkTimeout",
+	    ds->ds_checktimeout);
+	ds->ds_maxcheckfailures = (int)dlua_opt_int(L, t, "maxCheckFailures",
+	    ds->ds_maxcheckfailures);
+	ds->ds_rise = (int)dlua_opt_int(L, t, "rise", ds->ds_rise);
+	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
+	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
+	    ds->ds_tcprecvtimeout);
+	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
+	    ds->ds_tcpsendtimeout);
+	if (ds->ds_checkinterval < 1 || ds->ds_checktimeout < 1 ||
+	    ds->ds_maxcheckfailures < 1 || ds->ds_rise < 1)
+		luaL_error(L, "newServer: checkInterval, checkTimeout, "
+		    "maxCheckFailures and rise must be at least 1");
+}
+
+static int
+l_newserver(lua_State *L)
+{
+	struct server	*ds;
+	const char	*addr;
+
+	if (lua_type(L, 1) == LUA_TTABLE) {
+		check_keys(L, 1, server_keys, "newServer");
+		if ((addr = dlua_opt_string(L, 1, "address", NULL)) == NULL)
+			return luaL_error(L, "newServer: 'address' is missing");
+	} else
+		addr = luaL_checkstring(L, 1);
+	if ((ds = server_new(addr)) == NULL)
+		return luaL_error(L, "newServer: bad address '%s'", addr);
+	/* The userdata owns the creation reference: a Lua error frees it. */
+	push_server(L, ds);
+	server_unref(ds);
+	if (lua_type(L, 1) == LUA_TTABLE)
+		server_from_table(L, ds, 1);
+	if (server_register(ds) == -1)
+		return luaL_error(L, "out of memory");
+	dlua_printf("Added downstream server %s\n", ds->ds_addrtext);
+	return 1;
+}
+
+static struct server *
+server_arg(lua_State *L, int idx)
+{
+	struct server	*ds;
+	lua_Integer	 n;
+
+	if (lua_isinteger(L, idx)) {
+		n = lua_tointeger(L, idx);
+		if ((ds = server_find_num((int)n)) == NULL)
+			luaL_error(L, "no server number %d", (int)n);
+		return ds;
+	}
+	return check_server(L, idx);
+}
+
+static int
+l_getserver(lua_State *L)
+{
+	push_server(L, server_arg(L, 1));
+	return 1;
+}
+
+static int
+l_getservers(lua_State *L)
+{
+	size_t	i;
+
+	lua_createtable(L, (int)servers.sr_count, 0);
+	for (i = 0; i < servers.sr_count; i++) {
+		push_server(L, servers.sr_servers[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int
+l_rmserver(lua_State *L)
+{
+	server_unregister(server_arg(L, 1));
+	return 0;
+}
+
+static void
+server_pool_list(const struct server *ds, char *buf, size_t bufsz)
+{
+	size_t	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < ds->ds_npools; i++) {
+		if (ds->ds_pools[i][0] == '\0')
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, " ", bufsz);
+		strlcat(buf, ds->ds_pools[i], bufsz);
+	}
+}
+
+static int
+l_showservers(lua_State *L)
+{
+	struct server	*ds;
+	char		 pools[256];
+	double		 totqps = 0;
+	uint64_t	 totq = 0, totd = 0;
+	size_t		 i;
+
+	(void)L;
+	dlua_printf("%-3s %-20.20s %-30.30s%5s %7s %7s %3s %2s %10s %7s %5s "
+	    "%5s %11s %s\n", "#", "Name", "Address", "State", "Qps", "Qlim",
+	    "Ord", "Wt", "Queries", "Drops", "Drate", "Lat", "Outstanding",
+	    "Pools");
+	for (i = 0; i < servers.sr_count; i++) {
+		ds = servers.sr_servers[i];
+		server_pool_list(ds, pools, sizeof(pools));
+		dlua_printf("%-3zu %-20.20s %-30.30s%5s %7.1f %7.0f %3d %2d "
+		    "%10llu %7llu %5.1f %5.1f %11d %s\n", i, ds->ds_name,
+		    ds->ds_addrtext, server_state_text(ds),
+		    atomic_load(&ds->ds_qpsrate), ds->ds_qpslimit,
+		    ds->ds_order, ds->ds_weight,
+		    (unsigned long long)atomic_load(&ds->ds_queries),
+		    (unsigned long long)atomic_load(&ds->ds_drops),
+		    atomic_load(&ds->ds_droprate),
+		    atomic_load(&ds->ds_latency) / 1000.0,
+		    atomic_load(&ds->ds_outstanding), pools);
+		totqps += atomic_load(&ds->ds_qpsrate);
+		totq += atomic_load(&ds->ds_queries);
+		totd += atomic_load(&ds->ds_drops);
+	}
+	dlua_printf("%-3s %-20.20s %-30.30s%5s %7.1f %7s %3s %2s %10llu %7llu "
+	    "%5s %5s %11s %s\n", "All", "", "", "", totqps, "", "", "",
+	    (unsigned long long)totq, (unsigned long long)totd, "", "", "",
+	    "");
+	return 0;
+}
+
+/* Server methods */
+
+static int
+l_server_setup(lua_State *L)
+{
+	atomic_store(&check_server(L, 1)->ds_avail, SERVER_FORCED_UP);
+	return 0;
+}
+
+static int
+l_server_setdown(lua_State *L)
+{
+	atomic_store(&check_server(L, 1)->ds_avail, SERVER_FORCED_DOWN);
+	return 0;
+}
+
+static int
+l_server_setauto(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+
+	/* dnsdist: an optional argument gives the state until the next check */
+	if (lua_gettop(L) >= 2)
+		atomic_store(&ds->ds_healthy, lua_toboolean(L, 2));
+	atomic_store(&ds->ds_avail, SERVER_AUTO);
+	return 0;
+}
+
+static int
+l_server_isup(lua_State *L)
+{
+	lua_pushboolean(L, server_is_up(check_server(L, 1)));
+	return 1;
+}
+
+static int
+l_server_addpool(lua_State *L)
+{
+	if (server_add_pool(check_server(L, 1), luaL_checkstring(L, 2)) == -1)
+		return luaL_error(L, "out of memory");
+	return 0;
+}
+
+static int
+l_server_rmpool(lua_State *L)
+{
+	server_rm_pool(check_server(L, 1), luaL_checkstring(L, 2));
+	return 0;
+}
+
+static int
+l_server_getpools(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+	size_t		 i;
+
+	lua_createtable(L, (int)ds->ds_npools, 0);
+	for (i = 0; i < ds->ds_npools; i++) {
+		lua_pushstring(L, ds->ds_pools[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int
+l_server_getoutstanding(lua_State *L)
+{
+	lua_pushinteger(L, atomic_load(&check_server(L, 1)->ds_outstanding));
+	return 1;
+}
+
+static int
+l_server_getname(lua_State *L)
+{
+	lua_pushstring(L, check_server(L, 1)->ds_name);
+	return 1;
+}
+
+static int
+l_server_getnamewithaddr(lua_State *L)
+{
+	char	buf[256];
+
+	lua_pushstring(L, server_display(check_server(L, 1), buf,
+	    sizeof(buf)));
+	return 1;
+}
+
+static int
+l_server_setqps(lua_State *L)
+{
+	server_set_qps(check_server(L, 1), luaL_checknumber(L, 2));
+	return 0;
+}
+
+static int
+l_server_getlatency(lua_State *L)
+{
+	lua_pushnumber(L, atomic_load(&check_server(L, 1)->ds_latency));
+	return 1;
+}
+
+static int
+l_server_setweight(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+	lua_Integer	 w = luaL_checkinteger(L, 2);
+	size_t		 i;
+
+	if (w < 1)
+		return luaL_error(L, "weight must be at least 1");
+	ds->ds_weight = (int)w;
+	for (i = 0; i < servers.sr_npools; i++)
+		pool_rebuild(servers.sr_pools[i]);
+	return 0;
+}
+
+/* Policies */
+
+static void
+push_policy(lua_State *L, int kind)
+{
+	int	*u = lua_newuserdata(L, sizeof(*u));
+
+	*u = kind;
+	luaL_setmetatable(L, POLICY_MT);
+}
+
+static int
+l_policy_tostring(lua_State *L)
+{
+	lua_pushstring(L, policy_name(*(int *)luaL_checkudata(L, 1,
+	    POLICY_MT)));
+	return 1;
+}
+
+static int
+l_setserverpolicy(lua_State *L)
+{
+	atomic_store(&policy_global, *(int *)luaL_checkudata(L, 1, POLICY_MT));
+	return 0;
+}
+
+static int
+l_getserverpolicy(lua_State *L)
+{
+	push_policy(L, atomic_load(&policy_global));
+	return 1;
+}
+
+static int
+l_showserverpolicy(lua_State *L)
+{
+	(void)L;
+	dlua_printf("%s\n", policy_name(atomic_load(&policy_global)));
+	return 0;
+}
+
+static int
+l_setpoolserverpolicy(lua_State *L)
+{
+	int		 kind = *(int *)luaL_checkudata(L, 1, POLICY_MT);
+	struct pool	*pl = pool_get(luaL_checkstring(L, 2), true);
+
+	if (pl == NULL)
+		return luaL_error(L, "out of memory");
+	pl->pl_policy = kind;
+	return 0;
+}
+
+static int
+l_setwhashedpertubation(lua_State *L)
+{
+	size_t	i;
+
+	policy_hash_perturbation = (uint32_t)luaL_checkinteger(L, 1);
+	for (i = 0; i < servers.sr_npools; i++)
+		pool_rebuild(servers.sr_pools[i]);
+	return 0;
+}
+
+static int
+l_setservfailwhennoserver(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	settings.st_servfailwhennoserver = lua_toboolean(L, 1);
+	return 0;
+}
+
+/* Pools */
+
+static struct pool *
+check_pool(lua_State *L, int idx)
+{
+	struct pool	*pl;
+
+	pl = pool_get(*(const char **)luaL_checkudata(L, idx, POOL_MT), true);
+	if (pl == NULL)
+		luaL_error(L, "out of memory");
+	return pl;
+}
+
+static int
+l_getpool(lua_State *L)
+{
+	const char	*name = luaL_checkstring(L, 1);
+	const char	**u;
+
+	if (pool_get(name, true) == NULL)
+		return luaL_error(L, "out of memory");
+	u = lua_newuserdata(L, sizeof(*u));
+	/* Pools live as long as the daemon: keep the pool's own copy. */
+	*u = pool_get(name, false)->pl_name;
+	luaL_setmetatable(L, POOL_MT);
+	return 1;
+}
+
+static int
+l_pool_tostring(lua_State *L)
+{
+	lua_pushstring(L, check_pool(L, 1)->pl_name);
+	return 1;
+}
+
+static int
+l_pool_getservers(lua_State *L)
+{
+	struct pool	*pl = check_pool(L, 1);
+	size_t		 i;
+
+	lua_createtable(L, (int)pl->pl_count, 0);
+	for (i = 0; i < pl->pl_count; i++) {
+		push_server(L, pl->pl_servers[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int
+l_pool_setpolicy(lua_State *L)
+{
+	check_pool(L, 1)->pl_policy = *(int *)luaL_checkudata(L, 2, POLICY_MT);
+	return 0;
+}
+
+static int
+l_pool_countup(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)pool_count_up(check_pool(L, 1)));
+	return 1;
+}
+
+static int
+l_getpoolservers(lua_State *L)
+{
+	struct pool	*pl = pool_get(luaL_checkstring(L, 1), false);
+	size_t		 i;
+
+	lua_newtable(L);
+	for (i = 0; pl != NULL && i < pl->pl_count; i++) {
+		push_server(L, pl->pl_servers[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+static int
+l_showpools(lua_State *L)
+{
+	struct pool	*pl;
+	size_t		 i, j;
+
+	(void)L;
+	dlua_printf("%-40s %-12s %20s %s\n", "Name", "Cache", "ServerPolicy",
+	    "Servers");
+	for (i = 0; i < servers.sr_npools; i++) {
+		pl = servers.sr_pools[i];
+		dlua_printf("%-40s %-12s %20s", pl->pl_name, "",
+		    pl->pl_policy < 0 ? "" : policy_name(pl->pl_policy));
+		for (j = 0; j < pl->pl_count; j++)
+			dlua_printf("%s%s", j ? ", " : " ",
+			    pl->pl_servers[j]->ds_name);
+		dlua_printf("\n");
+	}
+	return 0;
+}
+
+static const luaL_Reg server_methods[] = {
+	{ "setUp", l_server_setup },
+	{ "setDown", l_server_setdown },
+	{ "setAuto", l_server_setauto },
+	{ "isUp", l_server_isup },
+	{ "addPool", l_server_addpool },
+	{ "rmPool", l_server_rmpool },
+	{ "getPools", l_server_getpools },
+	{ "getOutstanding", l_server_getoutstanding },
+	{ "getName", l_server_getname },
+	{ "getNameWithAddr", l_server_getnamewithaddr },
+	{ "setQPS", l_server_setqps },
+	{ "getLatency", l_server_getlatency },
+	{ "setWeight", l_server_setweight },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg pool_methods[] = {
+	{ "getServers", l_pool_getservers },
+	{ "setServerPolicy", l_pool_setpolicy },
+	{ "countServers", l_pool_countup },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg globals[] = {
+	{ "newServer", l_newserver },
+	{ "getServer", l_getserver },
+	{ "getServers", l_getservers },
+	{ "rmServer", l_rmserver },
+	{ "showServers", l_showservers },
+	{ "setServerPolicy", l_setserverpolicy },
+	{ "getServerPolicy", l_getserverpolicy },
+	{ "showServerPolicy", l_showserverpolicy },
+	{ "setPoolServerPolicy", l_setpoolserverpolicy },
+	{ "setWHashedPertubation", l_setwhashedpertubation },
+	{ "setServFailWhenNoServer", l_setservfailwhennoserver },
+	{ "getPool", l_getpool },
+	{ "getPoolServers", l_getpoolservers },
+	{ "showPools", l_showpools },
+	{ NULL, NULL }
+};
+
+static void
+new_class(lua_State *L, const char *mt, const luaL_Reg *methods,
+    lua_CFunction tostring, lua_CFunction gc)
+{
+	luaL_newmetatable(L, mt);
+	if (methods != NULL) {
+		lua_newtable(L);
+		luaL_setfuncs(L, methods, 0);
+		lua_setfield(L, -2, "__index");
+	}
+	lua_pushcfunction(L, tostring);
+	lua_setfield(L, -2, "__tostring");
+	if (gc != NULL) {
+		lua_pushcfunction(L, gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
+}
+
+void
+dlua_open_server(lua_State *L)
+{
+	int	i;
+
+	new_class(L, SERVER_MT, server_methods, l_server_tostring,
+	    l_server_gc);
+	new_class(L, POLICY_MT, NULL, l_policy_tostring, NULL);
+	new_class(L, POOL_MT, pool_methods, l_pool_tostring, NULL);
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, globals, 0);
+	lua_pop(L, 1);
+	for (i = 0; i < POLICY_COUNT; i++) {
+		push_policy(L, i);
+		lua_setglobal(L, policy_name(i));
+	}
+}

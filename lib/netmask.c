@@ -1,0 +1,266 @@
+/*
+ * Netmasks and netmask groups.  A group is a plain array scanned for the
+ * longest matching mask: groups are ACLs of a few dozen entries at most.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netmask.h"
+
+#define NETMASK_SEPARATORS	", \t\r\n"
+
+/* ::ffff:0:0/96, the IPv4-mapped prefix. */
+static const uint8_t netmask_v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* Clear the bits past the prefix in an address of alen bytes. */
+static void
+netmask_clear_host(uint8_t *a, size_t alen, unsigned int bits)
+{
+	size_t	 i = bits / 8;
+
+	if (bits % 8 != 0) {
+		a[i] &= (uint8_t)(0xff << (8 - bits % 8));
+		i++;
+	}
+	for (; i < alen; i++)
+		a[i] = 0;
+}
+
+/* 1 when the first bits of net and a agree. */
+static int
+netmask_prefix_equal(const uint8_t *net, const uint8_t *a, unsigned int bits)
+{
+	size_t	 full = bits / 8;
+	unsigned int rem = bits % 8;
+
+	if (memcmp(net, a, full) != 0)
+		return 0;
+	if (rem != 0 &&
+	    ((net[full] ^ a[full]) & (uint8_t)(0xff << (8 - rem))) != 0)
+		return 0;
+	return 1;
+}
+
+int
+netmask_parse(const char *text, struct netmask *nm)
+{
+	char	 a[NETMASK_MAXTEXT];
+	const char *slash, *p;
+	unsigned int bits, max;
+	size_t	 al, n;
+	bool	 neg = false;
+
+	if (text == NULL)
+		return -1;
+	if (*text == '!') {
+		neg = true;
+		text++;
+	}
+	slash = strchr(text, '/');
+	al = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (al == 0 || al >= sizeof(a))
+		return -1;
+	memcpy(a, text, al);
+	a[al] = '\0';
+
+	memset(nm, 0, sizeof(*nm));
+	if (strchr(a, ':') != NULL) {
+		if (inet_pton(AF_INET6, a, nm->nm_addr) != 1)
+			return -1;
+		nm->nm_family = AF_INET6;
+		max = 128;
+	} else {
+		if (inet_pton(AF_INET, a, nm->nm_addr) != 1)
+			return -1;
+		nm->nm_family = AF_INET;
+		max = 32;
+	}
+	bits = max;
+	if (slash != NULL) {
+		p = slash + 1;
+		bits = 0;
+		for (n = 0; p[n] != '\0'; n++) {
+			if (p[n] < '0' || p[n] > '9' || n == 3)
+				return -1;
+			bits = bits * 10 + (unsigned int)(p[n] - '0');
+		}
+		if (n == 0 || bits > max)
+			return -1;
+	}
+	netmask_clear_host(nm->nm_addr, max / 8, bits);
+	nm->nm_bits = (uint8_t)bits;
+	nm->nm_negated = neg;
+	return 0;
+}
+
+const char *
+netmask_to_text(const struct netmask *nm, char *buf, size_t bufsz)
+{
+	char	 a[INET6_ADDRSTRLEN];
+
+	if (bufsz == 0)
+		return buf;
+	if ((nm->nm_family != AF_INET && nm->nm_family != AF_INET6) ||
+	    inet_ntop(nm->nm_family, nm->nm_addr, a, sizeof(a)) == NULL) {
+		(void)snprintf(buf, bufsz, "?");
+		return buf;
+	}
+	(void)snprintf(buf, bufsz, "%s%s/%u", nm->nm_negated ? "!" : "", a,
+	    (unsigned int)nm->nm_bits);
+	return buf;
+}
+
+int
+netmask_match(const struct netmask *nm, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		if (nm->nm_family != AF_INET)
+			return 0;
+		a = (const uint8_t *)
+		    &((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+		break;
+	case AF_INET6:
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if (nm->nm_family == AF_INET) {
+			if (memcmp(a, netmask_v4mapped,
+			    sizeof(netmask_v4mapped)) != 0)
+				return 0;
+			a += sizeof(netmask_v4mapped);
+		} else if (nm->nm_family != AF_INET6)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return netmask_prefix_equal(nm->nm_addr, a, nm->nm_bits);
+}
+
+void
+netmask_group_init(struct netmask_group *ng)
+{
+	ng->ng_masks = NULL;
+	ng->ng_count = 0;
+	ng->ng_cap = 0;
+}
+
+void
+netmask_group_clear(struct netmask_group *ng)
+{
+	free(ng->ng_masks);
+	netmask_group_init(ng);
+}
+
+int
+netmask_group_add(struct netmask_group *ng, const struct netmask *nm)
+{
+	struct netmask *m;
+	size_t	 i, cap;
+
+	for (i = 0; i < ng->ng_count; i++) {
+		m = &ng->ng_masks[i];
+		if (m->nm_family == nm->nm_family &&
+		    m->nm_bits == nm->nm_bits &&
+		    m->nm_negated == nm->nm_negated &&
+		    memcmp(m->nm_addr, nm->nm_addr, sizeof(m->nm_addr)) == 0)
+			return 0;
+	}
+	if (ng->ng_count == ng->ng_cap) {
+		cap = ng->ng_cap == 0 ? 8 : ng->ng_cap * 2;
+		m = reallocarray(ng->ng_masks, cap, sizeof(*m));
+		if (m == NULL)
+			return -1;
+		ng->ng_masks = m;
+		ng->ng_cap = cap;
+	}
+	ng->ng_masks[ng->ng_count++] = *nm;
+	return 0;
+}
+
+/* All or nothing: on error the masks added so far are taken back. */
+int
+netmask_group_add_text(struct netmask_group *ng, const char *text)
+{
+	char	 tok[NETMASK_MAXTEXT];
+	struct netmask nm;
+	size_t	 old = ng->ng_count, n;
+	int	 found = 0;
+
+	if (text == NULL)
+		return -1;
+	for (;;) {
+		text += strspn(text, NETMASK_SEPARATORS);
+		if (*text == '\0')
+			break;
+		n = strcspn(text, NETMASK_SEPARATORS);
+		if (n >= sizeof(tok))
+			goto fail;
+		memcpy(tok, text, n);
+		tok[n] = '\0';
+		text += n;
+		if (netmask_parse(tok, &nm) == -1 ||
+		    netmask_group_add(ng, &nm) == -1)
+			goto fail;
+		found = 1;
+	}
+	if (found)
+		return 0;
+ fail:
+	ng->ng_count = old;
+	return -1;
+}
+
+int
+netmask_group_match(const struct netmask_group *ng,
+    const struct sockaddr *sa)
+{
+	const struct netmask *m, *best = NULL;
+	unsigned int bits, bestbits = 0;
+	size_t	 i;
+
+	for (i = 0; i < ng->ng_count; i++) {
+		m = &ng->ng_masks[i];
+		if (!netmask_match(m, sa))
+			continue;
+		/* Rank IPv4 masks as the IPv4-mapped IPv6 prefixes they are. */
+		bits = m->nm_bits + (m->nm_family == AF_INET ? 96U : 0U);
+		/* On a tie the later mask wins, as a later rule would. */
+		if (best == NULL || bits >= bestbits) {
+			best = m;
+			bestbits = bits;
+		}
+	}
+	return best != NULL && !best->nm_negated;
+}
+
+int
+netmask_group_copy(struct netmask_group *dst,
+    const struct netmask_group *src)
+{
+	struct netmask *m = NULL;
+
+	if (dst == src)
+		return 0;
+	if (src->ng_count > 0) {
+		m = reallocarray(NULL, src->ng_count, sizeof(*m));
+		if (m == NULL)
+			return -1;
+		memcpy(m, src->ng_masks, src->ng_count * sizeof(*m));
+	}
+	free(dst->ng_masks);
+	dst->ng_masks = m;
+	dst->ng_count = dst->ng_cap = src->ng_count;
+	return 0;
+}

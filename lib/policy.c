@@ -1,0 +1,354 @@
+/*
+ * Pools and the built-in load-balancing policies, as dnsdist defines them.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+_Atomic int	policy_global = POLICY_LEASTOUTSTANDING;
+uint32_t	policy_hash_perturbation;
+
+static const char *policy_names[POLICY_COUNT] = {
+	"leastOutstanding",
+	"firstAvailable",
+	"wrandom",
+	"whashed",
+	"chashed",
+	"roundrobin",
+};
+
+const char *
+policy_name(int kind)
+{
+	if (kind < 0 || kind >= POLICY_COUNT)
+		return "unknown";
+	return policy_names[kind];
+}
+
+int
+policy_from_name(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < POLICY_COUNT; i++)
+		if (strcmp(policy_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+uint64_t
+policy_random(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	if (x == 0)
+		x = 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+static void
+policy_key(uint8_t key[crypto_shorthash_KEYBYTES])
+{
+	memset(key, 0, crypto_shorthash_KEYBYTES);
+	memcpy(key, &policy_hash_perturbation,
+	    sizeof(policy_hash_perturbation));
+}
+
+uint64_t
+policy_name_hash(const uint8_t *name, size_t len)
+{
+	uint8_t	key[crypto_shorthash_KEYBYTES];
+
+	policy_key(key);
+	return dnsname_hash(name, len, key);
+}
+
+static uint64_t
+policy_text_hash(const char *text)
+{
+	uint8_t	key[crypto_shorthash_KEYBYTES], out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	policy_key(key);
+	crypto_shorthash(out, (const unsigned char *)text, strlen(text), key);
+	memcpy(&h, out, sizeof(h));
+	return h;
+}
+
+struct pool *
+pool_get(const char *name, bool create)
+{
+	struct pool	*pl, **npools;
+	size_t		 i;
+
+	for (i = 0; i < servers.sr_npools; i++)
+		if (strcmp(servers.sr_pools[i]->pl_name, name) == 0)
+			return servers.sr_pools[i];
+	if (!create)
+		return NULL;
+	if ((pl = calloc(1, sizeof(*pl))) == NULL)
+		return NULL;
+	if ((pl->pl_name = strdup(name)) == NULL) {
+		free(pl);
+		return NULL;
+	}
+	pl->pl_policy = -1;
+	npools = realloc(servers.sr_pools,
+	    (servers.sr_npools + 1) * sizeof(*npools));
+	if (npools == NULL) {
+		free(pl->pl_name);
+		free(pl);
+		return NULL;
+	}
+	npools[servers.sr_npools++] = pl;
+	servers.sr_pools = npools;
+	return pl;
+}
+
+static int
+pool_order_cmp(const void *a, const void *b)
+{
+	const struct server *x = *(struct server *const *)a;
+	const struct server *y = *(struct server *const *)b;
+
+	if (x->ds_order != y->ds_order)
+		return x->ds_order < y->ds_order ? -1 : 1;
+	return x->ds_num < y->ds_num ? -1 : x->ds_num > y->ds_num;
+}
+
+static int
+pool_point_cmp(const void *a, const void *b)
+{
+	const struct chash_point *x = a, *y = b;
+
+	if (x->cp_hash != y->cp_hash)
+		return x->cp_hash < y->cp_hash ? -1 : 1;
+	return x->cp_server->ds_num - y->cp_server->ds_num;
+}
+
+void
+pool_rebuild(struct pool *pl)
+{
+	struct chash_point	*ring;
+	size_t			 i, n = 0;
+	int			 w, j;
+	char			 text[128];
+
+	qsort(pl->pl_servers, pl->pl_count, sizeof(*pl->pl_servers),
+	    pool_order_cmp);
+	for (i = 0; i < pl->pl_count; i++)
+		n += pl->pl_servers[i]->ds_weight > 0 ?
+		    (size_t)pl->pl_servers[i]->ds_weight : 0;
+	ring = n ? calloc(n, sizeof(*ring)) : NULL;
+	if (n && ring == NULL)
+		n = 0;
+	n = 0;
+	for (i = 0; ring != NULL && i < pl->pl_count; i++) {
+		w = pl->pl_servers[i]->ds_weight;
+		for (j = 0; j < w; j++) {
+			snprintf(text, sizeof(text), "%s-%d",
+			    pl->pl_servers[i]->ds_name, j);
+			ring[n].cp_hash = policy_text_hash(text);
+			ring[n++].cp_server = pl->pl_servers[i];
+		}
+	}
+	if (ring != NULL)
+		qsort(ring, n, sizeof(*ring), pool_point_cmp);
+	free(pl->pl_ring);
+	pl->pl_ring = ring;
+	pl->pl_ringlen = n;
+}
+
+int
+pool_add_server(struct pool *pl, struct server *ds)
+{
+	struct server	**ns;
+	size_t		  i;
+
+	if (pl == NULL)
+		return -1;
+	for (i = 0; i < pl->pl_count; i++)
+		if (pl->pl_servers[i] == ds)
+			return 0;
+	if ((ns = realloc(pl->pl_servers, (pl->pl_count + 1) *
+	    sizeof(*ns))) == NULL)
+		return -1;
+	ns[pl->pl_count++] = ds;
+	pl->pl_servers = ns;
+	pool_rebuild(pl);
+	return 0;
+}
+
+void
+pool_rm_server(struct pool *pl, struct server *ds)
+{
+	size_t	i;
+
+	if (pl == NULL)
+		return;
+	for (i = 0; i < pl->pl_count; i++) {
+		if (pl->pl_servers[i] != ds)
+			continue;
+		memmove(&pl->pl_servers[i], &pl->pl_servers[i + 1],
+		    (pl->pl_count - i - 1) * sizeof(ds));
+		pl->pl_count--;
+		pool_rebuild(pl);
+		return;
+	}
+}
+
+size_t
+pool_count_up(const struct pool *pl)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < pl->pl_count; i++)
+		if (server_is_up(pl->pl_servers[i]))
+			n++;
+	return n;
+}
+
+static struct server *
+policy_leastoutstanding(struct pool *pl)
+{
+	struct server	*best = NULL, *ds;
+	int		 bo = 0, o;
+	double		 bl = 0, l;
+	size_t		 i;
+
+	/* Fewest outstanding, then lowest order, then lowest latency. */
+	for (i = 0; i < pl->pl_count; i++) {
+		ds = pl->pl_servers[i];
+		if (!server_is_up(ds))
+			continue;
+		o = atomic_load_explicit(&ds->ds_outstanding,
+		    memory_order_relaxed);
+		l = atomic_load_explicit(&ds->ds_latency,
+		    memory_order_relaxed);
+		if (best == NULL || o < bo || (o == bo &&
+		    (ds->ds_order < best->ds_order ||
+		    (ds->ds_order == best->ds_order && l < bl)))) {
+			best = ds;
+			bo = o;
+			bl = l;
+		}
+	}
+	return best;
+}
+
+static struct server *
+policy_firstavailable(struct pool *pl, uint64_t now)
+{
+	struct server	*ds;
+	size_t		 i;
+
+	/* pl_servers is sorted by order. */
+	for (i = 0; i < pl->pl_count; i++) {
+		ds = pl->pl_servers[i];
+		if (server_is_up(ds) && server_qps_take(ds, now))
+			return ds;
+	}
+	return policy_leastoutstanding(pl);
+}
+
+static struct server *
+policy_weighted(struct pool *pl, uint64_t val)
+{
+	struct server	*ds;
+	uint64_t	 total = 0;
+	size_t		 i;
+
+	for (i = 0; i < pl->pl_count; i++)
+		if (server_is_up(pl->pl_servers[i]) &&
+		    pl->pl_servers[i]->ds_weight > 0)
+			total += (uint64_t)pl->pl_servers[i]->ds_weight;
+	if (total == 0)
+		return NULL;
+	val %= total;
+	for (i = 0; i < pl->pl_count; i++) {
+		ds = pl->pl_servers[i];
+		if (!server_is_up(ds) || ds->ds_weight <= 0)
+			continue;
+		if (val < (uint64_t)ds->ds_weight)
+			return ds;
+		val -= (uint64_t)ds->ds_weight;
+	}
+	return NULL;
+}
+
+static struct server *
+policy_chashed(struct pool *pl, uint64_t h)
+{
+	size_t	lo = 0, hi = pl->pl_ringlen, mid, i;
+
+	if (pl->pl_ringlen == 0)
+		return NULL;
+	/* The first point at or after h, walking on past servers that are down. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pl->pl_ring[mid].cp_hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = 0; i < pl->pl_ringlen; i++) {
+		struct chash_point *cp =
+		    &pl->pl_ring[(lo + i) % pl->pl_ringlen];
+		if (server_is_up(cp->cp_server))
+			return cp->cp_server;
+	}
+	return NULL;
+}
+
+static struct server *
+policy_roundrobin(struct pool *pl)
+{
+	size_t		n, i, k;
+	unsigned	pos;
+
+	if ((n = pool_count_up(pl)) == 0)
+		return NULL;
+	pos = atomic_fetch_add_explicit(&pl->pl_rr, 1, memory_order_relaxed);
+	k = pos % n;
+	for (i = 0; i < pl->pl_count; i++) {
+		if (!server_is_up(pl->pl_servers[i]))
+			continue;
+		if (k-- == 0)
+			return pl->pl_servers[i];
+	}
+	return NULL;
+}
+
+struct server *
+pool_select(struct pool *pl, const struct dnsquestion *q, uint64_t now,
+    uint64_t *rnd)
+{
+	int	kind = pl->pl_policy;
+
+	if (kind < 0)
+		kind = atomic_load_explicit(&policy_global,
+		    memory_order_relaxed);
+	switch (kind) {
+	case POLICY_FIRSTAVAILABLE:
+		return policy_firstavailable(pl, now);
+	case POLICY_WRANDOM:
+		return policy_weighted(pl, policy_random(rnd));
+	case POLICY_WHASHED:
+		return policy_weighted(pl,
+		    policy_name_hash(q->q_name, q->q_namelen));
+	case POLICY_CHASHED:
+		return policy_chashed(pl,
+		    policy_name_hash(q->q_name, q->q_namelen));
+	case POLICY_ROUNDROBIN:
+		return policy_roundrobin(pl);
+	default:
+		return policy_leastoutstanding(pl);
+	}
+}

@@ -1,0 +1,278 @@
+/*
+ * Downstream servers: creation with dnsdist's defaults, reference counting,
+ * the registry of configured servers and their pool memberships.
+ */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "dnspacket.h"
+#include "policy.h"
+#include "server.h"
+
+struct server_registry servers;
+
+struct server *
+server_new(const char *addrtext)
+{
+	struct server	*ds;
+
+	if ((ds = calloc(1, sizeof(*ds))) == NULL)
+		return NULL;
+	if (addr_parse(addrtext, 53, &ds->ds_addr, &ds->ds_addrlen) == -1) {
+		free(ds);
+		return NULL;
+	}
+	addr_to_text((struct sockaddr *)&ds->ds_addr, ds->ds_addrtext,
+	    sizeof(ds->ds_addrtext));
+	pthread_mutex_init(&ds->ds_qpslock, NULL);
+	ds->ds_order = 1;
+	ds->ds_weight = 1;
+	dnsname_from_text("a.root-servers.net.", ds->ds_checkname,
+	    &ds->ds_checknamelen);
+	ds->ds_checktype = DNS_TYPE_A;
+	ds->ds_checkclass = DNS_CLASS_IN;
+	ds->ds_checkinterval = 1;
+	ds->ds_checktimeout = 1000;
+	ds->ds_maxcheckfailures = 1;
+	ds->ds_rise = 1;
+	ds->ds_tcprecvtimeout = 30;
+	ds->ds_tcpsendtimeout = 30;
+	atomic_init(&ds->ds_avail, SERVER_AUTO);
+	atomic_init(&ds->ds_healthy, false);
+	atomic_init(&ds->ds_refs, 1);
+	ds->ds_num = -1;
+	return ds;
+}
+
+void
+server_ref(struct server *ds)
+{
+	atomic_fetch_add_explicit(&ds->ds_refs, 1, memory_order_relaxed);
+}
+
+void
+server_unref(struct server *ds)
+{
+	size_t	i;
+
+	if (ds == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&ds->ds_refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < ds->ds_npools; i++)
+		free(ds->ds_pools[i]);
+	free(ds->ds_pools);
+	free(ds->ds_points);
+	free(ds->ds_name);
+	pthread_mutex_destroy(&ds->ds_qpslock);
+	free(ds);
+}
+
+int
+server_set_name(struct server *ds, const char *name)
+{
+	char	*n;
+
+	if ((n = strdup(name)) == NULL)
+		return -1;
+	free(ds->ds_name);
+	ds->ds_name = n;
+	return 0;
+}
+
+int
+server_set_checkname(struct server *ds, const char *text)
+{
+	return dnsname_from_text(text, ds->ds_checkname, &ds->ds_checknamelen);
+}
+
+void
+server_set_qps(struct server *ds, double rate)
+{
+	pthread_mutex_lock(&ds->ds_qpslock);
+	ds->ds_qpslimit = rate;
+	qps_init(&ds->ds_qps, rate, rate, 0);
+	pthread_mutex_unlock(&ds->ds_qpslock);
+}
+
+bool
+server_is_up(const struct server *ds)
+{
+	switch (atomic_load_explicit(&ds->ds_avail, memory_order_relaxed)) {
+	case SERVER_FORCED_UP:
+		return true;
+	case SERVER_FORCED_DOWN:
+		return false;
+	default:
+		return atomic_load_explicit(&ds->ds_healthy,
+		    memory_order_relaxed);
+	}
+}
+
+const char *
+server_state_text(const struct server *ds)
+{
+	switch (atomic_load_explicit(&ds->ds_avail, memory_order_relaxed)) {
+	case SERVER_FORCED_UP:
+		return "UP";
+	case SERVER_FORCED_DOWN:
+		return "DOWN";
+	default:
+		return server_is_up(ds) ? "up" : "down";
+	}
+}
+
+const char *
+server_display(const struct server *ds, char *buf, size_t bufsz)
+{
+	if (ds->ds_name != NULL && strcmp(ds->ds_name, ds->ds_addrtext) != 0)
+		snprintf(buf, bufsz, "%s (%s)", ds->ds_name, ds->ds_addrtext);
+	else
+		snprintf(buf, bufsz, "%s", ds->ds_addrtext);
+	return buf;
+}
+
+static bool
+server_qps(struct server *ds, uint64_t now, bool take)
+{
+	bool	ok;
+
+	if (ds->ds_qpslimit <= 0)
+		return true;
+	pthread_mutex_lock(&ds->ds_qpslock);
+	ok = take ? qps_take(&ds->ds_qps, now) : qps_check(&ds->ds_qps, now);
+	pthread_mutex_unlock(&ds->ds_qpslock);
+	return ok;
+}
+
+bool
+server_qps_take(struct server *ds, uint64_t now)
+{
+	return server_qps(ds, now, true);
+}
+
+bool
+server_qps_check(struct server *ds, uint64_t now)
+{
+	return server_qps(ds, now, false);
+}
+
+static int
+ptr_append(void *arrayp, size_t *count, void *elem)
+{
+	void	**a = *(void ***)arrayp, **na;
+
+	if ((na = realloc(a, (*count + 1) * sizeof(*na))) == NULL)
+		return -1;
+	na[(*count)++] = elem;
+	*(void ***)arrayp = na;
+	return 0;
+}
+
+int
+server_register(struct server *ds)
+{
+	size_t	 i;
+
+	if (ptr_append(&servers.sr_servers, &servers.sr_count, ds) == -1)
+		return -1;
+	server_ref(ds);
+	ds->ds_num = servers.sr_nextnum++;
+	if (ds->ds_name == NULL && server_set_name(ds, ds->ds_addrtext) == -1)
+		return -1;
+	if (ds->ds_npools == 0 && server_add_pool(ds, "") == -1)
+		return -1;
+	for (i = 0; i < ds->ds_npools; i++)
+		if (pool_add_server(pool_get(ds->ds_pools[i], true), ds) == -1)
+			return -1;
+	return 0;
+}
+
+void
+server_unregister(struct server *ds)
+{
+	size_t	i;
+
+	for (i = 0; i < servers.sr_count; i++)
+		if (servers.sr_servers[i] == ds)
+			break;
+	if (i == servers.sr_count)
+		return;
+	memmove(&servers.sr_servers[i], &servers.sr_servers[i + 1],
+	    (servers.sr_count - i - 1) * sizeof(ds));
+	servers.sr_count--;
+	for (i = 0; i < servers.sr_npools; i++)
+		pool_rm_server(servers.sr_pools[i], ds);
+	ds->ds_removed = true;
+	/* The registry's reference moves to the removed list. */
+	if (ptr_append(&servers.sr_removed, &servers.sr_nremoved, ds) == -1)
+		server_unref(ds);
+}
+
+struct server *
+server_reap(void)
+{
+	if (servers.sr_nremoved == 0)
+		return NULL;
+	return servers.sr_removed[--servers.sr_nremoved];
+}
+
+struct server *
+server_find_num(int num)
+{
+	if (num < 0 || (size_t)num >= servers.sr_count)
+		return NULL;
+	return servers.sr_servers[num];
+}
+
+bool
+server_in_pool(const struct server *ds, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < ds->ds_npools; i++)
+		if (strcmp(ds->ds_pools[i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+server_add_pool(struct server *ds, const char *name)
+{
+	char	*n;
+
+	if (server_in_pool(ds, name))
+		return 0;
+	if ((n = strdup(name)) == NULL)
+		return -1;
+	if (ptr_append(&ds->ds_pools, &ds->ds_npools, n) == -1) {
+		free(n);
+		return -1;
+	}
+	/* A registered server joins the pool at once. */
+	if (ds->ds_num >= 0 && !ds->ds_removed)
+		return pool_add_server(pool_get(name, true), ds);
+	return 0;
+}
+
+int
+server_rm_pool(struct server *ds, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < ds->ds_npools; i++) {
+		if (strcmp(ds->ds_pools[i], name) != 0)
+			continue;
+		free(ds->ds_pools[i]);
+		memmove(&ds->ds_pools[i], &ds->ds_pools[i + 1],
+		    (ds->ds_npools - i - 1) * sizeof(char *));
+		ds->ds_npools--;
+		if (ds->ds_num >= 0)
+			pool_rm_server(pool_get(name, true), ds);
+		return 0;
+	}
+	return -1;
+}

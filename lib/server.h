@@ -1,0 +1,126 @@
+/*
+ * Downstream servers and pools: the configuration model.  The daemon owns
+ * the sockets; a server only points at them through ds_io.  The registry
+ * (server_list, pools) is changed by the configuration and console under
+ * the daemon's configuration lock; counters are atomics so that packet
+ * threads update them without locks.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsname.h"
+#include "qps.h"
+
+enum server_avail {
+	SERVER_AUTO,		/* health checks decide */
+	SERVER_FORCED_UP,
+	SERVER_FORCED_DOWN
+};
+
+struct server {
+	int			 ds_num;	/* creation order, for display */
+	char			*ds_name;
+	char			 ds_addrtext[64];
+	struct sockaddr_storage	 ds_addr;
+	socklen_t		 ds_addrlen;
+	char			**ds_pools;
+	size_t			 ds_npools;
+	int			 ds_order;
+	int			 ds_weight;
+
+	/* qps limit (firstAvailable); ds_qpslock serialises the bucket */
+	pthread_mutex_t		 ds_qpslock;
+	struct qps		 ds_qps;
+	double			 ds_qpslimit;
+
+	/* health checking */
+	uint8_t			 ds_checkname[DNSNAME_MAXLEN];
+	size_t			 ds_checknamelen;
+	uint16_t		 ds_checktype;
+	uint16_t		 ds_checkclass;
+	int			 ds_checkinterval;	/* seconds */
+	int			 ds_checktimeout;	/* milliseconds */
+	int			 ds_maxcheckfailures;
+	int			 ds_rise;
+	bool			 ds_mustresolve;
+	int			 ds_tcprecvtimeout;	/* seconds */
+	int			 ds_tcpsendtimeout;
+
+	_Atomic int		 ds_avail;	/* enum server_avail */
+	atomic_bool		 ds_healthy;	/* last verdict of the checks */
+
+	/* counters */
+	_Atomic uint64_t	 ds_queries;
+	_Atomic uint64_t	 ds_responses;
+	_Atomic uint64_t	 ds_drops;	/* timeouts */
+	_Atomic uint64_t	 ds_senderrors;
+	_Atomic uint64_t	 ds_tcpqueries;
+	_Atomic uint64_t	 ds_tcpdied;
+	_Atomic int		 ds_outstanding;
+	_Atomic double		 ds_latency;	/* usec, moving average */
+	_Atomic double		 ds_qpsrate;	/* measured, per second */
+	uint64_t		 ds_lastqueries;	/* for ds_qpsrate */
+	_Atomic double		 ds_droprate;
+	uint64_t		 ds_lastdrops;
+
+	uint64_t		*ds_points;	/* chashed ring points */
+	_Atomic int		 ds_refs;
+	bool			 ds_removed;
+	void			*ds_io;		/* the daemon's socket state */
+};
+
+struct pool;
+
+/* The registry. */
+struct server_registry {
+	struct server	**sr_servers;
+	size_t		  sr_count;
+	struct server	**sr_removed;	/* awaiting the daemon's release */
+	size_t		  sr_nremoved;
+	struct pool	**sr_pools;
+	size_t		  sr_npools;
+	int		  sr_nextnum;
+};
+
+extern struct server_registry servers;
+
+/*
+ * A new server for address text (port 53 by default) with dnsdist's
+ * defaults, one reference held by the caller.  NULL for a bad address.
+ */
+struct server	*server_new(const char *addrtext);
+void		 server_ref(struct server *);
+/* Drop a reference; frees on the last one.  server_unref(NULL) is a no-op. */
+void		 server_unref(struct server *);
+int		 server_set_name(struct server *, const char *);
+int		 server_set_checkname(struct server *, const char *);
+void		 server_set_qps(struct server *, double);
+/* Up for selection: forced up, or auto and healthy. */
+bool		 server_is_up(const struct server *);
+const char	*server_state_text(const struct server *);
+/* Name as shown in logs: "name (addr)" or addr alone. */
+const char	*server_display(const struct server *, char *, size_t);
+/* Take a qps token (true when the server has no limit). */
+bool		 server_qps_take(struct server *, uint64_t now);
+bool		 server_qps_check(struct server *, uint64_t now);
+
+/* Add to the registry and to its pools (the registry takes a reference). */
+int		 server_register(struct server *);
+/* Remove from the registry and every pool; queued for server_reap(). */
+void		 server_unregister(struct server *);
+/* The next removed server that the daemon must release, or NULL. */
+struct server	*server_reap(void);
+struct server	*server_find_num(int num);	/* by index in sr_servers */
+int		 server_add_pool(struct server *, const char *);
+int		 server_rm_pool(struct server *, const char *);
+bool		 server_in_pool(const struct server *, const char *);
+
+#endif /* SERVER_H */

@@ -1,0 +1,71 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "settings.h"
+
+struct settings settings;
+
+static const char *default_acl[] = {
+	"127.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16",
+	"192.168.0.0/16", "172.16.0.0/12", "::1/128", "fc00::/7", "fe80::/10",
+};
+
+int
+settings_default_acl(struct netmask_group *ng)
+{
+	size_t	i;
+
+	netmask_group_clear(ng);
+	for (i = 0; i < sizeof(default_acl) / sizeof(default_acl[0]); i++)
+		if (netmask_group_add_text(ng, default_acl[i]) == -1)
+			return -1;
+	return 0;
+}
+
+int
+settings_init(void)
+{
+	memset(&settings, 0, sizeof(settings));
+	netmask_group_init(&settings.st_acl);
+	settings.st_maxudpoutstanding = 65535;
+	settings.st_udptimeout = 2;
+	settings.st_tcprecvtimeout = 2;
+	settings.st_tcpsendtimeout = 2;
+	settings.st_maxtcpclientthreads = 10;
+	settings.st_maxtcpqueuedconns = 1000;
+	settings.st_ringsize = 10000;
+	return settings_default_acl(&settings.st_acl);
+}
+
+int
+settings_add_local(const char *text, bool reuseport, int tcpfastopen)
+{
+	struct local	*nl, *lc;
+
+	nl = realloc(settings.st_locals,
+	    (settings.st_nlocals + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	settings.st_locals = nl;
+	lc = &nl[settings.st_nlocals];
+	memset(lc, 0, sizeof(*lc));
+	if (addr_parse(text, 53, &lc->lc_addr, &lc->lc_addrlen) == -1)
+		return -1;
+	addr_to_text((struct sockaddr *)&lc->lc_addr, lc->lc_text,
+	    sizeof(lc->lc_text));
+	lc->lc_reuseport = reuseport;
+	lc->lc_tcpfastopen = tcpfastopen;
+	lc->lc_udp = lc->lc_tcp = true;
+	lc->lc_tcplistenqueue = 64;
+	settings.st_nlocals++;
+	return 0;
+}
+
+void
+settings_clear_locals(void)
+{
+	free(settings.st_locals);
+	settings.st_locals = NULL;
+	settings.st_nlocals = 0;
+}

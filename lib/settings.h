@@ -1,0 +1,59 @@
+/*
+ * Global settings made by the configuration and the console, with
+ * dnsdist's defaults.  The daemon reads them; set* functions in Lua write
+ * them under the configuration lock.
+ */
+#ifndef SETTINGS_H
+#define SETTINGS_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "netmask.h"
+
+#define DNSDIST_VERSION	"0.1.0"
+
+struct local {
+	struct sockaddr_storage	 lc_addr;
+	socklen_t		 lc_addrlen;
+	char			 lc_text[64];
+	bool			 lc_reuseport;
+	bool			 lc_udp;
+	bool			 lc_tcp;
+	int			 lc_tcpfastopen;
+	int			 lc_tcplistenqueue;
+};
+
+struct settings {
+	struct local		*st_locals;
+	size_t			 st_nlocals;
+	bool			 st_locals_from_config;
+	struct netmask_group	 st_acl;
+	int			 st_maxudpoutstanding;
+	int			 st_udptimeout;		/* seconds */
+	int			 st_tcprecvtimeout;
+	int			 st_tcpsendtimeout;
+	int			 st_maxtcpclientthreads;
+	int			 st_maxtcpconnperclient;	/* 0: no limit */
+	int			 st_maxtcpqueriesperconn;	/* 0: no limit */
+	int			 st_maxtcpconnduration;		/* 0: no limit */
+	int			 st_maxtcpqueuedconns;
+	bool			 st_servfailwhennoserver;
+	bool			 st_verbose;
+	bool			 st_running;	/* the configuration has run */
+	size_t			 st_ringsize;
+};
+
+extern struct settings settings;
+
+/* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
+int	settings_init(void);
+/* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
+int	settings_add_local(const char *text, bool reuseport, int tcpfastopen);
+void	settings_clear_locals(void);
+/* dnsdist's default ACL: loopback and the private ranges. */
+int	settings_default_acl(struct netmask_group *);
+
+#endif /* SETTINGS_H */

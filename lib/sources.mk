@@ -1,0 +1,19 @@
+# Sources of libdnsdist.a, shared by Makefile (GNU make) and Makefile.bsd.
+LIB_SRCS = \
+	lib/addr.c \
+	lib/dnsname.c \
+	lib/dnspacket.c \
+	lib/netmask.c \
+	lib/qps.c \
+	lib/server.c \
+	lib/policy.c \
+	lib/sbuf.c \
+	lib/stats.c \
+	lib/settings.c \
+	lib/lua.c \
+	lib/lua_server.c \
+	lib/lua_config.c \
+	lib/compat/nonlocal.c \
+	lib/compat/pktinfo.c \
+	lib/compat/mmsg.c \
+	lib/compat/sandbox.c

@@ -1,0 +1,201 @@
+/*
+ * Statistics: names, latency accounting and dumpStats().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnspacket.h"
+#include "stats.h"
+
+_Atomic uint64_t stats_counters[STAT_COUNT];
+
+static const char *stat_names[STAT_COUNT] = {
+	[STAT_ACL_DROPS] = "acl-drops",
+	[STAT_CACHE_HITS] = "cache-hits",
+	[STAT_CACHE_MISSES] = "cache-misses",
+	[STAT_DOWNSTREAM_SEND_ERRORS] = "downstream-send-errors",
+	[STAT_DOWNSTREAM_TIMEOUTS] = "downstream-timeouts",
+	[STAT_DYN_BLOCKED] = "dyn-blocked",
+	[STAT_EMPTY_QUERIES] = "empty-queries",
+	[STAT_FRONTEND_NOERROR] = "frontend-noerror",
+	[STAT_FRONTEND_NXDOMAIN] = "frontend-nxdomain",
+	[STAT_FRONTEND_SERVFAIL] = "frontend-servfail",
+	[STAT_LATENCY_COUNT] = "latency-count",
+	[STAT_LATENCY_SLOW] = "latency-slow",
+	[STAT_LATENCY_SUM] = "latency-sum",
+	[STAT_LATENCY0_1] = "latency0-1",
+	[STAT_LATENCY1_10] = "latency1-10",
+	[STAT_LATENCY10_50] = "latency10-50",
+	[STAT_LATENCY50_100] = "latency50-100",
+	[STAT_LATENCY100_1000] = "latency100-1000",
+	[STAT_NO_POLICY] = "no-policy",
+	[STAT_NONCOMPLIANT_QUERIES] = "noncompliant-queries",
+	[STAT_NONCOMPLIANT_RESPONSES] = "noncompliant-responses",
+	[STAT_QUERIES] = "queries",
+	[STAT_RDQUERIES] = "rdqueries",
+	[STAT_RESPONSES] = "responses",
+	[STAT_RULE_DROP] = "rule-drop",
+	[STAT_RULE_NXDOMAIN] = "rule-nxdomain",
+	[STAT_RULE_REFUSED] = "rule-refused",
+	[STAT_RULE_SERVFAIL] = "rule-servfail",
+	[STAT_RULE_TRUNCATED] = "rule-truncated",
+	[STAT_SECURITY_STATUS] = "security-status",
+	[STAT_SELF_ANSWERED] = "self-answered",
+	[STAT_SERVFAIL_RESPONSES] = "servfail-responses",
+	[STAT_TCP_LISTEN_OVERFLOWS] = "tcp-listen-overflows",
+	[STAT_TRUNC_FAILURES] = "trunc-failures",
+};
+
+/* Moving averages of latency over about 100 ... 1000000 answers, in usec. */
+static const double	 avg_weights[] = { 100, 1000, 10000, 1000000 };
+static const char	*avg_names[] = { "latency-avg100", "latency-avg1000",
+			    "latency-avg10000", "latency-avg1000000" };
+#define NAVG	(sizeof(avg_weights) / sizeof(avg_weights[0]))
+static _Atomic double	 avg_values[NAVG];
+
+#define MAXGAUGES	16
+static struct {
+	const char	*name;
+	double		(*fn)(void);
+}			 gauges[MAXGAUGES];
+static size_t		 ngauges;
+
+void
+stats_latency(uint64_t usec)
+{
+	enum stat_id	b;
+	double		v;
+	size_t		i;
+
+	if (usec < 1000)
+		b = STAT_LATENCY0_1;
+	else if (usec < 10000)
+		b = STAT_LATENCY1_10;
+	else if (usec < 50000)
+		b = STAT_LATENCY10_50;
+	else if (usec < 100000)
+		b = STAT_LATENCY50_100;
+	else if (usec < 1000000)
+		b = STAT_LATENCY100_1000;
+	else
+		b = STAT_LATENCY_SLOW;
+	stats_inc(b);
+	stats_inc(STAT_LATENCY_COUNT);
+	stats_add(STAT_LATENCY_SUM, usec / 1000);
+	/* Racing updates from two threads may lose one sample: harmless. */
+	for (i = 0; i < NAVG; i++) {
+		v = atomic_load_explicit(&avg_values[i], memory_order_relaxed);
+		v = v * (avg_weights[i] - 1) / avg_weights[i] +
+		    (double)usec / avg_weights[i];
+		atomic_store_explicit(&avg_values[i], v, memory_order_relaxed);
+	}
+}
+
+void
+stats_rcode(int rcode)
+{
+	switch (rcode) {
+	case DNS_RCODE_NOERROR:
+		stats_inc(STAT_FRONTEND_NOERROR);
+		break;
+	case DNS_RCODE_NXDOMAIN:
+		stats_inc(STAT_FRONTEND_NXDOMAIN);
+		break;
+	case DNS_RCODE_SERVFAIL:
+		stats_inc(STAT_FRONTEND_SERVFAIL);
+		break;
+	}
+}
+
+void
+stats_set_gauge(const char *name, double (*fn)(void))
+{
+	size_t	i;
+
+	for (i = 0; i < ngauges; i++)
+		if (strcmp(gauges[i].name, name) == 0) {
+			gauges[i].fn = fn;
+			return;
+		}
+	if (ngauges < MAXGAUGES) {
+		gauges[ngauges].name = name;
+		gauges[ngauges++].fn = fn;
+	}
+}
+
+static int
+stat_value_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct stat_value *)a)->sv_name,
+	    ((const struct stat_value *)b)->sv_name);
+}
+
+size_t
+stats_snapshot(struct stat_value *out, size_t max)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < STAT_COUNT && n < max; i++, n++) {
+		out[n].sv_name = stat_names[i];
+		out[n].sv_value = (double)atomic_load_explicit(
+		    &stats_counters[i], memory_order_relaxed);
+		out[n].sv_double = false;
+	}
+	for (i = 0; i < NAVG && n < max; i++, n++) {
+		out[n].sv_name = avg_names[i];
+		out[n].sv_value = atomic_load_explicit(&avg_values[i],
+		    memory_order_relaxed);
+		out[n].sv_double = true;
+	}
+	for (i = 0; i < ngauges && n < max; i++, n++) {
+		out[n].sv_name = gauges[i].name;
+		out[n].sv_value = gauges[i].fn();
+		out[n].sv_double = false;
+	}
+	qsort(out, n, sizeof(*out), stat_value_cmp);
+	return n;
+}
+
+int
+stats_get(const char *name, struct stat_value *sv)
+{
+	struct stat_value	all[STATS_MAX];
+	size_t			i, n;
+
+	n = stats_snapshot(all, STATS_MAX);
+	for (i = 0; i < n; i++)
+		if (strcmp(all[i].sv_name, name) == 0) {
+			*sv = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+static void
+stats_dump_one(struct sbuf *sb, const struct stat_value *sv)
+{
+	if (sv->sv_double)
+		sbuf_printf(sb, "%-35s\t%13.1f  ", sv->sv_name, sv->sv_value);
+	else
+		sbuf_printf(sb, "%-35s\t%11.0f    ", sv->sv_name, sv->sv_value);
+}
+
+void
+stats_dump(struct sbuf *sb)
+{
+	struct stat_value	all[STATS_MAX];
+	size_t			i, n, half;
+
+	n = stats_snapshot(all, STATS_MAX);
+	half = (n + 1) / 2;
+	for (i = 0; i < half; i++) {
+		stats_dump_one(sb, &all[i]);
+		if (i + half < n)
+			stats_dump_one(sb, &all[i + half]);
+		/* dnsdist ends each line after the second column's padding */
+		while (sb->sb_len > 0 && sb->sb_buf[sb->sb_len - 1] == ' ')
+			sb->sb_buf[--sb->sb_len] = '\0';
+		sbuf_puts(sb, "\n");
+	}
+}

@@ -1,0 +1,92 @@
+/*
+ * Global statistics with dnsdist's names.  Counters are relaxed atomics so
+ * packet threads bump them without locks; gauges are read through
+ * functions that the daemon registers.
+ */
+#ifndef STATS_H
+#define STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+enum stat_id {
+	STAT_ACL_DROPS,
+	STAT_CACHE_HITS,
+	STAT_CACHE_MISSES,
+	STAT_DOWNSTREAM_SEND_ERRORS,
+	STAT_DOWNSTREAM_TIMEOUTS,
+	STAT_DYN_BLOCKED,
+	STAT_EMPTY_QUERIES,
+	STAT_FRONTEND_NOERROR,
+	STAT_FRONTEND_NXDOMAIN,
+	STAT_FRONTEND_SERVFAIL,
+	STAT_LATENCY_COUNT,
+	STAT_LATENCY_SLOW,
+	STAT_LATENCY_SUM,
+	STAT_LATENCY0_1,
+	STAT_LATENCY1_10,
+	STAT_LATENCY10_50,
+	STAT_LATENCY50_100,
+	STAT_LATENCY100_1000,
+	STAT_NO_POLICY,
+	STAT_NONCOMPLIANT_QUERIES,
+	STAT_NONCOMPLIANT_RESPONSES,
+	STAT_QUERIES,
+	STAT_RDQUERIES,
+	STAT_RESPONSES,
+	STAT_RULE_DROP,
+	STAT_RULE_NXDOMAIN,
+	STAT_RULE_REFUSED,
+	STAT_RULE_SERVFAIL,
+	STAT_RULE_TRUNCATED,
+	STAT_SECURITY_STATUS,
+	STAT_SELF_ANSWERED,
+	STAT_SERVFAIL_RESPONSES,
+	STAT_TCP_LISTEN_OVERFLOWS,
+	STAT_TRUNC_FAILURES,
+	STAT_COUNT
+};
+
+extern _Atomic uint64_t stats_counters[STAT_COUNT];
+
+static inline void
+stats_inc(enum stat_id id)
+{
+	atomic_fetch_add_explicit(&stats_counters[id], 1,
+	    memory_order_relaxed);
+}
+
+static inline void
+stats_add(enum stat_id id, uint64_t n)
+{
+	atomic_fetch_add_explicit(&stats_counters[id], n,
+	    memory_order_relaxed);
+}
+
+/* One answered query's latency: buckets, sum, count and moving averages. */
+void	stats_latency(uint64_t usec);
+/* Count the rcode of an answer sent to a client (frontend-*, servfail). */
+void	stats_rcode(int rcode);
+
+/* Gauges: uptime, memory, fds, cpu.  fn returns the current value. */
+void	stats_set_gauge(const char *name, double (*fn)(void));
+
+struct stat_value {
+	const char	*sv_name;
+	double		 sv_value;
+	bool		 sv_double;	/* printed with one decimal */
+};
+
+/* Every statistic, sorted by name; returns the number (<= max) written. */
+size_t	stats_snapshot(struct stat_value *out, size_t max);
+#define STATS_MAX	64
+/* Look one up; -1 when unknown. */
+int	stats_get(const char *name, struct stat_value *);
+/* dumpStats(): two columns, sorted by name, as dnsdist prints them. */
+void	stats_dump(struct sbuf *);
+
+#endif /* STATS_H */

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install what the build, the demo and the tests need, or say how.
+# Debian: apt-get as root; the BSDs: print the pkg_add / pkg line.
+
+os=$(uname -s)
+case $os in
+Linux)
+	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
+	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
+	    dnsperf dnsdist bmake mandoc iproute2"
+	missing=
+	for p in $pkgs; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		    grep -q '^install ok installed$' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && exit 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing packages; run as root:" >&2
+		echo "  apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || exit 1
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
+	# The packaged daemons must not run on their own: the tests start them.
+	for s in nsd dnsdist; do
+		service "$s" stop >/dev/null 2>&1 || true
+	done
+	;;
+OpenBSD)
+	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
+	;;
+FreeBSD)
+	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" >&2
+	;;
+*)
+	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2
+	;;
+esac
+exit 0

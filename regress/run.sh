@@ -1,0 +1,24 @@
+#!/bin/sh
+# Run the whole Kyua suite; print the report on failure and end with one
+# line "N passed, N failed".
+cd "$(dirname "$0")" || exit 1
+results=$(mktemp -d "${TMPDIR:-/tmp}/dnsdist-kyua.XXXXXX") || exit 1
+db="$results/results.db"
+kyua test --results-file="$db" >"$results/test.log" 2>&1
+status=$?
+cat "$results/test.log"
+kyua report --results-file="$db" --verbose --results-filter=broken,failed \
+    >"$results/report.txt" 2>&1
+if [ $status -ne 0 ]; then
+	cat "$results/report.txt"
+fi
+passed=$(grep -c -E ' ->  *(passed|expected_failure)' "$results/test.log")
+skipped=$(grep -c -E ' ->  *skipped' "$results/test.log")
+failed=$(grep -c -E ' ->  *(failed|broken)' "$results/test.log")
+rm -rf "$results"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $status -eq 0 ] && [ "$failed" -eq 0 ]
