@@ -23,7 +23,7 @@ log_init(bool to_syslog, bool verbose)
 		openlog("dnsdist", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-static void
+static void __attribute__((__format__(__printf__, 2, 0)))
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	char	msg[1024];

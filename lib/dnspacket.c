@@ -203,6 +203,13 @@ dnspacket_question(const uint8_t *pkt, size_t len, struct dnsquestion *q)
 		return -1;
 	if (dnsname_parse(pkt, len, &off, q->q_name, &q->q_namelen) == -1)
 		return -1;
+	/*
+	 * The first name of a message has nothing before it but the header,
+	 * so a pointer in it can only point into the header.  A compressed
+	 * name takes a different number of bytes than it expands to.
+	 */
+	if (off - DNS_HDRLEN != q->q_namelen)
+		return -1;
 	if (len - off < 4)
 		return -1;
 	q->q_type = dnspacket_get16(pkt + off);

@@ -1,0 +1,291 @@
+/*
+ * policy: pools and the built-in load-balancing policies.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <atf-c.h>
+#include <sodium.h>
+
+#include "dnsname.h"
+#include "dnspacket.h"
+#include "policy.h"
+#include "server.h"
+
+#include "lsan.h"
+
+static struct server *
+mkserver(const char *addr, int order, int weight, bool up)
+{
+	struct server	*ds;
+
+	ATF_REQUIRE((ds = server_new(addr)) != NULL);
+	ds->ds_order = order;
+	ds->ds_weight = weight;
+	atomic_store(&ds->ds_healthy, up);
+	ATF_REQUIRE(server_register(ds) == 0);
+	server_unref(ds);
+	return ds;
+}
+
+static void
+mkquestion(struct dnsquestion *q, const char *name)
+{
+	memset(q, 0, sizeof(*q));
+	ATF_REQUIRE(dnsname_from_text(name, q->q_name, &q->q_namelen) == 0);
+	q->q_type = DNS_TYPE_A;
+	q->q_class = DNS_CLASS_IN;
+}
+
+static struct pool *
+setup(int kind)
+{
+	ATF_REQUIRE(sodium_init() != -1);
+	memset(&servers, 0, sizeof(servers));
+	atomic_store(&policy_global, kind);
+	return NULL;
+}
+
+ATF_TC_WITHOUT_HEAD(names);
+ATF_TC_BODY(names, tc)
+{
+	int	i;
+
+	for (i = 0; i < POLICY_COUNT; i++)
+		ATF_CHECK_EQ(policy_from_name(policy_name(i)), i);
+	ATF_CHECK_EQ(policy_from_name("nosuchpolicy"), -1);
+	ATF_CHECK_STREQ(policy_name(POLICY_LEASTOUTSTANDING),
+	    "leastOutstanding");
+}
+
+ATF_TC_WITHOUT_HEAD(leastoutstanding);
+ATF_TC_BODY(leastoutstanding, tc)
+{
+	struct server		*a, *b, *c;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+
+	setup(POLICY_LEASTOUTSTANDING);
+	a = mkserver("127.0.0.1:1001", 1, 1, true);
+	b = mkserver("127.0.0.1:1002", 1, 1, true);
+	c = mkserver("127.0.0.1:1003", 1, 1, false);
+	pl = pool_get("", false);
+	ATF_REQUIRE(pl != NULL);
+	ATF_CHECK_EQ(pl->pl_count, 3);
+	mkquestion(&q, "www.example.");
+	atomic_store(&a->ds_outstanding, 5);
+	atomic_store(&b->ds_outstanding, 2);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == b);
+	/* Down servers are never chosen, however idle. */
+	atomic_store(&b->ds_outstanding, 9);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == a);
+	/* Ties: lower order, then lower latency. */
+	atomic_store(&a->ds_outstanding, 0);
+	atomic_store(&b->ds_outstanding, 0);
+	a->ds_order = 2;
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == b);
+	a->ds_order = 1;
+	atomic_store(&a->ds_latency, 500.0);
+	atomic_store(&b->ds_latency, 100.0);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == b);
+	/* Forced states override the checks. */
+	atomic_store(&c->ds_avail, SERVER_FORCED_UP);
+	atomic_store(&a->ds_avail, SERVER_FORCED_DOWN);
+	atomic_store(&b->ds_avail, SERVER_FORCED_DOWN);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == c);
+	atomic_store(&c->ds_avail, SERVER_FORCED_DOWN);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(firstavailable);
+ATF_TC_BODY(firstavailable, tc)
+{
+	struct server		*a, *b;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1, now = 1000000000ULL;
+	int			 i, na = 0, nb = 0;
+
+	setup(POLICY_FIRSTAVAILABLE);
+	b = mkserver("127.0.0.1:1002", 2, 1, true);
+	a = mkserver("127.0.0.1:1001", 1, 1, true);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	for (i = 0; i < 10; i++)
+		ATF_CHECK(pool_select(pl, &q, now, &rnd) == a);
+	/* With a qps limit on the first, the excess goes to the next. */
+	server_set_qps(a, 5);
+	for (i = 0; i < 20; i++) {
+		struct server *ds = pool_select(pl, &q, now, &rnd);
+		na += ds == a;
+		nb += ds == b;
+	}
+	ATF_CHECK_EQ(na, 5);
+	ATF_CHECK_EQ(nb, 15);
+	/* When every server is over its limit: leastOutstanding. */
+	server_set_qps(b, 1);
+	server_set_qps(a, 1);
+	(void)pool_select(pl, &q, now, &rnd);
+	(void)pool_select(pl, &q, now, &rnd);
+	atomic_store(&a->ds_outstanding, 3);
+	ATF_CHECK(pool_select(pl, &q, now, &rnd) == b);
+}
+
+ATF_TC_WITHOUT_HEAD(roundrobin);
+ATF_TC_BODY(roundrobin, tc)
+{
+	struct server		*s[3];
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+	int			 i, j, n[3] = { 0, 0, 0 };
+	char			 addr[32];
+
+	setup(POLICY_ROUNDROBIN);
+	for (i = 0; i < 3; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 1001 + i);
+		s[i] = mkserver(addr, 1, 1, true);
+	}
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	for (i = 0; i < 300; i++) {
+		struct server *ds = pool_select(pl, &q, 0, &rnd);
+		for (j = 0; j < 3; j++)
+			n[j] += ds == s[j];
+	}
+	for (j = 0; j < 3; j++)
+		ATF_CHECK_EQ(n[j], 100);
+	atomic_store(&s[1]->ds_healthy, false);
+	for (i = 0; i < 10; i++)
+		ATF_CHECK(pool_select(pl, &q, 0, &rnd) != s[1]);
+}
+
+ATF_TC_WITHOUT_HEAD(wrandom);
+ATF_TC_BODY(wrandom, tc)
+{
+	struct server		*a, *b;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 12345;
+	int			 i, na = 0;
+
+	setup(POLICY_WRANDOM);
+	a = mkserver("127.0.0.1:1001", 1, 1, true);
+	b = mkserver("127.0.0.1:1002", 1, 3, true);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	for (i = 0; i < 40000; i++)
+		na += pool_select(pl, &q, 0, &rnd) == a;
+	/* 1:3 weights: about a quarter, well within 2% at this count. */
+	ATF_CHECK_MSG(na > 9200 && na < 10800, "a got %d of 40000", na);
+	atomic_store(&a->ds_healthy, false);
+	for (i = 0; i < 100; i++)
+		ATF_CHECK(pool_select(pl, &q, 0, &rnd) == b);
+}
+
+static void
+hashed(int kind)
+{
+	struct server		*s[4], *first[64], *ds;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+	int			 i, j, used[4] = { 0, 0, 0, 0 }, moved = 0;
+	char			 name[64], addr[32];
+
+	setup(kind);
+	for (i = 0; i < 4; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 1001 + i);
+		s[i] = mkserver(addr, 1, kind == POLICY_CHASHED ? 100 : 1,
+		    true);
+	}
+	pl = pool_get("", false);
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "host%d.example.", i);
+		mkquestion(&q, name);
+		first[i] = pool_select(pl, &q, 0, &rnd);
+		/* The same name goes to the same server, in any case. */
+		ATF_CHECK(pool_select(pl, &q, 0, &rnd) == first[i]);
+		snprintf(name, sizeof(name), "HOST%d.EXAMPLE.", i);
+		mkquestion(&q, name);
+		ATF_CHECK(pool_select(pl, &q, 0, &rnd) == first[i]);
+		for (j = 0; j < 4; j++)
+			used[j] += first[i] == s[j];
+	}
+	for (i = 0; i < 4; i++)
+		ATF_CHECK_MSG(used[i] > 0, "server %d got no name", i);
+	/* One server down: its names move, the others stay (chashed). */
+	atomic_store(&s[3]->ds_healthy, false);
+	for (i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "host%d.example.", i);
+		mkquestion(&q, name);
+		ds = pool_select(pl, &q, 0, &rnd);
+		ATF_CHECK(ds != s[3]);
+		if (first[i] != s[3] && ds != first[i])
+			moved++;
+	}
+	if (kind == POLICY_CHASHED)
+		ATF_CHECK_EQ(moved, 0);
+}
+
+ATF_TC_WITHOUT_HEAD(whashed);
+ATF_TC_BODY(whashed, tc)
+{
+	hashed(POLICY_WHASHED);
+}
+
+ATF_TC_WITHOUT_HEAD(chashed);
+ATF_TC_BODY(chashed, tc)
+{
+	hashed(POLICY_CHASHED);
+}
+
+ATF_TC_WITHOUT_HEAD(pools);
+ATF_TC_BODY(pools, tc)
+{
+	struct server		*a, *b;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+
+	setup(POLICY_LEASTOUTSTANDING);
+	ATF_REQUIRE((a = server_new("127.0.0.1:1001")) != NULL);
+	ATF_REQUIRE(server_add_pool(a, "abuse") == 0);
+	atomic_store(&a->ds_healthy, true);
+	ATF_REQUIRE(server_register(a) == 0);
+	b = mkserver("127.0.0.1:1002", 1, 1, true);
+	mkquestion(&q, "www.example.");
+	/* A server with a pool is not in the default pool. */
+	ATF_CHECK(pool_select(pool_get("", false), &q, 0, &rnd) == b);
+	ATF_CHECK(pool_select(pool_get("abuse", false), &q, 0, &rnd) == a);
+	/* Joining and leaving at run time. */
+	ATF_REQUIRE(server_add_pool(b, "abuse") == 0);
+	ATF_CHECK_EQ(pool_get("abuse", false)->pl_count, 2);
+	ATF_REQUIRE(server_rm_pool(a, "abuse") == 0);
+	ATF_CHECK_EQ(pool_get("abuse", false)->pl_count, 1);
+	ATF_CHECK_EQ(server_rm_pool(a, "nosuchpool"), -1);
+	/* Removal: out of every pool, queued for the daemon. */
+	server_unregister(b);
+	ATF_CHECK_EQ(pool_get("abuse", false)->pl_count, 0);
+	ATF_CHECK_EQ(servers.sr_count, 1);
+	ATF_CHECK(server_reap() == b);
+	server_unref(b);
+	ATF_CHECK(server_reap() == NULL);
+	server_unref(a);
+	pl = pool_get("", false);
+	ATF_CHECK_EQ(pl->pl_count, 0);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, names);
+	ATF_TP_ADD_TC(tp, leastoutstanding);
+	ATF_TP_ADD_TC(tp, firstavailable);
+	ATF_TP_ADD_TC(tp, roundrobin);
+	ATF_TP_ADD_TC(tp, wrandom);
+	ATF_TP_ADD_TC(tp, whashed);
+	ATF_TP_ADD_TC(tp, chashed);
+	ATF_TP_ADD_TC(tp, pools);
+	return atf_no_error();
+}
