@@ -35,7 +35,7 @@ static void backend_read(int, short, void *);
 static int
 backend_socket(struct server *ds)
 {
-	int	fd, sz = 1 << 20;
+	int	fd;
 
 	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1)
 		return -1;
@@ -45,8 +45,8 @@ backend_socket(struct server *ds)
 		close(fd);
 		return -1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	/* Answers to a burst of queries arrive together. */
+	compat_bufsize(fd, settings.st_udprcvbuf, settings.st_udpsndbuf);
 	return fd;
 }
 

@@ -52,6 +52,9 @@ frontend_socket(struct local *lc, int type)
 	if (bind(fd, (struct sockaddr *)&lc->lc_addr, lc->lc_addrlen) == -1)
 		fatal("unable to bind to %s (%s)", lc->lc_text,
 		    type == SOCK_DGRAM ? "UDP" : "TCP");
+	if (type == SOCK_DGRAM && compat_bufsize(fd, settings.st_udprcvbuf,
+	    settings.st_udpsndbuf) == -1)
+		log_warn("socket buffer sizes on %s", lc->lc_text);
 	if (type == SOCK_DGRAM && addr_is_wildcard(
 	    (struct sockaddr *)&lc->lc_addr) &&
 	    compat_pktinfo_enable(fd, family) == -1)

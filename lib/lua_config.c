@@ -268,7 +268,22 @@ l_setringbufferssize(lua_State *L)
 	return 0;
 }
 
+static int
+l_setudpsocketbuffersizes(lua_State *L)
+{
+	lua_Integer	r = luaL_checkinteger(L, 1), s = luaL_checkinteger(L, 2);
+
+	if (config_only(L, "setUDPSocketBufferSizes"))
+		return 0;
+	if (r < 0 || s < 0 || r > (1 << 30) || s > (1 << 30))
+		return luaL_error(L, "setUDPSocketBufferSizes: bad size");
+	settings.st_udprcvbuf = (int)r;
+	settings.st_udpsndbuf = (int)s;
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
+	{ "setUDPSocketBufferSizes", l_setudpsocketbuffersizes },
 	{ "setLocal", l_setlocal },
 	{ "addLocal", l_addlocal },
 	{ "setACL", l_setacl },

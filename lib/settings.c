@@ -35,6 +35,9 @@ settings_init(void)
 	settings.st_maxtcpclientthreads = 10;
 	settings.st_maxtcpqueuedconns = 1000;
 	settings.st_ringsize = 10000;
+	/* Room for a burst of a few thousand queries. */
+	settings.st_udprcvbuf = 4 << 20;
+	settings.st_udpsndbuf = 4 << 20;
 	return settings_default_acl(&settings.st_acl);
 }
 

@@ -44,6 +44,8 @@ struct settings {
 	bool			 st_verbose;
 	bool			 st_running;	/* the configuration has run */
 	size_t			 st_ringsize;
+	int			 st_udprcvbuf;	/* listeners, bytes */
+	int			 st_udpsndbuf;
 };
 
 extern struct settings settings;

@@ -17,6 +17,11 @@
 int	compat_nonlocal_bind(int fd, int family);
 /* Several sockets on one address and port, load-shared by the kernel. */
 int	compat_reuseport(int fd);
+/*
+ * Socket buffer sizes: past the system's maximum where the system lets a
+ * privileged process do so, else as large as the maximum allows.
+ */
+int	compat_bufsize(int fd, int rcvbuf, int sndbuf);
 
 /* The address a datagram was sent to, and the interface it came in on. */
 struct compat_dst {

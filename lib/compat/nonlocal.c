@@ -1,4 +1,4 @@
-/* Non-local binds and port reuse. */
+/* Non-local binds, port reuse and socket buffer sizes. */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -46,4 +46,32 @@ compat_reuseport(int fd)
 	errno = EOPNOTSUPP;
 	return -1;
 #endif
+}
+
+static int
+compat_setbuf(int fd, int opt, int force, int size)
+{
+	if (size <= 0)
+		return 0;
+	if (force != 0 && setsockopt(fd, SOL_SOCKET, force, &size,
+	    sizeof(size)) == 0)
+		return 0;
+	return setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
+int
+compat_bufsize(int fd, int rcvbuf, int sndbuf)
+{
+#if defined(SO_RCVBUFFORCE)		/* Linux, CAP_NET_ADMIN */
+	int	rforce = SO_RCVBUFFORCE, sforce = SO_SNDBUFFORCE;
+#else
+	int	rforce = 0, sforce = 0;
+#endif
+	int	rc = 0;
+
+	if (compat_setbuf(fd, SO_RCVBUF, rforce, rcvbuf) == -1)
+		rc = -1;
+	if (compat_setbuf(fd, SO_SNDBUF, sforce, sndbuf) == -1)
+		rc = -1;
+	return rc;
 }
