@@ -82,7 +82,7 @@ regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
 	    lib/libdnsdist.a $(ATF_LIBS) $(LIBS)
 
 $(RESPONDER): $(RESPONDER_SRCS) $(FLAGS_STAMP)
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(RESPONDER_SRCS)
+	$(CC) $(CFLAGS) $(OS_CPPFLAGS) $(LDFLAGS) -o $@ $(RESPONDER_SRCS)
 
 deps:
 	@sh regress/deps.sh
