@@ -306,6 +306,9 @@ load_config(struct cmdline *cl, int argc, char *argv[])
 	/* The default file may be absent; a named one must be there. */
 	if (cl->config_given || cl->check || stat(cl->config, &st) == 0)
 		rc = dlua_run_file(config_L, cl->config, &out, &errb);
+	else
+		warnx("no configuration file %s: running on the command line's "
+		    "settings", cl->config);
 	if (!cl->check)
 		fputs(sbuf_text(&out), stdout);
 	if (rc == -1) {

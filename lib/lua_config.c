@@ -193,10 +193,9 @@ l_getstatisticscounters(lua_State *L)
 	n = stats_snapshot(all, STATS_MAX);
 	lua_createtable(L, 0, (int)n);
 	for (i = 0; i < n; i++) {
-		if (all[i].sv_double)
-			lua_pushnumber(L, all[i].sv_value);
-		else
-			lua_pushinteger(L, (lua_Integer)all[i].sv_value);
+		if (all[i].sv_gauge)
+			continue;
+		lua_pushinteger(L, (lua_Integer)all[i].sv_value);
 		lua_setfield(L, -2, all[i].sv_name);
 	}
 	return 1;

@@ -141,17 +141,20 @@ stats_snapshot(struct stat_value *out, size_t max)
 		out[n].sv_value = (double)atomic_load_explicit(
 		    &stats_counters[i], memory_order_relaxed);
 		out[n].sv_double = false;
+		out[n].sv_gauge = false;
 	}
 	for (i = 0; i < NAVG && n < max; i++, n++) {
 		out[n].sv_name = avg_names[i];
 		out[n].sv_value = atomic_load_explicit(&avg_values[i],
 		    memory_order_relaxed);
 		out[n].sv_double = true;
+		out[n].sv_gauge = true;
 	}
 	for (i = 0; i < ngauges && n < max; i++, n++) {
 		out[n].sv_name = gauges[i].name;
 		out[n].sv_value = gauges[i].fn();
 		out[n].sv_double = false;
+		out[n].sv_gauge = true;
 	}
 	qsort(out, n, sizeof(*out), stat_value_cmp);
 	return n;

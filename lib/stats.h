@@ -79,6 +79,7 @@ struct stat_value {
 	const char	*sv_name;
 	double		 sv_value;
 	bool		 sv_double;	/* printed with one decimal */
+	bool		 sv_gauge;	/* computed, not counted */
 };
 
 /* Every statistic, sorted by name; returns the number (<= max) written. */
