@@ -47,14 +47,15 @@ health_verdict(struct backend *be, bool ok, const char *why)
 		be->be_hfailures++;
 		if (was && be->be_hfailures >= ds->ds_maxcheckfailures)
 			now = false;
-		if (!ok)
-			log_debug("health check of %s failed: %s",
-			    ds->ds_addrtext, why);
+		atomic_fetch_add(&ds->ds_hcfailures, 1);
+		log_debug("health check of %s failed: %s", ds->ds_addrtext,
+		    why);
 	}
 	be->be_hfirst = false;
 	if (now == was)
 		return;
 	atomic_store(&ds->ds_healthy, now);
+	atomic_fetch_add(&ds->ds_hcchanges, 1);
 	if (atomic_load(&ds->ds_avail) == SERVER_AUTO)
 		log_info("Marking downstream %s as '%s'",
 		    server_display(ds, name, sizeof(name)), now ? "up" : "down");

@@ -379,6 +379,20 @@ l_server_getlatency(lua_State *L)
 	return 1;
 }
 
+/* Health-check figures: failed checks and up/down transitions. */
+static int
+l_server_gethealthcheckstats(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, (lua_Integer)atomic_load(&ds->ds_hcfailures));
+	lua_setfield(L, -2, "failures");
+	lua_pushinteger(L, (lua_Integer)atomic_load(&ds->ds_hcchanges));
+	lua_setfield(L, -2, "stateChanges");
+	return 1;
+}
+
 static int
 l_server_setweight(lua_State *L)
 {
@@ -578,6 +592,7 @@ static const luaL_Reg server_methods[] = {
 	{ "setQPS", l_server_setqps },
 	{ "getLatency", l_server_getlatency },
 	{ "setWeight", l_server_setweight },
+	{ "getHealthCheckStats", l_server_gethealthcheckstats },
 	{ NULL, NULL }
 };
 

@@ -64,6 +64,8 @@ struct server {
 	_Atomic uint64_t	 ds_senderrors;
 	_Atomic uint64_t	 ds_tcpqueries;
 	_Atomic uint64_t	 ds_tcpdied;
+	_Atomic uint64_t	 ds_hcfailures;	/* failed health checks */
+	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;
 	_Atomic double		 ds_latency;	/* usec, moving average */
 	_Atomic double		 ds_qpsrate;	/* measured, per second */
