@@ -1,26 +1,33 @@
 /*
- * The local console: Lua lines from standard input, with libedit line
- * editing when it is a terminal.  Each line runs in the main thread under
+ * The local console: Lua lines from standard input.  On a terminal a
+ * thread reads lines with libedit (editing, history in ~/.dnsdist_history)
+ * and hands each to the main loop through a pipe, waiting until it has run
+ * so that the next prompt follows the output.  Otherwise the main loop
+ * reads standard input itself.  Lines always run in the main thread, under
  * the configuration lock; the end of input stops the daemon, as dnsdist's
  * console does.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <editline/readline.h>
+#include <histedit.h>
 
 #include "dnsdist.h"
 #include "lua.h"
 
 #define CONSOLE_LINEMAX	65536
 
-static bool	 interactive;
-static char	 inbuf[CONSOLE_LINEMAX];
-static size_t	 inlen;
-static char	 history_path[1024];
+static bool		 interactive;
+static char		 inbuf[CONSOLE_LINEMAX];
+static size_t		 inlen;
+static int		 toloop[2] = { -1, -1 };	/* lines, thread to loop */
+static int		 tothread[2] = { -1, -1 };	/* "done", loop to thread */
+static pthread_t	 reader;
+static char		 history_path[1024];
 
 int
 console_exec(const char *line, struct sbuf *out)
@@ -55,22 +62,7 @@ console_line(const char *line)
 	sbuf_free(&out);
 }
 
-static void
-console_readline_cb(char *line)
-{
-	if (line == NULL) {
-		loop_quit = 1;
-		return;
-	}
-	if (*line != '\0') {
-		add_history(line);
-		if (history_path[0] != '\0')
-			append_history(1, history_path);
-	}
-	console_line(line);
-	free(line);
-}
-
+/* Split what arrived into lines and run each; at the end of input, stop. */
 static void
 console_read(int fd, short revents, void *arg)
 {
@@ -79,10 +71,6 @@ console_read(int fd, short revents, void *arg)
 
 	(void)revents;
 	(void)arg;
-	if (interactive) {
-		rl_callback_read_char();
-		return;
-	}
 	n = read(fd, inbuf + inlen, sizeof(inbuf) - 1 - inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -102,6 +90,9 @@ console_read(int fd, short revents, void *arg)
 		*nl = '\0';
 		console_line(start);
 		start = nl + 1;
+		/* Tell the line editor that its line has run. */
+		if (interactive && write(tothread[1], "", 1) == -1)
+			log_warn("console");
 	}
 	inlen -= (size_t)(start - inbuf);
 	memmove(inbuf, start, inlen);
@@ -111,27 +102,85 @@ console_read(int fd, short revents, void *arg)
 	}
 }
 
+static char *
+console_prompt(EditLine *el)
+{
+	(void)el;
+	return "> ";
+}
+
+/* The line editor's thread: one line at a time, the next after it ran. */
+static void *
+console_editor(void *arg)
+{
+	EditLine	*el;
+	History		*hist;
+	HistEvent	 ev;
+	const char	*line;
+	char		 done, entry[4096];
+	int		 count;
+
+	(void)arg;
+	el = el_init("dnsdist", stdin, stdout, stderr);
+	hist = history_init();
+	if (el == NULL || hist == NULL)
+		goto out;
+	history(hist, &ev, H_SETSIZE, 1000);
+	history(hist, &ev, H_SETUNIQUE, 1);
+	if (history_path[0] != '\0')
+		history(hist, &ev, H_LOAD, history_path);
+	el_set(el, EL_EDITOR, "emacs");
+	el_set(el, EL_PROMPT, console_prompt);
+	el_set(el, EL_HIST, history, hist);
+	el_set(el, EL_SIGNAL, 1);
+	while ((line = el_gets(el, &count)) != NULL && count > 0) {
+		if (strspn(line, " \t\n") != strlen(line)) {
+			/* History entries without the newline. */
+			snprintf(entry, sizeof(entry), "%.*s",
+			    (int)strcspn(line, "\n"), line);
+			history(hist, &ev, H_ENTER, entry);
+			if (history_path[0] != '\0')
+				history(hist, &ev, H_SAVE, history_path);
+		}
+		if (write(toloop[1], line, strlen(line)) == -1 ||
+		    read(tothread[0], &done, 1) != 1)
+			break;
+	}
+out:
+	/* The end of input: closing the pipe stops the daemon. */
+	close(toloop[1]);
+	if (hist != NULL)
+		history_end(hist);
+	if (el != NULL)
+		el_end(el);
+	return NULL;
+}
+
 void
 console_start(bool tty)
 {
 	const char	*home;
+	int		 fd = STDIN_FILENO;
 
 	interactive = tty;
 	if (interactive) {
-		if ((home = getenv("HOME")) != NULL) {
+		if ((home = getenv("HOME")) != NULL)
 			snprintf(history_path, sizeof(history_path),
 			    "%s/.dnsdist_history", home);
-			read_history(history_path);
-		}
-		rl_callback_handler_install("> ", console_readline_cb);
+		if (pipe(toloop) == -1 || pipe(tothread) == -1)
+			fatal("console pipe");
+		fcntl(toloop[0], F_SETFL, O_NONBLOCK);
+		if (pthread_create(&reader, NULL, console_editor, NULL) != 0)
+			fatalx("unable to start the console");
+		pthread_detach(reader);
+		fd = toloop[0];
 	}
-	if (loop_add(STDIN_FILENO, POLLIN, console_read, NULL) == -1)
+	if (loop_add(fd, POLLIN, console_read, NULL) == -1)
 		fatal("console");
 }
 
 void
 console_stop(void)
 {
-	if (interactive)
-		rl_callback_handler_remove();
+	/* The editor thread may sit in el_gets(); the process exits anyway. */
 }
