@@ -38,8 +38,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: dnsdist [-hVv] [--check-config] "
 	    "[--disable-syslog] [--supervised] [-a netmask]\n"
-	    "               [-C file] [-g group] [-l address] [-u user] "
-	    "[address ...]\n");
+	    "               [-C file] [-g group] [-k key] [-l address] "
+	    "[-u user] [address ...]\n"
+	    "       dnsdist -c [-C file] [-e command] [-k key] [address]\n");
 	exit(1);
 }
 
@@ -74,6 +75,23 @@ sig_quit(int sig)
 {
 	(void)sig;
 	loop_quit = 1;
+}
+
+/* A Lua hook failed: say so, at most once a second. */
+static void
+hook_error(const char *msg)
+{
+	static _Atomic time_t	last;
+	static _Atomic unsigned	suppressed;
+	time_t			now = time(NULL), prev = atomic_load(&last);
+
+	if (now == prev || !atomic_compare_exchange_strong(&last, &prev,
+	    now)) {
+		atomic_fetch_add(&suppressed, 1);
+		return;
+	}
+	log_warnx("error in a Lua hook: %s (%u more since the last report)",
+	    msg, atomic_exchange(&suppressed, 0));
 }
 
 /* Gauges for dumpStats() */
@@ -203,6 +221,9 @@ struct cmdline {
 	bool		  verbose;
 	const char	 *user;
 	const char	 *group;
+	bool		  client;	/* -c, -e */
+	const char	 *command;	/* -e */
+	const char	 *key;		/* -k */
 	char		**locals;
 	size_t		  nlocals;
 	char		**acls;
@@ -228,10 +249,13 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 		{ "acl", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "client", no_argument, NULL, 'c' },
 		{ "disable-syslog", no_argument, NULL, OPT_NOSYSLOG },
+		{ "execute", required_argument, NULL, 'e' },
 		{ "gid", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "local", required_argument, NULL, 'l' },
+		{ "setkey", required_argument, NULL, 'k' },
 		{ "supervised", no_argument, NULL, OPT_SUPERVISED },
 		{ "uid", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -242,7 +266,7 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 
 	memset(cl, 0, sizeof(*cl));
 	cl->config = DEFAULT_CONFIG;
-	while ((ch = getopt_long(argc, argv, "a:C:g:hl:u:vV", longopts,
+	while ((ch = getopt_long(argc, argv, "a:cC:e:g:hk:l:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -252,8 +276,18 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 			cl->config = optarg;
 			cl->config_given = true;
 			break;
+		case 'c':
+			cl->client = true;
+			break;
+		case 'e':
+			cl->client = true;
+			cl->command = optarg;
+			break;
 		case 'g':
 			cl->group = optarg;
+			break;
+		case 'k':
+			cl->key = optarg;
 			break;
 		case 'l':
 			push_arg(&cl->locals, &cl->nlocals, optarg);
@@ -382,11 +416,24 @@ main(int argc, char *argv[])
 		err(1, NULL);
 	dlua_host.h_shutdown = daemon_shutdown;
 	dlua_host.h_show_binds = frontend_show_binds;
+	dlua_host.h_hook_error = hook_error;
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);
 	stats_set_gauge("fd-usage", gauge_fds);
 	stats_set_gauge("cpu-user-msec", gauge_cpu_user);
 	stats_set_gauge("cpu-sys-msec", gauge_cpu_sys);
+	if (cl.key != NULL) {
+		if (settings_set_console_key(cl.key) == -1)
+			errx(1, "-k: the key must be the base64 of 32 bytes, "
+			    "as makeKey() prints");
+		settings.st_consolekeycmdline = true;
+	}
+	if (cl.client) {
+		if (argc > 1)
+			usage();
+		return client_main(cl.config, cl.config_given,
+		    argc > 0 ? argv[0] : NULL, cl.command);
+	}
 
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
@@ -394,6 +441,7 @@ main(int argc, char *argv[])
 	setup_signals();
 
 	frontend_bind_all();
+	control_start();
 	settings.st_running = true;
 	backend_start();
 	if (backend_sync() == -1)
@@ -415,6 +463,7 @@ main(int argc, char *argv[])
 	if (!cl.supervised)
 		console_stop();
 	tcp_stop();
+	control_stop();
 	backend_close_all();
 	dlua_close(config_L);
 	return 0;

@@ -7,4 +7,6 @@ DNSDIST_SRCS = \
 	dnsdist/backend.c \
 	dnsdist/health.c \
 	dnsdist/tcp.c \
-	dnsdist/console.c
+	dnsdist/console.c \
+	dnsdist/control.c \
+	dnsdist/client.c

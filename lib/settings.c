@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "ctlproto.h"
 #include "settings.h"
 
 struct settings settings;
@@ -24,6 +25,29 @@ settings_default_acl(struct netmask_group *ng)
 }
 
 int
+settings_default_console_acl(struct netmask_group *ng)
+{
+	netmask_group_clear(ng);
+	return netmask_group_add_text(ng, "127.0.0.0/8, ::1/128");
+}
+
+int
+settings_set_console_key(const char *text)
+{
+	uint8_t	key[CTLPROTO_KEYLEN];
+
+	_Static_assert(sizeof(settings.st_consolekey) == CTLPROTO_KEYLEN,
+	    "console key size");
+	if (ctlproto_key_decode(text, key) == -1)
+		return -1;
+	explicit_bzero(settings.st_consolekey, sizeof(settings.st_consolekey));
+	memcpy(settings.st_consolekey, key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
+	settings.st_consolekeyset = true;
+	return 0;
+}
+
+int
 settings_init(void)
 {
 	memset(&settings, 0, sizeof(settings));
@@ -38,6 +62,12 @@ settings_init(void)
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;
+	netmask_group_init(&settings.st_consoleacl);
+	settings.st_consolelog = true;
+	settings.st_consolemaxconns = 100;
+	settings.st_consolemaxmsg = 10000000;
+	if (settings_default_console_acl(&settings.st_consoleacl) == -1)
+		return -1;
 	return settings_default_acl(&settings.st_acl);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netmask.h"
 
@@ -46,6 +47,16 @@ struct settings {
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */
 	int			 st_udpsndbuf;
+	/* The remote console: controlSocket(), setKey(), its ACL. */
+	struct sockaddr_storage	 st_ctladdr;
+	socklen_t		 st_ctladdrlen;		/* 0: none */
+	uint8_t			 st_consolekey[32];
+	bool			 st_consolekeyset;
+	bool			 st_consolekeycmdline;	/* -k: beats the file */
+	struct netmask_group	 st_consoleacl;
+	bool			 st_consolelog;		/* log connections */
+	int			 st_consolemaxconns;	/* 0: no limit */
+	int			 st_consolemaxmsg;	/* bytes per message */
 };
 
 extern struct settings settings;
@@ -57,5 +68,13 @@ int	settings_add_local(const char *text, bool reuseport, int tcpfastopen);
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);
+/* The console's default ACL: 127.0.0.0/8 and ::1/128. */
+int	settings_default_console_acl(struct netmask_group *);
+/*
+ * Replace the console key with base64 text (setKey(), -k); the old key is
+ * wiped.  0, or -1 when the text is not the base64 of 32 bytes, and the
+ * old key stays.
+ */
+int	settings_set_console_key(const char *text);
 
 #endif /* SETTINGS_H */
