@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "dnsdist.h"
+#include "rule.h"
 #include "stats.h"
 
 uint8_t	slot_hashkey[16];
@@ -170,7 +171,8 @@ slot_put(struct backend *be, uint32_t idx)
 void
 backend_send_query(struct server *ds, uint8_t *pkt, size_t len,
     const struct dnsquestion *q, const struct sockaddr *from,
-    socklen_t fromlen, uint16_t listener, const struct compat_dst *dst)
+    socklen_t fromlen, uint16_t listener, const struct compat_dst *dst,
+    int delayms)
 {
 	struct backend		*be = ds->ds_io;
 	struct slot		*sl;
@@ -195,6 +197,7 @@ backend_send_query(struct server *ds, uint8_t *pkt, size_t len,
 	sl->sl_qtype = q->q_type;
 	sl->sl_qclass = q->q_class;
 	sl->sl_listener = listener;
+	sl->sl_delayms = (uint16_t)delayms;
 	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
@@ -253,9 +256,23 @@ backend_flush_all(void)
 	nflushq = 0;
 }
 
+bool
+backend_response_rules(struct dnsq *dq)
+{
+	int	v;
+
+	if (rules_response.rc_count == 0)
+		return true;
+	dq->dq_response = true;
+	v = rule_process(&rules_response, dq);
+	return v != VERDICT_DROP;
+}
+
 static void
 backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 {
+	static uint64_t		 rnd = 0x853c49e6748fea9bULL;
+	struct dnsq		 dq;
 	struct server		*ds = be->be_ds;
 	struct dnsquestion	 q;
 	struct slot		*sl;
@@ -277,8 +294,32 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_sent) / 1000;
 	li = &listeners[sl->sl_listener];
-	frontend_queue(li, pkt, len, (struct sockaddr *)&sl->sl_client,
-	    &sl->sl_dst);
+	if (rules_response.rc_count > 0) {
+		memset(&dq, 0, sizeof(dq));
+		dq.dq_pkt = pkt;
+		dq.dq_len = len;
+		dq.dq_size = UDP_RESPMAX;
+		dq.dq_q = &q;
+		dq.dq_remote = (struct sockaddr *)&sl->sl_client;
+		dq.dq_now = loop_now;
+		dq.dq_rnd = &rnd;
+		dq.dq_pool = "";
+		if (!backend_response_rules(&dq)) {
+			slot_put(be, idx);
+			atomic_fetch_add_explicit(&ds->ds_responses, 1,
+			    memory_order_relaxed);
+			return;
+		}
+		len = dq.dq_len;
+		if (dq.dq_delayms > sl->sl_delayms)
+			sl->sl_delayms = (uint16_t)dq.dq_delayms;
+	}
+	if (sl->sl_delayms > 0)
+		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,
+		    &sl->sl_dst, sl->sl_delayms);
+	else
+		frontend_queue(li, pkt, len,
+		    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
 	slot_put(be, idx);
 	record_response(ds, pkt, len, usec);
 	return;

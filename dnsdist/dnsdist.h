@@ -76,7 +76,20 @@ void	frontend_show_binds(struct sbuf *);
 void	frontend_queue(struct listener *, const uint8_t *, size_t,
 	    const struct sockaddr *, const struct compat_dst *);
 void	frontend_flush_all(void);
+/* An answer held back (DelayAction): sent by the loop when it is due. */
+void	frontend_delay(struct listener *, const uint8_t *, size_t,
+	    const struct sockaddr *, const struct compat_dst *, int ms);
+uint64_t frontend_delay_next(void);	/* UINT64_MAX: none waiting */
+void	frontend_delay_run(void);
 bool	frontend_acl_allows(const struct sockaddr *);
+struct dnsq;
+const struct sockaddr *frontend_local(const struct listener *,
+	    const struct compat_dst *, struct sockaddr_in6 *);
+struct server *frontend_route(struct dnsq *, int *);
+void	frontend_count_verdict(const struct dnsq *, int);
+bool	frontend_self_answered(struct dnsq *);
+/* Response rules; false when the answer must be dropped. */
+bool	backend_response_rules(struct dnsq *);
 
 /* backend.c: UDP sockets to servers and the in-flight slots */
 struct slot {
@@ -88,6 +101,7 @@ struct slot {
 	uint16_t		sl_qtype;
 	uint16_t		sl_qclass;
 	uint16_t		sl_listener;
+	uint16_t		sl_delayms;	/* DelayAction */
 };
 
 struct backend {
@@ -119,7 +133,7 @@ extern uint8_t	slot_hashkey[16];
 int	backend_sync(void);		/* open new servers, release removed */
 void	backend_send_query(struct server *, uint8_t *, size_t,
 	    const struct dnsquestion *, const struct sockaddr *, socklen_t,
-	    uint16_t listener, const struct compat_dst *);
+	    uint16_t listener, const struct compat_dst *, int delayms);
 void	backend_flush_all(void);
 void	backend_start(void);
 void	backend_close_all(void);
@@ -140,6 +154,14 @@ void	console_start(bool interactive);
 void	console_stop(void);
 /* Run one console line under the config lock; output to out. */
 int	console_exec(const char *line, struct sbuf *out);
+
+/* control.c: the remote console server, controlSocket() */
+void	control_start(void);
+void	control_stop(void);
+
+/* client.c: dnsdist -c; returns the exit status */
+int	client_main(const char *config, bool config_given, const char *addr,
+	    const char *command);
 
 /* main.c */
 void	daemon_shutdown(void);

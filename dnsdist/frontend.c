@@ -17,7 +17,9 @@
 
 #include "addr.h"
 #include "dnsdist.h"
+#include "lua.h"
 #include "netmask.h"
+#include "rule.h"
 #include "stats.h"
 
 struct listener	*listeners;
@@ -151,21 +153,179 @@ frontend_flush_all(void)
 			frontend_flush(&listeners[i]);
 }
 
-/* Answer the query ourselves (servfail when no server, for instance). */
-static void
-frontend_self_answer(struct listener *li, uint8_t *pkt,
-    const struct dnsquestion *q, int rcode, const struct sockaddr *from,
-    const struct compat_dst *dst)
+/*
+ * The address a query came to: the listener's, or on a wildcard listener
+ * the one the kernel reported.  NULL when unknown.
+ */
+const struct sockaddr *
+frontend_local(const struct listener *li, const struct compat_dst *dst,
+    struct sockaddr_in6 *buf)
 {
-	size_t	len;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)buf;
 
-	len = dnspacket_make_response(pkt, q, rcode, false);
+	if (!li->li_wildcard)
+		return (const struct sockaddr *)&li->li_local->lc_addr;
+	if (dst == NULL || dst->cd_family == 0)
+		return NULL;
+	memset(buf, 0, sizeof(*buf));
+	if (dst->cd_family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr = dst->cd_addr.v4;
+		sin->sin_port = htons(addr_port((const struct sockaddr *)
+		    &li->li_local->lc_addr));
+	} else {
+		buf->sin6_family = AF_INET6;
+		buf->sin6_addr = dst->cd_addr.v6;
+		buf->sin6_port = htons(addr_port((const struct sockaddr *)
+		    &li->li_local->lc_addr));
+	}
+	return (const struct sockaddr *)buf;
+}
+
+/* Answers held back by DelayAction, soonest first; bounded. */
+#define DELAY_MAX	10000
+
+struct delayed {
+	uint64_t		 dl_due;
+	struct listener		*dl_li;
+	struct sockaddr_in6	 dl_to;
+	struct compat_dst	 dl_dst;
+	size_t			 dl_len;
+	uint8_t			 dl_pkt[];
+};
+
+static struct delayed	**delayq;
+static size_t		  ndelayed;
+
+void
+frontend_delay(struct listener *li, const uint8_t *pkt, size_t len,
+    const struct sockaddr *to, const struct compat_dst *dst, int ms)
+{
+	struct delayed	*d;
+	size_t		 i;
+
+	if (delayq == NULL &&
+	    (delayq = calloc(DELAY_MAX, sizeof(*delayq))) == NULL)
+		ndelayed = DELAY_MAX;
+	/* Full: better early than never. */
+	if (ndelayed == DELAY_MAX || (d = malloc(sizeof(*d) + len)) == NULL) {
+		frontend_queue(li, pkt, len, to, dst);
+		return;
+	}
+	d->dl_due = loop_now + (uint64_t)ms * 1000000ULL;
+	d->dl_li = li;
+	memset(&d->dl_to, 0, sizeof(d->dl_to));
+	memcpy(&d->dl_to, to, addr_len(to));
+	d->dl_dst = *dst;
+	d->dl_len = len;
+	memcpy(d->dl_pkt, pkt, len);
+	for (i = ndelayed; i > 0 && delayq[i - 1]->dl_due > d->dl_due; i--)
+		delayq[i] = delayq[i - 1];
+	delayq[i] = d;
+	ndelayed++;
+}
+
+uint64_t
+frontend_delay_next(void)
+{
+	return ndelayed > 0 ? delayq[0]->dl_due : UINT64_MAX;
+}
+
+void
+frontend_delay_run(void)
+{
+	size_t	n = 0, i;
+
+	while (n < ndelayed && delayq[n]->dl_due <= loop_now) {
+		struct delayed *d = delayq[n++];
+
+		frontend_queue(d->dl_li, d->dl_pkt, d->dl_len,
+		    (struct sockaddr *)&d->dl_to, &d->dl_dst);
+	}
+	if (n == 0)
+		return;
+	/* The packets must live until the batch has gone. */
+	frontend_flush_all();
+	for (i = 0; i < n; i++)
+		free(delayq[i]);
+	memmove(delayq, delayq + n, (ndelayed - n) * sizeof(*delayq));
+	ndelayed -= n;
+}
+
+/* Count what the query rules decided. */
+void
+frontend_count_verdict(const struct dnsq *dq, int verdict)
+{
+	int	rcode;
+
+	if (verdict == VERDICT_DROP) {
+		stats_inc(STAT_RULE_DROP);
+		return;
+	}
+	if (verdict != VERDICT_ANSWER)
+		return;
+	rcode = dnspacket_rcode(dq->dq_pkt);
 	stats_inc(STAT_SELF_ANSWERED);
 	stats_inc(STAT_RESPONSES);
 	stats_rcode(rcode);
-	if (rcode == DNS_RCODE_SERVFAIL)
+	if (rcode == DNS_RCODE_NXDOMAIN)
+		stats_inc(STAT_RULE_NXDOMAIN);
+	else if (rcode == DNS_RCODE_REFUSED)
+		stats_inc(STAT_RULE_REFUSED);
+	else if (rcode == DNS_RCODE_SERVFAIL) {
+		stats_inc(STAT_RULE_SERVFAIL);
 		stats_inc(STAT_SERVFAIL_RESPONSES);
-	frontend_queue(li, pkt, len, from, dst);
+	} else if (dnspacket_tc(dq->dq_pkt))
+		stats_inc(STAT_RULE_TRUNCATED);
+}
+
+/*
+ * The query rules, then the server: returns the server (a reference the
+ * caller does not own: the main thread or the configuration lock keeps it)
+ * or NULL with the verdict in *verdict: VERDICT_DROP, or VERDICT_ANSWER
+ * with the answer in dq (rules, or SERVFAIL when no server is up).
+ */
+struct server *
+frontend_route(struct dnsq *dq, int *verdict)
+{
+	struct server	*ds = NULL;
+	struct pool	*pl;
+	int		 v = VERDICT_NONE;
+
+	/* The seed's hook: drop what blockFilter returns true for. */
+	if (dlua_blockfilter_set && dlua_blockfilter(dq))
+		v = VERDICT_DROP;
+	else if (rules_query.rc_count > 0)
+		v = rule_process(&rules_query, dq);
+	if (v == VERDICT_DROP || v == VERDICT_ANSWER) {
+		frontend_count_verdict(dq, v);
+		*verdict = v;
+		return NULL;
+	}
+	if ((pl = pool_get(dq->dq_pool, false)) != NULL)
+		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
+	if (ds != NULL)
+		return ds;
+	stats_inc(STAT_NO_POLICY);
+	*verdict = VERDICT_DROP;
+	if (settings.st_servfailwhennoserver) {
+		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		stats_inc(STAT_SELF_ANSWERED);
+		stats_inc(STAT_RESPONSES);
+		stats_inc(STAT_SERVFAIL_RESPONSES);
+		stats_rcode(DNS_RCODE_SERVFAIL);
+		*verdict = VERDICT_ANSWER;
+	}
+	return NULL;
+}
+
+/* Self-generated answers pass the self-answered response chain. */
+bool
+frontend_self_answered(struct dnsq *dq)
+{
+	dq->dq_response = true;
+	return rules_selfanswered.rc_count == 0 ||
+	    rule_process(&rules_selfanswered, dq) != VERDICT_DROP;
 }
 
 static void
@@ -174,7 +334,9 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 {
 	struct dnsquestion	 q;
 	struct server		*ds;
-	struct pool		*pl;
+	struct dnsq		 dq;
+	struct sockaddr_in6	 local;
+	int			 verdict;
 
 	if (!frontend_acl_allows(from)) {
 		stats_inc(STAT_ACL_DROPS);
@@ -196,17 +358,28 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	pl = pool_get("", false);
-	ds = pl != NULL ? pool_select(pl, &q, loop_now, &rnd_state) : NULL;
-	if (ds == NULL) {
-		stats_inc(STAT_NO_POLICY);
-		if (settings.st_servfailwhennoserver)
-			frontend_self_answer(li, pkt, &q, DNS_RCODE_SERVFAIL,
-			    from, dst);
+	memset(&dq, 0, sizeof(dq));
+	dq.dq_pkt = pkt;
+	dq.dq_len = len;
+	dq.dq_size = UDP_QUERYMAX;
+	dq.dq_q = &q;
+	dq.dq_remote = from;
+	dq.dq_local = frontend_local(li, dst, &local);
+	dq.dq_now = loop_now;
+	dq.dq_rnd = &rnd_state;
+	dq.dq_pool = "";
+	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
+		if (verdict != VERDICT_ANSWER || !frontend_self_answered(&dq))
+			return;
+		if (dq.dq_delayms > 0)
+			frontend_delay(li, pkt, dq.dq_len, from, dst,
+			    dq.dq_delayms);
+		else
+			frontend_queue(li, pkt, dq.dq_len, from, dst);
 		return;
 	}
-	backend_send_query(ds, pkt, len, &q, from, fromlen,
-	    (uint16_t)(li - listeners), dst);
+	backend_send_query(ds, pkt, dq.dq_len, &q, from, fromlen,
+	    (uint16_t)(li - listeners), dst, dq.dq_delayms);
 }
 
 static void
@@ -266,11 +439,20 @@ frontend_tcp_accept(int fd, short revents, void *arg)
 	tcp_accept(arg);
 }
 
+static bool
+frontend_pool_available(const char *name)
+{
+	struct pool	*pl = pool_get(name, false);
+
+	return pl != NULL && pool_count_up(pl) > 0;
+}
+
 void
 frontend_start(void)
 {
 	size_t	i;
 
+	rule_pool_available = frontend_pool_available;
 	randombytes_buf(&rnd_state, sizeof(rnd_state));
 	for (i = 0; i < nlisteners; i++) {
 		if (loop_add(listeners[i].li_udpfd, POLLIN, frontend_udp_read,

@@ -107,6 +107,8 @@ loop_timeout(void)
 	for (i = 0; i < ntimers; i++)
 		if (timers[i].lt_next < next)
 			next = timers[i].lt_next;
+	if (frontend_delay_next() < next)
+		next = frontend_delay_next();
 	if (next == UINT64_MAX)
 		return 1000;
 	if (next <= loop_now)
@@ -157,6 +159,7 @@ loop_run(void)
 		/* Answers and queries leave in batches, once per wakeup. */
 		backend_flush_all();
 		frontend_flush_all();
+		frontend_delay_run();
 		loop_fire_timers();
 	}
 }

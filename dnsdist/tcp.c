@@ -21,9 +21,16 @@
 
 #include "addr.h"
 #include "dnsdist.h"
+#include "rule.h"
 #include "stats.h"
 
 #define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
+/*
+ * Queries of one client connection at the backends at once; the rest wait
+ * in the socket buffer.  Each takes a backend connection, so without a cap
+ * one pipelining client would open as many as it sends queries.
+ */
+#define TCP_MAXINFLIGHT		16
 
 struct tcp_out {
 	struct tcp_out	*to_next;
@@ -41,6 +48,7 @@ struct tcp_client {
 	uint8_t			*tc_qbuf;	/* the query being read */
 	size_t			 tc_qlen;
 	size_t			 tc_qhave;
+	size_t			 tc_qroom;
 	struct tcp_out		*tc_out;	/* answers being written */
 	struct tcp_out		*tc_outtail;
 	int			 tc_inflight;
@@ -310,17 +318,17 @@ bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
 	return true;
 }
 
-/* Pick a server for a query and start it; false when none. */
+/* Send a query to a server of the pool; false when none is up. */
 static bool
 tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
-    size_t qlen, const struct dnsquestion *q, int tries)
+    size_t qlen, const struct dnsquestion *q, const char *pool, int tries)
 {
 	struct pool	*pl;
 	struct server	*ds = NULL;
 	bool		 ok;
 
 	pthread_rwlock_rdlock(&config_lock);
-	if ((pl = pool_get("", false)) != NULL)
+	if ((pl = pool_get(pool, false)) != NULL)
 		ds = pool_select(pl, q, tw->tw_now, &tw->tw_rnd);
 	if (ds != NULL)
 		server_ref(ds);
@@ -337,11 +345,14 @@ tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 /* The query just read from the client: check it and send it on. */
 static void
 client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
-    size_t qlen)
+    size_t qlen, size_t room)
 {
 	struct dnsquestion	 q;
+	struct dnsq		 dq;
+	struct server		*ds;
 	uint8_t			*pkt = qbuf + 2;
 	size_t			 len = qlen - 2;
+	int			 verdict;
 
 	stats_inc(STAT_QUERIES);
 	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
@@ -358,19 +369,40 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	if (tcp_forward(tw, tc, qbuf, qlen, &q, 0)) {
-		tc->tc_inflight++;
+	memset(&dq, 0, sizeof(dq));
+	dq.dq_pkt = pkt;
+	dq.dq_len = len;
+	dq.dq_size = room - 2;
+	dq.dq_q = &q;
+	dq.dq_remote = (struct sockaddr *)&tc->tc_addr;
+	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
+	dq.dq_tcp = true;
+	dq.dq_now = tw->tw_now;
+	dq.dq_rnd = &tw->tw_rnd;
+	dq.dq_pool = "";
+	/* Rules, pools and servers are read under the configuration lock. */
+	pthread_rwlock_rdlock(&config_lock);
+	ds = frontend_route(&dq, &verdict);
+	if (ds != NULL)
+		server_ref(ds);
+	if (ds == NULL && verdict == VERDICT_ANSWER &&
+	    !frontend_self_answered(&dq))
+		verdict = VERDICT_DROP;
+	pthread_rwlock_unlock(&config_lock);
+	if (ds == NULL) {
+		if (verdict == VERDICT_ANSWER)
+			client_queue(tc, pkt, dq.dq_len);
+		free(qbuf);
 		return;
 	}
-	if (settings.st_servfailwhennoserver) {
-		len = dnspacket_make_response(pkt, &q, DNS_RCODE_SERVFAIL, false);
-		stats_inc(STAT_SELF_ANSWERED);
-		stats_inc(STAT_RESPONSES);
-		stats_inc(STAT_SERVFAIL_RESPONSES);
-		stats_rcode(DNS_RCODE_SERVFAIL);
-		client_queue(tc, pkt, len);
-	}
-	free(qbuf);
+	/* The rules may have rewritten the query (RD, CD). */
+	qbuf[0] = (uint8_t)(dq.dq_len >> 8);
+	qbuf[1] = (uint8_t)dq.dq_len;
+	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, 0))
+		tc->tc_inflight++;
+	else
+		free(qbuf);
+	server_unref(ds);
 }
 
 static void
@@ -405,7 +437,10 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 			tc->tc_qlen = (size_t)tc->tc_lenbuf[0] << 8 |
 			    tc->tc_lenbuf[1];
 			tc->tc_qhave = 0;
-			if ((tc->tc_qbuf = malloc(tc->tc_qlen + 2)) == NULL) {
+			/* Room for an answer built in place by the rules. */
+			tc->tc_qroom = (tc->tc_qlen < UDP_QUERYMAX ?
+			    UDP_QUERYMAX : tc->tc_qlen) + 2;
+			if ((tc->tc_qbuf = malloc(tc->tc_qroom)) == NULL) {
 				tc->tc_dead = true;
 				return;
 			}
@@ -414,10 +449,11 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 			tc->tc_qhave += (size_t)n;
 		if (tc->tc_qhave < tc->tc_qlen)
 			continue;
-		client_query(tw, tc, tc->tc_qbuf, tc->tc_qlen + 2);
+		client_query(tw, tc, tc->tc_qbuf, tc->tc_qlen + 2,
+		    tc->tc_qroom);
 		tc->tc_qbuf = NULL;
 		tc->tc_lenhave = 0;
-		if (tc->tc_dead)
+		if (tc->tc_dead || tc->tc_inflight >= TCP_MAXINFLIGHT)
 			return;
 		if (settings.st_maxtcpqueriesperconn > 0 &&
 		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
@@ -469,7 +505,7 @@ bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	/* A reused connection may have been closed by the server meanwhile. */
 	if (!timeout && bc->bc_reused && bc->bc_rhave == 0 &&
 	    bc->bc_lenhave == 0 && bc->bc_tries < 1 &&
-	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q,
+	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q, "",
 	    bc->bc_tries + 1))
 		return;
 	if (timeout) {
@@ -486,6 +522,8 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
 	struct tcp_client	*tc = bc->bc_client;
 	struct dnsquestion	 q;
+	struct dnsq		 dq;
+	bool			 keep = true;
 	uint8_t			*pkt = bc->bc_rbuf;
 	size_t			 len = bc->bc_rlen, i, nidle = 0;
 
@@ -500,10 +538,27 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 		return;
 	}
 	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
+	if (tc != NULL && rules_response.rc_count > 0) {
+		memset(&dq, 0, sizeof(dq));
+		dq.dq_pkt = pkt;
+		dq.dq_len = len;
+		dq.dq_size = len;
+		dq.dq_q = &q;
+		dq.dq_remote = (struct sockaddr *)&tc->tc_addr;
+		dq.dq_tcp = true;
+		dq.dq_now = tw->tw_now;
+		dq.dq_rnd = &tw->tw_rnd;
+		dq.dq_pool = "";
+		pthread_rwlock_rdlock(&config_lock);
+		keep = backend_response_rules(&dq);
+		pthread_rwlock_unlock(&config_lock);
+		len = dq.dq_len;
+	}
 	record_response(bc->bc_ds, pkt, len,
 	    (tw->tw_now - bc->bc_sent) / 1000);
 	if (tc != NULL) {
-		client_queue(tc, pkt, len);
+		if (keep)
+			client_queue(tc, pkt, len);
 		tc->tc_inflight--;
 	}
 	free(bc->bc_qbuf);
@@ -720,7 +775,8 @@ worker_main(void *arg)
 			/* A closed client waiting for answers: not polled. */
 			pfd[1 + i].fd = tc->tc_eof && tc->tc_out == NULL ?
 			    -1 : tc->tc_fd;
-			pfd[1 + i].events = (tc->tc_eof ? 0 : POLLIN) |
+			pfd[1 + i].events = (tc->tc_eof ||
+			    tc->tc_inflight >= TCP_MAXINFLIGHT ? 0 : POLLIN) |
 			    (tc->tc_out != NULL ? POLLOUT : 0);
 			if (tc->tc_deadline < next)
 				next = tc->tc_deadline;

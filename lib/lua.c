@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "lua.h"
 
 struct dlua_host	 dlua_host;
+/* One Lua state: whoever runs Lua (console, hooks on any thread) holds this. */
+pthread_mutex_t		 dlua_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct sbuf	 scratch;
 static struct sbuf	*output = &scratch;
 
@@ -154,6 +157,9 @@ dlua_open(void)
 	lua_register(L, "print", l_print);
 	dlua_open_server(L);
 	dlua_open_config(L);
+	dlua_open_rules(L);
+	dlua_open_hooks(L);
+	dlua_open_console(L);
 	return L;
 }
 
@@ -184,9 +190,12 @@ dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
 		lua_pop(L, 1);
 		return -1;
 	}
+	pthread_mutex_lock(&dlua_mutex);
 	output = out;
 	rc = dlua_pcall(L, 0, 0);
 	output = saved;
+	dlua_hooks_changed(L);
+	pthread_mutex_unlock(&dlua_mutex);
 	if (rc != LUA_OK) {
 		sbuf_puts(err, lua_tostring(L, -1));
 		lua_pop(L, 1);
@@ -195,8 +204,22 @@ dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
 	return 0;
 }
 
+static int	dlua_run_line_locked(lua_State *, const char *, struct sbuf *);
+
 int
 dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
+{
+	int	rc;
+
+	pthread_mutex_lock(&dlua_mutex);
+	rc = dlua_run_line_locked(L, line, out);
+	dlua_hooks_changed(L);
+	pthread_mutex_unlock(&dlua_mutex);
+	return rc;
+}
+
+static int
+dlua_run_line_locked(lua_State *L, const char *line, struct sbuf *out)
 {
 	struct sbuf	 code, *saved = output;
 	int		 top = lua_gettop(L), i, n, rc;

@@ -9,12 +9,21 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "sbuf.h"
 
 /* What the bindings need from the daemon. */
 struct dlua_host {
 	void	(*h_shutdown)(void);
 	void	(*h_show_binds)(struct sbuf *);
+	/* A Lua hook failed: the daemon logs it (rate-limited). */
+	void	(*h_hook_error)(const char *);
+	/* Listen on settings.st_ctladdr instead; 0, or -1 with errno. */
+	int	(*h_control_socket)(void);
 };
 extern struct dlua_host dlua_host;
 
@@ -46,6 +55,32 @@ void		 dlua_format(lua_State *, int idx, struct sbuf *, int depth);
 /* Registration of the binding files. */
 void		 dlua_open_server(lua_State *);
 void		 dlua_open_config(lua_State *);
+void		 dlua_open_rules(lua_State *);
+void		 dlua_open_hooks(lua_State *);
+/* After the configuration or a console line: look for blockFilter. */
+void		 dlua_hooks_changed(lua_State *);
+/* Held by whoever runs Lua: the console, and hooks on any thread. */
+extern pthread_mutex_t	dlua_mutex;
+/*
+ * blockFilter, when the configuration defines it: true when the query
+ * must be dropped.  Takes the Lua lock.
+ */
+struct dnsq;
+extern bool	dlua_blockfilter_set;
+bool		 dlua_blockfilter(struct dnsq *);
+void		 dlua_open_console(lua_State *);
+
+/* Objects shared between binding files (one reference moves to Lua). */
+struct selector;
+struct action;
+struct sockaddr;
+void		 dlua_push_selector(lua_State *, struct selector *);
+void		 dlua_push_action(lua_State *, struct action *);
+void		 dlua_push_dnsname(lua_State *, const uint8_t *, size_t);
+void		 dlua_push_ca(lua_State *, const struct sockaddr *);
+/* A new, empty NetmaskGroup object; the collector frees its masks. */
+struct netmask_group;
+struct netmask_group *dlua_push_nmg(lua_State *);
 
 /* Helpers for bindings. */
 int		 dlua_opt_bool(lua_State *, int tidx, const char *, int def);
@@ -53,6 +88,13 @@ lua_Integer	 dlua_opt_int(lua_State *, int tidx, const char *,
 		    lua_Integer def);
 const char	*dlua_opt_string(lua_State *, int tidx, const char *,
 		    const char *def);
+struct netmask_group;
+/* Add the netmask or table of netmasks at idx to ng; a Lua error names fn. */
+void		 dlua_netmask_group(lua_State *, int idx,
+		    struct netmask_group *ng, const char *fn);
+/* Replace *target with the netmasks at idx; an error keeps the old list. */
+void		 dlua_replace_nmg(lua_State *, int idx, struct netmask_group *,
+		    const char *fn);
 /* The names of every global function, sorted; for completion and tests. */
 void		 dlua_global_names(lua_State *, struct sbuf *);
 

@@ -58,8 +58,8 @@ l_addlocal(lua_State *L)
 }
 
 /* A netmask or a table of them into a fresh group. */
-static void
-nmg_from_lua(lua_State *L, int idx, struct netmask_group *ng,
+void
+dlua_netmask_group(lua_State *L, int idx, struct netmask_group *ng,
     const char *fn)
 {
 	const char	*s;
@@ -83,19 +83,27 @@ nmg_from_lua(lua_State *L, int idx, struct netmask_group *ng,
 	}
 }
 
+void
+dlua_replace_nmg(lua_State *L, int idx, struct netmask_group *target,
+    const char *fn)
+{
+	struct netmask_group	*ng, old;
+
+	/*
+	 * Built in a Lua object: a bad netmask keeps the old list and the
+	 * collector frees the new one; on success the object takes the old.
+	 */
+	ng = dlua_push_nmg(L);
+	dlua_netmask_group(L, idx, ng, fn);
+	old = *target;
+	*target = *ng;
+	*ng = old;
+}
+
 static int
 l_setacl(lua_State *L)
 {
-	struct netmask_group	ng;
-
-	/*
-	 * Parse into a new group so that an error keeps the old ACL; the
-	 * group leaks on a Lua error, which only a bad line can cause.
-	 */
-	netmask_group_init(&ng);
-	nmg_from_lua(L, 1, &ng, "setACL");
-	netmask_group_clear(&settings.st_acl);
-	settings.st_acl = ng;
+	dlua_replace_nmg(L, 1, &settings.st_acl, "setACL");
 	return 0;
 }
 

@@ -5,14 +5,21 @@ LIB_SRCS = \
 	lib/dnspacket.c \
 	lib/netmask.c \
 	lib/qps.c \
+	lib/suffix.c \
+	lib/rule.c \
+	lib/action.c \
 	lib/server.c \
 	lib/policy.c \
 	lib/sbuf.c \
+	lib/ctlproto.c \
 	lib/stats.c \
 	lib/settings.c \
 	lib/lua.c \
 	lib/lua_server.c \
 	lib/lua_config.c \
+	lib/lua_console.c \
+	lib/lua_rule.c \
+	lib/lua_dq.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \

@@ -18,6 +18,9 @@
 #   BENCH_NAMES=500	distinct names in the query file (A queries)
 #   BENCH_PROBE_QPS=20000	rate of the latency probe (dnsperf -Q)
 #   BENCH_PROBE_SECONDS=3	length of the latency probe
+#   BENCH_RULES=0	query rules that never match (QNameRule + DropAction)
+#			added to the configuration: BENCH_RULES=50 shows
+#			the cost of a rule chain per query
 #
 # What it does: it starts one responder (normal mode) on a free loopback
 # port, then each daemon in turn with `--supervised --disable-syslog -C conf`
@@ -238,6 +241,14 @@ newServer{address='127.0.0.1:$bport', name='b1'}
 setACL('127.0.0.0/8')
 setMaxUDPOutstanding(65535)
 EOF
+# BENCH_RULES=N: N query rules that never match, before the forwarding, to
+# show what the rule chain costs per query.
+i=0
+while [ $i -lt "${BENCH_RULES:-0}" ]; do
+	echo "addAction(QNameRule('nomatch$i.invalid.'), DropAction())" \
+	    >>"$work/dnsdist.conf"
+	i=$((i + 1))
+done
 
 printf 'daemon\tround\tqps\tcompleted\tlost\tavg_ms\tp99_ms\tmax_ms' >"$raw"
 printf '\tuser_s\tsys_s\tus_per_q\tus_user_per_q\tidle_rss_kib' >>"$raw"

@@ -1,0 +1,388 @@
+/*
+ * Actions: what a matching rule does to a query or a response, and the
+ * answers the balancer builds itself (RCODE, truncation, spoofing).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "rule.h"
+
+struct action *
+action_new(int kind)
+{
+	struct action	*ac;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		return NULL;
+	ac->ac_kind = kind;
+	atomic_init(&ac->ac_refs, 1);
+	if (kind == ACT_QPS || kind == ACT_QPSPOOL)
+		pthread_mutex_init(&ac->ac_u.qps.lock, NULL);
+	else if (kind == ACT_LOG || kind == ACT_RLOG)
+		pthread_mutex_init(&ac->ac_u.log.lock, NULL);
+	return ac;
+}
+
+void
+action_ref(struct action *ac)
+{
+	atomic_fetch_add(&ac->ac_refs, 1);
+}
+
+void
+action_unref(struct action *ac)
+{
+	size_t	i;
+
+	if (ac == NULL || atomic_fetch_sub(&ac->ac_refs, 1) != 1)
+		return;
+	switch (ac->ac_kind) {
+	case ACT_POOL:
+		free(ac->ac_u.pool);
+		break;
+	case ACT_QPS:
+	case ACT_QPSPOOL:
+		pthread_mutex_destroy(&ac->ac_u.qps.lock);
+		free(ac->ac_u.qps.pool);
+		break;
+	case ACT_SPOOFRAW:
+		for (i = 0; i < ac->ac_u.spoof.n; i++)
+			free(ac->ac_u.spoof.raw[i]);
+		break;
+	case ACT_SETTAG:
+		free(ac->ac_u.tag.name);
+		free(ac->ac_u.tag.value);
+		break;
+	case ACT_LOG:
+	case ACT_RLOG:
+		if (ac->ac_u.log.fp != NULL)
+			fclose(ac->ac_u.log.fp);
+		pthread_mutex_destroy(&ac->ac_u.log.lock);
+		break;
+	case ACT_CONTINUE:
+		action_unref(ac->ac_u.inner);
+		break;
+	}
+	free(ac->ac_desc);
+	free(ac);
+}
+
+int
+action_set_desc(struct action *ac, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*d;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&d, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		return -1;
+	free(ac->ac_desc);
+	ac->ac_desc = d;
+	return 0;
+}
+
+/* The query becomes a response carrying its question only. */
+static void
+dnsq_to_response(struct dnsq *dq, int rcode)
+{
+	bool	rd = dnspacket_rd(dq->dq_pkt), cd = dnspacket_cd(dq->dq_pkt);
+
+	dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q, rcode,
+	    true);
+	dnspacket_set_rd(dq->dq_pkt, rd);
+	dnspacket_set_cd(dq->dq_pkt, cd);
+	/* Nothing here was validated. */
+	dnspacket_set_ad(dq->dq_pkt, false);
+}
+
+int
+dnsq_answer_rcode(struct dnsq *dq, int rcode)
+{
+	dnsq_to_response(dq, rcode);
+	return 0;
+}
+
+int
+dnsq_answer_truncated(struct dnsq *dq)
+{
+	dnsq_to_response(dq, DNS_RCODE_NOERROR);
+	dnspacket_set_tc(dq->dq_pkt, true);
+	return 0;
+}
+
+/* Append one record to the answer being built; 0 or -1 when full. */
+static int
+dnsq_put_rr(struct dnsq *dq, const uint8_t *name, size_t namelen,
+    uint16_t type, uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	uint8_t	*p;
+	size_t	 need = (name ? namelen : 2) + 10 + rdlen;
+
+	if (dq->dq_size - dq->dq_len < need || rdlen > 65535)
+		return -1;
+	p = dq->dq_pkt + dq->dq_len;
+	if (name == NULL) {
+		*p++ = 0xc0;		/* the question's name */
+		*p++ = DNS_HDRLEN;
+	} else {
+		memcpy(p, name, namelen);
+		p += namelen;
+	}
+	*p++ = (uint8_t)(type >> 8);
+	*p++ = (uint8_t)type;
+	*p++ = 0;
+	*p++ = DNS_CLASS_IN;
+	*p++ = (uint8_t)(ttl >> 24);
+	*p++ = (uint8_t)(ttl >> 16);
+	*p++ = (uint8_t)(ttl >> 8);
+	*p++ = (uint8_t)ttl;
+	*p++ = (uint8_t)(rdlen >> 8);
+	*p++ = (uint8_t)rdlen;
+	memcpy(p, rdata, rdlen);
+	dq->dq_len += need;
+	return 0;
+}
+
+static void
+spoof_flags(struct dnsq *dq, const struct action *ac)
+{
+	dnspacket_set_aa(dq->dq_pkt, ac->ac_u.spoof.aa);
+	dnspacket_set_ad(dq->dq_pkt, ac->ac_u.spoof.ad);
+	dnspacket_set_ra(dq->dq_pkt, ac->ac_u.spoof.ra);
+}
+
+static int
+action_spoof(struct action *ac, struct dnsq *dq)
+{
+	uint16_t			 qt = dq->dq_q->q_type, n = 0;
+	const struct sockaddr_storage	*ss;
+	size_t				 i, start;
+
+	/* Only the addresses of the asked type; none: not ours to answer. */
+	for (i = 0; i < ac->ac_u.spoof.n; i++) {
+		ss = &ac->ac_u.spoof.addrs[i];
+		if ((ss->ss_family == AF_INET && (qt == DNS_TYPE_A ||
+		    qt == DNS_TYPE_ANY)) || (ss->ss_family == AF_INET6 &&
+		    (qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)))
+			n++;
+	}
+	if (n == 0)
+		return VERDICT_NONE;
+	dnsq_to_response(dq, DNS_RCODE_NOERROR);
+	spoof_flags(dq, ac);
+	start = dq->dq_len;
+	n = 0;
+	for (i = 0; i < ac->ac_u.spoof.n; i++) {
+		ss = &ac->ac_u.spoof.addrs[i];
+		if (ss->ss_family == AF_INET && (qt == DNS_TYPE_A ||
+		    qt == DNS_TYPE_ANY)) {
+			if (dnsq_put_rr(dq, NULL, 0, DNS_TYPE_A,
+			    ac->ac_u.spoof.ttl, (const uint8_t *)
+			    &((const struct sockaddr_in *)ss)->sin_addr, 4) == 0)
+				n++;
+		} else if (ss->ss_family == AF_INET6 && (qt == DNS_TYPE_AAAA ||
+		    qt == DNS_TYPE_ANY)) {
+			if (dnsq_put_rr(dq, NULL, 0, DNS_TYPE_AAAA,
+			    ac->ac_u.spoof.ttl, (const uint8_t *)
+			    &((const struct sockaddr_in6 *)ss)->sin6_addr,
+			    16) == 0)
+				n++;
+		}
+	}
+	(void)start;
+	dnspacket_set_counts(dq->dq_pkt, 1, n, 0, 0);
+	return VERDICT_ANSWER;
+}
+
+static int
+action_spoof_cname(struct action *ac, struct dnsq *dq)
+{
+	dnsq_to_response(dq, DNS_RCODE_NOERROR);
+	spoof_flags(dq, ac);
+	if (dnsq_put_rr(dq, NULL, 0, DNS_TYPE_CNAME, ac->ac_u.spoof.ttl,
+	    ac->ac_u.spoof.cname, ac->ac_u.spoof.cnamelen) == -1)
+		return VERDICT_DROP;
+	dnspacket_set_counts(dq->dq_pkt, 1, 1, 0, 0);
+	return VERDICT_ANSWER;
+}
+
+static int
+action_spoof_raw(struct action *ac, struct dnsq *dq)
+{
+	uint16_t	n = 0;
+	size_t		i;
+
+	dnsq_to_response(dq, DNS_RCODE_NOERROR);
+	spoof_flags(dq, ac);
+	for (i = 0; i < ac->ac_u.spoof.n; i++)
+		if (dnsq_put_rr(dq, NULL, 0, dq->dq_q->q_type,
+		    ac->ac_u.spoof.ttl, ac->ac_u.spoof.raw[i],
+		    ac->ac_u.spoof.rawlen[i]) == 0)
+			n++;
+	dnspacket_set_counts(dq->dq_pkt, 1, n, 0, 0);
+	return VERDICT_ANSWER;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static int
+action_negative_soa(struct action *ac, struct dnsq *dq)
+{
+	uint8_t	rdata[2 * DNSNAME_MAXLEN + 20], *p = rdata;
+
+	dnsq_to_response(dq, ac->ac_u.soa.nxd ? DNS_RCODE_NXDOMAIN :
+	    DNS_RCODE_NOERROR);
+	memcpy(p, ac->ac_u.soa.mname, ac->ac_u.soa.mnamelen);
+	p += ac->ac_u.soa.mnamelen;
+	memcpy(p, ac->ac_u.soa.rname, ac->ac_u.soa.rnamelen);
+	p += ac->ac_u.soa.rnamelen;
+	put32(p, ac->ac_u.soa.serial);
+	put32(p + 4, ac->ac_u.soa.refresh);
+	put32(p + 8, ac->ac_u.soa.retry);
+	put32(p + 12, ac->ac_u.soa.expire);
+	put32(p + 16, ac->ac_u.soa.minimum);
+	p += 20;
+	if (dnsq_put_rr(dq, ac->ac_u.soa.zone, ac->ac_u.soa.zonelen,
+	    DNS_TYPE_SOA, ac->ac_u.soa.ttl, rdata, (size_t)(p - rdata)) == -1)
+		return VERDICT_DROP;
+	dnspacket_set_counts(dq->dq_pkt, 1, 0, 1, 0);
+	return VERDICT_ANSWER;
+}
+
+static void
+action_log(struct action *ac, struct dnsq *dq)
+{
+	char		 name[DNSNAME_MAXTEXT], tbuf[16], from[ADDR_MAXTEXT];
+	const char	*type;
+
+	if (ac->ac_u.log.fp == NULL)
+		return;
+	dnsname_to_text(dq->dq_q->q_name, dq->dq_q->q_namelen, name,
+	    sizeof(name));
+	type = dnspacket_type_name(dq->dq_q->q_type, tbuf, sizeof(tbuf));
+	addr_to_text(dq->dq_remote, from, sizeof(from));
+	pthread_mutex_lock(&ac->ac_u.log.lock);
+	if (dq->dq_response)
+		fprintf(ac->ac_u.log.fp, "Response from %s for %s %s with id "
+		    "%u rcode %s\n", from, name, type,
+		    dnspacket_id(dq->dq_pkt),
+		    dnspacket_rcode_name(dnspacket_rcode(dq->dq_pkt)));
+	else
+		fprintf(ac->ac_u.log.fp, "Packet from %s for %s %s with id "
+		    "%u\n", from, name, type, dnspacket_id(dq->dq_pkt));
+	if (!ac->ac_u.log.buffered)
+		fflush(ac->ac_u.log.fp);
+	pthread_mutex_unlock(&ac->ac_u.log.lock);
+}
+
+static void
+dq_set_tag(struct dnsq *dq, const char *name, const char *value)
+{
+	int	i;
+
+	for (i = 0; i < dq->dq_ntags; i++)
+		if (strcmp(dq->dq_tags[i].t_name, name) == 0) {
+			dq->dq_tags[i].t_value = value;
+			return;
+		}
+	if (dq->dq_ntags < DQ_MAXTAGS) {
+		dq->dq_tags[dq->dq_ntags].t_name = name;
+		dq->dq_tags[dq->dq_ntags++].t_value = value;
+	}
+}
+
+int
+action_apply(struct action *ac, struct dnsq *dq)
+{
+	bool	ok;
+
+	switch (ac->ac_kind) {
+	case ACT_DROP:
+	case ACT_RDROP:
+		return VERDICT_DROP;
+	case ACT_ALLOW:
+	case ACT_RALLOW:
+		return VERDICT_ALLOW;
+	case ACT_NONE:
+		return VERDICT_NONE;
+	case ACT_RCODE:
+	case ACT_ERCODE:
+		dnsq_to_response(dq, ac->ac_u.rcode & 0xf);
+		return VERDICT_ANSWER;
+	case ACT_TC:
+		/* Over TCP there is nothing to truncate: go on. */
+		if (dq->dq_tcp)
+			return VERDICT_NONE;
+		dnsq_answer_truncated(dq);
+		return VERDICT_ANSWER;
+	case ACT_POOL:
+		dq->dq_pool = ac->ac_u.pool;
+		return VERDICT_POOL;
+	case ACT_QPS:
+		pthread_mutex_lock(&ac->ac_u.qps.lock);
+		ok = qps_take(&ac->ac_u.qps.bucket, dq->dq_now);
+		pthread_mutex_unlock(&ac->ac_u.qps.lock);
+		return ok ? VERDICT_NONE : VERDICT_DROP;
+	case ACT_QPSPOOL:
+		pthread_mutex_lock(&ac->ac_u.qps.lock);
+		ok = qps_take(&ac->ac_u.qps.bucket, dq->dq_now);
+		pthread_mutex_unlock(&ac->ac_u.qps.lock);
+		if (!ok)
+			return VERDICT_NONE;
+		dq->dq_pool = ac->ac_u.qps.pool;
+		return VERDICT_POOL;
+	case ACT_SPOOF:
+		return action_spoof(ac, dq);
+	case ACT_SPOOFCNAME:
+		return action_spoof_cname(ac, dq);
+	case ACT_SPOOFRAW:
+		return action_spoof_raw(ac, dq);
+	case ACT_NEGATIVESOA:
+		return action_negative_soa(ac, dq);
+	case ACT_DELAY:
+	case ACT_RDELAY:
+		if (!dq->dq_tcp)
+			dq->dq_delayms = ac->ac_u.delayms;
+		return VERDICT_NONE;
+	case ACT_NORECURSE:
+		dnspacket_set_rd(dq->dq_pkt, false);
+		return VERDICT_NONE;
+	case ACT_DISABLEVALIDATION:
+		dnspacket_set_cd(dq->dq_pkt, true);
+		return VERDICT_NONE;
+	case ACT_SKIPCACHE:
+		dq->dq_skipcache = true;
+		return VERDICT_NONE;
+	case ACT_SETTAG:
+		dq_set_tag(dq, ac->ac_u.tag.name, ac->ac_u.tag.value);
+		return VERDICT_NONE;
+	case ACT_LOG:
+	case ACT_RLOG:
+		action_log(ac, dq);
+		return VERDICT_NONE;
+	case ACT_CONTINUE:
+		(void)action_apply(ac->ac_u.inner, dq);
+		return VERDICT_NONE;
+	case ACT_LUA:
+	case ACT_RLUA:
+		return rule_lua_action != NULL ?
+		    rule_lua_action(ac->ac_u.luaref, dq) : VERDICT_NONE;
+	}
+	return VERDICT_NONE;
+}

@@ -1,0 +1,439 @@
+/*
+ * Lua on the packet path: the dq object that hooks see, LuaRule,
+ * LuaAction, LuaResponseAction and blockFilter.  Hooks run under the Lua
+ * lock with an instruction budget; one that fails or runs too long is
+ * reported through the host, counted, and taken as "no match" or "no
+ * action": the query goes on.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnspacket.h"
+#include "lua.h"
+#include "rule.h"
+
+#define DQ_MT		"dnsdist.DNSQuestion"
+#define DH_MT		"dnsdist.DNSHeader"
+#define HOOK_BUDGET	1000000		/* VM instructions per call */
+
+bool			dlua_blockfilter_set;
+static lua_State	*hook_L;
+static int		 blockfilter_ref = LUA_NOREF;
+static int		 blockfilter_nparams;
+_Atomic uint64_t	 dlua_hook_errors;
+/* Pool names and tags set from Lua live until the query is routed. */
+static _Thread_local char	hook_pool[256];
+static _Thread_local char	hook_tags[DQ_MAXTAGS][2][64];
+
+struct dq_ud {
+	struct dnsq	*du_dq;		/* NULL once the hook returned */
+};
+
+static struct dnsq *
+check_dq(lua_State *L, int idx, const char *mt)
+{
+	struct dq_ud	*du = luaL_checkudata(L, idx, mt);
+
+	if (du->du_dq == NULL)
+		luaL_error(L, "this query object is no longer valid");
+	return du->du_dq;
+}
+
+static void
+budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "instruction budget exceeded");
+}
+
+static void
+hook_failed(lua_State *L)
+{
+	atomic_fetch_add(&dlua_hook_errors, 1);
+	if (dlua_host.h_hook_error != NULL)
+		dlua_host.h_hook_error(lua_tostring(L, -1) != NULL ?
+		    lua_tostring(L, -1) : "(error object)");
+	lua_pop(L, 1);
+}
+
+/* Header object: dq.dh */
+
+static int
+l_dh_get(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DH_MT);
+	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
+	const uint8_t	*p = dq->dq_pkt;
+
+	switch (bit) {
+	case 0: lua_pushboolean(L, dnspacket_rd(p)); break;
+	case 1: lua_pushboolean(L, dnspacket_cd(p)); break;
+	case 2: lua_pushboolean(L, dnspacket_qr(p)); break;
+	case 3: lua_pushboolean(L, dnspacket_tc(p)); break;
+	case 4: lua_pushboolean(L, dnspacket_aa(p)); break;
+	case 5: lua_pushboolean(L, dnspacket_ad(p)); break;
+	case 6: lua_pushboolean(L, dnspacket_ra(p)); break;
+	case 7: lua_pushinteger(L, dnspacket_rcode(p)); break;
+	default: lua_pushinteger(L, dnspacket_id(p)); break;
+	}
+	return 1;
+}
+
+static int
+l_dh_set(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DH_MT);
+	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
+	uint8_t		*p = dq->dq_pkt;
+	bool		 on = lua_toboolean(L, 2);
+
+	switch (bit) {
+	case 0: dnspacket_set_rd(p, on); break;
+	case 1: dnspacket_set_cd(p, on); break;
+	case 2: dnspacket_set_qr(p, on); break;
+	case 3: dnspacket_set_tc(p, on); break;
+	case 4: dnspacket_set_aa(p, on); break;
+	case 5: dnspacket_set_ad(p, on); break;
+	case 6: dnspacket_set_ra(p, on); break;
+	case 7: dnspacket_set_rcode(p, (int)luaL_checkinteger(L, 2) & 0xf);
+		break;
+	}
+	return 0;
+}
+
+static const char *const dh_bits[] = { "RD", "CD", "QR", "TC", "AA", "AD",
+    "RA", "RCODE", "ID", NULL };
+
+/* dq fields and methods */
+
+static void	push_dq(lua_State *, struct dnsq *, const char *);
+
+static int
+l_dq_gettag(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const char	*name = luaL_checkstring(L, 2);
+	int		 i;
+
+	for (i = 0; i < dq->dq_ntags; i++)
+		if (strcmp(dq->dq_tags[i].t_name, name) == 0) {
+			lua_pushstring(L, dq->dq_tags[i].t_value);
+			return 1;
+		}
+	lua_pushstring(L, "");
+	return 1;
+}
+
+static int
+l_dq_settag(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const char	*name = luaL_checkstring(L, 2);
+	const char	*value = luaL_checkstring(L, 3);
+	int		 i;
+
+	for (i = 0; i < dq->dq_ntags; i++)
+		if (strcmp(dq->dq_tags[i].t_name, name) == 0)
+			break;
+	if (i == DQ_MAXTAGS)
+		return luaL_error(L, "too many tags");
+	snprintf(hook_tags[i][0], sizeof(hook_tags[i][0]), "%s", name);
+	snprintf(hook_tags[i][1], sizeof(hook_tags[i][1]), "%s", value);
+	dq->dq_tags[i].t_name = hook_tags[i][0];
+	dq->dq_tags[i].t_value = hook_tags[i][1];
+	if (i == dq->dq_ntags)
+		dq->dq_ntags++;
+	return 0;
+}
+
+static int
+l_dq_index(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const char	*k = luaL_checkstring(L, 2);
+
+	if (strcmp(k, "qname") == 0)
+		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);
+	else if (strcmp(k, "qtype") == 0)
+		lua_pushinteger(L, dq->dq_q->q_type);
+	else if (strcmp(k, "qclass") == 0)
+		lua_pushinteger(L, dq->dq_q->q_class);
+	else if (strcmp(k, "remoteaddr") == 0)
+		dlua_push_ca(L, dq->dq_remote);
+	else if (strcmp(k, "localaddr") == 0) {
+		if (dq->dq_local != NULL)
+			dlua_push_ca(L, dq->dq_local);
+		else
+			lua_pushnil(L);
+	} else if (strcmp(k, "len") == 0)
+		lua_pushinteger(L, (lua_Integer)dq->dq_len);
+	else if (strcmp(k, "size") == 0)
+		lua_pushinteger(L, (lua_Integer)dq->dq_size);
+	else if (strcmp(k, "tcp") == 0)
+		lua_pushboolean(L, dq->dq_tcp);
+	else if (strcmp(k, "rcode") == 0)
+		lua_pushinteger(L, dnspacket_rcode(dq->dq_pkt));
+	else if (strcmp(k, "skipCache") == 0)
+		lua_pushboolean(L, dq->dq_skipcache);
+	else if (strcmp(k, "pool") == 0)
+		lua_pushstring(L, dq->dq_pool);
+	else if (strcmp(k, "dh") == 0)
+		push_dq(L, dq, DH_MT);
+	else if (strcmp(k, "getTag") == 0)
+		lua_pushcfunction(L, l_dq_gettag);
+	else if (strcmp(k, "setTag") == 0)
+		lua_pushcfunction(L, l_dq_settag);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static int
+l_dq_newindex(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const char	*k = luaL_checkstring(L, 2);
+
+	if (strcmp(k, "skipCache") == 0)
+		dq->dq_skipcache = lua_toboolean(L, 3);
+	else if (strcmp(k, "pool") == 0) {
+		snprintf(hook_pool, sizeof(hook_pool), "%s",
+		    luaL_checkstring(L, 3));
+		dq->dq_pool = hook_pool;
+	} else if (strcmp(k, "rcode") == 0)
+		dnspacket_set_rcode(dq->dq_pkt,
+		    (int)luaL_checkinteger(L, 3) & 0xf);
+	else
+		return luaL_error(L, "dq.%s cannot be set", k);
+	return 0;
+}
+
+static void
+push_dq(lua_State *L, struct dnsq *dq, const char *mt)
+{
+	struct dq_ud	*du = lua_newuserdata(L, sizeof(*du));
+
+	du->du_dq = dq;
+	luaL_setmetatable(L, mt);
+}
+
+/*
+ * Call the function in the registry at ref with dq (or with the seed's
+ * four arguments); nres results stay on the stack.  0, or -1 after
+ * reporting the error.
+ */
+static int
+hook_call(int ref, struct dnsq *dq, int nres, bool seedform)
+{
+	lua_State	*L = hook_L;
+	struct dq_ud	*du;
+	int		 rc, nargs = 1;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	if (seedform) {
+		dlua_push_ca(L, dq->dq_remote);
+		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);
+		lua_pushinteger(L, dq->dq_q->q_type);
+		push_dq(L, dq, DH_MT);
+		nargs = 4;
+	} else
+		push_dq(L, dq, DQ_MT);
+	du = lua_touserdata(L, -1);
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_BUDGET);
+	rc = lua_pcall(L, nargs, nres, 0);
+	lua_sethook(L, NULL, 0, 0);
+	/* The object must not outlive the query. */
+	du->du_dq = NULL;
+	if (rc != LUA_OK) {
+		hook_failed(L);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+hook_match(int ref, struct dnsq *dq)
+{
+	bool	r = false;
+
+	pthread_mutex_lock(&dlua_mutex);
+	if (hook_call(ref, dq, 1, false) == 0) {
+		r = lua_toboolean(hook_L, -1);
+		lua_pop(hook_L, 1);
+	}
+	pthread_mutex_unlock(&dlua_mutex);
+	return r;
+}
+
+/* DNSAction.* and DNSResponseAction.* codes to verdicts. */
+static int
+hook_action(int ref, struct dnsq *dq)
+{
+	lua_State	*L = hook_L;
+	lua_Integer	 code;
+	const char	*arg;
+	int		 v = VERDICT_NONE;
+
+	pthread_mutex_lock(&dlua_mutex);
+	if (hook_call(ref, dq, 2, false) == -1) {
+		pthread_mutex_unlock(&dlua_mutex);
+		return VERDICT_NONE;
+	}
+	code = lua_tointeger(L, -2);
+	arg = lua_tostring(L, -1);
+	if (dq->dq_response) {
+		switch (code) {
+		case 0:	v = VERDICT_ALLOW; break;		/* Allow */
+		case 2:	v = VERDICT_DROP; break;		/* Drop */
+		case 4:	dnspacket_set_rcode(dq->dq_pkt,		/* ServFail */
+			    DNS_RCODE_SERVFAIL);
+			v = VERDICT_ALLOW; break;
+		}
+	} else {
+		switch (code) {
+		case 0:	v = VERDICT_DROP; break;		/* Drop */
+		case 1:	dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+			v = VERDICT_ANSWER; break;
+		case 2:	dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+			v = VERDICT_ANSWER; break;
+		case 4:	v = VERDICT_ALLOW; break;		/* Allow */
+		case 5:	dnspacket_set_qr(dq->dq_pkt, true);	/* HeaderModify */
+			v = VERDICT_ANSWER; break;
+		case 6:	if (arg != NULL) {			/* Pool */
+				snprintf(hook_pool, sizeof(hook_pool), "%s",
+				    arg);
+				dq->dq_pool = hook_pool;
+			}
+			v = VERDICT_POOL; break;
+		case 8:	if (!dq->dq_tcp) {			/* Truncate */
+				dnsq_answer_truncated(dq);
+				v = VERDICT_ANSWER;
+			}
+			break;
+		case 9:	dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+			v = VERDICT_ANSWER; break;
+		case 12: dnspacket_set_rd(dq->dq_pkt, false); break;
+		}
+	}
+	lua_pop(L, 2);
+	pthread_mutex_unlock(&dlua_mutex);
+	return v;
+}
+
+bool
+dlua_blockfilter(struct dnsq *dq)
+{
+	bool	drop = false;
+
+	pthread_mutex_lock(&dlua_mutex);
+	if (blockfilter_ref != LUA_NOREF &&
+	    hook_call(blockfilter_ref, dq, 1, blockfilter_nparams >= 2) == 0) {
+		drop = lua_toboolean(hook_L, -1);
+		lua_pop(hook_L, 1);
+	}
+	pthread_mutex_unlock(&dlua_mutex);
+	return drop;
+}
+
+/* Called with the lock held after the configuration or a console line. */
+void
+dlua_hooks_changed(lua_State *L)
+{
+	lua_Debug	ar;
+
+	if (blockfilter_ref != LUA_NOREF)
+		luaL_unref(L, LUA_REGISTRYINDEX, blockfilter_ref);
+	blockfilter_ref = LUA_NOREF;
+	dlua_blockfilter_set = false;
+	if (lua_getglobal(L, "blockFilter") != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pushvalue(L, -1);
+	lua_getinfo(L, ">u", &ar);
+	blockfilter_nparams = ar.nparams;
+	blockfilter_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	dlua_blockfilter_set = true;
+}
+
+static int
+l_luarule(lua_State *L)
+{
+	struct selector	*se;
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if ((se = selector_new(SEL_ALL)) == NULL)
+		return luaL_error(L, "out of memory");
+	lua_pushvalue(L, 1);
+	se->se_u.luaref = luaL_ref(L, LUA_REGISTRYINDEX);
+	se->se_kind = SEL_LUA;
+	selector_set_desc(se, "Lua function");
+	dlua_push_selector(L, se);
+	return 1;
+}
+
+static int
+lua_action(lua_State *L, int kind)
+{
+	struct action	*ac;
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if ((ac = action_new(ACT_NONE)) == NULL)
+		return luaL_error(L, "out of memory");
+	lua_pushvalue(L, 1);
+	ac->ac_u.luaref = luaL_ref(L, LUA_REGISTRYINDEX);
+	ac->ac_kind = kind;
+	action_set_desc(ac, "Lua script");
+	dlua_push_action(L, ac);
+	return 1;
+}
+
+static int
+l_luaaction(lua_State *L)
+{
+	return lua_action(L, ACT_LUA);
+}
+
+static int
+l_luaresponseaction(lua_State *L)
+{
+	return lua_action(L, ACT_RLUA);
+}
+
+void
+dlua_open_hooks(lua_State *L)
+{
+	int	i;
+
+	hook_L = L;
+	rule_lua_match = hook_match;
+	rule_lua_action = hook_action;
+	luaL_newmetatable(L, DQ_MT);
+	lua_pushcfunction(L, l_dq_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_dq_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, DH_MT);
+	lua_newtable(L);
+	for (i = 0; dh_bits[i] != NULL; i++) {
+		char	name[16];
+
+		lua_pushinteger(L, i);
+		lua_pushcclosure(L, l_dh_get, 1);
+		snprintf(name, sizeof(name), "get%s", dh_bits[i]);
+		lua_setfield(L, -2, name);
+		lua_pushinteger(L, i);
+		lua_pushcclosure(L, l_dh_set, 1);
+		snprintf(name, sizeof(name), "set%s", dh_bits[i]);
+		lua_setfield(L, -2, name);
+	}
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	lua_register(L, "LuaRule", l_luarule);
+	lua_register(L, "LuaAction", l_luaaction);
+	lua_register(L, "LuaResponseAction", l_luaresponseaction);
+}

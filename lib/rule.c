@@ -1,0 +1,681 @@
+/*
+ * Selectors and rule chains.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "policy.h"
+#include "rule.h"
+
+struct rule_chain	rules_query;
+struct rule_chain	rules_response;
+struct rule_chain	rules_cachehit;
+struct rule_chain	rules_selfanswered;
+
+bool	(*rule_lua_match)(int, struct dnsq *);
+int	(*rule_lua_action)(int, struct dnsq *);
+bool	(*rule_pool_available)(const char *);
+
+/* Per-client token buckets for MaxQPSIPRule: bounded, entries expire. */
+struct qpsip_entry {
+	uint8_t		 qe_addr[16];
+	uint8_t		 qe_family;	/* 0: empty */
+	uint64_t	 qe_seen;	/* monotonic ns */
+	struct qps	 qe_bucket;
+};
+
+struct qpsip_table {
+	pthread_mutex_t		 qt_lock;
+	struct qpsip_entry	*qt_entries;
+	size_t			 qt_n;		/* a power of two */
+	double			 qt_rate;
+	double			 qt_burst;
+	int			 qt_v4bits;
+	int			 qt_v6bits;
+	uint64_t		 qt_expire;	/* ns */
+	uint8_t			 qt_key[16];
+};
+
+#define QPSIP_PROBES	8
+
+struct selector *
+selector_new(int kind)
+{
+	struct selector	*se;
+
+	if ((se = calloc(1, sizeof(*se))) == NULL)
+		return NULL;
+	se->se_kind = kind;
+	atomic_init(&se->se_refs, 1);
+	if (kind == SEL_NMG)
+		netmask_group_init(&se->se_u.nmg);
+	else if (kind == SEL_MAXQPS)
+		pthread_mutex_init(&se->se_u.maxqps.lock, NULL);
+	return se;
+}
+
+void
+selector_ref(struct selector *se)
+{
+	atomic_fetch_add(&se->se_refs, 1);
+}
+
+void
+selector_unref(struct selector *se)
+{
+	size_t	i;
+
+	if (se == NULL || atomic_fetch_sub(&se->se_refs, 1) != 1)
+		return;
+	switch (se->se_kind) {
+	case SEL_QNAMESET:
+	case SEL_SUFFIX:
+		suffix_unref(se->se_u.names);
+		break;
+	case SEL_NMG:
+		netmask_group_clear(&se->se_u.nmg);
+		break;
+	case SEL_REGEX:
+		regfree(&se->se_u.regex.re);
+		break;
+	case SEL_TAG:
+		free(se->se_u.tag.name);
+		free(se->se_u.tag.value);
+		break;
+	case SEL_POOLAVAILABLE:
+		free(se->se_u.pool);
+		break;
+	case SEL_MAXQPS:
+		pthread_mutex_destroy(&se->se_u.maxqps.lock);
+		break;
+	case SEL_MAXQPSIP:
+		if (se->se_u.qpsip != NULL) {
+			pthread_mutex_destroy(&se->se_u.qpsip->qt_lock);
+			free(se->se_u.qpsip->qt_entries);
+			free(se->se_u.qpsip);
+		}
+		break;
+	case SEL_AND:
+	case SEL_OR:
+		for (i = 0; i < se->se_u.list.n; i++)
+			selector_unref(se->se_u.list.subs[i]);
+		free(se->se_u.list.subs);
+		break;
+	case SEL_NOT:
+		selector_unref(se->se_u.inner);
+		break;
+	}
+	free(se->se_desc);
+	free(se);
+}
+
+int
+selector_set_desc(struct selector *se, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*d;
+	int	 rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&d, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		return -1;
+	free(se->se_desc);
+	se->se_desc = d;
+	return 0;
+}
+
+struct selector *
+selector_maxqpsip(double qps, int v4bits, int v6bits, double burst,
+    int expiration, size_t maxentries)
+{
+	struct selector		*se;
+	struct qpsip_table	*qt;
+	size_t			 n = 1024;
+
+	if (qps <= 0 || v4bits < 0 || v4bits > 32 || v6bits < 0 ||
+	    v6bits > 128 || expiration <= 0)
+		return NULL;
+	while (n < maxentries)
+		n *= 2;
+	if ((se = selector_new(SEL_MAXQPSIP)) == NULL)
+		return NULL;
+	if ((qt = calloc(1, sizeof(*qt))) == NULL ||
+	    (qt->qt_entries = calloc(n, sizeof(*qt->qt_entries))) == NULL) {
+		free(qt);
+		selector_unref(se);
+		return NULL;
+	}
+	pthread_mutex_init(&qt->qt_lock, NULL);
+	qt->qt_n = n;
+	qt->qt_rate = qps;
+	qt->qt_burst = burst > 0 ? burst : qps;
+	qt->qt_v4bits = v4bits;
+	qt->qt_v6bits = v6bits;
+	qt->qt_expire = (uint64_t)expiration * 1000000000ULL;
+	randombytes_buf(qt->qt_key, sizeof(qt->qt_key));
+	se->se_u.qpsip = qt;
+	if (selector_set_desc(se, "IP (/%d, /%d) match for QPS over %g burst %g",
+	    v4bits, v6bits, qps, qt->qt_burst) == -1) {
+		selector_unref(se);
+		return NULL;
+	}
+	return se;
+}
+
+/* The client's network under the table's masks, as 16 bytes. */
+static int
+qpsip_key(const struct qpsip_table *qt, const struct sockaddr *sa,
+    uint8_t out[16])
+{
+	int	bits, i, family = sa->sa_family;
+
+	memset(out, 0, 16);
+	if (family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		bits = qt->qt_v4bits;
+	} else if (family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		bits = qt->qt_v6bits;
+	} else
+		return 0;
+	for (i = 0; i < 16; i++) {
+		if (bits >= 8)
+			bits -= 8;
+		else {
+			out[i] &= (uint8_t)(0xff << (8 - bits));
+			bits = 0;
+		}
+	}
+	return family;
+}
+
+/* True when the client is over its rate (and so the rule matches). */
+static bool
+qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
+{
+	struct qpsip_entry	*e, *victim = NULL;
+	uint8_t			 key[16], h[crypto_shorthash_BYTES];
+	uint64_t		 hv;
+	size_t			 i, idx;
+	int			 family;
+	bool			 over;
+
+	if ((family = qpsip_key(qt, sa, key)) == 0)
+		return false;
+	crypto_shorthash(h, key, sizeof(key), qt->qt_key);
+	memcpy(&hv, h, sizeof(hv));
+	pthread_mutex_lock(&qt->qt_lock);
+	for (i = 0; i < QPSIP_PROBES; i++) {
+		idx = (size_t)(hv + i) & (qt->qt_n - 1);
+		e = &qt->qt_entries[idx];
+		if (e->qe_family == family && memcmp(e->qe_addr, key, 16) == 0)
+			goto found;
+		/* Reuse an empty or expired entry, else the stalest. */
+		if (e->qe_family == 0 || now - e->qe_seen > qt->qt_expire) {
+			if (victim == NULL || victim->qe_family != 0)
+				victim = e;
+		} else if (victim == NULL || (victim->qe_family != 0 &&
+		    e->qe_seen < victim->qe_seen))
+			victim = e;
+	}
+	e = victim;
+	memcpy(e->qe_addr, key, 16);
+	e->qe_family = (uint8_t)family;
+	qps_init(&e->qe_bucket, qt->qt_rate, qt->qt_burst, now);
+found:
+	e->qe_seen = now;
+	over = !qps_take(&e->qe_bucket, now);
+	pthread_mutex_unlock(&qt->qt_lock);
+	return over;
+}
+
+/*
+ * The records after the question: for each, fn(arg, section, type, rdoff,
+ * rdlen).  Returns the offset after the last record, or -1 when the packet
+ * is malformed.
+ */
+typedef void (*record_fn)(void *, int, uint16_t, size_t, uint16_t);
+
+static long
+records_walk(const uint8_t *pkt, size_t len, size_t off, record_fn fn,
+    void *arg)
+{
+	int		 sec;
+	unsigned int	 n, i;
+	uint16_t	 type, rdlen;
+
+	for (sec = 1; sec <= 3; sec++) {
+		n = sec == 1 ? dnspacket_ancount(pkt) : sec == 2 ?
+		    dnspacket_nscount(pkt) : dnspacket_arcount(pkt);
+		for (i = 0; i < n; i++) {
+			if (dnsname_skip(pkt, len, &off) == -1 ||
+			    len - off < 10)
+				return -1;
+			type = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
+			rdlen = (uint16_t)(pkt[off + 8] << 8 | pkt[off + 9]);
+			off += 10;
+			if (len - off < rdlen)
+				return -1;
+			if (fn != NULL)
+				fn(arg, sec, type, off, rdlen);
+			off += rdlen;
+		}
+	}
+	return (long)off;
+}
+
+struct opt_info {
+	bool		present;
+	size_t		ttloff;		/* offset of the TTL field */
+	size_t		rdoff;
+	uint16_t	rdlen;
+};
+
+static void
+find_opt(void *arg, int sec, uint16_t type, size_t rdoff, uint16_t rdlen)
+{
+	struct opt_info	*oi = arg;
+
+	if (sec == 3 && type == DNS_TYPE_OPT && !oi->present) {
+		oi->present = true;
+		oi->ttloff = rdoff - 6;
+		oi->rdoff = rdoff;
+		oi->rdlen = rdlen;
+	}
+}
+
+static bool
+dq_opt(struct dnsq *dq, struct opt_info *oi)
+{
+	memset(oi, 0, sizeof(*oi));
+	if (dnspacket_arcount(dq->dq_pkt) == 0)
+		return false;
+	return records_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, find_opt,
+	    oi) != -1 && oi->present;
+}
+
+struct type_count {
+	int		section;
+	uint16_t	type;
+	int		n;
+};
+
+static void
+count_type(void *arg, int sec, uint16_t type, size_t rdoff, uint16_t rdlen)
+{
+	struct type_count	*tc = arg;
+
+	(void)rdoff;
+	(void)rdlen;
+	if ((tc->section < 1 || tc->section == sec) && type == tc->type)
+		tc->n++;
+}
+
+static bool
+match_edns_option(struct dnsq *dq, uint16_t code)
+{
+	struct opt_info	oi;
+	size_t		p, end;
+	uint16_t	c, l;
+
+	if (!dq_opt(dq, &oi))
+		return false;
+	for (p = oi.rdoff, end = oi.rdoff + oi.rdlen; end - p >= 4; p += 4 + l) {
+		c = (uint16_t)(dq->dq_pkt[p] << 8 | dq->dq_pkt[p + 1]);
+		l = (uint16_t)(dq->dq_pkt[p + 2] << 8 | dq->dq_pkt[p + 3]);
+		if (c == code)
+			return true;
+		if (end - p - 4 < l)
+			break;
+	}
+	return false;
+}
+
+static int
+dq_section_count(struct dnsq *dq, int section)
+{
+	switch (section) {
+	case 0:
+		return dnspacket_qdcount(dq->dq_pkt);
+	case 1:
+		return dnspacket_ancount(dq->dq_pkt);
+	case 2:
+		return dnspacket_nscount(dq->dq_pkt);
+	case 3:
+		return dnspacket_arcount(dq->dq_pkt);
+	default:
+		return dnspacket_qdcount(dq->dq_pkt) +
+		    dnspacket_ancount(dq->dq_pkt) +
+		    dnspacket_nscount(dq->dq_pkt) +
+		    dnspacket_arcount(dq->dq_pkt);
+	}
+}
+
+static bool
+dq_has_tag(struct dnsq *dq, const char *name, const char *value)
+{
+	int	i;
+
+	for (i = 0; i < dq->dq_ntags; i++)
+		if (strcmp(dq->dq_tags[i].t_name, name) == 0)
+			return value == NULL ||
+			    strcmp(dq->dq_tags[i].t_value, value) == 0;
+	return false;
+}
+
+bool
+selector_match(struct selector *se, struct dnsq *dq)
+{
+	const struct dnsquestion	*q = dq->dq_q;
+	struct opt_info			 oi;
+	struct type_count		 tc;
+	char				 text[DNSNAME_MAXTEXT];
+	size_t				 i;
+	int				 n;
+	bool				 ok;
+
+	switch (se->se_kind) {
+	case SEL_ALL:
+		return true;
+	case SEL_QNAME:
+		return dnsname_equal(q->q_name, q->q_namelen,
+		    se->se_u.qname.name, se->se_u.qname.len);
+	case SEL_QNAMESET:
+		return suffix_has(se->se_u.names, q->q_name, q->q_namelen);
+	case SEL_SUFFIX:
+		return suffix_match(se->se_u.names, q->q_name, q->q_namelen,
+		    NULL);
+	case SEL_NMG:
+		if (se->se_dst)
+			return dq->dq_local != NULL && netmask_group_match(
+			    &se->se_u.nmg, dq->dq_local) == 1;
+		return netmask_group_match(&se->se_u.nmg, dq->dq_remote) == 1;
+	case SEL_QTYPE:
+		return q->q_type == se->se_u.num;
+	case SEL_QCLASS:
+		return q->q_class == se->se_u.num;
+	case SEL_REGEX:
+		n = dnsname_to_text(q->q_name, q->q_namelen, text,
+		    sizeof(text));
+		if (n > 1 && text[n - 1] == '.')
+			text[n - 1] = '\0';
+		return n > 0 && regexec(&se->se_u.regex.re, text, 0, NULL,
+		    0) == 0;
+	case SEL_OPCODE:
+		return (uint32_t)dnspacket_opcode(dq->dq_pkt) == se->se_u.num;
+	case SEL_RD:
+		return dnspacket_rd(dq->dq_pkt);
+	case SEL_TCP:
+		return dq->dq_tcp == se->se_u.flag;
+	case SEL_DSTPORT:
+		return dq->dq_local != NULL &&
+		    addr_port(dq->dq_local) == se->se_u.num;
+	case SEL_DNSSEC:
+		return dq_opt(dq, &oi) && (dq->dq_pkt[oi.ttloff + 2] & 0x80);
+	case SEL_QNAMELABELS:
+		/* As dnsdist: names outside the bounds match. */
+		n = dnsname_count_labels(q->q_name, q->q_namelen);
+		return n < se->se_u.range.min || n > se->se_u.range.max;
+	case SEL_QNAMEWIRELEN:
+		return (int)q->q_namelen < se->se_u.range.min ||
+		    (int)q->q_namelen > se->se_u.range.max;
+	case SEL_RECORDSCOUNT:
+		n = dq_section_count(dq, se->se_u.range.section);
+		return n >= se->se_u.range.min && n <= se->se_u.range.max;
+	case SEL_RECORDSTYPECOUNT:
+		tc.section = se->se_u.range.section;
+		tc.type = se->se_u.range.type;
+		tc.n = 0;
+		if (tc.section == 0)
+			tc.n = q->q_type == tc.type;
+		else if (records_walk(dq->dq_pkt, dq->dq_len, q->q_end,
+		    count_type, &tc) == -1)
+			return false;
+		return tc.n >= se->se_u.range.min && tc.n <= se->se_u.range.max;
+	case SEL_TRAILINGDATA: {
+		long end = records_walk(dq->dq_pkt, dq->dq_len, q->q_end,
+		    NULL, NULL);
+		return end != -1 && (size_t)end < dq->dq_len;
+	}
+	case SEL_PROBA:
+		return (double)(policy_random(dq->dq_rnd) >> 11) *
+		    (1.0 / 9007199254740992.0) < se->se_u.proba;
+	case SEL_TAG:
+		return dq_has_tag(dq, se->se_u.tag.name, se->se_u.tag.value);
+	case SEL_POOLAVAILABLE:
+		return rule_pool_available != NULL &&
+		    rule_pool_available(se->se_u.pool);
+	case SEL_MAXQPS:
+		pthread_mutex_lock(&se->se_u.maxqps.lock);
+		ok = qps_take(&se->se_u.maxqps.bucket, dq->dq_now);
+		pthread_mutex_unlock(&se->se_u.maxqps.lock);
+		return ok;
+	case SEL_MAXQPSIP:
+		return qpsip_over(se->se_u.qpsip, dq->dq_remote, dq->dq_now);
+	case SEL_AND:
+		for (i = 0; i < se->se_u.list.n; i++)
+			if (!selector_match(se->se_u.list.subs[i], dq))
+				return false;
+		return true;
+	case SEL_OR:
+		for (i = 0; i < se->se_u.list.n; i++)
+			if (selector_match(se->se_u.list.subs[i], dq))
+				return true;
+		return false;
+	case SEL_NOT:
+		return !selector_match(se->se_u.inner, dq);
+	case SEL_LUA:
+		return rule_lua_match != NULL &&
+		    rule_lua_match(se->se_u.luaref, dq);
+	case SEL_RCODE:
+		return (uint32_t)dnspacket_rcode(dq->dq_pkt) == se->se_u.num;
+	case SEL_ERCODE:
+		n = dnspacket_rcode(dq->dq_pkt);
+		if (dq_opt(dq, &oi))
+			n |= dq->dq_pkt[oi.ttloff] << 4;
+		return (uint32_t)n == se->se_u.num;
+	case SEL_EDNSVERSION:
+		return dq_opt(dq, &oi) &&
+		    dq->dq_pkt[oi.ttloff + 1] > se->se_u.num;
+	case SEL_EDNSOPTION:
+		return match_edns_option(dq, (uint16_t)se->se_u.num);
+	}
+	return false;
+}
+
+/* Chains */
+
+int
+rule_add(struct rule_chain *rc, struct selector *se, struct action *ac,
+    const char *name, const char *uuid)
+{
+	struct rule	 *ru, **nr;
+	unsigned char	  u[16];
+
+	if ((ru = calloc(1, sizeof(*ru))) == NULL)
+		return -1;
+	if (name != NULL && (ru->ru_name = strdup(name)) == NULL) {
+		free(ru);
+		return -1;
+	}
+	if (uuid != NULL)
+		snprintf(ru->ru_uuid, sizeof(ru->ru_uuid), "%s", uuid);
+	else {
+		/* A random (version 4) UUID. */
+		randombytes_buf(u, sizeof(u));
+		u[6] = (u[6] & 0x0f) | 0x40;
+		u[8] = (u[8] & 0x3f) | 0x80;
+		snprintf(ru->ru_uuid, sizeof(ru->ru_uuid),
+		    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
+		    u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		    u[14], u[15]);
+	}
+	if ((nr = reallocarray(rc->rc_rules, rc->rc_count + 1,
+	    sizeof(*nr))) == NULL) {
+		free(ru->ru_name);
+		free(ru);
+		return -1;
+	}
+	rc->rc_rules = nr;
+	selector_ref(se);
+	action_ref(ac);
+	ru->ru_sel = se;
+	ru->ru_act = ac;
+	ru->ru_order = rc->rc_nextorder++;
+	rc->rc_rules[rc->rc_count++] = ru;
+	return 0;
+}
+
+int
+rule_find(const struct rule_chain *rc, const char *key)
+{
+	char	*end;
+	long	 n;
+	size_t	 i;
+
+	n = strtol(key, &end, 10);
+	if (*key != '\0' && *end == '\0')
+		return n >= 0 && (size_t)n < rc->rc_count ? (int)n : -1;
+	for (i = 0; i < rc->rc_count; i++)
+		if (strcmp(rc->rc_rules[i]->ru_uuid, key) == 0 ||
+		    (rc->rc_rules[i]->ru_name != NULL &&
+		    strcmp(rc->rc_rules[i]->ru_name, key) == 0))
+			return (int)i;
+	return -1;
+}
+
+static void
+rule_free(struct rule *ru)
+{
+	selector_unref(ru->ru_sel);
+	action_unref(ru->ru_act);
+	free(ru->ru_name);
+	free(ru);
+}
+
+int
+rule_remove(struct rule_chain *rc, size_t pos)
+{
+	if (pos >= rc->rc_count)
+		return -1;
+	rule_free(rc->rc_rules[pos]);
+	memmove(&rc->rc_rules[pos], &rc->rc_rules[pos + 1],
+	    (rc->rc_count - pos - 1) * sizeof(*rc->rc_rules));
+	rc->rc_count--;
+	return 0;
+}
+
+int
+rule_move(struct rule_chain *rc, size_t from, size_t to)
+{
+	struct rule	*ru;
+
+	if (from >= rc->rc_count || to > rc->rc_count)
+		return -1;
+	/* As dnsdist: take the rule out, then insert it before "to". */
+	ru = rc->rc_rules[from];
+	memmove(&rc->rc_rules[from], &rc->rc_rules[from + 1],
+	    (rc->rc_count - from - 1) * sizeof(ru));
+	if (to > from)
+		to--;
+	memmove(&rc->rc_rules[to + 1], &rc->rc_rules[to],
+	    (rc->rc_count - 1 - to) * sizeof(ru));
+	rc->rc_rules[to] = ru;
+	return 0;
+}
+
+void
+rule_clear(struct rule_chain *rc)
+{
+	while (rc->rc_count > 0)
+		rule_free(rc->rc_rules[--rc->rc_count]);
+}
+
+int
+rule_set(struct rule_chain *rc, struct rule **list, size_t n)
+{
+	size_t	i;
+
+	rule_clear(rc);
+	for (i = 0; i < n; i++)
+		if (rule_add(rc, list[i]->ru_sel, list[i]->ru_act,
+		    list[i]->ru_name, list[i]->ru_uuid) == -1)
+			return -1;
+	return 0;
+}
+
+int
+rule_process(struct rule_chain *rc, struct dnsq *dq)
+{
+	struct rule	*ru;
+	size_t		 i;
+	int		 v;
+
+	for (i = 0; i < rc->rc_count; i++) {
+		ru = rc->rc_rules[i];
+		if (!selector_match(ru->ru_sel, dq))
+			continue;
+		atomic_fetch_add_explicit(&ru->ru_matches, 1,
+		    memory_order_relaxed);
+		if ((v = action_apply(ru->ru_act, dq)) != VERDICT_NONE)
+			return v;
+	}
+	return VERDICT_NONE;
+}
+
+static int
+rule_matches_cmp(const void *a, const void *b)
+{
+	uint64_t x = atomic_load(&(*(struct rule *const *)a)->ru_matches);
+	uint64_t y = atomic_load(&(*(struct rule *const *)b)->ru_matches);
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+rule_show(const struct rule_chain *rc, struct sbuf *sb, bool uuids,
+    int onlykind, size_t limit, bool bymatches)
+{
+	struct rule	**list, *ru;
+	size_t		  i, n = 0;
+
+	if (uuids)
+		sbuf_printf(sb, "%-3s %-30s %-38s %9s %9s %-56s %s\n", "#",
+		    "Name", "UUID", "Cr. Order", "Matches", "Rule", "Action");
+	else
+		sbuf_printf(sb, "%-3s %-30s %9s %-56s %s\n", "#", "Name",
+		    "Matches", "Rule", "Action");
+	if (rc->rc_count == 0 ||
+	    (list = calloc(rc->rc_count, sizeof(*list))) == NULL)
+		return;
+	for (i = 0; i < rc->rc_count; i++)
+		if (onlykind < 0 || rc->rc_rules[i]->ru_act->ac_kind == onlykind)
+			list[n++] = rc->rc_rules[i];
+	if (bymatches)
+		qsort(list, n, sizeof(*list), rule_matches_cmp);
+	for (i = 0; i < n && i < limit; i++) {
+		ru = list[i];
+		if (uuids)
+			sbuf_printf(sb, "%-3zu %-30.30s %-38s %9llu %9llu "
+			    "%-56.56s %s\n", i, ru->ru_name ? ru->ru_name : "",
+			    ru->ru_uuid, (unsigned long long)ru->ru_order,
+			    (unsigned long long)atomic_load(&ru->ru_matches),
+			    ru->ru_sel->se_desc ? ru->ru_sel->se_desc : "",
+			    ru->ru_act->ac_desc ? ru->ru_act->ac_desc : "");
+		else
+			sbuf_printf(sb, "%-3zu %-30.30s %9llu %-56.56s %s\n", i,
+			    ru->ru_name ? ru->ru_name : "",
+			    (unsigned long long)atomic_load(&ru->ru_matches),
+			    ru->ru_sel->se_desc ? ru->ru_sel->se_desc : "",
+			    ru->ru_act->ac_desc ? ru->ru_act->ac_desc : "");
+	}
+	free(list);
+}

@@ -1,0 +1,242 @@
+/*
+ * Rules: a selector that matches queries (or responses) and an action that
+ * says what to do with them, in ordered chains.  Everything here runs in C;
+ * Lua selectors and actions call back through hooks the Lua layer sets.
+ * Chains are read by packet threads and changed by the configuration
+ * under the daemon's configuration lock; selectors and actions with state
+ * (rate limits, logs) lock it themselves.
+ */
+#ifndef RULE_H
+#define RULE_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dnspacket.h"
+#include "netmask.h"
+#include "qps.h"
+#include "sbuf.h"
+#include "suffix.h"
+
+#define DQ_MAXTAGS	8
+
+/* What a query or a response is, for selectors and actions. */
+struct dnsq {
+	uint8_t			*dq_pkt;
+	size_t			 dq_len;
+	size_t			 dq_size;	/* room in dq_pkt */
+	const struct dnsquestion *dq_q;
+	const struct sockaddr	*dq_remote;
+	const struct sockaddr	*dq_local;	/* NULL when unknown */
+	bool			 dq_tcp;
+	bool			 dq_response;
+	uint64_t		 dq_now;	/* monotonic ns */
+	uint64_t		*dq_rnd;
+	const char		*dq_pool;	/* "" unless an action chose */
+	bool			 dq_skipcache;
+	int			 dq_delayms;
+	struct {
+		const char	*t_name;
+		const char	*t_value;
+	}			 dq_tags[DQ_MAXTAGS];
+	int			 dq_ntags;
+};
+
+enum rule_verdict {
+	VERDICT_NONE,		/* go on with the next rule */
+	VERDICT_ALLOW,		/* stop, forward (or send the response) */
+	VERDICT_DROP,
+	VERDICT_ANSWER,		/* dq_pkt now holds the answer to send */
+	VERDICT_POOL		/* stop, forward to dq_pool */
+};
+
+enum selector_kind {
+	SEL_ALL, SEL_QNAME, SEL_QNAMESET, SEL_SUFFIX, SEL_NMG, SEL_QTYPE,
+	SEL_QCLASS, SEL_REGEX, SEL_OPCODE, SEL_RD, SEL_TCP, SEL_DSTPORT,
+	SEL_DNSSEC, SEL_QNAMELABELS, SEL_QNAMEWIRELEN, SEL_RECORDSCOUNT,
+	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
+	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
+	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION
+};
+
+struct qpsip_table;
+
+struct selector {
+	int			 se_kind;
+	_Atomic int		 se_refs;
+	char			*se_desc;
+	bool			 se_dst;	/* NMG: the local address */
+	union {
+		struct {
+			uint8_t	 name[DNSNAME_MAXLEN];
+			size_t	 len;
+		}			 qname;
+		struct suffix_set	*names;		/* QNAMESET, SUFFIX */
+		struct netmask_group	 nmg;
+		struct {
+			regex_t	 re;
+		}			 regex;
+		uint32_t		 num;	/* qtype, qclass, opcode... */
+		bool			 flag;
+		struct {
+			int	 min;
+			int	 max;
+			int	 section;	/* -1 all, 0..3 */
+			uint16_t type;
+		}			 range;
+		double			 proba;
+		struct {
+			char	*name;
+			char	*value;		/* NULL: any value */
+		}			 tag;
+		char			*pool;
+		struct {
+			pthread_mutex_t	 lock;
+			struct qps	 bucket;
+		}			 maxqps;
+		struct qpsip_table	*qpsip;
+		struct {
+			struct selector	**subs;
+			size_t		  n;
+		}			 list;
+		struct selector		*inner;
+		int			 luaref;
+	}			 se_u;
+};
+
+enum action_kind {
+	ACT_DROP, ACT_ALLOW, ACT_NONE, ACT_RCODE, ACT_ERCODE, ACT_TC,
+	ACT_POOL, ACT_QPS, ACT_QPSPOOL, ACT_SPOOF, ACT_SPOOFCNAME,
+	ACT_SPOOFRAW, ACT_DELAY, ACT_NORECURSE, ACT_DISABLEVALIDATION,
+	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
+	ACT_NEGATIVESOA, ACT_LUA,
+	/* response actions */
+	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA
+};
+
+#define SPOOF_MAX	16
+
+struct action {
+	int			 ac_kind;
+	_Atomic int		 ac_refs;
+	char			*ac_desc;
+	union {
+		int			 rcode;
+		char			*pool;
+		struct {
+			pthread_mutex_t	 lock;
+			struct qps	 bucket;
+			char		*pool;
+		}			 qps;
+		struct {
+			struct sockaddr_storage addrs[SPOOF_MAX];
+			size_t		 n;
+			uint8_t		 cname[DNSNAME_MAXLEN];
+			size_t		 cnamelen;
+			uint8_t		*raw[SPOOF_MAX];	/* rdata */
+			size_t		 rawlen[SPOOF_MAX];
+			uint32_t	 ttl;
+			bool		 aa, ad, ra;
+		}			 spoof;
+		int			 delayms;
+		struct {
+			char		*name;
+			char		*value;
+		}			 tag;
+		struct {
+			pthread_mutex_t	 lock;
+			FILE		*fp;
+			bool		 buffered;
+			bool		 binary;
+		}			 log;
+		struct action		*inner;
+		struct {
+			uint8_t		 zone[DNSNAME_MAXLEN];
+			size_t		 zonelen;
+			uint8_t		 mname[DNSNAME_MAXLEN];
+			size_t		 mnamelen;
+			uint8_t		 rname[DNSNAME_MAXLEN];
+			size_t		 rnamelen;
+			uint32_t	 ttl, serial, refresh, retry, expire,
+					 minimum;
+			bool		 nxd;
+		}			 soa;
+		int			 luaref;
+	}			 ac_u;
+};
+
+struct rule {
+	struct selector		*ru_sel;
+	struct action		*ru_act;
+	char			*ru_name;
+	char			 ru_uuid[37];
+	uint64_t		 ru_order;	/* creation order */
+	_Atomic uint64_t	 ru_matches;
+};
+
+struct rule_chain {
+	struct rule		**rc_rules;
+	size_t			  rc_count;
+	uint64_t		  rc_nextorder;
+};
+
+/* The chains: queries, responses, cache hits, self-answered responses. */
+extern struct rule_chain	rules_query;
+extern struct rule_chain	rules_response;
+extern struct rule_chain	rules_cachehit;
+extern struct rule_chain	rules_selfanswered;
+
+/*
+ * Hooks into Lua for LuaRule and LuaAction, set by the Lua layer; they
+ * take the Lua lock themselves.  A failing hook returns "no match" and
+ * "no action".
+ */
+extern bool	(*rule_lua_match)(int ref, struct dnsq *);
+extern int	(*rule_lua_action)(int ref, struct dnsq *);
+/* Whether a pool has a server up (PoolAvailableRule), set by the daemon. */
+extern bool	(*rule_pool_available)(const char *);
+
+/* Selectors: constructors return one reference, NULL on bad input. */
+struct selector	*selector_new(int kind);
+void		 selector_ref(struct selector *);
+void		 selector_unref(struct selector *);	/* NULL is fine */
+int		 selector_set_desc(struct selector *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+struct selector	*selector_maxqpsip(double qps, int v4bits, int v6bits,
+		    double burst, int expiration, size_t maxentries);
+bool		 selector_match(struct selector *, struct dnsq *);
+
+struct action	*action_new(int kind);
+void		 action_ref(struct action *);
+void		 action_unref(struct action *);
+int		 action_set_desc(struct action *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+int		 action_apply(struct action *, struct dnsq *);
+
+/* Chains */
+int		 rule_add(struct rule_chain *, struct selector *,
+		    struct action *, const char *name, const char *uuid);
+/* By position, name or uuid; 0 or -1 when there is no such rule. */
+int		 rule_find(const struct rule_chain *, const char *key);
+int		 rule_remove(struct rule_chain *, size_t pos);
+int		 rule_move(struct rule_chain *, size_t from, size_t to);
+void		 rule_clear(struct rule_chain *);
+/* Replace the chain's rules with a copy of the given list. */
+int		 rule_set(struct rule_chain *, struct rule **, size_t);
+/* Run the chain; dq may be rewritten.  Returns the verdict. */
+int		 rule_process(struct rule_chain *, struct dnsq *);
+/* showRules()-style listing; filter: only rules whose action is kind. */
+void		 rule_show(const struct rule_chain *, struct sbuf *,
+		    bool uuids, int onlykind, size_t limit, bool bymatches);
+
+/* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
+int		 dnsq_answer_rcode(struct dnsq *, int rcode);
+int		 dnsq_answer_truncated(struct dnsq *);
+
+#endif /* RULE_H */
