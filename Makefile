@@ -4,6 +4,8 @@
 #   make run        local demo: two loopback backends and the daemon on 127.0.0.1:5300
 #   make check      run the whole Kyua suite
 #   make DEBUG=1    build with ASan and UBSan (objects are rebuilt when flags change)
+#   make fuzz       build the libFuzzer targets, run each for FUZZ_SECONDS (60)
+#   make fuzz-smoke the same for 10 seconds each (CI)
 
 include lib/sources.mk
 include dnsdist/sources.mk
@@ -84,6 +86,23 @@ regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
 $(RESPONDER): $(RESPONDER_SRCS) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(OS_CPPFLAGS) $(LDFLAGS) -o $@ $(RESPONDER_SRCS)
 
+# The fuzz targets compile the library sources they need themselves, with
+# clang's fuzzer and sanitizer flags, so that no normal object is touched.
+FUZZ_CC ?=	clang
+FUZZ_FLAGS ?=	-g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?=	60
+
+regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(WARNINGS) $(CPPFLAGS) -o $@ $< \
+	    $(FUZZ_LIB_SRCS) $(SODIUM_LIBS) $(OS_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+	@sh regress/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_TARGETS)
+	@sh regress/fuzz/run.sh 10 $(FUZZ_TARGETS)
+
 deps:
 	@sh regress/deps.sh
 
@@ -103,7 +122,8 @@ lint:
 
 clean:
 	rm -f $(LIB_OBJS) $(DNSDIST_OBJS) lib/libdnsdist.a dnsdist/dnsdist \
-	    $(REGRESS_LIB_TESTS) $(RESPONDER) $(FLAGS_STAMP)
+	    $(REGRESS_LIB_TESTS) $(RESPONDER) $(FLAGS_STAMP) $(FUZZ_TARGETS)
+	rm -rf regress/fuzz/work
 
 FORCE:
-.PHONY: all deps run check bench lint clean FORCE
+.PHONY: all deps run check bench lint clean fuzz fuzz-smoke FORCE

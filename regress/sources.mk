@@ -7,7 +7,18 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_addr \
 	regress/lib/t_qps \
 	regress/lib/t_policy \
-	regress/lib/t_stats
+	regress/lib/t_stats \
+	regress/lib/t_ctlproto
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
+
+# libFuzzer targets (make fuzz), each regress/fuzz/fuzz_NAME.c with its seed
+# corpus in regress/fuzz/corpus/NAME, and the library sources compiled into
+# every target with the fuzzer's flags (apart from the normal objects).
+FUZZ_TARGETS = \
+	regress/fuzz/fuzz_dnsname \
+	regress/fuzz/fuzz_question \
+	regress/fuzz/fuzz_netmask \
+	regress/fuzz/fuzz_addr
+FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c

@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+# Hostile DNS client for the end-to-end tests (Python standard library only).
+# It sends what a well-behaved client never would and reports what came back.
+#
+# PACKET arguments are hex with blanks allowed, plus two shorthands:
+#   name:www.example.	the name in wire format (labels of any length)
+#   Nx:HEX		HEX repeated N times ("64x:61" is 64 'a's)
+#
+#   hostile.py udp [-t SECS] [-a N] SERVER PORT PACKET
+#	Sends PACKET as one datagram.  Prints "answer RCODE ANSWER opcode=N"
+#	for each reply until N (1) came or SECS passed, or "timeout" when
+#	none came.
+#   hostile.py tcp [-r] [-t SECS] [-a N] [-m MODE] [-d MS] SERVER PORT PACKET
+#	Sends PACKET on a new connection with its length prefix (as given
+#	with -r), written as MODE says: "whole" (one write), "split" (the two
+#	length bytes in two writes, then the rest) or "bytes" (one byte a
+#	write, MS milliseconds apart).  Prints each answer as
+#	"answer RCODE ANSWER", then "closed" when the server closed the
+#	connection or "open" when it was still open after SECS (or after N
+#	answers with -a).
+#   hostile.py idle [-t SECS] SERVER PORT
+#	Connects and sends nothing; prints "closed SECS" with the time the
+#	server took to close the connection, or "open" after SECS.
+#   hostile.py conns [-n N] [-t SECS] [-w SECS] SERVER PORT NAME
+#	Opens N connections at once, waits up to -w SECS for the server to
+#	accept or close them, then asks NAME on each that is still open.
+#	Prints "answered A closed C silent S" (S: open but no answer in SECS).
+#   hostile.py pipeline [-n N] [-t SECS] SERVER PORT NAME
+#	Writes N queries for NAME on one connection (distinct IDs) while
+#	reading answers; prints "answered A of N" and exits 1 unless every
+#	query got its own answer.
+
+import getopt
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnsq  # noqa: E402
+
+
+def encode(spec):
+    out = b""
+    for tok in spec.split():
+        if tok.startswith("name:"):
+            for label in tok[5:].rstrip(".").split("."):
+                if label:
+                    out += bytes([len(label) & 0xff]) + label.encode()
+            out += b"\0"
+        elif "x:" in tok:
+            n, h = tok.split("x:", 1)
+            out += bytes.fromhex(h) * int(n)
+        else:
+            out += bytes.fromhex(tok)
+    return out
+
+
+def describe(msg):
+    p = dnsq.parse_answer(msg)
+    if p is None:
+        return "answer garbage " + msg.hex()
+    flags = struct.unpack("!H", msg[2:4])[0]
+    return "answer %s %s opcode=%d" % (dnsq.RCODES.get(flags & 0xF, "?"),
+                                       p[2], (flags >> 11) & 0xF)
+
+
+def cmd_udp(args):
+    opts, rest = getopt.getopt(args, "a:t:")
+    tmo, want = 1.0, 1
+    for o, v in opts:
+        if o == "-a":
+            want = int(v)
+        elif o == "-t":
+            tmo = float(v)
+    server, port, pkt = rest[0], int(rest[1]), encode(rest[2])
+    s = socket.socket(dnsq.family(server), socket.SOCK_DGRAM)
+    s.connect((server, port))
+    s.send(pkt)
+    got = 0
+    end = time.monotonic() + tmo
+    while got < want:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            break
+        try:
+            print(describe(s.recv(65535)))
+            got += 1
+        except OSError:
+            break
+    if got == 0:
+        print("timeout")
+    return 0
+
+
+def read_frames(s, end, want=None):
+    """Reads length-prefixed answers until the server closes, SECS pass or
+    want answers came.  Returns (answers, closed)."""
+    buf, answers = b"", []
+    while time.monotonic() < end and (want is None or len(answers) < want):
+        r, _, _ = select.select([s], [], [], max(0, end - time.monotonic()))
+        if not r:
+            break
+        try:
+            d = s.recv(65535)
+        except (ConnectionResetError, BrokenPipeError):
+            return answers, True
+        if not d:
+            return answers, True
+        buf += d
+        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H",
+                                                               buf[:2])[0]:
+            ln = struct.unpack("!H", buf[:2])[0]
+            answers.append(buf[2:2 + ln])
+            buf = buf[2 + ln:]
+    return answers, False
+
+
+def cmd_tcp(args):
+    opts, rest = getopt.getopt(args, "a:d:m:rt:")
+    tmo, mode, delay, want, raw = 2.0, "whole", 0.01, None, False
+    for o, v in opts:
+        if o == "-r":
+            raw = True
+        elif o == "-a":
+            want = int(v)
+        elif o == "-t":
+            tmo = float(v)
+        elif o == "-m":
+            mode = v
+        elif o == "-d":
+            delay = float(v) / 1000
+    server, port, pkt = rest[0], int(rest[1]), encode(rest[2])
+    s = socket.create_connection((server, port), timeout=tmo)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    frame = pkt if raw else struct.pack("!H", len(pkt)) + pkt
+    try:
+        if mode == "whole":
+            s.sendall(frame)
+        elif mode == "split":
+            for part in (frame[:1], frame[1:2], frame[2:]):
+                s.sendall(part)
+                time.sleep(0.05)
+        elif mode == "bytes":
+            for i in range(len(frame)):
+                s.sendall(frame[i:i + 1])
+                time.sleep(delay)
+        else:
+            print("unknown mode", mode, file=sys.stderr)
+            return 2
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    answers, closed = read_frames(s, time.monotonic() + tmo, want)
+    for a in answers:
+        print(describe(a))
+    print("closed" if closed else "open")
+    return 0
+
+
+def cmd_idle(args):
+    opts, rest = getopt.getopt(args, "t:")
+    tmo = 5.0
+    for o, v in opts:
+        if o == "-t":
+            tmo = float(v)
+    server, port = rest[0], int(rest[1])
+    start = time.monotonic()
+    s = socket.create_connection((server, port), timeout=tmo)
+    _, closed = read_frames(s, start + tmo)
+    if closed:
+        print("closed %.2f" % (time.monotonic() - start))
+    else:
+        print("open")
+    return 0
+
+
+def cmd_conns(args):
+    opts, rest = getopt.getopt(args, "n:t:w:")
+    n, tmo, wait = 500, 2.0, 1.0
+    for o, v in opts:
+        if o == "-n":
+            n = int(v)
+        elif o == "-t":
+            tmo = float(v)
+        elif o == "-w":
+            wait = float(v)
+    server, port, name = rest[0], int(rest[1]), rest[2]
+    socks = {}
+    for _ in range(n):
+        s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex((server, port))
+        socks[s.fileno()] = s
+    # Wait until every connection is up, then give the server time to
+    # close those over its limit: they turn readable (end of file, reset).
+    pending = set(socks)
+    end = time.monotonic() + wait
+    while pending and time.monotonic() < end:
+        p = select.poll()
+        for fd in pending:
+            p.register(fd, select.POLLOUT)
+        for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
+            pending.discard(fd)
+    time.sleep(wait)
+    closed, live = 0, {}
+    for fd, s in socks.items():
+        try:
+            if (s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0 or
+                    s.recv(1, socket.MSG_PEEK) == b""):
+                closed += 1
+                continue
+        except BlockingIOError:
+            pass                # open, nothing to read: as it should be
+        except OSError:
+            closed += 1
+            continue
+        live[fd] = s
+    bufs = {}
+    for fd, s in live.items():
+        q = dnsq.make_query(fd, name)
+        try:
+            s.send(struct.pack("!H", len(q)) + q)
+            bufs[fd] = b""
+        except OSError:
+            closed += 1
+    answered = 0
+    end = time.monotonic() + tmo
+    while bufs and time.monotonic() < end:
+        p = select.poll()
+        for fd in bufs:
+            p.register(fd, select.POLLIN)
+        for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
+            try:
+                d = socks[fd].recv(65535)
+            except OSError:
+                d = b""
+            if not d:
+                del bufs[fd]
+                closed += 1
+                continue
+            b = bufs[fd] = bufs[fd] + d
+            if len(b) >= 2 and len(b) >= 2 + struct.unpack("!H", b[:2])[0]:
+                a = dnsq.parse_answer(b[2:])
+                if a and a[0] == fd:
+                    answered += 1
+                del bufs[fd]
+    silent = len(bufs)
+    for s in socks.values():
+        s.close()
+    print("answered %d closed %d silent %d" % (answered, closed, silent))
+    return 0
+
+
+def cmd_pipeline(args):
+    opts, rest = getopt.getopt(args, "n:t:")
+    n, tmo = 10000, 20.0
+    for o, v in opts:
+        if o == "-n":
+            n = int(v)
+        elif o == "-t":
+            tmo = float(v)
+    server, port, name = rest[0], int(rest[1]), rest[2]
+    name = name if name.endswith(".") else name + "."
+    if n > 65536:
+        print("at most 65536 queries (distinct IDs)", file=sys.stderr)
+        return 2
+    out = b"".join(struct.pack("!H", len(q)) + q
+                   for q in (dnsq.make_query(i, name) for i in range(n)))
+    s = socket.create_connection((server, port), timeout=tmo)
+    s.setblocking(False)
+    seen = set()
+    bad = 0
+    buf = b""
+    off = 0
+    end = time.monotonic() + tmo
+    while len(seen) < n and time.monotonic() < end:
+        w = [s] if off < len(out) else []
+        r, w, _ = select.select([s], w, [], max(0, end - time.monotonic()))
+        if w:
+            try:
+                off += s.send(out[off:off + 65536])
+            except BlockingIOError:
+                pass
+        if r:
+            try:
+                d = s.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            buf += d
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(
+                    "!H", buf[:2])[0]:
+                ln = struct.unpack("!H", buf[:2])[0]
+                p = dnsq.parse_answer(buf[2:2 + ln])
+                buf = buf[2 + ln:]
+                if p and p[1] == name and p[0] < n and p[0] not in seen:
+                    seen.add(p[0])
+                else:
+                    bad += 1
+    s.close()
+    print("answered %d of %d" % (len(seen), n))
+    if bad:
+        print("unexpected answers %d" % bad)
+    return 0 if len(seen) == n and bad == 0 else 1
+
+
+def main():
+    cmds = {"udp": cmd_udp, "tcp": cmd_tcp, "idle": cmd_idle,
+            "conns": cmd_conns, "pipeline": cmd_pipeline}
+    if len(sys.argv) < 2 or sys.argv[1] not in cmds:
+        print("usage: hostile.py udp|tcp|idle|conns|pipeline ...",
+              file=sys.stderr)
+        return 2
+    return cmds[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

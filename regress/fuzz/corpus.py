@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+# Writes the synthetic seeds of the fuzz corpus (run from regress/fuzz).
+# The dig_* and kdig_* files in corpus/question were captured from dig and
+# kdig sending to a UDP socket; this script makes the rest.
+import os
+import struct
+
+
+def name(text):
+    out = b""
+    for label in text.rstrip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def header(qd=1, an=0, ns=0, ar=0, flags=0x0100, qid=0x1234):
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar)
+
+
+def query(text, qtype=1, **kw):
+    return header(**kw) + name(text) + struct.pack("!HH", qtype, 1)
+
+
+def put(target, fname, data):
+    os.makedirs("corpus/" + target, exist_ok=True)
+    with open("corpus/%s/%s" % (target, fname), "wb") as f:
+        f.write(data)
+
+
+# A response: example.com. at 12, www + pointer, mail + pointer to www.
+resp = (header(an=1, flags=0x8180) + name("example.com.") +
+        b"\x03www\xc0\x0c" + b"\x04mail\xc0\x19" + b"\xff")
+long_name = ".".join(["a" * 63] * 3 + ["b" * 61]) + "."    # 255 bytes
+# dnsname: the first byte is the offset of the name in the rest.
+put("dnsname", "plain", b"\x00" + name("www.example.com."))
+put("dnsname", "root", b"\x00\x00")
+put("dnsname", "ptr_one", bytes([25]) + resp)
+put("dnsname", "ptr_two", bytes([31]) + resp)
+put("dnsname", "ptr_loop", b"\x0c" + header() + b"\xc0\x0e\xc0\x0c")
+put("dnsname", "ptr_forward", b"\x0c" + header() + b"\xc0\x0e" + name("com"))
+put("dnsname", "maxlen", b"\x00" + name(long_name))
+put("dnsname", "escapes", b"\x00" + b"\x03a.b\x04\\\"\x00\x20\x00")
+put("dnsname", "text", b"0www.Example.COM.")
+put("dnsname", "text_escapes", b"0a\\.b.\\000\\255\\\\.")
+
+# question: besides the captured queries, hostile and odd ones.
+put("question", "qd2", query("a.example.", qd=2) + name("b.example.") +
+    b"\0\1\0\1")
+put("question", "trailing", query("www.example.") + b"trailing data")
+put("question", "notify", query("example.", qtype=6, flags=0x2400))
+put("question", "ptr_header", header() + b"\x03www\xc0\x00\0\1\0\1")
+put("question", "truncated", query("www.example.")[:-3])
+put("question", "maxlen", query(long_name, qtype=28))
+put("question", "opt", query("www.example.", ar=1) +
+    b"\0\0\x29\x10\0\0\0\x80\0\0\x0c\0\x0a\0\x08" + b"\x01" * 8)
+
+# netmask and addr: text.
+for i, t in enumerate(["192.0.2.0/24", "!10.0.0.0/8", "2001:db8::/32",
+                       "::ffff:192.0.2.1/128", "127.0.0.1, ::1 !fe80::/10"]):
+    put("netmask", "m%d" % i, t.encode())
+# addr: two bytes of default port, then the text.
+for i, t in enumerate(["192.0.2.1", "192.0.2.1:53", "[2001:db8::1]:5300",
+                       "fe80::1%lo", "[::ffff:127.0.0.1]:65535", "::"]):
+    put("addr", "a%d" % i, b"\x00\x35" + t.encode())
