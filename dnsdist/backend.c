@@ -295,15 +295,8 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	usec = (loop_now - sl->sl_sent) / 1000;
 	li = &listeners[sl->sl_listener];
 	if (rules_response.rc_count > 0) {
-		memset(&dq, 0, sizeof(dq));
-		dq.dq_pkt = pkt;
-		dq.dq_len = len;
-		dq.dq_size = UDP_RESPMAX;
-		dq.dq_q = &q;
-		dq.dq_remote = (struct sockaddr *)&sl->sl_client;
-		dq.dq_now = loop_now;
-		dq.dq_rnd = &rnd;
-		dq.dq_pool = "";
+		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
+		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
 		if (!backend_response_rules(&dq)) {
 			slot_put(be, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,

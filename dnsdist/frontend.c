@@ -358,16 +358,8 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	memset(&dq, 0, sizeof(dq));
-	dq.dq_pkt = pkt;
-	dq.dq_len = len;
-	dq.dq_size = UDP_QUERYMAX;
-	dq.dq_q = &q;
-	dq.dq_remote = from;
+	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
 	dq.dq_local = frontend_local(li, dst, &local);
-	dq.dq_now = loop_now;
-	dq.dq_rnd = &rnd_state;
-	dq.dq_pool = "";
 	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
 		if (verdict != VERDICT_ANSWER || !frontend_self_answered(&dq))
 			return;

@@ -369,17 +369,10 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	memset(&dq, 0, sizeof(dq));
-	dq.dq_pkt = pkt;
-	dq.dq_len = len;
-	dq.dq_size = room - 2;
-	dq.dq_q = &q;
-	dq.dq_remote = (struct sockaddr *)&tc->tc_addr;
+	dnsq_init(&dq, pkt, len, room - 2, &q, (struct sockaddr *)&tc->tc_addr,
+	    tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
-	dq.dq_now = tw->tw_now;
-	dq.dq_rnd = &tw->tw_rnd;
-	dq.dq_pool = "";
 	/* Rules, pools and servers are read under the configuration lock. */
 	pthread_rwlock_rdlock(&config_lock);
 	ds = frontend_route(&dq, &verdict);
@@ -539,16 +532,9 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 	}
 	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
 	if (tc != NULL && rules_response.rc_count > 0) {
-		memset(&dq, 0, sizeof(dq));
-		dq.dq_pkt = pkt;
-		dq.dq_len = len;
-		dq.dq_size = len;
-		dq.dq_q = &q;
-		dq.dq_remote = (struct sockaddr *)&tc->tc_addr;
+		dnsq_init(&dq, pkt, len, len, &q,
+		    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = true;
-		dq.dq_now = tw->tw_now;
-		dq.dq_rnd = &tw->tw_rnd;
-		dq.dq_pool = "";
 		pthread_rwlock_rdlock(&config_lock);
 		keep = backend_response_rules(&dq);
 		pthread_rwlock_unlock(&config_lock);

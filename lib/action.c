@@ -76,18 +76,13 @@ action_unref(struct action *ac)
 int
 action_set_desc(struct action *ac, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*d;
-	int	 rc;
+	va_list	ap;
+	int	rc;
 
 	va_start(ap, fmt);
-	rc = vasprintf(&d, fmt, ap);
+	rc = sbuf_vreplace(&ac->ac_desc, fmt, ap);
 	va_end(ap);
-	if (rc == -1)
-		return -1;
-	free(ac->ac_desc);
-	ac->ac_desc = d;
-	return 0;
+	return rc;
 }
 
 /* The query becomes a response carrying its question only. */

@@ -117,18 +117,13 @@ selector_unref(struct selector *se)
 int
 selector_set_desc(struct selector *se, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*d;
-	int	 rc;
+	va_list	ap;
+	int	rc;
 
 	va_start(ap, fmt);
-	rc = vasprintf(&d, fmt, ap);
+	rc = sbuf_vreplace(&se->se_desc, fmt, ap);
 	va_end(ap);
-	if (rc == -1)
-		return -1;
-	free(se->se_desc);
-	se->se_desc = d;
-	return 0;
+	return rc;
 }
 
 struct selector *
@@ -488,6 +483,22 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return match_edns_option(dq, (uint16_t)se->se_u.num);
 	}
 	return false;
+}
+
+void
+dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
+    const struct dnsquestion *q, const struct sockaddr *remote, uint64_t now,
+    uint64_t *rnd)
+{
+	memset(dq, 0, sizeof(*dq));
+	dq->dq_pkt = pkt;
+	dq->dq_len = len;
+	dq->dq_size = size;
+	dq->dq_q = q;
+	dq->dq_remote = remote;
+	dq->dq_now = now;
+	dq->dq_rnd = rnd;
+	dq->dq_pool = "";
 }
 
 /* Chains */

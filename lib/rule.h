@@ -235,6 +235,14 @@ int		 rule_process(struct rule_chain *, struct dnsq *);
 void		 rule_show(const struct rule_chain *, struct sbuf *,
 		    bool uuids, int onlykind, size_t limit, bool bymatches);
 
+/*
+ * Start a dnsq for the packet pkt (len bytes, room for size) whose question
+ * is q, from remote; the rest is zero: UDP, no local address, default pool.
+ */
+void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
+		    size_t size, const struct dnsquestion *q,
+		    const struct sockaddr *remote, uint64_t now, uint64_t *rnd);
+
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);

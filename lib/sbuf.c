@@ -92,3 +92,15 @@ sbuf_text(const struct sbuf *sb)
 {
 	return sb->sb_len ? sb->sb_buf : "";
 }
+
+int
+sbuf_vreplace(char **dst, const char *fmt, va_list ap)
+{
+	char	*d;
+
+	if (vasprintf(&d, fmt, ap) == -1)
+		return -1;
+	free(*dst);
+	*dst = d;
+	return 0;
+}

@@ -21,6 +21,9 @@ void	sbuf_printf(struct sbuf *, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
 void	sbuf_vprintf(struct sbuf *, const char *, va_list)
 	    __attribute__((__format__(__printf__, 2, 0)));
+/* Replace the string *dst (freed) with a new formatted one.  0 or -1. */
+int	sbuf_vreplace(char **dst, const char *, va_list)
+	    __attribute__((__format__(__printf__, 2, 0)));
 /* The text, "" when empty; valid until the next change. */
 const char *sbuf_text(const struct sbuf *);
 
