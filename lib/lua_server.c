@@ -461,6 +461,206 @@ l_setpoolserverpolicy(lua_State *L)
 	return 0;
 }
 
+/*
+ * Policies in Lua: f(servers, dq) returns one of the servers.  A built-in
+ * policy can be applied to any list of servers from Lua with
+ * policy.policy(servers, dq), which is how split-horizon set-ups hand the
+ * choice to leastOutstanding over another pool.
+ */
+#define LUAPOLICY_MAX	64
+
+static struct {
+	char	lp_name[64];
+	int	lp_ref;
+}		luapolicies[LUAPOLICY_MAX];
+static int	nluapolicies;
+static lua_State *policy_L;
+static _Thread_local uint64_t policy_rnd = 0x2545f4914f6cdd1dULL;
+static _Atomic unsigned	policy_apply_rr;
+
+static const char *
+luapolicy_name(int kind)
+{
+	kind -= POLICY_COUNT;
+	return kind >= 0 && kind < nluapolicies ? luapolicies[kind].lp_name :
+	    "unknown";
+}
+
+static void
+push_servers(lua_State *L, struct server **list, size_t n)
+{
+	size_t	i;
+
+	lua_createtable(L, (int)n, 0);
+	for (i = 0; i < n; i++) {
+		push_server(L, list[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+static struct server *
+luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
+{
+	lua_State	*L = policy_L;
+	struct server	*ds = NULL, **u;
+	int		 idx = kind - POLICY_COUNT;
+
+	if (idx < 0 || idx >= nluapolicies)
+		return NULL;
+	pthread_mutex_lock(&dlua_mutex);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, luapolicies[idx].lp_ref);
+	push_servers(L, pl->pl_servers, pl->pl_count);
+	/* The policy sees the question: a table with qname, qtype, qclass. */
+	lua_createtable(L, 0, 3);
+	dlua_push_dnsname(L, q->q_name, q->q_namelen);
+	lua_setfield(L, -2, "qname");
+	lua_pushinteger(L, q->q_type);
+	lua_setfield(L, -2, "qtype");
+	lua_pushinteger(L, q->q_class);
+	lua_setfield(L, -2, "qclass");
+	if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+		if (dlua_host.h_hook_error != NULL)
+			dlua_host.h_hook_error(lua_tostring(L, -1) ?
+			    lua_tostring(L, -1) : "policy error");
+	} else if ((u = luaL_testudata(L, -1, SERVER_MT)) != NULL)
+		ds = *u;
+	lua_pop(L, 1);
+	pthread_mutex_unlock(&dlua_mutex);
+	/* The pool keeps a reference while the configuration lock is held. */
+	return ds;
+}
+
+static int
+luapolicy_new(lua_State *L, const char *name, int fidx)
+{
+	int	i;
+
+	luaL_checktype(L, fidx, LUA_TFUNCTION);
+	for (i = 0; i < nluapolicies; i++)
+		if (strcmp(luapolicies[i].lp_name, name) == 0)
+			break;
+	if (i == LUAPOLICY_MAX)
+		return luaL_error(L, "too many Lua policies");
+	if (i == nluapolicies)
+		nluapolicies++;
+	else
+		luaL_unref(L, LUA_REGISTRYINDEX, luapolicies[i].lp_ref);
+	snprintf(luapolicies[i].lp_name, sizeof(luapolicies[i].lp_name), "%s",
+	    name);
+	lua_pushvalue(L, fidx);
+	luapolicies[i].lp_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return POLICY_COUNT + i;
+}
+
+static int
+l_newserverpolicy(lua_State *L)
+{
+	push_policy(L, luapolicy_new(L, luaL_checkstring(L, 1), 2));
+	return 1;
+}
+
+static int
+l_setserverpolicylua(lua_State *L)
+{
+	atomic_store(&policy_global, luapolicy_new(L, luaL_checkstring(L, 1),
+	    2));
+	return 0;
+}
+
+static int
+l_setpoolserverpolicylua(lua_State *L)
+{
+	int		 kind = luapolicy_new(L, luaL_checkstring(L, 1), 2);
+	struct pool	*pl = pool_get(luaL_checkstring(L, 3), true);
+
+	if (pl == NULL)
+		return luaL_error(L, "out of memory");
+	pl->pl_policy = kind;
+	return 0;
+}
+
+static int
+l_showpoolserverpolicy(lua_State *L)
+{
+	struct pool	*pl = pool_get(luaL_checkstring(L, 1), false);
+
+	if (pl == NULL)
+		return luaL_error(L, "no pool '%s'", lua_tostring(L, 1));
+	dlua_printf("%s\n", policy_name(pl->pl_policy < 0 ?
+	    atomic_load(&policy_global) : pl->pl_policy));
+	return 0;
+}
+
+/* policy.policy(servers, dq): the policy over a list of servers. */
+static int
+l_policy_apply(lua_State *L)
+{
+	int		 kind = *(int *)luaL_checkudata(L, lua_upvalueindex(1),
+			    POLICY_MT);
+	struct pool	 tmp;
+	struct dnsquestion q;
+	struct server	*ds;
+	size_t		 i, n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	memset(&tmp, 0, sizeof(tmp));
+	memset(&q, 0, sizeof(q));
+	tmp.pl_policy = kind;
+	n = lua_rawlen(L, 1);
+	if ((tmp.pl_servers = calloc(n + 1, sizeof(ds))) == NULL)
+		return luaL_error(L, "out of memory");
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, (lua_Integer)i);
+		tmp.pl_servers[tmp.pl_count++] = check_server(L, -1);
+		lua_pop(L, 1);
+	}
+	/* The question, for the hashed policies: dq.qname. */
+	if (lua_type(L, 2) == LUA_TTABLE || lua_type(L, 2) == LUA_TUSERDATA) {
+		lua_getfield(L, 2, "qname");
+		if (lua_type(L, -1) == LUA_TUSERDATA) {
+			lua_getfield(L, -1, "toString");
+			lua_pushvalue(L, -2);
+			lua_call(L, 1, 1);
+			dnsname_from_text(lua_tostring(L, -1), q.q_name,
+			    &q.q_namelen);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (q.q_namelen == 0)
+		dnsname_from_text(".", q.q_name, &q.q_namelen);
+	if (kind == POLICY_CHASHED)
+		pool_rebuild(&tmp);
+	/* roundrobin turns across calls, not within one temporary pool. */
+	atomic_store(&tmp.pl_rr, atomic_fetch_add(&policy_apply_rr, 1));
+	ds = kind < POLICY_COUNT ? pool_select(&tmp, &q, 0, &policy_rnd) :
+	    NULL;
+	free(tmp.pl_ring);
+	free(tmp.pl_servers);
+	if (ds == NULL)
+		lua_pushnil(L);
+	else
+		push_server(L, ds);
+	return 1;
+}
+
+static int
+l_policy_index(lua_State *L)
+{
+	luaL_checkudata(L, 1, POLICY_MT);
+	if (strcmp(luaL_checkstring(L, 2), "policy") == 0) {
+		lua_pushvalue(L, 1);
+		lua_pushcclosure(L, l_policy_apply, 1);
+		return 1;
+	}
+	if (strcmp(lua_tostring(L, 2), "name") == 0) {
+		lua_pushstring(L, policy_name(*(int *)lua_touserdata(L, 1)));
+		return 1;
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
 static int
 l_setwhashedpertubation(lua_State *L)
 {
@@ -614,6 +814,10 @@ static const luaL_Reg globals[] = {
 	{ "showServerPolicy", l_showserverpolicy },
 	{ "setPoolServerPolicy", l_setpoolserverpolicy },
 	{ "setWHashedPertubation", l_setwhashedpertubation },
+	{ "newServerPolicy", l_newserverpolicy },
+	{ "setServerPolicyLua", l_setserverpolicylua },
+	{ "setPoolServerPolicyLua", l_setpoolserverpolicylua },
+	{ "showPoolServerPolicy", l_showpoolserverpolicy },
 	{ "setServFailWhenNoServer", l_setservfailwhennoserver },
 	{ "getPool", l_getpool },
 	{ "getPoolServers", l_getpoolservers },
@@ -648,6 +852,13 @@ dlua_open_server(lua_State *L)
 	new_class(L, SERVER_MT, server_methods, l_server_tostring,
 	    l_server_gc);
 	new_class(L, POLICY_MT, NULL, l_policy_tostring, NULL);
+	luaL_getmetatable(L, POLICY_MT);
+	lua_pushcfunction(L, l_policy_index);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	policy_L = L;
+	policy_lua_select = luapolicy_select;
+	policy_lua_name = luapolicy_name;
 	new_class(L, POOL_MT, pool_methods, l_pool_tostring, NULL);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);

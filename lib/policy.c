@@ -9,6 +9,9 @@
 #include "policy.h"
 
 _Atomic int	policy_global = POLICY_LEASTOUTSTANDING;
+struct server	*(*policy_lua_select)(int, struct pool *,
+		    const struct dnsquestion *);
+const char	*(*policy_lua_name)(int);
 uint32_t	policy_hash_perturbation;
 
 static const char *policy_names[POLICY_COUNT] = {
@@ -23,6 +26,8 @@ static const char *policy_names[POLICY_COUNT] = {
 const char *
 policy_name(int kind)
 {
+	if (kind >= POLICY_COUNT && policy_lua_name != NULL)
+		return policy_lua_name(kind);
 	if (kind < 0 || kind >= POLICY_COUNT)
 		return "unknown";
 	return policy_names[kind];
@@ -335,6 +340,9 @@ pool_select(struct pool *pl, const struct dnsquestion *q, uint64_t now,
 	if (kind < 0)
 		kind = atomic_load_explicit(&policy_global,
 		    memory_order_relaxed);
+	if (kind >= POLICY_COUNT)
+		return policy_lua_select != NULL ?
+		    policy_lua_select(kind, pl, q) : NULL;
 	switch (kind) {
 	case POLICY_FIRSTAVAILABLE:
 		return policy_firstavailable(pl, now);

@@ -38,6 +38,14 @@ struct pool {
 	_Atomic unsigned	 pl_rr;		/* roundrobin position */
 };
 
+/*
+ * Policies written in Lua have kinds from POLICY_COUNT on; the Lua layer
+ * sets these hooks (they take the Lua lock).
+ */
+extern struct server	*(*policy_lua_select)(int, struct pool *,
+			    const struct dnsquestion *);
+extern const char	*(*policy_lua_name)(int);
+
 /* The global policy and the hash perturbation of whashed and chashed. */
 extern _Atomic int	policy_global;
 extern uint32_t		policy_hash_perturbation;
