@@ -26,9 +26,11 @@
 
 #define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
 /*
- * Queries of one client connection at the backends at once; the rest wait
- * in the socket buffer.  Each takes a backend connection, so without a cap
- * one pipelining client would open as many as it sends queries.
+ * Queries of one client connection at the backends or answered and not yet
+ * written, at once; the rest wait in the socket buffer.  Each query takes
+ * a backend connection and each answer memory, so without a cap one
+ * pipelining client would open as many connections as it sends queries,
+ * and one that does not read would have its answers pile up.
  */
 #define TCP_MAXINFLIGHT		16
 
@@ -51,10 +53,12 @@ struct tcp_client {
 	size_t			 tc_qroom;
 	struct tcp_out		*tc_out;	/* answers being written */
 	struct tcp_out		*tc_outtail;
+	int			 tc_nout;	/* answers in tc_out */
 	int			 tc_inflight;
 	int			 tc_nqueries;
 	uint64_t		 tc_start;
-	uint64_t		 tc_deadline;
+	uint64_t		 tc_deadline;	/* for reading a query */
+	uint64_t		 tc_wdeadline;	/* for writing; 0: not started */
 	bool			 tc_eof;
 	bool			 tc_dead;
 };
@@ -76,6 +80,7 @@ struct tcp_bconn {
 	size_t			 bc_rhave;
 	struct dnsquestion	 bc_q;
 	uint16_t		 bc_id;
+	char			 bc_pool[64];	/* for a retry */
 	uint64_t		 bc_sent;
 	uint64_t		 bc_deadline;
 	bool			 bc_reused;
@@ -239,9 +244,19 @@ client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
 	memcpy(to->to_buf + 2, pkt, len);
 	if (tc->tc_outtail != NULL)
 		tc->tc_outtail->to_next = to;
-	else
+	else {
 		tc->tc_out = to;
+		tc->tc_wdeadline = 0;	/* starts at the first write */
+	}
 	tc->tc_outtail = to;
+	tc->tc_nout++;
+}
+
+/* More queries are read only while few are pending (TCP_MAXINFLIGHT). */
+static bool
+client_reading(const struct tcp_client *tc)
+{
+	return !tc->tc_eof && tc->tc_inflight + tc->tc_nout < TCP_MAXINFLIGHT;
 }
 
 static void
@@ -292,7 +307,8 @@ bconn_connect(struct tcp_worker *tw, struct server *ds)
 /* Send the query (already in a length-prefixed buffer) to a server. */
 static bool
 bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
-    uint8_t *qbuf, size_t qlen, const struct dnsquestion *q, int tries)
+    uint8_t *qbuf, size_t qlen, const struct dnsquestion *q, const char *pool,
+    int tries)
 {
 	struct tcp_bconn	*bc;
 
@@ -308,6 +324,7 @@ bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
 	bc->bc_q = *q;
 	bc->bc_id = dnspacket_id(qbuf + 2);
 	bc->bc_tries = tries;
+	snprintf(bc->bc_pool, sizeof(bc->bc_pool), "%s", pool);
 	bc->bc_sent = tw->tw_now;
 	bc->bc_deadline = tw->tw_now +
 	    (uint64_t)ds->ds_tcpsendtimeout * 1000000000ULL;
@@ -337,7 +354,7 @@ tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 		stats_inc(STAT_NO_POLICY);
 		return false;
 	}
-	ok = bconn_start(tw, tc, ds, qbuf, qlen, q, tries);
+	ok = bconn_start(tw, tc, ds, qbuf, qlen, q, pool, tries);
 	server_unref(ds);
 	return ok;
 }
@@ -391,7 +408,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	/* The rules may have rewritten the query (RD, CD). */
 	qbuf[0] = (uint8_t)(dq.dq_len >> 8);
 	qbuf[1] = (uint8_t)dq.dq_len;
-	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, 0))
+	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, dq.dq_pool, 0))
 		tc->tc_inflight++;
 	else
 		free(qbuf);
@@ -446,7 +463,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		    tc->tc_qroom);
 		tc->tc_qbuf = NULL;
 		tc->tc_lenhave = 0;
-		if (tc->tc_dead || tc->tc_inflight >= TCP_MAXINFLIGHT)
+		if (tc->tc_dead || !client_reading(tc))
 			return;
 		if (settings.st_maxtcpqueriesperconn > 0 &&
 		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
@@ -456,12 +473,19 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 	}
 }
 
+/*
+ * A client that takes no answer for setTCPSendTimeout is dropped; one that
+ * reads its answers has setTCPRecvTimeout again to send the next query.
+ */
 static void
-client_write(struct tcp_client *tc)
+client_write(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	struct tcp_out	*to;
 	ssize_t		 n;
 
+	if (tc->tc_wdeadline == 0)
+		tc->tc_wdeadline = tw->tw_now +
+		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
 	while ((to = tc->tc_out) != NULL) {
 		n = write(tc->tc_fd, to->to_buf + to->to_off,
 		    to->to_len - to->to_off);
@@ -471,12 +495,17 @@ client_write(struct tcp_client *tc)
 				tc->tc_dead = true;
 			return;
 		}
+		tc->tc_wdeadline = tw->tw_now +
+		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
+		tc->tc_deadline = tw->tw_now +
+		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
 		to->to_off += (size_t)n;
 		if (to->to_off < to->to_len)
 			return;
 		tc->tc_out = to->to_next;
 		if (tc->tc_out == NULL)
 			tc->tc_outtail = NULL;
+		tc->tc_nout--;
 		free(to);
 	}
 }
@@ -487,6 +516,7 @@ bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 {
 	struct tcp_client	*tc = bc->bc_client;
 	uint8_t			*qbuf = bc->bc_qbuf;
+	size_t			 len;
 
 	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
 	bc->bc_qbuf = NULL;
@@ -498,7 +528,7 @@ bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	/* A reused connection may have been closed by the server meanwhile. */
 	if (!timeout && bc->bc_reused && bc->bc_rhave == 0 &&
 	    bc->bc_lenhave == 0 && bc->bc_tries < 1 &&
-	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q, "",
+	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q, bc->bc_pool,
 	    bc->bc_tries + 1))
 		return;
 	if (timeout) {
@@ -506,6 +536,13 @@ bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 		stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
 	} else
 		atomic_fetch_add(&bc->bc_ds->ds_tcpdied, 1);
+	/* Tell the client rather than leave it waiting: SERVFAIL. */
+	len = dnspacket_make_response(qbuf + 2, &bc->bc_q, DNS_RCODE_SERVFAIL,
+	    true);
+	client_queue(tc, qbuf + 2, len);
+	stats_inc(STAT_RESPONSES);
+	stats_inc(STAT_SERVFAIL_RESPONSES);
+	stats_rcode(DNS_RCODE_SERVFAIL);
 	free(qbuf);
 	tc->tc_inflight--;
 }
@@ -712,6 +749,9 @@ worker_sweep(struct tcp_worker *tw)
 		    (tc->tc_eof || tw->tw_now >= tc->tc_deadline ||
 		    (maxdur > 0 && tw->tw_now - tc->tc_start >= maxdur)))
 			tc->tc_dead = true;
+		if (tc->tc_out != NULL && tc->tc_wdeadline != 0 &&
+		    tw->tw_now >= tc->tc_wdeadline)
+			tc->tc_dead = true;
 		if (tc->tc_dead)
 			client_free(tw, tc);
 		else
@@ -761,10 +801,17 @@ worker_main(void *arg)
 			/* A closed client waiting for answers: not polled. */
 			pfd[1 + i].fd = tc->tc_eof && tc->tc_out == NULL ?
 			    -1 : tc->tc_fd;
-			pfd[1 + i].events = (tc->tc_eof ||
-			    tc->tc_inflight >= TCP_MAXINFLIGHT ? 0 : POLLIN) |
+			pfd[1 + i].events = (client_reading(tc) ? POLLIN : 0) |
 			    (tc->tc_out != NULL ? POLLOUT : 0);
-			if (tc->tc_deadline < next)
+			/*
+			 * Only a deadline the sweep acts on: a past read
+			 * deadline while queries are out would spin the loop.
+			 */
+			if (tc->tc_out != NULL && tc->tc_wdeadline != 0 &&
+			    tc->tc_wdeadline < next)
+				next = tc->tc_wdeadline;
+			else if (tc->tc_out == NULL && tc->tc_inflight == 0 &&
+			    tc->tc_deadline < next)
 				next = tc->tc_deadline;
 		}
 		for (i = 0; i < tw->tw_nbconns; i++) {
@@ -796,7 +843,7 @@ worker_main(void *arg)
 		for (i = 0; i < tw->tw_nclients; i++) {
 			tc = tw->tw_clients[i];
 			if (tc->tc_out != NULL && !tc->tc_dead)
-				client_write(tc);
+				client_write(tw, tc);
 		}
 		if (pfd[0].revents & POLLIN)
 			worker_handoff(tw);

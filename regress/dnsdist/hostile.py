@@ -25,6 +25,11 @@
 #	Opens N connections at once, waits up to -w SECS for the server to
 #	accept or close them, then asks NAME on each that is still open.
 #	Prints "answered A closed C silent S" (S: open but no answer in SECS).
+#   hostile.py noread [-n N] [-t SECS] SERVER PORT NAME
+#	Writes up to N queries for NAME on one connection (for at most 2
+#	seconds) and never reads.  Prints "sent S closed" when the server
+#	resets the connection within SECS, else "sent S open".  N must be
+#	large enough for the answers not to fit in the socket buffers.
 #   hostile.py pipeline [-n N] [-t SECS] SERVER PORT NAME
 #	Writes N queries for NAME on one connection (distinct IDs) while
 #	reading answers; prints "answered A of N" and exits 1 unless every
@@ -256,6 +261,44 @@ def cmd_conns(args):
     return 0
 
 
+def cmd_noread(args):
+    opts, rest = getopt.getopt(args, "n:t:")
+    n, tmo = 200000, 10.0
+    for o, v in opts:
+        if o == "-n":
+            n = int(v)
+        elif o == "-t":
+            tmo = float(v)
+    server, port, name = rest[0], int(rest[1]), rest[2]
+    out = b"".join(struct.pack("!H", len(q)) + q
+                   for q in (dnsq.make_query(i % 65536, name)
+                             for i in range(n)))
+    # A small receive buffer, so that the answers do not all fit in it.
+    s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((server, port))
+    s.setblocking(False)
+    off = 0
+    end = time.monotonic() + 2
+    while off < len(out) and time.monotonic() < end:
+        _, w, _ = select.select([], [s], [], max(0, end - time.monotonic()))
+        if w:
+            try:
+                off += s.send(out[off:off + 65536])
+            except BlockingIOError:
+                pass
+            except OSError:
+                break
+    # Closing with queries unread, the server resets the connection: that
+    # shows without reading the answers in front of it.
+    p = select.poll()
+    p.register(s, select.POLLERR | select.POLLHUP)
+    closed = bool(p.poll(tmo * 1000))
+    print("sent %d %s" % (off // (len(out) // n), "closed" if closed
+                          else "open"))
+    return 0
+
+
 def cmd_pipeline(args):
     opts, rest = getopt.getopt(args, "n:t:")
     n, tmo = 10000, 20.0
@@ -314,9 +357,10 @@ def cmd_pipeline(args):
 
 def main():
     cmds = {"udp": cmd_udp, "tcp": cmd_tcp, "idle": cmd_idle,
-            "conns": cmd_conns, "pipeline": cmd_pipeline}
+            "conns": cmd_conns, "noread": cmd_noread,
+            "pipeline": cmd_pipeline}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
-        print("usage: hostile.py udp|tcp|idle|conns|pipeline ...",
+        print("usage: hostile.py udp|tcp|idle|conns|noread|pipeline ...",
               file=sys.stderr)
         return 2
     return cmds[sys.argv[1]](sys.argv[2:])
