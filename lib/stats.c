@@ -48,10 +48,11 @@ static const char *stat_names[STAT_COUNT] = {
 };
 
 /* Moving averages of latency over about 100 ... 1000000 answers, in usec. */
-static const double	 avg_weights[] = { 100, 1000, 10000, 1000000 };
+static const double	 avg_keep[] = { 0.99, 0.999, 0.9999, 0.999999 };
+static const double	 avg_take[] = { 0.01, 0.001, 0.0001, 0.000001 };
 static const char	*avg_names[] = { "latency-avg100", "latency-avg1000",
 			    "latency-avg10000", "latency-avg1000000" };
-#define NAVG	(sizeof(avg_weights) / sizeof(avg_weights[0]))
+#define NAVG	(sizeof(avg_keep) / sizeof(avg_keep[0]))
 static _Atomic double	 avg_values[NAVG];
 
 #define MAXGAUGES	16
@@ -83,11 +84,13 @@ stats_latency(uint64_t usec)
 	stats_inc(b);
 	stats_inc(STAT_LATENCY_COUNT);
 	stats_add(STAT_LATENCY_SUM, usec / 1000);
-	/* Racing updates from two threads may lose one sample: harmless. */
+	/*
+	 * Racing updates from two threads may lose one sample: harmless.
+	 * Multiplications only: this runs for every answer.
+	 */
 	for (i = 0; i < NAVG; i++) {
 		v = atomic_load_explicit(&avg_values[i], memory_order_relaxed);
-		v = v * (avg_weights[i] - 1) / avg_weights[i] +
-		    (double)usec / avg_weights[i];
+		v = v * avg_keep[i] + (double)usec * avg_take[i];
 		atomic_store_explicit(&avg_values[i], v, memory_order_relaxed);
 	}
 }
