@@ -7,6 +7,7 @@
  * the configuration lock; the end of input stops the daemon, as dnsdist's
  * console does.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,6 +103,74 @@ console_read(int fd, short revents, void *arg)
 	}
 }
 
+/*
+ * Tab completion of every global Lua name: one match is completed, several
+ * are listed.  The names are read under the Lua lock at each press, so
+ * functions the configuration defines complete too.
+ */
+static unsigned char
+console_complete(EditLine *el, int ch)
+{
+	const LineInfo	*li = el_line(el);
+	const char	*start = li->cursor, *p, *name, *first = NULL;
+	struct sbuf	 names;
+	size_t		 len, n = 0, common = 0, i;
+	char		*nl;
+	unsigned char	 rc = CC_REFRESH;
+
+	(void)ch;
+	while (start > li->buffer && (isalnum((unsigned char)start[-1]) ||
+	    start[-1] == '_'))
+		start--;
+	len = (size_t)(li->cursor - start);
+	sbuf_init(&names);
+	pthread_mutex_lock(&dlua_mutex);
+	dlua_global_names(config_L, &names);
+	pthread_mutex_unlock(&dlua_mutex);
+	for (p = sbuf_text(&names); *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		if ((size_t)(nl - p) < len || strncmp(p, start, len) != 0)
+			continue;
+		if (n++ == 0) {
+			first = p;
+			common = (size_t)(nl - p);
+		} else {
+			for (i = len; i < common && first[i] == p[i]; i++)
+				;
+			common = i;
+		}
+	}
+	if (n == 1) {
+		char	rest[256];
+
+		name = first;
+		snprintf(rest, sizeof(rest), "%.*s(", (int)(common - len),
+		    name + len);
+		el_insertstr(el, rest);
+	} else if (n > 1 && common > len) {
+		char	rest[256];
+
+		snprintf(rest, sizeof(rest), "%.*s", (int)(common - len),
+		    first + len);
+		el_insertstr(el, rest);
+	} else if (n > 1) {
+		fputs("\n", stdout);
+		for (p = sbuf_text(&names); *p != '\0'; p = nl + 1) {
+			if ((nl = strchr(p, '\n')) == NULL)
+				break;
+			if ((size_t)(nl - p) >= len &&
+			    strncmp(p, start, len) == 0)
+				printf("%.*s  ", (int)(nl - p), p);
+		}
+		fputs("\n", stdout);
+		rc = CC_REDISPLAY;
+	} else
+		rc = CC_ERROR;
+	sbuf_free(&names);
+	return rc;
+}
+
 static char *
 console_prompt(EditLine *el)
 {
@@ -133,6 +202,9 @@ console_editor(void *arg)
 	el_set(el, EL_PROMPT, console_prompt);
 	el_set(el, EL_HIST, history, hist);
 	el_set(el, EL_SIGNAL, 1);
+	el_set(el, EL_ADDFN, "dnsdist-complete", "complete a Lua name",
+	    console_complete);
+	el_set(el, EL_BIND, "^I", "dnsdist-complete", NULL);
 	while ((line = el_gets(el, &count)) != NULL && count > 0) {
 		if (strspn(line, " \t\n") != strlen(line)) {
 			/* History entries without the newline. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lualib.h>
 
@@ -18,6 +19,7 @@ struct dlua_host	 dlua_host;
 /* One Lua state: whoever runs Lua (console, hooks on any thread) holds this. */
 pthread_mutex_t		 dlua_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct sbuf	 scratch;
+static int		 l_delta(lua_State *);
 static struct sbuf	*output = &scratch;
 
 struct sbuf *
@@ -155,6 +157,7 @@ dlua_open(void)
 		return NULL;
 	luaL_openlibs(L);
 	lua_register(L, "print", l_print);
+	lua_register(L, "delta", l_delta);
 	dlua_open_server(L);
 	dlua_open_config(L);
 	dlua_open_rules(L);
@@ -206,6 +209,55 @@ dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
 
 static int	dlua_run_line_locked(lua_State *, const char *, struct sbuf *);
 
+/*
+ * delta(): the console lines that changed something since the start, with
+ * their time, ready to paste into the configuration.  Lines that only look
+ * (show*, top*, get*, dump*, grep*) are left out; the last DELTA_MAX kept.
+ */
+#define DELTA_MAX	1000
+
+static char	*deltas[DELTA_MAX];
+static size_t	 ndeltas, deltahead;
+
+static void
+delta_record(const char *line)
+{
+	static const char *looks[] = { "show", "top", "get", "dump", "grep",
+	    "delta", "print", "help", "testCrypto", "makeKey", NULL };
+	char		 when[64];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	size_t		 i;
+	char		*d;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	for (i = 0; looks[i] != NULL; i++)
+		if (strncmp(line, looks[i], strlen(looks[i])) == 0)
+			return;
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm);
+	if (asprintf(&d, "-- %s\n%s", when, line) == -1)
+		return;
+	if (ndeltas == DELTA_MAX) {
+		free(deltas[deltahead]);
+		deltas[deltahead] = d;
+		deltahead = (deltahead + 1) % DELTA_MAX;
+	} else
+		deltas[ndeltas++] = d;
+}
+
+static int
+l_delta(lua_State *L)
+{
+	size_t	i;
+
+	(void)L;
+	for (i = 0; i < ndeltas; i++)
+		dlua_printf("%s\n", deltas[(deltahead + i) % DELTA_MAX]);
+	return 0;
+}
+
 int
 dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
 {
@@ -213,6 +265,8 @@ dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
 
 	pthread_mutex_lock(&dlua_mutex);
 	rc = dlua_run_line_locked(L, line, out);
+	if (rc == 0)
+		delta_record(line);
 	dlua_hooks_changed(L);
 	pthread_mutex_unlock(&dlua_mutex);
 	return rc;
