@@ -22,6 +22,7 @@ action_new(int kind)
 		return NULL;
 	ac->ac_kind = kind;
 	atomic_init(&ac->ac_refs, 1);
+	ac->ac_aa = ac->ac_ad = ac->ac_ra = -1;
 	if (kind == ACT_QPS || kind == ACT_QPSPOOL)
 		pthread_mutex_init(&ac->ac_u.qps.lock, NULL);
 	else if (kind == ACT_LOG || kind == ACT_RLOG)
@@ -91,8 +92,8 @@ dnsq_to_response(struct dnsq *dq, int rcode)
 {
 	bool	rd = dnspacket_rd(dq->dq_pkt), cd = dnspacket_cd(dq->dq_pkt);
 
-	dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q, rcode,
-	    true);
+	/* As dnsdist: RA mirrors the query's RD unless an option says. */
+	dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q, rcode, rd);
 	dnspacket_set_rd(dq->dq_pkt, rd);
 	dnspacket_set_cd(dq->dq_pkt, cd);
 	/* Nothing here was validated. */
@@ -147,12 +148,16 @@ dnsq_put_rr(struct dnsq *dq, const uint8_t *name, size_t namelen,
 	return 0;
 }
 
+/* The options of the action: aa, ad and ra, where it gave them. */
 static void
 spoof_flags(struct dnsq *dq, const struct action *ac)
 {
-	dnspacket_set_aa(dq->dq_pkt, ac->ac_u.spoof.aa);
-	dnspacket_set_ad(dq->dq_pkt, ac->ac_u.spoof.ad);
-	dnspacket_set_ra(dq->dq_pkt, ac->ac_u.spoof.ra);
+	if (ac->ac_aa >= 0)
+		dnspacket_set_aa(dq->dq_pkt, ac->ac_aa);
+	if (ac->ac_ad >= 0)
+		dnspacket_set_ad(dq->dq_pkt, ac->ac_ad);
+	if (ac->ac_ra >= 0)
+		dnspacket_set_ra(dq->dq_pkt, ac->ac_ra);
 }
 
 static int
@@ -243,6 +248,7 @@ action_negative_soa(struct action *ac, struct dnsq *dq)
 
 	dnsq_to_response(dq, ac->ac_u.soa.nxd ? DNS_RCODE_NXDOMAIN :
 	    DNS_RCODE_NOERROR);
+	spoof_flags(dq, ac);
 	memcpy(p, ac->ac_u.soa.mname, ac->ac_u.soa.mnamelen);
 	p += ac->ac_u.soa.mnamelen;
 	memcpy(p, ac->ac_u.soa.rname, ac->ac_u.soa.rnamelen);
@@ -319,6 +325,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_RCODE:
 	case ACT_ERCODE:
 		dnsq_to_response(dq, ac->ac_u.rcode & 0xf);
+		spoof_flags(dq, ac);
 		return VERDICT_ANSWER;
 	case ACT_TC:
 		/* Over TCP there is nothing to truncate: go on. */

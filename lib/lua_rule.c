@@ -557,6 +557,7 @@ static struct selector *
 selector_arg(lua_State *L, int idx)
 {
 	struct selector		**u, *a = NULL, *b = NULL, *se;
+	struct dnsname_ud	 *dn;
 	struct suffix_set	 *names;
 	struct netmask_group	  masks;
 	struct netmask		  nm;
@@ -569,7 +570,8 @@ selector_arg(lua_State *L, int idx)
 		lua_pushvalue(L, idx);
 		return *u;
 	}
-	if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TTABLE)
+	if (lua_type(L, idx) != LUA_TSTRING && lua_type(L, idx) != LUA_TTABLE &&
+	    luaL_testudata(L, idx, DNSNAME_MT) == NULL)
 		luaL_error(L, "a rule, a string or a table of strings expected");
 	if ((names = suffix_new()) == NULL)
 		luaL_error(L, "out of memory");
@@ -581,7 +583,13 @@ selector_arg(lua_State *L, int idx)
 		else
 			lua_pushvalue(L, idx);
 		s = lua_tostring(L, -1);
-		if (s != NULL && netmask_parse(s, &nm) == 0)
+		if ((dn = luaL_testudata(L, -1, DNSNAME_MT)) != NULL) {
+			if (suffix_add(names, dn->dn_name, dn->dn_len) == -1) {
+				suffix_unref(names);
+				netmask_group_clear(&masks);
+				luaL_error(L, "out of memory");
+			}
+		} else if (s != NULL && netmask_parse(s, &nm) == 0)
 			netmask_group_add(&masks, &nm);
 		else if (s == NULL || dnsname_from_text(s, name, &len) == -1 ||
 		    suffix_add(names, name, len) == -1) {
@@ -1084,17 +1092,24 @@ l_dropresponseaction(lua_State *L)
 	return simple_action(L, ACT_RDROP, "drop");
 }
 
+/* The options table of answering actions: aa, ad, ra (and ttl). */
+static void
+answer_options(lua_State *L, int idx, struct action *ac)
+{
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	ac->ac_aa = (int8_t)dlua_opt_bool(L, idx, "aa", ac->ac_aa);
+	ac->ac_ad = (int8_t)dlua_opt_bool(L, idx, "ad", ac->ac_ad);
+	ac->ac_ra = (int8_t)dlua_opt_bool(L, idx, "ra", ac->ac_ra);
+}
+
 static void
 spoof_options(lua_State *L, int idx, struct action *ac)
 {
 	ac->ac_u.spoof.ttl = 60;
-	ac->ac_u.spoof.ra = true;
-	if (lua_type(L, idx) != LUA_TTABLE)
-		return;
-	ac->ac_u.spoof.ttl = (uint32_t)dlua_opt_int(L, idx, "ttl", 60);
-	ac->ac_u.spoof.aa = dlua_opt_bool(L, idx, "aa", 0);
-	ac->ac_u.spoof.ad = dlua_opt_bool(L, idx, "ad", 0);
-	ac->ac_u.spoof.ra = dlua_opt_bool(L, idx, "ra", 1);
+	if (lua_type(L, idx) == LUA_TTABLE)
+		ac->ac_u.spoof.ttl = (uint32_t)dlua_opt_int(L, idx, "ttl", 60);
+	answer_options(L, idx, ac);
 }
 
 static int
@@ -1107,6 +1122,7 @@ l_rcodeaction(lua_State *L)
 		return luaL_error(L, "RCodeAction: rcode out of range");
 	ac = act_new(L, ACT_RCODE);
 	ac->ac_u.rcode = (int)rc;
+	answer_options(L, 2, ac);
 	action_set_desc(ac, "set rcode %d", (int)rc);
 	return 1;
 }
@@ -1121,6 +1137,7 @@ l_ercodeaction(lua_State *L)
 		return luaL_error(L, "ERCodeAction: rcode out of range");
 	ac = act_new(L, ACT_ERCODE);
 	ac->ac_u.rcode = (int)rc;
+	answer_options(L, 2, ac);
 	action_set_desc(ac, "set ercode %d", (int)rc);
 	return 1;
 }
@@ -1373,6 +1390,7 @@ l_negativeandsoaaction(lua_State *L)
 	ac->ac_u.soa.retry = (uint32_t)luaL_checkinteger(L, 8);
 	ac->ac_u.soa.expire = (uint32_t)luaL_checkinteger(L, 9);
 	ac->ac_u.soa.minimum = (uint32_t)luaL_checkinteger(L, 10);
+	answer_options(L, 11, ac);
 	dnsname_to_text(ac->ac_u.soa.zone, ac->ac_u.soa.zonelen, text,
 	    sizeof(text));
 	action_set_desc(ac, "negative answer (%s) with SOA of %s",

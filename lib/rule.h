@@ -126,6 +126,8 @@ struct action {
 	int			 ac_kind;
 	_Atomic int		 ac_refs;
 	char			*ac_desc;
+	/* Header bits of answers built here: -1 for the default. */
+	int8_t			 ac_aa, ac_ad, ac_ra;
 	union {
 		int			 rcode;
 		char			*pool;
@@ -142,7 +144,6 @@ struct action {
 			uint8_t		*raw[SPOOF_MAX];	/* rdata */
 			size_t		 rawlen[SPOOF_MAX];
 			uint32_t	 ttl;
-			bool		 aa, ad, ra;
 		}			 spoof;
 		int			 delayms;
 		struct {
