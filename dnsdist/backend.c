@@ -307,6 +307,8 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		if (dq.dq_delayms > sl->sl_delayms)
 			sl->sl_delayms = (uint16_t)dq.dq_delayms;
 	}
+	frontend_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
+	    usec, ds, &loop_realtime);
 	if (sl->sl_delayms > 0)
 		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,
 		    &sl->sl_dst, sl->sl_delayms);
@@ -385,9 +387,48 @@ backend_rates(void *arg)
 	}
 }
 
+/* TeeAction: a copy of the query to another server, answers ignored. */
+static void
+backend_tee_send(struct action *ac, const struct dnsq *dq)
+{
+	struct sockaddr	*sa = (struct sockaddr *)&ac->ac_u.tee.addr;
+	int		 fd;
+
+	pthread_mutex_lock(&ac->ac_u.tee.lock);
+	if ((fd = ac->ac_u.tee.fd) == -1) {
+		if ((fd = socket(sa->sa_family, SOCK_DGRAM, 0)) != -1 &&
+		    (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    connect(fd, sa, addr_len(sa)) == -1)) {
+			close(fd);
+			fd = -1;
+		}
+		/* -2: it failed once; do not try for every packet. */
+		ac->ac_u.tee.fd = fd == -1 ? -2 : fd;
+	}
+	pthread_mutex_unlock(&ac->ac_u.tee.lock);
+	if (fd >= 0 && send(fd, dq->dq_pkt, dq->dq_len, MSG_DONTWAIT) ==
+	    (ssize_t)dq->dq_len)
+		atomic_fetch_add_explicit(&ac->ac_u.tee.sent, 1,
+		    memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&ac->ac_u.tee.senderrors, 1,
+		    memory_order_relaxed);
+}
+
+static void
+backend_tee_close(struct action *ac)
+{
+	if (ac->ac_u.tee.fd >= 0)
+		close(ac->ac_u.tee.fd);
+	ac->ac_u.tee.fd = -1;
+}
+
 void
 backend_start(void)
 {
+	rule_tee_send = backend_tee_send;
+	rule_tee_close = backend_tee_close;
 	if ((rx_buf = calloc(UDP_BATCH, sizeof(*rx_buf))) == NULL)
 		fatal("backend buffers");
 	randombytes_buf(slot_hashkey, sizeof(slot_hashkey));

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <lua.h>
 
@@ -40,6 +41,7 @@ void	fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __no
 /* loop.c: the main thread's poll loop and its timers */
 typedef void (*loop_cb)(int fd, short revents, void *arg);
 extern uint64_t			loop_now;	/* monotonic ns, per wakeup */
+extern struct timespec		loop_realtime;	/* wall clock, per wakeup */
 extern volatile sig_atomic_t	loop_quit;
 uint64_t	mono_ns(void);
 int		loop_add(int fd, short events, loop_cb, void *arg);
@@ -88,6 +90,15 @@ const struct sockaddr *frontend_local(const struct listener *,
 struct server *frontend_route(struct dnsq *, int *);
 void	frontend_count_verdict(const struct dnsq *, int);
 bool	frontend_self_answered(struct dnsq *);
+/*
+ * Record a query, or an answer sent to a client (ds NULL: self-answered),
+ * in the inspection rings; never blocks.
+ */
+void	frontend_ring_query(const struct sockaddr *, const struct dnsquestion *,
+	    size_t len, const struct timespec *);
+void	frontend_ring_response(const struct sockaddr *,
+	    const struct dnsquestion *, const uint8_t *, size_t len,
+	    uint64_t usec, const struct server *, const struct timespec *);
 /* Response rules; false when the answer must be dropped. */
 bool	backend_response_rules(struct dnsq *);
 

@@ -19,6 +19,7 @@
 #include "dnsdist.h"
 #include "lua.h"
 #include "netmask.h"
+#include "ring.h"
 #include "rule.h"
 #include "stats.h"
 
@@ -319,6 +320,49 @@ frontend_route(struct dnsq *dq, int *verdict)
 	return NULL;
 }
 
+void
+frontend_ring_query(const struct sockaddr *from, const struct dnsquestion *q,
+    size_t len, const struct timespec *now)
+{
+	struct ring_rec	r;
+
+	if (ring_queries == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.rr_sec = now->tv_sec;
+	r.rr_usec = (uint32_t)(now->tv_nsec / 1000);
+	r.rr_client = from;
+	r.rr_name = q->q_name;
+	r.rr_namelen = q->q_namelen;
+	r.rr_qtype = q->q_type;
+	r.rr_size = len;
+	ring_push(ring_queries, &r);
+}
+
+void
+frontend_ring_response(const struct sockaddr *to, const struct dnsquestion *q,
+    const uint8_t *pkt, size_t len, uint64_t usec, const struct server *ds,
+    const struct timespec *now)
+{
+	struct ring_rec	r;
+
+	if (ring_responses == NULL || len < DNS_HDRLEN)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.rr_sec = now->tv_sec;
+	r.rr_usec = (uint32_t)(now->tv_nsec / 1000);
+	r.rr_client = to;
+	r.rr_server = ds != NULL ? (const struct sockaddr *)&ds->ds_addr : NULL;
+	r.rr_name = q->q_name;
+	r.rr_namelen = q->q_namelen;
+	r.rr_qtype = q->q_type;
+	r.rr_size = len;
+	r.rr_rcode = dnspacket_rcode(pkt);
+	r.rr_tc = dnspacket_tc(pkt);
+	r.rr_latency = usec;
+	ring_push(ring_responses, &r);
+}
+
 /* Self-generated answers pass the self-answered response chain. */
 bool
 frontend_self_answered(struct dnsq *dq)
@@ -358,11 +402,14 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
+	frontend_ring_query(from, &q, len, &loop_realtime);
 	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
 	dq.dq_local = frontend_local(li, dst, &local);
 	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
 		if (verdict != VERDICT_ANSWER || !frontend_self_answered(&dq))
 			return;
+		frontend_ring_response(from, &q, pkt, dq.dq_len, 0, NULL,
+		    &loop_realtime);
 		if (dq.dq_delayms > 0)
 			frontend_delay(li, pkt, dq.dq_len, from, dst,
 			    dq.dq_delayms);

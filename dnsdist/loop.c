@@ -12,6 +12,7 @@
 #include "dnsdist.h"
 
 uint64_t		loop_now;
+struct timespec		loop_realtime;
 volatile sig_atomic_t	loop_quit;
 
 struct loop_entry {
@@ -149,6 +150,8 @@ loop_run(void)
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
 		loop_now = mono_ns();
+		/* For the rings: wall clock once per wakeup, not per packet. */
+		clock_gettime(CLOCK_REALTIME, &loop_realtime);
 		for (i = 0; nready > 0 && i < n && !dirty; i++) {
 			if (pfds[i].revents == 0)
 				continue;

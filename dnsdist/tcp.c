@@ -369,6 +369,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	struct server		*ds;
 	uint8_t			*pkt = qbuf + 2;
 	size_t			 len = qlen - 2;
+	struct timespec		 now;
 	int			 verdict;
 
 	stats_inc(STAT_QUERIES);
@@ -386,6 +387,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
+	clock_gettime(CLOCK_REALTIME, &now);
+	frontend_ring_query((struct sockaddr *)&tc->tc_addr, &q, len, &now);
 	dnsq_init(&dq, pkt, len, room - 2, &q, (struct sockaddr *)&tc->tc_addr,
 	    tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
@@ -400,8 +403,11 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 		verdict = VERDICT_DROP;
 	pthread_rwlock_unlock(&config_lock);
 	if (ds == NULL) {
-		if (verdict == VERDICT_ANSWER)
+		if (verdict == VERDICT_ANSWER) {
+			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
+			    &q, pkt, dq.dq_len, 0, NULL, &now);
 			client_queue(tc, pkt, dq.dq_len);
+		}
 		free(qbuf);
 		return;
 	}
@@ -554,6 +560,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 	struct dnsquestion	 q;
 	struct dnsq		 dq;
 	bool			 keep = true;
+	struct timespec		 now;
 	uint8_t			*pkt = bc->bc_rbuf;
 	size_t			 len = bc->bc_rlen, i, nidle = 0;
 
@@ -580,8 +587,13 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 	record_response(bc->bc_ds, pkt, len,
 	    (tw->tw_now - bc->bc_sent) / 1000);
 	if (tc != NULL) {
-		if (keep)
+		if (keep) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
+			    &q, pkt, len, (tw->tw_now - bc->bc_sent) / 1000,
+			    bc->bc_ds, &now);
 			client_queue(tc, pkt, len);
+		}
 		tc->tc_inflight--;
 	}
 	free(bc->bc_qbuf);

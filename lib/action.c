@@ -27,6 +27,10 @@ action_new(int kind)
 		pthread_mutex_init(&ac->ac_u.qps.lock, NULL);
 	else if (kind == ACT_LOG || kind == ACT_RLOG)
 		pthread_mutex_init(&ac->ac_u.log.lock, NULL);
+	else if (kind == ACT_TEE) {
+		pthread_mutex_init(&ac->ac_u.tee.lock, NULL);
+		ac->ac_u.tee.fd = -1;
+	}
 	return ac;
 }
 
@@ -68,6 +72,11 @@ action_unref(struct action *ac)
 		break;
 	case ACT_CONTINUE:
 		action_unref(ac->ac_u.inner);
+		break;
+	case ACT_TEE:
+		if (rule_tee_close != NULL)
+			rule_tee_close(ac);
+		pthread_mutex_destroy(&ac->ac_u.tee.lock);
 		break;
 	}
 	free(ac->ac_desc);
@@ -380,6 +389,10 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_NONE;
 	case ACT_CONTINUE:
 		(void)action_apply(ac->ac_u.inner, dq);
+		return VERDICT_NONE;
+	case ACT_TEE:
+		if (rule_tee_send != NULL)
+			rule_tee_send(ac, dq);
 		return VERDICT_NONE;
 	case ACT_LUA:
 	case ACT_RLUA:

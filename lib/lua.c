@@ -163,6 +163,7 @@ dlua_open(void)
 	dlua_open_rules(L);
 	dlua_open_hooks(L);
 	dlua_open_console(L);
+	dlua_open_ring(L);
 	return L;
 }
 

@@ -69,6 +69,7 @@ struct dnsq;
 extern bool	dlua_blockfilter_set;
 bool		 dlua_blockfilter(struct dnsq *);
 void		 dlua_open_console(lua_State *);
+void		 dlua_open_ring(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

@@ -265,17 +265,6 @@ l_showbinds(lua_State *L)
 }
 
 static int
-l_setringbufferssize(lua_State *L)
-{
-	lua_Integer	n = luaL_checkinteger(L, 1);
-
-	if (n < 0)
-		return luaL_error(L, "setRingBuffersSize: negative size");
-	settings.st_ringsize = (size_t)n;
-	return 0;
-}
-
-static int
 l_setudpsocketbuffersizes(lua_State *L)
 {
 	lua_Integer	r = luaL_checkinteger(L, 1), s = luaL_checkinteger(L, 2);
@@ -305,7 +294,6 @@ static const luaL_Reg globals[] = {
 	{ "getVerbose", l_getverbose },
 	{ "shutdown", l_shutdown },
 	{ "showBinds", l_showbinds },
-	{ "setRingBuffersSize", l_setringbufferssize },
 	{ NULL, NULL }
 };
 

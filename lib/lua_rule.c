@@ -1360,6 +1360,21 @@ l_logresponseaction(lua_State *L)
 }
 
 static int
+l_teeaction(lua_State *L)
+{
+	const char	*s = luaL_checkstring(L, 1);
+	struct action	*ac = act_new(L, ACT_TEE);
+	socklen_t	 len;
+	char		 buf[ADDR_MAXTEXT];
+
+	if (addr_parse(s, 53, &ac->ac_u.tee.addr, &len) == -1)
+		return luaL_error(L, "TeeAction: bad address '%s'", s);
+	action_set_desc(ac, "tee to %s", addr_to_text((struct sockaddr *)
+	    &ac->ac_u.tee.addr, buf, sizeof(buf)));
+	return 1;
+}
+
+static int
 l_continueaction(lua_State *L)
 {
 	struct action	*inner = action_arg(L, 1), *ac;
@@ -1761,6 +1776,7 @@ static const luaL_Reg globals[] = {
 	{ "TagAction", l_settagaction },
 	{ "LogAction", l_logaction },
 	{ "ContinueAction", l_continueaction },
+	{ "TeeAction", l_teeaction },
 	{ "NegativeAndSOAAction", l_negativeandsoaaction },
 	{ "AllowResponseAction", l_allowresponseaction },
 	{ "DropResponseAction", l_dropresponseaction },

@@ -20,6 +20,8 @@ struct rule_chain	rules_selfanswered;
 bool	(*rule_lua_match)(int, struct dnsq *);
 int	(*rule_lua_action)(int, struct dnsq *);
 bool	(*rule_pool_available)(const char *);
+void	(*rule_tee_send)(struct action *, const struct dnsq *);
+void	(*rule_tee_close)(struct action *);
 
 /* Per-client token buckets for MaxQPSIPRule: bounded, entries expire. */
 struct qpsip_entry {

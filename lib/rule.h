@@ -158,6 +158,13 @@ struct action {
 		}			 log;
 		struct action		*inner;
 		struct {
+			struct sockaddr_storage addr;
+			pthread_mutex_t	 lock;
+			int		 fd;	/* -1 until first used */
+			_Atomic uint64_t sent;
+			_Atomic uint64_t senderrors;
+		}			 tee;
+		struct {
 			uint8_t		 zone[DNSNAME_MAXLEN];
 			size_t		 zonelen;
 			uint8_t		 mname[DNSNAME_MAXLEN];
@@ -200,6 +207,9 @@ extern struct rule_chain	rules_selfanswered;
  */
 extern bool	(*rule_lua_match)(int ref, struct dnsq *);
 extern int	(*rule_lua_action)(int ref, struct dnsq *);
+/* TeeAction: send a copy of the query; release the action's socket. */
+extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
+extern void	(*rule_tee_close)(struct action *);
 /* Whether a pool has a server up (PoolAvailableRule), set by the daemon. */
 extern bool	(*rule_pool_available)(const char *);
 

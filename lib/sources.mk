@@ -13,6 +13,7 @@ LIB_SRCS = \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \
+	lib/ring.c \
 	lib/settings.c \
 	lib/lua.c \
 	lib/lua_server.c \
@@ -20,6 +21,7 @@ LIB_SRCS = \
 	lib/lua_console.c \
 	lib/lua_rule.c \
 	lib/lua_dq.c \
+	lib/lua_ring.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \

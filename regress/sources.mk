@@ -8,7 +8,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_qps \
 	regress/lib/t_policy \
 	regress/lib/t_stats \
-	regress/lib/t_ctlproto
+	regress/lib/t_ctlproto \
+	regress/lib/t_ring
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

@@ -1,0 +1,560 @@
+/*
+ * Inspection of live traffic from the rings: topQueries, topResponses,
+ * topClients, topSlow, topBandwidth, grepq, showResponseLatency and
+ * setRingBuffersSize's shards, with dnsdist's names and output.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "dnsname.h"
+#include "dnspacket.h"
+#include "lua.h"
+#include "netmask.h"
+#include "ring.h"
+#include "settings.h"
+#include "stats.h"
+
+#define TALLY_KEYMAX	(DNSNAME_MAXLEN * 4 + 8)
+
+/* Counts per key (a name or an address as text); an open-addressed table. */
+struct tally_item {
+	char		*ti_key;
+	uint64_t	 ti_n;
+};
+
+struct tally {
+	struct tally_item	*ty_items;
+	size_t			 ty_cap;
+	size_t			 ty_count;
+	uint64_t		 ty_total;
+	bool			 ty_nomem;
+};
+
+static uint64_t
+tally_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int
+tally_grow(struct tally *ty)
+{
+	struct tally_item	*old = ty->ty_items, *ni;
+	size_t			 oldcap = ty->ty_cap, cap, i, j;
+
+	cap = oldcap ? oldcap * 2 : 256;
+	if ((ni = calloc(cap, sizeof(*ni))) == NULL)
+		return -1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].ti_key == NULL)
+			continue;
+		j = tally_hash(old[i].ti_key) & (cap - 1);
+		while (ni[j].ti_key != NULL)
+			j = (j + 1) & (cap - 1);
+		ni[j] = old[i];
+	}
+	free(old);
+	ty->ty_items = ni;
+	ty->ty_cap = cap;
+	return 0;
+}
+
+static void
+tally_add(struct tally *ty, const char *key, uint64_t n)
+{
+	size_t	j;
+
+	ty->ty_total += n;
+	if ((ty->ty_count + 1) * 2 > ty->ty_cap && tally_grow(ty) == -1) {
+		ty->ty_nomem = true;
+		return;
+	}
+	j = tally_hash(key) & (ty->ty_cap - 1);
+	while (ty->ty_items[j].ti_key != NULL) {
+		if (strcmp(ty->ty_items[j].ti_key, key) == 0) {
+			ty->ty_items[j].ti_n += n;
+			return;
+		}
+		j = (j + 1) & (ty->ty_cap - 1);
+	}
+	if ((ty->ty_items[j].ti_key = strdup(key)) == NULL) {
+		ty->ty_nomem = true;
+		return;
+	}
+	ty->ty_items[j].ti_n = n;
+	ty->ty_count++;
+}
+
+static int
+tally_cmp(const void *a, const void *b)
+{
+	const struct tally_item	*x = a, *y = b;
+
+	if (x->ti_key == NULL || y->ti_key == NULL)
+		return (x->ti_key == NULL) - (y->ti_key == NULL);
+	if (x->ti_n != y->ti_n)
+		return x->ti_n > y->ti_n ? -1 : 1;
+	return strcmp(x->ti_key, y->ti_key);
+}
+
+/* Print the top n as dnsdist does, then "Rest"; frees the tally. */
+static void
+tally_print(struct tally *ty, lua_Integer n)
+{
+	uint64_t	shown = 0, rest;
+	size_t		i;
+	double		tot = ty->ty_total > 0 ? (double)ty->ty_total : 1.0;
+
+	if (ty->ty_cap > 0)
+		qsort(ty->ty_items, ty->ty_cap, sizeof(*ty->ty_items),
+		    tally_cmp);
+	for (i = 0; i < ty->ty_count && (lua_Integer)i < n; i++) {
+		dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1,
+		    ty->ty_items[i].ti_key,
+		    (unsigned long long)ty->ty_items[i].ti_n,
+		    100.0 * (double)ty->ty_items[i].ti_n / tot);
+		shown += ty->ty_items[i].ti_n;
+	}
+	rest = ty->ty_total - shown;
+	dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1, "Rest",
+	    (unsigned long long)rest, 100.0 * (double)rest / tot);
+	if (ty->ty_nomem)
+		dlua_printf("(out of memory: counts incomplete)\n");
+	for (i = 0; i < ty->ty_cap; i++)
+		free(ty->ty_items[i].ti_key);
+	free(ty->ty_items);
+	memset(ty, 0, sizeof(*ty));
+}
+
+/* The name as text, lower case, cut to its last labels labels (0: all). */
+static void
+ring_name_text(const struct ring_entry *e, int labels, char *buf,
+    size_t bufsz)
+{
+	uint8_t	name[DNSNAME_MAXLEN];
+	size_t	off = 0, len = e->re_namelen;
+	int	n;
+
+	dnsname_lower(e->re_name, len, name);
+	if (labels > 0) {
+		n = dnsname_count_labels(name, len);
+		while (n > labels && off < len && name[off] != 0) {
+			off += (size_t)name[off] + 1;
+			n--;
+		}
+	}
+	if (off >= len || dnsname_to_text(name + off, len - off, buf,
+	    bufsz) == -1)
+		strlcpy(buf, "?", bufsz);
+}
+
+struct top_args {
+	struct tally	*ta_tally;
+	int		 ta_labels;
+	int		 ta_rcode;	/* -1: any */
+	uint64_t	 ta_minusec;	/* topSlow */
+	bool		 ta_slow;
+};
+
+static void
+top_name_cb(const struct ring_entry *e, void *arg)
+{
+	struct top_args	*ta = arg;
+	char		 key[TALLY_KEYMAX];
+
+	if (ta->ta_rcode >= 0 && e->re_rcode != ta->ta_rcode)
+		return;
+	if (ta->ta_slow && e->re_latency < ta->ta_minusec)
+		return;
+	ring_name_text(e, ta->ta_labels, key, sizeof(key));
+	tally_add(ta->ta_tally, key, 1);
+}
+
+static int
+opt_labels(lua_State *L, int idx)
+{
+	lua_Integer	l = luaL_optinteger(L, idx, 0);
+
+	return l < 0 ? 0 : l > 127 ? 127 : (int)l;
+}
+
+static bool
+rings_ready(void)
+{
+	if (ring_global_init() == -1) {
+		dlua_printf("ring buffers: out of memory\n");
+		return false;
+	}
+	return true;
+}
+
+static int
+l_topqueries(lua_State *L)
+{
+	struct tally	ty = { 0 };
+	struct top_args	ta = { &ty, 0, -1, 0, false };
+	lua_Integer	n = luaL_optinteger(L, 1, 10);
+
+	ta.ta_labels = opt_labels(L, 2);
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_queries, top_name_cb, &ta);
+	tally_print(&ty, n);
+	return 0;
+}
+
+static int
+l_topresponses(lua_State *L)
+{
+	struct tally	ty = { 0 };
+	struct top_args	ta = { &ty, 0, 0, 0, false };
+	lua_Integer	n = luaL_optinteger(L, 1, 10);
+
+	ta.ta_rcode = (int)luaL_optinteger(L, 2, 0);
+	ta.ta_labels = opt_labels(L, 3);
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_responses, top_name_cb, &ta);
+	tally_print(&ty, n);
+	return 0;
+}
+
+static int
+l_topslow(lua_State *L)
+{
+	struct tally	ty = { 0 };
+	struct top_args	ta = { &ty, 0, -1, 0, true };
+	lua_Integer	n = luaL_optinteger(L, 1, 10);
+	lua_Integer	ms = luaL_optinteger(L, 2, 2000);
+
+	ta.ta_minusec = ms < 0 ? 0 : (uint64_t)ms * 1000;
+	ta.ta_labels = opt_labels(L, 3);
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_responses, top_name_cb, &ta);
+	tally_print(&ty, n);
+	return 0;
+}
+
+/* topClients counts queries, topBandwidth bytes both ways. */
+static void
+top_client_cb(const struct ring_entry *e, void *arg)
+{
+	struct top_args	*ta = arg;
+	char		 key[TALLY_KEYMAX];
+
+	if (e->re_client.sin6_family == 0)
+		return;
+	addr_host_to_text((const struct sockaddr *)&e->re_client, key,
+	    sizeof(key));
+	tally_add(ta->ta_tally, key, ta->ta_slow ? e->re_size : 1);
+}
+
+static int
+l_topclients(lua_State *L)
+{
+	struct tally	ty = { 0 };
+	struct top_args	ta = { &ty, 0, -1, 0, false };
+	lua_Integer	n = luaL_optinteger(L, 1, 10);
+
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_queries, top_client_cb, &ta);
+	tally_print(&ty, n);
+	return 0;
+}
+
+static int
+l_topbandwidth(lua_State *L)
+{
+	struct tally	ty = { 0 };
+	struct top_args	ta = { &ty, 0, -1, 0, true };
+	lua_Integer	n = luaL_optinteger(L, 1, 10);
+
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_queries, top_client_cb, &ta);
+	ring_foreach(ring_responses, top_client_cb, &ta);
+	tally_print(&ty, n);
+	return 0;
+}
+
+/* grepq: the filters (all that are given must match) and the matches. */
+struct grep {
+	struct netmask		 gp_nm;
+	bool			 gp_hasnm;
+	uint8_t			 gp_name[DNSNAME_MAXLEN];
+	size_t			 gp_namelen;
+	bool			 gp_hasname;
+	uint64_t		 gp_minusec;
+	bool			 gp_hasms;
+	bool			 gp_response;	/* walking the response ring */
+	struct grep_hit {
+		struct ring_entry	gh_e;
+		bool			gh_response;
+	}			*gp_hits;
+	size_t			 gp_nhits, gp_cap;
+	bool			 gp_nomem;
+};
+
+static void
+grep_filter(lua_State *L, struct grep *gp, const char *s)
+{
+	struct netmask	 nm;
+	char		*end;
+	unsigned long	 ms;
+	size_t		 len = strlen(s);
+
+	if (len > 2 && strcmp(s + len - 2, "ms") == 0) {
+		errno = 0;
+		ms = strtoul(s, &end, 10);
+		if (errno == 0 && end == s + len - 2 && s[0] != '-') {
+			gp->gp_minusec = (uint64_t)ms * 1000;
+			gp->gp_hasms = true;
+			return;
+		}
+	}
+	/* A failed parse may have written into nm: keep it apart. */
+	if (netmask_parse(s, &nm) == 0) {
+		gp->gp_nm = nm;
+		gp->gp_hasnm = true;
+		return;
+	}
+	if (dnsname_from_text(s, gp->gp_name, &gp->gp_namelen) == 0) {
+		gp->gp_hasname = true;
+		return;
+	}
+	luaL_error(L, "grepq: '%s' is neither a netmask, a name nor a "
+	    "latency such as \"100ms\"", s);
+}
+
+static void
+grep_cb(const struct ring_entry *e, void *arg)
+{
+	struct grep	*gp = arg;
+	struct grep_hit	*nh;
+
+	if (gp->gp_hasms && (!gp->gp_response ||
+	    e->re_latency < gp->gp_minusec))
+		return;
+	if (gp->gp_hasnm && (e->re_client.sin6_family == 0 ||
+	    netmask_match(&gp->gp_nm,
+	    (const struct sockaddr *)&e->re_client) != 1))
+		return;
+	if (gp->gp_hasname && dnsname_is_part_of(e->re_name, e->re_namelen,
+	    gp->gp_name, gp->gp_namelen) != 1)
+		return;
+	if (gp->gp_nhits == gp->gp_cap) {
+		size_t cap = gp->gp_cap ? gp->gp_cap * 2 : 64;
+
+		if ((nh = reallocarray(gp->gp_hits, cap, sizeof(*nh))) ==
+		    NULL) {
+			gp->gp_nomem = true;
+			return;
+		}
+		gp->gp_hits = nh;
+		gp->gp_cap = cap;
+	}
+	gp->gp_hits[gp->gp_nhits].gh_e = *e;
+	gp->gp_hits[gp->gp_nhits++].gh_response = gp->gp_response;
+}
+
+/* Newest first. */
+static int
+grep_cmp(const void *a, const void *b)
+{
+	const struct ring_entry	*x = &((const struct grep_hit *)a)->gh_e;
+	const struct ring_entry	*y = &((const struct grep_hit *)b)->gh_e;
+
+	if (x->re_sec != y->re_sec)
+		return x->re_sec > y->re_sec ? -1 : 1;
+	if (x->re_usec != y->re_usec)
+		return x->re_usec > y->re_usec ? -1 : 1;
+	return 0;
+}
+
+static void
+grep_print(const struct grep_hit *h, const struct timespec *now)
+{
+	const struct ring_entry	*e = &h->gh_e;
+	char			 client[64], server[64], name[TALLY_KEYMAX];
+	char			 tbuf[16], lat[24];
+	const char		*type;
+	double			 ago;
+
+	ago = (double)(e->re_sec - now->tv_sec) +
+	    ((double)e->re_usec - (double)now->tv_nsec / 1000.0) / 1e6;
+	if (e->re_client.sin6_family != 0)
+		addr_to_text((const struct sockaddr *)&e->re_client, client,
+		    sizeof(client));
+	else
+		strlcpy(client, "-", sizeof(client));
+	if (h->gh_response && e->re_server.sin6_family != 0)
+		addr_to_text((const struct sockaddr *)&e->re_server, server,
+		    sizeof(server));
+	else
+		strlcpy(server, h->gh_response ? "self" : "", sizeof(server));
+	ring_name_text(e, 0, name, sizeof(name));
+	type = dnspacket_type_name(e->re_qtype, tbuf, sizeof(tbuf));
+	if (h->gh_response)
+		snprintf(lat, sizeof(lat), "%.2f", e->re_latency / 1000.0);
+	else
+		lat[0] = '\0';
+	dlua_printf("%-7.1f %-47s %-21s %-40s %-6s %-8s %-3s %s\n", ago,
+	    client, server, name, type, lat,
+	    h->gh_response && e->re_tc ? "TC" : "",
+	    h->gh_response ? dnspacket_rcode_name(e->re_rcode) : "Question");
+}
+
+static int
+l_grepq(lua_State *L)
+{
+	struct grep	 gp;
+	struct timespec	 now;
+	lua_Integer	 n = luaL_optinteger(L, 2, 10);
+	size_t		 i;
+
+	memset(&gp, 0, sizeof(gp));
+	if (lua_type(L, 1) == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, 1) != 0) {
+			grep_filter(L, &gp, luaL_checkstring(L, -1));
+			lua_pop(L, 1);
+		}
+	} else
+		grep_filter(L, &gp, luaL_checkstring(L, 1));
+	if (!rings_ready())
+		return 0;
+	if (!gp.gp_hasms)
+		ring_foreach(ring_queries, grep_cb, &gp);
+	gp.gp_response = true;
+	ring_foreach(ring_responses, grep_cb, &gp);
+	if (gp.gp_nhits > 0)
+		qsort(gp.gp_hits, gp.gp_nhits, sizeof(*gp.gp_hits), grep_cmp);
+	clock_gettime(CLOCK_REALTIME, &now);
+	dlua_printf("%-7s %-47s %-21s %-40s %-6s %-8s %-3s %s\n", "Time",
+	    "Client", "Server", "Name", "Type", "Lat.", "TC", "Rcode");
+	for (i = 0; i < gp.gp_nhits && (lua_Integer)i < n; i++)
+		grep_print(&gp.gp_hits[i], &now);
+	if (gp.gp_nomem)
+		dlua_printf("(out of memory: matches incomplete)\n");
+	free(gp.gp_hits);
+	return 0;
+}
+
+/* showResponseLatency: bins of 0.1 ms doubling, as dnsdist draws them. */
+#define LAT_BINS	15
+
+struct latency {
+	uint64_t	lt_bins[LAT_BINS];
+	uint64_t	lt_sum;
+	uint64_t	lt_count;
+};
+
+static void
+latency_cb(const struct ring_entry *e, void *arg)
+{
+	struct latency	*lt = arg;
+	uint64_t	 bound = 100;
+	int		 i;
+
+	for (i = 0; i < LAT_BINS - 1 && e->re_latency > bound; i++)
+		bound *= 2;
+	lt->lt_bins[i]++;
+	lt->lt_sum += e->re_latency;
+	lt->lt_count++;
+}
+
+static int
+l_showresponselatency(lua_State *L)
+{
+	struct latency	lt;
+	uint64_t	highest = 0, bound = 100;
+	char		bar[72];
+	int		i, stars;
+
+	(void)L;
+	memset(&lt, 0, sizeof(lt));
+	if (!rings_ready())
+		return 0;
+	ring_foreach(ring_responses, latency_cb, &lt);
+	dlua_printf("Average response latency: %.02f ms\n", lt.lt_count > 0 ?
+	    (double)lt.lt_sum / 1000.0 / (double)lt.lt_count : 0.0);
+	for (i = 0; i < LAT_BINS; i++)
+		if (lt.lt_bins[i] > highest)
+			highest = lt.lt_bins[i];
+	dlua_printf("%7s\t%7s\n", "ms", "count");
+	for (i = 0; i < LAT_BINS; i++, bound *= 2) {
+		char c = '*';
+
+		stars = highest > 0 ? (int)(70 * lt.lt_bins[i] / highest) : 0;
+		if (stars == 0 && lt.lt_bins[i] > 0) {
+			stars = 1;
+			c = '.';
+		}
+		memset(bar, c, (size_t)stars);
+		bar[stars] = '\0';
+		dlua_printf("%7.2f\t%7llu %s\n", (double)bound / 1000.0,
+		    (unsigned long long)lt.lt_bins[i], bar);
+	}
+	return 0;
+}
+
+static int
+l_setringbufferssize(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+	lua_Integer	s = luaL_optinteger(L, 2, RING_DEFAULT_SHARDS);
+
+	if (n < 1 || n > (1 << 28))
+		return luaL_error(L, "setRingBuffersSize: bad size");
+	if (s < 1 || s > RING_MAXSHARDS)
+		return luaL_error(L, "setRingBuffersSize: shards must be "
+		    "from 1 to %d", RING_MAXSHARDS);
+	if (ring_global_resize((size_t)n, (size_t)s) == -1)
+		return luaL_error(L, "setRingBuffersSize: out of memory");
+	settings.st_ringsize = (size_t)n;
+	return 0;
+}
+
+static double
+gauge_ring_skipped(void)
+{
+	if (ring_queries == NULL || ring_responses == NULL)
+		return 0;
+	return (double)(ring_skipped(ring_queries) +
+	    ring_skipped(ring_responses));
+}
+
+static const luaL_Reg globals[] = {
+	{ "topQueries", l_topqueries },
+	{ "topResponses", l_topresponses },
+	{ "topSlow", l_topslow },
+	{ "topClients", l_topclients },
+	{ "topBandwidth", l_topbandwidth },
+	{ "grepq", l_grepq },
+	{ "showResponseLatency", l_showresponselatency },
+	{ "setRingBuffersSize", l_setringbufferssize },
+	{ NULL, NULL }
+};
+
+void
+dlua_open_ring(lua_State *L)
+{
+	/* The shard arrays only; entries come with the first packets. */
+	(void)ring_global_init();
+	stats_set_gauge("ring-buffer-skipped", gauge_ring_skipped);
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, globals, 0);
+	lua_pop(L, 1);
+}

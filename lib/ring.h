@@ -1,0 +1,106 @@
+/*
+ * Fixed-capacity rings of recent queries and responses, for the console's
+ * inspection functions (topQueries, grepq, ...).  A ring is split into
+ * shards, each with its own mutex; a writer only ever tries a lock
+ * (pthread_mutex_trylock), moving to the next shard when one is busy, and
+ * skips the entry (counted) when all are: packets never wait on a reader.
+ * The entries of a shard are allocated (calloc) at its first use, so an
+ * idle daemon does not pay for them.
+ */
+#ifndef RING_H
+#define RING_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RING_MAXSHARDS		64
+#define RING_DEFAULT_SIZE	10000
+#define RING_DEFAULT_SHARDS	10
+
+struct ring_entry {
+	int64_t			re_sec;		/* wall clock */
+	uint32_t		re_usec;
+	uint32_t		re_latency;	/* responses: microseconds */
+	struct sockaddr_in6	re_client;	/* or a sockaddr_in */
+	struct sockaddr_in6	re_server;	/* responses; family 0: self */
+	uint16_t		re_qtype;
+	uint16_t		re_size;	/* packet bytes */
+	uint8_t			re_rcode;	/* responses */
+	bool			re_tc;		/* responses */
+	uint8_t			re_namelen;
+	uint8_t			re_name[255];	/* wire, packet's case */
+};
+
+struct ring_shard {
+	pthread_mutex_t		 rs_lock;
+	struct ring_entry	*rs_entries;	/* NULL until first used */
+	size_t			 rs_cap;
+	size_t			 rs_head;	/* next slot written */
+	size_t			 rs_count;
+};
+
+struct ring {
+	_Atomic size_t		 rg_nshards;
+	_Atomic uint64_t	 rg_skipped;	/* every shard was busy */
+	_Atomic uint64_t	 rg_nomem;	/* a shard could not allocate */
+	_Atomic size_t		 rg_next;	/* where the next write starts */
+	struct ring_shard	 rg_shards[RING_MAXSHARDS];
+};
+
+/*
+ * What a writer hands in; pointers are only read during the call.  client
+ * and server may be NULL (server NULL: a self-answered response).
+ */
+struct ring_rec {
+	int64_t			 rr_sec;
+	uint32_t		 rr_usec;
+	const struct sockaddr	*rr_client;
+	const struct sockaddr	*rr_server;
+	const uint8_t		*rr_name;
+	size_t			 rr_namelen;
+	uint16_t		 rr_qtype;
+	size_t			 rr_size;
+	int			 rr_rcode;
+	bool			 rr_tc;
+	uint64_t		 rr_latency;	/* microseconds */
+};
+
+/*
+ * A ring of total entries over shards shards (1 to RING_MAXSHARDS; each
+ * shard holds total / shards, at least 1).  The caller owns the result
+ * (ring_free).  NULL on ENOMEM or bad arguments (EINVAL).
+ */
+struct ring	*ring_new(size_t total, size_t shards);
+void		 ring_free(struct ring *);
+/*
+ * New sizes; the entries are dropped.  Waits for the shard locks (readers
+ * only hold them briefly).  0, or -1 with EINVAL.
+ */
+int		 ring_resize(struct ring *, size_t total, size_t shards);
+/* Record one entry; false when it was skipped (busy shards or ENOMEM). */
+bool		 ring_push(struct ring *, const struct ring_rec *);
+/* Total capacity and entries held now. */
+size_t		 ring_capacity(struct ring *);
+size_t		 ring_count(struct ring *);
+uint64_t	 ring_skipped(const struct ring *);
+/*
+ * Call fn for every entry, oldest first within each shard; one shard is
+ * locked at a time (writers skip it meanwhile).  fn must not push.
+ */
+void		 ring_foreach(struct ring *,
+		    void (*fn)(const struct ring_entry *, void *), void *arg);
+
+/* The daemon's two rings, made by ring_global_init() (idempotent). */
+extern struct ring	*ring_queries;
+extern struct ring	*ring_responses;
+int		 ring_global_init(void);
+/* setRingBuffersSize(): both rings; 0 or -1 (EINVAL, ENOMEM). */
+int		 ring_global_resize(size_t total, size_t shards);
+
+#endif /* RING_H */

@@ -1,0 +1,292 @@
+/*
+ * ring: sharded rings of recent queries and responses; capacity, lazy
+ * allocation, wrap-around, shards, trylock skips, resizing, threads.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <atf-c.h>
+
+#include "ring.h"
+
+#include "lsan.h"
+
+/* www.example. */
+static const uint8_t www_example[] = {
+	3, 'w', 'w', 'w',
+	7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0
+};
+
+static bool
+push(struct ring *rg, uint16_t qtype)
+{
+	struct sockaddr_in	sin;
+	struct ring_rec		r;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5300);
+	sin.sin_addr.s_addr = htonl(0x7f000001);
+	memset(&r, 0, sizeof(r));
+	r.rr_sec = 1000 + qtype;
+	r.rr_usec = 5;
+	r.rr_client = (struct sockaddr *)&sin;
+	r.rr_name = www_example;
+	r.rr_namelen = sizeof(www_example);
+	r.rr_qtype = qtype;
+	r.rr_size = 29;
+	r.rr_rcode = 2;
+	r.rr_latency = 1234;
+	return ring_push(rg, &r);
+}
+
+struct collect {
+	uint16_t	qtypes[1024];
+	size_t		n;
+	bool		fields_ok;
+};
+
+static void
+collect_cb(const struct ring_entry *e, void *arg)
+{
+	struct collect			*c = arg;
+	const struct sockaddr_in	*sin = (const void *)&e->re_client;
+
+	if (c->n < 1024)
+		c->qtypes[c->n] = e->re_qtype;
+	c->n++;
+	if (e->re_namelen != sizeof(www_example) ||
+	    memcmp(e->re_name, www_example, sizeof(www_example)) != 0 ||
+	    sin->sin_family != AF_INET || ntohs(sin->sin_port) != 5300 ||
+	    e->re_server.sin6_family != 0 || e->re_rcode != 2 ||
+	    e->re_latency != 1234 || e->re_size != 29 ||
+	    e->re_sec != 1000 + e->re_qtype || e->re_usec != 5)
+		c->fields_ok = false;
+}
+
+static size_t
+allocated_shards(const struct ring *rg)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < RING_MAXSHARDS; i++)
+		if (rg->rg_shards[i].rs_entries != NULL)
+			n++;
+	return n;
+}
+
+ATF_TC_WITHOUT_HEAD(bad_args);
+ATF_TC_BODY(bad_args, tc)
+{
+	struct ring	*rg;
+
+	ATF_CHECK(ring_new(0, 1) == NULL);
+	ATF_CHECK(ring_new(10, 0) == NULL);
+	ATF_CHECK(ring_new(10, RING_MAXSHARDS + 1) == NULL);
+	ATF_REQUIRE((rg = ring_new(10, 2)) != NULL);
+	ATF_CHECK_EQ(ring_resize(rg, 0, 2), -1);
+	ATF_CHECK_EQ(ring_resize(rg, 10, 0), -1);
+	ATF_CHECK_EQ(ring_capacity(rg), 10);
+	ring_free(rg);
+	ring_free(NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(capacity_lazy);
+ATF_TC_BODY(capacity_lazy, tc)
+{
+	struct ring	*rg;
+
+	ATF_REQUIRE((rg = ring_new(10000, 10)) != NULL);
+	ATF_CHECK_EQ(ring_capacity(rg), 10000);
+	ATF_CHECK_EQ(ring_count(rg), 0);
+	/* Nothing allocated before the first entry, then one shard. */
+	ATF_CHECK_EQ(allocated_shards(rg), 0);
+	ATF_CHECK(push(rg, 1));
+	ATF_CHECK_EQ(allocated_shards(rg), 1);
+	ATF_CHECK_EQ(ring_count(rg), 1);
+	ring_free(rg);
+	/* Fewer entries than shards: one per shard. */
+	ATF_REQUIRE((rg = ring_new(3, 5)) != NULL);
+	ATF_CHECK_EQ(ring_capacity(rg), 5);
+	ring_free(rg);
+}
+
+ATF_TC_WITHOUT_HEAD(wraparound);
+ATF_TC_BODY(wraparound, tc)
+{
+	struct collect	 c;
+	struct ring	*rg;
+	uint16_t	 i;
+
+	ATF_REQUIRE((rg = ring_new(10, 1)) != NULL);
+	for (i = 0; i < 25; i++)
+		ATF_REQUIRE(push(rg, i));
+	ATF_CHECK_EQ(ring_count(rg), 10);
+	memset(&c, 0, sizeof(c));
+	c.fields_ok = true;
+	ring_foreach(rg, collect_cb, &c);
+	ATF_REQUIRE_EQ(c.n, 10);
+	ATF_CHECK(c.fields_ok);
+	/* The newest ten, oldest first. */
+	for (i = 0; i < 10; i++)
+		ATF_CHECK_EQ(c.qtypes[i], 15 + i);
+	ATF_CHECK_EQ(ring_skipped(rg), 0);
+	ring_free(rg);
+}
+
+ATF_TC_WITHOUT_HEAD(shards);
+ATF_TC_BODY(shards, tc)
+{
+	struct collect	 c;
+	struct ring	*rg;
+	size_t		 i;
+
+	ATF_REQUIRE((rg = ring_new(40, 4)) != NULL);
+	for (i = 0; i < 40; i++)
+		ATF_REQUIRE(push(rg, (uint16_t)i));
+	/* One writer goes round the shards: each is full. */
+	for (i = 0; i < 4; i++) {
+		ATF_CHECK_EQ(rg->rg_shards[i].rs_count, 10);
+		ATF_CHECK_EQ(rg->rg_shards[i].rs_cap, 10);
+	}
+	ATF_CHECK_EQ(rg->rg_shards[4].rs_cap, 0);
+	for (i = 0; i < 100; i++)
+		ATF_REQUIRE(push(rg, (uint16_t)(100 + i)));
+	ATF_CHECK_EQ(ring_count(rg), 40);
+	memset(&c, 0, sizeof(c));
+	c.fields_ok = true;
+	ring_foreach(rg, collect_cb, &c);
+	ATF_CHECK_EQ(c.n, 40);
+	ATF_CHECK(c.fields_ok);
+	/* Only the newest 40 are left. */
+	for (i = 0; i < c.n; i++)
+		ATF_CHECK(c.qtypes[i] >= 160);
+	ring_free(rg);
+}
+
+ATF_TC_WITHOUT_HEAD(trylock_skip);
+ATF_TC_BODY(trylock_skip, tc)
+{
+	struct ring	*rg;
+
+	ATF_REQUIRE((rg = ring_new(4, 2)) != NULL);
+	/* A reader holds every shard: the writer skips and counts. */
+	pthread_mutex_lock(&rg->rg_shards[0].rs_lock);
+	pthread_mutex_lock(&rg->rg_shards[1].rs_lock);
+	ATF_CHECK(!push(rg, 1));
+	ATF_CHECK(!push(rg, 2));
+	ATF_CHECK_EQ(ring_skipped(rg), 2);
+	/* One shard free: every write lands there. */
+	pthread_mutex_unlock(&rg->rg_shards[1].rs_lock);
+	ATF_CHECK(push(rg, 3));
+	ATF_CHECK(push(rg, 4));
+	ATF_CHECK_EQ(rg->rg_shards[1].rs_count, 2);
+	ATF_CHECK_EQ(rg->rg_shards[0].rs_count, 0);
+	pthread_mutex_unlock(&rg->rg_shards[0].rs_lock);
+	ATF_CHECK_EQ(ring_skipped(rg), 2);
+	ATF_CHECK_EQ(ring_count(rg), 2);
+	ring_free(rg);
+}
+
+ATF_TC_WITHOUT_HEAD(resize);
+ATF_TC_BODY(resize, tc)
+{
+	struct ring	*rg;
+	int		 i;
+
+	ATF_REQUIRE((rg = ring_new(100, 10)) != NULL);
+	for (i = 0; i < 50; i++)
+		push(rg, (uint16_t)i);
+	ATF_CHECK_EQ(ring_count(rg), 50);
+	ATF_CHECK_EQ(ring_resize(rg, 20, 2), 0);
+	ATF_CHECK_EQ(ring_count(rg), 0);
+	ATF_CHECK_EQ(ring_capacity(rg), 20);
+	ATF_CHECK_EQ(allocated_shards(rg), 0);
+	for (i = 0; i < 50; i++)
+		ATF_CHECK(push(rg, (uint16_t)i));
+	ATF_CHECK_EQ(ring_count(rg), 20);
+	ATF_CHECK_EQ(allocated_shards(rg), 2);
+	ring_free(rg);
+}
+
+#define NWRITERS	4
+#define NPUSH		20000
+
+static void
+count_cb(const struct ring_entry *e, void *arg)
+{
+	(void)e;
+	(*(size_t *)arg)++;
+}
+
+static void *
+writer(void *arg)
+{
+	struct ring	*rg = arg;
+	size_t		 i, ok = 0;
+
+	for (i = 0; i < NPUSH; i++)
+		if (push(rg, (uint16_t)i))
+			ok++;
+	return (void *)ok;
+}
+
+ATF_TC_WITHOUT_HEAD(threads);
+ATF_TC_BODY(threads, tc)
+{
+	pthread_t	 t[NWRITERS];
+	struct ring	*rg;
+	size_t		 ok = 0, seen, i;
+	void		*rv;
+
+	ATF_REQUIRE((rg = ring_new(1000, 4)) != NULL);
+	for (i = 0; i < NWRITERS; i++)
+		ATF_REQUIRE(pthread_create(&t[i], NULL, writer, rg) == 0);
+	/* A reader walks the rings meanwhile. */
+	for (i = 0; i < 20; i++) {
+		seen = 0;
+		ring_foreach(rg, count_cb, &seen);
+		ATF_CHECK(seen <= 1000);
+	}
+	for (i = 0; i < NWRITERS; i++) {
+		ATF_REQUIRE(pthread_join(t[i], &rv) == 0);
+		ok += (size_t)rv;
+	}
+	ATF_CHECK_EQ(ok + ring_skipped(rg), (size_t)NWRITERS * NPUSH);
+	ATF_CHECK_EQ(ring_count(rg), 1000);
+	ring_free(rg);
+}
+
+ATF_TC_WITHOUT_HEAD(global);
+ATF_TC_BODY(global, tc)
+{
+	ATF_REQUIRE_EQ(ring_global_init(), 0);
+	ATF_REQUIRE(ring_queries != NULL && ring_responses != NULL);
+	ATF_CHECK_EQ(ring_capacity(ring_queries), RING_DEFAULT_SIZE);
+	ATF_CHECK_EQ(ring_queries->rg_nshards, RING_DEFAULT_SHARDS);
+	ATF_CHECK_EQ(ring_global_resize(500, 5), 0);
+	ATF_CHECK_EQ(ring_capacity(ring_responses), 500);
+	ATF_CHECK_EQ(ring_global_resize(500, 0), -1);
+	ATF_CHECK_EQ(ring_global_init(), 0);
+	ATF_CHECK_EQ(ring_capacity(ring_queries), 500);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, bad_args);
+	ATF_TP_ADD_TC(tp, capacity_lazy);
+	ATF_TP_ADD_TC(tp, wraparound);
+	ATF_TP_ADD_TC(tp, shards);
+	ATF_TP_ADD_TC(tp, trylock_skip);
+	ATF_TP_ADD_TC(tp, resize);
+	ATF_TP_ADD_TC(tp, threads);
+	ATF_TP_ADD_TC(tp, global);
+	return atf_no_error();
+}
