@@ -326,7 +326,7 @@ frontend_ring_query(const struct sockaddr *from, const struct dnsquestion *q,
 {
 	struct ring_rec	r;
 
-	if (ring_queries == NULL)
+	if (!ring_recording || ring_queries == NULL)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.rr_sec = now->tv_sec;
@@ -346,7 +346,7 @@ frontend_ring_response(const struct sockaddr *to, const struct dnsquestion *q,
 {
 	struct ring_rec	r;
 
-	if (ring_responses == NULL || len < DNS_HDRLEN)
+	if (!ring_recording || ring_responses == NULL || len < DNS_HDRLEN)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.rr_sec = now->tv_sec;

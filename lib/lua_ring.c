@@ -516,8 +516,12 @@ l_setringbufferssize(lua_State *L)
 	lua_Integer	n = luaL_checkinteger(L, 1);
 	lua_Integer	s = luaL_optinteger(L, 2, RING_DEFAULT_SHARDS);
 
-	if (n < 1 || n > (1 << 28))
+	if (n < 0 || n > (1 << 28))
 		return luaL_error(L, "setRingBuffersSize: bad size");
+	/* 0: keep no history at all, for the last bit of speed. */
+	ring_recording = n > 0;
+	if (n == 0)
+		n = 1;
 	if (s < 1 || s > RING_MAXSHARDS)
 		return luaL_error(L, "setRingBuffersSize: shards must be "
 		    "from 1 to %d", RING_MAXSHARDS);

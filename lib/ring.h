@@ -97,6 +97,8 @@ void		 ring_foreach(struct ring *,
 		    void (*fn)(const struct ring_entry *, void *), void *arg);
 
 /* The daemon's two rings, made by ring_global_init() (idempotent). */
+/* False after setRingBuffersSize(0): nothing is recorded. */
+extern bool		 ring_recording;
 extern struct ring	*ring_queries;
 extern struct ring	*ring_responses;
 int		 ring_global_init(void);
