@@ -198,6 +198,20 @@ rings_ready(void)
 	return true;
 }
 
+/* Tally one or two rings with cb and print the n largest. */
+static int
+top_run(struct top_args *ta, lua_Integer n, struct ring **a, struct ring **b,
+    void (*cb)(const struct ring_entry *, void *))
+{
+	if (!rings_ready())
+		return 0;
+	ring_foreach(*a, cb, ta);
+	if (b != NULL)
+		ring_foreach(*b, cb, ta);
+	tally_print(ta->ta_tally, n);
+	return 0;
+}
+
 static int
 l_topqueries(lua_State *L)
 {
@@ -206,11 +220,7 @@ l_topqueries(lua_State *L)
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
 	ta.ta_labels = opt_labels(L, 2);
-	if (!rings_ready())
-		return 0;
-	ring_foreach(ring_queries, top_name_cb, &ta);
-	tally_print(&ty, n);
-	return 0;
+	return top_run(&ta, n, &ring_queries, NULL, top_name_cb);
 }
 
 static int
@@ -222,11 +232,7 @@ l_topresponses(lua_State *L)
 
 	ta.ta_rcode = (int)luaL_optinteger(L, 2, 0);
 	ta.ta_labels = opt_labels(L, 3);
-	if (!rings_ready())
-		return 0;
-	ring_foreach(ring_responses, top_name_cb, &ta);
-	tally_print(&ty, n);
-	return 0;
+	return top_run(&ta, n, &ring_responses, NULL, top_name_cb);
 }
 
 static int
@@ -239,11 +245,7 @@ l_topslow(lua_State *L)
 
 	ta.ta_minusec = ms < 0 ? 0 : (uint64_t)ms * 1000;
 	ta.ta_labels = opt_labels(L, 3);
-	if (!rings_ready())
-		return 0;
-	ring_foreach(ring_responses, top_name_cb, &ta);
-	tally_print(&ty, n);
-	return 0;
+	return top_run(&ta, n, &ring_responses, NULL, top_name_cb);
 }
 
 /* topClients counts queries, topBandwidth bytes both ways. */
@@ -267,11 +269,7 @@ l_topclients(lua_State *L)
 	struct top_args	ta = { &ty, 0, -1, 0, false };
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
-	if (!rings_ready())
-		return 0;
-	ring_foreach(ring_queries, top_client_cb, &ta);
-	tally_print(&ty, n);
-	return 0;
+	return top_run(&ta, n, &ring_queries, NULL, top_client_cb);
 }
 
 static int
@@ -281,12 +279,7 @@ l_topbandwidth(lua_State *L)
 	struct top_args	ta = { &ty, 0, -1, 0, true };
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
-	if (!rings_ready())
-		return 0;
-	ring_foreach(ring_queries, top_client_cb, &ta);
-	ring_foreach(ring_responses, top_client_cb, &ta);
-	tally_print(&ty, n);
-	return 0;
+	return top_run(&ta, n, &ring_queries, &ring_responses, top_client_cb);
 }
 
 /* grepq: the filters (all that are given must match) and the matches. */
