@@ -2,6 +2,7 @@
  * Selectors and rule chains.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,7 +493,9 @@ dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
     const struct dnsquestion *q, const struct sockaddr *remote, uint64_t now,
     uint64_t *rnd)
 {
-	memset(dq, 0, sizeof(*dq));
+	/* The tags are read only up to dq_ntags: leave the array alone. */
+	memset(dq, 0, offsetof(struct dnsq, dq_tags));
+	dq->dq_ntags = 0;
 	dq->dq_pkt = pkt;
 	dq->dq_len = len;
 	dq->dq_size = size;

@@ -1,6 +1,7 @@
 /*
  * Statistics: names, latency accounting and dumpStats().
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,37 @@
 #include "dnspacket.h"
 #include "stats.h"
 
-_Atomic uint64_t stats_counters[STAT_COUNT];
+_Thread_local struct stats_block *stats_mine;
+static struct stats_block	*stats_blocks;
+static pthread_mutex_t		 stats_blocks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct stats_block *
+stats_block_new(void)
+{
+	struct stats_block	*b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	pthread_mutex_lock(&stats_blocks_lock);
+	b->sb_next = stats_blocks;
+	stats_blocks = b;
+	pthread_mutex_unlock(&stats_blocks_lock);
+	stats_mine = b;
+	return b;
+}
+
+static uint64_t
+stats_sum(enum stat_id id)
+{
+	struct stats_block	*b;
+	uint64_t		 n = 0;
+
+	pthread_mutex_lock(&stats_blocks_lock);
+	for (b = stats_blocks; b != NULL; b = b->sb_next)
+		n += atomic_load_explicit(&b->sb_c[id], memory_order_relaxed);
+	pthread_mutex_unlock(&stats_blocks_lock);
+	return n;
+}
 
 static const char *stat_names[STAT_COUNT] = {
 	[STAT_ACL_DROPS] = "acl-drops",
@@ -141,8 +172,7 @@ stats_snapshot(struct stat_value *out, size_t max)
 
 	for (i = 0; i < STAT_COUNT && n < max; i++, n++) {
 		out[n].sv_name = stat_names[i];
-		out[n].sv_value = (double)atomic_load_explicit(
-		    &stats_counters[i], memory_order_relaxed);
+		out[n].sv_value = (double)stats_sum((enum stat_id)i);
 		out[n].sv_double = false;
 		out[n].sv_gauge = false;
 	}
