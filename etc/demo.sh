@@ -20,6 +20,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/dnsdist-demo.XXXXXX") || exit 1
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
+	# NSD writes its state files as it stops: let it finish first.
+	for p in $pids; do wait "$p" 2>/dev/null; done
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
