@@ -159,6 +159,7 @@ void	health_close(struct backend *);
 void	tcp_start(void);
 void	tcp_accept(struct listener *);
 void	tcp_stop(void);
+void	tcp_show_stats(struct sbuf *);
 
 /* console.c */
 void	console_start(bool interactive);

@@ -416,6 +416,7 @@ main(int argc, char *argv[])
 		err(1, NULL);
 	dlua_host.h_shutdown = daemon_shutdown;
 	dlua_host.h_show_binds = frontend_show_binds;
+	dlua_host.h_show_tcp_stats = tcp_show_stats;
 	dlua_host.h_hook_error = hook_error;
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);

@@ -99,6 +99,10 @@ struct tcp_worker {
 	int			  tw_pipe[2];
 	struct tcp_client	**tw_clients;
 	size_t			  tw_nclients;
+	/* Published for showTCPStats() after each sweep. */
+	_Atomic size_t		  tw_pubclients;
+	_Atomic size_t		  tw_pubbconns;
+	_Atomic uint64_t	  tw_accepted;
 	struct tcp_bconn	**tw_bconns;
 	size_t			  tw_nbconns;
 	uint64_t		  tw_rnd;
@@ -730,6 +734,8 @@ worker_handoff(struct tcp_worker *tw)
 			close(th.th_fd);
 			continue;
 		}
+		atomic_fetch_add_explicit(&tw->tw_accepted, 1,
+		    memory_order_relaxed);
 		tc->tc_fd = th.th_fd;
 		tc->tc_addr = th.th_addr;
 		tc->tc_li = &listeners[th.th_listener];
@@ -770,6 +776,7 @@ worker_sweep(struct tcp_worker *tw)
 			tw->tw_clients[j++] = tc;
 	}
 	tw->tw_nclients = j;
+	atomic_store_explicit(&tw->tw_pubclients, j, memory_order_relaxed);
 	for (i = j = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead)
@@ -778,6 +785,7 @@ worker_sweep(struct tcp_worker *tw)
 			tw->tw_bconns[j++] = bc;
 	}
 	tw->tw_nbconns = j;
+	atomic_store_explicit(&tw->tw_pubbconns, j, memory_order_relaxed);
 }
 
 static void *
@@ -862,6 +870,29 @@ worker_main(void *arg)
 	}
 	free(pfd);
 	return NULL;
+}
+
+/* showTCPStats(): connections per worker thread. */
+void
+tcp_show_stats(struct sbuf *sb)
+{
+	size_t		i, c, b, tc = 0, tb = 0;
+	uint64_t	a, ta = 0;
+
+	sbuf_printf(sb, "%-8s %10s %10s %12s\n", "Thread", "Clients",
+	    "Backends", "Accepted");
+	for (i = 0; i < nworkers; i++) {
+		c = atomic_load(&workers[i].tw_pubclients);
+		b = atomic_load(&workers[i].tw_pubbconns);
+		a = atomic_load(&workers[i].tw_accepted);
+		sbuf_printf(sb, "%-8zu %10zu %10zu %12llu\n", i, c, b,
+		    (unsigned long long)a);
+		tc += c;
+		tb += b;
+		ta += a;
+	}
+	sbuf_printf(sb, "%-8s %10zu %10zu %12llu\n", "All", tc, tb,
+	    (unsigned long long)ta);
 }
 
 void

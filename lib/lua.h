@@ -20,6 +20,7 @@
 struct dlua_host {
 	void	(*h_shutdown)(void);
 	void	(*h_show_binds)(struct sbuf *);
+	void	(*h_show_tcp_stats)(struct sbuf *);
 	/* A Lua hook failed: the daemon logs it (rate-limited). */
 	void	(*h_hook_error)(const char *);
 	/* Listen on settings.st_ctladdr instead; 0, or -1 with errno. */

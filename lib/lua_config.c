@@ -256,6 +256,31 @@ l_shutdown(lua_State *L)
 }
 
 static int
+l_showtcpstats(lua_State *L)
+{
+	(void)L;
+	if (dlua_host.h_show_tcp_stats != NULL)
+		dlua_host.h_show_tcp_stats(dlua_output());
+	return 0;
+}
+
+static int
+l_getudpsocketbuffersizes(lua_State *L)
+{
+	lua_pushinteger(L, settings.st_udprcvbuf);
+	lua_pushinteger(L, settings.st_udpsndbuf);
+	return 2;
+}
+
+static int
+l_getsecuritypollsuffix(lua_State *L)
+{
+	/* Never any polling: the suffix is always empty. */
+	lua_pushstring(L, "");
+	return 1;
+}
+
+static int
 l_showbinds(lua_State *L)
 {
 	(void)L;
@@ -294,6 +319,9 @@ static const luaL_Reg globals[] = {
 	{ "getVerbose", l_getverbose },
 	{ "shutdown", l_shutdown },
 	{ "showBinds", l_showbinds },
+	{ "showTCPStats", l_showtcpstats },
+	{ "getUDPSocketBufferSizes", l_getudpsocketbuffersizes },
+	{ "getSecurityPollSuffix", l_getsecuritypollsuffix },
 	{ NULL, NULL }
 };
 

@@ -524,6 +524,20 @@ l_setringbufferssize(lua_State *L)
 	return 0;
 }
 
+/* getRingBuffersSize(): entries and shards, 0 when not recording. */
+static int
+l_getringbufferssize(lua_State *L)
+{
+	if (!rings_ready() || !ring_recording) {
+		lua_pushinteger(L, 0);
+		lua_pushinteger(L, 0);
+		return 2;
+	}
+	lua_pushinteger(L, (lua_Integer)ring_capacity(ring_queries));
+	lua_pushinteger(L, (lua_Integer)atomic_load(&ring_queries->rg_nshards));
+	return 2;
+}
+
 static double
 gauge_ring_skipped(void)
 {
@@ -542,6 +556,7 @@ static const luaL_Reg globals[] = {
 	{ "grepq", l_grepq },
 	{ "showResponseLatency", l_showresponselatency },
 	{ "setRingBuffersSize", l_setringbufferssize },
+	{ "getRingBuffersSize", l_getringbufferssize },
 	{ NULL, NULL }
 };
 

@@ -673,6 +673,20 @@ l_setwhashedpertubation(lua_State *L)
 }
 
 static int
+l_getservfailwhennoserver(lua_State *L)
+{
+	lua_pushboolean(L, settings.st_servfailwhennoserver);
+	return 1;
+}
+
+static int
+l_getwhashedpertubation(lua_State *L)
+{
+	lua_pushinteger(L, policy_hash_perturbation);
+	return 1;
+}
+
+static int
 l_setservfailwhennoserver(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
@@ -819,6 +833,8 @@ static const luaL_Reg globals[] = {
 	{ "setPoolServerPolicyLua", l_setpoolserverpolicylua },
 	{ "showPoolServerPolicy", l_showpoolserverpolicy },
 	{ "setServFailWhenNoServer", l_setservfailwhennoserver },
+	{ "getServFailWhenNoServer", l_getservfailwhennoserver },
+	{ "getWHashedPertubation", l_getwhashedpertubation },
 	{ "getPool", l_getpool },
 	{ "getPoolServers", l_getpoolservers },
 	{ "showPools", l_showpools },
