@@ -271,41 +271,25 @@ client_prompt(EditLine *el)
 static int
 client_editline(struct client *c)
 {
-	EditLine	*el;
-	History		*hist;
-	HistEvent	 ev;
-	const char	*in, *home, *cmd;
-	char		 path[1024] = "", *line;
+	struct lineedit	 le;
+	const char	*in, *cmd;
+	char		*line;
 	int		 count, rc = 0;
 	bool		 quit = false;
 
-	if ((home = getenv("HOME")) != NULL)
-		snprintf(path, sizeof(path), "%s/.dnsdist_history", home);
-	if ((el = el_init("dnsdist", stdin, stdout, stderr)) == NULL ||
-	    (hist = history_init()) == NULL)
+	if (lineedit_open(&le, client_prompt) == -1)
 		errx(1, "unable to start the line editor");
-	history(hist, &ev, H_SETSIZE, 1000);
-	history(hist, &ev, H_SETUNIQUE, 1);
-	if (path[0] != '\0')
-		history(hist, &ev, H_LOAD, path);
-	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_PROMPT, client_prompt);
-	el_set(el, EL_HIST, history, hist);
-	el_set(el, EL_SIGNAL, 1);
-	while (!quit && (in = el_gets(el, &count)) != NULL && count > 0) {
+	while (!quit && (in = el_gets(le.le_el, &count)) != NULL && count > 0) {
 		if ((line = strdup(in)) == NULL)
 			err(1, NULL);
 		if ((cmd = client_line(line, &quit)) != NULL) {
-			history(hist, &ev, H_ENTER, cmd);
-			if (path[0] != '\0')
-				history(hist, &ev, H_SAVE, path);
+			lineedit_remember(&le, cmd);
 			if (client_command(c, cmd, NULL) == -1)
 				rc = 1, quit = true;
 		}
 		free(line);
 	}
-	history_end(hist);
-	el_end(el);
+	lineedit_close(&le);
 	return rc;
 }
 

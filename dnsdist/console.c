@@ -28,7 +28,6 @@ static size_t		 inlen;
 static int		 toloop[2] = { -1, -1 };	/* lines, thread to loop */
 static int		 tothread[2] = { -1, -1 };	/* "done", loop to thread */
 static pthread_t	 reader;
-static char		 history_path[1024];
 
 int
 console_exec(const char *line, struct sbuf *out)
@@ -178,67 +177,93 @@ console_prompt(EditLine *el)
 	return "> ";
 }
 
+int
+lineedit_open(struct lineedit *le, char *(*prompt)(EditLine *))
+{
+	HistEvent	 ev;
+	const char	*home;
+
+	memset(le, 0, sizeof(*le));
+	if ((home = getenv("HOME")) != NULL)
+		snprintf(le->le_path, sizeof(le->le_path), "%s/.dnsdist_history",
+		    home);
+	if ((le->le_el = el_init("dnsdist", stdin, stdout, stderr)) == NULL ||
+	    (le->le_hist = history_init()) == NULL) {
+		lineedit_close(le);
+		return -1;
+	}
+	history(le->le_hist, &ev, H_SETSIZE, 1000);
+	history(le->le_hist, &ev, H_SETUNIQUE, 1);
+	if (le->le_path[0] != '\0')
+		history(le->le_hist, &ev, H_LOAD, le->le_path);
+	el_set(le->le_el, EL_EDITOR, "emacs");
+	el_set(le->le_el, EL_PROMPT, prompt);
+	el_set(le->le_el, EL_HIST, history, le->le_hist);
+	el_set(le->le_el, EL_SIGNAL, 1);
+	return 0;
+}
+
+void
+lineedit_remember(struct lineedit *le, const char *line)
+{
+	HistEvent	ev;
+	char		entry[4096];
+
+	if (strspn(line, " \t\n") == strlen(line))
+		return;
+	snprintf(entry, sizeof(entry), "%.*s", (int)strcspn(line, "\n"),
+	    line);
+	history(le->le_hist, &ev, H_ENTER, entry);
+	if (le->le_path[0] != '\0')
+		history(le->le_hist, &ev, H_SAVE, le->le_path);
+}
+
+void
+lineedit_close(struct lineedit *le)
+{
+	if (le->le_hist != NULL)
+		history_end(le->le_hist);
+	if (le->le_el != NULL)
+		el_end(le->le_el);
+	le->le_hist = NULL;
+	le->le_el = NULL;
+}
+
 /* The line editor's thread: one line at a time, the next after it ran. */
 static void *
 console_editor(void *arg)
 {
-	EditLine	*el;
-	History		*hist;
-	HistEvent	 ev;
+	struct lineedit	 le;
 	const char	*line;
-	char		 done, entry[4096];
+	char		 done;
 	int		 count;
 
 	(void)arg;
-	el = el_init("dnsdist", stdin, stdout, stderr);
-	hist = history_init();
-	if (el == NULL || hist == NULL)
-		goto out;
-	history(hist, &ev, H_SETSIZE, 1000);
-	history(hist, &ev, H_SETUNIQUE, 1);
-	if (history_path[0] != '\0')
-		history(hist, &ev, H_LOAD, history_path);
-	el_set(el, EL_EDITOR, "emacs");
-	el_set(el, EL_PROMPT, console_prompt);
-	el_set(el, EL_HIST, history, hist);
-	el_set(el, EL_SIGNAL, 1);
-	el_set(el, EL_ADDFN, "dnsdist-complete", "complete a Lua name",
-	    console_complete);
-	el_set(el, EL_BIND, "^I", "dnsdist-complete", NULL);
-	while ((line = el_gets(el, &count)) != NULL && count > 0) {
-		if (strspn(line, " \t\n") != strlen(line)) {
-			/* History entries without the newline. */
-			snprintf(entry, sizeof(entry), "%.*s",
-			    (int)strcspn(line, "\n"), line);
-			history(hist, &ev, H_ENTER, entry);
-			if (history_path[0] != '\0')
-				history(hist, &ev, H_SAVE, history_path);
+	if (lineedit_open(&le, console_prompt) == 0) {
+		el_set(le.le_el, EL_ADDFN, "dnsdist-complete",
+		    "complete a Lua name", console_complete);
+		el_set(le.le_el, EL_BIND, "^I", "dnsdist-complete", NULL);
+		while ((line = el_gets(le.le_el, &count)) != NULL &&
+		    count > 0) {
+			lineedit_remember(&le, line);
+			if (write(toloop[1], line, strlen(line)) == -1 ||
+			    read(tothread[0], &done, 1) != 1)
+				break;
 		}
-		if (write(toloop[1], line, strlen(line)) == -1 ||
-		    read(tothread[0], &done, 1) != 1)
-			break;
 	}
-out:
 	/* The end of input: closing the pipe stops the daemon. */
 	close(toloop[1]);
-	if (hist != NULL)
-		history_end(hist);
-	if (el != NULL)
-		el_end(el);
+	lineedit_close(&le);
 	return NULL;
 }
 
 void
 console_start(bool tty)
 {
-	const char	*home;
 	int		 fd = STDIN_FILENO;
 
 	interactive = tty;
 	if (interactive) {
-		if ((home = getenv("HOME")) != NULL)
-			snprintf(history_path, sizeof(history_path),
-			    "%s/.dnsdist_history", home);
 		if (pipe(toloop) == -1 || pipe(tothread) == -1)
 			fatal("console pipe");
 		fcntl(toloop[0], F_SETFL, O_NONBLOCK);

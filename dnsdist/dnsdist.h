@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <histedit.h>
 #include <lua.h>
 
 #include "compat/compat.h"
@@ -160,6 +161,18 @@ void	tcp_start(void);
 void	tcp_accept(struct listener *);
 void	tcp_stop(void);
 void	tcp_show_stats(struct sbuf *);
+
+/* console.c: line editing shared by the console and the -c client */
+struct lineedit {
+	EditLine	*le_el;
+	History		*le_hist;
+	char		 le_path[1024];	/* ~/.dnsdist_history, "" without HOME */
+};
+/* libedit with emacs keys and the history file loaded.  0 or -1. */
+int	lineedit_open(struct lineedit *, char *(*)(EditLine *));
+/* Keep a line (without its newline, blank ones not) and save the file. */
+void	lineedit_remember(struct lineedit *, const char *);
+void	lineedit_close(struct lineedit *);
 
 /* console.c */
 void	console_start(bool interactive);
