@@ -353,3 +353,86 @@ dnspacket_rcode_name(int rcode)
 		return "UNKNOWN";
 	}
 }
+
+long
+dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
+    void *arg)
+{
+	struct dnsrr	rr;
+	unsigned int	n, i;
+
+	for (rr.rr_section = 1; rr.rr_section <= 3; rr.rr_section++) {
+		n = rr.rr_section == 1 ? dnspacket_ancount(pkt) :
+		    rr.rr_section == 2 ? dnspacket_nscount(pkt) :
+		    dnspacket_arcount(pkt);
+		for (i = 0; i < n; i++) {
+			rr.rr_off = off;
+			if (dnsname_skip(pkt, len, &off) == -1 ||
+			    len - off < 10)
+				return -1;
+			rr.rr_type = dnspacket_get16(pkt + off);
+			rr.rr_class = dnspacket_get16(pkt + off + 2);
+			rr.rr_ttloff = off + 4;
+			rr.rr_ttl = (uint32_t)dnspacket_get16(pkt + off + 4) <<
+			    16 | dnspacket_get16(pkt + off + 6);
+			rr.rr_rdlen = dnspacket_get16(pkt + off + 8);
+			off += 10;
+			if (len - off < rr.rr_rdlen)
+				return -1;
+			rr.rr_rdoff = off;
+			if (fn != NULL)
+				fn(arg, &rr);
+			off += rr.rr_rdlen;
+		}
+	}
+	return (long)off;
+}
+
+static void
+find_opt(void *arg, const struct dnsrr *rr)
+{
+	struct dnsopt	*o = arg;
+
+	if (rr->rr_section == 3 && rr->rr_type == DNS_TYPE_OPT &&
+	    o->o_ttloff == 0) {
+		o->o_off = rr->rr_off;
+		o->o_ttloff = rr->rr_ttloff;
+		o->o_rdoff = rr->rr_rdoff;
+		o->o_rdlen = rr->rr_rdlen;
+		o->o_payload = rr->rr_class;
+		o->o_extrcode = (uint8_t)(rr->rr_ttl >> 24);
+		o->o_version = (uint8_t)(rr->rr_ttl >> 16);
+		o->o_do = (rr->rr_ttl & 0x8000) != 0;
+	}
+}
+
+int
+dnspacket_find_opt(const uint8_t *pkt, size_t len, size_t qend,
+    struct dnsopt *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (dnspacket_arcount(pkt) == 0)
+		return 0;
+	if (dnspacket_walk(pkt, len, qend, find_opt, o) == -1)
+		return -1;
+	return o->o_ttloff != 0;
+}
+
+int
+dnspacket_opt_next(const uint8_t *pkt, const struct dnsopt *o, size_t *pos,
+    uint16_t *code, uint16_t *len, size_t *data)
+{
+	size_t	end = o->o_rdoff + o->o_rdlen;
+
+	if (*pos >= end)
+		return 0;
+	if (end - *pos < 4)
+		return -1;
+	*code = dnspacket_get16(pkt + *pos);
+	*len = dnspacket_get16(pkt + *pos + 2);
+	if (end - *pos - 4 < *len)
+		return -1;
+	*data = *pos + 4;
+	*pos += 4 + (size_t)*len;
+	return 1;
+}

@@ -104,6 +104,55 @@ size_t	dnspacket_make_query(uint8_t *buf, size_t bufsz, uint16_t id,
 	    const uint8_t *name, size_t namelen, uint16_t qtype,
 	    uint16_t qclass, bool rd);
 
+/* One resource record after the question, as dnspacket_walk() sees it. */
+struct dnsrr {
+	int		rr_section;	/* 1 answer, 2 authority, 3 additional */
+	size_t		rr_off;		/* owner name */
+	uint16_t	rr_type;
+	uint16_t	rr_class;
+	uint32_t	rr_ttl;
+	size_t		rr_ttloff;
+	size_t		rr_rdoff;
+	uint16_t	rr_rdlen;
+};
+typedef void (*dnsrr_fn)(void *, const struct dnsrr *);
+
+/*
+ * Call fn (when not NULL) for each record of the answer, authority and
+ * additional sections, starting at off (just past the question).  Returns
+ * the offset after the last record (less than len when trailing data
+ * follows), or -1 when the counts promise more than the packet holds or a
+ * record is malformed.
+ */
+long	dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
+	    void *arg);
+
+/* The OPT pseudo-record (EDNS) of a message. */
+struct dnsopt {
+	size_t		o_off;		/* the record (its root owner name) */
+	size_t		o_ttloff;	/* extended rcode, version, flags */
+	size_t		o_rdoff;	/* the options */
+	uint16_t	o_rdlen;
+	uint16_t	o_payload;	/* advertised UDP payload size */
+	uint8_t		o_extrcode;
+	uint8_t		o_version;
+	bool		o_do;
+};
+
+/*
+ * Find the first OPT record of the additional section.  1 found, 0 none,
+ * -1 malformed message.
+ */
+int	dnspacket_find_opt(const uint8_t *pkt, size_t len, size_t qend,
+	    struct dnsopt *);
+/*
+ * Iterate over the options of an OPT record: *pos starts at o_rdoff.
+ * 1 with the option's code, length and data offset, 0 at the end, -1 when
+ * an option overruns the record.
+ */
+int	dnspacket_opt_next(const uint8_t *pkt, const struct dnsopt *,
+	    size_t *pos, uint16_t *code, uint16_t *len, size_t *data);
+
 /* Type and class mnemonics ("A", "AAAA", "TYPE65534"; "IN", "CLASS3"). */
 const char *dnspacket_type_name(uint16_t type, char *buf, size_t bufsz);
 /* "A", "aaaa", "TYPE123" or a decimal number to a type; -1 if unknown. */

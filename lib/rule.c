@@ -234,69 +234,11 @@ found:
 	return over;
 }
 
-/*
- * The records after the question: for each, fn(arg, section, type, rdoff,
- * rdlen).  Returns the offset after the last record, or -1 when the packet
- * is malformed.
- */
-typedef void (*record_fn)(void *, int, uint16_t, size_t, uint16_t);
-
-static long
-records_walk(const uint8_t *pkt, size_t len, size_t off, record_fn fn,
-    void *arg)
-{
-	int		 sec;
-	unsigned int	 n, i;
-	uint16_t	 type, rdlen;
-
-	for (sec = 1; sec <= 3; sec++) {
-		n = sec == 1 ? dnspacket_ancount(pkt) : sec == 2 ?
-		    dnspacket_nscount(pkt) : dnspacket_arcount(pkt);
-		for (i = 0; i < n; i++) {
-			if (dnsname_skip(pkt, len, &off) == -1 ||
-			    len - off < 10)
-				return -1;
-			type = (uint16_t)(pkt[off] << 8 | pkt[off + 1]);
-			rdlen = (uint16_t)(pkt[off + 8] << 8 | pkt[off + 9]);
-			off += 10;
-			if (len - off < rdlen)
-				return -1;
-			if (fn != NULL)
-				fn(arg, sec, type, off, rdlen);
-			off += rdlen;
-		}
-	}
-	return (long)off;
-}
-
-struct opt_info {
-	bool		present;
-	size_t		ttloff;		/* offset of the TTL field */
-	size_t		rdoff;
-	uint16_t	rdlen;
-};
-
-static void
-find_opt(void *arg, int sec, uint16_t type, size_t rdoff, uint16_t rdlen)
-{
-	struct opt_info	*oi = arg;
-
-	if (sec == 3 && type == DNS_TYPE_OPT && !oi->present) {
-		oi->present = true;
-		oi->ttloff = rdoff - 6;
-		oi->rdoff = rdoff;
-		oi->rdlen = rdlen;
-	}
-}
-
 static bool
-dq_opt(struct dnsq *dq, struct opt_info *oi)
+dq_opt(struct dnsq *dq, struct dnsopt *oi)
 {
-	memset(oi, 0, sizeof(*oi));
-	if (dnspacket_arcount(dq->dq_pkt) == 0)
-		return false;
-	return records_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, find_opt,
-	    oi) != -1 && oi->present;
+	return dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
+	    oi) == 1;
 }
 
 struct type_count {
@@ -306,33 +248,28 @@ struct type_count {
 };
 
 static void
-count_type(void *arg, int sec, uint16_t type, size_t rdoff, uint16_t rdlen)
+count_type(void *arg, const struct dnsrr *rr)
 {
 	struct type_count	*tc = arg;
 
-	(void)rdoff;
-	(void)rdlen;
-	if ((tc->section < 1 || tc->section == sec) && type == tc->type)
+	if ((tc->section < 1 || tc->section == rr->rr_section) &&
+	    rr->rr_type == tc->type)
 		tc->n++;
 }
 
 static bool
 match_edns_option(struct dnsq *dq, uint16_t code)
 {
-	struct opt_info	oi;
-	size_t		p, end;
+	struct dnsopt	oi;
+	size_t		pos, data;
 	uint16_t	c, l;
 
 	if (!dq_opt(dq, &oi))
 		return false;
-	for (p = oi.rdoff, end = oi.rdoff + oi.rdlen; end - p >= 4; p += 4 + l) {
-		c = (uint16_t)(dq->dq_pkt[p] << 8 | dq->dq_pkt[p + 1]);
-		l = (uint16_t)(dq->dq_pkt[p + 2] << 8 | dq->dq_pkt[p + 3]);
+	pos = oi.o_rdoff;
+	while (dnspacket_opt_next(dq->dq_pkt, &oi, &pos, &c, &l, &data) == 1)
 		if (c == code)
 			return true;
-		if (end - p - 4 < l)
-			break;
-	}
 	return false;
 }
 
@@ -372,7 +309,7 @@ bool
 selector_match(struct selector *se, struct dnsq *dq)
 {
 	const struct dnsquestion	*q = dq->dq_q;
-	struct opt_info			 oi;
+	struct dnsopt			 oi;
 	struct type_count		 tc;
 	char				 text[DNSNAME_MAXTEXT];
 	size_t				 i;
@@ -416,7 +353,7 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return dq->dq_local != NULL &&
 		    addr_port(dq->dq_local) == se->se_u.num;
 	case SEL_DNSSEC:
-		return dq_opt(dq, &oi) && (dq->dq_pkt[oi.ttloff + 2] & 0x80);
+		return dq_opt(dq, &oi) && (dq->dq_pkt[oi.o_ttloff + 2] & 0x80);
 	case SEL_QNAMELABELS:
 		/* As dnsdist: names outside the bounds match. */
 		n = dnsname_count_labels(q->q_name, q->q_namelen);
@@ -433,12 +370,12 @@ selector_match(struct selector *se, struct dnsq *dq)
 		tc.n = 0;
 		if (tc.section == 0)
 			tc.n = q->q_type == tc.type;
-		else if (records_walk(dq->dq_pkt, dq->dq_len, q->q_end,
+		else if (dnspacket_walk(dq->dq_pkt, dq->dq_len, q->q_end,
 		    count_type, &tc) == -1)
 			return false;
 		return tc.n >= se->se_u.range.min && tc.n <= se->se_u.range.max;
 	case SEL_TRAILINGDATA: {
-		long end = records_walk(dq->dq_pkt, dq->dq_len, q->q_end,
+		long end = dnspacket_walk(dq->dq_pkt, dq->dq_len, q->q_end,
 		    NULL, NULL);
 		return end != -1 && (size_t)end < dq->dq_len;
 	}
@@ -477,11 +414,11 @@ selector_match(struct selector *se, struct dnsq *dq)
 	case SEL_ERCODE:
 		n = dnspacket_rcode(dq->dq_pkt);
 		if (dq_opt(dq, &oi))
-			n |= dq->dq_pkt[oi.ttloff] << 4;
+			n |= dq->dq_pkt[oi.o_ttloff] << 4;
 		return (uint32_t)n == se->se_u.num;
 	case SEL_EDNSVERSION:
 		return dq_opt(dq, &oi) &&
-		    dq->dq_pkt[oi.ttloff + 1] > se->se_u.num;
+		    dq->dq_pkt[oi.o_ttloff + 1] > se->se_u.num;
 	case SEL_EDNSOPTION:
 		return match_edns_option(dq, (uint16_t)se->se_u.num);
 	}
