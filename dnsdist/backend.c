@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "cache.h"
 #include "dnsdist.h"
 #include "rule.h"
 #include "stats.h"
@@ -169,11 +170,13 @@ slot_put(struct backend *be, uint32_t idx)
 }
 
 void
-backend_send_query(struct server *ds, uint8_t *pkt, size_t len,
-    const struct dnsquestion *q, const struct sockaddr *from,
-    socklen_t fromlen, uint16_t listener, const struct compat_dst *dst,
-    int delayms)
+backend_send_query(struct server *ds, const struct dnsq *dq,
+    const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
+    const struct compat_dst *dst)
 {
+	const struct dnsquestion *q = dq->dq_q;
+	uint8_t			*pkt = dq->dq_pkt;
+	size_t			 len = dq->dq_len;
 	struct backend		*be = ds->ds_io;
 	struct slot		*sl;
 	struct compat_mmsg	*m;
@@ -197,7 +200,9 @@ backend_send_query(struct server *ds, uint8_t *pkt, size_t len,
 	sl->sl_qtype = q->q_type;
 	sl->sl_qclass = q->q_class;
 	sl->sl_listener = listener;
-	sl->sl_delayms = (uint16_t)delayms;
+	sl->sl_delayms = (uint16_t)dq->dq_delayms;
+	sl->sl_cache = dq->dq_cache;
+	sl->sl_ckey = dq->dq_ckey;
 	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
@@ -306,7 +311,12 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		len = dq.dq_len;
 		if (dq.dq_delayms > sl->sl_delayms)
 			sl->sl_delayms = (uint16_t)dq.dq_delayms;
+		if (dq.dq_skipcache)
+			sl->sl_cache = NULL;
 	}
+	if (sl->sl_cache != NULL)
+		pcache_put(sl->sl_cache, sl->sl_ckey, &q, false, pkt, len,
+		    (time_t)(loop_now / 1000000000ULL));
 	frontend_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
 	    usec, ds, &loop_realtime);
 	if (sl->sl_delayms > 0)

@@ -54,6 +54,11 @@ void		loop_run(void);
 extern pthread_rwlock_t		config_lock;
 extern lua_State		*config_L;
 
+/* maint.c: maintenance() and the sweeps of caches and dynamic blocks */
+void	maint_init(void);
+void	maint_start(void);
+void	maint_stop_thread(void);
+
 /* frontend.c: the UDP and TCP listeners */
 struct listener {
 	struct local		*li_local;
@@ -90,7 +95,7 @@ const struct sockaddr *frontend_local(const struct listener *,
 	    const struct compat_dst *, struct sockaddr_in6 *);
 struct server *frontend_route(struct dnsq *, int *);
 void	frontend_count_verdict(const struct dnsq *, int);
-bool	frontend_self_answered(struct dnsq *);
+bool	frontend_answer_ok(struct dnsq *, int verdict);
 /*
  * Record a query, or an answer sent to a client (ds NULL: self-answered),
  * in the inspection rings; never blocks.
@@ -114,6 +119,8 @@ struct slot {
 	uint16_t		sl_qclass;
 	uint16_t		sl_listener;
 	uint16_t		sl_delayms;	/* DelayAction */
+	struct pcache		*sl_cache;	/* where the answer goes */
+	uint64_t		sl_ckey;
 };
 
 struct backend {
@@ -143,9 +150,10 @@ struct backend {
 
 extern uint8_t	slot_hashkey[16];
 int	backend_sync(void);		/* open new servers, release removed */
-void	backend_send_query(struct server *, uint8_t *, size_t,
-	    const struct dnsquestion *, const struct sockaddr *, socklen_t,
-	    uint16_t listener, const struct compat_dst *, int delayms);
+/* Forward the query in dq (its answer will be cached in dq_cache). */
+void	backend_send_query(struct server *, const struct dnsq *,
+	    const struct sockaddr *, socklen_t, uint16_t listener,
+	    const struct compat_dst *);
 void	backend_flush_all(void);
 void	backend_start(void);
 void	backend_close_all(void);

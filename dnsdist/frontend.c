@@ -16,6 +16,8 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "cache.h"
+#include "dynblock.h"
 #include "dnsdist.h"
 #include "lua.h"
 #include "netmask.h"
@@ -281,10 +283,90 @@ frontend_count_verdict(const struct dnsq *dq, int verdict)
 }
 
 /*
- * The query rules, then the server: returns the server (a reference the
- * caller does not own: the main thread or the configuration lock keeps it)
- * or NULL with the verdict in *verdict: VERDICT_DROP, or VERDICT_ANSWER
- * with the answer in dq (rules, or SERVFAIL when no server is up).
+ * The answer to dq from its pool's cache, stale or not: true when dq now
+ * holds it, with *verdict VERDICT_CACHED, or VERDICT_DROP when the
+ * cache-hit response rules dropped it.
+ */
+static bool
+frontend_cache_hit(struct dnsq *dq, bool stale, int *verdict)
+{
+	time_t	now = (time_t)(dq->dq_now / 1000000000ULL);
+	size_t	n;
+
+	if (!stale && !pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
+	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
+		dq->dq_cache = NULL;	/* not cacheable */
+		return false;
+	}
+	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
+	    dq->dq_pkt, dq->dq_size, now, stale, settings.st_staleentriesttl,
+	    NULL);
+	if (n == 0) {
+		if (!stale)
+			stats_inc(STAT_CACHE_MISSES);
+		return false;
+	}
+	dq->dq_len = n;
+	stats_inc(STAT_CACHE_HITS);
+	*verdict = VERDICT_CACHED;
+	dq->dq_response = true;
+	if (rules_cachehit.rc_count > 0 &&
+	    rule_process(&rules_cachehit, dq) == VERDICT_DROP) {
+		*verdict = VERDICT_DROP;
+		return true;
+	}
+	stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	return true;
+}
+
+/* What a dynamic block makes of dq: VERDICT_NONE to go on. */
+static int
+frontend_dynblock(struct dnsq *dq)
+{
+	int	action, v = VERDICT_ANSWER;
+
+	action = dynblock_check(dq->dq_remote, dq->dq_q->q_name,
+	    dq->dq_q->q_namelen, (time_t)(dq->dq_now / 1000000000ULL));
+	switch (action) {
+	case DYN_DROP:
+		v = VERDICT_DROP;
+		break;
+	case DYN_NXDOMAIN:
+		dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+		break;
+	case DYN_REFUSED:
+		dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+		break;
+	case DYN_SERVFAIL:
+		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		break;
+	case DYN_TRUNCATE:
+		/* Over TCP the client has done what was asked. */
+		if (dq->dq_tcp)
+			return VERDICT_NONE;
+		dnsq_answer_truncated(dq);
+		break;
+	case DYN_NORECURSE:
+		dnspacket_set_rd(dq->dq_pkt, false);
+		stats_inc(STAT_DYN_BLOCKED);
+		return VERDICT_NONE;
+	default:
+		return VERDICT_NONE;
+	}
+	stats_inc(STAT_DYN_BLOCKED);
+	if (v == VERDICT_ANSWER) {
+		stats_inc(STAT_SELF_ANSWERED);
+		stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	}
+	return v;
+}
+
+/*
+ * The query rules, the cache, then the server: returns the server (a
+ * reference the caller does not own: the main thread or the configuration
+ * lock keeps it) or NULL with the verdict in *verdict: VERDICT_DROP,
+ * VERDICT_ANSWER with the answer in dq (rules, or SERVFAIL when no server
+ * is up), or VERDICT_CACHED with the answer from the cache in dq.
  */
 struct server *
 frontend_route(struct dnsq *dq, int *verdict)
@@ -293,6 +375,11 @@ frontend_route(struct dnsq *dq, int *verdict)
 	struct pool	*pl;
 	int		 v = VERDICT_NONE;
 
+	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
+	    (v = frontend_dynblock(dq)) != VERDICT_NONE) {
+		*verdict = v;
+		return NULL;
+	}
 	/* The seed's hook: drop what blockFilter returns true for. */
 	if (dlua_blockfilter_set && dlua_blockfilter(dq))
 		v = VERDICT_DROP;
@@ -303,10 +390,19 @@ frontend_route(struct dnsq *dq, int *verdict)
 		*verdict = v;
 		return NULL;
 	}
-	if ((pl = pool_get(dq->dq_pool, false)) != NULL)
+	if ((pl = pool_get(dq->dq_pool, false)) != NULL) {
+		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
+			dq->dq_cache = pl->pl_cache;
+			if (frontend_cache_hit(dq, false, verdict))
+				return NULL;
+		}
 		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
+	}
 	if (ds != NULL)
 		return ds;
+	/* Nobody to ask: an expired answer beats none. */
+	if (dq->dq_cache != NULL && frontend_cache_hit(dq, true, verdict))
+		return NULL;
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (settings.st_servfailwhennoserver) {
@@ -363,10 +459,18 @@ frontend_ring_response(const struct sockaddr *to, const struct dnsquestion *q,
 	ring_push(ring_responses, &r);
 }
 
-/* Self-generated answers pass the self-answered response chain. */
+/*
+ * Whether the answer frontend_route() left in dq goes to the client:
+ * self-generated answers pass the self-answered response chain first;
+ * cache hits have passed theirs.
+ */
 bool
-frontend_self_answered(struct dnsq *dq)
+frontend_answer_ok(struct dnsq *dq, int verdict)
 {
+	if (verdict == VERDICT_CACHED)
+		return true;
+	if (verdict != VERDICT_ANSWER)
+		return false;
 	dq->dq_response = true;
 	return rules_selfanswered.rc_count == 0 ||
 	    rule_process(&rules_selfanswered, dq) != VERDICT_DROP;
@@ -406,7 +510,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
 	dq.dq_local = frontend_local(li, dst, &local);
 	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
-		if (verdict != VERDICT_ANSWER || !frontend_self_answered(&dq))
+		if (!frontend_answer_ok(&dq, verdict))
 			return;
 		frontend_ring_response(from, &q, pkt, dq.dq_len, 0, NULL,
 		    &loop_realtime);
@@ -417,8 +521,8 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			frontend_queue(li, pkt, dq.dq_len, from, dst);
 		return;
 	}
-	backend_send_query(ds, pkt, dq.dq_len, &q, from, fromlen,
-	    (uint16_t)(li - listeners), dst, dq.dq_delayms);
+	backend_send_query(ds, &dq, from, fromlen, (uint16_t)(li - listeners),
+	    dst);
 }
 
 static void

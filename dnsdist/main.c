@@ -423,6 +423,7 @@ main(int argc, char *argv[])
 	stats_set_gauge("fd-usage", gauge_fds);
 	stats_set_gauge("cpu-user-msec", gauge_cpu_user);
 	stats_set_gauge("cpu-sys-msec", gauge_cpu_sys);
+	maint_init();
 	if (cl.key != NULL) {
 		if (settings_set_console_key(cl.key) == -1)
 			errx(1, "-k: the key must be the base64 of 32 bytes, "
@@ -457,12 +458,14 @@ main(int argc, char *argv[])
 	log_debug("main: datagram I/O with %s", compat_mmsg_kind());
 	frontend_start();
 	tcp_start();
+	maint_start();
 	if (!cl.supervised)
 		console_start(isatty(STDIN_FILENO));
 	loop_run();
 
 	if (!cl.supervised)
 		console_stop();
+	maint_stop_thread();
 	tcp_stop();
 	control_stop();
 	backend_close_all();

@@ -7,6 +7,7 @@ DNSDIST_SRCS = \
 	dnsdist/backend.c \
 	dnsdist/health.c \
 	dnsdist/tcp.c \
+	dnsdist/maint.c \
 	dnsdist/console.c \
 	dnsdist/control.c \
 	dnsdist/client.c

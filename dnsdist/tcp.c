@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "cache.h"
 #include "dnsdist.h"
 #include "rule.h"
 #include "stats.h"
@@ -81,6 +82,8 @@ struct tcp_bconn {
 	struct dnsquestion	 bc_q;
 	uint16_t		 bc_id;
 	char			 bc_pool[64];	/* for a retry */
+	struct pcache		*bc_cache;	/* where the answer goes */
+	uint64_t		 bc_ckey;
 	uint64_t		 bc_sent;
 	uint64_t		 bc_deadline;
 	bool			 bc_reused;
@@ -312,7 +315,7 @@ bconn_connect(struct tcp_worker *tw, struct server *ds)
 static bool
 bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
     uint8_t *qbuf, size_t qlen, const struct dnsquestion *q, const char *pool,
-    int tries)
+    struct pcache *pc, uint64_t ckey, int tries)
 {
 	struct tcp_bconn	*bc;
 
@@ -328,6 +331,8 @@ bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
 	bc->bc_q = *q;
 	bc->bc_id = dnspacket_id(qbuf + 2);
 	bc->bc_tries = tries;
+	bc->bc_cache = pc;
+	bc->bc_ckey = ckey;
 	snprintf(bc->bc_pool, sizeof(bc->bc_pool), "%s", pool);
 	bc->bc_sent = tw->tw_now;
 	bc->bc_deadline = tw->tw_now +
@@ -342,7 +347,8 @@ bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
 /* Send a query to a server of the pool; false when none is up. */
 static bool
 tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
-    size_t qlen, const struct dnsquestion *q, const char *pool, int tries)
+    size_t qlen, const struct dnsquestion *q, const char *pool,
+    struct pcache *pc, uint64_t ckey, int tries)
 {
 	struct pool	*pl;
 	struct server	*ds = NULL;
@@ -358,7 +364,7 @@ tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 		stats_inc(STAT_NO_POLICY);
 		return false;
 	}
-	ok = bconn_start(tw, tc, ds, qbuf, qlen, q, pool, tries);
+	ok = bconn_start(tw, tc, ds, qbuf, qlen, q, pool, pc, ckey, tries);
 	server_unref(ds);
 	return ok;
 }
@@ -402,12 +408,11 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	ds = frontend_route(&dq, &verdict);
 	if (ds != NULL)
 		server_ref(ds);
-	if (ds == NULL && verdict == VERDICT_ANSWER &&
-	    !frontend_self_answered(&dq))
+	if (ds == NULL && !frontend_answer_ok(&dq, verdict))
 		verdict = VERDICT_DROP;
 	pthread_rwlock_unlock(&config_lock);
 	if (ds == NULL) {
-		if (verdict == VERDICT_ANSWER) {
+		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
 			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
 			    &q, pkt, dq.dq_len, 0, NULL, &now);
 			client_queue(tc, pkt, dq.dq_len);
@@ -418,7 +423,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	/* The rules may have rewritten the query (RD, CD). */
 	qbuf[0] = (uint8_t)(dq.dq_len >> 8);
 	qbuf[1] = (uint8_t)dq.dq_len;
-	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, dq.dq_pool, 0))
+	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, dq.dq_pool,
+	    dq.dq_cache, dq.dq_ckey, 0))
 		tc->tc_inflight++;
 	else
 		free(qbuf);
@@ -539,7 +545,7 @@ bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	if (!timeout && bc->bc_reused && bc->bc_rhave == 0 &&
 	    bc->bc_lenhave == 0 && bc->bc_tries < 1 &&
 	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q, bc->bc_pool,
-	    bc->bc_tries + 1))
+	    bc->bc_cache, bc->bc_ckey, bc->bc_tries + 1))
 		return;
 	if (timeout) {
 		atomic_fetch_add(&bc->bc_ds->ds_drops, 1);
@@ -587,7 +593,12 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
 		keep = backend_response_rules(&dq);
 		pthread_rwlock_unlock(&config_lock);
 		len = dq.dq_len;
+		if (dq.dq_skipcache)
+			bc->bc_cache = NULL;
 	}
+	if (keep && bc->bc_cache != NULL)
+		pcache_put(bc->bc_cache, bc->bc_ckey, &q, true, pkt, len,
+		    (time_t)(tw->tw_now / 1000000000ULL));
 	record_response(bc->bc_ds, pkt, len,
 	    (tw->tw_now - bc->bc_sent) / 1000);
 	if (tc != NULL) {

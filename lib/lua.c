@@ -164,6 +164,8 @@ dlua_open(void)
 	dlua_open_hooks(L);
 	dlua_open_console(L);
 	dlua_open_ring(L);
+	dlua_open_cache(L);
+	dlua_open_dynblock(L);
 	return L;
 }
 
@@ -257,6 +259,50 @@ l_delta(lua_State *L)
 	for (i = 0; i < ndeltas; i++)
 		dlua_printf("%s\n", deltas[(deltahead + i) % DELTA_MAX]);
 	return 0;
+}
+
+static void
+budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "instruction budget exceeded");
+}
+
+void
+dlua_budget(lua_State *L, int instructions)
+{
+	if (instructions > 0)
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, instructions);
+	else
+		lua_sethook(L, NULL, 0, 0);
+}
+
+int
+dlua_call_global(lua_State *L, const char *name, int budget,
+    struct sbuf *out)
+{
+	struct sbuf	*saved;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&dlua_mutex);
+	if (lua_getglobal(L, name) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		pthread_mutex_unlock(&dlua_mutex);
+		return 0;
+	}
+	saved = output;
+	output = out;
+	dlua_budget(L, budget);
+	if (dlua_pcall(L, 0, 0) != LUA_OK) {
+		sbuf_printf(out, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		rc = -1;
+	}
+	dlua_budget(L, 0);
+	output = saved;
+	dlua_hooks_changed(L);
+	pthread_mutex_unlock(&dlua_mutex);
+	return rc;
 }
 
 int

@@ -49,6 +49,15 @@ int		 dlua_run_file(lua_State *, const char *path, struct sbuf *out,
  * Returns 0 or -1 (error).
  */
 int		 dlua_run_line(lua_State *, const char *line, struct sbuf *out);
+/*
+ * Call the global function name() when the configuration defines one,
+ * within budget instructions: 0, or -1 with the error in out (where its
+ * output goes too).
+ */
+int		 dlua_call_global(lua_State *, const char *name, int budget,
+		    struct sbuf *out);
+/* Limit what Lua may run before it fails (VM instructions); 0: no limit. */
+void		 dlua_budget(lua_State *, int instructions);
 
 /* Append a value as the console shows it (integral numbers as integers). */
 void		 dlua_format(lua_State *, int idx, struct sbuf *, int depth);
@@ -79,6 +88,13 @@ struct sockaddr;
 void		 dlua_push_selector(lua_State *, struct selector *);
 void		 dlua_push_action(lua_State *, struct action *);
 void		 dlua_push_dnsname(lua_State *, const uint8_t *, size_t);
+/* getPool()'s objects: a userdata holding the pool's name. */
+#define DLUA_POOL_MT	"dnsdist.ServerPool"
+
+/* A name argument, DNSName or text, into out (DNSNAME_MAXLEN bytes). */
+void		 dlua_name_arg(lua_State *, int idx, uint8_t *out, size_t *len);
+void		 dlua_open_cache(lua_State *);
+void		 dlua_open_dynblock(lua_State *);
 void		 dlua_push_ca(lua_State *, const struct sockaddr *);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
 struct netmask_group;

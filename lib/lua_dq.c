@@ -43,13 +43,6 @@ check_dq(lua_State *L, int idx, const char *mt)
 }
 
 static void
-budget_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	luaL_error(L, "instruction budget exceeded");
-}
-
-static void
 hook_failed(lua_State *L)
 {
 	atomic_fetch_add(&dlua_hook_errors, 1);
@@ -242,9 +235,9 @@ hook_call(int ref, struct dnsq *dq, int nres, bool seedform)
 	} else
 		push_dq(L, dq, DQ_MT);
 	du = lua_touserdata(L, -1);
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_BUDGET);
+	dlua_budget(L, HOOK_BUDGET);
 	rc = lua_pcall(L, nargs, nres, 0);
-	lua_sethook(L, NULL, 0, 0);
+	dlua_budget(L, 0);
 	/* The object must not outlive the query. */
 	du->du_dq = NULL;
 	if (rc != LUA_OK) {

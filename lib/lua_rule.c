@@ -130,8 +130,8 @@ dlua_push_dnsname(lua_State *L, const uint8_t *name, size_t len)
 }
 
 /* A name argument: a DNSName object or text. */
-static void
-name_arg(lua_State *L, int idx, uint8_t *out, size_t *len)
+void
+dlua_name_arg(lua_State *L, int idx, uint8_t *out, size_t *len)
 {
 	struct dnsname_ud	*dn;
 	const char		*s;
@@ -152,7 +152,7 @@ l_newdnsname(lua_State *L)
 	uint8_t	name[DNSNAME_MAXLEN];
 	size_t	len;
 
-	name_arg(L, 1, name, &len);
+	dlua_name_arg(L, 1, name, &len);
 	dlua_push_dnsname(L, name, len);
 	return 1;
 }
@@ -207,7 +207,7 @@ l_dnsname_ispartof(lua_State *L)
 	uint8_t			 other[DNSNAME_MAXLEN];
 	size_t			 olen;
 
-	name_arg(L, 2, other, &olen);
+	dlua_name_arg(L, 2, other, &olen);
 	lua_pushboolean(L, dnsname_is_part_of(dn->dn_name, dn->dn_len, other,
 	    olen));
 	return 1;
@@ -220,7 +220,7 @@ l_dnsname_equal(lua_State *L)
 	uint8_t			 other[DNSNAME_MAXLEN];
 	size_t			 olen;
 
-	name_arg(L, 2, other, &olen);
+	dlua_name_arg(L, 2, other, &olen);
 	lua_pushboolean(L, dnsname_equal(a->dn_name, a->dn_len, other, olen));
 	return 1;
 }
@@ -233,7 +233,7 @@ l_dnsname_makerelative(lua_State *L)
 	size_t			 zlen;
 	size_t			 keep;
 
-	name_arg(L, 2, zone, &zlen);
+	dlua_name_arg(L, 2, zone, &zlen);
 	if (!dnsname_is_part_of(dn->dn_name, dn->dn_len, zone, zlen)) {
 		dlua_push_dnsname(L, dn->dn_name, dn->dn_len);
 		return 1;
@@ -380,7 +380,7 @@ smn_add_one(lua_State *L, struct suffix_set *ss, int idx)
 	uint8_t	name[DNSNAME_MAXLEN];
 	size_t	len;
 
-	name_arg(L, idx, name, &len);
+	dlua_name_arg(L, idx, name, &len);
 	if (suffix_add(ss, name, len) == -1)
 		luaL_error(L, "out of memory");
 }
@@ -410,7 +410,7 @@ l_smn_check(lua_State *L)
 	uint8_t			 name[DNSNAME_MAXLEN];
 	size_t			 len;
 
-	name_arg(L, 2, name, &len);
+	dlua_name_arg(L, 2, name, &len);
 	lua_pushboolean(L, suffix_match(ss, name, len, NULL));
 	return 1;
 }
@@ -648,7 +648,7 @@ l_qnamerule(lua_State *L)
 	char		 text[DNSNAME_MAXTEXT];
 	struct selector	*se;
 
-	name_arg(L, 1, name, &len);
+	dlua_name_arg(L, 1, name, &len);
 	se = sel_new(L, SEL_QNAME);
 	memcpy(se->se_u.qname.name, name, len);
 	se->se_u.qname.len = len;
@@ -1237,7 +1237,7 @@ l_spoofcnameaction(lua_State *L)
 	size_t		 len;
 	char		 text[DNSNAME_MAXTEXT];
 
-	name_arg(L, 1, name, &len);
+	dlua_name_arg(L, 1, name, &len);
 	ac = act_new(L, ACT_SPOOFCNAME);
 	memcpy(ac->ac_u.spoof.cname, name, len);
 	ac->ac_u.spoof.cnamelen = len;
@@ -1396,10 +1396,10 @@ l_negativeandsoaaction(lua_State *L)
 
 	ac = act_new(L, ACT_NEGATIVESOA);
 	ac->ac_u.soa.nxd = nxd;
-	name_arg(L, 2, ac->ac_u.soa.zone, &ac->ac_u.soa.zonelen);
+	dlua_name_arg(L, 2, ac->ac_u.soa.zone, &ac->ac_u.soa.zonelen);
 	ac->ac_u.soa.ttl = (uint32_t)luaL_checkinteger(L, 3);
-	name_arg(L, 4, ac->ac_u.soa.mname, &ac->ac_u.soa.mnamelen);
-	name_arg(L, 5, ac->ac_u.soa.rname, &ac->ac_u.soa.rnamelen);
+	dlua_name_arg(L, 4, ac->ac_u.soa.mname, &ac->ac_u.soa.mnamelen);
+	dlua_name_arg(L, 5, ac->ac_u.soa.rname, &ac->ac_u.soa.rnamelen);
 	ac->ac_u.soa.serial = (uint32_t)luaL_checkinteger(L, 6);
 	ac->ac_u.soa.refresh = (uint32_t)luaL_checkinteger(L, 7);
 	ac->ac_u.soa.retry = (uint32_t)luaL_checkinteger(L, 8);

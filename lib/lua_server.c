@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dnspacket.h"
+#include "cache.h"
 #include "lua.h"
 #include "policy.h"
 #include "server.h"
@@ -14,7 +15,7 @@
 
 #define SERVER_MT	"dnsdist.Server"
 #define POLICY_MT	"dnsdist.ServerPolicy"
-#define POOL_MT		"dnsdist.ServerPool"
+#define POOL_MT		DLUA_POOL_MT
 
 static void
 push_server(lua_State *L, struct server *ds)
@@ -774,15 +775,24 @@ l_getpoolservers(lua_State *L)
 static int
 l_showpools(lua_State *L)
 {
-	struct pool	*pl;
-	size_t		 i, j;
+	struct pcache_stats	 st;
+	struct pool		*pl;
+	char			 cache[48];
+	size_t			 i, j;
 
 	(void)L;
 	dlua_printf("%-40s %-12s %20s %s\n", "Name", "Cache", "ServerPolicy",
 	    "Servers");
 	for (i = 0; i < servers.sr_npools; i++) {
 		pl = servers.sr_pools[i];
-		dlua_printf("%-40s %-12s %20s", pl->pl_name, "",
+		cache[0] = '\0';
+		if (pl->pl_cache != NULL) {
+			pcache_get_stats(pl->pl_cache, &st);
+			snprintf(cache, sizeof(cache), "%llu/%llu",
+			    (unsigned long long)st.entries,
+			    (unsigned long long)st.maxentries);
+		}
+		dlua_printf("%-40s %-12s %20s", pl->pl_name, cache,
 		    pl->pl_policy < 0 ? "" : policy_name(pl->pl_policy));
 		for (j = 0; j < pl->pl_count; j++)
 			dlua_printf("%s%s", j ? ", " : " ",

@@ -36,6 +36,7 @@ struct pool {
 	struct chash_point	*pl_ring;	/* chashed */
 	size_t			 pl_ringlen;
 	_Atomic unsigned	 pl_rr;		/* roundrobin position */
+	struct pcache		*pl_cache;	/* NULL: none */
 };
 
 /*

@@ -41,6 +41,8 @@ struct dnsq {
 	const char		*dq_pool;	/* "" unless an action chose */
 	bool			 dq_skipcache;
 	int			 dq_delayms;
+	struct pcache		*dq_cache;	/* the pool's, once looked up */
+	uint64_t		 dq_ckey;
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -53,7 +55,8 @@ enum rule_verdict {
 	VERDICT_ALLOW,		/* stop, forward (or send the response) */
 	VERDICT_DROP,
 	VERDICT_ANSWER,		/* dq_pkt now holds the answer to send */
-	VERDICT_POOL		/* stop, forward to dq_pool */
+	VERDICT_POOL,		/* stop, forward to dq_pool */
+	VERDICT_CACHED		/* dq_pkt holds an answer from the cache */
 };
 
 enum selector_kind {
@@ -66,6 +69,7 @@ enum selector_kind {
 };
 
 struct qpsip_table;
+struct pcache;
 
 struct selector {
 	int			 se_kind;

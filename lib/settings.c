@@ -62,6 +62,9 @@ settings_init(void)
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;
+	settings.st_cachecleaningdelay = 60;
+	settings.st_cachecleaningpct = 100;
+	settings.st_dynblockpurge = 60;
 	netmask_group_init(&settings.st_consoleacl);
 	settings.st_consolelog = true;
 	settings.st_consolemaxconns = 100;

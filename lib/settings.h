@@ -57,6 +57,11 @@ struct settings {
 	bool			 st_consolelog;		/* log connections */
 	int			 st_consolemaxconns;	/* 0: no limit */
 	int			 st_consolemaxmsg;	/* bytes per message */
+	/* packet caches and dynamic blocks */
+	uint32_t		 st_staleentriesttl;	/* seconds */
+	int			 st_cachecleaningdelay;	/* seconds */
+	int			 st_cachecleaningpct;	/* 0-100 */
+	int			 st_dynblockpurge;	/* seconds, 0: never */
 };
 
 extern struct settings settings;

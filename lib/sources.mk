@@ -10,6 +10,8 @@ LIB_SRCS = \
 	lib/action.c \
 	lib/server.c \
 	lib/policy.c \
+	lib/cache.c \
+	lib/dynblock.c \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \
@@ -22,6 +24,8 @@ LIB_SRCS = \
 	lib/lua_rule.c \
 	lib/lua_dq.c \
 	lib/lua_ring.c \
+	lib/lua_cache.c \
+	lib/lua_dynblock.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \

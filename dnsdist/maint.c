@@ -1,0 +1,161 @@
+/*
+ * Maintenance: once a second, the configuration's maintenance() function
+ * runs in the main loop between batches (as a console command would, so it
+ * may change anything), while a thread of its own does the slow sweeps that
+ * need no Lua: expired cache entries every setCacheCleaningDelay() seconds
+ * and expired dynamic blocks.
+ */
+#include <sys/types.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "dnsdist.h"
+#include "dynblock.h"
+#include "lua.h"
+#include "stats.h"
+
+#define MAINT_BUDGET	10000000	/* VM instructions per maintenance() */
+
+static pthread_t	maint_tid;
+static pthread_mutex_t	maint_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	maint_cond;
+static bool		maint_stop;
+static bool		maint_started;
+
+/* Whether every pool that uses the cache has no server up. */
+static bool
+cache_pools_down(struct pcache *pc)
+{
+	struct pool	*pl;
+	bool		 used = false, down = true;
+	size_t		 i;
+
+	pthread_rwlock_rdlock(&config_lock);
+	for (i = 0; i < servers.sr_npools; i++) {
+		pl = servers.sr_pools[i];
+		if (pl->pl_cache != pc)
+			continue;
+		used = true;
+		if (pool_count_up(pl) > 0)
+			down = false;
+	}
+	pthread_rwlock_unlock(&config_lock);
+	return used && down;
+}
+
+static void
+maint_caches(void)
+{
+	struct pcache	*pc;
+	time_t		 now = pcache_now();
+
+	for (pc = pcache_next(NULL); pc != NULL; pc = pcache_next(pc))
+		pcache_clean(pc, settings.st_cachecleaningpct, now,
+		    pcache_config(pc)->pc_keepstale && cache_pools_down(pc));
+}
+
+static void *
+maint_main(void *arg)
+{
+	struct timespec	deadline;
+	time_t		lastclean, lastpurge, now;
+
+	(void)arg;
+	lastclean = lastpurge = pcache_now();
+	pthread_mutex_lock(&maint_lock);
+	while (!maint_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec++;
+		while (!maint_stop && pthread_cond_timedwait(&maint_cond,
+		    &maint_lock, &deadline) != ETIMEDOUT)
+			;
+		if (maint_stop)
+			break;
+		pthread_mutex_unlock(&maint_lock);
+		now = pcache_now();
+		if (now - lastclean >= settings.st_cachecleaningdelay) {
+			maint_caches();
+			lastclean = now;
+		}
+		if (settings.st_dynblockpurge > 0 &&
+		    now - lastpurge >= settings.st_dynblockpurge) {
+			dynblock_purge(now);
+			lastpurge = now;
+		}
+		pthread_mutex_lock(&maint_lock);
+	}
+	pthread_mutex_unlock(&maint_lock);
+	return NULL;
+}
+
+/* The configuration's maintenance(), with the configuration lock held. */
+static void
+maint_lua(void *arg)
+{
+	struct sbuf	out;
+
+	(void)arg;
+	sbuf_init(&out);
+	pthread_rwlock_wrlock(&config_lock);
+	if (dlua_call_global(config_L, "maintenance", MAINT_BUDGET,
+	    &out) == -1) {
+		log_warnx("Error in maintenance function: %s",
+		    sbuf_text(&out));
+	} else if (out.sb_len > 0)
+		log_info("maintenance: %s", sbuf_text(&out));
+	if (backend_sync() == -1)
+		log_warnx("maintenance: unable to open a backend socket");
+	pthread_rwlock_unlock(&config_lock);
+	sbuf_free(&out);
+}
+
+static void
+maint_log_block(const char *line)
+{
+	log_info("%s", line);
+}
+
+static double
+gauge_nmg_size(void)
+{
+	return (double)dynblock_nmg_size();
+}
+
+void
+maint_init(void)
+{
+	dynblock_log = maint_log_block;
+	stats_set_gauge("dyn-block-nmg-size", gauge_nmg_size);
+}
+
+void
+maint_start(void)
+{
+	pthread_condattr_t	attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&maint_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (pthread_create(&maint_tid, NULL, maint_main, NULL) != 0)
+		fatalx("unable to start the maintenance thread");
+	maint_started = true;
+	loop_timer(1000000000ULL, maint_lua, NULL);
+}
+
+void
+maint_stop_thread(void)
+{
+	if (!maint_started)
+		return;
+	pthread_mutex_lock(&maint_lock);
+	maint_stop = true;
+	pthread_cond_signal(&maint_cond);
+	pthread_mutex_unlock(&maint_lock);
+	pthread_join(maint_tid, NULL);
+	maint_started = false;
+}

@@ -1,0 +1,653 @@
+/*
+ * The packet cache.  An entry is an answer as the backend sent it, with the
+ * offsets of its TTL fields so that a hit is a copy and a few stores.  The
+ * key is SipHash, keyed with a secret drawn at start, over what makes two
+ * queries the same: the header without the ID, the name in lower case, the
+ * type and class, and the additional section without the EDNS cookie (and
+ * any skipOptions) or the OPT length.  A hit is checked against the stored
+ * name, type, class and transport, so a collision is a counted miss.
+ */
+#include <sys/types.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cache.h"
+#include "dnsname.h"
+
+#define EDNS_OPT_COOKIE	10
+#define MAXTTLS		512	/* TTL fields tracked per answer */
+
+struct pcache_entry {
+	struct pcache_entry	*ce_next;
+	uint64_t		 ce_key;
+	time_t			 ce_added;
+	time_t			 ce_expire;
+	uint16_t		 ce_qtype;
+	uint16_t		 ce_qclass;
+	uint16_t		 ce_len;
+	uint16_t		 ce_namelen;
+	uint16_t		 ce_nttl;
+	bool			 ce_tcp;
+	/* the answer, then ce_nttl TTL offsets (uint16_t, unaligned) */
+	uint8_t			 ce_data[];
+};
+
+struct pcache_shard {
+	_Alignas(64) pthread_rwlock_t sh_lock;
+	struct pcache_entry	**sh_buckets;
+	size_t			  sh_mask;
+	_Atomic size_t		  sh_count;
+};
+
+struct pcache {
+	struct pcache_config	 pc_cfg;
+	struct pcache_shard	*pc_shards;
+	size_t			 pc_shardmax;	/* entries per shard */
+	struct pcache		*pc_next;
+	_Atomic uint64_t	 pc_hits;
+	_Atomic uint64_t	 pc_misses;
+	_Atomic uint64_t	 pc_deferredinserts;
+	_Atomic uint64_t	 pc_deferredlookups;
+	_Atomic uint64_t	 pc_lookupcollisions;
+	_Atomic uint64_t	 pc_insertcollisions;
+	_Atomic uint64_t	 pc_ttltooshorts;
+};
+
+static pthread_mutex_t	 all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pcache	*all_caches;
+static uint8_t		 secret[crypto_shorthash_KEYBYTES];
+static pthread_once_t	 secret_once = PTHREAD_ONCE_INIT;
+
+#define INC(c)	atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
+
+static void
+secret_init(void)
+{
+	randombytes_buf(secret, sizeof(secret));
+}
+
+time_t
+pcache_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+void
+pcache_config_default(struct pcache_config *cfg, size_t maxentries)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->pc_maxentries = maxentries;
+	cfg->pc_maxttl = 86400;
+	cfg->pc_tempfailttl = 60;
+	cfg->pc_stalettl = 60;
+	cfg->pc_maxnegttl = 3600;
+	cfg->pc_nshards = 20;
+}
+
+struct pcache *
+pcache_new(const struct pcache_config *cfg)
+{
+	struct pcache	*pc;
+	size_t		 i, nb;
+
+	pthread_once(&secret_once, secret_init);
+	if (cfg->pc_maxentries == 0 || cfg->pc_nshards == 0 ||
+	    (pc = calloc(1, sizeof(*pc))) == NULL)
+		return NULL;
+	pc->pc_cfg = *cfg;
+	if (pc->pc_cfg.pc_nshards > pc->pc_cfg.pc_maxentries)
+		pc->pc_cfg.pc_nshards = pc->pc_cfg.pc_maxentries;
+	pc->pc_shardmax = (cfg->pc_maxentries + pc->pc_cfg.pc_nshards - 1) /
+	    pc->pc_cfg.pc_nshards;
+	for (nb = 16; nb < pc->pc_shardmax && nb < ((size_t)1 << 30); nb <<= 1)
+		;
+	if ((pc->pc_shards = calloc(pc->pc_cfg.pc_nshards,
+	    sizeof(*pc->pc_shards))) == NULL) {
+		free(pc);
+		return NULL;
+	}
+	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
+		struct pcache_shard *sh = &pc->pc_shards[i];
+
+		pthread_rwlock_init(&sh->sh_lock, NULL);
+		sh->sh_mask = nb - 1;
+		/* calloc: the pages are touched only as buckets fill. */
+		if ((sh->sh_buckets = calloc(nb, sizeof(*sh->sh_buckets))) ==
+		    NULL) {
+			while (i-- > 0)
+				free(pc->pc_shards[i].sh_buckets);
+			free(pc->pc_shards);
+			free(pc);
+			return NULL;
+		}
+	}
+	pthread_mutex_lock(&all_lock);
+	pc->pc_next = all_caches;
+	all_caches = pc;
+	pthread_mutex_unlock(&all_lock);
+	return pc;
+}
+
+const struct pcache_config *
+pcache_config(const struct pcache *pc)
+{
+	return &pc->pc_cfg;
+}
+
+struct pcache *
+pcache_next(struct pcache *pc)
+{
+	struct pcache	*next;
+
+	pthread_mutex_lock(&all_lock);
+	next = pc == NULL ? all_caches : pc->pc_next;
+	pthread_mutex_unlock(&all_lock);
+	return next;
+}
+
+static bool
+skipped_option(const struct pcache *pc, uint16_t code)
+{
+	size_t	i;
+
+	if (code == EDNS_OPT_COOKIE && !pc->pc_cfg.pc_cookiehashing)
+		return true;
+	for (i = 0; i < pc->pc_cfg.pc_nskipopts; i++)
+		if (pc->pc_cfg.pc_skipopts[i] == code)
+			return true;
+	return false;
+}
+
+bool
+pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
+    const struct dnsquestion *q, bool tcp, uint64_t *key)
+{
+	uint8_t		m[PCACHE_KEYMAX + 16], h[crypto_shorthash_BYTES];
+	struct dnsopt	o;
+	size_t		n = 0, pos, data, tail;
+	uint16_t	code, olen;
+	int		r;
+
+	if (len > PCACHE_KEYMAX || q->q_end < 4 || q->q_end > len)
+		return false;
+	m[n++] = tcp;
+	memcpy(m + n, pkt + 2, DNS_HDRLEN - 2);
+	n += DNS_HDRLEN - 2;
+	dnsname_lower(q->q_name, q->q_namelen, m + n);
+	n += q->q_namelen;
+	if ((r = dnspacket_find_opt(pkt, len, q->q_end, &o)) == -1)
+		return false;
+	tail = q->q_end - 4;
+	if (r == 1) {
+		/* Up to the OPT's RDLENGTH, then the options we keep. */
+		memcpy(m + n, pkt + tail, o.o_rdoff - 2 - tail);
+		n += o.o_rdoff - 2 - tail;
+		pos = o.o_rdoff;
+		while ((r = dnspacket_opt_next(pkt, &o, &pos, &code, &olen,
+		    &data)) == 1) {
+			if (skipped_option(pc, code))
+				continue;
+			memcpy(m + n, pkt + data - 4, (size_t)olen + 4);
+			n += (size_t)olen + 4;
+		}
+		if (r == -1)
+			return false;
+		tail = o.o_rdoff + o.o_rdlen;
+	}
+	memcpy(m + n, pkt + tail, len - tail);
+	n += len - tail;
+	crypto_shorthash(h, m, n, secret);
+	memcpy(key, h, sizeof(*key));
+	return true;
+}
+
+static struct pcache_shard *
+shard_of(struct pcache *pc, uint64_t key, struct pcache_entry ***bucket)
+{
+	struct pcache_shard	*sh;
+
+	sh = &pc->pc_shards[key % pc->pc_cfg.pc_nshards];
+	*bucket = &sh->sh_buckets[(key >> 32) & sh->sh_mask];
+	return sh;
+}
+
+static bool
+entry_is(const struct pcache_entry *ce, const struct dnsquestion *q, bool tcp)
+{
+	return ce->ce_qtype == q->q_type && ce->ce_qclass == q->q_class &&
+	    ce->ce_tcp == tcp && dnsname_equal(ce->ce_data + DNS_HDRLEN,
+	    ce->ce_namelen, q->q_name, q->q_namelen);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t
+pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
+    bool tcp, uint8_t *pkt, size_t size, time_t now, bool stale,
+    uint32_t staleage, bool *wasstale)
+{
+	struct pcache_shard	*sh;
+	struct pcache_entry	**bucket, *ce;
+	const uint8_t		*offs;
+	uint32_t		 age, ttl;
+	uint16_t		 id, off;
+	size_t			 i, len = 0;
+	bool			 old = false;
+
+	sh = shard_of(pc, key, &bucket);
+	if (pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
+		INC(pc->pc_deferredlookups);
+		if (!stale)
+			INC(pc->pc_misses);
+		return 0;
+	}
+	for (ce = *bucket; ce != NULL; ce = ce->ce_next)
+		if (ce->ce_key == key)
+			break;
+	if (ce == NULL)
+		goto out;
+	if (!entry_is(ce, q, tcp)) {
+		INC(pc->pc_lookupcollisions);
+		ce = NULL;
+		goto out;
+	}
+	if (now >= ce->ce_expire) {
+		if (!stale || (!pc->pc_cfg.pc_keepstale &&
+		    now - ce->ce_expire > (time_t)staleage)) {
+			ce = NULL;
+			goto out;
+		}
+		old = true;
+	}
+	if (ce->ce_len > size) {
+		ce = NULL;
+		goto out;
+	}
+	id = dnspacket_id(pkt);
+	memcpy(pkt, ce->ce_data, ce->ce_len);
+	dnspacket_set_id(pkt, id);
+	memcpy(pkt + DNS_HDRLEN, q->q_name, q->q_namelen);
+	age = now > ce->ce_added ? (uint32_t)(now - ce->ce_added) : 0;
+	offs = ce->ce_data + ce->ce_len;
+	if (old || (!pc->pc_cfg.pc_dontage && age > 0))
+		for (i = 0; i < ce->ce_nttl; i++) {
+			memcpy(&off, offs + 2 * i, sizeof(off));
+			ttl = get32(pkt + off);
+			if (old)
+				ttl = pc->pc_cfg.pc_stalettl;
+			else
+				ttl = ttl > age ? ttl - age : 0;
+			put32(pkt + off, ttl);
+		}
+	len = ce->ce_len;
+out:
+	pthread_rwlock_unlock(&sh->sh_lock);
+	if (wasstale != NULL)
+		*wasstale = old;
+	if (len > 0)
+		INC(pc->pc_hits);
+	else if (!stale)
+		INC(pc->pc_misses);
+	return len;
+}
+
+struct ttl_scan {
+	uint16_t	offs[MAXTTLS];
+	size_t		n;
+	uint32_t	min;
+	bool		overflow;
+	bool		soa;
+	uint32_t	soamin;		/* min(SOA TTL, SOA MINIMUM) */
+	const uint8_t	*pkt;
+	size_t		len;
+};
+
+static void
+scan_ttl(void *arg, const struct dnsrr *rr)
+{
+	struct ttl_scan	*ts = arg;
+	size_t		 off;
+	uint32_t	 minimum;
+
+	if (rr->rr_type == DNS_TYPE_OPT)
+		return;
+	if (ts->n == MAXTTLS || rr->rr_ttloff > UINT16_MAX) {
+		ts->overflow = true;
+		return;
+	}
+	ts->offs[ts->n++] = (uint16_t)rr->rr_ttloff;
+	if (rr->rr_ttl < ts->min)
+		ts->min = rr->rr_ttl;
+	if (rr->rr_section == 2 && rr->rr_type == DNS_TYPE_SOA && !ts->soa) {
+		off = rr->rr_rdoff;
+		if (dnsname_skip(ts->pkt, ts->len, &off) == -1 ||
+		    dnsname_skip(ts->pkt, ts->len, &off) == -1 ||
+		    off + 20 > rr->rr_rdoff + rr->rr_rdlen)
+			return;
+		minimum = get32(ts->pkt + off + 16);
+		ts->soa = true;
+		ts->soamin = minimum < rr->rr_ttl ? minimum : rr->rr_ttl;
+	}
+}
+
+/* How long an answer may be kept: 0 for not at all. */
+static uint32_t
+answer_ttl(struct pcache *pc, const uint8_t *pkt, size_t len,
+    const struct dnsquestion *q, struct ttl_scan *ts)
+{
+	const struct pcache_config *cfg = &pc->pc_cfg;
+	int		 rcode = dnspacket_rcode(pkt);
+	uint32_t	 ttl;
+
+	if (dnspacket_tc(pkt))
+		return 0;
+	ts->n = 0;
+	ts->overflow = ts->soa = false;
+	ts->min = UINT32_MAX;
+	ts->pkt = pkt;
+	ts->len = len;
+	if (dnspacket_walk(pkt, len, q->q_end, scan_ttl, ts) == -1 ||
+	    ts->overflow)
+		return 0;
+	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED)
+		return cfg->pc_tempfailttl;
+	if (rcode == DNS_RCODE_NXDOMAIN ||
+	    (rcode == DNS_RCODE_NOERROR && dnspacket_ancount(pkt) == 0)) {
+		/* Negative: the SOA says how long (RFC 2308). */
+		if (!ts->soa)
+			return 0;
+		ttl = ts->soamin < cfg->pc_maxnegttl ? ts->soamin :
+		    cfg->pc_maxnegttl;
+	} else if (rcode == DNS_RCODE_NOERROR) {
+		if (ts->min == UINT32_MAX)
+			return 0;
+		ttl = ts->min;
+	} else
+		return 0;
+	if (ttl < cfg->pc_minttl) {
+		INC(pc->pc_ttltooshorts);
+		return 0;
+	}
+	return ttl < cfg->pc_maxttl ? ttl : cfg->pc_maxttl;
+}
+
+void
+pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
+    bool tcp, const uint8_t *pkt, size_t len, time_t now)
+{
+	struct ttl_scan		 ts;
+	struct pcache_shard	*sh;
+	struct pcache_entry	**bucket, **pp, *ce, *old = NULL;
+	uint32_t		 ttl;
+
+	/* The question must be spelled out, as the hit rewrites it. */
+	if (len > PCACHE_MAXPACKET || len < DNS_HDRLEN ||
+	    q->q_end != DNS_HDRLEN + q->q_namelen + 4)
+		return;
+	if ((ttl = answer_ttl(pc, pkt, len, q, &ts)) == 0)
+		return;
+	if ((ce = malloc(sizeof(*ce) + len + 2 * ts.n)) == NULL)
+		return;
+	ce->ce_key = key;
+	ce->ce_added = now;
+	ce->ce_expire = now + (time_t)ttl;
+	ce->ce_qtype = q->q_type;
+	ce->ce_qclass = q->q_class;
+	ce->ce_len = (uint16_t)len;
+	ce->ce_namelen = (uint16_t)q->q_namelen;
+	ce->ce_nttl = (uint16_t)ts.n;
+	ce->ce_tcp = tcp;
+	memcpy(ce->ce_data, pkt, len);
+	memcpy(ce->ce_data + len, ts.offs, 2 * ts.n);
+
+	sh = shard_of(pc, key, &bucket);
+	if (pthread_rwlock_trywrlock(&sh->sh_lock) != 0) {
+		INC(pc->pc_deferredinserts);
+		free(ce);
+		return;
+	}
+	for (pp = bucket; *pp != NULL; pp = &(*pp)->ce_next)
+		if ((*pp)->ce_key == key)
+			break;
+	if (*pp != NULL) {
+		if (!entry_is(*pp, q, tcp)) {
+			INC(pc->pc_insertcollisions);
+			goto drop;
+		}
+		/* A live entry stays; an expired one is replaced. */
+		if (now < (*pp)->ce_expire)
+			goto drop;
+		old = *pp;
+		ce->ce_next = old->ce_next;
+		*pp = ce;
+	} else {
+		if (atomic_load_explicit(&sh->sh_count, memory_order_relaxed) >=
+		    pc->pc_shardmax)
+			goto drop;
+		ce->ce_next = *bucket;
+		*bucket = ce;
+		atomic_fetch_add_explicit(&sh->sh_count, 1,
+		    memory_order_relaxed);
+	}
+	pthread_rwlock_unlock(&sh->sh_lock);
+	free(old);
+	return;
+drop:
+	pthread_rwlock_unlock(&sh->sh_lock);
+	free(ce);
+}
+
+static size_t
+total_count(struct pcache *pc)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < pc->pc_cfg.pc_nshards; i++)
+		n += atomic_load_explicit(&pc->pc_shards[i].sh_count,
+		    memory_order_relaxed);
+	return n;
+}
+
+/*
+ * Remove the entries for which keep() says no, while more than upto
+ * remain; returns how many went.
+ */
+typedef bool (*keep_fn)(const struct pcache_entry *, const void *);
+
+static size_t
+sweep(struct pcache *pc, size_t upto, keep_fn keep, const void *arg)
+{
+	struct pcache_shard	*sh;
+	struct pcache_entry	**pp, *ce;
+	size_t			 i, b, removed = 0, total;
+
+	total = total_count(pc);
+	for (i = 0; i < pc->pc_cfg.pc_nshards && total > upto; i++) {
+		sh = &pc->pc_shards[i];
+		pthread_rwlock_wrlock(&sh->sh_lock);
+		for (b = 0; b <= sh->sh_mask && total > upto; b++) {
+			pp = &sh->sh_buckets[b];
+			while ((ce = *pp) != NULL && total > upto) {
+				if (keep != NULL && keep(ce, arg)) {
+					pp = &ce->ce_next;
+					continue;
+				}
+				*pp = ce->ce_next;
+				free(ce);
+				atomic_fetch_sub_explicit(&sh->sh_count, 1,
+				    memory_order_relaxed);
+				removed++;
+				total--;
+			}
+		}
+		pthread_rwlock_unlock(&sh->sh_lock);
+	}
+	return removed;
+}
+
+static bool
+keep_live(const struct pcache_entry *ce, const void *arg)
+{
+	return ce->ce_expire > *(const time_t *)arg;
+}
+
+size_t
+pcache_purge_expired(struct pcache *pc, size_t upto, time_t now)
+{
+	return sweep(pc, upto, keep_live, &now);
+}
+
+size_t
+pcache_expunge(struct pcache *pc, size_t upto)
+{
+	time_t	now = pcache_now();
+
+	/* The expired first, then whatever it takes. */
+	return sweep(pc, upto, keep_live, &now) + sweep(pc, upto, NULL, NULL);
+}
+
+struct name_match {
+	const uint8_t	*name;
+	size_t		 namelen;
+	uint16_t	 qtype;
+	bool		 suffix;
+};
+
+static bool
+keep_other_names(const struct pcache_entry *ce, const void *arg)
+{
+	const struct name_match	*nm = arg;
+	const uint8_t		*name = ce->ce_data + DNS_HDRLEN;
+
+	if (nm->qtype != 0 && nm->qtype != DNS_TYPE_ANY &&
+	    ce->ce_qtype != nm->qtype)
+		return true;
+	if (nm->suffix)
+		return !dnsname_is_part_of(name, ce->ce_namelen, nm->name,
+		    nm->namelen);
+	return !dnsname_equal(name, ce->ce_namelen, nm->name, nm->namelen);
+}
+
+size_t
+pcache_expunge_name(struct pcache *pc, const uint8_t *name, size_t namelen,
+    uint16_t qtype, bool suffix)
+{
+	struct name_match	nm = { name, namelen, qtype, suffix };
+
+	return sweep(pc, 0, keep_other_names, &nm);
+}
+
+void
+pcache_get_stats(struct pcache *pc, struct pcache_stats *st)
+{
+	st->entries = total_count(pc);
+	st->maxentries = pc->pc_cfg.pc_maxentries;
+	st->hits = atomic_load(&pc->pc_hits);
+	st->misses = atomic_load(&pc->pc_misses);
+	st->deferredinserts = atomic_load(&pc->pc_deferredinserts);
+	st->deferredlookups = atomic_load(&pc->pc_deferredlookups);
+	st->lookupcollisions = atomic_load(&pc->pc_lookupcollisions);
+	st->insertcollisions = atomic_load(&pc->pc_insertcollisions);
+	st->ttltooshorts = atomic_load(&pc->pc_ttltooshorts);
+}
+
+bool
+pcache_is_full(struct pcache *pc)
+{
+	return total_count(pc) >= pc->pc_cfg.pc_maxentries;
+}
+
+void
+pcache_print_stats(struct pcache *pc, struct sbuf *sb)
+{
+	struct pcache_stats	st;
+
+	pcache_get_stats(pc, &st);
+	sbuf_printf(sb, "Entries: %llu/%llu\n", (unsigned long long)st.entries,
+	    (unsigned long long)st.maxentries);
+	sbuf_printf(sb, "Hits: %llu\n", (unsigned long long)st.hits);
+	sbuf_printf(sb, "Misses: %llu\n", (unsigned long long)st.misses);
+	sbuf_printf(sb, "Deferred inserts: %llu\n",
+	    (unsigned long long)st.deferredinserts);
+	sbuf_printf(sb, "Deferred lookups: %llu\n",
+	    (unsigned long long)st.deferredlookups);
+	sbuf_printf(sb, "Lookup Collisions: %llu\n",
+	    (unsigned long long)st.lookupcollisions);
+	sbuf_printf(sb, "Insert Collisions: %llu\n",
+	    (unsigned long long)st.insertcollisions);
+	sbuf_printf(sb, "TTL Too Shorts: %llu\n",
+	    (unsigned long long)st.ttltooshorts);
+}
+
+size_t
+pcache_dump(struct pcache *pc, FILE *fp, time_t now)
+{
+	struct pcache_shard	*sh;
+	struct pcache_entry	*ce;
+	char			 name[DNSNAME_MAXTEXT], type[16];
+	size_t			 i, b, n = 0;
+
+	fprintf(fp, "; packet cache dump follows\n;\n");
+	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
+		sh = &pc->pc_shards[i];
+		pthread_rwlock_rdlock(&sh->sh_lock);
+		for (b = 0; b <= sh->sh_mask; b++)
+			for (ce = sh->sh_buckets[b]; ce != NULL;
+			    ce = ce->ce_next) {
+				if (dnsname_to_text(ce->ce_data + DNS_HDRLEN,
+				    ce->ce_namelen, name, sizeof(name)) == -1)
+					strlcpy(name, "?", sizeof(name));
+				fprintf(fp, "%s %lld IN %s ; rcode %d, key "
+				    "%llu, length %u, received over UDP %d, "
+				    "added %lld\n", name,
+				    (long long)(ce->ce_expire - now),
+				    dnspacket_type_name(ce->ce_qtype, type,
+				    sizeof(type)), dnspacket_rcode(ce->ce_data),
+				    (unsigned long long)ce->ce_key,
+				    ce->ce_len, !ce->ce_tcp,
+				    (long long)ce->ce_added);
+				n++;
+			}
+		pthread_rwlock_unlock(&sh->sh_lock);
+	}
+	return n;
+}
+
+void
+pcache_clean(struct pcache *pc, double percentage, time_t now,
+    bool keepstale_now)
+{
+	double	keep = (double)pc->pc_cfg.pc_maxentries *
+		    (1.0 - percentage / 100.0);
+
+	/* keepStaleData: no backend is up, so expired entries are precious. */
+	if (keepstale_now && pc->pc_cfg.pc_keepstale)
+		return;
+	pcache_purge_expired(pc, keep > 0 ? (size_t)keep : 0, now);
+}
+
+void
+pcache_count_miss(struct pcache *pc)
+{
+	INC(pc->pc_misses);
+}

@@ -1,0 +1,67 @@
+/*
+ * Dynamic blocks: client netmasks and name suffixes blocked until a time,
+ * with a reason and an action.  Packet threads look blocks up under a read
+ * lock only when there is a block at all; the configuration adds them and
+ * the maintenance thread purges the expired ones.  Times are monotonic
+ * seconds.
+ */
+#ifndef DYNBLOCK_H
+#define DYNBLOCK_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "netmask.h"
+#include "sbuf.h"
+
+/* What a block does; the values are those of DNSAction. */
+enum dynblock_action {
+	DYN_DEFAULT = -1,	/* setDynBlocksAction()'s */
+	DYN_DROP = 0,
+	DYN_NXDOMAIN = 1,
+	DYN_REFUSED = 2,
+	DYN_TRUNCATE = 8,
+	DYN_SERVFAIL = 9,
+	DYN_NONE = 10,
+	DYN_NOOP = 11,
+	DYN_NORECURSE = 12
+};
+
+extern _Atomic size_t	dynblock_count;		/* live or not yet purged */
+extern _Atomic int	dynblock_default_action;
+
+/* Monotonic seconds. */
+time_t	dynblock_now(void);
+/*
+ * Block the netmask until now + seconds.  A block already there is
+ * extended (never shortened) and keeps its counter; a new one is logged
+ * through log_fn once.  Returns 1 new, 0 extended or unchanged, -1 ENOMEM.
+ */
+int	dynblock_add_netmask(const struct netmask *, const char *reason,
+	    int seconds, int action, bool warning, time_t now);
+int	dynblock_add_suffix(const uint8_t *name, size_t namelen,
+	    const char *reason, int seconds, int action, time_t now);
+/*
+ * The action for a query from client for qname, or DYN_NONE when nothing
+ * blocks it (a warning-only block counts but returns DYN_NONE).  Counts
+ * the match in the block.
+ */
+int	dynblock_check(const struct sockaddr *client, const uint8_t *qname,
+	    size_t qnamelen, time_t now);
+/* Remove the expired blocks; returns how many went. */
+size_t	dynblock_purge(time_t now);
+void	dynblock_clear(void);
+/* showDynBlocks()'s table. */
+void	dynblock_show(struct sbuf *, time_t now);
+/* Netmask blocks in force, for dyn-block-nmg-size. */
+size_t	dynblock_nmg_size(void);
+/* Where "Inserting dynamic block..." lines go; set by the daemon. */
+extern void (*dynblock_log)(const char *);
+const char *dynblock_action_name(int);
+
+#endif /* DYNBLOCK_H */

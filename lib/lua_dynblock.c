@@ -1,0 +1,734 @@
+/*
+ * Lua bindings for dynamic blocks: the exceed*() detectors over the rings,
+ * addDynBlocks(), addDynBlockSMT(), showDynBlocks(), clearDynBlocks(),
+ * setDynBlocksAction(), setDynBlocksPurgeInterval() and the rules-group
+ * object of dynBlockRulesGroup(), with dnsdist's names.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "dnsname.h"
+#include "dnspacket.h"
+#include "dynblock.h"
+#include "lua.h"
+#include "netmask.h"
+#include "ring.h"
+#include "settings.h"
+
+#define DBR_MT		"dnsdist.DynBlockRulesGroup"
+#define DBR_MAXRULES	64
+
+/* What a detector counts per client, over the last seconds. */
+enum metric {
+	M_QUERIES,		/* query ring; code: qtype or 0 for all */
+	M_RCODE,		/* response ring; code: rcode */
+	M_RCODE_RATIO,		/* response ring; code over all responses */
+	M_BYTES			/* response ring; bytes */
+};
+
+/* One client's figures: an open-addressed table of them. */
+struct client_count {
+	struct netmask	cc_net;		/* the client, masked; family 0: empty */
+	uint64_t	cc_n;
+	uint64_t	cc_total;	/* responses, for ratios */
+};
+
+struct tally {
+	struct client_count	*t_items;
+	size_t			 t_cap;
+	size_t			 t_count;
+	bool			 t_nomem;
+	/* what to count */
+	int			 t_metric;
+	int			 t_code;	/* -1: any */
+	int64_t			 t_since;	/* wall clock seconds */
+	int			 t_v4bits;
+	int			 t_v6bits;
+	const struct netmask_group *t_include;	/* NULL or empty: all */
+	const struct netmask_group *t_exclude;
+};
+
+static uint64_t
+net_hash(const struct netmask *nm)
+{
+	uint64_t	h = 1469598103934665603ULL ^ (uint64_t)nm->nm_family;
+	size_t		i;
+
+	for (i = 0; i < sizeof(nm->nm_addr); i++)
+		h = (h ^ nm->nm_addr[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct client_count *
+tally_slot(struct tally *t, const struct netmask *nm)
+{
+	struct client_count	*old, *ni, *cc;
+	size_t			 i, j, cap;
+
+	if (t->t_count * 2 >= t->t_cap) {
+		cap = t->t_cap ? t->t_cap * 2 : 256;
+		if ((ni = calloc(cap, sizeof(*ni))) == NULL) {
+			t->t_nomem = true;
+			return NULL;
+		}
+		old = t->t_items;
+		for (i = 0; i < t->t_cap; i++) {
+			if (old[i].cc_net.nm_family == 0)
+				continue;
+			for (j = net_hash(&old[i].cc_net) & (cap - 1);
+			    ni[j].cc_net.nm_family != 0; j = (j + 1) & (cap - 1))
+				;
+			ni[j] = old[i];
+		}
+		free(old);
+		t->t_items = ni;
+		t->t_cap = cap;
+	}
+	for (i = net_hash(nm) & (t->t_cap - 1);; i = (i + 1) & (t->t_cap - 1)) {
+		cc = &t->t_items[i];
+		if (cc->cc_net.nm_family == 0) {
+			cc->cc_net = *nm;
+			t->t_count++;
+			return cc;
+		}
+		if (cc->cc_net.nm_family == nm->nm_family &&
+		    memcmp(cc->cc_net.nm_addr, nm->nm_addr, 16) == 0)
+			return cc;
+	}
+}
+
+/* The client address masked to the group's prefix lengths. */
+static bool
+client_net(const struct tally *t, const struct sockaddr *sa,
+    struct netmask *nm)
+{
+	int	bits, i;
+
+	memset(nm, 0, sizeof(*nm));
+	if (sa->sa_family == AF_INET) {
+		memcpy(nm->nm_addr, &((const struct sockaddr_in *)sa)->sin_addr,
+		    4);
+		bits = t->t_v4bits;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(nm->nm_addr,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		bits = t->t_v6bits;
+	} else
+		return false;
+	nm->nm_family = sa->sa_family;
+	nm->nm_bits = (uint8_t)bits;
+	for (i = 0; i < 16; i++) {
+		if (bits >= 8) {
+			bits -= 8;
+			continue;
+		}
+		nm->nm_addr[i] &= (uint8_t)(0xff << (8 - bits));
+		bits = 0;
+	}
+	return true;
+}
+
+static void
+tally_entry(const struct ring_entry *re, void *arg)
+{
+	struct tally		*t = arg;
+	const struct sockaddr	*sa = (const struct sockaddr *)&re->re_client;
+	struct client_count	*cc;
+	struct netmask		 nm;
+
+	if (re->re_sec < t->t_since || t->t_nomem)
+		return;
+	if (t->t_include != NULL && t->t_include->ng_count > 0 &&
+	    netmask_group_match(t->t_include, sa) != 1)
+		return;
+	if (t->t_exclude != NULL && t->t_exclude->ng_count > 0 &&
+	    netmask_group_match(t->t_exclude, sa) == 1)
+		return;
+	if (t->t_metric == M_QUERIES && t->t_code >= 0 &&
+	    re->re_qtype != t->t_code)
+		return;
+	if (t->t_metric == M_RCODE && re->re_rcode != t->t_code)
+		return;
+	if (!client_net(t, sa, &nm) || (cc = tally_slot(t, &nm)) == NULL)
+		return;
+	cc->cc_total++;
+	if (t->t_metric == M_BYTES)
+		cc->cc_n += re->re_size;
+	else if (t->t_metric != M_RCODE_RATIO || re->re_rcode == t->t_code)
+		cc->cc_n++;
+}
+
+static bool
+tally_run(lua_State *L, struct tally *t, int metric, int code, int seconds)
+{
+	if (ring_global_init() == -1)
+		luaL_error(L, "ring buffers: out of memory");
+	t->t_metric = metric;
+	t->t_code = code;
+	t->t_since = (int64_t)time(NULL) - seconds;
+	ring_foreach(metric == M_QUERIES ? ring_queries : ring_responses,
+	    tally_entry, t);
+	if (t->t_nomem) {
+		free(t->t_items);
+		luaL_error(L, "out of memory");
+	}
+	return true;
+}
+
+static void
+netmask_sockaddr(const struct netmask *nm, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (nm->nm_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, nm->nm_addr, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, nm->nm_addr, 16);
+	}
+}
+
+/* exceed*(): a table of ComboAddress -> count for clients over the rate. */
+static int
+exceed(lua_State *L, int metric, int code, int rate_idx)
+{
+	struct tally		t;
+	struct sockaddr_storage	ss;
+	lua_Number		rate = luaL_checknumber(L, rate_idx);
+	lua_Integer		seconds = luaL_checkinteger(L, rate_idx + 1);
+	size_t			i;
+
+	if (seconds <= 0 || rate < 0)
+		return luaL_error(L, "the rate and the number of seconds must "
+		    "be positive");
+	memset(&t, 0, sizeof(t));
+	t.t_v4bits = 32;
+	t.t_v6bits = 128;
+	tally_run(L, &t, metric, code, (int)seconds);
+	lua_newtable(L);
+	for (i = 0; i < t.t_cap; i++) {
+		if (t.t_items[i].cc_net.nm_family == 0 ||
+		    (double)t.t_items[i].cc_n <= rate * (double)seconds)
+			continue;
+		netmask_sockaddr(&t.t_items[i].cc_net, &ss);
+		dlua_push_ca(L, (struct sockaddr *)&ss);
+		lua_pushinteger(L, (lua_Integer)t.t_items[i].cc_n);
+		lua_settable(L, -3);
+	}
+	free(t.t_items);
+	return 1;
+}
+
+static int
+l_exceedqrate(lua_State *L)
+{
+	return exceed(L, M_QUERIES, -1, 1);
+}
+
+static int
+l_exceedqtyperate(lua_State *L)
+{
+	lua_Integer	qtype = luaL_checkinteger(L, 1);
+
+	if (qtype < 0 || qtype > 65535)
+		return luaL_error(L, "exceedQTypeRate: bad type");
+	return exceed(L, M_QUERIES, (int)qtype, 2);
+}
+
+static int
+l_exceedrespbyterate(lua_State *L)
+{
+	return exceed(L, M_BYTES, -1, 1);
+}
+
+static int
+l_exceedservfails(lua_State *L)
+{
+	return exceed(L, M_RCODE, DNS_RCODE_SERVFAIL, 1);
+}
+
+static int
+l_exceednxdomains(lua_State *L)
+{
+	return exceed(L, M_RCODE, DNS_RCODE_NXDOMAIN, 1);
+}
+
+static int
+action_arg(lua_State *L, int idx)
+{
+	lua_Integer	a;
+
+	if (lua_isnoneornil(L, idx))
+		return DYN_DEFAULT;
+	a = luaL_checkinteger(L, idx);
+	switch (a) {
+	case DYN_DROP: case DYN_NXDOMAIN: case DYN_REFUSED: case DYN_TRUNCATE:
+	case DYN_SERVFAIL: case DYN_NOOP: case DYN_NORECURSE:
+		return (int)a;
+	case DYN_NONE:
+		return DYN_DEFAULT;
+	}
+	return luaL_error(L, "dynamic blocks take DNSAction.Drop, Nxdomain, "
+	    "Refused, Truncate, ServFail, NoOp or NoRecurse");
+}
+
+static int
+seconds_arg(lua_State *L, int idx)
+{
+	lua_Integer	s = luaL_optinteger(L, idx, 10);
+
+	if (s <= 0 || s > 86400 * 365)
+		return luaL_error(L, "the block duration must be positive");
+	return (int)s;
+}
+
+/* A key of addDynBlocks()' table: a ComboAddress, or netmask text. */
+static void
+block_key(lua_State *L, int idx, struct netmask *nm)
+{
+	const struct sockaddr	*sa;
+	char			 buf[INET6_ADDRSTRLEN + 8];
+
+	if (lua_type(L, idx) == LUA_TUSERDATA &&
+	    (sa = luaL_testudata(L, idx, "dnsdist.ComboAddress")) != NULL) {
+		if (addr_host_to_text(sa, buf, sizeof(buf)) == NULL ||
+		    netmask_parse(buf, nm) == -1)
+			luaL_error(L, "addDynBlocks: bad address");
+		return;
+	}
+	if (lua_type(L, idx) != LUA_TSTRING ||
+	    netmask_parse(lua_tostring(L, idx), nm) == -1)
+		luaL_error(L, "addDynBlocks: the keys must be addresses or "
+		    "netmasks");
+}
+
+/* addDynBlocks(addresses, message[, seconds[, action]]) */
+static int
+l_adddynblocks(lua_State *L)
+{
+	struct netmask	nm;
+	const char	*msg = luaL_checkstring(L, 2);
+	int		seconds = seconds_arg(L, 3), action = action_arg(L, 4);
+	time_t		now = dynblock_now();
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		lua_pop(L, 1);
+		block_key(L, -1, &nm);
+		if (dynblock_add_netmask(&nm, msg, seconds, action, false,
+		    now) == -1)
+			return luaL_error(L, "addDynBlocks: out of memory");
+	}
+	return 0;
+}
+
+/* addDynBlockSMT(names, message[, seconds[, action]]) */
+static int
+l_adddynblocksmt(lua_State *L)
+{
+	uint8_t		name[DNSNAME_MAXLEN];
+	size_t		len;
+	const char	*msg = luaL_checkstring(L, 2);
+	int		seconds = seconds_arg(L, 3), action = action_arg(L, 4);
+	time_t		now = dynblock_now();
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		dlua_name_arg(L, -1, name, &len);
+		if (dynblock_add_suffix(name, len, msg, seconds, action,
+		    now) == -1)
+			return luaL_error(L, "addDynBlockSMT: out of memory");
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static int
+l_showdynblocks(lua_State *L)
+{
+	struct sbuf	sb;
+
+	(void)L;
+	sbuf_init(&sb);
+	dynblock_show(&sb, dynblock_now());
+	dlua_printf("%s", sbuf_text(&sb));
+	sbuf_free(&sb);
+	return 0;
+}
+
+static int
+l_cleardynblocks(lua_State *L)
+{
+	(void)L;
+	dynblock_clear();
+	return 0;
+}
+
+static int
+l_setdynblocksaction(lua_State *L)
+{
+	int	a = action_arg(L, 1);
+
+	atomic_store(&dynblock_default_action, a == DYN_DEFAULT ? DYN_DROP : a);
+	return 0;
+}
+
+static int
+l_setdynblockspurgeinterval(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	if (n < 0 || n > 86400)
+		return luaL_error(L, "setDynBlocksPurgeInterval: between 0 and "
+		    "86400 seconds");
+	settings.st_dynblockpurge = (int)n;
+	return 0;
+}
+
+/* dynBlockRulesGroup() */
+
+struct dbr_rule {
+	int		 r_metric;
+	int		 r_code;		/* qtype, rcode; -1: none */
+	double		 r_rate;		/* or ratio */
+	double		 r_warn;		/* 0: no warning level */
+	int		 r_seconds;
+	char		*r_reason;
+	int		 r_duration;
+	int		 r_action;
+	lua_Integer	 r_minresponses;	/* ratios */
+};
+
+struct dbr_group {
+	struct dbr_rule		g_rules[DBR_MAXRULES];
+	size_t			g_n;
+	int			g_v4bits;
+	int			g_v6bits;
+	bool			g_quiet;
+	struct netmask_group	g_include;
+	struct netmask_group	g_exclude;
+};
+
+static struct dbr_group *
+check_dbr(lua_State *L)
+{
+	return luaL_checkudata(L, 1, DBR_MT);
+}
+
+static int
+l_dynblockrulesgroup(lua_State *L)
+{
+	struct dbr_group	*g = lua_newuserdata(L, sizeof(*g));
+
+	memset(g, 0, sizeof(*g));
+	g->g_v4bits = 32;
+	g->g_v6bits = 128;
+	netmask_group_init(&g->g_include);
+	netmask_group_init(&g->g_exclude);
+	luaL_setmetatable(L, DBR_MT);
+	return 1;
+}
+
+static int
+l_dbr_gc(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	size_t			 i;
+
+	for (i = 0; i < g->g_n; i++)
+		free(g->g_rules[i].r_reason);
+	g->g_n = 0;
+	netmask_group_clear(&g->g_include);
+	netmask_group_clear(&g->g_exclude);
+	return 0;
+}
+
+/*
+ * Set the rule for (metric, code), replacing the one there: the arguments
+ * from idx are rate, seconds, reason, blockingTime[, minimumResponses for
+ * ratios], action, warning level.
+ */
+static int
+dbr_set(lua_State *L, int metric, int code, int idx)
+{
+	struct dbr_group	*g = check_dbr(L);
+	struct dbr_rule		 r, *slot = NULL;
+	size_t			 i;
+
+	memset(&r, 0, sizeof(r));
+	r.r_metric = metric;
+	r.r_code = code;
+	r.r_rate = luaL_checknumber(L, idx);
+	r.r_seconds = (int)luaL_checkinteger(L, idx + 1);
+	r.r_duration = (int)luaL_checkinteger(L, idx + 3);
+	if (metric == M_RCODE_RATIO)
+		r.r_minresponses = luaL_checkinteger(L, idx++ + 4);
+	r.r_action = action_arg(L, idx + 4);
+	r.r_warn = luaL_optnumber(L, idx + 5, 0);
+	if (r.r_seconds <= 0 || r.r_duration <= 0 || r.r_rate < 0 ||
+	    r.r_warn < 0)
+		return luaL_error(L, "the rate, seconds and blocking time must "
+		    "be positive");
+	for (i = 0; i < g->g_n; i++)
+		if (g->g_rules[i].r_metric == metric &&
+		    g->g_rules[i].r_code == code)
+			slot = &g->g_rules[i];
+	if (slot == NULL) {
+		if (g->g_n == DBR_MAXRULES)
+			return luaL_error(L, "too many rules in the group");
+		slot = &g->g_rules[g->g_n];
+	}
+	if ((r.r_reason = strdup(luaL_checkstring(L,
+	    metric == M_RCODE_RATIO ? idx + 1 : idx + 2))) == NULL)
+		return luaL_error(L, "out of memory");
+	if (slot == &g->g_rules[g->g_n])
+		g->g_n++;
+	else
+		free(slot->r_reason);
+	*slot = r;
+	return 0;
+}
+
+static int
+l_dbr_setqueryrate(lua_State *L)
+{
+	return dbr_set(L, M_QUERIES, -1, 2);
+}
+
+static int
+code_arg(lua_State *L, int idx)
+{
+	lua_Integer	c = luaL_checkinteger(L, idx);
+
+	if (c < 0 || c > 65535)
+		return luaL_error(L, "bad type or rcode %I", c);
+	return (int)c;
+}
+
+static int
+l_dbr_setqtyperate(lua_State *L)
+{
+	return dbr_set(L, M_QUERIES, code_arg(L, 2), 3);
+}
+
+static int
+l_dbr_setrcoderate(lua_State *L)
+{
+	return dbr_set(L, M_RCODE, code_arg(L, 2), 3);
+}
+
+static int
+l_dbr_setrcoderatio(lua_State *L)
+{
+	return dbr_set(L, M_RCODE_RATIO, code_arg(L, 2), 3);
+}
+
+static int
+l_dbr_setresponsebyterate(lua_State *L)
+{
+	return dbr_set(L, M_BYTES, -1, 2);
+}
+
+static int
+l_dbr_setmasks(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	lua_Integer		 v4 = luaL_checkinteger(L, 2);
+	lua_Integer		 v6 = luaL_checkinteger(L, 3);
+
+	if (v4 < 0 || v4 > 32 || v6 < 0 || v6 > 128)
+		return luaL_error(L, "setMasks: v4 takes 0-32, v6 0-128");
+	if (luaL_optinteger(L, 4, 0) != 0)
+		return luaL_error(L, "setMasks: port ranges are not supported");
+	g->g_v4bits = (int)v4;
+	g->g_v6bits = (int)v6;
+	return 0;
+}
+
+static int
+l_dbr_excluderange(lua_State *L)
+{
+	dlua_netmask_group(L, 2, &check_dbr(L)->g_exclude, "excludeRange");
+	return 0;
+}
+
+static int
+l_dbr_includerange(lua_State *L)
+{
+	dlua_netmask_group(L, 2, &check_dbr(L)->g_include, "includeRange");
+	return 0;
+}
+
+static int
+l_dbr_setquiet(lua_State *L)
+{
+	check_dbr(L)->g_quiet = lua_toboolean(L, 2);
+	return 0;
+}
+
+static const char *
+metric_name(const struct dbr_rule *r, char *buf, size_t bufsz)
+{
+	char	type[16];
+
+	switch (r->r_metric) {
+	case M_QUERIES:
+		if (r->r_code < 0)
+			return "Query rate rule";
+		snprintf(buf, bufsz, "QType (%s) rate rule",
+		    dnspacket_type_name((uint16_t)r->r_code, type,
+		    sizeof(type)));
+		return buf;
+	case M_RCODE:
+		snprintf(buf, bufsz, "RCode (%s) rate rule",
+		    dnspacket_rcode_name(r->r_code));
+		return buf;
+	case M_RCODE_RATIO:
+		snprintf(buf, bufsz, "RCode (%s) ratio rule",
+		    dnspacket_rcode_name(r->r_code));
+		return buf;
+	}
+	return "Response bandwidth rule";
+}
+
+static int
+l_dbr_tostring(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	struct sbuf		 sb;
+	char			 name[64];
+	size_t			 i;
+
+	sbuf_init(&sb);
+	for (i = 0; i < g->g_n; i++) {
+		struct dbr_rule *r = &g->g_rules[i];
+
+		sbuf_printf(&sb, "%s: %s %g over %d seconds, blocking for %d "
+		    "seconds (%s): %s\n", metric_name(r, name, sizeof(name)),
+		    r->r_metric == M_RCODE_RATIO ? "ratio" : "rate",
+		    r->r_rate, r->r_seconds, r->r_duration,
+		    dynblock_action_name(r->r_action == DYN_DEFAULT ?
+		    atomic_load(&dynblock_default_action) : r->r_action),
+		    r->r_reason);
+	}
+	lua_pushstring(L, sbuf_text(&sb));
+	sbuf_free(&sb);
+	return 1;
+}
+
+static void
+dbr_apply_rule(lua_State *L, struct dbr_group *g, struct dbr_rule *r,
+    time_t now)
+{
+	struct tally		 t;
+	struct client_count	*cc;
+	double			 value, limit;
+	size_t			 i;
+	bool			 warn;
+
+	memset(&t, 0, sizeof(t));
+	t.t_v4bits = g->g_v4bits;
+	t.t_v6bits = g->g_v6bits;
+	t.t_include = &g->g_include;
+	t.t_exclude = &g->g_exclude;
+	tally_run(L, &t, r->r_metric, r->r_code, r->r_seconds);
+	for (i = 0; i < t.t_cap; i++) {
+		cc = &t.t_items[i];
+		if (cc->cc_net.nm_family == 0)
+			continue;
+		if (r->r_metric == M_RCODE_RATIO) {
+			if ((lua_Integer)cc->cc_total < r->r_minresponses)
+				continue;
+			value = (double)cc->cc_n / (double)cc->cc_total;
+			limit = 1.0;
+		} else {
+			value = (double)cc->cc_n;
+			limit = (double)r->r_seconds;
+		}
+		if (value > r->r_rate * limit)
+			warn = false;
+		else if (r->r_warn > 0 && value > r->r_warn * limit)
+			warn = true;
+		else
+			continue;
+		if (dynblock_add_netmask(&cc->cc_net, r->r_reason,
+		    r->r_duration, r->r_action, warn, now) == -1)
+			break;
+	}
+	free(t.t_items);
+}
+
+static int
+l_dbr_apply(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	void			(*saved)(const char *) = dynblock_log;
+	time_t			 now = dynblock_now();
+	size_t			 i;
+
+	if (g->g_quiet)
+		dynblock_log = NULL;
+	for (i = 0; i < g->g_n; i++)
+		dbr_apply_rule(L, g, &g->g_rules[i], now);
+	dynblock_log = saved;
+	return 0;
+}
+
+static const luaL_Reg dbr_methods[] = {
+	{ "setQueryRate", l_dbr_setqueryrate },
+	{ "setQTypeRate", l_dbr_setqtyperate },
+	{ "setRCodeRate", l_dbr_setrcoderate },
+	{ "setRCodeRatio", l_dbr_setrcoderatio },
+	{ "setResponseByteRate", l_dbr_setresponsebyterate },
+	{ "setMasks", l_dbr_setmasks },
+	{ "excludeRange", l_dbr_excluderange },
+	{ "includeRange", l_dbr_includerange },
+	{ "setQuiet", l_dbr_setquiet },
+	{ "apply", l_dbr_apply },
+	{ "toString", l_dbr_tostring },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg globals[] = {
+	{ "exceedQRate", l_exceedqrate },
+	{ "exceedQTypeRate", l_exceedqtyperate },
+	{ "exceedRespByterate", l_exceedrespbyterate },
+	{ "exceedServFails", l_exceedservfails },
+	{ "exceedNXDOMAINs", l_exceednxdomains },
+	{ "addDynBlocks", l_adddynblocks },
+	{ "addDynBlockSMT", l_adddynblocksmt },
+	{ "showDynBlocks", l_showdynblocks },
+	{ "clearDynBlocks", l_cleardynblocks },
+	{ "setDynBlocksAction", l_setdynblocksaction },
+	{ "setDynBlocksPurgeInterval", l_setdynblockspurgeinterval },
+	{ "dynBlockRulesGroup", l_dynblockrulesgroup },
+	{ NULL, NULL }
+};
+
+void
+dlua_open_dynblock(lua_State *L)
+{
+	luaL_newmetatable(L, DBR_MT);
+	lua_newtable(L);
+	luaL_setfuncs(L, dbr_methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_dbr_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, l_dbr_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	lua_pushglobaltable(L);
+	luaL_setfuncs(L, globals, 0);
+	lua_pop(L, 1);
+}
