@@ -137,7 +137,8 @@ def cmd_udp(args):
             except OSError:
                 continue
             p = parse_answer(buf)
-            if p and p[0] in inflight and inflight[p[0]][1] == p[1]:
+            if p and p[0] in inflight and \
+                    inflight[p[0]][1].lower() == p[1]:
                 idx = inflight.pop(p[0])[0]
                 results[idx] = p[2]
                 done += 1
