@@ -13,6 +13,8 @@ LIB_SRCS = \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \
+	lib/http.c \
+	lib/credentials.c \
 	lib/ring.c \
 	lib/settings.c \
 	lib/lua.c \
