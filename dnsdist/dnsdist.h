@@ -62,6 +62,8 @@ struct listener {
 	bool			 li_wildcard;
 	_Atomic uint64_t	 li_queries;
 	_Atomic uint64_t	 li_tcpqueries;
+	_Atomic uint64_t	 li_responses;		/* main thread only */
+	_Atomic uint64_t	 li_tcpresponses;
 	/* answers waiting for sendmmsg */
 	struct compat_mmsg	 li_out[UDP_BATCH];
 	struct iovec		 li_outiov[UDP_BATCH];
@@ -75,6 +77,9 @@ void	frontend_bind_all(void);
 void	frontend_start(void);
 void	frontend_flush(struct listener *);
 void	frontend_show_binds(struct sbuf *);
+/* Add the listeners to a snapshot (web and carbon threads). */
+struct metrics;
+int	frontend_metrics(struct metrics *);
 /* Queue an answer to a client; flushed at the end of the batch. */
 void	frontend_queue(struct listener *, const uint8_t *, size_t,
 	    const struct sockaddr *, const struct compat_dst *);

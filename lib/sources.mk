@@ -13,6 +13,7 @@ LIB_SRCS = \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \
+	lib/metrics.c \
 	lib/http.c \
 	lib/credentials.c \
 	lib/ring.c \
