@@ -189,6 +189,15 @@ int	console_exec(const char *line, struct sbuf *out);
 void	control_start(void);
 void	control_stop(void);
 
+/* web.c: the web server thread, webserver(); bind, then run */
+void	web_start(void);
+void	web_run(void);
+void	web_stop(void);
+
+/* carbon.c: the carbon sender thread, carbonServer() */
+void	carbon_start(void);
+void	carbon_stop(void);
+
 /* client.c: dnsdist -c; returns the exit status */
 int	client_main(const char *config, bool config_given, const char *addr,
 	    const char *command);

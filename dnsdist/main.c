@@ -443,6 +443,7 @@ main(int argc, char *argv[])
 
 	frontend_bind_all();
 	control_start();
+	web_start();
 	settings.st_running = true;
 	backend_start();
 	if (backend_sync() == -1)
@@ -457,12 +458,16 @@ main(int argc, char *argv[])
 	log_debug("main: datagram I/O with %s", compat_mmsg_kind());
 	frontend_start();
 	tcp_start();
+	web_run();
+	carbon_start();
 	if (!cl.supervised)
 		console_start(isatty(STDIN_FILENO));
 	loop_run();
 
 	if (!cl.supervised)
 		console_stop();
+	carbon_stop();
+	web_stop();
 	tcp_stop();
 	control_stop();
 	backend_close_all();

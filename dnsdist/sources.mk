@@ -9,4 +9,6 @@ DNSDIST_SRCS = \
 	dnsdist/tcp.c \
 	dnsdist/console.c \
 	dnsdist/control.c \
+	dnsdist/web.c \
+	dnsdist/carbon.c \
 	dnsdist/client.c

@@ -164,6 +164,7 @@ dlua_open(void)
 	dlua_open_hooks(L);
 	dlua_open_console(L);
 	dlua_open_ring(L);
+	dlua_open_web(L);
 	return L;
 }
 

@@ -25,6 +25,7 @@ LIB_SRCS = \
 	lib/lua_rule.c \
 	lib/lua_dq.c \
 	lib/lua_ring.c \
+	lib/lua_web.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \
