@@ -67,6 +67,8 @@ struct listener {
 	bool			 li_wildcard;
 	_Atomic uint64_t	 li_queries;
 	_Atomic uint64_t	 li_tcpqueries;
+	_Atomic uint64_t	 li_responses;		/* main thread only */
+	_Atomic uint64_t	 li_tcpresponses;
 	/* answers waiting for sendmmsg */
 	struct compat_mmsg	 li_out[UDP_BATCH];
 	struct iovec		 li_outiov[UDP_BATCH];
@@ -80,6 +82,9 @@ void	frontend_bind_all(void);
 void	frontend_start(void);
 void	frontend_flush(struct listener *);
 void	frontend_show_binds(struct sbuf *);
+/* Add the listeners to a snapshot (web and carbon threads). */
+struct metrics;
+int	frontend_metrics(struct metrics *);
 /* Queue an answer to a client; flushed at the end of the batch. */
 void	frontend_queue(struct listener *, const uint8_t *, size_t,
 	    const struct sockaddr *, const struct compat_dst *);
@@ -191,6 +196,15 @@ int	console_exec(const char *line, struct sbuf *out);
 /* control.c: the remote console server, controlSocket() */
 void	control_start(void);
 void	control_stop(void);
+
+/* web.c: the web server thread, webserver(); bind, then run */
+void	web_start(void);
+void	web_run(void);
+void	web_stop(void);
+
+/* carbon.c: the carbon sender thread, carbonServer() */
+void	carbon_start(void);
+void	carbon_stop(void);
 
 /* client.c: dnsdist -c; returns the exit status */
 int	client_main(const char *config, bool config_given, const char *addr,

@@ -20,6 +20,7 @@
 #include "dynblock.h"
 #include "dnsdist.h"
 #include "lua.h"
+#include "metrics.h"
 #include "netmask.h"
 #include "ring.h"
 #include "rule.h"
@@ -112,6 +113,9 @@ frontend_queue(struct listener *li, const uint8_t *pkt, size_t len,
 
 	if (li->li_nout == UDP_BATCH)
 		frontend_flush(li);
+	/* Only this thread writes it: a plain load and store. */
+	atomic_store_explicit(&li->li_responses, atomic_load_explicit(
+	    &li->li_responses, memory_order_relaxed) + 1, memory_order_relaxed);
 	i = li->li_nout++;
 	m = &li->li_out[i];
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
@@ -605,6 +609,27 @@ frontend_start(void)
 			fatal("loop_add");
 		log_info("Listening on %s", listeners[i].li_local->lc_text);
 	}
+}
+
+int
+frontend_metrics(struct metrics *mx)
+{
+	struct listener	*li;
+	size_t		 i;
+
+	for (i = 0; i < nlisteners; i++) {
+		li = &listeners[i];
+		if (metrics_add_frontend(mx, li->li_local->lc_text, "UDP",
+		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
+		    atomic_load_explicit(&li->li_responses,
+		    memory_order_relaxed)) == -1 ||
+		    metrics_add_frontend(mx, li->li_local->lc_text, "TCP",
+		    atomic_load_explicit(&li->li_tcpqueries,
+		    memory_order_relaxed), atomic_load_explicit(
+		    &li->li_tcpresponses, memory_order_relaxed)) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 void

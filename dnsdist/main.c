@@ -444,6 +444,7 @@ main(int argc, char *argv[])
 
 	frontend_bind_all();
 	control_start();
+	web_start();
 	settings.st_running = true;
 	backend_start();
 	if (backend_sync() == -1)
@@ -459,6 +460,8 @@ main(int argc, char *argv[])
 	frontend_start();
 	tcp_start();
 	maint_start();
+	web_run();
+	carbon_start();
 	if (!cl.supervised)
 		console_start(isatty(STDIN_FILENO));
 	loop_run();
@@ -466,6 +469,8 @@ main(int argc, char *argv[])
 	if (!cl.supervised)
 		console_stop();
 	maint_stop_thread();
+	carbon_stop();
+	web_stop();
 	tcp_stop();
 	control_stop();
 	backend_close_all();

@@ -10,4 +10,6 @@ DNSDIST_SRCS = \
 	dnsdist/maint.c \
 	dnsdist/console.c \
 	dnsdist/control.c \
+	dnsdist/web.c \
+	dnsdist/carbon.c \
 	dnsdist/client.c

@@ -243,6 +243,8 @@ client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
 		tc->tc_dead = true;
 		return;
 	}
+	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
+	    memory_order_relaxed);
 	to->to_next = NULL;
 	to->to_len = len + 2;
 	to->to_off = 0;

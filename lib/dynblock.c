@@ -357,23 +357,16 @@ dynblock_clear(void)
 	remove_if(true, 0);
 }
 
-static int
-cmp_lines(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
-dynblock_show(struct sbuf *sb, time_t now)
+dynblock_foreach(time_t now, void (*fn)(const struct dynblock_info *, void *),
+    void *arg)
 {
-	struct dynblock	 *db;
-	struct netmask	  nm;
-	char		  what[DNSNAME_MAXTEXT], **lines = NULL, **nl;
-	size_t		  i, n = 0, cap = 0;
-	int		  action;
+	struct dynblock		*db;
+	struct dynblock_info	 di;
+	struct netmask		 nm;
+	char			 what[DNSNAME_MAXTEXT];
+	size_t			 i;
 
-	sbuf_printf(sb, "%-24s %8s %8s %-10s %-20s %s\n", "What", "Seconds",
-	    "Blocks", "Warning", "Action", "Reason");
 	pthread_rwlock_rdlock(&db_lock);
 	for (i = 0; i < db_nbuckets; i++)
 		for (db = db_buckets[i]; db != NULL; db = db->db_next) {
@@ -390,30 +383,67 @@ dynblock_show(struct sbuf *sb, time_t now)
 				memcpy(nm.nm_addr, db->db_key, 16);
 				netmask_to_text(&nm, what, sizeof(what));
 			}
-			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				if ((nl = reallocarray(lines, cap,
-				    sizeof(*lines))) == NULL)
-					break;
-				lines = nl;
-			}
-			action = db->db_action == DYN_DEFAULT ?
+			di.di_what = what;
+			di.di_reason = db->db_reason;
+			di.di_seconds = (long long)(db->db_until - now);
+			di.di_blocks = atomic_load(&db->db_blocks);
+			di.di_warning = db->db_warning;
+			di.di_action = db->db_action == DYN_DEFAULT ?
 			    atomic_load(&dynblock_default_action) :
 			    db->db_action;
-			if (asprintf(&lines[n], "%-24s %8lld %8llu %-10s "
-			    "%-20s %s\n", what, (long long)(db->db_until - now),
-			    (unsigned long long)atomic_load(&db->db_blocks),
-			    db->db_warning ? "true" : "false",
-			    dynblock_action_name(action), db->db_reason) != -1)
-				n++;
+			fn(&di, arg);
 		}
 	pthread_rwlock_unlock(&db_lock);
-	qsort(lines, n, sizeof(*lines), cmp_lines);
-	for (i = 0; i < n; i++) {
-		sbuf_puts(sb, lines[i]);
-		free(lines[i]);
+}
+
+struct show_lines {
+	char	**lines;
+	size_t	  n;
+	size_t	  cap;
+};
+
+static void
+show_one(const struct dynblock_info *di, void *arg)
+{
+	struct show_lines	*sl = arg;
+	char			**nl;
+
+	if (sl->n == sl->cap) {
+		if ((nl = reallocarray(sl->lines, sl->cap ? sl->cap * 2 : 16,
+		    sizeof(*nl))) == NULL)
+			return;
+		sl->lines = nl;
+		sl->cap = sl->cap ? sl->cap * 2 : 16;
 	}
-	free(lines);
+	if (asprintf(&sl->lines[sl->n], "%-24s %8lld %8llu %-10s %-20s %s\n",
+	    di->di_what, di->di_seconds, (unsigned long long)di->di_blocks,
+	    di->di_warning ? "true" : "false",
+	    dynblock_action_name(di->di_action), di->di_reason) != -1)
+		sl->n++;
+}
+
+static int
+cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+dynblock_show(struct sbuf *sb, time_t now)
+{
+	struct show_lines	sl = { NULL, 0, 0 };
+	size_t			i;
+
+	sbuf_printf(sb, "%-24s %8s %8s %-10s %-20s %s\n", "What", "Seconds",
+	    "Blocks", "Warning", "Action", "Reason");
+	dynblock_foreach(now, show_one, &sl);
+	if (sl.n > 0)
+		qsort(sl.lines, sl.n, sizeof(*sl.lines), cmp_lines);
+	for (i = 0; i < sl.n; i++) {
+		sbuf_puts(sb, sl.lines[i]);
+		free(sl.lines[i]);
+	}
+	free(sl.lines);
 }
 
 size_t

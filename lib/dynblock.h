@@ -56,7 +56,19 @@ int	dynblock_check(const struct sockaddr *client, const uint8_t *qname,
 /* Remove the expired blocks; returns how many went. */
 size_t	dynblock_purge(time_t now);
 void	dynblock_clear(void);
-/* showDynBlocks()'s table. */
+/* A block in force, as listings see it. */
+struct dynblock_info {
+	const char	*di_what;	/* netmask or name, as text */
+	const char	*di_reason;
+	long long	 di_seconds;	/* left */
+	uint64_t	 di_blocks;
+	bool		 di_warning;
+	int		 di_action;	/* resolved: never DYN_DEFAULT */
+};
+/* Call fn for each block in force (under the read lock: fn must not block). */
+void	dynblock_foreach(time_t now,
+	    void (*fn)(const struct dynblock_info *, void *), void *arg);
+/* showDynBlocks()'s table, sorted. */
 void	dynblock_show(struct sbuf *, time_t now);
 /* Netmask blocks in force, for dyn-block-nmg-size. */
 size_t	dynblock_nmg_size(void);

@@ -166,6 +166,7 @@ dlua_open(void)
 	dlua_open_ring(L);
 	dlua_open_cache(L);
 	dlua_open_dynblock(L);
+	dlua_open_web(L);
 	return L;
 }
 

@@ -25,6 +25,9 @@ struct dlua_host {
 	void	(*h_hook_error)(const char *);
 	/* Listen on settings.st_ctladdr instead; 0, or -1 with errno. */
 	int	(*h_control_socket)(void);
+	/* Start the web server or the carbon sender at run time; 0 or -1. */
+	int	(*h_webserver)(void);
+	int	(*h_carbon)(void);
 };
 extern struct dlua_host dlua_host;
 
@@ -80,6 +83,7 @@ extern bool	dlua_blockfilter_set;
 bool		 dlua_blockfilter(struct dnsq *);
 void		 dlua_open_console(lua_State *);
 void		 dlua_open_ring(lua_State *);
+void		 dlua_open_web(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

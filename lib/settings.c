@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "ctlproto.h"
@@ -48,6 +49,80 @@ settings_set_console_key(const char *text)
 }
 
 int
+settings_set_secret(char **dst, const char *text)
+{
+	char	*n;
+
+	if ((n = strdup(text)) == NULL)
+		return -1;
+	if (*dst != NULL) {
+		explicit_bzero(*dst, strlen(*dst));
+		free(*dst);
+	}
+	*dst = n;
+	return 0;
+}
+
+int
+settings_set_web_header(const char *name, const char *value)
+{
+	struct web_header	*nh;
+	char			*v;
+	size_t			 i;
+
+	if ((v = strdup(value)) == NULL)
+		return -1;
+	for (i = 0; i < settings.st_nwebheaders; i++)
+		if (strcasecmp(settings.st_webheaders[i].wh_name, name) == 0) {
+			free(settings.st_webheaders[i].wh_value);
+			settings.st_webheaders[i].wh_value = v;
+			return 0;
+		}
+	nh = reallocarray(settings.st_webheaders, settings.st_nwebheaders + 1,
+	    sizeof(*nh));
+	if (nh == NULL) {
+		free(v);
+		return -1;
+	}
+	settings.st_webheaders = nh;
+	nh += settings.st_nwebheaders;
+	if ((nh->wh_name = strdup(name)) == NULL) {
+		free(v);
+		return -1;
+	}
+	nh->wh_value = v;
+	settings.st_nwebheaders++;
+	return 0;
+}
+
+int
+settings_add_carbon(const struct sockaddr_storage *ss, socklen_t sslen,
+    const char *ourname, int interval, const char *ns, const char *instance)
+{
+	struct carbon_dest	*nc, *cd;
+
+	nc = reallocarray(settings.st_carbon, settings.st_ncarbon + 1,
+	    sizeof(*nc));
+	if (nc == NULL)
+		return -1;
+	settings.st_carbon = nc;
+	cd = &nc[settings.st_ncarbon];
+	memset(cd, 0, sizeof(*cd));
+	cd->cd_addr = *ss;
+	cd->cd_addrlen = sslen;
+	cd->cd_interval = interval;
+	if ((ourname != NULL && (cd->cd_ourname = strdup(ourname)) == NULL) ||
+	    (cd->cd_namespace = strdup(ns)) == NULL ||
+	    (cd->cd_instance = strdup(instance)) == NULL) {
+		free(cd->cd_ourname);
+		free(cd->cd_namespace);
+		return -1;
+	}
+	settings.st_ncarbon++;
+	return 0;
+}
+
+int
 settings_init(void)
 {
 	memset(&settings, 0, sizeof(settings));
@@ -71,6 +146,12 @@ settings_init(void)
 	settings.st_consolemaxmsg = 10000000;
 	if (settings_default_console_acl(&settings.st_consoleacl) == -1)
 		return -1;
+	netmask_group_init(&settings.st_webacl);
+	if (netmask_group_add_text(&settings.st_webacl, "127.0.0.1, ::1") == -1)
+		return -1;
+	settings.st_webstatsauth = true;
+	settings.st_webapiauth = true;
+	settings.st_webmaxconns = 100;
 	return settings_default_acl(&settings.st_acl);
 }
 

@@ -27,6 +27,22 @@ struct local {
 	int			 lc_tcplistenqueue;
 };
 
+/* carbonServer(): where and how statistics are sent. */
+struct carbon_dest {
+	struct sockaddr_storage	 cd_addr;
+	socklen_t		 cd_addrlen;
+	char			*cd_ourname;	/* NULL: the host name */
+	char			*cd_namespace;
+	char			*cd_instance;
+	int			 cd_interval;	/* seconds */
+};
+
+/* A header of the web server's answers, set by customHeaders. */
+struct web_header {
+	char			*wh_name;
+	char			*wh_value;	/* "": not sent */
+};
+
 struct settings {
 	struct local		*st_locals;
 	size_t			 st_nlocals;
@@ -62,6 +78,21 @@ struct settings {
 	int			 st_cachecleaningdelay;	/* seconds */
 	int			 st_cachecleaningpct;	/* 0-100 */
 	int			 st_dynblockpurge;	/* seconds, 0: never */
+	/* The web server: webserver(), setWebserverConfig(). */
+	struct sockaddr_storage	 st_webaddr;
+	socklen_t		 st_webaddrlen;		/* 0: none */
+	char			*st_webpassword;	/* plain or hashed */
+	char			*st_webapikey;
+	struct netmask_group	 st_webacl;
+	struct web_header	*st_webheaders;
+	size_t			 st_nwebheaders;
+	bool			 st_webstatsauth;	/* /metrics, /jsonstat */
+	bool			 st_webapiauth;		/* /api */
+	bool			 st_webhashplain;	/* hash plain texts */
+	int			 st_webmaxconns;
+	/* carbonServer() */
+	struct carbon_dest	*st_carbon;
+	size_t			 st_ncarbon;
 };
 
 extern struct settings settings;
@@ -81,5 +112,13 @@ int	settings_default_console_acl(struct netmask_group *);
  * old key stays.
  */
 int	settings_set_console_key(const char *text);
+/* Replace a web credential (*dst is wiped and freed).  0 or -1. */
+int	settings_set_secret(char **dst, const char *text);
+/* Set a header of the web server's answers ("" to drop it).  0 or -1. */
+int	settings_set_web_header(const char *name, const char *value);
+/* Add a carbon destination; copies the strings.  0 or -1. */
+int	settings_add_carbon(const struct sockaddr_storage *, socklen_t,
+	    const char *ourname, int interval, const char *ns,
+	    const char *instance);
 
 #endif /* SETTINGS_H */

@@ -15,6 +15,9 @@ LIB_SRCS = \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \
+	lib/metrics.c \
+	lib/http.c \
+	lib/credentials.c \
 	lib/ring.c \
 	lib/settings.c \
 	lib/lua.c \
@@ -26,6 +29,7 @@ LIB_SRCS = \
 	lib/lua_ring.c \
 	lib/lua_cache.c \
 	lib/lua_dynblock.c \
+	lib/lua_web.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \

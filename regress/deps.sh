@@ -7,7 +7,8 @@ case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
-	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux"
+	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
+	    python3-prometheus-client"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |

@@ -9,7 +9,9 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_policy \
 	regress/lib/t_stats \
 	regress/lib/t_ctlproto \
-	regress/lib/t_ring
+	regress/lib/t_ring \
+	regress/lib/t_http \
+	regress/lib/t_metrics
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

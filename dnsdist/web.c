@@ -1,0 +1,671 @@
+/*
+ * The web server: webserver(), in a thread of its own with one poll(2)
+ * loop over non-blocking sockets, so that scrapes never touch the packet
+ * path.  It serves dnsdist's statistics endpoints: /jsonstat, /metrics
+ * and the read-only part of /api/v1/servers/localhost.
+ *
+ * What a client may cost is bounded: connections outside the web ACL are
+ * closed at once and those past maxConcurrentConnections get a 503; a
+ * request head larger than HTTP_HEADMAX gets a 431; a request must arrive,
+ * and its answer leave, within WEB_TIMEOUT of the connection or of the
+ * previous answer.  Connections are kept alive (HTTP/1.1) unless the
+ * client says otherwise or sends a body, which is never read.
+ *
+ * Statistics are read from a metrics_snapshot() taken under the read side
+ * of the configuration lock; credentials and headers are copied under it
+ * and checked outside, since a hashed password takes milliseconds.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "credentials.h"
+#include "dnsdist.h"
+#include "http.h"
+#include "lua.h"
+#include "metrics.h"
+#include "netmask.h"
+
+#define WEB_TIMEOUT	10		/* seconds */
+#define WEB_ACCEPTMAX	64		/* connections accepted per wakeup */
+
+struct webconn {
+	TAILQ_ENTRY(webconn)	 wc_entry;
+	int			 wc_fd;
+	char			 wc_peer[ADDR_MAXTEXT];
+	char			 wc_in[HTTP_HEADMAX];
+	size_t			 wc_inlen;
+	struct sbuf		 wc_out;
+	size_t			 wc_outoff;
+	bool			 wc_sending;
+	bool			 wc_close;	/* after the answer */
+	uint64_t		 wc_deadline;	/* monotonic ns */
+	short			 wc_revents;
+};
+
+/* What a request is checked against, copied under the lock. */
+struct webauth {
+	char	*wa_password;
+	char	*wa_apikey;
+	bool	 wa_statsauth;
+	bool	 wa_apiauth;
+};
+
+static TAILQ_HEAD(, webconn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static int			 nconns;
+static int			 web_fd = -1;
+static int			 stop_pipe[2] = { -1, -1 };
+static pthread_t		 web_thread;
+static bool			 web_running;
+static uint64_t			 refused_logged;
+
+static const struct {
+	const char	*name;
+	const char	*value;
+} default_headers[] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "deny" },
+	{ "X-Permitted-Cross-Domain-Policies", "none" },
+	{ "X-XSS-Protection", "1; mode=block" },
+	{ "Content-Security-Policy",
+	    "default-src 'self'; style-src 'self' 'unsafe-inline'" },
+};
+
+static void
+web_close(struct webconn *wc)
+{
+	close(wc->wc_fd);
+	TAILQ_REMOVE(&conns, wc, wc_entry);
+	nconns--;
+	sbuf_free(&wc->wc_out);
+	free(wc);
+}
+
+/* Refused connections: at most one line a second. */
+static void
+web_refused(const char *peer, const char *why)
+{
+	uint64_t	now = mono_ns();
+
+	if (refused_logged != 0 && now - refused_logged < 1000000000ULL)
+		return;
+	refused_logged = now;
+	log_info("webserver connection from %s refused: %s", peer, why);
+}
+
+/* The security headers and customHeaders; under the lock. */
+static void
+web_headers(struct sbuf *sb)
+{
+	const struct web_header	*wh;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(default_headers) / sizeof(default_headers[0]);
+	    i++) {
+		for (j = 0; j < settings.st_nwebheaders; j++)
+			if (strcasecmp(settings.st_webheaders[j].wh_name,
+			    default_headers[i].name) == 0)
+				break;
+		if (j == settings.st_nwebheaders)
+			sbuf_printf(sb, "%s: %s\r\n", default_headers[i].name,
+			    default_headers[i].value);
+	}
+	for (j = 0; j < settings.st_nwebheaders; j++) {
+		wh = &settings.st_webheaders[j];
+		if (wh->wh_value[0] != '\0')
+			sbuf_printf(sb, "%s: %s\r\n", wh->wh_name,
+			    wh->wh_value);
+	}
+}
+
+static void
+web_answer(struct webconn *wc, int status, const char *ctype,
+    const char *extra, const struct sbuf *body)
+{
+	size_t	len = body != NULL ? body->sb_len : 0;
+
+	sbuf_reset(&wc->wc_out);
+	http_response_head(&wc->wc_out, status, ctype, len, !wc->wc_close);
+	pthread_rwlock_rdlock(&config_lock);
+	web_headers(&wc->wc_out);
+	pthread_rwlock_unlock(&config_lock);
+	if (extra != NULL)
+		sbuf_puts(&wc->wc_out, extra);
+	sbuf_puts(&wc->wc_out, "\r\n");
+	if (len > 0)
+		sbuf_add(&wc->wc_out, body->sb_buf, len);
+	if (wc->wc_out.sb_failed) {
+		wc->wc_close = true;
+		sbuf_reset(&wc->wc_out);
+		sbuf_puts(&wc->wc_out, "HTTP/1.1 500 Internal Server Error\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n");
+	}
+	wc->wc_outoff = 0;
+	wc->wc_sending = true;
+	wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
+}
+
+static void
+web_error(struct webconn *wc, int status, const char *extra)
+{
+	struct sbuf	body;
+
+	sbuf_init(&body);
+	sbuf_printf(&body, "%d %s\n", status, http_reason(status));
+	web_answer(wc, status, "text/plain; charset=utf-8", extra, &body);
+	sbuf_free(&body);
+}
+
+static void
+webauth_free(struct webauth *wa)
+{
+	if (wa->wa_password != NULL) {
+		explicit_bzero(wa->wa_password, strlen(wa->wa_password));
+		free(wa->wa_password);
+	}
+	if (wa->wa_apikey != NULL) {
+		explicit_bzero(wa->wa_apikey, strlen(wa->wa_apikey));
+		free(wa->wa_apikey);
+	}
+}
+
+static bool
+check_apikey(const struct http_request *req, const struct webauth *wa)
+{
+	return req->hr_apikey_set && cred_check(wa->wa_apikey, req->hr_apikey);
+}
+
+static bool
+check_password(const struct http_request *req, const struct webauth *wa)
+{
+	char	pw[HTTP_FIELDMAX];
+	bool	ok;
+
+	if (!req->hr_auth_set ||
+	    http_basic_password(req->hr_auth, pw, sizeof(pw)) == -1)
+		return false;
+	ok = cred_check(wa->wa_password, pw);
+	explicit_bzero(pw, sizeof(pw));
+	return ok;
+}
+
+/*
+ * As dnsdist: statistics need the password or the API key (unless
+ * statsRequireAuthentication is off), the API needs the key (the
+ * overview also takes the password), anything else the password.
+ */
+static bool
+web_authorized(const struct http_request *req)
+{
+	struct webauth	wa;
+	bool		ok;
+	const char	*p = req->hr_path;
+
+	memset(&wa, 0, sizeof(wa));
+	pthread_rwlock_rdlock(&config_lock);
+	if (settings.st_webpassword != NULL)
+		wa.wa_password = strdup(settings.st_webpassword);
+	if (settings.st_webapikey != NULL)
+		wa.wa_apikey = strdup(settings.st_webapikey);
+	wa.wa_statsauth = settings.st_webstatsauth;
+	wa.wa_apiauth = settings.st_webapiauth;
+	pthread_rwlock_unlock(&config_lock);
+	if (strcmp(p, "/jsonstat") == 0 || strcmp(p, "/metrics") == 0)
+		ok = !wa.wa_statsauth || check_apikey(req, &wa) ||
+		    check_password(req, &wa);
+	else if (strncmp(p, "/api/", 5) == 0)
+		ok = !wa.wa_apiauth || check_apikey(req, &wa) ||
+		    (strcmp(p, "/api/v1/servers/localhost") == 0 &&
+		    check_password(req, &wa));
+	else
+		ok = check_password(req, &wa);
+	webauth_free(&wa);
+	return ok;
+}
+
+enum web_page {
+	PAGE_NONE, PAGE_JSONSTAT, PAGE_METRICS, PAGE_LOCALHOST,
+	PAGE_STATISTICS, PAGE_CONFIG, PAGE_ALLOWFROM
+};
+
+static enum web_page
+web_route(const char *path)
+{
+	static const struct {
+		const char	*path;
+		enum web_page	 page;
+	} routes[] = {
+		{ "/jsonstat", PAGE_JSONSTAT },
+		{ "/metrics", PAGE_METRICS },
+		{ "/api/v1/servers/localhost", PAGE_LOCALHOST },
+		{ "/api/v1/servers/localhost/statistics", PAGE_STATISTICS },
+		{ "/api/v1/servers/localhost/config", PAGE_CONFIG },
+		{ "/api/v1/servers/localhost/config/allow-from",
+		    PAGE_ALLOWFROM },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0)
+			return routes[i].page;
+	return PAGE_NONE;
+}
+
+static void
+web_request(struct webconn *wc, const struct http_request *req)
+{
+	struct metrics	*mx;
+	struct sbuf	 body;
+	enum web_page	 page;
+	char		 command[32];
+	const char	*ctype = "application/json";
+
+	if (req->hr_body || !req->hr_keepalive)
+		wc->wc_close = true;
+	if (!web_authorized(req)) {
+		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""
+		    "\r\n");
+		return;
+	}
+	if ((page = web_route(req->hr_path)) == PAGE_NONE) {
+		web_error(wc, 404, NULL);
+		return;
+	}
+	if (strcmp(req->hr_method, "GET") != 0) {
+		web_error(wc, 405, "Allow: GET\r\n");
+		return;
+	}
+	if (page == PAGE_JSONSTAT) {
+		if (http_query_param(req->hr_query, "command", command,
+		    sizeof(command)) == -1 || (strcmp(command, "stats") != 0 &&
+		    strcmp(command, "dynblocklist") != 0)) {
+			web_error(wc, 404, NULL);
+			return;
+		}
+		if (strcmp(command, "dynblocklist") == 0) {
+			sbuf_init(&body);
+			metrics_json_dynblocks(&body);
+			web_answer(wc, 200, ctype, NULL, &body);
+			sbuf_free(&body);
+			return;
+		}
+	}
+	pthread_rwlock_rdlock(&config_lock);
+	if ((mx = metrics_snapshot()) != NULL && frontend_metrics(mx) == -1) {
+		metrics_free(mx);
+		mx = NULL;
+	}
+	pthread_rwlock_unlock(&config_lock);
+	if (mx == NULL) {
+		web_error(wc, 500, NULL);
+		return;
+	}
+	sbuf_init(&body);
+	switch (page) {
+	case PAGE_JSONSTAT:
+		metrics_json_stats(&body, mx);
+		break;
+	case PAGE_METRICS:
+		metrics_prometheus(&body, mx);
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
+		break;
+	case PAGE_LOCALHOST:
+		metrics_json_localhost(&body, mx);
+		break;
+	case PAGE_STATISTICS:
+		metrics_json_statistics(&body, mx);
+		break;
+	case PAGE_CONFIG:
+		metrics_json_config(&body, mx);
+		break;
+	case PAGE_ALLOWFROM:
+		metrics_json_allowfrom(&body, mx);
+		break;
+	case PAGE_NONE:
+		break;
+	}
+	metrics_free(mx);
+	if (body.sb_failed)
+		web_error(wc, 500, NULL);
+	else
+		web_answer(wc, 200, ctype, NULL, &body);
+	sbuf_free(&body);
+}
+
+/* Answer the next whole request in the buffer, if there is one. */
+static void
+web_process(struct webconn *wc)
+{
+	struct http_request	req;
+	int			rc;
+
+	if (wc->wc_sending || wc->wc_inlen == 0)
+		return;
+	if ((rc = http_parse_request(wc->wc_in, wc->wc_inlen, &req)) == 0)
+		return;
+	if (rc < 0) {
+		wc->wc_close = true;
+		web_error(wc, -rc, NULL);
+		return;
+	}
+	web_request(wc, &req);
+	memmove(wc->wc_in, wc->wc_in + rc, wc->wc_inlen - (size_t)rc);
+	wc->wc_inlen -= (size_t)rc;
+	explicit_bzero(&req, sizeof(req));
+}
+
+/* Write what is pending; 0, or -1 when the connection was closed. */
+static int
+web_write(struct webconn *wc)
+{
+	ssize_t	n;
+
+	while (wc->wc_outoff < wc->wc_out.sb_len) {
+		n = write(wc->wc_fd, wc->wc_out.sb_buf + wc->wc_outoff,
+		    wc->wc_out.sb_len - wc->wc_outoff);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			web_close(wc);
+			return -1;
+		}
+		wc->wc_outoff += (size_t)n;
+	}
+	if (wc->wc_close) {
+		web_close(wc);
+		return -1;
+	}
+	wc->wc_sending = false;
+	sbuf_reset(&wc->wc_out);
+	wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
+	return 0;
+}
+
+/* Read what has arrived; 0, or -1 when the connection was closed. */
+static int
+web_read(struct webconn *wc)
+{
+	ssize_t	n;
+
+	if (wc->wc_inlen == sizeof(wc->wc_in))
+		return 0;	/* the parser answers 431 first */
+	do
+		n = read(wc->wc_fd, wc->wc_in + wc->wc_inlen,
+		    sizeof(wc->wc_in) - wc->wc_inlen);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		web_close(wc);
+		return -1;
+	}
+	wc->wc_inlen += (size_t)n;
+	return 0;
+}
+
+static void
+web_io(struct webconn *wc)
+{
+	short	rev = wc->wc_revents;
+
+	if (rev & POLLNVAL) {
+		web_close(wc);
+		return;
+	}
+	if (!wc->wc_sending && (rev & (POLLIN | POLLHUP | POLLERR)) &&
+	    web_read(wc) == -1)
+		return;
+	if (wc->wc_sending && (rev & (POLLHUP | POLLERR)) &&
+	    !(rev & POLLOUT)) {
+		web_close(wc);
+		return;
+	}
+	/* Answer, send, and go on with requests already read. */
+	for (;;) {
+		web_process(wc);
+		if (!wc->wc_sending)
+			return;
+		if (web_write(wc) == -1 || wc->wc_sending)
+			return;
+	}
+}
+
+static void
+web_accept(void)
+{
+	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	struct webconn		*wc;
+	char			 peer[ADDR_MAXTEXT];
+	int			 fd, i, allowed, maxconns;
+
+	for (i = 0; i < WEB_ACCEPTMAX; i++) {
+		len = sizeof(ss);
+		if ((fd = accept(web_fd, (struct sockaddr *)&ss, &len)) == -1)
+			return;
+		addr_to_text((struct sockaddr *)&ss, peer, sizeof(peer));
+		pthread_rwlock_rdlock(&config_lock);
+		allowed = netmask_group_match(&settings.st_webacl,
+		    (struct sockaddr *)&ss);
+		maxconns = settings.st_webmaxconns;
+		pthread_rwlock_unlock(&config_lock);
+		if (allowed != 1) {
+			web_refused(peer, "not in the webserver ACL");
+			close(fd);
+			continue;
+		}
+		if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+			close(fd);
+			continue;
+		}
+		if (nconns >= maxconns) {
+			web_refused(peer, "too many concurrent connections");
+			/* Best effort: the socket buffer takes it. */
+			if (write(fd, busy, sizeof(busy) - 1) == -1)
+				log_debug("web_accept: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		if ((wc = calloc(1, sizeof(*wc))) == NULL) {
+			close(fd);
+			continue;
+		}
+		wc->wc_fd = fd;
+		strlcpy(wc->wc_peer, peer, sizeof(wc->wc_peer));
+		sbuf_init(&wc->wc_out);
+		wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
+		TAILQ_INSERT_TAIL(&conns, wc, wc_entry);
+		nconns++;
+	}
+}
+
+static void *
+web_main(void *arg)
+{
+	struct pollfd	*pfd = NULL, *np;
+	struct webconn	*wc, *next;
+	size_t		 cap = 0, n, i;
+	uint64_t	 now, first;
+	int		 timeout;
+
+	(void)arg;
+	for (;;) {
+		if (cap < (size_t)nconns + 2) {
+			np = reallocarray(pfd, (size_t)nconns + 16,
+			    sizeof(*pfd));
+			if (np == NULL) {
+				/* Shed the connections rather than spin. */
+				while (!TAILQ_EMPTY(&conns))
+					web_close(TAILQ_FIRST(&conns));
+				if (pfd == NULL)
+					break;
+			} else {
+				pfd = np;
+				cap = (size_t)nconns + 16;
+			}
+		}
+		pfd[0].fd = stop_pipe[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = web_fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+		first = UINT64_MAX;
+		TAILQ_FOREACH(wc, &conns, wc_entry) {
+			pfd[n].fd = wc->wc_fd;
+			pfd[n++].events = wc->wc_sending ? POLLOUT : POLLIN;
+			if (wc->wc_deadline < first)
+				first = wc->wc_deadline;
+		}
+		now = mono_ns();
+		if (first == UINT64_MAX)
+			timeout = -1;
+		else if (first <= now)
+			timeout = 0;
+		else
+			timeout = (int)((first - now) / 1000000 + 1);
+		if (poll(pfd, n, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("webserver poll");
+			break;
+		}
+		if (pfd[0].revents != 0)
+			break;
+		i = 2;
+		TAILQ_FOREACH(wc, &conns, wc_entry)
+			wc->wc_revents = pfd[i++].revents;
+		for (wc = TAILQ_FIRST(&conns); wc != NULL; wc = next) {
+			next = TAILQ_NEXT(wc, wc_entry);
+			if (wc->wc_revents != 0)
+				web_io(wc);
+		}
+		now = mono_ns();
+		for (wc = TAILQ_FIRST(&conns); wc != NULL; wc = next) {
+			next = TAILQ_NEXT(wc, wc_entry);
+			if (wc->wc_deadline <= now)
+				web_close(wc);
+		}
+		if (pfd[1].revents & POLLIN)
+			web_accept();
+	}
+	free(pfd);
+	return NULL;
+}
+
+/* Listen on settings.st_webaddr.  0 or -1. */
+static int
+web_bind(void)
+{
+	const struct sockaddr	*sa = (struct sockaddr *)&settings.st_webaddr;
+	int			 fd, on = 1, saved;
+
+	if (web_fd != -1)
+		return 0;
+	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    bind(fd, sa, settings.st_webaddrlen) == -1 ||
+	    listen(fd, 64) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	web_fd = fd;
+	return 0;
+}
+
+/* Start the thread on the bound socket.  0 or -1. */
+static int
+web_launch(void)
+{
+	char	text[ADDR_MAXTEXT];
+	int	saved;
+
+	if (web_running || web_fd == -1)
+		return 0;
+	if (pipe(stop_pipe) == -1)
+		return -1;
+	if ((errno = pthread_create(&web_thread, NULL, web_main, NULL)) != 0) {
+		saved = errno;
+		close(stop_pipe[0]);
+		close(stop_pipe[1]);
+		stop_pipe[0] = stop_pipe[1] = -1;
+		errno = saved;
+		return -1;
+	}
+	web_running = true;
+	log_info("Webserver launched on %s", addr_to_text(
+	    (struct sockaddr *)&settings.st_webaddr, text, sizeof(text)));
+	if (settings.st_webpassword == NULL && settings.st_webapikey == NULL)
+		log_warnx("webserver: no password and no API key set with "
+		    "setWebserverConfig(); only endpoints without "
+		    "authentication answer");
+	return 0;
+}
+
+/* webserver() at run time: both steps at once. */
+static int
+web_listen(void)
+{
+	if (web_bind() == -1)
+		return -1;
+	return web_launch();
+}
+
+void
+web_start(void)
+{
+	char	text[ADDR_MAXTEXT];
+
+	dlua_host.h_webserver = web_listen;
+	if (settings.st_webaddrlen == 0)
+		return;
+	if (web_bind() == -1)
+		fatal("unable to bind the webserver to %s", addr_to_text(
+		    (struct sockaddr *)&settings.st_webaddr, text,
+		    sizeof(text)));
+}
+
+void
+web_run(void)
+{
+	if (web_launch() == -1)
+		fatal("unable to start the webserver thread");
+}
+
+void
+web_stop(void)
+{
+	if (web_running) {
+		if (write(stop_pipe[1], "x", 1) == -1)
+			log_warn("webserver stop");
+		pthread_join(web_thread, NULL);
+		web_running = false;
+		close(stop_pipe[0]);
+		close(stop_pipe[1]);
+		stop_pipe[0] = stop_pipe[1] = -1;
+	}
+	while (!TAILQ_EMPTY(&conns))
+		web_close(TAILQ_FIRST(&conns));
+	if (web_fd != -1)
+		close(web_fd);
+	web_fd = -1;
+}

@@ -1,0 +1,1068 @@
+/*
+ * The snapshot and its renderings: carbon, JSON and Prometheus.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "dynblock.h"
+#include "metrics.h"
+#include "netmask.h"
+#include "policy.h"
+#include "rule.h"
+#include "server.h"
+#include "settings.h"
+
+
+const char *const metrics_cache_names[METRICS_NCACHE] = {
+	"cache-size", "cache-entries", "cache-hits", "cache-misses",
+	"cache-deferred-inserts", "cache-deferred-lookups",
+	"cache-lookup-collisions", "cache-insert-collisions",
+	"cache-ttl-too-shorts"
+};
+static const char *const cache_json[METRICS_NCACHE] = {
+	"cacheSize", "cacheEntries", "cacheHits", "cacheMisses",
+	"cacheDeferredInserts", "cacheDeferredLookups",
+	"cacheLookupCollisions", "cacheInsertCollisions", "cacheTTLTooShorts"
+};
+static const char *const cache_help[METRICS_NCACHE] = {
+	"Maximum number of entries in the pool's cache",
+	"Entries in the pool's cache",
+	"Answers taken from the pool's cache",
+	"Lookups in the pool's cache that found nothing",
+	"Answers not kept because the cache shard was busy",
+	"Lookups given up because the cache shard was busy",
+	"Lookups that found another question under the same key",
+	"Answers not kept because another question had the key",
+	"Answers not kept because their TTL was below minTTL"
+};
+/* Prometheus descriptions and types of the global statistics. */
+static const struct {
+	const char	*name;
+	const char	*type;		/* NULL: counter, or gauge if computed */
+	const char	*help;
+} stat_help[] = {
+	{ "acl-drops", NULL, "Packets dropped by the ACL" },
+	{ "cache-hits", NULL, "Answers taken from a packet cache" },
+	{ "cache-misses", NULL, "Lookups that found no answer in a packet cache" },
+	{ "cpu-sys-msec", "counter", "Milliseconds of CPU time in the system state" },
+	{ "cpu-user-msec", "counter", "Milliseconds of CPU time in the user state" },
+	{ "downstream-send-errors", NULL, "Errors sending a query to a backend" },
+	{ "downstream-timeouts", NULL, "Queries a backend did not answer in time" },
+	{ "dyn-blocked", NULL, "Queries dropped by a dynamic block" },
+	{ "empty-queries", NULL, "Queries without a question" },
+	{ "fd-usage", NULL, "File descriptors in use" },
+	{ "frontend-noerror", NULL, "NOERROR answers sent to clients" },
+	{ "frontend-nxdomain", NULL, "NXDOMAIN answers sent to clients" },
+	{ "frontend-servfail", NULL, "SERVFAIL answers sent to clients" },
+	{ "latency-avg100", NULL, "Average latency of the last 100 answers, in microseconds" },
+	{ "latency-avg1000", NULL, "Average latency of the last 1000 answers, in microseconds" },
+	{ "latency-avg10000", NULL, "Average latency of the last 10000 answers, in microseconds" },
+	{ "latency-avg1000000", NULL, "Average latency of the last 1000000 answers, in microseconds" },
+	{ "latency-slow", NULL, "Answers that took a second or more" },
+	{ "latency0-1", NULL, "Answers within 1 ms" },
+	{ "latency1-10", NULL, "Answers within 1 to 10 ms" },
+	{ "latency10-50", NULL, "Answers within 10 to 50 ms" },
+	{ "latency50-100", NULL, "Answers within 50 to 100 ms" },
+	{ "latency100-1000", NULL, "Answers within 100 to 1000 ms" },
+	{ "no-policy", NULL, "Queries dropped because no server was available" },
+	{ "noncompliant-queries", NULL, "Queries dropped as malformed" },
+	{ "noncompliant-responses", NULL, "Backend answers dropped as malformed or unexpected" },
+	{ "queries", NULL, "Queries received" },
+	{ "rdqueries", NULL, "Queries received with the RD bit" },
+	{ "real-memory-usage", NULL, "Resident memory in bytes" },
+	{ "responses", NULL, "Answers sent to clients" },
+	{ "rule-drop", NULL, "Queries dropped by a rule" },
+	{ "rule-nxdomain", NULL, "NXDOMAIN answers made by a rule" },
+	{ "rule-refused", NULL, "REFUSED answers made by a rule" },
+	{ "rule-servfail", NULL, "SERVFAIL answers made by a rule" },
+	{ "rule-truncated", NULL, "Truncated answers made by a rule" },
+	{ "security-status", "gauge", "Security status; always 0 (unknown): no polling" },
+	{ "self-answered", NULL, "Answers made without a backend" },
+	{ "servfail-responses", NULL, "SERVFAIL answers received from backends" },
+	{ "tcp-listen-overflows", NULL, "TCP listen queue overflows" },
+	{ "trunc-failures", NULL, "Errors while truncating an answer" },
+	{ "uptime", NULL, "Seconds since the start" },
+};
+
+static const char *chain_keys[METRICS_NCHAINS] = {
+	"rules", "response-rules", "cache-hit-response-rules",
+	"self-answered-response-rules"
+};
+
+static char *
+dup_or_fail(struct metrics *mx, const char *s)
+{
+	char	*d;
+
+	if ((d = strdup(s != NULL ? s : "")) == NULL)
+		mx->mx_failed = true;
+	return d;
+}
+
+static void
+snap_servers(struct metrics *mx)
+{
+	struct metrics_server	*ms;
+	struct server		*ds;
+	size_t			 i, j;
+
+	if (servers.sr_count == 0 || (mx->mx_servers = calloc(servers.sr_count,
+	    sizeof(*mx->mx_servers))) == NULL)
+		return;
+	for (i = 0; i < servers.sr_count; i++) {
+		ds = servers.sr_servers[i];
+		ms = &mx->mx_servers[mx->mx_nservers++];
+		ms->ms_num = (int)i;
+		ms->ms_name = dup_or_fail(mx, ds->ds_name);
+		strlcpy(ms->ms_addr, ds->ds_addrtext, sizeof(ms->ms_addr));
+		ms->ms_state = server_state_text(ds);
+		ms->ms_up = server_is_up(ds);
+		ms->ms_qps = atomic_load_explicit(&ds->ds_qpsrate,
+		    memory_order_relaxed);
+		ms->ms_qpslimit = ds->ds_qpslimit;
+		ms->ms_latency = atomic_load_explicit(&ds->ds_latency,
+		    memory_order_relaxed);
+		ms->ms_droprate = atomic_load_explicit(&ds->ds_droprate,
+		    memory_order_relaxed);
+		ms->ms_order = ds->ds_order;
+		ms->ms_weight = ds->ds_weight;
+		ms->ms_outstanding = atomic_load_explicit(&ds->ds_outstanding,
+		    memory_order_relaxed);
+		ms->ms_queries = atomic_load_explicit(&ds->ds_queries,
+		    memory_order_relaxed);
+		ms->ms_responses = atomic_load_explicit(&ds->ds_responses,
+		    memory_order_relaxed);
+		ms->ms_drops = atomic_load_explicit(&ds->ds_drops,
+		    memory_order_relaxed);
+		ms->ms_senderrors = atomic_load_explicit(&ds->ds_senderrors,
+		    memory_order_relaxed);
+		ms->ms_tcpqueries = atomic_load_explicit(&ds->ds_tcpqueries,
+		    memory_order_relaxed);
+		ms->ms_tcpdied = atomic_load_explicit(&ds->ds_tcpdied,
+		    memory_order_relaxed);
+		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
+		    sizeof(char *))) == NULL)
+			continue;
+		for (j = 0; j < ds->ds_npools; j++)
+			ms->ms_pools[ms->ms_npools++] = dup_or_fail(mx,
+			    ds->ds_pools[j]);
+	}
+}
+
+static void
+snap_pools(struct metrics *mx)
+{
+	struct metrics_pool	*mp;
+	struct pcache_stats	 st;
+	struct pool		*pl;
+	size_t			 i;
+	int			 kind;
+
+	if (servers.sr_npools == 0 || (mx->mx_pools = calloc(servers.sr_npools,
+	    sizeof(*mx->mx_pools))) == NULL)
+		return;
+	for (i = 0; i < servers.sr_npools; i++) {
+		pl = servers.sr_pools[i];
+		mp = &mx->mx_pools[mx->mx_npools++];
+		mp->mp_name = dup_or_fail(mx, pl->pl_name);
+		mp->mp_servers = pl->pl_count;
+		mp->mp_up = pool_count_up(pl);
+		kind = pl->pl_policy >= 0 ? pl->pl_policy :
+		    atomic_load(&policy_global);
+		mp->mp_policy = policy_name(kind);
+		if (pl->pl_cache != NULL) {
+			pcache_get_stats(pl->pl_cache, &st);
+			mp->mp_hascache = true;
+			mp->mp_cache[0] = st.maxentries;
+			mp->mp_cache[1] = st.entries;
+			mp->mp_cache[2] = st.hits;
+			mp->mp_cache[3] = st.misses;
+			mp->mp_cache[4] = st.deferredinserts;
+			mp->mp_cache[5] = st.deferredlookups;
+			mp->mp_cache[6] = st.lookupcollisions;
+			mp->mp_cache[7] = st.insertcollisions;
+			mp->mp_cache[8] = st.ttltooshorts;
+		}
+	}
+}
+
+static void
+snap_chain(struct metrics *mx, struct metrics_chain *mc,
+    const struct rule_chain *rc)
+{
+	struct metrics_rule	*mr;
+	struct rule		*ru;
+	size_t			 i;
+
+	if (rc->rc_count == 0 || (mc->mc_rules = calloc(rc->rc_count,
+	    sizeof(*mc->mc_rules))) == NULL)
+		return;
+	for (i = 0; i < rc->rc_count; i++) {
+		ru = rc->rc_rules[i];
+		mr = &mc->mc_rules[mc->mc_count++];
+		mr->mr_name = dup_or_fail(mx, ru->ru_name);
+		strlcpy(mr->mr_uuid, ru->ru_uuid, sizeof(mr->mr_uuid));
+		mr->mr_order = ru->ru_order;
+		mr->mr_matches = atomic_load_explicit(&ru->ru_matches,
+		    memory_order_relaxed);
+		mr->mr_rule = dup_or_fail(mx, ru->ru_sel->se_desc);
+		mr->mr_action = dup_or_fail(mx, ru->ru_act->ac_desc);
+	}
+}
+
+static void
+config_add(struct metrics *mx, const char *name, enum metrics_kind kind,
+    const char *text, double value)
+{
+	struct metrics_config	*mk;
+
+	if (mx->mx_nconfig == METRICS_NCONFIG)
+		return;
+	mk = &mx->mx_config[mx->mx_nconfig++];
+	mk->mk_name = name;
+	mk->mk_kind = kind;
+	mk->mk_value = value;
+	if (kind == METRICS_STRING)
+		mk->mk_text = dup_or_fail(mx, text);
+}
+
+static void
+snap_settings(struct metrics *mx)
+{
+	char		buf[NETMASK_MAXTEXT];
+	struct sbuf	sb;
+	size_t		i;
+
+	sbuf_init(&sb);
+	if (settings.st_acl.ng_count > 0 && (mx->mx_aclv = calloc(
+	    settings.st_acl.ng_count, sizeof(char *))) == NULL)
+		mx->mx_failed = true;
+	for (i = 0; i < settings.st_acl.ng_count; i++) {
+		netmask_to_text(&settings.st_acl.ng_masks[i], buf, sizeof(buf));
+		sbuf_printf(&sb, "%s%s", i ? ", " : "", buf);
+		if (mx->mx_aclv != NULL)
+			mx->mx_aclv[mx->mx_nacl++] = dup_or_fail(mx, buf);
+	}
+	mx->mx_acl = dup_or_fail(mx, sbuf_text(&sb));
+	if (sb.sb_failed)
+		mx->mx_failed = true;
+	sbuf_free(&sb);
+	config_add(mx, "acl", METRICS_STRING, mx->mx_acl, 0);
+	if (settings.st_ctladdrlen > 0)
+		addr_to_text((struct sockaddr *)&settings.st_ctladdr, buf,
+		    sizeof(buf));
+	else
+		buf[0] = '\0';
+	config_add(mx, "control-socket", METRICS_STRING, buf, 0);
+	config_add(mx, "max-outstanding", METRICS_NUMBER, NULL,
+	    settings.st_maxudpoutstanding);
+	config_add(mx, "server-policy", METRICS_STRING,
+	    policy_name(atomic_load(&policy_global)), 0);
+	config_add(mx, "tcp-recv-timeout", METRICS_NUMBER, NULL,
+	    settings.st_tcprecvtimeout);
+	config_add(mx, "tcp-send-timeout", METRICS_NUMBER, NULL,
+	    settings.st_tcpsendtimeout);
+	config_add(mx, "verbose", METRICS_BOOL, NULL, settings.st_verbose);
+}
+
+struct metrics *
+metrics_snapshot(void)
+{
+	struct metrics	*mx;
+
+	if ((mx = calloc(1, sizeof(*mx))) == NULL)
+		return NULL;
+	mx->mx_nstats = stats_snapshot(mx->mx_stats, STATS_MAX);
+	snap_servers(mx);
+	snap_pools(mx);
+	snap_chain(mx, &mx->mx_chains[METRICS_RULES], &rules_query);
+	snap_chain(mx, &mx->mx_chains[METRICS_RESPONSE_RULES],
+	    &rules_response);
+	snap_chain(mx, &mx->mx_chains[METRICS_CACHEHIT_RULES],
+	    &rules_cachehit);
+	snap_chain(mx, &mx->mx_chains[METRICS_SELFANSWERED_RULES],
+	    &rules_selfanswered);
+	snap_settings(mx);
+	if ((servers.sr_count > 0 && mx->mx_servers == NULL) ||
+	    (servers.sr_npools > 0 && mx->mx_pools == NULL))
+		mx->mx_failed = true;
+	if (mx->mx_failed) {
+		metrics_free(mx);
+		return NULL;
+	}
+	return mx;
+}
+
+void
+metrics_free(struct metrics *mx)
+{
+	size_t	i, j;
+
+	if (mx == NULL)
+		return;
+	for (i = 0; i < mx->mx_nservers; i++) {
+		free(mx->mx_servers[i].ms_name);
+		for (j = 0; j < mx->mx_servers[i].ms_npools; j++)
+			free(mx->mx_servers[i].ms_pools[j]);
+		free(mx->mx_servers[i].ms_pools);
+	}
+	free(mx->mx_servers);
+	free(mx->mx_frontends);
+	for (i = 0; i < mx->mx_npools; i++)
+		free(mx->mx_pools[i].mp_name);
+	free(mx->mx_pools);
+	for (i = 0; i < METRICS_NCHAINS; i++) {
+		for (j = 0; j < mx->mx_chains[i].mc_count; j++) {
+			free(mx->mx_chains[i].mc_rules[j].mr_name);
+			free(mx->mx_chains[i].mc_rules[j].mr_rule);
+			free(mx->mx_chains[i].mc_rules[j].mr_action);
+		}
+		free(mx->mx_chains[i].mc_rules);
+	}
+	for (i = 0; i < mx->mx_nconfig; i++)
+		free(mx->mx_config[i].mk_text);
+	for (i = 0; i < mx->mx_nacl; i++)
+		free(mx->mx_aclv[i]);
+	free(mx->mx_aclv);
+	free(mx->mx_acl);
+	free(mx);
+}
+
+int
+metrics_add_frontend(struct metrics *mx, const char *addr, const char *proto,
+    uint64_t queries, uint64_t responses)
+{
+	struct metrics_frontend	*nf, *mf;
+
+	nf = reallocarray(mx->mx_frontends, mx->mx_nfrontends + 1,
+	    sizeof(*nf));
+	if (nf == NULL)
+		return -1;
+	mx->mx_frontends = nf;
+	mf = &nf[mx->mx_nfrontends++];
+	memset(mf, 0, sizeof(*mf));
+	strlcpy(mf->mf_addr, addr, sizeof(mf->mf_addr));
+	mf->mf_proto = proto;
+	mf->mf_queries = queries;
+	mf->mf_responses = responses;
+	return 0;
+}
+
+/* Escaping */
+
+void
+metrics_json_string(struct sbuf *sb, const char *s)
+{
+	const unsigned char	*p;
+	char			 esc[8];
+
+	sbuf_puts(sb, "\"");
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"')
+			sbuf_puts(sb, "\\\"");
+		else if (*p == '\\')
+			sbuf_puts(sb, "\\\\");
+		else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			sbuf_puts(sb, esc);
+		} else
+			sbuf_add(sb, (const char *)p, 1);
+	}
+	sbuf_puts(sb, "\"");
+}
+
+void
+metrics_prom_label(struct sbuf *sb, const char *s)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '\\')
+			sbuf_puts(sb, "\\\\");
+		else if (*p == '"')
+			sbuf_puts(sb, "\\\"");
+		else if (*p == '\n')
+			sbuf_puts(sb, "\\n");
+		else if (*p < 0x20 || *p >= 0x7f)
+			sbuf_puts(sb, "_");
+		else
+			sbuf_add(sb, (const char *)p, 1);
+	}
+}
+
+void
+metrics_carbon_name(struct sbuf *sb, const char *s, bool keepdots)
+{
+	const unsigned char	*p;
+	bool			 ok;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == ':' || (keepdots && *p == '.');
+		sbuf_add(sb, ok ? (const char *)p : "_", 1);
+	}
+}
+
+/* A number as carbon, JSON and Prometheus all read it. */
+static void
+put_number(struct sbuf *sb, double v)
+{
+	if (!isfinite(v))
+		v = 0;
+	if (v == floor(v) && fabs(v) < 1e15)
+		sbuf_printf(sb, "%.0f", v);
+	else
+		sbuf_printf(sb, "%.3f", v);
+}
+
+static const char *
+pool_display(const char *name)
+{
+	return name[0] == '\0' ? "_default_" : name;
+}
+
+/* Carbon */
+
+static void
+carbon_line(struct sbuf *sb, const char *prefix, const char *what,
+    const char *name, const char *key, double v, time_t when)
+{
+	sbuf_printf(sb, "%s.", prefix);
+	if (what != NULL) {
+		sbuf_printf(sb, "%s.", what);
+		metrics_carbon_name(sb, name, false);
+		sbuf_puts(sb, ".");
+	}
+	metrics_carbon_name(sb, key, false);
+	sbuf_puts(sb, " ");
+	put_number(sb, v);
+	sbuf_printf(sb, " %lld\n", (long long)when);
+}
+
+void
+metrics_carbon(struct sbuf *sb, const struct metrics *mx, const char *prefix,
+    time_t when)
+{
+	const struct metrics_server	*ms;
+	const struct metrics_frontend	*mf;
+	const struct metrics_pool	*mp;
+	char				 fname[ADDR_MAXTEXT + 8];
+	size_t				 i, j;
+
+	for (i = 0; i < mx->mx_nstats; i++)
+		carbon_line(sb, prefix, NULL, NULL, mx->mx_stats[i].sv_name,
+		    mx->mx_stats[i].sv_value, when);
+	for (i = 0; i < mx->mx_nservers; i++) {
+		ms = &mx->mx_servers[i];
+		carbon_line(sb, prefix, "servers", ms->ms_name, "queries",
+		    (double)ms->ms_queries, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "responses",
+		    (double)ms->ms_responses, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "drops",
+		    (double)ms->ms_drops, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "latency",
+		    ms->ms_up ? ms->ms_latency / 1000.0 : 0, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "senderrors",
+		    (double)ms->ms_senderrors, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "outstanding",
+		    ms->ms_outstanding, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name, "tcpqueries",
+		    (double)ms->ms_tcpqueries, when);
+		carbon_line(sb, prefix, "servers", ms->ms_name,
+		    "tcpdiedreadingresponse", (double)ms->ms_tcpdied, when);
+	}
+	for (i = 0; i < mx->mx_nfrontends; i++) {
+		mf = &mx->mx_frontends[i];
+		/* dnsdist's frontend names: address, then _udp or _tcp */
+		snprintf(fname, sizeof(fname), "%s_%s", mf->mf_addr,
+		    strcmp(mf->mf_proto, "UDP") == 0 ? "udp" : "tcp");
+		carbon_line(sb, prefix, "frontends", fname, "queries",
+		    (double)mf->mf_queries, when);
+		carbon_line(sb, prefix, "frontends", fname, "responses",
+		    (double)mf->mf_responses, when);
+	}
+	for (i = 0; i < mx->mx_npools; i++) {
+		mp = &mx->mx_pools[i];
+		carbon_line(sb, prefix, "pools", pool_display(mp->mp_name),
+		    "servers", (double)mp->mp_servers, when);
+		carbon_line(sb, prefix, "pools", pool_display(mp->mp_name),
+		    "servers-up", (double)mp->mp_up, when);
+		for (j = 0; mp->mp_hascache && j < METRICS_NCACHE; j++)
+			carbon_line(sb, prefix, "pools",
+			    pool_display(mp->mp_name), metrics_cache_names[j],
+			    (double)mp->mp_cache[j], when);
+	}
+}
+
+/* Prometheus */
+
+static void
+prom_name(struct sbuf *sb, const char *name)
+{
+	const char	*p;
+
+	sbuf_puts(sb, "dnsdist_");
+	for (p = name; *p != '\0'; p++)
+		sbuf_add(sb, *p == '-' ? "_" : p, 1);
+}
+
+static void
+prom_family(struct sbuf *sb, const char *name, const char *type,
+    const char *help)
+{
+	sbuf_puts(sb, "# HELP ");
+	prom_name(sb, name);
+	sbuf_printf(sb, " %s\n# TYPE ", help);
+	prom_name(sb, name);
+	sbuf_printf(sb, " %s\n", type);
+}
+
+static void
+prom_stat(struct sbuf *sb, const struct stat_value *sv)
+{
+	const char	*type = sv->sv_gauge ? "gauge" : "counter";
+	const char	*help = sv->sv_name;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(stat_help) / sizeof(stat_help[0]); i++)
+		if (strcmp(stat_help[i].name, sv->sv_name) == 0) {
+			if (stat_help[i].type != NULL)
+				type = stat_help[i].type;
+			help = stat_help[i].help;
+			break;
+		}
+	prom_family(sb, sv->sv_name, type, help);
+	prom_name(sb, sv->sv_name);
+	sbuf_puts(sb, " ");
+	put_number(sb, sv->sv_value);
+	sbuf_puts(sb, "\n");
+}
+
+static double
+stat_of(const struct metrics *mx, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < mx->mx_nstats; i++)
+		if (strcmp(mx->mx_stats[i].sv_name, name) == 0)
+			return mx->mx_stats[i].sv_value;
+	return 0;
+}
+
+/* dnsdist_latency: the latency buckets as a histogram, in milliseconds. */
+static void
+prom_latency(struct sbuf *sb, const struct metrics *mx)
+{
+	static const char *buckets[] = { "latency0-1", "latency1-10",
+	    "latency10-50", "latency50-100", "latency100-1000",
+	    "latency-slow" };
+	static const char *le[] = { "1", "10", "50", "100", "1000", "+Inf" };
+	double		 n = 0;
+	size_t		 i;
+
+	prom_family(sb, "latency", "histogram",
+	    "Answers by latency, in milliseconds");
+	for (i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
+		n += stat_of(mx, buckets[i]);
+		sbuf_printf(sb, "dnsdist_latency_bucket{le=\"%s\"} ", le[i]);
+		put_number(sb, n);
+		sbuf_puts(sb, "\n");
+	}
+	/* The count is the +Inf bucket, even while counters move. */
+	sbuf_puts(sb, "dnsdist_latency_sum ");
+	put_number(sb, stat_of(mx, "latency-sum"));
+	sbuf_puts(sb, "\ndnsdist_latency_count ");
+	put_number(sb, n);
+	sbuf_puts(sb, "\n");
+}
+
+enum prom_field {
+	PF_STATUS, PF_QUERIES, PF_RESPONSES, PF_DROPS, PF_LATENCY,
+	PF_SENDERRORS, PF_OUTSTANDING, PF_ORDER, PF_WEIGHT, PF_TCPQUERIES,
+	PF_TCPDIED, PF_QPS
+};
+
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+} server_fields[] = {
+	[PF_STATUS] = { "server-status", "gauge", "Whether the server is up (1) or down (0)" },
+	[PF_QUERIES] = { "server-queries", "counter", "Queries sent to the server" },
+	[PF_RESPONSES] = { "server-responses", "counter", "Answers received from the server" },
+	[PF_DROPS] = { "server-drops", "counter", "Queries the server did not answer in time" },
+	[PF_LATENCY] = { "server-latency", "gauge", "Moving average of the server's latency, in milliseconds" },
+	[PF_SENDERRORS] = { "server-senderrors", "counter", "Errors sending queries to the server" },
+	[PF_OUTSTANDING] = { "server-outstanding", "gauge", "Queries waiting for an answer from the server" },
+	[PF_ORDER] = { "server-order", "gauge", "The server's order" },
+	[PF_WEIGHT] = { "server-weight", "gauge", "The server's weight" },
+	[PF_TCPQUERIES] = { "server-tcpqueries", "counter", "Queries sent to the server over TCP" },
+	[PF_TCPDIED] = { "server-tcpdiedreadingresponse", "counter", "TCP connections to the server that failed" },
+	[PF_QPS] = { "server-qps", "gauge", "Queries per second sent to the server" },
+};
+
+static double
+server_field(const struct metrics_server *ms, enum prom_field f)
+{
+	switch (f) {
+	case PF_STATUS:
+		return ms->ms_up;
+	case PF_QUERIES:
+		return (double)ms->ms_queries;
+	case PF_RESPONSES:
+		return (double)ms->ms_responses;
+	case PF_DROPS:
+		return (double)ms->ms_drops;
+	case PF_LATENCY:
+		return ms->ms_latency / 1000.0;
+	case PF_SENDERRORS:
+		return (double)ms->ms_senderrors;
+	case PF_OUTSTANDING:
+		return ms->ms_outstanding;
+	case PF_ORDER:
+		return ms->ms_order;
+	case PF_WEIGHT:
+		return ms->ms_weight;
+	case PF_TCPQUERIES:
+		return (double)ms->ms_tcpqueries;
+	case PF_TCPDIED:
+		return (double)ms->ms_tcpdied;
+	case PF_QPS:
+		return ms->ms_qps;
+	}
+	return 0;
+}
+
+/* dnsdist's server label: the name with dots as underscores. */
+static void
+prom_server_labels(struct sbuf *sb, const struct metrics_server *ms)
+{
+	struct sbuf	name;
+	char		*p;
+
+	sbuf_init(&name);
+	sbuf_puts(&name, ms->ms_name);
+	for (p = name.sb_buf; p != NULL && *p != '\0'; p++)
+		if (*p == '.')
+			*p = '_';
+	sbuf_puts(sb, "{server=\"");
+	metrics_prom_label(sb, sbuf_text(&name));
+	sbuf_puts(sb, "\",address=\"");
+	metrics_prom_label(sb, ms->ms_addr);
+	sbuf_puts(sb, "\"}");
+	sbuf_free(&name);
+}
+
+static void
+prom_servers(struct sbuf *sb, const struct metrics *mx)
+{
+	size_t	f, i;
+
+	for (f = 0; f < sizeof(server_fields) / sizeof(server_fields[0]);
+	    f++) {
+		prom_family(sb, server_fields[f].name, server_fields[f].type,
+		    server_fields[f].help);
+		for (i = 0; i < mx->mx_nservers; i++) {
+			prom_name(sb, server_fields[f].name);
+			prom_server_labels(sb, &mx->mx_servers[i]);
+			sbuf_puts(sb, " ");
+			put_number(sb, server_field(&mx->mx_servers[i],
+			    (enum prom_field)f));
+			sbuf_puts(sb, "\n");
+		}
+	}
+}
+
+static void
+prom_frontends(struct sbuf *sb, const struct metrics *mx)
+{
+	const struct metrics_frontend	*mf;
+	size_t				 f, i;
+
+	for (f = 0; f < 2; f++) {
+		if (f == 0)
+			prom_family(sb, "frontend-queries", "counter",
+			    "Queries received by the frontend");
+		else
+			prom_family(sb, "frontend-responses", "counter",
+			    "Answers sent by the frontend");
+		for (i = 0; i < mx->mx_nfrontends; i++) {
+			mf = &mx->mx_frontends[i];
+			sbuf_puts(sb, f == 0 ? "dnsdist_frontend_queries" :
+			    "dnsdist_frontend_responses");
+			sbuf_puts(sb, "{frontend=\"");
+			metrics_prom_label(sb, mf->mf_addr);
+			sbuf_printf(sb, "\",proto=\"%s\",thread=\"0\"} ",
+			    mf->mf_proto);
+			put_number(sb, (double)(f == 0 ? mf->mf_queries :
+			    mf->mf_responses));
+			sbuf_puts(sb, "\n");
+		}
+	}
+}
+
+static void
+prom_pools(struct sbuf *sb, const struct metrics *mx)
+{
+	size_t	f, i;
+
+	for (f = 0; f < 2; f++) {
+		if (f == 0)
+			prom_family(sb, "pool-servers", "gauge",
+			    "Servers in the pool");
+		else
+			prom_family(sb, "pool-active-servers", "gauge",
+			    "Servers of the pool that are up");
+		for (i = 0; i < mx->mx_npools; i++) {
+			sbuf_puts(sb, f == 0 ? "dnsdist_pool_servers" :
+			    "dnsdist_pool_active_servers");
+			sbuf_puts(sb, "{pool=\"");
+			metrics_prom_label(sb,
+			    pool_display(mx->mx_pools[i].mp_name));
+			sbuf_puts(sb, "\"} ");
+			put_number(sb, (double)(f == 0 ?
+			    mx->mx_pools[i].mp_servers : mx->mx_pools[i].mp_up));
+			sbuf_puts(sb, "\n");
+		}
+	}
+}
+
+/* dnsdist_pool_cache_size{pool="..."} and its siblings, for cached pools. */
+static void
+prom_pool_caches(struct sbuf *sb, const struct metrics *mx)
+{
+	char	family[64], *p;
+	size_t	j, i;
+
+	for (j = 0; j < METRICS_NCACHE; j++) {
+		snprintf(family, sizeof(family), "pool-%s",
+		    metrics_cache_names[j]);
+		prom_family(sb, family, j < 2 ? "gauge" : "counter",
+		    cache_help[j]);
+		for (p = family; *p != '\0'; p++)
+			if (*p == '-')
+				*p = '_';
+		for (i = 0; i < mx->mx_npools; i++) {
+			if (!mx->mx_pools[i].mp_hascache)
+				continue;
+			sbuf_printf(sb, "dnsdist_%s{pool=\"", family);
+			metrics_prom_label(sb,
+			    pool_display(mx->mx_pools[i].mp_name));
+			sbuf_puts(sb, "\"} ");
+			put_number(sb, (double)mx->mx_pools[i].mp_cache[j]);
+			sbuf_puts(sb, "\n");
+		}
+	}
+}
+
+static void
+prom_rules(struct sbuf *sb, const struct metrics *mx)
+{
+	const struct metrics_rule	*mr;
+	size_t				 c, i;
+
+	prom_family(sb, "rule-hits", "counter", "Matches of the rule");
+	for (c = 0; c < METRICS_NCHAINS; c++)
+		for (i = 0; i < mx->mx_chains[c].mc_count; i++) {
+			mr = &mx->mx_chains[c].mc_rules[i];
+			sbuf_printf(sb, "dnsdist_rule_hits{id=\"%s\",name=\"",
+			    mr->mr_uuid);
+			metrics_prom_label(sb, mr->mr_name);
+			sbuf_printf(sb, "\",type=\"%s\"} ", chain_keys[c]);
+			put_number(sb, (double)mr->mr_matches);
+			sbuf_puts(sb, "\n");
+		}
+}
+
+void
+metrics_prometheus(struct sbuf *sb, const struct metrics *mx)
+{
+	size_t	i;
+
+	for (i = 0; i < mx->mx_nstats; i++) {
+		/* Both are in the histogram, under the same names. */
+		if (strcmp(mx->mx_stats[i].sv_name, "latency-sum") == 0 ||
+		    strcmp(mx->mx_stats[i].sv_name, "latency-count") == 0)
+			continue;
+		prom_stat(sb, &mx->mx_stats[i]);
+	}
+	prom_latency(sb, mx);
+	prom_servers(sb, mx);
+	prom_frontends(sb, mx);
+	prom_pools(sb, mx);
+	prom_pool_caches(sb, mx);
+	prom_rules(sb, mx);
+	prom_family(sb, "info", "gauge", "Always 1; the version is a label");
+	sbuf_printf(sb, "dnsdist_info{version=\"%s\"} 1\n", DNSDIST_VERSION);
+}
+
+/* JSON */
+
+static void
+json_key(struct sbuf *sb, const char *key, bool *first)
+{
+	if (!*first)
+		sbuf_puts(sb, ", ");
+	*first = false;
+	metrics_json_string(sb, key);
+	sbuf_puts(sb, ": ");
+}
+
+static void
+json_num(struct sbuf *sb, const char *key, double v, bool *first)
+{
+	json_key(sb, key, first);
+	put_number(sb, v);
+}
+
+static void
+json_str(struct sbuf *sb, const char *key, const char *v, bool *first)
+{
+	json_key(sb, key, first);
+	metrics_json_string(sb, v);
+}
+
+static void
+json_bool(struct sbuf *sb, const char *key, bool v, bool *first)
+{
+	json_key(sb, key, first);
+	sbuf_puts(sb, v ? "true" : "false");
+}
+
+void
+metrics_json_stats(struct sbuf *sb, const struct metrics *mx)
+{
+	bool	first = true;
+	size_t	i;
+
+	sbuf_puts(sb, "{");
+	for (i = 0; i < mx->mx_nstats; i++)
+		json_num(sb, mx->mx_stats[i].sv_name,
+		    mx->mx_stats[i].sv_value, &first);
+	sbuf_puts(sb, "}");
+}
+
+static void
+json_server(struct sbuf *sb, const struct metrics_server *ms)
+{
+	bool	first = true;
+	size_t	i;
+
+	sbuf_puts(sb, "{");
+	json_num(sb, "id", ms->ms_num, &first);
+	json_str(sb, "name", ms->ms_name, &first);
+	json_str(sb, "address", ms->ms_addr, &first);
+	json_str(sb, "state", ms->ms_state, &first);
+	json_str(sb, "protocol", "Do53", &first);
+	json_num(sb, "qps", ms->ms_qps, &first);
+	json_num(sb, "qpsLimit", ms->ms_qpslimit, &first);
+	json_num(sb, "order", ms->ms_order, &first);
+	json_num(sb, "weight", ms->ms_weight, &first);
+	json_num(sb, "queries", (double)ms->ms_queries, &first);
+	json_num(sb, "responses", (double)ms->ms_responses, &first);
+	json_num(sb, "reuseds", (double)ms->ms_drops, &first);
+	json_num(sb, "drops", (double)ms->ms_drops, &first);
+	json_num(sb, "dropRate", ms->ms_droprate, &first);
+	json_num(sb, "sendErrors", (double)ms->ms_senderrors, &first);
+	json_num(sb, "outstanding", ms->ms_outstanding, &first);
+	json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
+	json_num(sb, "tcpQueries", (double)ms->ms_tcpqueries, &first);
+	json_num(sb, "tcpDiedReadingResponse", (double)ms->ms_tcpdied,
+	    &first);
+	json_key(sb, "pools", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < ms->ms_npools; i++) {
+		if (i > 0)
+			sbuf_puts(sb, ", ");
+		metrics_json_string(sb, ms->ms_pools[i]);
+	}
+	sbuf_puts(sb, "]}");
+}
+
+static void
+json_rules(struct sbuf *sb, const struct metrics_chain *mc, bool response)
+{
+	const struct metrics_rule	*mr;
+	bool				 first;
+	size_t				 i;
+
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mc->mc_count; i++) {
+		mr = &mc->mc_rules[i];
+		first = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_num(sb, "id", (double)i, &first);
+		json_num(sb, "creationOrder", (double)mr->mr_order, &first);
+		json_str(sb, "uuid", mr->mr_uuid, &first);
+		json_str(sb, "name", mr->mr_name, &first);
+		json_num(sb, "matches", (double)mr->mr_matches, &first);
+		json_str(sb, "rule", mr->mr_rule, &first);
+		json_str(sb, "action", mr->mr_action, &first);
+		if (!response) {
+			json_key(sb, "action-stats", &first);
+			sbuf_puts(sb, "{}");
+		}
+		sbuf_puts(sb, "}");
+	}
+	sbuf_puts(sb, "]");
+}
+
+void
+metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
+{
+	const struct metrics_frontend	*mf;
+	const struct metrics_pool	*mp;
+	bool				 first = true, f2;
+	size_t				 i, j;
+
+	sbuf_puts(sb, "{");
+	json_str(sb, "daemon_type", "dnsdist", &first);
+	json_str(sb, "version", DNSDIST_VERSION, &first);
+	json_str(sb, "acl", mx->mx_acl, &first);
+	json_key(sb, "servers", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nservers; i++) {
+		if (i > 0)
+			sbuf_puts(sb, ", ");
+		json_server(sb, &mx->mx_servers[i]);
+	}
+	sbuf_puts(sb, "]");
+	json_key(sb, "frontends", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nfrontends; i++) {
+		mf = &mx->mx_frontends[i];
+		f2 = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_num(sb, "id", (double)i, &f2);
+		json_str(sb, "address", mf->mf_addr, &f2);
+		json_str(sb, "type", mf->mf_proto, &f2);
+		json_bool(sb, "udp", strcmp(mf->mf_proto, "UDP") == 0, &f2);
+		json_bool(sb, "tcp", strcmp(mf->mf_proto, "TCP") == 0, &f2);
+		json_num(sb, "queries", (double)mf->mf_queries, &f2);
+		json_num(sb, "responses", (double)mf->mf_responses, &f2);
+		sbuf_puts(sb, "}");
+	}
+	sbuf_puts(sb, "]");
+	json_key(sb, "pools", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_npools; i++) {
+		mp = &mx->mx_pools[i];
+		f2 = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_num(sb, "id", (double)i, &f2);
+		json_str(sb, "name", mp->mp_name, &f2);
+		json_num(sb, "serversCount", (double)mp->mp_servers, &f2);
+		json_num(sb, "serversUp", (double)mp->mp_up, &f2);
+		json_str(sb, "policy", mp->mp_policy, &f2);
+		/* dnsdist says 0 for a pool without a cache. */
+		for (j = 0; j < METRICS_NCACHE; j++)
+			json_num(sb, cache_json[j], (double)mp->mp_cache[j],
+			    &f2);
+		sbuf_puts(sb, "}");
+	}
+	sbuf_puts(sb, "]");
+	for (i = 0; i < METRICS_NCHAINS; i++) {
+		json_key(sb, chain_keys[i], &first);
+		json_rules(sb, &mx->mx_chains[i], i != METRICS_RULES);
+	}
+	sbuf_puts(sb, "}");
+}
+
+void
+metrics_json_statistics(struct sbuf *sb, const struct metrics *mx)
+{
+	bool	first;
+	size_t	i;
+
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nstats; i++) {
+		first = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_str(sb, "type", "StatisticItem", &first);
+		json_str(sb, "name", mx->mx_stats[i].sv_name, &first);
+		json_num(sb, "value", mx->mx_stats[i].sv_value, &first);
+		sbuf_puts(sb, "}");
+	}
+	sbuf_puts(sb, "]");
+}
+
+void
+metrics_json_config(struct sbuf *sb, const struct metrics *mx)
+{
+	const struct metrics_config	*mk;
+	bool				 first;
+	size_t				 i;
+
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nconfig; i++) {
+		mk = &mx->mx_config[i];
+		first = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_str(sb, "type", "ConfigSetting", &first);
+		json_str(sb, "name", mk->mk_name, &first);
+		if (mk->mk_kind == METRICS_STRING)
+			json_str(sb, "value", mk->mk_text, &first);
+		else if (mk->mk_kind == METRICS_BOOL)
+			json_bool(sb, "value", mk->mk_value != 0, &first);
+		else
+			json_num(sb, "value", mk->mk_value, &first);
+		sbuf_puts(sb, "}");
+	}
+	sbuf_puts(sb, "]");
+}
+
+void
+metrics_json_allowfrom(struct sbuf *sb, const struct metrics *mx)
+{
+	bool	first = true;
+	size_t	i;
+
+	sbuf_puts(sb, "{");
+	json_str(sb, "name", "allow-from", &first);
+	json_str(sb, "type", "ConfigSetting", &first);
+	json_key(sb, "value", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nacl; i++) {
+		if (i > 0)
+			sbuf_puts(sb, ", ");
+		metrics_json_string(sb, mx->mx_aclv[i]);
+	}
+	sbuf_puts(sb, "]}");
+}
+
+struct dynblock_json {
+	struct sbuf	*dj_sb;
+	bool		 dj_first;
+};
+
+static void
+json_dynblock(const struct dynblock_info *di, void *arg)
+{
+	struct dynblock_json	*dj = arg;
+	bool			 f = true;
+
+	json_key(dj->dj_sb, di->di_what, &dj->dj_first);
+	sbuf_puts(dj->dj_sb, "{");
+	json_str(dj->dj_sb, "reason", di->di_reason, &f);
+	json_num(dj->dj_sb, "seconds", (double)di->di_seconds, &f);
+	json_num(dj->dj_sb, "blocks", (double)di->di_blocks, &f);
+	json_str(dj->dj_sb, "action", dynblock_action_name(di->di_action), &f);
+	json_bool(dj->dj_sb, "warning", di->di_warning, &f);
+	json_bool(dj->dj_sb, "ebpf", false, &f);
+	sbuf_puts(dj->dj_sb, "}");
+}
+
+void
+metrics_json_dynblocks(struct sbuf *sb)
+{
+	struct dynblock_json	dj = { sb, true };
+
+	sbuf_puts(sb, "{");
+	dynblock_foreach(dynblock_now(), json_dynblock, &dj);
+	sbuf_puts(sb, "}");
+}
