@@ -475,6 +475,7 @@ frontend_answer_ok(struct dnsq *dq, int verdict)
 		return true;
 	if (verdict != VERDICT_ANSWER)
 		return false;
+	dnsq_finish_answer(dq);
 	dq->dq_response = true;
 	return rules_selfanswered.rc_count == 0 ||
 	    rule_process(&rules_selfanswered, dq) != VERDICT_DROP;

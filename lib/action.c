@@ -95,11 +95,25 @@ action_set_desc(struct action *ac, const char *fmt, ...)
 	return rc;
 }
 
+bool		rule_add_edns = true;
+uint16_t	rule_edns_payload = 1232;
+
 /* The query becomes a response carrying its question only. */
 static void
 dnsq_to_response(struct dnsq *dq, int rcode)
 {
-	bool	rd = dnspacket_rd(dq->dq_pkt), cd = dnspacket_cd(dq->dq_pkt);
+	bool		rd = dnspacket_rd(dq->dq_pkt);
+	bool		cd = dnspacket_cd(dq->dq_pkt);
+	struct dnsopt	o;
+
+	/* What the query said of EDNS, before its records are gone. */
+	if (!dq->dq_built) {
+		dq->dq_qedns = !dq->dq_response && dnspacket_find_opt(
+		    dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, &o) == 1;
+		dq->dq_qdo = dq->dq_qedns && o.o_do;
+		dq->dq_built = true;
+	}
+	dq->dq_ercode = 0;
 
 	/* As dnsdist: RA mirrors the query's RD unless an option says. */
 	dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q, rcode, rd);
@@ -107,6 +121,38 @@ dnsq_to_response(struct dnsq *dq, int rcode)
 	dnspacket_set_cd(dq->dq_pkt, cd);
 	/* Nothing here was validated. */
 	dnspacket_set_ad(dq->dq_pkt, false);
+}
+
+void
+dnsq_finish_answer(struct dnsq *dq)
+{
+	uint8_t	*p;
+
+	if (!dq->dq_built || dq->dq_len < DNS_HDRLEN)
+		return;
+	dq->dq_built = false;
+	if (!(dq->dq_qedns && rule_add_edns) && dq->dq_ercode == 0)
+		return;
+	/* Root owner, OPT, payload size, ERCODE/version/DO, no options. */
+	if (dq->dq_size - dq->dq_len < 11 ||
+	    dnspacket_arcount(dq->dq_pkt) == UINT16_MAX)
+		return;
+	p = dq->dq_pkt + dq->dq_len;
+	p[0] = 0;
+	p[1] = 0;
+	p[2] = DNS_TYPE_OPT;
+	p[3] = (uint8_t)(rule_edns_payload >> 8);
+	p[4] = (uint8_t)rule_edns_payload;
+	p[5] = dq->dq_ercode;
+	p[6] = 0;
+	p[7] = dq->dq_qdo ? 0x80 : 0;
+	p[8] = 0;
+	p[9] = 0;
+	p[10] = 0;
+	dq->dq_len += 11;
+	dnspacket_set_counts(dq->dq_pkt, dnspacket_qdcount(dq->dq_pkt),
+	    dnspacket_ancount(dq->dq_pkt), dnspacket_nscount(dq->dq_pkt),
+	    dnspacket_arcount(dq->dq_pkt) + 1);
 }
 
 int
@@ -334,6 +380,8 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_RCODE:
 	case ACT_ERCODE:
 		dnsq_to_response(dq, ac->ac_u.rcode & 0xf);
+		/* The upper bits of an extended RCODE live in the OPT. */
+		dq->dq_ercode = (uint8_t)(ac->ac_u.rcode >> 4);
 		spoof_flags(dq, ac);
 		return VERDICT_ANSWER;
 	case ACT_TC:

@@ -8,6 +8,7 @@
 
 #include "lua.h"
 #include "netmask.h"
+#include "rule.h"
 #include "settings.h"
 #include "stats.h"
 
@@ -303,7 +304,30 @@ l_setudpsocketbuffersizes(lua_State *L)
 	return 0;
 }
 
+static int
+l_setaddednstoselfgenerated(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	rule_add_edns = lua_toboolean(L, 1);
+	return 0;
+}
+
+static int
+l_setpayloadsizeonselfgenerated(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	if (n < 512 || n > 65535)
+		return luaL_error(L, "setPayloadSizeOnSelfGeneratedAnswers: "
+		    "the size must be between 512 and 65535");
+	rule_edns_payload = (uint16_t)n;
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
+	{ "setAddEDNSToSelfGeneratedResponses", l_setaddednstoselfgenerated },
+	{ "setPayloadSizeOnSelfGeneratedAnswers",
+	    l_setpayloadsizeonselfgenerated },
 	{ "setUDPSocketBufferSizes", l_setudpsocketbuffersizes },
 	{ "setLocal", l_setlocal },
 	{ "addLocal", l_addlocal },

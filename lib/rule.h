@@ -43,6 +43,11 @@ struct dnsq {
 	int			 dq_delayms;
 	struct pcache		*dq_cache;	/* the pool's, once looked up */
 	uint64_t		 dq_ckey;
+	/* The query's EDNS, kept when it becomes an answer built here. */
+	bool			 dq_built;	/* dq_pkt is a self-built answer */
+	bool			 dq_qedns;	/* the query had an OPT record */
+	bool			 dq_qdo;		/* ... with the DO bit */
+	uint8_t			 dq_ercode;	/* upper 8 bits of an ERCODE */
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -261,5 +266,15 @@ void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);
+/*
+ * The last touch on an answer built here: an OPT record when the query
+ * had one (setAddEDNSToSelfGeneratedResponses) or the RCODE needs it,
+ * with the payload size of setPayloadSizeOnSelfGeneratedAnswers and the
+ * query's DO bit.  Does nothing to other packets.
+ */
+void		 dnsq_finish_answer(struct dnsq *);
+/* setAddEDNSToSelfGeneratedResponses(), setPayloadSizeOnSelfGenerated...() */
+extern bool	 rule_add_edns;
+extern uint16_t	 rule_edns_payload;
 
 #endif /* RULE_H */
