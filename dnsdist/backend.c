@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
 #include "stats.h"
@@ -203,6 +204,8 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_delayms = (uint16_t)dq->dq_delayms;
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
+	sl->sl_ecsadded = dq->dq_ecsadded;
+	sl->sl_ecshadopt = dq->dq_ecshadopt;
 	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
@@ -298,6 +301,9 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		goto bad;
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_sent) / 1000;
+	/* The client gets no ECS it did not send, nor an OPT record. */
+	if (sl->sl_ecsadded)
+		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
 	li = &listeners[sl->sl_listener];
 	if (rules_response.rc_count > 0) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,

@@ -126,6 +126,8 @@ struct slot {
 	uint16_t		sl_delayms;	/* DelayAction */
 	struct pcache		*sl_cache;	/* where the answer goes */
 	uint64_t		sl_ckey;
+	bool			sl_ecsadded;	/* take ECS out of the answer */
+	bool			sl_ecshadopt;
 };
 
 struct backend {

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "cache.h"
 #include "dynblock.h"
+#include "edns.h"
 #include "dnsdist.h"
 #include "lua.h"
 #include "metrics.h"
@@ -366,6 +367,34 @@ frontend_dynblock(struct dnsq *dq)
 }
 
 /*
+ * Put the client's subnet (or SetECSAction's) in the query, as rules and
+ * hooks say.  A message that does not parse, or has no room, goes as it
+ * came.
+ */
+static void
+frontend_ecs(struct dnsq *dq)
+{
+	struct netmask	nm;
+	bool		override, hadopt;
+
+	if (dq->dq_ecsadded || dq->dq_noecs)
+		return;
+	if (dq->dq_ecsnm.nm_family != 0)
+		nm = dq->dq_ecsnm;
+	else
+		edns_ecs_source(dq->dq_remote, dq->dq_ecsv4 >= 0 ?
+		    dq->dq_ecsv4 : settings.st_ecsv4, dq->dq_ecsv6 >= 0 ?
+		    dq->dq_ecsv6 : settings.st_ecsv6, &nm);
+	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
+	    settings.st_ecsoverride;
+	if (edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q, &nm,
+	    override, &hadopt) == 1) {
+		dq->dq_ecsadded = true;
+		dq->dq_ecshadopt = hadopt;
+	}
+}
+
+/*
  * The query rules, the cache, then the server: returns the server (a
  * reference the caller does not own: the main thread or the configuration
  * lock keeps it) or NULL with the verdict in *verdict: VERDICT_DROP,
@@ -395,6 +424,9 @@ frontend_route(struct dnsq *dq, int *verdict)
 		return NULL;
 	}
 	if ((pl = pool_get(dq->dq_pool, false)) != NULL) {
+		/* A pool's ECS goes in first, so that the cache key has it. */
+		if (pl->pl_ecs)
+			frontend_ecs(dq);
 		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
 			dq->dq_cache = pl->pl_cache;
 			if (frontend_cache_hit(dq, false, verdict))
@@ -402,8 +434,15 @@ frontend_route(struct dnsq *dq, int *verdict)
 		}
 		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
 	}
-	if (ds != NULL)
+	if (ds != NULL) {
+		if (ds->ds_useecs && !dq->dq_ecsadded) {
+			frontend_ecs(dq);
+			/* The key was made without it: do not keep the answer. */
+			if (dq->dq_ecsadded)
+				dq->dq_cache = NULL;
+		}
 		return ds;
+	}
 	/* Nobody to ask: an expired answer beats none. */
 	if (dq->dq_cache != NULL && frontend_cache_hit(dq, true, verdict))
 		return NULL;

@@ -428,6 +428,23 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_SKIPCACHE:
 		dq->dq_skipcache = true;
 		return VERDICT_NONE;
+	case ACT_SETECS:
+		if (dq->dq_remote->sa_family == AF_INET6 &&
+		    ac->ac_u.ecs.v6.nm_family != 0)
+			dq->dq_ecsnm = ac->ac_u.ecs.v6;
+		else
+			dq->dq_ecsnm = ac->ac_u.ecs.v4;
+		return VERDICT_NONE;
+	case ACT_ECSPREFIX:
+		dq->dq_ecsv4 = (int16_t)ac->ac_u.ecsprefix.v4;
+		dq->dq_ecsv6 = (int16_t)ac->ac_u.ecsprefix.v6;
+		return VERDICT_NONE;
+	case ACT_DISABLEECS:
+		dq->dq_noecs = true;
+		return VERDICT_NONE;
+	case ACT_ECSOVERRIDE:
+		dq->dq_ecsoverride = ac->ac_u.flag;
+		return VERDICT_NONE;
 	case ACT_SETTAG:
 		dq_set_tag(dq, ac->ac_u.tag.name, ac->ac_u.tag.value);
 		return VERDICT_NONE;

@@ -275,6 +275,23 @@ l_pool_getcache(lua_State *L)
 }
 
 static int
+l_pool_setecs(lua_State *L)
+{
+	struct pool	*pl = check_pool(L);
+
+	luaL_checktype(L, 2, LUA_TBOOLEAN);
+	pl->pl_ecs = lua_toboolean(L, 2);
+	return 0;
+}
+
+static int
+l_pool_getecs(lua_State *L)
+{
+	lua_pushboolean(L, check_pool(L)->pl_ecs);
+	return 1;
+}
+
+static int
 l_pool_unsetcache(lua_State *L)
 {
 	check_pool(L)->pl_cache = NULL;
@@ -332,6 +349,8 @@ static const luaL_Reg pool_methods[] = {
 	{ "setCache", l_pool_setcache },
 	{ "getCache", l_pool_getcache },
 	{ "unsetCache", l_pool_unsetcache },
+	{ "setECS", l_pool_setecs },
+	{ "getECS", l_pool_getecs },
 	{ NULL, NULL }
 };
 

@@ -324,7 +324,43 @@ l_setpayloadsizeonselfgenerated(lua_State *L)
 	return 0;
 }
 
+static int
+prefix_arg(lua_State *L, int max, const char *fn)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	if (n < 0 || n > max)
+		return luaL_error(L, "%s: the prefix length must be between 0 "
+		    "and %d", fn, max);
+	return (int)n;
+}
+
+static int
+l_setecssourceprefixv4(lua_State *L)
+{
+	settings.st_ecsv4 = prefix_arg(L, 32, "setECSSourcePrefixV4");
+	return 0;
+}
+
+static int
+l_setecssourceprefixv6(lua_State *L)
+{
+	settings.st_ecsv6 = prefix_arg(L, 128, "setECSSourcePrefixV6");
+	return 0;
+}
+
+static int
+l_setecsoverride(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	settings.st_ecsoverride = lua_toboolean(L, 1);
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
+	{ "setECSSourcePrefixV4", l_setecssourceprefixv4 },
+	{ "setECSSourcePrefixV6", l_setecssourceprefixv6 },
+	{ "setECSOverride", l_setecsoverride },
 	{ "setAddEDNSToSelfGeneratedResponses", l_setaddednstoselfgenerated },
 	{ "setPayloadSizeOnSelfGeneratedAnswers",
 	    l_setpayloadsizeonselfgenerated },

@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "dnspacket.h"
 #include "lua.h"
 #include "rule.h"
+#include "settings.h"
 
 #define DQ_MT		"dnsdist.DNSQuestion"
 #define DH_MT		"dnsdist.DNSHeader"
@@ -171,6 +173,15 @@ l_dq_index(lua_State *L)
 		lua_pushinteger(L, dnspacket_rcode(dq->dq_pkt));
 	else if (strcmp(k, "skipCache") == 0)
 		lua_pushboolean(L, dq->dq_skipcache);
+	else if (strcmp(k, "useECS") == 0)
+		lua_pushboolean(L, !dq->dq_noecs);
+	else if (strcmp(k, "ecsOverride") == 0)
+		lua_pushboolean(L, dq->dq_ecsoverride >= 0 ?
+		    dq->dq_ecsoverride : settings.st_ecsoverride);
+	else if (strcmp(k, "ecsPrefixLength") == 0)
+		lua_pushinteger(L, dq->dq_remote->sa_family == AF_INET6 ?
+		    (dq->dq_ecsv6 >= 0 ? dq->dq_ecsv6 : settings.st_ecsv6) :
+		    (dq->dq_ecsv4 >= 0 ? dq->dq_ecsv4 : settings.st_ecsv4));
 	else if (strcmp(k, "pool") == 0)
 		lua_pushstring(L, dq->dq_pool);
 	else if (strcmp(k, "dh") == 0)
@@ -192,6 +203,20 @@ l_dq_newindex(lua_State *L)
 
 	if (strcmp(k, "skipCache") == 0)
 		dq->dq_skipcache = lua_toboolean(L, 3);
+	else if (strcmp(k, "useECS") == 0)
+		dq->dq_noecs = !lua_toboolean(L, 3);
+	else if (strcmp(k, "ecsOverride") == 0)
+		dq->dq_ecsoverride = lua_toboolean(L, 3);
+	else if (strcmp(k, "ecsPrefixLength") == 0) {
+		lua_Integer n = luaL_checkinteger(L, 3);
+
+		if (n < 0 || n > 128)
+			return luaL_error(L, "ecsPrefixLength: 0 to 128");
+		if (dq->dq_remote->sa_family == AF_INET6)
+			dq->dq_ecsv6 = (int16_t)n;
+		else
+			dq->dq_ecsv4 = (int16_t)(n > 32 ? 32 : n);
+	}
 	else if (strcmp(k, "pool") == 0) {
 		snprintf(hook_pool, sizeof(hook_pool), "%s",
 		    luaL_checkstring(L, 3));

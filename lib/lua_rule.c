@@ -1080,6 +1080,64 @@ l_setskipcacheaction(lua_State *L)
 	return simple_action(L, ACT_SKIPCACHE, "skip cache");
 }
 
+/* SetECSAction(v4[, v6]): the subnet sent instead of the client's. */
+static int
+l_setecsaction(lua_State *L)
+{
+	const char	*v4 = luaL_checkstring(L, 1);
+	const char	*v6 = luaL_optstring(L, 2, NULL);
+	struct netmask	 n4, n6;
+	struct action	*ac;
+
+	memset(&n6, 0, sizeof(n6));
+	if (netmask_parse(v4, &n4) == -1)
+		return luaL_error(L, "SetECSAction: bad netmask '%s'", v4);
+	if (v6 != NULL && netmask_parse(v6, &n6) == -1)
+		return luaL_error(L, "SetECSAction: bad netmask '%s'", v6);
+	ac = act_new(L, ACT_SETECS);
+	ac->ac_u.ecs.v4 = n4;
+	ac->ac_u.ecs.v6 = n6;
+	action_set_desc(ac, "set ECS to %s%s%s", v4, v6 ? " / " : "",
+	    v6 ? v6 : "");
+	return 1;
+}
+
+static int
+l_setecsprefixlengthaction(lua_State *L)
+{
+	lua_Integer	v4 = luaL_checkinteger(L, 1), v6 = luaL_checkinteger(L, 2);
+	struct action	*ac;
+
+	if (v4 < 0 || v4 > 32 || v6 < 0 || v6 > 128)
+		return luaL_error(L, "SetECSPrefixLengthAction: v4 takes 0-32, "
+		    "v6 0-128");
+	ac = act_new(L, ACT_ECSPREFIX);
+	ac->ac_u.ecsprefix.v4 = (int)v4;
+	ac->ac_u.ecsprefix.v6 = (int)v6;
+	action_set_desc(ac, "set ECS prefix length to %d/%d", (int)v4, (int)v6);
+	return 1;
+}
+
+static int
+l_setdisableecsaction(lua_State *L)
+{
+	return simple_action(L, ACT_DISABLEECS, "disable ECS");
+}
+
+static int
+l_setecsoverrideaction(lua_State *L)
+{
+	struct action	*ac;
+	bool		 on;
+
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	on = lua_toboolean(L, 1);
+	ac = act_new(L, ACT_ECSOVERRIDE);
+	ac->ac_u.flag = on;
+	action_set_desc(ac, "set ECS override to %s", on ? "true" : "false");
+	return 1;
+}
+
 static int
 l_allowresponseaction(lua_State *L)
 {
@@ -1771,6 +1829,13 @@ static const luaL_Reg globals[] = {
 	{ "DisableValidationAction", l_disablevalidationaction },
 	{ "SetDisableValidationAction", l_disablevalidationaction },
 	{ "SetSkipCacheAction", l_setskipcacheaction },
+	{ "SetECSAction", l_setecsaction },
+	{ "SetECSPrefixLengthAction", l_setecsprefixlengthaction },
+	{ "SetDisableECSAction", l_setdisableecsaction },
+	{ "DisableECSAction", l_setdisableecsaction },
+	{ "SetECSOverrideAction", l_setecsoverrideaction },
+	{ "ECSOverrideAction", l_setecsoverrideaction },
+	{ "ECSPrefixLengthAction", l_setecsprefixlengthaction },
 	{ "SkipCacheAction", l_setskipcacheaction },
 	{ "SetTagAction", l_settagaction },
 	{ "TagAction", l_settagaction },

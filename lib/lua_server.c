@@ -148,6 +148,8 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_maxcheckfailures);
 	ds->ds_rise = (int)dlua_opt_int(L, t, "rise", ds->ds_rise);
 	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
+	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
+	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
 	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
 	    ds->ds_tcprecvtimeout);
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",

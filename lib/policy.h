@@ -37,6 +37,7 @@ struct pool {
 	size_t			 pl_ringlen;
 	_Atomic unsigned	 pl_rr;		/* roundrobin position */
 	struct pcache		*pl_cache;	/* NULL: none */
+	bool			 pl_ecs;	/* add ECS before the cache */
 };
 
 /*

@@ -441,6 +441,8 @@ dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
 	dq->dq_now = now;
 	dq->dq_rnd = rnd;
 	dq->dq_pool = "";
+	dq->dq_ecsoverride = -1;
+	dq->dq_ecsv4 = dq->dq_ecsv6 = -1;
 }
 
 /* Chains */

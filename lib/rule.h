@@ -48,6 +48,14 @@ struct dnsq {
 	bool			 dq_qedns;	/* the query had an OPT record */
 	bool			 dq_qdo;		/* ... with the DO bit */
 	uint8_t			 dq_ercode;	/* upper 8 bits of an ERCODE */
+	/* EDNS Client Subnet, as rules and hooks left it */
+	bool			 dq_noecs;	/* SetDisableECSAction */
+	int8_t			 dq_ecsoverride;	/* -1: setECSOverride()'s */
+	int16_t			 dq_ecsv4;	/* -1: the global prefix */
+	int16_t			 dq_ecsv6;
+	struct netmask		 dq_ecsnm;	/* SetECSAction; family 0: none */
+	bool			 dq_ecsadded;	/* we put ECS in the query */
+	bool			 dq_ecshadopt;	/* ... which had an OPT record */
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -124,7 +132,8 @@ enum action_kind {
 	ACT_POOL, ACT_QPS, ACT_QPSPOOL, ACT_SPOOF, ACT_SPOOFCNAME,
 	ACT_SPOOFRAW, ACT_DELAY, ACT_NORECURSE, ACT_DISABLEVALIDATION,
 	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
-	ACT_NEGATIVESOA, ACT_LUA,
+	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
+	ACT_ECSOVERRIDE,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA
 };
@@ -155,6 +164,15 @@ struct action {
 			uint32_t	 ttl;
 		}			 spoof;
 		int			 delayms;
+		struct {
+			struct netmask	 v4;	/* family 0: none */
+			struct netmask	 v6;
+		}			 ecs;
+		struct {
+			int		 v4;
+			int		 v6;
+		}			 ecsprefix;
+		bool			 flag;
 		struct {
 			char		*name;
 			char		*value;

@@ -51,6 +51,8 @@ struct server {
 	int			 ds_maxcheckfailures;
 	int			 ds_rise;
 	bool			 ds_mustresolve;
+	bool			 ds_useecs;	/* useClientSubnet */
+	bool			 ds_disablezeroscope;
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
 

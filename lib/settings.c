@@ -140,6 +140,8 @@ settings_init(void)
 	settings.st_cachecleaningdelay = 60;
 	settings.st_cachecleaningpct = 100;
 	settings.st_dynblockpurge = 60;
+	settings.st_ecsv4 = 24;
+	settings.st_ecsv6 = 56;
 	netmask_group_init(&settings.st_consoleacl);
 	settings.st_consolelog = true;
 	settings.st_consolemaxconns = 100;

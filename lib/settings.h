@@ -78,6 +78,10 @@ struct settings {
 	int			 st_cachecleaningdelay;	/* seconds */
 	int			 st_cachecleaningpct;	/* 0-100 */
 	int			 st_dynblockpurge;	/* seconds, 0: never */
+	/* EDNS Client Subnet */
+	int			 st_ecsv4;		/* source prefix bits */
+	int			 st_ecsv6;
+	bool			 st_ecsoverride;
 	/* The web server: webserver(), setWebserverConfig(). */
 	struct sockaddr_storage	 st_webaddr;
 	socklen_t		 st_webaddrlen;		/* 0: none */

@@ -12,6 +12,7 @@ LIB_SRCS = \
 	lib/policy.c \
 	lib/cache.c \
 	lib/dynblock.c \
+	lib/edns.c \
 	lib/sbuf.c \
 	lib/ctlproto.c \
 	lib/stats.c \

@@ -54,6 +54,7 @@
 #define DNS_T_A		1
 #define DNS_T_TXT	16
 #define DNS_T_OPT	41
+#define DNS_OPT_ECS	8
 #define DNS_C_IN	1
 #define DNS_R_NOERROR	0
 #define DNS_R_SERVFAIL	2
@@ -73,12 +74,13 @@ enum rsp_mode {
 	MODE_TRUNCATE,
 	MODE_DELAY,
 	MODE_DROPFIRST,
+	MODE_ECS,
 	MODE_COUNT
 };
 
 static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
-	"refused", "nxdomain", "truncate", "delay", "dropfirst"
+	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs"
 };
 
 struct listener {
@@ -96,6 +98,8 @@ struct query {
 	uint16_t	q_qclass;
 	int		q_idserver;
 	int		q_opt;
+	size_t		q_ecs;		/* client subnet option data, or 0 */
+	uint16_t	q_ecslen;
 };
 
 /* An answer waiting for its deadline (delay mode). */
@@ -274,6 +278,8 @@ query_parse(const uint8_t *buf, size_t len, struct query *q)
 	q->q_qend = off;
 
 	q->q_opt = 0;
+	q->q_ecs = 0;
+	q->q_ecslen = 0;
 	nar = get16(buf + 10);
 	nrr = get16(buf + 6) + get16(buf + 8) + nar;
 	for (n = 0; n < nrr; n++) {
@@ -282,11 +288,22 @@ query_parse(const uint8_t *buf, size_t len, struct query *q)
 		if (name_skip(buf, len, &off) == -1 || off + 10 > len)
 			break;
 		type = get16(buf + off);
+		i = off + 10;
 		off += 10 + (size_t)get16(buf + off + 8);
 		if (off > len)
 			break;
-		if (n >= nrr - nar && type == DNS_T_OPT)
+		if (n >= nrr - nar && type == DNS_T_OPT) {
 			q->q_opt = 1;
+			/* Options: code, length, data. */
+			while (i + 4 <= off && i + 4 + get16(buf + i + 2) <= off) {
+				if (get16(buf + i) == DNS_OPT_ECS &&
+				    get16(buf + i + 2) <= 20) {
+					q->q_ecs = i + 4;
+					q->q_ecslen = get16(buf + i + 2);
+				}
+				i += 4 + (size_t)get16(buf + i + 2);
+			}
+		}
 	}
 	return 0;
 }
@@ -317,7 +334,7 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out,
 	struct query	q;
 	size_t		off;
 	uint16_t	id, an = 0;
-	uint8_t		rcode = DNS_R_NOERROR, tc = 0, txt[8];
+	uint8_t		rcode = DNS_R_NOERROR, tc = 0, txt[8], ecstxt[48];
 
 	if (mode == MODE_SILENT || query_parse(buf, len, &q) == -1)
 		return 0;
@@ -362,6 +379,22 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out,
 			off += rr_put(out + off, DNS_T_A, DNS_C_IN, 60,
 			    cfg_addr, sizeof(cfg_addr));
 			an++;
+		} else if (q.q_qtype == DNS_T_TXT && mode == MODE_ECS) {
+			/* What the client subnet option said, in hex. */
+			char	hex[48];
+			size_t	i, tl;
+
+			if (q.q_ecs == 0)
+				snprintf(hex, sizeof(hex), "none");
+			for (i = 0; q.q_ecs != 0 && i < q.q_ecslen; i++)
+				snprintf(hex + 2 * i, 3, "%02x",
+				    buf[q.q_ecs + i]);
+			tl = strlen(hex);
+			ecstxt[0] = (uint8_t)tl;
+			memcpy(ecstxt + 1, hex, tl);
+			off += rr_put(out + off, DNS_T_TXT, q.q_qclass, 60,
+			    ecstxt, (uint16_t)(tl + 1));
+			an++;
 		} else if (q.q_qtype == DNS_T_TXT && q.q_idserver) {
 			size_t	tl = strlen(l->l_txt);
 
@@ -380,6 +413,15 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out,
 		put16(out + off + 2, DNS_EDNS_SIZE);
 		memset(out + off + 4, 0, 6);	/* ext rcode, flags, rdlen */
 		off += 10;
+		/* ecs: the option comes back, its scope = its source. */
+		if (mode == MODE_ECS && q.q_ecs != 0 && q.q_ecslen >= 4) {
+			put16(out + off - 2, (uint16_t)(4 + q.q_ecslen));
+			put16(out + off, DNS_OPT_ECS);
+			put16(out + off + 2, q.q_ecslen);
+			memcpy(out + off + 4, buf + q.q_ecs, q.q_ecslen);
+			out[off + 4 + 3] = out[off + 4 + 2];
+			off += 4 + (size_t)q.q_ecslen;
+		}
 	}
 	return off;
 }

@@ -1,0 +1,46 @@
+/*
+ * EDNS rewrites: adding an EDNS Client Subnet option (RFC 7871) to a
+ * query on its way to a backend, and taking it (or the whole OPT record
+ * the balancer added) out of the answer on its way back.  Every rewrite
+ * works on a message that parsed whole; anything else is left alone.
+ */
+#ifndef EDNS_H
+#define EDNS_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnspacket.h"
+#include "netmask.h"
+
+#define EDNS_OPT_ECS		8
+#define EDNS_OPT_COOKIE		10
+#define EDNS_DEFAULT_PAYLOAD	1232	/* of an OPT record we add */
+
+/*
+ * Give the query in pkt (*len bytes, size bytes of room, question q) a
+ * client subnet option for nm (the source prefix, host bits cleared).  A
+ * query without an OPT record gets one; trailing data after the records
+ * is dropped first.  An ECS option already there stays unless override.
+ * Returns 1 when the option was added or replaced, 0 when the query's own
+ * stays, -1 when the message is malformed or there is no room (the query
+ * is then unchanged).  *hadopt says whether the query had an OPT record.
+ */
+int	edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
+	    const struct dnsquestion *q, const struct netmask *nm,
+	    bool override, bool *hadopt);
+/*
+ * The answer to a query we added ECS to: remove the ECS option from its
+ * OPT record, or the whole OPT record when the client sent none.
+ * Returns 0, or -1 when the message is malformed (left unchanged).
+ */
+int	edns_strip_ecs(uint8_t *pkt, size_t *len, const struct dnsquestion *q,
+	    bool wholeopt);
+/* The client's address as an ECS source: v4bits or v6bits of it. */
+void	edns_ecs_source(const struct sockaddr *, int v4bits, int v6bits,
+	    struct netmask *);
+
+#endif /* EDNS_H */
