@@ -68,8 +68,8 @@ ecs_option(const struct netmask *nm, uint8_t *out)
 }
 
 /*
- * Find the ECS option: 1 with its offset and full size (4 + length), 0
- * when there is none, -1 when the options do not parse.
+ * Find the (first) ECS option: 1 with its offset and full size (4 +
+ * length), 0 when there is none, -1 when the options do not all parse.
  */
 static int
 find_ecs(const uint8_t *pkt, const struct dnsopt *o, size_t *off,
@@ -82,12 +82,13 @@ find_ecs(const uint8_t *pkt, const struct dnsopt *o, size_t *off,
 	*size = 0;
 	while ((r = dnspacket_opt_next(pkt, o, &pos, &code, &olen,
 	    &data)) == 1)
-		if (code == EDNS_OPT_ECS) {
+		if (code == EDNS_OPT_ECS && *size == 0) {
 			*off = data - 4;
 			*size = (size_t)olen + 4;
-			return 1;
 		}
-	return r;
+	if (r == -1)
+		return -1;
+	return *size != 0;
 }
 
 int

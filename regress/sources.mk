@@ -23,5 +23,7 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_dnsname \
 	regress/fuzz/fuzz_question \
 	regress/fuzz/fuzz_netmask \
-	regress/fuzz/fuzz_addr
-FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c
+	regress/fuzz/fuzz_addr \
+	regress/fuzz/fuzz_rewrite
+FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
+	lib/edns.c lib/cache.c lib/sbuf.c
