@@ -248,18 +248,29 @@ unveil_log(const char *path)
 }
 
 /*
- * Where pledge(2) and unveil(2) exist: files to read again on SIGHUP and
- * LogAction files to open again, and no more.
+ * Where pledge(2) and unveil(2) exist: files to read again on SIGHUP,
+ * LogAction files to open again, /dev/fd for the fd-usage gauge and, for
+ * the console on a terminal, its history and the terminal, and no more.
  */
 static void
-sandbox(void)
+sandbox(bool tty)
 {
+	const char	*home;
+	char		 hist[PATH_MAX];
+
 	if (compat_unveil(config_path, "r") == -1)
 		log_warn("unveil %s", config_path);
+	if (compat_unveil("/dev/fd", "r") == -1)
+		log_warn("unveil /dev/fd");
 	action_log_paths(unveil_log);
+	if (tty && (home = getenv("HOME")) != NULL) {
+		snprintf(hist, sizeof(hist), "%s/.dnsdist_history", home);
+		unveil_log(hist);
+	}
 	if (compat_unveil(NULL, NULL) == -1)
 		fatal("unveil");
-	if (compat_pledge("stdio rpath wpath cpath inet") == -1)
+	if (compat_pledge(tty ? "stdio rpath wpath cpath inet tty" :
+	    "stdio rpath wpath cpath inet") == -1)
 		fatal("pledge");
 }
 
@@ -691,7 +702,7 @@ main(int argc, char *argv[])
 	health_initial();
 	health_start();
 	drop_privileges(cl.user, cl.group, cl.chroot);
-	sandbox();
+	sandbox(console && isatty(STDIN_FILENO));
 
 	print_acl();
 	log_debug("main: datagram I/O with %s", compat_mmsg_kind());
