@@ -82,7 +82,7 @@ ATF_TC_BODY(mmsg_batch, tc)
 	struct compat_mmsg	 out[NDGRAM], in[NDGRAM];
 	struct iovec		 oiov[NDGRAM], iiov[NDGRAM];
 	struct sockaddr_in	 to, from[NDGRAM];
-	char			 obuf[NDGRAM][16], ibuf[NDGRAM][64];
+	char			 obuf[NDGRAM][32], ibuf[NDGRAM][64];
 	uint16_t		 port;
 	int			 a, b, i, n, got;
 
