@@ -6,6 +6,7 @@
 #   make DEBUG=1    build with ASan and UBSan (objects are rebuilt when flags change)
 #   make fuzz       build the libFuzzer targets, run each for FUZZ_SECONDS (60)
 #   make fuzz-smoke the same for 10 seconds each (CI)
+#   make install    PREFIX (/usr/local), DESTDIR, BINDIR, MANDIR, SYSCONFDIR
 
 include lib/sources.mk
 include dnsdist/sources.mk
@@ -14,15 +15,44 @@ include regress/sources.mk
 OS !=		uname -s
 PKG_CONFIG ?=	pkg-config
 
+# Where things go, after hier(7) of each system.  DEFCONF is the
+# configuration file that the rc script or unit names, replaced on install.
+PREFIX ?=	/usr/local
+BINDIR ?=	$(PREFIX)/sbin
 ifeq ($(OS),Linux)
 LUA_PC ?=	lua5.3
 OS_PC =		libbsd-overlay
 OS_CPPFLAGS =	-D_GNU_SOURCE
+MANDIR ?=	$(PREFIX)/share/man
+SYSCONFDIR ?=	/etc/dnsdist
+CONFDIR =	$(SYSCONFDIR)
+EXAMPLESDIR ?=	$(PREFIX)/share/doc/dnsdist
+SERVICE =	etc/systemd/dnsdist.service
+SERVICEDIR ?=	$(PREFIX)/lib/systemd/system
+SERVICEMODE =	444
+DEFCONF =	/etc/dnsdist/dnsdist.conf
 else ifeq ($(OS),FreeBSD)
 LUA_PC ?=	lua-5.3
+MANDIR ?=	$(PREFIX)/share/man
+SYSCONFDIR ?=	$(PREFIX)/etc
+CONFDIR =	$(SYSCONFDIR)/dnsdist
+EXAMPLESDIR ?=	$(PREFIX)/share/examples/dnsdist
+SERVICE =	etc/rc.d/freebsd/dnsdist
+SERVICEDIR ?=	$(PREFIX)/etc/rc.d
+SERVICEMODE =	555
+DEFCONF =	/usr/local/etc/dnsdist/dnsdist.conf
 else
 LUA_PC ?=	lua53
+MANDIR ?=	$(PREFIX)/man
+SYSCONFDIR ?=	/etc
+CONFDIR =	$(SYSCONFDIR)
+EXAMPLESDIR ?=	$(PREFIX)/share/examples/dnsdist
+SERVICE =	etc/rc.d/openbsd/dnsdist
+SERVICEDIR ?=	/etc/rc.d
+SERVICEMODE =	555
+DEFCONF =	/etc/dnsdist.conf
 endif
+CONFFILE =	$(CONFDIR)/dnsdist.conf
 
 LUA_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags $(LUA_PC))
 LUA_LIBS ?=	$(shell $(PKG_CONFIG) --libs $(LUA_PC))
@@ -54,6 +84,7 @@ endif
 CFLAGS ?=	$(OPT)
 CFLAGS +=	-std=c11 -pthread $(WARNINGS)
 CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS)
+CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
 LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(OS_LIBS) -lm
 
@@ -115,6 +146,23 @@ check: deps all
 bench: deps all
 	@sh regress/bench/run.sh
 
+# The configuration is installed only where there is none yet.
+install: dnsdist/dnsdist
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLESDIR) \
+	    $(DESTDIR)$(CONFDIR) $(DESTDIR)$(SERVICEDIR)
+	install -m 555 dnsdist/dnsdist $(DESTDIR)$(BINDIR)/dnsdist
+	install -m 444 man/dnsdist.8 $(DESTDIR)$(MANDIR)/man8/dnsdist.8
+	install -m 444 man/dnsdist.conf.5 $(DESTDIR)$(MANDIR)/man5/dnsdist.conf.5
+	install -m 444 etc/dnsdist.conf $(DESTDIR)$(EXAMPLESDIR)/dnsdist.conf
+	[ -e $(DESTDIR)$(CONFFILE) ] || \
+	    install -m 644 etc/dnsdist.conf $(DESTDIR)$(CONFFILE)
+	sed -e 's|/usr/local/sbin/dnsdist|$(BINDIR)/dnsdist|g' \
+	    -e 's|$(DEFCONF)|$(CONFFILE)|g' $(SERVICE) >$(SERVICE).inst
+	install -m $(SERVICEMODE) $(SERVICE).inst \
+	    $(DESTDIR)$(SERVICEDIR)/$(notdir $(SERVICE))
+	rm -f $(SERVICE).inst
+
 lint:
 	-cppcheck --quiet --enable=warning,portability --std=c11 -Ilib lib dnsdist
 	-clang-tidy $(LIB_SRCS) $(DNSDIST_SRCS) -- $(CPPFLAGS)
@@ -126,4 +174,4 @@ clean:
 	rm -rf regress/fuzz/work
 
 FORCE:
-.PHONY: all deps run check bench lint clean fuzz fuzz-smoke FORCE
+.PHONY: all deps run check bench lint clean fuzz fuzz-smoke install FORCE

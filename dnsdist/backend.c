@@ -452,6 +452,18 @@ backend_start(void)
 	loop_timer(1000000000ULL, backend_rates, NULL);
 }
 
+/* UDP queries sent and neither answered nor timed out yet. */
+uint64_t
+backend_inflight(void)
+{
+	uint64_t	n = 0;
+	size_t		b;
+
+	for (b = 0; b < nbackends; b++)
+		n += backends[b]->be_fresh - backends[b]->be_nfree;
+	return n;
+}
+
 void
 backend_close_all(void)
 {

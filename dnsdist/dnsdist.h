@@ -32,6 +32,7 @@
 
 /* log.c */
 void	log_init(bool to_syslog, bool verbose);
+void	log_detach(void);
 void	log_warn(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	log_info(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
@@ -43,7 +44,8 @@ void	fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __no
 typedef void (*loop_cb)(int fd, short revents, void *arg);
 extern uint64_t			loop_now;	/* monotonic ns, per wakeup */
 extern struct timespec		loop_realtime;	/* wall clock, per wakeup */
-extern volatile sig_atomic_t	loop_quit;
+extern volatile sig_atomic_t	loop_quit;	/* SIGTERM, SIGINT, shutdown() */
+extern volatile sig_atomic_t	loop_reload;	/* SIGHUP */
 uint64_t	mono_ns(void);
 int		loop_add(int fd, short events, loop_cb, void *arg);
 void		loop_del(int fd);
@@ -80,6 +82,7 @@ extern struct listener		*listeners;
 extern size_t			 nlisteners;
 void	frontend_bind_all(void);
 void	frontend_start(void);
+void	frontend_stop(void);
 void	frontend_flush(struct listener *);
 void	frontend_show_binds(struct sbuf *);
 /* Add the listeners to a snapshot (web and carbon threads). */
@@ -164,6 +167,7 @@ void	backend_send_query(struct server *, const struct dnsq *,
 void	backend_flush_all(void);
 void	backend_start(void);
 void	backend_close_all(void);
+uint64_t backend_inflight(void);
 
 /* health.c */
 void	health_start(void);
@@ -214,6 +218,7 @@ int	client_main(const char *config, bool config_given, const char *addr,
 
 /* main.c */
 void	daemon_shutdown(void);
+void	daemon_reload(void);		/* SIGHUP, from the loop */
 void	record_response(struct server *, const uint8_t *, size_t,
 	    uint64_t usec);
 

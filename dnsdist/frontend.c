@@ -672,6 +672,18 @@ frontend_metrics(struct metrics *mx)
 	return 0;
 }
 
+/* Shutting down: take no more queries; answers still leave. */
+void
+frontend_stop(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++) {
+		loop_del(listeners[i].li_udpfd);
+		loop_del(listeners[i].li_tcpfd);
+	}
+}
+
 void
 frontend_show_binds(struct sbuf *sb)
 {

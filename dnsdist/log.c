@@ -1,6 +1,7 @@
 /*
- * Logging, OpenBSD style: informational lines on standard output (as
- * dnsdist prints them) and to syslog unless disabled.
+ * Logging, OpenBSD style: to syslog (facility daemon, ident "dnsdist")
+ * unless disabled, and on standard output, as dnsdist prints them, until
+ * the daemon detaches.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include "dnsdist.h"
 
 static bool	log_syslog;
+static bool	log_stdout = true;
 static bool	log_verbose;
 
 void
@@ -19,8 +21,16 @@ log_init(bool to_syslog, bool verbose)
 {
 	log_syslog = to_syslog;
 	log_verbose = verbose;
+	/* LOG_NDELAY: the socket stays usable after a chroot. */
 	if (to_syslog)
 		openlog("dnsdist", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* Standard output is about to become /dev/null: syslog alone from now. */
+void
+log_detach(void)
+{
+	log_stdout = false;
 }
 
 static void __attribute__((__format__(__printf__, 2, 0)))
@@ -32,6 +42,8 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	if (log_syslog)
 		syslog(pri, "%s%s%s", msg, suffix ? ": " : "",
 		    suffix ? suffix : "");
+	if (!log_stdout)
+		return;
 	flockfile(stdout);
 	fprintf(stdout, "%s%s%s\n", msg, suffix ? ": " : "",
 	    suffix ? suffix : "");

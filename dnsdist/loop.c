@@ -1,7 +1,9 @@
 /*
  * The main thread's poll(2) loop: UDP listeners, backend sockets, health
  * checks and the console, plus periodic timers.  The poll timeout is the
- * earliest timer deadline.
+ * earliest timer deadline.  Asked to stop, it stops reading queries and
+ * runs on, for LOOP_DRAIN_NS at most, until the queries in flight have
+ * their answers.
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,9 +13,12 @@
 
 #include "dnsdist.h"
 
+#define LOOP_DRAIN_NS	(2 * 1000000000ULL)
+
 uint64_t		loop_now;
 struct timespec		loop_realtime;
 volatile sig_atomic_t	loop_quit;
+volatile sig_atomic_t	loop_reload;
 
 struct loop_entry {
 	int		 le_fd;
@@ -130,13 +135,40 @@ loop_fire_timers(void)
 	}
 }
 
+/* True once nothing waits for an answer, or the drain time is over. */
+static bool
+loop_drained(uint64_t *deadline)
+{
+	uint64_t	n = backend_inflight();
+
+	if (*deadline == 0) {
+		frontend_stop();
+		*deadline = mono_ns() + LOOP_DRAIN_NS;
+		if (n > 0)
+			log_info("stopping: waiting for the answers to %llu "
+			    "queries", (unsigned long long)n);
+	}
+	if (n == 0 && frontend_delay_next() == UINT64_MAX)
+		return true;
+	if (mono_ns() < *deadline)
+		return false;
+	log_info("stopping: %llu queries left unanswered",
+	    (unsigned long long)n);
+	return true;
+}
+
 void
 loop_run(void)
 {
-	size_t	i, n;
-	int	nready;
+	uint64_t	drain = 0;
+	size_t		i, n;
+	int		nready;
 
-	while (!loop_quit) {
+	while (!loop_quit || !loop_drained(&drain)) {
+		if (loop_reload) {
+			loop_reload = 0;
+			daemon_reload();
+		}
 		if (dirty) {
 			for (i = 0; i < nentries; i++) {
 				pfds[i].fd = entries[i].le_fd;

@@ -1,16 +1,20 @@
 /*
  * dnsdist: a DNS, DoS and abuse-aware load balancer.  Start-up: options,
- * the Lua configuration, listeners, backends and their first health
- * checks, privileges, then the loop.
+ * the Lua configuration, detaching, listeners, backends and their first
+ * health checks, privileges, then the loop.
  */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,21 +29,29 @@
 #include "dnsdist.h"
 #include "lua.h"
 #include "netmask.h"
+#include "rule.h"
 #include "stats.h"
 
-#define DEFAULT_CONFIG	"/etc/dnsdist/dnsdist.conf"
+/* The Makefiles set the place each system expects. */
+#ifndef DNSDIST_CONFIG
+#define DNSDIST_CONFIG	"/etc/dnsdist/dnsdist.conf"
+#endif
 
 pthread_rwlock_t	 config_lock = PTHREAD_RWLOCK_INITIALIZER;
 lua_State		*config_L;
 static time_t		 start_time;
+static char		*config_path;	/* absolute, for SIGHUP */
+static char		*pid_path;	/* absolute */
+static int		 pid_fd = -1;
 
 static void __attribute__((__noreturn__))
 usage(void)
 {
 	fprintf(stderr, "usage: dnsdist [-hVv] [--check-config] "
-	    "[--disable-syslog] [--supervised] [-a netmask]\n"
-	    "               [-C file] [-g group] [-k key] [-l address] "
-	    "[-u user] [address ...]\n"
+	    "[--chroot dir] [--daemon | --foreground | --supervised]\n"
+	    "               [--disable-syslog] [--pidfile file] [-a netmask] "
+	    "[-C file] [-g group]\n"
+	    "               [-k key] [-l address] [-u user] [address ...]\n"
 	    "       dnsdist -c [-C file] [-e command] [-k key] [address]\n");
 	exit(1);
 }
@@ -75,6 +87,13 @@ sig_quit(int sig)
 {
 	(void)sig;
 	loop_quit = 1;
+}
+
+static void
+sig_reload(int sig)
+{
+	(void)sig;
+	loop_reload = 1;
 }
 
 /* A Lua hook failed: say so, at most once a second. */
@@ -160,15 +179,28 @@ gauge_cpu_sys(void)
 	return gauge_cpu(false);
 }
 
+/*
+ * Give up root once the sockets are bound: -u and -g, or the system's
+ * daemon user when root was given neither, and --chroot.
+ */
 static void
-drop_privileges(const char *user, const char *group)
+drop_privileges(const char *user, const char *group, const char *dir)
 {
 	struct passwd	*pw = NULL;
 	struct group	*gr;
-	uid_t		 uid;
-	gid_t		 gid;
+	uid_t		 uid = 0;
+	gid_t		 gid = 0;
+	bool		 setu = false, setg = false;
 	char		*end;
 
+	if (geteuid() == 0 && user == NULL && group == NULL) {
+		user = compat_default_user();
+		if (getpwnam(user) == NULL) {
+			log_warnx("no user %s on this system: running as root; "
+			    "create it or give -u and -g", user);
+			user = NULL;
+		}
+	}
 	if (group != NULL) {
 		if ((gr = getgrnam(group)) != NULL)
 			gid = gr->gr_gid;
@@ -177,8 +209,7 @@ drop_privileges(const char *user, const char *group)
 			if (*group == '\0' || *end != '\0')
 				fatalx("unknown group %s", group);
 		}
-		if (setgroups(1, &gid) == -1 || setgid(gid) == -1)
-			fatal("unable to set group %s", group);
+		setg = true;
 	}
 	if (user != NULL) {
 		if ((pw = getpwnam(user)) != NULL)
@@ -188,13 +219,190 @@ drop_privileges(const char *user, const char *group)
 			if (*user == '\0' || *end != '\0')
 				fatalx("unknown user %s", user);
 		}
-		if (group == NULL && pw != NULL &&
-		    (setgroups(1, &pw->pw_gid) == -1 ||
-		    setgid(pw->pw_gid) == -1))
-			fatal("unable to set group of %s", user);
-		if (setuid(uid) == -1)
-			fatal("unable to set user %s", user);
+		setu = true;
+		if (!setg && pw != NULL) {
+			gid = pw->pw_gid;
+			setg = true;
+		}
 	}
+	if (dir != NULL && (chroot(dir) == -1 || chdir("/") == -1))
+		fatal("unable to chroot to %s", dir);
+	/* As root, setgid and setuid change the real, effective and saved ids. */
+	if (setg && (setgroups(1, &gid) == -1 || setgid(gid) == -1))
+		fatal("unable to set group %lu", (unsigned long)gid);
+	if (setu && setuid(uid) == -1)
+		fatal("unable to set user %lu", (unsigned long)uid);
+	if (setu && uid != 0 && (setuid(0) != -1 || seteuid(0) != -1))
+		fatalx("root could be regained after dropping it");
+	if (setu || setg)
+		log_info("running as uid %lu, gid %lu%s%s",
+		    (unsigned long)getuid(), (unsigned long)getgid(),
+		    dir != NULL ? ", chroot " : "", dir != NULL ? dir : "");
+}
+
+static void
+unveil_log(const char *path)
+{
+	if (compat_unveil(path, "rwc") == -1)
+		log_warn("unveil %s", path);
+}
+
+/*
+ * Where pledge(2) and unveil(2) exist: files to read again on SIGHUP,
+ * LogAction files to open again, /dev/fd for the fd-usage gauge and, for
+ * the console on a terminal, its history and the terminal, and no more.
+ */
+static void
+sandbox(bool tty)
+{
+	const char	*home;
+	char		 hist[PATH_MAX];
+
+	if (compat_unveil(config_path, "r") == -1)
+		log_warn("unveil %s", config_path);
+	if (compat_unveil("/dev/fd", "r") == -1)
+		log_warn("unveil /dev/fd");
+	action_log_paths(unveil_log);
+	if (tty && (home = getenv("HOME")) != NULL) {
+		snprintf(hist, sizeof(hist), "%s/.dnsdist_history", home);
+		unveil_log(hist);
+	}
+	if (compat_unveil(NULL, NULL) == -1)
+		fatal("unveil");
+	if (compat_pledge(tty ? "stdio rpath wpath cpath inet tty" :
+	    "stdio rpath wpath cpath inet") == -1)
+		fatal("pledge");
+}
+
+/* A name that stays right after chdir("/"), or NULL. */
+static char *
+absolute(const char *path)
+{
+	char	 cwd[PATH_MAX], *abs;
+	size_t	 len;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	len = strlen(cwd) + 1 + strlen(path) + 1;
+	if ((abs = malloc(len)) != NULL)
+		snprintf(abs, len, "%s/%s", cwd, path);
+	return abs;
+}
+
+/*
+ * Detach from the terminal.  The parent waits until the child is ready to
+ * answer queries, or has failed, and exits 0 or with the child's status,
+ * so that a script can query as soon as dnsdist returns.  The child gets
+ * the pipe on which daemon_ready() says so.
+ */
+static int
+daemon_detach(void)
+{
+	int	fds[2], status = 0;
+	pid_t	pid;
+	ssize_t	n;
+	char	c;
+
+	if (pipe(fds) == -1)
+		err(1, "pipe");
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		close(fds[0]);
+		if (fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1 ||
+		    setsid() == -1)
+			err(1, "detach");
+		return fds[1];
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], &c, 1)) == -1 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	/* It said why on standard error. */
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		_exit(WEXITSTATUS(status));
+	_exit(1);
+}
+
+/* Started: standard input and output become /dev/null, the parent exits. */
+static void
+daemon_ready(int fd, int devnull)
+{
+	log_detach();
+	fflush(NULL);
+	if (dup2(devnull, STDIN_FILENO) == -1 ||
+	    dup2(devnull, STDOUT_FILENO) == -1 ||
+	    dup2(devnull, STDERR_FILENO) == -1)
+		fatal("dup2");
+	if (devnull > STDERR_FILENO)
+		close(devnull);
+	if (write(fd, "r", 1) != 1)
+		fatal("unable to tell the parent process");
+	close(fd);
+}
+
+static void
+daemon_unpid(void)
+{
+	/* Without the right to unlink it (after -u), leave it empty. */
+	if (unlink(pid_path) == -1 && ftruncate(pid_fd, 0) == -1)
+		log_warn("unable to remove %s", pid_path);
+	close(pid_fd);
+}
+
+/* The pid file, locked while we run, so a second instance stops. */
+static void
+daemon_pid(const char *path)
+{
+	char	buf[32];
+	int	len;
+
+	if ((pid_path = absolute(path)) == NULL)
+		err(1, "%s", path);
+	if ((pid_fd = open(pid_path, O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0644)) == -1)
+		err(1, "%s", pid_path);
+	if (flock(pid_fd, LOCK_EX | LOCK_NB) == -1)
+		errx(1, "%s: locked by a running dnsdist", pid_path);
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(pid_fd, 0) == -1 || write(pid_fd, buf, (size_t)len) !=
+	    len)
+		err(1, "%s", pid_path);
+	atexit(daemon_unpid);
+}
+
+/*
+ * SIGHUP: open LogAction files again (after rotation), and read the
+ * configuration file again to check that it still compiles, saying so.
+ * The running configuration is never touched.
+ */
+void
+daemon_reload(void)
+{
+	lua_State	*L;
+	int		 failed;
+
+	if ((failed = action_log_reopen()) > 0)
+		log_warnx("SIGHUP: %d LogAction file(s) could not be opened "
+		    "again and keep the old file", failed);
+	if ((L = luaL_newstate()) == NULL) {
+		log_warnx("SIGHUP: out of memory");
+		return;
+	}
+	if (luaL_loadfile(L, config_path) != LUA_OK)
+		log_warnx("SIGHUP: configuration %s has errors, the running "
+		    "configuration stays: %s", config_path,
+		    lua_tostring(L, -1));
+	else
+		log_info("SIGHUP: configuration %s compiles; it is not "
+		    "applied until a restart", config_path);
+	lua_close(L);
 }
 
 static void
@@ -217,6 +425,10 @@ struct cmdline {
 	bool		  config_given;
 	bool		  check;
 	bool		  supervised;
+	bool		  daemon;	/* --daemon: always detach */
+	bool		  foreground;	/* --foreground: never */
+	const char	 *pidfile;
+	const char	 *chroot;
 	bool		  nosyslog;
 	bool		  verbose;
 	const char	 *user;
@@ -244,17 +456,22 @@ push_arg(char ***list, size_t *n, char *arg)
 static void
 parse_args(int argc, char *argv[], struct cmdline *cl)
 {
-	enum { OPT_CHECK = 256, OPT_SUPERVISED, OPT_NOSYSLOG };
+	enum { OPT_CHECK = 256, OPT_SUPERVISED, OPT_NOSYSLOG, OPT_DAEMON,
+	    OPT_FOREGROUND, OPT_PIDFILE, OPT_CHROOT };
 	static const struct option longopts[] = {
 		{ "acl", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "chroot", required_argument, NULL, OPT_CHROOT },
 		{ "client", no_argument, NULL, 'c' },
+		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "disable-syslog", no_argument, NULL, OPT_NOSYSLOG },
 		{ "execute", required_argument, NULL, 'e' },
+		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 		{ "gid", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "local", required_argument, NULL, 'l' },
+		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "setkey", required_argument, NULL, 'k' },
 		{ "supervised", no_argument, NULL, OPT_SUPERVISED },
 		{ "uid", required_argument, NULL, 'u' },
@@ -265,7 +482,7 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 	int	ch;
 
 	memset(cl, 0, sizeof(*cl));
-	cl->config = DEFAULT_CONFIG;
+	cl->config = DNSDIST_CONFIG;
 	while ((ch = getopt_long(argc, argv, "a:cC:e:g:hk:l:u:vV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -310,11 +527,25 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 		case OPT_NOSYSLOG:
 			cl->nosyslog = true;
 			break;
+		case OPT_DAEMON:
+			cl->daemon = true;
+			break;
+		case OPT_FOREGROUND:
+			cl->foreground = true;
+			break;
+		case OPT_PIDFILE:
+			cl->pidfile = optarg;
+			break;
+		case OPT_CHROOT:
+			cl->chroot = optarg;
+			break;
 		case 'h':
 		default:
 			usage();
 		}
 	}
+	if (cl->daemon + cl->foreground + cl->supervised > 1)
+		usage();
 }
 
 /* Servers named on the command line, then the configuration file. */
@@ -396,6 +627,8 @@ setup_signals(void)
 	sa.sa_handler = sig_quit;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = sig_reload;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -404,6 +637,9 @@ int
 main(int argc, char *argv[])
 {
 	struct cmdline	cl;
+	sigset_t	sigs, oldsigs;
+	bool		detach, console;
+	int		readyfd = -1, devnull = -1;
 
 	parse_args(argc, argv, &cl);
 	argc -= optind;
@@ -439,6 +675,22 @@ main(int argc, char *argv[])
 
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
+	if ((config_path = absolute(cl.config)) == NULL)
+		err(1, "%s", cl.config);
+
+	/* A terminal gets the console; anything else a daemon. */
+	detach = cl.daemon || (!cl.supervised && !cl.foreground &&
+	    !isatty(STDIN_FILENO));
+	console = !detach && !cl.supervised;
+	if (detach) {
+		if ((devnull = open("/dev/null", O_RDWR)) == -1)
+			err(1, "/dev/null");
+		readyfd = daemon_detach();
+	}
+	if (cl.pidfile != NULL)
+		daemon_pid(cl.pidfile);
+	if (detach && chdir("/") == -1)
+		err(1, "chdir /");
 	log_init(!cl.nosyslog, cl.verbose);
 	setup_signals();
 
@@ -451,22 +703,30 @@ main(int argc, char *argv[])
 		fatalx("unable to set up the backends");
 	health_initial();
 	health_start();
-	drop_privileges(cl.user, cl.group);
-	if (compat_pledge("stdio inet rpath") == -1)
-		fatal("pledge");
+	drop_privileges(cl.user, cl.group, cl.chroot);
+	sandbox(console && isatty(STDIN_FILENO));
 
 	print_acl();
 	log_debug("main: datagram I/O with %s", compat_mmsg_kind());
 	frontend_start();
+	/* Signals go to the loop's thread, which they wake. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
 	maint_start();
 	web_run();
 	carbon_start();
-	if (!cl.supervised)
+	if (console)
 		console_start(isatty(STDIN_FILENO));
+	pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
+	if (detach)
+		daemon_ready(readyfd, devnull);
 	loop_run();
 
-	if (!cl.supervised)
+	if (console)
 		console_stop();
 	maint_stop_thread();
 	carbon_stop();

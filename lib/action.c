@@ -13,6 +13,11 @@
 #include "addr.h"
 #include "rule.h"
 
+/* Every LogAction with a file, for action_log_reopen(). */
+static pthread_mutex_t	  logs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct action	**logs;
+static size_t		  nlogs;
+
 struct action *
 action_new(int kind)
 {
@@ -66,6 +71,14 @@ action_unref(struct action *ac)
 		break;
 	case ACT_LOG:
 	case ACT_RLOG:
+		pthread_mutex_lock(&logs_lock);
+		for (i = 0; i < nlogs; i++)
+			if (logs[i] == ac) {
+				logs[i] = logs[--nlogs];
+				break;
+			}
+		pthread_mutex_unlock(&logs_lock);
+		free(ac->ac_u.log.path);
 		if (ac->ac_u.log.fp != NULL)
 			fclose(ac->ac_u.log.fp);
 		pthread_mutex_destroy(&ac->ac_u.log.lock);
@@ -81,6 +94,67 @@ action_unref(struct action *ac)
 	}
 	free(ac->ac_desc);
 	free(ac);
+}
+
+int
+action_log_open(struct action *ac, const char *path, bool append)
+{
+	struct action	**nl;
+
+	pthread_mutex_lock(&logs_lock);
+	if ((nl = reallocarray(logs, nlogs + 1, sizeof(*nl))) == NULL) {
+		pthread_mutex_unlock(&logs_lock);
+		return -1;
+	}
+	logs = nl;
+	if ((ac->ac_u.log.fp = fopen(path, append ? "a" : "w")) == NULL) {
+		pthread_mutex_unlock(&logs_lock);
+		return -1;
+	}
+	/* The full name still holds after the daemon changes directory. */
+	if ((ac->ac_u.log.path = realpath(path, NULL)) == NULL &&
+	    (ac->ac_u.log.path = strdup(path)) == NULL) {
+		pthread_mutex_unlock(&logs_lock);
+		return -1;
+	}
+	logs[nlogs++] = ac;
+	pthread_mutex_unlock(&logs_lock);
+	return 0;
+}
+
+int
+action_log_reopen(void)
+{
+	struct action	*ac;
+	FILE		*fp;
+	size_t		 i;
+	int		 failed = 0;
+
+	pthread_mutex_lock(&logs_lock);
+	for (i = 0; i < nlogs; i++) {
+		ac = logs[i];
+		if ((fp = fopen(ac->ac_u.log.path, "a")) == NULL) {
+			failed++;
+			continue;
+		}
+		pthread_mutex_lock(&ac->ac_u.log.lock);
+		fclose(ac->ac_u.log.fp);
+		ac->ac_u.log.fp = fp;
+		pthread_mutex_unlock(&ac->ac_u.log.lock);
+	}
+	pthread_mutex_unlock(&logs_lock);
+	return failed;
+}
+
+void
+action_log_paths(void (*fn)(const char *))
+{
+	size_t	i;
+
+	pthread_mutex_lock(&logs_lock);
+	for (i = 0; i < nlogs; i++)
+		fn(logs[i]->ac_u.log.path);
+	pthread_mutex_unlock(&logs_lock);
 }
 
 int

@@ -1398,8 +1398,7 @@ log_action(lua_State *L, int kind)
 
 	ac->ac_u.log.buffered = buffered;
 	ac->ac_u.log.binary = kind == ACT_LOG && lua_toboolean(L, 2);
-	if (*path != '\0' &&
-	    (ac->ac_u.log.fp = fopen(path, append ? "a" : "w")) == NULL)
+	if (*path != '\0' && action_log_open(ac, path, append) == -1)
 		return luaL_error(L, "LogAction: unable to open '%s'", path);
 	action_set_desc(ac, "log to %s", path);
 	return 1;

@@ -180,6 +180,7 @@ struct action {
 		struct {
 			pthread_mutex_t	 lock;
 			FILE		*fp;
+			char		*path;	/* for action_log_reopen() */
 			bool		 buffered;
 			bool		 binary;
 		}			 log;
@@ -256,6 +257,17 @@ void		 action_unref(struct action *);
 int		 action_set_desc(struct action *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 int		 action_apply(struct action *, struct dnsq *);
+/*
+ * LogAction's file: open path (truncated unless append) for the action and
+ * remember it, so that action_log_reopen() can open it again after it was
+ * renamed.  0, or -1 with errno.
+ */
+int		 action_log_open(struct action *, const char *path,
+		    bool append);
+/* Open every LogAction file again, appending; how many failed (kept). */
+int		 action_log_reopen(void);
+/* Call fn with the file name of every LogAction. */
+void		 action_log_paths(void (*fn)(const char *));
 
 /* Chains */
 int		 rule_add(struct rule_chain *, struct selector *,

@@ -11,7 +11,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_ctlproto \
 	regress/lib/t_ring \
 	regress/lib/t_http \
-	regress/lib/t_metrics
+	regress/lib/t_metrics \
+	regress/lib/t_compat
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

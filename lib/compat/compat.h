@@ -15,7 +15,12 @@
 
 /* Bind addresses the host does not have (yet).  0 or -1 with errno. */
 int	compat_nonlocal_bind(int fd, int family);
-/* Several sockets on one address and port, load-shared by the kernel. */
+/*
+ * Several sockets on one address and port.  Linux (SO_REUSEPORT) and
+ * FreeBSD (SO_REUSEPORT_LB) spread the datagrams and connections among
+ * them by a hash of the peer; OpenBSD's SO_REUSEPORT only lets them bind,
+ * and one socket gets the unicast traffic.
+ */
 int	compat_reuseport(int fd);
 /*
  * Socket buffer sizes: past the system's maximum where the system lets a
@@ -63,7 +68,15 @@ int	compat_sendmmsg(int fd, struct compat_mmsg *msgs, unsigned int n);
 /* "recvmmsg" or "recvmsg loop", for the start-up log. */
 const char *compat_mmsg_kind(void);
 
-/* pledge(2) and unveil(2) on OpenBSD, no-ops elsewhere.  0 or -1. */
+/*
+ * The user the daemon runs as when started as root without -u: _dnsdist
+ * on the BSDs, dnsdist elsewhere.
+ */
+const char *compat_default_user(void);
+/*
+ * pledge(2) and unveil(2) on OpenBSD, no-ops elsewhere.  0 or -1.
+ * compat_unveil(NULL, NULL) locks the list of unveiled paths.
+ */
 int	compat_pledge(const char *promises);
 int	compat_unveil(const char *path, const char *perms);
 

@@ -1,7 +1,20 @@
-/* pledge(2) and unveil(2) where they exist. */
+/*
+ * What a daemon does to give up what it no longer needs: the unprivileged
+ * user it runs as by default, and pledge(2) and unveil(2) where they exist.
+ */
 #include <unistd.h>
 
 #include "compat.h"
+
+const char *
+compat_default_user(void)
+{
+#if defined(__OpenBSD__) || defined(__FreeBSD__) || defined(__NetBSD__)
+	return "_dnsdist";	/* the BSDs' convention for daemon users */
+#else
+	return "dnsdist";
+#endif
+}
 
 int
 compat_pledge(const char *promises)

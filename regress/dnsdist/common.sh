@@ -144,8 +144,19 @@ dd_kill()
 	return 0
 }
 
+# dd_netns_add NAME: creates the network namespace NAME with lo up; skips
+# the test when namespaces are not permitted.  The cleanup deletes it.
+dd_netns_add()
+{
+	echo "$1" >>netns.list		# first, so that the cleanup finds it
+	ip netns add "$1" >/dev/null 2>&1 ||
+	    atf_skip "cannot create a network namespace (ip netns add)"
+	ip netns exec "$1" ip link set lo up ||
+	    atf_fail "cannot bring lo up in namespace $1"
+}
+
 # dd_stop_all: the cleanup; stops every process the test started and
-# removes its network namespace.
+# removes its network namespaces.
 dd_stop_all()
 {
 	exec 3>&-
@@ -160,6 +171,12 @@ dd_stop_all()
 	if [ -f netns.name ]; then
 		ip netns delete "$(cat netns.name)" 2>/dev/null
 		rm -f netns.name
+	fi
+	if [ -f netns.list ]; then
+		while read -r _ns; do
+			ip netns delete "$_ns" 2>/dev/null
+		done <netns.list
+		rm -f netns.list
 	fi
 	return 0
 }
@@ -314,7 +331,8 @@ dd_start_console()
 	shift
 	rm -f console.fifo console.seq
 	mkfifo console.fifo || atf_fail "mkfifo failed"
-	$NSX "$DNSDIST" --disable-syslog -C "$_conf" "$@" \
+	# --foreground: a console on a pipe, which would otherwise detach.
+	$NSX "$DNSDIST" --foreground --disable-syslog -C "$_conf" "$@" \
 	    <console.fifo >console.out 2>&1 &
 	dd_track dnsdist $!
 	exec 3>console.fifo

@@ -12,6 +12,10 @@
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
+#   dnsq.py steady [-r QPS] [-d SECS] [-t SECS] SERVER PORT NAME
+#	Sends NAME A queries at QPS a second for SECS seconds, each waited for
+#	at most -t SECS, and prints "SEQ ANSWER" for each as it is settled
+#	(answered or timed out), flushed at once so that a test can watch.
 
 import getopt
 import random
@@ -228,11 +232,61 @@ def cmd_tcp(args):
     return status
 
 
+def cmd_steady(args):
+    opts, rest = getopt.getopt(args, "r:d:t:")
+    rate, secs, tmo = 200.0, 5.0, 1.0
+    for o, v in opts:
+        if o == "-r":
+            rate = float(v)
+        elif o == "-d":
+            secs = float(v)
+        elif o == "-t":
+            tmo = float(v)
+    server, port, name = rest[0], int(rest[1]), rest[2]
+    name = name if name.endswith(".") else name + "."
+    s = socket.socket(family(server), socket.SOCK_DGRAM)
+    s.setblocking(False)
+    total = int(rate * secs)
+    inflight = {}           # id -> (seq, deadline)
+    start = time.monotonic()
+    seq = 0
+    while seq < total or inflight:
+        now = time.monotonic()
+        while seq < total and start + seq / rate <= now:
+            qid = random.randrange(65536)
+            while qid in inflight:
+                qid = random.randrange(65536)
+            try:
+                s.sendto(make_query(qid, name), (server, port))
+            except OSError:
+                pass        # no route for a moment: a loss like any other
+            inflight[qid] = (seq, now + tmo)
+            seq += 1
+        for qid in [q for q, v in inflight.items() if v[1] <= now]:
+            print(inflight.pop(qid)[0], "timeout", flush=True)
+        nexts = [v[1] for v in inflight.values()]
+        if seq < total:
+            nexts.append(start + seq / rate)
+        wait = max(0.0, min(nexts) - time.monotonic()) if nexts else 0.0
+        r, _, _ = select.select([s], [], [], wait)
+        while r:
+            try:
+                buf, src = s.recvfrom(65535)
+            except OSError:
+                break
+            p = parse_answer(buf)
+            # Only from the address queried, as a resolver would take it.
+            if src[0] == server and p and p[0] in inflight and p[1] == name:
+                print(inflight.pop(p[0])[0], p[2], flush=True)
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
-        print("usage: dnsq.py udp|dup|tcp ...", file=sys.stderr)
+        print("usage: dnsq.py udp|dup|tcp|steady ...", file=sys.stderr)
         return 2
-    cmd = {"udp": cmd_udp, "dup": cmd_dup, "tcp": cmd_tcp}.get(sys.argv[1])
+    cmd = {"udp": cmd_udp, "dup": cmd_dup, "tcp": cmd_tcp,
+           "steady": cmd_steady}.get(sys.argv[1])
     if cmd is None:
         print("unknown command", sys.argv[1], file=sys.stderr)
         return 2

@@ -35,7 +35,8 @@
  * The responder links with libc alone, but the Makefile may compile it with
  * the libbsd overlay, which renames getopt(3) to bsd_getopt: take libc's.
  */
-#if defined(__linux__) && !defined(COMPAT_NO_MMSG)
+/* recvmmsg(2) comes with MSG_WAITFORONE (Linux, FreeBSD). */
+#if defined(MSG_WAITFORONE) && !defined(COMPAT_NO_MMSG)
 #define HAVE_MMSG	1
 #endif
 
