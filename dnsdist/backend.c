@@ -23,6 +23,20 @@
 
 uint8_t	slot_hashkey[16];
 
+/*
+ * Each backend keeps the queries it has in flight in a ring of bytes, so
+ * that when it dies they go to another server: a copy is good while fewer
+ * than QARENA bytes have been written after it.
+ */
+#define QARENA		(512 * 1024)
+/* Under this much load, silence is telling sooner (see backend_timeouts). */
+#define FAILOVER_BUSY		256
+#define FAILOVER_BUSY_NS	100000000ULL
+
+static struct backend	**failq;	/* backends found dead, to fail over */
+static size_t		  nfailq;
+static uint64_t		  failover_rnd = 0x9e3779b97f4a7c15ULL;
+
 static struct backend	**flushq;	/* backends with queries to send */
 static size_t		  nflushq;
 static struct backend	**backends;
@@ -34,6 +48,7 @@ static struct iovec		 rx_iov[UDP_BATCH];
 static struct compat_mmsg	 rx_msg[UDP_BATCH];
 
 static void backend_read(int, short, void *);
+static void backend_failover_run(void);
 
 static int
 backend_socket(struct server *ds)
@@ -65,7 +80,10 @@ backend_new(struct server *ds)
 	/* calloc: pages are only touched as slots are first used. */
 	be->be_slots = calloc(be->be_nslots, sizeof(*be->be_slots));
 	be->be_freeq = calloc(be->be_nslots, sizeof(*be->be_freeq));
-	if (be->be_slots == NULL || be->be_freeq == NULL)
+	/* malloc: the pages are only touched as queries go. */
+	be->be_qarena = malloc(QARENA);
+	if (be->be_slots == NULL || be->be_freeq == NULL ||
+	    be->be_qarena == NULL)
 		goto fail;
 	randombytes_buf(&be->be_idmask, sizeof(be->be_idmask));
 	if ((be->be_fd = backend_socket(ds)) == -1)
@@ -79,6 +97,7 @@ fail:
 	log_warn("backend %s", ds->ds_addrtext);
 	free(be->be_slots);
 	free(be->be_freeq);
+	free(be->be_qarena);
 	free(be);
 	return NULL;
 }
@@ -94,8 +113,12 @@ backend_free(struct backend *be)
 	for (i = 0; i < nflushq; i++)
 		if (flushq[i] == be)
 			flushq[i] = flushq[--nflushq];
+	for (i = 0; i < nfailq; i++)
+		if (failq[i] == be)
+			failq[i] = failq[--nfailq];
 	free(be->be_slots);
 	free(be->be_freeq);
+	free(be->be_qarena);
 	free(be);
 }
 
@@ -134,6 +157,12 @@ backend_sync(void)
 			return -1;
 		}
 		flushq = nq;
+		if ((nq = reallocarray(failq, nbackends + 1,
+		    sizeof(*nq))) == NULL) {
+			backend_free(be);
+			return -1;
+		}
+		failq = nq;
 		backends[nbackends++] = be;
 		server_ref(ds);
 		ds->ds_io = be;
@@ -206,6 +235,18 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_ckey = dq->dq_ckey;
 	sl->sl_ecsadded = dq->dq_ecsadded;
 	sl->sl_ecshadopt = dq->dq_ecshadopt;
+	sl->sl_tries = dq->dq_tries;
+	sl->sl_pool = dq->dq_poolp;
+	sl->sl_qlen = 0;
+	if (len <= UDP_QUERYMAX) {
+		/* A copy that does not fit before the end starts over. */
+		if (be->be_qhead % QARENA + len > QARENA)
+			be->be_qhead += QARENA - be->be_qhead % QARENA;
+		memcpy(be->be_qarena + be->be_qhead % QARENA, pkt, len);
+		sl->sl_qpos = be->be_qhead;
+		sl->sl_qlen = (uint16_t)len;
+		be->be_qhead += len;
+	}
 	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
@@ -226,6 +267,96 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	}
 }
 
+/*
+ * The backend is gone (ICMP unreachable, or silence): mark it down now
+ * rather than at the next health check, and queue its queries in flight
+ * for another server of their pool.  Health checks bring it back after
+ * `rise' good checks.
+ */
+static void
+backend_fail(struct backend *be, const char *why)
+{
+	struct server	*ds = be->be_ds;
+	char		 name[256];
+
+	if (atomic_load(&ds->ds_healthy)) {
+		atomic_store(&ds->ds_healthy, false);
+		atomic_fetch_add(&ds->ds_hcchanges, 1);
+		be->be_hsuccess = 0;
+		if (atomic_load(&ds->ds_avail) == SERVER_AUTO)
+			log_info("Marking downstream %s as 'down' (%s)",
+			    server_display(ds, name, sizeof(name)), why);
+	}
+	/* Its queries waiting for sendmmsg go from their slots too. */
+	be->be_nout = 0;
+	if (!be->be_failing) {
+		be->be_failing = true;
+		failq[nfailq++] = be;
+	}
+}
+
+/* Send the queries in flight to failed backends to other servers. */
+static void
+backend_resend(struct backend *be)
+{
+	struct dnsquestion	 q;
+	struct server		*to;
+	struct slot		*sl;
+	struct dnsq		 dq;
+	uint8_t			*pkt;
+	uint32_t		 i;
+	bool			 gone;
+
+	for (i = 0; i < be->be_fresh; i++) {
+		sl = &be->be_slots[i];
+		if (sl->sl_sent == 0)
+			continue;
+		pkt = be->be_qarena + sl->sl_qpos % QARENA;
+		gone = sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA;
+		to = NULL;
+		if (!gone && sl->sl_tries == 0 && sl->sl_pool != NULL &&
+		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
+			to = pool_select(sl->sl_pool, &q, loop_now,
+			    &failover_rnd);
+		if (to == NULL || to == be->be_ds || to->ds_io == NULL) {
+			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
+			    memory_order_relaxed);
+			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
+			slot_put(be, i);
+			continue;
+		}
+		/* The copy still has the client's ID. */
+		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
+		    (struct sockaddr *)&sl->sl_client, loop_now, &failover_rnd);
+		dq.dq_delayms = sl->sl_delayms;
+		dq.dq_cache = sl->sl_cache;
+		dq.dq_ckey = sl->sl_ckey;
+		dq.dq_ecsadded = sl->sl_ecsadded;
+		dq.dq_ecshadopt = sl->sl_ecshadopt;
+		dq.dq_poolp = sl->sl_pool;
+		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
+		stats_inc(STAT_DOWNSTREAM_REROUTES);
+		backend_send_query(to, &dq, (struct sockaddr *)&sl->sl_client,
+		    addr_len((struct sockaddr *)&sl->sl_client),
+		    sl->sl_listener, &sl->sl_dst);
+		slot_put(be, i);
+	}
+}
+
+static void
+backend_failover_run(void)
+{
+	struct backend	*be;
+
+	while (nfailq > 0) {
+		be = failq[--nfailq];
+		be->be_failing = false;
+		backend_resend(be);
+	}
+	/* The copies live in the failed backends' rings: send them now. */
+	backend_flush_all();
+}
+
 static void
 backend_flush(struct backend *be)
 {
@@ -239,6 +370,10 @@ backend_flush(struct backend *be)
 		if (n > 0) {
 			done += (unsigned int)n;
 			continue;
+		}
+		if (n == -1 && errno == ECONNREFUSED) {
+			backend_fail(be, "port unreachable");
+			break;
 		}
 		/* Release the slot of the query that could not go. */
 		id = dnspacket_id(be->be_outiov[done].iov_base) ^
@@ -262,6 +397,8 @@ backend_flush_all(void)
 	for (i = 0; i < nflushq; i++)
 		backend_flush(flushq[i]);
 	nflushq = 0;
+	if (nfailq > 0)
+		backend_failover_run();
 }
 
 bool
@@ -301,6 +438,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		goto bad;
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_sent) / 1000;
+	be->be_lastanswer = loop_now;
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
@@ -353,6 +491,8 @@ backend_read(int fd, short revents, void *arg)
 		rx_msg[i].cm_hdr.msg_iovlen = 1;
 	}
 	n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+	if (n == -1 && errno == ECONNREFUSED)
+		backend_fail(be, "port unreachable");
 	for (i = 0; i < n; i++)
 		backend_answer(be, rx_buf[i], rx_msg[i].cm_len);
 	/* The answers point into rx_buf: send them before the next batch. */
@@ -364,23 +504,53 @@ static void
 backend_timeouts(void *arg)
 {
 	uint64_t	 limit = (uint64_t)settings.st_udptimeout * 1000000000ULL;
+	uint64_t	 silence = (uint64_t)settings.st_failoverms * 1000000ULL;
+	uint64_t	 oldest, quiet;
 	struct backend	*be;
+	char		 why[64];
 	size_t		 b;
-	uint32_t	 i;
+	uint32_t	 i, live;
 
 	(void)arg;
 	for (b = 0; b < nbackends; b++) {
 		be = backends[b];
+		oldest = UINT64_MAX;
+		live = 0;
 		for (i = 0; i < be->be_fresh; i++) {
-			if (be->be_slots[i].sl_sent == 0 ||
-			    loop_now - be->be_slots[i].sl_sent < limit)
+			if (be->be_slots[i].sl_sent == 0)
 				continue;
+			if (loop_now - be->be_slots[i].sl_sent < limit) {
+				if (be->be_slots[i].sl_sent < oldest)
+					oldest = be->be_slots[i].sl_sent;
+				live++;
+				continue;
+			}
 			slot_put(be, i);
 			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
 			    memory_order_relaxed);
 			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
 		}
+		/*
+		 * Queries in flight for that long and not one answer for
+		 * that long either: the server is gone, not slow on one
+		 * query.  Under load (FAILOVER_BUSY queries waiting), a
+		 * shorter silence says as much, and fewer queries pile up.
+		 */
+		if (silence == 0 || oldest == UINT64_MAX ||
+		    !atomic_load(&be->be_ds->ds_healthy))
+			continue;
+		quiet = loop_now - be->be_lastanswer;
+		if (loop_now - oldest < quiet)
+			quiet = loop_now - oldest;
+		if (quiet >= silence || (live >= FAILOVER_BUSY &&
+		    quiet >= FAILOVER_BUSY_NS && quiet * 5 >= silence)) {
+			snprintf(why, sizeof(why), "no answer for %llu ms",
+			    (unsigned long long)(quiet / 1000000ULL));
+			backend_fail(be, why);
+		}
 	}
+	if (nfailq > 0)
+		backend_failover_run();
 }
 
 /* Queries and drops per second, for showServers(). */

@@ -131,6 +131,10 @@ struct slot {
 	uint64_t		sl_ckey;
 	bool			sl_ecsadded;	/* take ECS out of the answer */
 	bool			sl_ecshadopt;
+	uint8_t			sl_tries;	/* sends before this one */
+	uint16_t		sl_qlen;	/* the query's copy, for failover */
+	uint64_t		sl_qpos;
+	struct pool		*sl_pool;
 };
 
 struct backend {
@@ -143,6 +147,11 @@ struct backend {
 	uint32_t		 be_freehead;
 	uint32_t		 be_nfree;
 	uint16_t		 be_idmask;
+	/* Copies of the queries in flight, to send them elsewhere. */
+	uint8_t			*be_qarena;
+	uint64_t		 be_qhead;
+	uint64_t		 be_lastanswer;	/* monotonic ns */
+	bool			 be_failing;	/* on the failover list */
 	/* queries waiting for sendmmsg */
 	struct compat_mmsg	 be_out[UDP_BATCH];
 	struct iovec		 be_outiov[UDP_BATCH];

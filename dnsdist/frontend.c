@@ -424,6 +424,7 @@ frontend_route(struct dnsq *dq, int *verdict)
 		return NULL;
 	}
 	if ((pl = pool_get(dq->dq_pool, false)) != NULL) {
+		dq->dq_poolp = pl;
 		/* A pool's ECS goes in first, so that the cache key has it. */
 		if (pl->pl_ecs)
 			frontend_ecs(dq);

@@ -357,7 +357,28 @@ l_setecsoverride(lua_State *L)
 	return 0;
 }
 
+static int
+l_setudpfailovertimeout(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	if (n < 0 || n > 60000)
+		return luaL_error(L, "setUDPFailoverTimeout: between 0 and "
+		    "60000 ms");
+	settings.st_failoverms = (int)n;
+	return 0;
+}
+
+static int
+l_getudpfailovertimeout(lua_State *L)
+{
+	lua_pushinteger(L, settings.st_failoverms);
+	return 1;
+}
+
 static const luaL_Reg globals[] = {
+	{ "setUDPFailoverTimeout", l_setudpfailovertimeout },
+	{ "getUDPFailoverTimeout", l_getudpfailovertimeout },
 	{ "setECSSourcePrefixV4", l_setecssourceprefixv4 },
 	{ "setECSSourcePrefixV6", l_setecssourceprefixv6 },
 	{ "setECSOverride", l_setecsoverride },

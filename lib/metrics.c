@@ -16,7 +16,6 @@
 #include "server.h"
 #include "settings.h"
 
-
 const char *const metrics_cache_names[METRICS_NCACHE] = {
 	"cache-size", "cache-entries", "cache-hits", "cache-misses",
 	"cache-deferred-inserts", "cache-deferred-lookups",
@@ -50,6 +49,7 @@ static const struct {
 	{ "cache-misses", NULL, "Lookups that found no answer in a packet cache" },
 	{ "cpu-sys-msec", "counter", "Milliseconds of CPU time in the system state" },
 	{ "cpu-user-msec", "counter", "Milliseconds of CPU time in the user state" },
+	{ "downstream-reroutes", NULL, "Queries sent again to another backend when theirs failed" },
 	{ "downstream-send-errors", NULL, "Errors sending a query to a backend" },
 	{ "downstream-timeouts", NULL, "Queries a backend did not answer in time" },
 	{ "dyn-blocked", NULL, "Queries dropped by a dynamic block" },

@@ -41,6 +41,8 @@ struct dnsq {
 	const char		*dq_pool;	/* "" unless an action chose */
 	bool			 dq_skipcache;
 	int			 dq_delayms;
+	struct pool		*dq_poolp;	/* the pool routed to */
+	uint8_t			 dq_tries;	/* sends before this one */
 	struct pcache		*dq_cache;	/* the pool's, once looked up */
 	uint64_t		 dq_ckey;
 	/* The query's EDNS, kept when it becomes an answer built here. */
@@ -83,6 +85,7 @@ enum selector_kind {
 
 struct qpsip_table;
 struct pcache;
+struct pool;
 
 struct selector {
 	int			 se_kind;

@@ -138,6 +138,7 @@ settings_init(void)
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;
 	settings.st_cachecleaningdelay = 60;
+	settings.st_failoverms = 500;
 	settings.st_cachecleaningpct = 100;
 	settings.st_dynblockpurge = 60;
 	settings.st_ecsv4 = 24;

@@ -50,6 +50,7 @@ struct settings {
 	struct netmask_group	 st_acl;
 	int			 st_maxudpoutstanding;
 	int			 st_udptimeout;		/* seconds */
+	int			 st_failoverms;	/* silence that means death */
 	int			 st_tcprecvtimeout;
 	int			 st_tcpsendtimeout;
 	int			 st_maxtcpclientthreads;

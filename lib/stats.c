@@ -45,6 +45,7 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_ACL_DROPS] = "acl-drops",
 	[STAT_CACHE_HITS] = "cache-hits",
 	[STAT_CACHE_MISSES] = "cache-misses",
+	[STAT_DOWNSTREAM_REROUTES] = "downstream-reroutes",
 	[STAT_DOWNSTREAM_SEND_ERRORS] = "downstream-send-errors",
 	[STAT_DOWNSTREAM_TIMEOUTS] = "downstream-timeouts",
 	[STAT_DYN_BLOCKED] = "dyn-blocked",
