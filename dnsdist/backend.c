@@ -183,6 +183,10 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	int			 idx;
 	unsigned int		 i;
 
+	if (ds->ds_tcponly) {
+		tcp_udp_query(ds, dq, from, fromlen, listener, dst);
+		return;
+	}
 	if (be == NULL || (idx = slot_get(be)) == -1) {
 		/* Every ID is in flight: never put two queries on one. */
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,

@@ -174,6 +174,10 @@ void	tcp_start(void);
 void	tcp_accept(struct listener *);
 void	tcp_stop(void);
 void	tcp_show_stats(struct sbuf *);
+/* Forward a UDP query over TCP (tcpOnly); the answer goes back over UDP. */
+void	tcp_udp_query(struct server *, const struct dnsq *,
+	    const struct sockaddr *, socklen_t, uint16_t listener,
+	    const struct compat_dst *);
 
 /* console.c: line editing shared by the console and the -c client */
 struct lineedit {
