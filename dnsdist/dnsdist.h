@@ -145,6 +145,9 @@ struct backend {
 	bool			 be_pending;	/* on the flush list */
 	/* health check */
 	int			 be_hfd;
+	short			 be_hevents;	/* what be_hfd waits for */
+	uint8_t			 be_hbuf[512];	/* tcpOnly: query, then answer */
+	size_t			 be_hlen;
 	uint16_t		 be_hid;
 	uint64_t		 be_hdeadline;
 	uint64_t		 be_hnext;
