@@ -808,7 +808,8 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 	ssize_t			 n;
 	int			 s;
 
-	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, TCP_RBUF)) {
+	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
+	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF)) {
 		bconn_fail(tw, bc, false);
 		return;
 	}
@@ -1004,9 +1005,19 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 	ssize_t	n;
 	size_t	need;
 
+	/*
+	 * Whole queries left from before go first; then the buffer needs
+	 * room for the rest of the one begun, and more (a read of 0 bytes
+	 * would look like the end of the connection).
+	 */
+	client_parse(tw, tc);
+	if (!client_reading(tc))
+		return;
 	need = TCP_RBUF;
 	if (tc->tc_rlen >= 2)
 		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
+	if (need < tc->tc_rlen + 512)
+		need = tc->tc_rlen + 512;
 	if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need)) {
 		tc->tc_dead = true;
 		return;
