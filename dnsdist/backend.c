@@ -213,6 +213,10 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	int			 idx;
 	unsigned int		 i;
 
+	if (ds->ds_tcponly) {
+		tcp_udp_query(ds, dq, from, fromlen, listener, dst);
+		return;
+	}
 	if (be == NULL || (idx = slot_get(be)) == -1) {
 		/* Every ID is in flight: never put two queries on one. */
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
@@ -268,31 +272,62 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 }
 
 /*
- * The backend is gone (ICMP unreachable, or silence): mark it down now
- * rather than at the next health check, and queue its queries in flight
- * for another server of their pool.  Health checks bring it back after
- * `rise' good checks.
+ * Queue the backend's queries in flight for another server of their pool.
+ * A backend that is gone for sure (the kernel said port unreachable) is
+ * also marked down now rather than at the next health check; one that is
+ * only silent gets a health check now, which decides as usual, so that a
+ * slow server alone in its pool is not taken out.  Health checks bring a
+ * server back after `rise' good checks.
  */
 static void
-backend_fail(struct backend *be, const char *why)
+backend_fail(struct backend *be, const char *why, bool dead)
 {
 	struct server	*ds = be->be_ds;
 	char		 name[256];
 
-	if (atomic_load(&ds->ds_healthy)) {
+	if (dead && atomic_load(&ds->ds_healthy)) {
 		atomic_store(&ds->ds_healthy, false);
 		atomic_fetch_add(&ds->ds_hcchanges, 1);
 		be->be_hsuccess = 0;
 		if (atomic_load(&ds->ds_avail) == SERVER_AUTO)
 			log_info("Marking downstream %s as 'down' (%s)",
 			    server_display(ds, name, sizeof(name)), why);
+	} else if (!dead && !be->be_silent) {
+		be->be_silent = true;
+		log_info("Downstream %s %s: its queries go elsewhere",
+		    server_display(ds, name, sizeof(name)), why);
+		if (be->be_hfd == -1)
+			health_check_now(be);
 	}
 	/* Its queries waiting for sendmmsg go from their slots too. */
-	be->be_nout = 0;
+	if (dead)
+		be->be_nout = 0;
 	if (!be->be_failing) {
 		be->be_failing = true;
 		failq[nfailq++] = be;
 	}
+}
+
+/*
+ * Another server of the pool for q: the policy's choice, unless that is
+ * the failing one (a silent server is still up), then the first other
+ * server that is up.  NULL when there is none.
+ */
+static struct server *
+failover_target(struct pool *pl, const struct dnsquestion *q,
+    const struct server *failing)
+{
+	struct server	*to;
+	size_t		 i;
+
+	to = pool_select(pl, q, loop_now, &failover_rnd);
+	if (to != NULL && to != failing)
+		return to;
+	for (i = 0; i < pl->pl_count; i++)
+		if (pl->pl_servers[i] != failing &&
+		    server_is_up(pl->pl_servers[i]))
+			return pl->pl_servers[i];
+	return NULL;
 }
 
 /* Send the queries in flight to failed backends to other servers. */
@@ -316,15 +351,10 @@ backend_resend(struct backend *be)
 		to = NULL;
 		if (!gone && sl->sl_tries == 0 && sl->sl_pool != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
-			to = pool_select(sl->sl_pool, &q, loop_now,
-			    &failover_rnd);
-		if (to == NULL || to == be->be_ds || to->ds_io == NULL) {
-			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
-			    memory_order_relaxed);
-			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
-			slot_put(be, i);
+			to = failover_target(sl->sl_pool, &q, be->be_ds);
+		/* Nowhere else to go: it waits here, for its timeout. */
+		if (to == NULL || to == be->be_ds || to->ds_io == NULL)
 			continue;
-		}
 		/* The copy still has the client's ID. */
 		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
 		    (struct sockaddr *)&sl->sl_client, loop_now, &failover_rnd);
@@ -372,7 +402,7 @@ backend_flush(struct backend *be)
 			continue;
 		}
 		if (n == -1 && errno == ECONNREFUSED) {
-			backend_fail(be, "port unreachable");
+			backend_fail(be, "port unreachable", true);
 			break;
 		}
 		/* Release the slot of the query that could not go. */
@@ -439,6 +469,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_sent) / 1000;
 	be->be_lastanswer = loop_now;
+	be->be_silent = false;
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
@@ -492,7 +523,7 @@ backend_read(int fd, short revents, void *arg)
 	}
 	n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
 	if (n == -1 && errno == ECONNREFUSED)
-		backend_fail(be, "port unreachable");
+		backend_fail(be, "port unreachable", true);
 	for (i = 0; i < n; i++)
 		backend_answer(be, rx_buf[i], rx_msg[i].cm_len);
 	/* The answers point into rx_buf: send them before the next batch. */
@@ -544,9 +575,9 @@ backend_timeouts(void *arg)
 			quiet = loop_now - oldest;
 		if (quiet >= silence || (live >= FAILOVER_BUSY &&
 		    quiet >= FAILOVER_BUSY_NS && quiet * 5 >= silence)) {
-			snprintf(why, sizeof(why), "no answer for %llu ms",
+			snprintf(why, sizeof(why), "answered nothing for %llu ms",
 			    (unsigned long long)(quiet / 1000000ULL));
-			backend_fail(be, why);
+			backend_fail(be, why, false);
 		}
 	}
 	if (nfailq > 0)

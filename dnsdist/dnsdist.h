@@ -152,6 +152,7 @@ struct backend {
 	uint64_t		 be_qhead;
 	uint64_t		 be_lastanswer;	/* monotonic ns */
 	bool			 be_failing;	/* on the failover list */
+	bool			 be_silent;	/* failing over for silence */
 	/* queries waiting for sendmmsg */
 	struct compat_mmsg	 be_out[UDP_BATCH];
 	struct iovec		 be_outiov[UDP_BATCH];
@@ -159,6 +160,9 @@ struct backend {
 	bool			 be_pending;	/* on the flush list */
 	/* health check */
 	int			 be_hfd;
+	short			 be_hevents;	/* what be_hfd waits for */
+	uint8_t			 be_hbuf[512];	/* tcpOnly: query, then answer */
+	size_t			 be_hlen;
 	uint16_t		 be_hid;
 	uint64_t		 be_hdeadline;
 	uint64_t		 be_hnext;
@@ -189,6 +193,10 @@ void	tcp_start(void);
 void	tcp_accept(struct listener *);
 void	tcp_stop(void);
 void	tcp_show_stats(struct sbuf *);
+/* Forward a UDP query over TCP (tcpOnly); the answer goes back over UDP. */
+void	tcp_udp_query(struct server *, const struct dnsq *,
+	    const struct sockaddr *, socklen_t, uint16_t listener,
+	    const struct compat_dst *);
 
 /* console.c: line editing shared by the console and the -c client */
 struct lineedit {

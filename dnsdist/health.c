@@ -1,6 +1,6 @@
 /*
  * Health checks: every checkInterval each server in auto mode is asked
- * checkName/checkType from a fresh socket.  Up after `rise' good answers,
+ * checkName/checkType from a fresh socket (a TCP one for tcpOnly servers).  Up after `rise' good answers,
  * down after `maxCheckFailures' bad ones; the very first verdict counts at
  * once so that the daemon starts with a known state.
  */
@@ -17,6 +17,8 @@
 #include "dnsdist.h"
 
 static void	health_read(int, short, void *);
+static void	health_tcp(int, short, void *);
+static void	health_tcp_start(struct backend *, const uint8_t *, size_t);
 
 void
 health_close(struct backend *be)
@@ -74,6 +76,12 @@ health_check_now(struct backend *be)
 	len = dnspacket_make_query(pkt, sizeof(pkt), be->be_hid,
 	    ds->ds_checkname, ds->ds_checknamelen, ds->ds_checktype,
 	    ds->ds_checkclass, true);
+	be->be_hdeadline = mono_ns() +
+	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
+	if (ds->ds_tcponly) {
+		health_tcp_start(be, pkt, len);
+		return;
+	}
 	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
@@ -88,31 +96,20 @@ health_check_now(struct backend *be)
 		return;
 	}
 	be->be_hfd = fd;
-	be->be_hdeadline = mono_ns() +
-	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
+	be->be_hevents = POLLIN;
 }
 
+/* Judge an answer; a stray message is ignored until the deadline. */
 static void
-health_read(int fd, short revents, void *arg)
+health_answer(struct backend *be, const uint8_t *pkt, size_t len)
 {
-	struct backend		*be = arg;
 	struct server		*ds = be->be_ds;
 	struct dnsquestion	 q;
-	uint8_t			 pkt[4096];
-	ssize_t			 len;
 	int			 rcode;
 
-	(void)revents;
-	len = recv(fd, pkt, sizeof(pkt), 0);
-	if (len == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		health_verdict(be, false, strerror(errno));
-		return;
-	}
-	if ((size_t)len < DNS_HDRLEN || dnspacket_id(pkt) != be->be_hid ||
+	if (len < DNS_HDRLEN || dnspacket_id(pkt) != be->be_hid ||
 	    !dnspacket_qr(pkt) ||
-	    dnspacket_question(pkt, (size_t)len, &q) == -1 ||
+	    dnspacket_question(pkt, len, &q) == -1 ||
 	    q.q_type != ds->ds_checktype || q.q_class != ds->ds_checkclass ||
 	    !dnsname_equal(q.q_name, q.q_namelen, ds->ds_checkname,
 	    ds->ds_checknamelen)) {
@@ -127,6 +124,105 @@ health_read(int fd, short revents, void *arg)
 		health_verdict(be, false, dnspacket_rcode_name(rcode));
 	else
 		health_verdict(be, true, NULL);
+}
+
+static void
+health_read(int fd, short revents, void *arg)
+{
+	struct backend	*be = arg;
+	uint8_t		 pkt[4096];
+	ssize_t		 len;
+
+	(void)revents;
+	len = recv(fd, pkt, sizeof(pkt), 0);
+	if (len == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		health_verdict(be, false, strerror(errno));
+		return;
+	}
+	health_answer(be, pkt, (size_t)len);
+}
+
+/* tcpOnly: connect, then send the query when the connection is up. */
+static void
+health_tcp_start(struct backend *be, const uint8_t *pkt, size_t len)
+{
+	struct server	*ds = be->be_ds;
+	int		 fd;
+
+	if (len + 2 > sizeof(be->be_hbuf) ||
+	    (fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1) {
+		health_verdict(be, false, strerror(errno));
+		return;
+	}
+	be->be_hbuf[0] = (uint8_t)(len >> 8);
+	be->be_hbuf[1] = (uint8_t)len;
+	memcpy(be->be_hbuf + 2, pkt, len);
+	be->be_hlen = len + 2;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
+	    errno != EINPROGRESS) ||
+	    loop_add(fd, POLLOUT, health_tcp, be) == -1) {
+		close(fd);
+		health_verdict(be, false, strerror(errno));
+		return;
+	}
+	be->be_hfd = fd;
+	be->be_hevents = POLLOUT;
+}
+
+static void
+health_tcp(int fd, short revents, void *arg)
+{
+	struct backend	*be = arg;
+	ssize_t		 n;
+	size_t		 mlen;
+	int		 err = 0;
+	socklen_t	 errlen = sizeof(err);
+
+	if (be->be_hevents == POLLOUT) {
+		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1 ||
+		    err != 0 || send(fd, be->be_hbuf, be->be_hlen,
+		    MSG_NOSIGNAL) != (ssize_t)be->be_hlen) {
+			health_verdict(be, false, strerror(err != 0 ? err :
+			    errno));
+			return;
+		}
+		be->be_hlen = 0;
+		be->be_hevents = POLLIN;
+		loop_del(fd);
+		if (loop_add(fd, POLLIN, health_tcp, be) == -1) {
+			close(fd);
+			be->be_hfd = -1;
+			health_verdict(be, false, strerror(errno));
+		}
+		return;
+	}
+	n = recv(fd, be->be_hbuf + be->be_hlen,
+	    sizeof(be->be_hbuf) - be->be_hlen, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		health_verdict(be, false, n == 0 ? "connection closed" :
+		    strerror(errno));
+		return;
+	}
+	be->be_hlen += (size_t)n;
+	if (be->be_hlen < 2)
+		return;
+	/* A long answer is judged on its beginning: header and question. */
+	mlen = (size_t)be->be_hbuf[0] << 8 | be->be_hbuf[1];
+	if (be->be_hlen - 2 < mlen && be->be_hlen < sizeof(be->be_hbuf))
+		return;
+	health_answer(be, be->be_hbuf + 2, be->be_hlen - 2 < mlen ?
+	    be->be_hlen - 2 : mlen);
+	if (be->be_hfd != -1)
+		health_verdict(be, false, "not the answer");
 }
 
 /* Start due checks, fail late ones. */
@@ -177,7 +273,7 @@ health_initial(void)
 				continue;
 			}
 			pfd[n].fd = be->be_hfd;
-			pfd[n].events = POLLIN;
+			pfd[n].events = be->be_hevents;
 			bs[n++] = be;
 		}
 		if (n == 0)
@@ -187,7 +283,9 @@ health_initial(void)
 			fatal("poll");
 		loop_now = mono_ns();
 		for (i = 0; r > 0 && i < n; i++)
-			if (pfd[i].revents)
+			if (pfd[i].revents && bs[i]->be_ds->ds_tcponly)
+				health_tcp(pfd[i].fd, pfd[i].revents, bs[i]);
+			else if (pfd[i].revents)
 				health_read(pfd[i].fd, pfd[i].revents, bs[i]);
 	}
 }

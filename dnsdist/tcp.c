@@ -1,10 +1,14 @@
 /*
  * TCP: the main thread accepts and hands each connection to one of a pool
  * of worker threads.  A worker runs its own poll loop over its client
- * connections and the backend connections their queries use: queries are
- * read as they come (several per connection, pipelined), each goes to a
- * backend over its own connection (kept for reuse afterwards), and answers
- * are written back as they arrive, in any order.
+ * connections and the backend connections their queries use.  Queries are
+ * read as they come, many per read(2), and go out pipelined over a few
+ * backend connections, each query under an ID of that connection; answers
+ * are matched by ID and question, in whatever order the server sends
+ * them, and written back to each client in one write per round.  Zone
+ * transfers hold a backend connection to themselves until the last
+ * message.  Queries for tcpOnly servers that came over UDP take the same
+ * path and their answers go back over UDP.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,40 +25,84 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
 #include "stats.h"
 
 #define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
 /*
- * Queries of one client connection at the backends or answered and not yet
- * written, at once; the rest wait in the socket buffer.  Each query takes
- * a backend connection and each answer memory, so without a cap one
- * pipelining client would open as many connections as it sends queries,
- * and one that does not read would have its answers pile up.
+ * Queries of one client connection at the backends at once; the rest wait
+ * in the buffers.  Answers not yet written hold memory too: past
+ * TCP_OUTMAX bytes of them, a client's queries are not read either, so
+ * that one that does not read its answers cannot make them pile up.
  */
-#define TCP_MAXINFLIGHT		16
+#define TCP_MAXINFLIGHT		128
+#define TCP_OUTMAX		(256 * 1024)
+#define TCP_RBUF		16384	/* first size of a read buffer */
+#define TCP_MSGMAX		(2 + 65535)
+/*
+ * Queries in flight on one backend connection unless newServer's
+ * maxInFlight says otherwise; at most TCP_BC_MAXDEPTH, since the low
+ * byte of the ID names the query.
+ */
+#define TCP_BC_DEPTH		100
+#define TCP_BC_MAXDEPTH		256
+#define TCP_FREEQ		512	/* spare query buffers per worker */
+#define TCP_QROOM		(2 + UDP_QUERYMAX)
 
-struct tcp_out {
-	struct tcp_out	*to_next;
-	size_t		 to_len;
-	size_t		 to_off;
-	uint8_t		 to_buf[];
+#define DNS_TYPE_SOA		6
+#define DNS_TYPE_IXFR		251
+#define DNS_TYPE_AXFR		252
+
+struct tcp_client;
+struct tcp_bconn;
+
+/* One query at a backend, from a TCP client or (tcpOnly) a UDP one. */
+struct tcp_query {
+	struct tcp_query	*tq_next;	/* free list */
+	struct tcp_client	*tq_client;	/* NULL: gone, or UDP */
+	uint8_t			*tq_buf;	/* length-prefixed query */
+	size_t			 tq_room;
+	size_t			 tq_len;
+	struct dnsquestion	 tq_q;
+	uint16_t		 tq_origid;	/* the client's ID */
+	uint16_t		 tq_bid;	/* ours on the backend connection */
+	char			 tq_pool[64];	/* for a retry */
+	struct pcache		*tq_cache;	/* where the answer goes */
+	uint64_t		 tq_ckey;
+	bool			 tq_ecsadded;	/* take ECS out of the answer */
+	bool			 tq_ecshadopt;
+	uint64_t		 tq_sent;
+	int			 tq_tries;
+	/* a zone transfer: how far its answer has come */
+	bool			 tq_xfr;
+	uint32_t		 tq_xfrmsgs;	/* messages relayed */
+	uint32_t		 tq_xfrrrs;	/* answer records seen */
+	uint32_t		 tq_xfrserial;	/* of the first SOA */
+	int			 tq_xfrsoas;	/* SOAs with that serial */
+	int			 tq_xfrneed;	/* how many end the transfer */
+	bool			 tq_xfrdone;
+	/* a UDP query for a tcpOnly server */
+	bool			 tq_udp;
+	uint16_t		 tq_listener;
+	uint16_t		 tq_udpmax;	/* the client's payload size */
+	struct sockaddr_storage	 tq_from;
+	socklen_t		 tq_fromlen;
+	struct compat_dst	 tq_dst;
 };
 
 struct tcp_client {
 	int			 tc_fd;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
-	uint8_t			 tc_lenbuf[2];
-	size_t			 tc_lenhave;
-	uint8_t			*tc_qbuf;	/* the query being read */
-	size_t			 tc_qlen;
-	size_t			 tc_qhave;
-	size_t			 tc_qroom;
-	struct tcp_out		*tc_out;	/* answers being written */
-	struct tcp_out		*tc_outtail;
-	int			 tc_nout;	/* answers in tc_out */
+	uint8_t			*tc_rbuf;	/* bytes read, not yet queries */
+	size_t			 tc_rlen;
+	size_t			 tc_rcap;
+	uint8_t			*tc_obuf;	/* answers being written */
+	size_t			 tc_olen;
+	size_t			 tc_ooff;
+	size_t			 tc_ocap;
 	int			 tc_inflight;
 	int			 tc_nqueries;
 	uint64_t		 tc_start;
@@ -64,37 +112,38 @@ struct tcp_client {
 	bool			 tc_dead;
 };
 
-enum bc_state { BC_CONNECTING, BC_WRITING, BC_READING, BC_IDLE };
-
 struct tcp_bconn {
 	int			 bc_fd;
-	enum bc_state		 bc_state;
-	struct server		*bc_ds;		/* holds a reference */
-	struct tcp_client	*bc_client;	/* NULL once the client left */
-	uint8_t			*bc_qbuf;	/* length-prefixed query */
-	size_t			 bc_qlen;
-	size_t			 bc_qoff;
-	uint8_t			 bc_lenbuf[2];
-	size_t			 bc_lenhave;
-	uint8_t			*bc_rbuf;
-	size_t			 bc_rlen;
-	size_t			 bc_rhave;
-	struct dnsquestion	 bc_q;
-	uint16_t		 bc_id;
-	char			 bc_pool[64];	/* for a retry */
-	struct pcache		*bc_cache;	/* where the answer goes */
-	uint64_t		 bc_ckey;
-	uint64_t		 bc_sent;
-	uint64_t		 bc_deadline;
-	bool			 bc_reused;
-	int			 bc_tries;
+	bool			 bc_connecting;
 	bool			 bc_dead;
+	bool			 bc_xfr;	/* held by a zone transfer */
+	struct server		*bc_ds;		/* holds a reference */
+	struct tcp_query	**bc_slots;	/* by the low byte of the ID */
+	uint16_t		*bc_free;	/* free slots, a stack */
+	int			 bc_nfree;
+	int			 bc_depth;
+	int			 bc_npending;
+	uint8_t			 bc_gen;	/* the high byte of the next ID */
+	uint64_t		 bc_used;	/* queries sent over it */
+	uint8_t			*bc_wbuf;	/* queries being written */
+	size_t			 bc_wlen;
+	size_t			 bc_woff;
+	size_t			 bc_wcap;
+	uint8_t			*bc_rbuf;	/* answers being read */
+	size_t			 bc_rlen;
+	size_t			 bc_rcap;
+	uint64_t		 bc_deadline;	/* with queries pending */
 };
 
+enum th_kind { TH_CLIENT, TH_UDPQUERY };
+
 struct tcp_handoff {
+	int			 th_kind;
 	int			 th_fd;
 	uint16_t		 th_listener;
 	struct sockaddr_storage	 th_addr;
+	struct tcp_query	*th_tq;
+	struct server		*th_ds;		/* holds a reference */
 };
 
 struct tcp_worker {
@@ -108,6 +157,8 @@ struct tcp_worker {
 	_Atomic uint64_t	  tw_accepted;
 	struct tcp_bconn	**tw_bconns;
 	size_t			  tw_nbconns;
+	struct tcp_query	 *tw_freeq;
+	size_t			  tw_nfreeq;
 	uint64_t		  tw_rnd;
 	uint64_t		  tw_now;
 };
@@ -115,7 +166,11 @@ struct tcp_worker {
 static struct tcp_worker	*workers;
 static size_t			 nworkers;
 static size_t			 next_worker;
+static _Atomic size_t		 next_udp_worker;
 static volatile sig_atomic_t	 tcp_quit;
+
+static bool	tcp_forward(struct tcp_worker *, struct tcp_query *,
+		    struct server *);
 
 /* Connections per client address, when a limit is set. */
 static pthread_mutex_t		 percl_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -209,6 +264,7 @@ tcp_accept(struct listener *li)
 			close(fd);
 			continue;
 		}
+		th.th_kind = TH_CLIENT;
 		th.th_fd = fd;
 		th.th_listener = (uint16_t)(li - listeners);
 		if (write(workers[next_worker].tw_pipe[1], &th, sizeof(th)) !=
@@ -234,62 +290,175 @@ append_ptr(void *arrayp, size_t *n, void *p)
 	return p;
 }
 
+/* Make room for more bytes in a growing buffer; false when out of memory. */
+static bool
+buf_reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	uint8_t	*nb;
+	size_t	 ncap = *cap > 0 ? *cap : TCP_RBUF;
+
+	if (need <= *cap)
+		return true;
+	while (ncap < need)
+		ncap *= 2;
+	if ((nb = realloc(*buf, ncap)) == NULL)
+		return false;
+	*buf = nb;
+	*cap = ncap;
+	return true;
+}
+
+/* A query buffer with room for room bytes: from the free list if it fits. */
+static struct tcp_query *
+query_new(struct tcp_worker *tw, size_t room)
+{
+	struct tcp_query	*tq;
+
+	if (room <= TCP_QROOM && (tq = tw->tw_freeq) != NULL) {
+		tw->tw_freeq = tq->tq_next;
+		tw->tw_nfreeq--;
+		memset(tq, 0, sizeof(*tq));
+		tq->tq_buf = (uint8_t *)(tq + 1);
+		tq->tq_room = TCP_QROOM;
+		return tq;
+	}
+	if (room < TCP_QROOM)
+		room = TCP_QROOM;
+	if ((tq = calloc(1, sizeof(*tq) + room)) == NULL)
+		return NULL;
+	tq->tq_buf = (uint8_t *)(tq + 1);
+	tq->tq_room = room;
+	return tq;
+}
+
+static void
+query_free(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	if (tq == NULL)
+		return;
+	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ) {
+		tq->tq_next = tw->tw_freeq;
+		tw->tw_freeq = tq;
+		tw->tw_nfreeq++;
+		return;
+	}
+	free(tq);
+}
+
+/* Queue a message for the client; written at the end of the round. */
 static void
 client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
 {
-	struct tcp_out	*to;
-
-	if ((to = malloc(sizeof(*to) + len + 2)) == NULL) {
+	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
+		tc->tc_ooff = tc->tc_olen = 0;
+	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2)) {
 		tc->tc_dead = true;
 		return;
 	}
 	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
 	    memory_order_relaxed);
-	to->to_next = NULL;
-	to->to_len = len + 2;
-	to->to_off = 0;
-	to->to_buf[0] = (uint8_t)(len >> 8);
-	to->to_buf[1] = (uint8_t)len;
-	memcpy(to->to_buf + 2, pkt, len);
-	if (tc->tc_outtail != NULL)
-		tc->tc_outtail->to_next = to;
-	else {
-		tc->tc_out = to;
+	if (tc->tc_olen == tc->tc_ooff)
 		tc->tc_wdeadline = 0;	/* starts at the first write */
-	}
-	tc->tc_outtail = to;
-	tc->tc_nout++;
+	tc->tc_obuf[tc->tc_olen] = (uint8_t)(len >> 8);
+	tc->tc_obuf[tc->tc_olen + 1] = (uint8_t)len;
+	memcpy(tc->tc_obuf + tc->tc_olen + 2, pkt, len);
+	tc->tc_olen += len + 2;
+}
+
+static bool
+client_writing(const struct tcp_client *tc)
+{
+	return tc->tc_olen > tc->tc_ooff;
 }
 
 /* More queries are read only while few are pending (TCP_MAXINFLIGHT). */
 static bool
 client_reading(const struct tcp_client *tc)
 {
-	return !tc->tc_eof && tc->tc_inflight + tc->tc_nout < TCP_MAXINFLIGHT;
+	return !tc->tc_eof && !tc->tc_dead &&
+	    tc->tc_inflight < TCP_MAXINFLIGHT &&
+	    tc->tc_olen - tc->tc_ooff < TCP_OUTMAX;
 }
 
+/* Send an answer to a UDP client of a tcpOnly server. */
 static void
-bconn_close(struct tcp_bconn *bc)
+udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 {
-	bc->bc_dead = true;
+	struct listener		*li = &listeners[tq->tq_listener];
+	struct dnsquestion	 q;
+	struct msghdr		 m;
+	struct iovec		 iov;
+	uint8_t			 cbuf[COMPAT_CMSG_SPACE];
+
+	/* Too big for the client: the question alone, truncated. */
+	if (len > tq->tq_udpmax && dnspacket_question(pkt, len, &q) == 0) {
+		len = q.q_end;
+		dnspacket_set_counts(pkt, 1, 0, 0, 0);
+		dnspacket_set_tc(pkt, true);
+	}
+	memset(&m, 0, sizeof(m));
+	iov.iov_base = pkt;
+	iov.iov_len = len;
+	m.msg_name = &tq->tq_from;
+	m.msg_namelen = tq->tq_fromlen;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (li->li_wildcard)
+		compat_pktinfo_set(&m, cbuf, &tq->tq_dst);
+	if (sendmsg(li->li_udpfd, &m, 0) == -1)
+		log_debug("udp_answer: %s", strerror(errno));
+	atomic_fetch_add_explicit(&li->li_responses, 1, memory_order_relaxed);
+}
+
+/* Hand an answer (or a self-made one) to whoever asked. */
+static void
+query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
+{
+	if (tq->tq_udp)
+		udp_answer(tq, pkt, len);
+	else if (tq->tq_client != NULL)
+		client_queue(tq->tq_client, pkt, len);
+}
+
+/* The query is finished with: the client may send another. */
+static void
+query_done(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	if (tq->tq_client != NULL)
+		tq->tq_client->tc_inflight--;
+	query_free(tw, tq);
+}
+
+/* No answer will come: SERVFAIL rather than leave the client waiting. */
+static void
+query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	uint8_t	*pkt = tq->tq_buf + 2;
+	size_t	 len;
+
+	if (tq->tq_xfr && tq->tq_xfrmsgs > 0) {
+		/* Half a transfer cannot be ended cleanly: hang up. */
+		if (tq->tq_client != NULL)
+			tq->tq_client->tc_dead = true;
+		query_done(tw, tq);
+		return;
+	}
+	dnspacket_set_id(pkt, tq->tq_origid);
+	len = dnspacket_make_response(pkt, &tq->tq_q, DNS_RCODE_SERVFAIL,
+	    true);
+	query_reply(tq, pkt, len);
+	stats_inc(STAT_RESPONSES);
+	stats_inc(STAT_SERVFAIL_RESPONSES);
+	stats_rcode(DNS_RCODE_SERVFAIL);
+	query_done(tw, tq);
 }
 
 static struct tcp_bconn *
-bconn_connect(struct tcp_worker *tw, struct server *ds)
+bconn_open(struct tcp_worker *tw, struct server *ds)
 {
 	struct tcp_bconn	*bc;
-	size_t			 i;
-	int			 fd, on = 1;
+	int			 fd, on = 1, depth, i;
 
-	/* An idle connection to this server first. */
-	for (i = 0; i < tw->tw_nbconns; i++) {
-		bc = tw->tw_bconns[i];
-		if (!bc->bc_dead && bc->bc_state == BC_IDLE && bc->bc_ds == ds) {
-			bc->bc_reused = true;
-			bc->bc_state = BC_WRITING;
-			return bc;
-		}
-	}
 	if ((fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1)
 		return NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -300,109 +469,483 @@ bconn_connect(struct tcp_worker *tw, struct server *ds)
 		close(fd);
 		return NULL;
 	}
-	bc->bc_fd = fd;
-	bc->bc_state = BC_CONNECTING;
-	bc->bc_ds = ds;
-	server_ref(ds);
-	if (append_ptr(&tw->tw_bconns, &tw->tw_nbconns, bc) == NULL) {
-		server_unref(ds);
-		close(fd);
+	depth = ds->ds_maxinflight > 0 ? ds->ds_maxinflight : TCP_BC_DEPTH;
+	if (depth > TCP_BC_MAXDEPTH)
+		depth = TCP_BC_MAXDEPTH;
+	bc->bc_slots = calloc((size_t)depth, sizeof(*bc->bc_slots));
+	bc->bc_free = calloc((size_t)depth, sizeof(*bc->bc_free));
+	if (bc->bc_slots == NULL || bc->bc_free == NULL ||
+	    append_ptr(&tw->tw_bconns, &tw->tw_nbconns, bc) == NULL) {
+		free(bc->bc_slots);
+		free(bc->bc_free);
 		free(bc);
+		close(fd);
 		return NULL;
 	}
+	bc->bc_depth = depth;
+	for (i = 0; i < depth; i++)
+		bc->bc_free[i] = (uint16_t)(depth - 1 - i);
+	bc->bc_nfree = depth;
+	randombytes_buf(&bc->bc_gen, sizeof(bc->bc_gen));
+	bc->bc_fd = fd;
+	bc->bc_connecting = true;
+	bc->bc_ds = ds;
+	server_ref(ds);
 	return bc;
 }
 
-/* Send the query (already in a length-prefixed buffer) to a server. */
+/*
+ * A connection to ds with room for one more query: the busiest of those
+ * that have room, so that queries share few connections and go out in
+ * few writes; a zone transfer wants one to itself.
+ */
+static struct tcp_bconn *
+bconn_get(struct tcp_worker *tw, struct server *ds, bool xfr)
+{
+	struct tcp_bconn	*bc, *best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < tw->tw_nbconns; i++) {
+		bc = tw->tw_bconns[i];
+		if (bc->bc_dead || bc->bc_xfr || bc->bc_ds != ds ||
+		    bc->bc_nfree == 0 || (xfr && bc->bc_npending > 0))
+			continue;
+		if (best == NULL || bc->bc_npending > best->bc_npending)
+			best = bc;
+	}
+	if (best != NULL) {
+		atomic_fetch_add_explicit(&ds->ds_tcpreused, 1,
+		    memory_order_relaxed);
+		return best;
+	}
+	return bconn_open(tw, ds);
+}
+
+/* Put the query on a connection to ds; false when none can be had. */
 static bool
-bconn_start(struct tcp_worker *tw, struct tcp_client *tc, struct server *ds,
-    uint8_t *qbuf, size_t qlen, const struct dnsquestion *q, const char *pool,
-    struct pcache *pc, uint64_t ckey, int tries)
+bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 {
 	struct tcp_bconn	*bc;
+	uint16_t		 slot;
 
-	if ((bc = bconn_connect(tw, ds)) == NULL) {
+	if ((bc = bconn_get(tw, ds, tq->tq_xfr)) == NULL ||
+	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, bc->bc_wlen + tq->tq_len)) {
 		atomic_fetch_add(&ds->ds_senderrors, 1);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		return false;
 	}
-	bc->bc_client = tc;
-	bc->bc_qbuf = qbuf;
-	bc->bc_qlen = qlen;
-	bc->bc_qoff = 0;
-	bc->bc_q = *q;
-	bc->bc_id = dnspacket_id(qbuf + 2);
-	bc->bc_tries = tries;
-	bc->bc_cache = pc;
-	bc->bc_ckey = ckey;
-	snprintf(bc->bc_pool, sizeof(bc->bc_pool), "%s", pool);
-	bc->bc_sent = tw->tw_now;
-	bc->bc_deadline = tw->tw_now +
-	    (uint64_t)ds->ds_tcpsendtimeout * 1000000000ULL;
-	bc->bc_lenhave = bc->bc_rhave = bc->bc_rlen = 0;
+	slot = bc->bc_free[--bc->bc_nfree];
+	tq->tq_bid = (uint16_t)(bc->bc_gen++ << 8 | slot);
+	bc->bc_slots[slot] = tq;
+	if (bc->bc_npending++ == 0)
+		bc->bc_deadline = tw->tw_now +
+		    (uint64_t)ds->ds_tcprecvtimeout * 1000000000ULL;
+	bc->bc_used++;
+	if (tq->tq_xfr)
+		bc->bc_xfr = true;
+	dnspacket_set_id(tq->tq_buf + 2, tq->tq_bid);
+	memcpy(bc->bc_wbuf + bc->bc_wlen, tq->tq_buf, tq->tq_len);
+	bc->bc_wlen += tq->tq_len;
+	tq->tq_sent = tw->tw_now;
 	atomic_fetch_add(&ds->ds_outstanding, 1);
 	atomic_fetch_add(&ds->ds_queries, 1);
 	atomic_fetch_add(&ds->ds_tcpqueries, 1);
 	return true;
 }
 
-/* Send a query to a server of the pool; false when none is up. */
+/* Take the query out of its slot. */
+static struct tcp_query *
+bconn_take(struct tcp_bconn *bc, uint16_t slot)
+{
+	struct tcp_query	*tq = bc->bc_slots[slot];
+
+	bc->bc_slots[slot] = NULL;
+	bc->bc_free[bc->bc_nfree++] = slot;
+	bc->bc_npending--;
+	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
+	return tq;
+}
+
+/*
+ * The connection failed: every query on it gets one more try over a fresh
+ * connection (a server may close a connection it kept open, or die
+ * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.
+ */
+static void
+bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
+{
+	struct tcp_query	*tq;
+	int			 s;
+
+	if (bc->bc_dead)
+		return;
+	bc->bc_dead = true;
+	if (bc->bc_npending > 0) {
+		if (timeout) {
+			atomic_fetch_add(&bc->bc_ds->ds_drops,
+			    (uint64_t)bc->bc_npending);
+			stats_add(STAT_DOWNSTREAM_TIMEOUTS,
+			    (uint64_t)bc->bc_npending);
+		} else
+			atomic_fetch_add(&bc->bc_ds->ds_tcpdied, 1);
+	}
+	for (s = 0; s < bc->bc_depth && bc->bc_npending > 0; s++) {
+		if (bc->bc_slots[s] == NULL)
+			continue;
+		tq = bconn_take(bc, (uint16_t)s);
+		if (tq->tq_client == NULL && !tq->tq_udp) {
+			query_free(tw, tq);
+			continue;
+		}
+		if (!timeout && tq->tq_tries < 1 &&
+		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
+			tq->tq_tries++;
+			if (tcp_forward(tw, tq, NULL))
+				continue;
+		}
+		query_servfail(tw, tq);
+	}
+}
+
+/* The serial of the SOA record rr, or false when it has none. */
 static bool
-tcp_forward(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
-    size_t qlen, const struct dnsquestion *q, const char *pool,
-    struct pcache *pc, uint64_t ckey, int tries)
+soa_serial(const uint8_t *pkt, size_t len, const struct dnsrr *rr,
+    uint32_t *serial)
+{
+	size_t	off = rr->rr_rdoff, end = rr->rr_rdoff + rr->rr_rdlen;
+
+	if (end > len || dnsname_skip(pkt, end, &off) == -1 ||
+	    dnsname_skip(pkt, end, &off) == -1 || off + 4 > end)
+		return false;
+	*serial = (uint32_t)pkt[off] << 24 | (uint32_t)pkt[off + 1] << 16 |
+	    (uint32_t)pkt[off + 2] << 8 | pkt[off + 3];
+	return true;
+}
+
+struct xfr_walk {
+	struct tcp_query	*xw_tq;
+	const uint8_t		*xw_pkt;
+	size_t			 xw_len;
+};
+
+/*
+ * Follow the answer records of a transfer (RFC 5936, RFC 1995): it ends
+ * with the second SOA of the zone's serial, or the third when an IXFR
+ * answer is incremental (its second record is an older SOA).
+ */
+static void
+xfr_record(void *arg, const struct dnsrr *rr)
+{
+	struct xfr_walk		*xw = arg;
+	struct tcp_query	*tq = xw->xw_tq;
+	uint32_t		 serial;
+	bool			 soa;
+
+	if (rr->rr_section != 1 || tq->tq_xfrdone)
+		return;
+	soa = rr->rr_type == DNS_TYPE_SOA &&
+	    soa_serial(xw->xw_pkt, xw->xw_len, rr, &serial);
+	if (tq->tq_xfrrrs++ == 0) {
+		if (!soa) {
+			tq->tq_xfrdone = true;	/* not a transfer: as it is */
+			return;
+		}
+		tq->tq_xfrserial = serial;
+		tq->tq_xfrsoas = 1;
+		tq->tq_xfrneed = 2;
+		return;
+	}
+	if (tq->tq_xfrrrs == 2 && tq->tq_q.q_type == DNS_TYPE_IXFR && soa &&
+	    serial != tq->tq_xfrserial)
+		tq->tq_xfrneed = 3;
+	if (soa && serial == tq->tq_xfrserial &&
+	    ++tq->tq_xfrsoas >= tq->tq_xfrneed)
+		tq->tq_xfrdone = true;
+}
+
+/* One message of a transfer: relay it; true once the transfer is over. */
+static bool
+xfr_message(struct tcp_query *tq, uint8_t *pkt, size_t len)
+{
+	struct xfr_walk		xw;
+	struct dnsquestion	q;
+	size_t			off = DNS_HDRLEN;
+
+	if (dnspacket_qdcount(pkt) > 0) {
+		if (dnspacket_question(pkt, len, &q) == -1)
+			return true;
+		off = q.q_end;
+	}
+	if (tq->tq_xfrmsgs == 0 && (dnspacket_rcode(pkt) != DNS_RCODE_NOERROR ||
+	    dnspacket_ancount(pkt) == 0))
+		tq->tq_xfrdone = true;
+	xw.xw_tq = tq;
+	xw.xw_pkt = pkt;
+	xw.xw_len = len;
+	if (dnspacket_walk(pkt, len, off, xfr_record, &xw) == -1)
+		tq->tq_xfrdone = true;
+	/* "Up to date": an IXFR answer of the current SOA alone. */
+	if (tq->tq_xfrmsgs == 0 && tq->tq_q.q_type == DNS_TYPE_IXFR &&
+	    tq->tq_xfrrrs == 1)
+		tq->tq_xfrdone = true;
+	tq->tq_xfrmsgs++;
+	dnspacket_set_id(pkt, tq->tq_origid);
+	query_reply(tq, pkt, len);
+	return tq->tq_xfrdone;
+}
+
+/* A message from the server: which query it answers, then pass it on. */
+static void
+bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
+    size_t len)
+{
+	struct tcp_query	*tq;
+	struct tcp_client	*tc;
+	struct dnsquestion	 q;
+	struct dnsq		 dq;
+	struct timespec		 now;
+	uint16_t		 slot;
+	uint64_t		 usec;
+	bool			 keep = true;
+
+	slot = len >= DNS_HDRLEN ? dnspacket_id(pkt) & 0xff : 0;
+	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) || slot >= bc->bc_depth ||
+	    (tq = bc->bc_slots[slot]) == NULL ||
+	    dnspacket_id(pkt) != tq->tq_bid)
+		goto bad;
+	bc->bc_deadline = tw->tw_now +
+	    (uint64_t)bc->bc_ds->ds_tcprecvtimeout * 1000000000ULL;
+	if (tq->tq_xfr && tq->tq_xfrmsgs > 0 && dnspacket_qdcount(pkt) == 0) {
+		/* Later messages of a transfer may leave the question out. */
+		if (xfr_message(tq, pkt, len))
+			goto xfrend;
+		return;
+	}
+	if (dnspacket_question(pkt, len, &q) == -1 ||
+	    q.q_type != tq->tq_q.q_type || q.q_class != tq->tq_q.q_class ||
+	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
+	    tq->tq_q.q_namelen))
+		goto bad;
+	usec = (tw->tw_now - tq->tq_sent) / 1000;
+	tc = tq->tq_client;
+	if (tq->tq_xfr) {
+		if (tq->tq_xfrmsgs == 0) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			frontend_ring_response(tc != NULL ?
+			    (struct sockaddr *)&tc->tc_addr :
+			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
+			    bc->bc_ds, &now);
+			record_response(bc->bc_ds, pkt, len, usec);
+		}
+		if (xfr_message(tq, pkt, len))
+			goto xfrend;
+		return;
+	}
+	tq = bconn_take(bc, slot);
+	dnspacket_set_id(pkt, tq->tq_origid);
+	/* The client gets no ECS it did not send, nor an OPT record. */
+	if (tq->tq_ecsadded)
+		edns_strip_ecs(pkt, &len, &q, !tq->tq_ecshadopt);
+	if ((tc != NULL || tq->tq_udp) && rules_response.rc_count > 0) {
+		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ?
+		    (struct sockaddr *)&tc->tc_addr :
+		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
+		dq.dq_tcp = !tq->tq_udp;
+		pthread_rwlock_rdlock(&config_lock);
+		keep = backend_response_rules(&dq);
+		pthread_rwlock_unlock(&config_lock);
+		len = dq.dq_len;
+		if (dq.dq_skipcache)
+			tq->tq_cache = NULL;
+	}
+	if (keep && tq->tq_cache != NULL)
+		pcache_put(tq->tq_cache, tq->tq_ckey, &q, !tq->tq_udp, pkt, len,
+		    (time_t)(tw->tw_now / 1000000000ULL));
+	record_response(bc->bc_ds, pkt, len, usec);
+	if (keep && (tc != NULL || tq->tq_udp)) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		frontend_ring_response(tc != NULL ?
+		    (struct sockaddr *)&tc->tc_addr :
+		    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
+		    bc->bc_ds, &now);
+		query_reply(tq, pkt, len);
+	}
+	query_done(tw, tq);
+	return;
+xfrend:
+	tq = bconn_take(bc, slot);
+	bc->bc_xfr = false;		/* usable again */
+	query_done(tw, tq);
+	return;
+bad:
+	/* Not an answer to anything asked here: trust nothing more on it. */
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	bconn_fail(tw, bc, false);
+}
+
+/* Write the queries queued on bc, all at once. */
+static void
+bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	ssize_t	n;
+
+	while (bc->bc_woff < bc->bc_wlen) {
+		n = write(bc->bc_fd, bc->bc_wbuf + bc->bc_woff,
+		    bc->bc_wlen - bc->bc_woff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				bconn_fail(tw, bc, false);
+			return;
+		}
+		bc->bc_woff += (size_t)n;
+	}
+	bc->bc_woff = bc->bc_wlen = 0;
+}
+
+/* Read what the server sent and pass on every whole message. */
+static void
+bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	struct tcp_query	*tq;
+	struct tcp_client	*tc;
+	size_t			 off, mlen;
+	ssize_t			 n;
+	int			 s;
+
+	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
+	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF)) {
+		bconn_fail(tw, bc, false);
+		return;
+	}
+	n = read(bc->bc_fd, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* Closed (or junk) while idle is no failure of a query. */
+		bconn_fail(tw, bc, false);
+		return;
+	}
+	bc->bc_rlen += (size_t)n;
+	off = 0;
+	while (!bc->bc_dead && bc->bc_rlen - off >= 2) {
+		mlen = (size_t)bc->bc_rbuf[off] << 8 | bc->bc_rbuf[off + 1];
+		if (bc->bc_rlen - off < 2 + mlen)
+			break;
+		bconn_answer(tw, bc, bc->bc_rbuf + off + 2, mlen);
+		off += 2 + mlen;
+	}
+	if (bc->bc_dead)
+		return;
+	if (off > 0) {
+		memmove(bc->bc_rbuf, bc->bc_rbuf + off, bc->bc_rlen - off);
+		bc->bc_rlen -= off;
+	}
+	if (bc->bc_rlen >= 2 && !buf_reserve(&bc->bc_rbuf, &bc->bc_rcap,
+	    2 + ((size_t)bc->bc_rbuf[0] << 8 | bc->bc_rbuf[1])))
+		bconn_fail(tw, bc, false);
+	/* A transfer whose client left: the rest of it has nowhere to go. */
+	if (bc->bc_xfr)
+		for (s = 0; s < bc->bc_depth; s++)
+			if ((tq = bc->bc_slots[s]) != NULL && !tq->tq_udp &&
+			    ((tc = tq->tq_client) == NULL || tc->tc_dead))
+				bconn_fail(tw, bc, false);
+}
+
+static void
+bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
+{
+	int		err = 0;
+	socklen_t	errlen = sizeof(err);
+
+	if (bc->bc_connecting) {
+		if (getsockopt(bc->bc_fd, SOL_SOCKET, SO_ERROR, &err,
+		    &errlen) == -1 || err != 0) {
+			bconn_fail(tw, bc, false);
+			return;
+		}
+		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+			return;
+		bc->bc_connecting = false;
+	}
+	if (revents & (POLLOUT | POLLERR | POLLHUP))
+		bconn_write(tw, bc);
+	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)))
+		bconn_read(tw, bc);
+}
+
+/*
+ * Send a query to a server of its pool (ds NULL) or to ds; false when no
+ * server is up or none can be reached.
+ */
+static bool
+tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 {
 	struct pool	*pl;
-	struct server	*ds = NULL;
 	bool		 ok;
 
-	pthread_rwlock_rdlock(&config_lock);
-	if ((pl = pool_get(pool, false)) != NULL)
-		ds = pool_select(pl, q, tw->tw_now, &tw->tw_rnd);
-	if (ds != NULL)
-		server_ref(ds);
-	pthread_rwlock_unlock(&config_lock);
 	if (ds == NULL) {
-		stats_inc(STAT_NO_POLICY);
-		return false;
-	}
-	ok = bconn_start(tw, tc, ds, qbuf, qlen, q, pool, pc, ckey, tries);
+		pthread_rwlock_rdlock(&config_lock);
+		if ((pl = pool_get(tq->tq_pool, false)) != NULL)
+			ds = pool_select(pl, &tq->tq_q, tw->tw_now,
+			    &tw->tw_rnd);
+		if (ds != NULL)
+			server_ref(ds);
+		pthread_rwlock_unlock(&config_lock);
+		if (ds == NULL) {
+			stats_inc(STAT_NO_POLICY);
+			return false;
+		}
+	} else
+		server_ref(ds);
+	ok = bconn_send(tw, tq, ds);
 	server_unref(ds);
 	return ok;
 }
 
 /* The query just read from the client: check it and send it on. */
 static void
-client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
-    size_t qlen, size_t room)
+client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
+    size_t len)
 {
-	struct dnsquestion	 q;
+	struct tcp_query	*tq;
+	struct dnsquestion	*q;
 	struct dnsq		 dq;
 	struct server		*ds;
-	uint8_t			*pkt = qbuf + 2;
-	size_t			 len = qlen - 2;
+	uint8_t			*pkt;
 	struct timespec		 now;
 	int			 verdict;
 
 	stats_inc(STAT_QUERIES);
 	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
 	tc->tc_nqueries++;
+	/* Room for an answer built in place by the rules. */
+	if ((tq = query_new(tw, 2 + (len < UDP_QUERYMAX ? UDP_QUERYMAX :
+	    len))) == NULL) {
+		tc->tc_dead = true;
+		return;
+	}
+	pkt = tq->tq_buf + 2;
+	memcpy(pkt, msg, len);
+	q = &tq->tq_q;
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt) ||
 	    dnspacket_qdcount(pkt) == 0 ||
-	    dnspacket_question(pkt, len, &q) == -1) {
+	    dnspacket_question(pkt, len, q) == -1) {
 		stats_inc(len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
 		    dnspacket_qdcount(pkt) == 0 ? STAT_EMPTY_QUERIES :
 		    STAT_NONCOMPLIANT_QUERIES);
-		free(qbuf);
+		query_free(tw, tq);
 		tc->tc_dead = true;	/* dnsdist closes such connections */
 		return;
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	clock_gettime(CLOCK_REALTIME, &now);
-	frontend_ring_query((struct sockaddr *)&tc->tc_addr, &q, len, &now);
-	dnsq_init(&dq, pkt, len, room - 2, &q, (struct sockaddr *)&tc->tc_addr,
-	    tw->tw_now, &tw->tw_rnd);
+	frontend_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
+	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
+	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
 	/* Rules, pools and servers are read under the configuration lock. */
@@ -416,79 +959,91 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, uint8_t *qbuf,
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
 			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
-			    &q, pkt, dq.dq_len, 0, NULL, &now);
+			    q, pkt, dq.dq_len, 0, NULL, &now);
 			client_queue(tc, pkt, dq.dq_len);
 		}
-		free(qbuf);
+		query_free(tw, tq);
 		return;
 	}
 	/* The rules may have rewritten the query (RD, CD). */
-	qbuf[0] = (uint8_t)(dq.dq_len >> 8);
-	qbuf[1] = (uint8_t)dq.dq_len;
-	if (bconn_start(tw, tc, ds, qbuf, dq.dq_len + 2, &q, dq.dq_pool,
-	    dq.dq_cache, dq.dq_ckey, 0))
-		tc->tc_inflight++;
-	else
-		free(qbuf);
+	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
+	tq->tq_buf[1] = (uint8_t)dq.dq_len;
+	tq->tq_len = dq.dq_len + 2;
+	tq->tq_client = tc;
+	tq->tq_origid = dnspacket_id(pkt);
+	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
+	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
+	tq->tq_ckey = dq.dq_ckey;
+	tq->tq_ecsadded = dq.dq_ecsadded;
+	tq->tq_ecshadopt = dq.dq_ecshadopt;
+	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq.dq_pool);
+	tc->tc_inflight++;
+	if (!bconn_send(tw, tq, ds))
+		query_servfail(tw, tq);
 	server_unref(ds);
+}
+
+/* Handle the whole queries in the read buffer, as many as may be. */
+static void
+client_parse(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	size_t	off = 0, mlen;
+
+	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
+		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
+		if (tc->tc_rlen - off < 2 + mlen)
+			break;
+		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen);
+		off += 2 + mlen;
+		if (settings.st_maxtcpqueriesperconn > 0 &&
+		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
+			tc->tc_eof = true;	/* read no more */
+			off = tc->tc_rlen;
+		}
+	}
+	if (off > 0) {
+		memmove(tc->tc_rbuf, tc->tc_rbuf + off, tc->tc_rlen - off);
+		tc->tc_rlen -= off;
+	}
 }
 
 static void
 client_read(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	ssize_t	n;
+	size_t	need;
 
-	for (;;) {
-		if (tc->tc_lenhave < 2) {
-			n = read(tc->tc_fd, tc->tc_lenbuf + tc->tc_lenhave,
-			    2 - tc->tc_lenhave);
-		} else {
-			n = read(tc->tc_fd, tc->tc_qbuf + 2 + tc->tc_qhave,
-			    tc->tc_qlen - tc->tc_qhave);
-		}
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				tc->tc_dead = true;
-			return;
-		}
-		if (n == 0) {
-			tc->tc_eof = true;
-			return;
-		}
-		tc->tc_deadline = tw->tw_now +
-		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
-		if (tc->tc_lenhave < 2) {
-			tc->tc_lenhave += (size_t)n;
-			if (tc->tc_lenhave < 2)
-				continue;
-			tc->tc_qlen = (size_t)tc->tc_lenbuf[0] << 8 |
-			    tc->tc_lenbuf[1];
-			tc->tc_qhave = 0;
-			/* Room for an answer built in place by the rules. */
-			tc->tc_qroom = (tc->tc_qlen < UDP_QUERYMAX ?
-			    UDP_QUERYMAX : tc->tc_qlen) + 2;
-			if ((tc->tc_qbuf = malloc(tc->tc_qroom)) == NULL) {
-				tc->tc_dead = true;
-				return;
-			}
-			memcpy(tc->tc_qbuf, tc->tc_lenbuf, 2);
-		} else
-			tc->tc_qhave += (size_t)n;
-		if (tc->tc_qhave < tc->tc_qlen)
-			continue;
-		client_query(tw, tc, tc->tc_qbuf, tc->tc_qlen + 2,
-		    tc->tc_qroom);
-		tc->tc_qbuf = NULL;
-		tc->tc_lenhave = 0;
-		if (tc->tc_dead || !client_reading(tc))
-			return;
-		if (settings.st_maxtcpqueriesperconn > 0 &&
-		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
-			tc->tc_eof = true;	/* read no more */
-			return;
-		}
+	/*
+	 * Whole queries left from before go first; then the buffer needs
+	 * room for the rest of the one begun, and more (a read of 0 bytes
+	 * would look like the end of the connection).
+	 */
+	client_parse(tw, tc);
+	if (!client_reading(tc))
+		return;
+	need = TCP_RBUF;
+	if (tc->tc_rlen >= 2)
+		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
+	if (need < tc->tc_rlen + 512)
+		need = tc->tc_rlen + 512;
+	if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need)) {
+		tc->tc_dead = true;
+		return;
 	}
+	n = read(tc->tc_fd, tc->tc_rbuf + tc->tc_rlen, tc->tc_rcap - tc->tc_rlen);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			tc->tc_dead = true;
+		return;
+	}
+	if (n == 0) {
+		tc->tc_eof = true;
+		return;
+	}
+	tc->tc_rlen += (size_t)n;
+	tc->tc_deadline = tw->tw_now +
+	    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+	client_parse(tw, tc);
 }
 
 /*
@@ -498,229 +1053,61 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 static void
 client_write(struct tcp_worker *tw, struct tcp_client *tc)
 {
-	struct tcp_out	*to;
-	ssize_t		 n;
+	ssize_t	n;
 
 	if (tc->tc_wdeadline == 0)
 		tc->tc_wdeadline = tw->tw_now +
 		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
-	while ((to = tc->tc_out) != NULL) {
-		n = write(tc->tc_fd, to->to_buf + to->to_off,
-		    to->to_len - to->to_off);
+	while (client_writing(tc)) {
+		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
+		    tc->tc_olen - tc->tc_ooff);
 		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				tc->tc_dead = true;
-			return;
+			break;
 		}
 		tc->tc_wdeadline = tw->tw_now +
 		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
 		tc->tc_deadline = tw->tw_now +
 		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
-		to->to_off += (size_t)n;
-		if (to->to_off < to->to_len)
-			return;
-		tc->tc_out = to->to_next;
-		if (tc->tc_out == NULL)
-			tc->tc_outtail = NULL;
-		tc->tc_nout--;
-		free(to);
+		tc->tc_ooff += (size_t)n;
 	}
-}
-
-/* The query on bc failed: try a fresh connection once, else give up. */
-static void
-bconn_failed(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
-{
-	struct tcp_client	*tc = bc->bc_client;
-	uint8_t			*qbuf = bc->bc_qbuf;
-	size_t			 len;
-
-	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
-	bc->bc_qbuf = NULL;
-	bconn_close(bc);
-	if (tc == NULL) {
-		free(qbuf);
-		return;
-	}
-	/* A reused connection may have been closed by the server meanwhile. */
-	if (!timeout && bc->bc_reused && bc->bc_rhave == 0 &&
-	    bc->bc_lenhave == 0 && bc->bc_tries < 1 &&
-	    tcp_forward(tw, tc, qbuf, bc->bc_qlen, &bc->bc_q, bc->bc_pool,
-	    bc->bc_cache, bc->bc_ckey, bc->bc_tries + 1))
-		return;
-	if (timeout) {
-		atomic_fetch_add(&bc->bc_ds->ds_drops, 1);
-		stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
-	} else
-		atomic_fetch_add(&bc->bc_ds->ds_tcpdied, 1);
-	/* Tell the client rather than leave it waiting: SERVFAIL. */
-	len = dnspacket_make_response(qbuf + 2, &bc->bc_q, DNS_RCODE_SERVFAIL,
-	    true);
-	client_queue(tc, qbuf + 2, len);
-	stats_inc(STAT_RESPONSES);
-	stats_inc(STAT_SERVFAIL_RESPONSES);
-	stats_rcode(DNS_RCODE_SERVFAIL);
-	free(qbuf);
-	tc->tc_inflight--;
-}
-
-static void
-bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc)
-{
-	struct tcp_client	*tc = bc->bc_client;
-	struct dnsquestion	 q;
-	struct dnsq		 dq;
-	bool			 keep = true;
-	struct timespec		 now;
-	uint8_t			*pkt = bc->bc_rbuf;
-	size_t			 len = bc->bc_rlen, i, nidle = 0;
-
-	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) ||
-	    dnspacket_id(pkt) != bc->bc_id ||
-	    dnspacket_question(pkt, len, &q) == -1 ||
-	    q.q_type != bc->bc_q.q_type || q.q_class != bc->bc_q.q_class ||
-	    !dnsname_equal(q.q_name, q.q_namelen, bc->bc_q.q_name,
-	    bc->bc_q.q_namelen)) {
-		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
-		bconn_failed(tw, bc, false);
-		return;
-	}
-	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
-	if (tc != NULL && rules_response.rc_count > 0) {
-		dnsq_init(&dq, pkt, len, len, &q,
-		    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
-		dq.dq_tcp = true;
-		pthread_rwlock_rdlock(&config_lock);
-		keep = backend_response_rules(&dq);
-		pthread_rwlock_unlock(&config_lock);
-		len = dq.dq_len;
-		if (dq.dq_skipcache)
-			bc->bc_cache = NULL;
-	}
-	if (keep && bc->bc_cache != NULL)
-		pcache_put(bc->bc_cache, bc->bc_ckey, &q, true, pkt, len,
-		    (time_t)(tw->tw_now / 1000000000ULL));
-	record_response(bc->bc_ds, pkt, len,
-	    (tw->tw_now - bc->bc_sent) / 1000);
-	if (tc != NULL) {
-		if (keep) {
-			clock_gettime(CLOCK_REALTIME, &now);
-			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
-			    &q, pkt, len, (tw->tw_now - bc->bc_sent) / 1000,
-			    bc->bc_ds, &now);
-			client_queue(tc, pkt, len);
-		}
-		tc->tc_inflight--;
-	}
-	free(bc->bc_qbuf);
-	free(bc->bc_rbuf);
-	bc->bc_qbuf = bc->bc_rbuf = NULL;
-	bc->bc_client = NULL;
-	for (i = 0; i < tw->tw_nbconns; i++)
-		if (tw->tw_bconns[i]->bc_ds == bc->bc_ds &&
-		    tw->tw_bconns[i]->bc_state == BC_IDLE)
-			nidle++;
-	if (nidle >= TCP_IDLE_PER_SERVER || bc->bc_ds->ds_removed) {
-		bconn_close(bc);
-		return;
-	}
-	bc->bc_state = BC_IDLE;
-	bc->bc_lenhave = bc->bc_rhave = bc->bc_rlen = 0;
-}
-
-static void
-bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
-{
-	ssize_t		n;
-	int		err = 0;
-	socklen_t	errlen = sizeof(err);
-
-	if (bc->bc_state == BC_IDLE) {
-		/* The server closed (or sent junk on) an idle connection. */
-		bconn_close(bc);
-		return;
-	}
-	if (bc->bc_state == BC_CONNECTING) {
-		if (getsockopt(bc->bc_fd, SOL_SOCKET, SO_ERROR, &err,
-		    &errlen) == -1 || err != 0) {
-			bconn_failed(tw, bc, false);
-			return;
-		}
-		bc->bc_state = BC_WRITING;
-	}
-	if (bc->bc_state == BC_WRITING && (revents & (POLLOUT | POLLERR |
-	    POLLHUP))) {
-		n = write(bc->bc_fd, bc->bc_qbuf + bc->bc_qoff,
-		    bc->bc_qlen - bc->bc_qoff);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				bconn_failed(tw, bc, false);
-			return;
-		}
-		bc->bc_qoff += (size_t)n;
-		if (bc->bc_qoff < bc->bc_qlen)
-			return;
-		bc->bc_state = BC_READING;
-		bc->bc_deadline = tw->tw_now +
-		    (uint64_t)bc->bc_ds->ds_tcprecvtimeout * 1000000000ULL;
-		return;
-	}
-	if (bc->bc_state != BC_READING)
-		return;
-	for (;;) {
-		if (bc->bc_lenhave < 2)
-			n = read(bc->bc_fd, bc->bc_lenbuf + bc->bc_lenhave,
-			    2 - bc->bc_lenhave);
-		else
-			n = read(bc->bc_fd, bc->bc_rbuf + bc->bc_rhave,
-			    bc->bc_rlen - bc->bc_rhave);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
-			return;
-		if (n <= 0) {
-			bconn_failed(tw, bc, false);
-			return;
-		}
-		if (bc->bc_lenhave < 2) {
-			bc->bc_lenhave += (size_t)n;
-			if (bc->bc_lenhave < 2)
-				continue;
-			bc->bc_rlen = (size_t)bc->bc_lenbuf[0] << 8 |
-			    bc->bc_lenbuf[1];
-			if (bc->bc_rlen == 0 ||
-			    (bc->bc_rbuf = malloc(bc->bc_rlen)) == NULL) {
-				bconn_failed(tw, bc, false);
-				return;
-			}
-			continue;
-		}
-		bc->bc_rhave += (size_t)n;
-		if (bc->bc_rhave == bc->bc_rlen) {
-			bconn_answer(tw, bc);
-			return;
-		}
+	if (tc->tc_ooff == tc->tc_olen)
+		tc->tc_ooff = tc->tc_olen = 0;
+	else if (tc->tc_ooff > tc->tc_ocap / 2) {
+		memmove(tc->tc_obuf, tc->tc_obuf + tc->tc_ooff,
+		    tc->tc_olen - tc->tc_ooff);
+		tc->tc_olen -= tc->tc_ooff;
+		tc->tc_ooff = 0;
 	}
 }
 
 static void
 client_free(struct tcp_worker *tw, struct tcp_client *tc)
 {
-	struct tcp_out	*to;
-	size_t		 i;
+	struct tcp_bconn	*bc;
+	struct tcp_query	*tq;
+	size_t			 i;
+	int			 s;
 
-	for (i = 0; i < tw->tw_nbconns; i++)
-		if (tw->tw_bconns[i]->bc_client == tc)
-			tw->tw_bconns[i]->bc_client = NULL;
-	while ((to = tc->tc_out) != NULL) {
-		tc->tc_out = to->to_next;
-		free(to);
+	/* Its queries' answers, when they come, go nowhere. */
+	for (i = 0; i < tw->tw_nbconns; i++) {
+		bc = tw->tw_bconns[i];
+		for (s = 0; s < bc->bc_depth; s++)
+			if ((tq = bc->bc_slots[s]) != NULL &&
+			    tq->tq_client == tc) {
+				tq->tq_client = NULL;
+				if (tq->tq_xfr)
+					bconn_fail(tw, bc, false);
+			}
 	}
 	if (settings.st_maxtcpconnperclient > 0)
 		percl_count(&tc->tc_addr, -1, 0);
 	close(tc->tc_fd);
-	free(tc->tc_qbuf);
+	free(tc->tc_rbuf);
+	free(tc->tc_obuf);
 	free(tc);
 }
 
@@ -728,7 +1115,9 @@ static void
 bconn_free(struct tcp_bconn *bc)
 {
 	close(bc->bc_fd);
-	free(bc->bc_qbuf);
+	free(bc->bc_slots);
+	free(bc->bc_free);
+	free(bc->bc_wbuf);
 	free(bc->bc_rbuf);
 	server_unref(bc->bc_ds);
 	free(bc);
@@ -741,6 +1130,12 @@ worker_handoff(struct tcp_worker *tw)
 	struct tcp_client	*tc;
 
 	while (read(tw->tw_pipe[0], &th, sizeof(th)) == sizeof(th)) {
+		if (th.th_kind == TH_UDPQUERY) {
+			if (!bconn_send(tw, th.th_tq, th.th_ds))
+				query_servfail(tw, th.th_tq);
+			server_unref(th.th_ds);
+			continue;
+		}
 		if ((tc = calloc(1, sizeof(*tc))) == NULL ||
 		    append_ptr(&tw->tw_clients, &tw->tw_nclients, tc) == NULL) {
 			free(tc);
@@ -758,6 +1153,22 @@ worker_handoff(struct tcp_worker *tw)
 	}
 }
 
+/* Is bc one too many idle connections to its server? */
+static bool
+bconn_spare(struct tcp_worker *tw, const struct tcp_bconn *bc)
+{
+	size_t	i, nidle = 0;
+
+	if (bc->bc_ds->ds_removed)
+		return true;
+	for (i = 0; i < tw->tw_nbconns && tw->tw_bconns[i] != bc; i++)
+		if (tw->tw_bconns[i]->bc_ds == bc->bc_ds &&
+		    !tw->tw_bconns[i]->bc_dead &&
+		    tw->tw_bconns[i]->bc_npending == 0)
+			nidle++;
+	return nidle >= TCP_IDLE_PER_SERVER;
+}
+
 /* Close what is finished or late; compact the arrays. */
 static void
 worker_sweep(struct tcp_worker *tw)
@@ -770,17 +1181,20 @@ worker_sweep(struct tcp_worker *tw)
 	maxdur = (uint64_t)settings.st_maxtcpconnduration * 1000000000ULL;
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
-		if (!bc->bc_dead && bc->bc_state != BC_IDLE &&
-		    tw->tw_now >= bc->bc_deadline)
-			bconn_failed(tw, bc, true);
+		if (bc->bc_dead)
+			continue;
+		if (bc->bc_npending > 0 && tw->tw_now >= bc->bc_deadline)
+			bconn_fail(tw, bc, true);
+		else if (bc->bc_npending == 0 && bconn_spare(tw, bc))
+			bc->bc_dead = true;
 	}
 	for (i = j = 0; i < tw->tw_nclients; i++) {
 		tc = tw->tw_clients[i];
-		if (tc->tc_inflight == 0 && tc->tc_out == NULL &&
+		if (tc->tc_inflight == 0 && !client_writing(tc) &&
 		    (tc->tc_eof || tw->tw_now >= tc->tc_deadline ||
 		    (maxdur > 0 && tw->tw_now - tc->tc_start >= maxdur)))
 			tc->tc_dead = true;
-		if (tc->tc_out != NULL && tc->tc_wdeadline != 0 &&
+		if (client_writing(tc) && tc->tc_wdeadline != 0 &&
 		    tw->tw_now >= tc->tc_wdeadline)
 			tc->tc_dead = true;
 		if (tc->tc_dead)
@@ -801,12 +1215,31 @@ worker_sweep(struct tcp_worker *tw)
 	atomic_store_explicit(&tw->tw_pubbconns, j, memory_order_relaxed);
 }
 
+/* Should bc be read?  Not while its transfer's client is behind. */
+static bool
+bconn_reading(const struct tcp_bconn *bc)
+{
+	struct tcp_query	*tq;
+	int			 s;
+
+	if (bc->bc_connecting)
+		return false;
+	if (!bc->bc_xfr)
+		return true;
+	for (s = 0; s < bc->bc_depth; s++)
+		if ((tq = bc->bc_slots[s]) != NULL && tq->tq_client != NULL &&
+		    tq->tq_client->tc_olen - tq->tq_client->tc_ooff >=
+		    TCP_OUTMAX)
+			return false;
+	return true;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct tcp_worker	 *tw = arg;
 	struct pollfd		 *pfd = NULL, *np;
-	size_t			  cap = 0, n, i, nc;
+	size_t			  cap = 0, n, i, nc, nb;
 	uint64_t		  next;
 	struct tcp_client	 *tc;
 	struct tcp_bconn	 *bc;
@@ -832,27 +1265,33 @@ worker_main(void *arg)
 		for (i = 0; i < nc; i++) {
 			tc = tw->tw_clients[i];
 			/* A closed client waiting for answers: not polled. */
-			pfd[1 + i].fd = tc->tc_eof && tc->tc_out == NULL ?
-			    -1 : tc->tc_fd;
+			/*
+			 * Nothing asked, not polled: a hung-up client would
+			 * wake the loop at once, again and again.
+			 */
 			pfd[1 + i].events = (client_reading(tc) ? POLLIN : 0) |
-			    (tc->tc_out != NULL ? POLLOUT : 0);
+			    (client_writing(tc) ? POLLOUT : 0);
+			pfd[1 + i].fd = pfd[1 + i].events != 0 ? tc->tc_fd : -1;
 			/*
 			 * Only a deadline the sweep acts on: a past read
 			 * deadline while queries are out would spin the loop.
 			 */
-			if (tc->tc_out != NULL && tc->tc_wdeadline != 0 &&
+			if (client_writing(tc) && tc->tc_wdeadline != 0 &&
 			    tc->tc_wdeadline < next)
 				next = tc->tc_wdeadline;
-			else if (tc->tc_out == NULL && tc->tc_inflight == 0 &&
+			else if (!client_writing(tc) && tc->tc_inflight == 0 &&
 			    tc->tc_deadline < next)
 				next = tc->tc_deadline;
 		}
-		for (i = 0; i < tw->tw_nbconns; i++) {
+		nb = tw->tw_nbconns;
+		for (i = 0; i < nb; i++) {
 			bc = tw->tw_bconns[i];
-			pfd[1 + nc + i].fd = bc->bc_fd;
-			pfd[1 + nc + i].events = bc->bc_state == BC_CONNECTING ||
-			    bc->bc_state == BC_WRITING ? POLLOUT : POLLIN;
-			if (bc->bc_state != BC_IDLE && bc->bc_deadline < next)
+			pfd[1 + nc + i].events =
+			    (bc->bc_connecting || bc->bc_wlen > bc->bc_woff ?
+			    POLLOUT : 0) | (bconn_reading(bc) ? POLLIN : 0);
+			pfd[1 + nc + i].fd = pfd[1 + nc + i].events != 0 ?
+			    bc->bc_fd : -1;
+			if (bc->bc_npending > 0 && bc->bc_deadline < next)
 				next = bc->bc_deadline;
 		}
 		timeout = next <= tw->tw_now ? 0 :
@@ -862,35 +1301,110 @@ worker_main(void *arg)
 		tw->tw_now = mono_ns();
 		for (i = 0; i < nc; i++) {
 			tc = tw->tw_clients[i];
-			if (pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR))
+			if ((pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    client_reading(tc))
 				client_read(tw, tc);
+			else if (pfd[1 + i].revents & (POLLHUP | POLLERR))
+				tc->tc_dead = true;
 		}
-		for (i = 0; i < tw->tw_nbconns && 1 + nc + i < n; i++) {
-			if (pfd[1 + nc + i].revents == 0)
-				continue;
+		for (i = 0; i < nb; i++) {
 			bc = tw->tw_bconns[i];
-			if (!bc->bc_dead)
+			if (pfd[1 + nc + i].revents != 0 && !bc->bc_dead)
 				bconn_io(tw, bc, pfd[1 + nc + i].revents);
-		}
-		/* Answers that arrived this round go out now. */
-		for (i = 0; i < tw->tw_nclients; i++) {
-			tc = tw->tw_clients[i];
-			if (tc->tc_out != NULL && !tc->tc_dead)
-				client_write(tw, tc);
 		}
 		if (pfd[0].revents & POLLIN)
 			worker_handoff(tw);
+		/*
+		 * Queries waiting in a read buffer for room, then everything
+		 * this round produced goes out, one write per connection.
+		 */
+		for (i = 0; i < tw->tw_nclients; i++) {
+			tc = tw->tw_clients[i];
+			if (tc->tc_rlen >= 2 && client_reading(tc))
+				client_parse(tw, tc);
+		}
+		for (i = 0; i < tw->tw_nbconns; i++) {
+			bc = tw->tw_bconns[i];
+			if (!bc->bc_dead && !bc->bc_connecting &&
+			    bc->bc_wlen > bc->bc_woff)
+				bconn_write(tw, bc);
+		}
+		for (i = 0; i < tw->tw_nclients; i++) {
+			tc = tw->tw_clients[i];
+			if (client_writing(tc) && !tc->tc_dead)
+				client_write(tw, tc);
+		}
 	}
 	free(pfd);
 	return NULL;
 }
 
-/* showTCPStats(): connections per worker thread. */
+/*
+ * A UDP query for a tcpOnly server (main thread): copied, and handed to a
+ * worker that sends it over TCP and the answer back over UDP.
+ */
+void
+tcp_udp_query(struct server *ds, const struct dnsq *dq,
+    const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
+    const struct compat_dst *dst)
+{
+	struct tcp_handoff	 th;
+	struct tcp_query	*tq;
+	struct dnsopt		 opt;
+	struct tcp_worker	*tw;
+
+	if ((tq = calloc(1, sizeof(*tq) + TCP_QROOM)) == NULL)
+		goto fail;
+	tq->tq_buf = (uint8_t *)(tq + 1);
+	tq->tq_room = TCP_QROOM;
+	if (dq->dq_len + 2 > tq->tq_room || fromlen > sizeof(tq->tq_from)) {
+		free(tq);
+		goto fail;
+	}
+	tq->tq_buf[0] = (uint8_t)(dq->dq_len >> 8);
+	tq->tq_buf[1] = (uint8_t)dq->dq_len;
+	memcpy(tq->tq_buf + 2, dq->dq_pkt, dq->dq_len);
+	tq->tq_len = dq->dq_len + 2;
+	tq->tq_q = *dq->dq_q;
+	tq->tq_origid = dnspacket_id(dq->dq_pkt);
+	tq->tq_cache = dq->dq_cache;
+	tq->tq_ckey = dq->dq_ckey;
+	tq->tq_ecsadded = dq->dq_ecsadded;
+	tq->tq_ecshadopt = dq->dq_ecshadopt;
+	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq->dq_pool);
+	tq->tq_udp = true;
+	tq->tq_listener = listener;
+	memcpy(&tq->tq_from, from, fromlen);
+	tq->tq_fromlen = fromlen;
+	tq->tq_dst = *dst;
+	tq->tq_udpmax = 512;
+	if (dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
+	    &opt) == 1 && opt.o_payload > 512)
+		tq->tq_udpmax = opt.o_payload;
+	memset(&th, 0, sizeof(th));
+	th.th_kind = TH_UDPQUERY;
+	th.th_tq = tq;
+	th.th_ds = ds;
+	server_ref(ds);
+	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % nworkers];
+	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
+		server_unref(ds);
+		free(tq);
+		goto fail;
+	}
+	return;
+fail:
+	atomic_fetch_add(&ds->ds_senderrors, 1);
+	stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
+}
+
+/* showTCPStats(): connections per worker thread, then per server. */
 void
 tcp_show_stats(struct sbuf *sb)
 {
-	size_t		i, c, b, tc = 0, tb = 0;
-	uint64_t	a, ta = 0;
+	struct server	*ds;
+	size_t		 i, c, b, tc = 0, tb = 0;
+	uint64_t	 a, ta = 0;
 
 	sbuf_printf(sb, "%-8s %10s %10s %12s\n", "Thread", "Clients",
 	    "Backends", "Accepted");
@@ -906,6 +1420,17 @@ tcp_show_stats(struct sbuf *sb)
 	}
 	sbuf_printf(sb, "%-8s %10zu %10zu %12llu\n", "All", tc, tb,
 	    (unsigned long long)ta);
+	sbuf_printf(sb, "\n%-3s %-20s %-24s %12s %12s %10s\n", "#", "Server",
+	    "Address", "TCPQueries", "Reused", "Died");
+	for (i = 0; i < servers.sr_count; i++) {
+		ds = servers.sr_servers[i];
+		sbuf_printf(sb, "%-3zu %-20.20s %-24s %12llu %12llu %10llu\n",
+		    i, ds->ds_name != NULL ? ds->ds_name : "",
+		    ds->ds_addrtext, (unsigned long long)atomic_load(
+		    &ds->ds_tcpqueries), (unsigned long long)atomic_load(
+		    &ds->ds_tcpreused), (unsigned long long)atomic_load(
+		    &ds->ds_tcpdied));
+	}
 }
 
 void

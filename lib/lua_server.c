@@ -154,6 +154,10 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_tcprecvtimeout);
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
 	    ds->ds_tcpsendtimeout);
+	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
+	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
+	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
+		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");
 	if (ds->ds_checkinterval < 1 || ds->ds_checktimeout < 1 ||
 	    ds->ds_maxcheckfailures < 1 || ds->ds_rise < 1)
 		luaL_error(L, "newServer: checkInterval, checkTimeout, "

@@ -144,6 +144,8 @@ snap_servers(struct metrics *mx)
 		    memory_order_relaxed);
 		ms->ms_tcpdied = atomic_load_explicit(&ds->ds_tcpdied,
 		    memory_order_relaxed);
+		ms->ms_tcpreused = atomic_load_explicit(&ds->ds_tcpreused,
+		    memory_order_relaxed);
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
 			continue;
@@ -873,6 +875,8 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
 	json_num(sb, "tcpQueries", (double)ms->ms_tcpqueries, &first);
 	json_num(sb, "tcpDiedReadingResponse", (double)ms->ms_tcpdied,
+	    &first);
+	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
 	json_key(sb, "pools", &first);
 	sbuf_puts(sb, "[");

@@ -36,6 +36,7 @@ struct metrics_server {
 	uint64_t	 ms_senderrors;
 	uint64_t	 ms_tcpqueries;
 	uint64_t	 ms_tcpdied;
+	uint64_t	 ms_tcpreused;
 	char		**ms_pools;
 	size_t		 ms_npools;
 };

@@ -55,6 +55,8 @@ struct server {
 	bool			 ds_disablezeroscope;
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
+	bool			 ds_tcponly;	/* UDP queries go over TCP */
+	int			 ds_maxinflight;	/* per TCP connection */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */
@@ -66,6 +68,7 @@ struct server {
 	_Atomic uint64_t	 ds_senderrors;
 	_Atomic uint64_t	 ds_tcpqueries;
 	_Atomic uint64_t	 ds_tcpdied;
+	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
 	_Atomic uint64_t	 ds_hcfailures;	/* failed health checks */
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;

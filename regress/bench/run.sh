@@ -24,6 +24,10 @@
 #   BENCH_CACHE=0	1: a packet cache on the pool, warmed with one query
 #			per name before the measured run, so that every
 #			measured query is a cache hit (what a hit costs)
+#   BENCH_TCP=0		1: DNS over TCP end to end: dnsperf -m tcp, each
+#			of its connections keeping its -q queries in flight,
+#			and the responder answering over TCP; the defaults
+#			become BENCH_CLIENTS=20 and BENCH_OUTSTANDING=100
 #
 # What it does: it starts one responder (normal mode) on a free loopback
 # port, then each daemon in turn with `--supervised --disable-syslog -C conf`
@@ -71,8 +75,18 @@ top=$(cd "$here/../.." && pwd)
 
 secs=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-2}
-clients=${BENCH_CLIENTS:-4}
-outstanding=${BENCH_OUTSTANDING:-180}
+tcp=${BENCH_TCP:-0}
+if [ "$tcp" = 1 ]; then
+	clients=${BENCH_CLIENTS:-20}
+	outstanding=${BENCH_OUTSTANDING:-100}
+	mode="-m tcp"
+	rflags=-T
+else
+	clients=${BENCH_CLIENTS:-4}
+	outstanding=${BENCH_OUTSTANDING:-180}
+	mode=
+	rflags=
+fi
 nnames=${BENCH_NAMES:-500}
 pqps=${BENCH_PROBE_QPS:-20000}
 psecs=${BENCH_PROBE_SECONDS:-3}
@@ -225,8 +239,9 @@ awk -v n="$nnames" 'BEGIN { for (i = 1; i <= n; i++)
     printf "host%d.bench.example. A\n", i }' >"$work/queries.txt"
 
 bport=$(free_port) || exit 1
+# shellcheck disable=SC2086
 $pin_load "$RESPONDER" -l "127.0.0.1:$bport" -r "$work/responder.ready" \
-    2>"$work/responder.log" &
+    $rflags 2>"$work/responder.log" &
 rpid=$!
 i=0
 while [ $i -lt 100 ] && [ ! -f "$work/responder.ready" ]; do
@@ -292,7 +307,8 @@ run_one() {
 	cpu=$(cpu_ticks "$dpid")
 	tot0=${cpu% *} usr0=${cpu#* }
 
-	$pin_load dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
+	# shellcheck disable=SC2086
+	$pin_load dnsperf $mode -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
 	    -l "$secs" -c "$clients" -q "$outstanding" \
 	    >"$work/$label.$round.dnsperf" 2>&1 &
 	ppid=$!
@@ -304,7 +320,8 @@ run_one() {
 	peak=$(proc_kib "$dpid" VmHWM)
 	[ $pst -eq 0 ] || die "dnsperf failed, see $work/$label.$round.dnsperf"
 
-	$pin_load dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
+	# shellcheck disable=SC2086
+	$pin_load dnsperf $mode -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
 	    -l "$psecs" -c "$clients" -q "$outstanding" -Q "$pqps" -v \
 	    >"$work/dnsperf.out" 2>&1 &
 	ppid=$!
@@ -347,7 +364,7 @@ run_one() {
 
 echo "ours:   $OURS"
 echo "theirs: $THEIRS"
-echo "load:   dnsperf -c $clients -q $outstanding -l $secs, $nnames names," \
+echo "load:   dnsperf ${mode:+$mode }-c $clients -q $outstanding -l $secs, $nnames names," \
     "$rounds round(s); p99 probe at $pqps qps for $psecs s"
 echo "ports:  responder 127.0.0.1:$bport, daemon 127.0.0.1:$port"
 if [ -n "$pin_daemon" ]; then

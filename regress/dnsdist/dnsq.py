@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # Small DNS client for the end-to-end tests (Python standard library only).
 #
-#   dnsq.py udp [-b SRC] [-t SECS] [-n ROUNDS] [-w WINDOW] SERVER PORT NAME...
-#	Sends ROUNDS x NAMEs A queries over UDP, at most WINDOW in flight, each
+#   dnsq.py udp [-b SRC] [-q QTYPE] [-t SECS] [-n ROUNDS] [-w WINDOW] SERVER PORT
+#	NAME...
+#	Sends ROUNDS x NAMEs queries (type QTYPE, a number, default 1: A)
+#	over UDP, at most WINDOW in flight, each
 #	waited for at most SECS.  Prints one line per query in sending order:
 #	"NAME ANSWER", ANSWER being the first A address, the RCODE name when
 #	there is none, or "timeout".
@@ -16,6 +18,11 @@
 #	Sends NAME A queries at QPS a second for SECS seconds, each waited for
 #	at most -t SECS, and prints "SEQ ANSWER" for each as it is settled
 #	(answered or timed out), flushed at once so that a test can watch.
+#   dnsq.py keepalive [-t SECS] SERVER PORT NAME GAP...
+#	On one TCP connection, for each GAP: waits GAP seconds, asks NAME
+#	and prints the answer, or "closed" when the server has closed the
+#	connection.  Then waits (at most SECS) for the server to close it
+#	and prints "eof" or "open".
 
 import getopt
 import random
@@ -103,11 +110,13 @@ def family(host):
 
 
 def cmd_udp(args):
-    opts, rest = getopt.getopt(args, "b:t:n:w:")
-    src, tmo, rounds, window = None, 1.0, 1, 1
+    opts, rest = getopt.getopt(args, "b:q:t:n:w:")
+    src, tmo, rounds, window, qtype = None, 1.0, 1, 1, 1
     for o, v in opts:
         if o == "-b":
             src = v
+        elif o == "-q":
+            qtype = int(v)
         elif o == "-t":
             tmo = float(v)
         elif o == "-n":
@@ -129,7 +138,7 @@ def cmd_udp(args):
     while done < len(todo):
         while nxt < len(todo) and len(inflight) < window:
             qid = ids[nxt % len(ids)]
-            s.send(make_query(qid, todo[nxt]))
+            s.send(make_query(qid, todo[nxt], qtype))
             inflight[qid] = (nxt, todo[nxt], time.monotonic() + tmo)
             nxt += 1
         now = time.monotonic()
@@ -278,15 +287,62 @@ def cmd_steady(args):
             # Only from the address queried, as a resolver would take it.
             if src[0] == server and p and p[0] in inflight and p[1] == name:
                 print(inflight.pop(p[0])[0], p[2], flush=True)
+
+
+def tcp_ask(s, qid, name, tmo):
+    """One query on a TCP connection; the answer text, or "closed"."""
+    q = make_query(qid, name)
+    try:
+        s.sendall(struct.pack("!H", len(q)) + q)
+    except OSError:
+        return "closed"
+    buf = b""
+    end = time.monotonic() + tmo
+    while time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            d = s.recv(65535)
+        except socket.timeout:
+            return "timeout"
+        except OSError:
+            return "closed"
+        if not d:
+            return "closed"
+        buf += d
+        if len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+            p = parse_answer(buf[2:])
+            return p[2] if p and p[0] == qid else "unexpected"
+    return "timeout"
+
+
+def cmd_keepalive(args):
+    opts, rest = getopt.getopt(args, "t:")
+    tmo = 3.0
+    for o, v in opts:
+        if o == "-t":
+            tmo = float(v)
+    server, port, name = rest[0], int(rest[1]), rest[2]
+    s = socket.create_connection((server, port), timeout=tmo)
+    for gap in rest[3:]:
+        time.sleep(float(gap))
+        print(tcp_ask(s, random.randrange(65536), name, tmo))
+    s.settimeout(tmo)
+    try:
+        print("eof" if not s.recv(1) else "data")
+    except socket.timeout:
+        print("open")
+    except OSError:
+        print("eof")
     return 0
 
 
 def main():
     if len(sys.argv) < 2:
-        print("usage: dnsq.py udp|dup|tcp|steady ...", file=sys.stderr)
+        print("usage: dnsq.py udp|dup|tcp|steady|keepalive ...",
+              file=sys.stderr)
         return 2
     cmd = {"udp": cmd_udp, "dup": cmd_dup, "tcp": cmd_tcp,
-           "steady": cmd_steady}.get(sys.argv[1])
+           "steady": cmd_steady, "keepalive": cmd_keepalive}.get(sys.argv[1])
     if cmd is None:
         print("unknown command", sys.argv[1], file=sys.stderr)
         return 2

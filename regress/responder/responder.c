@@ -1,7 +1,11 @@
 /*
  * responder: a small DNS backend for the regression tests and the benchmark.
  * It answers A queries with a fixed address and can misbehave on purpose
- * (-m MODE) so that tests can drive the daemon's failure paths.
+ * (-m MODE) so that tests can drive the daemon's failure paths.  Over TCP,
+ * "outoforder" holds the answers to names whose first label starts with
+ * "slow" for the -d delay and sends the others at once, so that answers
+ * overtake each other on a connection; "cut" sends half of each answer
+ * and closes the connection, "cutfirst" does so for every other query.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -76,12 +80,16 @@ enum rsp_mode {
 	MODE_DELAY,
 	MODE_DROPFIRST,
 	MODE_ECS,
+	MODE_OUTOFORDER,
+	MODE_CUT,
+	MODE_CUTFIRST,
 	MODE_COUNT
 };
 
 static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
-	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs"
+	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
+	"outoforder", "cut", "cutfirst"
 };
 
 struct listener {
@@ -148,6 +156,8 @@ static enum rsp_mode	cfg_mode = MODE_NORMAL;
 static uint8_t		cfg_addr[4] = { 192, 0, 2, 1 };
 static uint64_t		cfg_delay_ns = 100 * 1000000ULL;
 static int		cfg_tcp;
+static int		cfg_noudp;
+static atomic_uint	cutcount;
 static atomic_int	silenced;
 static atomic_uint	dropcount;
 static atomic_int	nconns;
@@ -158,7 +168,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: responder -l addr:port [-l addr:port ...] "
-	    "[-m mode] [-A ipv4] [-T]\n"
+	    "[-m mode] [-A ipv4] [-T] [-U]\n"
 	    "                 [-r readyfile] [-p pidfile] [-d ms]\n");
 	exit(1);
 }
@@ -643,6 +653,28 @@ conn_write(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Does the first label of the question start with "slow"? */
+static int
+name_is_slow(const uint8_t *msg, size_t len)
+{
+	return len > DNS_HDRLEN + 5 && msg[DNS_HDRLEN] >= 4 &&
+	    ascii_lower(msg[DNS_HDRLEN + 1]) == 's' &&
+	    ascii_lower(msg[DNS_HDRLEN + 2]) == 'l' &&
+	    ascii_lower(msg[DNS_HDRLEN + 3]) == 'o' &&
+	    ascii_lower(msg[DNS_HDRLEN + 4]) == 'w';
+}
+
+/* Should this answer be cut in half, and the connection closed? */
+static int
+answer_cut(enum rsp_mode mode)
+{
+	if (mode == MODE_CUT)
+		return 1;
+	return mode == MODE_CUTFIRST &&
+	    atomic_fetch_add_explicit(&cutcount, 1, memory_order_relaxed) % 2
+	    == 0;
+}
+
 /* Turn complete messages in the input buffer into pending answers. */
 static void
 conn_parse(struct conn *c)
@@ -664,7 +696,9 @@ conn_parse(struct conn *c)
 			continue;
 		put16(p->p_buf, (uint16_t)len);
 		p->p_len = (uint16_t)(len + 2);
-		p->p_due = mode == MODE_DELAY ? now_ns() + cfg_delay_ns : 0;
+		p->p_due = mode == MODE_DELAY || (mode == MODE_OUTOFORDER &&
+		    name_is_slow(c->c_in + off - mlen, mlen)) ?
+		    now_ns() + cfg_delay_ns : 0;
 		c->c_count++;
 	}
 	if (off > 0) {
@@ -680,19 +714,36 @@ conn_main(void *arg)
 	struct pending	*p;
 	struct pollfd	 pfd;
 	ssize_t		 n;
-	uint64_t	 now;
+	uint64_t	 now, due;
+	unsigned int	 i;
 	int		 timeout;
 
 	pfd.fd = c->c_fd;
 	for (;;) {
 		conn_parse(c);
-		now = cfg_mode == MODE_DELAY ? now_ns() : 0;
-		while (c->c_count > 0 && c->c_pend[c->c_head].p_due <= now) {
-			p = &c->c_pend[c->c_head];
+		now = now_ns();
+		/* Every answer that is due, in order; sent ones get p_len 0. */
+		due = UINT64_MAX;
+		for (i = 0; i < c->c_count; i++) {
+			p = &c->c_pend[(c->c_head + i) % RSP_TCPPIPE];
+			if (p->p_len == 0)
+				continue;
+			if (p->p_due > now) {
+				if (p->p_due < due)
+					due = p->p_due;
+				continue;
+			}
+			if (answer_cut(cfg_mode)) {
+				(void)conn_write(c->c_fd, p->p_buf, p->p_len / 2);
+				goto done;
+			}
 			if (conn_write(c->c_fd, p->p_buf, p->p_len) == -1 ||
 			    (cfg_mode == MODE_DUPLICATE &&
 			    conn_write(c->c_fd, p->p_buf, p->p_len) == -1))
 				goto done;
+			p->p_len = 0;
+		}
+		while (c->c_count > 0 && c->c_pend[c->c_head].p_len == 0) {
 			c->c_head = (c->c_head + 1) % RSP_TCPPIPE;
 			c->c_count--;
 		}
@@ -703,8 +754,8 @@ conn_main(void *arg)
 		    POLLIN : 0;
 		if (pfd.events == 0 && c->c_count == 0)
 			break;
-		timeout = c->c_count ? poll_timeout(c->c_pend[c->c_head].p_due)
-		    : -1;
+		timeout = c->c_count && due != UINT64_MAX ? poll_timeout(due) :
+		    -1;
 		pfd.revents = 0;
 		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
 			break;
@@ -867,16 +918,21 @@ listener_open(struct listener *l, const char *arg)
 	struct sockaddr_storage	ss;
 	socklen_t		sslen = sizeof(ss);
 
-	l->l_udp = sock_open(l, SOCK_DGRAM, arg);
+	/* -U: TCP alone, as a server of tcpOnly backends. */
+	if (cfg_noudp)
+		l->l_tcp = sock_open(l, SOCK_STREAM, arg);
+	else
+		l->l_udp = sock_open(l, SOCK_DGRAM, arg);
 	/* Port 0: TCP takes the port the kernel gave the UDP socket. */
-	if (getsockname(l->l_udp, (struct sockaddr *)&ss, &sslen) == -1)
+	if (getsockname(cfg_noudp ? l->l_tcp : l->l_udp,
+	    (struct sockaddr *)&ss, &sslen) == -1)
 		err(1, "%s: getsockname", arg);
 	l->l_port = ss.ss_family == AF_INET ?
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port) :
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	sock_port_set(l, l->l_port);
 	snprintf(l->l_txt, sizeof(l->l_txt), "%u", (unsigned int)l->l_port);
-	if (cfg_tcp)
+	if (cfg_tcp && !cfg_noudp)
 		l->l_tcp = sock_open(l, SOCK_STREAM, arg);
 }
 
@@ -918,7 +974,7 @@ main(int argc, char *argv[])
 	long		 ms;
 	int		 ch, i, sig, m;
 
-	while ((ch = getopt(argc, argv, "A:d:l:m:p:r:T")) != -1) {
+	while ((ch = getopt(argc, argv, "A:d:l:m:p:r:TU")) != -1) {
 		switch (ch) {
 		case 'A':
 			if (inet_pton(AF_INET, optarg, cfg_addr) != 1)
@@ -956,6 +1012,9 @@ main(int argc, char *argv[])
 		case 'T':
 			cfg_tcp = 1;
 			break;
+		case 'U':
+			cfg_noudp = cfg_tcp = 1;
+			break;
 		default:
 			usage();
 		}
@@ -979,7 +1038,8 @@ main(int argc, char *argv[])
 		file_write(pidfile, pidbuf);
 	}
 	for (i = 0; i < nlisteners; i++) {
-		thread_start(udp_main, &listeners[i]);
+		if (listeners[i].l_udp != -1)
+			thread_start(udp_main, &listeners[i]);
 		if (listeners[i].l_tcp != -1)
 			thread_start(tcp_main, &listeners[i]);
 	}
