@@ -180,30 +180,77 @@ gauge_cpu_sys(void)
 }
 
 /*
+ * Look name up in /etc/passwd or /etc/group first, and only then through
+ * the C library: a local system user is the common case, and the name
+ * service modules that getpwnam(3) may load stay resident for the life of
+ * the daemon.  The default user is looked for in the file alone (nss
+ * false).  1 found (*id, and *gid for a user), 0 not found.
+ */
+static int
+lookup_id(bool user, const char *name, bool nss, unsigned long *id,
+    unsigned long *gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	FILE		*fp;
+	char		 line[1024], *f[4], *p;
+	size_t		 n = strlen(name);
+	int		 i, found = 0;
+
+	if ((fp = fopen(user ? "/etc/passwd" : "/etc/group", "r")) != NULL) {
+		while (!found && fgets(line, sizeof(line), fp) != NULL) {
+			if (strncmp(line, name, n) != 0 || line[n] != ':')
+				continue;
+			/* name:password:id:gid... */
+			for (p = line, i = 0; i < 4 && p != NULL; i++)
+				f[i] = strsep(&p, ":\n");
+			if (i < (user ? 4 : 3) || *f[2] == '\0')
+				continue;
+			*id = strtoul(f[2], NULL, 10);
+			if (user)
+				*gid = strtoul(f[3], NULL, 10);
+			found = 1;
+		}
+		fclose(fp);
+	}
+	if (found || !nss)
+		return found;
+	if (user && (pw = getpwnam(name)) != NULL) {
+		*id = pw->pw_uid;
+		*gid = pw->pw_gid;
+		return 1;
+	}
+	if (!user && (gr = getgrnam(name)) != NULL) {
+		*id = gr->gr_gid;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Give up root once the sockets are bound: -u and -g, or the system's
  * daemon user when root was given neither, and --chroot.
  */
 static void
 drop_privileges(const char *user, const char *group, const char *dir)
 {
-	struct passwd	*pw = NULL;
-	struct group	*gr;
+	unsigned long	 id, pgid = 0;
 	uid_t		 uid = 0;
 	gid_t		 gid = 0;
-	bool		 setu = false, setg = false;
+	bool		 setu = false, setg = false, known = false;
 	char		*end;
 
 	if (geteuid() == 0 && user == NULL && group == NULL) {
 		user = compat_default_user();
-		if (getpwnam(user) == NULL) {
+		if (!lookup_id(true, user, false, &id, &pgid)) {
 			log_warnx("no user %s on this system: running as root; "
 			    "create it or give -u and -g", user);
 			user = NULL;
 		}
 	}
 	if (group != NULL) {
-		if ((gr = getgrnam(group)) != NULL)
-			gid = gr->gr_gid;
+		if (lookup_id(false, group, true, &id, NULL))
+			gid = (gid_t)id;
 		else {
 			gid = (gid_t)strtoul(group, &end, 10);
 			if (*group == '\0' || *end != '\0')
@@ -212,16 +259,16 @@ drop_privileges(const char *user, const char *group, const char *dir)
 		setg = true;
 	}
 	if (user != NULL) {
-		if ((pw = getpwnam(user)) != NULL)
-			uid = pw->pw_uid;
+		if ((known = lookup_id(true, user, true, &id, &pgid)))
+			uid = (uid_t)id;
 		else {
 			uid = (uid_t)strtoul(user, &end, 10);
 			if (*user == '\0' || *end != '\0')
 				fatalx("unknown user %s", user);
 		}
 		setu = true;
-		if (!setg && pw != NULL) {
-			gid = pw->pw_gid;
+		if (!setg && known) {
+			gid = (gid_t)pgid;
 			setg = true;
 		}
 	}
