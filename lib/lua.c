@@ -148,13 +148,57 @@ dlua_pcall(lua_State *L, int nargs, int nres)
 	return rc;
 }
 
+/*
+ * All of Lua's memory goes through here, under the Lua lock, so that a
+ * configuration or a hook that allocates without end gets "not enough
+ * memory" (an error like any other) instead of taking the host down.
+ */
+static size_t	lua_mem_used;
+size_t		dlua_mem_limit = (size_t)512 << 20;
+
+static void *
+dlua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	void	*p;
+
+	(void)ud;
+	if (ptr == NULL)
+		osize = 0;	/* it tells the type of the new object */
+	if (nsize == 0) {
+		free(ptr);
+		lua_mem_used -= osize;
+		return NULL;
+	}
+	if (nsize > osize && lua_mem_used + (nsize - osize) > dlua_mem_limit)
+		return NULL;
+	if ((p = realloc(ptr, nsize)) == NULL)
+		return NULL;
+	lua_mem_used = lua_mem_used - osize + nsize;
+	return p;
+}
+
+size_t
+dlua_mem_usage(void)
+{
+	return lua_mem_used;
+}
+
+static int
+dlua_panic(lua_State *L)
+{
+	fprintf(stderr, "dnsdist: unprotected Lua error: %s\n",
+	    lua_tostring(L, -1) != NULL ? lua_tostring(L, -1) : "?");
+	return 0;	/* Lua aborts */
+}
+
 lua_State *
 dlua_open(void)
 {
 	lua_State	*L;
 
-	if ((L = luaL_newstate()) == NULL)
+	if ((L = lua_newstate(dlua_alloc, NULL)) == NULL)
 		return NULL;
+	lua_atpanic(L, dlua_panic);
 	luaL_openlibs(L);
 	lua_register(L, "print", l_print);
 	lua_register(L, "delta", l_delta);

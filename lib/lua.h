@@ -59,6 +59,9 @@ int		 dlua_run_line(lua_State *, const char *line, struct sbuf *out);
  */
 int		 dlua_call_global(lua_State *, const char *name, int budget,
 		    struct sbuf *out);
+/* Lua's memory: the cap (setLuaMemoryLimit()) and what is in use. */
+extern size_t	 dlua_mem_limit;
+size_t		 dlua_mem_usage(void);
 /* Limit what Lua may run before it fails (VM instructions); 0: no limit. */
 void		 dlua_budget(lua_State *, int instructions);
 

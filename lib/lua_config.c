@@ -376,7 +376,28 @@ l_getudpfailovertimeout(lua_State *L)
 	return 1;
 }
 
+static int
+l_setluamemorylimit(lua_State *L)
+{
+	lua_Integer	mb = luaL_checkinteger(L, 1);
+
+	if (mb < 16 || mb > 1048576)
+		return luaL_error(L, "setLuaMemoryLimit: between 16 and "
+		    "1048576 MB");
+	dlua_mem_limit = (size_t)mb << 20;
+	return 0;
+}
+
+static int
+l_getluamemoryusage(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)dlua_mem_usage());
+	return 1;
+}
+
 static const luaL_Reg globals[] = {
+	{ "setLuaMemoryLimit", l_setluamemorylimit },
+	{ "getLuaMemoryUsage", l_getluamemoryusage },
 	{ "setUDPFailoverTimeout", l_setudpfailovertimeout },
 	{ "getUDPFailoverTimeout", l_getudpfailovertimeout },
 	{ "setECSSourcePrefixV4", l_setecssourceprefixv4 },
