@@ -192,6 +192,10 @@ static void
 slot_put(struct backend *be, uint32_t idx)
 {
 	be->be_slots[idx].sl_sent = 0;
+	if (be->be_slots[idx].sl_tags != NULL) {
+		dnsq_tags_free(be->be_slots[idx].sl_tags);
+		be->be_slots[idx].sl_tags = NULL;
+	}
 	be->be_freeq[(be->be_freehead + be->be_nfree) % be->be_nslots] =
 	    (uint16_t)idx;
 	be->be_nfree++;
@@ -241,6 +245,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_ecshadopt = dq->dq_ecshadopt;
 	sl->sl_tries = dq->dq_tries;
 	sl->sl_pool = dq->dq_poolp;
+	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
 		/* A copy that does not fit before the end starts over. */
@@ -365,6 +370,7 @@ backend_resend(struct backend *be)
 		dq.dq_ecshadopt = sl->sl_ecshadopt;
 		dq.dq_poolp = sl->sl_pool;
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
+		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
 		backend_send_query(to, &dq, (struct sockaddr *)&sl->sl_client,
 		    addr_len((struct sockaddr *)&sl->sl_client),
@@ -477,6 +483,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (rules_response.rc_count > 0) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
 		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
+		dnsq_tags_load(&dq, sl->sl_tags);
 		if (!backend_response_rules(&dq)) {
 			slot_put(be, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,

@@ -132,6 +132,7 @@ struct slot {
 	bool			sl_ecsadded;	/* take ECS out of the answer */
 	bool			sl_ecshadopt;
 	uint8_t			sl_tries;	/* sends before this one */
+	struct dq_tagset	*sl_tags;	/* for the response rules */
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
 	uint64_t		sl_qpos;
 	struct pool		*sl_pool;

@@ -71,6 +71,7 @@ struct tcp_query {
 	char			 tq_pool[64];	/* for a retry */
 	struct pcache		*tq_cache;	/* where the answer goes */
 	uint64_t		 tq_ckey;
+	struct dq_tagset	*tq_tags;	/* for the response rules */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
 	bool			 tq_ecshadopt;
 	uint64_t		 tq_sent;
@@ -336,6 +337,8 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 {
 	if (tq == NULL)
 		return;
+	dnsq_tags_free(tq->tq_tags);
+	tq->tq_tags = NULL;
 	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ) {
 		tq->tq_next = tw->tw_freeq;
 		tw->tw_freeq = tq;
@@ -751,6 +754,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		    (struct sockaddr *)&tc->tc_addr :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
+		dnsq_tags_load(&dq, tq->tq_tags);
 		pthread_rwlock_rdlock(&config_lock);
 		keep = backend_response_rules(&dq);
 		pthread_rwlock_unlock(&config_lock);
@@ -976,6 +980,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_ckey = dq.dq_ckey;
 	tq->tq_ecsadded = dq.dq_ecsadded;
 	tq->tq_ecshadopt = dq.dq_ecshadopt;
+	tq->tq_tags = dnsq_tags_save(&dq);
 	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq.dq_pool);
 	tc->tc_inflight++;
 	if (!bconn_send(tw, tq, ds))
@@ -1371,6 +1376,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_ckey = dq->dq_ckey;
 	tq->tq_ecsadded = dq->dq_ecsadded;
 	tq->tq_ecshadopt = dq->dq_ecshadopt;
+	tq->tq_tags = dnsq_tags_save(dq);
 	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq->dq_pool);
 	tq->tq_udp = true;
 	tq->tq_listener = listener;
@@ -1389,6 +1395,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % nworkers];
 	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
 		server_unref(ds);
+		dnsq_tags_free(tq->tq_tags);
 		free(tq);
 		goto fail;
 	}

@@ -145,6 +145,61 @@ l_dq_settag(lua_State *L)
 }
 
 static int
+l_dq_gettagarray(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	int		 i;
+
+	lua_createtable(L, 0, dq->dq_ntags);
+	for (i = 0; i < dq->dq_ntags; i++) {
+		lua_pushstring(L, dq->dq_tags[i].t_value);
+		lua_setfield(L, -2, dq->dq_tags[i].t_name);
+	}
+	return 1;
+}
+
+/* What follows the last record: where it starts, or -1 (malformed). */
+static long
+trailing_start(const struct dnsq *dq)
+{
+	return dnspacket_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, NULL,
+	    NULL);
+}
+
+static int
+l_dq_gettrailingdata(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	long		 end = trailing_start(dq);
+
+	if (end == -1)
+		lua_pushliteral(L, "");
+	else
+		lua_pushlstring(L, (const char *)dq->dq_pkt + end,
+		    dq->dq_len - (size_t)end);
+	return 1;
+}
+
+/* Replace the trailing data; false when the message is malformed or full. */
+static int
+l_dq_settrailingdata(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	size_t		 n;
+	const char	*s = luaL_checklstring(L, 2, &n);
+	long		 end = trailing_start(dq);
+
+	if (end == -1 || dq->dq_size - (size_t)end < n) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	memcpy(dq->dq_pkt + end, s, n);
+	dq->dq_len = (size_t)end + n;
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int
 l_dq_index(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
@@ -190,6 +245,12 @@ l_dq_index(lua_State *L)
 		lua_pushcfunction(L, l_dq_gettag);
 	else if (strcmp(k, "setTag") == 0)
 		lua_pushcfunction(L, l_dq_settag);
+	else if (strcmp(k, "getTagArray") == 0)
+		lua_pushcfunction(L, l_dq_gettagarray);
+	else if (strcmp(k, "getTrailingData") == 0)
+		lua_pushcfunction(L, l_dq_gettrailingdata);
+	else if (strcmp(k, "setTrailingData") == 0)
+		lua_pushcfunction(L, l_dq_settrailingdata);
 	else
 		lua_pushnil(L);
 	return 1;

@@ -425,6 +425,61 @@ selector_match(struct selector *se, struct dnsq *dq)
 	return false;
 }
 
+struct dq_tagset {
+	int	 ts_n;
+	char	*ts_name[DQ_MAXTAGS];
+	char	*ts_value[DQ_MAXTAGS];
+	char	 ts_buf[];
+};
+
+struct dq_tagset *
+dnsq_tags_save(const struct dnsq *dq)
+{
+	struct dq_tagset	*ts;
+	size_t			 need = 0, n;
+	char			*p;
+	int			 i;
+
+	if (dq->dq_ntags == 0)
+		return NULL;
+	for (i = 0; i < dq->dq_ntags; i++)
+		need += strlen(dq->dq_tags[i].t_name) +
+		    strlen(dq->dq_tags[i].t_value) + 2;
+	if ((ts = malloc(sizeof(*ts) + need)) == NULL)
+		return NULL;
+	p = ts->ts_buf;
+	for (i = 0; i < dq->dq_ntags; i++) {
+		n = strlen(dq->dq_tags[i].t_name) + 1;
+		ts->ts_name[i] = memcpy(p, dq->dq_tags[i].t_name, n);
+		p += n;
+		n = strlen(dq->dq_tags[i].t_value) + 1;
+		ts->ts_value[i] = memcpy(p, dq->dq_tags[i].t_value, n);
+		p += n;
+	}
+	ts->ts_n = dq->dq_ntags;
+	return ts;
+}
+
+void
+dnsq_tags_load(struct dnsq *dq, const struct dq_tagset *ts)
+{
+	int	i;
+
+	if (ts == NULL)
+		return;
+	for (i = 0; i < ts->ts_n; i++) {
+		dq->dq_tags[i].t_name = ts->ts_name[i];
+		dq->dq_tags[i].t_value = ts->ts_value[i];
+	}
+	dq->dq_ntags = ts->ts_n;
+}
+
+void
+dnsq_tags_free(struct dq_tagset *ts)
+{
+	free(ts);
+}
+
 void
 dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
     const struct dnsquestion *q, const struct sockaddr *remote, uint64_t now,

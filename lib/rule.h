@@ -296,6 +296,15 @@ void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
 		    size_t size, const struct dnsquestion *q,
 		    const struct sockaddr *remote, uint64_t now, uint64_t *rnd);
 
+/*
+ * The tags of a query, copied so that its response sees them: NULL when
+ * it has none (or on ENOMEM); give them to the response's dq, then free.
+ */
+struct dq_tagset;
+struct dq_tagset *dnsq_tags_save(const struct dnsq *);
+void		 dnsq_tags_load(struct dnsq *, const struct dq_tagset *);
+void		 dnsq_tags_free(struct dq_tagset *);
+
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);
