@@ -418,6 +418,13 @@ struct dbr_group {
 	bool			g_quiet;
 	struct netmask_group	g_include;
 	struct netmask_group	g_exclude;
+	/* setSuffixMatchRule(); its visitor and excludeDomains() live in
+	 * the object's user value */
+	bool			g_smt;
+	int			g_smtseconds;
+	char			*g_smtreason;
+	int			g_smtduration;
+	int			g_smtaction;
 };
 
 static struct dbr_group *
@@ -449,6 +456,8 @@ l_dbr_gc(lua_State *L)
 	for (i = 0; i < g->g_n; i++)
 		free(g->g_rules[i].r_reason);
 	g->g_n = 0;
+	free(g->g_smtreason);
+	g->g_smtreason = NULL;
 	netmask_group_clear(&g->g_include);
 	netmask_group_clear(&g->g_exclude);
 	return 0;
@@ -622,6 +631,12 @@ l_dbr_tostring(lua_State *L)
 		    atomic_load(&dynblock_default_action) : r->r_action),
 		    r->r_reason);
 	}
+	if (g->g_smt)
+		sbuf_printf(&sb, "Suffix match rule: over %d seconds, blocking "
+		    "for %d seconds (%s): %s\n", g->g_smtseconds,
+		    g->g_smtduration, dynblock_action_name(g->g_smtaction ==
+		    DYN_DEFAULT ? atomic_load(&dynblock_default_action) :
+		    g->g_smtaction), g->g_smtreason);
 	lua_pushstring(L, sbuf_text(&sb));
 	sbuf_free(&sb);
 	return 1;
@@ -669,6 +684,284 @@ dbr_apply_rule(lua_State *L, struct dbr_group *g, struct dbr_rule *r,
 	free(t.t_items);
 }
 
+/* The group's user value: a table with the visitor and the exclusions. */
+static void
+dbr_uservalue(lua_State *L)
+{
+	if (lua_getuservalue(L, 1) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setuservalue(L, 1);
+	}
+}
+
+/* setSuffixMatchRule(seconds, reason, blockingTime, action, visitor) */
+static int
+l_dbr_setsuffixmatchrule(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	lua_Integer		 secs = luaL_checkinteger(L, 2);
+	const char		*reason = luaL_checkstring(L, 3);
+	lua_Integer		 dur = luaL_checkinteger(L, 4);
+	int			 action = action_arg(L, 5);
+	char			*r;
+
+	luaL_checktype(L, 6, LUA_TFUNCTION);
+	if (secs <= 0 || dur <= 0 || secs > 86400 || dur > 86400 * 365)
+		return luaL_error(L, "setSuffixMatchRule: the seconds and "
+		    "blocking time must be positive");
+	if ((r = strdup(reason)) == NULL)
+		return luaL_error(L, "out of memory");
+	free(g->g_smtreason);
+	g->g_smtreason = r;
+	g->g_smtseconds = (int)secs;
+	g->g_smtduration = (int)dur;
+	g->g_smtaction = action;
+	g->g_smt = true;
+	dbr_uservalue(L);
+	lua_pushvalue(L, 6);
+	lua_setfield(L, -2, "visitor");
+	return 0;
+}
+
+/* excludeDomains(name | {names}): never blocked by the suffix rule. */
+static int
+l_dbr_excludedomains(lua_State *L)
+{
+	uint8_t		name[DNSNAME_MAXLEN];
+	size_t		len;
+	lua_Integer	n;
+
+	check_dbr(L);
+	dbr_uservalue(L);
+	if (lua_getfield(L, -1, "exclude") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, "exclude");
+	}
+	n = (lua_Integer)lua_rawlen(L, -1);
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, 2) != 0) {
+			dlua_name_arg(L, -1, name, &len);
+			lua_pushlstring(L, (const char *)name, len);
+			lua_rawseti(L, -4, ++n);
+			lua_pop(L, 1);
+		}
+	} else {
+		dlua_name_arg(L, 2, name, &len);
+		lua_pushlstring(L, (const char *)name, len);
+		lua_rawseti(L, -2, ++n);
+	}
+	return 0;
+}
+
+/* Per name and per suffix: what its answers were. */
+enum { SN_QUERIES, SN_NOERRORS, SN_NXDOMAINS, SN_SERVFAILS, SN_BYTES, SN_N };
+
+struct smt_node {
+	uint8_t		sn_name[DNSNAME_MAXLEN];	/* lower case; len 0: empty */
+	size_t		sn_len;
+	uint64_t	sn_self[SN_N];
+	uint64_t	sn_all[SN_N];	/* itself and everything under it */
+};
+
+struct smt_tree {
+	struct smt_node	*st_nodes;
+	size_t		 st_cap;
+	size_t		 st_count;
+	bool		 st_nomem;
+	int64_t		 st_since;
+};
+
+static uint64_t
+name_hash(const uint8_t *name, size_t len)
+{
+	uint64_t	h = 1469598103934665603ULL;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ name[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct smt_node *
+smt_slot(struct smt_tree *st, const uint8_t *name, size_t len)
+{
+	struct smt_node	*old, *ni, *sn;
+	size_t		 i, j, cap;
+
+	if (st->st_count * 2 >= st->st_cap) {
+		cap = st->st_cap ? st->st_cap * 2 : 1024;
+		if ((ni = calloc(cap, sizeof(*ni))) == NULL) {
+			st->st_nomem = true;
+			return NULL;
+		}
+		old = st->st_nodes;
+		for (i = 0; i < st->st_cap; i++) {
+			if (old[i].sn_len == 0)
+				continue;
+			for (j = name_hash(old[i].sn_name, old[i].sn_len) &
+			    (cap - 1); ni[j].sn_len != 0; j = (j + 1) & (cap - 1))
+				;
+			ni[j] = old[i];
+		}
+		free(old);
+		st->st_nodes = ni;
+		st->st_cap = cap;
+	}
+	for (i = name_hash(name, len) & (st->st_cap - 1);;
+	    i = (i + 1) & (st->st_cap - 1)) {
+		sn = &st->st_nodes[i];
+		if (sn->sn_len == 0) {
+			memcpy(sn->sn_name, name, len);
+			sn->sn_len = len;
+			st->st_count++;
+			return sn;
+		}
+		if (sn->sn_len == len && memcmp(sn->sn_name, name, len) == 0)
+			return sn;
+	}
+}
+
+static void
+smt_entry(const struct ring_entry *re, void *arg)
+{
+	struct smt_tree	*st = arg;
+	struct smt_node	*sn;
+	uint8_t		 lower[DNSNAME_MAXLEN];
+	uint64_t	 add[SN_N];
+	size_t		 off, k;
+
+	if (re->re_sec < st->st_since || st->st_nomem || re->re_namelen <= 1)
+		return;
+	memset(add, 0, sizeof(add));
+	add[SN_QUERIES] = 1;
+	add[SN_NOERRORS] = re->re_rcode == DNS_RCODE_NOERROR;
+	add[SN_NXDOMAINS] = re->re_rcode == DNS_RCODE_NXDOMAIN;
+	add[SN_SERVFAILS] = re->re_rcode == DNS_RCODE_SERVFAIL;
+	add[SN_BYTES] = re->re_size;
+	dnsname_lower(re->re_name, re->re_namelen, lower);
+	/* The name, then each parent down to the top-level label. */
+	for (off = 0; off < re->re_namelen && lower[off] != 0;
+	    off += (size_t)lower[off] + 1) {
+		if ((sn = smt_slot(st, lower + off, re->re_namelen - off)) ==
+		    NULL)
+			return;
+		for (k = 0; k < SN_N; k++) {
+			sn->sn_all[k] += add[k];
+			if (off == 0)
+				sn->sn_self[k] += add[k];
+		}
+	}
+}
+
+static void
+push_node_stats(lua_State *L, const uint64_t *v)
+{
+	static const char *const names[SN_N] = { "queries", "noerrors",
+	    "nxdomains", "servfails", "bytes" };
+	int	k;
+
+	lua_createtable(L, 0, SN_N + 1);
+	for (k = 0; k < SN_N; k++) {
+		lua_pushinteger(L, (lua_Integer)v[k]);
+		lua_setfield(L, -2, names[k]);
+	}
+	lua_pushinteger(L, 0);
+	lua_setfield(L, -2, "drops");
+}
+
+static bool
+smt_excluded(lua_State *L, int exclude, const struct smt_node *sn)
+{
+	const char	*n;
+	size_t		 len;
+	lua_Integer	 i, count;
+
+	if (exclude == 0)
+		return false;
+	count = (lua_Integer)lua_rawlen(L, exclude);
+	for (i = 1; i <= count; i++) {
+		lua_rawgeti(L, exclude, i);
+		n = lua_tolstring(L, -1, &len);
+		lua_pop(L, 1);
+		if (n != NULL && dnsname_is_part_of(sn->sn_name, sn->sn_len,
+		    (const uint8_t *)n, len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The suffix rule: the visitor sees each name and suffix of the answers
+ * of the last seconds (node, its own figures, its figures with everything
+ * under it) and says whether to block it, maybe with a reason and an
+ * action of its own.  0, or -1 with an error message pushed.
+ */
+static int
+dbr_apply_smt(lua_State *L, struct dbr_group *g, time_t now)
+{
+	struct smt_tree	 st;
+	struct smt_node	*sn;
+	char		 text[DNSNAME_MAXTEXT];
+	const char	*reason;
+	size_t		 i;
+	int		 uv, visitor, exclude = 0, action, rc = 0;
+
+	dbr_uservalue(L);
+	uv = lua_gettop(L);
+	if (lua_getfield(L, uv, "visitor") != LUA_TFUNCTION)
+		return 0;
+	visitor = lua_gettop(L);
+	if (lua_getfield(L, uv, "exclude") == LUA_TTABLE)
+		exclude = lua_gettop(L);
+	if (ring_global_init() == -1)
+		return luaL_error(L, "ring buffers: out of memory");
+	memset(&st, 0, sizeof(st));
+	st.st_since = (int64_t)time(NULL) - g->g_smtseconds;
+	ring_foreach(ring_responses, smt_entry, &st);
+	for (i = 0; i < st.st_cap && rc == 0 && !st.st_nomem; i++) {
+		sn = &st.st_nodes[i];
+		if (sn->sn_len == 0 || smt_excluded(L, exclude, sn) ||
+		    dnsname_to_text(sn->sn_name, sn->sn_len, text,
+		    sizeof(text)) == -1)
+			continue;
+		lua_pushvalue(L, visitor);
+		lua_createtable(L, 0, 2);
+		lua_pushstring(L, text);
+		lua_setfield(L, -2, "fullname");
+		lua_pushinteger(L, dnsname_count_labels(sn->sn_name,
+		    sn->sn_len));
+		lua_setfield(L, -2, "labelsCount");
+		push_node_stats(L, sn->sn_self);
+		push_node_stats(L, sn->sn_all);
+		if ((rc = lua_pcall(L, 3, 3, 0)) != LUA_OK)
+			break;
+		if (lua_toboolean(L, -3)) {
+			reason = lua_isstring(L, -2) ? lua_tostring(L, -2) :
+			    g->g_smtreason;
+			action = lua_isinteger(L, -1) ?
+			    (int)lua_tointeger(L, -1) : g->g_smtaction;
+			if (dynblock_add_suffix(sn->sn_name, sn->sn_len,
+			    reason, g->g_smtduration, action, now) == -1)
+				st.st_nomem = true;
+		}
+		lua_pop(L, 3);
+	}
+	free(st.st_nodes);
+	if (rc != LUA_OK)
+		return -1;
+	if (st.st_nomem) {
+		lua_pushliteral(L, "out of memory");
+		return -1;
+	}
+	lua_settop(L, uv - 1);
+	return 0;
+}
+
 static int
 l_dbr_apply(lua_State *L)
 {
@@ -681,6 +974,10 @@ l_dbr_apply(lua_State *L)
 		dynblock_log = NULL;
 	for (i = 0; i < g->g_n; i++)
 		dbr_apply_rule(L, g, &g->g_rules[i], now);
+	if (g->g_smt && dbr_apply_smt(L, g, now) == -1) {
+		dynblock_log = saved;
+		return lua_error(L);
+	}
 	dynblock_log = saved;
 	return 0;
 }
@@ -695,6 +992,8 @@ static const luaL_Reg dbr_methods[] = {
 	{ "excludeRange", l_dbr_excluderange },
 	{ "includeRange", l_dbr_includerange },
 	{ "setQuiet", l_dbr_setquiet },
+	{ "setSuffixMatchRule", l_dbr_setsuffixmatchrule },
+	{ "excludeDomains", l_dbr_excludedomains },
 	{ "apply", l_dbr_apply },
 	{ "toString", l_dbr_tostring },
 	{ NULL, NULL }
