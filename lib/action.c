@@ -53,6 +53,11 @@ action_unref(struct action *ac)
 	if (ac == NULL || atomic_fetch_sub(&ac->ac_refs, 1) != 1)
 		return;
 	switch (ac->ac_kind) {
+	case ACT_LUA:
+	case ACT_RLUA:
+		if (rule_lua_release != NULL)
+			rule_lua_release(ac->ac_u.luaref);
+		break;
 	case ACT_POOL:
 		free(ac->ac_u.pool);
 		break;

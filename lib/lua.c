@@ -14,6 +14,7 @@
 #include <lualib.h>
 
 #include "lua.h"
+#include "rule.h"
 
 struct dlua_host	 dlua_host;
 /* One Lua state: whoever runs Lua (console, hooks on any thread) holds this. */
@@ -191,6 +192,44 @@ dlua_panic(lua_State *L)
 	return 0;	/* Lua aborts */
 }
 
+/*
+ * References of Lua functions whose rules are gone, released the next time
+ * the Lua lock is held (the last release of a rule may come from any
+ * thread, with or without it).
+ */
+static pthread_mutex_t	 release_lock = PTHREAD_MUTEX_INITIALIZER;
+static int		*release_refs;
+static size_t		 release_n, release_cap;
+
+static void
+dlua_release_ref(int ref)
+{
+	int	*nr;
+
+	pthread_mutex_lock(&release_lock);
+	if (release_n == release_cap) {
+		if ((nr = reallocarray(release_refs, release_cap ?
+		    release_cap * 2 : 16, sizeof(*nr))) == NULL) {
+			pthread_mutex_unlock(&release_lock);
+			return;		/* kept for good, rather than lost */
+		}
+		release_refs = nr;
+		release_cap = release_cap ? release_cap * 2 : 16;
+	}
+	release_refs[release_n++] = ref;
+	pthread_mutex_unlock(&release_lock);
+}
+
+/* With the Lua lock held. */
+static void
+dlua_release_pending(lua_State *L)
+{
+	pthread_mutex_lock(&release_lock);
+	while (release_n > 0)
+		luaL_unref(L, LUA_REGISTRYINDEX, release_refs[--release_n]);
+	pthread_mutex_unlock(&release_lock);
+}
+
 lua_State *
 dlua_open(void)
 {
@@ -199,6 +238,7 @@ dlua_open(void)
 	if ((L = lua_newstate(dlua_alloc, NULL)) == NULL)
 		return NULL;
 	lua_atpanic(L, dlua_panic);
+	rule_lua_release = dlua_release_ref;
 	luaL_openlibs(L);
 	lua_register(L, "print", l_print);
 	lua_register(L, "delta", l_delta);
@@ -330,6 +370,7 @@ dlua_call_global(lua_State *L, const char *name, int budget,
 	int		 rc = 0;
 
 	pthread_mutex_lock(&dlua_mutex);
+	dlua_release_pending(L);
 	if (lua_getglobal(L, name) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
 		pthread_mutex_unlock(&dlua_mutex);
@@ -356,6 +397,7 @@ dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
 	int	rc;
 
 	pthread_mutex_lock(&dlua_mutex);
+	dlua_release_pending(L);
 	rc = dlua_run_line_locked(L, line, out);
 	if (rc == 0)
 		delta_record(line);

@@ -20,6 +20,7 @@ struct rule_chain	rules_selfanswered;
 
 bool	(*rule_lua_match)(int, struct dnsq *);
 int	(*rule_lua_action)(int, struct dnsq *);
+void	(*rule_lua_release)(int);
 bool	(*rule_pool_available)(const char *);
 void	(*rule_tee_send)(struct action *, const struct dnsq *);
 void	(*rule_tee_close)(struct action *);
@@ -76,6 +77,10 @@ selector_unref(struct selector *se)
 	if (se == NULL || atomic_fetch_sub(&se->se_refs, 1) != 1)
 		return;
 	switch (se->se_kind) {
+	case SEL_LUA:
+		if (rule_lua_release != NULL)
+			rule_lua_release(se->se_u.luaref);
+		break;
 	case SEL_QNAMESET:
 	case SEL_SUFFIX:
 		suffix_unref(se->se_u.names);

@@ -238,6 +238,12 @@ extern struct rule_chain	rules_selfanswered;
  */
 extern bool	(*rule_lua_match)(int ref, struct dnsq *);
 extern int	(*rule_lua_action)(int ref, struct dnsq *);
+/*
+ * A LuaRule, LuaAction or LuaResponseAction is gone: its function may be
+ * collected.  Set by the Lua layer; it only queues the reference, as the
+ * last release may come from any thread.
+ */
+extern void	(*rule_lua_release)(int ref);
 /* TeeAction: send a copy of the query; release the action's socket. */
 extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
 extern void	(*rule_tee_close)(struct action *);
