@@ -19,6 +19,7 @@
 
 #define DQ_MT		"dnsdist.DNSQuestion"
 #define DH_MT		"dnsdist.DNSHeader"
+#define OPTVIEW_MT	"dnsdist.EDNSOptionView"
 #define HOOK_BUDGET	1000000		/* VM instructions per call */
 
 bool			dlua_blockfilter_set;
@@ -199,6 +200,120 @@ l_dq_settrailingdata(lua_State *L)
 	return 1;
 }
 
+/*
+ * dq:getEDNSOptions(): option code -> view, whose count() and getValues()
+ * give the values of the options with that code, as dnsdist's do.
+ */
+static int
+l_dq_getednsoptions(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct dnsopt	 o;
+	size_t		 pos, data;
+	uint16_t	 code, len;
+
+	lua_newtable(L);
+	if (dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
+	    &o) != 1)
+		return 1;
+	pos = o.o_rdoff;
+	while (dnspacket_opt_next(dq->dq_pkt, &o, &pos, &code, &len,
+	    &data) == 1) {
+		if (lua_rawgeti(L, -1, code) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			luaL_setmetatable(L, OPTVIEW_MT);
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, -3, code);
+		}
+		lua_pushlstring(L, (const char *)dq->dq_pkt + data, len);
+		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
+static int
+l_optview_count(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+	return 1;
+}
+
+static int
+l_optview_getvalues(lua_State *L)
+{
+	lua_Integer	i, n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = (lua_Integer)lua_rawlen(L, 1);
+	lua_createtable(L, (int)n, 0);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		lua_rawseti(L, -2, i);
+	}
+	return 1;
+}
+
+struct ttl_edit {
+	lua_State	*L;
+	uint8_t		*pkt;
+	int		 fn;
+	bool		 failed;
+};
+
+static void
+edit_ttl(void *arg, const struct dnsrr *rr)
+{
+	struct ttl_edit	*te = arg;
+	lua_Integer	 ttl;
+	int		 isnum;
+
+	if (rr->rr_type == DNS_TYPE_OPT || te->failed)
+		return;
+	lua_pushvalue(te->L, te->fn);
+	lua_pushinteger(te->L, rr->rr_section);
+	lua_pushinteger(te->L, rr->rr_class);
+	lua_pushinteger(te->L, rr->rr_type);
+	lua_pushinteger(te->L, rr->rr_ttl);
+	if (lua_pcall(te->L, 4, 1, 0) != LUA_OK) {
+		te->failed = true;
+		return;
+	}
+	ttl = lua_tointegerx(te->L, -1, &isnum);
+	lua_pop(te->L, 1);
+	if (!isnum || ttl < 0 || ttl > UINT32_MAX)
+		return;		/* nothing said: the TTL stays */
+	te->pkt[rr->rr_ttloff] = (uint8_t)(ttl >> 24);
+	te->pkt[rr->rr_ttloff + 1] = (uint8_t)(ttl >> 16);
+	te->pkt[rr->rr_ttloff + 2] = (uint8_t)(ttl >> 8);
+	te->pkt[rr->rr_ttloff + 3] = (uint8_t)ttl;
+}
+
+/*
+ * dr:editTTLs(function(section, qclass, qtype, ttl) return ttl end): each
+ * record's TTL (the OPT record aside) becomes what the function returns.
+ */
+static int
+l_dq_editttls(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct ttl_edit	 te;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	te.L = L;
+	te.pkt = dq->dq_pkt;
+	te.fn = 2;
+	te.failed = false;
+	if (dnspacket_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, edit_ttl,
+	    &te) == -1)
+		return luaL_error(L, "editTTLs: the message does not parse");
+	if (te.failed)
+		return lua_error(L);
+	return 0;
+}
+
 static int
 l_dq_index(lua_State *L)
 {
@@ -247,6 +362,10 @@ l_dq_index(lua_State *L)
 		lua_pushcfunction(L, l_dq_settag);
 	else if (strcmp(k, "getTagArray") == 0)
 		lua_pushcfunction(L, l_dq_gettagarray);
+	else if (strcmp(k, "getEDNSOptions") == 0)
+		lua_pushcfunction(L, l_dq_getednsoptions);
+	else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
+		lua_pushcfunction(L, l_dq_editttls);
 	else if (strcmp(k, "getTrailingData") == 0)
 		lua_pushcfunction(L, l_dq_gettrailingdata);
 	else if (strcmp(k, "setTrailingData") == 0)
@@ -510,6 +629,14 @@ dlua_open_hooks(lua_State *L)
 		snprintf(name, sizeof(name), "set%s", dh_bits[i]);
 		lua_setfield(L, -2, name);
 	}
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, OPTVIEW_MT);
+	lua_newtable(L);
+	lua_pushcfunction(L, l_optview_count);
+	lua_setfield(L, -2, "count");
+	lua_pushcfunction(L, l_optview_getvalues);
+	lua_setfield(L, -2, "getValues");
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	lua_register(L, "LuaRule", l_luarule);
