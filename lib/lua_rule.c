@@ -1398,6 +1398,9 @@ log_action(lua_State *L, int kind)
 
 	ac->ac_u.log.buffered = buffered;
 	ac->ac_u.log.binary = kind == ACT_LOG && lua_toboolean(L, 2);
+	if (ac->ac_u.log.binary)
+		dlua_printf("Warning: LogAction: the binary format is not "
+		    "supported, %s gets text lines\n", *path ? path : "nothing");
 	if (*path != '\0' && action_log_open(ac, path, append) == -1)
 		return luaL_error(L, "LogAction: unable to open '%s'", path);
 	action_set_desc(ac, "log to %s", path);
