@@ -26,7 +26,8 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_netmask \
 	regress/fuzz/fuzz_addr \
 	regress/fuzz/fuzz_rewrite \
-	regress/fuzz/fuzz_rules
+	regress/fuzz/fuzz_rules \
+	regress/fuzz/fuzz_ctlproto
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/sbuf.c lib/rule.c lib/action.c \
-	lib/suffix.c lib/qps.c lib/policy.c lib/server.c
+	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c
