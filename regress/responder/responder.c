@@ -80,6 +80,7 @@ enum rsp_mode {
 	MODE_DELAY,
 	MODE_DROPFIRST,
 	MODE_ECS,
+	MODE_EDGEID,
 	MODE_OUTOFORDER,
 	MODE_CUT,
 	MODE_CUTFIRST,
@@ -89,7 +90,7 @@ enum rsp_mode {
 static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
-	"outoforder", "cut", "cutfirst"
+	"edgeid", "outoforder", "cut", "cutfirst"
 };
 
 struct listener {
@@ -537,6 +538,27 @@ batch_flush(int fd, struct batch *b)
 	b->b_nout = 0;
 }
 
+/* The answer with the IDs at both ends of the range, sent at once. */
+static void
+udp_edge_ids(int fd, const uint8_t *ans, size_t len,
+    const struct sockaddr_storage *to, socklen_t tolen)
+{
+	uint8_t		buf[RSP_ANSMAX];
+	uint16_t	ids[2] = { 0x0000, 0xffff };
+	int		i;
+
+	if (len > sizeof(buf))
+		return;
+	memcpy(buf, ans, len);
+	for (i = 0; i < 2; i++) {
+		if (get16(ans) == ids[i])
+			continue;
+		put16(buf, ids[i]);
+		(void)sendto(fd, buf, len, 0, (const struct sockaddr *)to,
+		    tolen);
+	}
+}
+
 /* The UDP fast path: answer each batch at once. */
 static void
 udp_serve(const struct listener *l, struct batch *b)
@@ -558,6 +580,11 @@ udp_serve(const struct listener *l, struct batch *b)
 			    b->b_out[i], l, mode, 0);
 			if (len == 0)
 				continue;
+			/* edgeid: first the same answer with IDs 0 and 0xffff. */
+			if (mode == MODE_EDGEID) {
+				udp_edge_ids(l->l_udp, b->b_out[i], len,
+				    &b->b_from[i], b->b_fromlen[i]);
+			}
 			batch_add(b, b->b_out[i], len, &b->b_from[i],
 			    b->b_fromlen[i]);
 			if (mode == MODE_DUPLICATE)
