@@ -241,21 +241,6 @@ dynblock_add_suffix(const uint8_t *name, size_t namelen, const char *reason,
 	    action, false, now);
 }
 
-static void
-mask_addr(uint8_t *addr, int len, int bits)
-{
-	int	i;
-
-	for (i = 0; i < len; i++) {
-		if (bits >= 8) {
-			bits -= 8;
-			continue;
-		}
-		addr[i] &= (uint8_t)(0xff << (8 - bits));
-		bits = 0;
-	}
-}
-
 static struct dynblock *
 lookup(const struct sockaddr *sa, const uint8_t *qname, size_t qnamelen,
     time_t now)
@@ -278,7 +263,8 @@ lookup(const struct sockaddr *sa, const uint8_t *qname, size_t qnamelen,
 			else
 				memcpy(key, &((const struct sockaddr_in6 *)
 				    sa)->sin6_addr, 16);
-			mask_addr(key, alen / 8, bits);
+			netmask_clear_host(key, (size_t)alen / 8,
+			    (unsigned int)bits);
 			if ((db = find(family, (uint8_t)bits, key, 16)) !=
 			    NULL && db->db_until > now)
 				return db;

@@ -27,29 +27,7 @@ void
 edns_ecs_source(const struct sockaddr *sa, int v4bits, int v6bits,
     struct netmask *nm)
 {
-	int	bits, i;
-
-	memset(nm, 0, sizeof(*nm));
-	if (sa->sa_family == AF_INET) {
-		memcpy(nm->nm_addr, &((const struct sockaddr_in *)sa)->sin_addr,
-		    4);
-		bits = v4bits < 0 ? 0 : v4bits > 32 ? 32 : v4bits;
-	} else if (sa->sa_family == AF_INET6) {
-		memcpy(nm->nm_addr,
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		bits = v6bits < 0 ? 0 : v6bits > 128 ? 128 : v6bits;
-	} else
-		return;
-	nm->nm_family = sa->sa_family;
-	nm->nm_bits = (uint8_t)bits;
-	for (i = 0; i < 16; i++) {
-		if (bits >= 8) {
-			bits -= 8;
-			continue;
-		}
-		nm->nm_addr[i] &= (uint8_t)(0xff << (8 - bits));
-		bits = 0;
-	}
+	(void)netmask_from_sockaddr(sa, v4bits, v6bits, nm);
 }
 
 /* The option's bytes for nm: code, length, family, prefixes, address. */

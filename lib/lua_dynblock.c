@@ -107,30 +107,7 @@ static bool
 client_net(const struct tally *t, const struct sockaddr *sa,
     struct netmask *nm)
 {
-	int	bits, i;
-
-	memset(nm, 0, sizeof(*nm));
-	if (sa->sa_family == AF_INET) {
-		memcpy(nm->nm_addr, &((const struct sockaddr_in *)sa)->sin_addr,
-		    4);
-		bits = t->t_v4bits;
-	} else if (sa->sa_family == AF_INET6) {
-		memcpy(nm->nm_addr,
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		bits = t->t_v6bits;
-	} else
-		return false;
-	nm->nm_family = sa->sa_family;
-	nm->nm_bits = (uint8_t)bits;
-	for (i = 0; i < 16; i++) {
-		if (bits >= 8) {
-			bits -= 8;
-			continue;
-		}
-		nm->nm_addr[i] &= (uint8_t)(0xff << (8 - bits));
-		bits = 0;
-	}
-	return true;
+	return netmask_from_sockaddr(sa, t->t_v4bits, t->t_v6bits, nm) == 0;
 }
 
 static void

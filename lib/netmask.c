@@ -22,8 +22,7 @@ static const uint8_t netmask_v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
 
-/* Clear the bits past the prefix in an address of alen bytes. */
-static void
+void
 netmask_clear_host(uint8_t *a, size_t alen, unsigned int bits)
 {
 	size_t	 i = bits / 8;
@@ -262,5 +261,29 @@ netmask_group_copy(struct netmask_group *dst,
 	free(dst->ng_masks);
 	dst->ng_masks = m;
 	dst->ng_count = dst->ng_cap = src->ng_count;
+	return 0;
+}
+
+int
+netmask_from_sockaddr(const struct sockaddr *sa, int v4bits, int v6bits,
+    struct netmask *nm)
+{
+	int	bits;
+
+	memset(nm, 0, sizeof(*nm));
+	if (sa->sa_family == AF_INET) {
+		memcpy(nm->nm_addr, &((const struct sockaddr_in *)sa)->sin_addr,
+		    4);
+		bits = v4bits < 0 ? 0 : v4bits > 32 ? 32 : v4bits;
+		netmask_clear_host(nm->nm_addr, 4, (unsigned int)bits);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(nm->nm_addr,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		bits = v6bits < 0 ? 0 : v6bits > 128 ? 128 : v6bits;
+		netmask_clear_host(nm->nm_addr, 16, (unsigned int)bits);
+	} else
+		return -1;
+	nm->nm_family = sa->sa_family;
+	nm->nm_bits = (uint8_t)bits;
 	return 0;
 }

@@ -30,6 +30,14 @@ const char *netmask_to_text(const struct netmask *nm, char *buf,
 	    size_t bufsz);
 /* 1 when sa (AF_INET or AF_INET6; v4-mapped v6 matches v4 masks) is in nm. */
 int	netmask_match(const struct netmask *nm, const struct sockaddr *sa);
+/* Clear the bits past the prefix in an address of alen bytes. */
+void	netmask_clear_host(uint8_t *a, size_t alen, unsigned int bits);
+/*
+ * The netmask of the first v4bits (IPv4) or v6bits (IPv6) of sa's address,
+ * the lengths brought within bounds; -1 for another family.
+ */
+int	netmask_from_sockaddr(const struct sockaddr *sa, int v4bits,
+	    int v6bits, struct netmask *nm);
 
 struct netmask_group {
 	struct netmask	*ng_masks;
