@@ -272,8 +272,9 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		goto out;
 	}
 	if (now >= ce->ce_expire) {
+		/* Expired for less than staleage seconds; 0 means never. */
 		if (!stale || (!pc->pc_cfg.pc_keepstale &&
-		    now - ce->ce_expire > (time_t)staleage)) {
+		    now - ce->ce_expire >= (time_t)staleage)) {
 			ce = NULL;
 			goto out;
 		}
