@@ -1,8 +1,8 @@
 /*
  * UDP to the backends.  Each server has one connected socket and a table
- * of in-flight slots; the slot index (masked) is the ID the backend sees.
- * An answer is taken only when its ID names a live slot and its question
- * (name hash, type, class) is the one that slot sent.
+ * of in-flight slots (lib/inflight.c); the slot index (masked) is the ID
+ * the backend sees.  An answer is taken only when its ID names a live slot
+ * and its question (name hash, type, class) is the one that slot sent.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -12,16 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "addr.h"
 #include "cache.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
 #include "stats.h"
-
-uint8_t	slot_hashkey[16];
 
 /*
  * Each backend keeps the queries it has in flight in a ring of bytes, so
@@ -76,16 +72,12 @@ backend_new(struct server *ds)
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return NULL;
 	be->be_ds = ds;
-	be->be_nslots = (uint32_t)settings.st_maxudpoutstanding;
-	/* calloc: pages are only touched as slots are first used. */
-	be->be_slots = calloc(be->be_nslots, sizeof(*be->be_slots));
-	be->be_freeq = calloc(be->be_nslots, sizeof(*be->be_freeq));
 	/* malloc: the pages are only touched as queries go. */
 	be->be_qarena = malloc(QARENA);
-	if (be->be_slots == NULL || be->be_freeq == NULL ||
+	if (inflight_init(&be->be_ids,
+	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot)) == -1 ||
 	    be->be_qarena == NULL)
 		goto fail;
-	randombytes_buf(&be->be_idmask, sizeof(be->be_idmask));
 	if ((be->be_fd = backend_socket(ds)) == -1)
 		goto fail;
 	if (loop_add(be->be_fd, POLLIN, backend_read, be) == -1)
@@ -95,8 +87,7 @@ backend_new(struct server *ds)
 	return be;
 fail:
 	log_warn("backend %s", ds->ds_addrtext);
-	free(be->be_slots);
-	free(be->be_freeq);
+	inflight_free(&be->be_ids);
 	free(be->be_qarena);
 	free(be);
 	return NULL;
@@ -116,8 +107,7 @@ backend_free(struct backend *be)
 	for (i = 0; i < nfailq; i++)
 		if (failq[i] == be)
 			failq[i] = failq[--nfailq];
-	free(be->be_slots);
-	free(be->be_freeq);
+	inflight_free(&be->be_ids);
 	free(be->be_qarena);
 	free(be);
 }
@@ -171,34 +161,22 @@ backend_sync(void)
 	return 0;
 }
 
-/* A free slot, the longest-freed first so that IDs are reused late. */
-static int
-slot_get(struct backend *be)
+static struct slot *
+slot_at(struct backend *be, uint32_t idx)
 {
-	int	idx;
-
-	if (be->be_nfree > 0) {
-		idx = be->be_freeq[be->be_freehead];
-		be->be_freehead = (be->be_freehead + 1) % be->be_nslots;
-		be->be_nfree--;
-		return idx;
-	}
-	if (be->be_fresh < be->be_nslots)
-		return (int)be->be_fresh++;
-	return -1;
+	return (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
 }
 
 static void
 slot_put(struct backend *be, uint32_t idx)
 {
-	be->be_slots[idx].sl_sent = 0;
-	if (be->be_slots[idx].sl_tags != NULL) {
-		dnsq_tags_free(be->be_slots[idx].sl_tags);
-		be->be_slots[idx].sl_tags = NULL;
+	struct slot	*sl = slot_at(be, idx);
+
+	if (sl->sl_tags != NULL) {
+		dnsq_tags_free(sl->sl_tags);
+		sl->sl_tags = NULL;
 	}
-	be->be_freeq[(be->be_freehead + be->be_nfree) % be->be_nslots] =
-	    (uint16_t)idx;
-	be->be_nfree++;
+	inflight_put(&be->be_ids, idx);
 	atomic_fetch_sub_explicit(&be->be_ds->ds_outstanding, 1,
 	    memory_order_relaxed);
 }
@@ -214,29 +192,27 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	struct backend		*be = ds->ds_io;
 	struct slot		*sl;
 	struct compat_mmsg	*m;
-	int			 idx;
+	long			 idx;
 	unsigned int		 i;
+	uint16_t		 id;
 
 	if (ds->ds_tcponly) {
 		tcp_udp_query(ds, dq, from, fromlen, listener, dst);
 		return;
 	}
-	if (be == NULL || (idx = slot_get(be)) == -1) {
+	if (be == NULL || (idx = inflight_get(&be->be_ids)) == -1) {
 		/* Every ID is in flight: never put two queries on one. */
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		return;
 	}
-	sl = &be->be_slots[idx];
-	sl->sl_sent = loop_now;
-	sl->sl_qhash = dnsname_hash(q->q_name, q->q_namelen, slot_hashkey);
+	sl = slot_at(be, (uint32_t)idx);
+	id = inflight_send(&be->be_ids, (uint32_t)idx, q, loop_now);
 	memcpy(&sl->sl_client, from, fromlen < sizeof(sl->sl_client) ?
 	    fromlen : sizeof(sl->sl_client));
 	sl->sl_dst = *dst;
 	sl->sl_origid = dnspacket_id(pkt);
-	sl->sl_qtype = q->q_type;
-	sl->sl_qclass = q->q_class;
 	sl->sl_listener = listener;
 	sl->sl_delayms = (uint16_t)dq->dq_delayms;
 	sl->sl_cache = dq->dq_cache;
@@ -256,7 +232,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 		sl->sl_qlen = (uint16_t)len;
 		be->be_qhead += len;
 	}
-	dnspacket_set_id(pkt, (uint16_t)idx ^ be->be_idmask);
+	dnspacket_set_id(pkt, id);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
 
@@ -347,9 +323,9 @@ backend_resend(struct backend *be)
 	uint32_t		 i;
 	bool			 gone;
 
-	for (i = 0; i < be->be_fresh; i++) {
-		sl = &be->be_slots[i];
-		if (sl->sl_sent == 0)
+	for (i = 0; i < be->be_ids.it_fresh; i++) {
+		sl = slot_at(be, i);
+		if (sl->sl_if.if_sent == 0)
 			continue;
 		pkt = be->be_qarena + sl->sl_qpos % QARENA;
 		gone = sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA;
@@ -398,7 +374,7 @@ backend_flush(struct backend *be)
 {
 	unsigned int	done = 0;
 	int		n;
-	uint16_t	id;
+	long		idx;
 
 	while (done < be->be_nout) {
 		n = compat_sendmmsg(be->be_fd, &be->be_out[done],
@@ -412,10 +388,9 @@ backend_flush(struct backend *be)
 			break;
 		}
 		/* Release the slot of the query that could not go. */
-		id = dnspacket_id(be->be_outiov[done].iov_base) ^
-		    be->be_idmask;
-		if (id < be->be_nslots && be->be_slots[id].sl_sent != 0)
-			slot_put(be, id);
+		if ((idx = inflight_byid(&be->be_ids,
+		    dnspacket_id(be->be_outiov[done].iov_base))) != -1)
+			slot_put(be, (uint32_t)idx);
 		atomic_fetch_add_explicit(&be->be_ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
@@ -458,22 +433,18 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	struct dnsquestion	 q;
 	struct slot		*sl;
 	struct listener		*li;
+	long			 i;
 	uint32_t		 idx;
 	uint64_t		 usec;
 
-	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) ||
-	    dnspacket_question(pkt, len, &q) == -1)
-		goto bad;
-	idx = dnspacket_id(pkt) ^ be->be_idmask;
-	if (idx >= be->be_nslots)
-		goto bad;
-	sl = &be->be_slots[idx];
-	if (sl->sl_sent == 0 || sl->sl_qtype != q.q_type ||
-	    sl->sl_qclass != q.q_class ||
-	    sl->sl_qhash != dnsname_hash(q.q_name, q.q_namelen, slot_hashkey))
-		goto bad;
+	if ((i = inflight_answer(&be->be_ids, pkt, len, &q)) == -1) {
+		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+		return;
+	}
+	idx = (uint32_t)i;
+	sl = slot_at(be, idx);
 	dnspacket_set_id(pkt, sl->sl_origid);
-	usec = (loop_now - sl->sl_sent) / 1000;
+	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	be->be_lastanswer = loop_now;
 	be->be_silent = false;
 	/* The client gets no ECS it did not send, nor an OPT record. */
@@ -509,9 +480,6 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
 	slot_put(be, idx);
 	record_response(ds, pkt, len, usec);
-	return;
-bad:
-	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
 }
 
 static void
@@ -543,7 +511,7 @@ backend_timeouts(void *arg)
 {
 	uint64_t	 limit = (uint64_t)settings.st_udptimeout * 1000000000ULL;
 	uint64_t	 silence = (uint64_t)settings.st_failoverms * 1000000ULL;
-	uint64_t	 oldest, quiet;
+	uint64_t	 oldest, quiet, sent;
 	struct backend	*be;
 	char		 why[64];
 	size_t		 b;
@@ -554,12 +522,13 @@ backend_timeouts(void *arg)
 		be = backends[b];
 		oldest = UINT64_MAX;
 		live = 0;
-		for (i = 0; i < be->be_fresh; i++) {
-			if (be->be_slots[i].sl_sent == 0)
+		for (i = 0; i < be->be_ids.it_fresh; i++) {
+			sent = slot_at(be, i)->sl_if.if_sent;
+			if (sent == 0)
 				continue;
-			if (loop_now - be->be_slots[i].sl_sent < limit) {
-				if (be->be_slots[i].sl_sent < oldest)
-					oldest = be->be_slots[i].sl_sent;
+			if (loop_now - sent < limit) {
+				if (sent < oldest)
+					oldest = sent;
 				live++;
 				continue;
 			}
@@ -655,7 +624,6 @@ backend_start(void)
 	rule_tee_close = backend_tee_close;
 	if ((rx_buf = calloc(UDP_BATCH, sizeof(*rx_buf))) == NULL)
 		fatal("backend buffers");
-	randombytes_buf(slot_hashkey, sizeof(slot_hashkey));
 	loop_timer(100000000ULL, backend_timeouts, NULL);
 	loop_timer(1000000000ULL, backend_rates, NULL);
 }
@@ -668,7 +636,7 @@ backend_inflight(void)
 	size_t		b;
 
 	for (b = 0; b < nbackends; b++)
-		n += backends[b]->be_fresh - backends[b]->be_nfree;
+		n += inflight_count(&backends[b]->be_ids);
 	return n;
 }
 

@@ -21,6 +21,7 @@
 
 #include "compat/compat.h"
 #include "dnspacket.h"
+#include "inflight.h"
 #include "policy.h"
 #include "sbuf.h"
 #include "server.h"
@@ -118,13 +119,10 @@ bool	backend_response_rules(struct dnsq *);
 
 /* backend.c: UDP sockets to servers and the in-flight slots */
 struct slot {
-	uint64_t		sl_sent;	/* monotonic ns; 0: free */
-	uint64_t		sl_qhash;	/* keyed hash of the qname */
+	struct inflight		sl_if;		/* first: the table's part */
 	struct sockaddr_in6	sl_client;	/* or a sockaddr_in */
 	struct compat_dst	sl_dst;		/* wildcard listeners */
 	uint16_t		sl_origid;
-	uint16_t		sl_qtype;
-	uint16_t		sl_qclass;
 	uint16_t		sl_listener;
 	uint16_t		sl_delayms;	/* DelayAction */
 	struct pcache		*sl_cache;	/* where the answer goes */
@@ -141,13 +139,7 @@ struct slot {
 struct backend {
 	struct server		*be_ds;
 	int			 be_fd;
-	struct slot		*be_slots;
-	uint32_t		 be_nslots;
-	uint32_t		 be_fresh;	/* slots never used yet */
-	uint16_t		*be_freeq;	/* freed slots, oldest first */
-	uint32_t		 be_freehead;
-	uint32_t		 be_nfree;
-	uint16_t		 be_idmask;
+	struct inflight_table	 be_ids;	/* of struct slot */
 	/* Copies of the queries in flight, to send them elsewhere. */
 	uint8_t			*be_qarena;
 	uint64_t		 be_qhead;
@@ -172,7 +164,6 @@ struct backend {
 	bool			 be_hfirst;
 };
 
-extern uint8_t	slot_hashkey[16];
 int	backend_sync(void);		/* open new servers, release removed */
 /* Forward the query in dq (its answer will be cached in dq_cache). */
 void	backend_send_query(struct server *, const struct dnsq *,

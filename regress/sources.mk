@@ -12,7 +12,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_ring \
 	regress/lib/t_http \
 	regress/lib/t_metrics \
-	regress/lib/t_compat
+	regress/lib/t_compat \
+	regress/lib/t_inflight
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -27,7 +28,9 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_addr \
 	regress/fuzz/fuzz_rewrite \
 	regress/fuzz/fuzz_rules \
-	regress/fuzz/fuzz_ctlproto
+	regress/fuzz/fuzz_ctlproto \
+	regress/fuzz/fuzz_inflight
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/sbuf.c lib/rule.c lib/action.c \
-	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c
+	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
+	lib/inflight.c

@@ -63,3 +63,23 @@ for i, t in enumerate(["192.0.2.0/24", "!10.0.0.0/8", "2001:db8::/32",
 for i, t in enumerate(["192.0.2.1", "192.0.2.1:53", "[2001:db8::1]:5300",
                        "fe80::1%lo", "[::ffff:127.0.0.1]:65535", "::"]):
     put("addr", "a%d" % i, b"\x00\x35" + t.encode())
+
+# inflight: a script.  The first byte sizes the table (0xff: every ID);
+# then operations: 0 or 1 send (labels, each a length and bytes; type;
+# class), 2 answer a live query (which, how: 0 a changed byte, 2 a changed
+# case, 3 cut, 7 as sent; trailing bytes), 3 raw bytes from the backend,
+# 4 time out a live query.
+send_www = b"\x00\x01\x02www\x00\x01\x01"
+send_two = b"\x01\x02\x06example\x02org\x00\x1c\x01"
+put("inflight", "basic", b"\x03" + send_www + send_two +
+    b"\x02\x00\x07\x00" + b"\x04\x00")
+put("inflight", "full", b"\x00" + send_www + send_www + b"\x02\x00\x07\x00")
+put("inflight", "all_ids", b"\xff" + send_www * 3 + b"\x02\x01\x07\x00" +
+    b"\x04\x00" + b"\x02\x00\x07\x00")
+put("inflight", "altered", b"\x07" + send_www + send_www + send_two +
+    b"\x02\x00\x00\x05\x01\x00" + b"\x02\x00\x02\x00" +
+    b"\x02\x00\x03\x09\x00" + b"\x02\x00\x07\x0b" + b"\xc0\x0c" +
+    b"\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x01")
+put("inflight", "raw", b"\x02" + send_www + b"\x03\x1c" +
+    bytes(12) + b"\x03www\x00\x00\x01\x00\x01" + b"\x00" +
+    b"\x03\x04\x81\x80\x00\x01")

@@ -1,0 +1,112 @@
+/*
+ * Queries in flight to a backend, by ID: see inflight.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dnsname.h"
+#include "inflight.h"
+
+int
+inflight_init(struct inflight_table *t, uint32_t n, size_t stride)
+{
+	memset(t, 0, sizeof(*t));
+	if (n == 0 || n > INFLIGHT_MAX || stride < sizeof(struct inflight))
+		return -1;
+	t->it_n = n;
+	t->it_stride = stride;
+	/* calloc: pages are only touched as slots are first used. */
+	t->it_mem = calloc(n, stride);
+	t->it_freeq = calloc(n, sizeof(*t->it_freeq));
+	if (t->it_mem == NULL || t->it_freeq == NULL) {
+		inflight_free(t);
+		return -1;
+	}
+	randombytes_buf(&t->it_idmask, sizeof(t->it_idmask));
+	randombytes_buf(t->it_key, sizeof(t->it_key));
+	return 0;
+}
+
+void
+inflight_free(struct inflight_table *t)
+{
+	free(t->it_mem);
+	free(t->it_freeq);
+	t->it_mem = NULL;
+	t->it_freeq = NULL;
+	t->it_n = t->it_fresh = t->it_nfree = 0;
+}
+
+long
+inflight_get(struct inflight_table *t)
+{
+	long	idx;
+
+	/* The longest-freed first, so that an ID comes back late. */
+	if (t->it_nfree > 0) {
+		idx = t->it_freeq[t->it_freehead];
+		t->it_freehead = (t->it_freehead + 1) % t->it_n;
+		t->it_nfree--;
+		return idx;
+	}
+	if (t->it_fresh < t->it_n)
+		return (long)t->it_fresh++;
+	return -1;
+}
+
+uint16_t
+inflight_send(struct inflight_table *t, uint32_t idx,
+    const struct dnsquestion *q, uint64_t now)
+{
+	struct inflight	*in = INFLIGHT_AT(t, idx);
+
+	in->if_sent = now;
+	in->if_qhash = dnsname_hash(q->q_name, q->q_namelen, t->it_key);
+	in->if_qtype = q->q_type;
+	in->if_qclass = q->q_class;
+	return (uint16_t)(idx ^ t->it_idmask);
+}
+
+void
+inflight_put(struct inflight_table *t, uint32_t idx)
+{
+	INFLIGHT_AT(t, idx)->if_sent = 0;
+	t->it_freeq[(t->it_freehead + t->it_nfree) % t->it_n] = (uint16_t)idx;
+	t->it_nfree++;
+}
+
+long
+inflight_byid(const struct inflight_table *t, uint16_t id)
+{
+	uint32_t	idx = (uint32_t)(id ^ t->it_idmask);
+
+	if (idx >= t->it_n || INFLIGHT_AT(t, idx)->if_sent == 0)
+		return -1;
+	return (long)idx;
+}
+
+long
+inflight_answer(const struct inflight_table *t, const uint8_t *pkt,
+    size_t len, struct dnsquestion *q)
+{
+	const struct inflight	*in;
+	long			 idx;
+
+	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) ||
+	    dnspacket_question(pkt, len, q) == -1 ||
+	    (idx = inflight_byid(t, dnspacket_id(pkt))) == -1)
+		return -1;
+	in = INFLIGHT_AT(t, idx);
+	if (in->if_qtype != q->q_type || in->if_qclass != q->q_class ||
+	    in->if_qhash != dnsname_hash(q->q_name, q->q_namelen, t->it_key))
+		return -1;
+	return idx;
+}
+
+uint32_t
+inflight_count(const struct inflight_table *t)
+{
+	return t->it_fresh - t->it_nfree;
+}

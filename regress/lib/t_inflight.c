@@ -1,0 +1,214 @@
+/*
+ * inflight: the table of queries in flight to a backend, and which answer
+ * is taken for which query.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atf-c.h>
+
+#include "dnsname.h"
+#include "dnspacket.h"
+#include "inflight.h"
+
+#include "lsan.h"
+
+#define NOW	UINT64_C(5000000000)
+
+/* A query for text/type into buf, parsed into *q; its length. */
+static size_t
+query(uint8_t *buf, size_t size, const char *text, uint16_t type,
+    struct dnsquestion *q)
+{
+	uint8_t	name[DNSNAME_MAXLEN];
+	size_t	namelen, len;
+
+	ATF_REQUIRE(dnsname_from_text(text, name, &namelen) == 0);
+	len = dnspacket_make_query(buf, size, 0x4242, name, namelen, type,
+	    DNS_CLASS_IN, true);
+	ATF_REQUIRE(len > 0);
+	ATF_REQUIRE(dnspacket_question(buf, len, q) == 0);
+	return len;
+}
+
+/* The backend's answer to a query sent with id: its question, QR set. */
+static size_t
+answer(uint8_t *buf, size_t size, const char *text, uint16_t type,
+    uint16_t id)
+{
+	struct dnsquestion	q;
+	size_t			len;
+
+	len = query(buf, size, text, type, &q);
+	dnspacket_set_id(buf, id);
+	dnspacket_set_qr(buf, true);
+	return len;
+}
+
+ATF_TC_WITHOUT_HEAD(init_limits);
+ATF_TC_BODY(init_limits, tc)
+{
+	struct inflight_table	t;
+
+	ATF_CHECK_EQ(inflight_init(&t, 0, sizeof(struct inflight)), -1);
+	ATF_CHECK_EQ(inflight_init(&t, INFLIGHT_MAX + 1,
+	    sizeof(struct inflight)), -1);
+	ATF_CHECK_EQ(inflight_init(&t, 10, sizeof(struct inflight) - 1), -1);
+	ATF_REQUIRE_EQ(inflight_init(&t, INFLIGHT_MAX,
+	    sizeof(struct inflight)), 0);
+	ATF_CHECK_EQ(inflight_count(&t), 0);
+	inflight_free(&t);
+}
+
+ATF_TC_WITHOUT_HEAD(reuse_late);
+ATF_TC_BODY(reuse_late, tc)
+{
+	struct inflight_table	t;
+	struct dnsquestion	q;
+	uint8_t			buf[512];
+
+	query(buf, sizeof(buf), "www.example.", DNS_TYPE_A, &q);
+	ATF_REQUIRE_EQ(inflight_init(&t, 3, sizeof(struct inflight)), 0);
+	ATF_CHECK_EQ(inflight_get(&t), 0);
+	ATF_CHECK_EQ(inflight_get(&t), 1);
+	ATF_CHECK_EQ(inflight_get(&t), 2);
+	inflight_send(&t, 0, &q, NOW);
+	inflight_send(&t, 1, &q, NOW);
+	inflight_send(&t, 2, &q, NOW);
+	/* Every ID in flight: none for a fourth query. */
+	ATF_CHECK_EQ(inflight_get(&t), -1);
+	ATF_CHECK_EQ(inflight_count(&t), 3);
+	/* Freed slots come back in the order they were freed. */
+	inflight_put(&t, 2);
+	inflight_put(&t, 0);
+	ATF_CHECK_EQ(inflight_count(&t), 1);
+	ATF_CHECK_EQ(inflight_get(&t), 2);
+	ATF_CHECK_EQ(inflight_get(&t), 0);
+	ATF_CHECK_EQ(inflight_get(&t), -1);
+	inflight_free(&t);
+}
+
+ATF_TC_WITHOUT_HEAD(answer_match);
+ATF_TC_BODY(answer_match, tc)
+{
+	struct inflight_table	t;
+	struct dnsquestion	q, aq;
+	uint8_t			buf[512], a[512];
+	size_t			alen;
+	uint16_t		id;
+	long			idx;
+
+	ATF_REQUIRE_EQ(inflight_init(&t, 100, sizeof(struct inflight)), 0);
+	query(buf, sizeof(buf), "www.Example.", DNS_TYPE_A, &q);
+	idx = inflight_get(&t);
+	ATF_REQUIRE(idx >= 0);
+	id = inflight_send(&t, (uint32_t)idx, &q, NOW);
+	ATF_CHECK_EQ(inflight_byid(&t, id), idx);
+
+	/* The answer, in any case. */
+	alen = answer(a, sizeof(a), "WWW.example.", DNS_TYPE_A, id);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), idx);
+	ATF_CHECK_EQ(aq.q_type, DNS_TYPE_A);
+	/* Not a response. */
+	dnspacket_set_qr(a, false);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	/* Another name, type, or ID; a header alone; a cut question. */
+	alen = answer(a, sizeof(a), "www.example.org.", DNS_TYPE_A, id);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	alen = answer(a, sizeof(a), "www.example.", DNS_TYPE_AAAA, id);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	alen = answer(a, sizeof(a), "www.example.", DNS_TYPE_A,
+	    (uint16_t)(id ^ 1));
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	alen = answer(a, sizeof(a), "www.example.", DNS_TYPE_A, id);
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq), -1);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen - 1, &aq), -1);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), idx);
+	/* Once freed (answered, timed out), the ID answers nothing. */
+	inflight_put(&t, (uint32_t)idx);
+	ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	ATF_CHECK_EQ(inflight_byid(&t, id), -1);
+	inflight_free(&t);
+}
+
+/*
+ * A full table of 65536: every wire ID in use once, each naming its own
+ * slot, the ones at both ends of the range included.
+ */
+ATF_TC_WITHOUT_HEAD(all_ids);
+ATF_TC_BODY(all_ids, tc)
+{
+	struct inflight_table	t;
+	struct dnsquestion	q, aq;
+	uint8_t			buf[512], a[512], *seen;
+	size_t			alen;
+	long			i, idx;
+	uint16_t		id;
+
+	ATF_REQUIRE((seen = calloc(INFLIGHT_MAX, 1)) != NULL);
+	ATF_REQUIRE_EQ(inflight_init(&t, INFLIGHT_MAX,
+	    sizeof(struct inflight)), 0);
+	query(buf, sizeof(buf), "edge.example.", DNS_TYPE_TXT, &q);
+	for (i = 0; i < INFLIGHT_MAX; i++) {
+		idx = inflight_get(&t);
+		ATF_REQUIRE_EQ(idx, i);
+		id = inflight_send(&t, (uint32_t)idx, &q, NOW + (uint64_t)i);
+		ATF_REQUIRE_MSG(!seen[id], "ID %u given twice", id);
+		seen[id] = 1;
+	}
+	ATF_CHECK_EQ(inflight_get(&t), -1);
+	ATF_CHECK_EQ(inflight_count(&t), INFLIGHT_MAX);
+	for (i = 0; i < INFLIGHT_MAX; i += INFLIGHT_MAX - 1) {
+		/* IDs 0 and 65535 */
+		id = (uint16_t)i;
+		alen = answer(a, sizeof(a), "edge.example.", DNS_TYPE_TXT, id);
+		idx = inflight_answer(&t, a, alen, &aq);
+		ATF_REQUIRE(idx >= 0);
+		ATF_CHECK_EQ(inflight_byid(&t, id), idx);
+		inflight_put(&t, (uint32_t)idx);
+		ATF_CHECK_EQ(inflight_answer(&t, a, alen, &aq), -1);
+	}
+	ATF_CHECK_EQ(inflight_count(&t), INFLIGHT_MAX - 2);
+	inflight_free(&t);
+	free(seen);
+}
+
+/* The caller's part of a slot is left alone. */
+ATF_TC_WITHOUT_HEAD(stride);
+ATF_TC_BODY(stride, tc)
+{
+	struct big {
+		struct inflight	b_if;
+		char		b_mine[100];
+	};
+	struct inflight_table	t;
+	struct dnsquestion	q;
+	struct big		*b;
+	uint8_t			buf[512];
+	long			idx;
+
+	ATF_REQUIRE_EQ(inflight_init(&t, 4, sizeof(struct big)), 0);
+	query(buf, sizeof(buf), "www.example.", DNS_TYPE_A, &q);
+	while ((idx = inflight_get(&t)) != -1) {
+		b = (struct big *)(void *)INFLIGHT_AT(&t, idx);
+		memset(b->b_mine, 'x', sizeof(b->b_mine));
+		inflight_send(&t, (uint32_t)idx, &q, NOW);
+	}
+	inflight_put(&t, 1);
+	b = (struct big *)(void *)INFLIGHT_AT(&t, 2);
+	ATF_CHECK(b->b_if.if_sent == NOW);
+	ATF_CHECK(b->b_mine[0] == 'x' && b->b_mine[99] == 'x');
+	inflight_free(&t);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, init_limits);
+	ATF_TP_ADD_TC(tp, reuse_late);
+	ATF_TP_ADD_TC(tp, answer_match);
+	ATF_TP_ADD_TC(tp, all_ids);
+	ATF_TP_ADD_TC(tp, stride);
+	return atf_no_error();
+}
