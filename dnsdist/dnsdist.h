@@ -72,6 +72,7 @@ struct listener {
 	_Atomic uint64_t	 li_tcpqueries;
 	_Atomic uint64_t	 li_responses;		/* main thread only */
 	_Atomic uint64_t	 li_tcpresponses;
+	_Atomic unsigned int	 li_tcpconns;	/* with maxConcurrentTCPConnections */
 	/* answers waiting for sendmmsg */
 	struct compat_mmsg	 li_out[UDP_BATCH];
 	struct iovec		 li_outiov[UDP_BATCH];

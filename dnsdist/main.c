@@ -648,12 +648,12 @@ apply_cmdline(struct cmdline *cl)
 	if (cl->nlocals > 0) {
 		settings_clear_locals();
 		for (i = 0; i < cl->nlocals; i++)
-			if (settings_add_local(cl->locals[i], false, 0) == -1)
+			if (settings_add_local(cl->locals[i], false, 0) == NULL)
 				errx(1, "bad listen address '%s'",
 				    cl->locals[i]);
 	}
 	if (settings.st_nlocals == 0 &&
-	    settings_add_local("127.0.0.1:53", false, 0) == -1)
+	    settings_add_local("127.0.0.1:53", false, 0) == NULL)
 		errx(1, "default listen address");
 	if (cl->nacls > 0) {
 		netmask_group_clear(&settings.st_acl);
@@ -661,6 +661,29 @@ apply_cmdline(struct cmdline *cl)
 			if (netmask_group_add_text(&settings.st_acl,
 			    cl->acls[i]) == -1)
 				errx(1, "bad ACL netmask '%s'", cl->acls[i]);
+	}
+}
+
+/*
+ * As many descriptors as the system lets us have, since each TCP client
+ * takes one: the soft limit goes up to the hard one (at most MAXFDS).
+ */
+#define MAXFDS	1048576
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > MAXFDS ?
+	    MAXFDS : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_debug("main: descriptor limit: %s", strerror(errno));
 	}
 }
 
@@ -740,6 +763,7 @@ main(int argc, char *argv[])
 		err(1, "chdir /");
 	log_init(!cl.nosyslog, cl.verbose);
 	setup_signals();
+	raise_fd_limit();
 
 	frontend_bind_all();
 	control_start();

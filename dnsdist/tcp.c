@@ -11,11 +11,13 @@
  * path and their answers go back over UDP.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +175,20 @@ static volatile sig_atomic_t	 tcp_quit;
 static bool	tcp_forward(struct tcp_worker *, struct tcp_query *,
 		    struct server *);
 
+/*
+ * Client connections are bounded by the descriptors the process may have:
+ * a quarter of them, FD_RESERVE at least, stays for what must go on
+ * working under a flood of connections (health checks, connections to the
+ * backends, the console, the web server).  spare_fd is held for the day
+ * accept() fails for want of a descriptor anyway: closed for a moment, it
+ * lets the connection be taken and closed, so that the listen queue drains
+ * instead of waking the loop again and again.
+ */
+#define FD_RESERVE	64
+static _Atomic unsigned int	 tcp_nclients;
+static unsigned int		 tcp_maxclients = UINT_MAX;
+static int			 spare_fd = -1;
+
 /* Connections per client address, when a limit is set. */
 static pthread_mutex_t		 percl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct percl {
@@ -229,6 +245,60 @@ out:
 	return ok;
 }
 
+/*
+ * Count a new client connection on li from ss, or refuse it (false) when
+ * the process, the frontend or the client has as many as it may.
+ */
+static bool
+conn_take(struct listener *li, const struct sockaddr_storage *ss)
+{
+	int	fmax = li->li_local->lc_maxtcpconns;
+	int	cmax = settings.st_maxtcpconnperclient;
+
+	if (atomic_fetch_add(&tcp_nclients, 1) >= tcp_maxclients)
+		goto refuse;
+	if (fmax > 0 && atomic_fetch_add(&li->li_tcpconns, 1) >=
+	    (unsigned int)fmax)
+		goto refuse_frontend;
+	if (cmax > 0 && !percl_count(ss, 1, cmax))
+		goto refuse_frontend;
+	return true;
+refuse_frontend:
+	if (fmax > 0)
+		atomic_fetch_sub(&li->li_tcpconns, 1);
+refuse:
+	atomic_fetch_sub(&tcp_nclients, 1);
+	stats_inc(STAT_TCP_TOO_MANY_CONNECTIONS);
+	return false;
+}
+
+/* A client connection counted by conn_take() is gone. */
+static void
+conn_give(struct listener *li, const struct sockaddr_storage *ss)
+{
+	if (settings.st_maxtcpconnperclient > 0)
+		percl_count(ss, -1, 0);
+	if (li->li_local->lc_maxtcpconns > 0)
+		atomic_fetch_sub(&li->li_tcpconns, 1);
+	atomic_fetch_sub(&tcp_nclients, 1);
+}
+
+/* Out of descriptors: take one connection with the spare one, and close it. */
+static void
+conn_shed(struct listener *li)
+{
+	int	fd;
+
+	if (spare_fd == -1)
+		return;
+	close(spare_fd);
+	if ((fd = accept(li->li_tcpfd, NULL, NULL)) != -1) {
+		close(fd);
+		stats_inc(STAT_TCP_TOO_MANY_CONNECTIONS);
+	}
+	spare_fd = fcntl(li->li_tcpfd, F_DUPFD_CLOEXEC, 0);
+}
+
 static int
 set_nonblock(int fd)
 {
@@ -241,7 +311,7 @@ tcp_accept(struct listener *li)
 {
 	struct tcp_handoff	 th;
 	socklen_t		 len;
-	int			 fd, n, limit;
+	int			 fd, n;
 
 	/* A handful per wakeup, so that UDP keeps its share. */
 	for (n = 0; n < 16; n++) {
@@ -249,7 +319,10 @@ tcp_accept(struct listener *li)
 		len = sizeof(th.th_addr);
 		fd = accept(li->li_tcpfd, (struct sockaddr *)&th.th_addr, &len);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			if (errno == EMFILE || errno == ENFILE) {
+				log_debug("tcp_accept: %s", strerror(errno));
+				conn_shed(li);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_debug("tcp_accept: %s", strerror(errno));
 			return;
@@ -259,9 +332,7 @@ tcp_accept(struct listener *li)
 			close(fd);
 			continue;
 		}
-		limit = settings.st_maxtcpconnperclient;
-		if (set_nonblock(fd) == -1 ||
-		    (limit > 0 && !percl_count(&th.th_addr, 1, limit))) {
+		if (set_nonblock(fd) == -1 || !conn_take(li, &th.th_addr)) {
 			close(fd);
 			continue;
 		}
@@ -271,8 +342,7 @@ tcp_accept(struct listener *li)
 		if (write(workers[next_worker].tw_pipe[1], &th, sizeof(th)) !=
 		    sizeof(th)) {
 			stats_inc(STAT_TCP_LISTEN_OVERFLOWS);
-			if (limit > 0)
-				percl_count(&th.th_addr, -1, 0);
+			conn_give(li, &th.th_addr);
 			close(fd);
 		}
 		next_worker = (next_worker + 1) % nworkers;
@@ -1108,8 +1178,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 					bconn_fail(tw, bc, false);
 			}
 	}
-	if (settings.st_maxtcpconnperclient > 0)
-		percl_count(&tc->tc_addr, -1, 0);
+	conn_give(tc->tc_li, &tc->tc_addr);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
 	free(tc->tc_obuf);
@@ -1443,7 +1512,23 @@ tcp_show_stats(struct sbuf *sb)
 void
 tcp_start(void)
 {
-	size_t	i;
+	struct rlimit	rl;
+	rlim_t		reserve;
+	size_t		i;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		reserve = rl.rlim_cur / 4 > FD_RESERVE ? rl.rlim_cur / 4 :
+		    FD_RESERVE;
+		rl.rlim_cur = rl.rlim_cur > 2 * reserve ?
+		    rl.rlim_cur - reserve : rl.rlim_cur / 2;
+		tcp_maxclients = rl.rlim_cur == 0 ? 1 : rl.rlim_cur > UINT_MAX ?
+		    UINT_MAX : (unsigned int)rl.rlim_cur;
+	}
+	log_debug("tcp: at most %u client connections", tcp_maxclients);
+	for (i = 0; i < nlisteners && spare_fd == -1; i++)
+		if (listeners[i].li_tcpfd != -1)
+			spare_fd = fcntl(listeners[i].li_tcpfd,
+			    F_DUPFD_CLOEXEC, 0);
 
 	nworkers = (size_t)settings.st_maxtcpclientthreads;
 	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL)

@@ -2,6 +2,7 @@
  * Lua bindings for global settings: listeners, the ACL, tunables,
  * statistics and miscellany.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +28,24 @@ static int
 local_from_lua(lua_State *L, const char *fn)
 {
 	const char	*addr = luaL_checkstring(L, 1);
+	struct local	*lc;
+	lua_Integer	 maxconns = 0;
 	int		 reuseport = 0, tfo = 0;
 
 	if (lua_type(L, 2) == LUA_TTABLE) {
 		reuseport = dlua_opt_bool(L, 2, "reusePort", 0);
 		tfo = (int)dlua_opt_int(L, 2, "tcpFastOpenQueueSize", 0);
+		maxconns = dlua_opt_int(L, 2, "maxConcurrentTCPConnections",
+		    0);
+		if (maxconns < 0 || maxconns > INT_MAX)
+			return luaL_error(L, "%s: bad "
+			    "maxConcurrentTCPConnections", fn);
 	} else if (!lua_isnoneornil(L, 2))
 		return luaL_error(L, "%s: the second argument must be a table",
 		    fn);
-	if (settings_add_local(addr, reuseport, tfo) == -1)
+	if ((lc = settings_add_local(addr, reuseport, tfo)) == NULL)
 		return luaL_error(L, "%s: bad address '%s'", fn, addr);
+	lc->lc_maxtcpconns = (int)maxconns;
 	settings.st_locals_from_config = true;
 	return 0;
 }

@@ -158,7 +158,7 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
-int
+struct local *
 settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 {
 	struct local	*nl, *lc;
@@ -166,12 +166,12 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	nl = realloc(settings.st_locals,
 	    (settings.st_nlocals + 1) * sizeof(*nl));
 	if (nl == NULL)
-		return -1;
+		return NULL;
 	settings.st_locals = nl;
 	lc = &nl[settings.st_nlocals];
 	memset(lc, 0, sizeof(*lc));
 	if (addr_parse(text, 53, &lc->lc_addr, &lc->lc_addrlen) == -1)
-		return -1;
+		return NULL;
 	addr_to_text((struct sockaddr *)&lc->lc_addr, lc->lc_text,
 	    sizeof(lc->lc_text));
 	lc->lc_reuseport = reuseport;
@@ -179,7 +179,7 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	lc->lc_udp = lc->lc_tcp = true;
 	lc->lc_tcplistenqueue = 64;
 	settings.st_nlocals++;
-	return 0;
+	return lc;
 }
 
 void

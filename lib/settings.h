@@ -25,6 +25,7 @@ struct local {
 	bool			 lc_tcp;
 	int			 lc_tcpfastopen;
 	int			 lc_tcplistenqueue;
+	int			 lc_maxtcpconns;	/* 0: no limit of its own */
 };
 
 /* carbonServer(): where and how statistics are sent. */
@@ -105,7 +106,8 @@ extern struct settings settings;
 /* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
 int	settings_init(void);
 /* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
-int	settings_add_local(const char *text, bool reuseport, int tcpfastopen);
+struct local *settings_add_local(const char *text, bool reuseport,
+	    int tcpfastopen);
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);

@@ -37,6 +37,7 @@
 
 import getopt
 import os
+import resource
 import select
 import socket
 import struct
@@ -195,6 +196,11 @@ def cmd_conns(args):
         elif o == "-w":
             wait = float(v)
     server, port, name = rest[0], int(rest[1]), rest[2]
+    # As many descriptors as the system lets this process have.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        want = n + 64 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
     socks = {}
     for _ in range(n):
         s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
