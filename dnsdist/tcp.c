@@ -1213,6 +1213,7 @@ worker_handoff(struct tcp_worker *tw)
 		if ((tc = calloc(1, sizeof(*tc))) == NULL ||
 		    append_ptr(&tw->tw_clients, &tw->tw_nclients, tc) == NULL) {
 			free(tc);
+			conn_give(&listeners[th.th_listener], &th.th_addr);
 			close(th.th_fd);
 			continue;
 		}
