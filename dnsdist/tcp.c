@@ -177,8 +177,9 @@ static bool	tcp_forward(struct tcp_worker *, struct tcp_query *,
 
 /*
  * Client connections are bounded by the descriptors the process may have:
- * a quarter of them, FD_RESERVE at least, stays for what must go on
- * working under a flood of connections (health checks, connections to the
+ * a quarter of them, or FD_RESERVE plus what the console and the web
+ * server may hold if that is more, stays for what must go on working
+ * under a flood of connections (health checks, connections to the
  * backends, the console, the web server).  spare_fd is held for the day
  * accept() fails for want of a descriptor anyway: closed for a moment, it
  * lets the connection be taken and closed, so that the listen queue drains
@@ -1518,8 +1519,11 @@ tcp_start(void)
 	size_t		i;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		reserve = rl.rlim_cur / 4 > FD_RESERVE ? rl.rlim_cur / 4 :
-		    FD_RESERVE;
+		/* Enough for the console's and the web server's own caps. */
+		reserve = FD_RESERVE + (rlim_t)settings.st_webmaxconns +
+		    (rlim_t)settings.st_consolemaxconns;
+		if (reserve < rl.rlim_cur / 4)
+			reserve = rl.rlim_cur / 4;
 		rl.rlim_cur = rl.rlim_cur > 2 * reserve ?
 		    rl.rlim_cur - reserve : rl.rlim_cur / 2;
 		tcp_maxclients = rl.rlim_cur == 0 ? 1 : rl.rlim_cur > UINT_MAX ?
