@@ -6,7 +6,7 @@
 #   sh etc/demo.sh ADDR ADDR...  the given servers instead
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-dnsdist="$top/dnsdist/dnsdist"
+dnsdist=${DNSDIST:-$top/dnsdist/dnsdist}
 conf="$top/etc/dnsdist.conf"
 
 if [ $# -gt 0 ]; then
@@ -88,6 +88,15 @@ demo: the daemon listens on 127.0.0.1:5300; in another terminal try
 	dig @127.0.0.1 -p 5300 www.example.
 	dig @127.0.0.1 -p 5300 id.server CH TXT     (which backend answered)
 	kill $nsd2                                   (failover: see showServers())
-demo: console below (showServers(), dumpStats(), ...); 'quit' or ^D stops
 MSG
-"$dnsdist" --disable-syslog -C "$conf"
+if [ -t 0 ]; then
+	echo "demo: console below (showServers(), dumpStats(), ...); 'quit' or ^D stops"
+	"$dnsdist" --disable-syslog -C "$conf"
+else
+	# No terminal for a console: the daemon stays in the foreground, and
+	# goes with the backends when this script is stopped.
+	echo "demo: no terminal, no console; stop this script to stop it all"
+	"$dnsdist" --supervised --disable-syslog -C "$conf" &
+	pids="$pids $!"
+	wait $!
+fi
