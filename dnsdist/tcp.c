@@ -691,8 +691,7 @@ soa_serial(const uint8_t *pkt, size_t len, const struct dnsrr *rr,
 	if (end > len || dnsname_skip(pkt, end, &off) == -1 ||
 	    dnsname_skip(pkt, end, &off) == -1 || off + 4 > end)
 		return false;
-	*serial = (uint32_t)pkt[off] << 24 | (uint32_t)pkt[off + 1] << 16 |
-	    (uint32_t)pkt[off + 2] << 8 | pkt[off + 3];
+	*serial = dnspacket_get32(pkt + off);
 	return true;
 }
 

@@ -366,15 +366,6 @@ action_spoof_raw(struct action *ac, struct dnsq *dq)
 	return VERDICT_ANSWER;
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static int
 action_negative_soa(struct action *ac, struct dnsq *dq)
 {
@@ -387,11 +378,11 @@ action_negative_soa(struct action *ac, struct dnsq *dq)
 	p += ac->ac_u.soa.mnamelen;
 	memcpy(p, ac->ac_u.soa.rname, ac->ac_u.soa.rnamelen);
 	p += ac->ac_u.soa.rnamelen;
-	put32(p, ac->ac_u.soa.serial);
-	put32(p + 4, ac->ac_u.soa.refresh);
-	put32(p + 8, ac->ac_u.soa.retry);
-	put32(p + 12, ac->ac_u.soa.expire);
-	put32(p + 16, ac->ac_u.soa.minimum);
+	dnspacket_put32(p, ac->ac_u.soa.serial);
+	dnspacket_put32(p + 4, ac->ac_u.soa.refresh);
+	dnspacket_put32(p + 8, ac->ac_u.soa.retry);
+	dnspacket_put32(p + 12, ac->ac_u.soa.expire);
+	dnspacket_put32(p + 16, ac->ac_u.soa.minimum);
 	p += 20;
 	if (dnsq_put_rr(dq, ac->ac_u.soa.zone, ac->ac_u.soa.zonelen,
 	    DNS_TYPE_SOA, ac->ac_u.soa.ttl, rdata, (size_t)(p - rdata)) == -1)

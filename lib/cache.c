@@ -225,22 +225,6 @@ entry_is(const struct pcache_entry *ce, const struct dnsquestion *q, bool tcp)
 	    ce->ce_namelen, q->q_name, q->q_namelen);
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 size_t
 pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
     bool tcp, uint8_t *pkt, size_t size, time_t now, bool stale,
@@ -293,12 +277,12 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	if (old || (!pc->pc_cfg.pc_dontage && age > 0))
 		for (i = 0; i < ce->ce_nttl; i++) {
 			memcpy(&off, offs + 2 * i, sizeof(off));
-			ttl = get32(pkt + off);
+			ttl = dnspacket_get32(pkt + off);
 			if (old)
 				ttl = pc->pc_cfg.pc_stalettl;
 			else
 				ttl = ttl > age ? ttl - age : 0;
-			put32(pkt + off, ttl);
+			dnspacket_put32(pkt + off, ttl);
 		}
 	len = ce->ce_len;
 out:
@@ -345,7 +329,7 @@ scan_ttl(void *arg, const struct dnsrr *rr)
 		    dnsname_skip(ts->pkt, ts->len, &off) == -1 ||
 		    off + 20 > rr->rr_rdoff + rr->rr_rdlen)
 			return;
-		minimum = get32(ts->pkt + off + 16);
+		minimum = dnspacket_get32(ts->pkt + off + 16);
 		ts->soa = true;
 		ts->soamin = minimum < rr->rr_ttl ? minimum : rr->rr_ttl;
 	}

@@ -23,19 +23,6 @@
 #define DNS_F3_CD	0x10
 #define DNS_F3_RCODE	0x0f
 
-static inline uint16_t
-dnspacket_get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline void
-dnspacket_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static inline void
 dnspacket_setbit(uint8_t *p, uint8_t bit, bool on)
 {
@@ -373,8 +360,7 @@ dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
 			rr.rr_type = dnspacket_get16(pkt + off);
 			rr.rr_class = dnspacket_get16(pkt + off + 2);
 			rr.rr_ttloff = off + 4;
-			rr.rr_ttl = (uint32_t)dnspacket_get16(pkt + off + 4) <<
-			    16 | dnspacket_get16(pkt + off + 6);
+			rr.rr_ttl = dnspacket_get32(pkt + off + 4);
 			rr.rr_rdlen = dnspacket_get16(pkt + off + 8);
 			off += 10;
 			if (len - off < rr.rr_rdlen)

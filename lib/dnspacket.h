@@ -44,6 +44,36 @@
 #define DNS_OPCODE_NOTIFY	4
 #define DNS_OPCODE_UPDATE	5
 
+/* Integers in network byte order, at any alignment. */
+static inline uint16_t
+dnspacket_get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline void
+dnspacket_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint32_t
+dnspacket_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+dnspacket_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 /* Header fields.  The caller has checked that len >= DNS_HDRLEN. */
 uint16_t dnspacket_id(const uint8_t *pkt);
 void	dnspacket_set_id(uint8_t *pkt, uint16_t id);

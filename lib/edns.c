@@ -10,19 +10,6 @@
 
 #include "edns.h"
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 void
 edns_ecs_source(const struct sockaddr *sa, int v4bits, int v6bits,
     struct netmask *nm)
@@ -36,9 +23,9 @@ ecs_option(const struct netmask *nm, uint8_t *out)
 {
 	size_t	alen = ((size_t)nm->nm_bits + 7) / 8;
 
-	put16(out, EDNS_OPT_ECS);
-	put16(out + 2, (uint16_t)(4 + alen));
-	put16(out + 4, nm->nm_family == AF_INET ? 1 : 2);
+	dnspacket_put16(out, EDNS_OPT_ECS);
+	dnspacket_put16(out + 2, (uint16_t)(4 + alen));
+	dnspacket_put16(out + 4, nm->nm_family == AF_INET ? 1 : 2);
 	out[6] = nm->nm_bits;
 	out[7] = 0;
 	memcpy(out + 8, nm->nm_addr, alen);
@@ -93,13 +80,13 @@ edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 		if (size < end + 11 + optlen)
 			return -1;
 		pkt[end] = 0;			/* root */
-		put16(pkt + end + 1, DNS_TYPE_OPT);
-		put16(pkt + end + 3, EDNS_DEFAULT_PAYLOAD);
+		dnspacket_put16(pkt + end + 1, DNS_TYPE_OPT);
+		dnspacket_put16(pkt + end + 3, EDNS_DEFAULT_PAYLOAD);
 		memset(pkt + end + 5, 0, 4);	/* ERCODE, version, flags */
-		put16(pkt + end + 9, (uint16_t)optlen);
+		dnspacket_put16(pkt + end + 9, (uint16_t)optlen);
 		memcpy(pkt + end + 11, opt, optlen);
 		*len = end + 11 + optlen;
-		put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
+		dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
 		return 1;
 	}
 	*hadopt = true;
@@ -115,7 +102,7 @@ edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 	/* Make room for the new option where the old one was (or at the end). */
 	memmove(pkt + off + optlen, pkt + off + old, end - off - old);
 	memcpy(pkt + off, opt, optlen);
-	put16(pkt + o.o_rdoff - 2, (uint16_t)(o.o_rdlen - old + optlen));
+	dnspacket_put16(pkt + o.o_rdoff - 2, (uint16_t)(o.o_rdlen - old + optlen));
 	*len = end - old + optlen;
 	return 1;
 }
@@ -136,13 +123,13 @@ edns_strip_ecs(uint8_t *pkt, size_t *len, const struct dnsquestion *q,
 	if (wholeopt) {
 		memmove(pkt + o.o_off, pkt + rrend, *len - rrend);
 		*len -= rrend - o.o_off;
-		put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) - 1));
+		dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) - 1));
 		return 0;
 	}
 	if ((r = find_ecs(pkt, &o, &off, &n)) != 1)
 		return r;
 	memmove(pkt + off, pkt + off + n, *len - off - n);
 	*len -= n;
-	put16(pkt + o.o_rdoff - 2, (uint16_t)(get16(pkt + o.o_rdoff - 2) - n));
+	dnspacket_put16(pkt + o.o_rdoff - 2, (uint16_t)(dnspacket_get16(pkt + o.o_rdoff - 2) - n));
 	return 0;
 }
