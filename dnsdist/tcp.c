@@ -1554,6 +1554,10 @@ tcp_stop(void)
 	size_t	i;
 
 	tcp_quit = 1;
+	if (spare_fd != -1) {
+		close(spare_fd);
+		spare_fd = -1;
+	}
 	for (i = 0; i < nworkers; i++) {
 		/* Wake it: the closed pipe reads as the end of file. */
 		close(workers[i].tw_pipe[1]);

@@ -72,22 +72,7 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM HUP
 
-port_used() {
-	hex=$(printf ':%04X' "$1")
-	cat /proc/net/udp /proc/net/tcp 2>/dev/null | awk -v h="$hex" '
-		substr($2, length($2) - 4) == h { f = 1 }
-		END { exit !f }'
-}
-
-free_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		p=$(od -An -N2 -tu2 /dev/urandom | awk '{ print 20000 + $1 % 40000 }')
-		port_used "$p" || { echo "$p"; return 0; }
-		i=$((i + 1))
-	done
-	die "no free port found"
-}
+. "$here/ports.sh"
 
 awk 'BEGIN { for (i = 1; i <= 500; i++)
     printf "host%d.fail.example. A\n", i }' >"$work/queries.txt"
@@ -105,8 +90,8 @@ wait_file() {
 # run_one LABEL BINARY ROUND: prints the number of queries lost.
 run_one() {
 	p1=$(free_port)
-	p2=$(free_port)
-	port=$(free_port)
+	p2=$(free_port "$p1")
+	port=$(free_port "$p1" "$p2")
 	rm -f "$work/r1.ready" "$work/r2.ready"
 	"$RESPONDER" -l "127.0.0.1:$p1" -A 192.0.2.1 -r "$work/r1.ready" \
 	    2>/dev/null &

@@ -205,28 +205,7 @@ settle() {
 	done
 }
 
-# Is a port in use on any local address, UDP or TCP?
-port_used() {
-	hex=$(printf ':%04X' "$1")
-	cat /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 \
-	    2>/dev/null | awk -v h="$hex" '
-		substr($2, length($2) - 4) == h { f = 1 }
-		END { exit !f }'
-}
-
-# A free port in 20000-59999 other than $1.
-free_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		p=$(od -An -N2 -tu2 /dev/urandom | awk '{ print 20000 + $1 % 40000 }')
-		if [ "$p" != "${1:-}" ] && ! port_used "$p"; then
-			echo "$p"
-			return 0
-		fi
-		i=$((i + 1))
-	done
-	die "no free port found"
-}
+. "$here/ports.sh"
 
 if [ ! -x "$RESPONDER" ]; then
 	command -v cc >/dev/null 2>&1 || die "$RESPONDER: not found (make)"
