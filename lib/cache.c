@@ -35,10 +35,19 @@ struct pcache_entry {
 	uint8_t			 ce_data[];
 };
 
+/*
+ * A shard's bucket array grows with its entries, not with maxEntries, so
+ * that a cache with few entries touches few pages: a hit's first load is
+ * the bucket, and a bucket array sized for a large, mostly empty cache
+ * costs a TLB miss on nearly every hit.
+ */
+#define BUCKETS_MIN	16
+
 struct pcache_shard {
 	_Alignas(64) pthread_rwlock_t sh_lock;
 	struct pcache_entry	**sh_buckets;
 	size_t			  sh_mask;
+	size_t			  sh_maxmask;
 	_Atomic size_t		  sh_count;
 };
 
@@ -105,7 +114,8 @@ pcache_new(const struct pcache_config *cfg)
 		pc->pc_cfg.pc_nshards = pc->pc_cfg.pc_maxentries;
 	pc->pc_shardmax = (cfg->pc_maxentries + pc->pc_cfg.pc_nshards - 1) /
 	    pc->pc_cfg.pc_nshards;
-	for (nb = 16; nb < pc->pc_shardmax && nb < ((size_t)1 << 30); nb <<= 1)
+	for (nb = BUCKETS_MIN; nb < pc->pc_shardmax && nb < ((size_t)1 << 30);
+	    nb <<= 1)
 		;
 	if ((pc->pc_shards = calloc(pc->pc_cfg.pc_nshards,
 	    sizeof(*pc->pc_shards))) == NULL) {
@@ -116,10 +126,10 @@ pcache_new(const struct pcache_config *cfg)
 		struct pcache_shard *sh = &pc->pc_shards[i];
 
 		pthread_rwlock_init(&sh->sh_lock, NULL);
-		sh->sh_mask = nb - 1;
-		/* calloc: the pages are touched only as buckets fill. */
-		if ((sh->sh_buckets = calloc(nb, sizeof(*sh->sh_buckets))) ==
-		    NULL) {
+		sh->sh_maxmask = nb - 1;
+		sh->sh_mask = BUCKETS_MIN - 1;
+		if ((sh->sh_buckets = calloc(BUCKETS_MIN,
+		    sizeof(*sh->sh_buckets))) == NULL) {
 			while (i-- > 0)
 				free(pc->pc_shards[i].sh_buckets);
 			free(pc->pc_shards);
@@ -208,13 +218,45 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 }
 
 static struct pcache_shard *
-shard_of(struct pcache *pc, uint64_t key, struct pcache_entry ***bucket)
+shard_of(struct pcache *pc, uint64_t key)
 {
-	struct pcache_shard	*sh;
+	return &pc->pc_shards[key % pc->pc_cfg.pc_nshards];
+}
 
-	sh = &pc->pc_shards[key % pc->pc_cfg.pc_nshards];
-	*bucket = &sh->sh_buckets[(key >> 32) & sh->sh_mask];
-	return sh;
+/* The bucket of a key in its shard, whose lock the caller holds. */
+static struct pcache_entry **
+bucket_of(struct pcache_shard *sh, uint64_t key)
+{
+	return &sh->sh_buckets[(key >> 32) & sh->sh_mask];
+}
+
+/*
+ * Doubles the bucket array of a shard that has more entries than buckets;
+ * write-locked.  Without memory the shard keeps its array: chains get
+ * longer, nothing is lost.
+ */
+static void
+shard_grow(struct pcache_shard *sh)
+{
+	struct pcache_entry	**nb, *ce, *next;
+	size_t			  b, mask;
+
+	if (sh->sh_mask >= sh->sh_maxmask ||
+	    atomic_load_explicit(&sh->sh_count, memory_order_relaxed) <=
+	    sh->sh_mask + 1)
+		return;
+	mask = sh->sh_mask * 2 + 1;
+	if ((nb = calloc(mask + 1, sizeof(*nb))) == NULL)
+		return;
+	for (b = 0; b <= sh->sh_mask; b++)
+		for (ce = sh->sh_buckets[b]; ce != NULL; ce = next) {
+			next = ce->ce_next;
+			ce->ce_next = nb[(ce->ce_key >> 32) & mask];
+			nb[(ce->ce_key >> 32) & mask] = ce;
+		}
+	free(sh->sh_buckets);
+	sh->sh_buckets = nb;
+	sh->sh_mask = mask;
 }
 
 static bool
@@ -231,21 +273,21 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
     uint32_t staleage, bool *wasstale)
 {
 	struct pcache_shard	*sh;
-	struct pcache_entry	**bucket, *ce;
+	struct pcache_entry	*ce;
 	const uint8_t		*offs;
 	uint32_t		 age, ttl;
 	uint16_t		 id, off;
 	size_t			 i, len = 0;
 	bool			 old = false;
 
-	sh = shard_of(pc, key, &bucket);
+	sh = shard_of(pc, key);
 	if (pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredlookups);
 		if (!stale)
 			INC(pc->pc_misses);
 		return 0;
 	}
-	for (ce = *bucket; ce != NULL; ce = ce->ce_next)
+	for (ce = *bucket_of(sh, key); ce != NULL; ce = ce->ce_next)
 		if (ce->ce_key == key)
 			break;
 	if (ce == NULL)
@@ -405,12 +447,13 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	memcpy(ce->ce_data, pkt, len);
 	memcpy(ce->ce_data + len, ts.offs, 2 * ts.n);
 
-	sh = shard_of(pc, key, &bucket);
+	sh = shard_of(pc, key);
 	if (pthread_rwlock_trywrlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredinserts);
 		free(ce);
 		return;
 	}
+	bucket = bucket_of(sh, key);
 	for (pp = bucket; *pp != NULL; pp = &(*pp)->ce_next)
 		if ((*pp)->ce_key == key)
 			break;
@@ -433,6 +476,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		*bucket = ce;
 		atomic_fetch_add_explicit(&sh->sh_count, 1,
 		    memory_order_relaxed);
+		shard_grow(sh);
 	}
 	pthread_rwlock_unlock(&sh->sh_lock);
 	free(old);

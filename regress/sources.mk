@@ -13,7 +13,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_http \
 	regress/lib/t_metrics \
 	regress/lib/t_compat \
-	regress/lib/t_inflight
+	regress/lib/t_inflight \
+	regress/lib/t_cache
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

@@ -1,0 +1,145 @@
+/*
+ * cache: the packet cache's table as it grows from a few buckets per shard
+ * to its maximum, with every entry found again at each size.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atf-c.h>
+
+#include "cache.h"
+#include "dnsname.h"
+#include "dnspacket.h"
+
+#include "lsan.h"
+
+#define NOW	1000
+
+/* The query for hostN.example. A into buf (512 bytes); its length. */
+static size_t
+query(uint8_t *buf, unsigned int n, uint16_t id, struct dnsquestion *q)
+{
+	uint8_t	name[DNSNAME_MAXLEN];
+	char	text[64];
+	size_t	namelen, len;
+
+	snprintf(text, sizeof(text), "Host%u.example.", n);
+	ATF_REQUIRE(dnsname_from_text(text, name, &namelen) == 0);
+	len = dnspacket_make_query(buf, 512, id, name, namelen, DNS_TYPE_A,
+	    DNS_CLASS_IN, true);
+	ATF_REQUIRE(len > 0);
+	ATF_REQUIRE(dnspacket_question(buf, len, q) == 0);
+	return len;
+}
+
+/* Its answer: one A record, 10.0.N, TTL 300. */
+static size_t
+answer(uint8_t *buf, unsigned int n, struct dnsquestion *q)
+{
+	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 1, 0x2c,
+	    0, 4, 10, 0 };
+	size_t	len;
+
+	len = query(buf, n, 7, q);
+	dnspacket_set_qr(buf, true);
+	dnspacket_put16(buf + 6, 1);
+	memcpy(buf + len, rr, sizeof(rr));
+	dnspacket_put16(buf + len + sizeof(rr), (uint16_t)n);
+	return len + sizeof(rr) + 2;
+}
+
+static void
+fill(struct pcache *pc, unsigned int from, unsigned int to)
+{
+	struct dnsquestion	q;
+	uint8_t			buf[512];
+	uint64_t		key;
+	size_t			len;
+	unsigned int		i;
+
+	for (i = from; i < to; i++) {
+		len = query(buf, i, 7, &q);
+		ATF_REQUIRE(pcache_key(pc, buf, len, &q, false, &key));
+		len = answer(buf, i, &q);
+		pcache_put(pc, key, &q, false, buf, len, NOW);
+	}
+}
+
+/* How many of hostN for N in [from, to) hit, each with its own answer. */
+static unsigned int
+hits(struct pcache *pc, unsigned int from, unsigned int to)
+{
+	struct dnsquestion	q;
+	uint8_t			buf[512];
+	uint64_t		key;
+	size_t			len, n;
+	unsigned int		i, found = 0;
+
+	for (i = from; i < to; i++) {
+		len = query(buf, i, (uint16_t)i, &q);
+		ATF_REQUIRE(pcache_key(pc, buf, len, &q, false, &key));
+		n = pcache_get(pc, key, &q, false, buf, sizeof(buf), NOW + 1,
+		    false, 0, NULL);
+		if (n == 0)
+			continue;
+		/* The query's ID and spelling, the record of this name. */
+		ATF_CHECK_EQ(dnspacket_id(buf), (uint16_t)i);
+		ATF_CHECK(memcmp(buf + DNS_HDRLEN, q.q_name, q.q_namelen) == 0);
+		ATF_CHECK_EQ(dnspacket_get16(buf + n - 2), (uint16_t)i);
+		ATF_CHECK_EQ(dnspacket_get32(buf + n - 10), 299);
+		found++;
+	}
+	return found;
+}
+
+ATF_TC_WITHOUT_HEAD(grow);
+ATF_TC_BODY(grow, tc)
+{
+	struct pcache_config	cfg;
+	struct pcache_stats	st;
+	struct pcache		*pc;
+	unsigned int		n;
+
+	pcache_config_default(&cfg, 100000);
+	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+	/* Each step doubles the entries: the tables grow several times. */
+	for (n = 1; n <= 65536; n *= 2) {
+		fill(pc, n / 2, n);
+		ATF_REQUIRE_EQ(hits(pc, 0, n), n);
+		ATF_CHECK_EQ(hits(pc, n, n + 100), 0);
+	}
+	pcache_get_stats(pc, &st);
+	ATF_CHECK_EQ(st.entries, 65536);
+	ATF_CHECK_EQ(st.lookupcollisions, 0);
+	ATF_CHECK_EQ(st.insertcollisions, 0);
+	/* Removal still finds every entry after the growth. */
+	ATF_CHECK_EQ(pcache_expunge(pc, 1000), 65536 - 1000);
+	ATF_CHECK_EQ(hits(pc, 0, 65536), 1000);
+}
+
+ATF_TC_WITHOUT_HEAD(bounded);
+ATF_TC_BODY(bounded, tc)
+{
+	struct pcache_config	cfg;
+	struct pcache_stats	st;
+	struct pcache		*pc;
+
+	/* 50 per shard: the tables stop growing, the entries at the cap. */
+	pcache_config_default(&cfg, 1000);
+	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+	fill(pc, 0, 20000);
+	pcache_get_stats(pc, &st);
+	ATF_CHECK(st.entries <= 1000 && st.entries >= 900);
+	ATF_CHECK_EQ(hits(pc, 0, 20000), st.entries);
+	ATF_CHECK(pcache_is_full(pc) == (st.entries == 1000));
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, grow);
+	ATF_TP_ADD_TC(tp, bounded);
+	return atf_no_error();
+}
