@@ -21,6 +21,36 @@ dnsname_fold(uint8_t c)
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
 }
 
+/*
+ * The same for eight bytes at once.  Each byte's low seven bits plus a
+ * constant sets its top bit when the byte is at least 'A' (plus 0x3f), or
+ * more than 'Z' (plus 0x25), without carrying into the next byte; bytes
+ * with their own top bit set are not ASCII and stay.  The upper-case
+ * bytes get 0x20 added: their bit 7 moved down to bit 5.
+ */
+#define ONES7	0x7f7f7f7f7f7f7f7fULL
+#define HIGHS	0x8080808080808080ULL
+
+static inline uint64_t
+dnsname_fold8(uint64_t x)
+{
+	uint64_t	h = x & ONES7;
+	uint64_t	up = (h + 0x3f3f3f3f3f3f3f3fULL) &
+			    ~(h + 0x2525252525252525ULL) & ~x & HIGHS;
+
+	return x | (up >> 2);
+}
+
+/* Up to eight bytes of p, zero-padded; only n bytes are read. */
+static inline uint64_t
+dnsname_load8(const uint8_t *p, size_t n)
+{
+	uint64_t	w = 0;
+
+	memcpy(&w, p, n < 8 ? n : 8);
+	return w;
+}
+
 int
 dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
     size_t *outlen)
@@ -28,6 +58,21 @@ dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
 	size_t	 pos = *off, end = 0, o = 0, lim = *off, ptr;
 	unsigned int hops = 0;
 	uint8_t	 c;
+
+	/*
+	 * The common case, a name without pointers (every question): find
+	 * its end, then copy it at once.  Anything else takes the loop.
+	 */
+	while (pos < len && (c = pkt[pos]) != 0 && c <= DNSNAME_MAXLABEL)
+		pos += (size_t)c + 1;
+	if (pos < len && pkt[pos] == 0 && pos + 1 - *off <= DNSNAME_MAXLEN) {
+		o = pos + 1 - *off;
+		memcpy(out, pkt + *off, o);
+		*outlen = o;
+		*off = pos + 1;
+		return 0;
+	}
+	pos = *off;
 
 	for (;;) {
 		if (pos >= len)
@@ -224,12 +269,17 @@ dnsname_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	size_t	 i;
 
+	uint64_t x, y;
+
 	/* Length bytes are at most 63, below 'A', so folding leaves them. */
 	if (alen != blen)
 		return 0;
-	for (i = 0; i < alen; i++)
-		if (a[i] != b[i] && dnsname_fold(a[i]) != dnsname_fold(b[i]))
+	for (i = 0; i < alen; i += 8) {
+		x = dnsname_load8(a + i, alen - i);
+		y = dnsname_load8(b + i, alen - i);
+		if (x != y && dnsname_fold8(x) != dnsname_fold8(y))
 			return 0;
+	}
 	return 1;
 }
 
@@ -269,8 +319,14 @@ void
 dnsname_lower(const uint8_t *name, size_t namelen, uint8_t *out)
 {
 	size_t	 i;
+	uint64_t w;
 
-	for (i = 0; i < namelen; i++)
+	for (i = 0; i + 8 <= namelen; i += 8) {
+		memcpy(&w, name + i, 8);
+		w = dnsname_fold8(w);
+		memcpy(out + i, &w, 8);
+	}
+	for (; i < namelen; i++)
 		out[i] = dnsname_fold(name[i]);
 }
 

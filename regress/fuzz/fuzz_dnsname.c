@@ -94,6 +94,32 @@ check_name(const uint8_t *name, size_t namelen)
 		    namelen - name[0] - 1, name, namelen));
 }
 
+/* Word-at-a-time folding against the byte-at-a-time rule, any bytes. */
+static uint8_t
+plain_fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+}
+
+static void
+check_fold(const uint8_t *d, size_t n)
+{
+	uint8_t	 low[DNSNAME_MAXLEN];
+	size_t	 i, h;
+	int	 same = 1;
+
+	if (n > DNSNAME_MAXLEN)
+		n = DNSNAME_MAXLEN;
+	dnsname_lower(d, n, low);
+	for (i = 0; i < n; i++)
+		CHECK(low[i] == plain_fold(d[i]));
+	h = n / 2;
+	for (i = 0; i < h; i++)
+		if (plain_fold(d[i]) != plain_fold(d[h + i]))
+			same = 0;
+	CHECK(dnsname_equal(d, h, d + h, h) == same);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -107,6 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	start = data[0];
 	data++;
 	size--;
+	check_fold(data, size);
 
 	/* The packet as given, on the heap so that ASan sees the end. */
 	pkt = malloc(size > 0 ? size : 1);

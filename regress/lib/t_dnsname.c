@@ -520,6 +520,52 @@ ATF_TC_BODY(equal, tc)
 	    sizeof(wire_www)), 1);
 }
 
+/*
+ * Folding works on eight bytes at a time: every pair of byte values, at
+ * every position of a word and in the tail, against the plain rule.
+ */
+static uint8_t
+plain_fold(unsigned int c)
+{
+	return (uint8_t)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+}
+
+ATF_TC_WITHOUT_HEAD(fold_every_byte);
+ATF_TC_BODY(fold_every_byte, tc)
+{
+	uint8_t		a[19], b[19], low[19];
+	unsigned int	x, y;
+	size_t		pos, bad = 0;
+
+	memset(a, 'q', sizeof(a));
+	memset(b, 'Q', sizeof(b));
+	for (pos = 0; pos < sizeof(a); pos++) {
+		for (x = 0; x < 256; x++) {
+			a[pos] = (uint8_t)x;
+			dnsname_lower(a, sizeof(a), low);
+			if (low[pos] != plain_fold(x) || low[0] !=
+			    plain_fold(a[0]) || low[sizeof(a) - 1] !=
+			    plain_fold(a[sizeof(a) - 1]))
+				bad++;
+			for (y = 0; y < 256; y++) {
+				b[pos] = (uint8_t)y;
+				if (dnsname_equal(a, sizeof(a), b, sizeof(b)) !=
+				    (plain_fold(x) == plain_fold(y)))
+					bad++;
+			}
+			b[pos] = 'Q';
+		}
+		a[pos] = 'q';
+	}
+	ATF_CHECK_EQ(bad, 0);
+	/* A difference past the given length does not count. */
+	a[sizeof(a) - 1] = 'x';
+	b[sizeof(b) - 1] = 'y';
+	memset(a, 'q', sizeof(a) - 1);
+	ATF_CHECK_EQ(dnsname_equal(a, sizeof(a) - 1, b, sizeof(b) - 1), 1);
+	ATF_CHECK_EQ(dnsname_equal(a, sizeof(a), b, sizeof(b)), 0);
+}
+
 ATF_TC_WITHOUT_HEAD(is_part_of);
 ATF_TC_BODY(is_part_of, tc)
 {
@@ -641,6 +687,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, to_text);
 	ATF_TP_ADD_TC(tp, to_text_longest);
 	ATF_TP_ADD_TC(tp, equal);
+	ATF_TP_ADD_TC(tp, fold_every_byte);
 	ATF_TP_ADD_TC(tp, is_part_of);
 	ATF_TP_ADD_TC(tp, count_labels);
 	ATF_TP_ADD_TC(tp, lower);
