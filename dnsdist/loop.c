@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dnsdist.h"
+#include "ring.h"
 
 #define LOOP_DRAIN_NS	(2 * 1000000000ULL)
 
@@ -164,6 +165,8 @@ loop_run(void)
 	size_t		i, n;
 	int		nready;
 
+	/* Ring entries go in once per wakeup (or unstaged, without memory). */
+	(void)ring_stage_start();
 	while (!loop_quit || !loop_drained(&drain)) {
 		if (loop_reload) {
 			loop_reload = 0;
@@ -195,6 +198,8 @@ loop_run(void)
 		backend_flush_all();
 		frontend_flush_all();
 		frontend_delay_run();
+		ring_flush();
 		loop_fire_timers();
 	}
+	ring_stage_stop();
 }

@@ -133,55 +133,170 @@ ring_write(struct ring_entry *e, const struct ring_rec *r)
 		memcpy(e->re_name, r->rr_name, n);
 }
 
-/* Store r in sh, which the caller holds (its lock, or sole ownership). */
-static bool
-ring_store(struct ring *rg, struct ring_shard *sh, const struct ring_rec *r)
-{
-	if (sh->rs_entries == NULL && (sh->rs_entries =
-	    calloc(sh->rs_cap, sizeof(*sh->rs_entries))) == NULL) {
-		atomic_fetch_add_explicit(&rg->rg_nomem, 1,
-		    memory_order_relaxed);
-		return false;
-	}
-	ring_write(&sh->rs_entries[sh->rs_head], r);
-	if (++sh->rs_head == sh->rs_cap)
-		sh->rs_head = 0;
-	/*
-	 * The ring is larger than the caches: ask now for the lines the next
-	 * write to this shard will need, so that it does not wait for memory.
-	 */
-	RING_PREFETCH(&sh->rs_entries[sh->rs_head]);
-	RING_PREFETCH((const char *)&sh->rs_entries[sh->rs_head] + 64);
-	if (sh->rs_count < sh->rs_cap)
-		sh->rs_count++;
-	return true;
-}
+/*
+ * Where this thread writes next: each writer goes round the shards on its
+ * own, so that one writer fills every shard without a shared counter.
+ */
+static _Thread_local size_t	ring_next;
 
-bool
-ring_push(struct ring *rg, const struct ring_rec *r)
+/*
+ * The shard to write next, from the writer's rotor *next: locked and with
+ * entries; or NULL, with the n_lost entries that were to go there counted.
+ */
+static struct ring_shard *
+ring_lock_next(struct ring *rg, size_t *next, size_t n_lost)
 {
 	struct ring_shard	*sh;
 	size_t			 n = atomic_load_explicit(&rg->rg_nshards,
-				    memory_order_relaxed), i, start;
-	bool			 ok;
+				    memory_order_relaxed), i, k;
 
-	/* Round robin, so that one writer fills every shard. */
-	start = atomic_fetch_add_explicit(&rg->rg_next, 1,
-	    memory_order_relaxed) % n;
-	for (i = 0; i < n; i++) {
-		sh = &rg->rg_shards[(start + i) % n];
+	k = *next < n ? *next : 0;
+	*next = k + 1;
+	for (i = 0; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
+		sh = &rg->rg_shards[k];
 		if (pthread_mutex_trylock(&sh->rs_lock) != 0)
 			continue;
 		if (sh->rs_cap == 0) {		/* shrunk meanwhile */
 			pthread_mutex_unlock(&sh->rs_lock);
 			continue;
 		}
-		ok = ring_store(rg, sh, r);
-		pthread_mutex_unlock(&sh->rs_lock);
-		return ok;
+		if (sh->rs_entries == NULL && (sh->rs_entries =
+		    calloc(sh->rs_cap, sizeof(*sh->rs_entries))) == NULL) {
+			pthread_mutex_unlock(&sh->rs_lock);
+			atomic_fetch_add_explicit(&rg->rg_nomem, n_lost,
+			    memory_order_relaxed);
+			return NULL;
+		}
+		return sh;
 	}
-	atomic_fetch_add_explicit(&rg->rg_skipped, 1, memory_order_relaxed);
-	return false;
+	atomic_fetch_add_explicit(&rg->rg_skipped, n_lost,
+	    memory_order_relaxed);
+	return NULL;
+}
+
+/* The slot for the next entry of sh, which the caller holds. */
+static struct ring_entry *
+ring_advance(struct ring_shard *sh)
+{
+	struct ring_entry	*e = &sh->rs_entries[sh->rs_head];
+
+	if (++sh->rs_head == sh->rs_cap)
+		sh->rs_head = 0;
+	if (sh->rs_count < sh->rs_cap)
+		sh->rs_count++;
+	return e;
+}
+
+/*
+ * Staging.  A thread that handles packets in batches (the UDP loop) keeps
+ * a batch's entries in stages of its own, one per ring, and hands each
+ * stage over in one go at ring_flush(): one lock for the batch instead of
+ * one per entry, and the ring's cold lines written back to back.  An
+ * entry waits there one batch at most; a full stage flushes itself.
+ */
+#define RING_STAGE	64
+#define RING_STAGES	2
+
+struct ring_stage {
+	struct ring		*st_ring;
+	size_t			 st_next;	/* its rotor */
+	size_t			 st_n;
+	struct ring_entry	 st_e[RING_STAGE];
+};
+
+static _Thread_local struct ring_stage	*stages;
+
+int
+ring_stage_start(void)
+{
+	if (stages == NULL &&
+	    (stages = calloc(RING_STAGES, sizeof(*stages))) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+ring_flush_stage(struct ring_stage *st)
+{
+	struct ring_shard	*sh;
+	const struct ring_entry	*e;
+	size_t			 i;
+
+	if (st->st_n == 0)
+		return;
+	if ((sh = ring_lock_next(st->st_ring, &st->st_next, st->st_n)) != NULL) {
+		for (i = 0; i < st->st_n; i++) {
+			e = &st->st_e[i];
+			memcpy(ring_advance(sh), e,
+			    offsetof(struct ring_entry, re_name) +
+			    e->re_namelen);
+		}
+		pthread_mutex_unlock(&sh->rs_lock);
+	}
+	st->st_n = 0;
+}
+
+void
+ring_flush(void)
+{
+	size_t	i;
+
+	if (stages == NULL)
+		return;
+	for (i = 0; i < RING_STAGES; i++)
+		ring_flush_stage(&stages[i]);
+}
+
+void
+ring_stage_stop(void)
+{
+	ring_flush();
+	free(stages);
+	stages = NULL;
+}
+
+/* This thread's stage for rg: its own, or a free one; NULL if none. */
+static struct ring_stage *
+ring_stage_of(struct ring *rg)
+{
+	size_t	i;
+
+	for (i = 0; i < RING_STAGES; i++)
+		if (stages[i].st_ring == rg)
+			return &stages[i];
+	for (i = 0; i < RING_STAGES; i++)
+		if (stages[i].st_n == 0) {
+			stages[i].st_ring = rg;
+			return &stages[i];
+		}
+	return NULL;
+}
+
+bool
+ring_push(struct ring *rg, const struct ring_rec *r)
+{
+	struct ring_stage	*st;
+	struct ring_shard	*sh;
+	struct ring_entry	*e;
+
+	if (stages != NULL && (st = ring_stage_of(rg)) != NULL) {
+		if (st->st_n == RING_STAGE)
+			ring_flush_stage(st);
+		ring_write(&st->st_e[st->st_n++], r);
+		return true;
+	}
+	if ((sh = ring_lock_next(rg, &ring_next, 1)) == NULL)
+		return false;
+	e = ring_advance(sh);
+	ring_write(e, r);
+	/*
+	 * The ring is larger than the caches: ask now for the lines the next
+	 * write to this shard will need, so that it does not wait for memory.
+	 */
+	RING_PREFETCH(&sh->rs_entries[sh->rs_head]);
+	RING_PREFETCH((const char *)&sh->rs_entries[sh->rs_head] + 64);
+	pthread_mutex_unlock(&sh->rs_lock);
+	return true;
 }
 
 size_t

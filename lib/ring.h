@@ -49,7 +49,6 @@ struct ring {
 	_Atomic size_t		 rg_nshards;
 	_Atomic uint64_t	 rg_skipped;	/* every shard was busy */
 	_Atomic uint64_t	 rg_nomem;	/* a shard could not allocate */
-	_Atomic size_t		 rg_next;	/* where the next write starts */
 	struct ring_shard	 rg_shards[RING_MAXSHARDS];
 };
 
@@ -85,6 +84,17 @@ void		 ring_free(struct ring *);
 int		 ring_resize(struct ring *, size_t total, size_t shards);
 /* Record one entry; false when it was skipped (busy shards or ENOMEM). */
 bool		 ring_push(struct ring *, const struct ring_rec *);
+/*
+ * Batches: after ring_stage_start() (-1: ENOMEM, nothing changes), this
+ * thread's ring_push() keeps its entries until ring_flush(), which hands
+ * them to their rings with one lock per ring; the caller flushes at the
+ * end of each batch.  ring_stage_stop() flushes and goes back to writing
+ * each entry at once.  Entries that find every shard busy at the flush
+ * are counted as skipped, as with ring_push().
+ */
+int		 ring_stage_start(void);
+void		 ring_flush(void);
+void		 ring_stage_stop(void);
 /* Total capacity and entries held now. */
 size_t		 ring_capacity(struct ring *);
 size_t		 ring_count(struct ring *);

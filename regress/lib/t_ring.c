@@ -216,6 +216,93 @@ ATF_TC_BODY(resize, tc)
 	ring_free(rg);
 }
 
+static size_t
+used_shards(const struct ring *rg)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < RING_MAXSHARDS; i++)
+		if (rg->rg_shards[i].rs_count > 0)
+			n++;
+	return n;
+}
+
+/* Staged entries appear at the flush, a batch in one shard, intact. */
+ATF_TC_WITHOUT_HEAD(stage_batch);
+ATF_TC_BODY(stage_batch, tc)
+{
+	struct collect	 c;
+	struct ring	*rg, *rg2, *rg3;
+	uint16_t	 i;
+
+	ATF_REQUIRE((rg = ring_new(1000, 4)) != NULL);
+	ATF_REQUIRE((rg2 = ring_new(100, 1)) != NULL);
+	ATF_REQUIRE((rg3 = ring_new(100, 1)) != NULL);
+	ATF_REQUIRE_EQ(ring_stage_start(), 0);
+	for (i = 0; i < 5; i++)
+		ATF_CHECK(push(rg, i));
+	ATF_CHECK(push(rg2, 7));
+	/* Two rings have stages; a third is written at once. */
+	ATF_CHECK(push(rg3, 8));
+	ATF_CHECK_EQ(ring_count(rg3), 1);
+	ATF_CHECK_EQ(ring_count(rg), 0);
+	ATF_CHECK_EQ(ring_count(rg2), 0);
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), 5);
+	ATF_CHECK_EQ(ring_count(rg2), 1);
+	ATF_CHECK_EQ(used_shards(rg), 1);
+	for (i = 5; i < 10; i++)
+		ATF_CHECK(push(rg, i));
+	ring_flush();
+	ATF_CHECK_EQ(used_shards(rg), 2);
+	memset(&c, 0, sizeof(c));
+	c.fields_ok = true;
+	ring_foreach(rg, collect_cb, &c);
+	ATF_CHECK_EQ(c.n, 10);
+	ATF_CHECK(c.fields_ok);
+	/* A full stage goes in by itself. */
+	for (i = 0; i < 100; i++)
+		ATF_CHECK(push(rg, (uint16_t)(100 + i)));
+	ATF_CHECK_EQ(ring_count(rg), 10 + 64);
+	/* Every shard busy at the flush: the whole batch counts. */
+	for (i = 0; i < 4; i++)
+		pthread_mutex_lock(&rg->rg_shards[i].rs_lock);
+	ring_flush();
+	for (i = 0; i < 4; i++)
+		pthread_mutex_unlock(&rg->rg_shards[i].rs_lock);
+	ATF_CHECK_EQ(ring_skipped(rg), 36);
+	ATF_CHECK_EQ(ring_count(rg), 10 + 64);
+	/* Stopping flushes; then writes go in at once again. */
+	ATF_CHECK(push(rg, 1));
+	ring_stage_stop();
+	ATF_CHECK_EQ(ring_count(rg), 10 + 64 + 1);
+	ATF_CHECK(push(rg, 2));
+	ATF_CHECK_EQ(ring_count(rg), 10 + 64 + 2);
+	ring_free(rg);
+	ring_free(rg2);
+	ring_free(rg3);
+}
+
+/* A resize between stage and flush: the batch lands in the new shards. */
+ATF_TC_WITHOUT_HEAD(stage_resize);
+ATF_TC_BODY(stage_resize, tc)
+{
+	struct ring	*rg;
+	uint16_t	 i;
+
+	ATF_REQUIRE((rg = ring_new(100, 10)) != NULL);
+	ATF_REQUIRE_EQ(ring_stage_start(), 0);
+	for (i = 0; i < 30; i++)
+		ATF_CHECK(push(rg, i));
+	ATF_CHECK_EQ(ring_resize(rg, 20, 2), 0);
+	ring_flush();
+	/* One shard of 10 took the batch of 30: its newest 10. */
+	ATF_CHECK_EQ(ring_count(rg), 10);
+	ATF_CHECK_EQ(ring_capacity(rg), 20);
+	ring_stage_stop();
+	ring_free(rg);
+}
+
 #define NWRITERS	4
 #define NPUSH		20000
 
@@ -287,6 +374,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, trylock_skip);
 	ATF_TP_ADD_TC(tp, resize);
 	ATF_TP_ADD_TC(tp, threads);
+	ATF_TP_ADD_TC(tp, stage_batch);
+	ATF_TP_ADD_TC(tp, stage_resize);
 	ATF_TP_ADD_TC(tp, global);
 	return atf_no_error();
 }
