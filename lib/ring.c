@@ -10,16 +10,11 @@
 
 #include "ring.h"
 
-/* A hint only: compilers without it lose nothing but speed. */
-#if defined(__GNUC__)
-#define RING_PREFETCH(p)	__builtin_prefetch((p), 1)
-#else
-#define RING_PREFETCH(p)	((void)(p))
-#endif
-
 bool		 ring_recording = true;
 struct ring	*ring_queries;
 struct ring	*ring_responses;
+
+#define RING_LINE	64	/* bytes in a cache line */
 
 static pthread_mutex_t		 global_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -40,12 +35,15 @@ ring_setup(struct ring *rg, size_t total, size_t shards)
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		struct ring_shard *sh = &rg->rg_shards[i];
 
-		free(sh->rs_entries);
-		sh->rs_entries = NULL;
+		free(sh->rs_slots);
+		free(sh->rs_long);
+		sh->rs_slots = NULL;
+		sh->rs_long = NULL;
 		sh->rs_cap = i < shards ? per : 0;
 		sh->rs_head = sh->rs_count = 0;
 	}
 	atomic_store(&rg->rg_nshards, shards);
+	rg->rg_gen++;
 }
 
 struct ring *
@@ -74,7 +72,8 @@ ring_free(struct ring *rg)
 	if (rg == NULL)
 		return;
 	for (i = 0; i < RING_MAXSHARDS; i++) {
-		free(rg->rg_shards[i].rs_entries);
+		free(rg->rg_shards[i].rs_slots);
+		free(rg->rg_shards[i].rs_long);
 		pthread_mutex_destroy(&rg->rg_shards[i].rs_lock);
 	}
 	free(rg);
@@ -111,26 +110,49 @@ ring_copy_addr(struct sockaddr_in6 *to, const struct sockaddr *sa)
 		memcpy(to, sa, sizeof(struct sockaddr_in6));
 }
 
-static void
-ring_write(struct ring_entry *e, const struct ring_rec *r)
-{
-	size_t	n = r->rr_namelen > sizeof(e->re_name) ?
-		    sizeof(e->re_name) : r->rr_namelen;
+_Static_assert(sizeof(struct ring_slot) == 128, "a ring slot is two lines");
 
-	e->re_sec = r->rr_sec;
-	e->re_usec = r->rr_usec;
-	e->re_latency = r->rr_latency > UINT32_MAX ? UINT32_MAX :
+/*
+ * Fill slot s from r; a name longer than the slot holds goes to lname,
+ * which the caller provides for such names.
+ */
+static void
+ring_fill(struct ring_slot *s, uint8_t *lname, const struct ring_rec *r)
+{
+	size_t	n = r->rr_namelen > 255 ? 255 : r->rr_namelen;
+
+	if (r->rr_name == NULL)
+		n = 0;
+	s->sl_sec = r->rr_sec;
+	s->sl_usec = r->rr_usec;
+	s->sl_latency = r->rr_latency > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)r->rr_latency;
-	ring_copy_addr(&e->re_client, r->rr_client);
-	ring_copy_addr(&e->re_server, r->rr_server);
-	e->re_qtype = r->rr_qtype;
-	e->re_size = r->rr_size > UINT16_MAX ? UINT16_MAX :
+	ring_copy_addr(&s->sl_client, r->rr_client);
+	ring_copy_addr(&s->sl_server, r->rr_server);
+	s->sl_qtype = r->rr_qtype;
+	s->sl_size = r->rr_size > UINT16_MAX ? UINT16_MAX :
 	    (uint16_t)r->rr_size;
-	e->re_rcode = (uint8_t)r->rr_rcode;
-	e->re_tc = r->rr_tc;
-	e->re_namelen = (uint8_t)n;
-	if (r->rr_name != NULL)
-		memcpy(e->re_name, r->rr_name, n);
+	s->sl_rcode = (uint8_t)r->rr_rcode;
+	s->sl_tc = r->rr_tc;
+	s->sl_namelen = (uint8_t)n;
+	if (n > 0)
+		memcpy(n > RING_INLINE ? lname : s->sl_name, r->rr_name, n);
+}
+
+/* The bytes of a slot in use: up to the end of its name in the slot. */
+static size_t
+ring_slot_used(const struct ring_slot *s)
+{
+	return offsetof(struct ring_slot, sl_name) +
+	    (s->sl_namelen > RING_INLINE ? 0 : s->sl_namelen);
+}
+
+/* The long-name room of sh, which the caller holds; NULL without memory. */
+static uint8_t (*ring_long_room(struct ring_shard *sh))[255]
+{
+	if (sh->rs_long == NULL)
+		sh->rs_long = calloc(sh->rs_cap, sizeof(*sh->rs_long));
+	return sh->rs_long;
 }
 
 /*
@@ -138,6 +160,21 @@ ring_write(struct ring_entry *e, const struct ring_rec *r)
  * own, so that one writer fills every shard without a shared counter.
  */
 static _Thread_local size_t	ring_next;
+
+/*
+ * n slots, line-aligned.  Not zeroed: readers look at the rs_count slots
+ * written, and at a name up to its length only.
+ */
+static struct ring_slot *
+ring_alloc(size_t n)
+{
+	void	*p;
+
+	if (n > SIZE_MAX / sizeof(struct ring_slot) ||
+	    posix_memalign(&p, RING_LINE, n * sizeof(struct ring_slot)) != 0)
+		return NULL;
+	return p;
+}
 
 /*
  * The shard to write next, from the writer's rotor *next: locked and with
@@ -160,8 +197,8 @@ ring_lock_next(struct ring *rg, size_t *next, size_t n_lost)
 			pthread_mutex_unlock(&sh->rs_lock);
 			continue;
 		}
-		if (sh->rs_entries == NULL && (sh->rs_entries =
-		    calloc(sh->rs_cap, sizeof(*sh->rs_entries))) == NULL) {
+		if (sh->rs_slots == NULL && (sh->rs_slots =
+		    ring_alloc(sh->rs_cap)) == NULL) {
 			pthread_mutex_unlock(&sh->rs_lock);
 			atomic_fetch_add_explicit(&rg->rg_nomem, n_lost,
 			    memory_order_relaxed);
@@ -174,17 +211,17 @@ ring_lock_next(struct ring *rg, size_t *next, size_t n_lost)
 	return NULL;
 }
 
-/* The slot for the next entry of sh, which the caller holds. */
-static struct ring_entry *
+/* The index of the next slot of sh, which the caller holds. */
+static size_t
 ring_advance(struct ring_shard *sh)
 {
-	struct ring_entry	*e = &sh->rs_entries[sh->rs_head];
+	size_t	i = sh->rs_head;
 
 	if (++sh->rs_head == sh->rs_cap)
 		sh->rs_head = 0;
 	if (sh->rs_count < sh->rs_cap)
 		sh->rs_count++;
-	return e;
+	return i;
 }
 
 /*
@@ -196,12 +233,23 @@ ring_advance(struct ring_shard *sh)
  */
 #define RING_STAGE	64
 #define RING_STAGES	2
+#define RING_AHEAD	8	/* slots asked for ahead of the next flush */
+
+/* A hint only: compilers without it lose nothing but speed. */
+#if defined(__GNUC__)
+#define RING_PREFETCH(p)	__builtin_prefetch((p), 1)
+#else
+#define RING_PREFETCH(p)	((void)(p))
+#endif
 
 struct ring_stage {
 	struct ring		*st_ring;
-	size_t			 st_next;	/* its rotor */
+	size_t			 st_next;	/* the shard it fills */
+	size_t			 st_left;	/* ... for so many more entries */
+	uint64_t		 st_gen;	/* ... of the ring sized so */
 	size_t			 st_n;
-	struct ring_entry	 st_e[RING_STAGE];
+	struct ring_slot	 st_s[RING_STAGE];
+	uint8_t			 st_long[RING_STAGE][255];
 };
 
 static _Thread_local struct ring_stage	*stages;
@@ -209,9 +257,13 @@ static _Thread_local struct ring_stage	*stages;
 int
 ring_stage_start(void)
 {
-	if (stages == NULL &&
-	    (stages = calloc(RING_STAGES, sizeof(*stages))) == NULL)
+	void	*p;
+
+	if (stages != NULL)
+		return 0;
+	if (posix_memalign(&p, RING_LINE, RING_STAGES * sizeof(*stages)) != 0)
 		return -1;
+	stages = memset(p, 0, RING_STAGES * sizeof(*stages));
 	return 0;
 }
 
@@ -219,18 +271,50 @@ static void
 ring_flush_stage(struct ring_stage *st)
 {
 	struct ring_shard	*sh;
-	const struct ring_entry	*e;
-	size_t			 i;
+	const struct ring_slot	*s;
+	size_t			 i = 0, j, k, n, at;
 
-	if (st->st_n == 0)
-		return;
-	if ((sh = ring_lock_next(st->st_ring, &st->st_next, st->st_n)) != NULL) {
-		for (i = 0; i < st->st_n; i++) {
-			e = &st->st_e[i];
-			memcpy(ring_advance(sh), e,
-			    offsetof(struct ring_entry, re_name) +
-			    e->re_namelen);
+	/*
+	 * A stage fills one shard for a whole lap before it moves on to the
+	 * next, so that its writes follow each other in memory; shard after
+	 * shard, the ring as a whole keeps the newest entries.
+	 */
+	while (i < st->st_n) {
+		k = st->st_next;
+		if ((sh = ring_lock_next(st->st_ring, &k, st->st_n - i)) ==
+		    NULL)
+			break;
+		k = (size_t)(sh - st->st_ring->rg_shards);
+		if (k != st->st_next || st->st_left == 0 ||
+		    st->st_gen != st->st_ring->rg_gen) {
+			st->st_next = k;
+			st->st_left = sh->rs_cap;
+			st->st_gen = st->st_ring->rg_gen;
 		}
+		n = st->st_n - i < st->st_left ? st->st_n - i : st->st_left;
+		for (j = 0; j < n; j++, i++) {
+			s = &st->st_s[i];
+			if (s->sl_namelen > RING_INLINE &&
+			    ring_long_room(sh) == NULL) {
+				atomic_fetch_add_explicit(
+				    &st->st_ring->rg_nomem, 1,
+				    memory_order_relaxed);
+				continue;
+			}
+			at = ring_advance(sh);
+			memcpy(&sh->rs_slots[at], s, ring_slot_used(s));
+			if (s->sl_namelen > RING_INLINE)
+				memcpy(sh->rs_long[at], st->st_long[i],
+				    s->sl_namelen);
+		}
+		if ((st->st_left -= n) == 0)
+			st->st_next = k + 1;
+		else if (sh->rs_head + RING_AHEAD <= sh->rs_cap)
+			/* The lines the next flush will most likely write. */
+			for (j = 0; j < RING_AHEAD * sizeof(struct ring_slot);
+			    j += RING_LINE)
+				RING_PREFETCH((const char *)&sh->rs_slots[
+				    sh->rs_head] + j);
 		pthread_mutex_unlock(&sh->rs_lock);
 	}
 	st->st_n = 0;
@@ -267,6 +351,7 @@ ring_stage_of(struct ring *rg)
 	for (i = 0; i < RING_STAGES; i++)
 		if (stages[i].st_n == 0) {
 			stages[i].st_ring = rg;
+			stages[i].st_left = 0;
 			return &stages[i];
 		}
 	return NULL;
@@ -277,24 +362,28 @@ ring_push(struct ring *rg, const struct ring_rec *r)
 {
 	struct ring_stage	*st;
 	struct ring_shard	*sh;
-	struct ring_entry	*e;
+	size_t			 at;
 
 	if (stages != NULL && (st = ring_stage_of(rg)) != NULL) {
 		if (st->st_n == RING_STAGE)
 			ring_flush_stage(st);
-		ring_write(&st->st_e[st->st_n++], r);
+		ring_fill(&st->st_s[st->st_n], st->st_long[st->st_n], r);
+		st->st_n++;
 		return true;
 	}
 	if ((sh = ring_lock_next(rg, &ring_next, 1)) == NULL)
 		return false;
-	e = ring_advance(sh);
-	ring_write(e, r);
-	/*
-	 * The ring is larger than the caches: ask now for the lines the next
-	 * write to this shard will need, so that it does not wait for memory.
-	 */
-	RING_PREFETCH(&sh->rs_entries[sh->rs_head]);
-	RING_PREFETCH((const char *)&sh->rs_entries[sh->rs_head] + 64);
+	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
+	    ring_long_room(sh) == NULL) {
+		pthread_mutex_unlock(&sh->rs_lock);
+		atomic_fetch_add_explicit(&rg->rg_nomem, 1,
+		    memory_order_relaxed);
+		return false;
+	}
+	at = ring_advance(sh);
+	/* A long name has its room by now. */
+	ring_fill(&sh->rs_slots[at], sh->rs_long != NULL ? sh->rs_long[at] :
+	    NULL, r);
 	pthread_mutex_unlock(&sh->rs_lock);
 	return true;
 }
@@ -331,22 +420,44 @@ ring_skipped(const struct ring *rg)
 	return atomic_load(&rg->rg_skipped);
 }
 
+/* Slot i of sh, which the caller holds, as readers see it. */
+static void
+ring_decode(const struct ring_shard *sh, size_t i, struct ring_entry *e)
+{
+	const struct ring_slot	*s = &sh->rs_slots[i];
+
+	e->re_sec = s->sl_sec;
+	e->re_usec = s->sl_usec;
+	e->re_latency = s->sl_latency;
+	e->re_client = s->sl_client;
+	e->re_server = s->sl_server;
+	e->re_qtype = s->sl_qtype;
+	e->re_size = s->sl_size;
+	e->re_rcode = s->sl_rcode;
+	e->re_tc = s->sl_tc;
+	e->re_namelen = s->sl_namelen;
+	memcpy(e->re_name, s->sl_namelen > RING_INLINE ? sh->rs_long[i] :
+	    s->sl_name, s->sl_namelen);
+}
+
 void
 ring_foreach(struct ring *rg, void (*fn)(const struct ring_entry *, void *),
     void *arg)
 {
 	struct ring_shard	*sh;
+	struct ring_entry	 e;
 	size_t			 i, j, first;
 
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		sh = &rg->rg_shards[i];
 		pthread_mutex_lock(&sh->rs_lock);
-		if (sh->rs_entries != NULL && sh->rs_count > 0) {
+		if (sh->rs_slots != NULL && sh->rs_count > 0) {
 			first = (sh->rs_head + sh->rs_cap - sh->rs_count) %
 			    sh->rs_cap;
-			for (j = 0; j < sh->rs_count; j++)
-				fn(&sh->rs_entries[(first + j) % sh->rs_cap],
-				    arg);
+			for (j = 0; j < sh->rs_count; j++) {
+				ring_decode(sh, (first + j) % sh->rs_cap, &e);
+				fn(&e, arg);
+			}
 		}
 		pthread_mutex_unlock(&sh->rs_lock);
 	}

@@ -4,8 +4,8 @@
  * shards, each with its own mutex; a writer only ever tries a lock
  * (pthread_mutex_trylock), moving to the next shard when one is busy, and
  * skips the entry (counted) when all are: packets never wait on a reader.
- * The entries of a shard are allocated (calloc) at its first use, so an
- * idle daemon does not pay for them.
+ * The entries of a shard are allocated at its first use, so an idle
+ * daemon does not pay for them.
  */
 #ifndef RING_H
 #define RING_H
@@ -23,6 +23,7 @@
 #define RING_DEFAULT_SIZE	10000
 #define RING_DEFAULT_SHARDS	10
 
+/* An entry as readers see it (ring_foreach). */
 struct ring_entry {
 	int64_t			re_sec;		/* wall clock */
 	uint32_t		re_usec;
@@ -37,9 +38,31 @@ struct ring_entry {
 	uint8_t			re_name[255];	/* wire, packet's case */
 };
 
+/*
+ * An entry as it is kept: two cache lines, the slots of a shard back to
+ * back, so that writing them is one stream through memory.  A name longer
+ * than fits goes to the shard's long-name room, at the slot's index.
+ */
+#define RING_INLINE	49
+
+struct ring_slot {
+	_Alignas(64) int64_t	sl_sec;
+	uint32_t		sl_usec;
+	uint32_t		sl_latency;
+	struct sockaddr_in6	sl_client;
+	struct sockaddr_in6	sl_server;
+	uint16_t		sl_qtype;
+	uint16_t		sl_size;
+	uint8_t			sl_rcode;
+	bool			sl_tc;
+	uint8_t			sl_namelen;
+	uint8_t			sl_name[RING_INLINE];
+};
+
 struct ring_shard {
 	pthread_mutex_t		 rs_lock;
-	struct ring_entry	*rs_entries;	/* NULL until first used */
+	struct ring_slot	*rs_slots;	/* NULL until first used */
+	uint8_t			(*rs_long)[255];	/* NULL until needed */
 	size_t			 rs_cap;
 	size_t			 rs_head;	/* next slot written */
 	size_t			 rs_count;
@@ -49,6 +72,7 @@ struct ring {
 	_Atomic size_t		 rg_nshards;
 	_Atomic uint64_t	 rg_skipped;	/* every shard was busy */
 	_Atomic uint64_t	 rg_nomem;	/* a shard could not allocate */
+	uint64_t		 rg_gen;	/* sizes set; under any shard */
 	struct ring_shard	 rg_shards[RING_MAXSHARDS];
 };
 

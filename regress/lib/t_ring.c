@@ -77,7 +77,7 @@ allocated_shards(const struct ring *rg)
 	size_t	i, n = 0;
 
 	for (i = 0; i < RING_MAXSHARDS; i++)
-		if (rg->rg_shards[i].rs_entries != NULL)
+		if (rg->rg_shards[i].rs_slots != NULL)
 			n++;
 	return n;
 }
@@ -251,19 +251,33 @@ ATF_TC_BODY(stage_batch, tc)
 	ATF_CHECK_EQ(ring_count(rg), 5);
 	ATF_CHECK_EQ(ring_count(rg2), 1);
 	ATF_CHECK_EQ(used_shards(rg), 1);
+	/* The next batch follows it in the same shard... */
 	for (i = 5; i < 10; i++)
 		ATF_CHECK(push(rg, i));
 	ring_flush();
-	ATF_CHECK_EQ(used_shards(rg), 2);
+	ATF_CHECK_EQ(used_shards(rg), 1);
 	memset(&c, 0, sizeof(c));
 	c.fields_ok = true;
 	ring_foreach(rg, collect_cb, &c);
 	ATF_CHECK_EQ(c.n, 10);
 	ATF_CHECK(c.fields_ok);
+	for (i = 0; i < 10; i++)
+		ATF_CHECK_EQ(c.qtypes[i], i);
+	/* ... until it is full (250): then the next shard. */
+	for (i = 0; i < 240; i++) {
+		ATF_CHECK(push(rg, (uint16_t)(10 + i)));
+		if (i % 6 == 5)
+			ring_flush();
+	}
+	ring_flush();
+	ATF_CHECK_EQ(used_shards(rg), 1);
+	ATF_CHECK(push(rg, 1));
+	ring_flush();
+	ATF_CHECK_EQ(used_shards(rg), 2);
 	/* A full stage goes in by itself. */
 	for (i = 0; i < 100; i++)
 		ATF_CHECK(push(rg, (uint16_t)(100 + i)));
-	ATF_CHECK_EQ(ring_count(rg), 10 + 64);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 64);
 	/* Every shard busy at the flush: the whole batch counts. */
 	for (i = 0; i < 4; i++)
 		pthread_mutex_lock(&rg->rg_shards[i].rs_lock);
@@ -271,16 +285,59 @@ ATF_TC_BODY(stage_batch, tc)
 	for (i = 0; i < 4; i++)
 		pthread_mutex_unlock(&rg->rg_shards[i].rs_lock);
 	ATF_CHECK_EQ(ring_skipped(rg), 36);
-	ATF_CHECK_EQ(ring_count(rg), 10 + 64);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 64);
 	/* Stopping flushes; then writes go in at once again. */
 	ATF_CHECK(push(rg, 1));
 	ring_stage_stop();
-	ATF_CHECK_EQ(ring_count(rg), 10 + 64 + 1);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 64 + 1);
 	ATF_CHECK(push(rg, 2));
-	ATF_CHECK_EQ(ring_count(rg), 10 + 64 + 2);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 64 + 2);
 	ring_free(rg);
 	ring_free(rg2);
 	ring_free(rg3);
+}
+
+/* Lap after lap, the ring keeps exactly the newest entries. */
+ATF_TC_WITHOUT_HEAD(stage_newest);
+ATF_TC_BODY(stage_newest, tc)
+{
+	struct collect	 c;
+	struct ring	*rg;
+	size_t		 i;
+
+	ATF_REQUIRE((rg = ring_new(1000, 4)) != NULL);
+	ATF_REQUIRE_EQ(ring_stage_start(), 0);
+	for (i = 0; i < 3003; i++) {
+		ATF_CHECK(push(rg, (uint16_t)i));
+		if (i % 7 == 6)
+			ring_flush();
+	}
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), 1000);
+	memset(&c, 0, sizeof(c));
+	c.fields_ok = true;
+	ring_foreach(rg, collect_cb, &c);
+	ATF_REQUIRE_EQ(c.n, 1000);
+	ATF_CHECK(c.fields_ok);
+	for (i = 0; i < c.n; i++)
+		ATF_CHECK(c.qtypes[i] >= 2003);
+	ATF_CHECK_EQ(ring_skipped(rg), 0);
+	/* Smaller shards: still exactly the newest. */
+	ATF_REQUIRE_EQ(ring_resize(rg, 100, 10), 0);
+	for (i = 0; i < 150; i++) {
+		ATF_CHECK(push(rg, (uint16_t)i));
+		if (i % 7 == 6)
+			ring_flush();
+	}
+	ring_flush();
+	memset(&c, 0, sizeof(c));
+	c.fields_ok = true;
+	ring_foreach(rg, collect_cb, &c);
+	ATF_REQUIRE_EQ(c.n, 100);
+	for (i = 0; i < c.n; i++)
+		ATF_CHECK(c.qtypes[i] >= 50);
+	ring_stage_stop();
+	ring_free(rg);
 }
 
 /* A resize between stage and flush: the batch lands in the new shards. */
@@ -296,9 +353,76 @@ ATF_TC_BODY(stage_resize, tc)
 		ATF_CHECK(push(rg, i));
 	ATF_CHECK_EQ(ring_resize(rg, 20, 2), 0);
 	ring_flush();
-	/* One shard of 10 took the batch of 30: its newest 10. */
-	ATF_CHECK_EQ(ring_count(rg), 10);
+	/* Two shards of 10 took the batch of 30: its newest 20. */
+	ATF_CHECK_EQ(ring_count(rg), 20);
 	ATF_CHECK_EQ(ring_capacity(rg), 20);
+	ring_stage_stop();
+	ring_free(rg);
+}
+
+/* Names that do not fit in a slot, staged and not, among short ones. */
+struct names {
+	size_t		n, bad;
+};
+
+static void
+name_cb(const struct ring_entry *e, void *arg)
+{
+	struct names	*nm = arg;
+	size_t		 i, len = e->re_qtype;
+
+	nm->n++;
+	/* The entry of qtype L has a name of L bytes: labels of 'a'..'z'. */
+	if (e->re_namelen != len || e->re_name[len - 1] != 0)
+		nm->bad++;
+	for (i = 0; i + 1 < len; i += 11)
+		if (e->re_name[i] != (len - 1 - i < 11 ? len - 2 - i : 10))
+			nm->bad++;
+}
+
+static void
+push_name(struct ring *rg, size_t len)
+{
+	struct ring_rec	r;
+	uint8_t		name[255];
+	size_t		i, l;
+
+	/* Labels of 10 letters, the last one shorter, then the root. */
+	for (i = 0; i + 1 < len; i += l + 1) {
+		l = len - 1 - i < 11 ? len - 2 - i : 10;
+		name[i] = (uint8_t)l;
+		memset(name + i + 1, 'a' + (int)(i % 26), l);
+	}
+	name[len - 1] = 0;
+	memset(&r, 0, sizeof(r));
+	r.rr_name = name;
+	r.rr_namelen = len;
+	r.rr_qtype = (uint16_t)len;
+	ATF_REQUIRE(ring_push(rg, &r));
+}
+
+ATF_TC_WITHOUT_HEAD(long_names);
+ATF_TC_BODY(long_names, tc)
+{
+	static const size_t lens[] = { 13, 49, 50, 51, 255, 2, 100, 48, 200 };
+	struct names	 nm;
+	struct ring	*rg;
+	size_t		 i, round;
+
+	ATF_REQUIRE((rg = ring_new(20, 2)) != NULL);
+	/* Direct, then staged: slots are reused by names of every length. */
+	for (round = 0; round < 6; round++) {
+		if (round == 3)
+			ATF_REQUIRE_EQ(ring_stage_start(), 0);
+		for (i = 0; i < 7 * sizeof(lens) / sizeof(lens[0]); i++)
+			push_name(rg, lens[(i + round) %
+			    (sizeof(lens) / sizeof(lens[0]))]);
+		ring_flush();
+		memset(&nm, 0, sizeof(nm));
+		ring_foreach(rg, name_cb, &nm);
+		ATF_CHECK_EQ(nm.n, 20);
+		ATF_CHECK_EQ(nm.bad, 0);
+	}
 	ring_stage_stop();
 	ring_free(rg);
 }
@@ -376,6 +500,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, threads);
 	ATF_TP_ADD_TC(tp, stage_batch);
 	ATF_TP_ADD_TC(tp, stage_resize);
+	ATF_TP_ADD_TC(tp, stage_newest);
+	ATF_TP_ADD_TC(tp, long_names);
 	ATF_TP_ADD_TC(tp, global);
 	return atf_no_error();
 }
