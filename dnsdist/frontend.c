@@ -36,6 +36,39 @@ static struct iovec		 rx_iov[UDP_BATCH];
 static struct sockaddr_in6	 rx_name[UDP_BATCH];
 static uint8_t			 rx_cmsg[UDP_BATCH][COMPAT_CMSG_SPACE];
 static struct compat_mmsg	 rx_msg[UDP_BATCH];
+static bool			 rx_setup;
+static unsigned int		 rx_used;	/* headers the kernel wrote */
+
+/*
+ * The receive headers, set up once; after that only the fields that the
+ * kernel changes are put back, in the headers it used.  Every listener
+ * gets room for a destination message: those without IP_PKTINFO get none.
+ */
+static void
+frontend_rx_ready(void)
+{
+	unsigned int	i;
+
+	if (!rx_setup) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			rx_iov[i].iov_base = rx_buf[i];
+			rx_iov[i].iov_len = sizeof(rx_buf[i]);
+			rx_msg[i].cm_hdr.msg_name = &rx_name[i];
+			rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
+			rx_msg[i].cm_hdr.msg_iovlen = 1;
+			rx_msg[i].cm_hdr.msg_control = rx_cmsg[i];
+		}
+		rx_setup = true;
+		rx_used = UDP_BATCH;
+	}
+	for (i = 0; i < rx_used; i++) {
+		rx_msg[i].cm_hdr.msg_namelen = sizeof(rx_name[i]);
+		rx_msg[i].cm_hdr.msg_controllen = sizeof(rx_cmsg[i]);
+		rx_msg[i].cm_hdr.msg_flags = 0;
+	}
+	rx_used = 0;
+}
+
 static uint64_t			 rnd_state;
 
 static int
@@ -580,21 +613,11 @@ frontend_udp_read(int fd, short revents, void *arg)
 	(void)revents;
 	/* A few batches per wakeup, so that answers get their turn. */
 	for (rounds = 0; rounds < 4; rounds++) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			rx_iov[i].iov_base = rx_buf[i];
-			rx_iov[i].iov_len = sizeof(rx_buf[i]);
-			memset(&rx_msg[i].cm_hdr, 0, sizeof(rx_msg[i].cm_hdr));
-			rx_msg[i].cm_hdr.msg_name = &rx_name[i];
-			rx_msg[i].cm_hdr.msg_namelen = sizeof(rx_name[i]);
-			rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
-			rx_msg[i].cm_hdr.msg_iovlen = 1;
-			if (li->li_wildcard) {
-				rx_msg[i].cm_hdr.msg_control = rx_cmsg[i];
-				rx_msg[i].cm_hdr.msg_controllen =
-				    sizeof(rx_cmsg[i]);
-			}
-		}
+		frontend_rx_ready();
 		n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+		/* One more: a failed receive may have touched it. */
+		rx_used = n >= 0 && n < UDP_BATCH ? (unsigned int)n + 1 :
+		    UDP_BATCH;
 		if (n <= 0)
 			break;
 		for (i = 0; i < n; i++) {
@@ -611,7 +634,12 @@ frontend_udp_read(int fd, short revents, void *arg)
 			    (struct sockaddr *)&rx_name[i],
 			    rx_msg[i].cm_hdr.msg_namelen, &dst);
 		}
-		/* The buffers are reused by the next batch: send now. */
+		/*
+		 * The buffers are reused by the next batch: send now.  The
+		 * ring entries first, while the sending has not yet pushed
+		 * them out of the caches.
+		 */
+		ring_flush();
 		backend_flush_all();
 		frontend_flush_all();
 		if (n < UDP_BATCH)
