@@ -158,6 +158,28 @@ loop_drained(uint64_t *deadline)
 	return true;
 }
 
+/*
+ * The clocks, once per wakeup.  The wall clock (for the rings) is the
+ * monotonic one plus an offset read again every second, which saves a
+ * clock read per wakeup and follows a stepped clock within a second.
+ */
+static void
+loop_clock(void)
+{
+	static uint64_t		base;	/* loop_now when the offset was read */
+	static struct timespec	wall;	/* the wall clock then */
+	uint64_t		ns;
+
+	loop_now = mono_ns();
+	if (base == 0 || loop_now - base >= 1000000000ULL) {
+		clock_gettime(CLOCK_REALTIME, &wall);
+		base = loop_now;
+	}
+	ns = (uint64_t)wall.tv_nsec + (loop_now - base);
+	loop_realtime.tv_sec = wall.tv_sec + (time_t)(ns / 1000000000ULL);
+	loop_realtime.tv_nsec = (long)(ns % 1000000000ULL);
+}
+
 void
 loop_run(void)
 {
@@ -167,6 +189,7 @@ loop_run(void)
 
 	/* Ring entries go in once per wakeup (or unstaged, without memory). */
 	(void)ring_stage_start();
+	loop_clock();
 	while (!loop_quit || !loop_drained(&drain)) {
 		if (loop_reload) {
 			loop_reload = 0;
@@ -180,13 +203,11 @@ loop_run(void)
 			dirty = false;
 		}
 		n = nentries;
-		loop_now = mono_ns();
+		/* loop_now is from the last wakeup: the work since is short. */
 		nready = poll(pfds, n, loop_timeout());
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
-		loop_now = mono_ns();
-		/* For the rings: wall clock once per wakeup, not per packet. */
-		clock_gettime(CLOCK_REALTIME, &loop_realtime);
+		loop_clock();
 		for (i = 0; nready > 0 && i < n && !dirty; i++) {
 			if (pfds[i].revents == 0)
 				continue;
