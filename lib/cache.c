@@ -18,6 +18,13 @@
 #include "dnsname.h"
 
 #define EDNS_OPT_COOKIE	10
+
+/* A hint only: compilers without it lose nothing but speed. */
+#if defined(__GNUC__)
+#define PCACHE_PREFETCH(p)	__builtin_prefetch((p))
+#else
+#define PCACHE_PREFETCH(p)	((void)(p))
+#endif
 #define MAXTTLS		512	/* TTL fields tracked per answer */
 
 struct pcache_entry {
@@ -287,7 +294,15 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 			INC(pc->pc_misses);
 		return 0;
 	}
-	for (ce = *bucket_of(sh, key); ce != NULL; ce = ce->ce_next)
+	/*
+	 * The entry's first line has the key, the next ones the name and
+	 * the answer: ask for them together rather than one after another.
+	 */
+	if ((ce = *bucket_of(sh, key)) != NULL) {
+		PCACHE_PREFETCH((const char *)ce + 64);
+		PCACHE_PREFETCH((const char *)ce + 128);
+	}
+	for (; ce != NULL; ce = ce->ce_next)
 		if (ce->ce_key == key)
 			break;
 	if (ce == NULL)
