@@ -68,9 +68,10 @@ struct listener {
 	int			 li_udpfd;
 	int			 li_tcpfd;
 	bool			 li_wildcard;
-	_Atomic uint64_t	 li_queries;
+	_Atomic uint64_t	 li_queries;		/* main thread only */
 	_Atomic uint64_t	 li_tcpqueries;
 	_Atomic uint64_t	 li_responses;		/* main thread only */
+	_Atomic uint64_t	 li_workerresponses;	/* UDP, by TCP workers */
 	_Atomic uint64_t	 li_tcpresponses;
 	_Atomic unsigned int	 li_tcpconns;	/* with maxConcurrentTCPConnections */
 	/* answers waiting for sendmmsg */

@@ -569,7 +569,9 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		return;
 	}
 	stats_inc(STAT_QUERIES);
-	atomic_fetch_add_explicit(&li->li_queries, 1, memory_order_relaxed);
+	/* Only this thread writes it: a plain load and store. */
+	atomic_store_explicit(&li->li_queries, atomic_load_explicit(
+	    &li->li_queries, memory_order_relaxed) + 1, memory_order_relaxed);
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt)) {
 		stats_inc(STAT_NONCOMPLIANT_QUERIES);
 		return;
@@ -691,7 +693,8 @@ frontend_metrics(struct metrics *mx)
 		if (metrics_add_frontend(mx, li->li_local->lc_text, "UDP",
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_responses,
-		    memory_order_relaxed)) == -1 ||
+		    memory_order_relaxed) + atomic_load_explicit(
+		    &li->li_workerresponses, memory_order_relaxed)) == -1 ||
 		    metrics_add_frontend(mx, li->li_local->lc_text, "TCP",
 		    atomic_load_explicit(&li->li_tcpqueries,
 		    memory_order_relaxed), atomic_load_explicit(

@@ -481,7 +481,8 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 		compat_pktinfo_set(&m, cbuf, &tq->tq_dst);
 	if (sendmsg(li->li_udpfd, &m, 0) == -1)
 		log_debug("udp_answer: %s", strerror(errno));
-	atomic_fetch_add_explicit(&li->li_responses, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&li->li_workerresponses, 1,
+	    memory_order_relaxed);
 }
 
 /* Hand an answer (or a self-made one) to whoever asked. */
