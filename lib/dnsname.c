@@ -41,16 +41,6 @@ dnsname_fold8(uint64_t x)
 	return x | (up >> 2);
 }
 
-/* Up to eight bytes of p, zero-padded; only n bytes are read. */
-static inline uint64_t
-dnsname_load8(const uint8_t *p, size_t n)
-{
-	uint64_t	w = 0;
-
-	memcpy(&w, p, n < 8 ? n : 8);
-	return w;
-}
-
 int
 dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
     size_t *outlen)
@@ -268,19 +258,28 @@ int
 dnsname_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	size_t	 i;
-
 	uint64_t x, y;
 
 	/* Length bytes are at most 63, below 'A', so folding leaves them. */
 	if (alen != blen)
 		return 0;
-	for (i = 0; i < alen; i += 8) {
-		x = dnsname_load8(a + i, alen - i);
-		y = dnsname_load8(b + i, alen - i);
+	if (alen < 8) {
+		for (i = 0; i < alen; i++)
+			if (dnsname_fold(a[i]) != dnsname_fold(b[i]))
+				return 0;
+		return 1;
+	}
+	/* Whole words; the last one ends at the end, over its neighbour. */
+	for (i = 0; ; i += 8) {
+		if (i + 8 > alen)
+			i = alen - 8;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
 		if (x != y && dnsname_fold8(x) != dnsname_fold8(y))
 			return 0;
+		if (i + 8 == alen)
+			return 1;
 	}
-	return 1;
 }
 
 int
@@ -321,13 +320,21 @@ dnsname_lower(const uint8_t *name, size_t namelen, uint8_t *out)
 	size_t	 i;
 	uint64_t w;
 
-	for (i = 0; i + 8 <= namelen; i += 8) {
+	if (namelen < 8) {
+		for (i = 0; i < namelen; i++)
+			out[i] = dnsname_fold(name[i]);
+		return;
+	}
+	/* Whole words; the last one ends at the end, over its neighbour. */
+	for (i = 0; ; i += 8) {
+		if (i + 8 > namelen)
+			i = namelen - 8;
 		memcpy(&w, name + i, 8);
 		w = dnsname_fold8(w);
 		memcpy(out + i, &w, 8);
+		if (i + 8 == namelen)
+			return;
 	}
-	for (; i < namelen; i++)
-		out[i] = dnsname_fold(name[i]);
 }
 
 uint64_t

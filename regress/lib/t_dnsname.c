@@ -533,29 +533,35 @@ plain_fold(unsigned int c)
 ATF_TC_WITHOUT_HEAD(fold_every_byte);
 ATF_TC_BODY(fold_every_byte, tc)
 {
+	static const size_t lens[] = { 1, 5, 8, 9, 16, 19 };
 	uint8_t		a[19], b[19], low[19];
 	unsigned int	x, y;
-	size_t		pos, bad = 0;
+	size_t		k, len, pos, bad = 0;
 
-	memset(a, 'q', sizeof(a));
-	memset(b, 'Q', sizeof(b));
-	for (pos = 0; pos < sizeof(a); pos++) {
-		for (x = 0; x < 256; x++) {
-			a[pos] = (uint8_t)x;
-			dnsname_lower(a, sizeof(a), low);
-			if (low[pos] != plain_fold(x) || low[0] !=
-			    plain_fold(a[0]) || low[sizeof(a) - 1] !=
-			    plain_fold(a[sizeof(a) - 1]))
-				bad++;
-			for (y = 0; y < 256; y++) {
-				b[pos] = (uint8_t)y;
-				if (dnsname_equal(a, sizeof(a), b, sizeof(b)) !=
-				    (plain_fold(x) == plain_fold(y)))
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		len = lens[k];
+		memset(a, 'q', sizeof(a));
+		memset(b, 'Q', sizeof(b));
+		for (pos = 0; pos < len; pos++) {
+			for (x = 0; x < 256; x++) {
+				a[pos] = (uint8_t)x;
+				memset(low, 0xee, sizeof(low));
+				dnsname_lower(a, len, low);
+				if (low[pos] != plain_fold(x) ||
+				    low[0] != plain_fold(a[0]) ||
+				    low[len - 1] != plain_fold(a[len - 1]) ||
+				    (len < sizeof(low) && low[len] != 0xee))
 					bad++;
+				for (y = 0; y < 256; y++) {
+					b[pos] = (uint8_t)y;
+					if (dnsname_equal(a, len, b, len) !=
+					    (plain_fold(x) == plain_fold(y)))
+						bad++;
+				}
+				b[pos] = 'Q';
 			}
-			b[pos] = 'Q';
+			a[pos] = 'q';
 		}
-		a[pos] = 'q';
 	}
 	ATF_CHECK_EQ(bad, 0);
 	/* A difference past the given length does not count. */
