@@ -93,8 +93,11 @@ pool_get(const char *name, bool create)
 	struct pool	*pl, **npools;
 	size_t		 i;
 
+	/* First bytes first: most lookups are of the default pool, "". */
 	for (i = 0; i < servers.sr_npools; i++)
-		if (strcmp(servers.sr_pools[i]->pl_name, name) == 0)
+		if (servers.sr_pools[i]->pl_name[0] == name[0] &&
+		    (name[0] == '\0' ||
+		    strcmp(servers.sr_pools[i]->pl_name, name) == 0))
 			return servers.sr_pools[i];
 	if (!create)
 		return NULL;
