@@ -204,7 +204,7 @@ loop_run(void)
 		}
 		n = nentries;
 		/* loop_now is from the last wakeup: the work since is short. */
-		nready = poll(pfds, n, loop_timeout());
+		nready = compat_poll(pfds, n, loop_timeout());
 		if (nready == -1 && errno != EINTR)
 			fatal("poll");
 		loop_clock();

@@ -35,4 +35,5 @@ LIB_SRCS = \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \
+	lib/compat/poll.c \
 	lib/compat/sandbox.c

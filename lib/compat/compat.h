@@ -68,6 +68,10 @@ int	compat_sendmmsg(int fd, struct compat_mmsg *msgs, unsigned int n);
 /* "recvmmsg" or "recvmsg loop", for the start-up log. */
 const char *compat_mmsg_kind(void);
 
+/* poll(2), without the cost of a cancellation point where there is one. */
+struct pollfd;
+int	compat_poll(struct pollfd *fds, unsigned long n, int timeout);
+
 /*
  * The user the daemon runs as when started as root without -u: _dnsdist
  * on the BSDs, dnsdist elsewhere.
