@@ -101,13 +101,36 @@ ring_resize(struct ring *rg, size_t total, size_t shards)
 static void
 ring_copy_addr(struct sockaddr_in6 *to, const struct sockaddr *sa)
 {
-	memset(to, 0, sizeof(*to));
-	if (sa == NULL)
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		memcpy(to, sa, sizeof(*to));
 		return;
-	if (sa->sa_family == AF_INET)
+	}
+	memset(to, 0, sizeof(*to));
+	if (sa != NULL && sa->sa_family == AF_INET)
 		memcpy(to, sa, sizeof(struct sockaddr_in));
-	else if (sa->sa_family == AF_INET6)
-		memcpy(to, sa, sizeof(struct sockaddr_in6));
+}
+
+/*
+ * A name's n bytes, without a call: whole words, the last one ending at
+ * the end over its neighbour; short names byte by byte.
+ */
+static void
+ring_copy_name(uint8_t *to, const uint8_t *from, size_t n)
+{
+	uint64_t	w;
+	size_t		i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			to[i] = from[i];
+		return;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&w, from + i, 8);
+		memcpy(to + i, &w, 8);
+	}
+	memcpy(&w, from + n - 8, 8);
+	memcpy(to + n - 8, &w, 8);
 }
 
 _Static_assert(sizeof(struct ring_slot) == 128, "a ring slot is two lines");
@@ -136,7 +159,8 @@ ring_fill(struct ring_slot *s, uint8_t *lname, const struct ring_rec *r)
 	s->sl_tc = r->rr_tc;
 	s->sl_namelen = (uint8_t)n;
 	if (n > 0)
-		memcpy(n > RING_INLINE ? lname : s->sl_name, r->rr_name, n);
+		ring_copy_name(n > RING_INLINE ? lname : s->sl_name,
+		    r->rr_name, n);
 }
 
 /* The bytes of a slot in use: up to the end of its name in the slot. */
