@@ -58,19 +58,79 @@ struct pcache_shard {
 	_Atomic size_t		  sh_count;
 };
 
+/*
+ * Hits and misses, counted on every lookup, in a block per thread so that
+ * a count is a plain load and store rather than a locked one: the first
+ * PCACHE_TALLIES - 1 threads that count get a block of their own, any
+ * later ones share the last with atomic additions.  Readers add them up.
+ */
+#define PCACHE_TALLIES	16
+
+struct pcache_tally {
+	_Alignas(64) _Atomic uint64_t	pt_hits;
+	_Atomic uint64_t		pt_misses;
+};
+
+static _Atomic unsigned int	 tally_next;
+static _Thread_local int	 tally_mine = -1;
+
 struct pcache {
 	struct pcache_config	 pc_cfg;
 	struct pcache_shard	*pc_shards;
 	size_t			 pc_shardmax;	/* entries per shard */
 	struct pcache		*pc_next;
-	_Atomic uint64_t	 pc_hits;
-	_Atomic uint64_t	 pc_misses;
+	struct pcache_tally	*pc_tally;	/* PCACHE_TALLIES of them */
 	_Atomic uint64_t	 pc_deferredinserts;
 	_Atomic uint64_t	 pc_deferredlookups;
 	_Atomic uint64_t	 pc_lookupcollisions;
 	_Atomic uint64_t	 pc_insertcollisions;
 	_Atomic uint64_t	 pc_ttltooshorts;
 };
+
+static void
+tally_add(_Atomic uint64_t *c, bool shared)
+{
+	if (shared)
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c,
+		    memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* This thread's block of pc; *shared when other threads count there too. */
+static struct pcache_tally *
+tally_of(struct pcache *pc, bool *shared)
+{
+	if (tally_mine == -1) {
+		unsigned int	n = atomic_fetch_add_explicit(&tally_next, 1,
+				    memory_order_relaxed);
+
+		tally_mine = n < PCACHE_TALLIES - 1 ? (int)n :
+		    PCACHE_TALLIES - 1;
+	}
+	*shared = tally_mine == PCACHE_TALLIES - 1;
+	return &pc->pc_tally[tally_mine];
+}
+
+static void
+count_hit(struct pcache *pc)
+{
+	struct pcache_tally	*t;
+	bool			 shared;
+
+	t = tally_of(pc, &shared);
+	tally_add(&t->pt_hits, shared);
+}
+
+static void
+count_miss(struct pcache *pc)
+{
+	struct pcache_tally	*t;
+	bool			 shared;
+
+	t = tally_of(pc, &shared);
+	tally_add(&t->pt_misses, shared);
+}
 
 static pthread_mutex_t	 all_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pcache	*all_caches;
@@ -111,6 +171,7 @@ pcache_new(const struct pcache_config *cfg)
 {
 	struct pcache	*pc;
 	size_t		 i, nb;
+	void		*p;
 
 	pthread_once(&secret_once, secret_init);
 	if (cfg->pc_maxentries == 0 || cfg->pc_nshards == 0 ||
@@ -124,8 +185,15 @@ pcache_new(const struct pcache_config *cfg)
 	for (nb = BUCKETS_MIN; nb < pc->pc_shardmax && nb < ((size_t)1 << 30);
 	    nb <<= 1)
 		;
+	if (posix_memalign(&p, 64, PCACHE_TALLIES * sizeof(*pc->pc_tally)) !=
+	    0) {
+		free(pc);
+		return NULL;
+	}
+	pc->pc_tally = memset(p, 0, PCACHE_TALLIES * sizeof(*pc->pc_tally));
 	if ((pc->pc_shards = calloc(pc->pc_cfg.pc_nshards,
 	    sizeof(*pc->pc_shards))) == NULL) {
+		free(pc->pc_tally);
 		free(pc);
 		return NULL;
 	}
@@ -140,6 +208,7 @@ pcache_new(const struct pcache_config *cfg)
 			while (i-- > 0)
 				free(pc->pc_shards[i].sh_buckets);
 			free(pc->pc_shards);
+			free(pc->pc_tally);
 			free(pc);
 			return NULL;
 		}
@@ -291,7 +360,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	if (pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredlookups);
 		if (!stale)
-			INC(pc->pc_misses);
+			count_miss(pc);
 		return 0;
 	}
 	/*
@@ -347,9 +416,9 @@ out:
 	if (wasstale != NULL)
 		*wasstale = old;
 	if (len > 0)
-		INC(pc->pc_hits);
+		count_hit(pc);
 	else if (!stale)
-		INC(pc->pc_misses);
+		count_miss(pc);
 	return len;
 }
 
@@ -604,10 +673,17 @@ pcache_expunge_name(struct pcache *pc, const uint8_t *name, size_t namelen,
 void
 pcache_get_stats(struct pcache *pc, struct pcache_stats *st)
 {
+	size_t	i;
+
 	st->entries = total_count(pc);
 	st->maxentries = pc->pc_cfg.pc_maxentries;
-	st->hits = atomic_load(&pc->pc_hits);
-	st->misses = atomic_load(&pc->pc_misses);
+	st->hits = st->misses = 0;
+	for (i = 0; i < PCACHE_TALLIES; i++) {
+		st->hits += atomic_load_explicit(&pc->pc_tally[i].pt_hits,
+		    memory_order_relaxed);
+		st->misses += atomic_load_explicit(&pc->pc_tally[i].pt_misses,
+		    memory_order_relaxed);
+	}
 	st->deferredinserts = atomic_load(&pc->pc_deferredinserts);
 	st->deferredlookups = atomic_load(&pc->pc_deferredlookups);
 	st->lookupcollisions = atomic_load(&pc->pc_lookupcollisions);
@@ -693,5 +769,5 @@ pcache_clean(struct pcache *pc, double percentage, time_t now,
 void
 pcache_count_miss(struct pcache *pc)
 {
-	INC(pc->pc_misses);
+	count_miss(pc);
 }

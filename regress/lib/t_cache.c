@@ -2,6 +2,7 @@
  * cache: the packet cache's table as it grows from a few buckets per shard
  * to its maximum, with every entry found again at each size.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,9 +138,51 @@ ATF_TC_BODY(bounded, tc)
 	ATF_CHECK(pcache_is_full(pc) == (st.entries == 1000));
 }
 
+/*
+ * Hits and misses are counted per thread and added up: from more threads
+ * than have counters of their own, none is lost.
+ */
+#define NTHREADS	20
+#define NLOOKUPS	5000
+
+static void *
+looker(void *arg)
+{
+	struct pcache	*pc = arg;
+	unsigned int	 i;
+
+	for (i = 0; i < NLOOKUPS; i++)
+		(void)hits(pc, i % 50, i % 50 + 1);
+	return NULL;
+}
+
+ATF_TC_WITHOUT_HEAD(counts_threads);
+ATF_TC_BODY(counts_threads, tc)
+{
+	struct pcache_config	cfg;
+	struct pcache_stats	st;
+	struct pcache		*pc;
+	pthread_t		t[NTHREADS];
+	size_t			i;
+
+	pcache_config_default(&cfg, 1000);
+	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+	fill(pc, 0, 50);
+	for (i = 0; i < NTHREADS; i++)
+		ATF_REQUIRE(pthread_create(&t[i], NULL, looker, pc) == 0);
+	for (i = 0; i < NTHREADS; i++)
+		ATF_REQUIRE(pthread_join(t[i], NULL) == 0);
+	pcache_get_stats(pc, &st);
+	/* Every lookup found its entry, unless its shard was busy. */
+	ATF_CHECK_EQ(st.hits + st.misses, (uint64_t)NTHREADS * NLOOKUPS);
+	ATF_CHECK_EQ(st.misses, st.deferredlookups);
+	ATF_CHECK(st.hits > 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, grow);
 	ATF_TP_ADD_TC(tp, bounded);
+	ATF_TP_ADD_TC(tp, counts_threads);
 	return atf_no_error();
 }
