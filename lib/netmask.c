@@ -39,13 +39,21 @@ netmask_clear_host(uint8_t *a, size_t alen, unsigned int bits)
 static int
 netmask_prefix_equal(const uint8_t *net, const uint8_t *a, unsigned int bits)
 {
-	size_t	 full = bits / 8;
-	unsigned int rem = bits % 8;
+	uint32_t	 x, y;
+	size_t		 i = 0;
 
-	if (memcmp(net, a, full) != 0)
-		return 0;
-	if (rem != 0 &&
-	    ((net[full] ^ a[full]) & (uint8_t)(0xff << (8 - rem))) != 0)
+	/* Four bytes at a time, then bytes, then the bits left: no call. */
+	for (; bits >= 32; bits -= 32, i += 4) {
+		memcpy(&x, net + i, 4);
+		memcpy(&y, a + i, 4);
+		if (x != y)
+			return 0;
+	}
+	for (; bits >= 8; bits -= 8, i++)
+		if (net[i] != a[i])
+			return 0;
+	if (bits != 0 &&
+	    ((net[i] ^ a[i]) & (uint8_t)(0xff << (8 - bits))) != 0)
 		return 0;
 	return 1;
 }

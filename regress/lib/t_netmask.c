@@ -156,6 +156,44 @@ ATF_TC_BODY(match_v4, tc)
 	ATF_CHECK_EQ(match("!192.0.2.0/24", "192.0.2.1"), 1);
 }
 
+/*
+ * Every prefix length: an address that differs from the network in one
+ * bit only matches when that bit lies past the prefix.
+ */
+ATF_TC_WITHOUT_HEAD(match_every_length);
+ATF_TC_BODY(match_every_length, tc)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	struct netmask		nm;
+	unsigned int		bits, flip, bad = 0;
+
+	for (bits = 0; bits <= 128; bits++)
+		for (flip = 0; flip < 128; flip++) {
+			memset(&nm, 0, sizeof(nm));
+			nm.nm_family = AF_INET6;
+			nm.nm_bits = (uint8_t)bits;
+			memset(&sin6, 0, sizeof(sin6));
+			sin6.sin6_family = AF_INET6;
+			sin6.sin6_addr.s6_addr[flip / 8] = (uint8_t)(0x80 >>
+			    (flip % 8));
+			if (netmask_match(&nm, (struct sockaddr *)&sin6) !=
+			    (flip >= bits))
+				bad++;
+			if (bits > 32 || flip >= 32)
+				continue;
+			nm.nm_family = AF_INET;
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			((uint8_t *)&sin.sin_addr)[flip / 8] = (uint8_t)(0x80 >>
+			    (flip % 8));
+			if (netmask_match(&nm, (struct sockaddr *)&sin) !=
+			    (flip >= bits))
+				bad++;
+		}
+	ATF_CHECK_EQ(bad, 0);
+}
+
 ATF_TC_WITHOUT_HEAD(match_v6);
 ATF_TC_BODY(match_v6, tc)
 {
@@ -301,6 +339,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, to_text_small);
 	ATF_TP_ADD_TC(tp, match_v4);
 	ATF_TP_ADD_TC(tp, match_v6);
+	ATF_TP_ADD_TC(tp, match_every_length);
 	ATF_TP_ADD_TC(tp, match_v4mapped);
 	ATF_TP_ADD_TC(tp, group);
 	ATF_TP_ADD_TC(tp, group_bad_text);
