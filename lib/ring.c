@@ -257,7 +257,7 @@ ring_advance(struct ring_shard *sh)
  */
 #define RING_STAGE	64
 #define RING_STAGES	2
-#define RING_AHEAD	8	/* slots asked for ahead of the next flush */
+#define RING_AHEAD	8	/* at most, slots asked for ahead of a flush */
 
 /* A hint only: compilers without it lose nothing but speed. */
 #if defined(__GNUC__)
@@ -335,8 +335,8 @@ ring_flush_stage(struct ring_stage *st)
 			st->st_next = k + 1;
 		else if (sh->rs_head + RING_AHEAD <= sh->rs_cap)
 			/* The lines the next flush will most likely write. */
-			for (j = 0; j < RING_AHEAD * sizeof(struct ring_slot);
-			    j += RING_LINE)
+			for (j = 0; j < (n < RING_AHEAD ? n : RING_AHEAD) *
+			    sizeof(struct ring_slot); j += RING_LINE)
 				RING_PREFETCH((const char *)&sh->rs_slots[
 				    sh->rs_head] + j);
 		pthread_mutex_unlock(&sh->rs_lock);
