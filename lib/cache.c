@@ -112,24 +112,15 @@ tally_of(struct pcache *pc, bool *shared)
 	return &pc->pc_tally[tally_mine];
 }
 
+/* Count a lookup, a hit or a miss, in this thread's block of pc. */
 static void
-count_hit(struct pcache *pc)
+count_lookup(struct pcache *pc, bool hit)
 {
 	struct pcache_tally	*t;
 	bool			 shared;
 
 	t = tally_of(pc, &shared);
-	tally_add(&t->pt_hits, shared);
-}
-
-static void
-count_miss(struct pcache *pc)
-{
-	struct pcache_tally	*t;
-	bool			 shared;
-
-	t = tally_of(pc, &shared);
-	tally_add(&t->pt_misses, shared);
+	tally_add(hit ? &t->pt_hits : &t->pt_misses, shared);
 }
 
 static pthread_mutex_t	 all_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -360,7 +351,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	if (pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredlookups);
 		if (!stale)
-			count_miss(pc);
+			count_lookup(pc, false);
 		return 0;
 	}
 	/*
@@ -416,9 +407,9 @@ out:
 	if (wasstale != NULL)
 		*wasstale = old;
 	if (len > 0)
-		count_hit(pc);
+		count_lookup(pc, true);
 	else if (!stale)
-		count_miss(pc);
+		count_lookup(pc, false);
 	return len;
 }
 
@@ -769,5 +760,5 @@ pcache_clean(struct pcache *pc, double percentage, time_t now,
 void
 pcache_count_miss(struct pcache *pc)
 {
-	count_miss(pc);
+	count_lookup(pc, false);
 }
