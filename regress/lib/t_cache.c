@@ -143,16 +143,36 @@ ATF_TC_BODY(bounded, tc)
  * than have counters of their own, none is lost.
  */
 #define NTHREADS	20
-#define NLOOKUPS	5000
+#define NLOOKUPS	50000
+#define NNAMES		50
 
+/* The queries, made and keyed by the test before the threads start. */
+static struct lookup {
+	uint8_t			 l_pkt[512];
+	size_t			 l_len;
+	struct dnsquestion	 l_q;
+	uint64_t		 l_key;
+} lookups[NNAMES];
+
+static struct pcache	*shared_pc;
+static pthread_barrier_t start;		/* all together, to collide */
+
+/* No ATF calls here: they are not for threads of their own. */
 static void *
 looker(void *arg)
 {
-	struct pcache	*pc = arg;
-	unsigned int	 i;
+	uint8_t		buf[512];
+	unsigned int	i;
 
-	for (i = 0; i < NLOOKUPS; i++)
-		(void)hits(pc, i % 50, i % 50 + 1);
+	(void)arg;
+	(void)pthread_barrier_wait(&start);
+	for (i = 0; i < NLOOKUPS; i++) {
+		const struct lookup *l = &lookups[i % NNAMES];
+
+		memcpy(buf, l->l_pkt, l->l_len);
+		(void)pcache_get(shared_pc, l->l_key, &l->l_q, false, buf,
+		    sizeof(buf), NOW + 1, false, 0, NULL);
+	}
 	return NULL;
 }
 
@@ -167,11 +187,20 @@ ATF_TC_BODY(counts_threads, tc)
 
 	pcache_config_default(&cfg, 1000);
 	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
-	fill(pc, 0, 50);
+	fill(pc, 0, NNAMES);
+	for (i = 0; i < NNAMES; i++) {
+		lookups[i].l_len = query(lookups[i].l_pkt, (unsigned int)i, 9,
+		    &lookups[i].l_q);
+		ATF_REQUIRE(pcache_key(pc, lookups[i].l_pkt, lookups[i].l_len,
+		    &lookups[i].l_q, false, &lookups[i].l_key));
+	}
+	shared_pc = pc;
+	ATF_REQUIRE(pthread_barrier_init(&start, NULL, NTHREADS) == 0);
 	for (i = 0; i < NTHREADS; i++)
-		ATF_REQUIRE(pthread_create(&t[i], NULL, looker, pc) == 0);
+		ATF_REQUIRE(pthread_create(&t[i], NULL, looker, NULL) == 0);
 	for (i = 0; i < NTHREADS; i++)
 		ATF_REQUIRE(pthread_join(t[i], NULL) == 0);
+	pthread_barrier_destroy(&start);
 	pcache_get_stats(pc, &st);
 	/* Every lookup found its entry, unless its shard was busy. */
 	ATF_CHECK_EQ(st.hits + st.misses, (uint64_t)NTHREADS * NLOOKUPS);
