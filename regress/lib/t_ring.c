@@ -71,6 +71,15 @@ collect_cb(const struct ring_entry *e, void *arg)
 		c->fields_ok = false;
 }
 
+/* Every entry of rg into c, oldest first within each shard. */
+static void
+collect(struct ring *rg, struct collect *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fields_ok = true;
+	ring_foreach(rg, collect_cb, c);
+}
+
 static size_t
 allocated_shards(const struct ring *rg)
 {
@@ -129,9 +138,7 @@ ATF_TC_BODY(wraparound, tc)
 	for (i = 0; i < 25; i++)
 		ATF_REQUIRE(push(rg, i));
 	ATF_CHECK_EQ(ring_count(rg), 10);
-	memset(&c, 0, sizeof(c));
-	c.fields_ok = true;
-	ring_foreach(rg, collect_cb, &c);
+	collect(rg, &c);
 	ATF_REQUIRE_EQ(c.n, 10);
 	ATF_CHECK(c.fields_ok);
 	/* The newest ten, oldest first. */
@@ -160,9 +167,7 @@ ATF_TC_BODY(shards, tc)
 	for (i = 0; i < 100; i++)
 		ATF_REQUIRE(push(rg, (uint16_t)(100 + i)));
 	ATF_CHECK_EQ(ring_count(rg), 40);
-	memset(&c, 0, sizeof(c));
-	c.fields_ok = true;
-	ring_foreach(rg, collect_cb, &c);
+	collect(rg, &c);
 	ATF_CHECK_EQ(c.n, 40);
 	ATF_CHECK(c.fields_ok);
 	/* Only the newest 40 are left. */
@@ -256,9 +261,7 @@ ATF_TC_BODY(stage_batch, tc)
 		ATF_CHECK(push(rg, i));
 	ring_flush();
 	ATF_CHECK_EQ(used_shards(rg), 1);
-	memset(&c, 0, sizeof(c));
-	c.fields_ok = true;
-	ring_foreach(rg, collect_cb, &c);
+	collect(rg, &c);
 	ATF_CHECK_EQ(c.n, 10);
 	ATF_CHECK(c.fields_ok);
 	for (i = 0; i < 10; i++)
@@ -314,9 +317,7 @@ ATF_TC_BODY(stage_newest, tc)
 	}
 	ring_flush();
 	ATF_CHECK_EQ(ring_count(rg), 1000);
-	memset(&c, 0, sizeof(c));
-	c.fields_ok = true;
-	ring_foreach(rg, collect_cb, &c);
+	collect(rg, &c);
 	ATF_REQUIRE_EQ(c.n, 1000);
 	ATF_CHECK(c.fields_ok);
 	for (i = 0; i < c.n; i++)
@@ -330,9 +331,7 @@ ATF_TC_BODY(stage_newest, tc)
 			ring_flush();
 	}
 	ring_flush();
-	memset(&c, 0, sizeof(c));
-	c.fields_ok = true;
-	ring_foreach(rg, collect_cb, &c);
+	collect(rg, &c);
 	ATF_REQUIRE_EQ(c.n, 100);
 	for (i = 0; i < c.n; i++)
 		ATF_CHECK(c.qtypes[i] >= 50);
