@@ -133,25 +133,147 @@ ring_copy_name(uint8_t *to, const uint8_t *from, size_t n)
 	memcpy(to + n - 8, &w, 8);
 }
 
-_Static_assert(sizeof(struct ring_slot) == 128, "a ring slot is two lines");
+_Static_assert(sizeof(struct ring_slot) == 64, "a ring slot is a line");
 
 /*
- * Fill slot s from r; a name longer than the slot holds goes to lname,
- * which the caller provides for such names.
+ * The server addresses seen, numbered from 1 in the order they came, for
+ * the slots of responses.  Chunks are made as needed and never change
+ * once published, so a reader looks one up without a lock; a writer that
+ * meets a new address adds it under srv_lock.
+ */
+#define SRV_CHUNK	256
+#define SRV_CHUNKS	255	/* ids fit a slot's 16 bits */
+
+static struct sockaddr_in6 *_Atomic	srv_chunks[SRV_CHUNKS];
+static _Atomic uint32_t			srv_count;
+static pthread_mutex_t			srv_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The last server this thread numbered, as most responses repeat it. */
+static _Thread_local const struct sockaddr *srv_last_sa;
+static _Thread_local uint16_t		srv_last_id;
+
+static const struct sockaddr_in6 *
+srv_addr(uint32_t id)
+{
+	struct sockaddr_in6	*c;
+
+	c = atomic_load_explicit(&srv_chunks[(id - 1) / SRV_CHUNK],
+	    memory_order_acquire);
+	return &c[(id - 1) % SRV_CHUNK];
+}
+
+/* The number of the first of ids 1 to n with address a, or 0. */
+static uint16_t
+srv_find(const struct sockaddr_in6 *a, uint32_t n)
+{
+	uint32_t	id;
+
+	for (id = 1; id <= n; id++)
+		if (memcmp(srv_addr(id), a, sizeof(*a)) == 0)
+			return (uint16_t)id;
+	return 0;
+}
+
+/* The number of server sa; 0 for none, or when the table is full. */
+static uint16_t
+srv_id(struct ring *rg, const struct sockaddr *sa)
+{
+	struct sockaddr_in6	 a, *c;
+	uint32_t		 n;
+	uint16_t		 id;
+
+	if (sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6))
+		return 0;
+	ring_copy_addr(&a, sa);
+	if (sa == srv_last_sa &&
+	    memcmp(srv_addr(srv_last_id), &a, sizeof(a)) == 0)
+		return srv_last_id;
+	n = atomic_load_explicit(&srv_count, memory_order_acquire);
+	if ((id = srv_find(&a, n)) == 0) {
+		pthread_mutex_lock(&srv_lock);
+		n = atomic_load_explicit(&srv_count, memory_order_relaxed);
+		if ((id = srv_find(&a, n)) == 0 &&
+		    n < (uint32_t)SRV_CHUNK * SRV_CHUNKS) {
+			c = atomic_load_explicit(&srv_chunks[n / SRV_CHUNK],
+			    memory_order_relaxed);
+			if (c == NULL && (c = calloc(SRV_CHUNK,
+			    sizeof(*c))) != NULL)
+				atomic_store_explicit(&srv_chunks[n /
+				    SRV_CHUNK], c, memory_order_release);
+			if (c != NULL) {
+				c[n % SRV_CHUNK] = a;
+				id = (uint16_t)(n + 1);
+				atomic_store_explicit(&srv_count, n + 1,
+				    memory_order_release);
+			}
+		}
+		pthread_mutex_unlock(&srv_lock);
+		if (id == 0) {
+			atomic_fetch_add_explicit(&rg->rg_nomem, 1,
+			    memory_order_relaxed);
+			return 0;
+		}
+	}
+	srv_last_sa = sa;
+	srv_last_id = id;
+	return id;
+}
+
+static void
+ring_put_client(struct ring_slot *s, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const void *)sa;
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+
+	s->sl_family = 0;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		s->sl_family = 4;
+		s->sl_port = sin->sin_port;
+		memcpy(s->sl_addr, &sin->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		s->sl_family = 6;
+		s->sl_port = sin6->sin6_port;
+		memcpy(s->sl_addr, &sin6->sin6_addr, 16);
+	}
+}
+
+static void
+ring_get_client(const struct ring_slot *s, struct sockaddr_in6 *to)
+{
+	struct sockaddr_in	*sin = (void *)to;
+
+	memset(to, 0, sizeof(*to));
+	if (s->sl_family == 4) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = s->sl_port;
+		memcpy(&sin->sin_addr, s->sl_addr, 4);
+	} else if (s->sl_family == 6) {
+		to->sin6_family = AF_INET6;
+		to->sin6_port = s->sl_port;
+		memcpy(&to->sin6_addr, s->sl_addr, 16);
+	}
+}
+
+/*
+ * Fill slot s of ring rg from r; a name longer than the slot holds goes
+ * to lname, which the caller provides for such names.
  */
 static void
-ring_fill(struct ring_slot *s, uint8_t *lname, const struct ring_rec *r)
+ring_fill(struct ring *rg, struct ring_slot *s, uint8_t *lname,
+    const struct ring_rec *r)
 {
 	size_t	n = r->rr_namelen > 255 ? 255 : r->rr_namelen;
 
 	if (r->rr_name == NULL)
 		n = 0;
-	s->sl_sec = r->rr_sec;
-	s->sl_usec = r->rr_usec;
+	s->sl_time = r->rr_sec < 0 ? 0 :
+	    (uint64_t)r->rr_sec * 1000000 + r->rr_usec;
 	s->sl_latency = r->rr_latency > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)r->rr_latency;
-	ring_copy_addr(&s->sl_client, r->rr_client);
-	ring_copy_addr(&s->sl_server, r->rr_server);
+	ring_put_client(s, r->rr_client);
+	s->sl_server = r->rr_server == NULL ? 0 : srv_id(rg, r->rr_server);
 	s->sl_qtype = r->rr_qtype;
 	s->sl_size = r->rr_size > UINT16_MAX ? UINT16_MAX :
 	    (uint16_t)r->rr_size;
@@ -161,14 +283,6 @@ ring_fill(struct ring_slot *s, uint8_t *lname, const struct ring_rec *r)
 	if (n > 0)
 		ring_copy_name(n > RING_INLINE ? lname : s->sl_name,
 		    r->rr_name, n);
-}
-
-/* The bytes of a slot in use: up to the end of its name in the slot. */
-static size_t
-ring_slot_used(const struct ring_slot *s)
-{
-	return offsetof(struct ring_slot, sl_name) +
-	    (s->sl_namelen > RING_INLINE ? 0 : s->sl_namelen);
 }
 
 /* The long-name room of sh, which the caller holds; NULL without memory. */
@@ -326,7 +440,7 @@ ring_flush_stage(struct ring_stage *st)
 				continue;
 			}
 			at = ring_advance(sh);
-			memcpy(&sh->rs_slots[at], s, ring_slot_used(s));
+			sh->rs_slots[at] = *s;
 			if (s->sl_namelen > RING_INLINE)
 				memcpy(sh->rs_long[at], st->st_long[i],
 				    s->sl_namelen);
@@ -391,7 +505,7 @@ ring_push(struct ring *rg, const struct ring_rec *r)
 	if (stages != NULL && (st = ring_stage_of(rg)) != NULL) {
 		if (st->st_n == RING_STAGE)
 			ring_flush_stage(st);
-		ring_fill(&st->st_s[st->st_n], st->st_long[st->st_n], r);
+		ring_fill(rg, &st->st_s[st->st_n], st->st_long[st->st_n], r);
 		st->st_n++;
 		return true;
 	}
@@ -406,8 +520,8 @@ ring_push(struct ring *rg, const struct ring_rec *r)
 	}
 	at = ring_advance(sh);
 	/* A long name has its room by now. */
-	ring_fill(&sh->rs_slots[at], sh->rs_long != NULL ? sh->rs_long[at] :
-	    NULL, r);
+	ring_fill(rg, &sh->rs_slots[at], sh->rs_long != NULL ?
+	    sh->rs_long[at] : NULL, r);
 	pthread_mutex_unlock(&sh->rs_lock);
 	return true;
 }
@@ -450,11 +564,14 @@ ring_decode(const struct ring_shard *sh, size_t i, struct ring_entry *e)
 {
 	const struct ring_slot	*s = &sh->rs_slots[i];
 
-	e->re_sec = s->sl_sec;
-	e->re_usec = s->sl_usec;
+	e->re_sec = (int64_t)(s->sl_time / 1000000);
+	e->re_usec = (uint32_t)(s->sl_time % 1000000);
 	e->re_latency = s->sl_latency;
-	e->re_client = s->sl_client;
-	e->re_server = s->sl_server;
+	ring_get_client(s, &e->re_client);
+	if (s->sl_server != 0)
+		e->re_server = *srv_addr(s->sl_server);
+	else
+		memset(&e->re_server, 0, sizeof(e->re_server));
 	e->re_qtype = s->sl_qtype;
 	e->re_size = s->sl_size;
 	e->re_rcode = s->sl_rcode;

@@ -39,23 +39,28 @@ struct ring_entry {
 };
 
 /*
- * An entry as it is kept: two cache lines, the slots of a shard back to
- * back, so that writing them is one stream through memory.  A name longer
- * than fits goes to the shard's long-name room, at the slot's index.
+ * An entry as it is kept: one cache line, the slots of a shard back to
+ * back, so that writing them is one stream through memory.  The time is
+ * in microseconds since the epoch; a client address is its family (4 or
+ * 6, 0 for none), port and address bytes; a server is a number in a table
+ * of the server addresses seen (0: none), as there are few of them.  A
+ * name longer than fits goes to the shard's long-name room, at the slot's
+ * index.
  */
-#define RING_INLINE	49
+#define RING_INLINE	24
 
 struct ring_slot {
-	_Alignas(64) int64_t	sl_sec;
-	uint32_t		sl_usec;
+	_Alignas(64) uint64_t	sl_time;
 	uint32_t		sl_latency;
-	struct sockaddr_in6	sl_client;
-	struct sockaddr_in6	sl_server;
 	uint16_t		sl_qtype;
 	uint16_t		sl_size;
+	uint16_t		sl_server;
+	uint16_t		sl_port;	/* network order */
+	uint8_t			sl_family;
 	uint8_t			sl_rcode;
 	bool			sl_tc;
 	uint8_t			sl_namelen;
+	uint8_t			sl_addr[16];
 	uint8_t			sl_name[RING_INLINE];
 };
 

@@ -488,6 +488,99 @@ ATF_TC_BODY(global, tc)
 	ATF_CHECK_EQ(ring_capacity(ring_queries), 500);
 }
 
+/* The client and server of entry i, as addresses() pushes them. */
+static void
+address_pair(uint16_t i, struct sockaddr_in6 *client,
+    struct sockaddr_in6 *server)
+{
+	struct sockaddr_in	*sin = (void *)server;
+
+	memset(client, 0, sizeof(*client));
+	client->sin6_family = AF_INET6;
+	client->sin6_port = htons(i);
+	client->sin6_addr.s6_addr[0] = 0x20;
+	client->sin6_addr.s6_addr[1] = 0x01;
+	client->sin6_addr.s6_addr[14] = (uint8_t)(i >> 8);
+	client->sin6_addr.s6_addr[15] = (uint8_t)i;
+	memset(server, 0, sizeof(*server));
+	if (i % 2 == 0) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(53);
+		sin->sin_addr.s_addr = htonl(0x7f000000u + i);
+	} else {
+		server->sin6_family = AF_INET6;
+		server->sin6_port = htons(5300 + i);
+		server->sin6_addr.s6_addr[15] = 1;
+		server->sin6_addr.s6_addr[13] = (uint8_t)(i >> 8);
+		server->sin6_addr.s6_addr[14] = (uint8_t)i;
+	}
+}
+
+struct addrcheck {
+	size_t	n;
+	size_t	bad;
+};
+
+static void
+addrcheck_cb(const struct ring_entry *e, void *arg)
+{
+	struct addrcheck	*ac = arg;
+	struct sockaddr_in6	 client, server;
+
+	ac->n++;
+	address_pair(e->re_qtype, &client, &server);
+	if (e->re_qtype == 0)
+		/* Pushed with a server that is not an IP address. */
+		memset(&server, 0, sizeof(server));
+	if (memcmp(&e->re_client, &client, sizeof(client)) != 0 ||
+	    memcmp(&e->re_server, &server, sizeof(server)) != 0 ||
+	    e->re_sec != 1800000000 + e->re_qtype || e->re_usec != 999999)
+		ac->bad++;
+}
+
+/*
+ * Clients and servers of both families come back as they went in, for
+ * more servers than one chunk of the server table holds, each passed in
+ * the same buffer (as a thread reusing its storage would).
+ */
+ATF_TC_WITHOUT_HEAD(addresses);
+ATF_TC_BODY(addresses, tc)
+{
+	struct ring		*rg;
+	struct ring_rec		 r;
+	struct sockaddr_in6	 client, server;
+	struct addrcheck	 ac;
+	uint16_t		 i;
+
+	ATF_REQUIRE((rg = ring_new(1000, 1)) != NULL);
+	for (i = 0; i < 700; i++) {
+		address_pair(i, &client, &server);
+		if (i == 0)
+			server.sin6_family = AF_UNIX;
+		memset(&r, 0, sizeof(r));
+		r.rr_sec = 1800000000 + i;
+		r.rr_usec = 999999;
+		r.rr_client = (struct sockaddr *)&client;
+		r.rr_server = (struct sockaddr *)&server;
+		r.rr_name = www_example;
+		r.rr_namelen = sizeof(www_example);
+		r.rr_qtype = i;
+		ATF_REQUIRE(ring_push(rg, &r));
+	}
+	/* Again, now that every server has its number. */
+	for (i = 1; i < 300; i++) {
+		address_pair(i, &client, &server);
+		r.rr_sec = 1800000000 + i;
+		r.rr_qtype = i;
+		ATF_REQUIRE(ring_push(rg, &r));
+	}
+	memset(&ac, 0, sizeof(ac));
+	ring_foreach(rg, addrcheck_cb, &ac);
+	ATF_CHECK_EQ(ac.n, 999);
+	ATF_CHECK_EQ(ac.bad, 0);
+	ring_free(rg);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, bad_args);
@@ -501,6 +594,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, stage_resize);
 	ATF_TP_ADD_TC(tp, stage_newest);
 	ATF_TP_ADD_TC(tp, long_names);
+	ATF_TP_ADD_TC(tp, addresses);
 	ATF_TP_ADD_TC(tp, global);
 	return atf_no_error();
 }
