@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dnsdist.h"
+#include "qsbr.h"
 #include "ring.h"
 
 #define LOOP_DRAIN_NS	(2 * 1000000000ULL)
@@ -189,8 +190,15 @@ loop_run(void)
 
 	/* Ring entries go in once per wakeup (or unstaged, without memory). */
 	(void)ring_stage_start();
+	/*
+	 * Cache lookups without a lock: this thread holds no cached entry
+	 * from one wakeup to the next, which is its quiescent point.  A
+	 * retired entry waits at most one poll timeout.
+	 */
+	(void)qsbr_register();
 	loop_clock();
 	while (!loop_quit || !loop_drained(&drain)) {
+		qsbr_quiescent();
 		if (loop_reload) {
 			loop_reload = 0;
 			daemon_reload();
@@ -222,5 +230,6 @@ loop_run(void)
 		ring_flush();
 		loop_fire_timers();
 	}
+	qsbr_unregister();
 	ring_stage_stop();
 }

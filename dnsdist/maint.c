@@ -16,6 +16,7 @@
 #include "dnsdist.h"
 #include "dynblock.h"
 #include "lua.h"
+#include "qsbr.h"
 #include "stats.h"
 
 #define MAINT_BUDGET	10000000	/* VM instructions per maintenance() */
@@ -86,6 +87,8 @@ maint_main(void *arg)
 			dynblock_purge(now);
 			lastpurge = now;
 		}
+		/* Cache entries replaced or removed since the last pass. */
+		(void)qsbr_reclaim();
 		pthread_mutex_lock(&maint_lock);
 	}
 	pthread_mutex_unlock(&maint_lock);

@@ -6,6 +6,11 @@
  * type and class, and the additional section without the EDNS cookie (and
  * any skipOptions) or the OPT length.  A hit is checked against the stored
  * name, type, class and transport, so a collision is a counted miss.
+ *
+ * Entries never change once they are in a bucket: an insert links a new
+ * one in, a replace or a removal links the old one out and retires it.  A
+ * thread that reads under qsbr(3) therefore looks up without any lock;
+ * other threads take the shard's read lock, and writers its write lock.
  */
 #include <sys/types.h>
 #include <pthread.h>
@@ -16,6 +21,7 @@
 
 #include "cache.h"
 #include "dnsname.h"
+#include "qsbr.h"
 
 #define EDNS_OPT_COOKIE	10
 
@@ -27,8 +33,15 @@
 #endif
 #define MAXTTLS		512	/* TTL fields tracked per answer */
 
+/* Bucket links, read without a lock by qsbr readers. */
+#define LINK(p)		atomic_load_explicit(&(p), memory_order_acquire)
+/* ... and by a writer, which holds the write lock. */
+#define PEEK(p)		atomic_load_explicit(&(p), memory_order_relaxed)
+#define PUBLISH(p, v)	atomic_store_explicit(&(p), (v), memory_order_release)
+
 struct pcache_entry {
-	struct pcache_entry	*ce_next;
+	struct qsbr_node	 ce_q;		/* until it is freed */
+	struct pcache_entry *_Atomic ce_next;
 	uint64_t		 ce_key;
 	time_t			 ce_added;
 	time_t			 ce_expire;
@@ -50,10 +63,21 @@ struct pcache_entry {
  */
 #define BUCKETS_MIN	16
 
+struct pcache_table {
+	struct qsbr_node	 t_q;
+	size_t			 t_mask;
+	struct pcache_entry *_Atomic t_b[];
+};
+
+/*
+ * A reader takes the mask from the shard, in the line it loads anyway, and
+ * then the table: a table grows before its shard's mask does, so a mask
+ * never indexes past its table.
+ */
 struct pcache_shard {
 	_Alignas(64) pthread_rwlock_t sh_lock;
-	struct pcache_entry	**sh_buckets;
-	size_t			  sh_mask;
+	struct pcache_table *_Atomic sh_table;
+	_Atomic size_t		  sh_mask;
 	size_t			  sh_maxmask;
 	_Atomic size_t		  sh_count;
 };
@@ -157,6 +181,34 @@ pcache_config_default(struct pcache_config *cfg, size_t maxentries)
 	cfg->pc_nshards = 20;
 }
 
+/* A bucket table of mask + 1 empty buckets. */
+static struct pcache_table *
+table_new(size_t mask)
+{
+	struct pcache_table	*t;
+	size_t			 b;
+
+	if (mask >= (SIZE_MAX - sizeof(*t)) / sizeof(t->t_b[0]) ||
+	    (t = malloc(sizeof(*t) + (mask + 1) * sizeof(t->t_b[0]))) == NULL)
+		return NULL;
+	t->t_mask = mask;
+	for (b = 0; b <= mask; b++)
+		atomic_init(&t->t_b[b], NULL);
+	return t;
+}
+
+static void
+table_free(struct qsbr_node *n)
+{
+	free((char *)n - offsetof(struct pcache_table, t_q));
+}
+
+static void
+entry_free(struct qsbr_node *n)
+{
+	free((char *)n - offsetof(struct pcache_entry, ce_q));
+}
+
 struct pcache *
 pcache_new(const struct pcache_config *cfg)
 {
@@ -194,10 +246,9 @@ pcache_new(const struct pcache_config *cfg)
 		pthread_rwlock_init(&sh->sh_lock, NULL);
 		sh->sh_maxmask = nb - 1;
 		sh->sh_mask = BUCKETS_MIN - 1;
-		if ((sh->sh_buckets = calloc(BUCKETS_MIN,
-		    sizeof(*sh->sh_buckets))) == NULL) {
+		if ((sh->sh_table = table_new(BUCKETS_MIN - 1)) == NULL) {
 			while (i-- > 0)
-				free(pc->pc_shards[i].sh_buckets);
+				free(pc->pc_shards[i].sh_table);
 			free(pc->pc_shards);
 			free(pc->pc_tally);
 			free(pc);
@@ -284,17 +335,19 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 	return true;
 }
 
+/* From the key's low half, by multiplication: a division costs more. */
 static struct pcache_shard *
 shard_of(struct pcache *pc, uint64_t key)
 {
-	return &pc->pc_shards[key % pc->pc_cfg.pc_nshards];
+	return &pc->pc_shards[((key & 0xffffffffu) *
+	    pc->pc_cfg.pc_nshards) >> 32];
 }
 
-/* The bucket of a key in its shard, whose lock the caller holds. */
-static struct pcache_entry **
-bucket_of(struct pcache_shard *sh, uint64_t key)
+/* The bucket of a key in table t; the buckets use the key's high half. */
+static struct pcache_entry *_Atomic *
+bucket_of(struct pcache_table *t, uint64_t key)
 {
-	return &sh->sh_buckets[(key >> 32) & sh->sh_mask];
+	return &t->t_b[(key >> 32) & t->t_mask];
 }
 
 /*
@@ -305,25 +358,30 @@ bucket_of(struct pcache_shard *sh, uint64_t key)
 static void
 shard_grow(struct pcache_shard *sh)
 {
-	struct pcache_entry	**nb, *ce, *next;
-	size_t			  b, mask;
+	struct pcache_table	*t = PEEK(sh->sh_table), *nt;
+	struct pcache_entry	*ce, *next;
+	size_t			 b;
 
-	if (sh->sh_mask >= sh->sh_maxmask ||
+	if (t->t_mask >= sh->sh_maxmask ||
 	    atomic_load_explicit(&sh->sh_count, memory_order_relaxed) <=
-	    sh->sh_mask + 1)
+	    t->t_mask + 1)
 		return;
-	mask = sh->sh_mask * 2 + 1;
-	if ((nb = calloc(mask + 1, sizeof(*nb))) == NULL)
+	if ((nt = table_new(t->t_mask * 2 + 1)) == NULL)
 		return;
-	for (b = 0; b <= sh->sh_mask; b++)
-		for (ce = sh->sh_buckets[b]; ce != NULL; ce = next) {
-			next = ce->ce_next;
-			ce->ce_next = nb[(ce->ce_key >> 32) & mask];
-			nb[(ce->ce_key >> 32) & mask] = ce;
+	/*
+	 * A reader walking an old chain meanwhile follows each entry either
+	 * to its old successor or into a new chain: it may miss its entry,
+	 * never loops, and reaches only entries, which all stay.
+	 */
+	for (b = 0; b <= t->t_mask; b++)
+		for (ce = PEEK(t->t_b[b]); ce != NULL; ce = next) {
+			next = PEEK(ce->ce_next);
+			PUBLISH(ce->ce_next, PEEK(*bucket_of(nt, ce->ce_key)));
+			PUBLISH(*bucket_of(nt, ce->ce_key), ce);
 		}
-	free(sh->sh_buckets);
-	sh->sh_buckets = nb;
-	sh->sh_mask = mask;
+	PUBLISH(sh->sh_table, nt);
+	atomic_store_explicit(&sh->sh_mask, nt->t_mask, memory_order_release);
+	qsbr_retire(&t->t_q, table_free);
 }
 
 static bool
@@ -344,25 +402,29 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	const uint8_t		*offs;
 	uint32_t		 age, ttl;
 	uint16_t		 id, off;
-	size_t			 i, len = 0;
-	bool			 old = false;
+	size_t			 i, mask, len = 0;
+	bool			 old = false, locked;
 
 	sh = shard_of(pc, key);
-	if (pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
+	/* A qsbr reader takes no lock; the others never wait for one. */
+	locked = !qsbr_reading();
+	if (locked && pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredlookups);
 		if (!stale)
 			count_lookup(pc, false);
 		return 0;
 	}
+	mask = atomic_load_explicit(&sh->sh_mask, memory_order_acquire);
+	ce = LINK(LINK(sh->sh_table)->t_b[(key >> 32) & mask]);
 	/*
 	 * The entry's first line has the key, the next ones the name and
 	 * the answer: ask for them together rather than one after another.
 	 */
-	if ((ce = *bucket_of(sh, key)) != NULL) {
+	if (ce != NULL) {
 		PCACHE_PREFETCH((const char *)ce + 64);
 		PCACHE_PREFETCH((const char *)ce + 128);
 	}
-	for (; ce != NULL; ce = ce->ce_next)
+	for (; ce != NULL; ce = LINK(ce->ce_next))
 		if (ce->ce_key == key)
 			break;
 	if (ce == NULL)
@@ -403,7 +465,8 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		}
 	len = ce->ce_len;
 out:
-	pthread_rwlock_unlock(&sh->sh_lock);
+	if (locked)
+		pthread_rwlock_unlock(&sh->sh_lock);
 	if (wasstale != NULL)
 		*wasstale = old;
 	if (len > 0)
@@ -499,7 +562,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 {
 	struct ttl_scan		 ts;
 	struct pcache_shard	*sh;
-	struct pcache_entry	**bucket, **pp, *ce, *old = NULL;
+	struct pcache_entry	*_Atomic *bucket, *_Atomic *pp, *ce, *old;
 	uint32_t		 ttl;
 
 	/* The question must be spelled out, as the hit rewrites it. */
@@ -528,33 +591,33 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		free(ce);
 		return;
 	}
-	bucket = bucket_of(sh, key);
-	for (pp = bucket; *pp != NULL; pp = &(*pp)->ce_next)
-		if ((*pp)->ce_key == key)
+	bucket = bucket_of(PEEK(sh->sh_table), key);
+	for (pp = bucket; PEEK(*pp) != NULL; pp = &PEEK(*pp)->ce_next)
+		if (PEEK(*pp)->ce_key == key)
 			break;
-	if (*pp != NULL) {
-		if (!entry_is(*pp, q, tcp)) {
+	if ((old = PEEK(*pp)) != NULL) {
+		if (!entry_is(old, q, tcp)) {
 			INC(pc->pc_insertcollisions);
 			goto drop;
 		}
 		/* A live entry stays; an expired one is replaced. */
-		if (now < (*pp)->ce_expire)
+		if (now < old->ce_expire)
 			goto drop;
-		old = *pp;
-		ce->ce_next = old->ce_next;
-		*pp = ce;
+		atomic_init(&ce->ce_next, PEEK(old->ce_next));
+		PUBLISH(*pp, ce);
 	} else {
 		if (atomic_load_explicit(&sh->sh_count, memory_order_relaxed) >=
 		    pc->pc_shardmax)
 			goto drop;
-		ce->ce_next = *bucket;
-		*bucket = ce;
+		atomic_init(&ce->ce_next, PEEK(*bucket));
+		PUBLISH(*bucket, ce);
 		atomic_fetch_add_explicit(&sh->sh_count, 1,
 		    memory_order_relaxed);
 		shard_grow(sh);
 	}
 	pthread_rwlock_unlock(&sh->sh_lock);
-	free(old);
+	if (old != NULL)
+		qsbr_retire(&old->ce_q, entry_free);
 	return;
 drop:
 	pthread_rwlock_unlock(&sh->sh_lock);
@@ -582,22 +645,24 @@ static size_t
 sweep(struct pcache *pc, size_t upto, keep_fn keep, const void *arg)
 {
 	struct pcache_shard	*sh;
-	struct pcache_entry	**pp, *ce;
+	struct pcache_table	*t;
+	struct pcache_entry	*_Atomic *pp, *ce;
 	size_t			 i, b, removed = 0, total;
 
 	total = total_count(pc);
 	for (i = 0; i < pc->pc_cfg.pc_nshards && total > upto; i++) {
 		sh = &pc->pc_shards[i];
 		pthread_rwlock_wrlock(&sh->sh_lock);
-		for (b = 0; b <= sh->sh_mask && total > upto; b++) {
-			pp = &sh->sh_buckets[b];
-			while ((ce = *pp) != NULL && total > upto) {
+		t = PEEK(sh->sh_table);
+		for (b = 0; b <= t->t_mask && total > upto; b++) {
+			pp = &t->t_b[b];
+			while ((ce = PEEK(*pp)) != NULL && total > upto) {
 				if (keep != NULL && keep(ce, arg)) {
 					pp = &ce->ce_next;
 					continue;
 				}
-				*pp = ce->ce_next;
-				free(ce);
+				PUBLISH(*pp, PEEK(ce->ce_next));
+				qsbr_retire(&ce->ce_q, entry_free);
 				atomic_fetch_sub_explicit(&sh->sh_count, 1,
 				    memory_order_relaxed);
 				removed++;
@@ -714,6 +779,7 @@ size_t
 pcache_dump(struct pcache *pc, FILE *fp, time_t now)
 {
 	struct pcache_shard	*sh;
+	struct pcache_table	*t;
 	struct pcache_entry	*ce;
 	char			 name[DNSNAME_MAXTEXT], type[16];
 	size_t			 i, b, n = 0;
@@ -722,9 +788,10 @@ pcache_dump(struct pcache *pc, FILE *fp, time_t now)
 	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
 		sh = &pc->pc_shards[i];
 		pthread_rwlock_rdlock(&sh->sh_lock);
-		for (b = 0; b <= sh->sh_mask; b++)
-			for (ce = sh->sh_buckets[b]; ce != NULL;
-			    ce = ce->ce_next) {
+		t = PEEK(sh->sh_table);
+		for (b = 0; b <= t->t_mask; b++)
+			for (ce = PEEK(t->t_b[b]); ce != NULL;
+			    ce = PEEK(ce->ce_next)) {
 				if (dnsname_to_text(ce->ce_data + DNS_HDRLEN,
 				    ce->ce_namelen, name, sizeof(name)) == -1)
 					strlcpy(name, "?", sizeof(name));

@@ -11,6 +11,7 @@ LIB_SRCS = \
 	lib/server.c \
 	lib/policy.c \
 	lib/cache.c \
+	lib/qsbr.c \
 	lib/inflight.c \
 	lib/dynblock.c \
 	lib/edns.c \

@@ -14,7 +14,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_metrics \
 	regress/lib/t_compat \
 	regress/lib/t_inflight \
-	regress/lib/t_cache
+	regress/lib/t_cache \
+	regress/lib/t_qsbr
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -32,6 +33,6 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_ctlproto \
 	regress/fuzz/fuzz_inflight
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
-	lib/edns.c lib/cache.c lib/sbuf.c lib/rule.c lib/action.c \
+	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
 	lib/inflight.c

@@ -1,8 +1,12 @@
 /*
  * cache: the packet cache's table as it grows from a few buckets per shard
- * to its maximum, with every entry found again at each size.
+ * to its maximum, with every entry found again at each size; counting from
+ * many threads; lookups without a lock while entries are replaced,
+ * removed and tables grow.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include "cache.h"
 #include "dnsname.h"
 #include "dnspacket.h"
+#include "qsbr.h"
 
 #include "lsan.h"
 
@@ -53,7 +58,7 @@ answer(uint8_t *buf, unsigned int n, struct dnsquestion *q)
 }
 
 static void
-fill(struct pcache *pc, unsigned int from, unsigned int to)
+fill_at(struct pcache *pc, unsigned int from, unsigned int to, time_t now)
 {
 	struct dnsquestion	q;
 	uint8_t			buf[512];
@@ -65,8 +70,14 @@ fill(struct pcache *pc, unsigned int from, unsigned int to)
 		len = query(buf, i, 7, &q);
 		ATF_REQUIRE(pcache_key(pc, buf, len, &q, false, &key));
 		len = answer(buf, i, &q);
-		pcache_put(pc, key, &q, false, buf, len, NOW);
+		pcache_put(pc, key, &q, false, buf, len, now);
 	}
+}
+
+static void
+fill(struct pcache *pc, unsigned int from, unsigned int to)
+{
+	fill_at(pc, from, to, NOW);
 }
 
 /* How many of hostN for N in [from, to) hit, each with its own answer. */
@@ -208,10 +219,115 @@ ATF_TC_BODY(counts_threads, tc)
 	ATF_CHECK(st.hits > 0);
 }
 
+/*
+ * Readers that look up without a lock (qsbr) while the test inserts,
+ * replaces expired entries, expunges and grows the tables of new caches:
+ * every hit is the right answer, and what was retired is freed once the
+ * readers are gone.  The sanitizer build turns a use after free into a
+ * failure here.
+ */
+#define LF_READERS	2
+#define LF_NAMES	2000
+#define LF_MAXREADS	50000000	/* a bound, should the test stall */
+
+static struct lookup		 lf[LF_NAMES];
+static struct pcache *_Atomic	 lf_pc;
+static _Atomic bool		 lf_stop;
+static _Atomic unsigned int	 lf_ready;
+static _Atomic size_t		 lf_bad, lf_hits;
+
+/* No ATF calls here: they are not for threads of their own. */
+static void *
+lf_reader(void *arg)
+{
+	uint8_t		buf[512];
+	size_t		i, n, bad = 0, found = 0;
+
+	(void)arg;
+	if (qsbr_register() == -1 || !qsbr_reading())
+		bad++;
+	atomic_fetch_add(&lf_ready, 1);
+	for (i = 0; i < LF_MAXREADS && !atomic_load(&lf_stop); i++) {
+		const struct lookup *l = &lf[i % LF_NAMES];
+
+		memcpy(buf, l->l_pkt, l->l_len);
+		n = pcache_get(atomic_load(&lf_pc), l->l_key, &l->l_q, false,
+		    buf, sizeof(buf), NOW + 1, false, 0, NULL);
+		if (n > 0) {
+			found++;
+			if (dnspacket_id(buf) != (uint16_t)(i % LF_NAMES) ||
+			    dnspacket_get16(buf + n - 2) !=
+			    (uint16_t)(i % LF_NAMES) ||
+			    memcmp(buf + DNS_HDRLEN, l->l_q.q_name,
+			    l->l_q.q_namelen) != 0)
+				bad++;
+		}
+		if (i % 16 == 15)
+			qsbr_quiescent();
+	}
+	qsbr_unregister();
+	atomic_fetch_add(&lf_bad, bad);
+	atomic_fetch_add(&lf_hits, found);
+	return NULL;
+}
+
+ATF_TC_WITHOUT_HEAD(lockfree_readers);
+ATF_TC_BODY(lockfree_readers, tc)
+{
+	struct pcache_config	cfg;
+	struct pcache		*pc;
+	pthread_t		t[LF_READERS];
+	unsigned int		i, round;
+	uint8_t			name[DNSNAME_MAXLEN];
+	size_t			namelen;
+
+	pcache_config_default(&cfg, 100000);
+	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+	atomic_store(&lf_pc, pc);
+	/* Keyed by the first cache; every cache has the same secret. */
+	for (i = 0; i < LF_NAMES; i++) {
+		lf[i].l_len = query(lf[i].l_pkt, i, (uint16_t)i, &lf[i].l_q);
+		ATF_REQUIRE(pcache_key(pc, lf[i].l_pkt, lf[i].l_len,
+		    &lf[i].l_q, false, &lf[i].l_key));
+	}
+	for (i = 0; i < LF_READERS; i++)
+		ATF_REQUIRE(pthread_create(&t[i], NULL, lf_reader, NULL) == 0);
+	while (atomic_load(&lf_ready) < LF_READERS)
+		sched_yield();
+	for (round = 0; round < 120; round++) {
+		if (round % 6 == 5) {
+			/* A new, empty cache: its tables grow again. */
+			ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+			atomic_store(&lf_pc, pc);
+		}
+		/* Each round's entries replace the last round's, expired. */
+		fill_at(pc, 0, LF_NAMES, NOW + 400 * round);
+		if (round % 3 == 1)
+			(void)pcache_expunge(pc, LF_NAMES / 2);
+		if (round % 3 == 2) {
+			ATF_REQUIRE(dnsname_from_text("example.", name,
+			    &namelen) == 0);
+			(void)pcache_expunge_name(pc, name, namelen, 0, true);
+		}
+	}
+	atomic_store(&lf_stop, true);
+	for (i = 0; i < LF_READERS; i++)
+		ATF_REQUIRE(pthread_join(t[i], NULL) == 0);
+	ATF_CHECK_EQ(atomic_load(&lf_bad), 0);
+	ATF_CHECK(atomic_load(&lf_hits) > 0);
+	(void)qsbr_reclaim();
+	ATF_CHECK_EQ(qsbr_pending(), 0);
+	/* The cache is whole: emptied and filled again, all are there. */
+	(void)pcache_expunge(pc, 0);
+	fill(pc, 0, LF_NAMES);
+	ATF_CHECK_EQ(hits(pc, 0, LF_NAMES), LF_NAMES);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, grow);
 	ATF_TP_ADD_TC(tp, bounded);
 	ATF_TP_ADD_TC(tp, counts_threads);
+	ATF_TP_ADD_TC(tp, lockfree_readers);
 	return atf_no_error();
 }
