@@ -75,9 +75,9 @@ struct pcache_table {
  * never indexes past its table.
  */
 struct pcache_shard {
-	_Alignas(64) pthread_rwlock_t sh_lock;
-	struct pcache_table *_Atomic sh_table;
-	_Atomic size_t		  sh_mask;
+	_Alignas(64) struct pcache_table *_Atomic sh_table;
+	_Atomic size_t		  sh_mask;	/* in the same line */
+	pthread_rwlock_t	  sh_lock;
 	size_t			  sh_maxmask;
 	_Atomic size_t		  sh_count;
 };
