@@ -9,7 +9,7 @@
  *
  * Entries never change once they are in a bucket: an insert links a new
  * one in, a replace or a removal links the old one out and retires it.  A
- * thread that reads under qsbr(3) therefore looks up without any lock;
+ * thread registered with lib/qsbr.h therefore looks up without a lock;
  * other threads take the shard's read lock, and writers its write lock.
  */
 #include <sys/types.h>
