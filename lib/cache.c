@@ -242,18 +242,20 @@ pcache_new(const struct pcache_config *cfg)
 	}
 	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
 		struct pcache_shard *sh = &pc->pc_shards[i];
+		struct pcache_table *t;
 
-		pthread_rwlock_init(&sh->sh_lock, NULL);
-		sh->sh_maxmask = nb - 1;
-		sh->sh_mask = BUCKETS_MIN - 1;
-		if ((sh->sh_table = table_new(BUCKETS_MIN - 1)) == NULL) {
+		if ((t = table_new(BUCKETS_MIN - 1)) == NULL) {
 			while (i-- > 0)
-				free(pc->pc_shards[i].sh_table);
+				free(PEEK(pc->pc_shards[i].sh_table));
 			free(pc->pc_shards);
 			free(pc->pc_tally);
 			free(pc);
 			return NULL;
 		}
+		pthread_rwlock_init(&sh->sh_lock, NULL);
+		sh->sh_maxmask = nb - 1;
+		atomic_init(&sh->sh_mask, BUCKETS_MIN - 1);
+		atomic_init(&sh->sh_table, t);
 	}
 	pthread_mutex_lock(&all_lock);
 	pc->pc_next = all_caches;
