@@ -18,6 +18,8 @@ struct ring	*ring_responses;
 
 static pthread_mutex_t		 global_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void	ring_stage_forget(struct ring *);
+
 static bool
 ring_args_ok(size_t total, size_t shards)
 {
@@ -35,12 +37,15 @@ ring_setup(struct ring *rg, size_t total, size_t shards)
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		struct ring_shard *sh = &rg->rg_shards[i];
 
-		free(sh->rs_slots);
-		free(sh->rs_long);
+		/* A claimant frees its arrays itself, at its flush. */
+		if (sh->rs_claim == 0) {
+			free(sh->rs_slots);
+			free(sh->rs_long);
+		}
 		sh->rs_slots = NULL;
 		sh->rs_long = NULL;
 		sh->rs_cap = i < shards ? per : 0;
-		sh->rs_head = sh->rs_count = 0;
+		sh->rs_head = sh->rs_count = sh->rs_claim = 0;
 	}
 	atomic_store(&rg->rg_nshards, shards);
 	rg->rg_gen++;
@@ -71,6 +76,7 @@ ring_free(struct ring *rg)
 
 	if (rg == NULL)
 		return;
+	ring_stage_forget(rg);
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		free(rg->rg_shards[i].rs_slots);
 		free(rg->rg_shards[i].rs_long);
@@ -331,7 +337,8 @@ ring_lock_next(struct ring *rg, size_t *next, size_t n_lost)
 		sh = &rg->rg_shards[k];
 		if (pthread_mutex_trylock(&sh->rs_lock) != 0)
 			continue;
-		if (sh->rs_cap == 0) {		/* shrunk meanwhile */
+		if (sh->rs_cap == 0 || sh->rs_claim != 0) {
+			/* Shrunk meanwhile, or another writer's batch. */
 			pthread_mutex_unlock(&sh->rs_lock);
 			continue;
 		}
@@ -363,15 +370,15 @@ ring_advance(struct ring_shard *sh)
 }
 
 /*
- * Staging.  A thread that handles packets in batches (the UDP loop) keeps
- * a batch's entries in stages of its own, one per ring, and hands each
- * stage over in one go at ring_flush(): one lock for the batch instead of
- * one per entry, and the ring's cold lines written back to back.  An
- * entry waits there one batch at most; a full stage flushes itself.
+ * Claims.  A thread that handles packets in batches (the UDP loop) takes
+ * up to RING_CLAIM slots of a shard under its lock, writes its entries
+ * into them without the lock, and hands them over at ring_flush(): two
+ * short lock holds per ring and batch, each entry written once, and no
+ * lock held while the batch runs (its Lua may wait for a thread that
+ * reads the rings).  A claim fills one shard for a whole lap before the
+ * next shard, so that the ring as a whole keeps the newest entries.
  */
-#define RING_STAGE	64
 #define RING_STAGES	2
-#define RING_AHEAD	8	/* at most, slots asked for ahead of a flush */
 
 /* A hint only: compilers without it lose nothing but speed. */
 #if defined(__GNUC__)
@@ -385,9 +392,13 @@ struct ring_stage {
 	size_t			 st_next;	/* the shard it fills */
 	size_t			 st_left;	/* ... for so many more entries */
 	uint64_t		 st_gen;	/* ... of the ring sized so */
-	size_t			 st_n;
-	struct ring_slot	 st_s[RING_STAGE];
-	uint8_t			 st_long[RING_STAGE][255];
+	struct ring_shard	*st_sh;		/* claimed; NULL: none */
+	struct ring_slot	*st_slots;	/* its arrays at the claim */
+	uint8_t			(*st_long)[255];
+	size_t			 st_cap;
+	size_t			 st_at;		/* first slot claimed */
+	size_t			 st_k;		/* slots claimed */
+	size_t			 st_n;		/* ... and filled */
 };
 
 static _Thread_local struct ring_stage	*stages;
@@ -395,86 +406,175 @@ static _Thread_local struct ring_stage	*stages;
 int
 ring_stage_start(void)
 {
-	void	*p;
-
 	if (stages != NULL)
 		return 0;
-	if (posix_memalign(&p, RING_LINE, RING_STAGES * sizeof(*stages)) != 0)
+	if ((stages = calloc(RING_STAGES, sizeof(*stages))) == NULL)
 		return -1;
-	stages = memset(p, 0, RING_STAGES * sizeof(*stages));
 	return 0;
 }
 
+/*
+ * A claim that a resize has taken from its shard: the arrays are the
+ * claimant's to free, and its entries are gone with the others.
+ */
 static void
-ring_flush_stage(struct ring_stage *st)
+ring_drop_claim(struct ring_stage *st)
 {
-	struct ring_shard	*sh;
-	const struct ring_slot	*s;
-	size_t			 i = 0, j, k, n, at;
-
-	/*
-	 * A stage fills one shard for a whole lap before it moves on to the
-	 * next, so that its writes follow each other in memory; shard after
-	 * shard, the ring as a whole keeps the newest entries.
-	 */
-	while (i < st->st_n) {
-		k = st->st_next;
-		if ((sh = ring_lock_next(st->st_ring, &k, st->st_n - i)) ==
-		    NULL)
-			break;
-		k = (size_t)(sh - st->st_ring->rg_shards);
-		if (k != st->st_next || st->st_left == 0 ||
-		    st->st_gen != st->st_ring->rg_gen) {
-			st->st_next = k;
-			st->st_left = sh->rs_cap;
-			st->st_gen = st->st_ring->rg_gen;
-		}
-		n = st->st_n - i < st->st_left ? st->st_n - i : st->st_left;
-		for (j = 0; j < n; j++, i++) {
-			s = &st->st_s[i];
-			if (s->sl_namelen > RING_INLINE &&
-			    ring_long_room(sh) == NULL) {
-				atomic_fetch_add_explicit(
-				    &st->st_ring->rg_nomem, 1,
-				    memory_order_relaxed);
-				continue;
-			}
-			at = ring_advance(sh);
-			sh->rs_slots[at] = *s;
-			if (s->sl_namelen > RING_INLINE)
-				memcpy(sh->rs_long[at], st->st_long[i],
-				    s->sl_namelen);
-		}
-		if ((st->st_left -= n) == 0)
-			st->st_next = k + 1;
-		else if (sh->rs_head + RING_AHEAD <= sh->rs_cap)
-			/* The lines the next flush will most likely write. */
-			for (j = 0; j < (n < RING_AHEAD ? n : RING_AHEAD) *
-			    sizeof(struct ring_slot); j += RING_LINE)
-				RING_PREFETCH((const char *)&sh->rs_slots[
-				    sh->rs_head] + j);
-		pthread_mutex_unlock(&sh->rs_lock);
-	}
-	st->st_n = 0;
+	free(st->st_slots);
+	free(st->st_long);
+	st->st_sh = NULL;
 }
 
-void
-ring_flush(void)
+/*
+ * Hands the claim's filled slots to readers, the rest back to the shard.
+ * Without wait, false when a reader holds the shard: the claim stays
+ * open, to be handed over at the next flush.
+ */
+static bool
+ring_publish(struct ring_stage *st, bool wait)
+{
+	struct ring_shard	*sh = st->st_sh;
+
+	if (wait)
+		pthread_mutex_lock(&sh->rs_lock);
+	else if (pthread_mutex_trylock(&sh->rs_lock) != 0)
+		return false;
+	if (st->st_gen != st->st_ring->rg_gen) {
+		pthread_mutex_unlock(&sh->rs_lock);
+		ring_drop_claim(st);
+		return true;
+	}
+	sh->rs_head = (st->st_at + st->st_n) % st->st_cap;
+	sh->rs_count = sh->rs_count + st->st_n > st->st_cap ? st->st_cap :
+	    sh->rs_count + st->st_n;
+	sh->rs_claim = 0;
+	pthread_mutex_unlock(&sh->rs_lock);
+	if ((st->st_left -= st->st_n) == 0)
+		st->st_next++;
+	st->st_sh = NULL;
+	return true;
+}
+
+/* A claim on the shard the stage fills; false if every shard is busy. */
+static bool
+ring_claim(struct ring_stage *st)
+{
+	struct ring		*rg = st->st_ring;
+	struct ring_shard	*sh;
+	size_t			 k = st->st_next;
+
+	if ((sh = ring_lock_next(rg, &k, 1)) == NULL)
+		return false;
+	k = (size_t)(sh - rg->rg_shards);
+	if (k != st->st_next || st->st_left == 0 || st->st_gen != rg->rg_gen) {
+		st->st_next = k;
+		st->st_left = sh->rs_cap;
+		st->st_gen = rg->rg_gen;
+	}
+	st->st_k = st->st_left < RING_CLAIM ? st->st_left : RING_CLAIM;
+	st->st_sh = sh;
+	st->st_slots = sh->rs_slots;
+	st->st_long = sh->rs_long;
+	st->st_cap = sh->rs_cap;
+	st->st_at = sh->rs_head;
+	st->st_n = 0;
+	sh->rs_claim = st->st_k;
+	pthread_mutex_unlock(&sh->rs_lock);
+	return true;
+}
+
+/* The claim's long-name room, made under the lock; NULL if it cannot be. */
+static uint8_t (*ring_claim_long(struct ring_stage *st))[255]
+{
+	struct ring_shard	*sh = st->st_sh;
+
+	if (st->st_long != NULL)
+		return st->st_long;
+	if (pthread_mutex_trylock(&sh->rs_lock) != 0) {
+		atomic_fetch_add_explicit(&st->st_ring->rg_skipped, 1,
+		    memory_order_relaxed);
+		return NULL;
+	}
+	if (st->st_gen != st->st_ring->rg_gen) {
+		pthread_mutex_unlock(&sh->rs_lock);
+		ring_drop_claim(st);
+		return NULL;
+	}
+	st->st_long = ring_long_room(sh);
+	pthread_mutex_unlock(&sh->rs_lock);
+	if (st->st_long == NULL)
+		atomic_fetch_add_explicit(&st->st_ring->rg_nomem, 1,
+		    memory_order_relaxed);
+	return st->st_long;
+}
+
+static bool
+ring_stage_push(struct ring_stage *st, const struct ring_rec *r)
+{
+	size_t	at;
+
+	/* A reader holding the shard of a full claim: this entry waits not. */
+	if (st->st_sh != NULL && st->st_n == st->st_k &&
+	    !ring_publish(st, false)) {
+		atomic_fetch_add_explicit(&st->st_ring->rg_skipped, 1,
+		    memory_order_relaxed);
+		return false;
+	}
+	if (st->st_sh == NULL && !ring_claim(st))
+		return false;
+	at = (st->st_at + st->st_n) % st->st_cap;
+	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
+	    ring_claim_long(st) == NULL)
+		return false;
+	ring_fill(st->st_ring, &st->st_slots[at], st->st_long != NULL ?
+	    st->st_long[at] : NULL, r);
+	/* The line the next entry takes, most likely: fetch it meanwhile. */
+	RING_PREFETCH(&st->st_slots[at + 1 < st->st_cap ? at + 1 : 0]);
+	st->st_n++;
+	return true;
+}
+
+static void
+ring_flush_all(bool wait)
 {
 	size_t	i;
 
 	if (stages == NULL)
 		return;
 	for (i = 0; i < RING_STAGES; i++)
-		ring_flush_stage(&stages[i]);
+		if (stages[i].st_sh != NULL)
+			(void)ring_publish(&stages[i], wait);
+}
+
+void
+ring_flush(void)
+{
+	ring_flush_all(false);
 }
 
 void
 ring_stage_stop(void)
 {
-	ring_flush();
+	ring_flush_all(true);
 	free(stages);
 	stages = NULL;
+}
+
+/* rg goes away: this thread's claim on it with it. */
+static void
+ring_stage_forget(struct ring *rg)
+{
+	size_t	i;
+
+	for (i = 0; stages != NULL && i < RING_STAGES; i++) {
+		if (stages[i].st_ring != rg)
+			continue;
+		/* Still the shard's arrays, unless a resize left them. */
+		if (stages[i].st_sh != NULL && stages[i].st_gen != rg->rg_gen)
+			ring_drop_claim(&stages[i]);
+		stages[i].st_sh = NULL;
+		stages[i].st_ring = NULL;
+	}
 }
 
 /* This thread's stage for rg: its own, or a free one; NULL if none. */
@@ -487,7 +587,7 @@ ring_stage_of(struct ring *rg)
 		if (stages[i].st_ring == rg)
 			return &stages[i];
 	for (i = 0; i < RING_STAGES; i++)
-		if (stages[i].st_n == 0) {
+		if (stages[i].st_sh == NULL) {
 			stages[i].st_ring = rg;
 			stages[i].st_left = 0;
 			return &stages[i];
@@ -502,13 +602,8 @@ ring_push(struct ring *rg, const struct ring_rec *r)
 	struct ring_shard	*sh;
 	size_t			 at;
 
-	if (stages != NULL && (st = ring_stage_of(rg)) != NULL) {
-		if (st->st_n == RING_STAGE)
-			ring_flush_stage(st);
-		ring_fill(rg, &st->st_s[st->st_n], st->st_long[st->st_n], r);
-		st->st_n++;
-		return true;
-	}
+	if (stages != NULL && (st = ring_stage_of(rg)) != NULL)
+		return ring_stage_push(st, r);
 	if ((sh = ring_lock_next(rg, &ring_next, 1)) == NULL)
 		return false;
 	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
@@ -524,6 +619,17 @@ ring_push(struct ring *rg, const struct ring_rec *r)
 	    sh->rs_long[at] : NULL, r);
 	pthread_mutex_unlock(&sh->rs_lock);
 	return true;
+}
+
+/*
+ * The entries of sh, which the caller holds, that readers see: the newest
+ * ones outside a claim, whose slots are being written.
+ */
+static size_t
+ring_visible(const struct ring_shard *sh)
+{
+	return sh->rs_count + sh->rs_claim > sh->rs_cap ?
+	    sh->rs_cap - sh->rs_claim : sh->rs_count;
 }
 
 size_t
@@ -546,7 +652,7 @@ ring_count(struct ring *rg)
 
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		pthread_mutex_lock(&rg->rg_shards[i].rs_lock);
-		n += rg->rg_shards[i].rs_count;
+		n += ring_visible(&rg->rg_shards[i]);
 		pthread_mutex_unlock(&rg->rg_shards[i].rs_lock);
 	}
 	return n;
@@ -587,15 +693,14 @@ ring_foreach(struct ring *rg, void (*fn)(const struct ring_entry *, void *),
 {
 	struct ring_shard	*sh;
 	struct ring_entry	 e;
-	size_t			 i, j, first;
+	size_t			 i, j, n, first;
 
 	for (i = 0; i < RING_MAXSHARDS; i++) {
 		sh = &rg->rg_shards[i];
 		pthread_mutex_lock(&sh->rs_lock);
-		if (sh->rs_slots != NULL && sh->rs_count > 0) {
-			first = (sh->rs_head + sh->rs_cap - sh->rs_count) %
-			    sh->rs_cap;
-			for (j = 0; j < sh->rs_count; j++) {
+		if (sh->rs_slots != NULL && (n = ring_visible(sh)) > 0) {
+			first = (sh->rs_head + sh->rs_cap - n) % sh->rs_cap;
+			for (j = 0; j < n; j++) {
 				ring_decode(sh, (first + j) % sh->rs_cap, &e);
 				fn(&e, arg);
 			}

@@ -64,13 +64,20 @@ struct ring_slot {
 	uint8_t			sl_name[RING_INLINE];
 };
 
+/*
+ * A batch writer claims the rs_claim slots from rs_head on, fills them
+ * without the lock and hands them over at its flush; meanwhile readers
+ * see only the entries outside the claim, and other writers skip the
+ * shard.
+ */
 struct ring_shard {
 	pthread_mutex_t		 rs_lock;
 	struct ring_slot	*rs_slots;	/* NULL until first used */
 	uint8_t			(*rs_long)[255];	/* NULL until needed */
 	size_t			 rs_cap;
 	size_t			 rs_head;	/* next slot written */
-	size_t			 rs_count;
+	size_t			 rs_count;	/* entries handed over */
+	size_t			 rs_claim;
 };
 
 struct ring {
@@ -115,12 +122,17 @@ int		 ring_resize(struct ring *, size_t total, size_t shards);
 bool		 ring_push(struct ring *, const struct ring_rec *);
 /*
  * Batches: after ring_stage_start() (-1: ENOMEM, nothing changes), this
- * thread's ring_push() keeps its entries until ring_flush(), which hands
- * them to their rings with one lock per ring; the caller flushes at the
- * end of each batch.  ring_stage_stop() flushes and goes back to writing
- * each entry at once.  Entries that find every shard busy at the flush
- * are counted as skipped, as with ring_push().
+ * thread's ring_push() claims slots of a shard for up to RING_CLAIM
+ * entries at a time, writes its entries straight into them, and hands
+ * them to readers at ring_flush(); the caller flushes at the end of each
+ * batch.  No lock is held between push and flush, and none is waited
+ * for: a flush that finds a reader on the shard leaves the claim to the
+ * next flush, and an entry that finds the claim full meanwhile is
+ * skipped (counted).  ring_stage_stop() hands everything over, waiting
+ * if need be, and goes back to writing each entry with a lock of its own.
+ * A resize meanwhile drops the claimed entries with all others.
  */
+#define RING_CLAIM	64
 int		 ring_stage_start(void);
 void		 ring_flush(void);
 void		 ring_stage_stop(void);

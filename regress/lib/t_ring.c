@@ -232,7 +232,11 @@ used_shards(const struct ring *rg)
 	return n;
 }
 
-/* Staged entries appear at the flush, a batch in one shard, intact. */
+/*
+ * Claimed entries appear at the flush, a batch in one shard, intact; a
+ * shard with a claim is skipped by other writers and hides the slots it
+ * is writing from readers.
+ */
 ATF_TC_WITHOUT_HEAD(stage_batch);
 ATF_TC_BODY(stage_batch, tc)
 {
@@ -277,24 +281,33 @@ ATF_TC_BODY(stage_batch, tc)
 	ATF_CHECK(push(rg, 1));
 	ring_flush();
 	ATF_CHECK_EQ(used_shards(rg), 2);
-	/* A full stage goes in by itself. */
+	/* A full claim goes in by itself, and the next one begins. */
 	for (i = 0; i < 100; i++)
 		ATF_CHECK(push(rg, (uint16_t)(100 + i)));
-	ATF_CHECK_EQ(ring_count(rg), 251 + 64);
-	/* Every shard busy at the flush: the whole batch counts. */
+	ATF_CHECK_EQ(ring_count(rg), 251 + RING_CLAIM);
+	ATF_CHECK_EQ(rg->rg_shards[1].rs_claim, RING_CLAIM);
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), 251 + 100);
+	ATF_CHECK_EQ(rg->rg_shards[1].rs_claim, 0);
+	/* Every shard busy: nothing can be claimed, each entry counts. */
 	for (i = 0; i < 4; i++)
 		pthread_mutex_lock(&rg->rg_shards[i].rs_lock);
-	ring_flush();
+	for (i = 0; i < 36; i++)
+		ATF_CHECK(!push(rg, 3));
 	for (i = 0; i < 4; i++)
 		pthread_mutex_unlock(&rg->rg_shards[i].rs_lock);
 	ATF_CHECK_EQ(ring_skipped(rg), 36);
-	ATF_CHECK_EQ(ring_count(rg), 251 + 64);
-	/* Stopping flushes; then writes go in at once again. */
+	ATF_CHECK_EQ(ring_count(rg), 251 + 100);
+	/* A claimed shard: the thread's own direct writes go elsewhere. */
 	ATF_CHECK(push(rg, 1));
+	ATF_CHECK_EQ(rg->rg_shards[1].rs_claim, RING_CLAIM);
+	ATF_CHECK(push(rg3, 9));
+	/* Stopping flushes; then writes go in at once again. */
 	ring_stage_stop();
-	ATF_CHECK_EQ(ring_count(rg), 251 + 64 + 1);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 100 + 1);
+	ATF_CHECK_EQ(rg->rg_shards[1].rs_claim, 0);
 	ATF_CHECK(push(rg, 2));
-	ATF_CHECK_EQ(ring_count(rg), 251 + 64 + 2);
+	ATF_CHECK_EQ(ring_count(rg), 251 + 100 + 2);
 	ring_free(rg);
 	ring_free(rg2);
 	ring_free(rg3);
@@ -323,6 +336,18 @@ ATF_TC_BODY(stage_newest, tc)
 	for (i = 0; i < c.n; i++)
 		ATF_CHECK(c.qtypes[i] >= 2003);
 	ATF_CHECK_EQ(ring_skipped(rg), 0);
+	/*
+	 * A claim open on a full shard: readers see the shard without the
+	 * claimed slots, neither their old entries nor the ones being written.
+	 */
+	for (i = 0; i < 5; i++)
+		ATF_CHECK(push(rg, 60000));
+	collect(rg, &c);
+	ATF_CHECK_EQ(c.n, 1000 - RING_CLAIM);
+	for (i = 0; i < c.n && i < 1024; i++)
+		ATF_CHECK(c.qtypes[i] >= 2003 && c.qtypes[i] < 60000);
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), 1000);
 	/* Smaller shards: still exactly the newest. */
 	ATF_REQUIRE_EQ(ring_resize(rg, 100, 10), 0);
 	for (i = 0; i < 150; i++) {
@@ -339,23 +364,75 @@ ATF_TC_BODY(stage_newest, tc)
 	ring_free(rg);
 }
 
-/* A resize between stage and flush: the batch lands in the new shards. */
+/*
+ * A resize between claim and flush empties the ring, claimed slots too,
+ * and the next batches fill the new shards; a ring freed with a claim
+ * open after a resize takes the claim with it.
+ */
 ATF_TC_WITHOUT_HEAD(stage_resize);
 ATF_TC_BODY(stage_resize, tc)
 {
+	struct collect	 c;
 	struct ring	*rg;
 	uint16_t	 i;
 
 	ATF_REQUIRE((rg = ring_new(100, 10)) != NULL);
 	ATF_REQUIRE_EQ(ring_stage_start(), 0);
-	for (i = 0; i < 30; i++)
+	for (i = 0; i < 25; i++)
 		ATF_CHECK(push(rg, i));
+	ATF_CHECK_EQ(ring_count(rg), 20);
 	ATF_CHECK_EQ(ring_resize(rg, 20, 2), 0);
+	ATF_CHECK_EQ(ring_count(rg), 0);
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), 0);
+	ATF_CHECK_EQ(ring_capacity(rg), 20);
+	for (i = 0; i < 30; i++)
+		ATF_CHECK(push(rg, (uint16_t)(100 + i)));
 	ring_flush();
 	/* Two shards of 10 took the batch of 30: its newest 20. */
-	ATF_CHECK_EQ(ring_count(rg), 20);
-	ATF_CHECK_EQ(ring_capacity(rg), 20);
+	collect(rg, &c);
+	ATF_CHECK_EQ(c.n, 20);
+	ATF_CHECK(c.fields_ok);
+	for (i = 0; i < c.n; i++)
+		ATF_CHECK(c.qtypes[i] >= 110);
+	/* A resize with a claim open, then the ring freed with it. */
+	ATF_CHECK(push(rg, 1));
+	ATF_CHECK_EQ(ring_resize(rg, 30, 3), 0);
+	ring_free(rg);
 	ring_stage_stop();
+}
+
+/*
+ * A reader holding the claimed shard at the flush: the writer does not
+ * wait; the entries go in at the next flush, and entries that find the
+ * claim full meanwhile are skipped and counted.
+ */
+ATF_TC_WITHOUT_HEAD(stage_reader_busy);
+ATF_TC_BODY(stage_reader_busy, tc)
+{
+	struct ring	*rg;
+	uint16_t	 i;
+
+	ATF_REQUIRE((rg = ring_new(1000, 1)) != NULL);
+	ATF_REQUIRE_EQ(ring_stage_start(), 0);
+	for (i = 0; i < 10; i++)
+		ATF_CHECK(push(rg, i));
+	pthread_mutex_lock(&rg->rg_shards[0].rs_lock);
+	ring_flush();
+	ATF_CHECK_EQ(rg->rg_shards[0].rs_count, 0);
+	ATF_CHECK_EQ(rg->rg_shards[0].rs_claim, RING_CLAIM);
+	for (i = 10; i < RING_CLAIM; i++)
+		ATF_CHECK(push(rg, i));
+	ATF_CHECK(!push(rg, 1));
+	ATF_CHECK(!push(rg, 2));
+	ATF_CHECK_EQ(ring_skipped(rg), 2);
+	pthread_mutex_unlock(&rg->rg_shards[0].rs_lock);
+	ring_flush();
+	ATF_CHECK_EQ(ring_count(rg), RING_CLAIM);
+	ATF_CHECK(push(rg, 3));
+	ring_stage_stop();
+	ATF_CHECK_EQ(ring_count(rg), RING_CLAIM + 1);
+	ATF_CHECK_EQ(ring_skipped(rg), 2);
 	ring_free(rg);
 }
 
@@ -593,6 +670,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, stage_batch);
 	ATF_TP_ADD_TC(tp, stage_resize);
 	ATF_TP_ADD_TC(tp, stage_newest);
+	ATF_TP_ADD_TC(tp, stage_reader_busy);
 	ATF_TP_ADD_TC(tp, long_names);
 	ATF_TP_ADD_TC(tp, addresses);
 	ATF_TP_ADD_TC(tp, global);
