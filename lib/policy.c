@@ -93,7 +93,9 @@ pool_get(const char *name, bool create)
 	struct pool	*pl, **npools;
 	size_t		 i;
 
-	/* First bytes first: most lookups are of the default pool, "". */
+	/* Most lookups are of the default pool. */
+	if (name[0] == '\0' && servers.sr_default != NULL)
+		return servers.sr_default;
 	for (i = 0; i < servers.sr_npools; i++)
 		if (servers.sr_pools[i]->pl_name[0] == name[0] &&
 		    (name[0] == '\0' ||
@@ -117,6 +119,8 @@ pool_get(const char *name, bool create)
 	}
 	npools[servers.sr_npools++] = pl;
 	servers.sr_pools = npools;
+	if (name[0] == '\0')
+		servers.sr_default = pl;
 	return pl;
 }
 

@@ -92,8 +92,9 @@ struct server_registry {
 	size_t		  sr_count;
 	struct server	**sr_removed;	/* awaiting the daemon's release */
 	size_t		  sr_nremoved;
-	struct pool	**sr_pools;
+	struct pool	**sr_pools;	/* never freed */
 	size_t		  sr_npools;
+	struct pool	 *sr_default;	/* the pool "", once made */
 	int		  sr_nextnum;
 };
 
