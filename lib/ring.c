@@ -522,14 +522,17 @@ ring_stage_push(struct ring_stage *st, const struct ring_rec *r)
 	}
 	if (st->st_sh == NULL && !ring_claim(st))
 		return false;
-	at = (st->st_at + st->st_n) % st->st_cap;
+	/* No division: a claim never holds more slots than the shard. */
+	if ((at = st->st_at + st->st_n) >= st->st_cap)
+		at -= st->st_cap;
 	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
 	    ring_claim_long(st) == NULL)
 		return false;
 	ring_fill(st->st_ring, &st->st_slots[at], st->st_long != NULL ?
 	    st->st_long[at] : NULL, r);
-	/* The line the next entry takes, most likely: fetch it meanwhile. */
-	RING_PREFETCH(&st->st_slots[at + 1 < st->st_cap ? at + 1 : 0]);
+	/* The line the entry after next takes, most likely: fetch it early. */
+	RING_PREFETCH(&st->st_slots[at + 2 < st->st_cap ? at + 2 :
+	    (at + 2) % st->st_cap]);
 	st->st_n++;
 	return true;
 }
