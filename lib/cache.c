@@ -70,14 +70,19 @@ struct pcache_table {
 };
 
 /*
- * A reader takes the mask from the shard, in the line it loads anyway, and
- * then the table: a table grows before its shard's mask does, so a mask
+ * Where a lookup starts: the table and mask of each shard, side by side
+ * (four shards to a line) so that they stay in the caches.  A reader takes
+ * the mask, then the table: a table grows before its mask does, so a mask
  * never indexes past its table.
  */
+struct pcache_ix {
+	struct pcache_table *_Atomic ix_table;
+	_Atomic size_t		 ix_mask;
+};
+
 struct pcache_shard {
-	_Alignas(64) struct pcache_table *_Atomic sh_table;
-	_Atomic size_t		  sh_mask;	/* in the same line */
-	pthread_rwlock_t	  sh_lock;
+	_Alignas(64) pthread_rwlock_t sh_lock;
+	struct pcache_ix	 *sh_ix;	/* its table */
 	size_t			  sh_maxmask;
 	_Atomic size_t		  sh_count;
 };
@@ -101,6 +106,7 @@ static _Thread_local int	 tally_mine = -1;
 struct pcache {
 	struct pcache_config	 pc_cfg;
 	struct pcache_shard	*pc_shards;
+	struct pcache_ix	*pc_ix;		/* one per shard */
 	size_t			 pc_shardmax;	/* entries per shard */
 	struct pcache		*pc_next;
 	struct pcache_tally	*pc_tally;	/* PCACHE_TALLIES of them */
@@ -235,18 +241,23 @@ pcache_new(const struct pcache_config *cfg)
 	}
 	pc->pc_tally = memset(p, 0, PCACHE_TALLIES * sizeof(*pc->pc_tally));
 	if ((pc->pc_shards = calloc(pc->pc_cfg.pc_nshards,
-	    sizeof(*pc->pc_shards))) == NULL) {
+	    sizeof(*pc->pc_shards))) == NULL ||
+	    posix_memalign(&p, 64, pc->pc_cfg.pc_nshards *
+	    sizeof(*pc->pc_ix)) != 0) {
+		free(pc->pc_shards);
 		free(pc->pc_tally);
 		free(pc);
 		return NULL;
 	}
+	pc->pc_ix = p;
 	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
 		struct pcache_shard *sh = &pc->pc_shards[i];
 		struct pcache_table *t;
 
 		if ((t = table_new(BUCKETS_MIN - 1)) == NULL) {
 			while (i-- > 0)
-				free(PEEK(pc->pc_shards[i].sh_table));
+				free(PEEK(pc->pc_ix[i].ix_table));
+			free(pc->pc_ix);
 			free(pc->pc_shards);
 			free(pc->pc_tally);
 			free(pc);
@@ -254,8 +265,9 @@ pcache_new(const struct pcache_config *cfg)
 		}
 		pthread_rwlock_init(&sh->sh_lock, NULL);
 		sh->sh_maxmask = nb - 1;
-		atomic_init(&sh->sh_mask, BUCKETS_MIN - 1);
-		atomic_init(&sh->sh_table, t);
+		sh->sh_ix = &pc->pc_ix[i];
+		atomic_init(&sh->sh_ix->ix_mask, BUCKETS_MIN - 1);
+		atomic_init(&sh->sh_ix->ix_table, t);
 	}
 	pthread_mutex_lock(&all_lock);
 	pc->pc_next = all_caches;
@@ -338,11 +350,16 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 }
 
 /* From the key's low half, by multiplication: a division costs more. */
+static size_t
+shard_index(const struct pcache *pc, uint64_t key)
+{
+	return ((key & 0xffffffffu) * pc->pc_cfg.pc_nshards) >> 32;
+}
+
 static struct pcache_shard *
 shard_of(struct pcache *pc, uint64_t key)
 {
-	return &pc->pc_shards[((key & 0xffffffffu) *
-	    pc->pc_cfg.pc_nshards) >> 32];
+	return &pc->pc_shards[shard_index(pc, key)];
 }
 
 /* The bucket of a key in table t; the buckets use the key's high half. */
@@ -360,7 +377,7 @@ bucket_of(struct pcache_table *t, uint64_t key)
 static void
 shard_grow(struct pcache_shard *sh)
 {
-	struct pcache_table	*t = PEEK(sh->sh_table), *nt;
+	struct pcache_table	*t = PEEK(sh->sh_ix->ix_table), *nt;
 	struct pcache_entry	*ce, *next;
 	size_t			 b;
 
@@ -381,8 +398,9 @@ shard_grow(struct pcache_shard *sh)
 			PUBLISH(ce->ce_next, PEEK(*bucket_of(nt, ce->ce_key)));
 			PUBLISH(*bucket_of(nt, ce->ce_key), ce);
 		}
-	PUBLISH(sh->sh_table, nt);
-	atomic_store_explicit(&sh->sh_mask, nt->t_mask, memory_order_release);
+	PUBLISH(sh->sh_ix->ix_table, nt);
+	atomic_store_explicit(&sh->sh_ix->ix_mask, nt->t_mask,
+	    memory_order_release);
 	qsbr_retire(&t->t_q, table_free);
 }
 
@@ -400,6 +418,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
     uint32_t staleage, bool *wasstale)
 {
 	struct pcache_shard	*sh;
+	struct pcache_ix	*ix;
 	struct pcache_entry	*ce;
 	const uint8_t		*offs;
 	uint32_t		 age, ttl;
@@ -407,7 +426,9 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	size_t			 i, mask, len = 0;
 	bool			 old = false, locked;
 
-	sh = shard_of(pc, key);
+	i = shard_index(pc, key);
+	ix = &pc->pc_ix[i];
+	sh = &pc->pc_shards[i];
 	/* A qsbr reader takes no lock; the others never wait for one. */
 	locked = !qsbr_reading();
 	if (locked && pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
@@ -416,8 +437,8 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 			count_lookup(pc, false);
 		return 0;
 	}
-	mask = atomic_load_explicit(&sh->sh_mask, memory_order_acquire);
-	ce = LINK(LINK(sh->sh_table)->t_b[(key >> 32) & mask]);
+	mask = atomic_load_explicit(&ix->ix_mask, memory_order_acquire);
+	ce = LINK(LINK(ix->ix_table)->t_b[(key >> 32) & mask]);
 	/*
 	 * The entry's first line has the key, the next ones the name and
 	 * the answer: ask for them together rather than one after another.
@@ -593,7 +614,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		free(ce);
 		return;
 	}
-	bucket = bucket_of(PEEK(sh->sh_table), key);
+	bucket = bucket_of(PEEK(sh->sh_ix->ix_table), key);
 	for (pp = bucket; PEEK(*pp) != NULL; pp = &PEEK(*pp)->ce_next)
 		if (PEEK(*pp)->ce_key == key)
 			break;
@@ -655,7 +676,7 @@ sweep(struct pcache *pc, size_t upto, keep_fn keep, const void *arg)
 	for (i = 0; i < pc->pc_cfg.pc_nshards && total > upto; i++) {
 		sh = &pc->pc_shards[i];
 		pthread_rwlock_wrlock(&sh->sh_lock);
-		t = PEEK(sh->sh_table);
+		t = PEEK(sh->sh_ix->ix_table);
 		for (b = 0; b <= t->t_mask && total > upto; b++) {
 			pp = &t->t_b[b];
 			while ((ce = PEEK(*pp)) != NULL && total > upto) {
@@ -790,7 +811,7 @@ pcache_dump(struct pcache *pc, FILE *fp, time_t now)
 	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
 		sh = &pc->pc_shards[i];
 		pthread_rwlock_rdlock(&sh->sh_lock);
-		t = PEEK(sh->sh_table);
+		t = PEEK(sh->sh_ix->ix_table);
 		for (b = 0; b <= t->t_mask; b++)
 			for (ce = PEEK(t->t_b[b]); ce != NULL;
 			    ce = PEEK(ce->ce_next)) {
