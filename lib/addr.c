@@ -196,18 +196,6 @@ addr_set_port(struct sockaddr *sa, uint16_t port)
 	}
 }
 
-socklen_t
-addr_len(const struct sockaddr *sa)
-{
-	switch (sa->sa_family) {
-	case AF_INET:
-		return sizeof(struct sockaddr_in);
-	case AF_INET6:
-		return sizeof(struct sockaddr_in6);
-	}
-	return 0;
-}
-
 int
 addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {

@@ -28,7 +28,20 @@ const char *addr_host_to_text(const struct sockaddr *sa, char *buf,
 
 uint16_t addr_port(const struct sockaddr *sa);
 void	addr_set_port(struct sockaddr *sa, uint16_t port);
-socklen_t addr_len(const struct sockaddr *sa);
+
+/* The length of a sockaddr of sa's family; 0 for other families. */
+static inline socklen_t
+addr_len(const struct sockaddr *sa)
+{
+	switch (sa->sa_family) {
+	case AF_INET:
+		return sizeof(struct sockaddr_in);
+	case AF_INET6:
+		return sizeof(struct sockaddr_in6);
+	}
+	return 0;
+}
+
 /* 1 when family, address and port are equal. */
 int	addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* 1 for 0.0.0.0 and ::. */

@@ -13,16 +13,6 @@
 
 #include "dnspacket.h"
 
-#define DNS_F2_QR	0x80
-#define DNS_F2_OPCODE	0x78
-#define DNS_F2_AA	0x04
-#define DNS_F2_TC	0x02
-#define DNS_F2_RD	0x01
-#define DNS_F3_RA	0x80
-#define DNS_F3_AD	0x20
-#define DNS_F3_CD	0x10
-#define DNS_F3_RCODE	0x0f
-
 static inline void
 dnspacket_setbit(uint8_t *p, uint8_t bit, bool on)
 {
@@ -30,72 +20,6 @@ dnspacket_setbit(uint8_t *p, uint8_t bit, bool on)
 		*p |= bit;
 	else
 		*p &= (uint8_t)~bit;
-}
-
-uint16_t
-dnspacket_id(const uint8_t *pkt)
-{
-	return dnspacket_get16(pkt);
-}
-
-void
-dnspacket_set_id(uint8_t *pkt, uint16_t id)
-{
-	dnspacket_put16(pkt, id);
-}
-
-bool
-dnspacket_qr(const uint8_t *pkt)
-{
-	return (pkt[2] & DNS_F2_QR) != 0;
-}
-
-int
-dnspacket_opcode(const uint8_t *pkt)
-{
-	return (pkt[2] & DNS_F2_OPCODE) >> 3;
-}
-
-bool
-dnspacket_aa(const uint8_t *pkt)
-{
-	return (pkt[2] & DNS_F2_AA) != 0;
-}
-
-bool
-dnspacket_tc(const uint8_t *pkt)
-{
-	return (pkt[2] & DNS_F2_TC) != 0;
-}
-
-bool
-dnspacket_rd(const uint8_t *pkt)
-{
-	return (pkt[2] & DNS_F2_RD) != 0;
-}
-
-bool
-dnspacket_ra(const uint8_t *pkt)
-{
-	return (pkt[3] & DNS_F3_RA) != 0;
-}
-
-bool
-dnspacket_ad(const uint8_t *pkt)
-{
-	return (pkt[3] & DNS_F3_AD) != 0;
-}
-
-bool
-dnspacket_cd(const uint8_t *pkt)
-{
-	return (pkt[3] & DNS_F3_CD) != 0;
-}
-
-int
-dnspacket_rcode(const uint8_t *pkt)
-{
-	return pkt[3] & DNS_F3_RCODE;
 }
 
 void
@@ -145,30 +69,6 @@ void
 dnspacket_set_rcode(uint8_t *pkt, int rcode)
 {
 	pkt[3] = (uint8_t)((pkt[3] & ~DNS_F3_RCODE) | (rcode & DNS_F3_RCODE));
-}
-
-uint16_t
-dnspacket_qdcount(const uint8_t *pkt)
-{
-	return dnspacket_get16(pkt + 4);
-}
-
-uint16_t
-dnspacket_ancount(const uint8_t *pkt)
-{
-	return dnspacket_get16(pkt + 6);
-}
-
-uint16_t
-dnspacket_nscount(const uint8_t *pkt)
-{
-	return dnspacket_get16(pkt + 8);
-}
-
-uint16_t
-dnspacket_arcount(const uint8_t *pkt)
-{
-	return dnspacket_get16(pkt + 10);
 }
 
 void

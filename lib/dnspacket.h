@@ -74,18 +74,108 @@ dnspacket_put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Header flag bits, in bytes 2 and 3. */
+#define DNS_F2_QR	0x80
+#define DNS_F2_OPCODE	0x78
+#define DNS_F2_AA	0x04
+#define DNS_F2_TC	0x02
+#define DNS_F2_RD	0x01
+#define DNS_F3_RA	0x80
+#define DNS_F3_AD	0x20
+#define DNS_F3_CD	0x10
+#define DNS_F3_RCODE	0x0f
+
 /* Header fields.  The caller has checked that len >= DNS_HDRLEN. */
-uint16_t dnspacket_id(const uint8_t *pkt);
-void	dnspacket_set_id(uint8_t *pkt, uint16_t id);
-bool	dnspacket_qr(const uint8_t *pkt);
-int	dnspacket_opcode(const uint8_t *pkt);
-bool	dnspacket_aa(const uint8_t *pkt);
-bool	dnspacket_tc(const uint8_t *pkt);
-bool	dnspacket_rd(const uint8_t *pkt);
-bool	dnspacket_ra(const uint8_t *pkt);
-bool	dnspacket_ad(const uint8_t *pkt);
-bool	dnspacket_cd(const uint8_t *pkt);
-int	dnspacket_rcode(const uint8_t *pkt);
+static inline uint16_t
+dnspacket_id(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt);
+}
+
+static inline void
+dnspacket_set_id(uint8_t *pkt, uint16_t id)
+{
+	dnspacket_put16(pkt, id);
+}
+
+static inline bool
+dnspacket_qr(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_QR) != 0;
+}
+
+static inline int
+dnspacket_opcode(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_OPCODE) >> 3;
+}
+
+static inline bool
+dnspacket_aa(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_AA) != 0;
+}
+
+static inline bool
+dnspacket_tc(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_TC) != 0;
+}
+
+static inline bool
+dnspacket_rd(const uint8_t *pkt)
+{
+	return (pkt[2] & DNS_F2_RD) != 0;
+}
+
+static inline bool
+dnspacket_ra(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_RA) != 0;
+}
+
+static inline bool
+dnspacket_ad(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_AD) != 0;
+}
+
+static inline bool
+dnspacket_cd(const uint8_t *pkt)
+{
+	return (pkt[3] & DNS_F3_CD) != 0;
+}
+
+static inline int
+dnspacket_rcode(const uint8_t *pkt)
+{
+	return pkt[3] & DNS_F3_RCODE;
+}
+
+static inline uint16_t
+dnspacket_qdcount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 4);
+}
+
+static inline uint16_t
+dnspacket_ancount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 6);
+}
+
+static inline uint16_t
+dnspacket_nscount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 8);
+}
+
+static inline uint16_t
+dnspacket_arcount(const uint8_t *pkt)
+{
+	return dnspacket_get16(pkt + 10);
+}
+
 void	dnspacket_set_qr(uint8_t *pkt, bool on);
 void	dnspacket_set_aa(uint8_t *pkt, bool on);
 void	dnspacket_set_tc(uint8_t *pkt, bool on);
@@ -94,10 +184,6 @@ void	dnspacket_set_ra(uint8_t *pkt, bool on);
 void	dnspacket_set_ad(uint8_t *pkt, bool on);
 void	dnspacket_set_cd(uint8_t *pkt, bool on);
 void	dnspacket_set_rcode(uint8_t *pkt, int rcode);
-uint16_t dnspacket_qdcount(const uint8_t *pkt);
-uint16_t dnspacket_ancount(const uint8_t *pkt);
-uint16_t dnspacket_nscount(const uint8_t *pkt);
-uint16_t dnspacket_arcount(const uint8_t *pkt);
 void	dnspacket_set_counts(uint8_t *pkt, uint16_t qd, uint16_t an,
 	    uint16_t ns, uint16_t ar);
 

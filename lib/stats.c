@@ -129,22 +129,6 @@ stats_latency(uint64_t usec)
 }
 
 void
-stats_rcode(int rcode)
-{
-	switch (rcode) {
-	case DNS_RCODE_NOERROR:
-		stats_inc(STAT_FRONTEND_NOERROR);
-		break;
-	case DNS_RCODE_NXDOMAIN:
-		stats_inc(STAT_FRONTEND_NXDOMAIN);
-		break;
-	case DNS_RCODE_SERVFAIL:
-		stats_inc(STAT_FRONTEND_SERVFAIL);
-		break;
-	}
-}
-
-void
 stats_set_gauge(const char *name, double (*fn)(void))
 {
 	size_t	i;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dnspacket.h"
 #include "sbuf.h"
 
 enum stat_id {
@@ -87,7 +88,21 @@ stats_inc(enum stat_id id)
 /* One answered query's latency: buckets, sum, count and moving averages. */
 void	stats_latency(uint64_t usec);
 /* Count the rcode of an answer sent to a client (frontend-*, servfail). */
-void	stats_rcode(int rcode);
+static inline void
+stats_rcode(int rcode)
+{
+	switch (rcode) {
+	case DNS_RCODE_NOERROR:
+		stats_inc(STAT_FRONTEND_NOERROR);
+		break;
+	case DNS_RCODE_NXDOMAIN:
+		stats_inc(STAT_FRONTEND_NXDOMAIN);
+		break;
+	case DNS_RCODE_SERVFAIL:
+		stats_inc(STAT_FRONTEND_SERVFAIL);
+		break;
+	}
+}
 
 /* Gauges: uptime, memory, fds, cpu.  fn returns the current value. */
 void	stats_set_gauge(const char *name, double (*fn)(void));
