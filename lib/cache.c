@@ -2,9 +2,10 @@
  * The packet cache.  An entry is an answer as the backend sent it, with the
  * offsets of its TTL fields so that a hit is a copy and a few stores.  The
  * key is SipHash, keyed with a secret drawn at start, over what makes two
- * queries the same: the header without the ID, the name in lower case, the
- * type and class, and the additional section without the EDNS cookie (and
- * any skipOptions) or the OPT length.  A hit is checked against the stored
+ * queries the same: the flags, the additional count, the name in lower
+ * case, the type and class, and the additional section without the EDNS
+ * cookie (and any skipOptions) or the OPT length.  Only plain queries (one
+ * question, no answer or authority records) are kept.  A hit is checked against the stored
  * name, type, class and transport, so a collision is a counted miss.
  *
  * Entries never change once they are in a bucket: an insert links a new
@@ -22,6 +23,7 @@
 #include "cache.h"
 #include "dnsname.h"
 #include "qsbr.h"
+#include "siphash.h"
 
 #define EDNS_OPT_COOKIE	10
 
@@ -155,7 +157,7 @@ count_lookup(struct pcache *pc, bool hit)
 
 static pthread_mutex_t	 all_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pcache	*all_caches;
-static uint8_t		 secret[crypto_shorthash_KEYBYTES];
+static uint8_t		 secret[SIPHASH_KEYBYTES];
 static pthread_once_t	 secret_once = PTHREAD_ONCE_INIT;
 
 #define INC(c)	atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
@@ -310,7 +312,7 @@ bool
 pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
     const struct dnsquestion *q, bool tcp, uint64_t *key)
 {
-	uint8_t		m[PCACHE_KEYMAX + 16], h[crypto_shorthash_BYTES];
+	uint8_t		m[PCACHE_KEYMAX + 16];
 	struct dnsopt	o;
 	size_t		n = 0, pos, data, tail;
 	uint16_t	code, olen;
@@ -318,9 +320,18 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 
 	if (len > PCACHE_KEYMAX || q->q_end < 4 || q->q_end > len)
 		return false;
-	m[n++] = tcp;
-	memcpy(m + n, pkt + 2, DNS_HDRLEN - 2);
-	n += DNS_HDRLEN - 2;
+	/*
+	 * Only plain queries are kept: QR clear, one question, no answer or
+	 * authority records.  Those fields then need no hashing: the flags
+	 * go in with the transport in QR's place, and the additional count.
+	 */
+	if (dnspacket_qr(pkt) || dnspacket_qdcount(pkt) != 1 ||
+	    dnspacket_ancount(pkt) != 0 || dnspacket_nscount(pkt) != 0)
+		return false;
+	m[n++] = (uint8_t)(pkt[2] | (tcp ? 0x80 : 0));
+	m[n++] = pkt[3];
+	m[n++] = pkt[10];
+	m[n++] = pkt[11];
 	dnsname_lower(q->q_name, q->q_namelen, m + n);
 	n += q->q_namelen;
 	if ((r = dnspacket_find_opt(pkt, len, q->q_end, &o)) == -1)
@@ -344,8 +355,7 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 	}
 	memcpy(m + n, pkt + tail, len - tail);
 	n += len - tail;
-	crypto_shorthash(h, m, n, secret);
-	memcpy(key, h, sizeof(*key));
+	*key = siphash24(secret, m, n);
 	return true;
 }
 

@@ -8,9 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "dnsname.h"
+#include "siphash.h"
 
 #define DNSNAME_PTRMASK	0xc0	/* the two top bits of a length byte */
 
@@ -341,14 +340,10 @@ uint64_t
 dnsname_hash(const uint8_t *name, size_t namelen, const uint8_t key[16])
 {
 	uint8_t	 low[DNSNAME_MAXLEN];
-	uint8_t	 h[crypto_shorthash_BYTES];
-	uint64_t v;
 
 	/* A valid name is never longer; a longer one is hashed truncated. */
 	if (namelen > sizeof(low))
 		namelen = sizeof(low);
 	dnsname_lower(name, namelen, low);
-	crypto_shorthash(h, low, namelen, key);
-	memcpy(&v, h, sizeof(v));
-	return v;
+	return siphash24(key, low, namelen);
 }

@@ -59,8 +59,8 @@ int	dnsname_count_labels(const uint8_t *name, size_t namelen);
 void	dnsname_lower(const uint8_t *name, size_t namelen, uint8_t *out);
 
 /*
- * Keyed 64-bit hash of the name, case-insensitive (SipHash-2-4 through
- * libsodium's crypto_shorthash with the 16-byte key).
+ * Keyed 64-bit hash of the name, case-insensitive (SipHash-2-4 with the
+ * 16-byte key, lib/siphash.h).
  */
 uint64_t dnsname_hash(const uint8_t *name, size_t namelen,
 	    const uint8_t key[16]);

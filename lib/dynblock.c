@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "dnsname.h"
 #include "dynblock.h"
+#include "siphash.h"
 
 #define KIND_NAME	0
 
@@ -44,7 +45,7 @@ static size_t		  db_nbuckets;
 static size_t		  db_lens4[33];	/* blocks per prefix length */
 static size_t		  db_lens6[129];
 static size_t		  db_nnames;
-static uint8_t		  db_secret[crypto_shorthash_KEYBYTES];
+static uint8_t		  db_secret[SIPHASH_KEYBYTES];
 static bool		  db_keyed;
 
 time_t
@@ -59,15 +60,13 @@ dynblock_now(void)
 static size_t
 bucket_of(int kind, uint8_t bits, const uint8_t *key, size_t keylen)
 {
-	uint8_t		m[2 + DNSNAME_MAXLEN], h[crypto_shorthash_BYTES];
-	uint64_t	v;
+	uint8_t		m[2 + DNSNAME_MAXLEN];
 
 	m[0] = (uint8_t)kind;
 	m[1] = bits;
 	memcpy(m + 2, key, keylen);
-	crypto_shorthash(h, m, keylen + 2, db_secret);
-	memcpy(&v, h, sizeof(v));
-	return (size_t)(v & (db_nbuckets - 1));
+	return (size_t)(siphash24(db_secret, m, keylen + 2) &
+	    (db_nbuckets - 1));
 }
 
 static struct dynblock *

@@ -1,12 +1,12 @@
 /*
  * Pools and the built-in load-balancing policies, as dnsdist defines them.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
+#include "siphash.h"
 
 _Atomic int	policy_global = POLICY_LEASTOUTSTANDING;
 struct server	*(*policy_lua_select)(int, struct pool *,
@@ -59,9 +59,9 @@ policy_random(uint64_t *state)
 }
 
 static void
-policy_key(uint8_t key[crypto_shorthash_KEYBYTES])
+policy_key(uint8_t key[SIPHASH_KEYBYTES])
 {
-	memset(key, 0, crypto_shorthash_KEYBYTES);
+	memset(key, 0, SIPHASH_KEYBYTES);
 	memcpy(key, &policy_hash_perturbation,
 	    sizeof(policy_hash_perturbation));
 }
@@ -69,7 +69,7 @@ policy_key(uint8_t key[crypto_shorthash_KEYBYTES])
 uint64_t
 policy_name_hash(const uint8_t *name, size_t len)
 {
-	uint8_t	key[crypto_shorthash_KEYBYTES];
+	uint8_t	key[SIPHASH_KEYBYTES];
 
 	policy_key(key);
 	return dnsname_hash(name, len, key);
@@ -78,13 +78,10 @@ policy_name_hash(const uint8_t *name, size_t len)
 static uint64_t
 policy_text_hash(const char *text)
 {
-	uint8_t	key[crypto_shorthash_KEYBYTES], out[crypto_shorthash_BYTES];
-	uint64_t h;
+	uint8_t	key[SIPHASH_KEYBYTES];
 
 	policy_key(key);
-	crypto_shorthash(out, (const unsigned char *)text, strlen(text), key);
-	memcpy(&h, out, sizeof(h));
-	return h;
+	return siphash24(key, text, strlen(text));
 }
 
 struct pool *

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "policy.h"
 #include "rule.h"
+#include "siphash.h"
 
 struct rule_chain	rules_query;
 struct rule_chain	rules_response;
@@ -204,7 +205,7 @@ static bool
 qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
 {
 	struct qpsip_entry	*e, *victim = NULL;
-	uint8_t			 key[16], h[crypto_shorthash_BYTES];
+	uint8_t			 key[16];
 	uint64_t		 hv;
 	size_t			 i, idx;
 	int			 family;
@@ -212,8 +213,7 @@ qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
 
 	if ((family = qpsip_key(qt, sa, key)) == 0)
 		return false;
-	crypto_shorthash(h, key, sizeof(key), qt->qt_key);
-	memcpy(&hv, h, sizeof(hv));
+	hv = siphash24(qt->qt_key, key, sizeof(key));
 	pthread_mutex_lock(&qt->qt_lock);
 	for (i = 0; i < QPSIP_PROBES; i++) {
 		idx = (size_t)(hv + i) & (qt->qt_n - 1);

@@ -15,7 +15,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_compat \
 	regress/lib/t_inflight \
 	regress/lib/t_cache \
-	regress/lib/t_qsbr
+	regress/lib/t_qsbr \
+	regress/lib/t_siphash
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -35,4 +36,4 @@ FUZZ_TARGETS = \
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
-	lib/inflight.c
+	lib/inflight.c lib/siphash.c

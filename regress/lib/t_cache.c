@@ -107,6 +107,67 @@ hits(struct pcache *pc, unsigned int from, unsigned int to)
 	return found;
 }
 
+/* The key of buf, which must have one. */
+static uint64_t
+key_of(struct pcache *pc, uint8_t *buf, size_t len, bool tcp)
+{
+	struct dnsquestion	q;
+	uint64_t		key;
+
+	ATF_REQUIRE(dnspacket_question(buf, len, &q) == 0);
+	ATF_REQUIRE(pcache_key(pc, buf, len, &q, tcp, &key));
+	return key;
+}
+
+ATF_TC_WITHOUT_HEAD(keys);
+ATF_TC_BODY(keys, tc)
+{
+	struct pcache_config	cfg;
+	struct pcache		*pc;
+	struct dnsquestion	q;
+	uint8_t			buf[512], alt[512];
+	uint64_t		key, k;
+	size_t			len;
+
+	pcache_config_default(&cfg, 100);
+	ATF_REQUIRE((pc = pcache_new(&cfg)) != NULL);
+	len = query(buf, 1, 1, &q);
+	key = key_of(pc, buf, len, false);
+
+	/* The ID and the spelling of the name make no difference... */
+	memcpy(alt, buf, len);
+	dnspacket_set_id(alt, 999);
+	alt[DNS_HDRLEN + 1] = 'h';
+	ATF_CHECK_EQ(key_of(pc, alt, len, false), key);
+	/* ... the transport and every flag do. */
+	ATF_CHECK(key_of(pc, buf, len, true) != key);
+	memcpy(alt, buf, len);
+	dnspacket_set_rd(alt, false);
+	ATF_CHECK(key_of(pc, alt, len, false) != key);
+	k = key_of(pc, alt, len, true);
+	ATF_CHECK(k != key && k != key_of(pc, buf, len, true));
+	memcpy(alt, buf, len);
+	dnspacket_set_cd(alt, true);
+	ATF_CHECK(key_of(pc, alt, len, false) != key);
+	memcpy(alt, buf, len);
+	alt[len - 1] = 3;			/* class CH */
+	ATF_CHECK(key_of(pc, alt, len, false) != key);
+
+	/* Only plain queries have a key. */
+	memcpy(alt, buf, len);
+	dnspacket_set_qr(alt, true);
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+	memcpy(alt, buf, len);
+	dnspacket_put16(alt + 6, 1);		/* an answer record */
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+	memcpy(alt, buf, len);
+	dnspacket_put16(alt + 8, 1);		/* an authority record */
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+	memcpy(alt, buf, len);
+	dnspacket_put16(alt + 4, 2);		/* two questions */
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+}
+
 ATF_TC_WITHOUT_HEAD(grow);
 ATF_TC_BODY(grow, tc)
 {
@@ -325,6 +386,7 @@ ATF_TC_BODY(lockfree_readers, tc)
 
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, keys);
 	ATF_TP_ADD_TC(tp, grow);
 	ATF_TP_ADD_TC(tp, bounded);
 	ATF_TP_ADD_TC(tp, counts_threads);
