@@ -235,11 +235,23 @@ netmask_group_match(const struct netmask_group *ng,
 {
 	const struct netmask *m, *best = NULL;
 	unsigned int bits, bestbits = 0;
+	uint32_t a = 0, net;
 	size_t	 i;
+	bool	 v4 = sa->sa_family == AF_INET;
 
+	/* An IPv4 client is a word to compare with each IPv4 mask's. */
+	if (v4)
+		a = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
 	for (i = 0; i < ng->ng_count; i++) {
 		m = &ng->ng_masks[i];
-		if (!netmask_match(m, sa))
+		if (v4) {
+			if (m->nm_family != AF_INET)
+				continue;
+			memcpy(&net, m->nm_addr, sizeof(net));
+			if (m->nm_bits > 0 && ((a ^ net) & htonl(0xffffffffU <<
+			    (32 - (m->nm_bits > 32 ? 32 : m->nm_bits)))) != 0)
+				continue;
+		} else if (!netmask_match(m, sa))
 			continue;
 		/* Rank IPv4 masks as the IPv4-mapped IPv6 prefixes they are. */
 		bits = m->nm_bits + (m->nm_family == AF_INET ? 96U : 0U);

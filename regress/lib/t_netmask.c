@@ -166,6 +166,7 @@ ATF_TC_BODY(match_every_length, tc)
 	struct sockaddr_in	sin;
 	struct sockaddr_in6	sin6;
 	struct netmask		nm;
+	struct netmask_group	ng;
 	unsigned int		bits, flip, bad = 0;
 
 	for (bits = 0; bits <= 128; bits++)
@@ -190,6 +191,13 @@ ATF_TC_BODY(match_every_length, tc)
 			if (netmask_match(&nm, (struct sockaddr *)&sin) !=
 			    (flip >= bits))
 				bad++;
+			/* A group compares IPv4 clients as words: the same. */
+			netmask_group_init(&ng);
+			ATF_REQUIRE(netmask_group_add(&ng, &nm) == 0);
+			if (netmask_group_match(&ng, (struct sockaddr *)&sin) !=
+			    (flip >= bits))
+				bad++;
+			netmask_group_clear(&ng);
 		}
 	ATF_CHECK_EQ(bad, 0);
 }
