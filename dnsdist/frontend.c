@@ -155,9 +155,15 @@ frontend_queue(struct listener *li, const uint8_t *pkt, size_t len,
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
 	li->li_outiov[i].iov_base = (void *)(uintptr_t)pkt;
 	li->li_outiov[i].iov_len = len;
-	memcpy(&li->li_outname[i], to, addr_len(to));
+	/* Copies of a fixed size, which compilers make a few moves. */
+	if (to->sa_family == AF_INET) {
+		memcpy(&li->li_outname[i], to, sizeof(struct sockaddr_in));
+		m->cm_hdr.msg_namelen = sizeof(struct sockaddr_in);
+	} else if (to->sa_family == AF_INET6) {
+		memcpy(&li->li_outname[i], to, sizeof(struct sockaddr_in6));
+		m->cm_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+	}
 	m->cm_hdr.msg_name = &li->li_outname[i];
-	m->cm_hdr.msg_namelen = addr_len(to);
 	m->cm_hdr.msg_iov = &li->li_outiov[i];
 	m->cm_hdr.msg_iovlen = 1;
 	if (li->li_wildcard)
@@ -562,7 +568,9 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	struct server		*ds;
 	struct dnsq		 dq;
 	struct sockaddr_in6	 local;
+	struct ring_slot	 rs;
 	int			 verdict;
+	bool			 rec;
 
 	if (!frontend_acl_allows(from)) {
 		stats_inc(STAT_ACL_DROPS);
@@ -586,14 +594,27 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	frontend_ring_query(from, &q, len, &loop_realtime);
+	/* The query's entry, made once, is its answer's too when one is. */
+	if ((rec = ring_recording && ring_queries != NULL &&
+	    ring_responses != NULL)) {
+		ring_make(ring_queries, &rs, &(struct ring_rec){
+		    .rr_sec = loop_realtime.tv_sec,
+		    .rr_usec = (uint32_t)(loop_realtime.tv_nsec / 1000),
+		    .rr_client = from, .rr_name = q.q_name,
+		    .rr_namelen = q.q_namelen, .rr_qtype = q.q_type,
+		    .rr_size = len });
+		ring_push_slot(ring_queries, &rs, q.q_name);
+	}
 	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
 	dq.dq_local = frontend_local(li, dst, &local);
 	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
 		if (!frontend_answer_ok(&dq, verdict))
 			return;
-		frontend_ring_response(from, &q, pkt, dq.dq_len, 0, NULL,
-		    &loop_realtime);
+		if (rec && dq.dq_len >= DNS_HDRLEN) {
+			ring_slot_answered(&rs, dq.dq_len,
+			    dnspacket_rcode(pkt), dnspacket_tc(pkt));
+			ring_push_slot(ring_responses, &rs, q.q_name);
+		}
 		if (dq.dq_delayms > 0)
 			frontend_delay(li, pkt, dq.dq_len, from, dst,
 			    dq.dq_delayms);

@@ -262,13 +262,8 @@ ring_get_client(const struct ring_slot *s, struct sockaddr_in6 *to)
 	}
 }
 
-/*
- * Fill slot s of ring rg from r; a name longer than the slot holds goes
- * to lname, which the caller provides for such names.
- */
-static void
-ring_fill(struct ring *rg, struct ring_slot *s, uint8_t *lname,
-    const struct ring_rec *r)
+void
+ring_make(struct ring *rg, struct ring_slot *s, const struct ring_rec *r)
 {
 	size_t	n = r->rr_namelen > 255 ? 255 : r->rr_namelen;
 
@@ -286,9 +281,18 @@ ring_fill(struct ring *rg, struct ring_slot *s, uint8_t *lname,
 	s->sl_rcode = (uint8_t)r->rr_rcode;
 	s->sl_tc = r->rr_tc;
 	s->sl_namelen = (uint8_t)n;
-	if (n > 0)
-		ring_copy_name(n > RING_INLINE ? lname : s->sl_name,
-		    r->rr_name, n);
+	if (n > 0 && n <= RING_INLINE)
+		ring_copy_name(s->sl_name, r->rr_name, n);
+}
+
+/* Slot at of arrays slots and lname takes s, its long name from name. */
+static inline void
+ring_put(struct ring_slot *slots, uint8_t (*lname)[255], size_t at,
+    const struct ring_slot *s, const uint8_t *name)
+{
+	slots[at] = *s;
+	if (s->sl_namelen > RING_INLINE)
+		ring_copy_name(lname[at], name, s->sl_namelen);
 }
 
 /* The long-name room of sh, which the caller holds; NULL without memory. */
@@ -508,10 +512,27 @@ static uint8_t (*ring_claim_long(struct ring_stage *st))[255]
 	return st->st_long;
 }
 
-static bool
-ring_stage_push(struct ring_stage *st, const struct ring_rec *r)
+/* The next slot of the claim, which has room (and a long-name room). */
+static inline void
+ring_stage_put(struct ring_stage *st, const struct ring_slot *s,
+    const uint8_t *name)
 {
 	size_t	at;
+
+	/* No division: a claim never holds more slots than the shard. */
+	if ((at = st->st_at + st->st_n) >= st->st_cap)
+		at -= st->st_cap;
+	ring_put(st->st_slots, st->st_long, at, s, name);
+	/* The line the entry after next takes, most likely: fetch it early. */
+	RING_PREFETCH(&st->st_slots[at + 2 < st->st_cap ? at + 2 :
+	    (at + 2) % st->st_cap]);
+	st->st_n++;
+}
+
+static bool
+ring_stage_push(struct ring_stage *st, const struct ring_slot *s,
+    const uint8_t *name)
+{
 
 	/* A reader holding the shard of a full claim: this entry waits not. */
 	if (st->st_sh != NULL && st->st_n == st->st_k &&
@@ -522,18 +543,9 @@ ring_stage_push(struct ring_stage *st, const struct ring_rec *r)
 	}
 	if (st->st_sh == NULL && !ring_claim(st))
 		return false;
-	/* No division: a claim never holds more slots than the shard. */
-	if ((at = st->st_at + st->st_n) >= st->st_cap)
-		at -= st->st_cap;
-	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
-	    ring_claim_long(st) == NULL)
+	if (s->sl_namelen > RING_INLINE && ring_claim_long(st) == NULL)
 		return false;
-	ring_fill(st->st_ring, &st->st_slots[at], st->st_long != NULL ?
-	    st->st_long[at] : NULL, r);
-	/* The line the entry after next takes, most likely: fetch it early. */
-	RING_PREFETCH(&st->st_slots[at + 2 < st->st_cap ? at + 2 :
-	    (at + 2) % st->st_cap]);
-	st->st_n++;
+	ring_stage_put(st, s, name);
 	return true;
 }
 
@@ -598,30 +610,59 @@ ring_stage_of(struct ring *rg)
 	return NULL;
 }
 
-bool
-ring_push(struct ring *rg, const struct ring_rec *r)
+/* An entry without a claim open for it: it claims or locks. */
+static bool
+ring_push_slow(struct ring *rg, const struct ring_slot *s,
+    const uint8_t *name)
 {
 	struct ring_stage	*st;
 	struct ring_shard	*sh;
 	size_t			 at;
 
 	if (stages != NULL && (st = ring_stage_of(rg)) != NULL)
-		return ring_stage_push(st, r);
+		return ring_stage_push(st, s, name);
 	if ((sh = ring_lock_next(rg, &ring_next, 1)) == NULL)
 		return false;
-	if (r->rr_name != NULL && r->rr_namelen > RING_INLINE &&
-	    ring_long_room(sh) == NULL) {
+	if (s->sl_namelen > RING_INLINE && ring_long_room(sh) == NULL) {
 		pthread_mutex_unlock(&sh->rs_lock);
 		atomic_fetch_add_explicit(&rg->rg_nomem, 1,
 		    memory_order_relaxed);
 		return false;
 	}
 	at = ring_advance(sh);
-	/* A long name has its room by now. */
-	ring_fill(rg, &sh->rs_slots[at], sh->rs_long != NULL ?
-	    sh->rs_long[at] : NULL, r);
+	ring_put(sh->rs_slots, sh->rs_long, at, s, name);
 	pthread_mutex_unlock(&sh->rs_lock);
 	return true;
+}
+
+bool
+ring_push_slot(struct ring *rg, const struct ring_slot *s,
+    const uint8_t *name)
+{
+	struct ring_stage	*st;
+	size_t			 i;
+
+	/* Most entries: a claim with room, and a name that fits the slot. */
+	for (i = 0; stages != NULL && i < RING_STAGES; i++) {
+		st = &stages[i];
+		if (st->st_ring != rg)
+			continue;
+		if (st->st_sh == NULL || st->st_n == st->st_k ||
+		    s->sl_namelen > RING_INLINE)
+			break;
+		ring_stage_put(st, s, name);
+		return true;
+	}
+	return ring_push_slow(rg, s, name);
+}
+
+bool
+ring_push(struct ring *rg, const struct ring_rec *r)
+{
+	struct ring_slot	s;
+
+	ring_make(rg, &s, r);
+	return ring_push_slot(rg, &s, r->rr_name);
 }
 
 /*

@@ -121,6 +121,26 @@ int		 ring_resize(struct ring *, size_t total, size_t shards);
 /* Record one entry; false when it was skipped (busy shards or ENOMEM). */
 bool		 ring_push(struct ring *, const struct ring_rec *);
 /*
+ * The same in two steps, for a writer that records several entries alike
+ * (a query, then its response): r made into a slot of rg's form, which
+ * the writer may change and push as often as it likes.  A name longer
+ * than RING_INLINE stays out of the slot: the push takes it from name,
+ * which must be r's.
+ */
+void		 ring_make(struct ring *, struct ring_slot *,
+		    const struct ring_rec *);
+bool		 ring_push_slot(struct ring *, const struct ring_slot *,
+		    const uint8_t *name);
+
+/* A query's slot made the answer's, answered here at once: size, rcode, TC. */
+static inline void
+ring_slot_answered(struct ring_slot *s, size_t size, int rcode, bool tc)
+{
+	s->sl_size = size > UINT16_MAX ? UINT16_MAX : (uint16_t)size;
+	s->sl_rcode = (uint8_t)rcode;
+	s->sl_tc = tc;
+}
+/*
  * Batches: after ring_stage_start() (-1: ENOMEM, nothing changes), this
  * thread's ring_push() claims slots of a shard for up to RING_CLAIM
  * entries at a time, writes its entries straight into them, and hands
