@@ -45,6 +45,7 @@ void	fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __no
 typedef void (*loop_cb)(int fd, short revents, void *arg);
 extern uint64_t			loop_now;	/* monotonic ns, per wakeup */
 extern struct timespec		loop_realtime;	/* wall clock, per wakeup */
+extern uint64_t			loop_realtime_us; /* ... in microseconds */
 extern volatile sig_atomic_t	loop_quit;	/* SIGTERM, SIGINT, shutdown() */
 extern volatile sig_atomic_t	loop_reload;	/* SIGHUP */
 uint64_t	mono_ns(void);

@@ -597,12 +597,8 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	/* The query's entry, made once, is its answer's too when one is. */
 	if ((rec = ring_recording && ring_queries != NULL &&
 	    ring_responses != NULL)) {
-		ring_make(ring_queries, &rs, &(struct ring_rec){
-		    .rr_sec = loop_realtime.tv_sec,
-		    .rr_usec = (uint32_t)(loop_realtime.tv_nsec / 1000),
-		    .rr_client = from, .rr_name = q.q_name,
-		    .rr_namelen = q.q_namelen, .rr_qtype = q.q_type,
-		    .rr_size = len });
+		ring_make_query(&rs, loop_realtime_us, from, q.q_name,
+		    q.q_namelen, q.q_type, len);
 		ring_push_slot(ring_queries, &rs, q.q_name);
 	}
 	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);

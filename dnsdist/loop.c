@@ -19,6 +19,7 @@
 
 uint64_t		loop_now;
 struct timespec		loop_realtime;
+uint64_t		loop_realtime_us;
 volatile sig_atomic_t	loop_quit;
 volatile sig_atomic_t	loop_reload;
 
@@ -179,6 +180,9 @@ loop_clock(void)
 	ns = (uint64_t)wall.tv_nsec + (loop_now - base);
 	loop_realtime.tv_sec = wall.tv_sec + (time_t)(ns / 1000000000ULL);
 	loop_realtime.tv_nsec = (long)(ns % 1000000000ULL);
+	loop_realtime_us = loop_realtime.tv_sec < 0 ? 0 :
+	    (uint64_t)loop_realtime.tv_sec * 1000000 +
+	    (uint64_t)loop_realtime.tv_nsec / 1000;
 }
 
 void

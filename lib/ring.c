@@ -263,26 +263,36 @@ ring_get_client(const struct ring_slot *s, struct sockaddr_in6 *to)
 }
 
 void
-ring_make(struct ring *rg, struct ring_slot *s, const struct ring_rec *r)
+ring_make_query(struct ring_slot *s, uint64_t usec,
+    const struct sockaddr *client, const uint8_t *name, size_t namelen,
+    uint16_t qtype, size_t size)
 {
-	size_t	n = r->rr_namelen > 255 ? 255 : r->rr_namelen;
+	size_t	n = name == NULL ? 0 : namelen > 255 ? 255 : namelen;
 
-	if (r->rr_name == NULL)
-		n = 0;
-	s->sl_time = r->rr_sec < 0 ? 0 :
-	    (uint64_t)r->rr_sec * 1000000 + r->rr_usec;
-	s->sl_latency = r->rr_latency > UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)r->rr_latency;
-	ring_put_client(s, r->rr_client);
-	s->sl_server = r->rr_server == NULL ? 0 : srv_id(rg, r->rr_server);
-	s->sl_qtype = r->rr_qtype;
-	s->sl_size = r->rr_size > UINT16_MAX ? UINT16_MAX :
-	    (uint16_t)r->rr_size;
-	s->sl_rcode = (uint8_t)r->rr_rcode;
-	s->sl_tc = r->rr_tc;
+	s->sl_time = usec;
+	s->sl_latency = 0;
+	ring_put_client(s, client);
+	s->sl_server = 0;
+	s->sl_qtype = qtype;
+	s->sl_size = size > UINT16_MAX ? UINT16_MAX : (uint16_t)size;
+	s->sl_rcode = 0;
+	s->sl_tc = false;
 	s->sl_namelen = (uint8_t)n;
 	if (n > 0 && n <= RING_INLINE)
-		ring_copy_name(s->sl_name, r->rr_name, n);
+		ring_copy_name(s->sl_name, name, n);
+}
+
+void
+ring_make(struct ring *rg, struct ring_slot *s, const struct ring_rec *r)
+{
+	ring_make_query(s, r->rr_sec < 0 ? 0 :
+	    (uint64_t)r->rr_sec * 1000000 + r->rr_usec, r->rr_client,
+	    r->rr_name, r->rr_namelen, r->rr_qtype, r->rr_size);
+	s->sl_latency = r->rr_latency > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)r->rr_latency;
+	s->sl_server = r->rr_server == NULL ? 0 : srv_id(rg, r->rr_server);
+	s->sl_rcode = (uint8_t)r->rr_rcode;
+	s->sl_tc = r->rr_tc;
 }
 
 /* Slot at of arrays slots and lname takes s, its long name from name. */

@@ -129,6 +129,10 @@ bool		 ring_push(struct ring *, const struct ring_rec *);
  */
 void		 ring_make(struct ring *, struct ring_slot *,
 		    const struct ring_rec *);
+/* The same for a query, from its parts: usec is the wall clock's time. */
+void		 ring_make_query(struct ring_slot *, uint64_t usec,
+		    const struct sockaddr *client, const uint8_t *name,
+		    size_t namelen, uint16_t qtype, size_t size);
 bool		 ring_push_slot(struct ring *, const struct ring_slot *,
 		    const uint8_t *name);
 
