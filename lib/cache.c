@@ -480,10 +480,18 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		ce = NULL;
 		goto out;
 	}
-	id = dnspacket_id(pkt);
-	memcpy(pkt, ce->ce_data, ce->ce_len);
-	dnspacket_set_id(pkt, id);
-	memcpy(pkt + DNS_HDRLEN, q->q_name, q->q_namelen);
+	/* The answer, with the query's ID and its spelling of the name. */
+	off = (uint16_t)(DNS_HDRLEN + q->q_namelen);
+	if (q->q_end == (size_t)off + 4) {
+		/* The query's name is in place, uncompressed: keep it. */
+		memcpy(pkt + 2, ce->ce_data + 2, DNS_HDRLEN - 2);
+		memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
+	} else {
+		id = dnspacket_id(pkt);
+		memcpy(pkt, ce->ce_data, ce->ce_len);
+		dnspacket_set_id(pkt, id);
+		memcpy(pkt + DNS_HDRLEN, q->q_name, q->q_namelen);
+	}
 	age = now > ce->ce_added ? (uint32_t)(now - ce->ce_added) : 0;
 	offs = ce->ce_data + ce->ce_len;
 	if (old || (!pc->pc_cfg.pc_dontage && age > 0))
