@@ -5,7 +5,9 @@
  * queries the same: the flags, the additional count, the name in lower
  * case, the type and class, and the additional section without the EDNS
  * cookie (and any skipOptions) or the OPT length.  Only plain queries (one
- * question, no answer or authority records) are kept.  A hit is checked against the stored
+ * question, no answer or authority records) are kept.  An entry's question
+ * has its name in lower case: a hit compares it with the query's lower-case
+ * name, and leaves the query's own spelling in place.  A hit is checked against the stored
  * name, type, class and transport, so a collision is a counted miss.
  *
  * Entries never change once they are in a bucket: an insert links a new
@@ -332,7 +334,7 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 	m[n++] = pkt[3];
 	m[n++] = pkt[10];
 	m[n++] = pkt[11];
-	dnsname_lower(q->q_name, q->q_namelen, m + n);
+	memcpy(m + n, q->q_lname, q->q_namelen);
 	n += q->q_namelen;
 	if ((r = dnspacket_find_opt(pkt, len, q->q_end, &o)) == -1)
 		return false;
@@ -417,9 +419,10 @@ shard_grow(struct pcache_shard *sh)
 static bool
 entry_is(const struct pcache_entry *ce, const struct dnsquestion *q, bool tcp)
 {
+	/* The entry's question has its name in lower case. */
 	return ce->ce_qtype == q->q_type && ce->ce_qclass == q->q_class &&
-	    ce->ce_tcp == tcp && dnsname_equal(ce->ce_data + DNS_HDRLEN,
-	    ce->ce_namelen, q->q_name, q->q_namelen);
+	    ce->ce_tcp == tcp && ce->ce_namelen == q->q_namelen &&
+	    memcmp(ce->ce_data + DNS_HDRLEN, q->q_lname, q->q_namelen) == 0;
 }
 
 size_t
@@ -624,6 +627,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	ce->ce_nttl = (uint16_t)ts.n;
 	ce->ce_tcp = tcp;
 	memcpy(ce->ce_data, pkt, len);
+	memcpy(ce->ce_data + DNS_HDRLEN, q->q_lname, q->q_namelen);
 	memcpy(ce->ce_data + len, ts.offs, 2 * ts.n);
 
 	sh = shard_of(pc, key);

@@ -40,9 +40,48 @@ dnsname_fold8(uint64_t x)
 	return x | (up >> 2);
 }
 
+/*
+ * n bytes (at least 1) from from to out, and in lower case to lout unless
+ * it is NULL: whole words, the last one ending at the end.
+ */
+static void
+dnsname_copy(const uint8_t *from, size_t n, uint8_t *out, uint8_t *lout)
+{
+	size_t	 i;
+	uint64_t w;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++) {
+			out[i] = from[i];
+			if (lout != NULL)
+				lout[i] = dnsname_fold(from[i]);
+		}
+		return;
+	}
+	for (i = 0; ; i += 8) {
+		if (i + 8 > n)
+			i = n - 8;
+		memcpy(&w, from + i, 8);
+		memcpy(out + i, &w, 8);
+		if (lout != NULL) {
+			w = dnsname_fold8(w);
+			memcpy(lout + i, &w, 8);
+		}
+		if (i + 8 == n)
+			return;
+	}
+}
+
 int
 dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
     size_t *outlen)
+{
+	return dnsname_parse_lower(pkt, len, off, out, NULL, outlen);
+}
+
+int
+dnsname_parse_lower(const uint8_t *pkt, size_t len, size_t *off,
+    uint8_t *out, uint8_t *lout, size_t *outlen)
 {
 	size_t	 pos = *off, end = 0, o = 0, lim = *off, ptr;
 	unsigned int hops = 0;
@@ -56,7 +95,7 @@ dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
 		pos += (size_t)c + 1;
 	if (pos < len && pkt[pos] == 0 && pos + 1 - *off <= DNSNAME_MAXLEN) {
 		o = pos + 1 - *off;
-		memcpy(out, pkt + *off, o);
+		dnsname_copy(pkt + *off, o, out, lout);
 		*outlen = o;
 		*off = pos + 1;
 		return 0;
@@ -97,6 +136,8 @@ dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
 		pos += (size_t)c + 1;
 	}
 	out[o++] = 0;
+	if (lout != NULL)
+		dnsname_lower(out, o, lout);
 	*outlen = o;
 	*off = end != 0 ? end : pos + 1;
 	return 0;

@@ -24,6 +24,9 @@
  */
 int	dnsname_parse(const uint8_t *pkt, size_t len, size_t *off, uint8_t *out,
 	    size_t *outlen);
+/* The same, with the name in lower case in lout (DNSNAME_MAXLEN) too. */
+int	dnsname_parse_lower(const uint8_t *pkt, size_t len, size_t *off,
+	    uint8_t *out, uint8_t *lout, size_t *outlen);
 
 /* Move *off past the name at *off without decompressing it.  0 or -1. */
 int	dnsname_skip(const uint8_t *pkt, size_t len, size_t *off);

@@ -88,7 +88,8 @@ dnspacket_question(const uint8_t *pkt, size_t len, struct dnsquestion *q)
 
 	if (len < DNS_HDRLEN || dnspacket_qdcount(pkt) == 0)
 		return -1;
-	if (dnsname_parse(pkt, len, &off, q->q_name, &q->q_namelen) == -1)
+	if (dnsname_parse_lower(pkt, len, &off, q->q_name, q->q_lname,
+	    &q->q_namelen) == -1)
 		return -1;
 	/*
 	 * The first name of a message has nothing before it but the header,

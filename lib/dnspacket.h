@@ -190,6 +190,7 @@ void	dnspacket_set_counts(uint8_t *pkt, uint16_t qd, uint16_t an,
 /* The first (and for queries, only) question of a message. */
 struct dnsquestion {
 	uint8_t		q_name[DNSNAME_MAXLEN];	/* uncompressed, packet's case */
+	uint8_t		q_lname[DNSNAME_MAXLEN];	/* ... in lower case */
 	size_t		q_namelen;
 	uint16_t	q_type;
 	uint16_t	q_class;

@@ -157,6 +157,49 @@ ATF_TC_BODY(parse_compressed, tc)
 	ATF_CHECK_EQ(dnsname_parse(pkt_compressed, 37, &off, out, &len), -1);
 }
 
+/*
+ * The lower-case copy: plain names of every length (a word at a time
+ * and the bytes of short ones), and a compressed one.
+ */
+ATF_TC_WITHOUT_HEAD(parse_lower);
+ATF_TC_BODY(parse_lower, tc)
+{
+	static const char mixed[] = "Ab@Z[`zY";
+	uint8_t	 buf[DNSNAME_MAXLEN + 1], out[DNSNAME_MAXLEN];
+	uint8_t	 low[DNSNAME_MAXLEN], want[DNSNAME_MAXLEN];
+	size_t	 n, i, off, len;
+
+	for (n = 1; n < DNSNAME_MAXLEN; n++) {
+		/* Labels of up to 63 mixed-case bytes, n bytes in all. */
+		for (i = 0; i + 1 < n; ) {
+			size_t l = n - 2 - i < 63 ? n - 2 - i : 63, j;
+
+			buf[i] = (uint8_t)l;
+			for (j = 1; j <= l; j++)
+				buf[i + j] = (uint8_t)mixed[(i + j) % 8];
+			i += l + 1;
+		}
+		buf[n - 1] = 0;
+		if (n >= 2 && buf[n - 2] == 0)	/* an empty label inside */
+			continue;
+		for (i = 0; i < n; i++)
+			want[i] = buf[i] >= 'A' && buf[i] <= 'Z' ?
+			    (uint8_t)(buf[i] | 0x20) : buf[i];
+		off = 0;
+		ATF_REQUIRE_EQ_MSG(dnsname_parse_lower(buf, n, &off, out, low,
+		    &len), 0, "length %zu", n);
+		ATF_CHECK_EQ(len, n);
+		ATF_CHECK(memcmp(out, buf, n) == 0);
+		ATF_CHECK_MSG(memcmp(low, want, n) == 0, "length %zu", n);
+	}
+
+	off = 31;
+	ATF_REQUIRE_EQ(dnsname_parse_lower(pkt_compressed,
+	    sizeof(pkt_compressed), &off, out, low, &len), 0);
+	ATF_CHECK_STREQ(text(out, len), "mail.WwW.example.com.");
+	ATF_CHECK_STREQ(text(low, len), "mail.www.example.com.");
+}
+
 ATF_TC_WITHOUT_HEAD(parse_ptr_loop);
 ATF_TC_BODY(parse_ptr_loop, tc)
 {
@@ -680,6 +723,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, parse_plain);
 	ATF_TP_ADD_TC(tp, parse_compressed);
+	ATF_TP_ADD_TC(tp, parse_lower);
 	ATF_TP_ADD_TC(tp, parse_ptr_loop);
 	ATF_TP_ADD_TC(tp, parse_ptr_forward);
 	ATF_TP_ADD_TC(tp, parse_hop_budget);
