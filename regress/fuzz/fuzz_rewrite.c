@@ -100,9 +100,10 @@ fuzz_cache(const uint8_t *data, size_t size, const struct dnsquestion *q)
 	if (!pcache_key(pc, data, size, q, false, &key))
 		return;
 	pcache_put(pc, key, q, false, data, size, 1000);
-	if ((out = malloc(ROOM)) == NULL)
+	if (size > ROOM || (out = malloc(ROOM)) == NULL)
 		return;
-	memset(out, 0, DNS_HDRLEN);
+	/* The answer goes over the query, as in the daemon. */
+	memcpy(out, data, size);
 	n = pcache_get(pc, key, q, false, out, ROOM, 1000 + data[0] % 200,
 	    true, 100, &stale);
 	if (n > 0) {
