@@ -337,6 +337,12 @@ frontend_cache_hit(struct dnsq *dq, bool stale, int *verdict)
 	time_t	now = (time_t)(dq->dq_now / 1000000000ULL);
 	size_t	n;
 
+	/* The UDP path's first look missed, and nothing changed since. */
+	if (!stale && dq->dq_missed != NULL &&
+	    dq->dq_missed == dq->dq_cache) {
+		stats_inc(STAT_CACHE_MISSES);
+		return false;
+	}
 	if (!stale && !pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
 	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
 		dq->dq_cache = NULL;	/* not cacheable */
@@ -447,6 +453,14 @@ frontend_route(struct dnsq *dq, int *verdict)
 	struct pool	*pl;
 	int		 v = VERDICT_NONE;
 
+	/*
+	 * A first look at the cache (UDP) holds while nothing here may change
+	 * the query; blocks and rules may have appeared since.
+	 */
+	if (dq->dq_missed != NULL && (rules_query.rc_count > 0 ||
+	    dlua_blockfilter_set ||
+	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
+		dq->dq_missed = NULL;
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
 	    (v = frontend_dynblock(dq)) != VERDICT_NONE) {
 		*verdict = v;
@@ -465,8 +479,10 @@ frontend_route(struct dnsq *dq, int *verdict)
 	if ((pl = pool_get(dq->dq_pool, false)) != NULL) {
 		dq->dq_poolp = pl;
 		/* A pool's ECS goes in first, so that the cache key has it. */
-		if (pl->pl_ecs)
+		if (pl->pl_ecs) {
+			dq->dq_missed = NULL;
 			frontend_ecs(dq);
+		}
 		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
 			dq->dq_cache = pl->pl_cache;
 			if (frontend_cache_hit(dq, false, verdict))
@@ -560,6 +576,42 @@ frontend_answer_ok(struct dnsq *dq, int verdict)
 	    rule_process(&rules_selfanswered, dq) != VERDICT_DROP;
 }
 
+/*
+ * The cache of the default pool when a UDP query may look there first:
+ * nothing is configured that could change or stop a query before its
+ * lookup, or see a hit (query or cache-hit rules, blockFilter, dynamic
+ * blocks, ECS from the pool).  NULL otherwise.
+ */
+static struct pcache *
+frontend_first_cache(void)
+{
+	struct pool	*pl = servers.sr_default;
+
+	if (pl == NULL || pl->pl_cache == NULL || pl->pl_ecs ||
+	    rules_query.rc_count > 0 || rules_cachehit.rc_count > 0 ||
+	    dlua_blockfilter_set ||
+	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0)
+		return NULL;
+	return pl->pl_cache;
+}
+
+/* An answer made here for a UDP query: recorded (rs, unless NULL), sent. */
+static void
+frontend_udp_answer(struct listener *li, uint8_t *pkt, size_t len,
+    const struct sockaddr *to, const struct compat_dst *dst,
+    struct ring_slot *rs, const uint8_t *name, int delayms)
+{
+	if (rs != NULL && len >= DNS_HDRLEN) {
+		ring_slot_answered(rs, len, dnspacket_rcode(pkt),
+		    dnspacket_tc(pkt));
+		ring_push_slot(ring_responses, rs, name);
+	}
+	if (delayms > 0)
+		frontend_delay(li, pkt, len, to, dst, delayms);
+	else
+		frontend_queue(li, pkt, len, to, dst);
+}
+
 static void
 frontend_query(struct listener *li, uint8_t *pkt, size_t len,
     struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
@@ -569,8 +621,11 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	struct dnsq		 dq;
 	struct sockaddr_in6	 local;
 	struct ring_slot	 rs;
+	struct pcache		*pc;
+	uint64_t		 key;
+	size_t			 n;
 	int			 verdict;
-	bool			 rec;
+	bool			 rec, keyed = false;
 
 	if (!frontend_acl_allows(from)) {
 		stats_inc(STAT_ACL_DROPS);
@@ -601,21 +656,29 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		    q.q_namelen, q.q_type, len);
 		ring_push_slot(ring_queries, &rs, q.q_name);
 	}
+	/* Most queries of a busy cache: a hit that nothing else needs to see. */
+	if ((pc = frontend_first_cache()) != NULL &&
+	    (keyed = pcache_key(pc, pkt, len, &q, false, &key))) {
+		n = pcache_get(pc, key, &q, false, pkt, UDP_QUERYMAX,
+		    (time_t)(loop_now / 1000000000ULL), false, 0, NULL);
+		if (n > 0) {
+			stats_inc(STAT_CACHE_HITS);
+			stats_rcode(dnspacket_rcode(pkt));
+			frontend_udp_answer(li, pkt, n, from, dst,
+			    rec ? &rs : NULL, q.q_name, 0);
+			return;
+		}
+	}
 	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
+	if (keyed) {
+		dq.dq_missed = pc;
+		dq.dq_ckey = key;
+	}
 	dq.dq_local = frontend_local(li, dst, &local);
 	if ((ds = frontend_route(&dq, &verdict)) == NULL) {
-		if (!frontend_answer_ok(&dq, verdict))
-			return;
-		if (rec && dq.dq_len >= DNS_HDRLEN) {
-			ring_slot_answered(&rs, dq.dq_len,
-			    dnspacket_rcode(pkt), dnspacket_tc(pkt));
-			ring_push_slot(ring_responses, &rs, q.q_name);
-		}
-		if (dq.dq_delayms > 0)
-			frontend_delay(li, pkt, dq.dq_len, from, dst,
-			    dq.dq_delayms);
-		else
-			frontend_queue(li, pkt, dq.dq_len, from, dst);
+		if (frontend_answer_ok(&dq, verdict))
+			frontend_udp_answer(li, pkt, dq.dq_len, from, dst,
+			    rec ? &rs : NULL, q.q_name, dq.dq_delayms);
 		return;
 	}
 	backend_send_query(ds, &dq, from, fromlen, (uint16_t)(li - listeners),

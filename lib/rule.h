@@ -45,6 +45,7 @@ struct dnsq {
 	uint8_t			 dq_tries;	/* sends before this one */
 	struct pcache		*dq_cache;	/* the pool's, once looked up */
 	uint64_t		 dq_ckey;
+	struct pcache		*dq_missed;	/* asked already: dq_ckey missed */
 	/* The query's EDNS, kept when it becomes an answer built here. */
 	bool			 dq_built;	/* dq_pkt is a self-built answer */
 	bool			 dq_qedns;	/* the query had an OPT record */
