@@ -41,8 +41,9 @@ dnsname_fold8(uint64_t x)
 }
 
 /*
- * n bytes (at least 1) from from to out, and in lower case to lout unless
- * it is NULL: whole words, the last one ending at the end.
+ * n bytes from from as they are to out, and in lower case to lout, each
+ * unless NULL (lout may be from): whole words, the last one ending at the
+ * end over its neighbour; short names byte by byte.
  */
 static void
 dnsname_copy(const uint8_t *from, size_t n, uint8_t *out, uint8_t *lout)
@@ -52,7 +53,8 @@ dnsname_copy(const uint8_t *from, size_t n, uint8_t *out, uint8_t *lout)
 
 	if (n < 8) {
 		for (i = 0; i < n; i++) {
-			out[i] = from[i];
+			if (out != NULL)
+				out[i] = from[i];
 			if (lout != NULL)
 				lout[i] = dnsname_fold(from[i]);
 		}
@@ -62,7 +64,8 @@ dnsname_copy(const uint8_t *from, size_t n, uint8_t *out, uint8_t *lout)
 		if (i + 8 > n)
 			i = n - 8;
 		memcpy(&w, from + i, 8);
-		memcpy(out + i, &w, 8);
+		if (out != NULL)
+			memcpy(out + i, &w, 8);
 		if (lout != NULL) {
 			w = dnsname_fold8(w);
 			memcpy(lout + i, &w, 8);
@@ -357,24 +360,7 @@ dnsname_count_labels(const uint8_t *name, size_t namelen)
 void
 dnsname_lower(const uint8_t *name, size_t namelen, uint8_t *out)
 {
-	size_t	 i;
-	uint64_t w;
-
-	if (namelen < 8) {
-		for (i = 0; i < namelen; i++)
-			out[i] = dnsname_fold(name[i]);
-		return;
-	}
-	/* Whole words; the last one ends at the end, over its neighbour. */
-	for (i = 0; ; i += 8) {
-		if (i + 8 > namelen)
-			i = namelen - 8;
-		memcpy(&w, name + i, 8);
-		w = dnsname_fold8(w);
-		memcpy(out + i, &w, 8);
-		if (i + 8 == namelen)
-			return;
-	}
+	dnsname_copy(name, namelen, NULL, out);
 }
 
 uint64_t
