@@ -5,10 +5,11 @@
  * queries the same: the flags, the additional count, the name in lower
  * case, the type and class, and the additional section without the EDNS
  * cookie (and any skipOptions) or the OPT length.  Only plain queries (one
- * question, no answer or authority records) are kept.  An entry's question
- * has its name in lower case: a hit compares it with the query's lower-case
- * name, and leaves the query's own spelling in place.  A hit is checked against the stored
- * name, type, class and transport, so a collision is a counted miss.
+ * question, no answer or authority records) are kept.  A hit is checked
+ * against the stored name, type, class and transport, so a collision is a
+ * counted miss.  An entry's question has its name in lower case: a hit
+ * compares it with the query's lower-case name, and leaves the query's own
+ * spelling in place.
  *
  * Entries never change once they are in a bucket: an insert links a new
  * one in, a replace or a removal links the old one out and retires it.  A
@@ -435,7 +436,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	struct pcache_entry	*ce;
 	const uint8_t		*offs;
 	uint32_t		 age, ttl;
-	uint16_t		 id, off;
+	uint16_t		 off;
 	size_t			 i, mask, len = 0;
 	bool			 old = false, locked;
 
@@ -483,18 +484,13 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 		ce = NULL;
 		goto out;
 	}
-	/* The answer, with the query's ID and its spelling of the name. */
+	/*
+	 * The answer around the query's ID and name, which stay: a question
+	 * is never compressed, and the entry's name has the same length.
+	 */
 	off = (uint16_t)(DNS_HDRLEN + q->q_namelen);
-	if (q->q_end == (size_t)off + 4) {
-		/* The query's name is in place, uncompressed: keep it. */
-		memcpy(pkt + 2, ce->ce_data + 2, DNS_HDRLEN - 2);
-		memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
-	} else {
-		id = dnspacket_id(pkt);
-		memcpy(pkt, ce->ce_data, ce->ce_len);
-		dnspacket_set_id(pkt, id);
-		memcpy(pkt + DNS_HDRLEN, q->q_name, q->q_namelen);
-	}
+	memcpy(pkt + 2, ce->ce_data + 2, DNS_HDRLEN - 2);
+	memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
 	age = now > ce->ce_added ? (uint32_t)(now - ce->ce_added) : 0;
 	offs = ce->ce_data + ce->ce_len;
 	if (old || (!pc->pc_cfg.pc_dontage && age > 0))

@@ -546,7 +546,6 @@ static bool
 ring_stage_push(struct ring_stage *st, const struct ring_slot *s,
     const uint8_t *name)
 {
-
 	/* A reader holding the shard of a full claim: this entry waits not. */
 	if (st->st_sh != NULL && st->st_n == st->st_k &&
 	    !ring_publish(st, false)) {
