@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,6 +98,7 @@ void		 dlua_push_action(lua_State *, struct action *);
 void		 dlua_push_dnsname(lua_State *, const uint8_t *, size_t);
 /* getPool()'s objects: a userdata holding the pool's name. */
 #define DLUA_POOL_MT	"dnsdist.ServerPool"
+#define DLUA_SERVER_MT	"dnsdist.Server"
 
 /* A name argument, DNSName or text, into out (DNSNAME_MAXLEN bytes). */
 void		 dlua_name_arg(lua_State *, int idx, uint8_t *out, size_t *len);
@@ -120,6 +122,19 @@ void		 dlua_netmask_group(lua_State *, int idx,
 /* Replace *target with the netmasks at idx; an error keeps the old list. */
 void		 dlua_replace_nmg(lua_State *, int idx, struct netmask_group *,
 		    const char *fn);
+/*
+ * Packet hooks must not change the configuration.  dlua_guard_config()
+ * notes the functions that change it, once the state is made; a hook runs
+ * between dlua_hook_begin() and dlua_hook_end() (under dlua_mutex), which
+ * make those functions fail and limit the hook to budget instructions.
+ * dlua_in_hook is above zero meanwhile.
+ */
+#define DLUA_HOOK_BUDGET	1000000	/* VM instructions per call */
+extern int		dlua_in_hook;
+extern _Atomic uint64_t	dlua_hook_errors;	/* hooks that failed */
+void		 dlua_guard_config(lua_State *);
+void		 dlua_hook_begin(lua_State *, int budget);
+void		 dlua_hook_end(lua_State *);
 /* The names of every global function, sorted; for completion and tests. */
 void		 dlua_global_names(lua_State *, struct sbuf *);
 

@@ -20,7 +20,6 @@
 #define DQ_MT		"dnsdist.DNSQuestion"
 #define DH_MT		"dnsdist.DNSHeader"
 #define OPTVIEW_MT	"dnsdist.EDNSOptionView"
-#define HOOK_BUDGET	1000000		/* VM instructions per call */
 
 bool			dlua_blockfilter_set;
 static lua_State	*hook_L;
@@ -440,9 +439,9 @@ hook_call(int ref, struct dnsq *dq, int nres, bool seedform)
 	} else
 		push_dq(L, dq, DQ_MT);
 	du = lua_touserdata(L, -1);
-	dlua_budget(L, HOOK_BUDGET);
+	dlua_hook_begin(L, DLUA_HOOK_BUDGET);
 	rc = lua_pcall(L, nargs, nres, 0);
-	dlua_budget(L, 0);
+	dlua_hook_end(L);
 	/* The object must not outlive the query. */
 	du->du_dq = NULL;
 	if (rc != LUA_OK) {

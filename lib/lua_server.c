@@ -13,7 +13,7 @@
 #include "server.h"
 #include "settings.h"
 
-#define SERVER_MT	"dnsdist.Server"
+#define SERVER_MT	DLUA_SERVER_MT
 #define POLICY_MT	"dnsdist.ServerPolicy"
 #define POOL_MT		DLUA_POOL_MT
 
@@ -510,7 +510,7 @@ luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 {
 	lua_State	*L = policy_L;
 	struct server	*ds = NULL, **u;
-	int		 idx = kind - POLICY_COUNT;
+	int		 idx = kind - POLICY_COUNT, rc;
 
 	if (idx < 0 || idx >= nluapolicies)
 		return NULL;
@@ -525,7 +525,11 @@ luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 	lua_setfield(L, -2, "qtype");
 	lua_pushinteger(L, q->q_class);
 	lua_setfield(L, -2, "qclass");
-	if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+	dlua_hook_begin(L, DLUA_HOOK_BUDGET);
+	rc = lua_pcall(L, 2, 1, 0);
+	dlua_hook_end(L);
+	if (rc != LUA_OK) {
+		atomic_fetch_add(&dlua_hook_errors, 1);
 		if (dlua_host.h_hook_error != NULL)
 			dlua_host.h_hook_error(lua_tostring(L, -1) ?
 			    lua_tostring(L, -1) : "policy error");
@@ -720,6 +724,10 @@ l_getpool(lua_State *L)
 	const char	*name = luaL_checkstring(L, 1);
 	const char	**u;
 
+	/* Making a pool changes the configuration; finding one does not. */
+	if (dlua_in_hook > 0 && pool_get(name, false) == NULL)
+		return luaL_error(L, "getPool: cannot change the "
+		    "configuration from a packet hook (no pool '%s')", name);
 	if (pool_get(name, true) == NULL)
 		return luaL_error(L, "out of memory");
 	u = lua_newuserdata(L, sizeof(*u));

@@ -25,6 +25,7 @@ LIB_SRCS = \
 	lib/ring.c \
 	lib/settings.c \
 	lib/lua.c \
+	lib/lua_guard.c \
 	lib/lua_server.c \
 	lib/lua_config.c \
 	lib/lua_console.c \
