@@ -4,6 +4,8 @@
 #   make run        local demo: two loopback backends and the daemon on 127.0.0.1:5300
 #   make check      run the whole Kyua suite
 #   make DEBUG=1    build with ASan and UBSan (objects are rebuilt when flags change)
+#   make TSAN=1     build with ThreadSanitizer; `make check TSAN=1 TESTS=...`
+#                   runs the given test programs (all by default) under it
 #   make fuzz       build the libFuzzer targets, run each for FUZZ_SECONDS (60)
 #   make fuzz-smoke the same for 10 seconds each (CI)
 #   make install    PREFIX (/usr/local), DESTDIR, BINDIR, MANDIR, SYSCONFDIR
@@ -74,6 +76,9 @@ ifeq ($(DEBUG),1)
 OPT =		-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=undefined
 LDSAN =		-fsanitize=address,undefined
+else ifeq ($(TSAN),1)
+OPT =		-O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDSAN =		-fsanitize=thread
 else
 OPT =		-O2 -g
 endif
@@ -141,7 +146,7 @@ run: deps all
 	@sh etc/demo.sh $(BACKENDS)
 
 check: deps all
-	@sh regress/run.sh
+	@sh regress/run.sh $(TESTS)
 
 bench: deps all
 	@sh regress/bench/run.sh

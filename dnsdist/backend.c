@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "config.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
@@ -417,10 +418,10 @@ backend_response_rules(struct dnsq *dq)
 {
 	int	v;
 
-	if (rules_response.rc_count == 0)
+	if (dq->dq_cf->cf_response.rc_count == 0)
 		return true;
 	dq->dq_response = true;
-	v = rule_process(&rules_response, dq);
+	v = rule_process(&dq->dq_cf->cf_response, dq);
 	return v != VERDICT_DROP;
 }
 
@@ -451,7 +452,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
 	li = &listeners[sl->sl_listener];
-	if (rules_response.rc_count > 0) {
+	if (config_now()->cf_response.rc_count > 0) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
 		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
 		dnsq_tags_load(&dq, sl->sl_tags);

@@ -38,6 +38,9 @@ console_exec(const char *line, struct sbuf *out)
 	rc = dlua_run_line(config_L, line, out);
 	if (backend_sync() == -1)
 		sbuf_puts(out, "Error: unable to open a backend socket\n");
+	if (daemon_publish() == -1)
+		sbuf_puts(out, "Error: out of memory: the change is not "
+		    "live yet\n");
 	pthread_rwlock_unlock(&config_lock);
 	return rc;
 }

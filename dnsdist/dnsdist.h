@@ -229,6 +229,12 @@ int	client_main(const char *config, bool config_given, const char *addr,
 	    const char *command);
 
 /* main.c */
+/*
+ * The configuration changed (file, console, maintenance()): make the
+ * packet path's snapshot of it anew.  Main thread.  0, or -1 when it
+ * could not be made and the old one stays.
+ */
+int	daemon_publish(void);
 void	daemon_shutdown(void);
 void	daemon_reload(void);		/* SIGHUP, from the loop */
 void	record_response(struct server *, const uint8_t *, size_t,

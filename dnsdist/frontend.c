@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "config.h"
 #include "dynblock.h"
 #include "edns.h"
 #include "dnsdist.h"
@@ -135,7 +136,7 @@ frontend_bind_all(void)
 bool
 frontend_acl_allows(const struct sockaddr *sa)
 {
-	return netmask_group_match(&settings.st_acl, sa) == 1;
+	return netmask_group_match(&config_now()->cf_acl, sa) == 1;
 }
 
 void
@@ -349,7 +350,7 @@ frontend_cache_hit(struct dnsq *dq, bool stale, int *verdict)
 		return false;
 	}
 	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
-	    dq->dq_pkt, dq->dq_size, now, stale, settings.st_staleentriesttl,
+	    dq->dq_pkt, dq->dq_size, now, stale, dq->dq_cf->cf_staleentriesttl,
 	    NULL);
 	if (n == 0) {
 		if (!stale)
@@ -360,8 +361,8 @@ frontend_cache_hit(struct dnsq *dq, bool stale, int *verdict)
 	stats_inc(STAT_CACHE_HITS);
 	*verdict = VERDICT_CACHED;
 	dq->dq_response = true;
-	if (rules_cachehit.rc_count > 0 &&
-	    rule_process(&rules_cachehit, dq) == VERDICT_DROP) {
+	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
+	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
 		*verdict = VERDICT_DROP;
 		return true;
 	}
@@ -428,10 +429,10 @@ frontend_ecs(struct dnsq *dq)
 		nm = dq->dq_ecsnm;
 	else
 		edns_ecs_source(dq->dq_remote, dq->dq_ecsv4 >= 0 ?
-		    dq->dq_ecsv4 : settings.st_ecsv4, dq->dq_ecsv6 >= 0 ?
-		    dq->dq_ecsv6 : settings.st_ecsv6, &nm);
+		    dq->dq_ecsv4 : dq->dq_cf->cf_ecsv4, dq->dq_ecsv6 >= 0 ?
+		    dq->dq_ecsv6 : dq->dq_cf->cf_ecsv6, &nm);
 	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
-	    settings.st_ecsoverride;
+	    dq->dq_cf->cf_ecsoverride;
 	if (edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q, &nm,
 	    override, &hadopt) == 1) {
 		dq->dq_ecsadded = true;
@@ -449,16 +450,17 @@ frontend_ecs(struct dnsq *dq)
 struct server *
 frontend_route(struct dnsq *dq, int *verdict)
 {
-	struct server	*ds = NULL;
-	struct pool	*pl;
-	int		 v = VERDICT_NONE;
+	const struct config	*cf = dq->dq_cf;
+	struct server		*ds = NULL;
+	struct pool		*pl;
+	int			 v = VERDICT_NONE;
 
 	/*
 	 * A first look at the cache (UDP) holds while nothing here may change
 	 * the query; blocks and rules may have appeared since.
 	 */
-	if (dq->dq_missed != NULL && (rules_query.rc_count > 0 ||
-	    dlua_blockfilter_set ||
+	if (dq->dq_missed != NULL && (cf->cf_query.rc_count > 0 ||
+	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
 		dq->dq_missed = NULL;
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
@@ -467,16 +469,16 @@ frontend_route(struct dnsq *dq, int *verdict)
 		return NULL;
 	}
 	/* The seed's hook: drop what blockFilter returns true for. */
-	if (dlua_blockfilter_set && dlua_blockfilter(dq))
+	if (cf->cf_blockfilter && dlua_blockfilter(dq))
 		v = VERDICT_DROP;
-	else if (rules_query.rc_count > 0)
-		v = rule_process(&rules_query, dq);
+	else if (cf->cf_query.rc_count > 0)
+		v = rule_process(&cf->cf_query, dq);
 	if (v == VERDICT_DROP || v == VERDICT_ANSWER) {
 		frontend_count_verdict(dq, v);
 		*verdict = v;
 		return NULL;
 	}
-	if ((pl = pool_get(dq->dq_pool, false)) != NULL) {
+	if ((pl = config_pool(cf, dq->dq_pool)) != NULL) {
 		dq->dq_poolp = pl;
 		/* A pool's ECS goes in first, so that the cache key has it. */
 		if (pl->pl_ecs) {
@@ -504,7 +506,7 @@ frontend_route(struct dnsq *dq, int *verdict)
 		return NULL;
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
-	if (settings.st_servfailwhennoserver) {
+	if (cf->cf_servfailwhennoserver) {
 		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
 		stats_inc(STAT_SELF_ANSWERED);
 		stats_inc(STAT_RESPONSES);
@@ -572,8 +574,8 @@ frontend_answer_ok(struct dnsq *dq, int verdict)
 		return false;
 	dnsq_finish_answer(dq);
 	dq->dq_response = true;
-	return rules_selfanswered.rc_count == 0 ||
-	    rule_process(&rules_selfanswered, dq) != VERDICT_DROP;
+	return dq->dq_cf->cf_selfanswered.rc_count == 0 ||
+	    rule_process(&dq->dq_cf->cf_selfanswered, dq) != VERDICT_DROP;
 }
 
 /*
@@ -583,13 +585,13 @@ frontend_answer_ok(struct dnsq *dq, int verdict)
  * blocks, ECS from the pool).  NULL otherwise.
  */
 static struct pcache *
-frontend_first_cache(void)
+frontend_first_cache(const struct config *cf)
 {
-	struct pool	*pl = servers.sr_default;
+	struct pool	*pl = cf->cf_default;
 
 	if (pl == NULL || pl->pl_cache == NULL || pl->pl_ecs ||
-	    rules_query.rc_count > 0 || rules_cachehit.rc_count > 0 ||
-	    dlua_blockfilter_set ||
+	    cf->cf_query.rc_count > 0 || cf->cf_cachehit.rc_count > 0 ||
+	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0)
 		return NULL;
 	return pl->pl_cache;
@@ -657,7 +659,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		ring_push_slot(ring_queries, &rs, q.q_name);
 	}
 	/* Most queries of a busy cache: a hit that nothing else needs to see. */
-	if ((pc = frontend_first_cache()) != NULL &&
+	if ((pc = frontend_first_cache(config_now())) != NULL &&
 	    (keyed = pcache_key(pc, pkt, len, &q, false, &key))) {
 		n = pcache_get(pc, key, &q, false, pkt, UDP_QUERYMAX,
 		    (time_t)(loop_now / 1000000000ULL), false, 0, NULL);
@@ -740,7 +742,7 @@ frontend_tcp_accept(int fd, short revents, void *arg)
 static bool
 frontend_pool_available(const char *name)
 {
-	struct pool	*pl = pool_get(name, false);
+	struct pool	*pl = config_pool(config_now(), name);
 
 	return pl != NULL && pool_count_up(pl) > 0;
 }

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "config.h"
 #include "dnsdist.h"
 #include "lua.h"
 #include "netmask.h"
@@ -74,6 +75,17 @@ record_response(struct server *ds, const uint8_t *pkt, size_t len,
 	lat = atomic_load_explicit(&ds->ds_latency, memory_order_relaxed);
 	atomic_store_explicit(&ds->ds_latency,
 	    lat * 127.0 / 128.0 + (double)usec / 128.0, memory_order_relaxed);
+}
+
+int
+daemon_publish(void)
+{
+	int	rc;
+
+	if ((rc = config_publish(dlua_blockfilter_set)) == 1)
+		log_debug("daemon_publish: configuration generation %llu",
+		    (unsigned long long)config_generation());
+	return rc;
 }
 
 void
@@ -772,6 +784,8 @@ main(int argc, char *argv[])
 	backend_start();
 	if (backend_sync() == -1)
 		fatalx("unable to set up the backends");
+	if (daemon_publish() == -1)
+		fatalx("unable to publish the configuration");
 	health_initial();
 	health_start();
 	drop_privileges(cl.user, cl.group, cl.chroot);

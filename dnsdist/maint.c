@@ -112,6 +112,8 @@ maint_lua(void *arg)
 		log_info("maintenance: %s", sbuf_text(&out));
 	if (backend_sync() == -1)
 		log_warnx("maintenance: unable to open a backend socket");
+	if (daemon_publish() == -1)
+		log_warnx("maintenance: out of memory: changes not live yet");
 	pthread_rwlock_unlock(&config_lock);
 	sbuf_free(&out);
 }

@@ -27,6 +27,8 @@
 
 #include "addr.h"
 #include "cache.h"
+#include "config.h"
+#include "qsbr.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
@@ -820,15 +822,14 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !tq->tq_ecshadopt);
-	if ((tc != NULL || tq->tq_udp) && rules_response.rc_count > 0) {
+	if ((tc != NULL || tq->tq_udp) &&
+	    config_now()->cf_response.rc_count > 0) {
 		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ?
 		    (struct sockaddr *)&tc->tc_addr :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
 		dnsq_tags_load(&dq, tq->tq_tags);
-		pthread_rwlock_rdlock(&config_lock);
 		keep = backend_response_rules(&dq);
-		pthread_rwlock_unlock(&config_lock);
 		len = dq.dq_len;
 		if (dq.dq_skipcache)
 			tq->tq_cache = NULL;
@@ -962,13 +963,11 @@ tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	bool		 ok;
 
 	if (ds == NULL) {
-		pthread_rwlock_rdlock(&config_lock);
-		if ((pl = pool_get(tq->tq_pool, false)) != NULL)
+		if ((pl = config_pool(config_now(), tq->tq_pool)) != NULL)
 			ds = pool_select(pl, &tq->tq_q, tw->tw_now,
 			    &tw->tw_rnd);
 		if (ds != NULL)
 			server_ref(ds);
-		pthread_rwlock_unlock(&config_lock);
 		if (ds == NULL) {
 			stats_inc(STAT_NO_POLICY);
 			return false;
@@ -1023,14 +1022,12 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
-	/* Rules, pools and servers are read under the configuration lock. */
-	pthread_rwlock_rdlock(&config_lock);
+	/* The snapshot in dq holds rules, pools and servers till the poll. */
 	ds = frontend_route(&dq, &verdict);
 	if (ds != NULL)
 		server_ref(ds);
 	if (ds == NULL && !frontend_answer_ok(&dq, verdict))
 		verdict = VERDICT_DROP;
-	pthread_rwlock_unlock(&config_lock);
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
 			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
@@ -1322,6 +1319,13 @@ worker_main(void *arg)
 	int			  timeout;
 
 	randombytes_buf(&tw->tw_rnd, sizeof(tw->tw_rnd));
+	/*
+	 * A reader of configuration snapshots and cache entries: what a
+	 * round takes from them is used up by its end, and the thread holds
+	 * nothing while it waits in poll.
+	 */
+	if (qsbr_register() == -1)
+		fatalx("tcp worker: no reclamation slot left");
 	while (!tcp_quit) {
 		tw->tw_now = mono_ns();
 		worker_sweep(tw);
@@ -1372,8 +1376,10 @@ worker_main(void *arg)
 		}
 		timeout = next <= tw->tw_now ? 0 :
 		    (int)((next - tw->tw_now) / 1000000ULL) + 1;
+		qsbr_offline();
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal("tcp worker poll");
+		qsbr_online();
 		tw->tw_now = mono_ns();
 		for (i = 0; i < nc; i++) {
 			tc = tw->tw_clients[i];
@@ -1411,6 +1417,7 @@ worker_main(void *arg)
 				client_write(tw, tc);
 		}
 	}
+	qsbr_unregister();
 	free(pfd);
 	return NULL;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "lua.h"
 #include "netmask.h"
 #include "rule.h"
@@ -242,6 +243,15 @@ l_showversion(lua_State *L)
 	return 0;
 }
 
+/* Which snapshot of the configuration the packet path runs on. */
+static int
+l_showconfiggeneration(lua_State *L)
+{
+	(void)L;
+	dlua_printf("%llu\n", (unsigned long long)config_generation());
+	return 0;
+}
+
 static int
 l_setverbose(lua_State *L)
 {
@@ -426,6 +436,7 @@ static const luaL_Reg globals[] = {
 	{ "setSecurityPollSuffix", l_setsecuritypollsuffix },
 	{ "setSecurityPollInterval", l_ignore },
 	{ "showVersion", l_showversion },
+	{ "showConfigGeneration", l_showconfiggeneration },
 	{ "setVerbose", l_setverbose },
 	{ "getVerbose", l_getverbose },
 	{ "shutdown", l_shutdown },

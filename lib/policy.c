@@ -85,21 +85,29 @@ policy_text_hash(const char *text)
 }
 
 struct pool *
+pool_find(struct pool *const *pools, size_t n, struct pool *def,
+    const char *name)
+{
+	size_t	i;
+
+	/* Most lookups are of the default pool. */
+	if (name[0] == '\0' && def != NULL)
+		return def;
+	for (i = 0; i < n; i++)
+		if (pools[i]->pl_name[0] == name[0] && (name[0] == '\0' ||
+		    strcmp(pools[i]->pl_name, name) == 0))
+			return pools[i];
+	return NULL;
+}
+
+struct pool *
 pool_get(const char *name, bool create)
 {
 	struct pool	*pl, **npools;
-	size_t		 i;
 
-	/* Most lookups are of the default pool. */
-	if (name[0] == '\0' && servers.sr_default != NULL)
-		return servers.sr_default;
-	for (i = 0; i < servers.sr_npools; i++)
-		if (servers.sr_pools[i]->pl_name[0] == name[0] &&
-		    (name[0] == '\0' ||
-		    strcmp(servers.sr_pools[i]->pl_name, name) == 0))
-			return servers.sr_pools[i];
-	if (!create)
-		return NULL;
+	if ((pl = pool_find(servers.sr_pools, servers.sr_npools,
+	    servers.sr_default, name)) != NULL || !create)
+		return pl;
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		return NULL;
 	if ((pl->pl_name = strdup(name)) == NULL) {
@@ -324,7 +332,8 @@ policy_roundrobin(struct pool *pl)
 
 	if ((n = pool_count_up(pl)) == 0)
 		return NULL;
-	pos = atomic_fetch_add_explicit(&pl->pl_rr, 1, memory_order_relaxed);
+	pos = atomic_fetch_add_explicit(pl->pl_rrp != NULL ? pl->pl_rrp :
+	    &pl->pl_rr, 1, memory_order_relaxed);
 	k = pos % n;
 	for (i = 0; i < pl->pl_count; i++) {
 		if (!server_is_up(pl->pl_servers[i]))

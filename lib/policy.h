@@ -36,6 +36,7 @@ struct pool {
 	struct chash_point	*pl_ring;	/* chashed */
 	size_t			 pl_ringlen;
 	_Atomic unsigned	 pl_rr;		/* roundrobin position */
+	_Atomic unsigned	*pl_rrp;	/* snapshots: the draft's */
 	struct pcache		*pl_cache;	/* NULL: none */
 	bool			 pl_ecs;	/* add ECS before the cache */
 };
@@ -58,6 +59,9 @@ int		 policy_from_name(const char *);
 
 /* Find or create the pool of that name ("" is the default pool). */
 struct pool	*pool_get(const char *name, bool create);
+/* The pool of that name among pools (def: the default pool, or NULL). */
+struct pool	*pool_find(struct pool *const *pools, size_t n,
+		    struct pool *def, const char *name);
 /* Add or remove a server and rebuild order and ring.  0 or -1. */
 int		 pool_add_server(struct pool *, struct server *);
 void		 pool_rm_server(struct pool *, struct server *);

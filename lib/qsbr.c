@@ -24,6 +24,7 @@ struct qsbr_slot {
 };
 
 static struct qsbr_slot		 slots[QSBR_READERS];
+static _Atomic size_t		 nslots;	/* ever used: scan no further */
 static _Atomic uint64_t		 epoch = 1;
 static pthread_mutex_t		 limbo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct qsbr_node		*limbo;		/* newest first */
@@ -34,7 +35,7 @@ _Thread_local bool		 qsbr_online_now;
 int
 qsbr_register(void)
 {
-	size_t	i;
+	size_t	i, n;
 	bool	f;
 
 	if (me != NULL)
@@ -44,6 +45,10 @@ qsbr_register(void)
 		if (atomic_compare_exchange_strong(&slots[i].qs_used, &f,
 		    true)) {
 			me = &slots[i];
+			for (f = false; !f; )
+				f = (n = atomic_load(&nslots)) > i ||
+				    atomic_compare_exchange_weak(&nslots, &n,
+				    i + 1);
 			qsbr_online();
 			return 0;
 		}
@@ -95,10 +100,11 @@ static uint64_t
 oldest_seen(void)
 {
 	uint64_t	min = UINT64_MAX, s;
-	size_t		i;
+	size_t		i, n;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	for (i = 0; i < QSBR_READERS; i++) {
+	n = atomic_load(&nslots);
+	for (i = 0; i < n; i++) {
 		s = atomic_load(&slots[i].qs_seen);
 		if (s != 0 && s < min)
 			min = s;

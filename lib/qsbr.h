@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QSBR_READERS	16
+/* The main loop, every TCP worker (up to 1024) and a few more. */
+#define QSBR_READERS	1088
 
 /* Kept in a retirable object; qn_free(node) frees the object. */
 struct qsbr_node {

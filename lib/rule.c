@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "policy.h"
+#include "config.h"
 #include "rule.h"
 #include "siphash.h"
 
@@ -500,6 +501,7 @@ dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
 	memset(dq, 0, half);
 	memset((char *)dq + half, 0, offsetof(struct dnsq, dq_tags) - half);
 	dq->dq_ntags = 0;
+	dq->dq_cf = config_now();
 	dq->dq_pkt = pkt;
 	dq->dq_len = len;
 	dq->dq_size = size;
@@ -552,6 +554,7 @@ rule_add(struct rule_chain *rc, struct selector *se, struct action *ac,
 	ru->ru_sel = se;
 	ru->ru_act = ac;
 	ru->ru_order = rc->rc_nextorder++;
+	ru->ru_refs = 1;
 	rc->rc_rules[rc->rc_count++] = ru;
 	return 0;
 }
@@ -574,9 +577,18 @@ rule_find(const struct rule_chain *rc, const char *key)
 	return -1;
 }
 
-static void
-rule_free(struct rule *ru)
+void
+rule_ref(struct rule *ru)
 {
+	atomic_fetch_add_explicit(&ru->ru_refs, 1, memory_order_relaxed);
+}
+
+void
+rule_unref(struct rule *ru)
+{
+	if (ru == NULL || atomic_fetch_sub_explicit(&ru->ru_refs, 1,
+	    memory_order_acq_rel) != 1)
+		return;
 	selector_unref(ru->ru_sel);
 	action_unref(ru->ru_act);
 	free(ru->ru_name);
@@ -588,7 +600,7 @@ rule_remove(struct rule_chain *rc, size_t pos)
 {
 	if (pos >= rc->rc_count)
 		return -1;
-	rule_free(rc->rc_rules[pos]);
+	rule_unref(rc->rc_rules[pos]);
 	memmove(&rc->rc_rules[pos], &rc->rc_rules[pos + 1],
 	    (rc->rc_count - pos - 1) * sizeof(*rc->rc_rules));
 	rc->rc_count--;
@@ -618,7 +630,7 @@ void
 rule_clear(struct rule_chain *rc)
 {
 	while (rc->rc_count > 0)
-		rule_free(rc->rc_rules[--rc->rc_count]);
+		rule_unref(rc->rc_rules[--rc->rc_count]);
 }
 
 int
@@ -635,7 +647,7 @@ rule_set(struct rule_chain *rc, struct rule **list, size_t n)
 }
 
 int
-rule_process(struct rule_chain *rc, struct dnsq *dq)
+rule_process(const struct rule_chain *rc, struct dnsq *dq)
 {
 	struct rule	*ru;
 	size_t		 i;

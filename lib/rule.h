@@ -27,7 +27,9 @@
 #define DQ_MAXTAGS	8
 
 /* What a query or a response is, for selectors and actions. */
+struct config;
 struct dnsq {
+	const struct config	*dq_cf;		/* the snapshot it runs under */
 	uint8_t			*dq_pkt;
 	size_t			 dq_len;
 	size_t			 dq_size;	/* room in dq_pkt */
@@ -212,6 +214,7 @@ struct action {
 };
 
 struct rule {
+	_Atomic int		 ru_refs;	/* the draft's and snapshots' */
 	struct selector		*ru_sel;
 	struct action		*ru_act;
 	char			*ru_name;
@@ -280,6 +283,9 @@ int		 action_log_reopen(void);
 void		 action_log_paths(void (*fn)(const char *));
 
 /* Chains */
+/* A rule is shared by the draft chain and the snapshots that copy it. */
+void		 rule_ref(struct rule *);
+void		 rule_unref(struct rule *);
 int		 rule_add(struct rule_chain *, struct selector *,
 		    struct action *, const char *name, const char *uuid);
 /* By position, name or uuid; 0 or -1 when there is no such rule. */
@@ -290,14 +296,15 @@ void		 rule_clear(struct rule_chain *);
 /* Replace the chain's rules with a copy of the given list. */
 int		 rule_set(struct rule_chain *, struct rule **, size_t);
 /* Run the chain; dq may be rewritten.  Returns the verdict. */
-int		 rule_process(struct rule_chain *, struct dnsq *);
+int		 rule_process(const struct rule_chain *, struct dnsq *);
 /* showRules()-style listing; filter: only rules whose action is kind. */
 void		 rule_show(const struct rule_chain *, struct sbuf *,
 		    bool uuids, int onlykind, size_t limit, bool bymatches);
 
 /*
  * Start a dnsq for the packet pkt (len bytes, room for size) whose question
- * is q, from remote; the rest is zero: UDP, no local address, default pool.
+ * is q, from remote, under the live configuration snapshot; the rest is
+ * zero: UDP, no local address, default pool.
  */
 void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
 		    size_t size, const struct dnsquestion *q,

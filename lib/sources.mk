@@ -10,6 +10,7 @@ LIB_SRCS = \
 	lib/action.c \
 	lib/server.c \
 	lib/policy.c \
+	lib/config.c \
 	lib/siphash.c \
 	lib/cache.c \
 	lib/qsbr.c \

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Run the whole Kyua suite; print the report on failure and end with one
-# line "N passed, N failed".
+# Run the whole Kyua suite, or the test programs named (dnsdist/t_tcp ...);
+# print the report on failure and end with one line "N passed, N failed".
 cd "$(dirname "$0")" || exit 1
+# A ThreadSanitizer build (make TSAN=1) stops at its first report, so that
+# the test that caused it fails.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
 results=$(mktemp -d "${TMPDIR:-/tmp}/dnsdist-kyua.XXXXXX") || exit 1
 db="$results/results.db"
-kyua test --results-file="$db" >"$results/test.log" 2>&1
+kyua test --results-file="$db" "$@" >"$results/test.log" 2>&1
 status=$?
 cat "$results/test.log"
 kyua report --results-file="$db" --verbose --results-filter=broken,failed \
