@@ -172,7 +172,7 @@ static struct tcp_worker	*workers;
 static size_t			 nworkers;
 static size_t			 next_worker;
 static _Atomic size_t		 next_udp_worker;
-static volatile sig_atomic_t	 tcp_quit;
+static atomic_bool		 tcp_quit;	/* set by the main thread */
 
 static bool	tcp_forward(struct tcp_worker *, struct tcp_query *,
 		    struct server *);
@@ -1326,7 +1326,7 @@ worker_main(void *arg)
 	 */
 	if (qsbr_register() == -1)
 		fatalx("tcp worker: no reclamation slot left");
-	while (!tcp_quit) {
+	while (!atomic_load_explicit(&tcp_quit, memory_order_relaxed)) {
 		tw->tw_now = mono_ns();
 		worker_sweep(tw);
 		n = 1 + tw->tw_nclients + tw->tw_nbconns;
@@ -1561,7 +1561,7 @@ tcp_stop(void)
 {
 	size_t	i;
 
-	tcp_quit = 1;
+	atomic_store(&tcp_quit, true);
 	if (spare_fd != -1) {
 		close(spare_fd);
 		spare_fd = -1;
