@@ -1,5 +1,6 @@
 /*
- * Credentials of the web server, plain or scrypt-hashed.
+ * Credentials of the web server, plain or scrypt-hashed; what verified
+ * already, and failed verifications per client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,19 @@ cred_scrypt(const char *password, const struct cred_parsed *cp,
 	    CRED_HASHLEN);
 }
 
+/* Whether password hashes to cp's hash. */
+static bool
+cred_scrypt_match(const char *password, const struct cred_parsed *cp)
+{
+	uint8_t	out[CRED_HASHLEN];
+	bool	ok;
+
+	ok = cred_scrypt(password, cp, out) == 0 &&
+	    sodium_memcmp(out, cp->cp_hash, sizeof(out)) == 0;
+	sodium_memzero(out, sizeof(out));
+	return ok;
+}
+
 int
 cred_hash(const char *password, uint64_t workfactor, char *out, size_t outsz)
 {
@@ -119,10 +133,9 @@ cred_check(const char *stored, const char *given)
 
 	if (stored == NULL || stored[0] == '\0' || given == NULL)
 		return false;
-	if (cred_parse(stored, &cp) == 0) {
-		ok = cred_scrypt(given, &cp, a) == 0 &&
-		    sodium_memcmp(a, cp.cp_hash, sizeof(a)) == 0;
-	} else {
+	if (cred_parse(stored, &cp) == 0)
+		ok = cred_scrypt_match(given, &cp);
+	else {
 		/* Equal-length keyed digests: a constant-time comparison. */
 		randombytes_buf(key, sizeof(key));
 		crypto_generichash(a, sizeof(a), (const uint8_t *)stored,
@@ -136,4 +149,127 @@ cred_check(const char *stored, const char *given)
 	sodium_memzero(b, sizeof(b));
 	sodium_memzero(&cp, sizeof(cp));
 	return ok;
+}
+
+static void
+memo_digest(const struct cred_memo *memo, const char *text,
+    uint8_t out[CRED_DIGESTLEN])
+{
+	crypto_generichash(out, CRED_DIGESTLEN, (const uint8_t *)text,
+	    strlen(text), memo->cm_key, sizeof(memo->cm_key));
+}
+
+void
+cred_memo_clear(struct cred_memo *memo)
+{
+	sodium_memzero(memo, sizeof(*memo));
+}
+
+enum cred_result
+cred_verify(struct cred_memo *memo, const char *stored, const char *given,
+    bool may_hash)
+{
+	struct cred_parsed	cp;
+	uint8_t			d[CRED_DIGESTLEN];
+	enum cred_result	r;
+
+	if (stored == NULL || stored[0] == '\0' || given == NULL)
+		return CRED_MISMATCH;
+	if (cred_parse(stored, &cp) == -1)
+		return cred_check(stored, given) ? CRED_MATCH : CRED_MISMATCH;
+	if (memo->cm_keyed) {
+		memo_digest(memo, stored, d);
+		if (sodium_memcmp(d, memo->cm_stored, sizeof(d)) != 0)
+			cred_memo_clear(memo);
+	}
+	if (!memo->cm_keyed) {
+		randombytes_buf(memo->cm_key, sizeof(memo->cm_key));
+		memo_digest(memo, stored, memo->cm_stored);
+		memo->cm_keyed = true;
+	}
+	memo_digest(memo, given, d);
+	if (memo->cm_matched &&
+	    sodium_memcmp(d, memo->cm_given, sizeof(d)) == 0)
+		r = CRED_MATCH;
+	else if (!may_hash)
+		r = CRED_UNCHECKED;
+	else if (cred_scrypt_match(given, &cp)) {
+		memcpy(memo->cm_given, d, sizeof(d));
+		memo->cm_matched = true;
+		r = CRED_MATCH;
+	} else
+		r = CRED_MISMATCH;
+	sodium_memzero(d, sizeof(d));
+	sodium_memzero(&cp, sizeof(cp));
+	return r;
+}
+
+/*
+ * The slot that counts sa's failures: its own while its window lasts,
+ * else (create) a free one, else the shared last one.  NULL when sa has
+ * none and create is false.
+ */
+static struct cred_limit_slot *
+limit_slot(struct cred_limit *cl, const struct sockaddr *sa, uint64_t now,
+    bool create)
+{
+	struct cred_limit_slot	*ls, *free_ls = NULL;
+	struct netmask		 nm;
+	bool			 known;
+	size_t			 i;
+
+	known = netmask_from_sockaddr(sa, 32, 64, &nm) == 0;
+	for (i = 0; i <= CRED_LIMIT_SLOTS; i++) {
+		ls = &cl->cl_slots[i];
+		if (ls->ls_fails == 0 || now - ls->ls_start >=
+		    CRED_LIMIT_WINDOW * UINT64_C(1000000000)) {
+			ls->ls_fails = 0;
+			if (free_ls == NULL && i < CRED_LIMIT_SLOTS)
+				free_ls = ls;
+			continue;
+		}
+		if (known && i < CRED_LIMIT_SLOTS &&
+		    ls->ls_net.nm_family == nm.nm_family &&
+		    memcmp(ls->ls_net.nm_addr, nm.nm_addr,
+		    sizeof(nm.nm_addr)) == 0)
+			return ls;
+	}
+	if (free_ls == NULL || !known)
+		ls = &cl->cl_slots[CRED_LIMIT_SLOTS];
+	else if (create) {
+		ls = free_ls;
+		ls->ls_net = nm;
+	} else
+		return NULL;
+	if (ls->ls_fails == 0) {
+		if (!create)
+			return NULL;
+		ls->ls_start = now;
+	}
+	return ls;
+}
+
+unsigned int
+cred_limit_wait(struct cred_limit *cl, const struct sockaddr *sa,
+    uint64_t now)
+{
+	struct cred_limit_slot	*ls;
+	uint64_t		 end;
+
+	if ((ls = limit_slot(cl, sa, now, false)) == NULL ||
+	    ls->ls_fails < CRED_LIMIT_FAILS)
+		return 0;
+	end = ls->ls_start + CRED_LIMIT_WINDOW * UINT64_C(1000000000);
+	return (unsigned int)((end - now + 999999999) / 1000000000);
+}
+
+void
+cred_limit_fail(struct cred_limit *cl, const struct sockaddr *sa,
+    uint64_t now)
+{
+	struct cred_limit_slot	*ls;
+
+	ls = limit_slot(cl, sa, now, true);
+	if (ls->ls_fails < UINT32_MAX)
+		ls->ls_fails++;
 }

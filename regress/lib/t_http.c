@@ -1,7 +1,11 @@
 /*
  * http and credentials: request heads (well-formed, hostile, oversized),
- * query parameters, Basic credentials, password hashes.
+ * query parameters, Basic credentials, password hashes, what verified
+ * and failures per client.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +176,115 @@ ATF_TC_BODY(credentials, tc)
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
 }
 
+ATF_TC_WITHOUT_HEAD(memo);
+ATF_TC_BODY(memo, tc)
+{
+	struct cred_memo	memo;
+	char			hash[CRED_MAXLEN], other[CRED_MAXLEN];
+	size_t			i;
+
+	ATF_REQUIRE(sodium_init() >= 0);
+	memset(&memo, 0, sizeof(memo));
+	ATF_REQUIRE_EQ(cred_hash("secret", 16, hash, sizeof(hash)), 0);
+	ATF_REQUIRE_EQ(cred_hash("secret", 16, other, sizeof(other)), 0);
+	/* Unchecked until scrypt may run; a mismatch is not remembered. */
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "secret", false),
+	    CRED_UNCHECKED);
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "wrong", true), CRED_MISMATCH);
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "wrong", false),
+	    CRED_UNCHECKED);
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "secret", true), CRED_MATCH);
+	/* Then without scrypt; only a digest is kept, never the text. */
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "secret", false), CRED_MATCH);
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "secreT", false),
+	    CRED_UNCHECKED);
+	for (i = 0; i + 6 <= sizeof(memo); i++)
+		ATF_CHECK(memcmp((uint8_t *)&memo + i, "secret", 6) != 0);
+	/* Another stored credential, even of the same text, forgets it. */
+	ATF_CHECK_EQ(cred_verify(&memo, other, "secret", false),
+	    CRED_UNCHECKED);
+	ATF_CHECK_EQ(cred_verify(&memo, hash, "secret", false),
+	    CRED_UNCHECKED);
+	/* Plain texts are compared at once; nothing stored matches nothing. */
+	ATF_CHECK_EQ(cred_verify(&memo, "plain", "plain", false), CRED_MATCH);
+	ATF_CHECK_EQ(cred_verify(&memo, "plain", "plan", false),
+	    CRED_MISMATCH);
+	ATF_CHECK_EQ(cred_verify(&memo, NULL, "x", true), CRED_MISMATCH);
+	ATF_CHECK_EQ(cred_verify(&memo, "", "", true), CRED_MISMATCH);
+	cred_memo_clear(&memo);
+	ATF_CHECK(!memo.cm_keyed && !memo.cm_matched);
+}
+
+static const struct sockaddr *
+sin4(struct sockaddr_in *sin, const char *text)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, text, &sin->sin_addr);
+	return (const struct sockaddr *)sin;
+}
+
+static const struct sockaddr *
+sin6(struct sockaddr_in6 *sin, const char *text)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, text, &sin->sin6_addr);
+	return (const struct sockaddr *)sin;
+}
+
+#define SEC	UINT64_C(1000000000)
+
+ATF_TC_WITHOUT_HEAD(limit);
+ATF_TC_BODY(limit, tc)
+{
+	struct cred_limit	*cl;
+	struct sockaddr_in	 a, b;
+	struct sockaddr_in6	 c, d;
+	uint64_t		 t0 = 1000 * SEC;
+	char			 text[32];
+	int			 i;
+
+	ATF_REQUIRE((cl = calloc(1, sizeof(*cl))) != NULL);
+	for (i = 0; i < CRED_LIMIT_FAILS; i++) {
+		ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "192.0.2.1"),
+		    t0 + (uint64_t)i * SEC), 0);
+		cred_limit_fail(cl, sin4(&a, "192.0.2.1"),
+		    t0 + (uint64_t)i * SEC);
+	}
+	/* The window runs from the first failure. */
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "192.0.2.1"), t0 + 10 * SEC),
+	    CRED_LIMIT_WINDOW - 10);
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "192.0.2.1"),
+	    t0 + CRED_LIMIT_WINDOW * SEC - 1), 1);
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&b, "192.0.2.2"), t0 + 10 * SEC),
+	    0);
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "192.0.2.1"),
+	    t0 + CRED_LIMIT_WINDOW * SEC), 0);
+	/* IPv6 clients count per /64. */
+	for (i = 0; i < CRED_LIMIT_FAILS; i++)
+		cred_limit_fail(cl, sin6(&c, "2001:db8::1"), t0);
+	ATF_CHECK(cred_limit_wait(cl, sin6(&d, "2001:db8::ffff"), t0) > 0);
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin6(&d, "2001:db8:0:1::1"), t0), 0);
+	/* A full table: the others share one slot. */
+	memset(cl, 0, sizeof(*cl));
+	for (i = 0; i < CRED_LIMIT_SLOTS; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		cred_limit_fail(cl, sin4(&a, text), t0);
+	}
+	for (i = 0; i < CRED_LIMIT_FAILS; i++) {
+		snprintf(text, sizeof(text), "203.0.113.%d", i);
+		ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, text), t0), 0);
+		cred_limit_fail(cl, sin4(&a, text), t0);
+	}
+	ATF_CHECK(cred_limit_wait(cl, sin4(&a, "203.0.113.200"), t0) > 0);
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "198.51.100.1"), t0), 0);
+	/* Once the table has room, a newcomer has a slot of its own. */
+	ATF_CHECK_EQ(cred_limit_wait(cl, sin4(&a, "203.0.113.200"),
+	    t0 + CRED_LIMIT_WINDOW * SEC), 0);
+	free(cl);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, request);
@@ -179,5 +292,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, query);
 	ATF_TP_ADD_TC(tp, basic);
 	ATF_TP_ADD_TC(tp, credentials);
+	ATF_TP_ADD_TC(tp, memo);
+	ATF_TP_ADD_TC(tp, limit);
 	return atf_no_error();
 }
