@@ -8,12 +8,22 @@
  * closed at once and those past maxConcurrentConnections get a 503; a
  * request head larger than HTTP_HEADMAX gets a 431; a request must arrive,
  * and its answer leave, within WEB_TIMEOUT of the connection or of the
- * previous answer.  Connections are kept alive (HTTP/1.1) unless the
- * client says otherwise or sends a body, which is never read.
+ * previous answer, and a connection serves WEB_MAXREQUESTS requests within
+ * WEB_LIFETIME at most.  Each round of the loop answers one request per
+ * connection, so that pipelined requests wait behind other connections'.
+ * Connections are kept alive (HTTP/1.1) unless the client says otherwise
+ * or sends a body, which is never read.  After the last answer the
+ * connection is shut down and drained for WEB_LINGER before it is closed,
+ * so that what the client still sends does not reset it and lose the
+ * answer.
  *
  * Statistics are read from a metrics_snapshot() taken under the read side
  * of the configuration lock; credentials and headers are copied under it
- * and checked outside, since a hashed password takes milliseconds.
+ * and checked outside, since a hashed password takes milliseconds: a
+ * credential that verified is remembered (cred_verify()), a client that
+ * failed too often is not checked until its window ends
+ * (cred_limit_wait()), and scrypt runs for one request a round, whose
+ * connection then goes to the end of the list.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -33,34 +43,54 @@
 #include "lua.h"
 #include "metrics.h"
 #include "netmask.h"
+#include "stats.h"
 
+#define WEB_SEC		UINT64_C(1000000000)
 #define WEB_TIMEOUT	10		/* seconds */
 #define WEB_ACCEPTMAX	64		/* connections accepted per wakeup */
+#define WEB_MAXREQUESTS	100		/* per connection */
+#define WEB_LIFETIME	60		/* seconds of keep-alive */
+#define WEB_LINGER	2		/* seconds of draining after the end */
+#define WEB_LINGERMAX	64		/* connections draining at once */
 
 struct webconn {
 	TAILQ_ENTRY(webconn)	 wc_entry;
 	int			 wc_fd;
+	struct sockaddr_storage	 wc_ss;
 	char			 wc_peer[ADDR_MAXTEXT];
 	char			 wc_in[HTTP_HEADMAX];
 	size_t			 wc_inlen;
 	struct sbuf		 wc_out;
 	size_t			 wc_outoff;
+	int			 wc_requests;
 	bool			 wc_sending;
+	bool			 wc_more;	/* wc_in may hold a request */
 	bool			 wc_close;	/* after the answer */
+	bool			 wc_linger;	/* in nlinger, not nconns */
 	uint64_t		 wc_deadline;	/* monotonic ns */
+	uint64_t		 wc_end;	/* no keep-alive after */
 	short			 wc_revents;
 };
 
 /* What a request is checked against, copied under the lock. */
 struct webauth {
-	char	*wa_password;
-	char	*wa_apikey;
-	bool	 wa_statsauth;
-	bool	 wa_apiauth;
+	char			*wa_password;
+	char			*wa_apikey;
+	bool			 wa_statsauth;
+	bool			 wa_apiauth;
+	struct webconn		*wa_conn;
+	unsigned int		 wa_wait;	/* a check skipped: seconds */
+	bool			 wa_hashed;	/* scrypt ran */
+	bool			 wa_later;	/* it must wait its turn */
 };
 
 static TAILQ_HEAD(, webconn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static int			 nconns;
+static int			 nconns;	/* served: within the limit */
+static int			 nlinger;	/* turned away or ending */
+static struct cred_memo		 memo_password, memo_apikey;
+static struct cred_limit	 auth_limit;
+static bool			 round_hashed;	/* scrypt ran this round */
+static struct webconn		*hashed_conn;	/* for it: last next round */
 static int			 web_fd = -1;
 static int			 stop_pipe[2] = { -1, -1 };
 static pthread_t		 web_thread;
@@ -84,7 +114,12 @@ web_close(struct webconn *wc)
 {
 	close(wc->wc_fd);
 	TAILQ_REMOVE(&conns, wc, wc_entry);
-	nconns--;
+	if (wc == hashed_conn)
+		hashed_conn = NULL;
+	if (wc->wc_linger)
+		nlinger--;
+	else
+		nconns--;
 	sbuf_free(&wc->wc_out);
 	free(wc);
 }
@@ -130,8 +165,11 @@ static void
 web_answer(struct webconn *wc, int status, const char *ctype,
     const char *extra, const struct sbuf *body)
 {
-	size_t	len = body != NULL ? body->sb_len : 0;
+	size_t		len = body != NULL ? body->sb_len : 0;
+	uint64_t	now = mono_ns();
 
+	if (++wc->wc_requests >= WEB_MAXREQUESTS || now >= wc->wc_end)
+		wc->wc_close = true;
 	sbuf_reset(&wc->wc_out);
 	http_response_head(&wc->wc_out, status, ctype, len, !wc->wc_close);
 	pthread_rwlock_rdlock(&config_lock);
@@ -150,7 +188,7 @@ web_answer(struct webconn *wc, int status, const char *ctype,
 	}
 	wc->wc_outoff = 0;
 	wc->wc_sending = true;
-	wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
+	wc->wc_deadline = now + WEB_TIMEOUT * WEB_SEC;
 }
 
 static void
@@ -177,14 +215,52 @@ webauth_free(struct webauth *wa)
 	}
 }
 
+/*
+ * Verify a credential that the client sent.  A failure counts against its
+ * address; once it has failed too often, hashed credentials that did not
+ * verify before are not checked (wa_wait says for how long).  scrypt runs
+ * for one request a round: another that needs it waits (wa_later).
+ */
 static bool
-check_apikey(const struct http_request *req, const struct webauth *wa)
+web_verify(struct webauth *wa, struct cred_memo *memo, const char *stored,
+    const char *given)
 {
-	return req->hr_apikey_set && cred_check(wa->wa_apikey, req->hr_apikey);
+	const struct sockaddr	*sa;
+	uint64_t		 now = mono_ns();
+	unsigned int		 wait;
+	enum cred_result	 r;
+
+	sa = (const struct sockaddr *)&wa->wa_conn->wc_ss;
+	wait = cred_limit_wait(&auth_limit, sa, now);
+	if ((r = cred_verify(memo, stored, given, false)) == CRED_UNCHECKED) {
+		if (wait > 0)
+			wa->wa_wait = wait;
+		else if (round_hashed)
+			wa->wa_later = true;
+		else {
+			wa->wa_hashed = true;
+			r = cred_verify(memo, stored, given, true);
+		}
+	}
+	if (r != CRED_MISMATCH)
+		return r == CRED_MATCH;
+	stats_inc(STAT_WEB_AUTH_FAILURES);
+	cred_limit_fail(&auth_limit, sa, now);
+	if (wait == 0 && cred_limit_wait(&auth_limit, sa, now) > 0)
+		web_refused(wa->wa_conn->wc_peer,
+		    "too many failed authentications");
+	return false;
 }
 
 static bool
-check_password(const struct http_request *req, const struct webauth *wa)
+check_apikey(const struct http_request *req, struct webauth *wa)
+{
+	return req->hr_apikey_set && web_verify(wa, &memo_apikey,
+	    wa->wa_apikey, req->hr_apikey);
+}
+
+static bool
+check_password(const struct http_request *req, struct webauth *wa)
 {
 	char	pw[HTTP_FIELDMAX];
 	bool	ok;
@@ -192,7 +268,7 @@ check_password(const struct http_request *req, const struct webauth *wa)
 	if (!req->hr_auth_set ||
 	    http_basic_password(req->hr_auth, pw, sizeof(pw)) == -1)
 		return false;
-	ok = cred_check(wa->wa_password, pw);
+	ok = web_verify(wa, &memo_password, wa->wa_password, pw);
 	explicit_bzero(pw, sizeof(pw));
 	return ok;
 }
@@ -201,15 +277,20 @@ check_password(const struct http_request *req, const struct webauth *wa)
  * As dnsdist: statistics need the password or the API key (unless
  * statsRequireAuthentication is off), the API needs the key (the
  * overview also takes the password), anything else the password.
+ * Returns 0 when authorized, else 401, or 429 with *wait set when a
+ * credential went unchecked, or -1 when scrypt must wait for a later
+ * round.
  */
-static bool
-web_authorized(const struct http_request *req)
+static int
+web_authorized(struct webconn *wc, const struct http_request *req,
+    unsigned int *wait)
 {
 	struct webauth	wa;
 	bool		ok;
 	const char	*p = req->hr_path;
 
 	memset(&wa, 0, sizeof(wa));
+	wa.wa_conn = wc;
 	pthread_rwlock_rdlock(&config_lock);
 	if (settings.st_webpassword != NULL)
 		wa.wa_password = strdup(settings.st_webpassword);
@@ -228,7 +309,14 @@ web_authorized(const struct http_request *req)
 	else
 		ok = check_password(req, &wa);
 	webauth_free(&wa);
-	return ok;
+	if (wa.wa_hashed) {
+		round_hashed = true;
+		hashed_conn = wc;
+	}
+	*wait = wa.wa_wait;
+	if (ok)
+		return 0;
+	return wa.wa_later ? -1 : wa.wa_wait > 0 ? 429 : 401;
 }
 
 enum web_page {
@@ -259,18 +347,28 @@ web_route(const char *path)
 	return PAGE_NONE;
 }
 
+/* Answer a request; auth and wait are what web_authorized() said. */
 static void
-web_request(struct webconn *wc, const struct http_request *req)
+web_request(struct webconn *wc, const struct http_request *req, int auth,
+    unsigned int wait)
 {
 	struct metrics	*mx;
 	struct sbuf	 body;
 	enum web_page	 page;
-	char		 command[32];
+	char		 command[32], retry[32];
 	const char	*ctype = "application/json";
 
 	if (req->hr_body || !req->hr_keepalive)
 		wc->wc_close = true;
-	if (!web_authorized(req)) {
+	switch (auth) {
+	case 0:
+		break;
+	case 429:
+		stats_inc(STAT_WEB_AUTH_LIMITED);
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
+		web_error(wc, 429, retry);
+		return;
+	default:
 		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""
 		    "\r\n");
 		return;
@@ -340,26 +438,61 @@ web_request(struct webconn *wc, const struct http_request *req)
 	sbuf_free(&body);
 }
 
-/* Answer the next whole request in the buffer, if there is one. */
-static void
+/* Answer the next whole request in the buffer; whether there was one. */
+static bool
 web_process(struct webconn *wc)
 {
 	struct http_request	req;
-	int			rc;
+	unsigned int		wait;
+	int			rc, auth;
 
-	if (wc->wc_sending || wc->wc_inlen == 0)
-		return;
-	if ((rc = http_parse_request(wc->wc_in, wc->wc_inlen, &req)) == 0)
-		return;
+	wc->wc_more = false;
+	if (wc->wc_inlen == 0 ||
+	    (rc = http_parse_request(wc->wc_in, wc->wc_inlen, &req)) == 0)
+		return false;
 	if (rc < 0) {
 		wc->wc_close = true;
 		web_error(wc, -rc, NULL);
-		return;
+		return true;
 	}
-	web_request(wc, &req);
+	if ((auth = web_authorized(wc, &req, &wait)) == -1) {
+		wc->wc_more = true;	/* the next round */
+		explicit_bzero(&req, sizeof(req));
+		return false;
+	}
+	web_request(wc, &req, auth, wait);
 	memmove(wc->wc_in, wc->wc_in + rc, wc->wc_inlen - (size_t)rc);
 	wc->wc_inlen -= (size_t)rc;
+	wc->wc_more = wc->wc_inlen > 0;
 	explicit_bzero(&req, sizeof(req));
+	return true;
+}
+
+/*
+ * After the last answer: no more sending, and what the client still sends
+ * is read and dropped until it closes or WEB_LINGER has passed.  0, or -1
+ * when the connection was closed at once.
+ */
+static int
+web_linger(struct webconn *wc)
+{
+	if (!wc->wc_linger) {
+		if (nlinger >= WEB_LINGERMAX) {
+			web_close(wc);
+			return -1;
+		}
+		nconns--;
+		nlinger++;
+		wc->wc_linger = true;
+	}
+	if (shutdown(wc->wc_fd, SHUT_WR) == -1) {
+		web_close(wc);
+		return -1;
+	}
+	wc->wc_more = false;
+	wc->wc_inlen = 0;
+	wc->wc_deadline = mono_ns() + WEB_LINGER * WEB_SEC;
+	return 0;
 }
 
 /* Write what is pending; 0, or -1 when the connection was closed. */
@@ -381,13 +514,13 @@ web_write(struct webconn *wc)
 		}
 		wc->wc_outoff += (size_t)n;
 	}
-	if (wc->wc_close) {
-		web_close(wc);
-		return -1;
-	}
 	wc->wc_sending = false;
 	sbuf_reset(&wc->wc_out);
-	wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
+	if (wc->wc_close)
+		return web_linger(wc);
+	wc->wc_deadline = mono_ns() + WEB_TIMEOUT * WEB_SEC;
+	if (wc->wc_deadline > wc->wc_end)
+		wc->wc_deadline = wc->wc_end;
 	return 0;
 }
 
@@ -410,9 +543,12 @@ web_read(struct webconn *wc)
 		return -1;
 	}
 	wc->wc_inlen += (size_t)n;
+	if (wc->wc_linger)
+		wc->wc_inlen = 0;	/* dropped */
 	return 0;
 }
 
+/* A connection that poll(2) reported, or that holds a request. */
 static void
 web_io(struct webconn *wc)
 {
@@ -422,29 +558,48 @@ web_io(struct webconn *wc)
 		web_close(wc);
 		return;
 	}
-	if (!wc->wc_sending && (rev & (POLLIN | POLLHUP | POLLERR)) &&
-	    web_read(wc) == -1)
-		return;
-	if (wc->wc_sending && (rev & (POLLHUP | POLLERR)) &&
-	    !(rev & POLLOUT)) {
-		web_close(wc);
+	if (wc->wc_sending) {
+		if ((rev & (POLLHUP | POLLERR)) && !(rev & POLLOUT))
+			web_close(wc);
+		else if (rev & POLLOUT)
+			web_write(wc);
 		return;
 	}
-	/* Answer, send, and go on with requests already read. */
-	for (;;) {
-		web_process(wc);
-		if (!wc->wc_sending)
-			return;
-		if (web_write(wc) == -1 || wc->wc_sending)
-			return;
-	}
+	if ((rev & (POLLIN | POLLHUP | POLLERR)) && web_read(wc) == -1)
+		return;
+	/* One request per round: the others wait for the next. */
+	if (!wc->wc_linger && web_process(wc))
+		web_write(wc);
+}
+
+/* A new connection in the list; NULL when out of memory. */
+static struct webconn *
+web_conn_new(int fd, const struct sockaddr_storage *ss, const char *peer,
+    bool linger)
+{
+	struct webconn	*wc;
+	uint64_t	 now = mono_ns();
+
+	if ((wc = calloc(1, sizeof(*wc))) == NULL)
+		return NULL;
+	wc->wc_fd = fd;
+	wc->wc_ss = *ss;
+	strlcpy(wc->wc_peer, peer, sizeof(wc->wc_peer));
+	sbuf_init(&wc->wc_out);
+	wc->wc_deadline = now + WEB_TIMEOUT * WEB_SEC;
+	wc->wc_end = now + WEB_LIFETIME * WEB_SEC;
+	wc->wc_linger = linger;
+	TAILQ_INSERT_TAIL(&conns, wc, wc_entry);
+	if (linger)
+		nlinger++;
+	else
+		nconns++;
+	return wc;
 }
 
 static void
 web_accept(void)
 {
-	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	struct webconn		*wc;
@@ -473,22 +628,19 @@ web_accept(void)
 		}
 		if (nconns >= maxconns) {
 			web_refused(peer, "too many concurrent connections");
-			/* Best effort: the socket buffer takes it. */
-			if (write(fd, busy, sizeof(busy) - 1) == -1)
-				log_debug("web_accept: %s", strerror(errno));
-			close(fd);
+			/* A 503, then drained as any last answer. */
+			if (nlinger >= WEB_LINGERMAX || (wc = web_conn_new(fd,
+			    &ss, peer, true)) == NULL) {
+				close(fd);
+				continue;
+			}
+			wc->wc_close = true;
+			web_error(wc, 503, NULL);
+			web_write(wc);
 			continue;
 		}
-		if ((wc = calloc(1, sizeof(*wc))) == NULL) {
+		if (web_conn_new(fd, &ss, peer, false) == NULL)
 			close(fd);
-			continue;
-		}
-		wc->wc_fd = fd;
-		strlcpy(wc->wc_peer, peer, sizeof(wc->wc_peer));
-		sbuf_init(&wc->wc_out);
-		wc->wc_deadline = mono_ns() + WEB_TIMEOUT * 1000000000ULL;
-		TAILQ_INSERT_TAIL(&conns, wc, wc_entry);
-		nconns++;
 	}
 }
 
@@ -503,8 +655,8 @@ web_main(void *arg)
 
 	(void)arg;
 	for (;;) {
-		if (cap < (size_t)nconns + 2) {
-			np = reallocarray(pfd, (size_t)nconns + 16,
+		if (cap < (size_t)(nconns + nlinger) + 2) {
+			np = reallocarray(pfd, (size_t)(nconns + nlinger) + 16,
 			    sizeof(*pfd));
 			if (np == NULL) {
 				/* Shed the connections rather than spin. */
@@ -514,7 +666,7 @@ web_main(void *arg)
 					break;
 			} else {
 				pfd = np;
-				cap = (size_t)nconns + 16;
+				cap = (size_t)(nconns + nlinger) + 16;
 			}
 		}
 		pfd[0].fd = stop_pipe[0];
@@ -523,13 +675,15 @@ web_main(void *arg)
 		pfd[1].events = POLLIN;
 		n = 2;
 		first = UINT64_MAX;
+		now = mono_ns();
 		TAILQ_FOREACH(wc, &conns, wc_entry) {
 			pfd[n].fd = wc->wc_fd;
 			pfd[n++].events = wc->wc_sending ? POLLOUT : POLLIN;
 			if (wc->wc_deadline < first)
 				first = wc->wc_deadline;
+			if (wc->wc_more && !wc->wc_sending)
+				first = now;	/* the next request is in */
 		}
-		now = mono_ns();
 		if (first == UINT64_MAX)
 			timeout = -1;
 		else if (first <= now)
@@ -547,10 +701,18 @@ web_main(void *arg)
 		i = 2;
 		TAILQ_FOREACH(wc, &conns, wc_entry)
 			wc->wc_revents = pfd[i++].revents;
+		round_hashed = false;
 		for (wc = TAILQ_FIRST(&conns); wc != NULL; wc = next) {
 			next = TAILQ_NEXT(wc, wc_entry);
-			if (wc->wc_revents != 0)
+			if (wc->wc_revents != 0 ||
+			    (wc->wc_more && !wc->wc_sending))
 				web_io(wc);
+		}
+		/* Who had scrypt goes last, for the others to have it. */
+		if (hashed_conn != NULL) {
+			TAILQ_REMOVE(&conns, hashed_conn, wc_entry);
+			TAILQ_INSERT_TAIL(&conns, hashed_conn, wc_entry);
+			hashed_conn = NULL;
 		}
 		now = mono_ns();
 		for (wc = TAILQ_FIRST(&conns); wc != NULL; wc = next) {

@@ -86,6 +86,8 @@ static const struct {
 	{ "tcp-listen-overflows", NULL, "TCP listen queue overflows" },
 	{ "trunc-failures", NULL, "Errors while truncating an answer" },
 	{ "uptime", NULL, "Seconds since the start" },
+	{ "web-auth-failures", NULL, "Web requests whose credentials failed" },
+	{ "web-auth-limited", NULL, "Web requests refused unchecked after failures" },
 };
 
 static const char *chain_keys[METRICS_NCHAINS] = {

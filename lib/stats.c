@@ -78,6 +78,8 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_TCP_LISTEN_OVERFLOWS] = "tcp-listen-overflows",
 	[STAT_TCP_TOO_MANY_CONNECTIONS] = "tcp-too-many-connections",
 	[STAT_TRUNC_FAILURES] = "trunc-failures",
+	[STAT_WEB_AUTH_FAILURES] = "web-auth-failures",
+	[STAT_WEB_AUTH_LIMITED] = "web-auth-limited",
 };
 
 /* Moving averages of latency over about 100 ... 1000000 answers, in usec. */

@@ -25,6 +25,26 @@
 #   raw TEXT	Writes TEXT (Python escapes allowed) and prints the status
 #		code of the answer, or "closed" when the connection closes
 #		without one.
+#   flood PATH CONNS REQS [ROUNDS]
+#		CONNS connections at once, each writing REQS requests for
+#		PATH without waiting for answers (with -u and -k as given)
+#		and reading the answers as they come; a connection done
+#		(all answered, or closed) is opened again until each has
+#		had ROUNDS (default 1).  Prints "started" once every
+#		connection has written its first requests, then, when all
+#		is done, after -t seconds (default 3 here too) or on
+#		SIGTERM, one line "STATUS COUNT" per status and "missing
+#		COUNT" for answers that never came.
+#   probe PATH N GAP
+#		N requests for PATH, each on a new connection, GAP seconds
+#		apart: prints the milliseconds each took until its whole
+#		answer was in (waiting -t seconds at most, 5 at least).
+#		Exits 1 unless every answer is a 200.
+#   slow PATH	Writes the request line, waits for the first bytes of an
+#		answer, then writes the rest of the head: prints the
+#		status, the body, then "eof" when the server then closed
+#		cleanly, "reset", or "open".  A write that fails is
+#		"closed", as in get.
 #   hold N	Opens N connections without sending, then waits for SECS
 #		(-t, default 3) seconds.  Prints "ready" once they are
 #		open and the answer of each connection that got one
@@ -37,6 +57,9 @@ import base64
 import codecs
 import getopt
 import json
+import select
+import selectors
+import signal
 import socket
 import sys
 import time
@@ -63,10 +86,67 @@ def request(method, path, password, apikey, extra=""):
     return (head + extra + "\r\n").encode()
 
 
+def chunked(data, eof):
+    """(body, rest) of a chunked body (no trailers), or None for more."""
+    body, off = b"", 0
+    while True:
+        nl = data.find(b"\r\n", off)
+        if nl < 0:
+            break
+        size = int(data[off:nl].split(b";")[0], 16)
+        if len(data) < nl + 4 + size:
+            break
+        body += data[nl + 2:nl + 2 + size]
+        off = nl + 4 + size
+        if size == 0:
+            return body, data[off:]
+    if eof:
+        raise ValueError("truncated chunks")
+    return None
+
+
+def split_response(buf, eof, strict):
+    """((status, headers dict, head lines, body), rest) of the answer at
+    the start of buf, or None when more is needed (eof: no more comes).
+    Strict: a Content-Length is required, as this server always sends
+    one; otherwise a chunked body, or one up to the end, is taken too."""
+    if b"\r\n\r\n" not in buf:
+        if eof and buf:
+            raise ValueError("truncated head: %r" % buf)
+        return None
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("ascii").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or parts[0] != "HTTP/1.1":
+        raise ValueError("bad status line %r" % lines[0])
+    headers = {}
+    for line in lines[1:]:
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers or strict:
+        length = int(headers["content-length"])
+        if len(rest) < length:
+            if eof:
+                raise ValueError("truncated body")
+            return None
+        body, rest = rest[:length], rest[length:]
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        r = chunked(rest, eof)
+        if r is None:
+            return None
+        body, rest = r
+    elif eof:
+        body, rest = rest, b""
+    else:
+        return None
+    return (int(parts[1]), headers, lines, body), rest
+
+
 class Reader:
-    def __init__(self, sock):
+    def __init__(self, sock, strict=True):
         self.sock = sock
         self.buf = b""
+        self.strict = strict
 
     def fill(self):
         data = self.sock.recv(65536)
@@ -76,33 +156,35 @@ class Reader:
         return True
 
     def response(self):
-        """(status, headers dict, body) or None when closed first."""
-        while b"\r\n\r\n" not in self.buf:
-            if not self.fill():
-                if self.buf:
-                    raise ValueError("truncated head: %r" % self.buf)
+        """(status, headers dict, head lines, body) or None when closed
+        first."""
+        eof = False
+        while True:
+            r = split_response(self.buf, eof, self.strict)
+            if r is not None:
+                self.buf = r[1]
+                return r[0]
+            if eof:
                 return None
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("ascii").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or parts[0] != "HTTP/1.1":
-            raise ValueError("bad status line %r" % lines[0])
-        headers = {}
-        for line in lines[1:]:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers["content-length"])
-        while len(self.buf) < length:
-            if not self.fill():
-                raise ValueError("truncated body")
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return int(parts[1]), headers, lines, body
+            eof = not self.fill()
 
     def closed(self):
         try:
             return not self.fill()
         except (ConnectionResetError, socket.timeout):
             return True
+
+
+def resp_end(s):
+    """How the connection ends after the last answer."""
+    try:
+        while s.recv(65536):
+            pass
+    except ConnectionResetError:
+        return "reset"
+    except socket.timeout:
+        return "open"
+    return "eof"
 
 
 def fetch(port, src, method, path, password, apikey):
@@ -116,6 +198,95 @@ def fetch(port, src, method, path, password, apikey):
     if r is None:
         sys.exit("connection closed without an answer")
     return r
+
+
+def flood_conn(sel, port, src, req, nreqs):
+    s = connect(port, src)
+    s.setblocking(False)
+    c = {"sock": s, "out": req * nreqs, "left": nreqs, "buf": b""}
+    sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, c)
+    return c
+
+
+def flood_read(c, tally):
+    """Reads what came on c into tally; False once c is done."""
+    try:
+        data = c["sock"].recv(65536)
+    except BlockingIOError:
+        return True
+    except ConnectionResetError:
+        data = b""
+    c["buf"] += data
+    while c["left"] > 0:
+        r = split_response(c["buf"], not data, False)
+        if r is None:
+            break
+        status = r[0][0]
+        tally[status] = tally.get(status, 0) + 1
+        c["buf"] = r[1]
+        c["left"] -= 1
+    return bool(data) and c["left"] > 0
+
+
+def flood(port, src, req, nconns, nreqs, rounds, secs):
+    """The flood mode: a tally of the statuses of the answers."""
+    sel = selectors.DefaultSelector()
+    conns = [flood_conn(sel, port, src, req, nreqs) for _ in range(nconns)]
+    tally = {}
+    missing = 0
+    started = False
+    todo = nconns * (rounds - 1)
+    deadline = time.monotonic() + secs
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while conns and time.monotonic() < deadline and not stop:
+        for key, ev in sel.select(timeout=0.1):
+            c = key.data
+            if ev & selectors.EVENT_WRITE and c["out"]:
+                try:
+                    n = c["sock"].send(c["out"])
+                except BlockingIOError:
+                    n = 0
+                except (ConnectionResetError, BrokenPipeError):
+                    n, c["out"] = 0, b""
+                c["out"] = c["out"][n:]
+                if not c["out"]:
+                    sel.modify(c["sock"], selectors.EVENT_READ, c)
+            if not ev & selectors.EVENT_READ or flood_read(c, tally):
+                continue
+            sel.unregister(c["sock"])
+            c["sock"].close()
+            missing += c["left"]
+            conns.remove(c)
+            if todo > 0:
+                todo -= 1
+                conns.append(flood_conn(sel, port, src, req, nreqs))
+        if not started and all(len(c["out"]) < len(req) * nreqs
+                               for c in conns):
+            print("started", flush=True)
+            started = True
+    for status in sorted(tally):
+        print(status, tally[status])
+    missing += sum(c["left"] for c in conns)
+    if missing:
+        print("missing", missing)
+
+
+def probe(port, src, req, n, gap, secs):
+    """The probe mode: n requests, one a connection, their times in ms."""
+    for i in range(n):
+        if i > 0:
+            time.sleep(gap)
+        t0 = time.monotonic()
+        s = connect(port, src)
+        s.settimeout(max(secs, TIMEOUT))
+        s.sendall(req)
+        r = Reader(s, False).response()
+        ms = (time.monotonic() - t0) * 1000
+        s.close()
+        if r is None or r[0] != 200:
+            sys.exit("probe: %s" % ("closed" if r is None else r[0]))
+        print("%.1f" % ms, flush=True)
 
 
 def fmt_value(v):
@@ -233,6 +404,29 @@ def main():
         except (ConnectionResetError, BrokenPipeError):
             resp = None
         print("closed" if resp is None else resp[0])
+    elif mode == "slow":
+        s = connect(port, src)
+        req = request(method, args[2], password, apikey)
+        line, rest = req.split(b"\r\n", 1)
+        try:
+            s.sendall(line + b"\r\n")
+            select.select([s], [], [], TIMEOUT)
+            s.sendall(rest)
+            resp = Reader(s).response()
+        except (ConnectionResetError, BrokenPipeError):
+            resp = None
+        if resp is None:
+            sys.exit("connection closed without an answer")
+        print(resp[0])
+        sys.stdout.write(resp[3].decode("utf-8"))
+        print(resp_end(s))
+    elif mode == "flood":
+        flood(port, src, request(method, args[2], password, apikey),
+              int(args[3]), int(args[4]),
+              int(args[5]) if len(args) > 5 else 1, secs)
+    elif mode == "probe":
+        probe(port, src, request(method, args[2], password, apikey),
+              int(args[3]), float(args[4]), secs)
     elif mode == "hold":
         n = int(args[2])
         conns = [connect(port, src) for _ in range(n)]
