@@ -60,19 +60,8 @@ for t in dnsperf dig; do
 	command -v $t >/dev/null 2>&1 || die "$t: not found (make deps)"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/dnsdist-failover.XXXXXX") ||
-    die "cannot make a work directory"
-pids=
-cleanup() {
-	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
-	pids=
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM HUP
-
 . "$here/ports.sh"
+bench_work failover
 
 awk 'BEGIN { for (i = 1; i <= 500; i++)
     printf "host%d.fail.example. A\n", i }' >"$work/queries.txt"

@@ -1,5 +1,23 @@
-# Free loopback ports for the benchmark scripts, which source this file
-# after defining die().  Linux only (/proc/net).
+# Helpers for the benchmark scripts, which source this file after defining
+# die(): a work directory and the processes to stop, and free loopback
+# ports.  Linux only (/proc/net).
+
+# bench_work NAME: makes $work, a new directory, and arranges for the
+# processes in $pids to be killed (cleanup, also on exit and signals).
+bench_work() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/dnsdist-$1.XXXXXX") ||
+	    die "cannot make a work directory"
+	pids=
+	trap cleanup EXIT
+	trap 'cleanup; exit 130' INT
+	trap 'cleanup; exit 143' TERM HUP
+}
+
+cleanup() {
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	for p in $pids; do wait "$p" 2>/dev/null; done
+	pids=
+}
 
 # Is a port in use on any local address, UDP or TCP?
 port_used() {
