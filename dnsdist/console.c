@@ -126,9 +126,9 @@ console_complete(EditLine *el, int ch)
 		start--;
 	len = (size_t)(li->cursor - start);
 	sbuf_init(&names);
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	dlua_global_names(config_L, &names);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	for (p = sbuf_text(&names); *p != '\0'; p = nl + 1) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			break;

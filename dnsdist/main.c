@@ -755,6 +755,8 @@ main(int argc, char *argv[])
 		    argc > 0 ? argv[0] : NULL, cl.command);
 	}
 
+	/* This thread runs the UDP loop: its waits for Lua come first. */
+	dlua_urgent = true;
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
 	if ((config_path = absolute(cl.config)) == NULL)

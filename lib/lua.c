@@ -19,6 +19,43 @@
 struct dlua_host	 dlua_host;
 /* One Lua state: whoever runs Lua (console, hooks on any thread) holds this. */
 pthread_mutex_t		 dlua_mutex = PTHREAD_MUTEX_INITIALIZER;
+_Thread_local bool	 dlua_urgent;
+/*
+ * Urgent threads waiting for the lock: others wait at the gate until none
+ * is, so that a thread whose wait holds up the UDP loop waits at most for
+ * the hooks already running or queued, not for a stream of new ones.
+ */
+static _Atomic int	 urgent_waiting;
+static pthread_mutex_t	 gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 gate_cond = PTHREAD_COND_INITIALIZER;
+
+void
+dlua_lock(void)
+{
+	if (dlua_urgent) {
+		atomic_fetch_add(&urgent_waiting, 1);
+		pthread_mutex_lock(&dlua_mutex);
+		if (atomic_fetch_sub(&urgent_waiting, 1) == 1) {
+			pthread_mutex_lock(&gate_lock);
+			pthread_cond_broadcast(&gate_cond);
+			pthread_mutex_unlock(&gate_lock);
+		}
+		return;
+	}
+	if (atomic_load(&urgent_waiting) > 0) {
+		pthread_mutex_lock(&gate_lock);
+		while (atomic_load(&urgent_waiting) > 0)
+			pthread_cond_wait(&gate_cond, &gate_lock);
+		pthread_mutex_unlock(&gate_lock);
+	}
+	pthread_mutex_lock(&dlua_mutex);
+}
+
+void
+dlua_unlock(void)
+{
+	pthread_mutex_unlock(&dlua_mutex);
+}
 static struct sbuf	 scratch;
 static int		 l_delta(lua_State *);
 static struct sbuf	*output = &scratch;
@@ -282,12 +319,12 @@ dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
 		lua_pop(L, 1);
 		return -1;
 	}
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	output = out;
 	rc = dlua_pcall(L, 0, 0);
 	output = saved;
 	dlua_hooks_changed(L);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	if (rc != LUA_OK) {
 		sbuf_puts(err, lua_tostring(L, -1));
 		lua_pop(L, 1);
@@ -370,11 +407,11 @@ dlua_call_global(lua_State *L, const char *name, int budget,
 	struct sbuf	*saved;
 	int		 rc = 0;
 
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	dlua_release_pending(L);
 	if (lua_getglobal(L, name) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
-		pthread_mutex_unlock(&dlua_mutex);
+		dlua_unlock();
 		return 0;
 	}
 	saved = output;
@@ -388,7 +425,7 @@ dlua_call_global(lua_State *L, const char *name, int budget,
 	dlua_budget(L, 0);
 	output = saved;
 	dlua_hooks_changed(L);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	return rc;
 }
 
@@ -397,13 +434,13 @@ dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
 {
 	int	rc;
 
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	dlua_release_pending(L);
 	rc = dlua_run_line_locked(L, line, out);
 	if (rc == 0)
 		delta_record(line);
 	dlua_hooks_changed(L);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	return rc;
 }
 

@@ -76,8 +76,15 @@ void		 dlua_open_rules(lua_State *);
 void		 dlua_open_hooks(lua_State *);
 /* After the configuration or a console line: look for blockFilter. */
 void		 dlua_hooks_changed(lua_State *);
-/* Held by whoever runs Lua: the console, and hooks on any thread. */
+/*
+ * Held by whoever runs Lua: the console, and hooks on any thread; taken
+ * with dlua_lock(), which lets a thread that set dlua_urgent (the UDP
+ * loop's) in ahead of threads that did not.
+ */
 extern pthread_mutex_t	dlua_mutex;
+extern _Thread_local bool dlua_urgent;
+void		 dlua_lock(void);
+void		 dlua_unlock(void);
 /*
  * blockFilter, when the configuration defines it: true when the query
  * must be dropped.  Takes the Lua lock.

@@ -456,12 +456,12 @@ hook_match(int ref, struct dnsq *dq)
 {
 	bool	r = false;
 
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	if (hook_call(ref, dq, 1, false) == 0) {
 		r = lua_toboolean(hook_L, -1);
 		lua_pop(hook_L, 1);
 	}
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	return r;
 }
 
@@ -474,9 +474,9 @@ hook_action(int ref, struct dnsq *dq)
 	const char	*arg;
 	int		 v = VERDICT_NONE;
 
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	if (hook_call(ref, dq, 2, false) == -1) {
-		pthread_mutex_unlock(&dlua_mutex);
+		dlua_unlock();
 		return VERDICT_NONE;
 	}
 	code = lua_tointeger(L, -2);
@@ -516,7 +516,7 @@ hook_action(int ref, struct dnsq *dq)
 		}
 	}
 	lua_pop(L, 2);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	return v;
 }
 
@@ -525,13 +525,13 @@ dlua_blockfilter(struct dnsq *dq)
 {
 	bool	drop = false;
 
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	if (blockfilter_ref != LUA_NOREF &&
 	    hook_call(blockfilter_ref, dq, 1, blockfilter_nparams >= 2) == 0) {
 		drop = lua_toboolean(hook_L, -1);
 		lua_pop(hook_L, 1);
 	}
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	return drop;
 }
 

@@ -514,7 +514,7 @@ luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 
 	if (idx < 0 || idx >= nluapolicies)
 		return NULL;
-	pthread_mutex_lock(&dlua_mutex);
+	dlua_lock();
 	lua_rawgeti(L, LUA_REGISTRYINDEX, luapolicies[idx].lp_ref);
 	push_servers(L, pl->pl_servers, pl->pl_count);
 	/* The policy sees the question: a table with qname, qtype, qclass. */
@@ -536,7 +536,7 @@ luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 	} else if ((u = luaL_testudata(L, -1, SERVER_MT)) != NULL)
 		ds = *u;
 	lua_pop(L, 1);
-	pthread_mutex_unlock(&dlua_mutex);
+	dlua_unlock();
 	/* The pool keeps a reference while the configuration lock is held. */
 	return ds;
 }
