@@ -6,6 +6,8 @@
  * "slow" for the -d delay and sends the others at once, so that answers
  * overtake each other on a connection; "cut" sends half of each answer
  * and closes the connection, "cutfirst" does so for every other query.
+ * Over UDP, "big" pads each A answer with TXT records to RSP_BIGSIZE
+ * bytes, far more than any client without EDNS may take.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -48,7 +50,9 @@
 #define RSP_MAXCONN	256
 #define RSP_BATCH	64		/* datagrams per recvmmsg */
 #define RSP_UDPBUF	4096		/* largest query read over UDP */
-#define RSP_ANSMAX	512		/* largest answer we ever build */
+#define RSP_ANSMAX	512		/* largest answer we build but in big mode */
+#define RSP_BIGSIZE	61000		/* about the size of a big mode answer */
+#define RSP_BIGRR	(12 + 256)	/* one of its TXT records */
 #define RSP_DELAYQ	8192		/* UDP answers waiting in delay mode */
 #define RSP_TCPPIPE	64		/* answers pending on one connection */
 #define RSP_TCPBUF	(2 + 65535)
@@ -84,13 +88,14 @@ enum rsp_mode {
 	MODE_OUTOFORDER,
 	MODE_CUT,
 	MODE_CUTFIRST,
+	MODE_BIG,
 	MODE_COUNT
 };
 
 static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
-	"edgeid", "outoforder", "cut", "cutfirst"
+	"edgeid", "outoforder", "cut", "cutfirst", "big"
 };
 
 struct listener {
@@ -127,6 +132,7 @@ struct batch {
 	struct sockaddr_storage	b_from[RSP_BATCH];
 	socklen_t		b_fromlen[RSP_BATCH];
 	uint8_t			b_out[RSP_BATCH][RSP_ANSMAX];
+	uint8_t			b_big[65535];	/* one answer in big mode */
 	int			b_nout;
 	uint8_t			*b_obuf[2 * RSP_BATCH];
 	size_t			b_olen[2 * RSP_BATCH];
@@ -336,17 +342,18 @@ rr_put(uint8_t *p, uint16_t type, uint16_t class, uint32_t ttl,
 }
 
 /*
- * Build the answer to the query in buf into out (RSP_ANSMAX bytes) in the
- * given mode.  Returns its length, or 0 when nothing is to be sent.
+ * Build the answer to the query in buf into out (cap bytes: RSP_ANSMAX,
+ * or more for big mode) in the given mode.  Returns its length, or 0 when
+ * nothing is to be sent.
  */
 static size_t
-answer_build(const uint8_t *buf, size_t len, uint8_t *out,
+answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
     const struct listener *l, enum rsp_mode mode, int tcp)
 {
 	struct query	q;
 	size_t		off;
 	uint16_t	id, an = 0;
-	uint8_t		rcode = DNS_R_NOERROR, tc = 0, txt[8], ecstxt[48];
+	uint8_t		rcode = DNS_R_NOERROR, tc = 0, txt[256], ecstxt[48];
 
 	if (mode == MODE_SILENT || query_parse(buf, len, &q) == -1)
 		return 0;
@@ -391,6 +398,18 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out,
 			off += rr_put(out + off, DNS_T_A, DNS_C_IN, 60,
 			    cfg_addr, sizeof(cfg_addr));
 			an++;
+			/* big: then TXT records, room left for an OPT one. */
+			if (mode == MODE_BIG && cap > RSP_ANSMAX) {
+				txt[0] = 255;
+				memset(txt + 1, 'x', 255);
+			}
+			while (mode == MODE_BIG && cap > RSP_ANSMAX &&
+			    off + RSP_BIGRR <= RSP_BIGSIZE &&
+			    off + RSP_BIGRR + 11 <= cap) {
+				off += rr_put(out + off, DNS_T_TXT, DNS_C_IN,
+				    60, txt, 256);
+				an++;
+			}
 		} else if (q.q_qtype == DNS_T_TXT && mode == MODE_ECS) {
 			/* What the client subnet option said, in hex. */
 			char	hex[48];
@@ -576,8 +595,18 @@ udp_serve(const struct listener *l, struct batch *b)
 		}
 		mode = mode_current();
 		for (i = 0; i < n; i++) {
+			/* big: sent at once, from the one big buffer. */
+			if (mode == MODE_BIG) {
+				len = answer_build(b->b_in[i], b->b_inlen[i],
+				    b->b_big, sizeof(b->b_big), l, mode, 0);
+				if (len > 0)
+					(void)sendto(l->l_udp, b->b_big, len, 0,
+					    (struct sockaddr *)&b->b_from[i],
+					    b->b_fromlen[i]);
+				continue;
+			}
 			len = answer_build(b->b_in[i], b->b_inlen[i],
-			    b->b_out[i], l, mode, 0);
+			    b->b_out[i], RSP_ANSMAX, l, mode, 0);
 			if (len == 0)
 				continue;
 			/* edgeid: first the same answer with IDs 0 and 0xffff. */
@@ -622,7 +651,7 @@ udp_serve_delay(const struct listener *l, struct batch *b)
 					break;
 				p = &ring[(head + count) % RSP_DELAYQ];
 				len = answer_build(b->b_in[i], b->b_inlen[i],
-				    p->p_buf, l, mode_current(), 0);
+				    p->p_buf, RSP_ANSMAX, l, mode_current(), 0);
 				if (len == 0)
 					continue;
 				p->p_len = (uint16_t)len;
@@ -717,7 +746,7 @@ conn_parse(struct conn *c)
 		mode = mode_current();
 		p = &c->c_pend[(c->c_head + c->c_count) % RSP_TCPPIPE];
 		len = answer_build(c->c_in + off + 2, mlen, p->p_buf + 2,
-		    c->c_l, mode, 1);
+		    RSP_ANSMAX, c->c_l, mode, 1);
 		off += 2 + mlen;
 		if (len == 0)
 			continue;
