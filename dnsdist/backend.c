@@ -216,6 +216,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_origid = dnspacket_id(pkt);
 	sl->sl_listener = listener;
 	sl->sl_delayms = (uint16_t)dq->dq_delayms;
+	sl->sl_udpmax = frontend_udp_limit(dq);
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
 	sl->sl_ecsadded = dq->dq_ecsadded;
@@ -451,6 +452,12 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
+	/*
+	 * Nor more than it can take: TC set, it asks again over TCP.  As in
+	 * dnsdist, the rules and the cache see what the client gets.
+	 */
+	if (len > sl->sl_udpmax)
+		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	li = &listeners[sl->sl_listener];
 	if (config_now()->cf_response.rc_count > 0) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,

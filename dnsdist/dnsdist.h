@@ -108,6 +108,8 @@ const struct sockaddr *frontend_local(const struct listener *,
 struct server *frontend_route(struct dnsq *, int *);
 void	frontend_count_verdict(const struct dnsq *, int);
 bool	frontend_answer_ok(struct dnsq *, int verdict);
+/* The largest answer the UDP client of dq takes (512 without EDNS). */
+uint16_t frontend_udp_limit(const struct dnsq *);
 /*
  * Record a query, or an answer sent to a client (ds NULL: self-answered),
  * in the inspection rings; never blocks.
@@ -128,6 +130,7 @@ struct slot {
 	uint16_t		sl_origid;
 	uint16_t		sl_listener;
 	uint16_t		sl_delayms;	/* DelayAction */
+	uint16_t		sl_udpmax;	/* the client's payload size */
 	struct pcache		*sl_cache;	/* where the answer goes */
 	uint64_t		sl_ckey;
 	bool			sl_ecsadded;	/* take ECS out of the answer */

@@ -579,6 +579,23 @@ frontend_answer_ok(struct dnsq *dq, int verdict)
 }
 
 /*
+ * As dnsdist reckons it: the payload size the client's OPT record
+ * advertised, or 512 without one (or for less).  An OPT record that we
+ * put in for ECS is not the client's.
+ */
+uint16_t
+frontend_udp_limit(const struct dnsq *dq)
+{
+	struct dnsopt	o;
+
+	if ((dq->dq_ecsadded && !dq->dq_ecshadopt) ||
+	    dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
+	    &o) != 1 || o.o_payload < 512)
+		return 512;
+	return o.o_payload;
+}
+
+/*
  * The cache of the default pool when a UDP query may look there first:
  * nothing is configured that could change or stop a query before its
  * lookup, or see a hit (query or cache-hit rules, blockFilter, dynamic

@@ -467,11 +467,8 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 	uint8_t			 cbuf[COMPAT_CMSG_SPACE];
 
 	/* Too big for the client: the question alone, truncated. */
-	if (len > tq->tq_udpmax && dnspacket_question(pkt, len, &q) == 0) {
-		len = q.q_end;
-		dnspacket_set_counts(pkt, 1, 0, 0, 0);
-		dnspacket_set_tc(pkt, true);
-	}
+	if (len > tq->tq_udpmax && dnspacket_question(pkt, len, &q) == 0)
+		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	memset(&m, 0, sizeof(m));
 	iov.iov_base = pkt;
 	iov.iov_len = len;
@@ -1433,7 +1430,6 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 {
 	struct tcp_handoff	 th;
 	struct tcp_query	*tq;
-	struct dnsopt		 opt;
 	struct tcp_worker	*tw;
 
 	if ((tq = calloc(1, sizeof(*tq) + TCP_QROOM)) == NULL)
@@ -1461,10 +1457,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	memcpy(&tq->tq_from, from, fromlen);
 	tq->tq_fromlen = fromlen;
 	tq->tq_dst = *dst;
-	tq->tq_udpmax = 512;
-	if (dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
-	    &opt) == 1 && opt.o_payload > 512)
-		tq->tq_udpmax = opt.o_payload;
+	tq->tq_udpmax = frontend_udp_limit(dq);
 	memset(&th, 0, sizeof(th));
 	th.th_kind = TH_UDPQUERY;
 	th.th_tq = tq;

@@ -119,6 +119,29 @@ dnspacket_make_response(uint8_t *pkt, const struct dnsquestion *q, int rcode,
 }
 
 size_t
+dnspacket_truncate(uint8_t *pkt, size_t len, const struct dnsquestion *q,
+    bool keepopt)
+{
+	struct dnsopt	 o;
+	uint8_t		*p = pkt + q->q_end;
+	bool		 opt;
+
+	/* The record found lies past the question: read before written. */
+	opt = keepopt && dnspacket_find_opt(pkt, len, q->q_end, &o) == 1;
+	dnspacket_set_tc(pkt, true);
+	dnspacket_set_counts(pkt, 1, 0, 0, opt ? 1 : 0);
+	if (!opt)
+		return q->q_end;
+	/* Root owner, OPT, payload size, ERCODE and version 0, DO, no data. */
+	p[0] = 0;
+	dnspacket_put16(p + 1, DNS_TYPE_OPT);
+	dnspacket_put16(p + 3, o.o_payload);
+	memset(p + 5, 0, 6);
+	p[7] = o.o_do ? 0x80 : 0;
+	return q->q_end + 11;
+}
+
+size_t
 dnspacket_make_query(uint8_t *buf, size_t bufsz, uint16_t id,
     const uint8_t *name, size_t namelen, uint16_t qtype, uint16_t qclass,
     bool rd)

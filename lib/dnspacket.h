@@ -214,6 +214,16 @@ size_t	dnspacket_make_response(uint8_t *pkt, const struct dnsquestion *q,
 	    int rcode, bool ra);
 
 /*
+ * Cut the answer in pkt (len bytes, its question parsed into q) down for
+ * a UDP client that cannot take it whole, as dnsdist does: the header
+ * with TC set and the question, then, when the answer had an OPT record
+ * and keepopt, one with that record's payload size and DO bit and no
+ * options.  Returns the new length.
+ */
+size_t	dnspacket_truncate(uint8_t *pkt, size_t len,
+	    const struct dnsquestion *q, bool keepopt);
+
+/*
  * Write a query (header and one question) into buf (bufsz bytes).  Returns
  * its length, or 0 when it does not fit.
  */

@@ -263,6 +263,64 @@ ATF_TC_BODY(make_response, tc)
 	ATF_CHECK_EQ(dnspacket_rcode(pkt), DNS_RCODE_NXDOMAIN);
 }
 
+/* An answer to query_www: one A record, an OPT record of 1232, DO, a cookie. */
+static const uint8_t answer_www[] = {
+	0xbe, 0xef,				/* id */
+	0x85, 0x80,				/* QR AA RD, RA */
+	0x00, 0x01, 0x00, 0x01,			/* qd 1, an 1 */
+	0x00, 0x00, 0x00, 0x01,			/* ns 0, ar 1 */
+	0x03, 'w', 'w', 'w',			/* 12: qname */
+	0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm',
+	0x00,
+	0x00, 0x01, 0x00, 0x01,			/* 29: A IN */
+	0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01,	/* 33: www A IN */
+	0x00, 0x00, 0x0e, 0x10, 0x00, 0x04,	/* ttl 3600, rdlen 4 */
+	192, 0, 2, 1,
+	0x00,					/* 49: OPT owner . */
+	0x00, 0x29, 0x04, 0xd0,			/* OPT, 1232 */
+	0x00, 0x00, 0x80, 0x00,			/* ext rcode, DO */
+	0x00, 0x0c,				/* rdlen 12 */
+	0x00, 0x0a, 0x00, 0x08,			/* cookie, 8 bytes */
+	1, 2, 3, 4, 5, 6, 7, 8,
+};
+
+ATF_TC_WITHOUT_HEAD(truncate);
+ATF_TC_BODY(truncate, tc)
+{
+	/* The header (TC, counts 1/0/0/1), the question, an empty OPT. */
+	static const uint8_t want[QUERY_WWW_QEND + 11] = {
+		0xbe, 0xef, 0x87, 0x80,
+		0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		[QUERY_WWW_QEND] = 0x00,
+		0x00, 0x29, 0x04, 0xd0, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+	};
+	struct dnsquestion q;
+	uint8_t	 pkt[sizeof(answer_www)];
+	size_t	 n;
+
+	memcpy(pkt, answer_www, sizeof(pkt));
+	ATF_REQUIRE_EQ(dnspacket_question(pkt, sizeof(pkt), &q), 0);
+	n = dnspacket_truncate(pkt, sizeof(pkt), &q, true);
+	ATF_REQUIRE_EQ(n, sizeof(want));
+	ATF_CHECK(memcmp(pkt, want, DNS_HDRLEN) == 0);
+	ATF_CHECK(memcmp(pkt + DNS_HDRLEN, answer_www + DNS_HDRLEN,
+	    QUERY_WWW_QEND - DNS_HDRLEN) == 0);
+	ATF_CHECK(memcmp(pkt + QUERY_WWW_QEND, want + QUERY_WWW_QEND, 11) == 0);
+	/* setAddEDNSToSelfGeneratedResponses(false): no OPT record. */
+	memcpy(pkt, answer_www, sizeof(pkt));
+	ATF_CHECK_EQ(dnspacket_truncate(pkt, sizeof(pkt), &q, false),
+	    QUERY_WWW_QEND);
+	ATF_CHECK(dnspacket_tc(pkt));
+	ATF_CHECK_EQ(dnspacket_ancount(pkt), 0);
+	ATF_CHECK_EQ(dnspacket_arcount(pkt), 0);
+	/* Records cut short: the question alone, never read past the end. */
+	memcpy(pkt, answer_www, sizeof(pkt));
+	ATF_CHECK_EQ(dnspacket_truncate(pkt, 45, &q, true), QUERY_WWW_QEND);
+	ATF_CHECK_EQ(dnspacket_arcount(pkt), 0);
+	ATF_CHECK_EQ(dnspacket_question(pkt, QUERY_WWW_QEND, &q), 0);
+}
+
 ATF_TC_WITHOUT_HEAD(make_query);
 ATF_TC_BODY(make_query, tc)
 {
@@ -366,6 +424,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, question_qdcount0);
 	ATF_TP_ADD_TC(tp, question_bad_name);
 	ATF_TP_ADD_TC(tp, make_response);
+	ATF_TP_ADD_TC(tp, truncate);
 	ATF_TP_ADD_TC(tp, make_query);
 	ATF_TP_ADD_TC(tp, type_name);
 	ATF_TP_ADD_TC(tp, type_from_text);
