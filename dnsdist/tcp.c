@@ -31,6 +31,7 @@
 #include "qsbr.h"
 #include "edns.h"
 #include "dnsdist.h"
+#include "hostcount.h"
 #include "rule.h"
 #include "stats.h"
 
@@ -101,6 +102,7 @@ struct tcp_client {
 	int			 tc_fd;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
+	bool			 tc_percl;	/* counted for its address */
 	uint8_t			*tc_rbuf;	/* bytes read, not yet queries */
 	size_t			 tc_rlen;
 	size_t			 tc_rcap;
@@ -147,6 +149,7 @@ struct tcp_handoff {
 	int			 th_fd;
 	uint16_t		 th_listener;
 	struct sockaddr_storage	 th_addr;
+	bool			 th_percl;	/* see conn_take() */
 	struct tcp_query	*th_tq;
 	struct server		*th_ds;		/* holds a reference */
 };
@@ -192,79 +195,36 @@ static _Atomic unsigned int	 tcp_nclients;
 static unsigned int		 tcp_maxclients = UINT_MAX;
 static int			 spare_fd = -1;
 
-/* Connections per client address, when a limit is set. */
-static pthread_mutex_t		 percl_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct percl {
-	struct sockaddr_storage	 pc_addr;
-	int			 pc_count;
-}				*percl;
-static size_t			 npercl;
-
-static bool
-same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr,
-		    sizeof(struct in_addr)) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0;
-}
-
-/* Count a connection in (delta 1) or out (-1); false when over the limit. */
-static bool
-percl_count(const struct sockaddr_storage *ss, int delta, int limit)
-{
-	struct percl	*np;
-	size_t		 i;
-	bool		 ok = true;
-
-	pthread_mutex_lock(&percl_lock);
-	for (i = 0; i < npercl; i++)
-		if (same_host(&percl[i].pc_addr, ss))
-			break;
-	if (delta > 0) {
-		if (i == npercl) {
-			np = reallocarray(percl, npercl + 1, sizeof(*np));
-			if (np == NULL) {
-				ok = false;
-				goto out;
-			}
-			percl = np;
-			percl[npercl].pc_addr = *ss;
-			percl[npercl++].pc_count = 0;
-		}
-		if (limit > 0 && percl[i].pc_count >= limit)
-			ok = false;
-		else
-			percl[i].pc_count++;
-	} else if (i < npercl && --percl[i].pc_count <= 0)
-		percl[i] = percl[--npercl];
-out:
-	pthread_mutex_unlock(&percl_lock);
-	return ok;
-}
+/*
+ * Connections per client address, counted while a limit is set; each
+ * connection remembers whether it was, since the limit may change or go
+ * before it closes.
+ */
+static struct hostcount		*percl;
 
 /*
  * Count a new client connection on li from ss, or refuse it (false) when
  * the process, the frontend or the client has as many as it may.
+ * *counted says whether it counts for its address.
  */
 static bool
-conn_take(struct listener *li, const struct sockaddr_storage *ss)
+conn_take(struct listener *li, const struct sockaddr_storage *ss,
+    bool *counted)
 {
 	int	fmax = li->li_local->lc_maxtcpconns;
 	int	cmax = settings.st_maxtcpconnperclient;
 
+	*counted = false;
 	if (atomic_fetch_add(&tcp_nclients, 1) >= tcp_maxclients)
 		goto refuse;
 	if (fmax > 0 && atomic_fetch_add(&li->li_tcpconns, 1) >=
 	    (unsigned int)fmax)
 		goto refuse_frontend;
-	if (cmax > 0 && !percl_count(ss, 1, cmax))
-		goto refuse_frontend;
+	if (cmax > 0) {
+		if (!hostcount_take(percl, (const struct sockaddr *)ss, cmax))
+			goto refuse_frontend;
+		*counted = true;
+	}
 	return true;
 refuse_frontend:
 	if (fmax > 0)
@@ -277,10 +237,11 @@ refuse:
 
 /* A client connection counted by conn_take() is gone. */
 static void
-conn_give(struct listener *li, const struct sockaddr_storage *ss)
+conn_give(struct listener *li, const struct sockaddr_storage *ss,
+    bool counted)
 {
-	if (settings.st_maxtcpconnperclient > 0)
-		percl_count(ss, -1, 0);
+	if (counted)
+		hostcount_give(percl, (const struct sockaddr *)ss);
 	if (li->li_local->lc_maxtcpconns > 0)
 		atomic_fetch_sub(&li->li_tcpconns, 1);
 	atomic_fetch_sub(&tcp_nclients, 1);
@@ -335,7 +296,8 @@ tcp_accept(struct listener *li)
 			close(fd);
 			continue;
 		}
-		if (set_nonblock(fd) == -1 || !conn_take(li, &th.th_addr)) {
+		if (set_nonblock(fd) == -1 ||
+		    !conn_take(li, &th.th_addr, &th.th_percl)) {
 			close(fd);
 			continue;
 		}
@@ -345,7 +307,7 @@ tcp_accept(struct listener *li)
 		if (write(workers[next_worker].tw_pipe[1], &th, sizeof(th)) !=
 		    sizeof(th)) {
 			stats_inc(STAT_TCP_LISTEN_OVERFLOWS);
-			conn_give(li, &th.th_addr);
+			conn_give(li, &th.th_addr, th.th_percl);
 			close(fd);
 		}
 		next_worker = (next_worker + 1) % nworkers;
@@ -1173,7 +1135,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 					bconn_fail(tw, bc, false);
 			}
 	}
-	conn_give(tc->tc_li, &tc->tc_addr);
+	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
 	free(tc->tc_obuf);
@@ -1208,7 +1170,8 @@ worker_handoff(struct tcp_worker *tw)
 		if ((tc = calloc(1, sizeof(*tc))) == NULL ||
 		    append_ptr(&tw->tw_clients, &tw->tw_nclients, tc) == NULL) {
 			free(tc);
-			conn_give(&listeners[th.th_listener], &th.th_addr);
+			conn_give(&listeners[th.th_listener], &th.th_addr,
+			    th.th_percl);
 			close(th.th_fd);
 			continue;
 		}
@@ -1216,6 +1179,7 @@ worker_handoff(struct tcp_worker *tw)
 		    memory_order_relaxed);
 		tc->tc_fd = th.th_fd;
 		tc->tc_addr = th.th_addr;
+		tc->tc_percl = th.th_percl;
 		tc->tc_li = &listeners[th.th_listener];
 		tc->tc_start = tw->tw_now;
 		tc->tc_deadline = tw->tw_now +
@@ -1536,7 +1500,8 @@ tcp_start(void)
 			    F_DUPFD_CLOEXEC, 0);
 
 	nworkers = (size_t)settings.st_maxtcpclientthreads;
-	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL)
+	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL ||
+	    (percl = hostcount_new()) == NULL)
 		fatal("tcp workers");
 	for (i = 0; i < nworkers; i++) {
 		if (pipe(workers[i].tw_pipe) == -1 ||
@@ -1564,4 +1529,6 @@ tcp_stop(void)
 		close(workers[i].tw_pipe[1]);
 		pthread_join(workers[i].tw_thread, NULL);
 	}
+	hostcount_free(percl);
+	percl = NULL;
 }

@@ -16,6 +16,7 @@ LIB_SRCS = \
 	lib/qsbr.c \
 	lib/inflight.c \
 	lib/dynblock.c \
+	lib/hostcount.c \
 	lib/edns.c \
 	lib/sbuf.c \
 	lib/ctlproto.c \

@@ -392,6 +392,15 @@ dd_dumpstat()
 		END { sub(/\..*/, "", v); print v }'
 }
 
+# dd_tcp_all COLUMN: the "All" line of showTCPStats() (Clients, Backends
+# or Accepted).
+dd_tcp_all()
+{
+	console 'showTCPStats()' | awk -v c="$1" '
+		$1 == "Thread" { for (i = 1; i <= NF; i++) if ($i == c) col = i }
+		col && $1 == "All" { print $col; exit }'
+}
+
 # dd_wait_state N true|false: waits (bounded) until getServer(N):isUp()
 # says so.
 dd_wait_state()

@@ -21,10 +21,12 @@
 #   hostile.py idle [-t SECS] SERVER PORT
 #	Connects and sends nothing; prints "closed SECS" with the time the
 #	server took to close the connection, or "open" after SECS.
-#   hostile.py conns [-n N] [-t SECS] [-w SECS] SERVER PORT NAME
-#	Opens N connections at once, waits up to -w SECS for the server to
-#	accept or close them, then asks NAME on each that is still open.
-#	Prints "answered A closed C silent S" (S: open but no answer in SECS).
+#   hostile.py conns [-k] [-b SRC] [-n N] [-t SECS] [-w SECS] SERVER PORT NAME
+#	Opens N connections at once (from address SRC with -b), waits up to
+#	-w SECS for the server to accept or close them, then asks NAME on
+#	each that is still open.  Prints "answered A closed C silent S" (S:
+#	open but no answer in SECS).  With -k, the connections stay open
+#	until standard input ends.
 #   hostile.py noread [-n N] [-t SECS] SERVER PORT NAME
 #	Writes up to N queries for NAME on one connection (for at most 2
 #	seconds) and never reads.  Prints "sent S closed" when the server
@@ -186,10 +188,14 @@ def cmd_idle(args):
 
 
 def cmd_conns(args):
-    opts, rest = getopt.getopt(args, "n:t:w:")
-    n, tmo, wait = 500, 2.0, 1.0
+    opts, rest = getopt.getopt(args, "b:kn:t:w:")
+    n, tmo, wait, src, keep = 500, 2.0, 1.0, None, False
     for o, v in opts:
-        if o == "-n":
+        if o == "-b":
+            src = v
+        elif o == "-k":
+            keep = True
+        elif o == "-n":
             n = int(v)
         elif o == "-t":
             tmo = float(v)
@@ -204,6 +210,8 @@ def cmd_conns(args):
     socks = {}
     for _ in range(n):
         s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
+        if src is not None:
+            s.bind((src, 0))
         s.setblocking(False)
         s.connect_ex((server, port))
         socks[s.fileno()] = s
@@ -261,9 +269,12 @@ def cmd_conns(args):
                     answered += 1
                 del bufs[fd]
     silent = len(bufs)
+    print("answered %d closed %d silent %d" % (answered, closed, silent),
+          flush=True)
+    if keep:
+        sys.stdin.read()
     for s in socks.values():
         s.close()
-    print("answered %d closed %d silent %d" % (answered, closed, silent))
     return 0
 
 
