@@ -275,29 +275,51 @@ policy_firstavailable(struct pool *pl, uint64_t now)
 	return policy_leastoutstanding(pl);
 }
 
-static struct server *
-policy_weighted(struct pool *pl, uint64_t val)
-{
-	struct server	*ds;
-	uint64_t	 total = 0;
-	size_t		 i;
+/*
+ * roundrobin (rr) and the weighted policies count the weight of the
+ * servers that are up, then walk to the one that val picks.  Each state
+ * is read once, into a bitmap that both steps use, so that a health check
+ * changing one in between cannot leave val past the servers found up.
+ * The bitmap is on the stack for pools of up to POLICY_VIEWMAX servers.
+ */
+#define POLICY_VIEWMAX	1024
 
-	for (i = 0; i < pl->pl_count; i++)
-		if (server_is_up(pl->pl_servers[i]) &&
-		    pl->pl_servers[i]->ds_weight > 0)
-			total += (uint64_t)pl->pl_servers[i]->ds_weight;
-	if (total == 0)
+static struct server *
+policy_viewed(struct pool *pl, uint64_t val, bool rr)
+{
+	uint64_t	 stack[POLICY_VIEWMAX / 64], *up = stack, total = 0, w;
+	struct server	*ds = NULL;
+	size_t		 i, nw = (pl->pl_count + 63) / 64;
+
+	if (nw <= sizeof(stack) / sizeof(stack[0]))
+		memset(stack, 0, nw * sizeof(*up));
+	else if ((up = calloc(nw, sizeof(*up))) == NULL)
 		return NULL;
-	val %= total;
-	for (i = 0; i < pl->pl_count; i++) {
-		ds = pl->pl_servers[i];
-		if (!server_is_up(ds) || ds->ds_weight <= 0)
-			continue;
-		if (val < (uint64_t)ds->ds_weight)
-			return ds;
-		val -= (uint64_t)ds->ds_weight;
+	for (i = 0; i < pl->pl_count; i++)
+		if ((rr || pl->pl_servers[i]->ds_weight > 0) &&
+		    server_is_up(pl->pl_servers[i])) {
+			up[i / 64] |= 1ULL << (i % 64);
+			total += rr ? 1 : (uint64_t)pl->pl_servers[i]->ds_weight;
+		}
+	if (total > 0) {
+		if (rr)
+			val = atomic_fetch_add_explicit(pl->pl_rrp != NULL ?
+			    pl->pl_rrp : &pl->pl_rr, 1, memory_order_relaxed);
+		val %= total;
+		/* A weight set meanwhile (setWeight) ends on the last one up. */
+		for (i = 0; i < pl->pl_count; i++) {
+			if ((up[i / 64] >> (i % 64) & 1) == 0)
+				continue;
+			ds = pl->pl_servers[i];
+			w = rr ? 1 : (uint64_t)ds->ds_weight;
+			if (val < w)
+				break;
+			val -= w;
+		}
 	}
-	return NULL;
+	if (up != stack)
+		free(up);
+	return ds;
 }
 
 static struct server *
@@ -324,26 +346,6 @@ policy_chashed(struct pool *pl, uint64_t h)
 	return NULL;
 }
 
-static struct server *
-policy_roundrobin(struct pool *pl)
-{
-	size_t		n, i, k;
-	unsigned	pos;
-
-	if ((n = pool_count_up(pl)) == 0)
-		return NULL;
-	pos = atomic_fetch_add_explicit(pl->pl_rrp != NULL ? pl->pl_rrp :
-	    &pl->pl_rr, 1, memory_order_relaxed);
-	k = pos % n;
-	for (i = 0; i < pl->pl_count; i++) {
-		if (!server_is_up(pl->pl_servers[i]))
-			continue;
-		if (k-- == 0)
-			return pl->pl_servers[i];
-	}
-	return NULL;
-}
-
 struct server *
 pool_select(struct pool *pl, const struct dnsquestion *q, uint64_t now,
     uint64_t *rnd)
@@ -360,15 +362,15 @@ pool_select(struct pool *pl, const struct dnsquestion *q, uint64_t now,
 	case POLICY_FIRSTAVAILABLE:
 		return policy_firstavailable(pl, now);
 	case POLICY_WRANDOM:
-		return policy_weighted(pl, policy_random(rnd));
+		return policy_viewed(pl, policy_random(rnd), false);
 	case POLICY_WHASHED:
-		return policy_weighted(pl,
-		    policy_name_hash(q->q_name, q->q_namelen));
+		return policy_viewed(pl,
+		    policy_name_hash(q->q_name, q->q_namelen), false);
 	case POLICY_CHASHED:
 		return policy_chashed(pl,
 		    policy_name_hash(q->q_name, q->q_namelen));
 	case POLICY_ROUNDROBIN:
-		return policy_roundrobin(pl);
+		return policy_viewed(pl, 0, true);
 	default:
 		return policy_leastoutstanding(pl);
 	}

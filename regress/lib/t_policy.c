@@ -1,8 +1,10 @@
 /*
  * policy: pools and the built-in load-balancing policies.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <atf-c.h>
 #include <sodium.h>
@@ -241,6 +243,159 @@ ATF_TC_BODY(chashed, tc)
 	hashed(POLICY_CHASHED);
 }
 
+/* Which of s[0..n) ds is; n when none. */
+static size_t
+server_index(struct server *const *s, size_t n, const struct server *ds)
+{
+	size_t	i;
+
+	for (i = 0; i < n && s[i] != ds; i++)
+		;
+	return i;
+}
+
+/*
+ * As states change between choices, roundrobin and wrandom share among
+ * the servers up at each choice; in a pool too big for the stack too.
+ */
+ATF_TC_WITHOUT_HEAD(states_change);
+ATF_TC_BODY(states_change, tc)
+{
+	static struct server	*s[1100];
+	static int		 n[1101];
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+	size_t			 i, j;
+	char			 addr[32];
+
+	setup(POLICY_ROUNDROBIN);
+	for (i = 0; i < 1100; i++) {
+		snprintf(addr, sizeof(addr), "127.0.%zu.%zu:53", i / 250,
+		    i % 250 + 1);
+		s[i] = mkserver(addr, 1, 1, false);
+	}
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == NULL);
+	/* The even ones, then the odd ones, then every one, in turn. */
+	for (j = 0; j < 3; j++) {
+		for (i = 0; i < 1100; i++)
+			atomic_store(&s[i]->ds_healthy, j == 2 || i % 2 == j);
+		memset(n, 0, sizeof(n));
+		for (i = 0; i < 2 * 1100; i++)
+			n[server_index(s, 1100, pool_select(pl, &q, 0,
+			    &rnd))]++;
+		for (i = 0; i < 1100; i++)
+			ATF_CHECK_EQ_MSG(n[i], j == 2 ? 2 : i % 2 == j ? 4 : 0,
+			    "round %zu: server %zu chosen %d times", j, i,
+			    n[i]);
+		ATF_CHECK_EQ(n[1100], 0);
+	}
+	/* wrandom: never one that is down, never none. */
+	atomic_store(&policy_global, POLICY_WRANDOM);
+	for (i = 0; i < 1100; i++)
+		atomic_store(&s[i]->ds_healthy, i == 1099 || i % 3 == 0);
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < 20000; i++)
+		n[server_index(s, 1100, pool_select(pl, &q, 0, &rnd))]++;
+	for (i = 0; i < 1100; i++)
+		if (i != 1099 && i % 3 != 0)
+			ATF_CHECK_EQ_MSG(n[i], 0, "server %zu is down", i);
+	ATF_CHECK_EQ(n[1100], 0);
+	ATF_CHECK(n[1099] > 0);
+}
+
+/* Servers whose health a thread turns down and up until told to stop. */
+struct flipper {
+	struct server	*fl_ds[2];
+	atomic_bool	 fl_stop;
+};
+
+static void *
+flip(void *arg)
+{
+	struct flipper	*fl = arg;
+	volatile int	 spin;
+	int		 i;
+
+	/* Each state held for about as long as a choice takes. */
+	while (!atomic_load(&fl->fl_stop))
+		for (i = 0; i < 4; i++) {
+			atomic_store(&fl->fl_ds[i % 2]->ds_healthy, i >= 2);
+			for (spin = 0; spin < 20; spin++)
+				;
+		}
+	return NULL;
+}
+
+/*
+ * One server always up, two going down and up all the time: each choice
+ * must still be a server (the one always up, or one up at some moment).
+ * Counting the servers up, then walking them again, once lost some in
+ * between and found none.
+ */
+static void
+state_race(int kind)
+{
+	struct flipper		 fl;
+	struct server		*a, *ds;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	struct timespec		 t0, t;
+	pthread_t		 th;
+	uint64_t		 rnd = 1;
+	long			 i, none = 0;
+
+	setup(kind);
+	a = mkserver("127.0.0.1:1001", 1, 1, true);
+	fl.fl_ds[0] = mkserver("127.0.0.1:1002", 1, 5, true);
+	fl.fl_ds[1] = mkserver("127.0.0.1:1003", 1, 5, true);
+	atomic_store(&fl.fl_stop, false);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	ATF_REQUIRE(pthread_create(&th, NULL, flip, &fl) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Bounded: 10 million choices or a second. */
+	for (i = 0; i < 10000000; i++) {
+		if (kind == POLICY_WHASHED)
+			q.q_name[1] = (uint8_t)('a' + i % 26);
+		if ((ds = pool_select(pl, &q, 0, &rnd)) == NULL)
+			none++;
+		else
+			ATF_REQUIRE(ds == a || ds == fl.fl_ds[0] ||
+			    ds == fl.fl_ds[1]);
+		if (i % 4096 == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000000L +
+			    t.tv_nsec - t0.tv_nsec >= 1000000000L)
+				break;
+		}
+	}
+	atomic_store(&fl.fl_stop, true);
+	pthread_join(th, NULL);
+	ATF_CHECK_MSG(none == 0, "%s: no server for %ld of %ld choices",
+	    policy_name(kind), none, i);
+}
+
+ATF_TC_WITHOUT_HEAD(roundrobin_race);
+ATF_TC_BODY(roundrobin_race, tc)
+{
+	state_race(POLICY_ROUNDROBIN);
+}
+
+ATF_TC_WITHOUT_HEAD(wrandom_race);
+ATF_TC_BODY(wrandom_race, tc)
+{
+	state_race(POLICY_WRANDOM);
+}
+
+ATF_TC_WITHOUT_HEAD(whashed_race);
+ATF_TC_BODY(whashed_race, tc)
+{
+	state_race(POLICY_WHASHED);
+}
+
 ATF_TC_WITHOUT_HEAD(pools);
 ATF_TC_BODY(pools, tc)
 {
@@ -287,5 +442,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, whashed);
 	ATF_TP_ADD_TC(tp, chashed);
 	ATF_TP_ADD_TC(tp, pools);
+	ATF_TP_ADD_TC(tp, states_change);
+	ATF_TP_ADD_TC(tp, roundrobin_race);
+	ATF_TP_ADD_TC(tp, wrandom_race);
+	ATF_TP_ADD_TC(tp, whashed_race);
 	return atf_no_error();
 }
