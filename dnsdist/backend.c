@@ -322,13 +322,13 @@ backend_resend(struct backend *be)
 	struct slot		*sl;
 	struct dnsq		 dq;
 	uint8_t			*pkt;
-	uint32_t		 i;
+	uint32_t		 i, pos = INFLIGHT_WALK;
+	long			 idx;
 	bool			 gone;
 
-	for (i = 0; i < be->be_ids.it_fresh; i++) {
+	while ((idx = inflight_walk(&be->be_ids, &pos)) != -1) {
+		i = (uint32_t)idx;
 		sl = slot_at(be, i);
-		if (sl->sl_if.if_sent == 0)
-			continue;
 		pkt = be->be_qarena + sl->sl_qpos % QARENA;
 		gone = sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA;
 		to = NULL;
@@ -523,28 +523,27 @@ backend_timeouts(void *arg)
 	struct backend	*be;
 	char		 why[64];
 	size_t		 b;
-	uint32_t	 i, live;
+	uint32_t	 pos, live;
+	long		 i;
 
 	(void)arg;
 	for (b = 0; b < nbackends; b++) {
 		be = backends[b];
 		oldest = UINT64_MAX;
-		live = 0;
-		for (i = 0; i < be->be_ids.it_fresh; i++) {
-			sent = slot_at(be, i)->sl_if.if_sent;
-			if (sent == 0)
-				continue;
+		pos = INFLIGHT_WALK;
+		while ((i = inflight_walk(&be->be_ids, &pos)) != -1) {
+			sent = slot_at(be, (uint32_t)i)->sl_if.if_sent;
 			if (loop_now - sent < limit) {
 				if (sent < oldest)
 					oldest = sent;
-				live++;
 				continue;
 			}
-			slot_put(be, i);
+			slot_put(be, (uint32_t)i);
 			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
 			    memory_order_relaxed);
 			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
 		}
+		live = inflight_count(&be->be_ids);
 		/*
 		 * Queries in flight for that long and not one answer for
 		 * that long either: the server is gone, not slow on one

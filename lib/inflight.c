@@ -110,3 +110,19 @@ inflight_count(const struct inflight_table *t)
 {
 	return t->it_fresh - t->it_nfree;
 }
+
+long
+inflight_walk(struct inflight_table *t, uint32_t *pos)
+{
+	uint32_t	i = *pos == INFLIGHT_WALK ? 0 : *pos;
+
+	for (; i < t->it_fresh; i++) {
+		t->it_walked++;
+		if (INFLIGHT_AT(t, i)->if_sent != 0) {
+			*pos = i + 1;
+			return (long)i;
+		}
+	}
+	*pos = i;
+	return -1;
+}

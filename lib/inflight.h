@@ -37,6 +37,7 @@ struct inflight_table {
 	uint32_t	 it_nfree;
 	uint16_t	 it_idmask;
 	uint8_t		 it_key[16];
+	uint64_t	 it_walked;	/* slots the walks looked at */
 };
 
 #define INFLIGHT_AT(t, i)						\
@@ -66,5 +67,13 @@ long		 inflight_answer(const struct inflight_table *,
 long		 inflight_byid(const struct inflight_table *, uint16_t id);
 /* Slots in flight. */
 uint32_t	 inflight_count(const struct inflight_table *);
+/*
+ * The slots in flight, one a call, -1 at the end: *pos starts at
+ * INFLIGHT_WALK.  The walk may free and take slots as it goes: it sees
+ * every slot in flight before it began and still in flight when reached,
+ * at most once, unless a slot it has seen is freed meanwhile.
+ */
+#define INFLIGHT_WALK	UINT32_MAX
+long		 inflight_walk(struct inflight_table *, uint32_t *pos);
 
 #endif
