@@ -20,7 +20,10 @@ inflight_init(struct inflight_table *t, uint32_t n, size_t stride)
 	/* calloc: pages are only touched as slots are first used. */
 	t->it_mem = calloc(n, stride);
 	t->it_freeq = calloc(n, sizeof(*t->it_freeq));
-	if (t->it_mem == NULL || t->it_freeq == NULL) {
+	t->it_live = calloc(n, sizeof(*t->it_live));
+	t->it_livepos = calloc(n, sizeof(*t->it_livepos));
+	if (t->it_mem == NULL || t->it_freeq == NULL || t->it_live == NULL ||
+	    t->it_livepos == NULL) {
 		inflight_free(t);
 		return -1;
 	}
@@ -34,9 +37,12 @@ inflight_free(struct inflight_table *t)
 {
 	free(t->it_mem);
 	free(t->it_freeq);
+	free(t->it_live);
+	free(t->it_livepos);
 	t->it_mem = NULL;
 	t->it_freeq = NULL;
-	t->it_n = t->it_fresh = t->it_nfree = 0;
+	t->it_live = t->it_livepos = NULL;
+	t->it_n = t->it_fresh = t->it_nfree = t->it_nlive = 0;
 }
 
 long
@@ -49,11 +55,13 @@ inflight_get(struct inflight_table *t)
 		idx = t->it_freeq[t->it_freehead];
 		t->it_freehead = (t->it_freehead + 1) % t->it_n;
 		t->it_nfree--;
-		return idx;
-	}
-	if (t->it_fresh < t->it_n)
-		return (long)t->it_fresh++;
-	return -1;
+	} else if (t->it_fresh < t->it_n)
+		idx = (long)t->it_fresh++;
+	else
+		return -1;
+	t->it_livepos[idx] = (uint16_t)t->it_nlive;
+	t->it_live[t->it_nlive++] = (uint16_t)idx;
+	return idx;
 }
 
 uint16_t
@@ -72,6 +80,11 @@ inflight_send(struct inflight_table *t, uint32_t idx,
 void
 inflight_put(struct inflight_table *t, uint32_t idx)
 {
+	uint16_t	last = t->it_live[--t->it_nlive];
+
+	/* The last taken fills its place in it_live. */
+	t->it_live[t->it_livepos[idx]] = last;
+	t->it_livepos[last] = t->it_livepos[idx];
 	INFLIGHT_AT(t, idx)->if_sent = 0;
 	t->it_freeq[(t->it_freehead + t->it_nfree) % t->it_n] = (uint16_t)idx;
 	t->it_nfree++;
@@ -108,21 +121,26 @@ inflight_answer(const struct inflight_table *t, const uint8_t *pkt,
 uint32_t
 inflight_count(const struct inflight_table *t)
 {
-	return t->it_fresh - t->it_nfree;
+	return t->it_nlive;
 }
 
+/*
+ * From the end of it_live down: a slot freed meanwhile is replaced by the
+ * last one, which has been seen already, or is the slot at hand; a slot
+ * taken goes at the end, past the walk.
+ */
 long
 inflight_walk(struct inflight_table *t, uint32_t *pos)
 {
-	uint32_t	i = *pos == INFLIGHT_WALK ? 0 : *pos;
+	uint16_t	idx;
 
-	for (; i < t->it_fresh; i++) {
+	if (*pos > t->it_nlive)
+		*pos = t->it_nlive;
+	while (*pos > 0) {
+		idx = t->it_live[--*pos];
 		t->it_walked++;
-		if (INFLIGHT_AT(t, i)->if_sent != 0) {
-			*pos = i + 1;
-			return (long)i;
-		}
+		if (INFLIGHT_AT(t, idx)->if_sent != 0)
+			return idx;
 	}
-	*pos = i;
 	return -1;
 }

@@ -7,7 +7,8 @@
  * struct inflight; the rest of a slot is the caller's.  The ID a query
  * goes out with is its slot's index under a random mask, so that IDs
  * cannot be guessed from the order of queries; a freed slot is reused as
- * late as possible.
+ * late as possible.  The slots taken are also kept in a dense array, so
+ * that walking them costs what is in flight rather than the table.
  */
 #ifndef INFLIGHT_H
 #define INFLIGHT_H
@@ -35,6 +36,9 @@ struct inflight_table {
 	uint16_t	*it_freeq;	/* freed slots, oldest first */
 	uint32_t	 it_freehead;
 	uint32_t	 it_nfree;
+	uint16_t	*it_live;	/* the slots taken, in no order */
+	uint16_t	*it_livepos;	/* where each taken slot is in it_live */
+	uint32_t	 it_nlive;
 	uint16_t	 it_idmask;
 	uint8_t		 it_key[16];
 	uint64_t	 it_walked;	/* slots the walks looked at */
@@ -69,9 +73,11 @@ long		 inflight_byid(const struct inflight_table *, uint16_t id);
 uint32_t	 inflight_count(const struct inflight_table *);
 /*
  * The slots in flight, one a call, -1 at the end: *pos starts at
- * INFLIGHT_WALK.  The walk may free and take slots as it goes: it sees
- * every slot in flight before it began and still in flight when reached,
- * at most once, unless a slot it has seen is freed meanwhile.
+ * INFLIGHT_WALK.  A walk looks at the slots in flight only, whatever
+ * the table's size.  It may free and take slots as it goes: it sees each
+ * slot in flight when it began and still in flight when reached; freeing
+ * a slot other than the one just seen may show one again, or one taken
+ * since.
  */
 #define INFLIGHT_WALK	UINT32_MAX
 long		 inflight_walk(struct inflight_table *, uint32_t *pos);

@@ -7,7 +7,9 @@
  * What must hold: an answer is taken only for a query in flight with the
  * same question (name in any case, type, class); an answer that is the
  * right one is always taken; no ID is ever given to two queries in flight;
- * a freed ID answers nothing; the count in flight is the model's.
+ * a freed ID answers nothing; the count in flight is the model's; a walk
+ * that frees some of what it sees (a timeout sweep) sees each query in
+ * flight once and looks at nothing else.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -225,6 +227,26 @@ op_timeout(struct state *st, struct script *s)
 	CHECK(inflight_byid(&st->st_t, id) == -1);
 }
 
+/* A sweep: walk the slots in flight, freeing those the script says. */
+static void
+op_sweep(struct state *st, struct script *s)
+{
+	struct inflight_table	*t = &st->st_t;
+	uint64_t		 w0 = t->it_walked;
+	uint32_t		 pos = INFLIGHT_WALK, n = 0, count = st->st_count;
+	long			 idx;
+
+	while ((idx = inflight_walk(t, &pos)) != -1) {
+		CHECK((uint32_t)idx < t->it_n && st->st_m[idx].m_live);
+		n++;
+		if (next(s) & 1) {
+			inflight_put(t, (uint32_t)idx);
+			model_del(st, (uint32_t)idx);
+		}
+	}
+	CHECK(n == count && t->it_walked - w0 == count);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -248,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st.st_live = live;
 	st.st_pos = pos;
 	while (s.s_left > 0) {
-		switch (next(&s) % 5) {
+		switch (next(&s) % 6) {
 		case 0:
 		case 1:
 			op_send(&st, &s);
@@ -258,6 +280,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			op_raw(&st, &s);
+			break;
+		case 4:
+			op_sweep(&st, &s);
 			break;
 		default:
 			op_timeout(&st, &s);

@@ -175,6 +175,90 @@ ATF_TC_BODY(all_ids, tc)
 	free(seen);
 }
 
+/*
+ * After every ID was in flight and most came back, a walk costs the slots
+ * still in flight, not the whole table: it looks at each of them once.
+ */
+ATF_TC_WITHOUT_HEAD(walk_after_exhaustion);
+ATF_TC_BODY(walk_after_exhaustion, tc)
+{
+	static const long	 keep[] = { 7, 40000, INFLIGHT_MAX - 1 };
+	struct inflight_table	 t;
+	struct dnsquestion	 q;
+	uint8_t			 buf[512], *seen;
+	uint64_t		 w0;
+	uint32_t		 pos;
+	long			 i, idx;
+	size_t			 k;
+
+	ATF_REQUIRE((seen = calloc(INFLIGHT_MAX, 1)) != NULL);
+	ATF_REQUIRE_EQ(inflight_init(&t, INFLIGHT_MAX,
+	    sizeof(struct inflight)), 0);
+	query(buf, sizeof(buf), "www.example.", DNS_TYPE_A, &q);
+	while ((idx = inflight_get(&t)) != -1)
+		inflight_send(&t, (uint32_t)idx, &q, NOW);
+	for (i = 0; i < INFLIGHT_MAX; i++)
+		if (i != keep[0] && i != keep[1] && i != keep[2])
+			inflight_put(&t, (uint32_t)i);
+	ATF_REQUIRE_EQ(inflight_count(&t), 3);
+	w0 = t.it_walked;
+	for (pos = INFLIGHT_WALK; (idx = inflight_walk(&t, &pos)) != -1; ) {
+		ATF_REQUIRE(idx >= 0 && idx < INFLIGHT_MAX);
+		ATF_CHECK_MSG(!seen[idx], "slot %ld seen twice", idx);
+		seen[idx] = 1;
+	}
+	for (k = 0; k < 3; k++)
+		ATF_CHECK_MSG(seen[keep[k]], "slot %ld not seen", keep[k]);
+	ATF_CHECK_MSG(t.it_walked - w0 <= 3, "the walk looked at %llu slots",
+	    (unsigned long long)(t.it_walked - w0));
+	/* All gone: a walk looks at nothing. */
+	for (k = 0; k < 3; k++)
+		inflight_put(&t, (uint32_t)keep[k]);
+	w0 = t.it_walked;
+	pos = INFLIGHT_WALK;
+	ATF_CHECK_EQ(inflight_walk(&t, &pos), -1);
+	ATF_CHECK_EQ(t.it_walked, w0);
+	inflight_free(&t);
+	free(seen);
+}
+
+/*
+ * A walk that frees what it sees, and takes new slots meanwhile, as the
+ * timeout sweep and the failover do: each slot in flight at the start is
+ * seen once, the new ones need not be.
+ */
+ATF_TC_WITHOUT_HEAD(walk_changes);
+ATF_TC_BODY(walk_changes, tc)
+{
+	struct inflight_table	 t;
+	struct dnsquestion	 q;
+	uint8_t			 buf[512], seen[100];
+	uint32_t		 pos;
+	long			 i, idx, n = 0;
+
+	memset(seen, 0, sizeof(seen));
+	ATF_REQUIRE_EQ(inflight_init(&t, 100, sizeof(struct inflight)), 0);
+	query(buf, sizeof(buf), "www.example.", DNS_TYPE_A, &q);
+	for (i = 0; i < 60; i++)
+		inflight_send(&t, (uint32_t)inflight_get(&t), &q, NOW);
+	for (i = 0; i < 60; i += 2)
+		inflight_put(&t, (uint32_t)i);
+	/* 30 in flight: the odd ones. */
+	for (pos = INFLIGHT_WALK; (idx = inflight_walk(&t, &pos)) != -1; ) {
+		ATF_REQUIRE(idx >= 0 && idx < 100);
+		ATF_CHECK_MSG(!seen[idx]++, "slot %ld seen twice", idx);
+		if (idx < 60) {
+			ATF_CHECK(idx % 2 == 1);
+			n++;
+		}
+		inflight_put(&t, (uint32_t)idx);
+		if (n <= 10)
+			inflight_send(&t, (uint32_t)inflight_get(&t), &q, NOW);
+	}
+	ATF_CHECK_EQ(n, 30);
+	inflight_free(&t);
+}
+
 /* The caller's part of a slot is left alone. */
 ATF_TC_WITHOUT_HEAD(stride);
 ATF_TC_BODY(stride, tc)
@@ -209,6 +293,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, reuse_late);
 	ATF_TP_ADD_TC(tp, answer_match);
 	ATF_TP_ADD_TC(tp, all_ids);
+	ATF_TP_ADD_TC(tp, walk_after_exhaustion);
+	ATF_TP_ADD_TC(tp, walk_changes);
 	ATF_TP_ADD_TC(tp, stride);
 	return atf_no_error();
 }
