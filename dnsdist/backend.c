@@ -97,9 +97,17 @@ fail:
 static void
 backend_free(struct backend *be)
 {
-	size_t	i;
+	struct slot	*sl;
+	size_t		 i;
+	uint32_t	 pos = INFLIGHT_WALK;
+	long		 idx;
 
 	health_close(be);
+	/* Queries still in flight: nothing else holds their tags. */
+	while ((idx = inflight_walk(&be->be_ids, &pos)) != -1) {
+		sl = (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
+		dnsq_tags_free(sl->sl_tags);
+	}
 	loop_del(be->be_fd);
 	close(be->be_fd);
 	for (i = 0; i < nflushq; i++)

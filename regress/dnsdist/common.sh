@@ -155,6 +155,30 @@ dd_netns_add()
 	    atf_fail "cannot bring lo up in namespace $1"
 }
 
+# dd_stop_clean NAME LOG: stops the daemon NAME, a child of the test shell
+# (dd_start, dd_start_console), with SIGTERM and fails unless it exits 0
+# within 10 seconds with no sanitizer report in LOG: in the DEBUG=1 build,
+# LeakSanitizer looks for leaks at exit and makes the status 23.
+dd_stop_clean()
+{
+	_pid=$(dd_pid "$1")
+	kill -TERM "$_pid"
+	_i=0
+	while _dd_running "$_pid" && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_dd_running "$_pid" && atf_fail "$1 still runs 10 s after SIGTERM"
+	wait "$_pid"
+	_rc=$?
+	rm -f "pids/$1"
+	if grep -q 'Sanitizer' "$2"; then
+		cat "$2"
+		atf_fail "$1: a sanitizer report in $2"
+	fi
+	[ $_rc -eq 0 ] || atf_fail "$1 exited $_rc"
+}
+
 # dd_stop_all: the cleanup; stops every process the test started and
 # removes its network namespaces.
 dd_stop_all()
