@@ -73,7 +73,7 @@ struct tcp_query {
 	struct dnsquestion	 tq_q;
 	uint16_t		 tq_origid;	/* the client's ID */
 	uint16_t		 tq_bid;	/* ours on the backend connection */
-	char			 tq_pool[64];	/* for a retry */
+	const char		*tq_pool;	/* for a retry: a pool's pl_name */
 	struct pcache		*tq_cache;	/* where the answer goes */
 	uint64_t		 tq_ckey;
 	struct dq_tagset	*tq_tags;	/* for the response rules */
@@ -1008,7 +1008,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_ecsadded = dq.dq_ecsadded;
 	tq->tq_ecshadopt = dq.dq_ecshadopt;
 	tq->tq_tags = dnsq_tags_save(&dq);
-	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq.dq_pool);
+	tq->tq_pool = dq.dq_poolp->pl_name;
 	tc->tc_inflight++;
 	if (!bconn_send(tw, tq, ds))
 		query_servfail(tw, tq);
@@ -1415,7 +1415,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_ecsadded = dq->dq_ecsadded;
 	tq->tq_ecshadopt = dq->dq_ecshadopt;
 	tq->tq_tags = dnsq_tags_save(dq);
-	snprintf(tq->tq_pool, sizeof(tq->tq_pool), "%s", dq->dq_pool);
+	tq->tq_pool = dq->dq_poolp->pl_name;
 	tq->tq_udp = true;
 	tq->tq_listener = listener;
 	memcpy(&tq->tq_from, from, fromlen);
