@@ -167,6 +167,15 @@ slot_at(struct backend *be, uint32_t idx)
 	return (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
 }
 
+/* The copy of the slot's query, or NULL when it is gone. */
+static uint8_t *
+slot_query(struct backend *be, const struct slot *sl)
+{
+	if (sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA)
+		return NULL;
+	return be->be_qarena + sl->sl_qpos % QARENA;
+}
+
 static void
 slot_put(struct backend *be, uint32_t idx)
 {
@@ -321,16 +330,14 @@ backend_resend(struct backend *be)
 	struct dnsq		 dq;
 	uint8_t			*pkt;
 	uint32_t		 i;
-	bool			 gone;
 
 	for (i = 0; i < be->be_ids.it_fresh; i++) {
 		sl = slot_at(be, i);
 		if (sl->sl_if.if_sent == 0)
 			continue;
-		pkt = be->be_qarena + sl->sl_qpos % QARENA;
-		gone = sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA;
+		pkt = slot_query(be, sl);
 		to = NULL;
-		if (!gone && sl->sl_tries == 0 && sl->sl_pool != NULL &&
+		if (pkt != NULL && sl->sl_tries == 0 && sl->sl_pool != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
 			to = failover_target(sl->sl_pool, &q, be->be_ds);
 		/* Nowhere else to go: it waits here, for its timeout. */
@@ -433,6 +440,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	struct dnsquestion	 q;
 	struct slot		*sl;
 	struct listener		*li;
+	const uint8_t		*qpkt;
 	long			 i;
 	uint32_t		 idx;
 	uint64_t		 usec;
@@ -443,6 +451,13 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	}
 	idx = (uint32_t)i;
 	sl = slot_at(be, idx);
+	/*
+	 * A bare error answer: the rules and the ring see the query's
+	 * question when its copy is still there, the root otherwise.
+	 */
+	if (q.q_end == DNS_HDRLEN && (qpkt = slot_query(be, sl)) != NULL &&
+	    dnspacket_question(qpkt, sl->sl_qlen, &q) == 0)
+		q.q_end = DNS_HDRLEN;
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	be->be_lastanswer = loop_now;

@@ -7,7 +7,9 @@
 #	over UDP, at most WINDOW in flight, each
 #	waited for at most SECS.  Prints one line per query in sending order:
 #	"NAME ANSWER", ANSWER being the first A address, the RCODE name when
-#	there is none, or "timeout".
+#	there is none, or "timeout".  An answer without a question (an
+#	error a server sends when it cannot parse the query) is taken as the
+#	answer to the query with its ID; so with tcp.
 #   dnsq.py dup [-t SECS] SERVER PORT NAME
 #	Sends one query and prints how many answers with its ID arrive in SECS.
 #   dnsq.py tcp [-t SECS] SERVER PORT NAME...
@@ -151,7 +153,7 @@ def cmd_udp(args):
                 continue
             p = parse_answer(buf)
             if p and p[0] in inflight and \
-                    inflight[p[0]][1].lower() == p[1]:
+                    p[1] in (inflight[p[0]][1].lower(), ""):
                 idx = inflight.pop(p[0])[0]
                 results[idx] = p[2]
                 done += 1
@@ -229,12 +231,11 @@ def cmd_tcp(args):
             ln = struct.unpack("!H", buf[:2])[0]
             msg, buf = buf[2:2 + ln], buf[2 + ln:]
             p = parse_answer(msg)
-            if not p or p[0] not in want or want[p[0]] != p[1]:
+            if not p or p[0] not in want or p[1] not in (want[p[0]], ""):
                 print("unexpected answer", p)
                 status = 1
                 continue
-            del want[p[0]]
-            print(p[0], p[1], p[2])
+            print(p[0], want.pop(p[0]), p[2])
     for qid, name in want.items():
         print(qid, name, "missing")
         status = 1
