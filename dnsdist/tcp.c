@@ -795,7 +795,13 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			goto xfrend;
 		return;
 	}
-	if (dnspacket_question(pkt, len, &q) == -1 ||
+	if (inflight_bare(pkt, len)) {
+		/* An error without the question: the query's stands in. */
+		q = tq->tq_q;
+		q.q_end = DNS_HDRLEN;
+	} else if (dnspacket_qdcount(pkt) == 0)
+		goto empty;
+	else if (dnspacket_question(pkt, len, &q) == -1 ||
 	    q.q_type != tq->tq_q.q_type || q.q_class != tq->tq_q.q_class ||
 	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
 	    tq->tq_q.q_namelen))
@@ -847,6 +853,14 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	}
 	query_done(tw, tq);
 	return;
+empty:
+	/*
+	 * NOERROR or NXDOMAIN without a question answers nothing: as
+	 * dnsdist does, the query ends there and its client is let go.
+	 */
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	if (tq->tq_client != NULL)
+		tq->tq_client->tc_dead = true;
 xfrend:
 	tq = bconn_take(bc, slot);
 	bc->bc_xfr = false;		/* usable again */
