@@ -12,7 +12,7 @@
 #	answer to the query with its ID; so with tcp.
 #   dnsq.py dup [-t SECS] SERVER PORT NAME
 #	Sends one query and prints how many answers with its ID arrive in SECS.
-#   dnsq.py tcp [-t SECS] SERVER PORT NAME...
+#   dnsq.py tcp [-q QTYPE] [-t SECS] SERVER PORT NAME...
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
@@ -200,10 +200,12 @@ def cmd_dup(args):
 
 
 def cmd_tcp(args):
-    opts, rest = getopt.getopt(args, "t:")
-    tmo = 3.0
+    opts, rest = getopt.getopt(args, "q:t:")
+    tmo, qtype = 3.0, 1
     for o, v in opts:
-        if o == "-t":
+        if o == "-q":
+            qtype = int(v)
+        elif o == "-t":
             tmo = float(v)
     server, port, names = rest[0], int(rest[1]), rest[2:]
     names = [n if n.endswith(".") else n + "." for n in names]
@@ -212,7 +214,7 @@ def cmd_tcp(args):
     s = socket.create_connection((server, port), timeout=tmo)
     out = b""
     for qid, name in want.items():
-        q = make_query(qid, name)
+        q = make_query(qid, name, qtype)
         out += struct.pack("!H", len(q)) + q
     s.sendall(out)              # all queries in one write: pipelined
     buf = b""
