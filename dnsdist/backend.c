@@ -176,6 +176,15 @@ slot_at(struct backend *be, uint32_t idx)
 	return (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
 }
 
+/* The copy of the slot's query, or NULL when it is gone. */
+static uint8_t *
+slot_query(struct backend *be, const struct slot *sl)
+{
+	if (sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA)
+		return NULL;
+	return be->be_qarena + sl->sl_qpos % QARENA;
+}
+
 static void
 slot_put(struct backend *be, uint32_t idx)
 {
@@ -332,15 +341,13 @@ backend_resend(struct backend *be)
 	uint8_t			*pkt;
 	uint32_t		 i, pos = INFLIGHT_WALK;
 	long			 idx;
-	bool			 gone;
 
 	while ((idx = inflight_walk(&be->be_ids, &pos)) != -1) {
 		i = (uint32_t)idx;
 		sl = slot_at(be, i);
-		pkt = be->be_qarena + sl->sl_qpos % QARENA;
-		gone = sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA;
+		pkt = slot_query(be, sl);
 		to = NULL;
-		if (!gone && sl->sl_tries == 0 && sl->sl_pool != NULL &&
+		if (pkt != NULL && sl->sl_tries == 0 && sl->sl_pool != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
 			to = failover_target(sl->sl_pool, &q, be->be_ds);
 		/* Nowhere else to go: it waits here, for its timeout. */
@@ -443,6 +450,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	struct dnsquestion	 q;
 	struct slot		*sl;
 	struct listener		*li;
+	const uint8_t		*qpkt;
 	long			 i;
 	uint32_t		 idx;
 	uint64_t		 usec;
@@ -453,6 +461,13 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	}
 	idx = (uint32_t)i;
 	sl = slot_at(be, idx);
+	/*
+	 * A bare error answer: the rules and the ring see the query's
+	 * question when its copy is still there, the root otherwise.
+	 */
+	if (q.q_end == DNS_HDRLEN && (qpkt = slot_query(be, sl)) != NULL &&
+	    dnspacket_question(qpkt, sl->sl_qlen, &q) == 0)
+		q.q_end = DNS_HDRLEN;
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	be->be_lastanswer = loop_now;

@@ -37,13 +37,19 @@
 
 #define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
 /*
- * Queries of one client connection at the backends at once; the rest wait
- * in the buffers.  Answers not yet written hold memory too: past
- * TCP_OUTMAX bytes of them, a client's queries are not read either, so
- * that one that does not read its answers cannot make them pile up.
+ * Memory for clients that do not read their answers: a client connection
+ * holds its answers not yet written and its queries at the backends; a
+ * worker thread holds those of its clients, its spare query buffers and
+ * its backend connections' buffers, and the threads share
+ * setMaxTCPQueuedBytes.  At most TCP_MAXINFLIGHT queries of a connection
+ * go to the backends at once, and none is read while it holds TCP_OUTMAX
+ * bytes or its thread its share; an answer that would take the
+ * connection past TCP_CONNMAX closes it, and one that would take the
+ * thread past its share closes the connection that would hold most.
  */
 #define TCP_MAXINFLIGHT		128
 #define TCP_OUTMAX		(256 * 1024)
+#define TCP_CONNMAX		(1024 * 1024)
 #define TCP_RBUF		16384	/* first size of a read buffer */
 #define TCP_MSGMAX		(2 + 65535)
 /*
@@ -53,7 +59,7 @@
  */
 #define TCP_BC_DEPTH		100
 #define TCP_BC_MAXDEPTH		256
-#define TCP_FREEQ		512	/* spare query buffers per worker */
+#define TCP_FREEQ		32	/* spare query buffers per worker */
 #define TCP_QROOM		(2 + UDP_QUERYMAX)
 
 #define DNS_TYPE_SOA		6
@@ -100,6 +106,7 @@ struct tcp_query {
 
 struct tcp_client {
 	int			 tc_fd;
+	struct tcp_worker	*tc_tw;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
 	bool			 tc_percl;	/* counted for its address */
@@ -112,6 +119,7 @@ struct tcp_client {
 	size_t			 tc_ocap;
 	int			 tc_inflight;
 	int			 tc_nqueries;
+	size_t			 tc_qheld;	/* by its queries in flight */
 	uint64_t		 tc_start;
 	uint64_t		 tc_deadline;	/* for reading a query */
 	uint64_t		 tc_wdeadline;	/* for writing; 0: not started */
@@ -163,10 +171,13 @@ struct tcp_worker {
 	_Atomic size_t		  tw_pubclients;
 	_Atomic size_t		  tw_pubbconns;
 	_Atomic uint64_t	  tw_accepted;
+	_Atomic size_t		  tw_pubheld;
 	struct tcp_bconn	**tw_bconns;
 	size_t			  tw_nbconns;
 	struct tcp_query	 *tw_freeq;
 	size_t			  tw_nfreeq;
+	size_t			  tw_held;	/* buffers and queries, bytes */
+	size_t			  tw_share;	/* of setMaxTCPQueuedBytes */
 	uint64_t		  tw_rnd;
 	uint64_t		  tw_now;
 };
@@ -326,23 +337,50 @@ append_ptr(void *arrayp, size_t *n, void *p)
 	return p;
 }
 
-/* Make room for more bytes in a growing buffer; false when out of memory. */
+/* The size a growing buffer of cap bytes takes to hold need bytes. */
+static size_t
+buf_size(size_t cap, size_t need)
+{
+	size_t	ncap = cap > 0 ? cap : TCP_RBUF;
+
+	while (ncap < need)
+		ncap *= 2;
+	return ncap;
+}
+
+/*
+ * Make room for more bytes in a growing buffer, counted in *held unless
+ * it is NULL; false when out of memory.
+ */
 static bool
-buf_reserve(uint8_t **buf, size_t *cap, size_t need)
+buf_reserve(uint8_t **buf, size_t *cap, size_t need, size_t *held)
 {
 	uint8_t	*nb;
-	size_t	 ncap = *cap > 0 ? *cap : TCP_RBUF;
+	size_t	 ncap;
 
 	if (need <= *cap)
 		return true;
-	while (ncap < need)
-		ncap *= 2;
+	ncap = buf_size(*cap, need);
 	if ((nb = realloc(*buf, ncap)) == NULL)
 		return false;
+	if (held != NULL)
+		*held += ncap - *cap;
 	*buf = nb;
 	*cap = ncap;
 	return true;
 }
+
+static void
+buf_free(uint8_t **buf, size_t *cap, size_t *held)
+{
+	if (held != NULL)
+		*held -= *cap;
+	free(*buf);
+	*buf = NULL;
+	*cap = 0;
+}
+
+#define QUERY_SIZE(tq)	(sizeof(*(tq)) + (tq)->tq_room)
 
 /* A query buffer with room for room bytes: from the free list if it fits. */
 static struct tcp_query *
@@ -364,9 +402,11 @@ query_new(struct tcp_worker *tw, size_t room)
 		return NULL;
 	tq->tq_buf = (uint8_t *)(tq + 1);
 	tq->tq_room = room;
+	tw->tw_held += QUERY_SIZE(tq);
 	return tq;
 }
 
+/* Spare query buffers stay counted in tw_held, kept while it is low. */
 static void
 query_free(struct tcp_worker *tw, struct tcp_query *tq)
 {
@@ -374,22 +414,84 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 		return;
 	dnsq_tags_free(tq->tq_tags);
 	tq->tq_tags = NULL;
-	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ) {
+	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ &&
+	    tw->tw_held < tw->tw_share / 2) {
 		tq->tq_next = tw->tw_freeq;
 		tw->tw_freeq = tq;
 		tw->tw_nfreeq++;
 		return;
 	}
+	tw->tw_held -= QUERY_SIZE(tq);
 	free(tq);
+}
+
+/* What a client connection holds: its answers and queries in flight. */
+static size_t
+client_held(const struct tcp_client *tc)
+{
+	return tc->tc_ocap + tc->tc_qheld;
+}
+
+/* The client's answers are written or dropped: their buffer goes. */
+static void
+client_outfree(struct tcp_client *tc)
+{
+	buf_free(&tc->tc_obuf, &tc->tc_ocap, &tc->tc_tw->tw_held);
+	tc->tc_olen = tc->tc_ooff = 0;
+}
+
+/*
+ * Room for more bytes of answers for tc, or it is closed (false): past
+ * TCP_CONNMAX for tc, or past the thread's share of setMaxTCPQueuedBytes
+ * for the connection that would hold most, until there is room.
+ */
+static bool
+client_room(struct tcp_client *tc, size_t more)
+{
+	struct tcp_worker	*tw = tc->tc_tw;
+	struct tcp_client	*big, *c;
+	struct linger		 reset = { 1, 0 };
+	size_t			 i;
+
+	while (client_held(tc) + more > TCP_CONNMAX ||
+	    tw->tw_held + more > tw->tw_share) {
+		big = tc;
+		for (i = 0; client_held(tc) + more <= TCP_CONNMAX &&
+		    i < tw->tw_nclients; i++) {
+			c = tw->tw_clients[i];
+			if (!c->tc_dead && client_held(c) > client_held(big) +
+			    (big == tc ? more : 0))
+				big = c;
+		}
+		log_debug("tcp: closing a client holding %zu bytes",
+		    client_held(big));
+		stats_inc(STAT_TCP_RESPONSE_QUEUE_FULL);
+		/* Reset: what the kernel holds for it goes at once too. */
+		setsockopt(big->tc_fd, SOL_SOCKET, SO_LINGER, &reset,
+		    sizeof(reset));
+		big->tc_dead = true;
+		client_outfree(big);
+		if (big == tc)
+			return false;
+	}
+	return true;
 }
 
 /* Queue a message for the client; written at the end of the round. */
 static void
 client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
 {
+	size_t	cap = tc->tc_ocap, need;
+
+	if (tc->tc_dead)
+		return;
 	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
 		tc->tc_ooff = tc->tc_olen = 0;
-	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2)) {
+	need = buf_size(cap, tc->tc_olen + len + 2);
+	if (need > cap && !client_room(tc, need - cap))
+		return;
+	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2,
+	    &tc->tc_tw->tw_held)) {
 		tc->tc_dead = true;
 		return;
 	}
@@ -409,13 +511,13 @@ client_writing(const struct tcp_client *tc)
 	return tc->tc_olen > tc->tc_ooff;
 }
 
-/* More queries are read only while few are pending (TCP_MAXINFLIGHT). */
+/* More queries are read only while little is held (TCP_OUTMAX). */
 static bool
 client_reading(const struct tcp_client *tc)
 {
 	return !tc->tc_eof && !tc->tc_dead &&
-	    tc->tc_inflight < TCP_MAXINFLIGHT &&
-	    tc->tc_olen - tc->tc_ooff < TCP_OUTMAX;
+	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
+	    tc->tc_tw->tw_held < tc->tc_tw->tw_share;
 }
 
 /* Send an answer to a UDP client of a tcpOnly server. */
@@ -460,8 +562,10 @@ query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
 static void
 query_done(struct tcp_worker *tw, struct tcp_query *tq)
 {
-	if (tq->tq_client != NULL)
+	if (tq->tq_client != NULL) {
 		tq->tq_client->tc_inflight--;
+		tq->tq_client->tc_qheld -= QUERY_SIZE(tq);
+	}
 	query_free(tw, tq);
 }
 
@@ -565,7 +669,8 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	uint16_t		 slot;
 
 	if ((bc = bconn_get(tw, ds, tq->tq_xfr)) == NULL ||
-	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, bc->bc_wlen + tq->tq_len)) {
+	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, bc->bc_wlen + tq->tq_len,
+	    &tw->tw_held)) {
 		atomic_fetch_add(&ds->ds_senderrors, 1);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		return false;
@@ -756,7 +861,13 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			goto xfrend;
 		return;
 	}
-	if (dnspacket_question(pkt, len, &q) == -1 ||
+	if (inflight_bare(pkt, len)) {
+		/* An error without the question: the query's stands in. */
+		q = tq->tq_q;
+		q.q_end = DNS_HDRLEN;
+	} else if (dnspacket_qdcount(pkt) == 0)
+		goto empty;
+	else if (dnspacket_question(pkt, len, &q) == -1 ||
 	    q.q_type != tq->tq_q.q_type || q.q_class != tq->tq_q.q_class ||
 	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
 	    tq->tq_q.q_namelen))
@@ -807,6 +918,14 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	}
 	query_done(tw, tq);
 	return;
+empty:
+	/*
+	 * NOERROR or NXDOMAIN without a question answers nothing: as
+	 * dnsdist does, the query ends there and its client is let go.
+	 */
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	if (tq->tq_client != NULL)
+		tq->tq_client->tc_dead = true;
 xfrend:
 	tq = bconn_take(bc, slot);
 	bc->bc_xfr = false;		/* usable again */
@@ -850,7 +969,7 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 	int			 s;
 
 	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
-	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF)) {
+	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF, &tw->tw_held)) {
 		bconn_fail(tw, bc, false);
 		return;
 	}
@@ -879,7 +998,7 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 		bc->bc_rlen -= off;
 	}
 	if (bc->bc_rlen >= 2 && !buf_reserve(&bc->bc_rbuf, &bc->bc_rcap,
-	    2 + ((size_t)bc->bc_rbuf[0] << 8 | bc->bc_rbuf[1])))
+	    2 + ((size_t)bc->bc_rbuf[0] << 8 | bc->bc_rbuf[1]), &tw->tw_held))
 		bconn_fail(tw, bc, false);
 	/* A transfer whose client left: the rest of it has nowhere to go. */
 	if (bc->bc_xfr)
@@ -1010,6 +1129,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_tags = dnsq_tags_save(&dq);
 	tq->tq_pool = dq.dq_poolp->pl_name;
 	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
 	if (!bconn_send(tw, tq, ds))
 		query_servfail(tw, tq);
 	server_unref(ds);
@@ -1058,7 +1178,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
 	if (need < tc->tc_rlen + 512)
 		need = tc->tc_rlen + 512;
-	if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need)) {
+	if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need, NULL)) {
 		tc->tc_dead = true;
 		return;
 	}
@@ -1106,9 +1226,11 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
 		tc->tc_ooff += (size_t)n;
 	}
-	if (tc->tc_ooff == tc->tc_olen)
+	if (tc->tc_ooff == tc->tc_olen) {
 		tc->tc_ooff = tc->tc_olen = 0;
-	else if (tc->tc_ooff > tc->tc_ocap / 2) {
+		if (tc->tc_ocap > TCP_RBUF)	/* a big answer went */
+			client_outfree(tc);
+	} else if (tc->tc_ooff > tc->tc_ocap / 2) {
 		memmove(tc->tc_obuf, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
 		tc->tc_olen -= tc->tc_ooff;
@@ -1138,18 +1260,18 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
-	free(tc->tc_obuf);
+	client_outfree(tc);
 	free(tc);
 }
 
 static void
-bconn_free(struct tcp_bconn *bc)
+bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
 	close(bc->bc_fd);
 	free(bc->bc_slots);
 	free(bc->bc_free);
-	free(bc->bc_wbuf);
-	free(bc->bc_rbuf);
+	buf_free(&bc->bc_wbuf, &bc->bc_wcap, &tw->tw_held);
+	buf_free(&bc->bc_rbuf, &bc->bc_rcap, &tw->tw_held);
 	server_unref(bc->bc_ds);
 	free(bc);
 }
@@ -1162,6 +1284,7 @@ worker_handoff(struct tcp_worker *tw)
 
 	while (read(tw->tw_pipe[0], &th, sizeof(th)) == sizeof(th)) {
 		if (th.th_kind == TH_UDPQUERY) {
+			tw->tw_held += QUERY_SIZE(th.th_tq);
 			if (!bconn_send(tw, th.th_tq, th.th_ds))
 				query_servfail(tw, th.th_tq);
 			server_unref(th.th_ds);
@@ -1178,6 +1301,7 @@ worker_handoff(struct tcp_worker *tw)
 		atomic_fetch_add_explicit(&tw->tw_accepted, 1,
 		    memory_order_relaxed);
 		tc->tc_fd = th.th_fd;
+		tc->tc_tw = tw;
 		tc->tc_addr = th.th_addr;
 		tc->tc_percl = th.th_percl;
 		tc->tc_li = &listeners[th.th_listener];
@@ -1221,6 +1345,12 @@ worker_sweep(struct tcp_worker *tw)
 			bconn_fail(tw, bc, true);
 		else if (bc->bc_npending == 0 && bconn_spare(tw, bc))
 			bc->bc_dead = true;
+		else if (bc->bc_npending == 0 && bc->bc_rlen == 0 &&
+		    bc->bc_wlen == 0) {
+			/* Idle: its buffers go until it has queries again. */
+			buf_free(&bc->bc_rbuf, &bc->bc_rcap, &tw->tw_held);
+			buf_free(&bc->bc_wbuf, &bc->bc_wcap, &tw->tw_held);
+		}
 	}
 	for (i = j = 0; i < tw->tw_nclients; i++) {
 		tc = tw->tw_clients[i];
@@ -1238,10 +1368,12 @@ worker_sweep(struct tcp_worker *tw)
 	}
 	tw->tw_nclients = j;
 	atomic_store_explicit(&tw->tw_pubclients, j, memory_order_relaxed);
+	atomic_store_explicit(&tw->tw_pubheld, tw->tw_held,
+	    memory_order_relaxed);
 	for (i = j = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead)
-			bconn_free(bc);
+			bconn_free(tw, bc);
 		else
 			tw->tw_bconns[j++] = bc;
 	}
@@ -1279,6 +1411,10 @@ worker_main(void *arg)
 	struct tcp_bconn	 *bc;
 	int			  timeout;
 
+	/* Its share of what clients may hold, at least TCP_CONNMAX. */
+	tw->tw_share = (size_t)settings.st_maxtcpqueuedbytes / nworkers;
+	if (tw->tw_share < TCP_CONNMAX)
+		tw->tw_share = TCP_CONNMAX;
 	randombytes_buf(&tw->tw_rnd, sizeof(tw->tw_rnd));
 	/*
 	 * A reader of configuration snapshots and cache entries: what a
@@ -1445,23 +1581,25 @@ void
 tcp_show_stats(struct sbuf *sb)
 {
 	struct server	*ds;
-	size_t		 i, c, b, tc = 0, tb = 0;
+	size_t		 i, c, b, h, tc = 0, tb = 0, th = 0;
 	uint64_t	 a, ta = 0;
 
-	sbuf_printf(sb, "%-8s %10s %10s %12s\n", "Thread", "Clients",
-	    "Backends", "Accepted");
+	sbuf_printf(sb, "%-8s %10s %10s %12s %12s\n", "Thread", "Clients",
+	    "Backends", "Accepted", "Queued");
 	for (i = 0; i < nworkers; i++) {
 		c = atomic_load(&workers[i].tw_pubclients);
 		b = atomic_load(&workers[i].tw_pubbconns);
 		a = atomic_load(&workers[i].tw_accepted);
-		sbuf_printf(sb, "%-8zu %10zu %10zu %12llu\n", i, c, b,
-		    (unsigned long long)a);
+		h = atomic_load(&workers[i].tw_pubheld);
+		sbuf_printf(sb, "%-8zu %10zu %10zu %12llu %12zu\n", i, c, b,
+		    (unsigned long long)a, h);
 		tc += c;
 		tb += b;
 		ta += a;
+		th += h;
 	}
-	sbuf_printf(sb, "%-8s %10zu %10zu %12llu\n", "All", tc, tb,
-	    (unsigned long long)ta);
+	sbuf_printf(sb, "%-8s %10zu %10zu %12llu %12zu\n", "All", tc, tb,
+	    (unsigned long long)ta, th);
 	sbuf_printf(sb, "\n%-3s %-20s %-24s %12s %12s %10s\n", "#", "Server",
 	    "Address", "TCPQueries", "Reused", "Died");
 	for (i = 0; i < servers.sr_count; i++) {

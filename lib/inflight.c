@@ -100,6 +100,15 @@ inflight_byid(const struct inflight_table *t, uint16_t id)
 	return (long)idx;
 }
 
+bool
+inflight_bare(const uint8_t *pkt, size_t len)
+{
+	return len >= DNS_HDRLEN && dnspacket_qr(pkt) &&
+	    dnspacket_qdcount(pkt) == 0 &&
+	    dnspacket_rcode(pkt) != DNS_RCODE_NOERROR &&
+	    dnspacket_rcode(pkt) != DNS_RCODE_NXDOMAIN;
+}
+
 long
 inflight_answer(const struct inflight_table *t, const uint8_t *pkt,
     size_t len, struct dnsquestion *q)
@@ -107,6 +116,12 @@ inflight_answer(const struct inflight_table *t, const uint8_t *pkt,
 	const struct inflight	*in;
 	long			 idx;
 
+	if (inflight_bare(pkt, len)) {
+		memset(q, 0, sizeof(*q));
+		q->q_namelen = 1;	/* the root: q_name[0] is 0 */
+		q->q_end = DNS_HDRLEN;
+		return inflight_byid(t, dnspacket_id(pkt));
+	}
 	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) ||
 	    dnspacket_question(pkt, len, q) == -1 ||
 	    (idx = inflight_byid(t, dnspacket_id(pkt))) == -1)

@@ -1,7 +1,8 @@
 /*
  * The queries in flight to one backend over UDP, by the ID the backend
  * sees, and the one test an answer must pass to be taken: its ID names a
- * query in flight, and it is an answer to that query's question.
+ * query in flight, and it is an answer to that query's question, or it
+ * has no question and says why (see inflight_bare).
  *
  * The table is an array of caller-sized slots, each beginning with a
  * struct inflight; the rest of a slot is the caller's.  The ID a query
@@ -61,9 +62,18 @@ uint16_t	 inflight_send(struct inflight_table *, uint32_t idx,
 /* Free a slot in flight. */
 void		 inflight_put(struct inflight_table *, uint32_t idx);
 /*
+ * Is pkt[0..len) a response without a question (QDCOUNT 0) that is taken
+ * on its ID alone?  A server that cannot make sense of a query may not
+ * send its question back; dnsdist takes such an answer when its RCODE is
+ * an error other than NXDOMAIN, and so do we.
+ */
+bool		 inflight_bare(const uint8_t *pkt, size_t len);
+/*
  * The slot in flight whose query pkt[0..len) answers, with its question
  * parsed into *q; -1 when it answers none (not a response, a bad question,
- * an ID not in flight, another question).  The slot stays in flight.
+ * an ID not in flight, another question).  The slot stays in flight.  A
+ * bare answer (inflight_bare) answers the slot of its ID; *q then has the
+ * root name, type and class 0, and q_end at the end of the header.
  */
 long		 inflight_answer(const struct inflight_table *,
 		    const uint8_t *pkt, size_t len, struct dnsquestion *q);

@@ -169,6 +169,8 @@ static struct int_setting int_settings[] = {
 	    &settings.st_maxtcpconnduration, 0, 1 << 30, 0 },
 	{ "setMaxTCPQueuedConnections", "getMaxTCPQueuedConnections",
 	    &settings.st_maxtcpqueuedconns, 0, 1 << 30, 1 },
+	{ "setMaxTCPQueuedBytes", "getMaxTCPQueuedBytes",
+	    &settings.st_maxtcpqueuedbytes, 1 << 16, 1 << 30, 1 },
 };
 
 static int

@@ -84,6 +84,7 @@ static const struct {
 	{ "self-answered", NULL, "Answers made without a backend" },
 	{ "servfail-responses", NULL, "SERVFAIL answers received from backends" },
 	{ "tcp-listen-overflows", NULL, "TCP listen queue overflows" },
+	{ "tcp-response-queue-full", NULL, "TCP client connections closed for holding too many unread answers" },
 	{ "trunc-failures", NULL, "Errors while truncating an answer" },
 	{ "uptime", NULL, "Seconds since the start" },
 	{ "web-auth-failures", NULL, "Web requests whose credentials failed" },

@@ -133,6 +133,7 @@ settings_init(void)
 	settings.st_tcpsendtimeout = 2;
 	settings.st_maxtcpclientthreads = 10;
 	settings.st_maxtcpqueuedconns = 1000;
+	settings.st_maxtcpqueuedbytes = 32 << 20;
 	settings.st_ringsize = 10000;
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;

@@ -59,6 +59,7 @@ struct settings {
 	int			 st_maxtcpqueriesperconn;	/* 0: no limit */
 	int			 st_maxtcpconnduration;		/* 0: no limit */
 	int			 st_maxtcpqueuedconns;
+	int			 st_maxtcpqueuedbytes;	/* for all clients */
 	bool			 st_servfailwhennoserver;
 	bool			 st_verbose;
 	bool			 st_running;	/* the configuration has run */

@@ -76,6 +76,7 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_SELF_ANSWERED] = "self-answered",
 	[STAT_SERVFAIL_RESPONSES] = "servfail-responses",
 	[STAT_TCP_LISTEN_OVERFLOWS] = "tcp-listen-overflows",
+	[STAT_TCP_RESPONSE_QUEUE_FULL] = "tcp-response-queue-full",
 	[STAT_TCP_TOO_MANY_CONNECTIONS] = "tcp-too-many-connections",
 	[STAT_TRUNC_FAILURES] = "trunc-failures",
 	[STAT_WEB_AUTH_FAILURES] = "web-auth-failures",

@@ -7,10 +7,12 @@
 #	over UDP, at most WINDOW in flight, each
 #	waited for at most SECS.  Prints one line per query in sending order:
 #	"NAME ANSWER", ANSWER being the first A address, the RCODE name when
-#	there is none, or "timeout".
+#	there is none, or "timeout".  An answer without a question (an
+#	error a server sends when it cannot parse the query) is taken as the
+#	answer to the query with its ID; so with tcp.
 #   dnsq.py dup [-t SECS] SERVER PORT NAME
 #	Sends one query and prints how many answers with its ID arrive in SECS.
-#   dnsq.py tcp [-t SECS] SERVER PORT NAME...
+#   dnsq.py tcp [-q QTYPE] [-t SECS] SERVER PORT NAME...
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
@@ -151,7 +153,7 @@ def cmd_udp(args):
                 continue
             p = parse_answer(buf)
             if p and p[0] in inflight and \
-                    inflight[p[0]][1].lower() == p[1]:
+                    p[1] in (inflight[p[0]][1].lower(), ""):
                 idx = inflight.pop(p[0])[0]
                 results[idx] = p[2]
                 done += 1
@@ -198,10 +200,12 @@ def cmd_dup(args):
 
 
 def cmd_tcp(args):
-    opts, rest = getopt.getopt(args, "t:")
-    tmo = 3.0
+    opts, rest = getopt.getopt(args, "q:t:")
+    tmo, qtype = 3.0, 1
     for o, v in opts:
-        if o == "-t":
+        if o == "-q":
+            qtype = int(v)
+        elif o == "-t":
             tmo = float(v)
     server, port, names = rest[0], int(rest[1]), rest[2:]
     names = [n if n.endswith(".") else n + "." for n in names]
@@ -210,7 +214,7 @@ def cmd_tcp(args):
     s = socket.create_connection((server, port), timeout=tmo)
     out = b""
     for qid, name in want.items():
-        q = make_query(qid, name)
+        q = make_query(qid, name, qtype)
         out += struct.pack("!H", len(q)) + q
     s.sendall(out)              # all queries in one write: pipelined
     buf = b""
@@ -229,12 +233,11 @@ def cmd_tcp(args):
             ln = struct.unpack("!H", buf[:2])[0]
             msg, buf = buf[2:2 + ln], buf[2 + ln:]
             p = parse_answer(msg)
-            if not p or p[0] not in want or want[p[0]] != p[1]:
+            if not p or p[0] not in want or p[1] not in (want[p[0]], ""):
                 print("unexpected answer", p)
                 status = 1
                 continue
-            del want[p[0]]
-            print(p[0], p[1], p[2])
+            print(p[0], want.pop(p[0]), p[2])
     for qid, name in want.items():
         print(qid, name, "missing")
         status = 1

@@ -27,11 +27,16 @@
 #	each that is still open.  Prints "answered A closed C silent S" (S:
 #	open but no answer in SECS).  With -k, the connections stay open
 #	until standard input ends.
-#   hostile.py noread [-n N] [-t SECS] SERVER PORT NAME
-#	Writes up to N queries for NAME on one connection (for at most 2
-#	seconds) and never reads.  Prints "sent S closed" when the server
-#	resets the connection within SECS, else "sent S open".  N must be
-#	large enough for the answers not to fit in the socket buffers.
+#   hostile.py noread [-c CONNS] [-n N] [-p PID] [-q QTYPE] [-t SECS]
+#	SERVER PORT NAME
+#	On each of CONNS connections (1) with a 4 KB receive buffer, writes
+#	up to N queries (type QTYPE, 1: A) for NAME (for at most 2 seconds
+#	in all) and never reads; prints "writing done" then.  Prints "sent
+#	S closed C open O": the queries sent, and how many connections the
+#	server closed within SECS or still held open.  With -p, adds "rss
+#	MAX": process PID's largest VmRSS meanwhile, in KiB, read every 20
+#	ms.  N must be large enough for the answers not to fit in the
+#	socket buffers.
 #   hostile.py pipeline [-n N] [-t SECS] SERVER PORT NAME
 #	Writes N queries for NAME on one connection (IDs 0, 1, ... modulo
 #	65536) while reading answers; prints "answered A of N" and exits 1
@@ -278,41 +283,81 @@ def cmd_conns(args):
     return 0
 
 
+def vmrss(pid):
+    """The VmRSS of process pid in KiB, or 0 once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def cmd_noread(args):
-    opts, rest = getopt.getopt(args, "n:t:")
-    n, tmo = 200000, 10.0
+    opts, rest = getopt.getopt(args, "c:n:p:q:t:")
+    conns, n, pid, qtype, tmo = 1, 200000, 0, 1, 10.0
     for o, v in opts:
-        if o == "-n":
+        if o == "-c":
+            conns = int(v)
+        elif o == "-n":
             n = int(v)
+        elif o == "-p":
+            pid = int(v)
+        elif o == "-q":
+            qtype = int(v)
         elif o == "-t":
             tmo = float(v)
     server, port, name = rest[0], int(rest[1]), rest[2]
-    out = b"".join(struct.pack("!H", len(q)) + q
-                   for q in (dnsq.make_query(i % 65536, name)
-                             for i in range(n)))
-    # A small receive buffer, so that the answers do not all fit in it.
-    s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect((server, port))
-    s.setblocking(False)
-    off = 0
+    qlen = len(dnsq.make_query(0, name, qtype)) + 2
+    out = b"".join(struct.pack("!H", qlen - 2) + dnsq.make_query(
+        i % 65536, name, qtype) for i in range(n))
+    socks, sent = [], {}
+    for _ in range(conns):
+        # A small receive buffer, so that the answers do not fit in it.
+        s = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((server, port))
+        s.setblocking(False)
+        socks.append(s)
+        sent[s] = 0
+    rss = vmrss(pid) if pid else 0
     end = time.monotonic() + 2
-    while off < len(out) and time.monotonic() < end:
-        _, w, _ = select.select([], [s], [], max(0, end - time.monotonic()))
-        if w:
+    todo = list(socks)
+    while todo and time.monotonic() < end:
+        _, w, _ = select.select([], todo, [], max(0, end - time.monotonic()))
+        for s in w:
             try:
-                off += s.send(out[off:off + 65536])
+                sent[s] += s.send(out[sent[s]:sent[s] + 65536])
             except BlockingIOError:
                 pass
             except OSError:
-                break
-    # Closing with queries unread, the server resets the connection: that
-    # shows without reading the answers in front of it.
+                todo.remove(s)
+                continue
+            if sent[s] == len(out):
+                todo.remove(s)
+    print("writing done", flush=True)
+    # Closing with queries unread, the server resets the connection (an
+    # error); with none, it ends it (a hang-up of the reading side): both
+    # show without reading the answers in front of them.
     p = select.poll()
-    p.register(s, select.POLLERR | select.POLLHUP)
-    closed = bool(p.poll(tmo * 1000))
-    print("sent %d %s" % (off // (len(out) // n), "closed" if closed
-                          else "open"))
+    for s in socks:
+        p.register(s, select.POLLERR | select.POLLHUP |
+                   getattr(select, "POLLRDHUP", 0))
+    closed = 0
+    end = time.monotonic() + tmo
+    while closed < conns and time.monotonic() < end:
+        wait = min(0.02, max(0, end - time.monotonic())) if pid else \
+            max(0, end - time.monotonic())
+        for fd, _ in p.poll(wait * 1000):
+            p.unregister(fd)
+            closed += 1
+        if pid:
+            rss = max(rss, vmrss(pid))
+    line = "sent %d closed %d open %d" % (sum(sent.values()) // qlen, closed,
+                                          conns - closed)
+    print(line + (" rss %d" % rss if pid else ""))
     return 0
 
 

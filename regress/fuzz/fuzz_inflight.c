@@ -5,11 +5,13 @@
  * timeouts, checked against a plain model of what is in flight.
  *
  * What must hold: an answer is taken only for a query in flight with the
- * same question (name in any case, type, class); an answer that is the
- * right one is always taken; no ID is ever given to two queries in flight;
- * a freed ID answers nothing; the count in flight is the model's; a walk
- * that frees some of what it sees (a timeout sweep) sees each query in
- * flight once and looks at nothing else.
+ * same question (name in any case, type, class), or, without a question,
+ * for the query in flight with its ID when its RCODE is an error other
+ * than NXDOMAIN; an answer that is the right one is always taken; no ID
+ * is ever given to two queries in flight; a freed ID answers nothing; the
+ * count in flight is the model's; a walk that frees some of what it sees
+ * (a timeout sweep) sees each query in flight once and looks at nothing
+ * else.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,6 +84,16 @@ model_del(struct state *st, uint32_t idx)
 	st->st_pos[last] = st->st_pos[idx];
 }
 
+/* Whether a query with ID id is in flight. */
+static bool
+live_id(const struct state *st, uint16_t id)
+{
+	const struct model	*m = st->st_m;
+	uint32_t		 i = (uint32_t)(id ^ st->st_t.it_idmask);
+
+	return i < st->st_t.it_n && m[i].m_live && m[i].m_id == id;
+}
+
 /* Whether an answer with question aq and ID id belongs to slot i. */
 static bool
 belongs(const struct state *st, uint16_t id, const struct dnsquestion *aq)
@@ -89,10 +101,23 @@ belongs(const struct state *st, uint16_t id, const struct dnsquestion *aq)
 	const struct model	*m = st->st_m;
 	uint32_t		 i = (uint32_t)(id ^ st->st_t.it_idmask);
 
-	return i < st->st_t.it_n && m[i].m_live && m[i].m_id == id &&
+	return live_id(st, id) &&
 	    m[i].m_q.q_type == aq->q_type && m[i].m_q.q_class == aq->q_class &&
 	    dnsname_equal(m[i].m_q.q_name, m[i].m_q.q_namelen, aq->q_name,
 	    aq->q_namelen) == 1;
+}
+
+/* A response without a question, of an error other than NXDOMAIN. */
+static bool
+bare_error(const uint8_t *pkt, size_t len)
+{
+	int	rcode;
+
+	if (len < DNS_HDRLEN || (pkt[2] & 0x80) == 0 || pkt[4] != 0 ||
+	    pkt[5] != 0)
+		return false;
+	rcode = pkt[3] & 0x0f;
+	return rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN;
 }
 
 static void
@@ -138,16 +163,19 @@ receive(struct state *st, const uint8_t *pkt, size_t len)
 	struct inflight_table	*t = &st->st_t;
 	struct dnsquestion	aq, mq;
 	long			idx;
-	bool			right;
+	bool			bare, right;
 
-	right = len >= DNS_HDRLEN && dnspacket_qr(pkt) &&
+	bare = bare_error(pkt, len);
+	right = bare ? live_id(st, dnspacket_id(pkt)) :
+	    len >= DNS_HDRLEN && dnspacket_qr(pkt) &&
 	    dnspacket_question(pkt, len, &mq) == 0 &&
 	    belongs(st, dnspacket_id(pkt), &mq);
 	idx = inflight_answer(t, pkt, len, &aq);
 	CHECK((idx != -1) == right);
 	if (idx == -1)
 		return;
-	CHECK(belongs(st, dnspacket_id(pkt), &aq));
+	CHECK(bare ? aq.q_end == DNS_HDRLEN && aq.q_namelen == 1 &&
+	    aq.q_name[0] == 0 : belongs(st, dnspacket_id(pkt), &aq));
 	inflight_put(t, (uint32_t)idx);
 	model_del(st, (uint32_t)idx);
 	/* Answered: the same answer again is a stray. */
@@ -186,6 +214,11 @@ op_answer(struct state *st, struct script *s)
 		break;
 	case 3:		/* cut short */
 		len = next(s) % len;
+		break;
+	case 4:		/* the header alone, with an RCODE of the script's */
+		len = DNS_HDRLEN;
+		pkt[4] = pkt[5] = 0;
+		dnspacket_set_rcode(pkt, next(s) % 16);
 		break;
 	default:	/* as sent */
 		break;

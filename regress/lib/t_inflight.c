@@ -134,6 +134,56 @@ ATF_TC_BODY(answer_match, tc)
 }
 
 /*
+ * An error without the question (QDCOUNT 0) answers the query of its ID,
+ * as dnsdist takes it: FORMERR, SERVFAIL, NOTIMP, REFUSED and the other
+ * errors, not NOERROR or NXDOMAIN, and only for an ID in flight.
+ */
+ATF_TC_WITHOUT_HEAD(bare_answer);
+ATF_TC_BODY(bare_answer, tc)
+{
+	struct inflight_table	t;
+	struct dnsquestion	q, aq;
+	uint8_t			buf[512], a[DNS_HDRLEN + 11];
+	uint16_t		id;
+	long			idx;
+	int			rcode;
+	bool			bare;
+
+	ATF_REQUIRE_EQ(inflight_init(&t, 100, sizeof(struct inflight)), 0);
+	query(buf, sizeof(buf), "www.example.", DNS_TYPE_A, &q);
+	ATF_REQUIRE((idx = inflight_get(&t)) >= 0);
+	id = inflight_send(&t, (uint32_t)idx, &q, NOW);
+	memset(a, 0, sizeof(a));
+	dnspacket_set_id(a, id);
+	dnspacket_set_qr(a, true);
+	for (rcode = 0; rcode < 16; rcode++) {
+		dnspacket_set_rcode(a, rcode);
+		bare = rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN;
+		ATF_CHECK_EQ(inflight_bare(a, DNS_HDRLEN), bare);
+		ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq),
+		    bare ? idx : -1);
+	}
+	/* The root stands in for its question, which ends with the header. */
+	dnspacket_set_rcode(a, DNS_RCODE_NOTIMP);
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq), idx);
+	ATF_CHECK_EQ(aq.q_end, DNS_HDRLEN);
+	ATF_CHECK(aq.q_namelen == 1 && aq.q_name[0] == 0);
+	/* Bytes after the header do not matter. */
+	ATF_CHECK_EQ(inflight_answer(&t, a, sizeof(a), &aq), idx);
+	/* Not a response, short, another ID, a freed ID: nothing. */
+	dnspacket_set_qr(a, false);
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq), -1);
+	dnspacket_set_qr(a, true);
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN - 1, &aq), -1);
+	dnspacket_set_id(a, (uint16_t)(id ^ 1));
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq), -1);
+	dnspacket_set_id(a, id);
+	inflight_put(&t, (uint32_t)idx);
+	ATF_CHECK_EQ(inflight_answer(&t, a, DNS_HDRLEN, &aq), -1);
+	inflight_free(&t);
+}
+
+/*
  * A full table of 65536: every wire ID in use once, each naming its own
  * slot, the ones at both ends of the range included.
  */
@@ -292,6 +342,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, init_limits);
 	ATF_TP_ADD_TC(tp, reuse_late);
 	ATF_TP_ADD_TC(tp, answer_match);
+	ATF_TP_ADD_TC(tp, bare_answer);
 	ATF_TP_ADD_TC(tp, all_ids);
 	ATF_TP_ADD_TC(tp, walk_after_exhaustion);
 	ATF_TP_ADD_TC(tp, walk_changes);

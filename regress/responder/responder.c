@@ -8,6 +8,10 @@
  * and closes the connection, "cutfirst" does so for every other query.
  * Over UDP, "big" pads each A answer with TXT records to RSP_BIGSIZE
  * bytes, far more than any client without EDNS may take.
+ * "bigtxt" answers TXT queries over TCP with TXT records filling -s bytes
+ * (over UDP, truncated).  "bare" answers a name whose first label starts
+ * with an RCODE's name ("formerr", "notimp", "noerror", ...) with a header
+ * alone, QDCOUNT 0 and that RCODE; other names as usual.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +62,7 @@
 #define RSP_TCPPIPE	64		/* answers pending on one connection */
 #define RSP_TCPBUF	(2 + 65535)
 #define RSP_SOCKBUF	(4 * 1024 * 1024)
+#define RSP_TXTRR	(2 + 10 + 1 + 255)	/* one full TXT record */
 
 #define DNS_HDRLEN	12
 #define DNS_MAXNAME	255
@@ -89,13 +95,21 @@ enum rsp_mode {
 	MODE_CUT,
 	MODE_CUTFIRST,
 	MODE_BIG,
+	MODE_BIGTXT,
+	MODE_BARE,
 	MODE_COUNT
 };
 
 static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
-	"edgeid", "outoforder", "cut", "cutfirst", "big"
+	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
+	"bare"
+};
+
+/* The RCODEs of the bare mode, by the start of the first label. */
+static const char *const bare_rcodes[] = {
+	"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused"
 };
 
 struct listener {
@@ -155,6 +169,7 @@ struct conn {
 	unsigned int		 c_head;
 	unsigned int		 c_count;
 	struct pending		 c_pend[RSP_TCPPIPE];
+	uint8_t			 c_big[RSP_TCPBUF];	/* bigtxt mode */
 };
 
 static struct listener	listeners[RSP_MAXLISTEN];
@@ -162,6 +177,7 @@ static int		nlisteners;
 static enum rsp_mode	cfg_mode = MODE_NORMAL;
 static uint8_t		cfg_addr[4] = { 192, 0, 2, 1 };
 static uint64_t		cfg_delay_ns = 100 * 1000000ULL;
+static size_t		cfg_bigsize = 60000;
 static int		cfg_tcp;
 static int		cfg_noudp;
 static atomic_uint	cutcount;
@@ -176,7 +192,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: responder -l addr:port [-l addr:port ...] "
 	    "[-m mode] [-A ipv4] [-T] [-U]\n"
-	    "                 [-r readyfile] [-p pidfile] [-d ms]\n");
+	    "                 [-r readyfile] [-p pidfile] [-d ms] [-s bytes]\n");
 	exit(1);
 }
 
@@ -342,6 +358,61 @@ rr_put(uint8_t *p, uint16_t type, uint16_t class, uint32_t ttl,
 }
 
 /*
+ * Bare mode: the header alone, with the RCODE the first label of the
+ * query in buf begins with; its length, or 0 for a name of no RCODE.
+ */
+static size_t
+answer_bare(const uint8_t *buf, uint8_t *out)
+{
+	const uint8_t	*label = buf + DNS_HDRLEN + 1;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(bare_rcodes) / sizeof(bare_rcodes[0]); i++) {
+		n = strlen(bare_rcodes[i]);
+		if (buf[DNS_HDRLEN] >= n && strncasecmp((const char *)label,
+		    bare_rcodes[i], n) == 0)
+			break;
+	}
+	if (i == sizeof(bare_rcodes) / sizeof(bare_rcodes[0]))
+		return 0;
+	memset(out, 0, DNS_HDRLEN);
+	memcpy(out, buf, 2);
+	out[2] = 0x80 | (buf[2] & 0x79);
+	out[3] = 0x80 | (uint8_t)i;
+	return DNS_HDRLEN;
+}
+
+/*
+ * Bigtxt mode: the answer to a TXT query in ans (with its length prefix)
+ * made over in out (RSP_TCPBUF bytes) with TXT records up to cfg_bigsize
+ * bytes in all; its length with the prefix, or 0 for any other answer.
+ */
+static size_t
+answer_bigtxt(const uint8_t *ans, size_t len, uint8_t *out)
+{
+	uint8_t		txt[256];
+	size_t		off = 2 + DNS_HDRLEN;
+	uint16_t	n = 0;
+
+	if (len < off || get16(ans + 2 + 4) != 1 ||
+	    name_skip(ans, len, &off) == -1 || off + 4 > len ||
+	    get16(ans + off) != DNS_T_TXT)
+		return 0;
+	off += 4;
+	memcpy(out, ans, off);
+	put16(out + 2 + 8, 0);
+	put16(out + 2 + 10, 0);
+	txt[0] = 255;
+	memset(txt + 1, 'b', 255);
+	for (; off + RSP_TXTRR <= 2 + cfg_bigsize; n++)
+		off += rr_put(out + off, DNS_T_TXT, DNS_C_IN, 60, txt,
+		    sizeof(txt));
+	put16(out + 2 + 6, n);
+	put16(out, (uint16_t)(off - 2));
+	return off;
+}
+
+/*
  * Build the answer to the query in buf into out (cap bytes: RSP_ANSMAX,
  * or more for big mode) in the given mode.  Returns its length, or 0 when
  * nothing is to be sent.
@@ -357,6 +428,8 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 
 	if (mode == MODE_SILENT || query_parse(buf, len, &q) == -1)
 		return 0;
+	if (mode == MODE_BARE && (len = answer_bare(buf, out)) > 0)
+		return len;
 	if (mode == MODE_DROPFIRST &&
 	    atomic_fetch_add_explicit(&dropcount, 1, memory_order_relaxed) % 2
 	    == 0)
@@ -373,6 +446,9 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 		break;
 	case MODE_TRUNCATE:
 		tc = !tcp;
+		break;
+	case MODE_BIGTXT:
+		tc = !tcp && q.q_qtype == DNS_T_TXT;
 		break;
 	default:
 		break;
@@ -771,6 +847,7 @@ conn_main(void *arg)
 	struct pollfd	 pfd;
 	ssize_t		 n;
 	uint64_t	 now, due;
+	size_t		 len;
 	unsigned int	 i;
 	int		 timeout;
 
@@ -793,7 +870,11 @@ conn_main(void *arg)
 				(void)conn_write(c->c_fd, p->p_buf, p->p_len / 2);
 				goto done;
 			}
-			if (conn_write(c->c_fd, p->p_buf, p->p_len) == -1 ||
+			if (cfg_mode == MODE_BIGTXT && (len = answer_bigtxt(p->p_buf,
+			    p->p_len, c->c_big)) > 0) {
+				if (conn_write(c->c_fd, c->c_big, len) == -1)
+					goto done;
+			} else if (conn_write(c->c_fd, p->p_buf, p->p_len) == -1 ||
 			    (cfg_mode == MODE_DUPLICATE &&
 			    conn_write(c->c_fd, p->p_buf, p->p_len) == -1))
 				goto done;
@@ -1030,7 +1111,7 @@ main(int argc, char *argv[])
 	long		 ms;
 	int		 ch, i, sig, m;
 
-	while ((ch = getopt(argc, argv, "A:d:l:m:p:r:TU")) != -1) {
+	while ((ch = getopt(argc, argv, "A:d:l:m:p:r:s:TU")) != -1) {
 		switch (ch) {
 		case 'A':
 			if (inet_pton(AF_INET, optarg, cfg_addr) != 1)
@@ -1064,6 +1145,14 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			readyfile = optarg;
+			break;
+		case 's':
+			errno = 0;
+			ms = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    ms < 512 || ms > 65535)
+				errx(1, "-s %s: bytes from 512 to 65535", optarg);
+			cfg_bigsize = (size_t)ms;
 			break;
 		case 'T':
 			cfg_tcp = 1;
