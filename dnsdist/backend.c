@@ -239,7 +239,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_ecsadded = dq->dq_ecsadded;
 	sl->sl_ecshadopt = dq->dq_ecshadopt;
 	sl->sl_tries = dq->dq_tries;
-	sl->sl_pool = dq->dq_poolp;
+	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
 	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
@@ -337,6 +337,7 @@ backend_resend(struct backend *be)
 	struct dnsquestion	 q;
 	struct server		*to;
 	struct slot		*sl;
+	struct pool		*pl;
 	struct dnsq		 dq;
 	uint8_t			*pkt;
 	uint32_t		 i, pos = INFLIGHT_WALK;
@@ -347,9 +348,12 @@ backend_resend(struct backend *be)
 		sl = slot_at(be, i);
 		pkt = slot_query(be, sl);
 		to = NULL;
-		if (pkt != NULL && sl->sl_tries == 0 && sl->sl_pool != NULL &&
+		/* The pool as the live configuration has it now. */
+		pl = sl->sl_pool != NULL ? config_pool(config_now(),
+		    sl->sl_pool) : NULL;
+		if (pkt != NULL && sl->sl_tries == 0 && pl != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
-			to = failover_target(sl->sl_pool, &q, be->be_ds);
+			to = failover_target(pl, &q, be->be_ds);
 		/* Nowhere else to go: it waits here, for its timeout. */
 		if (to == NULL || to == be->be_ds || to->ds_io == NULL)
 			continue;
@@ -361,7 +365,7 @@ backend_resend(struct backend *be)
 		dq.dq_ckey = sl->sl_ckey;
 		dq.dq_ecsadded = sl->sl_ecsadded;
 		dq.dq_ecshadopt = sl->sl_ecshadopt;
-		dq.dq_poolp = sl->sl_pool;
+		dq.dq_poolp = pl;
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
 		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);

@@ -139,7 +139,7 @@ struct slot {
 	struct dq_tagset	*sl_tags;	/* for the response rules */
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
 	uint64_t		sl_qpos;
-	struct pool		*sl_pool;
+	const char		*sl_pool;	/* its pool's name, for ever */
 };
 
 struct backend {
