@@ -433,18 +433,6 @@ backend_flush_all(void)
 		backend_failover_run();
 }
 
-bool
-backend_response_rules(struct dnsq *dq)
-{
-	int	v;
-
-	if (dq->dq_cf->cf_response.rc_count == 0)
-		return true;
-	dq->dq_response = true;
-	v = rule_process(&dq->dq_cf->cf_response, dq);
-	return v != VERDICT_DROP;
-}
-
 static void
 backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 {
@@ -490,7 +478,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
 		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
 		dnsq_tags_load(&dq, sl->sl_tags);
-		if (!backend_response_rules(&dq)) {
+		if (!pipeline_response(&dq)) {
 			slot_put(be, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);
@@ -505,7 +493,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (sl->sl_cache != NULL)
 		pcache_put(sl->sl_cache, sl->sl_ckey, &q, false, pkt, len,
 		    (time_t)(loop_now / 1000000000ULL));
-	frontend_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
+	pipeline_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
 	    usec, ds, &loop_realtime);
 	if (sl->sl_delayms > 0)
 		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,

@@ -105,22 +105,33 @@ bool	frontend_acl_allows(const struct sockaddr *);
 struct dnsq;
 const struct sockaddr *frontend_local(const struct listener *,
 	    const struct compat_dst *, struct sockaddr_in6 *);
-struct server *frontend_route(struct dnsq *, int *);
-void	frontend_count_verdict(const struct dnsq *, int);
-bool	frontend_answer_ok(struct dnsq *, int verdict);
 /* The largest answer the UDP client of dq takes (512 without EDNS). */
 uint16_t frontend_udp_limit(const struct dnsq *);
+
+/*
+ * pipeline.c: what every transport does with a query and an answer.
+ *
+ * The query: dynamic blocks, blockFilter, the rules, the pool's cache,
+ * then the server: returns the server (a reference the caller does not
+ * own: the snapshot in dq keeps it) or NULL with the verdict in *verdict:
+ * VERDICT_DROP, VERDICT_ANSWER with the answer in dq (rules, or SERVFAIL
+ * when no server is up), or VERDICT_CACHED with the cache's answer in dq.
+ */
+struct server *pipeline_query(struct dnsq *, int *verdict);
+void	pipeline_count_verdict(const struct dnsq *, int);
+/* Whether the answer pipeline_query() left in dq goes to the client. */
+bool	pipeline_answer_ok(struct dnsq *, int verdict);
+/* Response rules; false when the answer must be dropped. */
+bool	pipeline_response(struct dnsq *);
 /*
  * Record a query, or an answer sent to a client (ds NULL: self-answered),
  * in the inspection rings; never blocks.
  */
-void	frontend_ring_query(const struct sockaddr *, const struct dnsquestion *,
+void	pipeline_ring_query(const struct sockaddr *, const struct dnsquestion *,
 	    size_t len, const struct timespec *);
-void	frontend_ring_response(const struct sockaddr *,
+void	pipeline_ring_response(const struct sockaddr *,
 	    const struct dnsquestion *, const uint8_t *, size_t len,
 	    uint64_t usec, const struct server *, const struct timespec *);
-/* Response rules; false when the answer must be dropped. */
-bool	backend_response_rules(struct dnsq *);
 
 /* backend.c: UDP sockets to servers and the in-flight slots */
 struct slot {

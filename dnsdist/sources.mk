@@ -4,6 +4,7 @@ DNSDIST_SRCS = \
 	dnsdist/log.c \
 	dnsdist/loop.c \
 	dnsdist/frontend.c \
+	dnsdist/pipeline.c \
 	dnsdist/backend.c \
 	dnsdist/health.c \
 	dnsdist/tcp.c \

@@ -877,7 +877,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	if (tq->tq_xfr) {
 		if (tq->tq_xfrmsgs == 0) {
 			clock_gettime(CLOCK_REALTIME, &now);
-			frontend_ring_response(tc != NULL ?
+			pipeline_ring_response(tc != NULL ?
 			    (struct sockaddr *)&tc->tc_addr :
 			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 			    bc->bc_ds, &now);
@@ -899,7 +899,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
 		dnsq_tags_load(&dq, tq->tq_tags);
-		keep = backend_response_rules(&dq);
+		keep = pipeline_response(&dq);
 		len = dq.dq_len;
 		if (dq.dq_skipcache)
 			tq->tq_cache = NULL;
@@ -910,7 +910,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	record_response(bc->bc_ds, pkt, len, usec);
 	if (keep && (tc != NULL || tq->tq_udp)) {
 		clock_gettime(CLOCK_REALTIME, &now);
-		frontend_ring_response(tc != NULL ?
+		pipeline_ring_response(tc != NULL ?
 		    (struct sockaddr *)&tc->tc_addr :
 		    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 		    bc->bc_ds, &now);
@@ -1095,20 +1095,20 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	clock_gettime(CLOCK_REALTIME, &now);
-	frontend_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
+	pipeline_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
 	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
 	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
-	ds = frontend_route(&dq, &verdict);
+	ds = pipeline_query(&dq, &verdict);
 	if (ds != NULL)
 		server_ref(ds);
-	if (ds == NULL && !frontend_answer_ok(&dq, verdict))
+	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
 		verdict = VERDICT_DROP;
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			frontend_ring_response((struct sockaddr *)&tc->tc_addr,
+			pipeline_ring_response((struct sockaddr *)&tc->tc_addr,
 			    q, pkt, dq.dq_len, 0, NULL, &now);
 			client_queue(tc, pkt, dq.dq_len);
 		}

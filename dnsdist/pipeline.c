@@ -1,0 +1,306 @@
+/*
+ * The query and response pipelines, one for every transport: the ACL is
+ * the listener's, then dynamic blocks, blockFilter, the query rules, the
+ * pool's cache and the policy for a query; the response rules for an
+ * answer; the rings for both.  The I/O files (frontend.c for UDP, tcp.c)
+ * only move packets; what a query runs on is the snapshot in its dq.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "config.h"
+#include "dynblock.h"
+#include "edns.h"
+#include "dnsdist.h"
+#include "lua.h"
+#include "ring.h"
+#include "rule.h"
+#include "stats.h"
+
+/* Count what the query rules decided. */
+void
+pipeline_count_verdict(const struct dnsq *dq, int verdict)
+{
+	int	rcode;
+
+	if (verdict == VERDICT_DROP) {
+		stats_inc(STAT_RULE_DROP);
+		return;
+	}
+	if (verdict != VERDICT_ANSWER)
+		return;
+	rcode = dnspacket_rcode(dq->dq_pkt);
+	stats_inc(STAT_SELF_ANSWERED);
+	stats_inc(STAT_RESPONSES);
+	stats_rcode(rcode);
+	if (rcode == DNS_RCODE_NXDOMAIN)
+		stats_inc(STAT_RULE_NXDOMAIN);
+	else if (rcode == DNS_RCODE_REFUSED)
+		stats_inc(STAT_RULE_REFUSED);
+	else if (rcode == DNS_RCODE_SERVFAIL) {
+		stats_inc(STAT_RULE_SERVFAIL);
+		stats_inc(STAT_SERVFAIL_RESPONSES);
+	} else if (dnspacket_tc(dq->dq_pkt))
+		stats_inc(STAT_RULE_TRUNCATED);
+}
+
+/*
+ * The answer to dq from its pool's cache, stale or not: true when dq now
+ * holds it, with *verdict VERDICT_CACHED, or VERDICT_DROP when the
+ * cache-hit response rules dropped it.
+ */
+static bool
+cache_hit(struct dnsq *dq, bool stale, int *verdict)
+{
+	time_t	now = (time_t)(dq->dq_now / 1000000000ULL);
+	size_t	n;
+
+	/* The UDP path's first look missed, and nothing changed since. */
+	if (!stale && dq->dq_missed != NULL &&
+	    dq->dq_missed == dq->dq_cache) {
+		stats_inc(STAT_CACHE_MISSES);
+		return false;
+	}
+	if (!stale && !pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
+	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
+		dq->dq_cache = NULL;	/* not cacheable */
+		return false;
+	}
+	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
+	    dq->dq_pkt, dq->dq_size, now, stale, dq->dq_cf->cf_staleentriesttl,
+	    NULL);
+	if (n == 0) {
+		if (!stale)
+			stats_inc(STAT_CACHE_MISSES);
+		return false;
+	}
+	dq->dq_len = n;
+	stats_inc(STAT_CACHE_HITS);
+	*verdict = VERDICT_CACHED;
+	dq->dq_response = true;
+	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
+	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
+		*verdict = VERDICT_DROP;
+		return true;
+	}
+	stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	return true;
+}
+
+/* What a dynamic block makes of dq: VERDICT_NONE to go on. */
+static int
+blocked(struct dnsq *dq)
+{
+	int	action, v = VERDICT_ANSWER;
+
+	action = dynblock_check(dq->dq_remote, dq->dq_q->q_name,
+	    dq->dq_q->q_namelen, (time_t)(dq->dq_now / 1000000000ULL));
+	switch (action) {
+	case DYN_DROP:
+		v = VERDICT_DROP;
+		break;
+	case DYN_NXDOMAIN:
+		dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+		break;
+	case DYN_REFUSED:
+		dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+		break;
+	case DYN_SERVFAIL:
+		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		break;
+	case DYN_TRUNCATE:
+		/* Over TCP the client has done what was asked. */
+		if (dq->dq_tcp)
+			return VERDICT_NONE;
+		dnsq_answer_truncated(dq);
+		break;
+	case DYN_NORECURSE:
+		dnspacket_set_rd(dq->dq_pkt, false);
+		stats_inc(STAT_DYN_BLOCKED);
+		return VERDICT_NONE;
+	default:
+		return VERDICT_NONE;
+	}
+	stats_inc(STAT_DYN_BLOCKED);
+	if (v == VERDICT_ANSWER) {
+		stats_inc(STAT_SELF_ANSWERED);
+		stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	}
+	return v;
+}
+
+/*
+ * Put the client's subnet (or SetECSAction's) in the query, as rules and
+ * hooks say.  A message that does not parse, or has no room, goes as it
+ * came.
+ */
+static void
+client_subnet(struct dnsq *dq)
+{
+	struct netmask	nm;
+	bool		override, hadopt;
+
+	if (dq->dq_ecsadded || dq->dq_noecs)
+		return;
+	if (dq->dq_ecsnm.nm_family != 0)
+		nm = dq->dq_ecsnm;
+	else
+		edns_ecs_source(dq->dq_remote, dq->dq_ecsv4 >= 0 ?
+		    dq->dq_ecsv4 : dq->dq_cf->cf_ecsv4, dq->dq_ecsv6 >= 0 ?
+		    dq->dq_ecsv6 : dq->dq_cf->cf_ecsv6, &nm);
+	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
+	    dq->dq_cf->cf_ecsoverride;
+	if (edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q, &nm,
+	    override, &hadopt) == 1) {
+		dq->dq_ecsadded = true;
+		dq->dq_ecshadopt = hadopt;
+	}
+}
+
+/* See dnsdist.h. */
+struct server *
+pipeline_query(struct dnsq *dq, int *verdict)
+{
+	const struct config	*cf = dq->dq_cf;
+	struct server		*ds = NULL;
+	struct pool		*pl;
+	int			 v = VERDICT_NONE;
+
+	/*
+	 * A first look at the cache (UDP) holds while nothing here may change
+	 * the query; blocks and rules may have appeared since.
+	 */
+	if (dq->dq_missed != NULL && (cf->cf_query.rc_count > 0 ||
+	    cf->cf_blockfilter ||
+	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
+		dq->dq_missed = NULL;
+	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
+	    (v = blocked(dq)) != VERDICT_NONE) {
+		*verdict = v;
+		return NULL;
+	}
+	/* The seed's hook: drop what blockFilter returns true for. */
+	if (cf->cf_blockfilter && dlua_blockfilter(dq))
+		v = VERDICT_DROP;
+	else if (cf->cf_query.rc_count > 0)
+		v = rule_process(&cf->cf_query, dq);
+	if (v == VERDICT_DROP || v == VERDICT_ANSWER) {
+		pipeline_count_verdict(dq, v);
+		*verdict = v;
+		return NULL;
+	}
+	if ((pl = config_pool(cf, dq->dq_pool)) != NULL) {
+		dq->dq_poolp = pl;
+		/* A pool's ECS goes in first, so that the cache key has it. */
+		if (pl->pl_ecs) {
+			dq->dq_missed = NULL;
+			client_subnet(dq);
+		}
+		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
+			dq->dq_cache = pl->pl_cache;
+			if (cache_hit(dq, false, verdict))
+				return NULL;
+		}
+		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
+	}
+	if (ds != NULL) {
+		if (ds->ds_useecs && !dq->dq_ecsadded) {
+			client_subnet(dq);
+			/* The key was made without it: do not keep the answer. */
+			if (dq->dq_ecsadded)
+				dq->dq_cache = NULL;
+		}
+		return ds;
+	}
+	/* Nobody to ask: an expired answer beats none. */
+	if (dq->dq_cache != NULL && cache_hit(dq, true, verdict))
+		return NULL;
+	stats_inc(STAT_NO_POLICY);
+	*verdict = VERDICT_DROP;
+	if (cf->cf_servfailwhennoserver) {
+		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		stats_inc(STAT_SELF_ANSWERED);
+		stats_inc(STAT_RESPONSES);
+		stats_inc(STAT_SERVFAIL_RESPONSES);
+		stats_rcode(DNS_RCODE_SERVFAIL);
+		*verdict = VERDICT_ANSWER;
+	}
+	return NULL;
+}
+
+void
+pipeline_ring_query(const struct sockaddr *from, const struct dnsquestion *q,
+    size_t len, const struct timespec *now)
+{
+	struct ring_rec	r;
+
+	if (!ring_recording || ring_queries == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.rr_sec = now->tv_sec;
+	r.rr_usec = (uint32_t)(now->tv_nsec / 1000);
+	r.rr_client = from;
+	r.rr_name = q->q_name;
+	r.rr_namelen = q->q_namelen;
+	r.rr_qtype = q->q_type;
+	r.rr_size = len;
+	ring_push(ring_queries, &r);
+}
+
+void
+pipeline_ring_response(const struct sockaddr *to, const struct dnsquestion *q,
+    const uint8_t *pkt, size_t len, uint64_t usec, const struct server *ds,
+    const struct timespec *now)
+{
+	struct ring_rec	r;
+
+	if (!ring_recording || ring_responses == NULL || len < DNS_HDRLEN)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.rr_sec = now->tv_sec;
+	r.rr_usec = (uint32_t)(now->tv_nsec / 1000);
+	r.rr_client = to;
+	r.rr_server = ds != NULL ? (const struct sockaddr *)&ds->ds_addr : NULL;
+	r.rr_name = q->q_name;
+	r.rr_namelen = q->q_namelen;
+	r.rr_qtype = q->q_type;
+	r.rr_size = len;
+	r.rr_rcode = dnspacket_rcode(pkt);
+	r.rr_tc = dnspacket_tc(pkt);
+	r.rr_latency = usec;
+	ring_push(ring_responses, &r);
+}
+
+/*
+ * Whether the answer pipeline_query() left in dq goes to the client:
+ * self-generated answers pass the self-answered response chain first;
+ * cache hits have passed theirs.
+ */
+bool
+pipeline_answer_ok(struct dnsq *dq, int verdict)
+{
+	if (verdict == VERDICT_CACHED)
+		return true;
+	if (verdict != VERDICT_ANSWER)
+		return false;
+	dnsq_finish_answer(dq);
+	dq->dq_response = true;
+	return dq->dq_cf->cf_selfanswered.rc_count == 0 ||
+	    rule_process(&dq->dq_cf->cf_selfanswered, dq) != VERDICT_DROP;
+}
+
+bool
+pipeline_response(struct dnsq *dq)
+{
+	int	v;
+
+	if (dq->dq_cf->cf_response.rc_count == 0)
+		return true;
+	dq->dq_response = true;
+	v = rule_process(&dq->dq_cf->cf_response, dq);
+	return v != VERDICT_DROP;
+}
