@@ -8,6 +8,9 @@ DNSDIST_SRCS = \
 	dnsdist/backend.c \
 	dnsdist/health.c \
 	dnsdist/tcp.c \
+	dnsdist/tcp_client.c \
+	dnsdist/tcp_backend.c \
+	dnsdist/tcp_xfr.c \
 	dnsdist/maint.c \
 	dnsdist/console.c \
 	dnsdist/control.c \

@@ -1,0 +1,198 @@
+/*
+ * The TCP workers' private header: their queries, client and backend
+ * connections, and what tcp.c, tcp_client.c, tcp_backend.c and tcp_xfr.c
+ * call of each other.
+ */
+#ifndef TCP_H
+#define TCP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dnsdist.h"
+
+#define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
+/*
+ * Memory for clients that do not read their answers: a client connection
+ * holds its answers not yet written and its queries at the backends; a
+ * worker thread holds those of its clients, its spare query buffers and
+ * its backend connections' buffers, and the threads share
+ * setMaxTCPQueuedBytes.  At most TCP_MAXINFLIGHT queries of a connection
+ * go to the backends at once, and none is read while it holds TCP_OUTMAX
+ * bytes or its thread its share; an answer that would take the
+ * connection past TCP_CONNMAX closes it, and one that would take the
+ * thread past its share closes the connection that would hold most.
+ */
+#define TCP_MAXINFLIGHT		128
+#define TCP_OUTMAX		(256 * 1024)
+#define TCP_CONNMAX		(1024 * 1024)
+#define TCP_RBUF		16384	/* first size of a read buffer */
+#define TCP_MSGMAX		(2 + 65535)
+/*
+ * Queries in flight on one backend connection unless newServer's
+ * maxInFlight says otherwise; at most TCP_BC_MAXDEPTH, since the low
+ * byte of the ID names the query.
+ */
+#define TCP_BC_DEPTH		100
+#define TCP_BC_MAXDEPTH		256
+#define TCP_FREEQ		32	/* spare query buffers per worker */
+#define TCP_QROOM		(2 + UDP_QUERYMAX)
+#define QUERY_SIZE(tq)		(sizeof(*(tq)) + (tq)->tq_room)
+
+#define DNS_TYPE_SOA		6
+#define DNS_TYPE_IXFR		251
+#define DNS_TYPE_AXFR		252
+
+struct tcp_client;
+struct tcp_bconn;
+
+/* One query at a backend, from a TCP client or (tcpOnly) a UDP one. */
+struct tcp_query {
+	struct tcp_query	*tq_next;	/* free list */
+	struct tcp_client	*tq_client;	/* NULL: gone, or UDP */
+	uint8_t			*tq_buf;	/* length-prefixed query */
+	size_t			 tq_room;
+	size_t			 tq_len;
+	struct dnsquestion	 tq_q;
+	uint16_t		 tq_origid;	/* the client's ID */
+	uint16_t		 tq_bid;	/* ours on the backend connection */
+	const char		*tq_pool;	/* for a retry: a pool's pl_name */
+	struct pcache		*tq_cache;	/* where the answer goes */
+	uint64_t		 tq_ckey;
+	struct dq_tagset	*tq_tags;	/* for the response rules */
+	bool			 tq_ecsadded;	/* take ECS out of the answer */
+	bool			 tq_ecshadopt;
+	uint64_t		 tq_sent;
+	int			 tq_tries;
+	/* a zone transfer: how far its answer has come */
+	bool			 tq_xfr;
+	uint32_t		 tq_xfrmsgs;	/* messages relayed */
+	uint32_t		 tq_xfrrrs;	/* answer records seen */
+	uint32_t		 tq_xfrserial;	/* of the first SOA */
+	int			 tq_xfrsoas;	/* SOAs with that serial */
+	int			 tq_xfrneed;	/* how many end the transfer */
+	bool			 tq_xfrdone;
+	/* a UDP query for a tcpOnly server */
+	bool			 tq_udp;
+	uint16_t		 tq_listener;
+	uint16_t		 tq_udpmax;	/* the client's payload size */
+	struct sockaddr_storage	 tq_from;
+	socklen_t		 tq_fromlen;
+	struct compat_dst	 tq_dst;
+};
+
+struct tcp_client {
+	int			 tc_fd;
+	struct tcp_worker	*tc_tw;
+	struct sockaddr_storage	 tc_addr;
+	struct listener		*tc_li;
+	bool			 tc_percl;	/* counted for its address */
+	uint8_t			*tc_rbuf;	/* bytes read, not yet queries */
+	size_t			 tc_rlen;
+	size_t			 tc_rcap;
+	uint8_t			*tc_obuf;	/* answers being written */
+	size_t			 tc_olen;
+	size_t			 tc_ooff;
+	size_t			 tc_ocap;
+	int			 tc_inflight;
+	int			 tc_nqueries;
+	size_t			 tc_qheld;	/* by its queries in flight */
+	uint64_t		 tc_start;
+	uint64_t		 tc_deadline;	/* for reading a query */
+	uint64_t		 tc_wdeadline;	/* for writing; 0: not started */
+	bool			 tc_eof;
+	bool			 tc_dead;
+};
+
+struct tcp_bconn {
+	int			 bc_fd;
+	bool			 bc_connecting;
+	bool			 bc_dead;
+	bool			 bc_xfr;	/* held by a zone transfer */
+	struct server		*bc_ds;		/* holds a reference */
+	struct tcp_query	**bc_slots;	/* by the low byte of the ID */
+	uint16_t		*bc_free;	/* free slots, a stack */
+	int			 bc_nfree;
+	int			 bc_depth;
+	int			 bc_npending;
+	uint8_t			 bc_gen;	/* the high byte of the next ID */
+	uint64_t		 bc_used;	/* queries sent over it */
+	uint8_t			*bc_wbuf;	/* queries being written */
+	size_t			 bc_wlen;
+	size_t			 bc_woff;
+	size_t			 bc_wcap;
+	uint8_t			*bc_rbuf;	/* answers being read */
+	size_t			 bc_rlen;
+	size_t			 bc_rcap;
+	uint64_t		 bc_deadline;	/* with queries pending */
+};
+
+enum th_kind { TH_CLIENT, TH_UDPQUERY };
+
+struct tcp_handoff {
+	int			 th_kind;
+	int			 th_fd;
+	uint16_t		 th_listener;
+	struct sockaddr_storage	 th_addr;
+	bool			 th_percl;	/* see conn_take() */
+	struct tcp_query	*th_tq;
+	struct server		*th_ds;		/* holds a reference */
+};
+
+struct tcp_worker {
+	pthread_t		  tw_thread;
+	int			  tw_pipe[2];
+	struct tcp_client	**tw_clients;
+	size_t			  tw_nclients;
+	/* Published for showTCPStats() after each sweep. */
+	_Atomic size_t		  tw_pubclients;
+	_Atomic size_t		  tw_pubbconns;
+	_Atomic uint64_t	  tw_accepted;
+	_Atomic size_t		  tw_pubheld;
+	struct tcp_bconn	**tw_bconns;
+	size_t			  tw_nbconns;
+	struct tcp_query	 *tw_freeq;
+	size_t			  tw_nfreeq;
+	size_t			  tw_held;	/* buffers and queries, bytes */
+	size_t			  tw_share;	/* of setMaxTCPQueuedBytes */
+	uint64_t		  tw_rnd;
+	uint64_t		  tw_now;
+};
+
+/* tcp.c: the workers, accepting, buffers */
+void	*append_ptr(void *, size_t *, void *);
+void	buf_free(uint8_t **, size_t *, size_t *);
+bool	buf_reserve(uint8_t **, size_t *, size_t, size_t *);
+size_t	buf_size(size_t, size_t);
+void	conn_give(struct listener *, const struct sockaddr_storage *, bool);
+void	query_free(struct tcp_worker *, struct tcp_query *);
+struct tcp_query *query_new(struct tcp_worker *, size_t);
+int	set_nonblock(int);
+
+/* tcp_client.c: client connections and answers */
+void	client_free(struct tcp_worker *, struct tcp_client *);
+void	client_parse(struct tcp_worker *, struct tcp_client *);
+void	client_read(struct tcp_worker *, struct tcp_client *);
+bool	client_reading(const struct tcp_client *);
+void	client_write(struct tcp_worker *, struct tcp_client *);
+bool	client_writing(const struct tcp_client *);
+void	query_done(struct tcp_worker *, struct tcp_query *);
+void	query_reply(struct tcp_query *, uint8_t *, size_t);
+void	query_servfail(struct tcp_worker *, struct tcp_query *);
+
+/* tcp_backend.c: connections to backends */
+void	bconn_fail(struct tcp_worker *, struct tcp_bconn *, bool);
+void	bconn_free(struct tcp_worker *, struct tcp_bconn *);
+void	bconn_io(struct tcp_worker *, struct tcp_bconn *, short);
+bool	bconn_reading(const struct tcp_bconn *);
+bool	bconn_send(struct tcp_worker *, struct tcp_query *, struct server *);
+bool	bconn_spare(struct tcp_worker *, const struct tcp_bconn *);
+void	bconn_write(struct tcp_worker *, struct tcp_bconn *);
+bool	tcp_forward(struct tcp_worker *, struct tcp_query *, struct server *);
+
+/* tcp_xfr.c: zone transfers */
+bool	xfr_message(struct tcp_query *, uint8_t *, size_t);
+
+#endif /* TCP_H */

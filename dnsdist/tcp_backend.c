@@ -1,0 +1,450 @@
+/*
+ * Connections to backends: queries pipelined under IDs of the connection,
+ * answers matched by ID and question in whatever order they come; a
+ * failed connection gives its queries another try or a SERVFAIL.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "cache.h"
+#include "config.h"
+#include "edns.h"
+#include "dnsdist.h"
+#include "rule.h"
+#include "stats.h"
+#include "tcp.h"
+
+static struct tcp_bconn *
+bconn_open(struct tcp_worker *tw, struct server *ds)
+{
+	struct tcp_bconn	*bc;
+	int			 fd, on = 1, depth, i;
+
+	if ((fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1)
+		return NULL;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (set_nonblock(fd) == -1 ||
+	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
+	    errno != EINPROGRESS) ||
+	    (bc = calloc(1, sizeof(*bc))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	depth = ds->ds_maxinflight > 0 ? ds->ds_maxinflight : TCP_BC_DEPTH;
+	if (depth > TCP_BC_MAXDEPTH)
+		depth = TCP_BC_MAXDEPTH;
+	bc->bc_slots = calloc((size_t)depth, sizeof(*bc->bc_slots));
+	bc->bc_free = calloc((size_t)depth, sizeof(*bc->bc_free));
+	if (bc->bc_slots == NULL || bc->bc_free == NULL ||
+	    append_ptr(&tw->tw_bconns, &tw->tw_nbconns, bc) == NULL) {
+		free(bc->bc_slots);
+		free(bc->bc_free);
+		free(bc);
+		close(fd);
+		return NULL;
+	}
+	bc->bc_depth = depth;
+	for (i = 0; i < depth; i++)
+		bc->bc_free[i] = (uint16_t)(depth - 1 - i);
+	bc->bc_nfree = depth;
+	randombytes_buf(&bc->bc_gen, sizeof(bc->bc_gen));
+	bc->bc_fd = fd;
+	bc->bc_connecting = true;
+	bc->bc_ds = ds;
+	server_ref(ds);
+	return bc;
+}
+
+/*
+ * A connection to ds with room for one more query: the busiest of those
+ * that have room, so that queries share few connections and go out in
+ * few writes; a zone transfer wants one to itself.
+ */
+static struct tcp_bconn *
+bconn_get(struct tcp_worker *tw, struct server *ds, bool xfr)
+{
+	struct tcp_bconn	*bc, *best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < tw->tw_nbconns; i++) {
+		bc = tw->tw_bconns[i];
+		if (bc->bc_dead || bc->bc_xfr || bc->bc_ds != ds ||
+		    bc->bc_nfree == 0 || (xfr && bc->bc_npending > 0))
+			continue;
+		if (best == NULL || bc->bc_npending > best->bc_npending)
+			best = bc;
+	}
+	if (best != NULL) {
+		atomic_fetch_add_explicit(&ds->ds_tcpreused, 1,
+		    memory_order_relaxed);
+		return best;
+	}
+	return bconn_open(tw, ds);
+}
+
+/* Put the query on a connection to ds; false when none can be had. */
+bool
+bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
+{
+	struct tcp_bconn	*bc;
+	uint16_t		 slot;
+
+	if ((bc = bconn_get(tw, ds, tq->tq_xfr)) == NULL ||
+	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, bc->bc_wlen + tq->tq_len,
+	    &tw->tw_held)) {
+		atomic_fetch_add(&ds->ds_senderrors, 1);
+		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
+		return false;
+	}
+	slot = bc->bc_free[--bc->bc_nfree];
+	tq->tq_bid = (uint16_t)(bc->bc_gen++ << 8 | slot);
+	bc->bc_slots[slot] = tq;
+	if (bc->bc_npending++ == 0)
+		bc->bc_deadline = tw->tw_now +
+		    (uint64_t)ds->ds_tcprecvtimeout * 1000000000ULL;
+	bc->bc_used++;
+	if (tq->tq_xfr)
+		bc->bc_xfr = true;
+	dnspacket_set_id(tq->tq_buf + 2, tq->tq_bid);
+	memcpy(bc->bc_wbuf + bc->bc_wlen, tq->tq_buf, tq->tq_len);
+	bc->bc_wlen += tq->tq_len;
+	tq->tq_sent = tw->tw_now;
+	atomic_fetch_add(&ds->ds_outstanding, 1);
+	atomic_fetch_add(&ds->ds_queries, 1);
+	atomic_fetch_add(&ds->ds_tcpqueries, 1);
+	return true;
+}
+
+/* Take the query out of its slot. */
+static struct tcp_query *
+bconn_take(struct tcp_bconn *bc, uint16_t slot)
+{
+	struct tcp_query	*tq = bc->bc_slots[slot];
+
+	bc->bc_slots[slot] = NULL;
+	bc->bc_free[bc->bc_nfree++] = slot;
+	bc->bc_npending--;
+	atomic_fetch_sub(&bc->bc_ds->ds_outstanding, 1);
+	return tq;
+}
+
+/*
+ * The connection failed: every query on it gets one more try over a fresh
+ * connection (a server may close a connection it kept open, or die
+ * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.
+ */
+void
+bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
+{
+	struct tcp_query	*tq;
+	int			 s;
+
+	if (bc->bc_dead)
+		return;
+	bc->bc_dead = true;
+	if (bc->bc_npending > 0) {
+		if (timeout) {
+			atomic_fetch_add(&bc->bc_ds->ds_drops,
+			    (uint64_t)bc->bc_npending);
+			stats_add(STAT_DOWNSTREAM_TIMEOUTS,
+			    (uint64_t)bc->bc_npending);
+		} else
+			atomic_fetch_add(&bc->bc_ds->ds_tcpdied, 1);
+	}
+	for (s = 0; s < bc->bc_depth && bc->bc_npending > 0; s++) {
+		if (bc->bc_slots[s] == NULL)
+			continue;
+		tq = bconn_take(bc, (uint16_t)s);
+		if (tq->tq_client == NULL && !tq->tq_udp) {
+			query_free(tw, tq);
+			continue;
+		}
+		if (!timeout && tq->tq_tries < 1 &&
+		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
+			tq->tq_tries++;
+			if (tcp_forward(tw, tq, NULL))
+				continue;
+		}
+		query_servfail(tw, tq);
+	}
+}
+
+/* A message from the server: which query it answers, then pass it on. */
+static void
+bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
+    size_t len)
+{
+	struct tcp_query	*tq;
+	struct tcp_client	*tc;
+	struct dnsquestion	 q;
+	struct dnsq		 dq;
+	struct timespec		 now;
+	uint16_t		 slot;
+	uint64_t		 usec;
+	bool			 keep = true;
+
+	slot = len >= DNS_HDRLEN ? dnspacket_id(pkt) & 0xff : 0;
+	if (len < DNS_HDRLEN || !dnspacket_qr(pkt) || slot >= bc->bc_depth ||
+	    (tq = bc->bc_slots[slot]) == NULL ||
+	    dnspacket_id(pkt) != tq->tq_bid)
+		goto bad;
+	bc->bc_deadline = tw->tw_now +
+	    (uint64_t)bc->bc_ds->ds_tcprecvtimeout * 1000000000ULL;
+	if (tq->tq_xfr && tq->tq_xfrmsgs > 0 && dnspacket_qdcount(pkt) == 0) {
+		/* Later messages of a transfer may leave the question out. */
+		if (xfr_message(tq, pkt, len))
+			goto xfrend;
+		return;
+	}
+	if (inflight_bare(pkt, len)) {
+		/* An error without the question: the query's stands in. */
+		q = tq->tq_q;
+		q.q_end = DNS_HDRLEN;
+	} else if (dnspacket_qdcount(pkt) == 0)
+		goto empty;
+	else if (dnspacket_question(pkt, len, &q) == -1 ||
+	    q.q_type != tq->tq_q.q_type || q.q_class != tq->tq_q.q_class ||
+	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
+	    tq->tq_q.q_namelen))
+		goto bad;
+	usec = (tw->tw_now - tq->tq_sent) / 1000;
+	tc = tq->tq_client;
+	if (tq->tq_xfr) {
+		if (tq->tq_xfrmsgs == 0) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			pipeline_ring_response(tc != NULL ?
+			    (struct sockaddr *)&tc->tc_addr :
+			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
+			    bc->bc_ds, &now);
+			record_response(bc->bc_ds, pkt, len, usec);
+		}
+		if (xfr_message(tq, pkt, len))
+			goto xfrend;
+		return;
+	}
+	tq = bconn_take(bc, slot);
+	dnspacket_set_id(pkt, tq->tq_origid);
+	/* The client gets no ECS it did not send, nor an OPT record. */
+	if (tq->tq_ecsadded)
+		edns_strip_ecs(pkt, &len, &q, !tq->tq_ecshadopt);
+	if ((tc != NULL || tq->tq_udp) &&
+	    config_now()->cf_response.rc_count > 0) {
+		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ?
+		    (struct sockaddr *)&tc->tc_addr :
+		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
+		dq.dq_tcp = !tq->tq_udp;
+		dnsq_tags_load(&dq, tq->tq_tags);
+		keep = pipeline_response(&dq);
+		len = dq.dq_len;
+		if (dq.dq_skipcache)
+			tq->tq_cache = NULL;
+	}
+	if (keep && tq->tq_cache != NULL)
+		pcache_put(tq->tq_cache, tq->tq_ckey, &q, !tq->tq_udp, pkt, len,
+		    (time_t)(tw->tw_now / 1000000000ULL));
+	record_response(bc->bc_ds, pkt, len, usec);
+	if (keep && (tc != NULL || tq->tq_udp)) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		pipeline_ring_response(tc != NULL ?
+		    (struct sockaddr *)&tc->tc_addr :
+		    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
+		    bc->bc_ds, &now);
+		query_reply(tq, pkt, len);
+	}
+	query_done(tw, tq);
+	return;
+empty:
+	/*
+	 * NOERROR or NXDOMAIN without a question answers nothing: as
+	 * dnsdist does, the query ends there and its client is let go.
+	 */
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	if (tq->tq_client != NULL)
+		tq->tq_client->tc_dead = true;
+xfrend:
+	tq = bconn_take(bc, slot);
+	bc->bc_xfr = false;		/* usable again */
+	query_done(tw, tq);
+	return;
+bad:
+	/* Not an answer to anything asked here: trust nothing more on it. */
+	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	bconn_fail(tw, bc, false);
+}
+
+/* Write the queries queued on bc, all at once. */
+void
+bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	ssize_t	n;
+
+	while (bc->bc_woff < bc->bc_wlen) {
+		n = write(bc->bc_fd, bc->bc_wbuf + bc->bc_woff,
+		    bc->bc_wlen - bc->bc_woff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				bconn_fail(tw, bc, false);
+			return;
+		}
+		bc->bc_woff += (size_t)n;
+	}
+	bc->bc_woff = bc->bc_wlen = 0;
+}
+
+/* Read what the server sent and pass on every whole message. */
+static void
+bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	struct tcp_query	*tq;
+	struct tcp_client	*tc;
+	size_t			 off, mlen;
+	ssize_t			 n;
+	int			 s;
+
+	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
+	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF, &tw->tw_held)) {
+		bconn_fail(tw, bc, false);
+		return;
+	}
+	n = read(bc->bc_fd, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* Closed (or junk) while idle is no failure of a query. */
+		bconn_fail(tw, bc, false);
+		return;
+	}
+	bc->bc_rlen += (size_t)n;
+	off = 0;
+	while (!bc->bc_dead && bc->bc_rlen - off >= 2) {
+		mlen = (size_t)bc->bc_rbuf[off] << 8 | bc->bc_rbuf[off + 1];
+		if (bc->bc_rlen - off < 2 + mlen)
+			break;
+		bconn_answer(tw, bc, bc->bc_rbuf + off + 2, mlen);
+		off += 2 + mlen;
+	}
+	if (bc->bc_dead)
+		return;
+	if (off > 0) {
+		memmove(bc->bc_rbuf, bc->bc_rbuf + off, bc->bc_rlen - off);
+		bc->bc_rlen -= off;
+	}
+	if (bc->bc_rlen >= 2 && !buf_reserve(&bc->bc_rbuf, &bc->bc_rcap,
+	    2 + ((size_t)bc->bc_rbuf[0] << 8 | bc->bc_rbuf[1]), &tw->tw_held))
+		bconn_fail(tw, bc, false);
+	/* A transfer whose client left: the rest of it has nowhere to go. */
+	if (bc->bc_xfr)
+		for (s = 0; s < bc->bc_depth; s++)
+			if ((tq = bc->bc_slots[s]) != NULL && !tq->tq_udp &&
+			    ((tc = tq->tq_client) == NULL || tc->tc_dead))
+				bconn_fail(tw, bc, false);
+}
+
+void
+bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
+{
+	int		err = 0;
+	socklen_t	errlen = sizeof(err);
+
+	if (bc->bc_connecting) {
+		if (getsockopt(bc->bc_fd, SOL_SOCKET, SO_ERROR, &err,
+		    &errlen) == -1 || err != 0) {
+			bconn_fail(tw, bc, false);
+			return;
+		}
+		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+			return;
+		bc->bc_connecting = false;
+	}
+	if (revents & (POLLOUT | POLLERR | POLLHUP))
+		bconn_write(tw, bc);
+	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)))
+		bconn_read(tw, bc);
+}
+
+/*
+ * Send a query to a server of its pool (ds NULL) or to ds; false when no
+ * server is up or none can be reached.
+ */
+bool
+tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
+{
+	struct pool	*pl;
+	bool		 ok;
+
+	if (ds == NULL) {
+		if ((pl = config_pool(config_now(), tq->tq_pool)) != NULL)
+			ds = pool_select(pl, &tq->tq_q, tw->tw_now,
+			    &tw->tw_rnd);
+		if (ds != NULL)
+			server_ref(ds);
+		if (ds == NULL) {
+			stats_inc(STAT_NO_POLICY);
+			return false;
+		}
+	} else
+		server_ref(ds);
+	ok = bconn_send(tw, tq, ds);
+	server_unref(ds);
+	return ok;
+}
+
+void
+bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	close(bc->bc_fd);
+	free(bc->bc_slots);
+	free(bc->bc_free);
+	buf_free(&bc->bc_wbuf, &bc->bc_wcap, &tw->tw_held);
+	buf_free(&bc->bc_rbuf, &bc->bc_rcap, &tw->tw_held);
+	server_unref(bc->bc_ds);
+	free(bc);
+}
+
+/* Is bc one too many idle connections to its server? */
+bool
+bconn_spare(struct tcp_worker *tw, const struct tcp_bconn *bc)
+{
+	size_t	i, nidle = 0;
+
+	if (bc->bc_ds->ds_removed)
+		return true;
+	for (i = 0; i < tw->tw_nbconns && tw->tw_bconns[i] != bc; i++)
+		if (tw->tw_bconns[i]->bc_ds == bc->bc_ds &&
+		    !tw->tw_bconns[i]->bc_dead &&
+		    tw->tw_bconns[i]->bc_npending == 0)
+			nidle++;
+	return nidle >= TCP_IDLE_PER_SERVER;
+}
+
+/* Should bc be read?  Not while its transfer's client is behind. */
+bool
+bconn_reading(const struct tcp_bconn *bc)
+{
+	struct tcp_query	*tq;
+	int			 s;
+
+	if (bc->bc_connecting)
+		return false;
+	if (!bc->bc_xfr)
+		return true;
+	for (s = 0; s < bc->bc_depth; s++)
+		if ((tq = bc->bc_slots[s]) != NULL && tq->tq_client != NULL &&
+		    tq->tq_client->tc_olen - tq->tq_client->tc_ooff >=
+		    TCP_OUTMAX)
+			return false;
+	return true;
+}

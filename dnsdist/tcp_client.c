@@ -1,0 +1,398 @@
+/*
+ * TCP client connections: queries read many at a time, sent on through
+ * the pipeline, and their answers queued and written once a round, within
+ * what a connection and its worker may hold.  Answers for UDP clients of
+ * tcpOnly servers go back over UDP from here too.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cache.h"
+#include "config.h"
+#include "edns.h"
+#include "dnsdist.h"
+#include "rule.h"
+#include "stats.h"
+#include "tcp.h"
+
+/* What a client connection holds: its answers and queries in flight. */
+static size_t
+client_held(const struct tcp_client *tc)
+{
+	return tc->tc_ocap + tc->tc_qheld;
+}
+
+/* The client's answers are written or dropped: their buffer goes. */
+static void
+client_outfree(struct tcp_client *tc)
+{
+	buf_free(&tc->tc_obuf, &tc->tc_ocap, &tc->tc_tw->tw_held);
+	tc->tc_olen = tc->tc_ooff = 0;
+}
+
+/*
+ * Room for more bytes of answers for tc, or it is closed (false): past
+ * TCP_CONNMAX for tc, or past the thread's share of setMaxTCPQueuedBytes
+ * for the connection that would hold most, until there is room.
+ */
+static bool
+client_room(struct tcp_client *tc, size_t more)
+{
+	struct tcp_worker	*tw = tc->tc_tw;
+	struct tcp_client	*big, *c;
+	struct linger		 reset = { 1, 0 };
+	size_t			 i;
+
+	while (client_held(tc) + more > TCP_CONNMAX ||
+	    tw->tw_held + more > tw->tw_share) {
+		big = tc;
+		for (i = 0; client_held(tc) + more <= TCP_CONNMAX &&
+		    i < tw->tw_nclients; i++) {
+			c = tw->tw_clients[i];
+			if (!c->tc_dead && client_held(c) > client_held(big) +
+			    (big == tc ? more : 0))
+				big = c;
+		}
+		log_debug("tcp: closing a client holding %zu bytes",
+		    client_held(big));
+		stats_inc(STAT_TCP_RESPONSE_QUEUE_FULL);
+		/* Reset: what the kernel holds for it goes at once too. */
+		setsockopt(big->tc_fd, SOL_SOCKET, SO_LINGER, &reset,
+		    sizeof(reset));
+		big->tc_dead = true;
+		client_outfree(big);
+		if (big == tc)
+			return false;
+	}
+	return true;
+}
+
+/* Queue a message for the client; written at the end of the round. */
+static void
+client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
+{
+	size_t	cap = tc->tc_ocap, need;
+
+	if (tc->tc_dead)
+		return;
+	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
+		tc->tc_ooff = tc->tc_olen = 0;
+	need = buf_size(cap, tc->tc_olen + len + 2);
+	if (need > cap && !client_room(tc, need - cap))
+		return;
+	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2,
+	    &tc->tc_tw->tw_held)) {
+		tc->tc_dead = true;
+		return;
+	}
+	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
+	    memory_order_relaxed);
+	if (tc->tc_olen == tc->tc_ooff)
+		tc->tc_wdeadline = 0;	/* starts at the first write */
+	tc->tc_obuf[tc->tc_olen] = (uint8_t)(len >> 8);
+	tc->tc_obuf[tc->tc_olen + 1] = (uint8_t)len;
+	memcpy(tc->tc_obuf + tc->tc_olen + 2, pkt, len);
+	tc->tc_olen += len + 2;
+}
+
+bool
+client_writing(const struct tcp_client *tc)
+{
+	return tc->tc_olen > tc->tc_ooff;
+}
+
+/* More queries are read only while little is held (TCP_OUTMAX). */
+bool
+client_reading(const struct tcp_client *tc)
+{
+	return !tc->tc_eof && !tc->tc_dead &&
+	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
+	    tc->tc_tw->tw_held < tc->tc_tw->tw_share;
+}
+
+/* Send an answer to a UDP client of a tcpOnly server. */
+static void
+udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
+{
+	struct listener		*li = &listeners[tq->tq_listener];
+	struct dnsquestion	 q;
+	struct msghdr		 m;
+	struct iovec		 iov;
+	uint8_t			 cbuf[COMPAT_CMSG_SPACE];
+
+	/* Too big for the client: the question alone, truncated. */
+	if (len > tq->tq_udpmax && dnspacket_question(pkt, len, &q) == 0)
+		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
+	memset(&m, 0, sizeof(m));
+	iov.iov_base = pkt;
+	iov.iov_len = len;
+	m.msg_name = &tq->tq_from;
+	m.msg_namelen = tq->tq_fromlen;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (li->li_wildcard)
+		compat_pktinfo_set(&m, cbuf, &tq->tq_dst);
+	if (sendmsg(li->li_udpfd, &m, 0) == -1)
+		log_debug("udp_answer: %s", strerror(errno));
+	atomic_fetch_add_explicit(&li->li_workerresponses, 1,
+	    memory_order_relaxed);
+}
+
+/* Hand an answer (or a self-made one) to whoever asked. */
+void
+query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
+{
+	if (tq->tq_udp)
+		udp_answer(tq, pkt, len);
+	else if (tq->tq_client != NULL)
+		client_queue(tq->tq_client, pkt, len);
+}
+
+/* The query is finished with: the client may send another. */
+void
+query_done(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	if (tq->tq_client != NULL) {
+		tq->tq_client->tc_inflight--;
+		tq->tq_client->tc_qheld -= QUERY_SIZE(tq);
+	}
+	query_free(tw, tq);
+}
+
+/* No answer will come: SERVFAIL rather than leave the client waiting. */
+void
+query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	uint8_t	*pkt = tq->tq_buf + 2;
+	size_t	 len;
+
+	if (tq->tq_xfr && tq->tq_xfrmsgs > 0) {
+		/* Half a transfer cannot be ended cleanly: hang up. */
+		if (tq->tq_client != NULL)
+			tq->tq_client->tc_dead = true;
+		query_done(tw, tq);
+		return;
+	}
+	dnspacket_set_id(pkt, tq->tq_origid);
+	len = dnspacket_make_response(pkt, &tq->tq_q, DNS_RCODE_SERVFAIL,
+	    true);
+	query_reply(tq, pkt, len);
+	stats_inc(STAT_RESPONSES);
+	stats_inc(STAT_SERVFAIL_RESPONSES);
+	stats_rcode(DNS_RCODE_SERVFAIL);
+	query_done(tw, tq);
+}
+
+/* The query just read from the client: check it and send it on. */
+static void
+client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
+    size_t len)
+{
+	struct tcp_query	*tq;
+	struct dnsquestion	*q;
+	struct dnsq		 dq;
+	struct server		*ds;
+	uint8_t			*pkt;
+	struct timespec		 now;
+	int			 verdict;
+
+	stats_inc(STAT_QUERIES);
+	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
+	tc->tc_nqueries++;
+	/* Room for an answer built in place by the rules. */
+	if ((tq = query_new(tw, 2 + (len < UDP_QUERYMAX ? UDP_QUERYMAX :
+	    len))) == NULL) {
+		tc->tc_dead = true;
+		return;
+	}
+	pkt = tq->tq_buf + 2;
+	memcpy(pkt, msg, len);
+	q = &tq->tq_q;
+	if (len < DNS_HDRLEN || dnspacket_qr(pkt) ||
+	    dnspacket_qdcount(pkt) == 0 ||
+	    dnspacket_question(pkt, len, q) == -1) {
+		stats_inc(len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
+		    dnspacket_qdcount(pkt) == 0 ? STAT_EMPTY_QUERIES :
+		    STAT_NONCOMPLIANT_QUERIES);
+		query_free(tw, tq);
+		tc->tc_dead = true;	/* dnsdist closes such connections */
+		return;
+	}
+	if (dnspacket_rd(pkt))
+		stats_inc(STAT_RDQUERIES);
+	clock_gettime(CLOCK_REALTIME, &now);
+	pipeline_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
+	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
+	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
+	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
+	dq.dq_tcp = true;
+	/* The snapshot in dq holds rules, pools and servers till the poll. */
+	ds = pipeline_query(&dq, &verdict);
+	if (ds != NULL)
+		server_ref(ds);
+	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
+		verdict = VERDICT_DROP;
+	if (ds == NULL) {
+		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
+			pipeline_ring_response((struct sockaddr *)&tc->tc_addr,
+			    q, pkt, dq.dq_len, 0, NULL, &now);
+			client_queue(tc, pkt, dq.dq_len);
+		}
+		query_free(tw, tq);
+		return;
+	}
+	/* The rules may have rewritten the query (RD, CD). */
+	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
+	tq->tq_buf[1] = (uint8_t)dq.dq_len;
+	tq->tq_len = dq.dq_len + 2;
+	tq->tq_client = tc;
+	tq->tq_origid = dnspacket_id(pkt);
+	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
+	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
+	tq->tq_ckey = dq.dq_ckey;
+	tq->tq_ecsadded = dq.dq_ecsadded;
+	tq->tq_ecshadopt = dq.dq_ecshadopt;
+	tq->tq_tags = dnsq_tags_save(&dq);
+	tq->tq_pool = dq.dq_poolp->pl_name;
+	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
+	if (!bconn_send(tw, tq, ds))
+		query_servfail(tw, tq);
+	server_unref(ds);
+}
+
+/* Handle the whole queries in the read buffer, as many as may be. */
+void
+client_parse(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	size_t	off = 0, mlen;
+
+	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
+		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
+		if (tc->tc_rlen - off < 2 + mlen)
+			break;
+		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen);
+		off += 2 + mlen;
+		if (settings.st_maxtcpqueriesperconn > 0 &&
+		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
+			tc->tc_eof = true;	/* read no more */
+			off = tc->tc_rlen;
+		}
+	}
+	if (off > 0) {
+		memmove(tc->tc_rbuf, tc->tc_rbuf + off, tc->tc_rlen - off);
+		tc->tc_rlen -= off;
+	}
+}
+
+void
+client_read(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	ssize_t	n;
+	size_t	need;
+
+	/*
+	 * Whole queries left from before go first; then the buffer needs
+	 * room for the rest of the one begun, and more (a read of 0 bytes
+	 * would look like the end of the connection).
+	 */
+	client_parse(tw, tc);
+	if (!client_reading(tc))
+		return;
+	need = TCP_RBUF;
+	if (tc->tc_rlen >= 2)
+		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
+	if (need < tc->tc_rlen + 512)
+		need = tc->tc_rlen + 512;
+	if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need, NULL)) {
+		tc->tc_dead = true;
+		return;
+	}
+	n = read(tc->tc_fd, tc->tc_rbuf + tc->tc_rlen, tc->tc_rcap - tc->tc_rlen);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			tc->tc_dead = true;
+		return;
+	}
+	if (n == 0) {
+		tc->tc_eof = true;
+		return;
+	}
+	tc->tc_rlen += (size_t)n;
+	tc->tc_deadline = tw->tw_now +
+	    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+	client_parse(tw, tc);
+}
+
+/*
+ * A client that takes no answer for setTCPSendTimeout is dropped; one that
+ * reads its answers has setTCPRecvTimeout again to send the next query.
+ */
+void
+client_write(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	ssize_t	n;
+
+	if (tc->tc_wdeadline == 0)
+		tc->tc_wdeadline = tw->tw_now +
+		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
+	while (client_writing(tc)) {
+		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
+		    tc->tc_olen - tc->tc_ooff);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				tc->tc_dead = true;
+			break;
+		}
+		tc->tc_wdeadline = tw->tw_now +
+		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
+		tc->tc_deadline = tw->tw_now +
+		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+		tc->tc_ooff += (size_t)n;
+	}
+	if (tc->tc_ooff == tc->tc_olen) {
+		tc->tc_ooff = tc->tc_olen = 0;
+		if (tc->tc_ocap > TCP_RBUF)	/* a big answer went */
+			client_outfree(tc);
+	} else if (tc->tc_ooff > tc->tc_ocap / 2) {
+		memmove(tc->tc_obuf, tc->tc_obuf + tc->tc_ooff,
+		    tc->tc_olen - tc->tc_ooff);
+		tc->tc_olen -= tc->tc_ooff;
+		tc->tc_ooff = 0;
+	}
+}
+
+void
+client_free(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	struct tcp_bconn	*bc;
+	struct tcp_query	*tq;
+	size_t			 i;
+	int			 s;
+
+	/* Its queries' answers, when they come, go nowhere. */
+	for (i = 0; i < tw->tw_nbconns; i++) {
+		bc = tw->tw_bconns[i];
+		for (s = 0; s < bc->bc_depth; s++)
+			if ((tq = bc->bc_slots[s]) != NULL &&
+			    tq->tq_client == tc) {
+				tq->tq_client = NULL;
+				if (tq->tq_xfr)
+					bconn_fail(tw, bc, false);
+			}
+	}
+	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
+	close(tc->tc_fd);
+	free(tc->tc_rbuf);
+	client_outfree(tc);
+	free(tc);
+}
