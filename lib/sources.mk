@@ -26,17 +26,17 @@ LIB_SRCS = \
 	lib/credentials.c \
 	lib/ring.c \
 	lib/settings.c \
-	lib/lua.c \
-	lib/lua_guard.c \
-	lib/lua_server.c \
-	lib/lua_config.c \
-	lib/lua_console.c \
-	lib/lua_rule.c \
-	lib/lua_dq.c \
-	lib/lua_ring.c \
-	lib/lua_cache.c \
-	lib/lua_dynblock.c \
-	lib/lua_web.c \
+	lib/lua/lua.c \
+	lib/lua/lua_guard.c \
+	lib/lua/lua_server.c \
+	lib/lua/lua_config.c \
+	lib/lua/lua_console.c \
+	lib/lua/lua_rule.c \
+	lib/lua/lua_dq.c \
+	lib/lua/lua_ring.c \
+	lib/lua/lua_cache.c \
+	lib/lua/lua_dynblock.c \
+	lib/lua/lua_web.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \
