@@ -1,8 +1,9 @@
 /*
  * UDP to the backends.  Each server has one connected socket and a table
- * of in-flight slots (lib/inflight.c); the slot index (masked) is the ID
- * the backend sees.  An answer is taken only when its ID names a live slot
- * and its question (name hash, type, class) is the one that slot sent.
+ * of in-flight slots (lib/inflight.c) that gives each query a random ID.
+ * An answer is taken only when its ID names a live slot and its question
+ * (name hash, type, class) is the one that slot sent, or it is an error
+ * without a question (inflight_bare).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -76,8 +77,8 @@ backend_new(struct server *ds)
 	/* malloc: the pages are only touched as queries go. */
 	be->be_qarena = malloc(QARENA);
 	if (inflight_init(&be->be_ids,
-	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot)) == -1 ||
-	    be->be_qarena == NULL)
+	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot),
+	    true) == -1 || be->be_qarena == NULL)
 		goto fail;
 	if ((be->be_fd = backend_socket(ds)) == -1)
 		goto fail;
