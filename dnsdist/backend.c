@@ -78,7 +78,7 @@ backend_new(struct server *ds)
 	be->be_qarena = malloc(QARENA);
 	if (inflight_init(&be->be_ids,
 	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot),
-	    true) == -1 || be->be_qarena == NULL)
+	    settings.st_randomids) == -1 || be->be_qarena == NULL)
 		goto fail;
 	if ((be->be_fd = backend_socket(ds)) == -1)
 		goto fail;
