@@ -337,6 +337,14 @@ l_setrandomizedidsoverudp(lua_State *L)
 }
 
 static int
+l_setrandomizedoutgoingsockets(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	settings.st_randomsockets = lua_toboolean(L, 1);
+	return 0;
+}
+
+static int
 l_setaddednstoselfgenerated(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
@@ -440,6 +448,7 @@ static const luaL_Reg globals[] = {
 	    l_setpayloadsizeonselfgenerated },
 	{ "setUDPSocketBufferSizes", l_setudpsocketbuffersizes },
 	{ "setRandomizedIdsOverUDP", l_setrandomizedidsoverudp },
+	{ "setRandomizedOutgoingSockets", l_setrandomizedoutgoingsockets },
 	{ "setLocal", l_setlocal },
 	{ "addLocal", l_addlocal },
 	{ "setACL", l_setacl },
