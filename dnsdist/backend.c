@@ -1,8 +1,11 @@
 /*
- * UDP to the backends.  Each server has one connected socket and a table
- * of in-flight slots (lib/inflight.c); the slot index (masked) is the ID
- * the backend sees.  An answer is taken only when its ID names a live slot
- * and its question (name hash, type, class) is the one that slot sent.
+ * UDP to the backends.  Each server has newServer's `sockets' connected
+ * sockets, each from its own port, and a table of in-flight slots
+ * (lib/inflight.c) that gives each query a random ID.  Queries go out on
+ * the sockets in turn, or at random, and answers are taken on any of them,
+ * but only when the ID names a live slot and the question (name hash,
+ * type, class) is the one that slot sent, or it is an error without a
+ * question (inflight_bare).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -65,29 +68,52 @@ backend_socket(struct server *ds)
 	return fd;
 }
 
+static void
+backend_close_socks(struct backend *be)
+{
+	unsigned int	i;
+
+	for (i = 0; i < be->be_nsocks; i++) {
+		loop_del(be->be_socks[i].bs_fd);
+		close(be->be_socks[i].bs_fd);
+	}
+	free(be->be_socks);
+	be->be_socks = NULL;
+	be->be_nsocks = 0;
+}
+
 static struct backend *
 backend_new(struct server *ds)
 {
 	struct backend	*be;
+	int		 fd;
 
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return NULL;
 	be->be_ds = ds;
 	/* malloc: the pages are only touched as queries go. */
 	be->be_qarena = malloc(QARENA);
+	be->be_socks = calloc((size_t)ds->ds_sockets, sizeof(*be->be_socks));
 	if (inflight_init(&be->be_ids,
-	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot)) == -1 ||
-	    be->be_qarena == NULL)
+	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot),
+	    settings.st_randomids) == -1 || be->be_qarena == NULL ||
+	    be->be_socks == NULL)
 		goto fail;
-	if ((be->be_fd = backend_socket(ds)) == -1)
-		goto fail;
-	if (loop_add(be->be_fd, POLLIN, backend_read, be) == -1)
-		goto fail;
+	while (be->be_nsocks < (unsigned int)ds->ds_sockets) {
+		if ((fd = backend_socket(ds)) == -1)
+			goto fail;
+		if (loop_add(fd, POLLIN, backend_read, be) == -1) {
+			close(fd);
+			goto fail;
+		}
+		be->be_socks[be->be_nsocks++].bs_fd = fd;
+	}
 	be->be_hfd = -1;
 	be->be_hfirst = true;
 	return be;
 fail:
 	log_warn("backend %s", ds->ds_addrtext);
+	backend_close_socks(be);
 	inflight_free(&be->be_ids);
 	free(be->be_qarena);
 	free(be);
@@ -108,8 +134,7 @@ backend_free(struct backend *be)
 		sl = (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
 		dnsq_tags_free(sl->sl_tags);
 	}
-	loop_del(be->be_fd);
-	close(be->be_fd);
+	backend_close_socks(be);
 	for (i = 0; i < nflushq; i++)
 		if (flushq[i] == be)
 			flushq[i] = flushq[--nflushq];
@@ -208,6 +233,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	uint8_t			*pkt = dq->dq_pkt;
 	size_t			 len = dq->dq_len;
 	struct backend		*be = ds->ds_io;
+	struct backend_sock	*bs;
 	struct slot		*sl;
 	struct compat_mmsg	*m;
 	long			 idx;
@@ -255,18 +281,25 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
 
-	i = be->be_nout++;
-	m = &be->be_out[i];
+	/* The source port: the sockets in turn, or one at random. */
+	if (be->be_nsocks == 1)
+		bs = &be->be_socks[0];
+	else if (settings.st_randomsockets)
+		bs = &be->be_socks[inflight_random(&be->be_ids, be->be_nsocks)];
+	else
+		bs = &be->be_socks[be->be_nextsock++ % be->be_nsocks];
+	i = bs->bs_nout++;
+	m = &bs->bs_out[i];
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
-	be->be_outiov[i].iov_base = pkt;
-	be->be_outiov[i].iov_len = len;
-	m->cm_hdr.msg_iov = &be->be_outiov[i];
+	bs->bs_outiov[i].iov_base = pkt;
+	bs->bs_outiov[i].iov_len = len;
+	m->cm_hdr.msg_iov = &bs->bs_outiov[i];
 	m->cm_hdr.msg_iovlen = 1;
 	if (!be->be_pending) {
 		be->be_pending = true;
 		flushq[nflushq++] = be;
 	}
-	if (be->be_nout == UDP_BATCH) {
+	if (bs->bs_nout == UDP_BATCH) {
 		backend_flush_all();
 	}
 }
@@ -284,6 +317,7 @@ backend_fail(struct backend *be, const char *why, bool dead)
 {
 	struct server	*ds = be->be_ds;
 	char		 name[256];
+	unsigned int	 i;
 
 	if (dead && atomic_load(&ds->ds_healthy)) {
 		atomic_store(&ds->ds_healthy, false);
@@ -301,7 +335,8 @@ backend_fail(struct backend *be, const char *why, bool dead)
 	}
 	/* Its queries waiting for sendmmsg go from their slots too. */
 	if (dead)
-		be->be_nout = 0;
+		for (i = 0; i < be->be_nsocks; i++)
+			be->be_socks[i].bs_nout = 0;
 	if (!be->be_failing) {
 		be->be_failing = true;
 		failq[nfailq++] = be;
@@ -391,15 +426,15 @@ backend_failover_run(void)
 }
 
 static void
-backend_flush(struct backend *be)
+backend_flush_sock(struct backend *be, struct backend_sock *bs)
 {
 	unsigned int	done = 0;
 	int		n;
 	long		idx;
 
-	while (done < be->be_nout) {
-		n = compat_sendmmsg(be->be_fd, &be->be_out[done],
-		    be->be_nout - done);
+	while (done < bs->bs_nout) {
+		n = compat_sendmmsg(bs->bs_fd, &bs->bs_out[done],
+		    bs->bs_nout - done);
 		if (n > 0) {
 			done += (unsigned int)n;
 			continue;
@@ -410,14 +445,24 @@ backend_flush(struct backend *be)
 		}
 		/* Release the slot of the query that could not go. */
 		if ((idx = inflight_byid(&be->be_ids,
-		    dnspacket_id(be->be_outiov[done].iov_base))) != -1)
+		    dnspacket_id(bs->bs_outiov[done].iov_base))) != -1)
 			slot_put(be, (uint32_t)idx);
 		atomic_fetch_add_explicit(&be->be_ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		done++;
 	}
-	be->be_nout = 0;
+	bs->bs_nout = 0;
+}
+
+static void
+backend_flush(struct backend *be)
+{
+	unsigned int	i;
+
+	for (i = 0; i < be->be_nsocks; i++)
+		if (be->be_socks[i].bs_nout > 0)
+			backend_flush_sock(be, &be->be_socks[i]);
 	be->be_pending = false;
 }
 

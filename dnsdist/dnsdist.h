@@ -153,9 +153,19 @@ struct slot {
 	const char		*sl_pool;	/* its pool's name, for ever */
 };
 
+/* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */
+struct backend_sock {
+	int			 bs_fd;
+	unsigned int		 bs_nout;
+	struct compat_mmsg	 bs_out[UDP_BATCH];
+	struct iovec		 bs_outiov[UDP_BATCH];
+};
+
 struct backend {
 	struct server		*be_ds;
-	int			 be_fd;
+	struct backend_sock	*be_socks;	/* newServer's sockets */
+	unsigned int		 be_nsocks;
+	unsigned int		 be_nextsock;	/* round robin */
 	struct inflight_table	 be_ids;	/* of struct slot */
 	/* Copies of the queries in flight, to send them elsewhere. */
 	uint8_t			*be_qarena;
@@ -163,10 +173,6 @@ struct backend {
 	uint64_t		 be_lastanswer;	/* monotonic ns */
 	bool			 be_failing;	/* on the failover list */
 	bool			 be_silent;	/* failing over for silence */
-	/* queries waiting for sendmmsg */
-	struct compat_mmsg	 be_out[UDP_BATCH];
-	struct iovec		 be_outiov[UDP_BATCH];
-	unsigned int		 be_nout;
 	bool			 be_pending;	/* on the flush list */
 	/* health check */
 	int			 be_hfd;

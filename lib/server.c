@@ -29,6 +29,7 @@ server_new(const char *addrtext)
 	pthread_mutex_init(&ds->ds_qpslock, NULL);
 	ds->ds_order = 1;
 	ds->ds_weight = 1;
+	ds->ds_sockets = 1;
 	dnsname_from_text("a.root-servers.net.", ds->ds_checkname,
 	    &ds->ds_checknamelen);
 	ds->ds_checktype = DNS_TYPE_A;

@@ -19,6 +19,8 @@
 #include "dnsname.h"
 #include "qps.h"
 
+#define SERVER_MAXSOCKETS	1024	/* newServer's sockets */
+
 enum server_avail {
 	SERVER_AUTO,		/* health checks decide */
 	SERVER_FORCED_UP,
@@ -57,6 +59,7 @@ struct server {
 	int			 ds_tcpsendtimeout;
 	bool			 ds_tcponly;	/* UDP queries go over TCP */
 	int			 ds_maxinflight;	/* per TCP connection */
+	int			 ds_sockets;	/* UDP sockets, source ports */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */

@@ -128,6 +128,7 @@ settings_init(void)
 	memset(&settings, 0, sizeof(settings));
 	netmask_group_init(&settings.st_acl);
 	settings.st_maxudpoutstanding = 65535;
+	settings.st_randomids = true;
 	settings.st_udptimeout = 2;
 	settings.st_tcprecvtimeout = 2;
 	settings.st_tcpsendtimeout = 2;

@@ -325,6 +325,25 @@ l_setudpsocketbuffersizes(lua_State *L)
 	return 0;
 }
 
+/* Each backend's table of UDP IDs is made with its sockets. */
+static int
+l_setrandomizedidsoverudp(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	if (config_only(L, "setRandomizedIdsOverUDP"))
+		return 0;
+	settings.st_randomids = lua_toboolean(L, 1);
+	return 0;
+}
+
+static int
+l_setrandomizedoutgoingsockets(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	settings.st_randomsockets = lua_toboolean(L, 1);
+	return 0;
+}
+
 static int
 l_setaddednstoselfgenerated(lua_State *L)
 {
@@ -428,6 +447,8 @@ static const luaL_Reg globals[] = {
 	{ "setPayloadSizeOnSelfGeneratedAnswers",
 	    l_setpayloadsizeonselfgenerated },
 	{ "setUDPSocketBufferSizes", l_setudpsocketbuffersizes },
+	{ "setRandomizedIdsOverUDP", l_setrandomizedidsoverudp },
+	{ "setRandomizedOutgoingSockets", l_setrandomizedoutgoingsockets },
 	{ "setLocal", l_setlocal },
 	{ "addLocal", l_addlocal },
 	{ "setACL", l_setacl },

@@ -111,6 +111,7 @@ static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
 	const char	*s;
+	lua_Integer	 n;
 	int		 type;
 
 	if ((s = dlua_opt_string(L, t, "name", NULL)) != NULL &&
@@ -158,6 +159,11 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");
+	n = dlua_opt_int(L, t, "sockets", 1);
+	if (n < 1 || n > SERVER_MAXSOCKETS)
+		luaL_error(L, "newServer: 'sockets' must be from 1 to %d",
+		    SERVER_MAXSOCKETS);
+	ds->ds_sockets = (int)n;
 	if (ds->ds_checkinterval < 1 || ds->ds_checktimeout < 1 ||
 	    ds->ds_maxcheckfailures < 1 || ds->ds_rise < 1)
 		luaL_error(L, "newServer: checkInterval, checkTimeout, "

@@ -11,7 +11,8 @@
  * is ever given to two queries in flight; a freed ID answers nothing; the
  * count in flight is the model's; a walk that frees some of what it sees
  * (a timeout sweep) sees each query in flight once and looks at nothing
- * else.
+ * else.  IDs are drawn at random or counting up, as the first byte of the
+ * script says.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,7 @@ struct state {
 	struct model		*st_m;
 	uint32_t		*st_live;	/* live slots, in no order */
 	uint32_t		*st_pos;	/* a live slot's place in st_live */
+	uint32_t		*st_owner;	/* by ID: 1 + its slot, or 0 */
 	uint32_t		 st_count;
 };
 
@@ -80,6 +82,7 @@ model_del(struct state *st, uint32_t idx)
 	uint32_t	last = st->st_live[--st->st_count];
 
 	st->st_m[idx].m_live = false;
+	st->st_owner[st->st_m[idx].m_id] = 0;
 	st->st_live[st->st_pos[idx]] = last;
 	st->st_pos[last] = st->st_pos[idx];
 }
@@ -89,9 +92,9 @@ static bool
 live_id(const struct state *st, uint16_t id)
 {
 	const struct model	*m = st->st_m;
-	uint32_t		 i = (uint32_t)(id ^ st->st_t.it_idmask);
+	uint32_t		 i = st->st_owner[id] - 1;
 
-	return i < st->st_t.it_n && m[i].m_live && m[i].m_id == id;
+	return st->st_owner[id] != 0 && m[i].m_live && m[i].m_id == id;
 }
 
 /* Whether an answer with question aq and ID id belongs to slot i. */
@@ -99,7 +102,7 @@ static bool
 belongs(const struct state *st, uint16_t id, const struct dnsquestion *aq)
 {
 	const struct model	*m = st->st_m;
-	uint32_t		 i = (uint32_t)(id ^ st->st_t.it_idmask);
+	uint32_t		 i = st->st_owner[id] - 1;
 
 	return live_id(st, id) &&
 	    m[i].m_q.q_type == aq->q_type && m[i].m_q.q_class == aq->q_class &&
@@ -153,6 +156,8 @@ op_send(struct state *st, struct script *s)
 	model_add(st, (uint32_t)idx);
 	m[idx].m_q = q;
 	m[idx].m_id = inflight_send(t, (uint32_t)idx, &q, 1 + (uint64_t)idx);
+	CHECK(st->st_owner[m[idx].m_id] == 0);
+	st->st_owner[m[idx].m_id] = (uint32_t)idx + 1;
 	CHECK(inflight_byid(t, m[idx].m_id) == idx);
 }
 
@@ -286,6 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Sized once for the largest table; left all free after each run. */
 	static struct model	 m[INFLIGHT_MAX];
 	static uint32_t		 live[INFLIGHT_MAX], pos[INFLIGHT_MAX];
+	static uint32_t		 owner[INFLIGHT_IDS];
 	struct state		 st;
 	struct script		 s = { data, size };
 	uint32_t		 n;
@@ -294,14 +300,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	b = next(&s);
-	/* Small tables fill up; the full one has every ID. */
+	/* Small tables fill up; the full one has all IDs but one. */
 	n = b == 0xff ? INFLIGHT_MAX : 1 + b % 32;
 	memset(&st, 0, sizeof(st));
-	if (inflight_init(&st.st_t, n, sizeof(struct inflight)) == -1)
+	if (inflight_init(&st.st_t, n, sizeof(struct inflight),
+	    (b & 0x80) != 0) == -1)
 		return 0;
 	st.st_m = m;
 	st.st_live = live;
 	st.st_pos = pos;
+	st.st_owner = owner;
 	while (s.s_left > 0) {
 		switch (next(&s) % 6) {
 		case 0:

@@ -12,6 +12,9 @@
  * (over UDP, truncated).  "bare" answers a name whose first label starts
  * with an RCODE's name ("formerr", "notimp", "noerror", ...) with a header
  * alone, QDCOUNT 0 and that RCODE; other names as usual.
+ * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL",
+ * its ID and source port in decimal and the first label of its name, so
+ * that tests see what the daemon sends.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -184,6 +187,7 @@ static atomic_uint	cutcount;
 static atomic_int	silenced;
 static atomic_uint	dropcount;
 static atomic_int	nconns;
+static FILE		*cfg_log;	/* -L */
 
 static void	usage(void) __attribute__((__noreturn__));
 
@@ -192,7 +196,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: responder -l addr:port [-l addr:port ...] "
 	    "[-m mode] [-A ipv4] [-T] [-U]\n"
-	    "                 [-r readyfile] [-p pidfile] [-d ms] [-s bytes]\n");
+	    "                 [-r readyfile] [-p pidfile] [-d ms] [-s bytes]\n"
+	    "                 [-L file]\n");
 	exit(1);
 }
 
@@ -591,6 +596,39 @@ batch_recv(int fd, struct batch *b, int nowait)
 #endif
 }
 
+/* -L: a line for each query of the batch, written out before it is answered. */
+static void
+batch_log(const struct batch *b, int n)
+{
+	const struct sockaddr_storage	*ss;
+	const uint8_t			*q;
+	unsigned int			 port;
+	int				 i, j, l;
+
+	if (cfg_log == NULL)
+		return;
+	flockfile(cfg_log);
+	for (i = 0; i < n; i++) {
+		q = b->b_in[i];
+		ss = &b->b_from[i];
+		if (b->b_inlen[i] < DNS_HDRLEN + 1)
+			continue;
+		port = ntohs(ss->ss_family == AF_INET6 ?
+		    ((const struct sockaddr_in6 *)ss)->sin6_port :
+		    ((const struct sockaddr_in *)ss)->sin_port);
+		fprintf(cfg_log, "%u %u ", get16(q), port);
+		l = q[DNS_HDRLEN] & 0x3f;
+		for (j = 0; j < l && DNS_HDRLEN + 1 + (size_t)j <
+		    b->b_inlen[i]; j++)
+			putc_unlocked(q[DNS_HDRLEN + 1 + j] > ' ' &&
+			    q[DNS_HDRLEN + 1 + j] < 0x7f ?
+			    q[DNS_HDRLEN + 1 + j] : '?', cfg_log);
+		putc_unlocked('\n', cfg_log);
+	}
+	fflush(cfg_log);
+	funlockfile(cfg_log);
+}
+
 static void
 batch_add(struct batch *b, uint8_t *buf, size_t len,
     struct sockaddr_storage *ss, socklen_t sslen)
@@ -669,6 +707,7 @@ udp_serve(const struct listener *l, struct batch *b)
 				warn("udp recv");
 			continue;
 		}
+		batch_log(b, n);
 		mode = mode_current();
 		for (i = 0; i < n; i++) {
 			/* big: sent at once, from the one big buffer. */
@@ -721,6 +760,7 @@ udp_serve_delay(const struct listener *l, struct batch *b)
 			warn("poll");
 		if (pfd.revents & POLLIN) {
 			n = batch_recv(l->l_udp, b, 1);
+			batch_log(b, n);
 			now = now_ns();
 			for (i = 0; i < n; i++) {
 				if (count == RSP_DELAYQ)
@@ -1111,7 +1151,7 @@ main(int argc, char *argv[])
 	long		 ms;
 	int		 ch, i, sig, m;
 
-	while ((ch = getopt(argc, argv, "A:d:l:m:p:r:s:TU")) != -1) {
+	while ((ch = getopt(argc, argv, "A:d:L:l:m:p:r:s:TU")) != -1) {
 		switch (ch) {
 		case 'A':
 			if (inet_pton(AF_INET, optarg, cfg_addr) != 1)
@@ -1125,6 +1165,10 @@ main(int argc, char *argv[])
 				errx(1, "-d %s: milliseconds from 0 to 3600000",
 				    optarg);
 			cfg_delay_ns = (uint64_t)ms * 1000000ULL;
+			break;
+		case 'L':
+			if ((cfg_log = fopen(optarg, "a")) == NULL)
+				err(1, "%s", optarg);
 			break;
 		case 'l':
 			if (nlisteners == RSP_MAXLISTEN)
