@@ -164,21 +164,25 @@ tp=$!
 pids="$pids $up $tp"
 
 # The main loop, once a second: RSS every 10 s, a console command every
-# 3 s, the outages.  Times are seconds since the start.
+# 3 s, the outages.  Times are seconds since the start; a step that comes
+# due while the previous one is still running runs at the next turn.
 start=$(date +%s)
 : >"$work/rss.tsv"
 : >"$work/outages"
 : >"$work/console.out"
 nctl=0 ctlfail=0 state=up outage=0 t=0 badexit= dend=
+nrss=0 nctlt=0 nout=$((period / 2))
 while [ $t -lt "$secs" ]; do
 	if ! kill -0 "$dpid" 2>/dev/null; then
 		badexit=1
 		break
 	fi
-	if [ $((t % 10)) -eq 0 ]; then
+	if [ $t -ge $nrss ]; then
 		echo "$t $(rss)" >>"$work/rss.tsv"
+		nrss=$((t / 10 * 10 + 10))
 	fi
-	if [ $((t % 3)) -eq 0 ]; then
+	if [ $t -ge $nctlt ]; then
+		nctlt=$((t / 3 * 3 + 3))
 		case $((nctl % 4)) in
 		0) c="getPool(''):getCache():expunge(0)" ;;
 		1) c="showServers()" ;;
@@ -190,9 +194,9 @@ while [ $t -lt "$secs" ]; do
 		    ctlfail=$((ctlfail + 1))
 	fi
 	# An outage from period/2 on in each period, not at the very end.
-	ph=$((t % period))
-	if [ $state = up ] && [ $ph -eq $((period / 2)) ] &&
+	if [ $state = up ] && [ -z "$dend" ] && [ $t -ge $nout ] &&
 	    [ $((t + down)) -lt "$secs" ]; then
+		nout=$((nout + period))
 		outage=$((outage + 1))
 		if [ $((outage % 2)) -eq 1 ]; then
 			how=stop
@@ -218,9 +222,10 @@ while [ $t -lt "$secs" ]; do
 		    >>"$work/outages"
 		dend=
 	fi
-	# Sleep until the next whole second since the start.
-	now=$(date +%s)
-	[ $((now - start)) -le $t ] && sleep 1
+	# On to the next whole second since the start.
+	while [ $(($(date +%s) - start)) -le $t ]; do
+		sleep 0.2
+	done
 	t=$(($(date +%s) - start))
 done
 [ -n "$badexit" ] && die "the daemon exited at $t s, see $work/dnsdist.log"
