@@ -2,7 +2,10 @@
 # HTTP client for the web server tests: plain sockets, so that requests can
 # be well-formed or not, and a strict reading of /metrics.
 #
-#   webq.py [-b SRC] [-u PASSWORD] [-k APIKEY] [-m METHOD] MODE PORT [ARGS]
+#   webq.py [-b SRC] [-s SERVER] [-u PASSWORD] [-k APIKEY] [-m METHOD]
+#	MODE PORT [ARGS]
+#
+#   The server is SERVER (an IPv4 or IPv6 address), 127.0.0.1 by default.
 #
 #   get PATH	One request; prints the status code, then the body.
 #   head PATH	One request; prints the status line and the headers.
@@ -65,19 +68,23 @@ import sys
 import time
 
 TIMEOUT = 5
+SERVER = "127.0.0.1"
 
 
 def connect(port, src):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    v6 = ":" in SERVER
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                      socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
     if src:
         s.bind((src, 0))
-    s.connect(("127.0.0.1", port))
+    s.connect((SERVER, port))
     return s
 
 
 def request(method, path, password, apikey, extra=""):
-    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % (method, path)
+    host = "[%s]" % SERVER if ":" in SERVER else SERVER
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host)
     if password is not None:
         cred = base64.b64encode(b"anyuser:" + password.encode()).decode()
         head += "Authorization: Basic %s\r\n" % cred
@@ -333,7 +340,8 @@ def strict_metrics(text):
 
 
 def main():
-    opts, args = getopt.getopt(sys.argv[1:], "b:k:m:t:u:")
+    global SERVER
+    opts, args = getopt.getopt(sys.argv[1:], "b:k:m:s:t:u:")
     src = password = apikey = None
     method = "GET"
     secs = 3.0
@@ -344,6 +352,8 @@ def main():
             apikey = a
         elif o == "-m":
             method = a
+        elif o == "-s":
+            SERVER = a
         elif o == "-t":
             secs = float(a)
         elif o == "-u":
