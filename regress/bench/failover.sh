@@ -103,13 +103,7 @@ CONF
 	    >"$work/$1.$3.log" 2>&1 &
 	d=$!
 	pids="$pids $d"
-	i=0
-	until dig @127.0.0.1 -p "$port" +tries=1 +time=1 +short \
-	    ready.fail.example. A 2>/dev/null | grep -q .; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || die "$1 not answering, see $work/$1.$3.log"
-		sleep 0.1
-	done
+	wait_answer "$port" "$work/$1.$3.log"
 	dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -l "$secs" \
 	    -Q "$qps" -c 4 -q 20000 ${FAIL_DNSPERF_ARGS:-} >"$work/$1.$3.dnsperf" 2>&1 &
 	pp=$!

@@ -62,18 +62,6 @@ backend=$(free_port)
 pids="$pids $!"
 for i in $(seq 1 200); do echo "q$i.example. A"; done >"$work/names"
 
-# wait_udp PORT: until the daemon on PORT answers (10 s at most).
-wait_udp() {
-	i=0
-	while [ $i -lt 100 ]; do
-		dig +short +tries=1 +time=1 @127.0.0.1 -p "$1" ready.example. \
-		    2>/dev/null | grep -q 192.0.2.1 && return 0
-		i=$((i + 1))
-		sleep 0.1
-	done
-	die "nothing answers on port $1"
-}
-
 # summary OUT: a dnsperf -v run as "sent lost p50 p99 max".
 summary() {
 	sent=$(awk '/Queries sent:/ { print $3 }' "$1")
@@ -110,7 +98,7 @@ EOF
 	    >"$work/$name.log" 2>&1 </dev/null &
 	dpid=$!
 	pids="$pids $dpid"
-	wait_udp "$port"
+	wait_answer "$port" "$work/$name.log"
 	dnsperf -s 127.0.0.1 -p "$port" -d "$work/names" -l "$secs" \
 	    -Q "$qps" -c 1 -t 2 -v >"$work/$name.alone" 2>&1
 	dnsperf -s 127.0.0.1 -p "$port" -m tcp -d "$work/names" \

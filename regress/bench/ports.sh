@@ -19,6 +19,18 @@ cleanup() {
 	pids=
 }
 
+# wait_answer PORT LOG: until the daemon on 127.0.0.1:PORT answers a query
+# (10 s at most; else die, pointing at LOG).
+wait_answer() {
+	_i=0
+	until dig @127.0.0.1 -p "$1" +tries=1 +time=1 +short \
+	    ready.bench.example. A 2>/dev/null | grep -q .; do
+		_i=$((_i + 1))
+		[ $_i -lt 100 ] || die "nothing answers on port $1, see $2"
+		sleep 0.1
+	done
+}
+
 # Is a port in use on any local address, UDP or TCP?
 port_used() {
 	hex=$(printf ':%04X' "$1")

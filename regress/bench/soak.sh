@@ -133,13 +133,7 @@ CONF
     >"$work/dnsdist.log" 2>&1 &
 dpid=$!
 pids="$pids $dpid"
-i=0
-until dig @127.0.0.1 -p "$port" +tries=1 +time=1 +short \
-    ready.soak.example. A 2>/dev/null | grep -q .; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || die "the daemon does not answer, see $work/dnsdist.log"
-	sleep 0.1
-done
+wait_answer "$port" "$work/dnsdist.log"
 ctl '"ready"' | grep -qx ready || die "no console on port $cport"
 
 # The downstream-timeouts counter, or empty.
