@@ -27,28 +27,24 @@ ring_args_ok(size_t total, size_t shards)
 	    total <= (size_t)1 << 28;
 }
 
+/* Shard i for a ring of total entries over shards; the caller holds it. */
 static void
-ring_setup(struct ring *rg, size_t total, size_t shards)
+ring_shard_setup(struct ring_shard *sh, size_t i, size_t total, size_t shards)
 {
-	size_t	i, per = total / shards;
+	size_t	per = total / shards;
 
 	if (per == 0)
 		per = 1;
-	for (i = 0; i < RING_MAXSHARDS; i++) {
-		struct ring_shard *sh = &rg->rg_shards[i];
-
-		/* A claimant frees its arrays itself, at its flush. */
-		if (sh->rs_claim == 0) {
-			free(sh->rs_slots);
-			free(sh->rs_long);
-		}
-		sh->rs_slots = NULL;
-		sh->rs_long = NULL;
-		sh->rs_cap = i < shards ? per : 0;
-		sh->rs_head = sh->rs_count = sh->rs_claim = 0;
+	/* A claimant frees its arrays itself, at its flush. */
+	if (sh->rs_claim == 0) {
+		free(sh->rs_slots);
+		free(sh->rs_long);
 	}
-	atomic_store(&rg->rg_nshards, shards);
-	rg->rg_gen++;
+	sh->rs_slots = NULL;
+	sh->rs_long = NULL;
+	sh->rs_cap = i < shards ? per : 0;
+	sh->rs_head = sh->rs_count = sh->rs_claim = 0;
+	sh->rs_gen++;
 }
 
 struct ring *
@@ -63,9 +59,11 @@ ring_new(size_t total, size_t shards)
 	}
 	if ((rg = calloc(1, sizeof(*rg))) == NULL)
 		return NULL;
-	for (i = 0; i < RING_MAXSHARDS; i++)
+	for (i = 0; i < RING_MAXSHARDS; i++) {
 		pthread_mutex_init(&rg->rg_shards[i].rs_lock, NULL);
-	ring_setup(rg, total, shards);
+		ring_shard_setup(&rg->rg_shards[i], i, total, shards);
+	}
+	atomic_store(&rg->rg_nshards, shards);
 	return rg;
 }
 
@@ -94,13 +92,18 @@ ring_resize(struct ring *rg, size_t total, size_t shards)
 		errno = EINVAL;
 		return -1;
 	}
-	/* In index order, as every locker of several shards. */
-	for (i = 0; i < RING_MAXSHARDS; i++)
+	/*
+	 * One shard at a time: a writer that meets a shard not yet resized
+	 * fills it with entries that go with it; one past the new count
+	 * finds it empty (rs_cap 0) and moves on.
+	 */
+	atomic_store(&rg->rg_nshards, shards);
+	for (i = 0; i < RING_MAXSHARDS; i++) {
 		pthread_mutex_lock(&rg->rg_shards[i].rs_lock);
-	ring_setup(rg, total, shards);
+		ring_shard_setup(&rg->rg_shards[i], i, total, shards);
+		pthread_mutex_unlock(&rg->rg_shards[i].rs_lock);
+	}
 	atomic_store(&rg->rg_skipped, 0);
-	for (i = RING_MAXSHARDS; i > 0; i--)
-		pthread_mutex_unlock(&rg->rg_shards[i - 1].rs_lock);
 	return 0;
 }
 
@@ -456,7 +459,7 @@ ring_publish(struct ring_stage *st, bool wait)
 		pthread_mutex_lock(&sh->rs_lock);
 	else if (pthread_mutex_trylock(&sh->rs_lock) != 0)
 		return false;
-	if (st->st_gen != st->st_ring->rg_gen) {
+	if (st->st_gen != sh->rs_gen) {
 		pthread_mutex_unlock(&sh->rs_lock);
 		ring_drop_claim(st);
 		return true;
@@ -483,10 +486,10 @@ ring_claim(struct ring_stage *st)
 	if ((sh = ring_lock_next(rg, &k, 1)) == NULL)
 		return false;
 	k = (size_t)(sh - rg->rg_shards);
-	if (k != st->st_next || st->st_left == 0 || st->st_gen != rg->rg_gen) {
+	if (k != st->st_next || st->st_left == 0 || st->st_gen != sh->rs_gen) {
 		st->st_next = k;
 		st->st_left = sh->rs_cap;
-		st->st_gen = rg->rg_gen;
+		st->st_gen = sh->rs_gen;
 	}
 	st->st_k = st->st_left < RING_CLAIM ? st->st_left : RING_CLAIM;
 	st->st_sh = sh;
@@ -512,7 +515,7 @@ static uint8_t (*ring_claim_long(struct ring_stage *st))[255]
 		    memory_order_relaxed);
 		return NULL;
 	}
-	if (st->st_gen != st->st_ring->rg_gen) {
+	if (st->st_gen != sh->rs_gen) {
 		pthread_mutex_unlock(&sh->rs_lock);
 		ring_drop_claim(st);
 		return NULL;
@@ -597,7 +600,8 @@ ring_stage_forget(struct ring *rg)
 		if (stages[i].st_ring != rg)
 			continue;
 		/* Still the shard's arrays, unless a resize left them. */
-		if (stages[i].st_sh != NULL && stages[i].st_gen != rg->rg_gen)
+		if (stages[i].st_sh != NULL &&
+		    stages[i].st_gen != stages[i].st_sh->rs_gen)
 			ring_drop_claim(&stages[i]);
 		stages[i].st_sh = NULL;
 		stages[i].st_ring = NULL;

@@ -78,13 +78,13 @@ struct ring_shard {
 	size_t			 rs_head;	/* next slot written */
 	size_t			 rs_count;	/* entries handed over */
 	size_t			 rs_claim;
+	uint64_t		 rs_gen;	/* bumped when it is resized */
 };
 
 struct ring {
 	_Atomic size_t		 rg_nshards;
 	_Atomic uint64_t	 rg_skipped;	/* every shard was busy */
 	_Atomic uint64_t	 rg_nomem;	/* a shard could not allocate */
-	uint64_t		 rg_gen;	/* sizes set; under any shard */
 	struct ring_shard	 rg_shards[RING_MAXSHARDS];
 };
 
