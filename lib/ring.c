@@ -10,7 +10,7 @@
 
 #include "ring.h"
 
-bool		 ring_recording = true;
+_Atomic bool	 ring_recording = true;
 struct ring	*ring_queries;
 struct ring	*ring_responses;
 

@@ -173,7 +173,7 @@ void		 ring_foreach(struct ring *,
 
 /* The daemon's two rings, made by ring_global_init() (idempotent). */
 /* False after setRingBuffersSize(0): nothing is recorded. */
-extern bool		 ring_recording;
+extern _Atomic bool	 ring_recording;
 extern struct ring	*ring_queries;
 extern struct ring	*ring_responses;
 int		 ring_global_init(void);
