@@ -42,6 +42,8 @@ console_exec(const char *line, struct sbuf *out)
 		sbuf_puts(out, "Error: out of memory: the change is not "
 		    "live yet\n");
 	pthread_rwlock_unlock(&config_lock);
+	if (reload_pending(out) == -1)
+		rc = -1;
 	return rc;
 }
 

@@ -257,6 +257,18 @@ int	client_main(const char *config, bool config_given, const char *addr,
 int	daemon_publish(void);
 void	daemon_shutdown(void);
 void	daemon_reload(void);		/* SIGHUP, from the loop */
+
+/* reload.c: read the configuration file again (SIGHUP, reloadConfig()) */
+/* Before the configuration runs: the command line, and the defaults. */
+void	reload_setup(char **servers, int nservers, char **acls, size_t nacls,
+	    bool locals);
+void	reload_set_path(const char *);
+/* Loop's thread; 0, or -1 with the reason in out and nothing changed. */
+int	reload_now(struct sbuf *out);
+/* reloadConfig(): reload once the Lua call returns. */
+void	reload_request(void);
+/* After Lua ran, without the configuration lock: do what was asked. */
+int	reload_pending(struct sbuf *out);
 void	record_response(struct server *, const uint8_t *, size_t,
 	    uint64_t usec);
 

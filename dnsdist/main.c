@@ -438,30 +438,21 @@ daemon_pid(const char *path)
 
 /*
  * SIGHUP: open LogAction files again (after rotation), and read the
- * configuration file again to check that it still compiles, saying so.
- * The running configuration is never touched.
+ * configuration file again into a new configuration (reload.c); a file
+ * with errors changes nothing.
  */
 void
 daemon_reload(void)
 {
-	lua_State	*L;
-	int		 failed;
+	struct sbuf	out;
+	int		failed;
 
 	if ((failed = action_log_reopen()) > 0)
 		log_warnx("SIGHUP: %d LogAction file(s) could not be opened "
 		    "again and keep the old file", failed);
-	if ((L = luaL_newstate()) == NULL) {
-		log_warnx("SIGHUP: out of memory");
-		return;
-	}
-	if (luaL_loadfile(L, config_path) != LUA_OK)
-		log_warnx("SIGHUP: configuration %s has errors, the running "
-		    "configuration stays: %s", config_path,
-		    lua_tostring(L, -1));
-	else
-		log_info("SIGHUP: configuration %s compiles; it is not "
-		    "applied until a restart", config_path);
-	lua_close(L);
+	sbuf_init(&out);
+	(void)reload_now(&out);
+	sbuf_free(&out);
 }
 
 static void
@@ -736,6 +727,7 @@ main(int argc, char *argv[])
 	dlua_host.h_show_binds = frontend_show_binds;
 	dlua_host.h_show_tcp_stats = tcp_show_stats;
 	dlua_host.h_hook_error = hook_error;
+	dlua_host.h_reload = reload_request;
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);
 	stats_set_gauge("fd-usage", gauge_fds);
@@ -757,10 +749,13 @@ main(int argc, char *argv[])
 
 	/* This thread runs the UDP loop: its waits for Lua come first. */
 	dlua_urgent = true;
+	reload_setup(argv, argc, cl.acls, cl.nacls, cl.nlocals > 0);
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
+	dlua_activate(config_L);
 	if ((config_path = absolute(cl.config)) == NULL)
 		err(1, "%s", cl.config);
+	reload_set_path(config_path);
 
 	/* A terminal gets the console; anything else a daemon. */
 	detach = cl.daemon || (!cl.supervised && !cl.foreground &&

@@ -115,6 +115,8 @@ maint_lua(void *arg)
 	if (daemon_publish() == -1)
 		log_warnx("maintenance: out of memory: changes not live yet");
 	pthread_rwlock_unlock(&config_lock);
+	sbuf_reset(&out);
+	(void)reload_pending(&out);
 	sbuf_free(&out);
 }
 

@@ -12,6 +12,7 @@ DNSDIST_SRCS = \
 	dnsdist/tcp_backend.c \
 	dnsdist/tcp_xfr.c \
 	dnsdist/maint.c \
+	dnsdist/reload.c \
 	dnsdist/console.c \
 	dnsdist/control.c \
 	dnsdist/web.c \

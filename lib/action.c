@@ -56,7 +56,7 @@ action_unref(struct action *ac)
 	case ACT_LUA:
 	case ACT_RLUA:
 		if (rule_lua_release != NULL)
-			rule_lua_release(ac->ac_u.luaref);
+			rule_lua_release(ac->ac_u.luafn);
 		break;
 	case ACT_POOL:
 		free(ac->ac_u.pool);
@@ -532,7 +532,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_LUA:
 	case ACT_RLUA:
 		return rule_lua_action != NULL ?
-		    rule_lua_action(ac->ac_u.luaref, dq) : VERDICT_NONE;
+		    rule_lua_action(ac->ac_u.luafn, dq) : VERDICT_NONE;
 	}
 	return VERDICT_NONE;
 }

@@ -114,6 +114,7 @@ struct pcache {
 	struct pcache_ix	*pc_ix;		/* one per shard */
 	size_t			 pc_shardmax;	/* entries per shard */
 	struct pcache		*pc_next;
+	struct pcache		*pc_forward;	/* a reload kept that one */
 	struct pcache_tally	*pc_tally;	/* PCACHE_TALLIES of them */
 	_Atomic uint64_t	 pc_deferredinserts;
 	_Atomic uint64_t	 pc_deferredlookups;
@@ -285,6 +286,40 @@ const struct pcache_config *
 pcache_config(const struct pcache *pc)
 {
 	return &pc->pc_cfg;
+}
+
+bool
+pcache_same_config(const struct pcache *a, const struct pcache *b)
+{
+	const struct pcache_config *x = &a->pc_cfg, *y = &b->pc_cfg;
+
+	return x->pc_maxentries == y->pc_maxentries &&
+	    x->pc_maxttl == y->pc_maxttl && x->pc_minttl == y->pc_minttl &&
+	    x->pc_tempfailttl == y->pc_tempfailttl &&
+	    x->pc_stalettl == y->pc_stalettl &&
+	    x->pc_maxnegttl == y->pc_maxnegttl &&
+	    x->pc_dontage == y->pc_dontage &&
+	    x->pc_keepstale == y->pc_keepstale &&
+	    x->pc_parseecs == y->pc_parseecs &&
+	    x->pc_cookiehashing == y->pc_cookiehashing &&
+	    x->pc_nshards == y->pc_nshards &&
+	    x->pc_nskipopts == y->pc_nskipopts &&
+	    memcmp(x->pc_skipopts, y->pc_skipopts,
+	    x->pc_nskipopts * sizeof(x->pc_skipopts[0])) == 0;
+}
+
+void
+pcache_forward(struct pcache *pc, struct pcache *to)
+{
+	pc->pc_forward = to;
+}
+
+struct pcache *
+pcache_current(struct pcache *pc)
+{
+	while (pc->pc_forward != NULL)
+		pc = pc->pc_forward;
+	return pc;
 }
 
 struct pcache *

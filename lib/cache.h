@@ -57,6 +57,14 @@ time_t		 pcache_now(void);
 void		 pcache_config_default(struct pcache_config *, size_t maxentries);
 struct pcache	*pcache_new(const struct pcache_config *);
 const struct pcache_config *pcache_config(const struct pcache *);
+/* Whether two caches were made with the same settings. */
+bool		 pcache_same_config(const struct pcache *, const struct pcache *);
+/*
+ * A reload keeps the running configuration's cache "to" in place of pc:
+ * pc's Lua objects act on "to" from then on (pcache_current()).
+ */
+void		 pcache_forward(struct pcache *pc, struct pcache *to);
+struct pcache	*pcache_current(struct pcache *);
 /* Every cache made so far, for the maintenance pass; NULL-terminated. */
 struct pcache	*pcache_next(struct pcache *);
 

@@ -29,12 +29,40 @@ struct dlua_host {
 	/* Start the web server or the carbon sender at run time; 0 or -1. */
 	int	(*h_webserver)(void);
 	int	(*h_carbon)(void);
+	/* reloadConfig(): read the file again once the call returns. */
+	void	(*h_reload)(void);
 };
 extern struct dlua_host dlua_host;
 
-/* A new state with the standard libraries and every binding.  NULL on ENOMEM. */
+/*
+ * A new state with the standard libraries and every binding.  NULL on
+ * ENOMEM.  A state lives while its owner keeps it or a rule holds one of
+ * its functions: dlua_close() (Lua lock held) or dlua_retire() (any
+ * thread, done at the next release under the lock) give the owner's part
+ * up, and the state is closed when the last function is released too.
+ */
 lua_State	*dlua_open(void);
 void		 dlua_close(lua_State *);
+void		 dlua_retire(lua_State *);
+/*
+ * A Lua function held by a rule, an action or a policy, with the state it
+ * lives in.  dlua_fn_new() references the function at idx of L (Lua lock
+ * held); dlua_fn_push() pushes it on its own state and returns that state.
+ */
+struct luafn {
+	struct dlua_st	*fn_st;
+	int		 fn_ref;
+};
+struct luafn	*dlua_fn_new(lua_State *, int idx);
+lua_State	*dlua_fn_push(const struct luafn *);
+/* Whether fn lives in the state of L (or of one of its coroutines). */
+bool		 dlua_fn_in(const struct luafn *, lua_State *);
+/* Give fn up (any thread; done at the next release under the lock). */
+void		 dlua_fn_release(struct luafn *);
+/* Release the references queued from threads without the Lua lock. */
+void		 dlua_release_pending(void);
+/* A state's owner lets go: release the Lua policies it defined. */
+void		 dlua_policies_forget(lua_State *);
 
 /* Output of print() and show*() goes here during a run. */
 struct sbuf	*dlua_output(void);
@@ -43,10 +71,12 @@ void		 dlua_printf(const char *, ...)
 
 /*
  * Run a configuration file.  0, or -1 with the reason ("FILE:LINE: what")
- * in err.  Output of the chunk is appended to out.
+ * in err.  Output of the chunk is appended to out.  The state's hooks
+ * (blockFilter) become the live ones with dlua_activate().
  */
 int		 dlua_run_file(lua_State *, const char *path, struct sbuf *out,
 		    struct sbuf *err);
+void		 dlua_activate(lua_State *);
 /*
  * Run one console line as dnsdist does: first as "return <line>", then as
  * a statement; results are printed into out, an error as "Error: ...".

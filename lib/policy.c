@@ -100,6 +100,17 @@ pool_find(struct pool *const *pools, size_t n, struct pool *def,
 	return NULL;
 }
 
+void
+pool_free(struct pool *pl)
+{
+	if (pl == NULL)
+		return;
+	free(pl->pl_name);
+	free(pl->pl_servers);
+	free(pl->pl_ring);
+	free(pl);
+}
+
 struct pool *
 pool_get(const char *name, bool create)
 {

@@ -59,6 +59,8 @@ int		 policy_from_name(const char *);
 
 /* Find or create the pool of that name ("" is the default pool). */
 struct pool	*pool_get(const char *name, bool create);
+/* Free a pool that no snapshot can reach (its servers are not its own). */
+void		 pool_free(struct pool *);
 /* The pool of that name among pools (def: the default pool, or NULL). */
 struct pool	*pool_find(struct pool *const *pools, size_t n,
 		    struct pool *def, const char *name);

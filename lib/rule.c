@@ -20,9 +20,9 @@ struct rule_chain	rules_response;
 struct rule_chain	rules_cachehit;
 struct rule_chain	rules_selfanswered;
 
-bool	(*rule_lua_match)(int, struct dnsq *);
-int	(*rule_lua_action)(int, struct dnsq *);
-void	(*rule_lua_release)(int);
+bool	(*rule_lua_match)(struct luafn *, struct dnsq *);
+int	(*rule_lua_action)(struct luafn *, struct dnsq *);
+void	(*rule_lua_release)(struct luafn *);
 bool	(*rule_pool_available)(const char *);
 void	(*rule_tee_send)(struct action *, const struct dnsq *);
 void	(*rule_tee_close)(struct action *);
@@ -81,7 +81,7 @@ selector_unref(struct selector *se)
 	switch (se->se_kind) {
 	case SEL_LUA:
 		if (rule_lua_release != NULL)
-			rule_lua_release(se->se_u.luaref);
+			rule_lua_release(se->se_u.luafn);
 		break;
 	case SEL_QNAMESET:
 	case SEL_SUFFIX:
@@ -414,7 +414,7 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return !selector_match(se->se_u.inner, dq);
 	case SEL_LUA:
 		return rule_lua_match != NULL &&
-		    rule_lua_match(se->se_u.luaref, dq);
+		    rule_lua_match(se->se_u.luafn, dq);
 	case SEL_RCODE:
 		return (uint32_t)dnspacket_rcode(dq->dq_pkt) == se->se_u.num;
 	case SEL_ERCODE:

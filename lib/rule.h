@@ -129,7 +129,7 @@ struct selector {
 			size_t		  n;
 		}			 list;
 		struct selector		*inner;
-		int			 luaref;
+		struct luafn		*luafn;
 	}			 se_u;
 };
 
@@ -209,7 +209,7 @@ struct action {
 					 minimum;
 			bool		 nxd;
 		}			 soa;
-		int			 luaref;
+		struct luafn		*luafn;
 	}			 ac_u;
 };
 
@@ -240,14 +240,15 @@ extern struct rule_chain	rules_selfanswered;
  * take the Lua lock themselves.  A failing hook returns "no match" and
  * "no action".
  */
-extern bool	(*rule_lua_match)(int ref, struct dnsq *);
-extern int	(*rule_lua_action)(int ref, struct dnsq *);
+struct luafn;
+extern bool	(*rule_lua_match)(struct luafn *, struct dnsq *);
+extern int	(*rule_lua_action)(struct luafn *, struct dnsq *);
 /*
  * A LuaRule, LuaAction or LuaResponseAction is gone: its function may be
  * collected.  Set by the Lua layer; it only queues the reference, as the
  * last release may come from any thread.
  */
-extern void	(*rule_lua_release)(int ref);
+extern void	(*rule_lua_release)(struct luafn *);
 /* TeeAction: send a copy of the query; release the action's socket. */
 extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
 extern void	(*rule_tee_close)(struct action *);

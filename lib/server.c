@@ -69,7 +69,100 @@ server_unref(struct server *ds)
 	free(ds->ds_points);
 	free(ds->ds_name);
 	pthread_mutex_destroy(&ds->ds_qpslock);
+	server_unref(ds->ds_forward);
 	free(ds);
+}
+
+struct server *
+server_current(struct server *ds)
+{
+	while (ds->ds_forward != NULL)
+		ds = ds->ds_forward;
+	return ds;
+}
+
+bool
+server_same(const struct server *a, const struct server *b)
+{
+	return a->ds_addrlen == b->ds_addrlen && addr_equal(
+	    (const struct sockaddr *)&a->ds_addr,
+	    (const struct sockaddr *)&b->ds_addr) &&
+	    strcmp(a->ds_name, b->ds_name) == 0;
+}
+
+/* Write *dst only when it changes: packet threads read these fields. */
+#define ADOPT(f)	do {						\
+	if (ds->f != nds->f)						\
+		ds->f = nds->f;						\
+} while (0)
+
+void
+server_adopt(struct server *ds, struct server *nds)
+{
+	char	**tp;
+	size_t	  tn;
+
+	ds->ds_num = nds->ds_num;
+	ADOPT(ds_order);
+	ADOPT(ds_weight);
+	if (ds->ds_qpslimit != nds->ds_qpslimit)
+		server_set_qps(ds, nds->ds_qpslimit);
+	if (ds->ds_checknamelen != nds->ds_checknamelen ||
+	    memcmp(ds->ds_checkname, nds->ds_checkname,
+	    nds->ds_checknamelen) != 0) {
+		memcpy(ds->ds_checkname, nds->ds_checkname,
+		    nds->ds_checknamelen);
+		ds->ds_checknamelen = nds->ds_checknamelen;
+	}
+	ADOPT(ds_checktype);
+	ADOPT(ds_checkclass);
+	ADOPT(ds_checkinterval);
+	ADOPT(ds_checktimeout);
+	ADOPT(ds_maxcheckfailures);
+	ADOPT(ds_rise);
+	ADOPT(ds_mustresolve);
+	ADOPT(ds_useecs);
+	ADOPT(ds_disablezeroscope);
+	ADOPT(ds_tcprecvtimeout);
+	ADOPT(ds_tcpsendtimeout);
+	ADOPT(ds_tcponly);
+	ADOPT(ds_maxinflight);
+	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
+		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));
+	/* The pool names: the lists swap, nds frees the old one. */
+	tp = ds->ds_pools;
+	tn = ds->ds_npools;
+	ds->ds_pools = nds->ds_pools;
+	ds->ds_npools = nds->ds_npools;
+	nds->ds_pools = tp;
+	nds->ds_npools = tn;
+	server_ref(ds);
+	nds->ds_forward = ds;
+}
+
+#undef ADOPT
+
+void
+server_registry_reset(void)
+{
+	memset(&servers, 0, sizeof(servers));
+}
+
+void
+server_registry_free(struct server_registry *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->sr_count; i++)
+		server_unref(r->sr_servers[i]);
+	for (i = 0; i < r->sr_nremoved; i++)
+		server_unref(r->sr_removed[i]);
+	for (i = 0; i < r->sr_npools; i++)
+		pool_free(r->sr_pools[i]);
+	free(r->sr_servers);
+	free(r->sr_removed);
+	free(r->sr_pools);
+	memset(r, 0, sizeof(*r));
 }
 
 int
@@ -207,8 +300,14 @@ server_unregister(struct server *ds)
 	servers.sr_count--;
 	for (i = 0; i < servers.sr_npools; i++)
 		pool_rm_server(servers.sr_pools[i], ds);
-	ds->ds_removed = true;
 	/* The registry's reference moves to the removed list. */
+	server_removed_add(ds);
+}
+
+void
+server_removed_add(struct server *ds)
+{
+	ds->ds_removed = true;
 	if (ptr_append(&servers.sr_removed, &servers.sr_nremoved, ds) == -1)
 		server_unref(ds);
 }

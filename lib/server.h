@@ -85,6 +85,8 @@ struct server {
 	_Atomic int		 ds_refs;
 	bool			 ds_removed;
 	void			*ds_io;		/* the daemon's socket state */
+	/* Replaced at a reload by this one (held): its Lua objects act on it. */
+	struct server		*ds_forward;
 };
 
 struct pool;
@@ -114,6 +116,21 @@ void		 server_unref(struct server *);
 int		 server_set_name(struct server *, const char *);
 int		 server_set_checkname(struct server *, const char *);
 void		 server_set_qps(struct server *, double);
+/* The server that stands for ds now (ds itself unless a reload kept another). */
+struct server	*server_current(struct server *);
+/* Same address and name: the same server to a reload. */
+bool		 server_same(const struct server *, const struct server *);
+/*
+ * A reload keeps ds, and gives it the settings of nds (which it replaces
+ * in the registry and the pools): only fields that differ are written.
+ */
+void		 server_adopt(struct server *ds, struct server *nds);
+/* A server leaves (its reference moves to the removed list). */
+void		 server_removed_add(struct server *);
+/* Empty the registry (after its contents were moved elsewhere). */
+void		 server_registry_reset(void);
+/* Free a registry's servers (references) and pools, never published. */
+void		 server_registry_free(struct server_registry *);
 /* Up for selection: forced up, or auto and healthy. */
 bool		 server_is_up(const struct server *);
 const char	*server_state_text(const struct server *);

@@ -160,6 +160,36 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
+void
+settings_free(struct settings *st)
+{
+	size_t	i;
+
+	free(st->st_locals);
+	netmask_group_clear(&st->st_acl);
+	netmask_group_clear(&st->st_consoleacl);
+	netmask_group_clear(&st->st_webacl);
+	explicit_bzero(st->st_consolekey, sizeof(st->st_consolekey));
+	if (st->st_webpassword != NULL)
+		explicit_bzero(st->st_webpassword, strlen(st->st_webpassword));
+	if (st->st_webapikey != NULL)
+		explicit_bzero(st->st_webapikey, strlen(st->st_webapikey));
+	free(st->st_webpassword);
+	free(st->st_webapikey);
+	for (i = 0; i < st->st_nwebheaders; i++) {
+		free(st->st_webheaders[i].wh_name);
+		free(st->st_webheaders[i].wh_value);
+	}
+	free(st->st_webheaders);
+	for (i = 0; i < st->st_ncarbon; i++) {
+		free(st->st_carbon[i].cd_ourname);
+		free(st->st_carbon[i].cd_namespace);
+		free(st->st_carbon[i].cd_instance);
+	}
+	free(st->st_carbon);
+	memset(st, 0, sizeof(*st));
+}
+
 struct local *
 settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 {

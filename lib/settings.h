@@ -108,6 +108,8 @@ extern struct settings settings;
 
 /* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
 int	settings_init(void);
+/* Free what st holds (a copy of settings, taken aside by a reload). */
+void	settings_free(struct settings *st);
 /* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
 struct local *settings_add_local(const char *text, bool reuseport,
 	    int tcpfastopen);

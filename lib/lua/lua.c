@@ -230,52 +230,143 @@ dlua_panic(lua_State *L)
 }
 
 /*
- * References of Lua functions whose rules are gone, released the next time
- * the Lua lock is held (the last release of a rule may come from any
- * thread, with or without it).
+ * A state's bookkeeping, in its extra space: the owner (the daemon, while
+ * the state runs the configuration) holds one reference, and each luafn
+ * one more.  Several states live at once after a reload, until the rules
+ * of the old configuration are gone.
  */
-static pthread_mutex_t	 release_lock = PTHREAD_MUTEX_INITIALIZER;
-static int		*release_refs;
-static size_t		 release_n, release_cap;
+struct dlua_st {
+	lua_State	*ls_L;
+	int		 ls_refs;
+};
 
-static void
-dlua_release_ref(int ref)
+static struct dlua_st *
+dlua_st_of(lua_State *L)
 {
-	int	*nr;
-
-	pthread_mutex_lock(&release_lock);
-	if (release_n == release_cap) {
-		if ((nr = reallocarray(release_refs, release_cap ?
-		    release_cap * 2 : 16, sizeof(*nr))) == NULL) {
-			pthread_mutex_unlock(&release_lock);
-			return;		/* kept for good, rather than lost */
-		}
-		release_refs = nr;
-		release_cap = release_cap ? release_cap * 2 : 16;
-	}
-	release_refs[release_n++] = ref;
-	pthread_mutex_unlock(&release_lock);
+	return *(struct dlua_st **)lua_getextraspace(L);
 }
 
 /* With the Lua lock held. */
 static void
-dlua_release_pending(lua_State *L)
+dlua_st_unref(struct dlua_st *st)
 {
+	if (--st->ls_refs > 0)
+		return;
+	lua_close(st->ls_L);
+	free(st);
+}
+
+/*
+ * References to give up the next time the Lua lock is held (the last
+ * release of a rule may come from any thread, with or without it); a
+ * LUA_NOREF entry gives up the owner's reference.
+ */
+struct dlua_release {
+	struct dlua_st	*rl_st;
+	int		 rl_ref;
+};
+static pthread_mutex_t		 release_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dlua_release	*releases;
+static size_t			 release_n, release_cap;
+
+static void
+dlua_release_queue(struct dlua_st *st, int ref)
+{
+	struct dlua_release	*nr;
+
 	pthread_mutex_lock(&release_lock);
-	while (release_n > 0)
-		luaL_unref(L, LUA_REGISTRYINDEX, release_refs[--release_n]);
+	if (release_n == release_cap) {
+		if ((nr = reallocarray(releases, release_cap ?
+		    release_cap * 2 : 16, sizeof(*nr))) == NULL) {
+			pthread_mutex_unlock(&release_lock);
+			return;		/* kept for good, rather than lost */
+		}
+		releases = nr;
+		release_cap = release_cap ? release_cap * 2 : 16;
+	}
+	releases[release_n].rl_st = st;
+	releases[release_n++].rl_ref = ref;
 	pthread_mutex_unlock(&release_lock);
+}
+
+void
+dlua_fn_release(struct luafn *fn)
+{
+	dlua_release_queue(fn->fn_st, fn->fn_ref);
+	free(fn);
+}
+
+/*
+ * With the Lua lock held.  One entry at a time, without release_lock
+ * held: closing a state runs finalizers that may queue more.
+ */
+void
+dlua_release_pending(void)
+{
+	struct dlua_release	r;
+
+	for (;;) {
+		pthread_mutex_lock(&release_lock);
+		if (release_n == 0) {
+			pthread_mutex_unlock(&release_lock);
+			return;
+		}
+		r = releases[--release_n];
+		pthread_mutex_unlock(&release_lock);
+		if (r.rl_ref != LUA_NOREF)
+			luaL_unref(r.rl_st->ls_L, LUA_REGISTRYINDEX, r.rl_ref);
+		else
+			dlua_policies_forget(r.rl_st->ls_L);
+		dlua_st_unref(r.rl_st);
+	}
+}
+
+struct luafn *
+dlua_fn_new(lua_State *L, int idx)
+{
+	struct luafn	*fn;
+
+	if ((fn = malloc(sizeof(*fn))) == NULL)
+		return NULL;
+	fn->fn_st = dlua_st_of(L);
+	lua_pushvalue(L, idx);
+	fn->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	fn->fn_st->ls_refs++;
+	return fn;
+}
+
+bool
+dlua_fn_in(const struct luafn *fn, lua_State *L)
+{
+	return fn->fn_st == dlua_st_of(L);
+}
+
+lua_State *
+dlua_fn_push(const struct luafn *fn)
+{
+	lua_State	*L = fn->fn_st->ls_L;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, fn->fn_ref);
+	return L;
 }
 
 lua_State *
 dlua_open(void)
 {
+	struct dlua_st	*st;
 	lua_State	*L;
 
-	if ((L = lua_newstate(dlua_alloc, NULL)) == NULL)
+	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
+	if ((L = lua_newstate(dlua_alloc, NULL)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	st->ls_L = L;
+	st->ls_refs = 1;
+	*(struct dlua_st **)lua_getextraspace(L) = st;
 	lua_atpanic(L, dlua_panic);
-	rule_lua_release = dlua_release_ref;
+	rule_lua_release = dlua_fn_release;
 	luaL_openlibs(L);
 	lua_register(L, "print", l_print);
 	lua_register(L, "delta", l_delta);
@@ -295,9 +386,24 @@ dlua_open(void)
 void
 dlua_close(lua_State *L)
 {
-	if (L != NULL)
-		lua_close(L);
-	sbuf_free(&scratch);
+	if (L == NULL)
+		return;
+	dlua_policies_forget(L);
+	dlua_st_unref(dlua_st_of(L));
+}
+
+void
+dlua_retire(lua_State *L)
+{
+	dlua_release_queue(dlua_st_of(L), LUA_NOREF);
+}
+
+void
+dlua_activate(lua_State *L)
+{
+	dlua_lock();
+	dlua_hooks_changed(L);
+	dlua_unlock();
 }
 
 int
@@ -323,7 +429,6 @@ dlua_run_file(lua_State *L, const char *path, struct sbuf *out,
 	output = out;
 	rc = dlua_pcall(L, 0, 0);
 	output = saved;
-	dlua_hooks_changed(L);
 	dlua_unlock();
 	if (rc != LUA_OK) {
 		sbuf_puts(err, lua_tostring(L, -1));
@@ -408,7 +513,7 @@ dlua_call_global(lua_State *L, const char *name, int budget,
 	int		 rc = 0;
 
 	dlua_lock();
-	dlua_release_pending(L);
+	dlua_release_pending();
 	if (lua_getglobal(L, name) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
 		dlua_unlock();
@@ -435,7 +540,7 @@ dlua_run_line(lua_State *L, const char *line, struct sbuf *out)
 	int	rc;
 
 	dlua_lock();
-	dlua_release_pending(L);
+	dlua_release_pending();
 	rc = dlua_run_line_locked(L, line, out);
 	if (rc == 0)
 		delta_record(line);

@@ -29,7 +29,8 @@ static const char *const cache_options[] = {
 static struct pcache *
 check_cache(lua_State *L, int idx)
 {
-	return *(struct pcache **)luaL_checkudata(L, idx, CACHE_MT);
+	return pcache_current(*(struct pcache **)luaL_checkudata(L, idx,
+	    CACHE_MT));
 }
 
 static void

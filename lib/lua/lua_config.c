@@ -268,6 +268,18 @@ l_getverbose(lua_State *L)
 	return 1;
 }
 
+/* reloadConfig(): read the configuration file again, when this call returns. */
+static int
+l_reloadconfig(lua_State *L)
+{
+	if (!settings.st_running)
+		return luaL_error(L, "reloadConfig: only once the daemon runs");
+	if (dlua_host.h_reload == NULL)
+		return luaL_error(L, "reloadConfig: not in this program");
+	dlua_host.h_reload();
+	return 0;
+}
+
 static int
 l_shutdown(lua_State *L)
 {
@@ -463,6 +475,7 @@ static const luaL_Reg globals[] = {
 	{ "setVerbose", l_setverbose },
 	{ "getVerbose", l_getverbose },
 	{ "shutdown", l_shutdown },
+	{ "reloadConfig", l_reloadconfig },
 	{ "showBinds", l_showbinds },
 	{ "showTCPStats", l_showtcpstats },
 	{ "getUDPSocketBufferSizes", l_getudpsocketbuffersizes },

@@ -22,8 +22,7 @@
 #define OPTVIEW_MT	"dnsdist.EDNSOptionView"
 
 bool			dlua_blockfilter_set;
-static lua_State	*hook_L;
-static int		 blockfilter_ref = LUA_NOREF;
+static struct luafn	*blockfilter_fn;
 static int		 blockfilter_nparams;
 _Atomic uint64_t	 dlua_hook_errors;
 /* Pool names and tags set from Lua live until the query is routed. */
@@ -418,18 +417,16 @@ push_dq(lua_State *L, struct dnsq *dq, const char *mt)
 }
 
 /*
- * Call the function in the registry at ref with dq (or with the seed's
- * four arguments); nres results stay on the stack.  0, or -1 after
- * reporting the error.
+ * Call fn with dq (or with the seed's four arguments); nres results stay
+ * on the stack of the state it returns.  NULL after reporting the error.
  */
-static int
-hook_call(int ref, struct dnsq *dq, int nres, bool seedform)
+static lua_State *
+hook_call(const struct luafn *fn, struct dnsq *dq, int nres, bool seedform)
 {
-	lua_State	*L = hook_L;
+	lua_State	*L = dlua_fn_push(fn);
 	struct dq_ud	*du;
 	int		 rc, nargs = 1;
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
 	if (seedform) {
 		dlua_push_ca(L, dq->dq_remote);
 		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);
@@ -446,20 +443,21 @@ hook_call(int ref, struct dnsq *dq, int nres, bool seedform)
 	du->du_dq = NULL;
 	if (rc != LUA_OK) {
 		hook_failed(L);
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return L;
 }
 
 static bool
-hook_match(int ref, struct dnsq *dq)
+hook_match(struct luafn *fn, struct dnsq *dq)
 {
-	bool	r = false;
+	lua_State	*L;
+	bool		 r = false;
 
 	dlua_lock();
-	if (hook_call(ref, dq, 1, false) == 0) {
-		r = lua_toboolean(hook_L, -1);
-		lua_pop(hook_L, 1);
+	if ((L = hook_call(fn, dq, 1, false)) != NULL) {
+		r = lua_toboolean(L, -1);
+		lua_pop(L, 1);
 	}
 	dlua_unlock();
 	return r;
@@ -467,15 +465,15 @@ hook_match(int ref, struct dnsq *dq)
 
 /* DNSAction.* and DNSResponseAction.* codes to verdicts. */
 static int
-hook_action(int ref, struct dnsq *dq)
+hook_action(struct luafn *fn, struct dnsq *dq)
 {
-	lua_State	*L = hook_L;
+	lua_State	*L;
 	lua_Integer	 code;
 	const char	*arg;
 	int		 v = VERDICT_NONE;
 
 	dlua_lock();
-	if (hook_call(ref, dq, 2, false) == -1) {
+	if ((L = hook_call(fn, dq, 2, false)) == NULL) {
 		dlua_unlock();
 		return VERDICT_NONE;
 	}
@@ -523,13 +521,14 @@ hook_action(int ref, struct dnsq *dq)
 bool
 dlua_blockfilter(struct dnsq *dq)
 {
-	bool	drop = false;
+	lua_State	*L;
+	bool		 drop = false;
 
 	dlua_lock();
-	if (blockfilter_ref != LUA_NOREF &&
-	    hook_call(blockfilter_ref, dq, 1, blockfilter_nparams >= 2) == 0) {
-		drop = lua_toboolean(hook_L, -1);
-		lua_pop(hook_L, 1);
+	if (blockfilter_fn != NULL && (L = hook_call(blockfilter_fn, dq, 1,
+	    blockfilter_nparams >= 2)) != NULL) {
+		drop = lua_toboolean(L, -1);
+		lua_pop(L, 1);
 	}
 	dlua_unlock();
 	return drop;
@@ -541,9 +540,9 @@ dlua_hooks_changed(lua_State *L)
 {
 	lua_Debug	ar;
 
-	if (blockfilter_ref != LUA_NOREF)
-		luaL_unref(L, LUA_REGISTRYINDEX, blockfilter_ref);
-	blockfilter_ref = LUA_NOREF;
+	if (blockfilter_fn != NULL)
+		dlua_fn_release(blockfilter_fn);
+	blockfilter_fn = NULL;
 	dlua_blockfilter_set = false;
 	if (lua_getglobal(L, "blockFilter") != LUA_TFUNCTION) {
 		lua_pop(L, 1);
@@ -552,8 +551,9 @@ dlua_hooks_changed(lua_State *L)
 	lua_pushvalue(L, -1);
 	lua_getinfo(L, ">u", &ar);
 	blockfilter_nparams = ar.nparams;
-	blockfilter_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	dlua_blockfilter_set = true;
+	blockfilter_fn = dlua_fn_new(L, -1);
+	lua_pop(L, 1);
+	dlua_blockfilter_set = blockfilter_fn != NULL;
 }
 
 static int
@@ -564,8 +564,10 @@ l_luarule(lua_State *L)
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	if ((se = selector_new(SEL_ALL)) == NULL)
 		return luaL_error(L, "out of memory");
-	lua_pushvalue(L, 1);
-	se->se_u.luaref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if ((se->se_u.luafn = dlua_fn_new(L, 1)) == NULL) {
+		selector_unref(se);
+		return luaL_error(L, "out of memory");
+	}
 	se->se_kind = SEL_LUA;
 	selector_set_desc(se, "Lua function");
 	dlua_push_selector(L, se);
@@ -580,8 +582,10 @@ lua_action(lua_State *L, int kind)
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	if ((ac = action_new(ACT_NONE)) == NULL)
 		return luaL_error(L, "out of memory");
-	lua_pushvalue(L, 1);
-	ac->ac_u.luaref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if ((ac->ac_u.luafn = dlua_fn_new(L, 1)) == NULL) {
+		action_unref(ac);
+		return luaL_error(L, "out of memory");
+	}
 	ac->ac_kind = kind;
 	action_set_desc(ac, "Lua script");
 	dlua_push_action(L, ac);
@@ -605,7 +609,6 @@ dlua_open_hooks(lua_State *L)
 {
 	int	i;
 
-	hook_L = L;
 	rule_lua_match = hook_match;
 	rule_lua_action = hook_action;
 	luaL_newmetatable(L, DQ_MT);

@@ -21,7 +21,8 @@ int		dlua_in_hook;
  */
 static const char *const changing[] = {
 	"newServer", "controlSocket", "carbonServer", "webserver",
-	"shutdown", "newRuleAction", "includeDirectory", NULL
+	"shutdown", "newRuleAction", "includeDirectory", "reloadConfig",
+	NULL
 };
 static const char *const state_only[] = {
 	"addDynBlocks", "addDynBlockSMT", "clearDynBlocks", NULL

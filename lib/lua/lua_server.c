@@ -31,7 +31,8 @@ push_server(lua_State *L, struct server *ds)
 static struct server *
 check_server(lua_State *L, int idx)
 {
-	return *(struct server **)luaL_checkudata(L, idx, SERVER_MT);
+	return server_current(*(struct server **)luaL_checkudata(L, idx,
+	    SERVER_MT));
 }
 
 static int
@@ -484,10 +485,9 @@ l_setpoolserverpolicy(lua_State *L)
 
 static struct {
 	char	lp_name[64];
-	int	lp_ref;
+	struct luafn *lp_fn;	/* NULL: its state is gone */
 }		luapolicies[LUAPOLICY_MAX];
 static int	nluapolicies;
-static lua_State *policy_L;
 static _Thread_local uint64_t policy_rnd = 0x2545f4914f6cdd1dULL;
 static _Atomic unsigned	policy_apply_rr;
 
@@ -514,14 +514,18 @@ push_servers(lua_State *L, struct server **list, size_t n)
 static struct server *
 luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 {
-	lua_State	*L = policy_L;
+	lua_State	*L;
 	struct server	*ds = NULL, **u;
 	int		 idx = kind - POLICY_COUNT, rc;
 
 	if (idx < 0 || idx >= nluapolicies)
 		return NULL;
 	dlua_lock();
-	lua_rawgeti(L, LUA_REGISTRYINDEX, luapolicies[idx].lp_ref);
+	if (luapolicies[idx].lp_fn == NULL) {
+		dlua_unlock();
+		return NULL;
+	}
+	L = dlua_fn_push(luapolicies[idx].lp_fn);
 	push_servers(L, pl->pl_servers, pl->pl_count);
 	/* The policy sees the question: a table with qname, qtype, qclass. */
 	lua_createtable(L, 0, 3);
@@ -553,20 +557,44 @@ luapolicy_new(lua_State *L, const char *name, int fidx)
 	int	i;
 
 	luaL_checktype(L, fidx, LUA_TFUNCTION);
+	/*
+	 * The same name from the same state replaces; a reloaded
+	 * configuration (another state) gets slots of its own, as the old
+	 * one's may still be in use until it is released.
+	 */
 	for (i = 0; i < nluapolicies; i++)
-		if (strcmp(luapolicies[i].lp_name, name) == 0)
+		if (luapolicies[i].lp_fn != NULL &&
+		    dlua_fn_in(luapolicies[i].lp_fn, L) &&
+		    strcmp(luapolicies[i].lp_name, name) == 0)
 			break;
+	if (i == nluapolicies)
+		for (i = 0; i < nluapolicies; i++)
+			if (luapolicies[i].lp_fn == NULL)
+				break;
 	if (i == LUAPOLICY_MAX)
 		return luaL_error(L, "too many Lua policies");
 	if (i == nluapolicies)
 		nluapolicies++;
-	else
-		luaL_unref(L, LUA_REGISTRYINDEX, luapolicies[i].lp_ref);
+	else if (luapolicies[i].lp_fn != NULL)
+		dlua_fn_release(luapolicies[i].lp_fn);
 	snprintf(luapolicies[i].lp_name, sizeof(luapolicies[i].lp_name), "%s",
 	    name);
-	lua_pushvalue(L, fidx);
-	luapolicies[i].lp_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if ((luapolicies[i].lp_fn = dlua_fn_new(L, fidx)) == NULL)
+		return luaL_error(L, "out of memory");
 	return POLICY_COUNT + i;
+}
+
+void
+dlua_policies_forget(lua_State *L)
+{
+	int	i;
+
+	for (i = 0; i < nluapolicies; i++)
+		if (luapolicies[i].lp_fn != NULL &&
+		    dlua_fn_in(luapolicies[i].lp_fn, L)) {
+			dlua_fn_release(luapolicies[i].lp_fn);
+			luapolicies[i].lp_fn = NULL;
+		}
 }
 
 static int
@@ -902,7 +930,6 @@ dlua_open_server(lua_State *L)
 	lua_pushcfunction(L, l_policy_index);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
-	policy_L = L;
 	policy_lua_select = luapolicy_select;
 	policy_lua_name = luapolicy_name;
 	new_class(L, POOL_MT, pool_methods, l_pool_tostring, NULL);
