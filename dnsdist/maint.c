@@ -49,13 +49,13 @@ cache_pools_down(struct pcache *pc)
 }
 
 static void
-maint_caches(void)
+maint_caches(int pct)
 {
 	struct pcache	*pc;
 	time_t		 now = pcache_now();
 
 	for (pc = pcache_next(NULL); pc != NULL; pc = pcache_next(pc))
-		pcache_clean(pc, settings.st_cachecleaningpct, now,
+		pcache_clean(pc, pct, now,
 		    pcache_config(pc)->pc_keepstale && cache_pools_down(pc));
 }
 
@@ -64,6 +64,7 @@ maint_main(void *arg)
 {
 	struct timespec	deadline;
 	time_t		lastclean, lastpurge, now;
+	int		delay, pct, purge;
 
 	(void)arg;
 	lastclean = lastpurge = pcache_now();
@@ -78,12 +79,17 @@ maint_main(void *arg)
 			break;
 		pthread_mutex_unlock(&maint_lock);
 		now = pcache_now();
-		if (now - lastclean >= settings.st_cachecleaningdelay) {
-			maint_caches();
+		/* The configuration (a reload too) sets these. */
+		pthread_rwlock_rdlock(&config_lock);
+		delay = settings.st_cachecleaningdelay;
+		pct = settings.st_cachecleaningpct;
+		purge = settings.st_dynblockpurge;
+		pthread_rwlock_unlock(&config_lock);
+		if (now - lastclean >= delay) {
+			maint_caches(pct);
 			lastclean = now;
 		}
-		if (settings.st_dynblockpurge > 0 &&
-		    now - lastpurge >= settings.st_dynblockpurge) {
+		if (purge > 0 && now - lastpurge >= purge) {
 			dynblock_purge(now);
 			lastpurge = now;
 		}

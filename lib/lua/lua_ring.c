@@ -518,6 +518,13 @@ l_setringbufferssize(lua_State *L)
 	if (s < 1 || s > RING_MAXSHARDS)
 		return luaL_error(L, "setRingBuffersSize: shards must be "
 		    "from 1 to %d", RING_MAXSHARDS);
+	/* The same sizes again (a reloaded file): the entries stay. */
+	if (rings_ready() && atomic_load(&ring_queries->rg_nshards) ==
+	    (size_t)s && ring_capacity(ring_queries) ==
+	    (n / s > 0 ? (size_t)(n / s) : 1) * (size_t)s) {
+		settings.st_ringsize = (size_t)n;
+		return 0;
+	}
 	if (ring_global_resize((size_t)n, (size_t)s) == -1)
 		return luaL_error(L, "setRingBuffersSize: out of memory");
 	settings.st_ringsize = (size_t)n;
