@@ -79,7 +79,7 @@ conn_take(struct listener *li, const struct sockaddr_storage *ss,
     bool *counted)
 {
 	int	fmax = li->li_local->lc_maxtcpconns;
-	int	cmax = settings.st_maxtcpconnperclient;
+	int	cmax = config_now()->cf_maxtcpconnperclient;
 
 	*counted = false;
 	if (atomic_fetch_add(&tcp_nclients, 1) >= tcp_maxclients)
@@ -311,7 +311,7 @@ worker_handoff(struct tcp_worker *tw)
 		tc->tc_li = &listeners[th.th_listener];
 		tc->tc_start = tw->tw_now;
 		tc->tc_deadline = tw->tw_now +
-		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+		    TCP_SECS(config_now()->cf_tcprecvtimeout);
 	}
 }
 
@@ -324,7 +324,7 @@ worker_sweep(struct tcp_worker *tw)
 	uint64_t		 maxdur;
 	size_t			 i, j;
 
-	maxdur = (uint64_t)settings.st_maxtcpconnduration * 1000000000ULL;
+	maxdur = TCP_SECS(config_now()->cf_maxtcpconnduration);
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead)

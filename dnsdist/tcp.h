@@ -45,6 +45,9 @@
 #define DNS_TYPE_IXFR		251
 #define DNS_TYPE_AXFR		252
 
+/* Seconds of a setting to the workers' nanoseconds. */
+#define TCP_SECS(s)	((uint64_t)(s) * 1000000000ULL)
+
 struct tcp_client;
 struct tcp_bconn;
 

@@ -273,6 +273,7 @@ void
 client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	size_t	off = 0, mlen;
+	int	maxq;
 
 	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
 		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
@@ -280,8 +281,8 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 			break;
 		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen);
 		off += 2 + mlen;
-		if (settings.st_maxtcpqueriesperconn > 0 &&
-		    tc->tc_nqueries >= settings.st_maxtcpqueriesperconn) {
+		maxq = config_now()->cf_maxtcpqueriesperconn;
+		if (maxq > 0 && tc->tc_nqueries >= maxq) {
 			tc->tc_eof = true;	/* read no more */
 			off = tc->tc_rlen;
 		}
@@ -327,7 +328,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 	}
 	tc->tc_rlen += (size_t)n;
 	tc->tc_deadline = tw->tw_now +
-	    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+	    TCP_SECS(config_now()->cf_tcprecvtimeout);
 	client_parse(tw, tc);
 }
 
@@ -342,7 +343,7 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 
 	if (tc->tc_wdeadline == 0)
 		tc->tc_wdeadline = tw->tw_now +
-		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
+		    TCP_SECS(config_now()->cf_tcpsendtimeout);
 	while (client_writing(tc)) {
 		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
@@ -354,9 +355,9 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 			break;
 		}
 		tc->tc_wdeadline = tw->tw_now +
-		    (uint64_t)settings.st_tcpsendtimeout * 1000000000ULL;
+		    TCP_SECS(config_now()->cf_tcpsendtimeout);
 		tc->tc_deadline = tw->tw_now +
-		    (uint64_t)settings.st_tcprecvtimeout * 1000000000ULL;
+		    TCP_SECS(config_now()->cf_tcprecvtimeout);
 		tc->tc_ooff += (size_t)n;
 	}
 	if (tc->tc_ooff == tc->tc_olen) {

@@ -168,7 +168,12 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_servfailwhennoserver != b->cf_servfailwhennoserver ||
 	    a->cf_staleentriesttl != b->cf_staleentriesttl ||
 	    a->cf_ecsv4 != b->cf_ecsv4 || a->cf_ecsv6 != b->cf_ecsv6 ||
-	    a->cf_ecsoverride != b->cf_ecsoverride)
+	    a->cf_ecsoverride != b->cf_ecsoverride ||
+	    a->cf_tcprecvtimeout != b->cf_tcprecvtimeout ||
+	    a->cf_tcpsendtimeout != b->cf_tcpsendtimeout ||
+	    a->cf_maxtcpqueriesperconn != b->cf_maxtcpqueriesperconn ||
+	    a->cf_maxtcpconnduration != b->cf_maxtcpconnduration ||
+	    a->cf_maxtcpconnperclient != b->cf_maxtcpconnperclient)
 		return false;
 	for (i = 0; i < a->cf_npools; i++)
 		if (!pool_same(a->cf_pools[i], b->cf_pools[i]))
@@ -208,6 +213,11 @@ config_publish(bool blockfilter)
 	cf->cf_ecsv4 = settings.st_ecsv4;
 	cf->cf_ecsv6 = settings.st_ecsv6;
 	cf->cf_ecsoverride = settings.st_ecsoverride;
+	cf->cf_tcprecvtimeout = settings.st_tcprecvtimeout;
+	cf->cf_tcpsendtimeout = settings.st_tcpsendtimeout;
+	cf->cf_maxtcpqueriesperconn = settings.st_maxtcpqueriesperconn;
+	cf->cf_maxtcpconnduration = settings.st_maxtcpconnduration;
+	cf->cf_maxtcpconnperclient = settings.st_maxtcpconnperclient;
 	/* Only this thread publishes: the live one is stable here. */
 	old = atomic_load_explicit(&config_live, memory_order_relaxed);
 	if (old != NULL && config_same(old, cf)) {

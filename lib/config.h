@@ -46,6 +46,12 @@ struct config {
 	int			  cf_ecsv4;
 	int			  cf_ecsv6;
 	bool			  cf_ecsoverride;
+	/* TCP clients' limits, in seconds and counts (0: none). */
+	int			  cf_tcprecvtimeout;
+	int			  cf_tcpsendtimeout;
+	int			  cf_maxtcpqueriesperconn;
+	int			  cf_maxtcpconnduration;
+	int			  cf_maxtcpconnperclient;
 };
 
 /* The current snapshot; NULL before the first config_publish(). */
