@@ -274,7 +274,9 @@ keep_fixed(struct settings *old, struct sbuf *out)
 		settings.st_webaddr = old->st_webaddr;
 		settings.st_webaddrlen = old->st_webaddrlen;
 	}
+	KEEP(st_maxudpoutstanding, "setMaxUDPOutstanding");
 	KEEP(st_maxtcpclientthreads, "setMaxTCPClientThreads");
+	KEEP(st_maxtcpqueuedconns, "setMaxTCPQueuedConnections");
 	KEEP(st_maxtcpqueuedbytes, "setMaxTCPQueuedBytes");
 	KEEP(st_udprcvbuf, "setUDPSocketBufferSizes");
 	KEEP(st_udpsndbuf, "setUDPSocketBufferSizes");
