@@ -183,7 +183,6 @@ printf 'broken file: generation %s before, %s after (%s)\n' "${g0:-?}" \
 printf 'dynamic block at the end: %s; rule: %s\n' "${dyn:-?}" "${spoof:-?}"
 printf 'daemon: %s\n' "$(ctl "local c = getStatisticsCounters()
     print('queries ' .. c['queries'] .. ', responses ' .. c['responses'] ..
-    ', downstream-timeouts ' .. c['downstream-timeouts'] ..
-    ', udp-in-errors ' .. c['udp-in-errors'])")"
+    ', downstream-timeouts ' .. c['downstream-timeouts'])")"
 printf 'errors at the console: %s\n' \
     "$(grep -c '^Error' "$work/reload.out")"
