@@ -36,10 +36,9 @@ extern struct dlua_host dlua_host;
 
 /*
  * A new state with the standard libraries and every binding.  NULL on
- * ENOMEM.  A state lives while its owner keeps it or a rule holds one of
- * its functions: dlua_close() (Lua lock held) or dlua_retire() (any
- * thread, done at the next release under the lock) give the owner's part
- * up, and the state is closed when the last function is released too.
+ * ENOMEM.  dlua_close() (Lua lock held) closes it, and dlua_retire() (any
+ * thread; done at the next release under the lock) closes it once no
+ * rule of the configuration it ran can be used any more.
  */
 lua_State	*dlua_open(void);
 void		 dlua_close(lua_State *);
@@ -47,7 +46,8 @@ void		 dlua_retire(lua_State *);
 /*
  * A Lua function held by a rule, an action or a policy, with the state it
  * lives in.  dlua_fn_new() references the function at idx of L (Lua lock
- * held); dlua_fn_push() pushes it on its own state and returns that state.
+ * held); dlua_fn_push() pushes it on its own state and returns that state,
+ * or NULL when the state is closed.
  */
 struct luafn {
 	struct dlua_st	*fn_st;

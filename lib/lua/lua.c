@@ -232,11 +232,14 @@ dlua_panic(lua_State *L)
 /*
  * A state's bookkeeping, in its extra space: the owner (the daemon, while
  * the state runs the configuration) holds one reference, and each luafn
- * one more.  Several states live at once after a reload, until the rules
- * of the old configuration are gone.
+ * one more.  Several states live at once after a reload, until the old
+ * one's owner lets go, which it does once no packet thread can hold the
+ * old configuration: the state is closed then (its objects collected,
+ * which releases the rules they held), and the bookkeeping goes with the
+ * last luafn.
  */
 struct dlua_st {
-	lua_State	*ls_L;
+	lua_State	*ls_L;		/* NULL once closed */
 	int		 ls_refs;
 };
 
@@ -252,8 +255,23 @@ dlua_st_unref(struct dlua_st *st)
 {
 	if (--st->ls_refs > 0)
 		return;
-	lua_close(st->ls_L);
+	if (st->ls_L != NULL)
+		lua_close(st->ls_L);
 	free(st);
+}
+
+/* The owner lets go: close the state (Lua lock held). */
+static void
+dlua_st_close(struct dlua_st *st)
+{
+	lua_State	*L = st->ls_L;
+
+	if (L != NULL) {
+		dlua_policies_forget(L);
+		st->ls_L = NULL;
+		lua_close(L);
+	}
+	dlua_st_unref(st);
 }
 
 /*
@@ -313,11 +331,14 @@ dlua_release_pending(void)
 		}
 		r = releases[--release_n];
 		pthread_mutex_unlock(&release_lock);
-		if (r.rl_ref != LUA_NOREF)
-			luaL_unref(r.rl_st->ls_L, LUA_REGISTRYINDEX, r.rl_ref);
-		else
-			dlua_policies_forget(r.rl_st->ls_L);
-		dlua_st_unref(r.rl_st);
+		if (r.rl_ref == LUA_NOREF)
+			dlua_st_close(r.rl_st);
+		else {
+			if (r.rl_st->ls_L != NULL)
+				luaL_unref(r.rl_st->ls_L, LUA_REGISTRYINDEX,
+				    r.rl_ref);
+			dlua_st_unref(r.rl_st);
+		}
 	}
 }
 
@@ -346,7 +367,8 @@ dlua_fn_push(const struct luafn *fn)
 {
 	lua_State	*L = fn->fn_st->ls_L;
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, fn->fn_ref);
+	if (L != NULL)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, fn->fn_ref);
 	return L;
 }
 
@@ -386,10 +408,8 @@ dlua_open(void)
 void
 dlua_close(lua_State *L)
 {
-	if (L == NULL)
-		return;
-	dlua_policies_forget(L);
-	dlua_st_unref(dlua_st_of(L));
+	if (L != NULL)
+		dlua_st_close(dlua_st_of(L));
 }
 
 void

@@ -427,6 +427,8 @@ hook_call(const struct luafn *fn, struct dnsq *dq, int nres, bool seedform)
 	struct dq_ud	*du;
 	int		 rc, nargs = 1;
 
+	if (L == NULL)
+		return NULL;
 	if (seedform) {
 		dlua_push_ca(L, dq->dq_remote);
 		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);

@@ -521,11 +521,11 @@ luapolicy_select(int kind, struct pool *pl, const struct dnsquestion *q)
 	if (idx < 0 || idx >= nluapolicies)
 		return NULL;
 	dlua_lock();
-	if (luapolicies[idx].lp_fn == NULL) {
+	if (luapolicies[idx].lp_fn == NULL ||
+	    (L = dlua_fn_push(luapolicies[idx].lp_fn)) == NULL) {
 		dlua_unlock();
 		return NULL;
 	}
-	L = dlua_fn_push(luapolicies[idx].lp_fn);
 	push_servers(L, pl->pl_servers, pl->pl_count);
 	/* The policy sees the question: a table with qname, qtype, qclass. */
 	lua_createtable(L, 0, 3);
