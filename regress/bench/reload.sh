@@ -13,6 +13,7 @@
 #   RL_QPS=10000	UDP queries a second
 #   RL_SECONDS=20	seconds of load
 #   RL_NAMES=1000	distinct names queried (all cacheable, TTL 60)
+#   RL_RELOADS=1	0: the same run without reloads, to compare
 #
 # Prints the queries sent and lost (dnsperf), the cache hit ratio in the
 # second before the first reload and in the second after it (counters
@@ -31,6 +32,7 @@ RESPONDER=$top/regress/responder/responder
 qps=${RL_QPS:-10000}
 secs=${RL_SECONDS:-20}
 nnames=${RL_NAMES:-1000}
+reloads=${RL_RELOADS:-1}
 KEY=$(head -c 32 /dev/urandom | base64)
 
 die() {
@@ -118,6 +120,11 @@ sample() {
 	    awk -v t="$(($(date +%s%3N) - t0))" 'NF == 2 { print t, $1, $2 }'
 }
 
+# The kernel's count of UDP datagrams dropped for a full receive buffer.
+rcvbuf_errors() {
+	awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp
+}
+e0=$(rcvbuf_errors)
 dnsperf -s 127.0.0.1 -p "$port" -d "$work/names" -l "$secs" -Q "$qps" \
     -c 2 -q 20000 >"$work/udp.dnsperf" 2>&1 &
 dp=$!
@@ -127,8 +134,10 @@ pids="$pids $dp"
 # run.  The reload times are written to reloads.
 : >"$work/samples"
 : >"$work/reloads"
+: >"$work/reload.out"
 r1=$((secs * 400)) r2=$((secs * 600)) r3=$((secs * 800))
 step=0 g0= gbroken=
+[ "$reloads" = 0 ] && step=3
 while kill -0 "$dp" 2>/dev/null; do
 	sample >>"$work/samples"
 	now=$(($(date +%s%3N) - t0))
@@ -149,6 +158,7 @@ while kill -0 "$dp" 2>/dev/null; do
 	sleep 0.25
 done
 wait "$dp"
+e1=$(rcvbuf_errors)
 kill -0 "$dpid" 2>/dev/null || die "the daemon died, see $work/dnsdist.log"
 
 sent=$(awk '/Queries sent:/ { print $3 }' "$work/udp.dnsperf")
@@ -171,15 +181,18 @@ spoof=$(dig +short +tries=1 +time=1 @127.0.0.1 -p "$port" \
     spoof.bench.example.)
 echo "reload.sh: $qps qps for $secs s, $nnames names; load" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'queries sent %s, lost %s, %s qps\n' "${sent:-?}" "${lost:-?}" \
-    "${rate:-?}"
-printf 'cache hit ratio: 1 s before the first reload %s, 1 s after %s\n' \
-    "$(ratio $((first - 1000)) "$first")" \
-    "$(ratio "$first" $((first + 1000)))"
-awk '{ printf "reload at %.1f s took %d ms\n", $1 / 1000, $2 }' \
-    "$work/reloads"
-printf 'broken file: generation %s before, %s after (%s)\n' "${g0:-?}" \
-    "${gbroken:-?}" "$([ "$g0" = "$gbroken" ] && echo kept || echo CHANGED)"
+printf 'queries sent %s, lost %s, %s qps; UDP receive buffer drops on' \
+    "${sent:-?}" "${lost:-?}" "${rate:-?}"
+printf ' this host meanwhile (kernel): %s\n' "$((e1 - e0))"
+if [ "$reloads" != 0 ]; then
+	printf 'cache hit ratio: 1 s before the first reload %s, 1 s after %s\n' \
+	    "$(ratio $((first - 1000)) "$first")" \
+	    "$(ratio "$first" $((first + 1000)))"
+	awk '{ printf "reload at %.1f s took %d ms\n", $1 / 1000, $2 }' \
+	    "$work/reloads"
+	printf 'broken file: generation %s before, %s after (%s)\n' "${g0:-?}" \
+	    "${gbroken:-?}" "$([ "$g0" = "$gbroken" ] && echo kept || echo CHANGED)"
+fi
 printf 'dynamic block at the end: %s; rule: %s\n' "${dyn:-?}" "${spoof:-?}"
 printf 'daemon: %s\n' "$(ctl "local c = getStatisticsCounters()
     print('queries ' .. c['queries'] .. ', responses ' .. c['responses'] ..
