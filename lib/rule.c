@@ -395,17 +395,6 @@ timedipset_clear(struct timedipset *ts)
 	pthread_rwlock_unlock(&ts->ts_lock);
 }
 
-size_t
-timedipset_count(struct timedipset *ts)
-{
-	size_t	n;
-
-	pthread_rwlock_rdlock(&ts->ts_lock);
-	n = ts->ts_used;
-	pthread_rwlock_unlock(&ts->ts_lock);
-	return n;
-}
-
 static bool
 timedipset_match(struct timedipset *ts, const struct sockaddr *sa,
     uint64_t now)
@@ -874,7 +863,7 @@ rule_process(const struct rule_chain *rc, struct dnsq *dq)
 	return VERDICT_NONE;
 }
 
-static int
+int
 rule_matches_cmp(const void *a, const void *b)
 {
 	uint64_t x = atomic_load(&(*(struct rule *const *)a)->ru_matches);

@@ -301,7 +301,6 @@ int		 timedipset_add(struct timedipset *, const struct sockaddr *,
 		    uint64_t expire);
 int		 timedipset_cleanup(struct timedipset *, uint64_t now);
 void		 timedipset_clear(struct timedipset *);
-size_t		 timedipset_count(struct timedipset *);
 
 struct action	*action_new(int kind);
 void		 action_ref(struct action *);
@@ -336,6 +335,8 @@ void		 rule_clear(struct rule_chain *);
 int		 rule_set(struct rule_chain *, struct rule **, size_t);
 /* Run the chain; dq may be rewritten.  Returns the verdict. */
 int		 rule_process(const struct rule_chain *, struct dnsq *);
+/* qsort() order of rule pointers: most matches first. */
+int		 rule_matches_cmp(const void *, const void *);
 /* showRules()-style listing; filter: only rules whose action is kind. */
 void		 rule_show(const struct rule_chain *, struct sbuf *,
 		    bool uuids, int onlykind, size_t limit, bool bymatches);

@@ -2090,15 +2090,6 @@ l_toprules(lua_State *L)
 
 static void	push_rulepair(lua_State *, const struct rule *);
 
-static int
-rule_matches_desc(const void *a, const void *b)
-{
-	uint64_t x = atomic_load(&(*(struct rule *const *)a)->ru_matches);
-	uint64_t y = atomic_load(&(*(struct rule *const *)b)->ru_matches);
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
 /* getTopRules() and friends: the rules that matched most, as pairs. */
 static int
 l_gettoprules(lua_State *L)
@@ -2114,7 +2105,7 @@ l_gettoprules(lua_State *L)
 	if ((list = calloc(rc->rc_count, sizeof(*list))) == NULL)
 		return luaL_error(L, "out of memory");
 	memcpy(list, rc->rc_rules, rc->rc_count * sizeof(*list));
-	qsort(list, rc->rc_count, sizeof(*list), rule_matches_desc);
+	qsort(list, rc->rc_count, sizeof(*list), rule_matches_cmp);
 	for (i = 0; i < rc->rc_count && i < (size_t)top; i++) {
 		push_rulepair(L, list[i]);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
