@@ -264,6 +264,8 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_ckey = dq->dq_ckey;
 	sl->sl_ecsadded = dq->dq_ecsadded;
 	sl->sl_ecshadopt = dq->dq_ecshadopt;
+	sl->sl_ttlcap = dq->dq_ttlcap;
+	sl->sl_tempfailttl = dq->dq_tempfailttl;
 	sl->sl_tries = dq->dq_tries;
 	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
 	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
@@ -400,6 +402,8 @@ backend_resend(struct backend *be)
 		dq.dq_ckey = sl->sl_ckey;
 		dq.dq_ecsadded = sl->sl_ecsadded;
 		dq.dq_ecshadopt = sl->sl_ecshadopt;
+		dq.dq_ttlcap = sl->sl_ttlcap;
+		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_poolp = pl;
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
 		dnsq_tags_load(&dq, sl->sl_tags);
@@ -512,6 +516,9 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
+	/* truncateTC(true): a truncated answer keeps its question only. */
+	if (settings.st_truncatetc && dnspacket_tc(pkt) && q.q_end > DNS_HDRLEN)
+		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	/*
 	 * Nor more than it can take: TC set, it asks again over TCP.  As in
 	 * dnsdist, the rules and the cache see what the client gets.
@@ -519,11 +526,13 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (len > sl->sl_udpmax)
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	li = &listeners[sl->sl_listener];
-	if (config_now()->cf_response.rc_count > 0) {
+	if (pipeline_response_needed(sl->sl_cache, sl->sl_ttlcap)) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
 		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
 		dnsq_tags_load(&dq, sl->sl_tags);
-		if (!pipeline_response(&dq)) {
+		dq.dq_ttlcap = sl->sl_ttlcap;
+		dq.dq_tempfailttl = sl->sl_tempfailttl;
+		if (!pipeline_response(&dq, sl->sl_cache, sl->sl_ckey)) {
 			slot_put(be, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);
@@ -532,12 +541,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 		len = dq.dq_len;
 		if (dq.dq_delayms > sl->sl_delayms)
 			sl->sl_delayms = (uint16_t)dq.dq_delayms;
-		if (dq.dq_skipcache)
-			sl->sl_cache = NULL;
 	}
-	if (sl->sl_cache != NULL)
-		pcache_put(sl->sl_cache, sl->sl_ckey, &q, false, pkt, len,
-		    (time_t)(loop_now / 1000000000ULL));
 	pipeline_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
 	    usec, ds, &loop_realtime);
 	if (sl->sl_delayms > 0)

@@ -121,8 +121,16 @@ struct server *pipeline_query(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
 /* Whether the answer pipeline_query() left in dq goes to the client. */
 bool	pipeline_answer_ok(struct dnsq *, int verdict);
-/* Response rules; false when the answer must be dropped. */
-bool	pipeline_response(struct dnsq *);
+/*
+ * An answer from a backend in dq, which carries what its query left (tags,
+ * TTL cap, temporary-failure TTL): the response rules, then the pool's
+ * cache (NULL: none) under key with the cache-inserted rules, then the
+ * TTL cap.  False when a rule dropped it.  pipeline_response_needed()
+ * says whether there is anything to do.
+ */
+struct pcache;
+bool	pipeline_response(struct dnsq *, struct pcache *, uint64_t key);
+bool	pipeline_response_needed(struct pcache *, uint32_t ttlcap);
 /*
  * Record a query, or an answer sent to a client (ds NULL: self-answered),
  * in the inspection rings; never blocks.
@@ -147,6 +155,8 @@ struct slot {
 	bool			sl_ecsadded;	/* take ECS out of the answer */
 	bool			sl_ecshadopt;
 	uint8_t			sl_tries;	/* sends before this one */
+	uint32_t		sl_ttlcap;	/* SetMaxReturnedTTLAction */
+	int32_t			sl_tempfailttl;	/* -1: the cache's */
 	struct dq_tagset	*sl_tags;	/* for the response rules */
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
 	uint64_t		sl_qpos;

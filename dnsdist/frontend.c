@@ -381,7 +381,14 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		return;
 	}
 	if (dnspacket_qdcount(pkt) == 0) {
+		/* As dnsdist: NOTIMP, unless setDropEmptyQueries(true). */
 		stats_inc(STAT_EMPTY_QUERIES);
+		if (!settings.st_dropemptyqueries) {
+			dnspacket_set_qr(pkt, true);
+			dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
+			frontend_udp_answer(li, pkt, len, from, dst, NULL, NULL,
+			    0);
+		}
 		return;
 	}
 	if (dnspacket_question(pkt, len, &q) == -1) {

@@ -294,13 +294,36 @@ pipeline_answer_ok(struct dnsq *dq, int verdict)
 }
 
 bool
-pipeline_response(struct dnsq *dq)
+pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 {
-	int	v;
+	const struct config	*cf = dq->dq_cf;
 
-	if (dq->dq_cf->cf_response.rc_count == 0)
-		return true;
 	dq->dq_response = true;
-	v = rule_process(&dq->dq_cf->cf_response, dq);
-	return v != VERDICT_DROP;
+	if (cf->cf_response.rc_count > 0 &&
+	    rule_process(&cf->cf_response, dq) == VERDICT_DROP)
+		return false;
+	/*
+	 * As dnsdist: the cache keeps the answer as the response rules left
+	 * it; what the cache-inserted rules and the TTL cap do after is for
+	 * this client only.
+	 */
+	if (cache != NULL && !dq->dq_skipcache) {
+		pcache_put(cache, key, dq->dq_q, dq->dq_tcp, dq->dq_pkt,
+		    dq->dq_len, (time_t)(dq->dq_now / 1000000000ULL),
+		    dq->dq_tempfailttl);
+		if (cf->cf_cacheinserted.rc_count > 0 &&
+		    rule_process(&cf->cf_cacheinserted, dq) == VERDICT_DROP)
+			return false;
+	}
+	if (dq->dq_ttlcap > 0)
+		dnsq_cap_ttls(dq, dq->dq_ttlcap);
+	return true;
+}
+
+/* Whether an answer needs pipeline_response() at all. */
+bool
+pipeline_response_needed(struct pcache *cache, uint32_t ttlcap)
+{
+	return cache != NULL || ttlcap > 0 ||
+	    config_now()->cf_response.rc_count > 0;
 }

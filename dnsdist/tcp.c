@@ -519,6 +519,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_ckey = dq->dq_ckey;
 	tq->tq_ecsadded = dq->dq_ecsadded;
 	tq->tq_ecshadopt = dq->dq_ecshadopt;
+	tq->tq_ttlcap = dq->dq_ttlcap;
+	tq->tq_tempfailttl = dq->dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(dq);
 	tq->tq_pool = dq->dq_poolp->pl_name;
 	tq->tq_udp = true;

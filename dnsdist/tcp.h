@@ -67,6 +67,8 @@ struct tcp_query {
 	struct dq_tagset	*tq_tags;	/* for the response rules */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
 	bool			 tq_ecshadopt;
+	uint32_t		 tq_ttlcap;	/* SetMaxReturnedTTLAction */
+	int32_t			 tq_tempfailttl;	/* -1: the cache's */
 	uint64_t		 tq_sent;
 	int			 tq_tries;
 	/* a zone transfer: how far its answer has come */

@@ -237,21 +237,23 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !tq->tq_ecshadopt);
-	if ((tc != NULL || tq->tq_udp) &&
-	    config_now()->cf_response.rc_count > 0) {
+	if (tc == NULL && !tq->tq_udp) {
+		/* Its client is gone: the cache may still use the answer. */
+		if (tq->tq_cache != NULL)
+			pcache_put(tq->tq_cache, tq->tq_ckey, &q, true, pkt,
+			    len, (time_t)(tw->tw_now / 1000000000ULL),
+			    tq->tq_tempfailttl);
+	} else if (pipeline_response_needed(tq->tq_cache, tq->tq_ttlcap)) {
 		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ?
 		    (struct sockaddr *)&tc->tc_addr :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
 		dnsq_tags_load(&dq, tq->tq_tags);
-		keep = pipeline_response(&dq);
+		dq.dq_ttlcap = tq->tq_ttlcap;
+		dq.dq_tempfailttl = tq->tq_tempfailttl;
+		keep = pipeline_response(&dq, tq->tq_cache, tq->tq_ckey);
 		len = dq.dq_len;
-		if (dq.dq_skipcache)
-			tq->tq_cache = NULL;
 	}
-	if (keep && tq->tq_cache != NULL)
-		pcache_put(tq->tq_cache, tq->tq_ckey, &q, !tq->tq_udp, pkt, len,
-		    (time_t)(tw->tw_now / 1000000000ULL));
 	record_response(bc->bc_ds, pkt, len, usec);
 	if (keep && (tc != NULL || tq->tq_udp)) {
 		clock_gettime(CLOCK_REALTIME, &now);

@@ -215,6 +215,16 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	pkt = tq->tq_buf + 2;
 	memcpy(pkt, msg, len);
 	q = &tq->tq_q;
+	/* As dnsdist: a query without a question gets NOTIMP, or nothing. */
+	if (len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
+	    dnspacket_qdcount(pkt) == 0 && !settings.st_dropemptyqueries) {
+		stats_inc(STAT_EMPTY_QUERIES);
+		dnspacket_set_qr(pkt, true);
+		dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
+		client_queue(tc, pkt, len);
+		query_free(tw, tq);
+		return;
+	}
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt) ||
 	    dnspacket_qdcount(pkt) == 0 ||
 	    dnspacket_question(pkt, len, q) == -1) {
@@ -259,6 +269,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_ckey = dq.dq_ckey;
 	tq->tq_ecsadded = dq.dq_ecsadded;
 	tq->tq_ecshadopt = dq.dq_ecshadopt;
+	tq->tq_ttlcap = dq.dq_ttlcap;
+	tq->tq_tempfailttl = dq.dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(&dq);
 	tq->tq_pool = dq.dq_poolp->pl_name;
 	tc->tc_inflight++;

@@ -71,8 +71,18 @@ action_unref(struct action *ac)
 			free(ac->ac_u.spoof.raw[i]);
 		break;
 	case ACT_SETTAG:
+	case ACT_RSETTAG:
 		free(ac->ac_u.tag.name);
 		free(ac->ac_u.tag.value);
+		break;
+	case ACT_RLIMITTTL:
+	case ACT_RCLEARTYPES:
+		free(ac->ac_u.rrs.types);
+		break;
+	case ACT_EDNSOPTION:
+	case ACT_SPOOFPACKET:
+	case ACT_SPOOFSVC:
+		free(ac->ac_u.raw.data);
 		break;
 	case ACT_LOG:
 	case ACT_RLOG:
@@ -417,6 +427,76 @@ action_log(struct action *ac, struct dnsq *dq)
 	pthread_mutex_unlock(&ac->ac_u.log.lock);
 }
 
+static bool
+type_listed(const struct action *ac, uint16_t type)
+{
+	size_t	i;
+
+	for (i = 0; i < ac->ac_u.rrs.ntypes; i++)
+		if (ac->ac_u.rrs.types[i] == type)
+			return true;
+	return ac->ac_u.rrs.types == NULL;
+}
+
+struct ttl_edit {
+	uint8_t			*pkt;
+	const struct action	*ac;	/* NULL: cap at max */
+	uint32_t		 max;
+};
+
+static void
+edit_ttl(void *arg, const struct dnsrr *rr)
+{
+	struct ttl_edit		*te = arg;
+	const struct action	*ac = te->ac;
+	uint32_t		 ttl = rr->rr_ttl;
+
+	/* The OPT record's "TTL" is its extended RCODE and flags. */
+	if (rr->rr_type == DNS_TYPE_OPT)
+		return;
+	if (ac == NULL)
+		ttl = ttl < te->max ? ttl : te->max;
+	else if (ac->ac_kind == ACT_RREDUCETTL)
+		ttl = (uint32_t)((uint64_t)ttl * ac->ac_u.rrs.pct / 100);
+	else if (type_listed(ac, rr->rr_type)) {
+		/* As dnsdist: the minimum first, then the maximum. */
+		if (ttl < ac->ac_u.rrs.min)
+			ttl = ac->ac_u.rrs.min;
+		if (ttl > ac->ac_u.rrs.max)
+			ttl = ac->ac_u.rrs.max;
+	}
+	dnspacket_put32(te->pkt + rr->rr_ttloff, ttl);
+}
+
+static void
+dnsq_edit_ttls(struct dnsq *dq, const struct action *ac, uint32_t max)
+{
+	struct ttl_edit	te = { dq->dq_pkt, ac, max };
+
+	(void)dnspacket_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
+	    edit_ttl, &te);
+}
+
+void
+dnsq_cap_ttls(struct dnsq *dq, uint32_t max)
+{
+	dnsq_edit_ttls(dq, NULL, max);
+}
+
+/* SpoofPacketAction: the packet as given, under the query's ID. */
+static int
+action_spoof_packet(struct action *ac, struct dnsq *dq)
+{
+	uint16_t	id = dnspacket_id(dq->dq_pkt);
+
+	if (ac->ac_u.raw.len > dq->dq_size)
+		return VERDICT_NONE;
+	memcpy(dq->dq_pkt, ac->ac_u.raw.data, ac->ac_u.raw.len);
+	dq->dq_len = ac->ac_u.raw.len;
+	dnspacket_set_id(dq->dq_pkt, id);
+	return VERDICT_ANSWER;
+}
+
 static void
 dq_set_tag(struct dnsq *dq, const char *name, const char *value)
 {
@@ -516,8 +596,29 @@ action_apply(struct action *ac, struct dnsq *dq)
 		dq->dq_ecsoverride = ac->ac_u.flag;
 		return VERDICT_NONE;
 	case ACT_SETTAG:
+	case ACT_RSETTAG:
 		dq_set_tag(dq, ac->ac_u.tag.name, ac->ac_u.tag.value);
 		return VERDICT_NONE;
+	case ACT_MAXRETTTL:
+	case ACT_RMAXRETTTL:
+		dq->dq_ttlcap = ac->ac_u.rrs.max;
+		return VERDICT_NONE;
+	case ACT_TEMPFAILTTL:
+		dq->dq_tempfailttl = ac->ac_u.rrs.max;
+		return VERDICT_NONE;
+	case ACT_RSKIPCACHE:
+		dq->dq_skipcache = true;
+		return VERDICT_NONE;
+	case ACT_RLIMITTTL:
+	case ACT_RREDUCETTL:
+		dnsq_edit_ttls(dq, ac, 0);
+		return VERDICT_NONE;
+	case ACT_RCLEARTYPES:
+		dq->dq_len = dnspacket_remove_types(dq->dq_pkt, dq->dq_len,
+		    dq->dq_q->q_end, ac->ac_u.rrs.types, ac->ac_u.rrs.ntypes);
+		return VERDICT_NONE;
+	case ACT_SPOOFPACKET:
+		return action_spoof_packet(ac, dq);
 	case ACT_LOG:
 	case ACT_RLOG:
 		action_log(ac, dq);

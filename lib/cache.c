@@ -593,7 +593,7 @@ scan_ttl(void *arg, const struct dnsrr *rr)
 /* How long an answer may be kept: 0 for not at all. */
 static uint32_t
 answer_ttl(struct pcache *pc, const uint8_t *pkt, size_t len,
-    const struct dnsquestion *q, struct ttl_scan *ts)
+    const struct dnsquestion *q, struct ttl_scan *ts, int64_t tempfailttl)
 {
 	const struct pcache_config *cfg = &pc->pc_cfg;
 	int		 rcode = dnspacket_rcode(pkt);
@@ -610,7 +610,8 @@ answer_ttl(struct pcache *pc, const uint8_t *pkt, size_t len,
 	    ts->overflow)
 		return 0;
 	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_REFUSED)
-		return cfg->pc_tempfailttl;
+		return tempfailttl >= 0 ? (uint32_t)tempfailttl :
+		    cfg->pc_tempfailttl;
 	if (rcode == DNS_RCODE_NXDOMAIN ||
 	    (rcode == DNS_RCODE_NOERROR && dnspacket_ancount(pkt) == 0)) {
 		/* Negative: the SOA says how long (RFC 2308). */
@@ -633,7 +634,7 @@ answer_ttl(struct pcache *pc, const uint8_t *pkt, size_t len,
 
 void
 pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
-    bool tcp, const uint8_t *pkt, size_t len, time_t now)
+    bool tcp, const uint8_t *pkt, size_t len, time_t now, int64_t tempfailttl)
 {
 	struct ttl_scan		 ts;
 	struct pcache_shard	*sh;
@@ -644,7 +645,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	if (len > PCACHE_MAXPACKET || len < DNS_HDRLEN ||
 	    q->q_end != DNS_HDRLEN + q->q_namelen + 4)
 		return;
-	if ((ttl = answer_ttl(pc, pkt, len, q, &ts)) == 0)
+	if ((ttl = answer_ttl(pc, pkt, len, q, &ts, tempfailttl)) == 0)
 		return;
 	if ((ce = malloc(sizeof(*ce) + len + 2 * ts.n)) == NULL)
 		return;

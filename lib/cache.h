@@ -90,10 +90,14 @@ size_t		 pcache_get(struct pcache *, uint64_t key,
 		    size_t size, time_t now, bool stale, uint32_t staleage,
 		    bool *wasstale);
 
-/* Keep an answer (its question q) under key, if its rcode and TTLs allow. */
+/*
+ * Keep an answer (its question q) under key, if its rcode and TTLs allow;
+ * a SERVFAIL or REFUSED for tempfailttl seconds, or when it is -1 the
+ * cache's temporaryFailureTTL (SetTempFailureCacheTTLAction).
+ */
 void		 pcache_put(struct pcache *, uint64_t key,
 		    const struct dnsquestion *q, bool tcp, const uint8_t *pkt,
-		    size_t len, time_t now);
+		    size_t len, time_t now, int64_t tempfailttl);
 
 /* Remove expired entries until at most upto remain; returns the count. */
 size_t		 pcache_purge_expired(struct pcache *, size_t upto,

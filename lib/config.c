@@ -100,6 +100,7 @@ config_free(struct config *cf)
 	chain_free(&cf->cf_response);
 	chain_free(&cf->cf_cachehit);
 	chain_free(&cf->cf_selfanswered);
+	chain_free(&cf->cf_cacheinserted);
 	for (i = 0; i < cf->cf_npools; i++)
 		pool_view_free(cf->cf_pools[i]);
 	free(cf->cf_pools);
@@ -163,6 +164,7 @@ config_same(const struct config *a, const struct config *b)
 	    !chain_same(&a->cf_response, &b->cf_response) ||
 	    !chain_same(&a->cf_cachehit, &b->cf_cachehit) ||
 	    !chain_same(&a->cf_selfanswered, &b->cf_selfanswered) ||
+	    !chain_same(&a->cf_cacheinserted, &b->cf_cacheinserted) ||
 	    a->cf_npools != b->cf_npools || !acl_same(&a->cf_acl, &b->cf_acl) ||
 	    a->cf_blockfilter != b->cf_blockfilter ||
 	    a->cf_servfailwhennoserver != b->cf_servfailwhennoserver ||
@@ -194,6 +196,7 @@ config_publish(bool blockfilter)
 	    chain_copy(&cf->cf_response, &rules_response) == -1 ||
 	    chain_copy(&cf->cf_cachehit, &rules_cachehit) == -1 ||
 	    chain_copy(&cf->cf_selfanswered, &rules_selfanswered) == -1 ||
+	    chain_copy(&cf->cf_cacheinserted, &rules_cacheinserted) == -1 ||
 	    netmask_group_copy(&cf->cf_acl, &settings.st_acl) == -1)
 		goto fail;
 	if (servers.sr_npools > 0 && (cf->cf_pools = calloc(servers.sr_npools,

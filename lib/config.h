@@ -34,6 +34,7 @@ struct config {
 	struct rule_chain	 cf_response;
 	struct rule_chain	 cf_cachehit;
 	struct rule_chain	 cf_selfanswered;
+	struct rule_chain	 cf_cacheinserted;
 	/* Pools as they were: their servers, with a reference each. */
 	struct pool		**cf_pools;
 	size_t			  cf_npools;

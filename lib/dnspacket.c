@@ -298,6 +298,101 @@ dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
 	return (long)off;
 }
 
+/* Types whose data may hold compressed names (RFC 3597, section 4). */
+static bool
+type_compresses(uint16_t type)
+{
+	switch (type) {
+	case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9:
+	case 12: case 14: case 15: case 17: case 18: case 21: case 24:
+	case 26: case 30: case 33: case 35: case 36: case 39:
+		return true;
+	}
+	return false;
+}
+
+struct rr_removal {
+	uint8_t		*pkt;
+	const uint16_t	*types;
+	size_t		 ntypes;
+	size_t		 first;		/* the first record removed, or 0 */
+	bool		 unsafe;	/* a record after it may point into it */
+	size_t		 dst;		/* the second pass: where the next goes */
+	uint16_t	 kept[4];
+};
+
+static bool
+removal_listed(const struct rr_removal *rm, uint16_t type)
+{
+	size_t	i;
+
+	for (i = 0; i < rm->ntypes; i++)
+		if (rm->types[i] == type)
+			return true;
+	return false;
+}
+
+static void
+removal_check(void *arg, const struct dnsrr *rr)
+{
+	struct rr_removal	*rm = arg;
+	const uint8_t		*p = rm->pkt;
+	size_t			 off = rr->rr_off;
+
+	if (removal_listed(rm, rr->rr_type)) {
+		if (rm->first == 0)
+			rm->first = rr->rr_off;
+		return;
+	}
+	if (rm->first == 0)
+		return;
+	/* What stays after the gap must not point into it or past it. */
+	if (type_compresses(rr->rr_type))
+		rm->unsafe = true;
+	while (p[off] != 0 && (p[off] & 0xc0) != 0xc0)
+		off += (size_t)p[off] + 1;
+	if (p[off] != 0 && (size_t)((p[off] & 0x3f) << 8 | p[off + 1]) >=
+	    rm->first)
+		rm->unsafe = true;
+}
+
+static void
+removal_move(void *arg, const struct dnsrr *rr)
+{
+	struct rr_removal	*rm = arg;
+	size_t			 n = rr->rr_rdoff + rr->rr_rdlen - rr->rr_off;
+
+	if (removal_listed(rm, rr->rr_type))
+		return;
+	/* Never past the record being read: the walk goes on behind it. */
+	memmove(rm->pkt + rm->dst, rm->pkt + rr->rr_off, n);
+	rm->dst += n;
+	rm->kept[rr->rr_section]++;
+}
+
+size_t
+dnspacket_remove_types(uint8_t *pkt, size_t len, size_t qend,
+    const uint16_t *types, size_t ntypes)
+{
+	struct rr_removal	rm;
+	long			end;
+
+	memset(&rm, 0, sizeof(rm));
+	rm.pkt = pkt;
+	rm.types = types;
+	rm.ntypes = ntypes;
+	if (dnspacket_walk(pkt, len, qend, removal_check, &rm) == -1 ||
+	    rm.first == 0 || rm.unsafe)
+		return len;
+	rm.dst = qend;
+	end = dnspacket_walk(pkt, len, qend, removal_move, &rm);
+	/* Trailing data stays behind the records. */
+	memmove(pkt + rm.dst, pkt + end, len - (size_t)end);
+	dnspacket_set_counts(pkt, dnspacket_qdcount(pkt), rm.kept[1],
+	    rm.kept[2], rm.kept[3]);
+	return rm.dst + len - (size_t)end;
+}
+
 static void
 find_opt(void *arg, const struct dnsrr *rr)
 {

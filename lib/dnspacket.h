@@ -254,6 +254,17 @@ typedef void (*dnsrr_fn)(void *, const struct dnsrr *);
 long	dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
 	    void *arg);
 
+/*
+ * Remove the records of the listed types from the message in pkt (len
+ * bytes, records from qend), in place; returns the new length.  The
+ * message stays as it is when it does not parse, has none of them, or a
+ * record left after the first one removed could hold a compression
+ * pointer into what moves (its owner name, or data of a type that may
+ * be compressed).
+ */
+size_t	dnspacket_remove_types(uint8_t *pkt, size_t len, size_t qend,
+	    const uint16_t *types, size_t ntypes);
+
 /* The OPT pseudo-record (EDNS) of a message. */
 struct dnsopt {
 	size_t		o_off;		/* the record (its root owner name) */

@@ -289,13 +289,16 @@ inflight_byid(const struct inflight_table *t, uint16_t id)
 	return e == INFLIGHT_EMPTY ? -1 : (long)(e >> 16);
 }
 
+_Atomic bool	inflight_allow_empty;
+
 bool
 inflight_bare(const uint8_t *pkt, size_t len)
 {
 	return len >= DNS_HDRLEN && dnspacket_qr(pkt) &&
 	    dnspacket_qdcount(pkt) == 0 &&
-	    dnspacket_rcode(pkt) != DNS_RCODE_NOERROR &&
-	    dnspacket_rcode(pkt) != DNS_RCODE_NXDOMAIN;
+	    ((dnspacket_rcode(pkt) != DNS_RCODE_NOERROR &&
+	    dnspacket_rcode(pkt) != DNS_RCODE_NXDOMAIN) ||
+	    atomic_load_explicit(&inflight_allow_empty, memory_order_relaxed));
 }
 
 long

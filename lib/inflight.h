@@ -18,6 +18,7 @@
 #ifndef INFLIGHT_H
 #define INFLIGHT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,8 @@ void		 inflight_put(struct inflight_table *, uint32_t idx);
  * an error other than NXDOMAIN, and so do we.
  */
 bool		 inflight_bare(const uint8_t *pkt, size_t len);
+/* setAllowEmptyResponse(): NOERROR and NXDOMAIN may come bare too. */
+extern _Atomic bool	 inflight_allow_empty;
 /*
  * The slot in flight whose query pkt[0..len) answers, with its question
  * parsed into *q; -1 when it answers none (not a response, a bad question,

@@ -147,6 +147,9 @@ struct netmask_group;
 struct netmask_group *dlua_push_nmg(lua_State *);
 
 /* Helpers for bindings. */
+/* Reject the keys of the table at t not in keys (NULL-terminated). */
+void		 dlua_check_keys(lua_State *, int t, const char **keys,
+		    const char *what);
 int		 dlua_opt_bool(lua_State *, int tidx, const char *, int def);
 lua_Integer	 dlua_opt_int(lua_State *, int tidx, const char *,
 		    lua_Integer def);

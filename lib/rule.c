@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "policy.h"
 #include "config.h"
+#include "server.h"
 #include "rule.h"
 #include "siphash.h"
 
@@ -19,6 +20,7 @@ struct rule_chain	rules_query;
 struct rule_chain	rules_response;
 struct rule_chain	rules_cachehit;
 struct rule_chain	rules_selfanswered;
+struct rule_chain	rules_cacheinserted;
 
 bool	(*rule_lua_match)(struct luafn *, struct dnsq *);
 int	(*rule_lua_action)(struct luafn *, struct dnsq *);
@@ -48,6 +50,24 @@ struct qpsip_table {
 };
 
 #define QPSIP_PROBES	8
+
+/*
+ * TimedIPSetRule's addresses: open addressing under a secret key, grown
+ * by the configuration's thread, read by packet threads under the lock.
+ */
+struct tis_entry {
+	uint8_t		 te_addr[16];
+	uint8_t		 te_family;	/* 0: empty */
+	uint64_t	 te_expire;	/* monotonic ns */
+};
+
+struct timedipset {
+	pthread_rwlock_t	 ts_lock;
+	struct tis_entry	*ts_tab;
+	size_t			 ts_n;		/* a power of two, or 0 */
+	size_t			 ts_used;
+	uint8_t			 ts_key[16];
+};
 
 struct selector *
 selector_new(int kind)
@@ -102,6 +122,16 @@ selector_unref(struct selector *se)
 		break;
 	case SEL_MAXQPS:
 		pthread_mutex_destroy(&se->se_u.maxqps.lock);
+		break;
+	case SEL_TIMEDIPSET:
+		if (se->se_u.tis != NULL) {
+			pthread_rwlock_destroy(&se->se_u.tis->ts_lock);
+			free(se->se_u.tis->ts_tab);
+			free(se->se_u.tis);
+		}
+		break;
+	case SEL_POOLOUTSTANDING:
+		free(se->se_u.outstanding.pool);
 		break;
 	case SEL_MAXQPSIP:
 		if (se->se_u.qpsip != NULL) {
@@ -238,6 +268,167 @@ found:
 	over = !qps_take(&e->qe_bucket, now);
 	pthread_mutex_unlock(&qt->qt_lock);
 	return over;
+}
+
+struct selector *
+selector_timedipset(void)
+{
+	struct selector		*se;
+	struct timedipset	*ts;
+
+	if ((se = selector_new(SEL_TIMEDIPSET)) == NULL)
+		return NULL;
+	if ((ts = calloc(1, sizeof(*ts))) == NULL ||
+	    selector_set_desc(se, "Src: limited set of IP addresses") == -1) {
+		free(ts);
+		selector_unref(se);
+		return NULL;
+	}
+	pthread_rwlock_init(&ts->ts_lock, NULL);
+	randombytes_buf(ts->ts_key, sizeof(ts->ts_key));
+	se->se_u.tis = ts;
+	return se;
+}
+
+/* The address of sa as a key; 0 for a family without one. */
+static int
+tis_key(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET)
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		return 0;
+	return sa->sa_family;
+}
+
+/* The entry of the address, or the empty one where it would go. */
+static struct tis_entry *
+tis_slot(struct tis_entry *tab, size_t n, const uint8_t key[16],
+    const uint8_t addr[16], int family)
+{
+	struct tis_entry	*e;
+	size_t			 i;
+
+	i = (size_t)siphash24(key, addr, 16) + (size_t)family;
+	for (;; i++) {
+		e = &tab[i & (n - 1)];
+		if (e->te_family == 0 || (e->te_family == family &&
+		    memcmp(e->te_addr, addr, 16) == 0))
+			return e;
+	}
+}
+
+/* Make a table of n entries with the live ones of ts; the write lock held. */
+static int
+tis_rehash(struct timedipset *ts, size_t n, uint64_t now)
+{
+	struct tis_entry	*tab, *e, *o;
+	size_t			 i, used = 0;
+
+	if ((tab = calloc(n, sizeof(*tab))) == NULL)
+		return -1;
+	for (i = 0; i < ts->ts_n; i++) {
+		o = &ts->ts_tab[i];
+		if (o->te_family == 0 || o->te_expire <= now)
+			continue;
+		e = tis_slot(tab, n, ts->ts_key, o->te_addr, o->te_family);
+		*e = *o;
+		used++;
+	}
+	free(ts->ts_tab);
+	ts->ts_tab = tab;
+	ts->ts_n = n;
+	ts->ts_used = used;
+	return 0;
+}
+
+int
+timedipset_add(struct timedipset *ts, const struct sockaddr *sa,
+    uint64_t expire)
+{
+	struct tis_entry	*e;
+	uint8_t			 addr[16];
+	int			 family, rc = 0;
+
+	if ((family = tis_key(sa, addr)) == 0)
+		return 0;
+	pthread_rwlock_wrlock(&ts->ts_lock);
+	/* At most half full, so that probes end soon. */
+	if ((ts->ts_used + 1) * 2 > ts->ts_n &&
+	    tis_rehash(ts, ts->ts_n ? ts->ts_n * 2 : 64, 0) == -1)
+		rc = -1;
+	else {
+		e = tis_slot(ts->ts_tab, ts->ts_n, ts->ts_key, addr, family);
+		if (e->te_family == 0) {
+			memcpy(e->te_addr, addr, 16);
+			e->te_family = (uint8_t)family;
+			ts->ts_used++;
+		}
+		if (e->te_expire < expire)
+			e->te_expire = expire;
+	}
+	pthread_rwlock_unlock(&ts->ts_lock);
+	return rc;
+}
+
+int
+timedipset_cleanup(struct timedipset *ts, uint64_t now)
+{
+	int	rc;
+
+	pthread_rwlock_wrlock(&ts->ts_lock);
+	rc = ts->ts_n == 0 ? 0 : tis_rehash(ts, ts->ts_n, now);
+	pthread_rwlock_unlock(&ts->ts_lock);
+	return rc;
+}
+
+void
+timedipset_clear(struct timedipset *ts)
+{
+	pthread_rwlock_wrlock(&ts->ts_lock);
+	free(ts->ts_tab);
+	ts->ts_tab = NULL;
+	ts->ts_n = ts->ts_used = 0;
+	pthread_rwlock_unlock(&ts->ts_lock);
+}
+
+static bool
+timedipset_match(struct timedipset *ts, const struct sockaddr *sa,
+    uint64_t now)
+{
+	struct tis_entry	*e;
+	uint8_t			 addr[16];
+	int			 family;
+	bool			 hit = false;
+
+	if ((family = tis_key(sa, addr)) == 0)
+		return false;
+	pthread_rwlock_rdlock(&ts->ts_lock);
+	if (ts->ts_n > 0) {
+		e = tis_slot(ts->ts_tab, ts->ts_n, ts->ts_key, addr, family);
+		hit = e->te_family != 0 && now < e->te_expire;
+	}
+	pthread_rwlock_unlock(&ts->ts_lock);
+	return hit;
+}
+
+/* The queries in flight to the servers of a pool (PoolOutstandingRule). */
+static uint64_t
+pool_outstanding(const struct config *cf, const char *name)
+{
+	struct pool	*pl = config_pool(cf, name);
+	uint64_t	 n = 0;
+	size_t		 i;
+	int		 o;
+
+	for (i = 0; pl != NULL && i < pl->pl_count; i++)
+		if ((o = atomic_load_explicit(&pl->pl_servers[i]->ds_outstanding,
+		    memory_order_relaxed)) > 0)
+			n += (uint64_t)o;
+	return n;
 }
 
 static bool
@@ -400,6 +591,12 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return ok;
 	case SEL_MAXQPSIP:
 		return qpsip_over(se->se_u.qpsip, dq->dq_remote, dq->dq_now);
+	case SEL_TIMEDIPSET:
+		return timedipset_match(se->se_u.tis, dq->dq_remote,
+		    dq->dq_now);
+	case SEL_POOLOUTSTANDING:
+		return pool_outstanding(dq->dq_cf, se->se_u.outstanding.pool) >
+		    se->se_u.outstanding.limit;
 	case SEL_AND:
 		for (i = 0; i < se->se_u.list.n; i++)
 			if (!selector_match(se->se_u.list.subs[i], dq))
@@ -512,6 +709,7 @@ dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
 	dq->dq_pool = "";
 	dq->dq_ecsoverride = -1;
 	dq->dq_ecsv4 = dq->dq_ecsv6 = -1;
+	dq->dq_tempfailttl = -1;
 }
 
 /* Chains */
@@ -665,7 +863,7 @@ rule_process(const struct rule_chain *rc, struct dnsq *dq)
 	return VERDICT_NONE;
 }
 
-static int
+int
 rule_matches_cmp(const void *a, const void *b)
 {
 	uint64_t x = atomic_load(&(*(struct rule *const *)a)->ru_matches);

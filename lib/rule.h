@@ -61,6 +61,9 @@ struct dnsq {
 	struct netmask		 dq_ecsnm;	/* SetECSAction; family 0: none */
 	bool			 dq_ecsadded;	/* we put ECS in the query */
 	bool			 dq_ecshadopt;	/* ... which had an OPT record */
+	/* What rules leave for the answer, carried from query to response. */
+	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
+	int32_t			 dq_tempfailttl;	/* -1: the cache's own */
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -83,10 +86,12 @@ enum selector_kind {
 	SEL_DNSSEC, SEL_QNAMELABELS, SEL_QNAMEWIRELEN, SEL_RECORDSCOUNT,
 	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
-	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION
+	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
+	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING
 };
 
 struct qpsip_table;
+struct timedipset;
 struct pcache;
 struct pool;
 
@@ -124,6 +129,11 @@ struct selector {
 			struct qps	 bucket;
 		}			 maxqps;
 		struct qpsip_table	*qpsip;
+		struct timedipset	*tis;
+		struct {
+			char	*pool;
+			uint64_t limit;
+		}			 outstanding;
 		struct {
 			struct selector	**subs;
 			size_t		  n;
@@ -139,9 +149,12 @@ enum action_kind {
 	ACT_SPOOFRAW, ACT_DELAY, ACT_NORECURSE, ACT_DISABLEVALIDATION,
 	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
-	ACT_ECSOVERRIDE,
+	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
+	ACT_SPOOFPACKET, ACT_SPOOFSVC,
 	/* response actions */
-	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA
+	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
+	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
+	ACT_RSETTAG
 };
 
 #define SPOOF_MAX	16
@@ -192,6 +205,17 @@ struct action {
 		}			 log;
 		struct action		*inner;
 		struct {
+			uint32_t	 min, max;	/* LimitTTL, caps */
+			uint32_t	 pct;		/* SetReducedTTL */
+			uint16_t	*types;		/* NULL: all */
+			size_t		 ntypes;
+		}			 rrs;
+		struct {
+			uint16_t	 code;
+			uint16_t	 len;
+			uint8_t		*data;		/* an option, a packet */
+		}			 raw;
+		struct {
 			struct sockaddr_storage addr;
 			pthread_mutex_t	 lock;
 			int		 fd;	/* -1 until first used */
@@ -229,11 +253,15 @@ struct rule_chain {
 	uint64_t		  rc_nextorder;
 };
 
-/* The chains: queries, responses, cache hits, self-answered responses. */
+/*
+ * The chains: queries, responses, cache hits, self-answered responses,
+ * answers handed to a packet cache.
+ */
 extern struct rule_chain	rules_query;
 extern struct rule_chain	rules_response;
 extern struct rule_chain	rules_cachehit;
 extern struct rule_chain	rules_selfanswered;
+extern struct rule_chain	rules_cacheinserted;
 
 /*
  * Hooks into Lua for LuaRule and LuaAction, set by the Lua layer; they
@@ -264,6 +292,16 @@ int		 selector_set_desc(struct selector *, const char *, ...)
 struct selector	*selector_maxqpsip(double qps, int v4bits, int v6bits,
 		    double burst, int expiration, size_t maxentries);
 bool		 selector_match(struct selector *, struct dnsq *);
+/*
+ * TimedIPSetRule: addresses that match until their time is up (monotonic
+ * ns).  add keeps the later expiry of an address added twice; cleanup
+ * drops the expired ones.  -1 on ENOMEM.
+ */
+struct selector	*selector_timedipset(void);
+int		 timedipset_add(struct timedipset *, const struct sockaddr *,
+		    uint64_t expire);
+int		 timedipset_cleanup(struct timedipset *, uint64_t now);
+void		 timedipset_clear(struct timedipset *);
 
 struct action	*action_new(int kind);
 void		 action_ref(struct action *);
@@ -298,6 +336,8 @@ void		 rule_clear(struct rule_chain *);
 int		 rule_set(struct rule_chain *, struct rule **, size_t);
 /* Run the chain; dq may be rewritten.  Returns the verdict. */
 int		 rule_process(const struct rule_chain *, struct dnsq *);
+/* qsort() order of rule pointers: most matches first. */
+int		 rule_matches_cmp(const void *, const void *);
 /* showRules()-style listing; filter: only rules whose action is kind. */
 void		 rule_show(const struct rule_chain *, struct sbuf *,
 		    bool uuids, int onlykind, size_t limit, bool bymatches);
@@ -319,6 +359,12 @@ struct dq_tagset;
 struct dq_tagset *dnsq_tags_save(const struct dnsq *);
 void		 dnsq_tags_load(struct dnsq *, const struct dq_tagset *);
 void		 dnsq_tags_free(struct dq_tagset *);
+
+/*
+ * Cap the TTLs of every record of the answer in dq but OPT to max
+ * (SetMaxReturnedTTL*, applied after the answer went to the cache).
+ */
+void		 dnsq_cap_ttls(struct dnsq *, uint32_t max);
 
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);

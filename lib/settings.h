@@ -61,6 +61,8 @@ struct settings {
 	int			 st_maxtcpqueuedconns;
 	int			 st_maxtcpqueuedbytes;	/* for all clients */
 	bool			 st_servfailwhennoserver;
+	bool			 st_truncatetc;		/* truncateTC() */
+	bool			 st_dropemptyqueries;	/* else NOTIMP */
 	bool			 st_randomids;	/* to the backends over UDP */
 	bool			 st_randomsockets;	/* not in turn */
 	bool			 st_verbose;

@@ -604,6 +604,29 @@ dlua_run_line_locked(lua_State *L, const char *line, struct sbuf *out)
 	return 0;
 }
 
+void
+dlua_check_keys(lua_State *L, int t, const char **keys, const char *what)
+{
+	const char	*k;
+	size_t		 i;
+
+	t = lua_absindex(L, t);
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			luaL_error(L, "%s: option names must be strings", what);
+		}
+		k = lua_tostring(L, -1);
+		for (i = 0; keys[i] != NULL; i++)
+			if (strcmp(keys[i], k) == 0)
+				break;
+		if (keys[i] == NULL)
+			luaL_error(L, "%s: unknown option '%s'", what, k);
+	}
+}
+
 int
 dlua_opt_bool(lua_State *L, int t, const char *key, int def)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "inflight.h"
 #include "lua.h"
 #include "netmask.h"
 #include "rule.h"
@@ -447,7 +448,38 @@ l_getluamemoryusage(lua_State *L)
 	return 1;
 }
 
+static bool
+bool_arg(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	return lua_toboolean(L, 1);
+}
+
+static int
+l_truncatetc(lua_State *L)
+{
+	settings.st_truncatetc = bool_arg(L);
+	return 0;
+}
+
+static int
+l_setdropemptyqueries(lua_State *L)
+{
+	settings.st_dropemptyqueries = bool_arg(L);
+	return 0;
+}
+
+static int
+l_setallowemptyresponse(lua_State *L)
+{
+	atomic_store(&inflight_allow_empty, bool_arg(L));
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
+	{ "truncateTC", l_truncatetc },
+	{ "setDropEmptyQueries", l_setdropemptyqueries },
+	{ "setAllowEmptyResponse", l_setallowemptyresponse },
 	{ "setLuaMemoryLimit", l_setluamemorylimit },
 	{ "getLuaMemoryUsage", l_getluamemoryusage },
 	{ "setUDPFailoverTimeout", l_setudpfailovertimeout },

@@ -6,14 +6,19 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "addr.h"
 #include "dnspacket.h"
 #include "lua.h"
 #include "netmask.h"
+#include "policy.h"
 #include "rule.h"
 
 #define SELECTOR_MT	"dnsdist.DNSRule"
@@ -23,6 +28,8 @@
 #define NMG_MT		"dnsdist.NetmaskGroup"
 #define DNSNAME_MT	"dnsdist.DNSName"
 #define CA_MT		"dnsdist.ComboAddress"
+#define TIS_MT		"dnsdist.TimedIPSetRule"
+#define NAMESET_MT	"dnsdist.DNSNameSet"
 
 struct dnsname_ud {
 	uint8_t	dn_name[DNSNAME_MAXLEN];
@@ -350,7 +357,7 @@ l_newsuffixmatchnode(lua_State *L)
 static int
 l_smn_gc(lua_State *L)
 {
-	struct suffix_set	**u = luaL_checkudata(L, 1, SMN_MT);
+	struct suffix_set	**u = lua_touserdata(L, 1);
 
 	suffix_unref(*u);
 	*u = NULL;
@@ -359,12 +366,12 @@ l_smn_gc(lua_State *L)
 
 /* The set of an SMN object, copied first if a rule shares it. */
 static struct suffix_set *
-smn_check(lua_State *L, int idx, bool writing)
+set_check(lua_State *L, int idx, const char *mt, bool writing)
 {
-	struct suffix_set	**u = luaL_checkudata(L, idx, SMN_MT), *c;
+	struct suffix_set	**u = luaL_checkudata(L, idx, mt), *c;
 
 	if (*u == NULL)
-		luaL_error(L, "bad SuffixMatchNode");
+		luaL_error(L, "bad name set");
 	if (writing && atomic_load(&(*u)->ss_refs) > 1) {
 		if ((c = suffix_clone(*u)) == NULL)
 			luaL_error(L, "out of memory");
@@ -372,6 +379,12 @@ smn_check(lua_State *L, int idx, bool writing)
 		*u = c;
 	}
 	return *u;
+}
+
+static struct suffix_set *
+smn_check(lua_State *L, int idx, bool writing)
+{
+	return set_check(L, idx, SMN_MT, writing);
 }
 
 static void
@@ -412,6 +425,135 @@ l_smn_check(lua_State *L)
 
 	dlua_name_arg(L, 2, name, &len);
 	lua_pushboolean(L, suffix_match(ss, name, len, NULL));
+	return 1;
+}
+
+
+/* DNSNameSet: exact names, a set shared with the rules made of it. */
+static int
+l_newdnsnameset(lua_State *L)
+{
+	struct suffix_set	**u = lua_newuserdata(L, sizeof(*u));
+
+	*u = NULL;
+	luaL_setmetatable(L, NAMESET_MT);
+	if ((*u = suffix_new()) == NULL)
+		return luaL_error(L, "out of memory");
+	return 1;
+}
+
+static int
+l_nameset_add(lua_State *L)
+{
+	smn_add_one(L, set_check(L, 1, NAMESET_MT, true), 2);
+	return 0;
+}
+
+static int
+l_nameset_check(lua_State *L)
+{
+	struct suffix_set	*ss = set_check(L, 1, NAMESET_MT, false);
+	uint8_t			 name[DNSNAME_MAXLEN];
+	size_t			 len;
+
+	dlua_name_arg(L, 2, name, &len);
+	lua_pushboolean(L, suffix_has(ss, name, len));
+	return 1;
+}
+
+static int
+l_nameset_size(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)set_check(L, 1, NAMESET_MT,
+	    false)->ss_count);
+	return 1;
+}
+
+static int
+l_nameset_empty(lua_State *L)
+{
+	lua_pushboolean(L, set_check(L, 1, NAMESET_MT, false)->ss_count == 0);
+	return 1;
+}
+
+/* A new set for the object: the names of the old one but skip (if any). */
+static void
+nameset_replace(lua_State *L, const uint8_t *skip, size_t skiplen)
+{
+	struct suffix_set	**u = luaL_checkudata(L, 1, NAMESET_MT), *ns;
+	const struct suffix_set	*os = set_check(L, 1, NAMESET_MT, false);
+	size_t			 off = 0;
+
+	if ((ns = suffix_new()) == NULL)
+		luaL_error(L, "out of memory");
+	while (skip != NULL && off < os->ss_arenalen) {
+		if (!dnsname_equal(os->ss_arena + off + 1, os->ss_arena[off],
+		    skip, skiplen) && suffix_add(ns, os->ss_arena + off + 1,
+		    os->ss_arena[off]) == -1) {
+			suffix_unref(ns);
+			luaL_error(L, "out of memory");
+		}
+		off += (size_t)os->ss_arena[off] + 1;
+	}
+	suffix_unref(*u);
+	*u = ns;
+}
+
+static int
+l_nameset_clear(lua_State *L)
+{
+	nameset_replace(L, NULL, 0);
+	return 0;
+}
+
+static int
+l_nameset_delete(lua_State *L)
+{
+	struct suffix_set	*ss = set_check(L, 1, NAMESET_MT, false);
+	uint8_t			 name[DNSNAME_MAXLEN];
+	size_t			 len;
+	bool			 had;
+
+	dlua_name_arg(L, 2, name, &len);
+	if ((had = suffix_has(ss, name, len)))
+		nameset_replace(L, name, len);
+	lua_pushinteger(L, had);
+	return 1;
+}
+
+static int
+l_nameset_tostring(lua_State *L)
+{
+	struct suffix_set	*ss = set_check(L, 1, NAMESET_MT, false);
+	char			 text[DNSNAME_MAXTEXT];
+	luaL_Buffer		 b;
+	size_t			 off = 0;
+
+	luaL_buffinit(L, &b);
+	while (off < ss->ss_arenalen) {
+		dnsname_to_text(ss->ss_arena + off + 1, ss->ss_arena[off], text,
+		    sizeof(text));
+		luaL_addstring(&b, text);
+		luaL_addchar(&b, ' ');
+		off += (size_t)ss->ss_arena[off] + 1;
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* newDNSNameFromRaw(): a name in wire format, compression not allowed. */
+static int
+l_newdnsnamefromraw(lua_State *L)
+{
+	size_t		 len, off = 0, nlen;
+	const char	*raw = luaL_checklstring(L, 1, &len);
+	uint8_t		 name[DNSNAME_MAXLEN];
+
+	if (dnsname_parse((const uint8_t *)raw, len, &off, name, &nlen) == -1 ||
+	    off != nlen)
+		return luaL_error(L, "newDNSNameFromRaw: not a name in wire "
+		    "format");
+	dlua_push_dnsname(L, name, nlen);
 	return 1;
 }
 
@@ -663,7 +805,12 @@ l_qnamesetrule(lua_State *L)
 	struct suffix_set	*set;
 	size_t			 i, n;
 
-	/* A DNSNameSet is a table of names here. */
+	if (luaL_testudata(L, 1, NAMESET_MT) != NULL) {
+		smn_selector(L, set_check(L, 1, NAMESET_MT, false),
+		    SEL_QNAMESET);
+		return 1;
+	}
+	/* Or a table of names. */
 	luaL_checktype(L, 1, LUA_TTABLE);
 	l_newsuffixmatchnode(L);
 	set = smn_check(L, -1, true);
@@ -1029,6 +1176,224 @@ l_notrule(lua_State *L)
 	return 1;
 }
 
+
+static int
+l_pooloutstandingrule(lua_State *L)
+{
+	const char	*pool = luaL_checkstring(L, 1);
+	lua_Integer	 limit = luaL_checkinteger(L, 2);
+	struct selector	*se;
+
+	if (limit < 0)
+		return luaL_error(L, "PoolOutstandingRule: a negative limit");
+	se = sel_new(L, SEL_POOLOUTSTANDING);
+	se->se_kind = SEL_ALL;
+	if ((se->se_u.outstanding.pool = strdup(pool)) == NULL)
+		return luaL_error(L, "out of memory");
+	se->se_kind = SEL_POOLOUTSTANDING;
+	se->se_u.outstanding.limit = (uint64_t)limit;
+	selector_set_desc(se, "pool '%s' outstanding > %lld", pool,
+	    (long long)limit);
+	return 1;
+}
+
+/* TimedIPSetRule: the object holds the selector; slice() hands it out. */
+static int
+l_timedipsetrule(lua_State *L)
+{
+	struct selector	**u = lua_newuserdata(L, sizeof(*u));
+
+	*u = NULL;
+	luaL_setmetatable(L, TIS_MT);
+	if ((*u = selector_timedipset()) == NULL)
+		return luaL_error(L, "out of memory");
+	return 1;
+}
+
+static struct selector *
+tis_check(lua_State *L)
+{
+	struct selector	**u = luaL_checkudata(L, 1, TIS_MT);
+
+	if (*u == NULL)
+		luaL_error(L, "bad TimedIPSetRule");
+	return *u;
+}
+
+static int
+l_tis_gc(lua_State *L)
+{
+	struct selector	**u = luaL_checkudata(L, 1, TIS_MT);
+
+	selector_unref(*u);
+	*u = NULL;
+	return 0;
+}
+
+static uint64_t
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int
+l_tis_add(lua_State *L)
+{
+	struct selector		*se = tis_check(L);
+	struct sockaddr_storage	 ss, *sp;
+	socklen_t		 len;
+	lua_Integer		 secs = luaL_checkinteger(L, 3);
+
+	if ((sp = luaL_testudata(L, 2, CA_MT)) == NULL) {
+		if (addr_parse(luaL_checkstring(L, 2), 0, &ss, &len) == -1)
+			return luaL_error(L, "TimedIPSetRule:add(): bad "
+			    "address");
+		sp = &ss;
+	}
+	if (secs < 0 || secs > INT32_MAX)
+		return luaL_error(L, "TimedIPSetRule:add(): seconds out of "
+		    "range");
+	if (timedipset_add(se->se_u.tis, (struct sockaddr *)sp, mono_now() +
+	    (uint64_t)secs * 1000000000ULL) == -1)
+		return luaL_error(L, "out of memory");
+	return 0;
+}
+
+static int
+l_tis_cleanup(lua_State *L)
+{
+	if (timedipset_cleanup(tis_check(L)->se_u.tis, mono_now()) == -1)
+		return luaL_error(L, "out of memory");
+	return 0;
+}
+
+static int
+l_tis_clear(lua_State *L)
+{
+	timedipset_clear(tis_check(L)->se_u.tis);
+	return 0;
+}
+
+static int
+l_tis_slice(lua_State *L)
+{
+	struct selector	*se = tis_check(L);
+
+	selector_ref(se);
+	dlua_push_selector(L, se);
+	return 1;
+}
+
+static int
+l_tis_tostring(lua_State *L)
+{
+	lua_pushstring(L, tis_check(L)->se_desc);
+	return 1;
+}
+
+/*
+ * makeRule(): as dnsdist, netmasks make a NetmaskGroupRule (and names
+ * given beside them are ignored), names a SuffixMatchNodeRule.
+ */
+static int
+l_makerule(lua_State *L)
+{
+	struct selector	*se = selector_arg(L, 1);
+
+	/* selector_arg() ORs both kinds, the netmasks first. */
+	if (se->se_kind == SEL_OR && luaL_testudata(L, 1, SELECTOR_MT) == NULL) {
+		se = se->se_u.list.subs[0];
+		selector_ref(se);
+		dlua_push_selector(L, se);
+	}
+	return 1;
+}
+
+
+static bool
+selector_has_lua(const struct selector *se)
+{
+	size_t	i;
+
+	if (se->se_kind == SEL_LUA)
+		return true;
+	if (se->se_kind == SEL_NOT)
+		return selector_has_lua(se->se_u.inner);
+	if (se->se_kind == SEL_AND || se->se_kind == SEL_OR)
+		for (i = 0; i < se->se_u.list.n; i++)
+			if (selector_has_lua(se->se_u.list.subs[i]))
+				return true;
+	return false;
+}
+
+#define BENCH_QUERIES	1000
+
+/*
+ * benchRule(rule[, times[, suffix]]): as dnsdist, the rule against 1000
+ * queries for random names under suffix, of random types, from random
+ * IPv4 clients, times times in all.
+ */
+static int
+l_benchrule(lua_State *L)
+{
+	lua_Integer		 times = luaL_optinteger(L, 2, 100000);
+	const char		*suffix = luaL_optstring(L, 3, "powerdns.com");
+	struct selector		*se = selector_arg(L, 1);
+	struct bench_query {
+		uint8_t			pkt[DNS_HDRLEN + DNSNAME_MAXLEN + 4];
+		size_t			len;
+		struct dnsquestion	q;
+		struct sockaddr_in	sin;
+	}			*bq;
+	struct dnsq		 dq;
+	uint8_t			 sname[DNSNAME_MAXLEN], name[DNSNAME_MAXLEN];
+	size_t			 slen, i;
+	uint64_t		 rnd, t0, matches = 0;
+	double			 us;
+
+	if (times <= 0)
+		return luaL_error(L, "benchRule: times must be above 0");
+	if (selector_has_lua(se))
+		return luaL_error(L, "benchRule: a rule with a LuaRule would "
+		    "wait for the Lua state it runs in");
+	if (dnsname_from_text(suffix, sname, &slen) == -1 || slen > 200)
+		return luaL_error(L, "benchRule: bad suffix '%s'", suffix);
+	if ((bq = calloc(BENCH_QUERIES, sizeof(*bq))) == NULL)
+		return luaL_error(L, "out of memory");
+	randombytes_buf(&rnd, sizeof(rnd));
+	for (i = 0; i < BENCH_QUERIES; i++) {
+		uint32_t r = (uint32_t)policy_random(&rnd);
+		int	 n = snprintf((char *)name + 1, 11, "%u", r);
+
+		name[0] = (uint8_t)n;
+		memcpy(name + 1 + n, sname, slen);
+		bq[i].len = dnspacket_make_query(bq[i].pkt, sizeof(bq[i].pkt),
+		    (uint16_t)r, name, (size_t)n + 1 + slen,
+		    (uint16_t)(policy_random(&rnd) % 0xff), DNS_CLASS_IN, true);
+		(void)dnspacket_question(bq[i].pkt, bq[i].len, &bq[i].q);
+		bq[i].sin.sin_family = AF_INET;
+		bq[i].sin.sin_addr.s_addr = (uint32_t)policy_random(&rnd);
+	}
+	t0 = mono_now();
+	for (i = 0; i < (size_t)times; i++) {
+		struct bench_query *b = &bq[i % BENCH_QUERIES];
+
+		dnsq_init(&dq, b->pkt, b->len, b->len, &b->q,
+		    (struct sockaddr *)&b->sin, t0, &rnd);
+		if (selector_match(se, &dq))
+			matches++;
+	}
+	us = (double)(mono_now() - t0) / 1000.0;
+	free(bq);
+	dlua_printf("Had %llu matches out of %lld, %.1f qps, in %.1f us\n",
+	    (unsigned long long)matches, (long long)times,
+	    us > 0 ? 1000000.0 * (double)times / us : 0.0, us);
+	return 0;
+}
+
 /* Action constructors */
 
 static int
@@ -1367,19 +1732,31 @@ l_delayresponseaction(lua_State *L)
 }
 
 static int
-l_settagaction(lua_State *L)
+set_tag(lua_State *L, int kind)
 {
 	const char	*name = luaL_checkstring(L, 1);
 	const char	*value = luaL_checkstring(L, 2);
-	struct action	*ac = act_new(L, ACT_SETTAG);
+	struct action	*ac = act_new(L, kind);
 
 	ac->ac_kind = ACT_NONE;
 	if ((ac->ac_u.tag.name = strdup(name)) == NULL ||
 	    (ac->ac_u.tag.value = strdup(value)) == NULL)
 		return luaL_error(L, "out of memory");
-	ac->ac_kind = ACT_SETTAG;
+	ac->ac_kind = kind;
 	action_set_desc(ac, "set tag '%s' to value '%s'", name, value);
 	return 1;
+}
+
+static int
+l_settagaction(lua_State *L)
+{
+	return set_tag(L, ACT_SETTAG);
+}
+
+static int
+l_settagresponseaction(lua_State *L)
+{
+	return set_tag(L, ACT_RSETTAG);
 }
 
 /*
@@ -1473,6 +1850,174 @@ l_negativeandsoaaction(lua_State *L)
 	return 1;
 }
 
+
+/* A TTL, or a count of seconds: 0 to 2^31 - 1. */
+static uint32_t
+ttl_arg(lua_State *L, int idx, const char *fn)
+{
+	lua_Integer	v = luaL_checkinteger(L, idx);
+
+	if (v < 0 || v > INT32_MAX)
+		luaL_error(L, "%s: %d out of range", fn, (int)v);
+	return (uint32_t)v;
+}
+
+/* A type or a table of types (integers or names), into ac's list. */
+static void
+types_arg(lua_State *L, int idx, struct action *ac, const char *fn)
+{
+	size_t	i, n = 1;
+
+	if (lua_type(L, idx) == LUA_TTABLE)
+		n = lua_rawlen(L, idx);
+	if (n == 0)
+		return;
+	if ((ac->ac_u.rrs.types = calloc(n, sizeof(uint16_t))) == NULL)
+		luaL_error(L, "out of memory");
+	for (i = 1; i <= n; i++) {
+		if (lua_type(L, idx) == LUA_TTABLE)
+			lua_rawgeti(L, idx, (lua_Integer)i);
+		else
+			lua_pushvalue(L, idx);
+		if (!lua_isinteger(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s: record types expected", fn);
+		ac->ac_u.rrs.types[ac->ac_u.rrs.ntypes++] = qtype_arg(L, -1);
+		lua_pop(L, 1);
+	}
+}
+
+static int
+l_clearrecordtypesresponseaction(lua_State *L)
+{
+	struct action	*ac = act_new(L, ACT_RCLEARTYPES);
+
+	types_arg(L, 1, ac, "ClearRecordTypesResponseAction");
+	if (ac->ac_u.rrs.ntypes == 0)
+		return luaL_error(L, "ClearRecordTypesResponseAction: no type");
+	action_set_desc(ac, "clear record types (%zu)", ac->ac_u.rrs.ntypes);
+	return 1;
+}
+
+static struct action *
+limit_ttl(lua_State *L, uint32_t min, uint32_t max)
+{
+	struct action	*ac = act_new(L, ACT_RLIMITTTL);
+
+	ac->ac_u.rrs.min = min;
+	ac->ac_u.rrs.max = max;
+	action_set_desc(ac, "limit ttl (%u - %u)", min, max);
+	return ac;
+}
+
+static int
+l_limitttlresponseaction(lua_State *L)
+{
+	const char	*fn = "LimitTTLResponseAction";
+	uint32_t	 min = ttl_arg(L, 1, fn);
+	uint32_t	 max = lua_isnoneornil(L, 2) ? UINT32_MAX :
+			    ttl_arg(L, 2, fn);
+	bool		 types = !lua_isnoneornil(L, 3);
+	struct action	*ac;
+
+	if (types)
+		luaL_checktype(L, 3, LUA_TTABLE);
+	ac = limit_ttl(L, min, max);
+	if (types)
+		types_arg(L, 3, ac, fn);
+	return 1;
+}
+
+static int
+l_setminttlresponseaction(lua_State *L)
+{
+	limit_ttl(L, ttl_arg(L, 1, "SetMinTTLResponseAction"), UINT32_MAX);
+	return 1;
+}
+
+static int
+l_setmaxttlresponseaction(lua_State *L)
+{
+	limit_ttl(L, 0, ttl_arg(L, 1, "SetMaxTTLResponseAction"));
+	return 1;
+}
+
+static int
+l_setreducedttlresponseaction(lua_State *L)
+{
+	lua_Integer	 pct = luaL_checkinteger(L, 1);
+	struct action	*ac;
+
+	/* A uint8_t in dnsdist: above 100 raises the TTLs. */
+	if (pct < 0 || pct > 255)
+		return luaL_error(L, "SetReducedTTLResponseAction: percentage "
+		    "between 0 and 255");
+	ac = act_new(L, ACT_RREDUCETTL);
+	ac->ac_u.rrs.pct = (uint32_t)pct;
+	action_set_desc(ac, "reduce ttl to %d percent of its value", (int)pct);
+	return 1;
+}
+
+static int
+max_returned_ttl(lua_State *L, int kind, const char *fn)
+{
+	uint32_t	 max = ttl_arg(L, 1, fn);
+	struct action	*ac = act_new(L, kind);
+
+	ac->ac_u.rrs.max = max;
+	action_set_desc(ac, "cap the TTL of the returned response to %u", max);
+	return 1;
+}
+
+static int
+l_setmaxreturnedttlaction(lua_State *L)
+{
+	return max_returned_ttl(L, ACT_MAXRETTTL, "SetMaxReturnedTTLAction");
+}
+
+static int
+l_setmaxreturnedttlresponseaction(lua_State *L)
+{
+	return max_returned_ttl(L, ACT_RMAXRETTTL,
+	    "SetMaxReturnedTTLResponseAction");
+}
+
+static int
+l_settempfailurecachettlaction(lua_State *L)
+{
+	uint32_t	 ttl = ttl_arg(L, 1, "SetTempFailureCacheTTLAction");
+	struct action	*ac = act_new(L, ACT_TEMPFAILTTL);
+
+	ac->ac_u.rrs.max = ttl;
+	action_set_desc(ac, "set tempfailure cache ttl to %u", ttl);
+	return 1;
+}
+
+static int
+l_setskipcacheresponseaction(lua_State *L)
+{
+	return simple_action(L, ACT_RSKIPCACHE, "skip cache");
+}
+
+static int
+l_spoofpacketaction(lua_State *L)
+{
+	size_t		 rawlen;
+	const char	*raw = luaL_checklstring(L, 1, &rawlen);
+	lua_Integer	 len = luaL_checkinteger(L, 2);
+	struct action	*ac;
+
+	if (len < DNS_HDRLEN || (size_t)len > rawlen || len > 65535)
+		return luaL_error(L, "SpoofPacketAction: the length must be "
+		    "that of a DNS message, at most the string's");
+	ac = act_new(L, ACT_SPOOFPACKET);
+	if ((ac->ac_u.raw.data = malloc((size_t)len)) == NULL)
+		return luaL_error(L, "out of memory");
+	memcpy(ac->ac_u.raw.data, raw, (size_t)len);
+	ac->ac_u.raw.len = (uint16_t)len;
+	action_set_desc(ac, "spoof a raw answer of %d bytes", (int)len);
+	return 1;
+}
+
 /* Chains */
 
 static struct rule_chain *
@@ -1530,9 +2075,43 @@ l_showrules(lua_State *L)
 static int
 l_toprules(lua_State *L)
 {
-	rule_show(chain_of(L), dlua_output(), false, -1,
+	static const char *keys[] = { "showUUIDs", NULL };
+	bool	uuids = false;
+
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		dlua_check_keys(L, 2, keys, "top rules");
+		uuids = dlua_opt_bool(L, 2, "showUUIDs", 0);
+	}
+	rule_show(chain_of(L), dlua_output(), uuids, -1,
 	    (size_t)luaL_optinteger(L, 1, 10), true);
 	return 0;
+}
+
+static void	push_rulepair(lua_State *, const struct rule *);
+
+/* getTopRules() and friends: the rules that matched most, as pairs. */
+static int
+l_gettoprules(lua_State *L)
+{
+	struct rule_chain	*rc = chain_of(L);
+	lua_Integer		 top = luaL_optinteger(L, 1, 10);
+	struct rule		**list;
+	size_t			 i;
+
+	lua_newtable(L);
+	if (top <= 0 || rc->rc_count == 0)
+		return 1;
+	if ((list = calloc(rc->rc_count, sizeof(*list))) == NULL)
+		return luaL_error(L, "out of memory");
+	memcpy(list, rc->rc_rules, rc->rc_count * sizeof(*list));
+	qsort(list, rc->rc_count, sizeof(*list), rule_matches_cmp);
+	for (i = 0; i < rc->rc_count && i < (size_t)top; i++) {
+		push_rulepair(L, list[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	free(list);
+	return 1;
 }
 
 static int
@@ -1619,6 +2198,22 @@ l_newruleaction(lua_State *L)
 	rp->rp_sel = se;
 	rp->rp_act = ac;
 	return 1;
+}
+
+/* A RuleAction pair for a rule of a chain, as newRuleAction() makes. */
+static void
+push_rulepair(lua_State *L, const struct rule *ru)
+{
+	struct rulepair	*rp = lua_newuserdata(L, sizeof(*rp));
+
+	memset(rp, 0, sizeof(*rp));
+	luaL_setmetatable(L, RULEPAIR_MT);
+	if (ru->ru_name != NULL && (rp->rp_name = strdup(ru->ru_name)) == NULL)
+		luaL_error(L, "out of memory");
+	selector_ref(ru->ru_sel);
+	action_ref(ru->ru_act);
+	rp->rp_sel = ru->ru_sel;
+	rp->rp_act = ru->ru_act;
 }
 
 static int
@@ -1850,6 +2445,23 @@ static const luaL_Reg globals[] = {
 	{ "DelayResponseAction", l_delayresponseaction },
 	{ "LogResponseAction", l_logresponseaction },
 	{ "newRuleAction", l_newruleaction },
+	{ "makeRule", l_makerule },
+	{ "benchRule", l_benchrule },
+	{ "newDNSNameSet", l_newdnsnameset },
+	{ "newDNSNameFromRaw", l_newdnsnamefromraw },
+	{ "PoolOutstandingRule", l_pooloutstandingrule },
+	{ "TimedIPSetRule", l_timedipsetrule },
+	{ "ClearRecordTypesResponseAction", l_clearrecordtypesresponseaction },
+	{ "LimitTTLResponseAction", l_limitttlresponseaction },
+	{ "SetMinTTLResponseAction", l_setminttlresponseaction },
+	{ "SetMaxTTLResponseAction", l_setmaxttlresponseaction },
+	{ "SetReducedTTLResponseAction", l_setreducedttlresponseaction },
+	{ "SetMaxReturnedTTLAction", l_setmaxreturnedttlaction },
+	{ "SetMaxReturnedTTLResponseAction", l_setmaxreturnedttlresponseaction },
+	{ "SetTempFailureCacheTTLAction", l_settempfailurecachettlaction },
+	{ "SetSkipCacheResponseAction", l_setskipcacheresponseaction },
+	{ "SetTagResponseAction", l_settagresponseaction },
+	{ "SpoofPacketAction", l_spoofpacketaction },
 	{ "addDomainBlock", l_adddomainblock },
 	{ "addQPSLimit", l_addqpslimit },
 	{ "addPoolRule", l_addpoolrule },
@@ -1873,7 +2485,8 @@ struct chain_fn {
 
 static const struct chain_fn query_fns[] = {
 	{ "addAction", l_addaction }, { "showRules", l_showrules },
-	{ "topRules", l_toprules }, { "rmRule", l_rmrule },
+	{ "topRules", l_toprules }, { "getTopRules", l_gettoprules },
+	{ "rmRule", l_rmrule },
 	{ "mvRule", l_mvrule }, { "mvRuleToTop", l_mvruletotop },
 	{ "clearRules", l_clearrules }, { "getAction", l_getaction },
 	{ "setRules", l_setrules }, { NULL, NULL }
@@ -1882,7 +2495,9 @@ static const struct chain_fn query_fns[] = {
 static const struct chain_fn response_fns[] = {
 	{ "addResponseAction", l_addaction },
 	{ "showResponseRules", l_showrules },
-	{ "topResponseRules", l_toprules }, { "rmResponseRule", l_rmrule },
+	{ "topResponseRules", l_toprules },
+	{ "getTopResponseRules", l_gettoprules },
+	{ "rmResponseRule", l_rmrule },
 	{ "mvResponseRule", l_mvrule },
 	{ "mvResponseRuleToTop", l_mvruletotop },
 	{ "clearResponseRules", l_clearrules },
@@ -1892,15 +2507,31 @@ static const struct chain_fn response_fns[] = {
 static const struct chain_fn cachehit_fns[] = {
 	{ "addCacheHitResponseAction", l_addaction },
 	{ "showCacheHitResponseRules", l_showrules },
+	{ "topCacheHitResponseRules", l_toprules },
+	{ "getTopCacheHitResponseRules", l_gettoprules },
 	{ "rmCacheHitResponseRule", l_rmrule },
-	{ "mvCacheHitResponseRule", l_mvrule }, { NULL, NULL }
+	{ "mvCacheHitResponseRule", l_mvrule },
+	{ "mvCacheHitResponseRuleToTop", l_mvruletotop }, { NULL, NULL }
+};
+
+static const struct chain_fn cacheinserted_fns[] = {
+	{ "addCacheInsertedResponseAction", l_addaction },
+	{ "showCacheInsertedResponseRules", l_showrules },
+	{ "topCacheInsertedResponseRules", l_toprules },
+	{ "getTopCacheInsertedResponseRules", l_gettoprules },
+	{ "rmCacheInsertedResponseRule", l_rmrule },
+	{ "mvCacheInsertedResponseRule", l_mvrule },
+	{ "mvCacheInsertedResponseRuleToTop", l_mvruletotop }, { NULL, NULL }
 };
 
 static const struct chain_fn selfanswered_fns[] = {
 	{ "addSelfAnsweredResponseAction", l_addaction },
 	{ "showSelfAnsweredResponseRules", l_showrules },
+	{ "topSelfAnsweredResponseRules", l_toprules },
+	{ "getTopSelfAnsweredResponseRules", l_gettoprules },
 	{ "rmSelfAnsweredResponseRule", l_rmrule },
-	{ "mvSelfAnsweredResponseRule", l_mvrule }, { NULL, NULL }
+	{ "mvSelfAnsweredResponseRule", l_mvrule },
+	{ "mvSelfAnsweredResponseRuleToTop", l_mvruletotop }, { NULL, NULL }
 };
 
 static void
@@ -1953,6 +2584,26 @@ static const luaL_Reg ca_methods[] = {
 	{ "isIPv4", l_ca_isipv4 },
 	{ "isIPv6", l_ca_isipv6 },
 	{ "getPort", l_ca_getport },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg tis_methods[] = {
+	{ "add", l_tis_add },
+	{ "cleanup", l_tis_cleanup },
+	{ "clear", l_tis_clear },
+	{ "slice", l_tis_slice },
+	{ "toString", l_tis_tostring },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg nameset_methods[] = {
+	{ "add", l_nameset_add },
+	{ "check", l_nameset_check },
+	{ "size", l_nameset_size },
+	{ "empty", l_nameset_empty },
+	{ "clear", l_nameset_clear },
+	{ "delete", l_nameset_delete },
+	{ "toString", l_nameset_tostring },
 	{ NULL, NULL }
 };
 
@@ -2013,6 +2664,8 @@ dlua_open_rules(lua_State *L)
 	new_type(L, NMG_MT, nmg_methods, NULL, l_nmg_gc);
 	new_type(L, DNSNAME_MT, dnsname_methods, l_dnsname_tostring, NULL);
 	new_type(L, CA_MT, ca_methods, l_ca_tostring, NULL);
+	new_type(L, TIS_MT, tis_methods, l_tis_tostring, l_tis_gc);
+	new_type(L, NAMESET_MT, nameset_methods, l_nameset_tostring, l_smn_gc);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);
 	lua_pop(L, 1);
@@ -2020,6 +2673,7 @@ dlua_open_rules(lua_State *L)
 	register_chain(L, &rules_response, response_fns);
 	register_chain(L, &rules_cachehit, cachehit_fns);
 	register_chain(L, &rules_selfanswered, selfanswered_fns);
+	register_chain(L, &rules_cacheinserted, cacheinserted_fns);
 	constants(L, "DNSAction", actions, avals);
 	constants(L, "DNSResponseAction", ractions, ravals);
 	constants(L, "DNSQType", qtypes, qtvals);

@@ -85,29 +85,6 @@ static const char *server_keys[] = {
 	"tcpOnly", "maxInFlight", NULL
 };
 
-/* Reject unknown keys: a misspelt option must not pass silently. */
-static void
-check_keys(lua_State *L, int t, const char **keys, const char *what)
-{
-	const char	*k;
-	size_t		 i;
-
-	lua_pushnil(L);
-	while (lua_next(L, t) != 0) {
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING) {
-			lua_pop(L, 1);
-			luaL_error(L, "%s: option names must be strings", what);
-		}
-		k = lua_tostring(L, -1);
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(keys[i], k) == 0)
-				break;
-		if (keys[i] == NULL)
-			luaL_error(L, "%s: unknown option '%s'", what, k);
-	}
-}
-
 static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
@@ -178,7 +155,7 @@ l_newserver(lua_State *L)
 	const char	*addr;
 
 	if (lua_type(L, 1) == LUA_TTABLE) {
-		check_keys(L, 1, server_keys, "newServer");
+		dlua_check_keys(L, 1, server_keys, "newServer");
 		if ((addr = dlua_opt_string(L, 1, "address", NULL)) == NULL)
 			return luaL_error(L, "newServer: 'address' is missing");
 	} else

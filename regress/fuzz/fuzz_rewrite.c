@@ -99,7 +99,7 @@ fuzz_cache(const uint8_t *data, size_t size, const struct dnsquestion *q)
 	pcache_expunge(pc, 0);
 	if (!pcache_key(pc, data, size, q, false, &key))
 		return;
-	pcache_put(pc, key, q, false, data, size, 1000);
+	pcache_put(pc, key, q, false, data, size, 1000, -1);
 	if (size > ROOM || (out = malloc(ROOM)) == NULL)
 		return;
 	/* The answer goes over the query, as in the daemon. */

@@ -70,7 +70,7 @@ fill_at(struct pcache *pc, unsigned int from, unsigned int to, time_t now)
 		len = query(buf, i, 7, &q);
 		ATF_REQUIRE(pcache_key(pc, buf, len, &q, false, &key));
 		len = answer(buf, i, &q);
-		pcache_put(pc, key, &q, false, buf, len, now);
+		pcache_put(pc, key, &q, false, buf, len, now, -1);
 	}
 }
 

@@ -11,7 +11,8 @@
  * "bigtxt" answers TXT queries over TCP with TXT records filling -s bytes
  * (over UDP, truncated).  "bare" answers a name whose first label starts
  * with an RCODE's name ("formerr", "notimp", "noerror", ...) with a header
- * alone, QDCOUNT 0 and that RCODE; other names as usual.
+ * alone, QDCOUNT 0 and that RCODE; other names as usual.  "tcanswer" sets
+ * TC over UDP but keeps the answer's records, as old servers did.
  * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL",
  * its ID and source port in decimal and the first label of its name, so
  * that tests see what the daemon sends.
@@ -100,6 +101,7 @@ enum rsp_mode {
 	MODE_BIG,
 	MODE_BIGTXT,
 	MODE_BARE,
+	MODE_TCANSWER,
 	MODE_COUNT
 };
 
@@ -107,7 +109,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
 	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
-	"bare"
+	"bare", "tcanswer"
 };
 
 /* The RCODEs of the bare mode, by the start of the first label. */
@@ -450,6 +452,7 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 		rcode = DNS_R_NXDOMAIN;
 		break;
 	case MODE_TRUNCATE:
+	case MODE_TCANSWER:
 		tc = !tcp;
 		break;
 	case MODE_BIGTXT:
@@ -474,7 +477,7 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 		    ascii_lower(out[DNS_HDRLEN + 1]) == 'x' ? 'y' : 'x';
 	off = q.q_qend;
 
-	if (rcode == DNS_R_NOERROR && !tc) {
+	if (rcode == DNS_R_NOERROR && (!tc || mode == MODE_TCANSWER)) {
 		if (q.q_qtype == DNS_T_A && q.q_qclass == DNS_C_IN) {
 			off += rr_put(out + off, DNS_T_A, DNS_C_IN, 60,
 			    cfg_addr, sizeof(cfg_addr));
