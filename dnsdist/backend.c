@@ -517,7 +517,8 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (sl->sl_ecsadded)
 		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
 	/* truncateTC(true): a truncated answer keeps its question only. */
-	if (settings.st_truncatetc && dnspacket_tc(pkt) && q.q_end > DNS_HDRLEN)
+	if (config_now()->cf_truncatetc && dnspacket_tc(pkt) &&
+	    q.q_end > DNS_HDRLEN)
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	/*
 	 * Nor more than it can take: TC set, it asks again over TCP.  As in

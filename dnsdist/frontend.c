@@ -383,7 +383,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	if (dnspacket_qdcount(pkt) == 0) {
 		/* As dnsdist: NOTIMP, unless setDropEmptyQueries(true). */
 		stats_inc(STAT_EMPTY_QUERIES);
-		if (!settings.st_dropemptyqueries) {
+		if (!config_now()->cf_dropemptyqueries) {
 			dnspacket_set_qr(pkt, true);
 			dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
 			frontend_udp_answer(li, pkt, len, from, dst, NULL, NULL,

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "dnsdist.h"
 #include "dynblock.h"
+#include "inflight.h"
 #include "lua.h"
 #include "netmask.h"
 #include "policy.h"
@@ -56,6 +57,7 @@ struct draft {
 	uint16_t		 d_ednspayload;
 	int			 d_dynaction;
 	size_t			 d_memlimit;
+	bool			 d_allowempty;
 };
 
 /* The scalars as they were before the configuration ran: the defaults. */
@@ -86,6 +88,7 @@ scalars_get(struct draft *d)
 	d->d_ednspayload = rule_edns_payload;
 	d->d_dynaction = atomic_load(&dynblock_default_action);
 	d->d_memlimit = dlua_mem_limit;
+	d->d_allowempty = atomic_load(&inflight_allow_empty);
 }
 
 /* Packet threads read these: only values that change are written. */
@@ -103,6 +106,8 @@ scalars_set(const struct draft *d)
 	if (atomic_load(&dynblock_default_action) != d->d_dynaction)
 		atomic_store(&dynblock_default_action, d->d_dynaction);
 	dlua_mem_limit = d->d_memlimit;
+	if (atomic_load(&inflight_allow_empty) != d->d_allowempty)
+		atomic_store(&inflight_allow_empty, d->d_allowempty);
 }
 
 void

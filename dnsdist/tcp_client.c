@@ -217,7 +217,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	q = &tq->tq_q;
 	/* As dnsdist: a query without a question gets NOTIMP, or nothing. */
 	if (len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
-	    dnspacket_qdcount(pkt) == 0 && !settings.st_dropemptyqueries) {
+	    dnspacket_qdcount(pkt) == 0 &&
+	    !config_now()->cf_dropemptyqueries) {
 		stats_inc(STAT_EMPTY_QUERIES);
 		dnspacket_set_qr(pkt, true);
 		dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);

@@ -175,7 +175,9 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_tcpsendtimeout != b->cf_tcpsendtimeout ||
 	    a->cf_maxtcpqueriesperconn != b->cf_maxtcpqueriesperconn ||
 	    a->cf_maxtcpconnduration != b->cf_maxtcpconnduration ||
-	    a->cf_maxtcpconnperclient != b->cf_maxtcpconnperclient)
+	    a->cf_maxtcpconnperclient != b->cf_maxtcpconnperclient ||
+	    a->cf_truncatetc != b->cf_truncatetc ||
+	    a->cf_dropemptyqueries != b->cf_dropemptyqueries)
 		return false;
 	for (i = 0; i < a->cf_npools; i++)
 		if (!pool_same(a->cf_pools[i], b->cf_pools[i]))
@@ -221,6 +223,8 @@ config_publish(bool blockfilter)
 	cf->cf_maxtcpqueriesperconn = settings.st_maxtcpqueriesperconn;
 	cf->cf_maxtcpconnduration = settings.st_maxtcpconnduration;
 	cf->cf_maxtcpconnperclient = settings.st_maxtcpconnperclient;
+	cf->cf_truncatetc = settings.st_truncatetc;
+	cf->cf_dropemptyqueries = settings.st_dropemptyqueries;
 	/* Only this thread publishes: the live one is stable here. */
 	old = atomic_load_explicit(&config_live, memory_order_relaxed);
 	if (old != NULL && config_same(old, cf)) {

@@ -53,6 +53,8 @@ struct config {
 	int			  cf_maxtcpqueriesperconn;
 	int			  cf_maxtcpconnduration;
 	int			  cf_maxtcpconnperclient;
+	bool			  cf_truncatetc;	/* truncateTC() */
+	bool			  cf_dropemptyqueries;
 };
 
 /* The current snapshot; NULL before the first config_publish(). */
