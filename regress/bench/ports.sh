@@ -54,3 +54,26 @@ free_port() {
 	done
 	die "no free port found"
 }
+
+# start_responder N PORT: the test responder as backend N on PORT (UDP
+# and TCP, answering 192.0.2.N), with $RESPONDER; sets rN to its pid and
+# returns once it is ready.
+start_responder() {
+	rm -f "$work/r$1.ready"
+	"$RESPONDER" -T -l "127.0.0.1:$2" -A "192.0.2.$1" \
+	    -r "$work/r$1.ready" 2>>"$work/r$1.log" &
+	eval "r$1=$!"
+	pids="$pids $!"
+	_i=0
+	while [ ! -f "$work/r$1.ready" ] && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	[ -f "$work/r$1.ready" ] || die "responder $1 not ready, see $work/r$1.log"
+}
+
+# ctl CMD: one console command through our console client, bounded
+# ($OURS, the key $KEY, the control socket on 127.0.0.1:$cport).
+ctl() {
+	timeout 10 "$OURS" -C /dev/null -k "$KEY" -c "127.0.0.1:$cport" -e "$1"
+}

@@ -12,8 +12,12 @@
 #   OURS=path		our daemon (default: dnsdist/dnsdist of this tree)
 #   RL_QPS=10000	UDP queries a second
 #   RL_SECONDS=20	seconds of load
-#   RL_NAMES=1000	distinct names queried (all cacheable, TTL 60)
+#   RL_NAMES=5000	distinct names queried (all cacheable, TTL 60)
 #   RL_RELOADS=1	0: the same run without reloads, to compare
+#   RL_FRESHCACHE=0	1: the reloaded file makes its cache with other
+#			parameters, so that it starts empty (what the hit
+#			ratio after a reload looks like without the kept
+#			cache)
 #
 # Prints the queries sent and lost (dnsperf), the cache hit ratio in the
 # second before the first reload and in the second after it (counters
@@ -31,8 +35,10 @@ OURS=${OURS:-$top/dnsdist/dnsdist}
 RESPONDER=$top/regress/responder/responder
 qps=${RL_QPS:-10000}
 secs=${RL_SECONDS:-20}
-nnames=${RL_NAMES:-1000}
+nnames=${RL_NAMES:-5000}
 reloads=${RL_RELOADS:-1}
+fresh=${RL_FRESHCACHE:-0}
+csize=20000
 KEY=$(head -c 32 /dev/urandom | base64)
 
 die() {
@@ -47,7 +53,7 @@ for v in "$qps" "$secs" "$nnames"; do
 done
 [ "$qps" -le 100000 ] || die "RL_QPS: at most 100000"
 [ "$secs" -ge 10 ] && [ "$secs" -le 120 ] || die "RL_SECONDS: 10 to 120"
-[ "$nnames" -le 10000 ] || die "RL_NAMES: at most 10000"
+[ "$nnames" -le 20000 ] || die "RL_NAMES: at most 20000"
 [ -x "$OURS" ] || die "$OURS: not found (make)"
 [ -x "$RESPONDER" ] || die "$RESPONDER: not found (make)"
 command -v dnsperf >/dev/null || die "dnsperf: not found (make deps)"
@@ -59,20 +65,8 @@ p1=$(free_port)
 p2=$(free_port "$p1")
 port=$(free_port "$p1" "$p2")
 cport=$(free_port "$p1" "$p2" "$port")
-for b in 1 2; do
-	eval bp=\$p$b
-	"$RESPONDER" -l "127.0.0.1:$bp" -A "192.0.2.$b" -T \
-	    -r "$work/r$b.ready" >"$work/r$b.log" 2>&1 &
-	pids="$pids $!"
-done
-for b in 1 2; do
-	i=0
-	while [ ! -f "$work/r$b.ready" ] && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	[ -f "$work/r$b.ready" ] || die "responder $b not ready"
-done
+start_responder 1 "$p1"
+start_responder 2 "$p2"
 i=0
 while [ $i -lt "$nnames" ]; do
 	i=$((i + 1))
@@ -89,15 +83,12 @@ controlSocket('127.0.0.1:$cport')
 newServer{address='127.0.0.1:$p1', name='r1'}
 newServer{address='127.0.0.1:$p2', name='r2'}
 setServerPolicy(roundrobin)
-getPool(''):setCache(newPacketCache(10000))
+getPool(''):setCache(newPacketCache($csize))
 addAction('spoof.bench.example.', SpoofAction('10.0.0.1'))
 ${1:-}
 CONF
 }
 
-ctl() {
-	timeout 10 "$OURS" -C /dev/null -k "$KEY" -c "127.0.0.1:$cport" -e "$1"
-}
 
 conf
 "$OURS" --supervised --disable-syslog -C "$work/d.conf" \
@@ -143,6 +134,7 @@ while kill -0 "$dp" 2>/dev/null; do
 	now=$(($(date +%s%3N) - t0))
 	if { [ $step -eq 0 ] && [ "$now" -ge $r1 ]; } ||
 	    { [ $step -eq 2 ] && [ "$now" -ge $r3 ]; }; then
+		[ "$fresh" = 1 ] && csize=$((csize + step + 1)) && conf
 		a=$(date +%s%3N)
 		ctl 'reloadConfig()' >>"$work/reload.out"
 		echo "$((a - t0)) $(($(date +%s%3N) - a))" >>"$work/reloads"

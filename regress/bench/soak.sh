@@ -86,26 +86,6 @@ bench_work soak
 awk 'BEGIN { for (i = 1; i <= 20000; i++)
     printf "host%d.soak.example. A\n", i }' >"$work/queries.txt"
 
-# start_responder N PORT: backend N on PORT; sets rN to its pid.
-start_responder() {
-	rm -f "$work/r$1.ready"
-	"$RESPONDER" -T -l "127.0.0.1:$2" -A "192.0.2.$1" \
-	    -r "$work/r$1.ready" 2>>"$work/r$1.log" &
-	eval "r$1=$!"
-	pids="$pids $!"
-	i=0
-	while [ ! -f "$work/r$1.ready" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -f "$work/r$1.ready" ] || die "responder $1 not ready, see $work/r$1.log"
-}
-
-# ctl CMD: one console command through the real client, bounded.
-ctl() {
-	timeout 10 "$OURS" -C /dev/null -k "$KEY" -c "127.0.0.1:$cport" -e "$1"
-}
-
 p1=$(free_port)
 p2=$(free_port "$p1")
 p3=$(free_port "$p1" "$p2")
