@@ -125,6 +125,8 @@ bool		 dlua_blockfilter(struct dnsq *);
 void		 dlua_open_console(lua_State *);
 void		 dlua_open_ring(lua_State *);
 void		 dlua_open_web(lua_State *);
+/* dnsdist's functions for features not built in: each fails, saying why. */
+void		 dlua_open_absent(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

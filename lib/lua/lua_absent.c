@@ -1,0 +1,154 @@
+/*
+ * dnsdist's functions for features this program does not have.  Each is
+ * defined, so that a configuration never stops on "attempt to call a nil
+ * value", and fails when called with its name and the reason, which
+ * carries the file and line of the call like any other error.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lua.h"
+
+enum absent_why {
+	AB_TLS, AB_DOH, AB_DNSCRYPT, AB_REMOTELOG, AB_PROXY, AB_KVS, AB_FFI,
+	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
+	AB_THREADS, AB_TFOKEY
+};
+
+static const char *const absent_reason[] = {
+	[AB_TLS] = "DNS over TLS is not built in",
+	[AB_DOH] = "DNS over HTTPS is not built in",
+	[AB_DNSCRYPT] = "DNSCrypt is not built in",
+	[AB_REMOTELOG] = "protobuf and dnstap remote logging are not built in",
+	[AB_PROXY] = "the PROXY protocol is not built in",
+	[AB_KVS] = "CDB and LMDB key-value stores are not built in",
+	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
+	[AB_OVERLAY] = "raw packet overlays are not supported",
+	[AB_BPF] = "eBPF filtering is not supported",
+	[AB_SNMP] = "SNMP is not supported",
+	[AB_RE2] = "RE2 regular expressions are not supported",
+	[AB_MAC] = "MAC address lookups are not supported",
+	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
+	    "with -u and -g",
+	[AB_IPCIPHER] = "ipcipher is not supported",
+	[AB_THREADS] = "Lua runs in one state: threads of their own are not "
+	    "supported",
+	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
+};
+
+static const struct absent {
+	const char	*ab_name;
+	enum absent_why	 ab_why;
+} absent[] = {
+	{ "addTLSLocal", AB_TLS },
+	{ "getTLSContext", AB_TLS },
+	{ "getTLSFrontend", AB_TLS },
+	{ "getTLSFrontendCount", AB_TLS },
+	{ "loadTLSEngine", AB_TLS },
+	{ "loadTLSProvider", AB_TLS },
+	{ "newTLSCertificate", AB_TLS },
+	{ "reloadAllCertificates", AB_TLS },
+	{ "showTLSContexts", AB_TLS },
+	{ "showTLSErrorCounters", AB_TLS },
+	{ "generateOCSPResponse", AB_TLS },
+	{ "SNIRule", AB_TLS },
+	{ "getOutgoingTLSSessionCacheSize", AB_TLS },
+	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLS },
+	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLS },
+	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLS },
+	{ "addDOHLocal", AB_DOH },
+	{ "getDOHFrontend", AB_DOH },
+	{ "getDOHFrontendCount", AB_DOH },
+	{ "newDOHResponseMapEntry", AB_DOH },
+	{ "requestDoHStatesDump", AB_DOH },
+	{ "setDoHDownstreamCleanupInterval", AB_DOH },
+	{ "setDoHDownstreamMaxIdleTime", AB_DOH },
+	{ "setMaxIdleDoHConnectionsPerDownstream", AB_DOH },
+	{ "setOutgoingDoHWorkerThreads", AB_DOH },
+	{ "showDOHFrontends", AB_DOH },
+	{ "showDOHResponseCodes", AB_DOH },
+	{ "HTTPHeaderRule", AB_DOH },
+	{ "HTTPPathRegexRule", AB_DOH },
+	{ "HTTPPathRule", AB_DOH },
+	{ "HTTPStatusAction", AB_DOH },
+	{ "addDNSCryptBind", AB_DNSCRYPT },
+	{ "generateDNSCryptCertificate", AB_DNSCRYPT },
+	{ "generateDNSCryptProviderKeys", AB_DNSCRYPT },
+	{ "getDNSCryptBind", AB_DNSCRYPT },
+	{ "getDNSCryptBindCount", AB_DNSCRYPT },
+	{ "printDNSCryptProviderFingerprint", AB_DNSCRYPT },
+	{ "showDNSCryptBinds", AB_DNSCRYPT },
+	{ "newRemoteLogger", AB_REMOTELOG },
+	{ "newFrameStreamTcpLogger", AB_REMOTELOG },
+	{ "newFrameStreamUnixLogger", AB_REMOTELOG },
+	{ "RemoteLogAction", AB_REMOTELOG },
+	{ "RemoteLogResponseAction", AB_REMOTELOG },
+	{ "DnstapLogAction", AB_REMOTELOG },
+	{ "DnstapLogResponseAction", AB_REMOTELOG },
+	{ "ProxyProtocolValueRule", AB_PROXY },
+	{ "SetAdditionalProxyProtocolValueAction", AB_PROXY },
+	{ "SetProxyProtocolValuesAction", AB_PROXY },
+	{ "setProxyProtocolACL", AB_PROXY },
+	{ "setProxyProtocolApplyACLToProxiedClients", AB_PROXY },
+	{ "setProxyProtocolMaximumPayloadSize", AB_PROXY },
+	{ "newCDBKVStore", AB_KVS },
+	{ "newLMDBKVStore", AB_KVS },
+	{ "KeyValueLookupKeyQName", AB_KVS },
+	{ "KeyValueLookupKeySourceIP", AB_KVS },
+	{ "KeyValueLookupKeySuffix", AB_KVS },
+	{ "KeyValueLookupKeyTag", AB_KVS },
+	{ "KeyValueStoreLookupAction", AB_KVS },
+	{ "KeyValueStoreLookupRule", AB_KVS },
+	{ "KeyValueStoreRangeLookupAction", AB_KVS },
+	{ "KeyValueStoreRangeLookupRule", AB_KVS },
+	{ "LuaFFIAction", AB_FFI },
+	{ "LuaFFIPerThreadAction", AB_FFI },
+	{ "LuaFFIPerThreadResponseAction", AB_FFI },
+	{ "LuaFFIPerThreadRule", AB_FFI },
+	{ "LuaFFIResponseAction", AB_FFI },
+	{ "LuaFFIRule", AB_FFI },
+	{ "setPoolServerPolicyLuaFFI", AB_FFI },
+	{ "setPoolServerPolicyLuaFFIPerThread", AB_FFI },
+	{ "setServerPolicyLuaFFI", AB_FFI },
+	{ "setServerPolicyLuaFFIPerThread", AB_FFI },
+	{ "newDNSPacketOverlay", AB_OVERLAY },
+	{ "newBPFFilter", AB_BPF },
+	{ "newDynBPFFilter", AB_BPF },
+	{ "addBPFFilterDynBlocks", AB_BPF },
+	{ "registerDynBPFFilter", AB_BPF },
+	{ "unregisterDynBPFFilter", AB_BPF },
+	{ "setDefaultBPFFilter", AB_BPF },
+	{ "snmpAgent", AB_SNMP },
+	{ "sendCustomTrap", AB_SNMP },
+	{ "SNMPTrapAction", AB_SNMP },
+	{ "SNMPTrapResponseAction", AB_SNMP },
+	{ "RE2Rule", AB_RE2 },
+	{ "SetMacAddrAction", AB_MAC },
+	{ "getMACAddress", AB_MAC },
+	{ "addCapabilitiesToRetain", AB_CAPS },
+	{ "makeIPCipherKey", AB_IPCIPHER },
+	{ "newThread", AB_THREADS },
+	{ "getAsynchronousObject", AB_THREADS },
+	{ "submitToMainThread", AB_THREADS },
+	{ "setTCPFastOpenKey", AB_TFOKEY },
+};
+
+static int
+l_absent(lua_State *L)
+{
+	const struct absent	*ab = lua_touserdata(L, lua_upvalueindex(1));
+
+	return luaL_error(L, "%s: %s", ab->ab_name, absent_reason[ab->ab_why]);
+}
+
+void
+dlua_open_absent(lua_State *L)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		lua_pushlightuserdata(L, (void *)(uintptr_t)&absent[i]);
+		lua_pushcclosure(L, l_absent, 1);
+		lua_setglobal(L, absent[i].ab_name);
+	}
+}
