@@ -534,6 +534,17 @@ prom_stat(struct sbuf *sb, const struct stat_value *sv)
 	const char	*help = sv->sv_name;
 	size_t		 i;
 
+	if (sv->sv_promname != NULL) {
+		sbuf_printf(sb, "# HELP %s %s\n# TYPE %s %s\n%s ",
+		    sv->sv_promname, sv->sv_help, sv->sv_promname, type,
+		    sv->sv_promname);
+		put_number(sb, sv->sv_value);
+		sbuf_puts(sb, "\n");
+		return;
+	}
+	if (sv->sv_help != NULL)
+		help = sv->sv_help;
+
 	for (i = 0; i < sizeof(stat_help) / sizeof(stat_help[0]); i++)
 		if (strcmp(stat_help[i].name, sv->sv_name) == 0) {
 			if (stat_help[i].type != NULL)

@@ -1,6 +1,7 @@
 /*
  * Statistics: names, latency accounting and dumpStats().
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,128 @@ stats_set_gauge(const char *name, double (*fn)(void))
 	}
 }
 
+/*
+ * Custom metrics: written by Lua (under its lock) and read by the web,
+ * carbon and console threads, so the table is under a lock of its own.
+ * Entries are never removed: their names stay valid for snapshots.
+ */
+static struct custom {
+	char		*cm_name;
+	char		*cm_help;
+	char		*cm_promname;
+	bool		 cm_gauge;
+	double		 cm_value;
+}			 customs[STATS_MAXCUSTOM];
+static size_t		 ncustoms;
+static pthread_mutex_t	 customs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct custom *
+custom_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < ncustoms; i++)
+		if (strcmp(customs[i].cm_name, name) == 0)
+			return &customs[i];
+	return NULL;
+}
+
+static bool
+stats_builtin(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < STAT_COUNT; i++)
+		if (strcmp(stat_names[i], name) == 0)
+			return true;
+	for (i = 0; i < NAVG; i++)
+		if (strcmp(avg_names[i], name) == 0)
+			return true;
+	for (i = 0; i < ngauges; i++)
+		if (strcmp(gauges[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+int
+stats_declare(const char *name, bool gauge, const char *help,
+    const char *promname)
+{
+	struct custom	*cm;
+	const char	*p;
+	int		 rc = 0;
+
+	if (name[0] == '\0' || strlen(name) > 100)
+		return errno = EINVAL, -1;
+	for (p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-'))
+			return errno = EINVAL, -1;
+	if (stats_builtin(name))
+		return errno = EEXIST, -1;
+	pthread_mutex_lock(&customs_lock);
+	if ((cm = custom_find(name)) != NULL) {
+		if (cm->cm_gauge != gauge)
+			rc = -1, errno = EINVAL;
+	} else if (ncustoms == STATS_MAXCUSTOM)
+		rc = -1, errno = ENOSPC;
+	else {
+		cm = &customs[ncustoms];
+		cm->cm_name = strdup(name);
+		cm->cm_help = strdup(help);
+		cm->cm_promname = promname != NULL ? strdup(promname) : NULL;
+		if (cm->cm_name == NULL || cm->cm_help == NULL ||
+		    (promname != NULL && cm->cm_promname == NULL)) {
+			free(cm->cm_name);
+			free(cm->cm_help);
+			free(cm->cm_promname);
+			memset(cm, 0, sizeof(*cm));
+			rc = -1, errno = ENOMEM;
+		} else {
+			cm->cm_gauge = gauge;
+			ncustoms++;
+		}
+	}
+	pthread_mutex_unlock(&customs_lock);
+	return rc;
+}
+
+int
+stats_custom_update(const char *name, bool gauge, double delta, double *v)
+{
+	struct custom	*cm;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&customs_lock);
+	if ((cm = custom_find(name)) != NULL && cm->cm_gauge == gauge) {
+		if (gauge)
+			cm->cm_value = delta;
+		else
+			cm->cm_value += delta;
+		*v = cm->cm_value;
+		rc = 0;
+	} else
+		errno = ENOENT;
+	pthread_mutex_unlock(&customs_lock);
+	return rc;
+}
+
+int
+stats_custom_get(const char *name, double *v, bool *gauge)
+{
+	struct custom	*cm;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&customs_lock);
+	if ((cm = custom_find(name)) != NULL) {
+		*v = cm->cm_value;
+		*gauge = cm->cm_gauge;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&customs_lock);
+	return rc;
+}
+
 static int
 stat_value_cmp(const void *a, const void *b)
 {
@@ -164,6 +287,7 @@ stats_snapshot(struct stat_value *out, size_t max)
 		out[n].sv_value = (double)stats_sum((enum stat_id)i);
 		out[n].sv_double = false;
 		out[n].sv_gauge = false;
+		out[n].sv_help = out[n].sv_promname = NULL;
 	}
 	for (i = 0; i < NAVG && n < max; i++, n++) {
 		out[n].sv_name = avg_names[i];
@@ -171,13 +295,25 @@ stats_snapshot(struct stat_value *out, size_t max)
 		    memory_order_relaxed);
 		out[n].sv_double = true;
 		out[n].sv_gauge = true;
+		out[n].sv_help = out[n].sv_promname = NULL;
 	}
 	for (i = 0; i < ngauges && n < max; i++, n++) {
 		out[n].sv_name = gauges[i].name;
 		out[n].sv_value = gauges[i].fn();
 		out[n].sv_double = false;
 		out[n].sv_gauge = true;
+		out[n].sv_help = out[n].sv_promname = NULL;
 	}
+	pthread_mutex_lock(&customs_lock);
+	for (i = 0; i < ncustoms && n < max; i++, n++) {
+		out[n].sv_name = customs[i].cm_name;
+		out[n].sv_value = customs[i].cm_value;
+		out[n].sv_double = customs[i].cm_gauge;
+		out[n].sv_gauge = customs[i].cm_gauge;
+		out[n].sv_help = customs[i].cm_help;
+		out[n].sv_promname = customs[i].cm_promname;
+	}
+	pthread_mutex_unlock(&customs_lock);
 	qsort(out, n, sizeof(*out), stat_value_cmp);
 	return n;
 }

@@ -115,11 +115,35 @@ struct stat_value {
 	double		 sv_value;
 	bool		 sv_double;	/* printed with one decimal */
 	bool		 sv_gauge;	/* computed, not counted */
+	const char	*sv_help;	/* declareMetric()'s, else NULL */
+	const char	*sv_promname;	/* its Prometheus name, else NULL */
 };
 
 /* Every statistic, sorted by name; returns the number (<= max) written. */
 size_t	stats_snapshot(struct stat_value *out, size_t max);
-#define STATS_MAX	64
+#define STATS_MAX	128
+/*
+ * Custom metrics (declareMetric()): counters and gauges that Lua sets,
+ * shown with the others.  They are kept for the life of the process, so
+ * that a new configuration finds them as they were.  The name is made of
+ * lower case letters, digits and dashes, and is not a built-in one.
+ * stats_declare(): 0 (a name declared again with its type is kept as it
+ * is), or -1 with errno EINVAL (bad name, or declared with the other
+ * type), EEXIST (a built-in name), ENOSPC (STATS_MAXCUSTOM reached) or
+ * ENOMEM.  help and promname (NULL: dnsdist_ and the name) are copied.
+ */
+#define STATS_MAXCUSTOM	64
+int	stats_declare(const char *name, bool gauge, const char *help,
+	    const char *promname);
+/*
+ * Add delta to a counter (gauge false) or set a gauge (gauge true); the
+ * new value in *v.  -1 with ENOENT when there is no such metric of that
+ * type.
+ */
+int	stats_custom_update(const char *name, bool gauge, double delta,
+	    double *v);
+/* A custom metric's value and type; -1 when there is none. */
+int	stats_custom_get(const char *name, double *v, bool *gauge);
 /* Look one up; -1 when unknown. */
 int	stats_get(const char *name, struct stat_value *);
 /* dumpStats(): two columns, sorted by name, as dnsdist prints them. */
