@@ -50,8 +50,12 @@ health_verdict(struct backend *be, bool ok, const char *why)
 		if (was && be->be_hfailures >= ds->ds_maxcheckfailures)
 			now = false;
 		atomic_fetch_add(&ds->ds_hcfailures, 1);
-		log_debug("health check of %s failed: %s", ds->ds_addrtext,
-		    why);
+		if (atomic_load(&settings.st_verbosehealthchecks))
+			log_info("health check of %s failed: %s",
+			    ds->ds_addrtext, why);
+		else
+			log_debug("health check of %s failed: %s",
+			    ds->ds_addrtext, why);
 	}
 	be->be_hfirst = false;
 	if (now == was)

@@ -40,7 +40,8 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog)
-		syslog(pri, "%s%s%s", msg, suffix ? ": " : "",
+		syslog(pri | atomic_load(&settings.st_syslogfacility),
+		    "%s%s%s", msg, suffix ? ": " : "",
 		    suffix ? suffix : "");
 	if (!log_stdout)
 		return;
@@ -71,6 +72,23 @@ log_warnx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_WARNING, fmt, ap, NULL);
 	va_end(ap);
+}
+
+/* A message of Lua's (infolog() and friends) at a syslog priority. */
+static void __attribute__((__format__(__printf__, 2, 3)))
+log_pri(int pri, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(pri, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_lua(int pri, const char *msg)
+{
+	log_pri(pri, "%s", msg);
 }
 
 void

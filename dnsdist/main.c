@@ -728,6 +728,7 @@ main(int argc, char *argv[])
 	dlua_host.h_show_tcp_stats = tcp_show_stats;
 	dlua_host.h_hook_error = hook_error;
 	dlua_host.h_reload = reload_request;
+	dlua_host.h_log = log_lua;
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);
 	stats_set_gauge("fd-usage", gauge_fds);
@@ -741,6 +742,7 @@ main(int argc, char *argv[])
 		settings.st_consolekeycmdline = true;
 	}
 	if (cl.client) {
+		settings.st_clientmode = true;
 		if (argc > 1)
 			usage();
 		return client_main(cl.config, cl.config_given,
@@ -750,6 +752,8 @@ main(int argc, char *argv[])
 	/* This thread runs the UDP loop: its waits for Lua come first. */
 	dlua_urgent = true;
 	reload_setup(argv, argc, cl.acls, cl.nacls, cl.nlocals > 0);
+	settings.st_configcheck = cl.check;
+	settings.st_verbose = cl.verbose;
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
 	dlua_activate(config_L);

@@ -31,6 +31,8 @@ struct dlua_host {
 	int	(*h_carbon)(void);
 	/* reloadConfig(): read the file again once the call returns. */
 	void	(*h_reload)(void);
+	/* infolog() and friends: a syslog priority and the message. */
+	void	(*h_log)(int, const char *);
 };
 extern struct dlua_host dlua_host;
 
@@ -127,6 +129,7 @@ void		 dlua_open_ring(lua_State *);
 void		 dlua_open_web(lua_State *);
 /* dnsdist's functions for features not built in: each fails, saying why. */
 void		 dlua_open_absent(lua_State *);
+void		 dlua_open_misc(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

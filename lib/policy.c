@@ -9,6 +9,7 @@
 #include "siphash.h"
 
 _Atomic int	policy_global = POLICY_LEASTOUTSTANDING;
+_Atomic bool	policy_rr_fail_no_server;
 struct server	*(*policy_lua_select)(int, struct pool *,
 		    const struct dnsquestion *);
 const char	*(*policy_lua_name)(int);
@@ -328,6 +329,12 @@ policy_viewed(struct pool *pl, uint64_t val, bool rr)
 			val -= w;
 		}
 	}
+	else if (rr && pl->pl_count > 0 && !atomic_load_explicit(
+	    &policy_rr_fail_no_server, memory_order_relaxed))
+		/* None up: dnsdist's roundrobin takes them all in turn. */
+		ds = pl->pl_servers[atomic_fetch_add_explicit(pl->pl_rrp !=
+		    NULL ? pl->pl_rrp : &pl->pl_rr, 1, memory_order_relaxed) %
+		    pl->pl_count];
 	if (up != stack)
 		free(up);
 	return ds;

@@ -51,6 +51,8 @@ extern const char	*(*policy_lua_name)(int);
 
 /* The global policy and the hash perturbation of whashed and chashed. */
 extern _Atomic int	policy_global;
+/* setRoundRobinFailOnNoServer(): roundrobin finds none when none is up. */
+extern _Atomic bool	policy_rr_fail_no_server;
 extern uint32_t		policy_hash_perturbation;
 
 const char	*policy_name(int kind);

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <strings.h>
 
 #include "addr.h"
@@ -136,6 +137,7 @@ settings_init(void)
 	settings.st_maxtcpqueuedconns = 1000;
 	settings.st_maxtcpqueuedbytes = 32 << 20;
 	settings.st_ringsize = 10000;
+	settings.st_syslogfacility = LOG_DAEMON;
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,10 @@ struct settings {
 	bool			 st_randomsockets;	/* not in turn */
 	bool			 st_verbose;
 	bool			 st_running;	/* the configuration has run */
+	bool			 st_configcheck;	/* --check-config */
+	bool			 st_clientmode;		/* -c, -e */
+	_Atomic bool		 st_verbosehealthchecks;
+	_Atomic int		 st_syslogfacility;	/* LOG_DAEMON */
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */
 	int			 st_udpsndbuf;

@@ -58,6 +58,7 @@ dlua_unlock(void)
 }
 static struct sbuf	 scratch;
 static int		 l_delta(lua_State *);
+static int		 l_clearconsolehistory(lua_State *);
 static struct sbuf	*output = &scratch;
 
 struct sbuf *
@@ -392,6 +393,7 @@ dlua_open(void)
 	luaL_openlibs(L);
 	lua_register(L, "print", l_print);
 	lua_register(L, "delta", l_delta);
+	lua_register(L, "clearConsoleHistory", l_clearconsolehistory);
 	dlua_open_server(L);
 	dlua_open_config(L);
 	dlua_open_rules(L);
@@ -401,6 +403,7 @@ dlua_open(void)
 	dlua_open_cache(L);
 	dlua_open_dynblock(L);
 	dlua_open_web(L);
+	dlua_open_misc(L);
 	dlua_open_absent(L);
 	dlua_guard_config(L);
 	return L;
@@ -507,6 +510,19 @@ l_delta(lua_State *L)
 	(void)L;
 	for (i = 0; i < ndeltas; i++)
 		dlua_printf("%s\n", deltas[(deltahead + i) % DELTA_MAX]);
+	return 0;
+}
+
+/* clearConsoleHistory(): forget the lines that delta() shows. */
+static int
+l_clearconsolehistory(lua_State *L)
+{
+	size_t	i;
+
+	(void)L;
+	for (i = 0; i < ndeltas; i++)
+		free(deltas[i]);
+	ndeltas = deltahead = 0;
 	return 0;
 }
 
