@@ -107,17 +107,89 @@ tally_cmp(const void *a, const void *b)
 	return strcmp(x->ti_key, y->ti_key);
 }
 
-/* Print the top n as dnsdist does, then "Rest"; frees the tally. */
 static void
-tally_print(struct tally *ty, lua_Integer n)
+tally_free(struct tally *ty)
 {
-	uint64_t	shown = 0, rest;
-	size_t		i;
-	double		tot = ty->ty_total > 0 ? (double)ty->ty_total : 1.0;
+	size_t	i;
+
+	for (i = 0; i < ty->ty_cap; i++)
+		free(ty->ty_items[i].ti_key);
+	free(ty->ty_items);
+	memset(ty, 0, sizeof(*ty));
+}
+
+struct tally_out {
+	struct tally	*to_ty;
+	lua_Integer	 to_n;
+};
+
+static void
+tally_row(lua_State *L, size_t i, const char *key, uint64_t n, double pct)
+{
+	lua_createtable(L, 3, 0);
+	lua_pushstring(L, key);
+	lua_rawseti(L, -2, 1);
+	lua_pushinteger(L, (lua_Integer)n);
+	lua_rawseti(L, -2, 2);
+	lua_pushnumber(L, pct);
+	lua_rawseti(L, -2, 3);
+	lua_rawseti(L, -2, (lua_Integer)i);
+}
+
+/*
+ * The rows of a get*() table: { key, count, percentage }, the top n then
+ * "Rest".  Called protected, so that the tally is freed whatever happens.
+ */
+static int
+tally_table(lua_State *L)
+{
+	struct tally_out	*to = lua_touserdata(L, 1);
+	struct tally		*ty = to->to_ty;
+	uint64_t		 shown = 0, rest;
+	size_t			 i;
+	double			 tot = ty->ty_total > 0 ? (double)ty->ty_total :
+				    1.0;
+
+	lua_newtable(L);
+	for (i = 0; i < ty->ty_count && (lua_Integer)i < to->to_n; i++) {
+		tally_row(L, i + 1, ty->ty_items[i].ti_key,
+		    ty->ty_items[i].ti_n,
+		    100.0 * (double)ty->ty_items[i].ti_n / tot);
+		shown += ty->ty_items[i].ti_n;
+	}
+	rest = ty->ty_total - shown;
+	tally_row(L, i + 1, "Rest", rest, ty->ty_total > 0 ?
+	    100.0 * (double)rest / tot : 100.0);
+	return 1;
+}
+
+/*
+ * The top n as dnsdist prints them, then "Rest"; or, when L is not NULL,
+ * the same rows as a table on L's stack (getTopQueries() and friends).
+ * Frees the tally.
+ */
+static void
+tally_emit(lua_State *L, struct tally *ty, lua_Integer n)
+{
+	struct tally_out	 to = { ty, n };
+	uint64_t		 shown = 0, rest;
+	size_t			 i;
+	double			 tot = ty->ty_total > 0 ? (double)ty->ty_total :
+				    1.0;
+	int			 rc;
 
 	if (ty->ty_cap > 0)
 		qsort(ty->ty_items, ty->ty_cap, sizeof(*ty->ty_items),
 		    tally_cmp);
+	if (L != NULL) {
+		lua_pushcfunction(L, tally_table);
+		lua_pushlightuserdata(L, &to);
+		rc = lua_pcall(L, 1, 1, 0);
+		tally_free(ty);
+		if (rc != LUA_OK)
+			lua_error(L);
+		return;
+	}
 	for (i = 0; i < ty->ty_count && (lua_Integer)i < n; i++) {
 		dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1,
 		    ty->ty_items[i].ti_key,
@@ -130,10 +202,7 @@ tally_print(struct tally *ty, lua_Integer n)
 	    (unsigned long long)rest, 100.0 * (double)rest / tot);
 	if (ty->ty_nomem)
 		dlua_printf("(out of memory: counts incomplete)\n");
-	for (i = 0; i < ty->ty_cap; i++)
-		free(ty->ty_items[i].ti_key);
-	free(ty->ty_items);
-	memset(ty, 0, sizeof(*ty));
+	tally_free(ty);
 }
 
 /* The name as text, lower case, cut to its last labels labels (0: all). */
@@ -198,18 +267,26 @@ rings_ready(void)
 	return true;
 }
 
-/* Tally one or two rings with cb and print the n largest. */
+/*
+ * Tally one or two rings with cb and print the n largest; the get*()
+ * variants (an upvalue true) return them as a table instead.
+ */
 static int
-top_run(struct top_args *ta, lua_Integer n, struct ring **a, struct ring **b,
-    void (*cb)(const struct ring_entry *, void *))
+top_run(lua_State *L, struct top_args *ta, lua_Integer n, struct ring **a,
+    struct ring **b, void (*cb)(const struct ring_entry *, void *))
 {
-	if (!rings_ready())
-		return 0;
+	bool	push = lua_toboolean(L, lua_upvalueindex(1));
+
+	if (!rings_ready()) {
+		if (push)
+			lua_newtable(L);
+		return push;
+	}
 	ring_foreach(*a, cb, ta);
 	if (b != NULL)
 		ring_foreach(*b, cb, ta);
-	tally_print(ta->ta_tally, n);
-	return 0;
+	tally_emit(push ? L : NULL, ta->ta_tally, n);
+	return push;
 }
 
 static int
@@ -220,7 +297,7 @@ l_topqueries(lua_State *L)
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
 	ta.ta_labels = opt_labels(L, 2);
-	return top_run(&ta, n, &ring_queries, NULL, top_name_cb);
+	return top_run(L, &ta, n, &ring_queries, NULL, top_name_cb);
 }
 
 static int
@@ -232,7 +309,7 @@ l_topresponses(lua_State *L)
 
 	ta.ta_rcode = (int)luaL_optinteger(L, 2, 0);
 	ta.ta_labels = opt_labels(L, 3);
-	return top_run(&ta, n, &ring_responses, NULL, top_name_cb);
+	return top_run(L, &ta, n, &ring_responses, NULL, top_name_cb);
 }
 
 static int
@@ -245,7 +322,7 @@ l_topslow(lua_State *L)
 
 	ta.ta_minusec = ms < 0 ? 0 : (uint64_t)ms * 1000;
 	ta.ta_labels = opt_labels(L, 3);
-	return top_run(&ta, n, &ring_responses, NULL, top_name_cb);
+	return top_run(L, &ta, n, &ring_responses, NULL, top_name_cb);
 }
 
 /* topClients counts queries, topBandwidth bytes both ways. */
@@ -269,7 +346,7 @@ l_topclients(lua_State *L)
 	struct top_args	ta = { &ty, 0, -1, 0, false };
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
-	return top_run(&ta, n, &ring_queries, NULL, top_client_cb);
+	return top_run(L, &ta, n, &ring_queries, NULL, top_client_cb);
 }
 
 static int
@@ -279,7 +356,7 @@ l_topbandwidth(lua_State *L)
 	struct top_args	ta = { &ty, 0, -1, 0, true };
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
-	return top_run(&ta, n, &ring_queries, &ring_responses, top_client_cb);
+	return top_run(L, &ta, n, &ring_queries, &ring_responses, top_client_cb);
 }
 
 /* grepq: the filters (all that are given must match) and the matches. */
@@ -554,8 +631,344 @@ gauge_ring_skipped(void)
 	    ring_skipped(ring_responses));
 }
 
+/*
+ * Copies of ring entries for the functions that hand them to Lua: made
+ * with the shard locks, then pushed with none held.  The copy is a
+ * userdata, so that a Lua error while pushing does not leak it.
+ */
+#define RINGCOPY_MT	"dnsdist.RingCopy"
+
+struct ringcopy {
+	struct ring_entry	*rc_e;
+	bool			*rc_resp;
+	size_t			 rc_n, rc_cap;
+	bool			 rc_isresp;	/* what is being walked */
+	int64_t			 rc_since;	/* 0, or the oldest second */
+};
+
+static int
+ringcopy_gc(lua_State *L)
+{
+	struct ringcopy	*rc = luaL_checkudata(L, 1, RINGCOPY_MT);
+
+	free(rc->rc_e);
+	free(rc->rc_resp);
+	rc->rc_e = NULL;
+	rc->rc_resp = NULL;
+	return 0;
+}
+
+static void
+ringcopy_cb(const struct ring_entry *e, void *arg)
+{
+	struct ringcopy		*rc = arg;
+	struct ring_entry	*ne;
+	bool			*nr;
+	size_t			 cap;
+
+	if (rc->rc_since != 0 && e->re_sec < rc->rc_since)
+		return;
+	if (rc->rc_n == rc->rc_cap) {
+		cap = rc->rc_cap ? rc->rc_cap * 2 : 256;
+		if ((ne = reallocarray(rc->rc_e, cap, sizeof(*ne))) == NULL)
+			return;
+		rc->rc_e = ne;
+		if ((nr = reallocarray(rc->rc_resp, cap, sizeof(*nr))) == NULL)
+			return;
+		rc->rc_resp = nr;
+		rc->rc_cap = cap;
+	}
+	rc->rc_e[rc->rc_n] = *e;
+	rc->rc_resp[rc->rc_n++] = rc->rc_isresp;
+}
+
+/* A copy of the queries (when asked) and the responses, on the stack. */
+static struct ringcopy *
+ringcopy_take(lua_State *L, bool queries, int64_t since)
+{
+	struct ringcopy	*rc = lua_newuserdata(L, sizeof(*rc));
+
+	memset(rc, 0, sizeof(*rc));
+	rc->rc_since = since;
+	luaL_setmetatable(L, RINGCOPY_MT);
+	if (!rings_ready())
+		return rc;
+	if (queries)
+		ring_foreach(ring_queries, ringcopy_cb, rc);
+	rc->rc_isresp = true;
+	ring_foreach(ring_responses, ringcopy_cb, rc);
+	return rc;
+}
+
+static void
+setfield_int(lua_State *L, const char *k, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, k);
+}
+
+static void
+setfield_name(lua_State *L, const char *k, const struct ring_entry *e)
+{
+	char	buf[TALLY_KEYMAX];
+
+	if (dnsname_to_text(e->re_name, e->re_namelen, buf, sizeof(buf)) ==
+	    -1)
+		strlcpy(buf, "?", sizeof(buf));
+	lua_pushstring(L, buf);
+	lua_setfield(L, -2, k);
+}
+
+/* getRespRing([rcode]): { qname = "...", rcode = "0" } per response. */
+static int
+l_getrespring(lua_State *L)
+{
+	lua_Integer	 want = luaL_optinteger(L, 1, -1);
+	struct ringcopy	*rc = ringcopy_take(L, false, 0);
+	lua_Integer	 n = 0;
+	size_t		 i;
+	char		 buf[8];
+
+	lua_newtable(L);
+	for (i = 0; i < rc->rc_n; i++) {
+		if (want >= 0 && rc->rc_e[i].re_rcode != want)
+			continue;
+		lua_createtable(L, 0, 2);
+		setfield_name(L, "qname", &rc->rc_e[i]);
+		snprintf(buf, sizeof(buf), "%u", rc->rc_e[i].re_rcode);
+		lua_pushstring(L, buf);
+		lua_setfield(L, -2, "rcode");
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
+/* getResponseRing(): { name, qtype, rcode, usec } per response. */
+static int
+l_getresponsering(lua_State *L)
+{
+	struct ringcopy	*rc = ringcopy_take(L, false, 0);
+	size_t		 i;
+
+	lua_createtable(L, (int)rc->rc_n, 0);
+	for (i = 0; i < rc->rc_n; i++) {
+		lua_createtable(L, 0, 4);
+		setfield_name(L, "name", &rc->rc_e[i]);
+		setfield_int(L, "qtype", rc->rc_e[i].re_qtype);
+		setfield_int(L, "rcode", rc->rc_e[i].re_rcode);
+		setfield_int(L, "usec", rc->rc_e[i].re_latency);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/*
+ * getRingEntries(): every query and response kept, as tables with
+ * dnsdist's fields: qname (DNSName), requestor and backend
+ * (ComboAddress), when ({ tv_sec, tv_nsec }), usec, size, qtype,
+ * isResponse, and rcode and tc for responses.
+ */
+static int
+l_getringentries(lua_State *L)
+{
+	struct ringcopy		*rc = ringcopy_take(L, true, 0);
+	struct ring_entry	*e;
+	struct sockaddr_in6	 none;
+	size_t			 i;
+
+	memset(&none, 0, sizeof(none));
+	none.sin6_family = AF_INET;
+	lua_createtable(L, (int)rc->rc_n, 0);
+	for (i = 0; i < rc->rc_n; i++) {
+		e = &rc->rc_e[i];
+		lua_createtable(L, 0, 10);
+		dlua_push_dnsname(L, e->re_name, e->re_namelen);
+		lua_setfield(L, -2, "qname");
+		dlua_push_ca(L, (const struct sockaddr *)(e->re_client.
+		    sin6_family != 0 ? &e->re_client : &none));
+		lua_setfield(L, -2, "requestor");
+		dlua_push_ca(L, (const struct sockaddr *)(e->re_server.
+		    sin6_family != 0 ? &e->re_server : &none));
+		lua_setfield(L, -2, "backend");
+		lua_createtable(L, 0, 2);
+		setfield_int(L, "tv_sec", e->re_sec);
+		setfield_int(L, "tv_nsec", (lua_Integer)e->re_usec * 1000);
+		lua_setfield(L, -2, "when");
+		setfield_int(L, "usec", rc->rc_resp[i] ? e->re_latency : 0);
+		setfield_int(L, "size", e->re_size);
+		setfield_int(L, "qtype", e->re_qtype);
+		lua_pushboolean(L, rc->rc_resp[i]);
+		lua_setfield(L, -2, "isResponse");
+		lua_pushstring(L, "");
+		lua_setfield(L, -2, "macAddress");
+		if (rc->rc_resp[i]) {
+			setfield_int(L, "rcode", e->re_rcode);
+			lua_pushboolean(L, e->re_tc);
+			lua_setfield(L, -2, "tc");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/*
+ * statNodeRespRing(visitor[, seconds]): the responses of the last
+ * seconds (0: all) summed per name and per parent name, and
+ * visitor(node, self, children) called for each name, the longest
+ * first: node has fullname, labelsCount and numChildren(); self counts
+ * the responses for the name itself, children those for the names
+ * below it (queries, noerrors, nxdomains, servfails, drops, bytes, hits).
+ */
+struct snstat {
+	uint64_t	ss_queries, ss_noerrors, ss_nxdomains, ss_servfails;
+	uint64_t	ss_bytes;
+};
+
+static void
+snstat_add(struct snstat *st, const struct ring_entry *e)
+{
+	st->ss_queries++;
+	st->ss_noerrors += e->re_rcode == DNS_RCODE_NOERROR;
+	st->ss_nxdomains += e->re_rcode == DNS_RCODE_NXDOMAIN;
+	st->ss_servfails += e->re_rcode == DNS_RCODE_SERVFAIL;
+	st->ss_bytes += e->re_size;
+}
+
+static void
+snstat_push(lua_State *L, const struct snstat *st)
+{
+	lua_createtable(L, 0, 7);
+	setfield_int(L, "queries", (lua_Integer)st->ss_queries);
+	setfield_int(L, "noerrors", (lua_Integer)st->ss_noerrors);
+	setfield_int(L, "nxdomains", (lua_Integer)st->ss_nxdomains);
+	setfield_int(L, "servfails", (lua_Integer)st->ss_servfails);
+	setfield_int(L, "drops", 0);
+	setfield_int(L, "bytes", (lua_Integer)st->ss_bytes);
+	setfield_int(L, "hits", 0);
+}
+
+static int
+l_statnode_numchildren(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_getfield(L, 1, "\1children");
+	return 1;
+}
+
+static int
+l_statnoderespring(lua_State *L)
+{
+	lua_Integer	 secs = luaL_optinteger(L, 2, 0);
+	struct ringcopy	*rc;
+	struct snstat	*self, *kids;
+	uint8_t		 name[DNSNAME_MAXLEN];
+	char		 text[TALLY_KEYMAX];
+	size_t		 i, off, len, nnodes = 0;
+	int		 labels, maxlabels = 0, l, nodes;
+	bool		 created, wasnew;
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	rc = ringcopy_take(L, false, secs > 0 ? (int64_t)time(NULL) - secs : 0);
+	/* name text -> index of its node; stats in two userdata arrays. */
+	lua_newtable(L);
+	nodes = lua_gettop(L);
+	lua_newtable(L);	/* index -> { text, labels } */
+	for (i = 0; i < rc->rc_n; i++) {
+		len = rc->rc_e[i].re_namelen;
+		dnsname_lower(rc->rc_e[i].re_name, len, name);
+		created = false;
+		for (off = 0; off < len && name[off] != 0;
+		    off += (size_t)name[off] + 1) {
+			if (dnsname_to_text(name + off, len - off, text,
+			    sizeof(text)) == -1)
+				break;
+			if (lua_getfield(L, nodes, text) == LUA_TNIL) {
+				lua_pop(L, 1);
+				lua_pushinteger(L, (lua_Integer)++nnodes);
+				lua_pushvalue(L, -1);
+				lua_setfield(L, nodes, text);
+				labels = dnsname_count_labels(name + off,
+				    len - off);
+				if (labels > maxlabels)
+					maxlabels = labels;
+				lua_createtable(L, 3, 0);
+				lua_pushstring(L, text);
+				lua_rawseti(L, -2, 1);
+				lua_pushinteger(L, labels);
+				lua_rawseti(L, -2, 2);
+				lua_pushinteger(L, 0);
+				lua_rawseti(L, -2, 3);
+				lua_rawseti(L, nodes + 1, (lua_Integer)nnodes);
+				wasnew = true;
+			} else
+				wasnew = false;
+			/* A name seen for the first time is a new child. */
+			if (created) {
+				lua_rawgeti(L, nodes + 1, lua_tointeger(L, -1));
+				lua_rawgeti(L, -1, 3);
+				lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+				lua_rawseti(L, -3, 3);
+				lua_pop(L, 2);
+			}
+			created = wasnew;
+			lua_pop(L, 1);
+		}
+	}
+	self = lua_newuserdata(L, (nnodes + 1) * sizeof(*self));
+	kids = lua_newuserdata(L, (nnodes + 1) * sizeof(*kids));
+	memset(self, 0, (nnodes + 1) * sizeof(*self));
+	memset(kids, 0, (nnodes + 1) * sizeof(*kids));
+	/* Each response counts for its name, and below for its parents. */
+	for (i = 0; i < rc->rc_n; i++) {
+		len = rc->rc_e[i].re_namelen;
+		dnsname_lower(rc->rc_e[i].re_name, len, name);
+		for (off = 0; off < len && name[off] != 0;
+		    off += (size_t)name[off] + 1) {
+			if (dnsname_to_text(name + off, len - off, text,
+			    sizeof(text)) == -1)
+				break;
+			lua_getfield(L, nodes, text);
+			l = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+			snstat_add(off == 0 ? &self[l] : &kids[l],
+			    &rc->rc_e[i]);
+		}
+	}
+	/* The deepest names first, as a tree is visited from its leaves. */
+	for (labels = maxlabels; labels > 0; labels--) {
+		for (i = 1; i <= nnodes; i++) {
+			lua_rawgeti(L, nodes + 1, (lua_Integer)i);
+			lua_rawgeti(L, -1, 2);
+			l = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+			if (l != labels) {
+				lua_pop(L, 1);
+				continue;
+			}
+			lua_pushvalue(L, 1);
+			lua_createtable(L, 0, 4);
+			lua_rawgeti(L, -3, 1);
+			lua_setfield(L, -2, "fullname");
+			setfield_int(L, "labelsCount", labels);
+			lua_rawgeti(L, -3, 3);
+			lua_setfield(L, -2, "\1children");
+			lua_pushcfunction(L, l_statnode_numchildren);
+			lua_setfield(L, -2, "numChildren");
+			snstat_push(L, &self[i]);
+			snstat_push(L, &kids[i]);
+			lua_call(L, 3, 0);
+			lua_pop(L, 1);
+		}
+	}
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
 	{ "topQueries", l_topqueries },
+	{ "getRespRing", l_getrespring },
+	{ "getResponseRing", l_getresponsering },
+	{ "getRingEntries", l_getringentries },
+	{ "statNodeRespRing", l_statnoderespring },
 	{ "topResponses", l_topresponses },
 	{ "topSlow", l_topslow },
 	{ "topClients", l_topclients },
@@ -567,13 +980,32 @@ static const luaL_Reg globals[] = {
 	{ NULL, NULL }
 };
 
+/* The same functions, returning their rows as dnsdist's get*() do. */
+static const luaL_Reg getters[] = {
+	{ "getTopQueries", l_topqueries },
+	{ "getTopResponses", l_topresponses },
+	{ "getSlowResponses", l_topslow },
+	{ "getTopBandwidth", l_topbandwidth },
+};
+
 void
 dlua_open_ring(lua_State *L)
 {
+	size_t	i;
+
 	/* The shard arrays only; entries come with the first packets. */
 	(void)ring_global_init();
+	luaL_newmetatable(L, RINGCOPY_MT);
+	lua_pushcfunction(L, ringcopy_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
 	stats_set_gauge("ring-buffer-skipped", gauge_ring_skipped);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);
 	lua_pop(L, 1);
+	for (i = 0; i < sizeof(getters) / sizeof(getters[0]); i++) {
+		lua_pushboolean(L, 1);
+		lua_pushcclosure(L, getters[i].func, 1);
+		lua_setglobal(L, getters[i].name);
+	}
 }
