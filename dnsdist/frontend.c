@@ -24,6 +24,7 @@
 #include "lua.h"
 #include "metrics.h"
 #include "netmask.h"
+#include "qcount.h"
 #include "ring.h"
 #include "rule.h"
 #include "stats.h"
@@ -321,7 +322,7 @@ frontend_udp_limit(const struct dnsq *dq)
  * The cache of the default pool when a UDP query may look there first:
  * nothing is configured that could change or stop a query before its
  * lookup, or see a hit (query or cache-hit rules, blockFilter, dynamic
- * blocks, ECS from the pool).  NULL otherwise.
+ * blocks, ECS from the pool, query counting).  NULL otherwise.
  */
 static struct pcache *
 frontend_first_cache(const struct config *cf)
@@ -331,7 +332,8 @@ frontend_first_cache(const struct config *cf)
 	if (pl == NULL || pl->pl_cache == NULL || pl->pl_ecs ||
 	    cf->cf_query.rc_count > 0 || cf->cf_cachehit.rc_count > 0 ||
 	    cf->cf_blockfilter ||
-	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0)
+	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 ||
+	    atomic_load_explicit(&qcount_enabled, memory_order_relaxed))
 		return NULL;
 	return pl->pl_cache;
 }

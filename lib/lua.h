@@ -123,6 +123,8 @@ void		 dlua_unlock(void);
  */
 struct dnsq;
 extern bool	dlua_blockfilter_set;
+/* setQueryCount(true): count the query, through the filter if one is set. */
+void		 dlua_query_count(struct dnsq *);
 bool		 dlua_blockfilter(struct dnsq *);
 void		 dlua_open_console(lua_State *);
 void		 dlua_open_ring(lua_State *);

@@ -25,6 +25,7 @@ LIB_SRCS = \
 	lib/http.c \
 	lib/credentials.c \
 	lib/ring.c \
+	lib/qcount.c \
 	lib/settings.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \

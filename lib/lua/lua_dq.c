@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsname.h"
 #include "dnspacket.h"
 #include "lua.h"
+#include "qcount.h"
 #include "rule.h"
 #include "settings.h"
 
@@ -23,6 +25,7 @@
 
 bool			dlua_blockfilter_set;
 static struct luafn	*blockfilter_fn;
+static void		 qcount_filter_changed(lua_State *);
 static int		 blockfilter_nparams;
 _Atomic uint64_t	 dlua_hook_errors;
 /* Pool names and tags set from Lua live until the query is routed. */
@@ -542,6 +545,7 @@ dlua_hooks_changed(lua_State *L)
 {
 	lua_Debug	ar;
 
+	qcount_filter_changed(L);
 	if (blockfilter_fn != NULL)
 		dlua_fn_release(blockfilter_fn);
 	blockfilter_fn = NULL;
@@ -606,6 +610,118 @@ l_luaresponseaction(lua_State *L)
 	return lua_action(L, ACT_RLUA);
 }
 
+/*
+ * Query counting: setQueryCount(), setQueryCountFilter(filter), where
+ * filter(dq) returns whether to count the query and under which key.  The
+ * filter is kept in its state's registry and becomes the live one with
+ * the state's hooks (dlua_hooks_changed), so that a reload that fails
+ * leaves the running one.
+ */
+#define QCOUNT_FILTER_KEY	"dnsdist.qcountfilter"
+
+static struct luafn	*qcount_filter_fn;
+static _Atomic bool	 qcount_filter_set;
+
+void
+dlua_query_count(struct dnsq *dq)
+{
+	lua_State	*L;
+	char		 key[DNSNAME_MAXTEXT];
+	bool		 count = true;
+
+	key[0] = '\0';
+	if (atomic_load_explicit(&qcount_filter_set, memory_order_relaxed)) {
+		dlua_lock();
+		if (qcount_filter_fn != NULL &&
+		    (L = hook_call(qcount_filter_fn, dq, 2, false)) != NULL) {
+			count = lua_toboolean(L, -2);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				strlcpy(key, lua_tostring(L, -1), sizeof(key));
+			lua_pop(L, 2);
+		}
+		dlua_unlock();
+	}
+	if (key[0] == '\0' && dnsname_to_text(dq->dq_q->q_name,
+	    dq->dq_q->q_namelen, key, sizeof(key)) == -1)
+		return;
+	if (count)
+		(void)qcount_add(key);
+}
+
+/* With the lock held: the filter of L's configuration is the live one. */
+static void
+qcount_filter_changed(lua_State *L)
+{
+	if (qcount_filter_fn != NULL)
+		dlua_fn_release(qcount_filter_fn);
+	qcount_filter_fn = NULL;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, QCOUNT_FILTER_KEY) ==
+	    LUA_TFUNCTION)
+		qcount_filter_fn = dlua_fn_new(L, -1);
+	lua_pop(L, 1);
+	atomic_store(&qcount_filter_set, qcount_filter_fn != NULL);
+}
+
+static int
+l_setquerycount(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	atomic_store(&qcount_enabled, lua_toboolean(L, 1));
+	return 0;
+}
+
+static int
+l_setquerycountfilter(lua_State *L)
+{
+	if (!lua_isnoneornil(L, 1))
+		luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, QCOUNT_FILTER_KEY);
+	return 0;
+}
+
+struct qcount_show {
+	struct sbuf	qs_sb;
+	size_t		qs_index;
+};
+
+static void
+qcount_show_one(const char *key, uint64_t n, void *arg)
+{
+	struct qcount_show	*qs = arg;
+
+	sbuf_printf(&qs->qs_sb, "%-3zu %s: %llu request(s)\n",
+	    ++qs->qs_index, key, (unsigned long long)n);
+}
+
+/* getQueryCounters([max]): the first max keys (10) and their counts. */
+static int
+l_getquerycounters(lua_State *L)
+{
+	lua_Integer		max = luaL_optinteger(L, 1, 10);
+	struct qcount_show	qs;
+	size_t			n;
+
+	/* The lines go after the heading, which needs the count. */
+	memset(&qs, 0, sizeof(qs));
+	sbuf_init(&qs.qs_sb);
+	n = qcount_walk(max < 0 ? 0 : (size_t)max, qcount_show_one, &qs);
+	dlua_printf("query counting is currently: %s (%zu records in "
+	    "buffer)\n%s", atomic_load(&qcount_enabled) ? "enabled" :
+	    "disabled", n, qs.qs_index > 0 ? sbuf_text(&qs.qs_sb) : "");
+	sbuf_free(&qs.qs_sb);
+	return 0;
+}
+
+static int
+l_clearquerycounters(lua_State *L)
+{
+	(void)L;
+	dlua_printf("%zu records cleared from query counter buffer\n",
+	    qcount_clear());
+	return 0;
+}
+
 void
 dlua_open_hooks(lua_State *L)
 {
@@ -646,4 +762,8 @@ dlua_open_hooks(lua_State *L)
 	lua_register(L, "LuaRule", l_luarule);
 	lua_register(L, "LuaAction", l_luaaction);
 	lua_register(L, "LuaResponseAction", l_luaresponseaction);
+	lua_register(L, "setQueryCount", l_setquerycount);
+	lua_register(L, "setQueryCountFilter", l_setquerycountfilter);
+	lua_register(L, "getQueryCounters", l_getquerycounters);
+	lua_register(L, "clearQueryCounters", l_clearquerycounters);
 }

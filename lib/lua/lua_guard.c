@@ -25,7 +25,7 @@ static const char *const changing[] = {
 	NULL
 };
 static const char *const state_only[] = {
-	"addDynBlocks", "addDynBlockSMT", "clearDynBlocks", NULL
+	"addDynBlocks", "addDynBlockSMT", "clearDynBlocks", "setMetric", NULL
 };
 static const char *const prefixes[] = {
 	"add", "set", "rm", "clear", "mv", NULL

@@ -1,0 +1,31 @@
+/*
+ * Query counting (setQueryCount()): how many queries each name, or each
+ * key a Lua filter makes, has had since the counters were cleared.  The
+ * counts outlive configurations; packet threads add under a mutex of
+ * their own, only while counting is on.
+ */
+#ifndef QCOUNT_H
+#define QCOUNT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Distinct keys kept; queries for new keys past it are not counted. */
+#define QCOUNT_MAX	100000
+
+extern _Atomic bool	qcount_enabled;
+
+/* Count one query for key.  0, or -1 (ENOMEM, or QCOUNT_MAX reached). */
+int	qcount_add(const char *key);
+/* Forget every count; returns how many keys there were. */
+size_t	qcount_clear(void);
+/*
+ * Call fn for at most max keys, in the order of their names, with the
+ * lock held (fn must not count).  Returns the number of keys held.
+ */
+size_t	qcount_walk(size_t max, void (*fn)(const char *, uint64_t, void *),
+	    void *arg);
+
+#endif /* QCOUNT_H */
