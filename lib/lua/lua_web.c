@@ -209,7 +209,41 @@ l_carbonserver(lua_State *L)
 	return 0;
 }
 
+/* showWebserverConfig(): the settings, as dnsdist prints them. */
+static int
+l_showwebserverconfig(lua_State *L)
+{
+	char	buf[NETMASK_MAXTEXT];
+	size_t	i;
+
+	(void)L;
+	dlua_printf("Current web server configuration:\nACL: ");
+	for (i = 0; i < settings.st_webacl.ng_count; i++)
+		dlua_printf("%s%s", i > 0 ? ", " : "", netmask_to_text(
+		    &settings.st_webacl.ng_masks[i], buf, sizeof(buf)));
+	dlua_printf("\nCustom headers: %s\n", settings.st_nwebheaders > 0 ?
+	    "" : "None");
+	for (i = 0; i < settings.st_nwebheaders; i++)
+		dlua_printf(" - %s: %s\n", settings.st_webheaders[i].wh_name,
+		    settings.st_webheaders[i].wh_value);
+	dlua_printf("API requires authentication: %s\n"
+	    "Dashboard requires authentication: yes\n"
+	    "Statistics require authentication: %s\n"
+	    "Password: %s\nAPI key: %s\nAPI writable: no\n"
+	    "API configuration directory: \n"
+	    "Maximum concurrent connections: %d\n",
+	    settings.st_webapiauth ? "yes" : "no",
+	    settings.st_webstatsauth ? "yes" : "no",
+	    settings.st_webpassword != NULL && settings.st_webpassword[0] !=
+	    '\0' ? "set" : "unset",
+	    settings.st_webapikey != NULL && settings.st_webapikey[0] != '\0' ?
+	    "set" : "unset",
+	    settings.st_webmaxconns);
+	return 0;
+}
+
 static const luaL_Reg globals[] = {
+	{ "showWebserverConfig", l_showwebserverconfig },
 	{ "webserver", l_webserver },
 	{ "setWebserverConfig", l_setwebserverconfig },
 	{ "hashPassword", l_hashpassword },
