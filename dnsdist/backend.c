@@ -488,7 +488,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	static uint64_t		 rnd = 0x853c49e6748fea9bULL;
 	struct dnsq		 dq;
 	struct server		*ds = be->be_ds;
-	struct dnsquestion	 q;
+	struct dnsquestion	 q, oq;
 	struct slot		*sl;
 	struct listener		*li;
 	const uint8_t		*qpkt;
@@ -509,6 +509,15 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	if (q.q_end == DNS_HDRLEN && (qpkt = slot_query(be, sl)) != NULL &&
 	    dnspacket_question(qpkt, sl->sl_qlen, &q) == 0)
 		q.q_end = DNS_HDRLEN;
+	/* fixupCase(): the question goes back in the client's own case. */
+	else if (q.q_end > DNS_HDRLEN && atomic_load_explicit(
+	    &settings.st_fixupcase, memory_order_relaxed) &&
+	    (qpkt = slot_query(be, sl)) != NULL &&
+	    dnspacket_question(qpkt, sl->sl_qlen, &oq) == 0 &&
+	    oq.q_namelen == q.q_namelen) {
+		memcpy(pkt + DNS_HDRLEN, oq.q_name, oq.q_namelen);
+		memcpy(q.q_name, oq.q_name, oq.q_namelen);
+	}
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	be->be_lastanswer = loop_now;

@@ -217,6 +217,12 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
 	    tq->tq_q.q_namelen))
 		goto bad;
+	else if (atomic_load_explicit(&settings.st_fixupcase,
+	    memory_order_relaxed)) {
+		/* fixupCase(): the client's own case in the question. */
+		memcpy(pkt + DNS_HDRLEN, tq->tq_q.q_name, q.q_namelen);
+		memcpy(q.q_name, tq->tq_q.q_name, q.q_namelen);
+	}
 	usec = (tw->tw_now - tq->tq_sent) / 1000;
 	tc = tq->tq_client;
 	if (tq->tq_xfr) {

@@ -71,6 +71,7 @@ struct settings {
 	bool			 st_configcheck;	/* --check-config */
 	bool			 st_clientmode;		/* -c, -e */
 	_Atomic bool		 st_verbosehealthchecks;
+	_Atomic bool		 st_fixupcase;	/* the query's case back */
 	_Atomic int		 st_syslogfacility;	/* LOG_DAEMON */
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */

@@ -714,6 +714,14 @@ l_setroundrobinfailonnoserver(lua_State *L)
 }
 
 static int
+l_fixupcase(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	settings.st_fixupcase = lua_toboolean(L, 1);
+	return 0;
+}
+
+static int
 l_setverbosehealthchecks(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
@@ -794,8 +802,6 @@ static struct noeffect {
 	    "the log like the others", false },
 	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
 	    "only", false },
-	{ "fixupCase", NE_BOOL, "answers are sent with the case of the "
-	    "backend's answer", false },
 };
 
 static int
@@ -856,6 +862,7 @@ static const luaL_Reg globals[] = {
 	{ "requestTCPStatesDump", l_requesttcpstatesdump },
 	{ "setRoundRobinFailOnNoServer", l_setroundrobinfailonnoserver },
 	{ "setVerboseHealthChecks", l_setverbosehealthchecks },
+	{ "fixupCase", l_fixupcase },
 	{ "setSyslogFacility", l_setsyslogfacility },
 	{ NULL, NULL }
 };

@@ -13,6 +13,7 @@
  * with an RCODE's name ("formerr", "notimp", "noerror", ...) with a header
  * alone, QDCOUNT 0 and that RCODE; other names as usual.  "tcanswer" sets
  * TC over UDP but keeps the answer's records, as old servers did.
+ * "lowercase" sends the question back in lower case.
  * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL",
  * its ID and source port in decimal and the first label of its name, so
  * that tests see what the daemon sends.
@@ -102,6 +103,7 @@ enum rsp_mode {
 	MODE_BIGTXT,
 	MODE_BARE,
 	MODE_TCANSWER,
+	MODE_LOWERCASE,
 	MODE_COUNT
 };
 
@@ -109,7 +111,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
 	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
-	"bare", "tcanswer"
+	"bare", "tcanswer", "lowercase"
 };
 
 /* The RCODEs of the bare mode, by the start of the first label. */
@@ -475,6 +477,9 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 	if (mode == MODE_WRONGNAME && out[DNS_HDRLEN] != 0)
 		out[DNS_HDRLEN + 1] =
 		    ascii_lower(out[DNS_HDRLEN + 1]) == 'x' ? 'y' : 'x';
+	if (mode == MODE_LOWERCASE)
+		for (off = DNS_HDRLEN; off < q.q_qend - 4; off++)
+			out[off] = ascii_lower(out[off]);
 	off = q.q_qend;
 
 	if (rcode == DNS_R_NOERROR && (!tc || mode == MODE_TCANSWER)) {
