@@ -10,6 +10,39 @@
 
 _Atomic int	policy_global = POLICY_LEASTOUTSTANDING;
 _Atomic bool	policy_rr_fail_no_server;
+_Atomic double	policy_weighted_factor;
+_Atomic double	policy_chashed_factor;
+
+/*
+ * Bounded load, as dnsdist's balancing factors: with factor f above 0, a
+ * server takes a query only while its outstanding queries are at most f
+ * times its share, by weight, of those of the servers up plus this one.
+ * Returns the limit per unit of weight; no limit when f is 0.
+ */
+static double
+policy_target(const struct pool *pl, double f)
+{
+	double	load = 1, weight = 0;
+	size_t	i;
+
+	if (f <= 0)
+		return -1;
+	for (i = 0; i < pl->pl_count; i++)
+		if (server_is_up(pl->pl_servers[i])) {
+			load += atomic_load_explicit(
+			    &pl->pl_servers[i]->ds_outstanding,
+			    memory_order_relaxed);
+			weight += pl->pl_servers[i]->ds_weight;
+		}
+	return weight > 0 ? load / weight * f : -1;
+}
+
+static bool
+policy_within(const struct server *ds, double target)
+{
+	return target < 0 || atomic_load_explicit(&ds->ds_outstanding,
+	    memory_order_relaxed) <= target * ds->ds_weight;
+}
 struct server	*(*policy_lua_select)(int, struct pool *,
 		    const struct dnsquestion *);
 const char	*(*policy_lua_name)(int);
@@ -302,6 +335,9 @@ policy_viewed(struct pool *pl, uint64_t val, bool rr)
 	uint64_t	 stack[POLICY_VIEWMAX / 64], *up = stack, total = 0, w;
 	struct server	*ds = NULL;
 	size_t		 i, nw = (pl->pl_count + 63) / 64;
+	double		 target = rr ? -1 : policy_target(pl,
+			    atomic_load_explicit(&policy_weighted_factor,
+			    memory_order_relaxed));
 
 	if (nw <= sizeof(stack) / sizeof(stack[0]))
 		memset(stack, 0, nw * sizeof(*up));
@@ -309,7 +345,8 @@ policy_viewed(struct pool *pl, uint64_t val, bool rr)
 		return NULL;
 	for (i = 0; i < pl->pl_count; i++)
 		if ((rr || pl->pl_servers[i]->ds_weight > 0) &&
-		    server_is_up(pl->pl_servers[i])) {
+		    server_is_up(pl->pl_servers[i]) &&
+		    policy_within(pl->pl_servers[i], target)) {
 			up[i / 64] |= 1ULL << (i % 64);
 			total += rr ? 1 : (uint64_t)pl->pl_servers[i]->ds_weight;
 		}
@@ -344,9 +381,12 @@ static struct server *
 policy_chashed(struct pool *pl, uint64_t h)
 {
 	size_t	lo = 0, hi = pl->pl_ringlen, mid, i;
+	double	target;
 
 	if (pl->pl_ringlen == 0)
 		return NULL;
+	target = policy_target(pl, atomic_load_explicit(
+	    &policy_chashed_factor, memory_order_relaxed));
 	/* The first point at or after h, walking on past servers that are down. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -358,7 +398,8 @@ policy_chashed(struct pool *pl, uint64_t h)
 	for (i = 0; i < pl->pl_ringlen; i++) {
 		struct chash_point *cp =
 		    &pl->pl_ring[(lo + i) % pl->pl_ringlen];
-		if (server_is_up(cp->cp_server))
+		if (server_is_up(cp->cp_server) &&
+		    policy_within(cp->cp_server, target))
 			return cp->cp_server;
 	}
 	return NULL;

@@ -53,6 +53,13 @@ extern const char	*(*policy_lua_name)(int);
 extern _Atomic int	policy_global;
 /* setRoundRobinFailOnNoServer(): roundrobin finds none when none is up. */
 extern _Atomic bool	policy_rr_fail_no_server;
+/*
+ * setWeightedBalancingFactor(), setConsistentHashingBalancingFactor():
+ * 0, or at least 1 to bound the load of each server (wrandom and whashed;
+ * chashed).
+ */
+extern _Atomic double	policy_weighted_factor;
+extern _Atomic double	policy_chashed_factor;
 extern uint32_t		policy_hash_perturbation;
 
 const char	*policy_name(int kind);

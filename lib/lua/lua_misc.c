@@ -721,6 +721,22 @@ l_fixupcase(lua_State *L)
 	return 0;
 }
 
+/* The balancing factors: 0 (no bound) or at least 1, as in dnsdist. */
+static int
+l_setbalancingfactor(lua_State *L)
+{
+	bool		 chashed = lua_toboolean(L, lua_upvalueindex(1));
+	lua_Number	 v = luaL_checknumber(L, 1);
+
+	if (v != 0 && !(v >= 1.0))
+		return luaL_error(L, "%s: the factor must be 0 or at least 1",
+		    chashed ? "setConsistentHashingBalancingFactor" :
+		    "setWeightedBalancingFactor");
+	atomic_store(chashed ? &policy_chashed_factor :
+	    &policy_weighted_factor, (double)v);
+	return 0;
+}
+
 static int
 l_setverbosehealthchecks(lua_State *L)
 {
@@ -794,10 +810,6 @@ static struct noeffect {
 	    "backends are closed as soon as they have no query", false },
 	{ "setTCPDownstreamMaxIdleTime", NE_INT, "idle connections to "
 	    "backends are closed as soon as they have no query", false },
-	{ "setConsistentHashingBalancingFactor", NE_NUMBER, "the hashed "
-	    "policies do not bound the load of a server", false },
-	{ "setWeightedBalancingFactor", NE_NUMBER, "the weighted policies "
-	    "do not bound the load of a server", false },
 	{ "setVerboseLogDestination", NE_STRING, "verbose messages go to "
 	    "the log like the others", false },
 	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
@@ -907,6 +919,12 @@ dlua_open_misc(lua_State *L)
 		lua_pushcclosure(L, l_log, 1);
 		lua_setglobal(L, logs[i].n);
 	}
+	lua_pushboolean(L, 0);
+	lua_pushcclosure(L, l_setbalancingfactor, 1);
+	lua_setglobal(L, "setWeightedBalancingFactor");
+	lua_pushboolean(L, 1);
+	lua_pushcclosure(L, l_setbalancingfactor, 1);
+	lua_setglobal(L, "setConsistentHashingBalancingFactor");
 	lua_pushinteger(L, 1);
 	lua_pushcclosure(L, l_incmetric, 1);
 	lua_setglobal(L, "incMetric");

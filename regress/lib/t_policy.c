@@ -243,6 +243,81 @@ ATF_TC_BODY(chashed, tc)
 	hashed(POLICY_CHASHED);
 }
 
+/*
+ * With every server down, roundrobin takes them all in turn, as dnsdist's
+ * does, unless setRoundRobinFailOnNoServer(true).
+ */
+ATF_TC_WITHOUT_HEAD(roundrobin_all_down);
+ATF_TC_BODY(roundrobin_all_down, tc)
+{
+	struct server		*a, *b, *ds;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+	int			 i, na = 0, nb = 0;
+
+	setup(POLICY_ROUNDROBIN);
+	a = mkserver("127.0.0.1:1001", 1, 1, false);
+	b = mkserver("127.0.0.1:1002", 1, 1, false);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	for (i = 0; i < 10; i++) {
+		ds = pool_select(pl, &q, 0, &rnd);
+		na += ds == a;
+		nb += ds == b;
+	}
+	ATF_CHECK_EQ(na, 5);
+	ATF_CHECK_EQ(nb, 5);
+	atomic_store(&policy_rr_fail_no_server, true);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == NULL);
+	atomic_store(&policy_rr_fail_no_server, false);
+}
+
+/*
+ * The balancing factors: a server over factor times its share of the
+ * outstanding queries is passed over by the weighted and hashed
+ * policies; 0 turns the bound off.
+ */
+static void
+bounded(int kind, _Atomic double *factor)
+{
+	struct server		*first;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+
+	setup(kind);
+	(void)mkserver("127.0.0.1:1001", 1, 100, true);
+	(void)mkserver("127.0.0.1:1002", 1, 100, true);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	first = pool_select(pl, &q, 0, &rnd);
+	ATF_REQUIRE(first != NULL);
+	/* 10 of 11 (with this one) outstanding: over 1.5 times half. */
+	atomic_store(&first->ds_outstanding, 10);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == first);
+	atomic_store(factor, 1.5);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) != first);
+	/* 8 of 9: within 2 times half. */
+	atomic_store(factor, 2.0);
+	atomic_store(&first->ds_outstanding, 8);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == first);
+	atomic_store(factor, 0.0);
+	atomic_store(&first->ds_outstanding, 0);
+}
+
+ATF_TC_WITHOUT_HEAD(bounded_whashed);
+ATF_TC_BODY(bounded_whashed, tc)
+{
+	bounded(POLICY_WHASHED, &policy_weighted_factor);
+}
+
+ATF_TC_WITHOUT_HEAD(bounded_chashed);
+ATF_TC_BODY(bounded_chashed, tc)
+{
+	bounded(POLICY_CHASHED, &policy_chashed_factor);
+}
+
 /* Which of s[0..n) ds is; n when none. */
 static size_t
 server_index(struct server *const *s, size_t n, const struct server *ds)
@@ -277,7 +352,11 @@ ATF_TC_BODY(states_change, tc)
 	}
 	pl = pool_get("", false);
 	mkquestion(&q, "www.example.");
+	/* None up: one of those down (see roundrobin_all_down). */
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) != NULL);
+	atomic_store(&policy_rr_fail_no_server, true);
 	ATF_CHECK(pool_select(pl, &q, 0, &rnd) == NULL);
+	atomic_store(&policy_rr_fail_no_server, false);
 	/* The even ones, then the odd ones, then every one, in turn. */
 	for (j = 0; j < 3; j++) {
 		for (i = 0; i < 1100; i++)
@@ -438,6 +517,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, leastoutstanding);
 	ATF_TP_ADD_TC(tp, firstavailable);
 	ATF_TP_ADD_TC(tp, roundrobin);
+	ATF_TP_ADD_TC(tp, roundrobin_all_down);
+	ATF_TP_ADD_TC(tp, bounded_whashed);
+	ATF_TP_ADD_TC(tp, bounded_chashed);
 	ATF_TP_ADD_TC(tp, wrandom);
 	ATF_TP_ADD_TC(tp, whashed);
 	ATF_TP_ADD_TC(tp, chashed);
