@@ -307,3 +307,19 @@ netmask_from_sockaddr(const struct sockaddr *sa, int v4bits, int v6bits,
 	nm->nm_bits = (uint8_t)bits;
 	return 0;
 }
+
+void
+netmask_network(const struct netmask *nm, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (nm->nm_family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, nm->nm_addr, 4);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, nm->nm_addr, 16);
+	}
+}

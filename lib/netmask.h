@@ -30,6 +30,8 @@ const char *netmask_to_text(const struct netmask *nm, char *buf,
 	    size_t bufsz);
 /* 1 when sa (AF_INET or AF_INET6; v4-mapped v6 matches v4 masks) is in nm. */
 int	netmask_match(const struct netmask *nm, const struct sockaddr *sa);
+/* The network address of nm as a socket address (port 0). */
+void	netmask_network(const struct netmask *nm, struct sockaddr_storage *ss);
 /* Clear the bits past the prefix in an address of alen bytes. */
 void	netmask_clear_host(uint8_t *a, size_t alen, unsigned int bits);
 /*

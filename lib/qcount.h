@@ -12,6 +12,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * A table of counts per key, open-addressed; zeroed memory is an empty
+ * table.  Also what the console's top functions tally with.
+ */
+struct qcount_item {
+	char		*qi_key;	/* NULL: a free slot */
+	uint64_t	 qi_n;
+};
+
+struct qcount_table {
+	struct qcount_item	*qt_items;
+	size_t			 qt_cap;
+	size_t			 qt_count;
+};
+
+/*
+ * Add n to the count of key (copied).  0, or -1 with ENOMEM, or ENOSPC
+ * when the key is new and max keys are held already.
+ */
+int	qcount_table_add(struct qcount_table *, const char *key, uint64_t n,
+	    size_t max);
+/* Free the keys and the slots; the table is empty afterwards. */
+void	qcount_table_free(struct qcount_table *);
+
 /* Distinct keys kept; queries for new keys past it are not counted. */
 #define QCOUNT_MAX	100000
 

@@ -36,7 +36,8 @@ static const char *const absent_reason[] = {
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
 	[AB_WEBLUA] = "Lua handlers in the web server are not supported: "
 	    "its thread does not run Lua",
-	[AB_NETLUA] = "network endpoints for Lua are not supported",
+	[AB_NETLUA] = "network listeners for Lua are not supported: no "
+	    "thread here runs Lua callbacks for sockets",
 };
 
 static const struct absent {
@@ -135,7 +136,6 @@ static const struct absent {
 	{ "submitToMainThread", AB_THREADS },
 	{ "setTCPFastOpenKey", AB_TFOKEY },
 	{ "registerWebHandler", AB_WEBLUA },
-	{ "newNetworkEndpoint", AB_NETLUA },
 	{ "newNetworkListener", AB_NETLUA },
 };
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "lua.h"
@@ -30,6 +32,7 @@
 #define NETMASK_MT	"dnsdist.Netmask"
 #define QPSLIMITER_MT	"dnsdist.QPSLimiter"
 #define BIND_MT		"dnsdist.ClientState"
+#define ENDPOINT_MT	"dnsdist.NetworkEndpoint"
 
 static void
 misc_log(int pri, const char *msg)
@@ -214,19 +217,9 @@ l_nm_isv6(lua_State *L)
 static int
 l_nm_getnetwork(lua_State *L)
 {
-	struct netmask		*nm = check_netmask(L, 1);
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 
-	memset(&ss, 0, sizeof(ss));
-	if (nm->nm_family == AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, nm->nm_addr, 4);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, nm->nm_addr, 16);
-	}
+	netmask_network(check_netmask(L, 1), &ss);
 	dlua_push_ca(L, (struct sockaddr *)&ss);
 	return 1;
 }
@@ -274,6 +267,70 @@ static const luaL_Reg netmask_methods[] = {
 	{ "getNetwork", l_nm_getnetwork },
 	{ "getMaskedNetwork", l_nm_getnetwork },
 	{ "match", l_nm_match },
+	{ NULL, NULL }
+};
+
+/*
+ * newNetworkEndpoint(path): a datagram socket connected to the Unix
+ * socket path, for :send(); :isValid() is false when it could not be
+ * connected.  Sends never wait: a full socket makes :send() false.
+ */
+static int
+l_newnetworkendpoint(lua_State *L)
+{
+	const char		*path = luaL_checkstring(L, 1);
+	struct sockaddr_un	 sun;
+	int			*fd;
+
+	fd = lua_newuserdata(L, sizeof(*fd));
+	*fd = -1;
+	luaL_setmetatable(L, ENDPOINT_MT);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path) ||
+	    (*fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;
+	if (connect(*fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(*fd);
+		*fd = -1;
+	}
+	return 1;
+}
+
+static int
+l_ep_isvalid(lua_State *L)
+{
+	lua_pushboolean(L, *(int *)luaL_checkudata(L, 1, ENDPOINT_MT) != -1);
+	return 1;
+}
+
+static int
+l_ep_send(lua_State *L)
+{
+	int		 fd = *(int *)luaL_checkudata(L, 1, ENDPOINT_MT);
+	size_t		 len;
+	const char	*p = luaL_checklstring(L, 2, &len);
+
+	lua_pushboolean(L, fd != -1 && send(fd, p, len, MSG_DONTWAIT) ==
+	    (ssize_t)len);
+	return 1;
+}
+
+static int
+l_ep_gc(lua_State *L)
+{
+	int	*fd = luaL_checkudata(L, 1, ENDPOINT_MT);
+
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+static const luaL_Reg endpoint_methods[] = {
+	{ "isValid", l_ep_isvalid },
+	{ "send", l_ep_send },
 	{ NULL, NULL }
 };
 
@@ -530,10 +587,10 @@ l_getresolvers(lua_State *L)
 	FILE		*f;
 	lua_Integer	 n = 0;
 
-	if ((f = fopen(path, "r")) == NULL)
-		return luaL_error(L, "getResolvers: '%s': %s", path,
-		    strerror(errno));
 	lua_newtable(L);
+	/* As in dnsdist, a file that cannot be read has no resolvers. */
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, " nameserver %255s", addr) == 1) {
 			lua_pushstring(L, addr);
@@ -854,6 +911,7 @@ static const luaL_Reg globals[] = {
 	{ "getMetric", l_getmetric },
 	{ "newNetmask", l_newnetmask },
 	{ "newQPSLimiter", l_newqpslimiter },
+	{ "newNetworkEndpoint", l_newnetworkendpoint },
 	{ "getCurrentTime", l_getcurrenttime },
 	{ "getBind", l_getbind },
 	{ "getBindCount", l_getbindcount },
@@ -907,6 +965,11 @@ dlua_open_misc(lua_State *L)
 	lua_pop(L, 1);
 	misc_type(L, QPSLIMITER_MT, qps_methods);
 	misc_type(L, BIND_MT, bind_methods);
+	misc_type(L, ENDPOINT_MT, endpoint_methods);
+	luaL_getmetatable(L, ENDPOINT_MT);
+	lua_pushcfunction(L, l_ep_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
 	luaL_getmetatable(L, BIND_MT);
 	lua_pushcfunction(L, l_bind_tostring);
 	lua_setfield(L, -2, "__tostring");

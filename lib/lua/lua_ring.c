@@ -16,105 +16,44 @@
 #include "dnspacket.h"
 #include "lua.h"
 #include "netmask.h"
+#include "qcount.h"
 #include "ring.h"
 #include "settings.h"
 #include "stats.h"
 
 #define TALLY_KEYMAX	(DNSNAME_MAXLEN * 4 + 8)
 
-/* Counts per key (a name or an address as text); an open-addressed table. */
-struct tally_item {
-	char		*ti_key;
-	uint64_t	 ti_n;
-};
-
+/* Counts per key (a name or an address as text), and their sum. */
 struct tally {
-	struct tally_item	*ty_items;
-	size_t			 ty_cap;
-	size_t			 ty_count;
+	struct qcount_table	 ty_t;
 	uint64_t		 ty_total;
 	bool			 ty_nomem;
 };
 
-static uint64_t
-tally_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int
-tally_grow(struct tally *ty)
-{
-	struct tally_item	*old = ty->ty_items, *ni;
-	size_t			 oldcap = ty->ty_cap, cap, i, j;
-
-	cap = oldcap ? oldcap * 2 : 256;
-	if ((ni = calloc(cap, sizeof(*ni))) == NULL)
-		return -1;
-	for (i = 0; i < oldcap; i++) {
-		if (old[i].ti_key == NULL)
-			continue;
-		j = tally_hash(old[i].ti_key) & (cap - 1);
-		while (ni[j].ti_key != NULL)
-			j = (j + 1) & (cap - 1);
-		ni[j] = old[i];
-	}
-	free(old);
-	ty->ty_items = ni;
-	ty->ty_cap = cap;
-	return 0;
-}
-
 static void
 tally_add(struct tally *ty, const char *key, uint64_t n)
 {
-	size_t	j;
-
 	ty->ty_total += n;
-	if ((ty->ty_count + 1) * 2 > ty->ty_cap && tally_grow(ty) == -1) {
+	if (qcount_table_add(&ty->ty_t, key, n, SIZE_MAX) == -1)
 		ty->ty_nomem = true;
-		return;
-	}
-	j = tally_hash(key) & (ty->ty_cap - 1);
-	while (ty->ty_items[j].ti_key != NULL) {
-		if (strcmp(ty->ty_items[j].ti_key, key) == 0) {
-			ty->ty_items[j].ti_n += n;
-			return;
-		}
-		j = (j + 1) & (ty->ty_cap - 1);
-	}
-	if ((ty->ty_items[j].ti_key = strdup(key)) == NULL) {
-		ty->ty_nomem = true;
-		return;
-	}
-	ty->ty_items[j].ti_n = n;
-	ty->ty_count++;
 }
 
 static int
 tally_cmp(const void *a, const void *b)
 {
-	const struct tally_item	*x = a, *y = b;
+	const struct qcount_item	*x = a, *y = b;
 
-	if (x->ti_key == NULL || y->ti_key == NULL)
-		return (x->ti_key == NULL) - (y->ti_key == NULL);
-	if (x->ti_n != y->ti_n)
-		return x->ti_n > y->ti_n ? -1 : 1;
-	return strcmp(x->ti_key, y->ti_key);
+	if (x->qi_key == NULL || y->qi_key == NULL)
+		return (x->qi_key == NULL) - (y->qi_key == NULL);
+	if (x->qi_n != y->qi_n)
+		return x->qi_n > y->qi_n ? -1 : 1;
+	return strcmp(x->qi_key, y->qi_key);
 }
 
 static void
 tally_free(struct tally *ty)
 {
-	size_t	i;
-
-	for (i = 0; i < ty->ty_cap; i++)
-		free(ty->ty_items[i].ti_key);
-	free(ty->ty_items);
+	qcount_table_free(&ty->ty_t);
 	memset(ty, 0, sizeof(*ty));
 }
 
@@ -151,11 +90,11 @@ tally_table(lua_State *L)
 				    1.0;
 
 	lua_newtable(L);
-	for (i = 0; i < ty->ty_count && (lua_Integer)i < to->to_n; i++) {
-		tally_row(L, i + 1, ty->ty_items[i].ti_key,
-		    ty->ty_items[i].ti_n,
-		    100.0 * (double)ty->ty_items[i].ti_n / tot);
-		shown += ty->ty_items[i].ti_n;
+	for (i = 0; i < ty->ty_t.qt_count && (lua_Integer)i < to->to_n; i++) {
+		tally_row(L, i + 1, ty->ty_t.qt_items[i].qi_key,
+		    ty->ty_t.qt_items[i].qi_n,
+		    100.0 * (double)ty->ty_t.qt_items[i].qi_n / tot);
+		shown += ty->ty_t.qt_items[i].qi_n;
 	}
 	rest = ty->ty_total - shown;
 	tally_row(L, i + 1, "Rest", rest, ty->ty_total > 0 ?
@@ -178,8 +117,8 @@ tally_emit(lua_State *L, struct tally *ty, lua_Integer n)
 				    1.0;
 	int			 rc;
 
-	if (ty->ty_cap > 0)
-		qsort(ty->ty_items, ty->ty_cap, sizeof(*ty->ty_items),
+	if (ty->ty_t.qt_cap > 0)
+		qsort(ty->ty_t.qt_items, ty->ty_t.qt_cap, sizeof(*ty->ty_t.qt_items),
 		    tally_cmp);
 	if (L != NULL) {
 		lua_pushcfunction(L, tally_table);
@@ -190,12 +129,12 @@ tally_emit(lua_State *L, struct tally *ty, lua_Integer n)
 			lua_error(L);
 		return;
 	}
-	for (i = 0; i < ty->ty_count && (lua_Integer)i < n; i++) {
+	for (i = 0; i < ty->ty_t.qt_count && (lua_Integer)i < n; i++) {
 		dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1,
-		    ty->ty_items[i].ti_key,
-		    (unsigned long long)ty->ty_items[i].ti_n,
-		    100.0 * (double)ty->ty_items[i].ti_n / tot);
-		shown += ty->ty_items[i].ti_n;
+		    ty->ty_t.qt_items[i].qi_key,
+		    (unsigned long long)ty->ty_t.qt_items[i].qi_n,
+		    100.0 * (double)ty->ty_t.qt_items[i].qi_n / tot);
+		shown += ty->ty_t.qt_items[i].qi_n;
 	}
 	rest = ty->ty_total - shown;
 	dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1, "Rest",

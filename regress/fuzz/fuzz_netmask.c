@@ -17,23 +17,6 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define CHECK(e)	do { if (!(e)) abort(); } while (0)
 
-/* The mask's network address as a socket address. */
-static void
-network_sockaddr(const struct netmask *nm, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (nm->nm_family == AF_INET) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, nm->nm_addr, 4);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, nm->nm_addr, 16);
-	}
-}
-
 static void
 check_mask(const struct netmask *nm)
 {
@@ -59,7 +42,7 @@ check_mask(const struct netmask *nm)
 	netmask_to_text(nm, small, sizeof(small));
 	CHECK(strlen(small) < sizeof(small) && strncmp(small, t,
 	    strlen(small)) == 0);
-	network_sockaddr(nm, &ss);
+	netmask_network(nm, &ss);
 	CHECK(netmask_match(nm, (struct sockaddr *)&ss) == 1);
 }
 
@@ -90,14 +73,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ng.ng_count >= before);
 	for (i = 0; i < ng.ng_count; i++) {
 		check_mask(&ng.ng_masks[i]);
-		network_sockaddr(&ng.ng_masks[i], &ss);
+		netmask_network(&ng.ng_masks[i], &ss);
 		(void)netmask_group_match(&ng, (struct sockaddr *)&ss);
 	}
 	netmask_group_init(&copy);
 	CHECK(netmask_group_copy(&copy, &ng) == 0);
 	CHECK(copy.ng_count == ng.ng_count);
 	for (i = 0; i < ng.ng_count; i++) {
-		network_sockaddr(&ng.ng_masks[i], &ss);
+		netmask_network(&ng.ng_masks[i], &ss);
 		CHECK(netmask_group_match(&copy, (struct sockaddr *)&ss) ==
 		    netmask_group_match(&ng, (struct sockaddr *)&ss));
 	}
