@@ -37,6 +37,7 @@ void	log_detach(void);
 void	log_warn(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	log_lua(int, const char *);
+int	log_verbose_file(const char *);
 void	log_info(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	fatal(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __noreturn__));

@@ -4,6 +4,7 @@
  * the daemon detaches.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include "dnsdist.h"
 
 static bool	log_syslog;
+/* setVerboseLogDestination(): where debug messages go instead. */
+static FILE		*verbose_file;
+static pthread_mutex_t	 verbose_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool	log_stdout = true;
 static bool	log_verbose;
 
@@ -88,7 +92,10 @@ log_pri(int pri, const char *fmt, ...)
 void
 log_lua(int pri, const char *msg)
 {
-	log_pri(pri, "%s", msg);
+	if (pri == LOG_DEBUG)
+		log_debug("%s", msg);
+	else
+		log_pri(pri, "%s", msg);
 }
 
 void
@@ -101,6 +108,22 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Open path for the debug messages (append); 0, or -1 with errno. */
+int
+log_verbose_file(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "a")) == NULL)
+		return -1;
+	pthread_mutex_lock(&verbose_lock);
+	if (verbose_file != NULL)
+		fclose(verbose_file);
+	verbose_file = f;
+	pthread_mutex_unlock(&verbose_lock);
+	return 0;
+}
+
 void
 log_debug(const char *fmt, ...)
 {
@@ -108,6 +131,17 @@ log_debug(const char *fmt, ...)
 
 	if (!log_verbose && !settings.st_verbose)
 		return;
+	pthread_mutex_lock(&verbose_lock);
+	if (verbose_file != NULL) {
+		va_start(ap, fmt);
+		vfprintf(verbose_file, fmt, ap);
+		va_end(ap);
+		fputc('\n', verbose_file);
+		fflush(verbose_file);
+		pthread_mutex_unlock(&verbose_lock);
+		return;
+	}
+	pthread_mutex_unlock(&verbose_lock);
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);

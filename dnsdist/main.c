@@ -729,6 +729,7 @@ main(int argc, char *argv[])
 	dlua_host.h_hook_error = hook_error;
 	dlua_host.h_reload = reload_request;
 	dlua_host.h_log = log_lua;
+	dlua_host.h_verbose_log = log_verbose_file;
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);
 	stats_set_gauge("fd-usage", gauge_fds);

@@ -33,6 +33,8 @@ struct dlua_host {
 	void	(*h_reload)(void);
 	/* infolog() and friends: a syslog priority and the message. */
 	void	(*h_log)(int, const char *);
+	/* setVerboseLogDestination(): 0, or -1 with errno. */
+	int	(*h_verbose_log)(const char *);
 };
 extern struct dlua_host dlua_host;
 

@@ -51,7 +51,7 @@ l_log(lua_State *L)
 
 	if (pri == LOG_DEBUG && !settings.st_verbose)
 		return 0;
-	misc_log(pri == LOG_DEBUG ? LOG_INFO : pri, luaL_checkstring(L, 1));
+	misc_log(pri, luaL_checkstring(L, 1));
 	return 0;
 }
 
@@ -802,6 +802,19 @@ l_setverbosehealthchecks(lua_State *L)
 	return 0;
 }
 
+/* setVerboseLogDestination(path): verbose messages go to that file. */
+static int
+l_setverboselogdestination(lua_State *L)
+{
+	const char	*path = luaL_checkstring(L, 1);
+
+	if (dlua_host.h_verbose_log != NULL &&
+	    dlua_host.h_verbose_log(path) == -1)
+		return luaL_error(L, "setVerboseLogDestination: '%s': %s",
+		    path, strerror(errno));
+	return 0;
+}
+
 /* setSyslogFacility(n) or ("local0", "daemon", ...). */
 static int
 l_setsyslogfacility(lua_State *L)
@@ -867,8 +880,6 @@ static struct noeffect {
 	    "backends are closed as soon as they have no query", false },
 	{ "setTCPDownstreamMaxIdleTime", NE_INT, "idle connections to "
 	    "backends are closed as soon as they have no query", false },
-	{ "setVerboseLogDestination", NE_STRING, "verbose messages go to "
-	    "the log like the others", false },
 	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
 	    "only", false },
 };
@@ -934,6 +945,7 @@ static const luaL_Reg globals[] = {
 	{ "setVerboseHealthChecks", l_setverbosehealthchecks },
 	{ "fixupCase", l_fixupcase },
 	{ "setSyslogFacility", l_setsyslogfacility },
+	{ "setVerboseLogDestination", l_setverboselogdestination },
 	{ NULL, NULL }
 };
 
