@@ -321,17 +321,34 @@ worker_sweep(struct tcp_worker *tw)
 {
 	struct tcp_client	*tc;
 	struct tcp_bconn	*bc;
-	uint64_t		 maxdur;
+	uint64_t		 maxdur, maxidle;
 	size_t			 i, j;
+	bool			 clean;
 
 	maxdur = TCP_SECS(config_now()->cf_maxtcpconnduration);
+	/*
+	 * Idle connections to backends go after setTCPDownstreamMaxIdleTime,
+	 * looked for every setTCPDownstreamCleanupInterval, as in dnsdist.
+	 */
+	maxidle = (uint64_t)atomic_load_explicit(&settings.st_tcpdsmaxidle,
+	    memory_order_relaxed) * 1000000000ULL;
+	if ((clean = tw->tw_now - tw->tw_cleaned >= (uint64_t)
+	    atomic_load_explicit(&settings.st_tcpdscleanup,
+	    memory_order_relaxed) * 1000000000ULL))
+		tw->tw_cleaned = tw->tw_now;
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead)
 			continue;
+		if (bc->bc_npending > 0 || bc->bc_connecting)
+			bc->bc_idle = 0;
+		else if (bc->bc_idle == 0)
+			bc->bc_idle = tw->tw_now;
 		if (bc->bc_npending > 0 && tw->tw_now >= bc->bc_deadline)
 			bconn_fail(tw, bc, true);
-		else if (bc->bc_npending == 0 && bconn_spare(tw, bc))
+		else if (bc->bc_npending == 0 && (bconn_spare(tw, bc) ||
+		    (clean && bc->bc_idle != 0 &&
+		    tw->tw_now - bc->bc_idle >= maxidle)))
 			bc->bc_dead = true;
 		else if (bc->bc_npending == 0 && bc->bc_rlen == 0 &&
 		    bc->bc_wlen == 0) {

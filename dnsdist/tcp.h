@@ -13,7 +13,6 @@
 
 #include "dnsdist.h"
 
-#define TCP_IDLE_PER_SERVER	8	/* idle backend connections kept */
 /*
  * Memory for clients that do not read their answers: a client connection
  * holds its answers not yet written and its queries at the backends; a
@@ -132,6 +131,7 @@ struct tcp_bconn {
 	size_t			 bc_rlen;
 	size_t			 bc_rcap;
 	uint64_t		 bc_deadline;	/* with queries pending */
+	uint64_t		 bc_idle;	/* idle since; 0: busy */
 };
 
 enum th_kind { TH_CLIENT, TH_UDPQUERY };
@@ -164,6 +164,7 @@ struct tcp_worker {
 	size_t			  tw_share;	/* of setMaxTCPQueuedBytes */
 	uint64_t		  tw_rnd;
 	uint64_t		  tw_now;
+	uint64_t		  tw_cleaned;	/* idle backends last closed */
 };
 
 /* tcp.c: the workers, accepting, buffers */

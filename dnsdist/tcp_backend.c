@@ -435,7 +435,8 @@ bconn_spare(struct tcp_worker *tw, const struct tcp_bconn *bc)
 		    !tw->tw_bconns[i]->bc_dead &&
 		    tw->tw_bconns[i]->bc_npending == 0)
 			nidle++;
-	return nidle >= TCP_IDLE_PER_SERVER;
+	return nidle >= (size_t)atomic_load_explicit(
+	    &settings.st_tcpcachedperds, memory_order_relaxed);
 }
 
 /* Should bc be read?  Not while its transfer's client is behind. */

@@ -138,6 +138,9 @@ settings_init(void)
 	settings.st_maxtcpqueuedbytes = 32 << 20;
 	settings.st_ringsize = 10000;
 	settings.st_syslogfacility = LOG_DAEMON;
+	settings.st_tcpcachedperds = 10;
+	settings.st_tcpdsmaxidle = 300;
+	settings.st_tcpdscleanup = 60;
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;

@@ -72,6 +72,10 @@ struct settings {
 	bool			 st_clientmode;		/* -c, -e */
 	_Atomic bool		 st_verbosehealthchecks;
 	_Atomic bool		 st_fixupcase;	/* the query's case back */
+	/* Idle TCP connections to each backend, per worker; seconds. */
+	_Atomic int		 st_tcpcachedperds;
+	_Atomic int		 st_tcpdsmaxidle;
+	_Atomic int		 st_tcpdscleanup;
 	_Atomic int		 st_syslogfacility;	/* LOG_DAEMON */
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */

@@ -802,6 +802,31 @@ l_setverbosehealthchecks(lua_State *L)
 	return 0;
 }
 
+/* The TCP connections to backends: how many idle, for how long. */
+static const struct {
+	const char	*tn_name;
+	_Atomic int	*tn_var;
+	int		 tn_min;
+} tcpknobs[] = {
+	{ "setMaxCachedTCPConnectionsPerDownstream",
+	    &settings.st_tcpcachedperds, 0 },
+	{ "setTCPDownstreamMaxIdleTime", &settings.st_tcpdsmaxidle, 1 },
+	{ "setTCPDownstreamCleanupInterval", &settings.st_tcpdscleanup, 1 },
+};
+
+static int
+l_tcpknob(lua_State *L)
+{
+	size_t		i = (size_t)lua_tointeger(L, lua_upvalueindex(1));
+	lua_Integer	v = luaL_checkinteger(L, 1);
+
+	if (v < tcpknobs[i].tn_min || v > 1000000)
+		return luaL_error(L, "%s: %d is out of range %d..1000000",
+		    tcpknobs[i].tn_name, (int)v, tcpknobs[i].tn_min);
+	atomic_store(tcpknobs[i].tn_var, (int)v);
+	return 0;
+}
+
 /* setVerboseLogDestination(path): verbose messages go to that file. */
 static int
 l_setverboselogdestination(lua_State *L)
@@ -873,13 +898,6 @@ static struct noeffect {
 	    "skipped, never waited for", false },
 	{ "setRingBuffersOptions", NE_TABLE, "a busy ring shard is skipped, "
 	    "never waited for, and queries and responses are both kept", false },
-	{ "setMaxCachedTCPConnectionsPerDownstream", NE_INT, "connections "
-	    "to backends are kept per worker thread while they have "
-	    "queries", false },
-	{ "setTCPDownstreamCleanupInterval", NE_INT, "idle connections to "
-	    "backends are closed as soon as they have no query", false },
-	{ "setTCPDownstreamMaxIdleTime", NE_INT, "idle connections to "
-	    "backends are closed as soon as they have no query", false },
 	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
 	    "only", false },
 };
@@ -1006,6 +1024,11 @@ dlua_open_misc(lua_State *L)
 	lua_pushinteger(L, -1);
 	lua_pushcclosure(L, l_incmetric, 1);
 	lua_setglobal(L, "decMetric");
+	for (i = 0; i < sizeof(tcpknobs) / sizeof(tcpknobs[0]); i++) {
+		lua_pushinteger(L, (lua_Integer)i);
+		lua_pushcclosure(L, l_tcpknob, 1);
+		lua_setglobal(L, tcpknobs[i].tn_name);
+	}
 	for (i = 0; i < sizeof(noeffects) / sizeof(noeffects[0]); i++) {
 		lua_pushlightuserdata(L, &noeffects[i]);
 		lua_pushcclosure(L, l_noeffect, 1);
