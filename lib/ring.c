@@ -658,6 +658,8 @@ ring_push_slot(struct ring *rg, const struct ring_slot *s,
 	struct ring_stage	*st;
 	size_t			 i;
 
+	if (atomic_load_explicit(&rg->rg_off, memory_order_relaxed))
+		return false;
 	/* Most entries: a claim with room, and a name that fits the slot. */
 	for (i = 0; stages != NULL && i < RING_STAGES; i++) {
 		st = &stages[i];

@@ -85,6 +85,7 @@ struct ring {
 	_Atomic size_t		 rg_nshards;
 	_Atomic uint64_t	 rg_skipped;	/* every shard was busy */
 	_Atomic uint64_t	 rg_nomem;	/* a shard could not allocate */
+	_Atomic bool		 rg_off;	/* pushes are left out */
 	struct ring_shard	 rg_shards[RING_MAXSHARDS];
 };
 
@@ -118,7 +119,10 @@ void		 ring_free(struct ring *);
  * only hold them briefly).  0, or -1 with EINVAL.
  */
 int		 ring_resize(struct ring *, size_t total, size_t shards);
-/* Record one entry; false when it was skipped (busy shards or ENOMEM). */
+/*
+ * Record one entry; false when it was skipped (busy shards or ENOMEM, or
+ * rg_off set: setRingBuffersOptions' recordQueries and recordResponses).
+ */
 bool		 ring_push(struct ring *, const struct ring_rec *);
 /*
  * The same in two steps, for a writer that records several entries alike

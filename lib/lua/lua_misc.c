@@ -882,7 +882,7 @@ l_setsyslogfacility(lua_State *L)
  * dnsdist's tunables of mechanisms this program does not have: the
  * argument is checked, and the first call logs why nothing changes.
  */
-enum noeff_arg { NE_INT, NE_BOOL, NE_STRING, NE_TABLE, NE_NUMBER };
+enum noeff_arg { NE_INT, NE_BOOL, NE_STRING, NE_NUMBER };
 
 static struct noeffect {
 	const char	*ne_name;
@@ -896,8 +896,6 @@ static struct noeffect {
 	    "and writes batches of a fixed size", false },
 	{ "setRingBuffersLockRetries", NE_INT, "a busy ring shard is "
 	    "skipped, never waited for", false },
-	{ "setRingBuffersOptions", NE_TABLE, "a busy ring shard is skipped, "
-	    "never waited for, and queries and responses are both kept", false },
 	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
 	    "only", false },
 };
@@ -920,9 +918,6 @@ l_noeffect(lua_State *L)
 		break;
 	case NE_STRING:
 		luaL_checkstring(L, 1);
-		break;
-	case NE_TABLE:
-		luaL_checktype(L, 1, LUA_TTABLE);
 		break;
 	}
 	if (!ne->ne_logged) {

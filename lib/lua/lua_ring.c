@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "addr.h"
@@ -547,6 +548,47 @@ l_setringbufferssize(lua_State *L)
 	return 0;
 }
 
+/*
+ * setRingBuffersOptions{ recordQueries = bool, recordResponses = bool,
+ * lockRetries = n }: which of the rings are kept.  A busy shard is never
+ * waited for here, so lockRetries has nothing to tune.
+ */
+static int
+l_setringbuffersoptions(lua_State *L)
+{
+	static bool	 told;
+	const char	*k;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1) != 0) {
+		k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+		if (strcmp(k, "lockRetries") == 0)
+			luaL_checkinteger(L, -1);
+		else if (strcmp(k, "recordQueries") != 0 &&
+		    strcmp(k, "recordResponses") != 0)
+			return luaL_error(L, "setRingBuffersOptions: unknown "
+			    "option '%s'", k);
+		else
+			luaL_checktype(L, -1, LUA_TBOOLEAN);
+		lua_pop(L, 1);
+	}
+	if (!rings_ready())
+		return luaL_error(L, "setRingBuffersOptions: out of memory");
+	atomic_store(&ring_queries->rg_off,
+	    !dlua_opt_bool(L, 1, "recordQueries", 1));
+	atomic_store(&ring_responses->rg_off,
+	    !dlua_opt_bool(L, 1, "recordResponses", 1));
+	lua_getfield(L, 1, "lockRetries");
+	if (!lua_isnil(L, -1) && !told && dlua_host.h_log != NULL) {
+		told = true;
+		dlua_host.h_log(LOG_WARNING, "setRingBuffersOptions: "
+		    "lockRetries has no effect here: a busy ring shard is "
+		    "skipped, never waited for");
+	}
+	return 0;
+}
+
 /* getRingBuffersSize(): entries and shards, 0 when not recording. */
 static int
 l_getringbufferssize(lua_State *L)
@@ -916,6 +958,7 @@ static const luaL_Reg globals[] = {
 	{ "showResponseLatency", l_showresponselatency },
 	{ "setRingBuffersSize", l_setringbufferssize },
 	{ "getRingBuffersSize", l_getringbufferssize },
+	{ "setRingBuffersOptions", l_setringbuffersoptions },
 	{ NULL, NULL }
 };
 
