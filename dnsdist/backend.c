@@ -510,8 +510,7 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	    dnspacket_question(qpkt, sl->sl_qlen, &q) == 0)
 		q.q_end = DNS_HDRLEN;
 	/* fixupCase(): the question goes back in the client's own case. */
-	else if (q.q_end > DNS_HDRLEN && atomic_load_explicit(
-	    &settings.st_fixupcase, memory_order_relaxed) &&
+	else if (q.q_end > DNS_HDRLEN && config_now()->cf_fixupcase &&
 	    (qpkt = slot_query(be, sl)) != NULL &&
 	    dnspacket_question(qpkt, sl->sl_qlen, &oq) == 0 &&
 	    oq.q_namelen == q.q_namelen) {

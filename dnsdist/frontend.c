@@ -24,7 +24,6 @@
 #include "lua.h"
 #include "metrics.h"
 #include "netmask.h"
-#include "qcount.h"
 #include "ring.h"
 #include "rule.h"
 #include "stats.h"
@@ -333,7 +332,7 @@ frontend_first_cache(const struct config *cf)
 	    cf->cf_query.rc_count > 0 || cf->cf_cachehit.rc_count > 0 ||
 	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 ||
-	    atomic_load_explicit(&qcount_enabled, memory_order_relaxed))
+	    cf->cf_querycount)
 		return NULL;
 	return pl->pl_cache;
 }

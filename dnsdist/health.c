@@ -50,7 +50,7 @@ health_verdict(struct backend *be, bool ok, const char *why)
 		if (was && be->be_hfailures >= ds->ds_maxcheckfailures)
 			now = false;
 		atomic_fetch_add(&ds->ds_hcfailures, 1);
-		if (atomic_load(&settings.st_verbosehealthchecks))
+		if (atomic_load(&settings_verbosehealthchecks))
 			log_info("health check of %s failed: %s",
 			    ds->ds_addrtext, why);
 		else

@@ -44,7 +44,7 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_syslog)
-		syslog(pri | atomic_load(&settings.st_syslogfacility),
+		syslog(pri | atomic_load(&settings_syslogfacility),
 		    "%s%s%s", msg, suffix ? ": " : "",
 		    suffix ? suffix : "");
 	if (!log_stdout)

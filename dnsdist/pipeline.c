@@ -17,7 +17,6 @@
 #include "edns.h"
 #include "dnsdist.h"
 #include "lua.h"
-#include "qcount.h"
 #include "ring.h"
 #include "rule.h"
 #include "stats.h"
@@ -179,7 +178,7 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
 		dq->dq_missed = NULL;
-	if (atomic_load_explicit(&qcount_enabled, memory_order_relaxed))
+	if (cf->cf_querycount)
 		dlua_query_count(dq);
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
 	    (v = blocked(dq)) != VERDICT_NONE) {

@@ -37,6 +37,7 @@
 #include "netmask.h"
 #include "policy.h"
 #include "qsbr.h"
+#include "ring.h"
 #include "rule.h"
 #include "server.h"
 #include "settings.h"
@@ -58,6 +59,12 @@ struct draft {
 	int			 d_dynaction;
 	size_t			 d_memlimit;
 	bool			 d_allowempty;
+	bool			 d_rrfail;
+	double			 d_wfactor;
+	double			 d_cfactor;
+	int			 d_facility;
+	bool			 d_verbosechecks;
+	bool			 d_ringoff[2];	/* queries, responses */
 };
 
 /* The scalars as they were before the configuration ran: the defaults. */
@@ -89,6 +96,15 @@ scalars_get(struct draft *d)
 	d->d_dynaction = atomic_load(&dynblock_default_action);
 	d->d_memlimit = dlua_mem_limit;
 	d->d_allowempty = atomic_load(&inflight_allow_empty);
+	d->d_rrfail = atomic_load(&policy_rr_fail_no_server);
+	d->d_wfactor = atomic_load(&policy_weighted_factor);
+	d->d_cfactor = atomic_load(&policy_chashed_factor);
+	d->d_facility = atomic_load(&settings_syslogfacility);
+	d->d_verbosechecks = atomic_load(&settings_verbosehealthchecks);
+	d->d_ringoff[0] = ring_queries != NULL &&
+	    atomic_load(&ring_queries->rg_off);
+	d->d_ringoff[1] = ring_responses != NULL &&
+	    atomic_load(&ring_responses->rg_off);
 }
 
 /* Packet threads read these: only values that change are written. */
@@ -108,6 +124,15 @@ scalars_set(const struct draft *d)
 	dlua_mem_limit = d->d_memlimit;
 	if (atomic_load(&inflight_allow_empty) != d->d_allowempty)
 		atomic_store(&inflight_allow_empty, d->d_allowempty);
+	atomic_store(&policy_rr_fail_no_server, d->d_rrfail);
+	atomic_store(&policy_weighted_factor, d->d_wfactor);
+	atomic_store(&policy_chashed_factor, d->d_cfactor);
+	atomic_store(&settings_syslogfacility, d->d_facility);
+	atomic_store(&settings_verbosehealthchecks, d->d_verbosechecks);
+	if (ring_queries != NULL)
+		atomic_store(&ring_queries->rg_off, d->d_ringoff[0]);
+	if (ring_responses != NULL)
+		atomic_store(&ring_responses->rg_off, d->d_ringoff[1]);
 }
 
 void

@@ -330,11 +330,9 @@ worker_sweep(struct tcp_worker *tw)
 	 * Idle connections to backends go after setTCPDownstreamMaxIdleTime,
 	 * looked for every setTCPDownstreamCleanupInterval, as in dnsdist.
 	 */
-	maxidle = (uint64_t)atomic_load_explicit(&settings.st_tcpdsmaxidle,
-	    memory_order_relaxed) * 1000000000ULL;
-	if ((clean = tw->tw_now - tw->tw_cleaned >= (uint64_t)
-	    atomic_load_explicit(&settings.st_tcpdscleanup,
-	    memory_order_relaxed) * 1000000000ULL))
+	maxidle = TCP_SECS(config_now()->cf_tcpdsmaxidle);
+	if ((clean = tw->tw_now - tw->tw_cleaned >=
+	    TCP_SECS(config_now()->cf_tcpdscleanup)))
 		tw->tw_cleaned = tw->tw_now;
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];

@@ -217,8 +217,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
 	    tq->tq_q.q_namelen))
 		goto bad;
-	else if (atomic_load_explicit(&settings.st_fixupcase,
-	    memory_order_relaxed)) {
+	else if (config_now()->cf_fixupcase) {
 		/* fixupCase(): the client's own case in the question. */
 		memcpy(pkt + DNS_HDRLEN, tq->tq_q.q_name, q.q_namelen);
 		memcpy(q.q_name, tq->tq_q.q_name, q.q_namelen);
@@ -435,8 +434,7 @@ bconn_spare(struct tcp_worker *tw, const struct tcp_bconn *bc)
 		    !tw->tw_bconns[i]->bc_dead &&
 		    tw->tw_bconns[i]->bc_npending == 0)
 			nidle++;
-	return nidle >= (size_t)atomic_load_explicit(
-	    &settings.st_tcpcachedperds, memory_order_relaxed);
+	return nidle >= (size_t)config_now()->cf_tcpcachedperds;
 }
 
 /* Should bc be read?  Not while its transfer's client is behind. */

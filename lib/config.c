@@ -177,7 +177,12 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_maxtcpconnduration != b->cf_maxtcpconnduration ||
 	    a->cf_maxtcpconnperclient != b->cf_maxtcpconnperclient ||
 	    a->cf_truncatetc != b->cf_truncatetc ||
-	    a->cf_dropemptyqueries != b->cf_dropemptyqueries)
+	    a->cf_dropemptyqueries != b->cf_dropemptyqueries ||
+	    a->cf_fixupcase != b->cf_fixupcase ||
+	    a->cf_querycount != b->cf_querycount ||
+	    a->cf_tcpcachedperds != b->cf_tcpcachedperds ||
+	    a->cf_tcpdsmaxidle != b->cf_tcpdsmaxidle ||
+	    a->cf_tcpdscleanup != b->cf_tcpdscleanup)
 		return false;
 	for (i = 0; i < a->cf_npools; i++)
 		if (!pool_same(a->cf_pools[i], b->cf_pools[i]))
@@ -225,6 +230,11 @@ config_publish(bool blockfilter)
 	cf->cf_maxtcpconnperclient = settings.st_maxtcpconnperclient;
 	cf->cf_truncatetc = settings.st_truncatetc;
 	cf->cf_dropemptyqueries = settings.st_dropemptyqueries;
+	cf->cf_fixupcase = settings.st_fixupcase;
+	cf->cf_querycount = settings.st_querycount;
+	cf->cf_tcpcachedperds = settings.st_tcpcachedperds;
+	cf->cf_tcpdsmaxidle = settings.st_tcpdsmaxidle;
+	cf->cf_tcpdscleanup = settings.st_tcpdscleanup;
 	/* Only this thread publishes: the live one is stable here. */
 	old = atomic_load_explicit(&config_live, memory_order_relaxed);
 	if (old != NULL && config_same(old, cf)) {

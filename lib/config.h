@@ -55,6 +55,12 @@ struct config {
 	int			  cf_maxtcpconnperclient;
 	bool			  cf_truncatetc;	/* truncateTC() */
 	bool			  cf_dropemptyqueries;
+	bool			  cf_fixupcase;		/* fixupCase() */
+	bool			  cf_querycount;	/* setQueryCount() */
+	/* Idle TCP connections to backends: how many, how long (s). */
+	int			  cf_tcpcachedperds;
+	int			  cf_tcpdsmaxidle;
+	int			  cf_tcpdscleanup;
 };
 
 /* The current snapshot; NULL before the first config_publish(). */

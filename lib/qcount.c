@@ -8,7 +8,6 @@
 
 #include "qcount.h"
 
-_Atomic bool			 qcount_enabled;
 static pthread_mutex_t		 qc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct qcount_table	 qc_table;
 

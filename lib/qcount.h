@@ -39,8 +39,6 @@ void	qcount_table_free(struct qcount_table *);
 /* Distinct keys kept; queries for new keys past it are not counted. */
 #define QCOUNT_MAX	100000
 
-extern _Atomic bool	qcount_enabled;
-
 /* Count one query for key.  0, or -1 (ENOMEM, or QCOUNT_MAX reached). */
 int	qcount_add(const char *key);
 /* Forget every count; returns how many keys there were. */

@@ -123,6 +123,9 @@ settings_add_carbon(const struct sockaddr_storage *ss, socklen_t sslen,
 	return 0;
 }
 
+_Atomic int	settings_syslogfacility = LOG_DAEMON;
+_Atomic bool	settings_verbosehealthchecks;
+
 int
 settings_init(void)
 {
@@ -137,7 +140,6 @@ settings_init(void)
 	settings.st_maxtcpqueuedconns = 1000;
 	settings.st_maxtcpqueuedbytes = 32 << 20;
 	settings.st_ringsize = 10000;
-	settings.st_syslogfacility = LOG_DAEMON;
 	settings.st_tcpcachedperds = 10;
 	settings.st_tcpdsmaxidle = 300;
 	settings.st_tcpdscleanup = 60;

@@ -70,13 +70,12 @@ struct settings {
 	bool			 st_running;	/* the configuration has run */
 	bool			 st_configcheck;	/* --check-config */
 	bool			 st_clientmode;		/* -c, -e */
-	_Atomic bool		 st_verbosehealthchecks;
-	_Atomic bool		 st_fixupcase;	/* the query's case back */
+	bool			 st_fixupcase;	/* the query's case back */
+	bool			 st_querycount;	/* setQueryCount() */
 	/* Idle TCP connections to each backend, per worker; seconds. */
-	_Atomic int		 st_tcpcachedperds;
-	_Atomic int		 st_tcpdsmaxidle;
-	_Atomic int		 st_tcpdscleanup;
-	_Atomic int		 st_syslogfacility;	/* LOG_DAEMON */
+	int			 st_tcpcachedperds;
+	int			 st_tcpdsmaxidle;
+	int			 st_tcpdscleanup;
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */
 	int			 st_udpsndbuf;
@@ -117,6 +116,13 @@ struct settings {
 };
 
 extern struct settings settings;
+/*
+ * Read by any thread, outside the snapshots: the syslog facility of every
+ * message (setSyslogFacility, LOG_DAEMON) and whether failed health
+ * checks are logged without -v (setVerboseHealthChecks).
+ */
+extern _Atomic int	settings_syslogfacility;
+extern _Atomic bool	settings_verbosehealthchecks;
 
 /* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
 int	settings_init(void);

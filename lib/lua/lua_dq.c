@@ -666,7 +666,7 @@ static int
 l_setquerycount(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
-	atomic_store(&qcount_enabled, lua_toboolean(L, 1));
+	settings.st_querycount = lua_toboolean(L, 1);
 	return 0;
 }
 
@@ -707,7 +707,7 @@ l_getquerycounters(lua_State *L)
 	sbuf_init(&qs.qs_sb);
 	n = qcount_walk(max < 0 ? 0 : (size_t)max, qcount_show_one, &qs);
 	dlua_printf("query counting is currently: %s (%zu records in "
-	    "buffer)\n%s", atomic_load(&qcount_enabled) ? "enabled" :
+	    "buffer)\n%s", settings.st_querycount ? "enabled" :
 	    "disabled", n, qs.qs_index > 0 ? sbuf_text(&qs.qs_sb) : "");
 	sbuf_free(&qs.qs_sb);
 	return 0;

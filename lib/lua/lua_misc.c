@@ -49,7 +49,8 @@ l_log(lua_State *L)
 {
 	int	pri = (int)lua_tointeger(L, lua_upvalueindex(1));
 
-	if (pri == LOG_DEBUG && !settings.st_verbose)
+	/* The host logs LOG_DEBUG only when verbose (-v, setVerbose). */
+	if (pri == LOG_DEBUG && dlua_host.h_log == NULL && !settings.st_verbose)
 		return 0;
 	misc_log(pri, luaL_checkstring(L, 1));
 	return 0;
@@ -766,7 +767,7 @@ static int
 l_setroundrobinfailonnoserver(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
-	policy_rr_fail_no_server = lua_toboolean(L, 1);
+	atomic_store(&policy_rr_fail_no_server, lua_toboolean(L, 1));
 	return 0;
 }
 
@@ -798,14 +799,14 @@ static int
 l_setverbosehealthchecks(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TBOOLEAN);
-	settings.st_verbosehealthchecks = lua_toboolean(L, 1);
+	atomic_store(&settings_verbosehealthchecks, lua_toboolean(L, 1));
 	return 0;
 }
 
 /* The TCP connections to backends: how many idle, for how long. */
 static const struct {
 	const char	*tn_name;
-	_Atomic int	*tn_var;
+	int		*tn_var;
 	int		 tn_min;
 } tcpknobs[] = {
 	{ "setMaxCachedTCPConnectionsPerDownstream",
@@ -823,7 +824,7 @@ l_tcpknob(lua_State *L)
 	if (v < tcpknobs[i].tn_min || v > 1000000)
 		return luaL_error(L, "%s: %d is out of range %d..1000000",
 		    tcpknobs[i].tn_name, (int)v, tcpknobs[i].tn_min);
-	atomic_store(tcpknobs[i].tn_var, (int)v);
+	*tcpknobs[i].tn_var = (int)v;
 	return 0;
 }
 
@@ -865,14 +866,14 @@ l_setsyslogfacility(lua_State *L)
 		if (n < 0 || n > 23)
 			return luaL_error(L, "setSyslogFacility: bad facility "
 			    "%d", (int)n);
-		settings.st_syslogfacility = (int)n << 3;
+		atomic_store(&settings_syslogfacility, (int)n << 3);
 		return 0;
 	}
 	s = luaL_checkstring(L, 1);
 	for (i = 0; i < sizeof(fac) / sizeof(fac[0]); i++)
 		if (strcasecmp(s, fac[i].n) == 0 || (strncasecmp(s, "log_",
 		    4) == 0 && strcasecmp(s + 4, fac[i].n) == 0)) {
-			settings.st_syslogfacility = fac[i].f;
+			atomic_store(&settings_syslogfacility, fac[i].f);
 			return 0;
 		}
 	return luaL_error(L, "setSyslogFacility: unknown facility '%s'", s);
