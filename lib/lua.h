@@ -156,6 +156,8 @@ struct netmask_group;
 struct netmask_group *dlua_push_nmg(lua_State *);
 
 /* Helpers for bindings. */
+/* The monotonic clock, in nanoseconds. */
+uint64_t	 dlua_mono_ns(void);
 /* Reject the keys of the table at t not in keys (NULL-terminated). */
 void		 dlua_check_keys(lua_State *, int t, const char **keys,
 		    const char *what);

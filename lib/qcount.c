@@ -25,8 +25,9 @@ static int
 qc_grow(struct qcount_table *qt)
 {
 	struct qcount_item	*ni;
-	size_t			 cap = qt->qt_cap ? qt->qt_cap * 2 : 256, i, j;
+	size_t			 cap, i, j;
 
+	cap = qt->qt_cap ? qt->qt_cap * 2 : 256;
 	if ((ni = calloc(cap, sizeof(*ni))) == NULL)
 		return -1;
 	for (i = 0; i < qt->qt_cap; i++) {

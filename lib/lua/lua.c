@@ -644,6 +644,15 @@ dlua_check_keys(lua_State *L, int t, const char **keys, const char *what)
 	}
 }
 
+uint64_t
+dlua_mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int
 dlua_opt_bool(lua_State *L, int t, const char *key, int def)
 {

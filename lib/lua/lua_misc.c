@@ -136,8 +136,8 @@ l_getmetric(lua_State *L)
 	bool		 gauge;
 
 	if (stats_custom_get(name, &v, &gauge) == -1)
-		return luaL_error(L, "getMetric: no metric '%s' (declareMetric)",
-		    name);
+		return luaL_error(L, "getMetric: no metric '%s' "
+		    "(declareMetric)", name);
 	push_metric(L, v);
 	return 1;
 }
@@ -249,7 +249,8 @@ l_nm_match(lua_State *L)
 static int
 l_nm_eq(lua_State *L)
 {
-	struct netmask	*a = check_netmask(L, 1), *b = check_netmask(L, 2);
+	struct netmask	*a = check_netmask(L, 1);
+	struct netmask	*b = check_netmask(L, 2);
 
 	lua_pushboolean(L, a->nm_family == b->nm_family &&
 	    a->nm_bits == b->nm_bits &&
@@ -336,15 +337,6 @@ static const luaL_Reg endpoint_methods[] = {
 };
 
 /* newQPSLimiter(rate, burst): a token bucket; :check() takes a token. */
-static uint64_t
-mono_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int
 l_newqpslimiter(lua_State *L)
 {
@@ -356,7 +348,7 @@ l_newqpslimiter(lua_State *L)
 		return luaL_error(L, "newQPSLimiter: rate and burst must not "
 		    "be negative");
 	q = lua_newuserdata(L, sizeof(*q));
-	qps_init(q, (double)rate, (double)burst, mono_ns());
+	qps_init(q, (double)rate, (double)burst, dlua_mono_ns());
 	luaL_setmetatable(L, QPSLIMITER_MT);
 	return 1;
 }
@@ -365,7 +357,7 @@ static int
 l_qps_check(lua_State *L)
 {
 	lua_pushboolean(L, qps_take(luaL_checkudata(L, 1, QPSLIMITER_MT),
-	    mono_ns()));
+	    dlua_mono_ns()));
 	return 1;
 }
 
@@ -609,7 +601,7 @@ l_getresolvers(lua_State *L)
 static int
 interfaces(lua_State *L, int what)
 {
-	const char		*want = what > 0 ? luaL_checkstring(L, 1) : NULL;
+	const char		*want;
 	struct ifaddrs		*ifa, *i;
 	struct netmask		 nm;
 	char			 buf[NETMASK_MAXTEXT];
@@ -617,6 +609,7 @@ interfaces(lua_State *L, int what)
 	lua_Integer		 n = 0;
 	int			 bits, k, len;
 
+	want = what > 0 ? luaL_checkstring(L, 1) : NULL;
 	if (getifaddrs(&ifa) == -1)
 		return luaL_error(L, "getifaddrs: %s", strerror(errno));
 	lua_newtable(L);

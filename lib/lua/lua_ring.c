@@ -119,8 +119,8 @@ tally_emit(lua_State *L, struct tally *ty, lua_Integer n)
 	int			 rc;
 
 	if (ty->ty_t.qt_cap > 0)
-		qsort(ty->ty_t.qt_items, ty->ty_t.qt_cap, sizeof(*ty->ty_t.qt_items),
-		    tally_cmp);
+		qsort(ty->ty_t.qt_items, ty->ty_t.qt_cap,
+		    sizeof(*ty->ty_t.qt_items), tally_cmp);
 	if (L != NULL) {
 		lua_pushcfunction(L, tally_table);
 		lua_pushlightuserdata(L, &to);
@@ -296,7 +296,8 @@ l_topbandwidth(lua_State *L)
 	struct top_args	ta = { &ty, 0, -1, 0, true };
 	lua_Integer	n = luaL_optinteger(L, 1, 10);
 
-	return top_run(L, &ta, n, &ring_queries, &ring_responses, top_client_cb);
+	return top_run(L, &ta, n, &ring_queries, &ring_responses,
+	    top_client_cb);
 }
 
 /* grepq: the filters (all that are given must match) and the matches. */

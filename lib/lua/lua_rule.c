@@ -1230,15 +1230,6 @@ l_tis_gc(lua_State *L)
 	return 0;
 }
 
-static uint64_t
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int
 l_tis_add(lua_State *L)
 {
@@ -1256,7 +1247,7 @@ l_tis_add(lua_State *L)
 	if (secs < 0 || secs > INT32_MAX)
 		return luaL_error(L, "TimedIPSetRule:add(): seconds out of "
 		    "range");
-	if (timedipset_add(se->se_u.tis, (struct sockaddr *)sp, mono_now() +
+	if (timedipset_add(se->se_u.tis, (struct sockaddr *)sp, dlua_mono_ns() +
 	    (uint64_t)secs * 1000000000ULL) == -1)
 		return luaL_error(L, "out of memory");
 	return 0;
@@ -1265,7 +1256,7 @@ l_tis_add(lua_State *L)
 static int
 l_tis_cleanup(lua_State *L)
 {
-	if (timedipset_cleanup(tis_check(L)->se_u.tis, mono_now()) == -1)
+	if (timedipset_cleanup(tis_check(L)->se_u.tis, dlua_mono_ns()) == -1)
 		return luaL_error(L, "out of memory");
 	return 0;
 }
@@ -1377,7 +1368,7 @@ l_benchrule(lua_State *L)
 		bq[i].sin.sin_family = AF_INET;
 		bq[i].sin.sin_addr.s_addr = (uint32_t)policy_random(&rnd);
 	}
-	t0 = mono_now();
+	t0 = dlua_mono_ns();
 	for (i = 0; i < (size_t)times; i++) {
 		struct bench_query *b = &bq[i % BENCH_QUERIES];
 
@@ -1386,7 +1377,7 @@ l_benchrule(lua_State *L)
 		if (selector_match(se, &dq))
 			matches++;
 	}
-	us = (double)(mono_now() - t0) / 1000.0;
+	us = (double)(dlua_mono_ns() - t0) / 1000.0;
 	free(bq);
 	dlua_printf("Had %llu matches out of %lld, %.1f qps, in %.1f us\n",
 	    (unsigned long long)matches, (long long)times,
