@@ -157,7 +157,8 @@ client_subnet(struct dnsq *dq)
 	if (edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q, &nm,
 	    override, &hadopt) == 1) {
 		dq->dq_ecsadded = true;
-		dq->dq_ecshadopt = hadopt;
+		if (!hadopt)
+			dq->dq_optadded = true;
 	}
 }
 

@@ -269,7 +269,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
 	tq->tq_ckey = dq.dq_ckey;
 	tq->tq_ecsadded = dq.dq_ecsadded;
-	tq->tq_ecshadopt = dq.dq_ecshadopt;
+	tq->tq_optadded = dq.dq_optadded;
 	tq->tq_ttlcap = dq.dq_ttlcap;
 	tq->tq_tempfailttl = dq.dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(&dq);

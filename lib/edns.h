@@ -1,6 +1,6 @@
 /*
- * EDNS rewrites: adding an EDNS Client Subnet option (RFC 7871) to a
- * query on its way to a backend, and taking it (or the whole OPT record
+ * EDNS rewrites: adding an option, such as EDNS Client Subnet (RFC 7871),
+ * to a query on its way to a backend, and taking it (or the whole OPT record
  * the balancer added) out of the answer on its way back.  Every rewrite
  * works on a message that parsed whole; anything else is left alone.
  */
@@ -18,8 +18,22 @@
 
 #define EDNS_OPT_ECS		8
 #define EDNS_OPT_COOKIE		10
-#define EDNS_DEFAULT_PAYLOAD	1232	/* of an OPT record we add */
+#define EDNS_DEFAULT_PAYLOAD	1232	/* of an OPT record we add for ECS */
+#define EDNS_OPTION_PAYLOAD	512	/* ... for SetEDNSOptionAction */
 
+/*
+ * Put option code with dlen bytes of data in the OPT record of the query
+ * in pkt (*len bytes, size bytes of room, question q), or in a new OPT
+ * record advertising payload when the query has none; trailing data
+ * after the records is dropped first.  An option of that code already
+ * there is replaced when override, else kept.  Returns 1 when the option
+ * was added or replaced, 0 when the query's own stays, -1 when the message
+ * is malformed or there is no room (the query is then unchanged).
+ * *hadopt says whether the query had an OPT record.
+ */
+int	edns_set_option(uint8_t *pkt, size_t *len, size_t size,
+	    const struct dnsquestion *q, uint16_t code, const uint8_t *data,
+	    size_t dlen, uint16_t payload, bool override, bool *hadopt);
 /*
  * Give the query in pkt (*len bytes, size bytes of room, question q) a
  * client subnet option for nm (the source prefix, host bits cleared).  A

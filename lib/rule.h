@@ -60,7 +60,7 @@ struct dnsq {
 	int16_t			 dq_ecsv6;
 	struct netmask		 dq_ecsnm;	/* SetECSAction; family 0: none */
 	bool			 dq_ecsadded;	/* we put ECS in the query */
-	bool			 dq_ecshadopt;	/* ... which had an OPT record */
+	bool			 dq_optadded;	/* we put in the OPT record */
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
 	int32_t			 dq_tempfailttl;	/* -1: the cache's own */
