@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "edns.h"
 #include "rule.h"
 
 /* Every LogAction with a file, for action_log_reopen(). */
@@ -197,7 +198,8 @@ dnsq_to_response(struct dnsq *dq, int rcode)
 
 	/* What the query said of EDNS, before its records are gone. */
 	if (!dq->dq_built) {
-		dq->dq_qedns = !dq->dq_response && dnspacket_find_opt(
+		dq->dq_qedns = !dq->dq_response && !dq->dq_optadded &&
+		    dnspacket_find_opt(
 		    dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, &o) == 1;
 		dq->dq_qdo = dq->dq_qedns && o.o_do;
 		dq->dq_built = true;
@@ -516,7 +518,7 @@ dq_set_tag(struct dnsq *dq, const char *name, const char *value)
 int
 action_apply(struct action *ac, struct dnsq *dq)
 {
-	bool	ok;
+	bool	ok, hadopt;
 
 	switch (ac->ac_kind) {
 	case ACT_DROP:
@@ -594,6 +596,14 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_NONE;
 	case ACT_ECSOVERRIDE:
 		dq->dq_ecsoverride = ac->ac_u.flag;
+		return VERDICT_NONE;
+	case ACT_EDNSOPTION:
+		/* An OPT record put in here does not go back to the client. */
+		if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
+		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
+		    ac->ac_u.raw.len, EDNS_OPTION_PAYLOAD, true, &hadopt) == 1 &&
+		    !hadopt)
+			dq->dq_optadded = true;
 		return VERDICT_NONE;
 	case ACT_SETTAG:
 	case ACT_RSETTAG:

@@ -160,6 +160,31 @@ l_setdisableecsaction(lua_State *L)
 	return dlua_simple_action(L, ACT_DISABLEECS, "disable ECS");
 }
 
+/* SetEDNSOptionAction(code, data): the option, added or replaced. */
+static int
+l_setednsoptionaction(lua_State *L)
+{
+	lua_Integer	 code = luaL_checkinteger(L, 1);
+	size_t		 len;
+	const char	*data = luaL_checklstring(L, 2, &len);
+	struct action	*ac;
+
+	if (code < 0 || code > 65535)
+		return luaL_error(L, "SetEDNSOptionAction: option code %I out "
+		    "of range", code);
+	if (len > 65535 - 4)
+		return luaL_error(L, "SetEDNSOptionAction: data too long "
+		    "(at most 65531 bytes)");
+	ac = dlua_act_new(L, ACT_EDNSOPTION);
+	if ((ac->ac_u.raw.data = malloc(len + 1)) == NULL)
+		return luaL_error(L, "out of memory");
+	memcpy(ac->ac_u.raw.data, data, len);
+	ac->ac_u.raw.code = (uint16_t)code;
+	ac->ac_u.raw.len = (uint16_t)len;
+	action_set_desc(ac, "add EDNS Option (code=%d)", (int)code);
+	return 1;
+}
+
 static int
 l_setecsoverrideaction(lua_State *L)
 {
@@ -653,6 +678,7 @@ static const luaL_Reg globals[] = {
 	{ "SetDisableECSAction", l_setdisableecsaction },
 	{ "DisableECSAction", l_setdisableecsaction },
 	{ "SetECSOverrideAction", l_setecsoverrideaction },
+	{ "SetEDNSOptionAction", l_setednsoptionaction },
 	{ "ECSOverrideAction", l_setecsoverrideaction },
 	{ "ECSPrefixLengthAction", l_setecsprefixlengthaction },
 	{ "SkipCacheAction", l_setskipcacheaction },
