@@ -1,7 +1,7 @@
 /*
  * Lua bindings for the rule chains (query, response, cache hit, cache
  * inserted, self-answered): add, show, top, move, remove, RuleAction
- * pairs; and the constants tables (DNSAction, DNSQType, ...).
+ * pairs; and the constants tables (DNSAction, DNSQType, EDNSOptionCode...).
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -382,6 +382,10 @@ dlua_open_chains(lua_State *L)
 	static const char *const classes[] = { "IN", "CHAOS", "NONE", "ANY",
 	    NULL };
 	static const int clvals[] = { 1, 3, 254, 255 };
+	static const char *const ednsopts[] = { "NSID", "DAU", "DHU", "N3U",
+	    "ECS", "EXPIRE", "COOKIE", "TCPKEEPALIVE", "PADDING", "CHAIN",
+	    "KEYTAG", NULL };
+	static const int eovals[] = { 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
 
 	dlua_new_type(L, RULEPAIR_MT, NULL, NULL, l_rulepair_gc);
 	lua_pushglobaltable(L);
@@ -397,4 +401,5 @@ dlua_open_chains(lua_State *L)
 	constants(L, "DNSQType", qtypes, qtvals);
 	constants(L, "DNSRCode", rcodes, rcvals);
 	constants(L, "DNSClass", classes, clvals);
+	constants(L, "EDNSOptionCode", ednsopts, eovals);
 }
