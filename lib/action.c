@@ -68,8 +68,10 @@ action_unref(struct action *ac)
 		free(ac->ac_u.qps.pool);
 		break;
 	case ACT_SPOOFRAW:
+	case ACT_SPOOFSVC:
 		for (i = 0; i < ac->ac_u.spoof.n; i++)
 			free(ac->ac_u.spoof.raw[i]);
+		free(ac->ac_u.spoof.extra);
 		break;
 	case ACT_SETTAG:
 	case ACT_RSETTAG:
@@ -82,7 +84,6 @@ action_unref(struct action *ac)
 		break;
 	case ACT_EDNSOPTION:
 	case ACT_SPOOFPACKET:
-	case ACT_SPOOFSVC:
 		free(ac->ac_u.raw.data);
 		break;
 	case ACT_LOG:
@@ -378,6 +379,33 @@ action_spoof_raw(struct action *ac, struct dnsq *dq)
 	return VERDICT_ANSWER;
 }
 
+/*
+ * SpoofSVCAction: the records as SpoofRawAction's, then the address hints
+ * of their targets in the additional section, each as name length, name
+ * (the root for the query's name), type and address.
+ */
+static int
+action_spoof_svc(struct action *ac, struct dnsq *dq)
+{
+	const uint8_t	*p = ac->ac_u.spoof.extra;
+	size_t		 off, n;
+	uint16_t	 ar = 0, type;
+
+	(void)action_spoof_raw(ac, dq);
+	for (off = 0; off < ac->ac_u.spoof.extralen; off += 3 + n +
+	    (type == DNS_TYPE_A ? 4 : 16)) {
+		n = p[off];
+		type = dnspacket_get16(p + off + 1 + n);
+		if (dnsq_put_rr(dq, n > 1 ? p + off + 1 : NULL, n, type,
+		    ac->ac_u.spoof.ttl, p + off + 3 + n,
+		    type == DNS_TYPE_A ? 4 : 16) == 0)
+			ar++;
+	}
+	dnspacket_set_counts(dq->dq_pkt, 1, dnspacket_ancount(dq->dq_pkt), 0,
+	    ar);
+	return VERDICT_ANSWER;
+}
+
 static int
 action_negative_soa(struct action *ac, struct dnsq *dq)
 {
@@ -564,6 +592,8 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return action_spoof_cname(ac, dq);
 	case ACT_SPOOFRAW:
 		return action_spoof_raw(ac, dq);
+	case ACT_SPOOFSVC:
+		return action_spoof_svc(ac, dq);
 	case ACT_NEGATIVESOA:
 		return action_negative_soa(ac, dq);
 	case ACT_DELAY:
@@ -601,8 +631,8 @@ action_apply(struct action *ac, struct dnsq *dq)
 		/* An OPT record put in here does not go back to the client. */
 		if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
 		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
-		    ac->ac_u.raw.len, EDNS_OPTION_PAYLOAD, true, &hadopt) == 1 &&
-		    !hadopt)
+		    ac->ac_u.raw.len, EDNS_OPTION_PAYLOAD, true,
+		    &hadopt) == 1 && !hadopt)
 			dq->dq_optadded = true;
 		return VERDICT_NONE;
 	case ACT_SETTAG:

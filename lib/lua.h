@@ -107,6 +107,7 @@ void		 dlua_open_rules(lua_State *);
 void		 dlua_open_actions(lua_State *);
 void		 dlua_open_respactions(lua_State *);
 void		 dlua_open_chains(lua_State *);
+void		 dlua_open_svc(lua_State *);
 void		 dlua_open_hooks(lua_State *);
 /* After the configuration or a console line: look for blockFilter. */
 void		 dlua_hooks_changed(lua_State *);
@@ -171,6 +172,8 @@ struct action	*dlua_act_new(lua_State *, int kind);
 struct action	*dlua_action_arg(lua_State *, int idx);
 /* An action of kind with the description desc; returns 1 (one result). */
 int		 dlua_simple_action(lua_State *, int kind, const char *desc);
+/* The options of answering actions (aa, ad, ra, ttl) at idx, if a table. */
+void		 dlua_spoof_options(lua_State *, int idx, struct action *);
 /* A query type, as a number or a name ("AAAA"). */
 uint16_t	 dlua_qtype_arg(lua_State *, int idx);
 /* A new, empty SuffixMatchNode object. */

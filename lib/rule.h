@@ -181,6 +181,9 @@ struct action {
 			uint8_t		*raw[SPOOF_MAX];	/* rdata */
 			size_t		 rawlen[SPOOF_MAX];
 			uint32_t	 ttl;
+			/* SpoofSVCAction's hints: see action_spoof_svc() */
+			uint8_t		*extra;
+			size_t		 extralen;
 		}			 spoof;
 		int			 delayms;
 		struct {

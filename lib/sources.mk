@@ -36,6 +36,7 @@ LIB_SRCS = \
 	lib/lua/lua_action.c \
 	lib/lua/lua_respaction.c \
 	lib/lua/lua_chain.c \
+	lib/lua/lua_svc.c \
 	lib/lua/lua_dq.c \
 	lib/lua/lua_ring.c \
 	lib/lua/lua_cache.c \

@@ -399,6 +399,7 @@ dlua_open(void)
 	dlua_open_actions(L);
 	dlua_open_respactions(L);
 	dlua_open_chains(L);
+	dlua_open_svc(L);
 	dlua_open_hooks(L);
 	dlua_open_console(L);
 	dlua_open_ring(L);

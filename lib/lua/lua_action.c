@@ -210,8 +210,8 @@ answer_options(lua_State *L, int idx, struct action *ac)
 	ac->ac_ra = (int8_t)dlua_opt_bool(L, idx, "ra", ac->ac_ra);
 }
 
-static void
-spoof_options(lua_State *L, int idx, struct action *ac)
+void
+dlua_spoof_options(lua_State *L, int idx, struct action *ac)
 {
 	ac->ac_u.spoof.ttl = 60;
 	if (lua_type(L, idx) == LUA_TTABLE)
@@ -330,7 +330,7 @@ l_spoofaction(lua_State *L)
 			opt = 3;
 		}
 	}
-	spoof_options(L, opt, ac);
+	dlua_spoof_options(L, opt, ac);
 	action_set_desc(ac, "%s", sbuf_text(&sb));
 	sbuf_free(&sb);
 	return 1;
@@ -348,7 +348,7 @@ l_spoofcnameaction(lua_State *L)
 	ac = dlua_act_new(L, ACT_SPOOFCNAME);
 	memcpy(ac->ac_u.spoof.cname, name, len);
 	ac->ac_u.spoof.cnamelen = len;
-	spoof_options(L, 2, ac);
+	dlua_spoof_options(L, 2, ac);
 	dnsname_to_text(name, len, text, sizeof(text));
 	action_set_desc(ac, "spoof in CNAME %s", text);
 	return 1;
@@ -384,7 +384,7 @@ l_spoofrawaction(lua_State *L)
 		}
 	} else
 		spoofraw_add(L, ac, 1);
-	spoof_options(L, 2, ac);
+	dlua_spoof_options(L, 2, ac);
 	action_set_desc(ac, "spoof in raw records (%zu)", ac->ac_u.spoof.n);
 	return 1;
 }
