@@ -203,6 +203,7 @@ dnsq_to_response(struct dnsq *dq, int rcode)
 		    dnspacket_find_opt(
 		    dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, &o) == 1;
 		dq->dq_qdo = dq->dq_qedns && o.o_do;
+		dq->dq_qpayload = dq->dq_qedns ? o.o_payload : 0;
 		dq->dq_built = true;
 	}
 	dq->dq_ercode = 0;
@@ -219,11 +220,21 @@ void
 dnsq_finish_answer(struct dnsq *dq)
 {
 	uint8_t	*p;
+	bool	 opt = (dq->dq_qedns && rule_add_edns) || dq->dq_ercode != 0;
+	size_t	 max = dq->dq_qpayload > 512 ? dq->dq_qpayload : 512;
 
 	if (!dq->dq_built || dq->dq_len < DNS_HDRLEN)
 		return;
 	dq->dq_built = false;
-	if (!(dq->dq_qedns && rule_add_edns) && dq->dq_ercode == 0)
+	/*
+	 * No more than a UDP client can take, as for the backends' answers:
+	 * the question and TC set, and it asks again over TCP.
+	 */
+	if (!dq->dq_tcp && !dq->dq_response && dq->dq_len + (opt ? 11 : 0) >
+	    max)
+		dq->dq_len = dnspacket_truncate(dq->dq_pkt, dq->dq_len,
+		    dq->dq_q, false);
+	if (!opt)
 		return;
 	/* Root owner, OPT, payload size, ERCODE/version/DO, no options. */
 	if (dq->dq_size - dq->dq_len < 11 ||

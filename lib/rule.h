@@ -52,6 +52,7 @@ struct dnsq {
 	bool			 dq_built;	/* dq_pkt is a self-built answer */
 	bool			 dq_qedns;	/* the query had an OPT record */
 	bool			 dq_qdo;		/* ... with the DO bit */
+	uint16_t		 dq_qpayload;	/* ... and this payload size */
 	uint8_t			 dq_ercode;	/* upper 8 bits of an ERCODE */
 	/* EDNS Client Subnet, as rules and hooks left it */
 	bool			 dq_noecs;	/* SetDisableECSAction */
