@@ -642,7 +642,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 		/* An OPT record put in here does not go back to the client. */
 		if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
 		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
-		    ac->ac_u.raw.len, EDNS_OPTION_PAYLOAD, true,
+		    ac->ac_u.raw.len, EDNS_QUERY_PAYLOAD, true,
 		    &hadopt) == 1 && !hadopt)
 			dq->dq_optadded = true;
 		return VERDICT_NONE;

@@ -86,16 +86,19 @@ edns_set_option(uint8_t *pkt, size_t *len, size_t size,
 		return -1;
 	if (r == 1 && !override)
 		return 0;
-	if (old == 0)
-		off = o.o_rdoff + o.o_rdlen;	/* append */
 	if (size < end - old + optlen ||
 	    (size_t)o.o_rdlen - old + optlen > UINT16_MAX)
 		return -1;
-	/* Make room for the new option where the old one was (or at the end). */
-	memmove(pkt + off + optlen, pkt + off + old, end - off - old);
+	/* As dnsdist: the old option goes, the new one comes last. */
+	if (old > 0) {
+		memmove(pkt + off, pkt + off + old, end - off - old);
+		end -= old;
+	}
+	off = o.o_rdoff + o.o_rdlen - old;
+	memmove(pkt + off + optlen, pkt + off, end - off);
 	put_option(pkt + off, code, data, dlen);
 	dnspacket_put16(pkt + o.o_rdoff - 2, (uint16_t)(o.o_rdlen - old + optlen));
-	*len = end - old + optlen;
+	*len = end + optlen;
 	return 1;
 }
 
@@ -117,7 +120,7 @@ edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 	data[3] = 0;
 	memcpy(data + 4, nm->nm_addr, alen);
 	return edns_set_option(pkt, len, size, q, EDNS_OPT_ECS, data, 4 + alen,
-	    EDNS_DEFAULT_PAYLOAD, override, hadopt);
+	    EDNS_QUERY_PAYLOAD, override, hadopt);
 }
 
 int

@@ -18,15 +18,18 @@
 
 #define EDNS_OPT_ECS		8
 #define EDNS_OPT_COOKIE		10
-#define EDNS_DEFAULT_PAYLOAD	1232	/* of an OPT record we add for ECS */
-#define EDNS_OPTION_PAYLOAD	512	/* ... for SetEDNSOptionAction */
+/*
+ * The payload size of an OPT record put in a query that had none: as
+ * dnsdist, 512, all that its client can take anyway.
+ */
+#define EDNS_QUERY_PAYLOAD	512
 
 /*
  * Put option code with dlen bytes of data in the OPT record of the query
  * in pkt (*len bytes, size bytes of room, question q), or in a new OPT
  * record advertising payload when the query has none; trailing data
  * after the records is dropped first.  An option of that code already
- * there is replaced when override, else kept.  Returns 1 when the option
+ * there is removed and the new one appended when override, else kept.  Returns 1 when the option
  * was added or replaced, 0 when the query's own stays, -1 when the message
  * is malformed or there is no room (the query is then unchanged).
  * *hadopt says whether the query had an OPT record.

@@ -100,13 +100,13 @@ ATF_TC_BODY(replace_keep_append, tc)
 	    sizeof(data), 512, false, &hadopt), 0);
 	ATF_CHECK(hadopt);
 	ATF_CHECK(len == sizeof(q_opt) && memcmp(pkt, q_opt, len) == 0);
-	/* Replaced where it was, shorter; NSID, payload and DO stay. */
+	/* Replaced, shorter, last as in dnsdist; payload and DO stay. */
 	ATF_CHECK_EQ(edns_set_option(pkt, &len, sizeof(pkt), &q, 10, data,
 	    sizeof(data), 512, true, &hadopt), 1);
 	ATF_REQUIRE_EQ(len, sizeof(q_opt) - 4);
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 28), 12);
-	ATF_CHECK(memcmp(pkt + 30, cookie, sizeof(cookie)) == 0);
-	ATF_CHECK(memcmp(pkt + 38, q_opt + 42, 4) == 0);
+	ATF_CHECK(memcmp(pkt + 30, q_opt + 42, 4) == 0);
+	ATF_CHECK(memcmp(pkt + 34, cookie, sizeof(cookie)) == 0);
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 22), 4096);
 	ATF_CHECK_EQ(pkt[26], 0x80);
 	ATF_CHECK_EQ(dnspacket_arcount(pkt), 1);
@@ -115,6 +115,7 @@ ATF_TC_BODY(replace_keep_append, tc)
 	    512, true, &hadopt), 1);
 	ATF_REQUIRE_EQ(len, sizeof(q_opt));
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 28), 16);
+	ATF_CHECK(memcmp(pkt + 34, cookie, sizeof(cookie)) == 0);
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 42), 12);
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 44), 0);
 }
