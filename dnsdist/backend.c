@@ -262,7 +262,8 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_udpmax = frontend_udp_limit(dq);
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
-	sl->sl_ecsadded = dq->dq_ecsadded;
+	/* As dnsdist: ECS goes back to a client that sent its own. */
+	sl->sl_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
 	sl->sl_optadded = dq->dq_optadded;
 	sl->sl_ttlcap = dq->dq_ttlcap;
 	sl->sl_tempfailttl = dq->dq_tempfailttl;

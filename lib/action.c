@@ -643,7 +643,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 		if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
 		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
 		    ac->ac_u.raw.len, EDNS_QUERY_PAYLOAD, true,
-		    &hadopt) == 1 && !hadopt)
+		    &hadopt) > 0 && !hadopt)
 			dq->dq_optadded = true;
 		return VERDICT_NONE;
 	case ACT_SETTAG:

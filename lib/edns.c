@@ -99,7 +99,7 @@ edns_set_option(uint8_t *pkt, size_t *len, size_t size,
 	put_option(pkt + off, code, data, dlen);
 	dnspacket_put16(pkt + o.o_rdoff - 2, (uint16_t)(o.o_rdlen - old + optlen));
 	*len = end + optlen;
-	return 1;
+	return old > 0 ? 2 : 1;
 }
 
 int

@@ -29,10 +29,11 @@
  * in pkt (*len bytes, size bytes of room, question q), or in a new OPT
  * record advertising payload when the query has none; trailing data
  * after the records is dropped first.  An option of that code already
- * there is removed and the new one appended when override, else kept.  Returns 1 when the option
- * was added or replaced, 0 when the query's own stays, -1 when the message
- * is malformed or there is no room (the query is then unchanged).
- * *hadopt says whether the query had an OPT record.
+ * there is removed and the new one appended when override, else kept.
+ * Returns 1 when the option was added, 2 when it replaced the query's, 0
+ * when the query's own stays, -1 when the message is malformed or there
+ * is no room (the query is then unchanged).  *hadopt says whether the
+ * query had an OPT record.
  */
 int	edns_set_option(uint8_t *pkt, size_t *len, size_t size,
 	    const struct dnsquestion *q, uint16_t code, const uint8_t *data,
@@ -42,9 +43,7 @@ int	edns_set_option(uint8_t *pkt, size_t *len, size_t size,
  * client subnet option for nm (the source prefix, host bits cleared).  A
  * query without an OPT record gets one; trailing data after the records
  * is dropped first.  An ECS option already there stays unless override.
- * Returns 1 when the option was added or replaced, 0 when the query's own
- * stays, -1 when the message is malformed or there is no room (the query
- * is then unchanged).  *hadopt says whether the query had an OPT record.
+ * Returns as edns_set_option().
  */
 int	edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 	    const struct dnsquestion *q, const struct netmask *nm,

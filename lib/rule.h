@@ -61,6 +61,7 @@ struct dnsq {
 	int16_t			 dq_ecsv6;
 	struct netmask		 dq_ecsnm;	/* SetECSAction; family 0: none */
 	bool			 dq_ecsadded;	/* we put ECS in the query */
+	bool			 dq_ecsclient;	/* ... instead of the client's */
 	bool			 dq_optadded;	/* we put in the OPT record */
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */

@@ -102,7 +102,7 @@ ATF_TC_BODY(replace_keep_append, tc)
 	ATF_CHECK(len == sizeof(q_opt) && memcmp(pkt, q_opt, len) == 0);
 	/* Replaced, shorter, last as in dnsdist; payload and DO stay. */
 	ATF_CHECK_EQ(edns_set_option(pkt, &len, sizeof(pkt), &q, 10, data,
-	    sizeof(data), 512, true, &hadopt), 1);
+	    sizeof(data), 512, true, &hadopt), 2);
 	ATF_REQUIRE_EQ(len, sizeof(q_opt) - 4);
 	ATF_CHECK_EQ(dnspacket_get16(pkt + 28), 12);
 	ATF_CHECK(memcmp(pkt + 30, q_opt + 42, 4) == 0);
