@@ -46,7 +46,8 @@ put_option(uint8_t *p, uint16_t code, const uint8_t *data, size_t len)
 {
 	dnspacket_put16(p, code);
 	dnspacket_put16(p + 2, (uint16_t)len);
-	memcpy(p + 4, data, len);
+	if (len > 0)
+		memcpy(p + 4, data, len);
 }
 
 int
