@@ -262,8 +262,9 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_udpmax = frontend_udp_limit(dq);
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
-	sl->sl_ecsadded = dq->dq_ecsadded;
-	sl->sl_ecshadopt = dq->dq_ecshadopt;
+	/* As dnsdist: ECS goes back to a client that sent its own. */
+	sl->sl_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
+	sl->sl_optadded = dq->dq_optadded;
 	sl->sl_ttlcap = dq->dq_ttlcap;
 	sl->sl_tempfailttl = dq->dq_tempfailttl;
 	sl->sl_tries = dq->dq_tries;
@@ -401,7 +402,7 @@ backend_resend(struct backend *be)
 		dq.dq_cache = sl->sl_cache;
 		dq.dq_ckey = sl->sl_ckey;
 		dq.dq_ecsadded = sl->sl_ecsadded;
-		dq.dq_ecshadopt = sl->sl_ecshadopt;
+		dq.dq_optadded = sl->sl_optadded;
 		dq.dq_ttlcap = sl->sl_ttlcap;
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_poolp = pl;
@@ -522,8 +523,8 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	be->be_lastanswer = loop_now;
 	be->be_silent = false;
 	/* The client gets no ECS it did not send, nor an OPT record. */
-	if (sl->sl_ecsadded)
-		edns_strip_ecs(pkt, &len, &q, !sl->sl_ecshadopt);
+	if (sl->sl_ecsadded || sl->sl_optadded)
+		edns_strip_ecs(pkt, &len, &q, sl->sl_optadded);
 	/* truncateTC(true): a truncated answer keeps its question only. */
 	if (config_now()->cf_truncatetc && dnspacket_tc(pkt) &&
 	    q.q_end > DNS_HDRLEN)

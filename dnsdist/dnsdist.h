@@ -155,7 +155,7 @@ struct slot {
 	struct pcache		*sl_cache;	/* where the answer goes */
 	uint64_t		sl_ckey;
 	bool			sl_ecsadded;	/* take ECS out of the answer */
-	bool			sl_ecshadopt;
+	bool			sl_optadded;	/* ... or the OPT record */
 	uint8_t			sl_tries;	/* sends before this one */
 	uint32_t		sl_ttlcap;	/* SetMaxReturnedTTLAction */
 	int32_t			sl_tempfailttl;	/* -1: the cache's */

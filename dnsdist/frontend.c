@@ -310,7 +310,7 @@ frontend_udp_limit(const struct dnsq *dq)
 {
 	struct dnsopt	o;
 
-	if ((dq->dq_ecsadded && !dq->dq_ecshadopt) ||
+	if (dq->dq_optadded ||
 	    dnspacket_find_opt(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end,
 	    &o) != 1 || o.o_payload < 512)
 		return 512;

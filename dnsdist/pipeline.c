@@ -143,6 +143,7 @@ client_subnet(struct dnsq *dq)
 {
 	struct netmask	nm;
 	bool		override, hadopt;
+	int		r;
 
 	if (dq->dq_ecsadded || dq->dq_noecs)
 		return;
@@ -154,10 +155,12 @@ client_subnet(struct dnsq *dq)
 		    dq->dq_ecsv6 : dq->dq_cf->cf_ecsv6, &nm);
 	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
 	    dq->dq_cf->cf_ecsoverride;
-	if (edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q, &nm,
-	    override, &hadopt) == 1) {
+	if ((r = edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q,
+	    &nm, override, &hadopt)) > 0) {
 		dq->dq_ecsadded = true;
-		dq->dq_ecshadopt = hadopt;
+		dq->dq_ecsclient = r == 2;
+		if (!hadopt)
+			dq->dq_optadded = true;
 	}
 }
 

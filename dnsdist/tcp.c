@@ -532,8 +532,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_origid = dnspacket_id(dq->dq_pkt);
 	tq->tq_cache = dq->dq_cache;
 	tq->tq_ckey = dq->dq_ckey;
-	tq->tq_ecsadded = dq->dq_ecsadded;
-	tq->tq_ecshadopt = dq->dq_ecshadopt;
+	tq->tq_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
+	tq->tq_optadded = dq->dq_optadded;
 	tq->tq_ttlcap = dq->dq_ttlcap;
 	tq->tq_tempfailttl = dq->dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(dq);

@@ -65,7 +65,7 @@ struct tcp_query {
 	uint64_t		 tq_ckey;
 	struct dq_tagset	*tq_tags;	/* for the response rules */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
-	bool			 tq_ecshadopt;
+	bool			 tq_optadded;	/* ... or the OPT record */
 	uint32_t		 tq_ttlcap;	/* SetMaxReturnedTTLAction */
 	int32_t			 tq_tempfailttl;	/* -1: the cache's */
 	uint64_t		 tq_sent;

@@ -240,8 +240,8 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	tq = bconn_take(bc, slot);
 	dnspacket_set_id(pkt, tq->tq_origid);
 	/* The client gets no ECS it did not send, nor an OPT record. */
-	if (tq->tq_ecsadded)
-		edns_strip_ecs(pkt, &len, &q, !tq->tq_ecshadopt);
+	if (tq->tq_ecsadded || tq->tq_optadded)
+		edns_strip_ecs(pkt, &len, &q, tq->tq_optadded);
 	if (tc == NULL && !tq->tq_udp) {
 		/* Its client is gone: the cache may still use the answer. */
 		if (tq->tq_cache != NULL)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "edns.h"
 #include "rule.h"
 
 /* Every LogAction with a file, for action_log_reopen(). */
@@ -67,8 +68,10 @@ action_unref(struct action *ac)
 		free(ac->ac_u.qps.pool);
 		break;
 	case ACT_SPOOFRAW:
+	case ACT_SPOOFSVC:
 		for (i = 0; i < ac->ac_u.spoof.n; i++)
 			free(ac->ac_u.spoof.raw[i]);
+		free(ac->ac_u.spoof.extra);
 		break;
 	case ACT_SETTAG:
 	case ACT_RSETTAG:
@@ -81,7 +84,6 @@ action_unref(struct action *ac)
 		break;
 	case ACT_EDNSOPTION:
 	case ACT_SPOOFPACKET:
-	case ACT_SPOOFSVC:
 		free(ac->ac_u.raw.data);
 		break;
 	case ACT_LOG:
@@ -197,9 +199,11 @@ dnsq_to_response(struct dnsq *dq, int rcode)
 
 	/* What the query said of EDNS, before its records are gone. */
 	if (!dq->dq_built) {
-		dq->dq_qedns = !dq->dq_response && dnspacket_find_opt(
+		dq->dq_qedns = !dq->dq_response && !dq->dq_optadded &&
+		    dnspacket_find_opt(
 		    dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, &o) == 1;
 		dq->dq_qdo = dq->dq_qedns && o.o_do;
+		dq->dq_qpayload = dq->dq_qedns ? o.o_payload : 0;
 		dq->dq_built = true;
 	}
 	dq->dq_ercode = 0;
@@ -216,11 +220,21 @@ void
 dnsq_finish_answer(struct dnsq *dq)
 {
 	uint8_t	*p;
+	bool	 opt = (dq->dq_qedns && rule_add_edns) || dq->dq_ercode != 0;
+	size_t	 max = dq->dq_qpayload > 512 ? dq->dq_qpayload : 512;
 
 	if (!dq->dq_built || dq->dq_len < DNS_HDRLEN)
 		return;
 	dq->dq_built = false;
-	if (!(dq->dq_qedns && rule_add_edns) && dq->dq_ercode == 0)
+	/*
+	 * No more than a UDP client can take, as for the backends' answers:
+	 * the question and TC set, and it asks again over TCP.
+	 */
+	if (!dq->dq_tcp && !dq->dq_response && dq->dq_len + (opt ? 11 : 0) >
+	    max)
+		dq->dq_len = dnspacket_truncate(dq->dq_pkt, dq->dq_len,
+		    dq->dq_q, false);
+	if (!opt)
 		return;
 	/* Root owner, OPT, payload size, ERCODE/version/DO, no options. */
 	if (dq->dq_size - dq->dq_len < 11 ||
@@ -376,6 +390,33 @@ action_spoof_raw(struct action *ac, struct dnsq *dq)
 	return VERDICT_ANSWER;
 }
 
+/*
+ * SpoofSVCAction: the records as SpoofRawAction's, then the address hints
+ * of their targets in the additional section, each as name length, name
+ * (the root for the query's name), type and address.
+ */
+static int
+action_spoof_svc(struct action *ac, struct dnsq *dq)
+{
+	const uint8_t	*p = ac->ac_u.spoof.extra;
+	size_t		 off, n;
+	uint16_t	 ar = 0, type;
+
+	(void)action_spoof_raw(ac, dq);
+	for (off = 0; off < ac->ac_u.spoof.extralen; off += 3 + n +
+	    (type == DNS_TYPE_A ? 4 : 16)) {
+		n = p[off];
+		type = dnspacket_get16(p + off + 1 + n);
+		if (dnsq_put_rr(dq, n > 1 ? p + off + 1 : NULL, n, type,
+		    ac->ac_u.spoof.ttl, p + off + 3 + n,
+		    type == DNS_TYPE_A ? 4 : 16) == 0)
+			ar++;
+	}
+	dnspacket_set_counts(dq->dq_pkt, 1, dnspacket_ancount(dq->dq_pkt), 0,
+	    ar);
+	return VERDICT_ANSWER;
+}
+
 static int
 action_negative_soa(struct action *ac, struct dnsq *dq)
 {
@@ -516,7 +557,7 @@ dq_set_tag(struct dnsq *dq, const char *name, const char *value)
 int
 action_apply(struct action *ac, struct dnsq *dq)
 {
-	bool	ok;
+	bool	ok, hadopt;
 
 	switch (ac->ac_kind) {
 	case ACT_DROP:
@@ -562,6 +603,8 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return action_spoof_cname(ac, dq);
 	case ACT_SPOOFRAW:
 		return action_spoof_raw(ac, dq);
+	case ACT_SPOOFSVC:
+		return action_spoof_svc(ac, dq);
 	case ACT_NEGATIVESOA:
 		return action_negative_soa(ac, dq);
 	case ACT_DELAY:
@@ -594,6 +637,14 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_NONE;
 	case ACT_ECSOVERRIDE:
 		dq->dq_ecsoverride = ac->ac_u.flag;
+		return VERDICT_NONE;
+	case ACT_EDNSOPTION:
+		/* An OPT record put in here does not go back to the client. */
+		if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
+		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
+		    ac->ac_u.raw.len, EDNS_QUERY_PAYLOAD, true,
+		    &hadopt) > 0 && !hadopt)
+			dq->dq_optadded = true;
 		return VERDICT_NONE;
 	case ACT_SETTAG:
 	case ACT_RSETTAG:

@@ -1,5 +1,5 @@
 /*
- * EDNS Client Subnet rewrites.  The message is walked first: only a
+ * EDNS option and Client Subnet rewrites.  The message is walked first: only a
  * message whose records all parse is changed, so that bytes that were not
  * records never become one.
  */
@@ -17,28 +17,13 @@ edns_ecs_source(const struct sockaddr *sa, int v4bits, int v6bits,
 	(void)netmask_from_sockaddr(sa, v4bits, v6bits, nm);
 }
 
-/* The option's bytes for nm: code, length, family, prefixes, address. */
-static size_t
-ecs_option(const struct netmask *nm, uint8_t *out)
-{
-	size_t	alen = ((size_t)nm->nm_bits + 7) / 8;
-
-	dnspacket_put16(out, EDNS_OPT_ECS);
-	dnspacket_put16(out + 2, (uint16_t)(4 + alen));
-	dnspacket_put16(out + 4, nm->nm_family == AF_INET ? 1 : 2);
-	out[6] = nm->nm_bits;
-	out[7] = 0;
-	memcpy(out + 8, nm->nm_addr, alen);
-	return 8 + alen;
-}
-
 /*
- * Find the (first) ECS option: 1 with its offset and full size (4 +
+ * Find the (first) option code: 1 with its offset and full size (4 +
  * length), 0 when there is none, -1 when the options do not all parse.
  */
 static int
-find_ecs(const uint8_t *pkt, const struct dnsopt *o, size_t *off,
-    size_t *size)
+find_option(const uint8_t *pkt, const struct dnsopt *o, uint16_t want,
+    size_t *off, size_t *size)
 {
 	size_t		pos = o->o_rdoff, data;
 	uint16_t	code, olen;
@@ -47,7 +32,7 @@ find_ecs(const uint8_t *pkt, const struct dnsopt *o, size_t *off,
 	*size = 0;
 	while ((r = dnspacket_opt_next(pkt, o, &pos, &code, &olen,
 	    &data)) == 1)
-		if (code == EDNS_OPT_ECS && *size == 0) {
+		if (code == want && *size == 0) {
 			*off = data - 4;
 			*size = (size_t)olen + 4;
 		}
@@ -56,55 +41,87 @@ find_ecs(const uint8_t *pkt, const struct dnsopt *o, size_t *off,
 	return *size != 0;
 }
 
+static void
+put_option(uint8_t *p, uint16_t code, const uint8_t *data, size_t len)
+{
+	dnspacket_put16(p, code);
+	dnspacket_put16(p + 2, (uint16_t)len);
+	if (len > 0)
+		memcpy(p + 4, data, len);
+}
+
 int
-edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
-    const struct dnsquestion *q, const struct netmask *nm, bool override,
-    bool *hadopt)
+edns_set_option(uint8_t *pkt, size_t *len, size_t size,
+    const struct dnsquestion *q, uint16_t code, const uint8_t *data,
+    size_t dlen, uint16_t payload, bool override, bool *hadopt)
 {
 	struct dnsopt	o;
-	uint8_t		opt[8 + 16];
-	size_t		optlen, end, off = 0, old;
+	size_t		optlen = 4 + dlen, end, off = 0, old;
 	long		walked;
 	int		r;
 
 	*hadopt = false;
-	if (nm->nm_family != AF_INET && nm->nm_family != AF_INET6)
+	if (dlen > UINT16_MAX - 4)
 		return -1;
 	if ((walked = dnspacket_walk(pkt, *len, q->q_end, NULL, NULL)) == -1 ||
 	    (r = dnspacket_find_opt(pkt, *len, q->q_end, &o)) == -1)
 		return -1;
 	/* Whatever follows the records is no part of the message. */
 	end = (size_t)walked;
-	optlen = ecs_option(nm, opt);
 	if (r == 0) {
-		if (size < end + 11 + optlen)
+		if (size < end + 11 + optlen ||
+		    dnspacket_arcount(pkt) == UINT16_MAX)
 			return -1;
 		pkt[end] = 0;			/* root */
 		dnspacket_put16(pkt + end + 1, DNS_TYPE_OPT);
-		dnspacket_put16(pkt + end + 3, EDNS_DEFAULT_PAYLOAD);
+		dnspacket_put16(pkt + end + 3, payload);
 		memset(pkt + end + 5, 0, 4);	/* ERCODE, version, flags */
 		dnspacket_put16(pkt + end + 9, (uint16_t)optlen);
-		memcpy(pkt + end + 11, opt, optlen);
+		put_option(pkt + end + 11, code, data, dlen);
 		*len = end + 11 + optlen;
 		dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
 		return 1;
 	}
 	*hadopt = true;
-	if ((r = find_ecs(pkt, &o, &off, &old)) == -1)
+	if ((r = find_option(pkt, &o, code, &off, &old)) == -1)
 		return -1;
 	if (r == 1 && !override)
 		return 0;
-	if (old == 0)
-		off = o.o_rdoff + o.o_rdlen;	/* append */
 	if (size < end - old + optlen ||
 	    (size_t)o.o_rdlen - old + optlen > UINT16_MAX)
 		return -1;
-	/* Make room for the new option where the old one was (or at the end). */
-	memmove(pkt + off + optlen, pkt + off + old, end - off - old);
-	memcpy(pkt + off, opt, optlen);
+	/* As dnsdist: the old option goes, the new one comes last. */
+	if (old > 0) {
+		memmove(pkt + off, pkt + off + old, end - off - old);
+		end -= old;
+	}
+	off = o.o_rdoff + o.o_rdlen - old;
+	memmove(pkt + off + optlen, pkt + off, end - off);
+	put_option(pkt + off, code, data, dlen);
 	dnspacket_put16(pkt + o.o_rdoff - 2, (uint16_t)(o.o_rdlen - old + optlen));
-	*len = end - old + optlen;
-	return 1;
+	*len = end + optlen;
+	return old > 0 ? 2 : 1;
+}
+
+int
+edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
+    const struct dnsquestion *q, const struct netmask *nm, bool override,
+    bool *hadopt)
+{
+	uint8_t	data[4 + 16];
+	size_t	alen = ((size_t)nm->nm_bits + 7) / 8;
+
+	*hadopt = false;
+	if ((nm->nm_family != AF_INET && nm->nm_family != AF_INET6) ||
+	    alen > 16)
+		return -1;
+	/* Family, source and scope prefix lengths, the address's bytes. */
+	dnspacket_put16(data, nm->nm_family == AF_INET ? 1 : 2);
+	data[2] = nm->nm_bits;
+	data[3] = 0;
+	memcpy(data + 4, nm->nm_addr, alen);
+	return edns_set_option(pkt, len, size, q, EDNS_OPT_ECS, data, 4 + alen,
+	    EDNS_QUERY_PAYLOAD, override, hadopt);
 }
 
 int
@@ -126,7 +143,7 @@ edns_strip_ecs(uint8_t *pkt, size_t *len, const struct dnsquestion *q,
 		dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) - 1));
 		return 0;
 	}
-	if ((r = find_ecs(pkt, &o, &off, &n)) != 1)
+	if ((r = find_option(pkt, &o, EDNS_OPT_ECS, &off, &n)) != 1)
 		return r;
 	memmove(pkt + off, pkt + off + n, *len - off - n);
 	*len -= n;

@@ -1,6 +1,6 @@
 /*
- * EDNS rewrites: adding an EDNS Client Subnet option (RFC 7871) to a
- * query on its way to a backend, and taking it (or the whole OPT record
+ * EDNS rewrites: adding an option, such as EDNS Client Subnet (RFC 7871),
+ * to a query on its way to a backend, and taking it (or the whole OPT record
  * the balancer added) out of the answer on its way back.  Every rewrite
  * works on a message that parsed whole; anything else is left alone.
  */
@@ -18,16 +18,32 @@
 
 #define EDNS_OPT_ECS		8
 #define EDNS_OPT_COOKIE		10
-#define EDNS_DEFAULT_PAYLOAD	1232	/* of an OPT record we add */
+/*
+ * The payload size of an OPT record put in a query that had none: as
+ * dnsdist, 512, all that its client can take anyway.
+ */
+#define EDNS_QUERY_PAYLOAD	512
 
+/*
+ * Put option code with dlen bytes of data in the OPT record of the query
+ * in pkt (*len bytes, size bytes of room, question q), or in a new OPT
+ * record advertising payload when the query has none; trailing data
+ * after the records is dropped first.  An option of that code already
+ * there is removed and the new one appended when override, else kept.
+ * Returns 1 when the option was added, 2 when it replaced the query's, 0
+ * when the query's own stays, -1 when the message is malformed or there
+ * is no room (the query is then unchanged).  *hadopt says whether the
+ * query had an OPT record.
+ */
+int	edns_set_option(uint8_t *pkt, size_t *len, size_t size,
+	    const struct dnsquestion *q, uint16_t code, const uint8_t *data,
+	    size_t dlen, uint16_t payload, bool override, bool *hadopt);
 /*
  * Give the query in pkt (*len bytes, size bytes of room, question q) a
  * client subnet option for nm (the source prefix, host bits cleared).  A
  * query without an OPT record gets one; trailing data after the records
  * is dropped first.  An ECS option already there stays unless override.
- * Returns 1 when the option was added or replaced, 0 when the query's own
- * stays, -1 when the message is malformed or there is no room (the query
- * is then unchanged).  *hadopt says whether the query had an OPT record.
+ * Returns as edns_set_option().
  */
 int	edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 	    const struct dnsquestion *q, const struct netmask *nm,

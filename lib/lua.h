@@ -106,7 +106,12 @@ void		 dlua_format(lua_State *, int idx, struct sbuf *, int depth);
 /* Registration of the binding files. */
 void		 dlua_open_server(lua_State *);
 void		 dlua_open_config(lua_State *);
+void		 dlua_open_names(lua_State *);
 void		 dlua_open_rules(lua_State *);
+void		 dlua_open_actions(lua_State *);
+void		 dlua_open_respactions(lua_State *);
+void		 dlua_open_chains(lua_State *);
+void		 dlua_open_svc(lua_State *);
 void		 dlua_open_hooks(lua_State *);
 /* After the configuration or a console line: look for blockFilter. */
 void		 dlua_hooks_changed(lua_State *);
@@ -154,6 +159,43 @@ void		 dlua_push_ca(lua_State *, const struct sockaddr *);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
 struct netmask_group;
 struct netmask_group *dlua_push_nmg(lua_State *);
+
+/*
+ * Shared by the binding files of names (lua_names.c), selectors
+ * (lua_rule.c), actions (lua_action.c, lua_respaction.c) and chains
+ * (lua_chain.c).  The constructors push the new object, which owns the
+ * reference, and return it; the *_arg functions raise a Lua error on a
+ * bad argument.  dlua_selector_arg() leaves the selector on the stack.
+ */
+#define DLUA_SELECTOR_MT	"dnsdist.DNSRule"
+#define DLUA_ACTION_MT		"dnsdist.DNSAction"
+#define DLUA_SMN_MT		"dnsdist.SuffixMatchNode"
+#define DLUA_NMG_MT		"dnsdist.NetmaskGroup"
+#define DLUA_DNSNAME_MT		"dnsdist.DNSName"
+#define DLUA_CA_MT		"dnsdist.ComboAddress"
+#define DLUA_NAMESET_MT		"dnsdist.DNSNameSet"
+struct suffix_set;
+struct selector	*dlua_sel_new(lua_State *, int kind);
+struct selector	*dlua_selector_arg(lua_State *, int idx);
+struct action	*dlua_act_new(lua_State *, int kind);
+struct action	*dlua_action_arg(lua_State *, int idx);
+/* An action of kind with the description desc; returns 1 (one result). */
+int		 dlua_simple_action(lua_State *, int kind, const char *desc);
+/* The options of answering actions (aa, ad, ra, ttl) at idx, if a table. */
+void		 dlua_spoof_options(lua_State *, int idx, struct action *);
+/* A query type, as a number or a name ("AAAA"). */
+uint16_t	 dlua_qtype_arg(lua_State *, int idx);
+/* A new, empty SuffixMatchNode object. */
+struct suffix_set *dlua_push_smn(lua_State *);
+/* The set of the SMN or DNSNameSet (mt) at idx, copied first for writing. */
+struct suffix_set *dlua_set_check(lua_State *, int idx, const char *mt,
+		    bool writing);
+/* Add the name (DNSName or text) at idx to the set. */
+void		 dlua_set_add(lua_State *, struct suffix_set *, int idx);
+/* A metatable mt with methods as __index, and __tostring and __gc. */
+void		 dlua_new_type(lua_State *, const char *mt,
+		    const luaL_Reg *methods, lua_CFunction tostring,
+		    lua_CFunction gc);
 
 /* Helpers for bindings. */
 /* The monotonic clock, in nanoseconds. */

@@ -52,6 +52,7 @@ struct dnsq {
 	bool			 dq_built;	/* dq_pkt is a self-built answer */
 	bool			 dq_qedns;	/* the query had an OPT record */
 	bool			 dq_qdo;		/* ... with the DO bit */
+	uint16_t		 dq_qpayload;	/* ... and this payload size */
 	uint8_t			 dq_ercode;	/* upper 8 bits of an ERCODE */
 	/* EDNS Client Subnet, as rules and hooks left it */
 	bool			 dq_noecs;	/* SetDisableECSAction */
@@ -60,7 +61,8 @@ struct dnsq {
 	int16_t			 dq_ecsv6;
 	struct netmask		 dq_ecsnm;	/* SetECSAction; family 0: none */
 	bool			 dq_ecsadded;	/* we put ECS in the query */
-	bool			 dq_ecshadopt;	/* ... which had an OPT record */
+	bool			 dq_ecsclient;	/* ... instead of the client's */
+	bool			 dq_optadded;	/* we put in the OPT record */
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
 	int32_t			 dq_tempfailttl;	/* -1: the cache's own */
@@ -181,6 +183,9 @@ struct action {
 			uint8_t		*raw[SPOOF_MAX];	/* rdata */
 			size_t		 rawlen[SPOOF_MAX];
 			uint32_t	 ttl;
+			/* SpoofSVCAction's hints: see action_spoof_svc() */
+			uint8_t		*extra;
+			size_t		 extralen;
 		}			 spoof;
 		int			 delayms;
 		struct {

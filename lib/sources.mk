@@ -32,7 +32,12 @@ LIB_SRCS = \
 	lib/lua/lua_server.c \
 	lib/lua/lua_config.c \
 	lib/lua/lua_console.c \
+	lib/lua/lua_names.c \
 	lib/lua/lua_rule.c \
+	lib/lua/lua_action.c \
+	lib/lua/lua_respaction.c \
+	lib/lua/lua_chain.c \
+	lib/lua/lua_svc.c \
 	lib/lua/lua_dq.c \
 	lib/lua/lua_ring.c \
 	lib/lua/lua_cache.c \

@@ -17,7 +17,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_cache \
 	regress/lib/t_qsbr \
 	regress/lib/t_siphash \
-	regress/lib/t_hostcount
+	regress/lib/t_hostcount \
+	regress/lib/t_edns
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

@@ -396,7 +396,12 @@ dlua_open(void)
 	lua_register(L, "clearConsoleHistory", l_clearconsolehistory);
 	dlua_open_server(L);
 	dlua_open_config(L);
+	dlua_open_names(L);
 	dlua_open_rules(L);
+	dlua_open_actions(L);
+	dlua_open_respactions(L);
+	dlua_open_chains(L);
+	dlua_open_svc(L);
 	dlua_open_hooks(L);
 	dlua_open_console(L);
 	dlua_open_ring(L);
@@ -619,6 +624,26 @@ dlua_run_line_locked(lua_State *L, const char *line, struct sbuf *out)
 	}
 	lua_settop(L, top);
 	return 0;
+}
+
+void
+dlua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods,
+    lua_CFunction tostring, lua_CFunction gc)
+{
+	luaL_newmetatable(L, mt);
+	lua_newtable(L);
+	if (methods != NULL)
+		luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	if (tostring != NULL) {
+		lua_pushcfunction(L, tostring);
+		lua_setfield(L, -2, "__tostring");
+	}
+	if (gc != NULL) {
+		lua_pushcfunction(L, gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
 }
 
 void

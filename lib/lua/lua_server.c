@@ -876,40 +876,21 @@ static const luaL_Reg globals[] = {
 	{ NULL, NULL }
 };
 
-static void
-new_class(lua_State *L, const char *mt, const luaL_Reg *methods,
-    lua_CFunction tostring, lua_CFunction gc)
-{
-	luaL_newmetatable(L, mt);
-	if (methods != NULL) {
-		lua_newtable(L);
-		luaL_setfuncs(L, methods, 0);
-		lua_setfield(L, -2, "__index");
-	}
-	lua_pushcfunction(L, tostring);
-	lua_setfield(L, -2, "__tostring");
-	if (gc != NULL) {
-		lua_pushcfunction(L, gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_pop(L, 1);
-}
-
 void
 dlua_open_server(lua_State *L)
 {
 	int	i;
 
-	new_class(L, SERVER_MT, server_methods, l_server_tostring,
+	dlua_new_type(L, SERVER_MT, server_methods, l_server_tostring,
 	    l_server_gc);
-	new_class(L, POLICY_MT, NULL, l_policy_tostring, NULL);
+	dlua_new_type(L, POLICY_MT, NULL, l_policy_tostring, NULL);
 	luaL_getmetatable(L, POLICY_MT);
 	lua_pushcfunction(L, l_policy_index);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	policy_lua_select = luapolicy_select;
 	policy_lua_name = luapolicy_name;
-	new_class(L, POOL_MT, pool_methods, l_pool_tostring, NULL);
+	dlua_new_type(L, POOL_MT, pool_methods, l_pool_tostring, NULL);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);
 	lua_pop(L, 1);

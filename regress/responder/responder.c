@@ -14,6 +14,9 @@
  * alone, QDCOUNT 0 and that RCODE; other names as usual.  "tcanswer" sets
  * TC over UDP but keeps the answer's records, as old servers did.
  * "lowercase" sends the question back in lower case.
+ * "edns" answers TXT queries with what the query's OPT record said:
+ * "PAYLOAD DO OPTIONS" (the options' bytes in hex, at most 100), or
+ * "none".
  * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL",
  * its ID and source port in decimal and the first label of its name, so
  * that tests see what the daemon sends.
@@ -104,6 +107,7 @@ enum rsp_mode {
 	MODE_BARE,
 	MODE_TCANSWER,
 	MODE_LOWERCASE,
+	MODE_EDNS,
 	MODE_COUNT
 };
 
@@ -111,7 +115,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
 	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
-	"bare", "tcanswer", "lowercase"
+	"bare", "tcanswer", "lowercase", "edns"
 };
 
 /* The RCODEs of the bare mode, by the start of the first label. */
@@ -135,6 +139,10 @@ struct query {
 	int		q_idserver;
 	int		q_opt;
 	size_t		q_ecs;		/* client subnet option data, or 0 */
+	size_t		q_optrd;	/* the OPT record's options */
+	uint16_t	q_optrdlen;
+	uint16_t	q_payload;
+	int		q_do;
 	uint16_t	q_ecslen;
 };
 
@@ -322,6 +330,9 @@ query_parse(const uint8_t *buf, size_t len, struct query *q)
 
 	q->q_opt = 0;
 	q->q_ecs = 0;
+	q->q_optrd = 0;
+	q->q_optrdlen = q->q_payload = 0;
+	q->q_do = 0;
 	q->q_ecslen = 0;
 	nar = get16(buf + 10);
 	nrr = get16(buf + 6) + get16(buf + 8) + nar;
@@ -337,6 +348,10 @@ query_parse(const uint8_t *buf, size_t len, struct query *q)
 			break;
 		if (n >= nrr - nar && type == DNS_T_OPT) {
 			q->q_opt = 1;
+			q->q_optrd = i;
+			q->q_optrdlen = (uint16_t)(off - i);
+			q->q_payload = get16(buf + i - 8);
+			q->q_do = (buf[i - 4] & 0x80) != 0;
 			/* Options: code, length, data. */
 			while (i + 4 <= off && i + 4 + get16(buf + i + 2) <= off) {
 				if (get16(buf + i) == DNS_OPT_ECS &&
@@ -514,6 +529,19 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 			memcpy(ecstxt + 1, hex, tl);
 			off += rr_put(out + off, DNS_T_TXT, q.q_qclass, 60,
 			    ecstxt, (uint16_t)(tl + 1));
+			an++;
+		} else if (q.q_qtype == DNS_T_TXT && mode == MODE_EDNS) {
+			/* The OPT record: payload, DO, options in hex. */
+			size_t	i, tl;
+
+			tl = (size_t)snprintf((char *)txt + 1, sizeof(txt) - 1,
+			    q.q_opt ? "%u %d " : "none", q.q_payload, q.q_do);
+			for (i = 0; q.q_opt && i < q.q_optrdlen && i < 100; i++)
+				tl += (size_t)snprintf((char *)txt + 1 + tl, 3,
+				    "%02x", buf[q.q_optrd + i]);
+			txt[0] = (uint8_t)tl;
+			off += rr_put(out + off, DNS_T_TXT, q.q_qclass, 60,
+			    txt, (uint16_t)(tl + 1));
 			an++;
 		} else if (q.q_qtype == DNS_T_TXT && q.q_idserver) {
 			size_t	tl = strlen(l->l_txt);
