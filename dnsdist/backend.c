@@ -1,7 +1,9 @@
 /*
- * UDP to the backends.  Each server has newServer's `sockets' connected
- * sockets, each from its own port, and a table of in-flight slots
- * (lib/inflight.c) that gives each query a random ID.  Queries go out on
+ * UDP to the backends.  In each UDP loop, each server has newServer's
+ * `sockets' connected sockets, each from its own port, and a table of
+ * in-flight slots (lib/inflight.c) that gives each query a random ID: a
+ * query is sent, answered, timed out and failed over in the loop that
+ * received it (see loop.c).  Queries go out on
  * the sockets in turn, or at random, and answers are taken on any of them,
  * but only when the ID names a live slot and the question (name hash,
  * type, class) is the one that slot sent, or it is an error without a
@@ -24,28 +26,37 @@
 #include "stats.h"
 
 /*
- * Each backend keeps the queries it has in flight in a ring of bytes, so
- * that when it dies they go to another server: a copy is good while fewer
- * than QARENA bytes have been written after it.
+ * Each backend keeps, in each loop, the queries it has in flight in a
+ * ring of bytes, so that when it dies they go to another server: a copy
+ * is good while fewer than QARENA bytes have been written after it.
  */
 #define QARENA		(512 * 1024)
 /* Under this much load, silence is telling sooner (see backend_timeouts). */
 #define FAILOVER_BUSY		256
 #define FAILOVER_BUSY_NS	100000000ULL
 
-static struct backend	**failq;	/* backends found dead, to fail over */
-static size_t		  nfailq;
-static uint64_t		  failover_rnd = 0x9e3779b97f4a7c15ULL;
-
-static struct backend	**flushq;	/* backends with queries to send */
-static size_t		  nflushq;
+/* The main thread's: every server's backend, and the removed ones. */
 static struct backend	**backends;
 static size_t		  nbackends;
+static struct backend	**dying;	/* removed, parts still in loops */
+static size_t		  ndying;
 
-/* The receive batch for answers. */
-static uint8_t			(*rx_buf)[UDP_RESPMAX];
-static struct iovec		 rx_iov[UDP_BATCH];
-static struct compat_mmsg	 rx_msg[UDP_BATCH];
+/* What a UDP loop keeps of the backends; its thread alone uses it. */
+struct backend_mine {
+	struct backend_loop	**bm_list;	/* polled: for the timeouts */
+	size_t			  bm_n, bm_cap;
+	struct backend_loop	**bm_flushq;	/* with queries to send */
+	size_t			  bm_nflushq;
+	struct backend_loop	**bm_failq;	/* found dead, to fail over */
+	size_t			  bm_nfailq;
+	uint64_t		  bm_rnd;	/* failover's choices */
+	uint64_t		  bm_rrnd;	/* response rules' */
+	/* The receive batch for answers. */
+	uint8_t			(*bm_rxbuf)[UDP_RESPMAX];
+	struct iovec		  bm_rxiov[UDP_BATCH];
+	struct compat_mmsg	  bm_rxmsg[UDP_BATCH];
+};
+static _Thread_local struct backend_mine	*bm;
 
 static void backend_read(int, short, void *);
 static void backend_failover_run(void);
@@ -68,101 +79,111 @@ backend_socket(struct server *ds)
 	return fd;
 }
 
+/* Free a loop's part: on its loop, or on the main thread once they end. */
 static void
-backend_close_socks(struct backend *be)
+backend_loop_free(struct backend_loop *bl)
 {
-	unsigned int	i;
+	struct slot	*sl;
+	uint32_t	 pos = INFLIGHT_WALK;
+	unsigned int	 i;
+	long		 idx;
 
-	for (i = 0; i < be->be_nsocks; i++) {
-		loop_del(be->be_socks[i].bs_fd);
-		close(be->be_socks[i].bs_fd);
+	if (bl == NULL)
+		return;
+	/* Queries still in flight: nothing else holds their tags. */
+	while ((idx = inflight_walk(&bl->bl_ids, &pos)) != -1) {
+		sl = (struct slot *)(void *)INFLIGHT_AT(&bl->bl_ids, idx);
+		dnsq_tags_free(sl->sl_tags);
 	}
-	free(be->be_socks);
-	be->be_socks = NULL;
-	be->be_nsocks = 0;
+	for (i = 0; i < bl->bl_nsocks; i++) {
+		/* On the main thread the loop is gone, and this a no-op. */
+		if (bl->bl_polled)
+			loop_del(bl->bl_socks[i].bs_fd);
+		close(bl->bl_socks[i].bs_fd);
+	}
+	free(bl->bl_socks);
+	inflight_free(&bl->bl_ids);
+	free(bl->bl_qarena);
+	free(bl);
+}
+
+static struct backend_loop *
+backend_loop_new(struct backend *be)
+{
+	struct server		*ds = be->be_ds;
+	struct backend_loop	*bl;
+	int			 fd;
+
+	if ((bl = calloc(1, sizeof(*bl))) == NULL)
+		return NULL;
+	bl->bl_be = be;
+	bl->bl_ds = ds;
+	/* malloc: the pages are only touched as queries go. */
+	bl->bl_qarena = malloc(QARENA);
+	bl->bl_socks = calloc((size_t)ds->ds_sockets, sizeof(*bl->bl_socks));
+	if (inflight_init(&bl->bl_ids,
+	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot),
+	    settings.st_randomids) == -1 || bl->bl_qarena == NULL ||
+	    bl->bl_socks == NULL) {
+		backend_loop_free(bl);
+		return NULL;
+	}
+	while (bl->bl_nsocks < (unsigned int)ds->ds_sockets) {
+		if ((fd = backend_socket(ds)) == -1) {
+			backend_loop_free(bl);
+			return NULL;
+		}
+		bl->bl_socks[bl->bl_nsocks++].bs_fd = fd;
+	}
+	return bl;
+}
+
+static void
+backend_free(struct backend *be)
+{
+	size_t	i;
+
+	health_close(be);
+	for (i = 0; i < loop_nudp; i++)
+		backend_loop_free(be->be_loops[i]);
+	free(be->be_loops);
+	free(be);
 }
 
 static struct backend *
 backend_new(struct server *ds)
 {
 	struct backend	*be;
-	int		 fd;
+	size_t		 i;
 
 	if ((be = calloc(1, sizeof(*be))) == NULL)
-		return NULL;
-	be->be_ds = ds;
-	/* malloc: the pages are only touched as queries go. */
-	be->be_qarena = malloc(QARENA);
-	be->be_socks = calloc((size_t)ds->ds_sockets, sizeof(*be->be_socks));
-	if (inflight_init(&be->be_ids,
-	    (uint32_t)settings.st_maxudpoutstanding, sizeof(struct slot),
-	    settings.st_randomids) == -1 || be->be_qarena == NULL ||
-	    be->be_socks == NULL)
 		goto fail;
-	while (be->be_nsocks < (unsigned int)ds->ds_sockets) {
-		if ((fd = backend_socket(ds)) == -1)
-			goto fail;
-		if (loop_add(fd, POLLIN, backend_read, be) == -1) {
-			close(fd);
-			goto fail;
-		}
-		be->be_socks[be->be_nsocks++].bs_fd = fd;
-	}
+	be->be_ds = ds;
 	be->be_hfd = -1;
 	be->be_hfirst = true;
+	if ((be->be_loops = calloc(loop_nudp ? loop_nudp : 1,
+	    sizeof(*be->be_loops))) == NULL)
+		goto fail;
+	for (i = 0; i < loop_nudp; i++)
+		if ((be->be_loops[i] = backend_loop_new(be)) == NULL)
+			goto fail;
 	return be;
 fail:
 	log_warn("backend %s", ds->ds_addrtext);
-	backend_close_socks(be);
-	inflight_free(&be->be_ids);
-	free(be->be_qarena);
-	free(be);
+	if (be != NULL && be->be_loops != NULL)
+		backend_free(be);
+	else
+		free(be);
 	return NULL;
-}
-
-static void
-backend_free(struct backend *be)
-{
-	struct slot	*sl;
-	size_t		 i;
-	uint32_t	 pos = INFLIGHT_WALK;
-	long		 idx;
-
-	health_close(be);
-	/* Queries still in flight: nothing else holds their tags. */
-	while ((idx = inflight_walk(&be->be_ids, &pos)) != -1) {
-		sl = (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
-		dnsq_tags_free(sl->sl_tags);
-	}
-	backend_close_socks(be);
-	for (i = 0; i < nflushq; i++)
-		if (flushq[i] == be)
-			flushq[i] = flushq[--nflushq];
-	for (i = 0; i < nfailq; i++)
-		if (failq[i] == be)
-			failq[i] = failq[--nfailq];
-	inflight_free(&be->be_ids);
-	free(be->be_qarena);
-	free(be);
 }
 
 int
 backend_sync(void)
 {
-	struct backend	**nb, **nq, *be;
+	struct backend	**nb, *be;
 	struct server	 *ds;
 	size_t		  i;
 
-	while ((ds = server_reap()) != NULL) {
-		for (i = 0; i < nbackends; i++)
-			if (backends[i]->be_ds == ds) {
-				backend_free(backends[i]);
-				backends[i] = backends[--nbackends];
-				break;
-			}
-		ds->ds_io = NULL;
-		server_unref(ds);
-	}
 	for (i = 0; i < servers.sr_count; i++) {
 		ds = servers.sr_servers[i];
 		if (ds->ds_io != NULL)
@@ -175,52 +196,162 @@ backend_sync(void)
 			return -1;
 		}
 		backends = nb;
-		if ((nq = reallocarray(flushq, nbackends + 1,
-		    sizeof(*nq))) == NULL) {
-			backend_free(be);
-			return -1;
-		}
-		flushq = nq;
-		if ((nq = reallocarray(failq, nbackends + 1,
-		    sizeof(*nq))) == NULL) {
-			backend_free(be);
-			return -1;
-		}
-		failq = nq;
 		backends[nbackends++] = be;
 		server_ref(ds);
+		/* Readers find it through the snapshot published next. */
 		ds->ds_io = be;
 		health_check_now(be);
 	}
 	return 0;
 }
 
-static struct slot *
-slot_at(struct backend *be, uint32_t idx)
+/* A loop's part of a removed server: freed once its queries are done. */
+static void
+backend_loop_done(struct backend_loop *bl)
 {
-	return (struct slot *)(void *)INFLIGHT_AT(&be->be_ids, idx);
+	struct backend	*be = bl->bl_be;
+	size_t		 i;
+
+	if (bl->bl_pending || inflight_count(&bl->bl_ids) > 0)
+		return;
+	for (i = 0; i < bm->bm_n; i++)
+		if (bm->bm_list[i] == bl)
+			bm->bm_list[i] = bm->bm_list[--bm->bm_n];
+	for (i = 0; i < bm->bm_nfailq; i++)
+		if (bm->bm_failq[i] == bl)
+			bm->bm_failq[i] = bm->bm_failq[--bm->bm_nfailq];
+	be->be_loops[loop_index] = NULL;
+	backend_loop_free(bl);
+	/* The main thread frees the rest once every loop is done. */
+	atomic_fetch_sub_explicit(&be->be_left, 1, memory_order_release);
+}
+
+/* A loop's command: the server is removed, and no snapshot has it now. */
+static void
+backend_loop_release(void *arg)
+{
+	struct backend		*be = arg;
+	struct backend_loop	*bl = be->be_loops[loop_index];
+
+	bl->bl_removed = true;
+	backend_loop_done(bl);
+}
+
+/* Main thread: free what the loops are done with. */
+static void
+backend_collect(void *arg)
+{
+	struct backend	*be;
+	size_t		 i;
+
+	(void)arg;
+	for (i = 0; i < ndying; ) {
+		be = dying[i];
+		if (atomic_load_explicit(&be->be_left,
+		    memory_order_acquire) > 0) {
+			i++;
+			continue;
+		}
+		dying[i] = dying[--ndying];
+		be->be_ds->ds_io = NULL;
+		server_unref(be->be_ds);
+		backend_free(be);
+	}
+}
+
+void
+backend_reap(void)
+{
+	struct backend	**nd;
+	struct server	 *ds;
+	size_t		  i;
+
+	while ((ds = server_reap()) != NULL) {
+		for (i = 0; i < nbackends; i++)
+			if (backends[i]->be_ds == ds)
+				break;
+		if (i == nbackends) {
+			server_unref(ds);
+			continue;
+		}
+		if ((nd = reallocarray(dying, ndying + 1,
+		    sizeof(*nd))) == NULL)
+			fatal("backend_reap");
+		dying = nd;
+		dying[ndying++] = backends[i];
+		backends[i] = backends[--nbackends];
+		health_close(dying[ndying - 1]);
+		atomic_store(&dying[ndying - 1]->be_left,
+		    (unsigned int)loop_nudp);
+		loop_udp_call(backend_loop_release, dying[ndying - 1]);
+		/* The registry's reference; ours goes in backend_collect. */
+		server_unref(ds);
+	}
+	backend_collect(NULL);
+}
+
+/* The loop's first query to this backend: its sockets join the loop. */
+static int
+backend_adopt(struct backend_loop *bl)
+{
+	struct backend_loop	**nl;
+	size_t			  cap;
+	unsigned int		  i;
+
+	if (bm->bm_n == bm->bm_cap) {
+		cap = bm->bm_cap ? bm->bm_cap * 2 : 16;
+		if ((nl = reallocarray(bm->bm_list, cap, sizeof(*nl))) == NULL)
+			return -1;
+		bm->bm_list = nl;
+		if ((nl = reallocarray(bm->bm_flushq, cap,
+		    sizeof(*nl))) == NULL)
+			return -1;
+		bm->bm_flushq = nl;
+		if ((nl = reallocarray(bm->bm_failq, cap,
+		    sizeof(*nl))) == NULL)
+			return -1;
+		bm->bm_failq = nl;
+		bm->bm_cap = cap;
+	}
+	for (i = 0; i < bl->bl_nsocks; i++)
+		if (loop_add(bl->bl_socks[i].bs_fd, POLLIN, backend_read,
+		    bl) == -1) {
+			while (i-- > 0)
+				loop_del(bl->bl_socks[i].bs_fd);
+			return -1;
+		}
+	bm->bm_list[bm->bm_n++] = bl;
+	bl->bl_polled = true;
+	bl->bl_lastanswer = loop_now;
+	return 0;
+}
+
+static struct slot *
+slot_at(struct backend_loop *bl, uint32_t idx)
+{
+	return (struct slot *)(void *)INFLIGHT_AT(&bl->bl_ids, idx);
 }
 
 /* The copy of the slot's query, or NULL when it is gone. */
 static uint8_t *
-slot_query(struct backend *be, const struct slot *sl)
+slot_query(struct backend_loop *bl, const struct slot *sl)
 {
-	if (sl->sl_qlen == 0 || be->be_qhead > sl->sl_qpos + QARENA)
+	if (sl->sl_qlen == 0 || bl->bl_qhead > sl->sl_qpos + QARENA)
 		return NULL;
-	return be->be_qarena + sl->sl_qpos % QARENA;
+	return bl->bl_qarena + sl->sl_qpos % QARENA;
 }
 
 static void
-slot_put(struct backend *be, uint32_t idx)
+slot_put(struct backend_loop *bl, uint32_t idx)
 {
-	struct slot	*sl = slot_at(be, idx);
+	struct slot	*sl = slot_at(bl, idx);
 
 	if (sl->sl_tags != NULL) {
 		dnsq_tags_free(sl->sl_tags);
 		sl->sl_tags = NULL;
 	}
-	inflight_put(&be->be_ids, idx);
-	atomic_fetch_sub_explicit(&be->be_ds->ds_outstanding, 1,
+	inflight_put(&bl->bl_ids, idx);
+	atomic_fetch_sub_explicit(&bl->bl_ds->ds_outstanding, 1,
 	    memory_order_relaxed);
 }
 
@@ -233,6 +364,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	uint8_t			*pkt = dq->dq_pkt;
 	size_t			 len = dq->dq_len;
 	struct backend		*be = ds->ds_io;
+	struct backend_loop	*bl;
 	struct backend_sock	*bs;
 	struct slot		*sl;
 	struct compat_mmsg	*m;
@@ -244,15 +376,18 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 		tcp_udp_query(ds, dq, from, fromlen, listener, dst);
 		return;
 	}
-	if (be == NULL || (idx = inflight_get(&be->be_ids)) == -1) {
+	/* This loop's part; its sockets join the loop at its first query. */
+	bl = be != NULL ? be->be_loops[loop_index] : NULL;
+	if (bl == NULL || (!bl->bl_polled && backend_adopt(bl) == -1) ||
+	    (idx = inflight_get(&bl->bl_ids)) == -1) {
 		/* Every ID is in flight: never put two queries on one. */
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		return;
 	}
-	sl = slot_at(be, (uint32_t)idx);
-	id = inflight_send(&be->be_ids, (uint32_t)idx, q, loop_now);
+	sl = slot_at(bl, (uint32_t)idx);
+	id = inflight_send(&bl->bl_ids, (uint32_t)idx, q, loop_now);
 	memcpy(&sl->sl_client, from, fromlen < sizeof(sl->sl_client) ?
 	    fromlen : sizeof(sl->sl_client));
 	sl->sl_dst = *dst;
@@ -273,24 +408,24 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
 		/* A copy that does not fit before the end starts over. */
-		if (be->be_qhead % QARENA + len > QARENA)
-			be->be_qhead += QARENA - be->be_qhead % QARENA;
-		memcpy(be->be_qarena + be->be_qhead % QARENA, pkt, len);
-		sl->sl_qpos = be->be_qhead;
+		if (bl->bl_qhead % QARENA + len > QARENA)
+			bl->bl_qhead += QARENA - bl->bl_qhead % QARENA;
+		memcpy(bl->bl_qarena + bl->bl_qhead % QARENA, pkt, len);
+		sl->sl_qpos = bl->bl_qhead;
 		sl->sl_qlen = (uint16_t)len;
-		be->be_qhead += len;
+		bl->bl_qhead += len;
 	}
 	dnspacket_set_id(pkt, id);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
 
 	/* The source port: the sockets in turn, or one at random. */
-	if (be->be_nsocks == 1)
-		bs = &be->be_socks[0];
-	else if (settings.st_randomsockets)
-		bs = &be->be_socks[inflight_random(&be->be_ids, be->be_nsocks)];
+	if (bl->bl_nsocks == 1)
+		bs = &bl->bl_socks[0];
+	else if (dq->dq_cf->cf_randomsockets)
+		bs = &bl->bl_socks[inflight_random(&bl->bl_ids, bl->bl_nsocks)];
 	else
-		bs = &be->be_socks[be->be_nextsock++ % be->be_nsocks];
+		bs = &bl->bl_socks[bl->bl_nextsock++ % bl->bl_nsocks];
 	i = bs->bs_nout++;
 	m = &bs->bs_out[i];
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
@@ -298,9 +433,9 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	bs->bs_outiov[i].iov_len = len;
 	m->cm_hdr.msg_iov = &bs->bs_outiov[i];
 	m->cm_hdr.msg_iovlen = 1;
-	if (!be->be_pending) {
-		be->be_pending = true;
-		flushq[nflushq++] = be;
+	if (!bl->bl_pending) {
+		bl->bl_pending = true;
+		bm->bm_flushq[bm->bm_nflushq++] = bl;
 	}
 	if (bs->bs_nout == UDP_BATCH) {
 		backend_flush_all();
@@ -310,40 +445,53 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 /*
  * Queue the backend's queries in flight for another server of their pool.
  * A backend that is gone for sure (the kernel said port unreachable) is
- * also marked down now rather than at the next health check; one that is
+ * also marked down now rather than at the next health check, and the
+ * other loops, which may have queries in flight there and hear nothing
+ * from the kernel, fail them over at their next timer tick; one that is
  * only silent gets a health check now, which decides as usual, so that a
  * slow server alone in its pool is not taken out.  Health checks bring a
  * server back after `rise' good checks.
  */
 static void
-backend_fail(struct backend *be, const char *why, bool dead)
+backend_fail_queue(struct backend_loop *bl, bool dead)
 {
-	struct server	*ds = be->be_ds;
-	char		 name[256];
-	unsigned int	 i;
+	unsigned int	i;
 
-	if (dead && atomic_load(&ds->ds_healthy)) {
-		atomic_store(&ds->ds_healthy, false);
+	/* Its queries waiting for sendmmsg go from their slots too. */
+	if (dead)
+		for (i = 0; i < bl->bl_nsocks; i++)
+			bl->bl_socks[i].bs_nout = 0;
+	if (!bl->bl_failing) {
+		bl->bl_failing = true;
+		bm->bm_failq[bm->bm_nfailq++] = bl;
+	}
+}
+
+static void
+backend_fail(struct backend_loop *bl, const char *why, bool dead)
+{
+	struct server	*ds = bl->bl_ds;
+	char		 name[256];
+	bool		 up = true;
+
+	/* The health checks are the main thread's: they hear of it. */
+	if (dead && atomic_compare_exchange_strong(&ds->ds_healthy, &up,
+	    false)) {
 		atomic_fetch_add(&ds->ds_hcchanges, 1);
-		be->be_hsuccess = 0;
+		atomic_fetch_or(&bl->bl_be->be_hkick, BACKEND_HDOWN);
 		if (atomic_load(&ds->ds_avail) == SERVER_AUTO)
 			log_info("Marking downstream %s as 'down' (%s)",
 			    server_display(ds, name, sizeof(name)), why);
-	} else if (!dead && !be->be_silent) {
-		be->be_silent = true;
+	} else if (!dead && !bl->bl_silent) {
+		bl->bl_silent = true;
 		log_info("Downstream %s %s: its queries go elsewhere",
 		    server_display(ds, name, sizeof(name)), why);
-		if (be->be_hfd == -1)
-			health_check_now(be);
+		atomic_fetch_or(&bl->bl_be->be_hkick, BACKEND_HCHECK);
 	}
-	/* Its queries waiting for sendmmsg go from their slots too. */
+	/* The other loops send their queries to it elsewhere too. */
 	if (dead)
-		for (i = 0; i < be->be_nsocks; i++)
-			be->be_socks[i].bs_nout = 0;
-	if (!be->be_failing) {
-		be->be_failing = true;
-		failq[nfailq++] = be;
-	}
+		bl->bl_dead = atomic_fetch_add(&bl->bl_be->be_dead, 1) + 1;
+	backend_fail_queue(bl, dead);
 }
 
 /*
@@ -358,7 +506,7 @@ failover_target(struct pool *pl, const struct dnsquestion *q,
 	struct server	*to;
 	size_t		 i;
 
-	to = pool_select(pl, q, loop_now, &failover_rnd);
+	to = pool_select(pl, q, loop_now, &bm->bm_rnd);
 	if (to != NULL && to != failing)
 		return to;
 	for (i = 0; i < pl->pl_count; i++)
@@ -370,7 +518,7 @@ failover_target(struct pool *pl, const struct dnsquestion *q,
 
 /* Send the queries in flight to failed backends to other servers. */
 static void
-backend_resend(struct backend *be)
+backend_resend(struct backend_loop *bl)
 {
 	struct dnsquestion	 q;
 	struct server		*to;
@@ -381,23 +529,23 @@ backend_resend(struct backend *be)
 	uint32_t		 i, pos = INFLIGHT_WALK;
 	long			 idx;
 
-	while ((idx = inflight_walk(&be->be_ids, &pos)) != -1) {
+	while ((idx = inflight_walk(&bl->bl_ids, &pos)) != -1) {
 		i = (uint32_t)idx;
-		sl = slot_at(be, i);
-		pkt = slot_query(be, sl);
+		sl = slot_at(bl, i);
+		pkt = slot_query(bl, sl);
 		to = NULL;
 		/* The pool as the live configuration has it now. */
 		pl = sl->sl_pool != NULL ? config_pool(config_now(),
 		    sl->sl_pool) : NULL;
 		if (pkt != NULL && sl->sl_tries == 0 && pl != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
-			to = failover_target(pl, &q, be->be_ds);
+			to = failover_target(pl, &q, bl->bl_ds);
 		/* Nowhere else to go: it waits here, for its timeout. */
-		if (to == NULL || to == be->be_ds || to->ds_io == NULL)
+		if (to == NULL || to == bl->bl_ds || to->ds_io == NULL)
 			continue;
 		/* The copy still has the client's ID. */
 		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
-		    (struct sockaddr *)&sl->sl_client, loop_now, &failover_rnd);
+		    (struct sockaddr *)&sl->sl_client, loop_now, &bm->bm_rnd);
 		dq.dq_delayms = sl->sl_delayms;
 		dq.dq_cache = sl->sl_cache;
 		dq.dq_ckey = sl->sl_ckey;
@@ -412,26 +560,26 @@ backend_resend(struct backend *be)
 		backend_send_query(to, &dq, (struct sockaddr *)&sl->sl_client,
 		    addr_len((struct sockaddr *)&sl->sl_client),
 		    sl->sl_listener, &sl->sl_dst);
-		slot_put(be, i);
+		slot_put(bl, i);
 	}
 }
 
 static void
 backend_failover_run(void)
 {
-	struct backend	*be;
+	struct backend_loop	*bl;
 
-	while (nfailq > 0) {
-		be = failq[--nfailq];
-		be->be_failing = false;
-		backend_resend(be);
+	while (bm->bm_nfailq > 0) {
+		bl = bm->bm_failq[--bm->bm_nfailq];
+		bl->bl_failing = false;
+		backend_resend(bl);
 	}
 	/* The copies live in the failed backends' rings: send them now. */
 	backend_flush_all();
 }
 
 static void
-backend_flush_sock(struct backend *be, struct backend_sock *bs)
+backend_flush_sock(struct backend_loop *bl, struct backend_sock *bs)
 {
 	unsigned int	done = 0;
 	int		n;
@@ -445,14 +593,14 @@ backend_flush_sock(struct backend *be, struct backend_sock *bs)
 			continue;
 		}
 		if (n == -1 && errno == ECONNREFUSED) {
-			backend_fail(be, "port unreachable", true);
+			backend_fail(bl, "port unreachable", true);
 			break;
 		}
 		/* Release the slot of the query that could not go. */
-		if ((idx = inflight_byid(&be->be_ids,
+		if ((idx = inflight_byid(&bl->bl_ids,
 		    dnspacket_id(bs->bs_outiov[done].iov_base))) != -1)
-			slot_put(be, (uint32_t)idx);
-		atomic_fetch_add_explicit(&be->be_ds->ds_senderrors, 1,
+			slot_put(bl, (uint32_t)idx);
+		atomic_fetch_add_explicit(&bl->bl_ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		done++;
@@ -461,14 +609,14 @@ backend_flush_sock(struct backend *be, struct backend_sock *bs)
 }
 
 static void
-backend_flush(struct backend *be)
+backend_flush(struct backend_loop *bl)
 {
 	unsigned int	i;
 
-	for (i = 0; i < be->be_nsocks; i++)
-		if (be->be_socks[i].bs_nout > 0)
-			backend_flush_sock(be, &be->be_socks[i]);
-	be->be_pending = false;
+	for (i = 0; i < bl->bl_nsocks; i++)
+		if (bl->bl_socks[i].bs_nout > 0)
+			backend_flush_sock(bl, &bl->bl_socks[i]);
+	bl->bl_pending = false;
 }
 
 void
@@ -476,19 +624,18 @@ backend_flush_all(void)
 {
 	size_t	i;
 
-	for (i = 0; i < nflushq; i++)
-		backend_flush(flushq[i]);
-	nflushq = 0;
-	if (nfailq > 0)
+	for (i = 0; i < bm->bm_nflushq; i++)
+		backend_flush(bm->bm_flushq[i]);
+	bm->bm_nflushq = 0;
+	if (bm->bm_nfailq > 0)
 		backend_failover_run();
 }
 
 static void
-backend_answer(struct backend *be, uint8_t *pkt, size_t len)
+backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 {
-	static uint64_t		 rnd = 0x853c49e6748fea9bULL;
 	struct dnsq		 dq;
-	struct server		*ds = be->be_ds;
+	struct server		*ds = bl->bl_ds;
 	struct dnsquestion	 q, oq;
 	struct slot		*sl;
 	struct listener		*li;
@@ -497,22 +644,22 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	uint32_t		 idx;
 	uint64_t		 usec;
 
-	if ((i = inflight_answer(&be->be_ids, pkt, len, &q)) == -1) {
+	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
 		return;
 	}
 	idx = (uint32_t)i;
-	sl = slot_at(be, idx);
+	sl = slot_at(bl, idx);
 	/*
 	 * A bare error answer: the rules and the ring see the query's
 	 * question when its copy is still there, the root otherwise.
 	 */
-	if (q.q_end == DNS_HDRLEN && (qpkt = slot_query(be, sl)) != NULL &&
+	if (q.q_end == DNS_HDRLEN && (qpkt = slot_query(bl, sl)) != NULL &&
 	    dnspacket_question(qpkt, sl->sl_qlen, &q) == 0)
 		q.q_end = DNS_HDRLEN;
 	/* fixupCase(): the question goes back in the client's own case. */
 	else if (q.q_end > DNS_HDRLEN && config_now()->cf_fixupcase &&
-	    (qpkt = slot_query(be, sl)) != NULL &&
+	    (qpkt = slot_query(bl, sl)) != NULL &&
 	    dnspacket_question(qpkt, sl->sl_qlen, &oq) == 0 &&
 	    oq.q_namelen == q.q_namelen) {
 		memcpy(pkt + DNS_HDRLEN, oq.q_name, oq.q_namelen);
@@ -520,8 +667,8 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	}
 	dnspacket_set_id(pkt, sl->sl_origid);
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
-	be->be_lastanswer = loop_now;
-	be->be_silent = false;
+	bl->bl_lastanswer = loop_now;
+	bl->bl_silent = false;
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded || sl->sl_optadded)
 		edns_strip_ecs(pkt, &len, &q, sl->sl_optadded);
@@ -538,12 +685,12 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	li = &listeners[sl->sl_listener];
 	if (pipeline_response_needed(sl->sl_cache, sl->sl_ttlcap)) {
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
-		    (struct sockaddr *)&sl->sl_client, loop_now, &rnd);
+		    (struct sockaddr *)&sl->sl_client, loop_now, &bm->bm_rrnd);
 		dnsq_tags_load(&dq, sl->sl_tags);
 		dq.dq_ttlcap = sl->sl_ttlcap;
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		if (!pipeline_response(&dq, sl->sl_cache, sl->sl_ckey)) {
-			slot_put(be, idx);
+			slot_put(bl, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);
 			return;
@@ -560,30 +707,31 @@ backend_answer(struct backend *be, uint8_t *pkt, size_t len)
 	else
 		frontend_queue(li, pkt, len,
 		    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
-	slot_put(be, idx);
+	slot_put(bl, idx);
 	record_response(ds, pkt, len, usec);
 }
 
 static void
 backend_read(int fd, short revents, void *arg)
 {
-	struct backend	*be = arg;
-	int		 i, n;
+	struct backend_loop	*bl = arg;
+	struct compat_mmsg	*m = bm->bm_rxmsg;
+	int			 i, n;
 
 	(void)revents;
 	for (i = 0; i < UDP_BATCH; i++) {
-		rx_iov[i].iov_base = rx_buf[i];
-		rx_iov[i].iov_len = UDP_RESPMAX;
-		memset(&rx_msg[i].cm_hdr, 0, sizeof(rx_msg[i].cm_hdr));
-		rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
-		rx_msg[i].cm_hdr.msg_iovlen = 1;
+		bm->bm_rxiov[i].iov_base = bm->bm_rxbuf[i];
+		bm->bm_rxiov[i].iov_len = UDP_RESPMAX;
+		memset(&m[i].cm_hdr, 0, sizeof(m[i].cm_hdr));
+		m[i].cm_hdr.msg_iov = &bm->bm_rxiov[i];
+		m[i].cm_hdr.msg_iovlen = 1;
 	}
-	n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+	n = compat_recvmmsg(fd, m, UDP_BATCH);
 	if (n == -1 && errno == ECONNREFUSED)
-		backend_fail(be, "port unreachable", true);
+		backend_fail(bl, "port unreachable", true);
 	for (i = 0; i < n; i++)
-		backend_answer(be, rx_buf[i], rx_msg[i].cm_len);
-	/* The answers point into rx_buf: send them before the next batch. */
+		backend_answer(bl, bm->bm_rxbuf[i], m[i].cm_len);
+	/* The answers point into the buffers: send them before the next. */
 	frontend_flush_all();
 }
 
@@ -591,33 +739,41 @@ backend_read(int fd, short revents, void *arg)
 static void
 backend_timeouts(void *arg)
 {
-	uint64_t	 limit = (uint64_t)settings.st_udptimeout * 1000000000ULL;
-	uint64_t	 silence = (uint64_t)settings.st_failoverms * 1000000ULL;
+	const struct config *cf = config_now();
+	uint64_t	 limit = (uint64_t)cf->cf_udptimeout * 1000000000ULL;
+	uint64_t	 silence = (uint64_t)cf->cf_failoverms * 1000000ULL;
 	uint64_t	 oldest, quiet, sent;
-	struct backend	*be;
+	struct backend_loop *bl;
 	char		 why[64];
 	size_t		 b;
 	uint32_t	 pos, live;
+	unsigned int	 dead;
 	long		 i;
 
 	(void)arg;
-	for (b = 0; b < nbackends; b++) {
-		be = backends[b];
+	for (b = 0; b < bm->bm_n; b++) {
+		bl = bm->bm_list[b];
+		/* Another loop found it dead: fail this loop's queries over. */
+		if ((dead = atomic_load_explicit(&bl->bl_be->be_dead,
+		    memory_order_relaxed)) != bl->bl_dead) {
+			bl->bl_dead = dead;
+			backend_fail_queue(bl, false);
+		}
 		oldest = UINT64_MAX;
 		pos = INFLIGHT_WALK;
-		while ((i = inflight_walk(&be->be_ids, &pos)) != -1) {
-			sent = slot_at(be, (uint32_t)i)->sl_if.if_sent;
+		while ((i = inflight_walk(&bl->bl_ids, &pos)) != -1) {
+			sent = slot_at(bl, (uint32_t)i)->sl_if.if_sent;
 			if (loop_now - sent < limit) {
 				if (sent < oldest)
 					oldest = sent;
 				continue;
 			}
-			slot_put(be, (uint32_t)i);
-			atomic_fetch_add_explicit(&be->be_ds->ds_drops, 1,
+			slot_put(bl, (uint32_t)i);
+			atomic_fetch_add_explicit(&bl->bl_ds->ds_drops, 1,
 			    memory_order_relaxed);
 			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
 		}
-		live = inflight_count(&be->be_ids);
+		live = inflight_count(&bl->bl_ids);
 		/*
 		 * Queries in flight for that long and not one answer for
 		 * that long either: the server is gone, not slow on one
@@ -625,20 +781,24 @@ backend_timeouts(void *arg)
 		 * shorter silence says as much, and fewer queries pile up.
 		 */
 		if (silence == 0 || oldest == UINT64_MAX ||
-		    !atomic_load(&be->be_ds->ds_healthy))
+		    !atomic_load(&bl->bl_ds->ds_healthy))
 			continue;
-		quiet = loop_now - be->be_lastanswer;
+		quiet = loop_now - bl->bl_lastanswer;
 		if (loop_now - oldest < quiet)
 			quiet = loop_now - oldest;
 		if (quiet >= silence || (live >= FAILOVER_BUSY &&
 		    quiet >= FAILOVER_BUSY_NS && quiet * 5 >= silence)) {
 			snprintf(why, sizeof(why), "answered nothing for %llu ms",
 			    (unsigned long long)(quiet / 1000000ULL));
-			backend_fail(be, why, false);
+			backend_fail(bl, why, false);
 		}
 	}
-	if (nfailq > 0)
+	if (bm->bm_nfailq > 0)
 		backend_failover_run();
+	/* Removed servers' parts that have nothing in flight any more. */
+	for (b = bm->bm_n; b-- > 0; )
+		if (bm->bm_list[b]->bl_removed)
+			backend_loop_done(bm->bm_list[b]);
 }
 
 /* Queries and drops per second, for showServers(). */
@@ -698,32 +858,60 @@ backend_tee_close(struct action *ac)
 	ac->ac_u.tee.fd = -1;
 }
 
+/* Main thread. */
 void
 backend_start(void)
 {
 	rule_tee_send = backend_tee_send;
 	rule_tee_close = backend_tee_close;
-	if ((rx_buf = calloc(UDP_BATCH, sizeof(*rx_buf))) == NULL)
-		fatal("backend buffers");
-	loop_timer(100000000ULL, backend_timeouts, NULL);
 	loop_timer(1000000000ULL, backend_rates, NULL);
+	loop_timer(100000000ULL, backend_collect, NULL);
 }
 
-/* UDP queries sent and neither answered nor timed out yet. */
+/* A UDP loop, in its thread. */
+void
+backend_loop_start(void)
+{
+	if ((bm = calloc(1, sizeof(*bm))) == NULL ||
+	    (bm->bm_rxbuf = calloc(UDP_BATCH, sizeof(*bm->bm_rxbuf))) == NULL)
+		fatal("backend buffers");
+	bm->bm_rnd = 0x9e3779b97f4a7c15ULL + loop_index;
+	bm->bm_rrnd = 0x853c49e6748fea9bULL + loop_index;
+	loop_timer(100000000ULL, backend_timeouts, NULL);
+}
+
+/* The backends' parts stay until backend_close_all(). */
+void
+backend_loop_stop(void)
+{
+	free(bm->bm_list);
+	free(bm->bm_flushq);
+	free(bm->bm_failq);
+	free(bm->bm_rxbuf);
+	free(bm);
+	bm = NULL;
+}
+
+/* This loop's UDP queries sent and neither answered nor timed out yet. */
 uint64_t
 backend_inflight(void)
 {
 	uint64_t	n = 0;
 	size_t		b;
 
-	for (b = 0; b < nbackends; b++)
-		n += inflight_count(&backends[b]->be_ids);
+	for (b = 0; b < bm->bm_n; b++)
+		n += inflight_count(&bm->bm_list[b]->bl_ids);
 	return n;
 }
 
+/* Main thread, once the UDP loops have stopped. */
 void
 backend_close_all(void)
 {
 	while (nbackends > 0)
 		backend_free(backends[--nbackends]);
+	while (ndying > 0) {
+		server_unref(dying[--ndying]->be_ds);
+		backend_free(dying[ndying]);
+	}
 }

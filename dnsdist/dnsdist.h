@@ -43,17 +43,28 @@ void	log_debug(const char *, ...) __attribute__((__format__(__printf__, 1, 2)));
 void	fatal(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __noreturn__));
 void	fatalx(const char *, ...) __attribute__((__format__(__printf__, 1, 2), __noreturn__));
 
-/* loop.c: the main thread's poll loop and its timers */
+/*
+ * loop.c: the poll loops, the main thread's and one per UDP listener, and
+ * their timers.  loop_add, loop_del and loop_timer act on the calling
+ * thread's loop.
+ */
 typedef void (*loop_cb)(int fd, short revents, void *arg);
-extern uint64_t			loop_now;	/* monotonic ns, per wakeup */
-extern struct timespec		loop_realtime;	/* wall clock, per wakeup */
-extern uint64_t			loop_realtime_us; /* ... in microseconds */
+extern _Thread_local uint64_t		loop_now;	/* monotonic ns, per wakeup */
+extern _Thread_local struct timespec	loop_realtime;	/* wall clock, per wakeup */
+extern _Thread_local uint64_t		loop_realtime_us; /* ... in microseconds */
+extern _Thread_local unsigned int	loop_index;	/* the UDP loop's number */
+extern size_t				loop_nudp;	/* UDP loops */
 extern volatile sig_atomic_t	loop_quit;	/* SIGTERM, SIGINT, shutdown() */
 extern volatile sig_atomic_t	loop_reload;	/* SIGHUP */
 uint64_t	mono_ns(void);
+void		loop_init(void);	/* the main thread's, before loop_add */
 int		loop_add(int fd, short events, loop_cb, void *arg);
 void		loop_del(int fd);
 void		loop_timer(uint64_t interval_ns, void (*)(void *), void *arg);
+void		loop_udp_init(void);	/* after the listeners are bound */
+void		loop_udp_start(void);
+/* Main thread: run fn(arg) in every UDP loop's thread. */
+void		loop_udp_call(void (*fn)(void *), void *arg);
 void		loop_run(void);
 
 /* The configuration lock: the main thread writes, TCP workers read. */
@@ -71,9 +82,9 @@ struct listener {
 	int			 li_udpfd;
 	int			 li_tcpfd;
 	bool			 li_wildcard;
-	_Atomic uint64_t	 li_queries;		/* main thread only */
+	_Atomic uint64_t	 li_queries;		/* its UDP loop only */
 	_Atomic uint64_t	 li_tcpqueries;
-	_Atomic uint64_t	 li_responses;		/* main thread only */
+	_Atomic uint64_t	 li_responses;		/* its UDP loop only */
 	_Atomic uint64_t	 li_workerresponses;	/* UDP, by TCP workers */
 	_Atomic uint64_t	 li_tcpresponses;
 	_Atomic unsigned int	 li_tcpconns;	/* with maxConcurrentTCPConnections */
@@ -87,18 +98,25 @@ struct listener {
 extern struct listener		*listeners;
 extern size_t			 nlisteners;
 void	frontend_bind_all(void);
-void	frontend_start(void);
-void	frontend_stop(void);
+void	frontend_start(void);		/* main thread: TCP accepts */
+/* Main thread (NULL): no more TCP accepts; a UDP loop: no more queries. */
+void	frontend_stop(struct listener *);
+/* In a UDP loop's thread: its state, and the listener's socket polled. */
+void	frontend_loop_start(struct listener *);
+void	frontend_loop_stop(void);
 void	frontend_flush(struct listener *);
 void	frontend_show_binds(struct sbuf *);
 /* Add the listeners to a snapshot (web and carbon threads). */
 struct metrics;
 int	frontend_metrics(struct metrics *);
-/* Queue an answer to a client; flushed at the end of the batch. */
+/*
+ * Queue an answer to a client; flushed at the end of the batch.  The UDP
+ * loop of the listener only.
+ */
 void	frontend_queue(struct listener *, const uint8_t *, size_t,
 	    const struct sockaddr *, const struct compat_dst *);
-void	frontend_flush_all(void);
-/* An answer held back (DelayAction): sent by the loop when it is due. */
+void	frontend_flush_all(void);	/* the calling UDP loop's listener */
+/* An answer held back (DelayAction): sent by this loop when it is due. */
 void	frontend_delay(struct listener *, const uint8_t *, size_t,
 	    const struct sockaddr *, const struct compat_dst *, int ms);
 uint64_t frontend_delay_next(void);	/* UINT64_MAX: none waiting */
@@ -173,19 +191,40 @@ struct backend_sock {
 	struct iovec		 bs_outiov[UDP_BATCH];
 };
 
+/*
+ * A backend as one UDP loop sees it: made by the main thread before the
+ * server is published, then the loop's alone until the loop frees it.
+ */
+struct backend_loop {
+	struct backend		*bl_be;
+	struct server		*bl_ds;
+	struct backend_sock	*bl_socks;	/* newServer's sockets */
+	unsigned int		 bl_nsocks;
+	unsigned int		 bl_nextsock;	/* round robin */
+	struct inflight_table	 bl_ids;	/* of struct slot */
+	/* Copies of the queries in flight, to send them elsewhere. */
+	uint8_t			*bl_qarena;
+	uint64_t		 bl_qhead;
+	uint64_t		 bl_lastanswer;	/* monotonic ns */
+	bool			 bl_polled;	/* its sockets are in the loop */
+	bool			 bl_failing;	/* on the failover list */
+	bool			 bl_silent;	/* failing over for silence */
+	bool			 bl_pending;	/* on the flush list */
+	bool			 bl_removed;	/* freed once nothing is in flight */
+	unsigned int		 bl_dead;	/* be_dead when last failed over */
+};
+
+/* What a UDP loop asks of the health checks (be_hkick). */
+#define BACKEND_HCHECK	0x1		/* check now: it fell silent */
+#define BACKEND_HDOWN	0x2		/* marked down: count rise anew */
+
+/* A server's I/O: the main thread's, but for the loops' parts. */
 struct backend {
 	struct server		*be_ds;
-	struct backend_sock	*be_socks;	/* newServer's sockets */
-	unsigned int		 be_nsocks;
-	unsigned int		 be_nextsock;	/* round robin */
-	struct inflight_table	 be_ids;	/* of struct slot */
-	/* Copies of the queries in flight, to send them elsewhere. */
-	uint8_t			*be_qarena;
-	uint64_t		 be_qhead;
-	uint64_t		 be_lastanswer;	/* monotonic ns */
-	bool			 be_failing;	/* on the failover list */
-	bool			 be_silent;	/* failing over for silence */
-	bool			 be_pending;	/* on the flush list */
+	struct backend_loop	**be_loops;	/* one per UDP loop */
+	_Atomic unsigned int	 be_left;	/* removed: loops yet to free */
+	_Atomic int		 be_hkick;	/* BACKEND_H*, from the loops */
+	_Atomic unsigned int	 be_dead;	/* times a loop found it dead */
 	/* health check */
 	int			 be_hfd;
 	short			 be_hevents;	/* what be_hfd waits for */
@@ -199,7 +238,10 @@ struct backend {
 	bool			 be_hfirst;
 };
 
-int	backend_sync(void);		/* open new servers, release removed */
+/* Main thread: open new servers (before they are published). */
+int	backend_sync(void);
+/* Main thread: release removed servers (once they are not published). */
+void	backend_reap(void);
 /* Forward the query in dq (its answer will be cached in dq_cache). */
 void	backend_send_query(struct server *, const struct dnsq *,
 	    const struct sockaddr *, socklen_t, uint16_t listener,
@@ -207,6 +249,9 @@ void	backend_send_query(struct server *, const struct dnsq *,
 void	backend_flush_all(void);
 void	backend_start(void);
 void	backend_close_all(void);
+/* A UDP loop's: its state, and its queries in flight. */
+void	backend_loop_start(void);
+void	backend_loop_stop(void);
 uint64_t backend_inflight(void);
 
 /* health.c */

@@ -31,46 +31,52 @@
 struct listener	*listeners;
 size_t		 nlisteners;
 
-/* The receive batch: buffers for UDP_BATCH queries. */
-static uint8_t			 rx_buf[UDP_BATCH][UDP_QUERYMAX];
-static struct iovec		 rx_iov[UDP_BATCH];
-static struct sockaddr_in6	 rx_name[UDP_BATCH];
-static uint8_t			 rx_cmsg[UDP_BATCH][COMPAT_CMSG_SPACE];
-static struct compat_mmsg	 rx_msg[UDP_BATCH];
-static bool			 rx_setup;
-static unsigned int		 rx_used;	/* headers the kernel wrote */
+/* Answers held back by DelayAction, soonest first; bounded. */
+#define DELAY_MAX	10000
+
+struct delayed {
+	uint64_t		 dl_due;
+	struct listener		*dl_li;
+	struct sockaddr_in6	 dl_to;
+	struct compat_dst	 dl_dst;
+	size_t			 dl_len;
+	uint8_t			 dl_pkt[];
+};
+
+/* What a UDP loop keeps of its listener; its thread alone uses it. */
+struct frontend_mine {
+	struct listener		*fm_li;
+	uint64_t		 fm_rnd;
+	/* The receive batch: buffers for UDP_BATCH queries. */
+	uint8_t			 fm_buf[UDP_BATCH][UDP_QUERYMAX];
+	struct iovec		 fm_iov[UDP_BATCH];
+	struct sockaddr_in6	 fm_name[UDP_BATCH];
+	uint8_t			 fm_cmsg[UDP_BATCH][COMPAT_CMSG_SPACE];
+	struct compat_mmsg	 fm_msg[UDP_BATCH];
+	unsigned int		 fm_used;	/* headers the kernel wrote */
+	struct delayed		**fm_delayq;
+	size_t			 fm_ndelayed;
+};
+static _Thread_local struct frontend_mine	*fm;
 
 /*
- * The receive headers, set up once; after that only the fields that the
- * kernel changes are put back, in the headers it used.  Every listener
- * gets room for a destination message: those without IP_PKTINFO get none.
+ * The receive headers are set up once (frontend_loop_start); after that
+ * only the fields that the kernel changes are put back, in the headers it
+ * used.  Every listener gets room for a destination message: those
+ * without IP_PKTINFO get none.
  */
 static void
 frontend_rx_ready(void)
 {
 	unsigned int	i;
 
-	if (!rx_setup) {
-		for (i = 0; i < UDP_BATCH; i++) {
-			rx_iov[i].iov_base = rx_buf[i];
-			rx_iov[i].iov_len = sizeof(rx_buf[i]);
-			rx_msg[i].cm_hdr.msg_name = &rx_name[i];
-			rx_msg[i].cm_hdr.msg_iov = &rx_iov[i];
-			rx_msg[i].cm_hdr.msg_iovlen = 1;
-			rx_msg[i].cm_hdr.msg_control = rx_cmsg[i];
-		}
-		rx_setup = true;
-		rx_used = UDP_BATCH;
+	for (i = 0; i < fm->fm_used; i++) {
+		fm->fm_msg[i].cm_hdr.msg_namelen = sizeof(fm->fm_name[i]);
+		fm->fm_msg[i].cm_hdr.msg_controllen = sizeof(fm->fm_cmsg[i]);
+		fm->fm_msg[i].cm_hdr.msg_flags = 0;
 	}
-	for (i = 0; i < rx_used; i++) {
-		rx_msg[i].cm_hdr.msg_namelen = sizeof(rx_name[i]);
-		rx_msg[i].cm_hdr.msg_controllen = sizeof(rx_cmsg[i]);
-		rx_msg[i].cm_hdr.msg_flags = 0;
-	}
-	rx_used = 0;
+	fm->fm_used = 0;
 }
-
-static uint64_t			 rnd_state;
 
 static int
 frontend_socket(struct local *lc, int type)
@@ -113,6 +119,31 @@ frontend_socket(struct local *lc, int type)
 	return fd;
 }
 
+/*
+ * A listener's UDP socket.  Where the system does not spread a reused
+ * port's datagrams among its sockets, one of an earlier listener of the
+ * same address with reusePort: their loops share it.
+ */
+static int
+frontend_udp_socket(struct listener *li)
+{
+	struct local	*lc = li->li_local;
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; lc->lc_reuseport && !compat_reuseport_spreads() &&
+	    i < nlisteners; i++)
+		if (listeners[i].li_local->lc_reuseport &&
+		    addr_equal((struct sockaddr *)&listeners[i].li_local->lc_addr,
+		    (struct sockaddr *)&lc->lc_addr) == 1) {
+			if ((fd = fcntl(listeners[i].li_udpfd, F_DUPFD_CLOEXEC,
+			    0)) == -1)
+				fatal("socket for %s", lc->lc_text);
+			return fd;
+		}
+	return frontend_socket(lc, SOCK_DGRAM);
+}
+
 void
 frontend_bind_all(void)
 {
@@ -127,7 +158,7 @@ frontend_bind_all(void)
 		li->li_local = &settings.st_locals[i];
 		li->li_wildcard = addr_is_wildcard(
 		    (struct sockaddr *)&li->li_local->lc_addr);
-		li->li_udpfd = frontend_socket(li->li_local, SOCK_DGRAM);
+		li->li_udpfd = frontend_udp_socket(li);
 		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
 		nlisteners++;
 	}
@@ -194,11 +225,8 @@ frontend_flush(struct listener *li)
 void
 frontend_flush_all(void)
 {
-	size_t	i;
-
-	for (i = 0; i < nlisteners; i++)
-		if (listeners[i].li_nout > 0)
-			frontend_flush(&listeners[i]);
+	if (fm->fm_li->li_nout > 0)
+		frontend_flush(fm->fm_li);
 }
 
 /*
@@ -230,21 +258,6 @@ frontend_local(const struct listener *li, const struct compat_dst *dst,
 	return (const struct sockaddr *)buf;
 }
 
-/* Answers held back by DelayAction, soonest first; bounded. */
-#define DELAY_MAX	10000
-
-struct delayed {
-	uint64_t		 dl_due;
-	struct listener		*dl_li;
-	struct sockaddr_in6	 dl_to;
-	struct compat_dst	 dl_dst;
-	size_t			 dl_len;
-	uint8_t			 dl_pkt[];
-};
-
-static struct delayed	**delayq;
-static size_t		  ndelayed;
-
 void
 frontend_delay(struct listener *li, const uint8_t *pkt, size_t len,
     const struct sockaddr *to, const struct compat_dst *dst, int ms)
@@ -252,11 +265,12 @@ frontend_delay(struct listener *li, const uint8_t *pkt, size_t len,
 	struct delayed	*d;
 	size_t		 i;
 
-	if (delayq == NULL &&
-	    (delayq = calloc(DELAY_MAX, sizeof(*delayq))) == NULL)
-		ndelayed = DELAY_MAX;
+	if (fm->fm_delayq == NULL && (fm->fm_delayq = calloc(DELAY_MAX,
+	    sizeof(*fm->fm_delayq))) == NULL)
+		fm->fm_ndelayed = DELAY_MAX;
 	/* Full: better early than never. */
-	if (ndelayed == DELAY_MAX || (d = malloc(sizeof(*d) + len)) == NULL) {
+	if (fm->fm_ndelayed == DELAY_MAX ||
+	    (d = malloc(sizeof(*d) + len)) == NULL) {
 		frontend_queue(li, pkt, len, to, dst);
 		return;
 	}
@@ -267,25 +281,27 @@ frontend_delay(struct listener *li, const uint8_t *pkt, size_t len,
 	d->dl_dst = *dst;
 	d->dl_len = len;
 	memcpy(d->dl_pkt, pkt, len);
-	for (i = ndelayed; i > 0 && delayq[i - 1]->dl_due > d->dl_due; i--)
-		delayq[i] = delayq[i - 1];
-	delayq[i] = d;
-	ndelayed++;
+	for (i = fm->fm_ndelayed; i > 0 &&
+	    fm->fm_delayq[i - 1]->dl_due > d->dl_due; i--)
+		fm->fm_delayq[i] = fm->fm_delayq[i - 1];
+	fm->fm_delayq[i] = d;
+	fm->fm_ndelayed++;
 }
 
 uint64_t
 frontend_delay_next(void)
 {
-	return ndelayed > 0 ? delayq[0]->dl_due : UINT64_MAX;
+	return fm->fm_ndelayed > 0 ? fm->fm_delayq[0]->dl_due : UINT64_MAX;
 }
 
 void
 frontend_delay_run(void)
 {
-	size_t	n = 0, i;
+	struct delayed	**q = fm->fm_delayq;
+	size_t		  n = 0, i;
 
-	while (n < ndelayed && delayq[n]->dl_due <= loop_now) {
-		struct delayed *d = delayq[n++];
+	while (n < fm->fm_ndelayed && q[n]->dl_due <= loop_now) {
+		struct delayed *d = q[n++];
 
 		frontend_queue(d->dl_li, d->dl_pkt, d->dl_len,
 		    (struct sockaddr *)&d->dl_to, &d->dl_dst);
@@ -295,9 +311,9 @@ frontend_delay_run(void)
 	/* The packets must live until the batch has gone. */
 	frontend_flush_all();
 	for (i = 0; i < n; i++)
-		free(delayq[i]);
-	memmove(delayq, delayq + n, (ndelayed - n) * sizeof(*delayq));
-	ndelayed -= n;
+		free(q[i]);
+	memmove(q, q + n, (fm->fm_ndelayed - n) * sizeof(*q));
+	fm->fm_ndelayed -= n;
 }
 
 /*
@@ -418,7 +434,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			return;
 		}
 	}
-	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &rnd_state);
+	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &fm->fm_rnd);
 	if (keyed) {
 		dq.dq_missed = pc;
 		dq.dq_ckey = key;
@@ -438,6 +454,7 @@ static void
 frontend_udp_read(int fd, short revents, void *arg)
 {
 	struct listener		*li = arg;
+	struct compat_mmsg	*m = fm->fm_msg;
 	struct compat_dst	 dst;
 	int			 n, i, rounds;
 
@@ -445,14 +462,14 @@ frontend_udp_read(int fd, short revents, void *arg)
 	/* A few batches per wakeup, so that answers get their turn. */
 	for (rounds = 0; rounds < 4; rounds++) {
 		frontend_rx_ready();
-		n = compat_recvmmsg(fd, rx_msg, UDP_BATCH);
+		n = compat_recvmmsg(fd, m, UDP_BATCH);
 		/* One more: a failed receive may have touched it. */
-		rx_used = n >= 0 && n < UDP_BATCH ? (unsigned int)n + 1 :
+		fm->fm_used = n >= 0 && n < UDP_BATCH ? (unsigned int)n + 1 :
 		    UDP_BATCH;
 		if (n <= 0)
 			break;
 		for (i = 0; i < n; i++) {
-			if (rx_msg[i].cm_hdr.msg_flags & MSG_TRUNC) {
+			if (m[i].cm_hdr.msg_flags & MSG_TRUNC) {
 				/* Larger than any query we accept. */
 				stats_inc(STAT_QUERIES);
 				stats_inc(STAT_NONCOMPLIANT_QUERIES);
@@ -460,10 +477,10 @@ frontend_udp_read(int fd, short revents, void *arg)
 			}
 			memset(&dst, 0, sizeof(dst));
 			if (li->li_wildcard)
-				compat_pktinfo_get(&rx_msg[i].cm_hdr, &dst);
-			frontend_query(li, rx_buf[i], rx_msg[i].cm_len,
-			    (struct sockaddr *)&rx_name[i],
-			    rx_msg[i].cm_hdr.msg_namelen, &dst);
+				compat_pktinfo_get(&m[i].cm_hdr, &dst);
+			frontend_query(li, fm->fm_buf[i], m[i].cm_len,
+			    (struct sockaddr *)&fm->fm_name[i],
+			    m[i].cm_hdr.msg_namelen, &dst);
 		}
 		/*
 		 * The buffers are reused by the next batch: send now.  The
@@ -494,21 +511,53 @@ frontend_pool_available(const char *name)
 	return pl != NULL && pool_count_up(pl) > 0;
 }
 
+/* Main thread: TCP accepts; the UDP loops take the rest. */
 void
 frontend_start(void)
 {
 	size_t	i;
 
 	rule_pool_available = frontend_pool_available;
-	randombytes_buf(&rnd_state, sizeof(rnd_state));
 	for (i = 0; i < nlisteners; i++) {
-		if (loop_add(listeners[i].li_udpfd, POLLIN, frontend_udp_read,
-		    &listeners[i]) == -1 ||
-		    loop_add(listeners[i].li_tcpfd, POLLIN,
+		if (loop_add(listeners[i].li_tcpfd, POLLIN,
 		    frontend_tcp_accept, &listeners[i]) == -1)
 			fatal("loop_add");
 		log_info("Listening on %s", listeners[i].li_local->lc_text);
 	}
+}
+
+void
+frontend_loop_start(struct listener *li)
+{
+	unsigned int	i;
+
+	if ((fm = calloc(1, sizeof(*fm))) == NULL)
+		fatal("udp loop buffers");
+	fm->fm_li = li;
+	randombytes_buf(&fm->fm_rnd, sizeof(fm->fm_rnd));
+	for (i = 0; i < UDP_BATCH; i++) {
+		fm->fm_iov[i].iov_base = fm->fm_buf[i];
+		fm->fm_iov[i].iov_len = sizeof(fm->fm_buf[i]);
+		fm->fm_msg[i].cm_hdr.msg_name = &fm->fm_name[i];
+		fm->fm_msg[i].cm_hdr.msg_iov = &fm->fm_iov[i];
+		fm->fm_msg[i].cm_hdr.msg_iovlen = 1;
+		fm->fm_msg[i].cm_hdr.msg_control = fm->fm_cmsg[i];
+	}
+	fm->fm_used = UDP_BATCH;
+	if (loop_add(li->li_udpfd, POLLIN, frontend_udp_read, li) == -1)
+		fatal("loop_add");
+}
+
+void
+frontend_loop_stop(void)
+{
+	size_t	i;
+
+	for (i = 0; fm->fm_delayq != NULL && i < fm->fm_ndelayed; i++)
+		free(fm->fm_delayq[i]);
+	free(fm->fm_delayq);
+	free(fm);
+	fm = NULL;
 }
 
 int
@@ -535,14 +584,16 @@ frontend_metrics(struct metrics *mx)
 
 /* Shutting down: take no more queries; answers still leave. */
 void
-frontend_stop(void)
+frontend_stop(struct listener *li)
 {
 	size_t	i;
 
-	for (i = 0; i < nlisteners; i++) {
-		loop_del(listeners[i].li_udpfd);
-		loop_del(listeners[i].li_tcpfd);
+	if (li != NULL) {
+		loop_del(li->li_udpfd);
+		return;
 	}
+	for (i = 0; i < nlisteners; i++)
+		loop_del(listeners[i].li_tcpfd);
 }
 
 void

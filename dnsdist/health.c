@@ -236,12 +236,20 @@ health_tick(void *arg)
 	struct server	*ds;
 	struct backend	*be;
 	size_t		 i;
+	int		 kick;
 
 	(void)arg;
 	for (i = 0; i < servers.sr_count; i++) {
 		ds = servers.sr_servers[i];
 		if ((be = ds->ds_io) == NULL)
 			continue;
+		/* A UDP loop found it dead (rise anew), or silent (check). */
+		if ((kick = atomic_exchange(&be->be_hkick, 0)) != 0) {
+			if (kick & BACKEND_HDOWN)
+				be->be_hsuccess = 0;
+			if ((kick & BACKEND_HCHECK) && be->be_hfd == -1)
+				health_check_now(be);
+		}
 		if (be->be_hfd != -1) {
 			if (loop_now >= be->be_hdeadline)
 				health_verdict(be, false, "timeout");

@@ -85,6 +85,9 @@ daemon_publish(void)
 	if ((rc = config_publish(dlua_blockfilter_set)) == 1)
 		log_debug("daemon_publish: configuration generation %llu",
 		    (unsigned long long)config_generation());
+	/* The removed servers are in no live snapshot now. */
+	if (rc >= 0)
+		backend_reap();
 	return rc;
 }
 
@@ -750,7 +753,7 @@ main(int argc, char *argv[])
 		    argc > 0 ? argv[0] : NULL, cl.command);
 	}
 
-	/* This thread runs the UDP loop: its waits for Lua come first. */
+	/* This thread runs the health checks: its waits for Lua come first. */
 	dlua_urgent = true;
 	reload_setup(argv, argc, cl.acls, cl.nacls, cl.nlocals > 0);
 	settings.st_configcheck = cl.check;
@@ -779,7 +782,9 @@ main(int argc, char *argv[])
 	setup_signals();
 	raise_fd_limit();
 
+	loop_init();
 	frontend_bind_all();
+	loop_udp_init();
 	control_start();
 	web_start();
 	settings.st_running = true;
@@ -803,6 +808,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
+	loop_udp_start();
 	maint_start();
 	web_run();
 	carbon_start();

@@ -182,7 +182,10 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_querycount != b->cf_querycount ||
 	    a->cf_tcpcachedperds != b->cf_tcpcachedperds ||
 	    a->cf_tcpdsmaxidle != b->cf_tcpdsmaxidle ||
-	    a->cf_tcpdscleanup != b->cf_tcpdscleanup)
+	    a->cf_tcpdscleanup != b->cf_tcpdscleanup ||
+	    a->cf_udptimeout != b->cf_udptimeout ||
+	    a->cf_failoverms != b->cf_failoverms ||
+	    a->cf_randomsockets != b->cf_randomsockets)
 		return false;
 	for (i = 0; i < a->cf_npools; i++)
 		if (!pool_same(a->cf_pools[i], b->cf_pools[i]))
@@ -235,6 +238,9 @@ config_publish(bool blockfilter)
 	cf->cf_tcpcachedperds = settings.st_tcpcachedperds;
 	cf->cf_tcpdsmaxidle = settings.st_tcpdsmaxidle;
 	cf->cf_tcpdscleanup = settings.st_tcpdscleanup;
+	cf->cf_udptimeout = settings.st_udptimeout;
+	cf->cf_failoverms = settings.st_failoverms;
+	cf->cf_randomsockets = settings.st_randomsockets;
 	/* Only this thread publishes: the live one is stable here. */
 	old = atomic_load_explicit(&config_live, memory_order_relaxed);
 	if (old != NULL && config_same(old, cf)) {

@@ -61,6 +61,10 @@ struct config {
 	int			  cf_tcpcachedperds;
 	int			  cf_tcpdsmaxidle;
 	int			  cf_tcpdscleanup;
+	/* The UDP loops': setUDPTimeout, setUDPFailoverTimeout (ms). */
+	int			  cf_udptimeout;
+	int			  cf_failoverms;
+	bool			  cf_randomsockets;
 };
 
 /* The current snapshot; NULL before the first config_publish(). */

@@ -1,6 +1,7 @@
 /*
  * Quiescent-state-based reclamation: readers that take no lock at all,
- * for the packet cache's lookups on the UDP loop.  A reader thread
+ * for the packet cache's lookups and the configuration snapshots on the
+ * UDP loops and TCP workers.  A reader thread
  * registers, and tells when it holds no protected pointer: going offline
  * (before it blocks) or passing a quiescent point.  A writer, under its
  * own lock, unlinks an object so that new readers cannot find it, and
@@ -16,8 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The main loop, every TCP worker (up to 1024) and a few more. */
-#define QSBR_READERS	1088
+/*
+ * The main loop, every TCP worker (up to 1024), every UDP loop (one per
+ * listener, up to 1024) and a few more.
+ */
+#define QSBR_READERS	2112
 
 /* Kept in a retirable object; qn_free(node) frees the object. */
 struct qsbr_node {

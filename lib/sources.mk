@@ -49,4 +49,5 @@ LIB_SRCS = \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \
 	lib/compat/poll.c \
+	lib/compat/thread.c \
 	lib/compat/sandbox.c

@@ -23,6 +23,12 @@ int	compat_nonlocal_bind(int fd, int family);
  */
 int	compat_reuseport(int fd);
 /*
+ * Whether the system spreads a reused port's datagrams among its sockets
+ * (Linux, FreeBSD); where it does not (OpenBSD), loops that would each
+ * have one share one socket instead.
+ */
+bool	compat_reuseport_spreads(void);
+/*
  * Socket buffer sizes: past the system's maximum where the system lets a
  * privileged process do so, else as large as the maximum allows.
  */
@@ -71,6 +77,9 @@ const char *compat_mmsg_kind(void);
 /* poll(2), without the cost of a cancellation point where there is one. */
 struct pollfd;
 int	compat_poll(struct pollfd *fds, unsigned long n, int timeout);
+
+/* Name the calling thread for ps -T and top -H (at most 15 bytes). */
+void	compat_thread_name(const char *name);
 
 /*
  * The user the daemon runs as when started as root without -u: _dnsdist

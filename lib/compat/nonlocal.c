@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <stdbool.h>
 
 #include "compat.h"
 
@@ -45,6 +46,16 @@ compat_reuseport(int fd)
 	(void)on;
 	errno = EOPNOTSUPP;
 	return -1;
+#endif
+}
+
+bool
+compat_reuseport_spreads(void)
+{
+#if defined(SO_REUSEPORT_LB) || defined(__linux__)
+	return true;
+#else
+	return false;
 #endif
 }
 

@@ -142,6 +142,9 @@ if command -v taskset >/dev/null 2>&1 &&
 	pin_load="taskset -c 1"
 fi
 
+# free_port; its cleanup() is replaced by ours, defined below.
+. "$here/ports.sh"
+
 rpid=
 dpid=
 ppid=
@@ -204,8 +207,6 @@ settle() {
 		_n=$((_n + 1))
 	done
 }
-
-. "$here/ports.sh"
 
 if [ ! -x "$RESPONDER" ]; then
 	command -v cc >/dev/null 2>&1 || die "$RESPONDER: not found (make)"

@@ -16,10 +16,12 @@
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
-#   dnsq.py steady [-r QPS] [-d SECS] [-t SECS] SERVER PORT NAME
+#   dnsq.py steady [-r QPS] [-d SECS] [-t SECS] [-s SOCKETS] SERVER PORT NAME
 #	Sends NAME A queries at QPS a second for SECS seconds, each waited for
 #	at most -t SECS, and prints "SEQ ANSWER" for each as it is settled
 #	(answered or timed out), flushed at once so that a test can watch.
+#	With -s, the queries leave from SOCKETS sockets (source ports) in
+#	turn.
 #   dnsq.py keepalive [-t SECS] SERVER PORT NAME GAP...
 #	On one TCP connection, for each GAP: waits GAP seconds, asks NAME
 #	and prints the answer, or "closed" when the server has closed the
@@ -245,8 +247,8 @@ def cmd_tcp(args):
 
 
 def cmd_steady(args):
-    opts, rest = getopt.getopt(args, "r:d:t:")
-    rate, secs, tmo = 200.0, 5.0, 1.0
+    opts, rest = getopt.getopt(args, "r:d:t:s:")
+    rate, secs, tmo, nsocks = 200.0, 5.0, 1.0, 1
     for o, v in opts:
         if o == "-r":
             rate = float(v)
@@ -254,42 +256,49 @@ def cmd_steady(args):
             secs = float(v)
         elif o == "-t":
             tmo = float(v)
+        elif o == "-s":
+            nsocks = int(v)
     server, port, name = rest[0], int(rest[1]), rest[2]
     name = name if name.endswith(".") else name + "."
-    s = socket.socket(family(server), socket.SOCK_DGRAM)
-    s.setblocking(False)
+    socks = [socket.socket(family(server), socket.SOCK_DGRAM)
+             for _ in range(nsocks)]
+    for s in socks:
+        s.setblocking(False)
     total = int(rate * secs)
-    inflight = {}           # id -> (seq, deadline)
+    inflight = {}           # (socket, id) -> (seq, deadline)
     start = time.monotonic()
     seq = 0
     while seq < total or inflight:
         now = time.monotonic()
         while seq < total and start + seq / rate <= now:
+            s = socks[seq % nsocks]
             qid = random.randrange(65536)
-            while qid in inflight:
+            while (s, qid) in inflight:
                 qid = random.randrange(65536)
             try:
                 s.sendto(make_query(qid, name), (server, port))
             except OSError:
                 pass        # no route for a moment: a loss like any other
-            inflight[qid] = (seq, now + tmo)
+            inflight[(s, qid)] = (seq, now + tmo)
             seq += 1
-        for qid in [q for q, v in inflight.items() if v[1] <= now]:
-            print(inflight.pop(qid)[0], "timeout", flush=True)
+        for k in [k for k, v in inflight.items() if v[1] <= now]:
+            print(inflight.pop(k)[0], "timeout", flush=True)
         nexts = [v[1] for v in inflight.values()]
         if seq < total:
             nexts.append(start + seq / rate)
         wait = max(0.0, min(nexts) - time.monotonic()) if nexts else 0.0
-        r, _, _ = select.select([s], [], [], wait)
-        while r:
-            try:
-                buf, src = s.recvfrom(65535)
-            except OSError:
-                break
-            p = parse_answer(buf)
-            # Only from the address queried, as a resolver would take it.
-            if src[0] == server and p and p[0] in inflight and p[1] == name:
-                print(inflight.pop(p[0])[0], p[2], flush=True)
+        ready, _, _ = select.select(socks, [], [], wait)
+        for s in ready:
+            while True:
+                try:
+                    buf, src = s.recvfrom(65535)
+                except OSError:
+                    break
+                p = parse_answer(buf)
+                # Only from the address queried, as a resolver takes it.
+                if src[0] == server and p and (s, p[0]) in inflight and \
+                        p[1] == name:
+                    print(inflight.pop((s, p[0]))[0], p[2], flush=True)
 
 
 def tcp_ask(s, qid, name, tmo):

@@ -266,6 +266,49 @@ ATF_TC_BODY(reuseport, tc)
 	close(b);
 }
 
+/*
+ * Datagrams from 64 source ports to two sockets of one reused port: where
+ * compat_reuseport_spreads() says so, each socket gets some; elsewhere
+ * one socket gets them all.
+ */
+ATF_TC_WITHOUT_HEAD(reuseport_spreads);
+ATF_TC_BODY(reuseport_spreads, tc)
+{
+	struct sockaddr_in	sin;
+	uint16_t		port;
+	char			buf[16];
+	int			s[2], c, i, got[2] = { 0, 0 };
+
+	close(udp_bound("127.0.0.1", 0, &port));
+	sin = loopback("127.0.0.1", port);
+	for (i = 0; i < 2; i++) {
+		ATF_REQUIRE((s[i] = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+		ATF_REQUIRE(compat_reuseport(s[i]) == 0);
+		ATF_REQUIRE(bind(s[i], (struct sockaddr *)&sin,
+		    sizeof(sin)) == 0);
+		ATF_REQUIRE(fcntl(s[i], F_SETFL, O_NONBLOCK) == 0);
+	}
+	for (i = 0; i < 64; i++) {
+		ATF_REQUIRE((c = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+		ATF_REQUIRE(sendto(c, "q", 1, 0, (struct sockaddr *)&sin,
+		    sizeof(sin)) == 1);
+		close(c);
+	}
+	/* Loopback delivers at once: what is not there now never comes. */
+	for (i = 0; i < 2; i++)
+		while (recv(s[i], buf, sizeof(buf), 0) == 1)
+			got[i]++;
+	ATF_CHECK_EQ(got[0] + got[1], 64);
+	if (compat_reuseport_spreads())
+		ATF_CHECK_MSG(got[0] > 0 && got[1] > 0,
+		    "not spread: %d and %d", got[0], got[1]);
+	else
+		ATF_CHECK_MSG(got[0] == 0 || got[1] == 0,
+		    "spread where it should not be: %d and %d", got[0], got[1]);
+	for (i = 0; i < 2; i++)
+		close(s[i]);
+}
+
 ATF_TC_WITHOUT_HEAD(default_user);
 ATF_TC_BODY(default_user, tc)
 {
@@ -281,6 +324,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, pktinfo);
 	ATF_TP_ADD_TC(tp, nonlocal);
 	ATF_TP_ADD_TC(tp, reuseport);
+	ATF_TP_ADD_TC(tp, reuseport_spreads);
 	ATF_TP_ADD_TC(tp, default_user);
 	return atf_no_error();
 }
