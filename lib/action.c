@@ -186,8 +186,8 @@ action_set_desc(struct action *ac, const char *fmt, ...)
 	return rc;
 }
 
-bool		rule_add_edns = true;
-uint16_t	rule_edns_payload = 1232;
+_Atomic bool	rule_add_edns = true;
+_Atomic uint16_t rule_edns_payload = 1232;
 
 /* The query becomes a response carrying its question only. */
 static void
@@ -220,7 +220,10 @@ void
 dnsq_finish_answer(struct dnsq *dq)
 {
 	uint8_t	*p;
-	bool	 opt = (dq->dq_qedns && rule_add_edns) || dq->dq_ercode != 0;
+	bool	 opt = (dq->dq_qedns && atomic_load_explicit(&rule_add_edns,
+	    memory_order_relaxed)) || dq->dq_ercode != 0;
+	uint16_t payload = atomic_load_explicit(&rule_edns_payload,
+	    memory_order_relaxed);
 	size_t	 max = dq->dq_qpayload > 512 ? dq->dq_qpayload : 512;
 
 	if (!dq->dq_built || dq->dq_len < DNS_HDRLEN)
@@ -244,8 +247,8 @@ dnsq_finish_answer(struct dnsq *dq)
 	p[0] = 0;
 	p[1] = 0;
 	p[2] = DNS_TYPE_OPT;
-	p[3] = (uint8_t)(rule_edns_payload >> 8);
-	p[4] = (uint8_t)rule_edns_payload;
+	p[3] = (uint8_t)(payload >> 8);
+	p[4] = (uint8_t)payload;
 	p[5] = dq->dq_ercode;
 	p[6] = 0;
 	p[7] = dq->dq_qdo ? 0x80 : 0;

@@ -46,7 +46,7 @@ policy_within(const struct server *ds, double target)
 struct server	*(*policy_lua_select)(int, struct pool *,
 		    const struct dnsquestion *);
 const char	*(*policy_lua_name)(int);
-uint32_t	policy_hash_perturbation;
+_Atomic uint32_t policy_hash_perturbation;
 
 static const char *policy_names[POLICY_COUNT] = {
 	"leastOutstanding",
@@ -95,9 +95,11 @@ policy_random(uint64_t *state)
 static void
 policy_key(uint8_t key[SIPHASH_KEYBYTES])
 {
+	uint32_t	p = atomic_load_explicit(&policy_hash_perturbation,
+			    memory_order_relaxed);
+
 	memset(key, 0, SIPHASH_KEYBYTES);
-	memcpy(key, &policy_hash_perturbation,
-	    sizeof(policy_hash_perturbation));
+	memcpy(key, &p, sizeof(p));
 }
 
 uint64_t

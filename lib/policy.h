@@ -60,7 +60,7 @@ extern _Atomic bool	policy_rr_fail_no_server;
  */
 extern _Atomic double	policy_weighted_factor;
 extern _Atomic double	policy_chashed_factor;
-extern uint32_t		policy_hash_perturbation;
+extern _Atomic uint32_t	policy_hash_perturbation;
 
 const char	*policy_name(int kind);
 /* "leastOutstanding" ... to a kind, or -1. */

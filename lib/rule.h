@@ -382,7 +382,7 @@ int		 dnsq_answer_truncated(struct dnsq *);
  */
 void		 dnsq_finish_answer(struct dnsq *);
 /* setAddEDNSToSelfGeneratedResponses(), setPayloadSizeOnSelfGenerated...() */
-extern bool	 rule_add_edns;
-extern uint16_t	 rule_edns_payload;
+extern _Atomic bool	 rule_add_edns;
+extern _Atomic uint16_t	 rule_edns_payload;
 
 #endif /* RULE_H */
