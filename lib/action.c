@@ -441,8 +441,99 @@ action_negative_soa(struct action *ac, struct dnsq *dq)
 	if (dnsq_put_rr(dq, ac->ac_u.soa.zone, ac->ac_u.soa.zonelen,
 	    DNS_TYPE_SOA, ac->ac_u.soa.ttl, rdata, (size_t)(p - rdata)) == -1)
 		return VERDICT_DROP;
-	dnspacket_set_counts(dq->dq_pkt, 1, 0, 1, 0);
+	/* As dnsdist: additional, unless soaInAuthoritySection. */
+	if (ac->ac_u.soa.inauth)
+		dnspacket_set_counts(dq->dq_pkt, 1, 0, 1, 0);
+	else
+		dnspacket_set_counts(dq->dq_pkt, 1, 0, 0, 1);
 	return VERDICT_ANSWER;
+}
+
+/* A one-off answer of the spoofing kind, as the actions' with defaults. */
+static void
+spoof_tmp(struct action *ac, int kind)
+{
+	memset(ac, 0, sizeof(*ac));
+	ac->ac_kind = kind;
+	ac->ac_aa = ac->ac_ad = ac->ac_ra = -1;
+	ac->ac_u.spoof.ttl = 60;
+}
+
+int
+dnsq_spoof_addrs(struct dnsq *dq, const struct sockaddr_storage *ss,
+    size_t n)
+{
+	struct action	ac;
+
+	spoof_tmp(&ac, ACT_SPOOF);
+	ac.ac_u.spoof.n = n < SPOOF_MAX ? n : SPOOF_MAX;
+	memcpy(ac.ac_u.spoof.addrs, ss, ac.ac_u.spoof.n * sizeof(*ss));
+	return action_spoof(&ac, dq);
+}
+
+int
+dnsq_spoof_raws(struct dnsq *dq, const uint8_t *const *raw,
+    const size_t *len, size_t n)
+{
+	struct action	ac;
+	size_t		i;
+
+	spoof_tmp(&ac, ACT_SPOOFRAW);
+	for (i = 0; i < n && i < SPOOF_MAX; i++) {
+		ac.ac_u.spoof.raw[i] = (uint8_t *)(uintptr_t)raw[i];
+		ac.ac_u.spoof.rawlen[i] = len[i];
+	}
+	ac.ac_u.spoof.n = i;
+	return action_spoof_raw(&ac, dq);
+}
+
+/*
+ * The text a LuaAction returns with DNSAction.Spoof or SpoofRaw, read as
+ * dnsdist reads it: raw, rdata separated by commas (the text may hold any
+ * byte); else addresses separated by spaces or commas, where a single
+ * word that is no address is the target of a CNAME.
+ */
+int
+dnsq_spoof_text(struct dnsq *dq, const char *text, size_t len, bool raw)
+{
+	struct sockaddr_storage	 ss[SPOOF_MAX];
+	const uint8_t		*rd[SPOOF_MAX];
+	size_t			 rdlen[SPOOF_MAX], n = 0, words = 0, i, j;
+	struct action		 ac;
+	socklen_t		 sl;
+	char			 word[DNSNAME_MAXTEXT];
+
+	word[0] = '\0';
+	for (i = 0; i < len && n < SPOOF_MAX; i = j + 1) {
+		for (j = i; j < len && text[j] != ',' && (raw ||
+		    text[j] != ' '); j++)
+			;
+		if (j == i)
+			continue;
+		words++;
+		if (raw) {
+			rd[n] = (const uint8_t *)text + i;
+			rdlen[n++] = j - i;
+		} else {
+			word[0] = '\0';
+			if (j - i < sizeof(word)) {
+				memcpy(word, text + i, j - i);
+				word[j - i] = '\0';
+			}
+			if (word[0] != '\0' && addr_parse(word, 0, &ss[n],
+			    &sl) == 0)
+				n++;
+		}
+	}
+	if (raw)
+		return dnsq_spoof_raws(dq, rd, rdlen, n);
+	if (n > 0)
+		return dnsq_spoof_addrs(dq, ss, n);
+	spoof_tmp(&ac, ACT_SPOOFCNAME);
+	if (words != 1 || dnsname_from_text(word, ac.ac_u.spoof.cname,
+	    &ac.ac_u.spoof.cnamelen) == -1)
+		return VERDICT_NONE;
+	return action_spoof_cname(&ac, dq);
 }
 
 static void

@@ -163,35 +163,88 @@ dnspacket_make_query(uint8_t *buf, size_t bufsz, uint16_t id,
 	return len;
 }
 
+/* The type names dnsdist knows (its DNSQType table), by number. */
 static const struct dnspacket_type {
 	uint16_t	 t_type;
 	const char	*t_name;
 } dnspacket_types[] = {
-	{ DNS_TYPE_A,		"A" },
-	{ DNS_TYPE_NS,		"NS" },
-	{ DNS_TYPE_CNAME,	"CNAME" },
-	{ DNS_TYPE_SOA,		"SOA" },
-	{ DNS_TYPE_PTR,		"PTR" },
-	{ DNS_TYPE_MX,		"MX" },
-	{ DNS_TYPE_TXT,		"TXT" },
-	{ DNS_TYPE_AAAA,	"AAAA" },
-	{ DNS_TYPE_SRV,		"SRV" },
-	{ 35,			"NAPTR" },
-	{ DNS_TYPE_OPT,		"OPT" },
-	{ DNS_TYPE_DS,		"DS" },
-	{ DNS_TYPE_RRSIG,	"RRSIG" },
-	{ 47,			"NSEC" },
-	{ DNS_TYPE_DNSKEY,	"DNSKEY" },
-	{ 50,			"NSEC3" },
-	{ 52,			"TLSA" },
-	{ 64,			"SVCB" },
-	{ 65,			"HTTPS" },
-	{ 257,			"CAA" },
-	{ DNS_TYPE_ANY,		"ANY" },
-	{ DNS_TYPE_AXFR,	"AXFR" },
-	{ DNS_TYPE_IXFR,	"IXFR" },
+	{ 1,	"A" },
+	{ 2,	"NS" },
+	{ 5,	"CNAME" },
+	{ 6,	"SOA" },
+	{ 7,	"MB" },
+	{ 8,	"MG" },
+	{ 9,	"MR" },
+	{ 12,	"PTR" },
+	{ 13,	"HINFO" },
+	{ 14,	"MINFO" },
+	{ 15,	"MX" },
+	{ 16,	"TXT" },
+	{ 17,	"RP" },
+	{ 18,	"AFSDB" },
+	{ 24,	"SIG" },
+	{ 25,	"KEY" },
+	{ 28,	"AAAA" },
+	{ 29,	"LOC" },
+	{ 33,	"SRV" },
+	{ 35,	"NAPTR" },
+	{ 36,	"KX" },
+	{ 37,	"CERT" },
+	{ 38,	"A6" },
+	{ 39,	"DNAME" },
+	{ 41,	"OPT" },
+	{ 42,	"APL" },
+	{ 43,	"DS" },
+	{ 44,	"SSHFP" },
+	{ 45,	"IPSECKEY" },
+	{ 46,	"RRSIG" },
+	{ 47,	"NSEC" },
+	{ 48,	"DNSKEY" },
+	{ 49,	"DHCID" },
+	{ 50,	"NSEC3" },
+	{ 51,	"NSEC3PARAM" },
+	{ 52,	"TLSA" },
+	{ 53,	"SMIMEA" },
+	{ 57,	"RKEY" },
+	{ 59,	"CDS" },
+	{ 60,	"CDNSKEY" },
+	{ 61,	"OPENPGPKEY" },
+	{ 62,	"CSYNC" },
+	{ 63,	"ZONEMD" },
+	{ 64,	"SVCB" },
+	{ 65,	"HTTPS" },
+	{ 99,	"SPF" },
+	{ 104,	"NID" },
+	{ 105,	"L32" },
+	{ 106,	"L64" },
+	{ 107,	"LP" },
+	{ 108,	"EUI48" },
+	{ 109,	"EUI64" },
+	{ 249,	"TKEY" },
+	{ 250,	"TSIG" },
+	{ 251,	"IXFR" },
+	{ 252,	"AXFR" },
+	{ 253,	"MAILB" },
+	{ 254,	"MAILA" },
+	{ 255,	"ANY" },
+	{ 256,	"URI" },
+	{ 257,	"CAA" },
+	{ 32769,	"DLV" },
+	{ 65400,	"ADDR" },
+	{ 65401,	"ALIAS" },
+	{ 65402,	"LUA" },
 };
 #define DNSPACKET_NTYPES (sizeof(dnspacket_types) / sizeof(dnspacket_types[0]))
+
+/* The i-th known type and its name; NULL past the last. */
+const char *
+dnspacket_type_at(size_t i, uint16_t *type)
+{
+	if (i >= DNSPACKET_NTYPES)
+		return NULL;
+	*type = dnspacket_types[i].t_type;
+	return dnspacket_types[i].t_name;
+}
 
 /*
  * A known type's name is a constant string; any other type is written as

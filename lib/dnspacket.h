@@ -293,6 +293,7 @@ int	dnspacket_opt_next(const uint8_t *pkt, const struct dnsopt *,
 
 /* Type and class mnemonics ("A", "AAAA", "TYPE65534"; "IN", "CLASS3"). */
 const char *dnspacket_type_name(uint16_t type, char *buf, size_t bufsz);
+const char *dnspacket_type_at(size_t i, uint16_t *type);
 /* "A", "aaaa", "TYPE123" or a decimal number to a type; -1 if unknown. */
 int	dnspacket_type_from_text(const char *text);
 const char *dnspacket_rcode_name(int rcode);

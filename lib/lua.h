@@ -182,7 +182,8 @@ struct action	*dlua_action_arg(lua_State *, int idx);
 /* An action of kind with the description desc; returns 1 (one result). */
 int		 dlua_simple_action(lua_State *, int kind, const char *desc);
 /* The options of answering actions (aa, ad, ra, ttl) at idx, if a table. */
-void		 dlua_spoof_options(lua_State *, int idx, struct action *);
+void		 dlua_spoof_options(lua_State *, int idx, struct action *,
+		    const char *what);
 /* A query type, as a number or a name ("AAAA"). */
 uint16_t	 dlua_qtype_arg(lua_State *, int idx);
 /* A new, empty SuffixMatchNode object. */

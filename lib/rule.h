@@ -237,6 +237,7 @@ struct action {
 			uint32_t	 ttl, serial, refresh, retry, expire,
 					 minimum;
 			bool		 nxd;
+			bool		 inauth;	/* else additional */
 		}			 soa;
 		struct luafn		*luafn;
 	}			 ac_u;
@@ -374,6 +375,13 @@ void		 dnsq_cap_ttls(struct dnsq *, uint32_t max);
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);
+/* dq:spoof() and LuaAction's Spoof/SpoofRaw: a verdict (NONE: not ours). */
+int		 dnsq_spoof_addrs(struct dnsq *, const struct sockaddr_storage *,
+		    size_t);
+int		 dnsq_spoof_raws(struct dnsq *, const uint8_t *const *raw,
+		    const size_t *len, size_t);
+int		 dnsq_spoof_text(struct dnsq *, const char *text, size_t len,
+		    bool raw);
 /*
  * The last touch on an answer built here: an OPT record when the query
  * had one (setAddEDNSToSelfGeneratedResponses) or the RCODE needs it,

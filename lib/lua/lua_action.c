@@ -201,22 +201,32 @@ l_setecsoverrideaction(lua_State *L)
 
 /* The options table of answering actions: aa, ad, ra (and ttl). */
 static void
-answer_options(lua_State *L, int idx, struct action *ac)
+answer_options(lua_State *L, int idx, struct action *ac, const char *what)
 {
+	static const char *keys[] = { "aa", "ad", "ra", NULL };
+
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return;
+	dlua_check_keys(L, idx, keys, what);
 	ac->ac_aa = (int8_t)dlua_opt_bool(L, idx, "aa", ac->ac_aa);
 	ac->ac_ad = (int8_t)dlua_opt_bool(L, idx, "ad", ac->ac_ad);
 	ac->ac_ra = (int8_t)dlua_opt_bool(L, idx, "ra", ac->ac_ra);
 }
 
+/* The options of the spoofing actions: aa, ad, ra and ttl. */
 void
-dlua_spoof_options(lua_State *L, int idx, struct action *ac)
+dlua_spoof_options(lua_State *L, int idx, struct action *ac, const char *what)
 {
+	static const char *keys[] = { "aa", "ad", "ra", "ttl", NULL };
+
 	ac->ac_u.spoof.ttl = 60;
-	if (lua_type(L, idx) == LUA_TTABLE)
-		ac->ac_u.spoof.ttl = (uint32_t)dlua_opt_int(L, idx, "ttl", 60);
-	answer_options(L, idx, ac);
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return;
+	dlua_check_keys(L, idx, keys, what);
+	ac->ac_u.spoof.ttl = (uint32_t)dlua_opt_int(L, idx, "ttl", 60);
+	ac->ac_aa = (int8_t)dlua_opt_bool(L, idx, "aa", ac->ac_aa);
+	ac->ac_ad = (int8_t)dlua_opt_bool(L, idx, "ad", ac->ac_ad);
+	ac->ac_ra = (int8_t)dlua_opt_bool(L, idx, "ra", ac->ac_ra);
 }
 
 static int
@@ -229,7 +239,7 @@ l_rcodeaction(lua_State *L)
 		return luaL_error(L, "RCodeAction: rcode out of range");
 	ac = dlua_act_new(L, ACT_RCODE);
 	ac->ac_u.rcode = (int)rc;
-	answer_options(L, 2, ac);
+	answer_options(L, 2, ac, "RCodeAction");
 	action_set_desc(ac, "set rcode %d", (int)rc);
 	return 1;
 }
@@ -244,7 +254,7 @@ l_ercodeaction(lua_State *L)
 		return luaL_error(L, "ERCodeAction: rcode out of range");
 	ac = dlua_act_new(L, ACT_ERCODE);
 	ac->ac_u.rcode = (int)rc;
-	answer_options(L, 2, ac);
+	answer_options(L, 2, ac, "ERCodeAction");
 	action_set_desc(ac, "set ercode %d", (int)rc);
 	return 1;
 }
@@ -330,7 +340,7 @@ l_spoofaction(lua_State *L)
 			opt = 3;
 		}
 	}
-	dlua_spoof_options(L, opt, ac);
+	dlua_spoof_options(L, opt, ac, "SpoofAction");
 	action_set_desc(ac, "%s", sbuf_text(&sb));
 	sbuf_free(&sb);
 	return 1;
@@ -348,7 +358,7 @@ l_spoofcnameaction(lua_State *L)
 	ac = dlua_act_new(L, ACT_SPOOFCNAME);
 	memcpy(ac->ac_u.spoof.cname, name, len);
 	ac->ac_u.spoof.cnamelen = len;
-	dlua_spoof_options(L, 2, ac);
+	dlua_spoof_options(L, 2, ac, "SpoofCNAMEAction");
 	dnsname_to_text(name, len, text, sizeof(text));
 	action_set_desc(ac, "spoof in CNAME %s", text);
 	return 1;
@@ -384,7 +394,7 @@ l_spoofrawaction(lua_State *L)
 		}
 	} else
 		spoofraw_add(L, ac, 1);
-	dlua_spoof_options(L, 2, ac);
+	dlua_spoof_options(L, 2, ac, "SpoofRawAction");
 	action_set_desc(ac, "spoof in raw records (%zu)", ac->ac_u.spoof.n);
 	return 1;
 }
@@ -511,6 +521,8 @@ l_continueaction(lua_State *L)
 static int
 l_negativeandsoaaction(lua_State *L)
 {
+	static const char *keys[] = { "aa", "ad", "ra",
+	    "soaInAuthoritySection", NULL };
 	struct action	*ac;
 	char		 text[DNSNAME_MAXTEXT];
 	bool		 nxd = lua_toboolean(L, 1);
@@ -526,7 +538,14 @@ l_negativeandsoaaction(lua_State *L)
 	ac->ac_u.soa.retry = (uint32_t)luaL_checkinteger(L, 8);
 	ac->ac_u.soa.expire = (uint32_t)luaL_checkinteger(L, 9);
 	ac->ac_u.soa.minimum = (uint32_t)luaL_checkinteger(L, 10);
-	answer_options(L, 11, ac);
+	if (lua_type(L, 11) == LUA_TTABLE) {
+		dlua_check_keys(L, 11, keys, "NegativeAndSOAAction");
+		ac->ac_u.soa.inauth = dlua_opt_bool(L, 11,
+		    "soaInAuthoritySection", false);
+		ac->ac_aa = (int8_t)dlua_opt_bool(L, 11, "aa", ac->ac_aa);
+		ac->ac_ad = (int8_t)dlua_opt_bool(L, 11, "ad", ac->ac_ad);
+		ac->ac_ra = (int8_t)dlua_opt_bool(L, 11, "ra", ac->ac_ra);
+	}
 	dnsname_to_text(ac->ac_u.soa.zone, ac->ac_u.soa.zonelen, text,
 	    sizeof(text));
 	action_set_desc(ac, "negative answer (%s) with SOA of %s",

@@ -363,29 +363,36 @@ dlua_open_chains(lua_State *L)
 {
 	static const char *const actions[] = { "Drop", "Nxdomain", "Refused",
 	    "Spoof", "Allow", "HeaderModify", "Pool", "Delay", "Truncate",
-	    "ServFail", "None", "NoOp", "NoRecurse", "SpoofRaw", NULL };
+	    "ServFail", "None", "NoOp", "NoRecurse", "SpoofRaw", "SpoofPacket",
+	    "SetTag", NULL };
 	static const int avals[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-	    13 };
+	    13, 14, 15 };
 	static const char *const ractions[] = { "Allow", "Delay", "Drop",
-	    "HeaderModify", "ServFail", "None", NULL };
-	static const int ravals[] = { 0, 1, 2, 3, 4, 5 };
-	static const char *const qtypes[] = { "A", "NS", "CNAME", "SOA", "PTR",
-	    "MX", "TXT", "AAAA", "SRV", "NAPTR", "DS", "RRSIG", "NSEC",
-	    "DNSKEY", "NSEC3", "TLSA", "SVCB", "HTTPS", "CAA", "IXFR", "AXFR",
-	    "ANY", "OPT", NULL };
-	static const int qtvals[] = { 1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43,
-	    46, 47, 48, 50, 52, 64, 65, 257, 251, 252, 255, 41 };
+	    "HeaderModify", "ServFail", "Truncate", "None", NULL };
+	static const int ravals[] = { 0, 1, 2, 3, 4, 5, 6 };
 	static const char *const rcodes[] = { "NOERROR", "FORMERR",
 	    "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
-	    "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "BADVERS", NULL };
-	static const int rcvals[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16 };
+	    "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "BADVERS", "BADSIG",
+	    "BADKEY", "BADTIME", "BADMODE", "BADNAME", "BADALG", "BADTRUNC",
+	    "BADCOOKIE", NULL };
+	static const int rcvals[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 16,
+	    17, 18, 19, 20, 21, 22, 23 };
 	static const char *const classes[] = { "IN", "CHAOS", "NONE", "ANY",
 	    NULL };
 	static const int clvals[] = { 1, 3, 254, 255 };
+	static const char *const opcodes[] = { "Query", "IQuery", "Status",
+	    "Notify", "Update", NULL };
+	static const int opvals[] = { 0, 1, 2, 4, 5 };
+	static const char *const sections[] = { "Question", "Answer",
+	    "Authority", "Additional", NULL };
+	static const int secvals[] = { 0, 1, 2, 3 };
 	static const char *const ednsopts[] = { "NSID", "DAU", "DHU", "N3U",
 	    "ECS", "EXPIRE", "COOKIE", "TCPKEEPALIVE", "PADDING", "CHAIN",
 	    "KEYTAG", NULL };
 	static const int eovals[] = { 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+	const char	*name;
+	uint16_t	 type;
+	size_t		 i;
 
 	dlua_new_type(L, RULEPAIR_MT, NULL, NULL, l_rulepair_gc);
 	lua_pushglobaltable(L);
@@ -398,8 +405,16 @@ dlua_open_chains(lua_State *L)
 	register_chain(L, &rules_cacheinserted, cacheinserted_fns);
 	constants(L, "DNSAction", actions, avals);
 	constants(L, "DNSResponseAction", ractions, ravals);
-	constants(L, "DNSQType", qtypes, qtvals);
+	/* Every type name the packet code knows. */
+	lua_newtable(L);
+	for (i = 0; (name = dnspacket_type_at(i, &type)) != NULL; i++) {
+		lua_pushinteger(L, type);
+		lua_setfield(L, -2, name);
+	}
+	lua_setglobal(L, "DNSQType");
 	constants(L, "DNSRCode", rcodes, rcvals);
 	constants(L, "DNSClass", classes, clvals);
 	constants(L, "EDNSOptionCode", ednsopts, eovals);
+	constants(L, "DNSOpcode", opcodes, opvals);
+	constants(L, "DNSSection", sections, secvals);
 }

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dnsname.h"
+#include "edns.h"
 #include "dnspacket.h"
 #include "lua.h"
 #include "qcount.h"
@@ -316,6 +318,261 @@ l_dq_editttls(lua_State *L)
 }
 
 static int
+l_dq_settagarray(lua_State *L)
+{
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		/* l_dq_settag(dq, key, value) on a copy of the key */
+		lua_pushcfunction(L, l_dq_settag);
+		lua_pushvalue(L, 1);
+		lua_pushvalue(L, -4);
+		lua_pushvalue(L, -4);
+		lua_call(L, 3, 0);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static int
+l_dq_getdo(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct dnsopt	 o;
+
+	lua_pushboolean(L, dnspacket_find_opt(dq->dq_pkt, dq->dq_len,
+	    dq->dq_q->q_end, &o) == 1 && o.o_do);
+	return 1;
+}
+
+static int
+l_dq_getprotocol(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
+	return 1;
+}
+
+static int
+l_dq_getcontent(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushlstring(L, (const char *)dq->dq_pkt, dq->dq_len);
+	return 1;
+}
+
+/*
+ * The whole message replaced, its ID kept.  The question must stay as it
+ * is (answers are matched on it): a different one is an error.
+ */
+static int
+l_dq_setcontent(lua_State *L)
+{
+	struct dnsq		*dq = check_dq(L, 1, DQ_MT);
+	size_t			 n;
+	const char		*s = luaL_checklstring(L, 2, &n);
+	struct dnsquestion	 q;
+	uint16_t		 id = dnspacket_id(dq->dq_pkt);
+
+	if (n > dq->dq_size)
+		return luaL_error(L, "setContent: %zu bytes, room for %zu", n,
+		    dq->dq_size);
+	if (dnspacket_question((const uint8_t *)s, n, &q) != 0 ||
+	    q.q_end != dq->dq_q->q_end || q.q_type != dq->dq_q->q_type ||
+	    q.q_class != dq->dq_q->q_class || memcmp(s + DNS_HDRLEN,
+	    dq->dq_pkt + DNS_HDRLEN, q.q_end - DNS_HDRLEN - 4) != 0)
+		return luaL_error(L, "setContent: the message must carry the "
+		    "question of the query");
+	memcpy(dq->dq_pkt, s, n);
+	dq->dq_len = n;
+	dnspacket_set_id(dq->dq_pkt, id);
+	return 0;
+}
+
+static int
+l_dq_setednsoption(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 code = luaL_checkinteger(L, 2);
+	size_t		 n;
+	const char	*data = luaL_checklstring(L, 3, &n);
+	bool		 hadopt;
+
+	if (code < 0 || code > 65535 || n > 65535)
+		return luaL_error(L, "setEDNSOption: bad code or data");
+	if (edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q,
+	    (uint16_t)code, (const uint8_t *)data, n, EDNS_QUERY_PAYLOAD,
+	    true, &hadopt) > 0 && !hadopt)
+		dq->dq_optadded = true;
+	return 0;
+}
+
+/* dq:spoof(ComboAddress | {ComboAddress...} | raw | {raw...}) */
+static int
+l_dq_spoof(lua_State *L)
+{
+	struct dnsq		*dq = check_dq(L, 1, DQ_MT);
+	struct sockaddr_storage	 ss[SPOOF_MAX];
+	const uint8_t		*raw[SPOOF_MAX];
+	size_t			 rawlen[SPOOF_MAX], n = 0, i, count = 1;
+	bool			 one = lua_type(L, 2) != LUA_TTABLE;
+	int			 idx, kind = -1;
+
+	if (!one)
+		count = lua_rawlen(L, 2);
+	if (count > SPOOF_MAX)
+		return luaL_error(L, "spoof: at most %d records", SPOOF_MAX);
+	for (i = 1; i <= count; i++) {
+		if (one)
+			lua_pushvalue(L, 2);
+		else
+			lua_rawgeti(L, 2, (lua_Integer)i);
+		idx = lua_gettop(L);
+		if (lua_type(L, idx) == LUA_TSTRING) {
+			if (kind == 0)
+				return luaL_error(L, "spoof: addresses or raw "
+				    "records, not both");
+			kind = 1;
+			raw[n] = (const uint8_t *)lua_tolstring(L, idx,
+			    &rawlen[n]);
+		} else {
+			if (kind == 1)
+				return luaL_error(L, "spoof: addresses or raw "
+				    "records, not both");
+			kind = 0;
+			memset(&ss[n], 0, sizeof(ss[n]));
+			memcpy(&ss[n], luaL_checkudata(L, idx, DLUA_CA_MT),
+			    sizeof(ss[n]));
+		}
+		n++;
+		/* The strings stay referenced by the argument. */
+		lua_pop(L, 1);
+	}
+	if (kind == 1)
+		(void)dnsq_spoof_raws(dq, raw, rawlen, n);
+	else if (kind == 0)
+		(void)dnsq_spoof_addrs(dq, ss, n);
+	return 0;
+}
+
+static int
+l_dq_setnegativesoa(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct action	*ac;
+	int		 top;
+
+	/* NegativeAndSOAAction(nxd, zone, ttl, ...), applied at once */
+	top = lua_gettop(L);
+	lua_getglobal(L, "NegativeAndSOAAction");
+	lua_rotate(L, 2, 1);
+	lua_call(L, top - 1, 1);
+	ac = dlua_action_arg(L, -1);
+	(void)action_apply(ac, dq);
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int
+l_dq_getquerytime(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct timespec	 ts;
+	uint64_t	 ago = dlua_mono_ns() - dq->dq_now, ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - ago;
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, (lua_Integer)(ns / 1000000000ULL));
+	lua_setfield(L, -2, "tv_sec");
+	lua_pushinteger(L, (lua_Integer)(ns % 1000000000ULL));
+	lua_setfield(L, -2, "tv_nsec");
+	return 1;
+}
+
+static int
+l_dq_getelapsedus(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushnumber(L, (double)(dlua_mono_ns() - dq->dq_now) / 1000.0);
+	return 1;
+}
+
+/* Methods of dnsdist's object that this program does not offer. */
+static int
+l_dq_absent(lua_State *L)
+{
+	return luaL_error(L, "%s", lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static const luaL_Reg dq_methods[] = {
+	{ "getTag", l_dq_gettag },
+	{ "setTag", l_dq_settag },
+	{ "getTagArray", l_dq_gettagarray },
+	{ "setTagArray", l_dq_settagarray },
+	{ "getEDNSOptions", l_dq_getednsoptions },
+	{ "setEDNSOption", l_dq_setednsoption },
+	{ "getTrailingData", l_dq_gettrailingdata },
+	{ "setTrailingData", l_dq_settrailingdata },
+	{ "getDO", l_dq_getdo },
+	{ "getProtocol", l_dq_getprotocol },
+	{ "getContent", l_dq_getcontent },
+	{ "setContent", l_dq_setcontent },
+	{ "getQueryTime", l_dq_getquerytime },
+	{ "getElapsedUs", l_dq_getelapsedus },
+	{ NULL, NULL }
+};
+
+/* Only on a question. */
+static const luaL_Reg dq_qmethods[] = {
+	{ "spoof", l_dq_spoof },
+	{ "setNegativeAndAdditionalSOA", l_dq_setnegativesoa },
+	{ NULL, NULL }
+};
+
+static const struct {
+	const char	*name;
+	const char	*why;
+} dq_absent[] = {
+	{ "changeName", "changeName: rewriting the query name is not "
+	    "supported" },
+	{ "setRestartable", "setRestartable: restarting queries is not "
+	    "supported" },
+	{ "restart", "restart: restarting queries is not supported" },
+	{ "suspend", "suspend: asynchronous processing is not supported" },
+	{ "sendTrap", "sendTrap: SNMP is not supported" },
+	{ NULL, NULL }
+};
+
+static bool
+dq_push_method(lua_State *L, const struct dnsq *dq, const char *k)
+{
+	const luaL_Reg	*r;
+	size_t		 i;
+
+	for (r = dq_methods; r->name != NULL; r++)
+		if (strcmp(r->name, k) == 0) {
+			lua_pushcfunction(L, r->func);
+			return true;
+		}
+	for (r = dq_qmethods; !dq->dq_response && r->name != NULL; r++)
+		if (strcmp(r->name, k) == 0) {
+			lua_pushcfunction(L, r->func);
+			return true;
+		}
+	for (i = 0; dq_absent[i].name != NULL; i++)
+		if (strcmp(dq_absent[i].name, k) == 0) {
+			lua_pushstring(L, dq_absent[i].why);
+			lua_pushcclosure(L, l_dq_absent, 1);
+			return true;
+		}
+	return false;
+}
+
+static int
 l_dq_index(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
@@ -357,21 +614,16 @@ l_dq_index(lua_State *L)
 		lua_pushstring(L, dq->dq_pool);
 	else if (strcmp(k, "dh") == 0)
 		push_dq(L, dq, DH_MT);
-	else if (strcmp(k, "getTag") == 0)
-		lua_pushcfunction(L, l_dq_gettag);
-	else if (strcmp(k, "setTag") == 0)
-		lua_pushcfunction(L, l_dq_settag);
-	else if (strcmp(k, "getTagArray") == 0)
-		lua_pushcfunction(L, l_dq_gettagarray);
-	else if (strcmp(k, "getEDNSOptions") == 0)
-		lua_pushcfunction(L, l_dq_getednsoptions);
-	else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
+	else if (strcmp(k, "opcode") == 0)
+		lua_pushinteger(L, (dq->dq_pkt[2] >> 3) & 0xf);
+	else if (strcmp(k, "tempFailureTTL") == 0 && !dq->dq_response) {
+		if (dq->dq_tempfailttl >= 0)
+			lua_pushinteger(L, dq->dq_tempfailttl);
+		else
+			lua_pushnil(L);
+	} else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
 		lua_pushcfunction(L, l_dq_editttls);
-	else if (strcmp(k, "getTrailingData") == 0)
-		lua_pushcfunction(L, l_dq_gettrailingdata);
-	else if (strcmp(k, "setTrailingData") == 0)
-		lua_pushcfunction(L, l_dq_settrailingdata);
-	else
+	else if (!dq_push_method(L, dq, k))
 		lua_pushnil(L);
 	return 1;
 }
@@ -405,6 +657,13 @@ l_dq_newindex(lua_State *L)
 	} else if (strcmp(k, "rcode") == 0)
 		dnspacket_set_rcode(dq->dq_pkt,
 		    (int)luaL_checkinteger(L, 3) & 0xf);
+	else if (strcmp(k, "tempFailureTTL") == 0 && !dq->dq_response) {
+		lua_Integer n = lua_isnil(L, 3) ? -1 : luaL_checkinteger(L, 3);
+
+		if (n < -1 || n > INT32_MAX)
+			return luaL_error(L, "tempFailureTTL: out of range");
+		dq->dq_tempfailttl = (int32_t)n;
+	}
 	else
 		return luaL_error(L, "dq.%s cannot be set", k);
 	return 0;
@@ -468,14 +727,109 @@ hook_match(struct luafn *fn, struct dnsq *dq)
 	return r;
 }
 
-/* DNSAction.* and DNSResponseAction.* codes to verdicts. */
+/* The delay a hook asked for, in ms; over TCP there is none. */
+static void
+hook_delay(struct dnsq *dq, const char *arg)
+{
+	long	ms = arg != NULL ? strtol(arg, NULL, 10) : 0;
+
+	if (!dq->dq_tcp && ms > 0 && ms <= INT32_MAX)
+		dq->dq_delayms = (int)ms;
+}
+
+/* DNSResponseAction.*: the code a LuaResponseAction returned. */
+static int
+hook_response_verdict(struct dnsq *dq, lua_Integer code, const char *arg)
+{
+	switch (code) {
+	case 0:	/* Allow */
+	case 3:	/* HeaderModify */
+		return VERDICT_ALLOW;
+	case 1:	/* Delay */
+		hook_delay(dq, arg);
+		return VERDICT_NONE;
+	case 2:	/* Drop */
+		return VERDICT_DROP;
+	case 4:	/* ServFail */
+		dnspacket_set_rcode(dq->dq_pkt, DNS_RCODE_SERVFAIL);
+		return VERDICT_ALLOW;
+	case 5:	/* Truncate: over UDP, the question only, with TC */
+		if (!dq->dq_tcp) {
+			dq->dq_len = dnspacket_truncate(dq->dq_pkt, dq->dq_len,
+			    dq->dq_q, false);
+			dnspacket_set_tc(dq->dq_pkt, true);
+		}
+		return VERDICT_ALLOW;
+	}
+	return VERDICT_NONE;	/* None, or not a code */
+}
+
+/* DNSAction.*: the code a LuaAction returned, with its text. */
+static int
+hook_query_verdict(struct dnsq *dq, lua_Integer code, const char *arg,
+    size_t arglen)
+{
+	uint16_t	id;
+
+	switch (code) {
+	case 0:	/* Drop */
+		return VERDICT_DROP;
+	case 1:	/* Nxdomain */
+		dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+		return VERDICT_ANSWER;
+	case 2:	/* Refused */
+		dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+		return VERDICT_ANSWER;
+	case 3:	/* Spoof */
+	case 13: /* SpoofRaw */
+		return arg == NULL ? VERDICT_NONE :
+		    dnsq_spoof_text(dq, arg, arglen, code == 13);
+	case 4:	/* Allow */
+		return VERDICT_ALLOW;
+	case 5:	/* HeaderModify */
+		dnspacket_set_qr(dq->dq_pkt, true);
+		return VERDICT_ANSWER;
+	case 6:	/* Pool */
+		if (arg != NULL) {
+			snprintf(hook_pool, sizeof(hook_pool), "%s", arg);
+			dq->dq_pool = hook_pool;
+		}
+		return VERDICT_POOL;
+	case 7:	/* Delay */
+		hook_delay(dq, arg);
+		return VERDICT_NONE;
+	case 8:	/* Truncate */
+		if (dq->dq_tcp)
+			return VERDICT_NONE;
+		dnsq_answer_truncated(dq);
+		return VERDICT_ANSWER;
+	case 9:	/* ServFail */
+		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		return VERDICT_ANSWER;
+	case 12: /* NoRecurse */
+		dnspacket_set_rd(dq->dq_pkt, false);
+		return VERDICT_NONE;
+	case 14: /* SpoofPacket: the whole answer, the query's ID kept */
+		if (arg == NULL || arglen < DNS_HDRLEN ||
+		    arglen > dq->dq_size)
+			return VERDICT_NONE;
+		id = dnspacket_id(dq->dq_pkt);
+		memcpy(dq->dq_pkt, arg, arglen);
+		dq->dq_len = arglen;
+		dnspacket_set_id(dq->dq_pkt, id);
+		return VERDICT_ANSWER;
+	}
+	return VERDICT_NONE;	/* None, NoOp, SetTag, or not a code */
+}
+
 static int
 hook_action(struct luafn *fn, struct dnsq *dq)
 {
 	lua_State	*L;
 	lua_Integer	 code;
 	const char	*arg;
-	int		 v = VERDICT_NONE;
+	size_t		 arglen;
+	int		 v;
 
 	dlua_lock();
 	if ((L = hook_call(fn, dq, 2, false)) == NULL) {
@@ -483,41 +837,9 @@ hook_action(struct luafn *fn, struct dnsq *dq)
 		return VERDICT_NONE;
 	}
 	code = lua_tointeger(L, -2);
-	arg = lua_tostring(L, -1);
-	if (dq->dq_response) {
-		switch (code) {
-		case 0:	v = VERDICT_ALLOW; break;		/* Allow */
-		case 2:	v = VERDICT_DROP; break;		/* Drop */
-		case 4:	dnspacket_set_rcode(dq->dq_pkt,		/* ServFail */
-			    DNS_RCODE_SERVFAIL);
-			v = VERDICT_ALLOW; break;
-		}
-	} else {
-		switch (code) {
-		case 0:	v = VERDICT_DROP; break;		/* Drop */
-		case 1:	dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
-			v = VERDICT_ANSWER; break;
-		case 2:	dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
-			v = VERDICT_ANSWER; break;
-		case 4:	v = VERDICT_ALLOW; break;		/* Allow */
-		case 5:	dnspacket_set_qr(dq->dq_pkt, true);	/* HeaderModify */
-			v = VERDICT_ANSWER; break;
-		case 6:	if (arg != NULL) {			/* Pool */
-				snprintf(hook_pool, sizeof(hook_pool), "%s",
-				    arg);
-				dq->dq_pool = hook_pool;
-			}
-			v = VERDICT_POOL; break;
-		case 8:	if (!dq->dq_tcp) {			/* Truncate */
-				dnsq_answer_truncated(dq);
-				v = VERDICT_ANSWER;
-			}
-			break;
-		case 9:	dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
-			v = VERDICT_ANSWER; break;
-		case 12: dnspacket_set_rd(dq->dq_pkt, false); break;
-		}
-	}
+	arg = lua_tolstring(L, -1, &arglen);
+	v = dq->dq_response ? hook_response_verdict(dq, code, arg) :
+	    hook_query_verdict(dq, code, arg, arglen);
 	lua_pop(L, 2);
 	dlua_unlock();
 	return v;

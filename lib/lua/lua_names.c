@@ -85,6 +85,15 @@ l_dnsname_tostringnodot(lua_State *L)
 }
 
 static int
+l_dnsname_todnsstring(lua_State *L)
+{
+	struct dnsname_ud	*dn = luaL_checkudata(L, 1, DLUA_DNSNAME_MT);
+
+	lua_pushlstring(L, (const char *)dn->dn_name, dn->dn_len);
+	return 1;
+}
+
+static int
 l_dnsname_countlabels(lua_State *L)
 {
 	struct dnsname_ud	*dn = luaL_checkudata(L, 1, DLUA_DNSNAME_MT);
@@ -233,6 +242,68 @@ l_ca_getport(lua_State *L)
 {
 	lua_pushinteger(L, addr_port(luaL_checkudata(L, 1, DLUA_CA_MT)));
 	return 1;
+}
+
+/* An IPv4 address mapped into IPv6 (::ffff:a.b.c.d). */
+static bool
+ca_mapped(const struct sockaddr *sa)
+{
+	static const uint8_t	 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	return sa->sa_family == AF_INET6 && memcmp(((const struct
+	    sockaddr_in6 *)sa)->sin6_addr.s6_addr, prefix, 12) == 0;
+}
+
+static int
+l_ca_ismappedipv4(lua_State *L)
+{
+	lua_pushboolean(L, ca_mapped(luaL_checkudata(L, 1, DLUA_CA_MT)));
+	return 1;
+}
+
+/* The IPv4 address an IPv4-mapped one carries, with its port. */
+static int
+l_ca_maptoipv4(lua_State *L)
+{
+	struct sockaddr		*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
+	struct sockaddr_in	 sin;
+
+	if (!ca_mapped(sa))
+		return luaL_error(L, "mapToIPv4: not an IPv4-mapped address");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = ((struct sockaddr_in6 *)sa)->sin6_port;
+	memcpy(&sin.sin_addr, ((struct sockaddr_in6 *)sa)->sin6_addr.s6_addr +
+	    12, 4);
+	dlua_push_ca(L, (struct sockaddr *)&sin);
+	return 1;
+}
+
+/* Keep the first bits of the address, zero the rest (in place). */
+static int
+l_ca_truncate(lua_State *L)
+{
+	struct sockaddr	*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
+	lua_Integer	 bits = luaL_checkinteger(L, 2);
+	uint8_t		*p;
+	int		 len, i;
+
+	if (sa->sa_family == AF_INET) {
+		p = (uint8_t *)&((struct sockaddr_in *)sa)->sin_addr;
+		len = 4;
+	} else {
+		p = ((struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		len = 16;
+	}
+	if (bits < 0 || bits >= len * 8)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (i * 8 >= bits)
+			p[i] = 0;
+		else if (i * 8 + 8 > bits)
+			p[i] &= (uint8_t)(0xff << (8 - (bits - i * 8)));
+	return 0;
 }
 
 /* SuffixMatchNode and NetmaskGroup objects */
@@ -500,6 +571,26 @@ l_nmg_addmask(lua_State *L)
 	return 0;
 }
 
+/* addMasks({mask, ...}) or addMasks({[mask] = true, ...}), as dnsdist. */
+static int
+l_nmg_addmasks(lua_State *L)
+{
+	struct netmask_group	*ng = luaL_checkudata(L, 1, DLUA_NMG_MT);
+	const char		*s;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		s = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) :
+		    lua_tostring(L, -1);
+		if (s == NULL || netmask_group_add_text(ng, s) == -1)
+			return luaL_error(L, "addMasks: bad netmask '%s'",
+			    s != NULL ? s : "?");
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 static int
 l_nmg_match(lua_State *L)
 {
@@ -531,6 +622,7 @@ static const luaL_Reg dnsname_methods[] = {
 	{ "toStringNoDot", l_dnsname_tostringnodot },
 	{ "countLabels", l_dnsname_countlabels },
 	{ "wirelength", l_dnsname_wirelength },
+	{ "toDNSString", l_dnsname_todnsstring },
 	{ "isPartOf", l_dnsname_ispartof },
 	{ "equal", l_dnsname_equal },
 	{ "makeRelative", l_dnsname_makerelative },
@@ -542,6 +634,10 @@ static const luaL_Reg ca_methods[] = {
 	{ "toString", l_ca_tostring },
 	{ "tostring", l_ca_tostring },
 	{ "toStringWithPort", l_ca_tostringwithport },
+	{ "tostringWithPort", l_ca_tostringwithport },
+	{ "isMappedIPv4", l_ca_ismappedipv4 },
+	{ "mapToIPv4", l_ca_maptoipv4 },
+	{ "truncate", l_ca_truncate },
 	{ "isIPv4", l_ca_isipv4 },
 	{ "isIPv6", l_ca_isipv6 },
 	{ "getPort", l_ca_getport },
@@ -567,6 +663,7 @@ static const luaL_Reg smn_methods[] = {
 
 static const luaL_Reg nmg_methods[] = {
 	{ "addMask", l_nmg_addmask },
+	{ "addMasks", l_nmg_addmasks },
 	{ "match", l_nmg_match },
 	{ "size", l_nmg_size },
 	{ NULL, NULL }

@@ -396,7 +396,7 @@ l_spoofsvcaction(lua_State *L)
 		return luaL_error(L, "SpoofSVCAction: 1 to %d records",
 		    SPOOF_MAX);
 	ac = dlua_act_new(L, ACT_SPOOFSVC);
-	dlua_spoof_options(L, 2, ac);
+	dlua_spoof_options(L, 2, ac, "SpoofSVCAction");
 	h = lua_newuserdata(L, n * 2 * SVC_MAXHINTS * sizeof(*h));
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, 1, (lua_Integer)i);
