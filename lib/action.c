@@ -189,24 +189,69 @@ action_set_desc(struct action *ac, const char *fmt, ...)
 _Atomic bool	rule_add_edns = true;
 _Atomic uint16_t rule_edns_payload = 1232;
 
+/* RD and CD as the client sent them, whatever the rules did (dnsdist's). */
+#define DQ_RD(dq)	(((dq)->dq_qflags & 0x0100) != 0)
+#define DQ_CD(dq)	(((dq)->dq_qflags & 0x0010) != 0)
+
+/*
+ * What the query said of EDNS, before its records go; the OPT record
+ * (where).  dnsq_finish_answer() puts a new one in.
+ */
+static bool
+dnsq_note_edns(struct dnsq *dq, struct dnsopt *o)
+{
+	bool	found = false;
+
+	if (!dq->dq_built) {
+		found = !dq->dq_response && dnspacket_find_opt(dq->dq_pkt,
+		    dq->dq_len, dq->dq_q->q_end, o) == 1;
+		dq->dq_qedns = found && !dq->dq_optadded;
+		dq->dq_qdo = dq->dq_qedns && o->o_do;
+		dq->dq_qpayload = dq->dq_qedns ? o->o_payload : 0;
+		dq->dq_built = true;
+	}
+	dq->dq_ercode = 0;
+	return found;
+}
+
+/*
+ * The query turned into a response as dnsdist turns it, header edits
+ * only: QR and the RCODE set, RD and CD as received, the records kept but
+ * for the OPT record, which dnsq_finish_answer() makes anew.  Where the
+ * OPT record is not the last one, the records go as in
+ * dnsq_to_response().
+ */
+void
+dnsq_turn_response(struct dnsq *dq, int rcode)
+{
+	struct dnsopt	o;
+	uint16_t	ar;
+
+	if (!dnsq_note_edns(dq, &o)) {
+		/* nothing to take out */
+	} else if (o.o_rdoff + o.o_rdlen == dq->dq_len &&
+	    (ar = dnspacket_arcount(dq->dq_pkt)) > 0) {
+		dq->dq_len = o.o_off;
+		dnspacket_set_counts(dq->dq_pkt, dnspacket_qdcount(dq->dq_pkt),
+		    dnspacket_ancount(dq->dq_pkt),
+		    dnspacket_nscount(dq->dq_pkt), ar - 1);
+	} else
+		dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q,
+		    rcode, DQ_RD(dq));
+	dnspacket_set_qr(dq->dq_pkt, true);
+	dnspacket_set_rcode(dq->dq_pkt, rcode);
+	dnspacket_set_rd(dq->dq_pkt, DQ_RD(dq));
+	dnspacket_set_cd(dq->dq_pkt, DQ_CD(dq));
+}
+
 /* The query becomes a response carrying its question only. */
 static void
 dnsq_to_response(struct dnsq *dq, int rcode)
 {
-	bool		rd = dnspacket_rd(dq->dq_pkt);
-	bool		cd = dnspacket_cd(dq->dq_pkt);
+	bool		rd = DQ_RD(dq), cd = DQ_CD(dq);
 	struct dnsopt	o;
 
-	/* What the query said of EDNS, before its records are gone. */
-	if (!dq->dq_built) {
-		dq->dq_qedns = !dq->dq_response && !dq->dq_optadded &&
-		    dnspacket_find_opt(
-		    dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, &o) == 1;
-		dq->dq_qdo = dq->dq_qedns && o.o_do;
-		dq->dq_qpayload = dq->dq_qedns ? o.o_payload : 0;
-		dq->dq_built = true;
-	}
-	dq->dq_ercode = 0;
+	(void)dnsq_note_edns(dq, &o);
 
 	/* As dnsdist: RA mirrors the query's RD unless an option says. */
 	dq->dq_len = dnspacket_make_response(dq->dq_pkt, dq->dq_q, rcode, rd);
@@ -664,7 +709,10 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_NONE;
 	case ACT_RCODE:
 	case ACT_ERCODE:
-		dnsq_to_response(dq, ac->ac_u.rcode & 0xf);
+		/* As dnsdist: the query's records stay, AD off, RA = RD. */
+		dnsq_turn_response(dq, ac->ac_u.rcode & 0xf);
+		dnspacket_set_ad(dq->dq_pkt, false);
+		dnspacket_set_ra(dq->dq_pkt, DQ_RD(dq));
 		/* The upper bits of an extended RCODE live in the OPT. */
 		dq->dq_ercode = (uint8_t)(ac->ac_u.rcode >> 4);
 		spoof_flags(dq, ac);

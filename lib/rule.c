@@ -703,6 +703,7 @@ dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
 	dq->dq_len = len;
 	dq->dq_size = size;
 	dq->dq_q = q;
+	dq->dq_qflags = len >= DNS_HDRLEN ? dnspacket_get16(pkt + 2) : 0;
 	dq->dq_remote = remote;
 	dq->dq_now = now;
 	dq->dq_rnd = rnd;

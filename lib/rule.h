@@ -38,6 +38,7 @@ struct dnsq {
 	const struct sockaddr	*dq_local;	/* NULL when unknown */
 	bool			 dq_tcp;
 	bool			 dq_response;
+	uint16_t		 dq_qflags;	/* the header's flags as received */
 	uint64_t		 dq_now;	/* monotonic ns */
 	uint64_t		*dq_rnd;
 	const char		*dq_pool;	/* "" unless an action chose */
@@ -375,6 +376,11 @@ void		 dnsq_cap_ttls(struct dnsq *, uint32_t max);
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);
+/*
+ * The query made a response by header edits, as a LuaAction's Nxdomain or
+ * an RCodeAction make it: its records stay, the OPT record aside.
+ */
+void		 dnsq_turn_response(struct dnsq *, int rcode);
 /* dq:spoof() and LuaAction's Spoof/SpoofRaw: a verdict (NONE: not ours). */
 int		 dnsq_spoof_addrs(struct dnsq *, const struct sockaddr_storage *,
 		    size_t);

@@ -775,10 +775,10 @@ hook_query_verdict(struct dnsq *dq, lua_Integer code, const char *arg,
 	case 0:	/* Drop */
 		return VERDICT_DROP;
 	case 1:	/* Nxdomain */
-		dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+		dnsq_turn_response(dq, DNS_RCODE_NXDOMAIN);
 		return VERDICT_ANSWER;
 	case 2:	/* Refused */
-		dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+		dnsq_turn_response(dq, DNS_RCODE_REFUSED);
 		return VERDICT_ANSWER;
 	case 3:	/* Spoof */
 	case 13: /* SpoofRaw */
@@ -786,8 +786,8 @@ hook_query_verdict(struct dnsq *dq, lua_Integer code, const char *arg,
 		    dnsq_spoof_text(dq, arg, arglen, code == 13);
 	case 4:	/* Allow */
 		return VERDICT_ALLOW;
-	case 5:	/* HeaderModify */
-		dnspacket_set_qr(dq->dq_pkt, true);
+	case 5:	/* HeaderModify: whatever the hook made of it, as a response */
+		dnsq_turn_response(dq, dnspacket_rcode(dq->dq_pkt));
 		return VERDICT_ANSWER;
 	case 6:	/* Pool */
 		if (arg != NULL) {
@@ -804,7 +804,7 @@ hook_query_verdict(struct dnsq *dq, lua_Integer code, const char *arg,
 		dnsq_answer_truncated(dq);
 		return VERDICT_ANSWER;
 	case 9:	/* ServFail */
-		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		dnsq_turn_response(dq, DNS_RCODE_SERVFAIL);
 		return VERDICT_ANSWER;
 	case 12: /* NoRecurse */
 		dnspacket_set_rd(dq->dq_pkt, false);
