@@ -821,11 +821,66 @@ backend_rates(void *arg)
 	}
 }
 
-/* TeeAction: a copy of the query to another server, answers ignored. */
 static void
-backend_tee_send(struct action *ac, const struct dnsq *dq)
+tee_count(struct action *ac, enum tee_stat st)
+{
+	atomic_fetch_add_explicit(&ac->ac_u.tee.st[st], 1,
+	    memory_order_relaxed);
+}
+
+/*
+ * The answers to TeeAction's copies that have come, counted by RCODE as
+ * dnsdist counts them.  Any thread: the socket is connected and never
+ * blocks, and each datagram is read once.
+ */
+static void
+tee_drain_fd(struct action *ac, int fd)
+{
+	uint8_t	buf[512];
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; fd >= 0 && i < 256; i++) {
+		if ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			tee_count(ac, TEE_RECVERRORS);
+			continue;
+		}
+		if (n < DNS_HDRLEN) {
+			tee_count(ac, TEE_RECVERRORS);
+			continue;
+		}
+		tee_count(ac, TEE_RESPONSES);
+		if (dnspacket_tc(buf))
+			tee_count(ac, TEE_TCPDROPS);
+		switch (dnspacket_rcode(buf)) {
+		case DNS_RCODE_NOERROR:	tee_count(ac, TEE_NOERRORS); break;
+		case DNS_RCODE_NXDOMAIN: tee_count(ac, TEE_NXDOMAINS); break;
+		case DNS_RCODE_REFUSED:	tee_count(ac, TEE_REFUSEDS); break;
+		case DNS_RCODE_SERVFAIL: tee_count(ac, TEE_SERVFAILS); break;
+		default:		tee_count(ac, TEE_OTHERRCODE); break;
+		}
+	}
+}
+
+static void
+backend_tee_drain(struct action *ac)
+{
+	int	fd;
+
+	pthread_mutex_lock(&ac->ac_u.tee.lock);
+	fd = ac->ac_u.tee.fd;
+	pthread_mutex_unlock(&ac->ac_u.tee.lock);
+	tee_drain_fd(ac, fd);
+}
+
+/* The socket of a TeeAction, opened at its first copy; -1 if it failed. */
+static int
+backend_tee_socket(struct action *ac)
 {
 	struct sockaddr	*sa = (struct sockaddr *)&ac->ac_u.tee.addr;
+	struct sockaddr	*la = (struct sockaddr *)&ac->ac_u.tee.local;
 	int		 fd;
 
 	pthread_mutex_lock(&ac->ac_u.tee.lock);
@@ -833,6 +888,7 @@ backend_tee_send(struct action *ac, const struct dnsq *dq)
 		if ((fd = socket(sa->sa_family, SOCK_DGRAM, 0)) != -1 &&
 		    (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 		    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    (la->sa_family != 0 && bind(fd, la, addr_len(la)) == -1) ||
 		    connect(fd, sa, addr_len(sa)) == -1)) {
 			close(fd);
 			fd = -1;
@@ -841,13 +897,37 @@ backend_tee_send(struct action *ac, const struct dnsq *dq)
 		ac->ac_u.tee.fd = fd == -1 ? -2 : fd;
 	}
 	pthread_mutex_unlock(&ac->ac_u.tee.lock);
-	if (fd >= 0 && send(fd, dq->dq_pkt, dq->dq_len, MSG_DONTWAIT) ==
-	    (ssize_t)dq->dq_len)
-		atomic_fetch_add_explicit(&ac->ac_u.tee.sent, 1,
-		    memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(&ac->ac_u.tee.senderrors, 1,
-		    memory_order_relaxed);
+	return fd;
+}
+
+/*
+ * TeeAction: a copy of the query to another server, with the client's
+ * subnet when addECS; the answers are read and counted, never sent on.
+ */
+static void
+backend_tee_send(struct action *ac, const struct dnsq *dq)
+{
+	uint8_t		 copy[UDP_QUERYMAX];
+	const uint8_t	*pkt = dq->dq_pkt;
+	size_t		 len = dq->dq_len;
+	struct netmask	 nm;
+	bool		 hadopt;
+	int		 fd = backend_tee_socket(ac);
+
+	tee_count(ac, TEE_QUERIES);
+	if (fd >= 0 && ac->ac_u.tee.addecs && len <= sizeof(copy)) {
+		memcpy(copy, pkt, len);
+		edns_ecs_source(dq->dq_remote, dq->dq_cf->cf_ecsv4,
+		    dq->dq_cf->cf_ecsv6, &nm);
+		if (edns_add_ecs(copy, &len, sizeof(copy), dq->dq_q, &nm,
+		    dq->dq_cf->cf_ecsoverride, &hadopt) >= 0)
+			pkt = copy;
+		else
+			len = dq->dq_len;
+	}
+	if (fd < 0 || send(fd, pkt, len, MSG_DONTWAIT) != (ssize_t)len)
+		tee_count(ac, TEE_SENDERRORS);
+	tee_drain_fd(ac, fd);
 }
 
 static void
@@ -864,6 +944,7 @@ backend_start(void)
 {
 	rule_tee_send = backend_tee_send;
 	rule_tee_close = backend_tee_close;
+	rule_tee_drain = backend_tee_drain;
 	loop_timer(1000000000ULL, backend_rates, NULL);
 	loop_timer(100000000ULL, backend_collect, NULL);
 }

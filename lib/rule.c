@@ -28,6 +28,10 @@ void	(*rule_lua_release)(struct luafn *);
 bool	(*rule_pool_available)(const char *);
 void	(*rule_tee_send)(struct action *, const struct dnsq *);
 void	(*rule_tee_close)(struct action *);
+void	(*rule_tee_drain)(struct action *);
+const char *const tee_stat_names[TEE_NSTATS] = { "noerrors", "nxdomains",
+    "other-rcode", "queries", "recv-errors", "refuseds", "responses",
+    "send-errors", "servfails", "tcp-drops" };
 
 /* Per-client token buckets for MaxQPSIPRule: bounded, entries expire. */
 struct qpsip_entry {

@@ -162,6 +162,14 @@ enum action_kind {
 
 #define SPOOF_MAX	16
 
+/* TeeAction's counters, in the order of dnsdist's getStats() names. */
+enum tee_stat {
+	TEE_NOERRORS, TEE_NXDOMAINS, TEE_OTHERRCODE, TEE_QUERIES,
+	TEE_RECVERRORS, TEE_REFUSEDS, TEE_RESPONSES, TEE_SENDERRORS,
+	TEE_SERVFAILS, TEE_TCPDROPS, TEE_NSTATS
+};
+extern const char *const tee_stat_names[TEE_NSTATS];
+
 struct action {
 	int			 ac_kind;
 	_Atomic int		 ac_refs;
@@ -223,10 +231,11 @@ struct action {
 		}			 raw;
 		struct {
 			struct sockaddr_storage addr;
+			struct sockaddr_storage local;	/* family 0: any */
+			bool		 addecs;
 			pthread_mutex_t	 lock;
 			int		 fd;	/* -1 until first used */
-			_Atomic uint64_t sent;
-			_Atomic uint64_t senderrors;
+			_Atomic uint64_t st[TEE_NSTATS];
 		}			 tee;
 		struct {
 			uint8_t		 zone[DNSNAME_MAXLEN];
@@ -287,6 +296,8 @@ extern void	(*rule_lua_release)(struct luafn *);
 /* TeeAction: send a copy of the query; release the action's socket. */
 extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
 extern void	(*rule_tee_close)(struct action *);
+/* TeeAction: count the answers to the copies that have come (any thread). */
+extern void	(*rule_tee_drain)(struct action *);
 /* Whether a pool has a server up (PoolAvailableRule), set by the daemon. */
 extern bool	(*rule_pool_available)(const char *);
 

@@ -38,6 +38,52 @@ l_action_gc(lua_State *L)
 	return 0;
 }
 
+/*
+ * action:getStats(): name to value; only TeeAction has any here.  The
+ * answers that have come are counted first.
+ */
+static int
+l_action_getstats(lua_State *L)
+{
+	struct action	*ac = dlua_action_arg(L, 1);
+	int		 i;
+
+	lua_newtable(L);
+	if (ac->ac_kind != ACT_TEE)
+		return 1;
+	if (rule_tee_drain != NULL)
+		rule_tee_drain(ac);
+	for (i = 0; i < TEE_NSTATS; i++) {
+		lua_pushinteger(L, (lua_Integer)atomic_load(
+		    &ac->ac_u.tee.st[i]));
+		lua_setfield(L, -2, tee_stat_names[i]);
+	}
+	return 1;
+}
+
+/* action:printStats(): the same, a "name<TAB>value" line each, sorted. */
+static int
+l_action_printstats(lua_State *L)
+{
+	struct action	*ac = dlua_action_arg(L, 1);
+	int		 i;
+
+	if (ac->ac_kind != ACT_TEE)
+		return 0;
+	if (rule_tee_drain != NULL)
+		rule_tee_drain(ac);
+	for (i = 0; i < TEE_NSTATS; i++)
+		dlua_printf("%s\t%llu\n", tee_stat_names[i],
+		    (unsigned long long)atomic_load(&ac->ac_u.tee.st[i]));
+	return 0;
+}
+
+static const luaL_Reg action_methods[] = {
+	{ "getStats", l_action_getstats },
+	{ "printStats", l_action_printstats },
+	{ NULL, NULL }
+};
+
 static int
 l_action_tostring(lua_State *L)
 {
@@ -493,15 +539,29 @@ l_logresponseaction(lua_State *L)
 static int
 l_teeaction(lua_State *L)
 {
-	const char	*s = luaL_checkstring(L, 1);
-	struct action	*ac = dlua_act_new(L, ACT_TEE);
-	socklen_t	 len;
-	char		 buf[ADDR_MAXTEXT];
+	const char		*s = luaL_checkstring(L, 1);
+	bool			 addecs = lua_toboolean(L, 2);
+	struct sockaddr_storage	 local;
+	struct action		*ac;
+	socklen_t		 len;
+	char			 buf[ADDR_MAXTEXT];
 
+	memset(&local, 0, sizeof(local));
+	if (!lua_isnoneornil(L, 3) && addr_parse(luaL_checkstring(L, 3), 0,
+	    &local, &len) == -1)
+		return luaL_error(L, "TeeAction: bad local address '%s'",
+		    lua_tostring(L, 3));
+	if (lua_toboolean(L, 4))
+		return luaL_error(L, "TeeAction: addProxyProtocol: the PROXY "
+		    "protocol is not built in");
+	lua_settop(L, 1);
+	ac = dlua_act_new(L, ACT_TEE);
 	if (addr_parse(s, 53, &ac->ac_u.tee.addr, &len) == -1)
 		return luaL_error(L, "TeeAction: bad address '%s'", s);
-	action_set_desc(ac, "tee to %s", addr_to_text((struct sockaddr *)
-	    &ac->ac_u.tee.addr, buf, sizeof(buf)));
+	ac->ac_u.tee.addecs = addecs;
+	ac->ac_u.tee.local = local;
+	action_set_desc(ac, "tee to %s%s", addr_to_text((struct sockaddr *)
+	    &ac->ac_u.tee.addr, buf, sizeof(buf)), addecs ? " with ECS" : "");
 	return 1;
 }
 
@@ -727,7 +787,8 @@ static const luaL_Reg globals[] = {
 void
 dlua_open_actions(lua_State *L)
 {
-	dlua_new_type(L, DLUA_ACTION_MT, NULL, l_action_tostring, l_action_gc);
+	dlua_new_type(L, DLUA_ACTION_MT, action_methods, l_action_tostring,
+	    l_action_gc);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);
 	lua_pop(L, 1);
