@@ -251,6 +251,7 @@ l_keysourceip(lua_State *L)
 {
 	lua_Integer	v4 = luaL_optinteger(L, 1, 32);
 	lua_Integer	v6 = luaL_optinteger(L, 2, 128);
+	bool		port = lua_toboolean(L, 3);
 	struct kvs_key	*kk;
 
 	if (v4 < 0 || v4 > 32 || v6 < 0 || v6 > 128)
@@ -259,7 +260,7 @@ l_keysourceip(lua_State *L)
 	kk = push_key(L, KVK_SOURCEIP);
 	kk->kk_v4mask = (uint8_t)v4;
 	kk->kk_v6mask = (uint8_t)v6;
-	kk->kk_port = lua_toboolean(L, 3);
+	kk->kk_port = port;
 	return 1;
 }
 
