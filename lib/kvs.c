@@ -57,7 +57,7 @@ struct kvs {
 	bool			 kv_failing;	/* the last refresh failed */
 	_Atomic bool		 kv_errlogged;	/* lookup errors, this map */
 	/* LMDB */
-	MDB_env			*kv_env;
+	struct kvs_env		*kv_env;
 	MDB_dbi			 kv_dbi;
 	_Atomic uint64_t	 kv_lookups;
 	_Atomic uint64_t	 kv_hits;
@@ -66,6 +66,22 @@ struct kvs {
 	_Atomic uint64_t	 kv_reloaderrors;
 };
 
+/*
+ * An LMDB file is opened once in the process, whatever number of stores
+ * use it: LMDB's locks belong to the process, and closing a second
+ * environment on the same file would drop those of the first.
+ */
+struct kvs_env {
+	LIST_ENTRY(kvs_env)	 e_entry;
+	MDB_env			*e_env;
+	dev_t			 e_dev;
+	ino_t			 e_ino;
+	unsigned		 e_flags;
+	int			 e_refs;	/* under kvs_env_lock */
+};
+
+static LIST_HEAD(, kvs_env) kvs_envs = LIST_HEAD_INITIALIZER(kvs_envs);
+static pthread_mutex_t	kvs_env_lock = PTHREAD_MUTEX_INITIALIZER;
 static LIST_HEAD(, kvs)	kvs_all = LIST_HEAD_INITIALIZER(kvs_all);
 static pthread_mutex_t	kvs_all_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -209,6 +225,71 @@ kvs_cdb_new(const char *path, int refresh, char *err, size_t errlen)
 	return kv;
 }
 
+static void
+kvs_env_unref(struct kvs_env *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&kvs_env_lock);
+	if (--e->e_refs > 0)
+		e = NULL;
+	else
+		LIST_REMOVE(e, e_entry);
+	pthread_mutex_unlock(&kvs_env_lock);
+	if (e != NULL) {
+		mdb_env_close(e->e_env);
+		free(e);
+	}
+}
+
+/* The environment of path, opened or shared; 0 or an LMDB error. */
+static int
+kvs_env_get(const char *path, unsigned flags, struct kvs_env **ep)
+{
+	struct kvs_env	*e;
+	struct stat	 st;
+	int		 rc;
+
+	if (stat(path, &st) == -1)
+		return errno;
+	pthread_mutex_lock(&kvs_env_lock);
+	LIST_FOREACH(e, &kvs_envs, e_entry)
+		if (e->e_dev == st.st_dev && e->e_ino == st.st_ino)
+			break;
+	if (e != NULL) {
+		rc = e->e_flags == flags ? 0 : EEXIST;
+		if (rc == 0)
+			e->e_refs++;
+		pthread_mutex_unlock(&kvs_env_lock);
+		*ep = e;
+		return rc;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		pthread_mutex_unlock(&kvs_env_lock);
+		return ENOMEM;
+	}
+	if ((rc = mdb_env_create(&e->e_env)) != 0) {
+		pthread_mutex_unlock(&kvs_env_lock);
+		free(e);
+		return rc;
+	}
+	if ((rc = mdb_env_set_maxdbs(e->e_env, 128)) != 0 ||
+	    (rc = mdb_env_open(e->e_env, path, flags, 0600)) != 0) {
+		pthread_mutex_unlock(&kvs_env_lock);
+		mdb_env_close(e->e_env);
+		free(e);
+		return rc;
+	}
+	e->e_dev = st.st_dev;
+	e->e_ino = st.st_ino;
+	e->e_flags = flags;
+	e->e_refs = 1;
+	LIST_INSERT_HEAD(&kvs_envs, e, e_entry);
+	pthread_mutex_unlock(&kvs_env_lock);
+	*ep = e;
+	return 0;
+}
+
 struct kvs *
 kvs_lmdb_new(const char *path, const char *db, bool nolock, char *err,
     size_t errlen)
@@ -221,28 +302,34 @@ kvs_lmdb_new(const char *path, const char *db, bool nolock, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((rc = mdb_env_create(&kv->kv_env)) != 0)
-		goto fail;
-	if ((rc = mdb_env_set_maxdbs(kv->kv_env, 128)) != 0 ||
-	    (rc = mdb_env_open(kv->kv_env, path, MDB_NOSUBDIR | MDB_RDONLY |
-	    (nolock ? MDB_NOLOCK : 0), 0600)) != 0)
-		goto fail;
-	if ((rc = mdb_txn_begin(kv->kv_env, NULL, MDB_RDONLY, &txn)) != 0)
-		goto fail;
-	if ((rc = mdb_dbi_open(txn, *db == '\0' ? NULL : db, 0,
-	    &kv->kv_dbi)) != 0) {
-		mdb_txn_abort(txn);
+	if ((rc = kvs_env_get(path, MDB_NOSUBDIR | MDB_RDONLY |
+	    (nolock ? MDB_NOLOCK : 0), &kv->kv_env)) == EEXIST) {
+		snprintf(err, errlen, "%s: already opened %s noLock", path,
+		    nolock ? "without" : "with");
 		goto fail;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		goto fail;
+	if (rc != 0 ||
+	    (rc = mdb_txn_begin(kv->kv_env->e_env, NULL, MDB_RDONLY,
+	    &txn)) != 0)
+		goto lmdbfail;
+	/* Opening a database is for one transaction of the process at once. */
+	pthread_mutex_lock(&kvs_env_lock);
+	rc = mdb_dbi_open(txn, *db == '\0' ? NULL : db, 0, &kv->kv_dbi);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	pthread_mutex_unlock(&kvs_env_lock);
+	if (rc != 0)
+		goto lmdbfail;
 	kvs_publish(kv);
 	return kv;
+lmdbfail:
+	snprintf(err, errlen, "%s%s%s: %s", path, *db != '\0' ?
+	    ", database " : "", db, mdb_strerror(rc));
 fail:
-	snprintf(err, errlen, "%s%s%s: %s", path, *db != '\0' ? ", database " :
-	    "", db, mdb_strerror(rc));
-	if (kv->kv_env != NULL)
-		mdb_env_close(kv->kv_env);
+	if (rc != EEXIST)
+		kvs_env_unref(kv->kv_env);
 	free(kv->kv_path);
 	pthread_mutex_destroy(&kv->kv_lock);
 	free(kv);
@@ -266,8 +353,7 @@ kvs_unref(struct kvs *kv)
 	pthread_mutex_unlock(&kvs_all_lock);
 	/* No reference is left, so no reader either. */
 	cdbmap_free(atomic_load(&kv->kv_map));
-	if (kv->kv_env != NULL)
-		mdb_env_close(kv->kv_env);
+	kvs_env_unref(kv->kv_env);
 	pthread_mutex_destroy(&kv->kv_lock);
 	free(kv->kv_path);
 	free(kv);
@@ -341,7 +427,7 @@ lmdb_get_value(struct kvs *kv, const void *key, size_t klen, void *val,
 	MDB_val		 k = { klen, (void *)(uintptr_t)key }, v;
 	int		 rc;
 
-	if (mdb_txn_begin(kv->kv_env, NULL, MDB_RDONLY, &txn) != 0)
+	if (mdb_txn_begin(kv->kv_env->e_env, NULL, MDB_RDONLY, &txn) != 0)
 		return -1;
 	if (!range)
 		rc = mdb_get(txn, kv->kv_dbi, &k, &v);
