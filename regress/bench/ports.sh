@@ -74,6 +74,11 @@ start_responder() {
 	[ -f "$work/r$1.ready" ] || die "responder $1 not ready, see $work/r$1.log"
 }
 
+# ticks PID: the CPU time of a process (utime + stime), in CLK_TCK ticks.
+ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
 # ctl CMD: one console command through our console client, bounded
 # ($OURS, the key $KEY, the control socket on 127.0.0.1:$cport).
 ctl() {
