@@ -57,6 +57,7 @@ struct kvs {
 	time_t			 kv_next;
 	bool			 kv_failing;	/* the last refresh failed */
 	_Atomic bool		 kv_errlogged;	/* lookup errors, this map */
+	_Atomic uint64_t	 kv_errbase;	/* kv_errors when it came */
 	/* LMDB */
 	struct kvs_env		*kv_env;
 	MDB_dbi			 kv_dbi;
@@ -514,6 +515,7 @@ kvs_refresh(struct kvs *kv, bool force, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&kv->kv_lock);
 	old = atomic_exchange_explicit(&kv->kv_map, m, memory_order_acq_rel);
+	atomic_store(&kv->kv_errbase, GET(kv->kv_errors));
 	atomic_store(&kv->kv_errlogged, false);
 	pthread_mutex_unlock(&kv->kv_lock);
 	qsbr_retire(&old->m_q, cdbmap_reclaim);
@@ -547,7 +549,7 @@ kvs_refresh_all(time_t now, void (*log)(const char *))
 			if (rc != 0)
 				kv->kv_failing = rc == -1;
 		}
-		if ((n = GET(kv->kv_errors)) > 0 &&
+		if ((n = GET(kv->kv_errors)) > atomic_load(&kv->kv_errbase) &&
 		    !atomic_exchange(&kv->kv_errlogged, true)) {
 			snprintf(line, sizeof(line), "key-value store %s: "
 			    "lookups failed (%llu so far): a damaged file, or "
