@@ -64,6 +64,12 @@ EDIT_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libedit)
 EDIT_LIBS ?=	$(shell $(PKG_CONFIG) --libs libedit)
 OS_CFLAGS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --cflags $(OS_PC)))
 OS_LIBS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --libs $(OS_PC)))
+# tinycdb and LMDB (the key-value stores).  Debian's libcdb-dev ships a
+# libcdb.pc; where tinycdb comes without one, plain -lcdb is enough.
+CDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
+CDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
+LMDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags lmdb)
+LMDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs lmdb)
 ATF_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags atf-c 2>/dev/null)
 ATF_LIBS ?=	$(shell $(PKG_CONFIG) --libs atf-c 2>/dev/null)
 
@@ -88,10 +94,11 @@ endif
 
 CFLAGS ?=	$(OPT)
 CFLAGS +=	-std=c11 -pthread $(WARNINGS)
-CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS)
+CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS) \
+		$(CDB_CFLAGS) $(LMDB_CFLAGS)
 CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
-LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(OS_LIBS) -lm
+LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(OS_LIBS) -lm
 
 LIB_OBJS =	$(LIB_SRCS:.c=.o)
 DNSDIST_OBJS =	$(DNSDIST_SRCS:.c=.o)
@@ -131,7 +138,7 @@ FUZZ_SECONDS ?=	60
 
 regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(WARNINGS) $(CPPFLAGS) -o $@ $< \
-	    $(FUZZ_LIB_SRCS) $(SODIUM_LIBS) $(OS_LIBS)
+	    $(FUZZ_LIB_SRCS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(OS_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 	@sh regress/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

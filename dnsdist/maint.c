@@ -2,8 +2,9 @@
  * Maintenance: once a second, the configuration's maintenance() function
  * runs in the main loop between batches (as a console command would, so it
  * may change anything), while a thread of its own does the slow sweeps that
- * need no Lua: expired cache entries every setCacheCleaningDelay() seconds
- * and expired dynamic blocks.
+ * need no Lua: expired cache entries every setCacheCleaningDelay() seconds,
+ * expired dynamic blocks, and CDB files that changed (read again here, off
+ * the packet path and the main loop).
  */
 #include <sys/types.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "cache.h"
 #include "dnsdist.h"
 #include "dynblock.h"
+#include "kvs.h"
 #include "lua.h"
 #include "qsbr.h"
 #include "stats.h"
@@ -59,6 +61,12 @@ maint_caches(int pct)
 		    pcache_config(pc)->pc_keepstale && cache_pools_down(pc));
 }
 
+static void
+maint_log_warn(const char *line)
+{
+	log_warnx("%s", line);
+}
+
 static void *
 maint_main(void *arg)
 {
@@ -93,6 +101,7 @@ maint_main(void *arg)
 			dynblock_purge(now);
 			lastpurge = now;
 		}
+		kvs_refresh_all(time(NULL), maint_log_warn);
 		/* Cache entries replaced or removed since the last pass. */
 		(void)qsbr_reclaim();
 		pthread_mutex_lock(&maint_lock);

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "edns.h"
+#include "kvs.h"
 #include "rule.h"
 
 /* Every LogAction with a file, for action_log_reopen(). */
@@ -77,6 +78,11 @@ action_unref(struct action *ac)
 	case ACT_RSETTAG:
 		free(ac->ac_u.tag.name);
 		free(ac->ac_u.tag.value);
+		break;
+	case ACT_KVS:
+		kvs_unref(ac->ac_u.kvs.kl_store);
+		kvs_key_free(ac->ac_u.kvs.kl_key);
+		free(ac->ac_u.kvs.kl_tag);
 		break;
 	case ACT_RLIMITTTL:
 	case ACT_RCLEARTYPES:
@@ -677,20 +683,28 @@ action_spoof_packet(struct action *ac, struct dnsq *dq)
 	return VERDICT_ANSWER;
 }
 
+int
+dnsq_tag_slot(struct dnsq *dq, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < dq->dq_ntags; i++)
+		if (strcmp(dq->dq_tags[i].t_name, name) == 0)
+			return i;
+	if (dq->dq_ntags == DQ_MAXTAGS)
+		return -1;
+	dq->dq_tags[i].t_name = name;
+	dq->dq_tags[i].t_value = "";
+	return dq->dq_ntags++;
+}
+
 static void
 dq_set_tag(struct dnsq *dq, const char *name, const char *value)
 {
 	int	i;
 
-	for (i = 0; i < dq->dq_ntags; i++)
-		if (strcmp(dq->dq_tags[i].t_name, name) == 0) {
-			dq->dq_tags[i].t_value = value;
-			return;
-		}
-	if (dq->dq_ntags < DQ_MAXTAGS) {
-		dq->dq_tags[dq->dq_ntags].t_name = name;
-		dq->dq_tags[dq->dq_ntags++].t_value = value;
-	}
+	if ((i = dnsq_tag_slot(dq, name)) != -1)
+		dq->dq_tags[i].t_value = value;
 }
 
 int
@@ -791,6 +805,10 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_SETTAG:
 	case ACT_RSETTAG:
 		dq_set_tag(dq, ac->ac_u.tag.name, ac->ac_u.tag.value);
+		return VERDICT_NONE;
+	case ACT_KVS:
+		kvs_action(ac->ac_u.kvs.kl_store, ac->ac_u.kvs.kl_key,
+		    ac->ac_u.kvs.kl_range, ac->ac_u.kvs.kl_tag, dq);
 		return VERDICT_NONE;
 	case ACT_MAXRETTTL:
 	case ACT_RMAXRETTTL:

@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "config.h"
 #include "server.h"
+#include "kvs.h"
 #include "rule.h"
 #include "siphash.h"
 
@@ -136,6 +137,10 @@ selector_unref(struct selector *se)
 		break;
 	case SEL_POOLOUTSTANDING:
 		free(se->se_u.outstanding.pool);
+		break;
+	case SEL_KVS:
+		kvs_unref(se->se_u.kvs.kl_store);
+		kvs_key_free(se->se_u.kvs.kl_key);
 		break;
 	case SEL_MAXQPSIP:
 		if (se->se_u.qpsip != NULL) {
@@ -628,6 +633,9 @@ selector_match(struct selector *se, struct dnsq *dq)
 		    dq->dq_pkt[oi.o_ttloff + 1] > se->se_u.num;
 	case SEL_EDNSOPTION:
 		return match_edns_option(dq, (uint16_t)se->se_u.num);
+	case SEL_KVS:
+		return kvs_match(se->se_u.kvs.kl_store, se->se_u.kvs.kl_key,
+		    se->se_u.kvs.kl_range, dq);
 	}
 	return false;
 }

@@ -90,11 +90,21 @@ enum selector_kind {
 	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
 	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
-	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING
+	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS
 };
 
 struct qpsip_table;
 struct timedipset;
+struct kvs;
+struct kvs_key;
+
+/* KeyValueStore*Lookup{Rule,Action}: the store, the key, the tag. */
+struct kvs_lookup_args {
+	struct kvs	*kl_store;
+	struct kvs_key	*kl_key;
+	bool		 kl_range;
+	char		*kl_tag;		/* actions only */
+};
 struct pcache;
 struct pool;
 
@@ -143,6 +153,7 @@ struct selector {
 		}			 list;
 		struct selector		*inner;
 		struct luafn		*luafn;
+		struct kvs_lookup_args	 kvs;
 	}			 se_u;
 };
 
@@ -153,7 +164,7 @@ enum action_kind {
 	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
 	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
-	ACT_SPOOFPACKET, ACT_SPOOFSVC,
+	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_KVS,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
 	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
@@ -250,6 +261,7 @@ struct action {
 			bool		 inauth;	/* else additional */
 		}			 soa;
 		struct luafn		*luafn;
+		struct kvs_lookup_args	 kvs;
 	}			 ac_u;
 };
 
@@ -374,6 +386,11 @@ void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
  * it has none (or on ENOMEM); give them to the response's dq, then free.
  */
 struct dq_tagset;
+/*
+ * The slot of the tag name in dq, made with the value "" when there is
+ * none; -1 when every slot is taken.  name must outlive the query.
+ */
+int		 dnsq_tag_slot(struct dnsq *, const char *name);
 struct dq_tagset *dnsq_tags_save(const struct dnsq *);
 void		 dnsq_tags_load(struct dnsq *, const struct dq_tagset *);
 void		 dnsq_tags_free(struct dq_tagset *);

@@ -27,6 +27,7 @@ LIB_SRCS = \
 	lib/ring.c \
 	lib/qcount.c \
 	lib/settings.c \
+	lib/kvs.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
@@ -41,6 +42,7 @@ LIB_SRCS = \
 	lib/lua/lua_dq.c \
 	lib/lua/lua_ring.c \
 	lib/lua/lua_cache.c \
+	lib/lua/lua_kvs.c \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \

@@ -8,7 +8,7 @@ Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
-	    python3-prometheus-client"
+	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -31,13 +31,13 @@ Linux)
 	done
 	;;
 OpenBSD)
-	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf tinycdb lmdb" >&2
 	;;
 *)
-	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2
+	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB, ATF and Kyua" >&2
 	;;
 esac
 exit 0

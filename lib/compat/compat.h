@@ -9,9 +9,27 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/*
+ * A hint that p (len bytes, aligned to COMPAT_HUGEPAGE) is read at random
+ * and had better be mapped with large pages: Linux's transparent huge
+ * pages in their "madvise" mode.  Nothing elsewhere.
+ */
+#define COMPAT_HUGEPAGE	(2 * 1024 * 1024)
+static inline void
+compat_hugepages(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, len, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
 
 /* Bind addresses the host does not have (yet).  0 or -1 with errno. */
 int	compat_nonlocal_bind(int fd, int family);

@@ -406,6 +406,7 @@ dlua_open(void)
 	dlua_open_console(L);
 	dlua_open_ring(L);
 	dlua_open_cache(L);
+	dlua_open_kvs(L);
 	dlua_open_dynblock(L);
 	dlua_open_web(L);
 	dlua_open_misc(L);

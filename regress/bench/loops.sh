@@ -107,14 +107,6 @@ conf() {
 	} >"$work/d$1.conf"
 }
 
-ctl() {
-	timeout 10 "$OURS" -C /dev/null -k "$KEY" -c "127.0.0.1:$cport" -e "$1"
-}
-
-ticks() {
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
 # run N ROUND: one run with N loops; appends "N qps lost us/q minshare
 # shares..." to $work/raw.
 run() {

@@ -23,8 +23,10 @@ cleanup() {
 # (10 s at most; else die, pointing at LOG).
 wait_answer() {
 	_i=0
+	# dig prints its errors on stdout too: look for an address line.
 	until dig @127.0.0.1 -p "$1" +tries=1 +time=1 +short \
-	    ready.bench.example. A 2>/dev/null | grep -q .; do
+	    ready.bench.example. A 2>/dev/null |
+	    grep -qE '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'; do
 		_i=$((_i + 1))
 		[ $_i -lt 100 ] || die "nothing answers on port $1, see $2"
 		sleep 0.1
@@ -70,6 +72,11 @@ start_responder() {
 		_i=$((_i + 1))
 	done
 	[ -f "$work/r$1.ready" ] || die "responder $1 not ready, see $work/r$1.log"
+}
+
+# ticks PID: the CPU time of a process (utime + stime), in CLK_TCK ticks.
+ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
 # ctl CMD: one console command through our console client, bounded
