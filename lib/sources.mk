@@ -27,6 +27,7 @@ LIB_SRCS = \
 	lib/ring.c \
 	lib/qcount.c \
 	lib/settings.c \
+	lib/proxyproto.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
