@@ -15,6 +15,7 @@
 #include "dnspacket.h"
 #include "lua.h"
 #include "netmask.h"
+#include "proxyproto.h"
 #include "rule.h"
 
 /* Userdata holding one reference to an action. */
@@ -182,6 +183,49 @@ l_setednsoptionaction(lua_State *L)
 	ac->ac_u.raw.code = (uint16_t)code;
 	ac->ac_u.raw.len = (uint16_t)len;
 	action_set_desc(ac, "add EDNS Option (code=%d)", (int)code);
+	return 1;
+}
+
+static int
+l_setppvaluesaction(lua_State *L)
+{
+	struct pp_tlvs	*l;
+	struct action	*ac;
+
+	ac = dlua_act_new(L, ACT_PPSET);
+	l = dlua_pp_values(L, 1, "SetProxyProtocolValuesAction");
+	if (l != NULL && (ac->ac_u.raw.data = malloc(l->pt_len)) == NULL) {
+		pp_tlvs_free(l);
+		return luaL_error(L, "out of memory");
+	}
+	if (l != NULL) {
+		memcpy(ac->ac_u.raw.data, l->pt_buf, l->pt_len);
+		ac->ac_u.raw.len = (uint16_t)l->pt_len;
+	}
+	pp_tlvs_free(l);
+	action_set_desc(ac, "set Proxy-Protocol values");
+	return 1;
+}
+
+static int
+l_setaddppvalueaction(lua_State *L)
+{
+	lua_Integer	 t = luaL_checkinteger(L, 1);
+	size_t		 len;
+	const char	*v = luaL_checklstring(L, 2, &len);
+	struct action	*ac;
+
+	if (t < 0 || t > 255 || len > PP_TLVMAX - 3)
+		return luaL_error(L, "SetAdditionalProxyProtocolValueAction: "
+		    "type must be from 0 to 255, value at most %d bytes",
+		    PP_TLVMAX - 3);
+	ac = dlua_act_new(L, ACT_PPADD);
+	if ((ac->ac_u.raw.data = malloc(len + 1)) == NULL)
+		return luaL_error(L, "out of memory");
+	memcpy(ac->ac_u.raw.data, v, len);
+	ac->ac_u.raw.code = (uint16_t)t;
+	ac->ac_u.raw.len = (uint16_t)len;
+	action_set_desc(ac, "add a Proxy-Protocol value of type %d", (int)t);
 	return 1;
 }
 
@@ -683,6 +727,8 @@ static const luaL_Reg globals[] = {
 	{ "ECSPrefixLengthAction", l_setecsprefixlengthaction },
 	{ "SkipCacheAction", l_setskipcacheaction },
 	{ "SetTagAction", l_settagaction },
+	{ "SetProxyProtocolValuesAction", l_setppvaluesaction },
+	{ "SetAdditionalProxyProtocolValueAction", l_setaddppvalueaction },
 	{ "TagAction", l_settagaction },
 	{ "LogAction", l_logaction },
 	{ "ContinueAction", l_continueaction },

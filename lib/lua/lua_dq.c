@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "dnsname.h"
 #include "dnspacket.h"
 #include "lua.h"
+#include "proxyproto.h"
 #include "qcount.h"
 #include "rule.h"
 #include "settings.h"
@@ -315,6 +317,84 @@ l_dq_editttls(lua_State *L)
 	return 0;
 }
 
+struct pp_tlvs *
+dlua_pp_values(lua_State *L, int idx, const char *fn)
+{
+	const char	*val[256] = { NULL };
+	size_t		 len[256];
+	struct pp_tlvs	*l = NULL;
+	lua_Integer	 t;
+	int		 i, isnum;
+
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pushvalue(L, -2);
+		t = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || t < 0 || t > 255 || lua_type(L, -2) !=
+		    LUA_TSTRING)
+			luaL_error(L, "%s: values must be { [type] = \"value\" }"
+			    " with types from 0 to 255", fn);
+		val[t] = lua_tolstring(L, -2, &len[t]);
+		lua_pop(L, 2);
+	}
+	/* The strings stay in the table while it is on the stack. */
+	for (i = 0; i < 256; i++)
+		if (val[i] != NULL && pp_tlvs_add(&l, (uint8_t)i, val[i],
+		    len[i]) == -1) {
+			pp_tlvs_free(l);
+			luaL_error(L, "%s: values too long for a header", fn);
+		}
+	return l;
+}
+
+/* dq:getProxyProtocolValues(): { [type] = value } */
+static int
+l_dq_getppvalues(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const uint8_t	*v;
+	size_t		 off = 0;
+	uint16_t	 vlen;
+	uint8_t		 t;
+
+	lua_newtable(L);
+	while (dq->dq_pp != NULL && proxyproto_tlv_next(dq->dq_pp->pt_buf,
+	    dq->dq_pp->pt_len, &off, &t, &v, &vlen)) {
+		lua_pushlstring(L, (const char *)v, vlen);
+		lua_rawseti(L, -2, t);
+	}
+	return 1;
+}
+
+static int
+l_dq_addppvalue(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 t = luaL_checkinteger(L, 2);
+	size_t		 len;
+	const char	*v = luaL_checklstring(L, 3, &len);
+
+	if (t < 0 || t > 255)
+		return luaL_error(L, "addProxyProtocolValue: type %I is not "
+		    "from 0 to 255", t);
+	if (pp_tlvs_add(&dq->dq_pp, (uint8_t)t, v, len) == -1)
+		return luaL_error(L, "addProxyProtocolValue: too long for a "
+		    "header");
+	return 0;
+}
+
+static int
+l_dq_setppvalues(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct pp_tlvs	*l = dlua_pp_values(L, 2, "setProxyProtocolValues");
+
+	pp_tlvs_free(dq->dq_pp);
+	dq->dq_pp = l;
+	return 0;
+}
+
 static int
 l_dq_index(lua_State *L)
 {
@@ -371,6 +451,13 @@ l_dq_index(lua_State *L)
 		lua_pushcfunction(L, l_dq_gettrailingdata);
 	else if (strcmp(k, "setTrailingData") == 0)
 		lua_pushcfunction(L, l_dq_settrailingdata);
+	else if (strcmp(k, "getProxyProtocolValues") == 0)
+		lua_pushcfunction(L, l_dq_getppvalues);
+	/* Values go with the query to its backend, not with an answer. */
+	else if (strcmp(k, "addProxyProtocolValue") == 0 && !dq->dq_response)
+		lua_pushcfunction(L, l_dq_addppvalue);
+	else if (strcmp(k, "setProxyProtocolValues") == 0 && !dq->dq_response)
+		lua_pushcfunction(L, l_dq_setppvalues);
 	else
 		lua_pushnil(L);
 	return 1;
@@ -468,6 +555,40 @@ hook_match(struct luafn *fn, struct dnsq *dq)
 	return r;
 }
 
+/*
+ * DNSAction.Spoof from a hook, as dnsdist reads its text: addresses
+ * ("192.0.2.1,2001:db8::1") answer A and AAAA queries, anything else is
+ * the target of a CNAME.
+ */
+static int
+hook_spoof(struct dnsq *dq, const char *text)
+{
+	struct action	 ac;
+	char		 buf[256], *p, *tok;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.ac_aa = ac.ac_ad = ac.ac_ra = -1;
+	ac.ac_u.spoof.ttl = 60;
+	ac.ac_kind = ACT_SPOOF;
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (p = buf; (tok = strsep(&p, ",")) != NULL &&
+	    ac.ac_u.spoof.n < SPOOF_MAX; ) {
+		socklen_t sl;
+
+		if (addr_parse(tok, 0, &ac.ac_u.spoof.addrs[ac.ac_u.spoof.n],
+		    &sl) == -1)
+			break;
+		ac.ac_u.spoof.n++;
+	}
+	if (ac.ac_u.spoof.n == 0) {
+		if (dnsname_from_text(text, ac.ac_u.spoof.cname,
+		    &ac.ac_u.spoof.cnamelen) == -1)
+			return VERDICT_NONE;
+		ac.ac_kind = ACT_SPOOFCNAME;
+	}
+	return action_apply(&ac, dq);
+}
+
 /* DNSAction.* and DNSResponseAction.* codes to verdicts. */
 static int
 hook_action(struct luafn *fn, struct dnsq *dq)
@@ -499,6 +620,9 @@ hook_action(struct luafn *fn, struct dnsq *dq)
 			v = VERDICT_ANSWER; break;
 		case 2:	dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
 			v = VERDICT_ANSWER; break;
+		case 3:	if (arg != NULL)			/* Spoof */
+				v = hook_spoof(dq, arg);
+			break;
 		case 4:	v = VERDICT_ALLOW; break;		/* Allow */
 		case 5:	dnspacket_set_qr(dq->dq_pkt, true);	/* HeaderModify */
 			v = VERDICT_ANSWER; break;
