@@ -63,14 +63,14 @@ enum pp_result
 proxyproto_parse(const uint8_t *buf, size_t len, size_t max,
     struct proxyproto *pp, size_t *used)
 {
-	size_t		total, alen, off;
+	size_t		total, alen = 0, off;
 	const uint8_t	*v;
 	uint16_t	vlen;
 	uint8_t		t;
 
 	memset(pp, 0, sizeof(*pp));
 	/* A wrong byte is wrong however few have come (v1 too). */
-	if (memcmp(buf, pp_sig, len < sizeof(pp_sig) ? len :
+	if (len > 0 && memcmp(buf, pp_sig, len < sizeof(pp_sig) ? len :
 	    sizeof(pp_sig)) != 0)
 		return PP_INVALID;
 	if (len < PP_HDRLEN) {
