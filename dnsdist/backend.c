@@ -350,15 +350,61 @@ slot_put(struct backend_loop *bl, uint32_t idx)
 		dnsq_tags_free(sl->sl_tags);
 		sl->sl_tags = NULL;
 	}
+	if (sl->sl_pp != NULL) {
+		free(sl->sl_pp);
+		sl->sl_pp = NULL;
+	}
 	inflight_put(&bl->bl_ids, idx);
 	atomic_fetch_sub_explicit(&bl->bl_ds->ds_outstanding, 1,
 	    memory_order_relaxed);
 }
 
-void
-backend_send_query(struct server *ds, const struct dnsq *dq,
+/* The client the rings and the response rules see. */
+static const struct sockaddr *
+slot_client(const struct slot *sl)
+{
+	return (const struct sockaddr *)(sl->sl_pp != NULL ?
+	    &sl->sl_pp->sp_client : &sl->sl_client);
+}
+
+/*
+ * The slot's PROXY protocol part: the client of dq, and the header (hdr,
+ * kept from before a failover, or made for dq's client and destination
+ * and its values).  NULL on ENOMEM or when the header cannot be made.
+ */
+static struct slot_pp *
+slot_pp_new(const struct dnsq *dq, uint16_t listener,
+    const struct compat_dst *dst, const uint8_t *hdr, size_t hdrlen)
+{
+	struct slot_pp		*sp;
+	struct sockaddr_in6	 lbuf;
+	const struct sockaddr	*local = dq->dq_local;
+	size_t			 tlvlen = dq->dq_pp != NULL ?
+				    dq->dq_pp->pt_len : 0;
+
+	if (local == NULL)
+		local = frontend_local(&listeners[listener], dst, &lbuf);
+	if ((sp = malloc(sizeof(*sp) + (hdr != NULL ? hdrlen :
+	    PP_HDRLEN + 36 + tlvlen))) == NULL)
+		return NULL;
+	memset(&sp->sp_client, 0, sizeof(sp->sp_client));
+	memcpy(&sp->sp_client, dq->dq_remote, addr_len(dq->dq_remote));
+	if (hdr != NULL) {
+		memcpy(sp->sp_hdr, hdr, hdrlen);
+		sp->sp_hdrlen = hdrlen;
+	} else if ((sp->sp_hdrlen = proxyproto_build(sp->sp_hdr,
+	    PP_HDRLEN + 36 + tlvlen, dq->dq_remote, local, dq->dq_tcp,
+	    tlvlen > 0 ? dq->dq_pp->pt_buf : NULL, tlvlen)) == 0) {
+		free(sp);
+		return NULL;
+	}
+	return sp;
+}
+
+static void
+backend_send(struct server *ds, const struct dnsq *dq,
     const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
-    const struct compat_dst *dst)
+    const struct compat_dst *dst, const uint8_t *hdr, size_t hdrlen)
 {
 	const struct dnsquestion *q = dq->dq_q;
 	uint8_t			*pkt = dq->dq_pkt;
@@ -368,6 +414,8 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	struct backend_sock	*bs;
 	struct slot		*sl;
 	struct compat_mmsg	*m;
+	struct slot_pp		*sp = NULL;
+	struct iovec		*iov;
 	long			 idx;
 	unsigned int		 i;
 	uint16_t		 id;
@@ -379,7 +427,11 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	/* This loop's part; its sockets join the loop at its first query. */
 	bl = be != NULL ? be->be_loops[loop_index] : NULL;
 	if (bl == NULL || (!bl->bl_polled && backend_adopt(bl) == -1) ||
+	    ((hdr != NULL || ds->ds_proxyproto || dq->dq_remote != from ||
+	    dq->dq_pp != NULL) && (sp = slot_pp_new(dq, listener, dst, hdr,
+	    hdrlen)) == NULL) ||
 	    (idx = inflight_get(&bl->bl_ids)) == -1) {
+		free(sp);
 		/* Every ID is in flight: never put two queries on one. */
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
 		    memory_order_relaxed);
@@ -405,6 +457,7 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	sl->sl_tries = dq->dq_tries;
 	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
 	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
+	sl->sl_pp = sp;
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
 		/* A copy that does not fit before the end starts over. */
@@ -429,10 +482,18 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	i = bs->bs_nout++;
 	m = &bs->bs_out[i];
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));
-	bs->bs_outiov[i].iov_base = pkt;
-	bs->bs_outiov[i].iov_len = len;
-	m->cm_hdr.msg_iov = &bs->bs_outiov[i];
+	iov = bs->bs_outiov[i];
+	m->cm_hdr.msg_iov = iov;
 	m->cm_hdr.msg_iovlen = 1;
+	/* useProxyProtocol: the header goes in front of every query. */
+	if (sp != NULL && ds->ds_proxyproto) {
+		iov->iov_base = sp->sp_hdr;
+		iov->iov_len = sp->sp_hdrlen;
+		iov++;
+		m->cm_hdr.msg_iovlen = 2;
+	}
+	iov->iov_base = pkt;
+	iov->iov_len = len;
 	if (!bl->bl_pending) {
 		bl->bl_pending = true;
 		bm->bm_flushq[bm->bm_nflushq++] = bl;
@@ -440,6 +501,14 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
 	if (bs->bs_nout == UDP_BATCH) {
 		backend_flush_all();
 	}
+}
+
+void
+backend_send_query(struct server *ds, const struct dnsq *dq,
+    const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
+    const struct compat_dst *dst)
+{
+	backend_send(ds, dq, from, fromlen, listener, dst, NULL, 0);
 }
 
 /*
@@ -545,7 +614,7 @@ backend_resend(struct backend_loop *bl)
 			continue;
 		/* The copy still has the client's ID. */
 		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
-		    (struct sockaddr *)&sl->sl_client, loop_now, &bm->bm_rnd);
+		    slot_client(sl), loop_now, &bm->bm_rnd);
 		dq.dq_delayms = sl->sl_delayms;
 		dq.dq_cache = sl->sl_cache;
 		dq.dq_ckey = sl->sl_ckey;
@@ -557,9 +626,11 @@ backend_resend(struct backend_loop *bl)
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
 		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
-		backend_send_query(to, &dq, (struct sockaddr *)&sl->sl_client,
+		backend_send(to, &dq, (struct sockaddr *)&sl->sl_client,
 		    addr_len((struct sockaddr *)&sl->sl_client),
-		    sl->sl_listener, &sl->sl_dst);
+		    sl->sl_listener, &sl->sl_dst, sl->sl_pp != NULL ?
+		    sl->sl_pp->sp_hdr : NULL, sl->sl_pp != NULL ?
+		    sl->sl_pp->sp_hdrlen : 0);
 		slot_put(bl, i);
 	}
 }
@@ -581,9 +652,10 @@ backend_failover_run(void)
 static void
 backend_flush_sock(struct backend_loop *bl, struct backend_sock *bs)
 {
-	unsigned int	done = 0;
-	int		n;
-	long		idx;
+	struct msghdr	*m;
+	unsigned int	 done = 0;
+	int		 n;
+	long		 idx;
 
 	while (done < bs->bs_nout) {
 		n = compat_sendmmsg(bs->bs_fd, &bs->bs_out[done],
@@ -597,8 +669,9 @@ backend_flush_sock(struct backend_loop *bl, struct backend_sock *bs)
 			break;
 		}
 		/* Release the slot of the query that could not go. */
-		if ((idx = inflight_byid(&bl->bl_ids,
-		    dnspacket_id(bs->bs_outiov[done].iov_base))) != -1)
+		m = &bs->bs_out[done].cm_hdr;
+		if ((idx = inflight_byid(&bl->bl_ids, dnspacket_id(
+		    m->msg_iov[m->msg_iovlen - 1].iov_base))) != -1)
 			slot_put(bl, (uint32_t)idx);
 		atomic_fetch_add_explicit(&bl->bl_ds->ds_senderrors, 1,
 		    memory_order_relaxed);
@@ -684,8 +757,8 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	li = &listeners[sl->sl_listener];
 	if (pipeline_response_needed(sl->sl_cache, sl->sl_ttlcap)) {
-		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q,
-		    (struct sockaddr *)&sl->sl_client, loop_now, &bm->bm_rrnd);
+		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q, slot_client(sl),
+		    loop_now, &bm->bm_rrnd);
 		dnsq_tags_load(&dq, sl->sl_tags);
 		dq.dq_ttlcap = sl->sl_ttlcap;
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
@@ -699,8 +772,8 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		if (dq.dq_delayms > sl->sl_delayms)
 			sl->sl_delayms = (uint16_t)dq.dq_delayms;
 	}
-	pipeline_ring_response((struct sockaddr *)&sl->sl_client, &q, pkt, len,
-	    usec, ds, &loop_realtime);
+	pipeline_ring_response(slot_client(sl), &q, pkt, len, usec, ds,
+	    &loop_realtime);
 	if (sl->sl_delayms > 0)
 		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,
 		    &sl->sl_dst, sl->sl_delayms);

@@ -23,6 +23,7 @@
 #include "dnspacket.h"
 #include "inflight.h"
 #include "policy.h"
+#include "proxyproto.h"
 #include "sbuf.h"
 #include "server.h"
 #include "settings.h"
@@ -139,6 +140,23 @@ uint16_t frontend_udp_limit(const struct dnsq *);
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
+/*
+ * The PROXY protocol header at the start of buf (len bytes) from a source
+ * in setProxyProtocolACL, for every transport: PP_OK with its length in
+ * *used and the client it names in px; PP_MORE with the length needed so
+ * far (a stream reads on); anything else is dropped and counted here:
+ * proxy-protocol-invalid, or acl-drops for a proxied client that the ACL
+ * refuses under setProxyProtocolApplyACLToProxiedClients(true).
+ */
+struct config;
+struct proxied {
+	bool			 px_local;	/* LOCAL: the sender's addresses */
+	struct sockaddr_storage	 px_src;
+	struct sockaddr_storage	 px_dst;
+	struct pp_tlvs		*px_tlvs;	/* the caller's to free */
+};
+int	pipeline_proxy(const struct config *, const uint8_t *buf, size_t len,
+	    const struct sockaddr *from, struct proxied *px, size_t *used);
 /* Whether the answer pipeline_query() left in dq goes to the client. */
 bool	pipeline_answer_ok(struct dnsq *, int verdict);
 /*
@@ -162,6 +180,16 @@ void	pipeline_ring_response(const struct sockaddr *,
 	    uint64_t usec, const struct server *, const struct timespec *);
 
 /* backend.c: UDP sockets to servers and the in-flight slots */
+/*
+ * What a query from a proxied client, with PROXY protocol values or to a
+ * server with useProxyProtocol keeps in flight: the client the rings and
+ * the response rules see, and the header, kept for a failover too.
+ */
+struct slot_pp {
+	struct sockaddr_in6	sp_client;	/* or a sockaddr_in */
+	size_t			sp_hdrlen;
+	uint8_t			sp_hdr[];
+};
 struct slot {
 	struct inflight		sl_if;		/* first: the table's part */
 	struct sockaddr_in6	sl_client;	/* or a sockaddr_in */
@@ -181,6 +209,7 @@ struct slot {
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
 	uint64_t		sl_qpos;
 	const char		*sl_pool;	/* its pool's name, for ever */
+	struct slot_pp		*sl_pp;		/* NULL: none of that */
 };
 
 /* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */
@@ -188,7 +217,7 @@ struct backend_sock {
 	int			 bs_fd;
 	unsigned int		 bs_nout;
 	struct compat_mmsg	 bs_out[UDP_BATCH];
-	struct iovec		 bs_outiov[UDP_BATCH];
+	struct iovec		 bs_outiov[UDP_BATCH][2];	/* header, query */
 };
 
 /*

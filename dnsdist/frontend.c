@@ -370,6 +370,31 @@ frontend_udp_answer(struct listener *li, uint8_t *pkt, size_t len,
 		frontend_queue(li, pkt, len, to, dst);
 }
 
+/*
+ * A datagram from a source in setProxyProtocolACL: the header comes off
+ * the front, and the client it names is the one the rules, the rings and
+ * the backends see; the answer still goes to the sender.  False when it
+ * is dropped (counted).
+ */
+static bool
+frontend_unproxy(uint8_t **pkt, size_t *len, size_t *room,
+    const struct sockaddr *from, struct proxied *px)
+{
+	size_t	used;
+	int	r;
+
+	r = pipeline_proxy(config_now(), *pkt, *len, from, px, &used);
+	/* A datagram shorter than the header it starts is all there is. */
+	if (r == PP_MORE)
+		stats_inc(STAT_PROXY_PROTOCOL_INVALID);
+	if (r != PP_OK)
+		return false;
+	*pkt += used;
+	*len -= used;
+	*room -= used;
+	return true;
+}
+
 static void
 frontend_query(struct listener *li, uint8_t *pkt, size_t len,
     struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
@@ -380,11 +405,14 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	struct sockaddr_in6	 local;
 	struct ring_slot	 rs;
 	struct pcache		*pc;
+	struct proxied		 px;
+	const struct sockaddr	*client = from, *localp = NULL;
 	uint64_t		 key;
-	size_t			 n;
+	size_t			 n, room = UDP_QUERYMAX;
 	int			 verdict;
 	bool			 rec, keyed = false;
 
+	px.px_tlvs = NULL;
 	if (!frontend_acl_allows(from)) {
 		stats_inc(STAT_ACL_DROPS);
 		return;
@@ -393,9 +421,18 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	/* Only this thread writes it: a plain load and store. */
 	atomic_store_explicit(&li->li_queries, atomic_load_explicit(
 	    &li->li_queries, memory_order_relaxed) + 1, memory_order_relaxed);
+	if (config_now()->cf_ppexpect && netmask_group_match(
+	    &config_now()->cf_ppacl, from) == 1) {
+		if (!frontend_unproxy(&pkt, &len, &room, from, &px))
+			return;
+		if (!px.px_local) {
+			client = (struct sockaddr *)&px.px_src;
+			localp = (struct sockaddr *)&px.px_dst;
+		}
+	}
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt)) {
 		stats_inc(STAT_NONCOMPLIANT_QUERIES);
-		return;
+		goto done;
 	}
 	if (dnspacket_qdcount(pkt) == 0) {
 		/* As dnsdist: NOTIMP, unless setDropEmptyQueries(true). */
@@ -406,48 +443,52 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			frontend_udp_answer(li, pkt, len, from, dst, NULL, NULL,
 			    0);
 		}
-		return;
+		goto done;
 	}
 	if (dnspacket_question(pkt, len, &q) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_QUERIES);
-		return;
+		goto done;
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	/* The query's entry, made once, is its answer's too when one is. */
 	if ((rec = ring_recording && ring_queries != NULL &&
 	    ring_responses != NULL)) {
-		ring_make_query(&rs, loop_realtime_us, from, q.q_name,
+		ring_make_query(&rs, loop_realtime_us, client, q.q_name,
 		    q.q_namelen, q.q_type, len);
 		ring_push_slot(ring_queries, &rs, q.q_name);
 	}
 	/* Most queries of a busy cache: a hit that nothing else needs to see. */
 	if ((pc = frontend_first_cache(config_now())) != NULL &&
 	    (keyed = pcache_key(pc, pkt, len, &q, false, &key))) {
-		n = pcache_get(pc, key, &q, false, pkt, UDP_QUERYMAX,
+		n = pcache_get(pc, key, &q, false, pkt, room,
 		    (time_t)(loop_now / 1000000000ULL), false, 0, NULL);
 		if (n > 0) {
 			stats_inc(STAT_CACHE_HITS);
 			stats_rcode(dnspacket_rcode(pkt));
 			frontend_udp_answer(li, pkt, n, from, dst,
 			    rec ? &rs : NULL, q.q_name, 0);
-			return;
+			goto done;
 		}
 	}
-	dnsq_init(&dq, pkt, len, UDP_QUERYMAX, &q, from, loop_now, &fm->fm_rnd);
+	dnsq_init(&dq, pkt, len, room, &q, client, loop_now, &fm->fm_rnd);
 	if (keyed) {
 		dq.dq_missed = pc;
 		dq.dq_ckey = key;
 	}
-	dq.dq_local = frontend_local(li, dst, &local);
+	dq.dq_local = localp != NULL ? localp : frontend_local(li, dst, &local);
+	dq.dq_pp = px.px_tlvs;
 	if ((ds = pipeline_query(&dq, &verdict)) == NULL) {
 		if (pipeline_answer_ok(&dq, verdict))
 			frontend_udp_answer(li, pkt, dq.dq_len, from, dst,
 			    rec ? &rs : NULL, q.q_name, dq.dq_delayms);
-		return;
-	}
-	backend_send_query(ds, &dq, from, fromlen, (uint16_t)(li - listeners),
-	    dst);
+	} else
+		backend_send_query(ds, &dq, from, fromlen,
+		    (uint16_t)(li - listeners), dst);
+	px.px_tlvs = dq.dq_pp;	/* the rules may have changed them */
+done:
+	if (px.px_tlvs != NULL)
+		pp_tlvs_free(px.px_tlvs);
 }
 
 static void

@@ -18,7 +18,8 @@
 
 static void	health_read(int, short, void *);
 static void	health_tcp(int, short, void *);
-static void	health_tcp_start(struct backend *, const uint8_t *, size_t);
+static void	health_tcp_start(struct backend *, const uint8_t *, size_t,
+	    size_t);
 
 void
 health_close(struct backend *be)
@@ -71,19 +72,25 @@ void
 health_check_now(struct backend *be)
 {
 	struct server	*ds = be->be_ds;
-	uint8_t		 pkt[DNS_HDRLEN + DNSNAME_MAXLEN + 4];
-	size_t		 len;
+	uint8_t		 buf[PP_HDRLEN + DNS_HDRLEN + DNSNAME_MAXLEN + 4];
+	uint8_t		*pkt;
+	size_t		 len, hlen = 0;
 	int		 fd;
 
 	health_close(be);
 	randombytes_buf(&be->be_hid, sizeof(be->be_hid));
-	len = dnspacket_make_query(pkt, sizeof(pkt), be->be_hid,
+	/* As dnsdist: a LOCAL header before a useProxyProtocol check. */
+	if (ds->ds_proxyproto)
+		hlen = proxyproto_build(buf, sizeof(buf), NULL, NULL, false,
+		    NULL, 0);
+	pkt = buf + hlen;
+	len = dnspacket_make_query(pkt, sizeof(buf) - hlen, be->be_hid,
 	    ds->ds_checkname, ds->ds_checknamelen, ds->ds_checktype,
 	    ds->ds_checkclass, true);
 	be->be_hdeadline = mono_ns() +
 	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
 	if (ds->ds_tcponly) {
-		health_tcp_start(be, pkt, len);
+		health_tcp_start(be, buf, hlen, len);
 		return;
 	}
 	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1) {
@@ -93,7 +100,7 @@ health_check_now(struct backend *be)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 ||
-	    send(fd, pkt, len, 0) != (ssize_t)len ||
+	    send(fd, buf, hlen + len, 0) != (ssize_t)(hlen + len) ||
 	    loop_add(fd, POLLIN, health_read, be) == -1) {
 		close(fd);
 		health_verdict(be, false, strerror(errno));
@@ -148,22 +155,27 @@ health_read(int fd, short revents, void *arg)
 	health_answer(be, pkt, (size_t)len);
 }
 
-/* tcpOnly: connect, then send the query when the connection is up. */
+/*
+ * tcpOnly: connect, then send the query (len bytes after a PROXY protocol
+ * header of hlen in buf) when the connection is up.
+ */
 static void
-health_tcp_start(struct backend *be, const uint8_t *pkt, size_t len)
+health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
+    size_t len)
 {
 	struct server	*ds = be->be_ds;
 	int		 fd;
 
-	if (len + 2 > sizeof(be->be_hbuf) ||
+	if (hlen + len + 2 > sizeof(be->be_hbuf) ||
 	    (fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
 	}
-	be->be_hbuf[0] = (uint8_t)(len >> 8);
-	be->be_hbuf[1] = (uint8_t)len;
-	memcpy(be->be_hbuf + 2, pkt, len);
-	be->be_hlen = len + 2;
+	memcpy(be->be_hbuf, buf, hlen);
+	be->be_hbuf[hlen] = (uint8_t)(len >> 8);
+	be->be_hbuf[hlen + 1] = (uint8_t)len;
+	memcpy(be->be_hbuf + hlen + 2, buf + hlen, len);
+	be->be_hlen = hlen + len + 2;
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "cache.h"
 #include "config.h"
 #include "dynblock.h"
@@ -20,6 +21,41 @@
 #include "ring.h"
 #include "rule.h"
 #include "stats.h"
+
+int
+pipeline_proxy(const struct config *cf, const uint8_t *buf, size_t len,
+    const struct sockaddr *from, struct proxied *px, size_t *used)
+{
+	struct proxyproto	pp;
+	char			text[ADDR_MAXTEXT];
+	int			r;
+
+	px->px_tlvs = NULL;
+	r = proxyproto_parse(buf, len, cf->cf_ppmaxsize, &pp, used);
+	if (r == PP_MORE)
+		return r;
+	if (r != PP_OK) {
+		stats_inc(STAT_PROXY_PROTOCOL_INVALID);
+		log_debug("pipeline_proxy: %s PROXY protocol header from %s",
+		    r == PP_TOOBIG ? "oversized" : "invalid",
+		    addr_to_text(from, text, sizeof(text)));
+		return r;
+	}
+	px->px_local = pp.pp_local;
+	if (pp.pp_local)
+		return PP_OK;
+	if (cf->cf_ppapplyacl && netmask_group_match(&cf->cf_acl,
+	    (struct sockaddr *)&pp.pp_src) != 1) {
+		stats_inc(STAT_ACL_DROPS);
+		return PP_INVALID;
+	}
+	px->px_src = pp.pp_src;
+	px->px_dst = pp.pp_dst;
+	if (pp.pp_tlvlen > 0 &&
+	    (px->px_tlvs = pp_tlvs_from(pp.pp_tlv, pp.pp_tlvlen)) == NULL)
+		return PP_INVALID;
+	return PP_OK;
+}
 
 /* Count what the query rules decided. */
 void

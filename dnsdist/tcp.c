@@ -269,6 +269,8 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 		return;
 	dnsq_tags_free(tq->tq_tags);
 	tq->tq_tags = NULL;
+	free(tq->tq_pp);
+	tq->tq_pp = NULL;
 	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ &&
 	    tw->tw_held < tw->tw_share / 2) {
 		tq->tq_next = tw->tw_freeq;
@@ -309,6 +311,9 @@ worker_handoff(struct tcp_worker *tw)
 		tc->tc_addr = th.th_addr;
 		tc->tc_percl = th.th_percl;
 		tc->tc_li = &listeners[th.th_listener];
+		tc->tc_ppwait = config_now()->cf_ppexpect &&
+		    netmask_group_match(&config_now()->cf_ppacl,
+		    (struct sockaddr *)&tc->tc_addr) == 1;
 		tc->tc_start = tw->tw_now;
 		tc->tc_deadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcprecvtimeout);
@@ -344,7 +349,8 @@ worker_sweep(struct tcp_worker *tw)
 			bc->bc_idle = tw->tw_now;
 		if (bc->bc_npending > 0 && tw->tw_now >= bc->bc_deadline)
 			bconn_fail(tw, bc, true);
-		else if (bc->bc_npending == 0 && (bconn_spare(tw, bc) ||
+		else if (bc->bc_npending == 0 && (bc->bc_orphan ||
+		    bconn_spare(tw, bc) ||
 		    (clean && bc->bc_idle != 0 &&
 		    tw->tw_now - bc->bc_idle >= maxidle)))
 			bc->bc_dead = true;
@@ -544,6 +550,12 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_fromlen = fromlen;
 	tq->tq_dst = *dst;
 	tq->tq_udpmax = frontend_udp_limit(dq);
+	if (!query_proxy_header(tq, dq, ds)) {
+		dnsq_tags_free(tq->tq_tags);
+		free(tq->tq_pp);
+		free(tq);
+		goto fail;
+	}
 	memset(&th, 0, sizeof(th));
 	th.th_kind = TH_UDPQUERY;
 	th.th_tq = tq;
@@ -553,6 +565,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
 		server_unref(ds);
 		dnsq_tags_free(tq->tq_tags);
+		free(tq->tq_pp);
 		free(tq);
 		goto fail;
 	}

@@ -85,6 +85,9 @@ struct tcp_query {
 	struct sockaddr_storage	 tq_from;
 	socklen_t		 tq_fromlen;
 	struct compat_dst	 tq_dst;
+	/* useProxyProtocol: the header its connection must start with. */
+	uint8_t			*tq_pp;
+	size_t			 tq_pplen;
 };
 
 struct tcp_client {
@@ -92,6 +95,12 @@ struct tcp_client {
 	struct tcp_worker	*tc_tw;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
+	/* setProxyProtocolACL: the header, then the client it names. */
+	bool			 tc_ppwait;	/* not read yet */
+	bool			 tc_proxied;
+	struct sockaddr_storage	 tc_ppsrc;
+	struct sockaddr_storage	 tc_ppdst;
+	struct pp_tlvs		*tc_pptlvs;
 	bool			 tc_percl;	/* counted for its address */
 	uint8_t			*tc_rbuf;	/* bytes read, not yet queries */
 	size_t			 tc_rlen;
@@ -132,6 +141,15 @@ struct tcp_bconn {
 	size_t			 bc_rcap;
 	uint64_t		 bc_deadline;	/* with queries pending */
 	uint64_t		 bc_idle;	/* idle since; 0: busy */
+	/*
+	 * useProxyProtocol: the header it began with, and the client
+	 * connection that owns it (NULL: a UDP query's); no other query
+	 * may use it, and it goes with its owner (bc_orphan).
+	 */
+	uint8_t			*bc_pp;
+	size_t			 bc_pplen;
+	struct tcp_client	*bc_owner;
+	bool			 bc_orphan;
 };
 
 enum th_kind { TH_CLIENT, TH_UDPQUERY };
@@ -178,6 +196,10 @@ struct tcp_query *query_new(struct tcp_worker *, size_t);
 int	set_nonblock(int);
 
 /* tcp_client.c: client connections and answers */
+const struct sockaddr *client_addr(const struct tcp_client *);
+/* The PROXY protocol header for a query of dq to ds (false: ENOMEM). */
+bool	query_proxy_header(struct tcp_query *, const struct dnsq *,
+	    const struct server *);
 void	client_free(struct tcp_worker *, struct tcp_client *);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);

@@ -24,8 +24,9 @@
 #include "stats.h"
 #include "tcp.h"
 
+/* A new connection to ds; it starts with tq's header when it has one. */
 static struct tcp_bconn *
-bconn_open(struct tcp_worker *tw, struct server *ds)
+bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 {
 	struct tcp_bconn	*bc;
 	int			 fd, on = 1, depth, i;
@@ -53,6 +54,23 @@ bconn_open(struct tcp_worker *tw, struct server *ds)
 		close(fd);
 		return NULL;
 	}
+	if (tq->tq_pplen > 0 && ((bc->bc_pp = malloc(tq->tq_pplen)) == NULL ||
+	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, tq->tq_pplen,
+	    &tw->tw_held))) {
+		tw->tw_nbconns--;
+		free(bc->bc_pp);
+		free(bc->bc_slots);
+		free(bc->bc_free);
+		free(bc);
+		close(fd);
+		return NULL;
+	}
+	if (tq->tq_pplen > 0) {
+		memcpy(bc->bc_pp, tq->tq_pp, tq->tq_pplen);
+		memcpy(bc->bc_wbuf, tq->tq_pp, tq->tq_pplen);
+		bc->bc_pplen = bc->bc_wlen = tq->tq_pplen;
+		bc->bc_owner = tq->tq_client;
+	}
 	bc->bc_depth = depth;
 	for (i = 0; i < depth; i++)
 		bc->bc_free[i] = (uint16_t)(depth - 1 - i);
@@ -68,18 +86,25 @@ bconn_open(struct tcp_worker *tw, struct server *ds)
 /*
  * A connection to ds with room for one more query: the busiest of those
  * that have room, so that queries share few connections and go out in
- * few writes; a zone transfer wants one to itself.
+ * few writes; a zone transfer wants one to itself.  With
+ * useProxyProtocol, one that its client owns and that began with the
+ * same header.
  */
 static struct tcp_bconn *
-bconn_get(struct tcp_worker *tw, struct server *ds, bool xfr)
+bconn_get(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 {
 	struct tcp_bconn	*bc, *best = NULL;
 	size_t			 i;
+	bool			 xfr = tq->tq_xfr;
 
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead || bc->bc_xfr || bc->bc_ds != ds ||
 		    bc->bc_nfree == 0 || (xfr && bc->bc_npending > 0))
+			continue;
+		if (bc->bc_pplen != tq->tq_pplen || (bc->bc_pplen > 0 &&
+		    (bc->bc_orphan || bc->bc_owner != tq->tq_client ||
+		    memcmp(bc->bc_pp, tq->tq_pp, bc->bc_pplen) != 0)))
 			continue;
 		if (best == NULL || bc->bc_npending > best->bc_npending)
 			best = bc;
@@ -89,7 +114,7 @@ bconn_get(struct tcp_worker *tw, struct server *ds, bool xfr)
 		    memory_order_relaxed);
 		return best;
 	}
-	return bconn_open(tw, ds);
+	return bconn_open(tw, ds, tq);
 }
 
 /* Put the query on a connection to ds; false when none can be had. */
@@ -99,7 +124,14 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	struct tcp_bconn	*bc;
 	uint16_t		 slot;
 
-	if ((bc = bconn_get(tw, ds, tq->tq_xfr)) == NULL ||
+	/* A retry may come to a server of another kind: its header or none. */
+	if (!ds->ds_proxyproto && tq->tq_pplen > 0) {
+		free(tq->tq_pp);
+		tq->tq_pp = NULL;
+		tq->tq_pplen = 0;
+	}
+	if ((ds->ds_proxyproto && tq->tq_pplen == 0) ||
+	    (bc = bconn_get(tw, ds, tq)) == NULL ||
 	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, bc->bc_wlen + tq->tq_len,
 	    &tw->tw_held)) {
 		atomic_fetch_add(&ds->ds_senderrors, 1);
@@ -227,8 +259,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	if (tq->tq_xfr) {
 		if (tq->tq_xfrmsgs == 0) {
 			clock_gettime(CLOCK_REALTIME, &now);
-			pipeline_ring_response(tc != NULL ?
-			    (struct sockaddr *)&tc->tc_addr :
+			pipeline_ring_response(tc != NULL ? client_addr(tc) :
 			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 			    bc->bc_ds, &now);
 			record_response(bc->bc_ds, pkt, len, usec);
@@ -249,8 +280,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			    len, (time_t)(tw->tw_now / 1000000000ULL),
 			    tq->tq_tempfailttl);
 	} else if (pipeline_response_needed(tq->tq_cache, tq->tq_ttlcap)) {
-		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ?
-		    (struct sockaddr *)&tc->tc_addr :
+		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ? client_addr(tc) :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
 		dnsq_tags_load(&dq, tq->tq_tags);
@@ -262,8 +292,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	record_response(bc->bc_ds, pkt, len, usec);
 	if (keep && (tc != NULL || tq->tq_udp)) {
 		clock_gettime(CLOCK_REALTIME, &now);
-		pipeline_ring_response(tc != NULL ?
-		    (struct sockaddr *)&tc->tc_addr :
+		pipeline_ring_response(tc != NULL ? client_addr(tc) :
 		    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 		    bc->bc_ds, &now);
 		query_reply(tq, pkt, len);
@@ -418,6 +447,7 @@ bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 	buf_free(&bc->bc_wbuf, &bc->bc_wcap, &tw->tw_held);
 	buf_free(&bc->bc_rbuf, &bc->bc_rcap, &tw->tw_held);
 	server_unref(bc->bc_ds);
+	free(bc->bc_pp);
 	free(bc);
 }
 

@@ -190,6 +190,31 @@ query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
 	query_done(tw, tq);
 }
 
+/* The client the rules and rings see: the proxied one, if it is. */
+const struct sockaddr *
+client_addr(const struct tcp_client *tc)
+{
+	return (const struct sockaddr *)(tc->tc_proxied ? &tc->tc_ppsrc :
+	    &tc->tc_addr);
+}
+
+bool
+query_proxy_header(struct tcp_query *tq, const struct dnsq *dq,
+    const struct server *ds)
+{
+	size_t	tlvlen = dq->dq_pp != NULL ? dq->dq_pp->pt_len : 0;
+	size_t	room = PP_HDRLEN + 36 + tlvlen;
+
+	if (!ds->ds_proxyproto)
+		return true;
+	if ((tq->tq_pp = malloc(room)) == NULL)
+		return false;
+	tq->tq_pplen = proxyproto_build(tq->tq_pp, room, dq->dq_remote,
+	    dq->dq_local, dq->dq_tcp, tlvlen > 0 ? dq->dq_pp->pt_buf : NULL,
+	    tlvlen);
+	return tq->tq_pplen > 0;
+}
+
 /* The query just read from the client: check it and send it on. */
 static void
 client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
@@ -239,21 +264,32 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	clock_gettime(CLOCK_REALTIME, &now);
-	pipeline_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
-	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
-	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
-	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
+	pipeline_ring_query(client_addr(tc), q, len, &now);
+	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q, client_addr(tc),
+	    tw->tw_now, &tw->tw_rnd);
+	dq.dq_local = tc->tc_proxied ? (struct sockaddr *)&tc->tc_ppdst :
+	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
+	/* Each query starts with the values of its connection's header. */
+	if (tc->tc_pptlvs != NULL)
+		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
+		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
 	ds = pipeline_query(&dq, &verdict);
 	if (ds != NULL)
 		server_ref(ds);
 	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
 		verdict = VERDICT_DROP;
+	if (ds != NULL && !query_proxy_header(tq, &dq, ds)) {
+		server_unref(ds);
+		ds = NULL;
+		verdict = VERDICT_DROP;
+	}
+	pp_tlvs_free(dq.dq_pp);
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			pipeline_ring_response((struct sockaddr *)&tc->tc_addr,
-			    q, pkt, dq.dq_len, 0, NULL, &now);
+			pipeline_ring_response(client_addr(tc), q, pkt,
+			    dq.dq_len, 0, NULL, &now);
 			client_queue(tc, pkt, dq.dq_len);
 		}
 		query_free(tw, tq);
@@ -281,6 +317,37 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	server_unref(ds);
 }
 
+/*
+ * setProxyProtocolACL: the header before the first query.  False while it
+ * has not all come, or when the connection is to go.
+ */
+static bool
+client_unproxy(struct tcp_client *tc)
+{
+	struct proxied	px;
+	size_t		used;
+	int		r;
+
+	r = pipeline_proxy(config_now(), tc->tc_rbuf, tc->tc_rlen,
+	    (struct sockaddr *)&tc->tc_addr, &px, &used);
+	if (r == PP_MORE)
+		return false;
+	if (r != PP_OK) {
+		tc->tc_dead = true;
+		return false;
+	}
+	tc->tc_ppwait = false;
+	if (!px.px_local) {
+		tc->tc_proxied = true;
+		tc->tc_ppsrc = px.px_src;
+		tc->tc_ppdst = px.px_dst;
+		tc->tc_pptlvs = px.px_tlvs;
+	}
+	memmove(tc->tc_rbuf, tc->tc_rbuf + used, tc->tc_rlen - used);
+	tc->tc_rlen -= used;
+	return true;
+}
+
 /* Handle the whole queries in the read buffer, as many as may be. */
 void
 client_parse(struct tcp_worker *tw, struct tcp_client *tc)
@@ -288,6 +355,8 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 	size_t	off = 0, mlen;
 	int	maxq;
 
+	if (tc->tc_ppwait && !client_unproxy(tc))
+		return;
 	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
 		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
 		if (tc->tc_rlen - off < 2 + mlen)
@@ -393,9 +462,16 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 	size_t			 i;
 	int			 s;
 
-	/* Its queries' answers, when they come, go nowhere. */
+	/*
+	 * Its queries' answers, when they come, go nowhere; its own backend
+	 * connections go when they are done with.
+	 */
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
+		if (bc->bc_owner == tc) {
+			bc->bc_owner = NULL;
+			bc->bc_orphan = true;
+		}
 		for (s = 0; s < bc->bc_depth; s++)
 			if ((tq = bc->bc_slots[s]) != NULL &&
 			    tq->tq_client == tc) {
@@ -404,6 +480,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 					bconn_fail(tw, bc, false);
 			}
 	}
+	pp_tlvs_free(tc->tc_pptlvs);
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "edns.h"
 #include "kvs.h"
+#include "proxyproto.h"
 #include "rule.h"
 
 /* Every LogAction with a file, for action_log_reopen(). */
@@ -90,6 +91,8 @@ action_unref(struct action *ac)
 		break;
 	case ACT_EDNSOPTION:
 	case ACT_SPOOFPACKET:
+	case ACT_PPSET:
+	case ACT_PPADD:
 		free(ac->ac_u.raw.data);
 		break;
 	case ACT_LOG:
@@ -809,6 +812,15 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_KVS:
 		kvs_action(ac->ac_u.kvs.kl_store, ac->ac_u.kvs.kl_key,
 		    ac->ac_u.kvs.kl_range, ac->ac_u.kvs.kl_tag, dq);
+		return VERDICT_NONE;
+	case ACT_PPSET:
+		pp_tlvs_free(dq->dq_pp);
+		dq->dq_pp = pp_tlvs_from(ac->ac_u.raw.data, ac->ac_u.raw.len);
+		return VERDICT_NONE;
+	case ACT_PPADD:
+		/* At the limit of a header the value is left out. */
+		(void)pp_tlvs_add(&dq->dq_pp, (uint8_t)ac->ac_u.raw.code,
+		    ac->ac_u.raw.data, ac->ac_u.raw.len);
 		return VERDICT_NONE;
 	case ACT_MAXRETTTL:
 	case ACT_RMAXRETTTL:

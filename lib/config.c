@@ -105,6 +105,7 @@ config_free(struct config *cf)
 		pool_view_free(cf->cf_pools[i]);
 	free(cf->cf_pools);
 	netmask_group_clear(&cf->cf_acl);
+	netmask_group_clear(&cf->cf_ppacl);
 	free(cf);
 }
 
@@ -166,6 +167,9 @@ config_same(const struct config *a, const struct config *b)
 	    !chain_same(&a->cf_selfanswered, &b->cf_selfanswered) ||
 	    !chain_same(&a->cf_cacheinserted, &b->cf_cacheinserted) ||
 	    a->cf_npools != b->cf_npools || !acl_same(&a->cf_acl, &b->cf_acl) ||
+	    !acl_same(&a->cf_ppacl, &b->cf_ppacl) ||
+	    a->cf_ppapplyacl != b->cf_ppapplyacl ||
+	    a->cf_ppmaxsize != b->cf_ppmaxsize ||
 	    a->cf_blockfilter != b->cf_blockfilter ||
 	    a->cf_servfailwhennoserver != b->cf_servfailwhennoserver ||
 	    a->cf_staleentriesttl != b->cf_staleentriesttl ||
@@ -202,13 +206,18 @@ config_publish(bool blockfilter)
 	if ((cf = calloc(1, sizeof(*cf))) == NULL)
 		return -1;
 	netmask_group_init(&cf->cf_acl);
+	netmask_group_init(&cf->cf_ppacl);
 	if (chain_copy(&cf->cf_query, &rules_query) == -1 ||
 	    chain_copy(&cf->cf_response, &rules_response) == -1 ||
 	    chain_copy(&cf->cf_cachehit, &rules_cachehit) == -1 ||
 	    chain_copy(&cf->cf_selfanswered, &rules_selfanswered) == -1 ||
 	    chain_copy(&cf->cf_cacheinserted, &rules_cacheinserted) == -1 ||
-	    netmask_group_copy(&cf->cf_acl, &settings.st_acl) == -1)
+	    netmask_group_copy(&cf->cf_acl, &settings.st_acl) == -1 ||
+	    netmask_group_copy(&cf->cf_ppacl, &settings.st_ppacl) == -1)
 		goto fail;
+	cf->cf_ppexpect = cf->cf_ppacl.ng_count > 0;
+	cf->cf_ppapplyacl = settings.st_ppapplyacl;
+	cf->cf_ppmaxsize = settings.st_ppmaxsize;
 	if (servers.sr_npools > 0 && (cf->cf_pools = calloc(servers.sr_npools,
 	    sizeof(*cf->cf_pools))) == NULL)
 		goto fail;

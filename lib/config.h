@@ -40,6 +40,11 @@ struct config {
 	size_t			  cf_npools;
 	struct pool		 *cf_default;	/* NULL: no pool "" */
 	struct netmask_group	  cf_acl;
+	/* The PROXY protocol: headers expected from cf_ppacl (when set). */
+	bool			  cf_ppexpect;
+	bool			  cf_ppapplyacl;
+	struct netmask_group	  cf_ppacl;
+	size_t			  cf_ppmaxsize;
 	bool			  cf_blockfilter;	/* blockFilter defined */
 	/* Settings the query path reads. */
 	bool			  cf_servfailwhennoserver;

@@ -179,6 +179,14 @@ struct suffix_set;
 struct selector	*dlua_sel_new(lua_State *, int kind);
 struct selector	*dlua_selector_arg(lua_State *, int idx);
 struct action	*dlua_act_new(lua_State *, int kind);
+/*
+ * PROXY protocol values from the table at idx, { [type] = value } with
+ * types 0-255 as numbers or strings, in order of type; raises an error
+ * naming fn when it is not one.  NULL for an empty table.  The caller
+ * frees the list (pp_tlvs_free), which a Lua error may not leave behind:
+ * nothing else may raise while it is held.
+ */
+struct pp_tlvs	*dlua_pp_values(lua_State *, int idx, const char *fn);
 struct action	*dlua_action_arg(lua_State *, int idx);
 /* An action of kind with the description desc; returns 1 (one result). */
 int		 dlua_simple_action(lua_State *, int kind, const char *desc);

@@ -71,6 +71,7 @@ static const struct {
 	{ "no-policy", NULL, "Queries dropped because no server was available" },
 	{ "noncompliant-queries", NULL, "Queries dropped as malformed" },
 	{ "noncompliant-responses", NULL, "Backend answers dropped as malformed or unexpected" },
+	{ "proxy-protocol-invalid", NULL, "Queries dropped for an invalid, oversized or missing PROXY protocol header" },
 	{ "queries", NULL, "Queries received" },
 	{ "rdqueries", NULL, "Queries received with the RD bit" },
 	{ "real-memory-usage", NULL, "Resident memory in bytes" },

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "policy.h"
+#include "proxyproto.h"
 #include "config.h"
 #include "server.h"
 #include "kvs.h"
@@ -121,6 +122,9 @@ selector_unref(struct selector *se)
 	case SEL_TAG:
 		free(se->se_u.tag.name);
 		free(se->se_u.tag.value);
+		break;
+	case SEL_PPVALUE:
+		free(se->se_u.ppv.value);
 		break;
 	case SEL_POOLAVAILABLE:
 		free(se->se_u.pool);
@@ -499,6 +503,24 @@ dq_section_count(struct dnsq *dq, int section)
 	}
 }
 
+/* ProxyProtocolValueRule: a TLV of the type, with the value if given. */
+static bool
+dq_has_ppvalue(const struct dnsq *dq, const struct selector *se)
+{
+	const uint8_t	*v;
+	size_t		 off = 0;
+	uint16_t	 vlen;
+	uint8_t		 t;
+
+	while (dq->dq_pp != NULL && proxyproto_tlv_next(dq->dq_pp->pt_buf,
+	    dq->dq_pp->pt_len, &off, &t, &v, &vlen))
+		if (t == se->se_u.ppv.type && (se->se_u.ppv.any ||
+		    (vlen == se->se_u.ppv.len && (vlen == 0 ||
+		    memcmp(v, se->se_u.ppv.value, vlen) == 0))))
+			return true;
+	return false;
+}
+
 static bool
 dq_has_tag(struct dnsq *dq, const char *name, const char *value)
 {
@@ -590,6 +612,8 @@ selector_match(struct selector *se, struct dnsq *dq)
 		    (1.0 / 9007199254740992.0) < se->se_u.proba;
 	case SEL_TAG:
 		return dq_has_tag(dq, se->se_u.tag.name, se->se_u.tag.value);
+	case SEL_PPVALUE:
+		return dq_has_ppvalue(dq, se);
 	case SEL_POOLAVAILABLE:
 		return rule_pool_available != NULL &&
 		    rule_pool_available(se->se_u.pool);

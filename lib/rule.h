@@ -28,6 +28,7 @@
 
 /* What a query or a response is, for selectors and actions. */
 struct config;
+struct pp_tlvs;
 struct dnsq {
 	const struct config	*dq_cf;		/* the snapshot it runs under */
 	uint8_t			*dq_pkt;
@@ -67,6 +68,11 @@ struct dnsq {
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
 	int32_t			 dq_tempfailttl;	/* -1: the cache's own */
+	/*
+	 * PROXY protocol TLVs, received or set by rules, for the backend's
+	 * header: the transport that made dq frees them.  NULL: none.
+	 */
+	struct pp_tlvs		*dq_pp;
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -90,7 +96,7 @@ enum selector_kind {
 	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
 	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
-	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS
+	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS, SEL_PPVALUE
 };
 
 struct qpsip_table;
@@ -154,6 +160,12 @@ struct selector {
 		struct selector		*inner;
 		struct luafn		*luafn;
 		struct kvs_lookup_args	 kvs;
+		struct {
+			uint8_t	 type;
+			bool	 any;		/* no value given */
+			uint8_t	*value;
+			size_t	 len;
+		}			 ppv;		/* ProxyProtocolValueRule */
 	}			 se_u;
 };
 
@@ -164,7 +176,7 @@ enum action_kind {
 	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
 	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
-	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_KVS,
+	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_KVS, ACT_PPSET, ACT_PPADD,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
 	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
@@ -238,7 +250,8 @@ struct action {
 		struct {
 			uint16_t	 code;
 			uint16_t	 len;
-			uint8_t		*data;		/* an option, a packet */
+			uint8_t		*data;		/* an option, a packet,
+							   PROXY protocol TLVs */
 		}			 raw;
 		struct {
 			struct sockaddr_storage addr;

@@ -126,6 +126,7 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_tcprecvtimeout);
 	ADOPT(ds_tcpsendtimeout);
 	ADOPT(ds_tcponly);
+	ADOPT(ds_proxyproto);
 	ADOPT(ds_maxinflight);
 	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
 		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));

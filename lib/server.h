@@ -58,6 +58,7 @@ struct server {
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
 	bool			 ds_tcponly;	/* UDP queries go over TCP */
+	bool			 ds_proxyproto;	/* useProxyProtocol */
 	int			 ds_maxinflight;	/* per TCP connection */
 	int			 ds_sockets;	/* UDP sockets, source ports */
 

@@ -131,6 +131,8 @@ settings_init(void)
 {
 	memset(&settings, 0, sizeof(settings));
 	netmask_group_init(&settings.st_acl);
+	netmask_group_init(&settings.st_ppacl);
+	settings.st_ppmaxsize = 512;
 	settings.st_maxudpoutstanding = 65535;
 	settings.st_randomids = true;
 	settings.st_udptimeout = 2;
@@ -174,6 +176,7 @@ settings_free(struct settings *st)
 
 	free(st->st_locals);
 	netmask_group_clear(&st->st_acl);
+	netmask_group_clear(&st->st_ppacl);
 	netmask_group_clear(&st->st_consoleacl);
 	netmask_group_clear(&st->st_webacl);
 	explicit_bzero(st->st_consolekey, sizeof(st->st_consolekey));

@@ -50,6 +50,10 @@ struct settings {
 	size_t			 st_nlocals;
 	bool			 st_locals_from_config;
 	struct netmask_group	 st_acl;
+	/* The PROXY protocol: who must send a header, and how long. */
+	struct netmask_group	 st_ppacl;
+	bool			 st_ppapplyacl;	/* ACL on the proxied source */
+	size_t			 st_ppmaxsize;
 	int			 st_maxudpoutstanding;
 	int			 st_udptimeout;		/* seconds */
 	int			 st_failoverms;	/* silence that means death */

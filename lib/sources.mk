@@ -28,6 +28,7 @@ LIB_SRCS = \
 	lib/qcount.c \
 	lib/settings.c \
 	lib/kvs.c \
+	lib/proxyproto.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \

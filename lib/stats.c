@@ -65,6 +65,7 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_NO_POLICY] = "no-policy",
 	[STAT_NONCOMPLIANT_QUERIES] = "noncompliant-queries",
 	[STAT_NONCOMPLIANT_RESPONSES] = "noncompliant-responses",
+	[STAT_PROXY_PROTOCOL_INVALID] = "proxy-protocol-invalid",
 	[STAT_QUERIES] = "queries",
 	[STAT_RDQUERIES] = "rdqueries",
 	[STAT_RESPONSES] = "responses",

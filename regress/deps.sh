@@ -8,7 +8,8 @@ Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
-	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils"
+	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
+	    haproxy"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -26,15 +27,17 @@ Linux)
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
 	# The packaged daemons must not run on their own: the tests start them.
-	for s in nsd dnsdist; do
+	for s in nsd dnsdist haproxy; do
 		service "$s" stop >/dev/null 2>&1 || true
 	done
 	;;
 OpenBSD)
-	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" >&2
+	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
+	    "haproxy" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf tinycdb lmdb" >&2
+	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
+	    "tinycdb lmdb haproxy" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB, ATF and Kyua" >&2

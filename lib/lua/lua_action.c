@@ -15,6 +15,7 @@
 #include "dnspacket.h"
 #include "lua.h"
 #include "netmask.h"
+#include "proxyproto.h"
 #include "rule.h"
 
 /* Userdata holding one reference to an action. */
@@ -206,6 +207,21 @@ l_setdisableecsaction(lua_State *L)
 	return dlua_simple_action(L, ACT_DISABLEECS, "disable ECS");
 }
 
+/* An action that keeps code and a copy of len bytes in ac_u.raw. */
+static struct action *
+raw_action(lua_State *L, int kind, lua_Integer code, const void *data,
+    size_t len)
+{
+	struct action	*ac = dlua_act_new(L, kind);
+
+	if ((ac->ac_u.raw.data = malloc(len + 1)) == NULL)
+		luaL_error(L, "out of memory");
+	memcpy(ac->ac_u.raw.data, data, len);
+	ac->ac_u.raw.code = (uint16_t)code;
+	ac->ac_u.raw.len = (uint16_t)len;
+	return ac;
+}
+
 /* SetEDNSOptionAction(code, data): the option, added or replaced. */
 static int
 l_setednsoptionaction(lua_State *L)
@@ -221,13 +237,42 @@ l_setednsoptionaction(lua_State *L)
 	if (len > 65535 - 4)
 		return luaL_error(L, "SetEDNSOptionAction: data too long "
 		    "(at most 65531 bytes)");
-	ac = dlua_act_new(L, ACT_EDNSOPTION);
-	if ((ac->ac_u.raw.data = malloc(len + 1)) == NULL)
-		return luaL_error(L, "out of memory");
-	memcpy(ac->ac_u.raw.data, data, len);
-	ac->ac_u.raw.code = (uint16_t)code;
-	ac->ac_u.raw.len = (uint16_t)len;
+	ac = raw_action(L, ACT_EDNSOPTION, code, data, len);
 	action_set_desc(ac, "add EDNS Option (code=%d)", (int)code);
+	return 1;
+}
+
+/* The values in wire form, for a copy into each query that it matches. */
+static int
+l_setppvaluesaction(lua_State *L)
+{
+	struct pp_tlvs	*l;
+	size_t		 len;
+	const char	*wire;
+
+	l = dlua_pp_values(L, 1, "SetProxyProtocolValuesAction");
+	lua_pushlstring(L, l != NULL ? (const char *)l->pt_buf : "",
+	    l != NULL ? l->pt_len : 0);
+	pp_tlvs_free(l);
+	wire = lua_tolstring(L, -1, &len);
+	action_set_desc(raw_action(L, ACT_PPSET, 0, wire, len),
+	    "set Proxy-Protocol values");
+	return 1;
+}
+
+static int
+l_setaddppvalueaction(lua_State *L)
+{
+	lua_Integer	 t = luaL_checkinteger(L, 1);
+	size_t		 len;
+	const char	*v = luaL_checklstring(L, 2, &len);
+
+	if (t < 0 || t > 255 || len > PP_TLVMAX - 3)
+		return luaL_error(L, "SetAdditionalProxyProtocolValueAction: "
+		    "type must be from 0 to 255, value at most %d bytes",
+		    PP_TLVMAX - 3);
+	action_set_desc(raw_action(L, ACT_PPADD, t, v, len),
+	    "add a Proxy-Protocol value of type %d", (int)t);
 	return 1;
 }
 
@@ -762,6 +807,8 @@ static const luaL_Reg globals[] = {
 	{ "ECSPrefixLengthAction", l_setecsprefixlengthaction },
 	{ "SkipCacheAction", l_setskipcacheaction },
 	{ "SetTagAction", l_settagaction },
+	{ "SetProxyProtocolValuesAction", l_setppvaluesaction },
+	{ "SetAdditionalProxyProtocolValueAction", l_setaddppvalueaction },
 	{ "TagAction", l_settagaction },
 	{ "LogAction", l_logaction },
 	{ "ContinueAction", l_continueaction },

@@ -11,6 +11,7 @@
 #include "inflight.h"
 #include "lua.h"
 #include "netmask.h"
+#include "proxyproto.h"
 #include "rule.h"
 #include "settings.h"
 #include "stats.h"
@@ -116,6 +117,39 @@ static int
 l_setacl(lua_State *L)
 {
 	dlua_replace_nmg(L, 1, &settings.st_acl, "setACL");
+	return 0;
+}
+
+static bool
+bool_arg(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	return lua_toboolean(L, 1);
+}
+
+/* The sources that must start with a PROXY protocol header. */
+static int
+l_setproxyprotocolacl(lua_State *L)
+{
+	dlua_replace_nmg(L, 1, &settings.st_ppacl, "setProxyProtocolACL");
+	return 0;
+}
+
+static int
+l_setproxyprotocolapplyacl(lua_State *L)
+{
+	settings.st_ppapplyacl = bool_arg(L);
+	return 0;
+}
+
+/* As dnsdist: never below 16, the fixed part of a header. */
+static int
+l_setproxyprotocolmaxsize(lua_State *L)
+{
+	lua_Integer	n = luaL_checkinteger(L, 1);
+
+	settings.st_ppmaxsize = n < PP_HDRLEN ? PP_HDRLEN :
+	    n > PP_MAXLEN ? PP_MAXLEN : (size_t)n;
 	return 0;
 }
 
@@ -448,13 +482,6 @@ l_getluamemoryusage(lua_State *L)
 	return 1;
 }
 
-static bool
-bool_arg(lua_State *L)
-{
-	luaL_checktype(L, 1, LUA_TBOOLEAN);
-	return lua_toboolean(L, 1);
-}
-
 static int
 l_truncatetc(lua_State *L)
 {
@@ -497,6 +524,10 @@ static const luaL_Reg globals[] = {
 	{ "addLocal", l_addlocal },
 	{ "setACL", l_setacl },
 	{ "addACL", l_addacl },
+	{ "setProxyProtocolACL", l_setproxyprotocolacl },
+	{ "setProxyProtocolApplyACLToProxiedClients",
+	    l_setproxyprotocolapplyacl },
+	{ "setProxyProtocolMaximumPayloadSize", l_setproxyprotocolmaxsize },
 	{ "showACL", l_showacl },
 	{ "dumpStats", l_dumpstats },
 	{ "getStatisticsCounters", l_getstatisticscounters },

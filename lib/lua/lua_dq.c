@@ -13,10 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "dnsname.h"
 #include "edns.h"
 #include "dnspacket.h"
 #include "lua.h"
+#include "proxyproto.h"
 #include "qcount.h"
 #include "rule.h"
 #include "settings.h"
@@ -317,6 +319,84 @@ l_dq_editttls(lua_State *L)
 	return 0;
 }
 
+struct pp_tlvs *
+dlua_pp_values(lua_State *L, int idx, const char *fn)
+{
+	const char	*val[256] = { NULL };
+	size_t		 len[256];
+	struct pp_tlvs	*l = NULL;
+	lua_Integer	 t;
+	int		 i, isnum;
+
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		lua_pushvalue(L, -2);
+		t = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || t < 0 || t > 255 || lua_type(L, -2) !=
+		    LUA_TSTRING)
+			luaL_error(L, "%s: values must be { [type] = \"value\" }"
+			    " with types from 0 to 255", fn);
+		val[t] = lua_tolstring(L, -2, &len[t]);
+		lua_pop(L, 2);
+	}
+	/* The strings stay in the table while it is on the stack. */
+	for (i = 0; i < 256; i++)
+		if (val[i] != NULL && pp_tlvs_add(&l, (uint8_t)i, val[i],
+		    len[i]) == -1) {
+			pp_tlvs_free(l);
+			luaL_error(L, "%s: values too long for a header", fn);
+		}
+	return l;
+}
+
+/* dq:getProxyProtocolValues(): { [type] = value } */
+static int
+l_dq_getppvalues(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const uint8_t	*v;
+	size_t		 off = 0;
+	uint16_t	 vlen;
+	uint8_t		 t;
+
+	lua_newtable(L);
+	while (dq->dq_pp != NULL && proxyproto_tlv_next(dq->dq_pp->pt_buf,
+	    dq->dq_pp->pt_len, &off, &t, &v, &vlen)) {
+		lua_pushlstring(L, (const char *)v, vlen);
+		lua_rawseti(L, -2, t);
+	}
+	return 1;
+}
+
+static int
+l_dq_addppvalue(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 t = luaL_checkinteger(L, 2);
+	size_t		 len;
+	const char	*v = luaL_checklstring(L, 3, &len);
+
+	if (t < 0 || t > 255)
+		return luaL_error(L, "addProxyProtocolValue: type %I is not "
+		    "from 0 to 255", t);
+	if (pp_tlvs_add(&dq->dq_pp, (uint8_t)t, v, len) == -1)
+		return luaL_error(L, "addProxyProtocolValue: too long for a "
+		    "header");
+	return 0;
+}
+
+static int
+l_dq_setppvalues(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	struct pp_tlvs	*l = dlua_pp_values(L, 2, "setProxyProtocolValues");
+
+	pp_tlvs_free(dq->dq_pp);
+	dq->dq_pp = l;
+	return 0;
+}
+
 static int
 l_dq_settagarray(lua_State *L)
 {
@@ -523,6 +603,7 @@ static const luaL_Reg dq_methods[] = {
 	{ "setContent", l_dq_setcontent },
 	{ "getQueryTime", l_dq_getquerytime },
 	{ "getElapsedUs", l_dq_getelapsedus },
+	{ "getProxyProtocolValues", l_dq_getppvalues },
 	{ NULL, NULL }
 };
 
@@ -530,6 +611,9 @@ static const luaL_Reg dq_methods[] = {
 static const luaL_Reg dq_qmethods[] = {
 	{ "spoof", l_dq_spoof },
 	{ "setNegativeAndAdditionalSOA", l_dq_setnegativesoa },
+	/* Values go with the query to its backend, not with an answer. */
+	{ "addProxyProtocolValue", l_dq_addppvalue },
+	{ "setProxyProtocolValues", l_dq_setppvalues },
 	{ NULL, NULL }
 };
 

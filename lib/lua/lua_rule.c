@@ -18,6 +18,7 @@
 #include "lua.h"
 #include "netmask.h"
 #include "policy.h"
+#include "proxyproto.h"
 #include "rule.h"
 
 #define TIS_MT		"dnsdist.TimedIPSetRule"
@@ -524,6 +525,34 @@ l_tagrule(lua_State *L)
 }
 
 static int
+l_ppvaluerule(lua_State *L)
+{
+	lua_Integer	 t = luaL_checkinteger(L, 1);
+	size_t		 len = 0;
+	const char	*v = luaL_optlstring(L, 2, NULL, &len);
+	struct selector	*se;
+
+	if (t < 0 || t > 255)
+		return luaL_error(L, "ProxyProtocolValueRule: type %I is not "
+		    "from 0 to 255", t);
+	se = dlua_sel_new(L, SEL_PPVALUE);
+	se->se_u.ppv.type = (uint8_t)t;
+	se->se_u.ppv.any = v == NULL;
+	if (v != NULL && (se->se_u.ppv.value = malloc(len + 1)) == NULL)
+		return luaL_error(L, "out of memory");
+	if (v != NULL)
+		memcpy(se->se_u.ppv.value, v, len);
+	se->se_u.ppv.len = len;
+	if (v != NULL)
+		selector_set_desc(se, "proxy protocol value of type %d "
+		    "matches", (int)t);
+	else
+		selector_set_desc(se, "proxy protocol value of type %d is "
+		    "present", (int)t);
+	return 1;
+}
+
+static int
 l_poolavailablerule(lua_State *L)
 {
 	const char	*pool = luaL_checkstring(L, 1);
@@ -858,6 +887,7 @@ static const luaL_Reg globals[] = {
 	{ "TrailingDataRule", l_trailingdatarule },
 	{ "ProbaRule", l_probarule },
 	{ "TagRule", l_tagrule },
+	{ "ProxyProtocolValueRule", l_ppvaluerule },
 	{ "PoolAvailableRule", l_poolavailablerule },
 	{ "MaxQPSRule", l_maxqpsrule },
 	{ "MaxQPSIPRule", l_maxqpsiprule },

@@ -82,7 +82,7 @@ static const char *server_keys[] = {
 	"tcpSendTimeout", "useClientSubnet", "retries", "tcpConnectTimeout",
 	"source", "sockets", "id", "healthCheckMode", "reconnectOnUp",
 	"setCD", "disableZeroScope", "ipBindAddrNoPort", "tcpFastOpen",
-	"tcpOnly", "maxInFlight", NULL
+	"tcpOnly", "maxInFlight", "useProxyProtocol", NULL
 };
 
 static void
@@ -134,6 +134,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
 	    ds->ds_tcpsendtimeout);
 	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
+	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");

@@ -6,13 +6,14 @@
 #   name:www.example.	the name in wire format (labels of any length)
 #   Nx:HEX		HEX repeated N times ("64x:61" is 64 'a's)
 #
-#   hostile.py udp [-t SECS] [-a N] SERVER PORT PACKET
-#	Sends PACKET as one datagram.  Prints "answer RCODE ANSWER opcode=N"
+#   hostile.py udp [-b SRC] [-t SECS] [-a N] SERVER PORT PACKET
+#	Sends PACKET as one datagram (from address SRC with -b).  Prints "answer RCODE ANSWER opcode=N"
 #	for each reply until N (1) came or SECS passed, or "timeout" when
 #	none came.
-#   hostile.py tcp [-r] [-t SECS] [-a N] [-m MODE] [-d MS] SERVER PORT PACKET
-#	Sends PACKET on a new connection with its length prefix (as given
-#	with -r), written as MODE says: "whole" (one write), "split" (the two
+#   hostile.py tcp [-r] [-b SRC] [-t SECS] [-a N] [-m MODE] [-d MS] SERVER PORT
+#	PACKET
+#	Sends PACKET on a new connection (from SRC with -b) with its length
+#	prefix (as given with -r), written as MODE says: "whole" (one write), "split" (the two
 #	length bytes in two writes, then the rest) or "bytes" (one byte a
 #	write, MS milliseconds apart).  Prints each answer as
 #	"answer RCODE ANSWER", then "closed" when the server closed the
@@ -81,15 +82,19 @@ def describe(msg):
 
 
 def cmd_udp(args):
-    opts, rest = getopt.getopt(args, "a:t:")
-    tmo, want = 1.0, 1
+    opts, rest = getopt.getopt(args, "a:b:t:")
+    tmo, want, src = 1.0, 1, None
     for o, v in opts:
         if o == "-a":
             want = int(v)
+        elif o == "-b":
+            src = v
         elif o == "-t":
             tmo = float(v)
     server, port, pkt = rest[0], int(rest[1]), encode(rest[2])
     s = socket.socket(dnsq.family(server), socket.SOCK_DGRAM)
+    if src is not None:
+        s.bind((src, 0))
     s.connect((server, port))
     s.send(pkt)
     got = 0
@@ -135,11 +140,13 @@ def read_frames(s, end, want=None):
 
 
 def cmd_tcp(args):
-    opts, rest = getopt.getopt(args, "a:d:m:rt:")
-    tmo, mode, delay, want, raw = 2.0, "whole", 0.01, None, False
+    opts, rest = getopt.getopt(args, "a:b:d:m:rt:")
+    tmo, mode, delay, want, raw, src = 2.0, "whole", 0.01, None, False, None
     for o, v in opts:
         if o == "-r":
             raw = True
+        elif o == "-b":
+            src = (v, 0)
         elif o == "-a":
             want = int(v)
         elif o == "-t":
@@ -149,7 +156,8 @@ def cmd_tcp(args):
         elif o == "-d":
             delay = float(v) / 1000
     server, port, pkt = rest[0], int(rest[1]), encode(rest[2])
-    s = socket.create_connection((server, port), timeout=tmo)
+    s = socket.create_connection((server, port), timeout=tmo,
+                                 source_address=src)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     frame = pkt if raw else struct.pack("!H", len(pkt)) + pkt
     try:

@@ -83,3 +83,21 @@ put("inflight", "altered", b"\x07" + send_www + send_www + send_two +
 put("inflight", "raw", b"\x02" + send_www + b"\x03\x1c" +
     bytes(12) + b"\x03www\x00\x00\x01\x00\x01" + b"\x00" +
     b"\x03\x04\x81\x80\x00\x01")
+
+# proxyproto: the first byte picks the maximum size (16 + 8 * it).
+PP_SIG = b"\r\n\r\n\0\r\nQUIT\n"
+pp_v4 = (PP_SIG + b"\x21\x12" + struct.pack("!H", 18) +
+         bytes([192, 0, 2, 1, 192, 0, 2, 2]) + struct.pack("!HH", 8888, 53) +
+         b"\x02\x00\x03foo")
+pp_v6 = (PP_SIG + b"\x21\x21" + struct.pack("!H", 36 + 8) +
+         bytes(15) + b"\x08" + bytes(15) + b"\x09" +
+         struct.pack("!HH", 8888, 9999) + b"\x03\x00\x05proxy")
+put("proxyproto", "v4_udp_tlv", b"\x40" + pp_v4 + query("example."))
+put("proxyproto", "v6_tcp_tlv", b"\x40" + pp_v6)
+put("proxyproto", "local", b"\x40" + PP_SIG + b"\x20\x00\x00\x00")
+put("proxyproto", "v1_text", b"\x40PROXY TCP4 192.0.2.1 192.0.2.2 1 2\r\n")
+put("proxyproto", "lying_length", b"\x40" + pp_v4[:15] + b"\xff" + pp_v4[16:])
+put("proxyproto", "nested", b"\x40" + pp_v4 + pp_v4)
+put("proxyproto", "big_tlv", b"\xff" + PP_SIG + b"\x21\x11" +
+    struct.pack("!H", 12 + 3 + 1000) + bytes(12) + b"\x01" +
+    struct.pack("!H", 1000) + bytes(1000))
