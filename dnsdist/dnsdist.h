@@ -299,6 +299,13 @@ void	web_stop(void);
 
 /* carbon.c: the carbon sender thread, carbonServer() */
 void	carbon_start(void);
+/*
+ * Remote loggers (remotelog.c): init sets the hooks before the
+ * configuration runs; start starts the loggers it made (after detaching,
+ * and after a reload).
+ */
+void	remotelog_init(void);
+void	remotelog_start(void);
 void	carbon_stop(void);
 
 /* client.c: dnsdist -c; returns the exit status */

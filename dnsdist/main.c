@@ -726,6 +726,7 @@ main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (settings_init() == -1 || (config_L = dlua_open()) == NULL)
 		err(1, NULL);
+	remotelog_init();
 	dlua_host.h_shutdown = daemon_shutdown;
 	dlua_host.h_show_binds = frontend_show_binds;
 	dlua_host.h_show_tcp_stats = tcp_show_stats;
@@ -808,6 +809,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
+	remotelog_start();
 	loop_udp_start();
 	maint_start();
 	web_run();

@@ -505,6 +505,7 @@ reload_run(struct sbuf *out)
 	lo->lo_npools = old.d_servers.sr_npools;
 	lo->lo_L = oldL;
 	qsbr_retire(&lo->lo_q, leftovers_free);
+	remotelog_start();
 	if (settings.st_ncarbon > 0 && dlua_host.h_carbon != NULL &&
 	    dlua_host.h_carbon() == -1)
 		warn(out, "unable to start the carbon thread");

@@ -39,6 +39,7 @@ struct dnsq {
 	bool			 dq_tcp;
 	bool			 dq_response;
 	uint64_t		 dq_now;	/* monotonic ns */
+	uint64_t		 dq_qstart;	/* a response's query; 0: unknown */
 	uint64_t		*dq_rnd;
 	const char		*dq_pool;	/* "" unless an action chose */
 	bool			 dq_skipcache;
@@ -152,11 +153,11 @@ enum action_kind {
 	ACT_SKIPCACHE, ACT_SETTAG, ACT_LOG, ACT_TEE, ACT_CONTINUE,
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
 	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
-	ACT_SPOOFPACKET, ACT_SPOOFSVC,
+	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_REMOTELOG, ACT_DNSTAP,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
 	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
-	ACT_RSETTAG
+	ACT_RSETTAG, ACT_RREMOTELOG, ACT_RDNSTAP
 };
 
 #define SPOOF_MAX	16
@@ -239,6 +240,7 @@ struct action {
 			bool		 nxd;
 		}			 soa;
 		struct luafn		*luafn;
+		struct rlog_action	*rlog;	/* RemoteLog*, DnstapLog* */
 	}			 ac_u;
 };
 
@@ -285,6 +287,11 @@ extern void	(*rule_lua_release)(struct luafn *);
 /* TeeAction: send a copy of the query; release the action's socket. */
 extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
 extern void	(*rule_tee_close)(struct action *);
+/*
+ * RemoteLogAction and DnstapLogAction (and their response forms): build
+ * the message, run the alter function, queue it.  Set by the Lua layer.
+ */
+extern void	(*rule_remote_log)(struct action *, struct dnsq *);
 /* Whether a pool has a server up (PoolAvailableRule), set by the daemon. */
 extern bool	(*rule_pool_available)(const char *);
 

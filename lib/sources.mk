@@ -27,6 +27,9 @@ LIB_SRCS = \
 	lib/ring.c \
 	lib/qcount.c \
 	lib/settings.c \
+	lib/remotelog.c \
+	lib/pb/dnsmessage.pb-c.c \
+	lib/pb/dnstap.pb-c.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
@@ -44,6 +47,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_remotelog.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

@@ -8,7 +8,8 @@ Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
-	    python3-prometheus-client"
+	    python3-prometheus-client libprotobuf-c-dev protobuf-c-compiler
+	    libfstrm-dev fstrm-bin dnstap-ldns"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -31,13 +32,13 @@ Linux)
 	done
 	;;
 OpenBSD)
-	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg_add lua%5.3 libsodium protobuf-c fstrm kyua atf nsd dnsperf" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg install lua53 libsodium libedit protobuf-c fstrm kyua atf nsd dnsperf" >&2
 	;;
 *)
-	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2
+	echo "unknown system $os: install Lua 5.3, libsodium, libedit, protobuf-c, fstrm, ATF and Kyua" >&2
 	;;
 esac
 exit 0
