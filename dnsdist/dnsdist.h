@@ -302,10 +302,11 @@ void	carbon_start(void);
 /*
  * Remote loggers (remotelog.c): init sets the hooks before the
  * configuration runs; start starts the loggers it made (after detaching,
- * and after a reload).
+ * and after a reload); stop, at exit, flushes and stops them all.
  */
 void	remotelog_init(void);
 void	remotelog_start(void);
+void	remotelog_stop(void);
 void	carbon_stop(void);
 
 /* client.c: dnsdist -c; returns the exit status */

@@ -827,6 +827,7 @@ main(int argc, char *argv[])
 	carbon_stop();
 	web_stop();
 	tcp_stop();
+	remotelog_stop();
 	control_stop();
 	backend_close_all();
 	dlua_close(config_L);

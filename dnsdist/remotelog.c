@@ -447,3 +447,18 @@ remotelog_start(void)
 {
 	rlog_walk(rl_start_one, NULL);
 }
+
+static void
+rl_stop_one(struct rlog *rl, void *arg)
+{
+	(void)arg;
+	if (rl->rl_impl != NULL)
+		rl_stop(rl);
+}
+
+/* At exit, once no packet thread runs: what the writers hold goes out. */
+void
+remotelog_stop(void)
+{
+	rlog_walk(rl_stop_one, NULL);
+}
