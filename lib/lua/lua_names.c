@@ -210,6 +210,24 @@ l_ca_tostringwithport(lua_State *L)
 	return 1;
 }
 
+/* ca:truncate(bits): keep the first bits of the address, clear the rest. */
+static int
+l_ca_truncate(lua_State *L)
+{
+	struct sockaddr	*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
+	lua_Integer	 bits = luaL_checkinteger(L, 2);
+
+	if (bits < 0)
+		return luaL_error(L, "truncate: bad number of bits");
+	if (sa->sa_family == AF_INET6)
+		netmask_clear_host((uint8_t *)&((struct sockaddr_in6 *)sa)->
+		    sin6_addr, 16, bits > 128 ? 128 : (unsigned int)bits);
+	else if (sa->sa_family == AF_INET)
+		netmask_clear_host((uint8_t *)&((struct sockaddr_in *)sa)->
+		    sin_addr, 4, bits > 32 ? 32 : (unsigned int)bits);
+	return 0;
+}
+
 static int
 l_ca_isipv4(lua_State *L)
 {
@@ -545,6 +563,7 @@ static const luaL_Reg ca_methods[] = {
 	{ "isIPv4", l_ca_isipv4 },
 	{ "isIPv6", l_ca_isipv6 },
 	{ "getPort", l_ca_getport },
+	{ "truncate", l_ca_truncate },
 	{ NULL, NULL }
 };
 
