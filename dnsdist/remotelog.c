@@ -133,7 +133,8 @@ rl_write(struct rlog *rl, int fd, const uint8_t *p, size_t len)
 			continue;
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 			return -1;
-		if (rl_wait(rl, fd, POLLOUT, rl->rl_timeout * 1000, false, &ev) ||
+		if (rl_wait(rl, fd, POLLOUT, rl->rl_timeout * 1000, false,
+		    &ev) ||
 		    !(ev & POLLOUT))
 			return -1;
 	}
@@ -182,6 +183,7 @@ rl_main(void *arg)
 	size_t		 n, head, len;
 	short		 ev;
 	char		 buf[512];
+	ssize_t		 r;
 	int		 fd = -1;
 
 	for (;;) {
@@ -196,25 +198,32 @@ rl_main(void *arg)
 			atomic_fetch_add(&rl->rl_connects, 1);
 			atomic_store(&rl->rl_connected, true);
 		}
-		if ((n = rlog_take(rl, &ring, &head)) == 0) {
-			/* Idle: wake for a message, or when it hangs up. */
-			if (rl_wait(rl, fd, POLLIN, -1, true, &ev))
-				break;
-			if ((ev & (POLLIN | POLLHUP | POLLERR)) &&
-			    read(fd, buf, sizeof(buf)) <= 0 &&
-			    errno != EAGAIN && errno != EINTR)
+		if ((n = rlog_take(rl, &ring, &head)) > 0) {
+			if ((len = rl_batch(rl, ri, ring, head, n)) == 0)
+				rl_lost(rl, n);
+			else if (rl_write(rl, fd, ri->ri_buf, len) == -1)
+				goto failed;
+			else
+				atomic_fetch_add_explicit(&rl->rl_sent, n,
+				    memory_order_relaxed);
+		}
+		if (!rlog_idle(rl))
+			continue;
+		/*
+		 * Till half the queue is full or RLOG_FLUSH_MS passed, so
+		 * that one write carries many messages; and when the
+		 * collector hangs up.
+		 */
+		if (rl_wait(rl, fd, POLLIN, RLOG_FLUSH_MS, true, &ev))
+			break;
+		if (ev & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(fd, buf, sizeof(buf));
+			if (r == 0 || (r == -1 && errno != EAGAIN &&
+			    errno != EINTR))
 				goto lost;
-			continue;
 		}
-		if ((len = rl_batch(rl, ri, ring, head, n)) == 0) {
-			rl_lost(rl, n);
-			continue;
-		}
-		if (rl_write(rl, fd, ri->ri_buf, len) == 0) {
-			atomic_fetch_add_explicit(&rl->rl_sent, n,
-			    memory_order_relaxed);
-			continue;
-		}
+		continue;
+failed:
 		rl_lost(rl, n);
 lost:
 		atomic_fetch_add(&rl->rl_errors, 1);

@@ -163,8 +163,9 @@ rlog_push(struct rlog *rl, const uint8_t *buf, size_t len)
 	memcpy(m->m_buf, buf, len);
 	m->m_len = len;
 	rl->rl_n++;
-	wake = rl->rl_waiting;
-	rl->rl_waiting = false;
+	/* The thread sleeps till half full: it writes in batches. */
+	if ((wake = rl->rl_waiting && rl->rl_n >= (rl->rl_max + 1) / 2))
+		rl->rl_waiting = false;
 	pthread_mutex_unlock(&rl->rl_lock);
 	if (wake && rl->rl_wake[1] != -1)
 		(void)write(rl->rl_wake[1], "", 1);
@@ -178,7 +179,6 @@ rlog_take(struct rlog *rl, struct rlog_msg **ring, size_t *head)
 
 	pthread_mutex_lock(&rl->rl_lock);
 	if (rl->rl_stop || rl->rl_n == 0) {
-		rl->rl_waiting = !rl->rl_stop;
 		pthread_mutex_unlock(&rl->rl_lock);
 		return 0;
 	}
@@ -193,6 +193,18 @@ rlog_take(struct rlog *rl, struct rlog_msg **ring, size_t *head)
 	pthread_mutex_unlock(&rl->rl_lock);
 	*ring = t;
 	return n;
+}
+
+bool
+rlog_idle(struct rlog *rl)
+{
+	bool	sleep;
+
+	pthread_mutex_lock(&rl->rl_lock);
+	sleep = !rl->rl_stop && rl->rl_n < (rl->rl_max + 1) / 2;
+	rl->rl_waiting = sleep;
+	pthread_mutex_unlock(&rl->rl_lock);
+	return sleep;
 }
 
 void

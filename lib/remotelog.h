@@ -56,7 +56,7 @@ struct rlog {
 	size_t			 rl_max;
 	size_t			 rl_head;
 	size_t			 rl_n;
-	bool			 rl_waiting;
+	bool			 rl_waiting;	/* the thread sleeps */
 	bool			 rl_stop;
 	int			 rl_wake[2];	/* pipe; -1 until started */
 	/* counters, any thread */
@@ -93,11 +93,14 @@ void		 rlog_push(struct rlog *, const uint8_t *, size_t);
 void		 rlog_describe(const struct rlog *, struct sbuf *);
 /*
  * The logger thread: take every queued message, the ring of rl_max from
- * *head on, valid until the next call.  0 when there are none (then
- * rl_waiting is set: a push writes to rl_wake) or when stopped.
+ * *head on, valid until the next call; 0 when there are none or when
+ * stopped.  rlog_idle() says whether to sleep (less than half the queue
+ * is taken): then the push that fills half of it writes to rl_wake.
  */
+#define RLOG_FLUSH_MS	20	/* the longest a message waits to go */
 size_t		 rlog_take(struct rlog *, struct rlog_msg **ring,
 		    size_t *head);
+bool		 rlog_idle(struct rlog *);
 /* Every logger alive, for showRemoteLoggers()-style listings. */
 void		 rlog_walk(void (*)(struct rlog *, void *), void *);
 
