@@ -792,6 +792,8 @@ main(int argc, char *argv[])
 	backend_start();
 	if (backend_sync() == -1)
 		fatalx("unable to set up the backends");
+	/* Before the snapshot whose rules use them goes live. */
+	remotelog_start();
 	if (daemon_publish() == -1)
 		fatalx("unable to publish the configuration");
 	health_initial();
@@ -809,7 +811,6 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
-	remotelog_start();
 	loop_udp_start();
 	maint_start();
 	web_run();

@@ -497,6 +497,8 @@ reload_run(struct sbuf *out)
 	settings_free(&old.d_settings);
 	if (backend_sync() == -1)
 		warn(out, "unable to open a backend socket");
+	/* The new loggers run before the snapshot that uses them. */
+	remotelog_start();
 	if (daemon_publish() == -1)
 		warn(out, "out of memory: the new configuration is not live "
 		    "yet");
@@ -505,7 +507,6 @@ reload_run(struct sbuf *out)
 	lo->lo_npools = old.d_servers.sr_npools;
 	lo->lo_L = oldL;
 	qsbr_retire(&lo->lo_q, leftovers_free);
-	remotelog_start();
 	if (settings.st_ncarbon > 0 && dlua_host.h_carbon != NULL &&
 	    dlua_host.h_carbon() == -1)
 		warn(out, "unable to start the carbon thread");

@@ -1,9 +1,11 @@
 /*
- * The remote loggers' I/O.  A protobuf logger (newRemoteLogger) has a
- * thread that takes what the packet threads queued (lib/remotelog.c),
- * writes it to the collector over TCP, two bytes of length before each
- * message, and connects again reconnectWaitTime after a failure; a
- * collector that does not read makes the write time out, and the queue
+ * The remote loggers' I/O.  A protobuf logger (newRemoteLogger) sends
+ * what the packet threads queued (lib/remotelog.c) to the collector over
+ * TCP, two bytes of length before each message: the packet thread that
+ * fills half the queue sends it, when the socket takes it at once, and
+ * the logger's thread sends the rest every RLOG_FLUSH_MS, connects, and
+ * connects again reconnectWaitTime after a failure.  A collector that
+ * does not read for the timeout loses the connection, and the queue
  * drops its oldest messages meanwhile.  Frame stream loggers hand their
  * messages to libfstrm's I/O thread, which has its own queue and
  * reconnects by itself.  Loggers made while the configuration is read
@@ -33,13 +35,24 @@
 
 #define DNSTAP_CONTENT	"protobuf:dnstap.Dnstap"
 
+/*
+ * A TCP logger's connection and what is being sent on it, under ri_wlock:
+ * the thread and packet threads (rl_flush) send, the thread alone
+ * connects, waits and gives up.
+ */
 struct rl_impl {
 	pthread_t		 ri_thread;
 	bool			 ri_threaded;
 	struct fstrm_iothr	*ri_iothr;
 	struct fstrm_iothr_queue *ri_ioq;
-	uint8_t			*ri_buf;	/* what one write sends */
+	pthread_mutex_t		 ri_wlock;
+	int			 ri_fd;		/* -1: not connected */
+	bool			 ri_broken;	/* a send failed */
+	uint8_t			*ri_buf;	/* messages after their length */
 	size_t			 ri_cap;
+	size_t			 ri_len;
+	size_t			 ri_off;	/* sent so far */
+	size_t			 ri_nmsgs;	/* messages in ri_buf */
 };
 
 /*
@@ -116,31 +129,6 @@ fail:
 	return -1;
 }
 
-/* Send it all within the timeout: 0, or -1 (stopped, or failed). */
-static int
-rl_write(struct rlog *rl, int fd, const uint8_t *p, size_t len)
-{
-	ssize_t	n;
-	short	ev;
-
-	while (len > 0) {
-		if ((n = send(fd, p, len, MSG_NOSIGNAL)) > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			return -1;
-		if (rl_wait(rl, fd, POLLOUT, rl->rl_timeout * 1000, false,
-		    &ev) ||
-		    !(ev & POLLOUT))
-			return -1;
-	}
-	return 0;
-}
-
 /* Lay the messages taken out as one write: each after its length. */
 static size_t
 rl_batch(struct rlog *rl, struct rl_impl *ri, struct rlog_msg *ring,
@@ -174,17 +162,76 @@ rl_lost(struct rlog *rl, size_t n)
 	atomic_fetch_add_explicit(&rl->rl_dropped, n, memory_order_relaxed);
 }
 
+/*
+ * Under ri_wlock: send what is left of the last batch, then what the
+ * queue holds, as far as the socket takes it now.  1 when all is sent, 0
+ * when the socket is full, -1 when the connection failed.
+ */
+static int
+rl_send(struct rlog *rl, struct rl_impl *ri)
+{
+	struct rlog_msg	*ring;
+	size_t		 n, head;
+	ssize_t		 w;
+
+	for (;;) {
+		if (ri->ri_off < ri->ri_len) {
+			w = send(ri->ri_fd, ri->ri_buf + ri->ri_off,
+			    ri->ri_len - ri->ri_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0) {
+				ri->ri_off += (size_t)w;
+				continue;
+			}
+			if (w == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK || errno == EINTR))
+				return 0;
+			return -1;
+		}
+		if (ri->ri_nmsgs > 0) {
+			atomic_fetch_add_explicit(&rl->rl_sent, ri->ri_nmsgs,
+			    memory_order_relaxed);
+			ri->ri_nmsgs = 0;
+		}
+		if ((n = rlog_take(rl, &ring, &head)) == 0)
+			return 1;
+		ri->ri_off = 0;
+		if ((ri->ri_len = rl_batch(rl, ri, ring, head, n)) == 0)
+			rl_lost(rl, n);
+		else
+			ri->ri_nmsgs = n;
+	}
+}
+
+/*
+ * A packet thread found the queue half full: send it now if the socket
+ * takes it, else leave it to the logger thread.  Never waits: not for
+ * the lock (the thread or another packet thread sends), not for the
+ * socket, and not when the last batch is still stuck in it.
+ */
+static void
+rl_flush(struct rlog *rl)
+{
+	struct rl_impl	*ri = rl->rl_impl;
+
+	if (pthread_mutex_trylock(&ri->ri_wlock) != 0)
+		return;
+	if (ri->ri_fd != -1 && !ri->ri_broken && ri->ri_off == ri->ri_len &&
+	    rl_send(rl, ri) == -1) {
+		ri->ri_broken = true;
+		(void)write(rl->rl_wake[1], "", 1);
+	}
+	pthread_mutex_unlock(&ri->ri_wlock);
+}
+
 static void *
 rl_main(void *arg)
 {
 	struct rlog	*rl = arg;
 	struct rl_impl	*ri = rl->rl_impl;
-	struct rlog_msg	*ring;
-	size_t		 n, head, len;
 	short		 ev;
 	char		 buf[512];
 	ssize_t		 r;
-	int		 fd = -1;
+	int		 fd = -1, rc;
 
 	for (;;) {
 		if (fd == -1) {
@@ -197,22 +244,29 @@ rl_main(void *arg)
 			}
 			atomic_fetch_add(&rl->rl_connects, 1);
 			atomic_store(&rl->rl_connected, true);
+			pthread_mutex_lock(&ri->ri_wlock);
+			ri->ri_fd = fd;
+			ri->ri_broken = false;
+			pthread_mutex_unlock(&ri->ri_wlock);
 		}
-		if ((n = rlog_take(rl, &ring, &head)) > 0) {
-			if ((len = rl_batch(rl, ri, ring, head, n)) == 0)
-				rl_lost(rl, n);
-			else if (rl_write(rl, fd, ri->ri_buf, len) == -1)
-				goto failed;
-			else
-				atomic_fetch_add_explicit(&rl->rl_sent, n,
-				    memory_order_relaxed);
+		pthread_mutex_lock(&ri->ri_wlock);
+		rc = ri->ri_broken ? -1 : rl_send(rl, ri);
+		pthread_mutex_unlock(&ri->ri_wlock);
+		if (rc == -1)
+			goto lost;
+		if (rc == 0) {
+			/* The collector is behind: give it the timeout. */
+			if (rl_wait(rl, fd, POLLOUT, rl->rl_timeout * 1000,
+			    false, &ev))
+				break;
+			if (ev & (POLLOUT | POLLERR | POLLHUP))
+				continue;
+			goto lost;
 		}
-		if (!rlog_idle(rl))
-			continue;
 		/*
-		 * Till half the queue is full or RLOG_FLUSH_MS passed, so
-		 * that one write carries many messages; and when the
-		 * collector hangs up.
+		 * Packet threads send when the queue is half full; what
+		 * stays less goes within RLOG_FLUSH_MS.  A collector that
+		 * hangs up wakes this thread at once.
 		 */
 		if (rl_wait(rl, fd, POLLIN, RLOG_FLUSH_MS, true, &ev))
 			break;
@@ -223,9 +277,12 @@ rl_main(void *arg)
 				goto lost;
 		}
 		continue;
-failed:
-		rl_lost(rl, n);
 lost:
+		pthread_mutex_lock(&ri->ri_wlock);
+		rl_lost(rl, ri->ri_nmsgs);
+		ri->ri_nmsgs = ri->ri_len = ri->ri_off = 0;
+		ri->ri_fd = -1;
+		pthread_mutex_unlock(&ri->ri_wlock);
 		atomic_fetch_add(&rl->rl_errors, 1);
 		atomic_store(&rl->rl_connected, false);
 		close(fd);
@@ -339,6 +396,8 @@ rl_start_now(struct rlog *rl, struct sbuf *err)
 		sbuf_puts(err, "out of memory");
 		return -1;
 	}
+	ri->ri_fd = -1;
+	pthread_mutex_init(&ri->ri_wlock, NULL);
 	/* Signals are for the main loop, not for the logger threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -369,6 +428,7 @@ rl_start_now(struct rlog *rl, struct sbuf *err)
 			close(rl->rl_wake[1]);
 			rl->rl_wake[0] = rl->rl_wake[1] = -1;
 		}
+		pthread_mutex_destroy(&ri->ri_wlock);
 		free(ri);
 		return -1;
 	}
@@ -404,6 +464,7 @@ rl_stop(struct rlog *rl)
 	if (ri->ri_iothr != NULL)
 		fstrm_iothr_destroy(&ri->ri_iothr);
 	free(ri->ri_buf);
+	pthread_mutex_destroy(&ri->ri_wlock);
 	free(ri);
 	rl->rl_impl = NULL;
 }
@@ -449,6 +510,7 @@ remotelog_init(void)
 	rlog_host.rh_start = rl_start;
 	rlog_host.rh_stop = rl_stop;
 	rlog_host.rh_submit = rl_submit;
+	rlog_host.rh_flush = rl_flush;
 }
 
 void

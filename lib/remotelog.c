@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "dnsname.h"
@@ -125,7 +124,7 @@ rlog_push(struct rlog *rl, const uint8_t *buf, size_t len)
 {
 	struct rlog_msg	*m;
 	uint8_t		*nb;
-	bool		 wake;
+	bool		 half;
 
 	atomic_fetch_add_explicit(&rl->rl_queued, 1, memory_order_relaxed);
 	if (rl->rl_kind != RLOG_TCP) {
@@ -163,12 +162,11 @@ rlog_push(struct rlog *rl, const uint8_t *buf, size_t len)
 	memcpy(m->m_buf, buf, len);
 	m->m_len = len;
 	rl->rl_n++;
-	/* The thread sleeps till half full: it writes in batches. */
-	if ((wake = rl->rl_waiting && rl->rl_n >= (rl->rl_max + 1) / 2))
-		rl->rl_waiting = false;
+	half = rl->rl_n >= (rl->rl_max + 1) / 2;
 	pthread_mutex_unlock(&rl->rl_lock);
-	if (wake && rl->rl_wake[1] != -1)
-		(void)write(rl->rl_wake[1], "", 1);
+	/* Half full: this thread sends the batch, if it can at once. */
+	if (half && rlog_host.rh_flush != NULL && rl->rl_impl != NULL)
+		rlog_host.rh_flush(rl);
 }
 
 size_t
@@ -193,18 +191,6 @@ rlog_take(struct rlog *rl, struct rlog_msg **ring, size_t *head)
 	pthread_mutex_unlock(&rl->rl_lock);
 	*ring = t;
 	return n;
-}
-
-bool
-rlog_idle(struct rlog *rl)
-{
-	bool	sleep;
-
-	pthread_mutex_lock(&rl->rl_lock);
-	sleep = !rl->rl_stop && rl->rl_n < (rl->rl_max + 1) / 2;
-	rl->rl_waiting = sleep;
-	pthread_mutex_unlock(&rl->rl_lock);
-	return sleep;
 }
 
 void

@@ -46,9 +46,9 @@ struct rlog {
 	int			 rl_reconnect;	/* seconds between attempts */
 	unsigned int		 rl_fsopt[RLOG_NFSOPTS];
 	/*
-	 * RLOG_TCP: a ring of rl_max messages under rl_lock.  The logger
-	 * thread swaps it for its spare one (rl_spare) and writes what it
-	 * took without the lock; rl_waiting says it sleeps on rl_wake[0].
+	 * RLOG_TCP: a ring of rl_max messages under rl_lock.  Whoever
+	 * sends (the daemon's rh_flush) swaps it for the spare one
+	 * (rl_spare) and writes what it took without the lock.
 	 */
 	pthread_mutex_t		 rl_lock;
 	struct rlog_msg		*rl_q;
@@ -56,9 +56,8 @@ struct rlog {
 	size_t			 rl_max;
 	size_t			 rl_head;
 	size_t			 rl_n;
-	bool			 rl_waiting;	/* the thread sleeps */
 	bool			 rl_stop;
-	int			 rl_wake[2];	/* pipe; -1 until started */
+	int			 rl_wake[2];	/* the thread's pipe, or -1 */
 	/* counters, any thread */
 	_Atomic uint64_t	 rl_queued;	/* messages handed to us */
 	_Atomic uint64_t	 rl_sent;	/* written to the collector */
@@ -72,13 +71,17 @@ struct rlog {
 /*
  * The daemon's side: start the thread or the frame stream writer (0, or
  * -1 with the reason in err), stop it and free what it holds (waits for
- * its thread), and hand a frame stream logger a message (copied).  Unset
- * (checking a configuration), loggers keep their queue and send nothing.
+ * its thread), hand a frame stream logger a message (copied), and send
+ * what a TCP logger's queue holds when that can be done at once (a
+ * packet thread calls it when the queue is half full; it never waits).
+ * Unset (checking a configuration), loggers keep their queue and send
+ * nothing.
  */
 struct rlog_host {
 	int	(*rh_start)(struct rlog *, struct sbuf *err);
 	void	(*rh_stop)(struct rlog *);
 	void	(*rh_submit)(struct rlog *, const uint8_t *, size_t);
+	void	(*rh_flush)(struct rlog *);
 };
 extern struct rlog_host rlog_host;
 
@@ -92,15 +95,13 @@ void		 rlog_push(struct rlog *, const uint8_t *, size_t);
 /* The logger as dnsdist shows it, with its counters. */
 void		 rlog_describe(const struct rlog *, struct sbuf *);
 /*
- * The logger thread: take every queued message, the ring of rl_max from
- * *head on, valid until the next call; 0 when there are none or when
- * stopped.  rlog_idle() says whether to sleep (less than half the queue
- * is taken): then the push that fills half of it writes to rl_wake.
+ * Take every queued message, the ring of rl_max from *head on, valid
+ * until the next call (the daemon's sender, under its own lock); 0 when
+ * there are none or when stopped.
  */
 #define RLOG_FLUSH_MS	20	/* the longest a message waits to go */
 size_t		 rlog_take(struct rlog *, struct rlog_msg **ring,
 		    size_t *head);
-bool		 rlog_idle(struct rlog *);
 /* Every logger alive, for showRemoteLoggers()-style listings. */
 void		 rlog_walk(void (*)(struct rlog *, void *), void *);
 
