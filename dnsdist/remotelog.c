@@ -401,6 +401,8 @@ rl_start_now(struct rlog *rl, struct sbuf *err)
 	/* Signals are for the main loop, not for the logger threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	/* Set before the thread starts, which reads it. */
+	rl->rl_impl = ri;
 	if (rl->rl_kind != RLOG_TCP)
 		rc = fs_start(rl, ri, err);
 	else if (pipe(rl->rl_wake) == -1 ||
@@ -411,7 +413,6 @@ rl_start_now(struct rlog *rl, struct sbuf *err)
 		sbuf_printf(err, "pipe: %s", strerror(errno));
 		rc = -1;
 	} else {
-		rl->rl_impl = ri;
 		if ((errno = pthread_create(&ri->ri_thread, NULL, rl_main,
 		    rl)) != 0) {
 			sbuf_printf(err, "unable to start a thread: %s",
@@ -432,7 +433,6 @@ rl_start_now(struct rlog *rl, struct sbuf *err)
 		free(ri);
 		return -1;
 	}
-	rl->rl_impl = ri;
 	return 0;
 }
 

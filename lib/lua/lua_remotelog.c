@@ -745,7 +745,9 @@ dlua_open_remotelog(lua_State *L)
 	};
 	int	i;
 
-	rule_remote_log = remote_log;
+	/* Packet threads read it: written once, not again by reloads. */
+	if (rule_remote_log != remote_log)
+		rule_remote_log = remote_log;
 	dlua_new_type(L, RLOG_MT, rlog_methods, l_rlog_tostring, l_rlog_gc);
 	dlua_new_type(L, PBMSG_MT, pm_methods, NULL, NULL);
 	luaL_getmetatable(L, PBMSG_MT);
