@@ -62,6 +62,8 @@ SODIUM_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libsodium)
 SODIUM_LIBS ?=	$(shell $(PKG_CONFIG) --libs libsodium)
 EDIT_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libedit)
 EDIT_LIBS ?=	$(shell $(PKG_CONFIG) --libs libedit)
+PB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libprotobuf-c libfstrm)
+PB_LIBS ?=	$(shell $(PKG_CONFIG) --libs libprotobuf-c libfstrm)
 OS_CFLAGS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --cflags $(OS_PC)))
 OS_LIBS ?=	$(if $(OS_PC),$(shell $(PKG_CONFIG) --libs $(OS_PC)))
 # tinycdb and LMDB (the key-value stores).  Debian's libcdb-dev ships a
@@ -95,10 +97,11 @@ endif
 CFLAGS ?=	$(OPT)
 CFLAGS +=	-std=c11 -pthread $(WARNINGS)
 CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS) \
-		$(CDB_CFLAGS) $(LMDB_CFLAGS)
+		$(CDB_CFLAGS) $(LMDB_CFLAGS) $(PB_CFLAGS)
 CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
-LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(OS_LIBS) -lm
+LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(PB_LIBS) \
+		$(OS_LIBS) -lm
 
 LIB_OBJS =	$(LIB_SRCS:.c=.o)
 DNSDIST_OBJS =	$(DNSDIST_SRCS:.c=.o)
@@ -112,7 +115,7 @@ FLAGS_NOW =	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS)
 $(FLAGS_STAMP): FORCE
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 
-%.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h lib/compat/*.h dnsdist/*.h)
+%.o: %.c $(FLAGS_STAMP) $(wildcard lib/*.h lib/compat/*.h lib/pb/*.h dnsdist/*.h)
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c $< -o $@
 
 lib/libdnsdist.a: $(LIB_OBJS)
@@ -128,6 +131,11 @@ regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
 
 $(RESPONDER): $(RESPONDER_SRCS) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(OS_CPPFLAGS) $(LDFLAGS) -o $@ $(RESPONDER_SRCS)
+
+# lib/pb/*.pb-c.[ch] are protoc-c's output, kept in git so that neither
+# make needs protoc-c; `make proto` makes them again from the .proto files.
+proto:
+	cd lib/pb && protoc-c --c_out=. dnsmessage.proto dnstap.proto
 
 # The fuzz targets compile the library sources they need themselves, with
 # clang's fuzzer and sanitizer flags, so that no normal object is touched.
@@ -186,4 +194,4 @@ clean:
 	rm -rf regress/fuzz/work
 
 FORCE:
-.PHONY: all deps run check bench lint clean fuzz fuzz-smoke install FORCE
+.PHONY: all deps run check bench lint clean fuzz fuzz-smoke install proto FORCE

@@ -710,6 +710,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	struct dnsq		 dq;
 	struct server		*ds = bl->bl_ds;
 	struct dnsquestion	 q, oq;
+	struct sockaddr_in6	 local;
 	struct slot		*sl;
 	struct listener		*li;
 	const uint8_t		*qpkt;
@@ -762,6 +763,8 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dnsq_tags_load(&dq, sl->sl_tags);
 		dq.dq_ttlcap = sl->sl_ttlcap;
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
+		dq.dq_qstart = sl->sl_if.if_sent;
+		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
 		if (!pipeline_response(&dq, sl->sl_cache, sl->sl_ckey)) {
 			slot_put(bl, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,

@@ -328,6 +328,14 @@ void	web_stop(void);
 
 /* carbon.c: the carbon sender thread, carbonServer() */
 void	carbon_start(void);
+/*
+ * Remote loggers (remotelog.c): init sets the hooks before the
+ * configuration runs; start starts the loggers it made (after detaching,
+ * and after a reload); stop, at exit, flushes and stops them all.
+ */
+void	remotelog_init(void);
+void	remotelog_start(void);
+void	remotelog_stop(void);
 void	carbon_stop(void);
 
 /* client.c: dnsdist -c; returns the exit status */

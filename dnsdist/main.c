@@ -726,6 +726,7 @@ main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (settings_init() == -1 || (config_L = dlua_open()) == NULL)
 		err(1, NULL);
+	remotelog_init();
 	dlua_host.h_shutdown = daemon_shutdown;
 	dlua_host.h_show_binds = frontend_show_binds;
 	dlua_host.h_show_tcp_stats = tcp_show_stats;
@@ -791,6 +792,8 @@ main(int argc, char *argv[])
 	backend_start();
 	if (backend_sync() == -1)
 		fatalx("unable to set up the backends");
+	/* Before the snapshot whose rules use them goes live. */
+	remotelog_start();
 	if (daemon_publish() == -1)
 		fatalx("unable to publish the configuration");
 	health_initial();
@@ -825,6 +828,7 @@ main(int argc, char *argv[])
 	carbon_stop();
 	web_stop();
 	tcp_stop();
+	remotelog_stop();
 	control_stop();
 	backend_close_all();
 	dlua_close(config_L);

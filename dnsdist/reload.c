@@ -497,6 +497,8 @@ reload_run(struct sbuf *out)
 	settings_free(&old.d_settings);
 	if (backend_sync() == -1)
 		warn(out, "unable to open a backend socket");
+	/* The new loggers run before the snapshot that uses them. */
+	remotelog_start();
 	if (daemon_publish() == -1)
 		warn(out, "out of memory: the new configuration is not live "
 		    "yet");

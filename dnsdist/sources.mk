@@ -17,4 +17,5 @@ DNSDIST_SRCS = \
 	dnsdist/control.c \
 	dnsdist/web.c \
 	dnsdist/carbon.c \
+	dnsdist/remotelog.c \
 	dnsdist/client.c

@@ -283,6 +283,10 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ? client_addr(tc) :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
+		dq.dq_qstart = tq->tq_sent;
+		if (tc != NULL)
+			dq.dq_local = (struct sockaddr *)
+			    &tc->tc_li->li_local->lc_addr;
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;

@@ -14,6 +14,7 @@
 #include "edns.h"
 #include "kvs.h"
 #include "proxyproto.h"
+#include "remotelog.h"
 #include "rule.h"
 
 /* Every LogAction with a file, for action_log_reopen(). */
@@ -111,6 +112,12 @@ action_unref(struct action *ac)
 		break;
 	case ACT_CONTINUE:
 		action_unref(ac->ac_u.inner);
+		break;
+	case ACT_REMOTELOG:
+	case ACT_RREMOTELOG:
+	case ACT_DNSTAP:
+	case ACT_RDNSTAP:
+		rlog_action_free(ac->ac_u.rlog);
 		break;
 	case ACT_TEE:
 		if (rule_tee_close != NULL)
@@ -852,6 +859,13 @@ action_apply(struct action *ac, struct dnsq *dq)
 	case ACT_TEE:
 		if (rule_tee_send != NULL)
 			rule_tee_send(ac, dq);
+		return VERDICT_NONE;
+	case ACT_REMOTELOG:
+	case ACT_RREMOTELOG:
+	case ACT_DNSTAP:
+	case ACT_RDNSTAP:
+		if (rule_remote_log != NULL)
+			rule_remote_log(ac, dq);
 		return VERDICT_NONE;
 	case ACT_LUA:
 	case ACT_RLUA:

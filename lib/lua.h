@@ -238,6 +238,14 @@ extern _Atomic uint64_t	dlua_hook_errors;	/* hooks that failed */
 void		 dlua_guard_config(lua_State *);
 void		 dlua_hook_begin(lua_State *, int budget);
 void		 dlua_hook_end(lua_State *);
+/*
+ * Call the alter function fn(dq, obj) of a logging action: obj is a
+ * userdata of metatable mt whose first member is the pointer obj, NULL
+ * once the call returned.  Takes the Lua lock.
+ */
+void		 dlua_hook_alter(const struct luafn *, struct dnsq *,
+		    const char *mt, void *obj);
+void		 dlua_open_remotelog(lua_State *);
 /* The names of every global function, sorted; for completion and tests. */
 void		 dlua_global_names(lua_State *, struct sbuf *);
 

@@ -29,6 +29,7 @@ int	(*rule_lua_action)(struct luafn *, struct dnsq *);
 void	(*rule_lua_release)(struct luafn *);
 bool	(*rule_pool_available)(const char *);
 void	(*rule_tee_send)(struct action *, const struct dnsq *);
+void	(*rule_remote_log)(struct action *, struct dnsq *);
 void	(*rule_tee_close)(struct action *);
 void	(*rule_tee_drain)(struct action *);
 const char *const tee_stat_names[TEE_NSTATS] = { "noerrors", "nxdomains",

@@ -41,6 +41,7 @@ struct dnsq {
 	bool			 dq_response;
 	uint16_t		 dq_qflags;	/* the header's flags as received */
 	uint64_t		 dq_now;	/* monotonic ns */
+	uint64_t		 dq_qstart;	/* a response's query; 0: unknown */
 	uint64_t		*dq_rnd;
 	const char		*dq_pool;	/* "" unless an action chose */
 	bool			 dq_skipcache;
@@ -177,10 +178,11 @@ enum action_kind {
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
 	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
 	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_KVS, ACT_PPSET, ACT_PPADD,
+	ACT_REMOTELOG, ACT_DNSTAP,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
 	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
-	ACT_RSETTAG
+	ACT_RSETTAG, ACT_RREMOTELOG, ACT_RDNSTAP
 };
 
 #define SPOOF_MAX	16
@@ -275,6 +277,7 @@ struct action {
 		}			 soa;
 		struct luafn		*luafn;
 		struct kvs_lookup_args	 kvs;
+		struct rlog_action	*rlog;	/* RemoteLog*, DnstapLog* */
 	}			 ac_u;
 };
 
@@ -323,6 +326,11 @@ extern void	(*rule_tee_send)(struct action *, const struct dnsq *);
 extern void	(*rule_tee_close)(struct action *);
 /* TeeAction: count the answers to the copies that have come (any thread). */
 extern void	(*rule_tee_drain)(struct action *);
+/*
+ * RemoteLogAction and DnstapLogAction (and their response forms): build
+ * the message, run the alter function, queue it.  Set by the Lua layer.
+ */
+extern void	(*rule_remote_log)(struct action *, struct dnsq *);
 /* Whether a pool has a server up (PoolAvailableRule), set by the daemon. */
 extern bool	(*rule_pool_available)(const char *);
 

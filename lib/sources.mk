@@ -29,6 +29,9 @@ LIB_SRCS = \
 	lib/settings.c \
 	lib/kvs.c \
 	lib/proxyproto.c \
+	lib/remotelog.c \
+	lib/pb/dnsmessage.pb-c.c \
+	lib/pb/dnstap.pb-c.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
@@ -47,6 +50,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_remotelog.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

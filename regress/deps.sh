@@ -9,7 +9,8 @@ Linux)
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
-	    haproxy"
+	    haproxy libprotobuf-c-dev protobuf-c-compiler libfstrm-dev
+	    fstrm-bin dnstap-ldns"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -33,14 +34,15 @@ Linux)
 	;;
 OpenBSD)
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
-	    "haproxy" >&2
+	    "haproxy protobuf-c fstrm" >&2
 	;;
 FreeBSD)
 	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
-	    "tinycdb lmdb haproxy" >&2
+	    "tinycdb lmdb haproxy protobuf-c fstrm" >&2
 	;;
 *)
-	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB, ATF and Kyua" >&2
+	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB," \
+	    "protobuf-c, fstrm, ATF and Kyua" >&2
 	;;
 esac
 exit 0

@@ -10,7 +10,7 @@
 #include "lua.h"
 
 enum absent_why {
-	AB_TLS, AB_DOH, AB_DNSCRYPT, AB_REMOTELOG, AB_FFI,
+	AB_TLS, AB_DOH, AB_DNSCRYPT, AB_FFI,
 	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
 	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA
 };
@@ -19,7 +19,6 @@ static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in",
 	[AB_DOH] = "DNS over HTTPS is not built in",
 	[AB_DNSCRYPT] = "DNSCrypt is not built in",
-	[AB_REMOTELOG] = "protobuf and dnstap remote logging are not built in",
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
 	[AB_OVERLAY] = "raw packet overlays are not supported",
 	[AB_BPF] = "eBPF filtering is not supported",
@@ -80,13 +79,6 @@ static const struct absent {
 	{ "getDNSCryptBindCount", AB_DNSCRYPT },
 	{ "printDNSCryptProviderFingerprint", AB_DNSCRYPT },
 	{ "showDNSCryptBinds", AB_DNSCRYPT },
-	{ "newRemoteLogger", AB_REMOTELOG },
-	{ "newFrameStreamTcpLogger", AB_REMOTELOG },
-	{ "newFrameStreamUnixLogger", AB_REMOTELOG },
-	{ "RemoteLogAction", AB_REMOTELOG },
-	{ "RemoteLogResponseAction", AB_REMOTELOG },
-	{ "DnstapLogAction", AB_REMOTELOG },
-	{ "DnstapLogResponseAction", AB_REMOTELOG },
 	{ "LuaFFIAction", AB_FFI },
 	{ "LuaFFIPerThreadAction", AB_FFI },
 	{ "LuaFFIPerThreadResponseAction", AB_FFI },

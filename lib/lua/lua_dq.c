@@ -150,6 +150,24 @@ l_dq_settag(lua_State *L)
 	return 0;
 }
 
+/* dq:setTagArray({name = value, ...}) */
+static int
+l_dq_settagarray(lua_State *L)
+{
+	check_dq(L, 1, DQ_MT);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		lua_pushcfunction(L, l_dq_settag);
+		lua_pushvalue(L, 1);
+		lua_pushvalue(L, -4);
+		lua_pushvalue(L, -4);
+		lua_call(L, 3, 0);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 static int
 l_dq_gettagarray(lua_State *L)
 {
@@ -394,23 +412,6 @@ l_dq_setppvalues(lua_State *L)
 
 	pp_tlvs_free(dq->dq_pp);
 	dq->dq_pp = l;
-	return 0;
-}
-
-static int
-l_dq_settagarray(lua_State *L)
-{
-	luaL_checktype(L, 2, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, 2) != 0) {
-		/* l_dq_settag(dq, key, value) on a copy of the key */
-		lua_pushcfunction(L, l_dq_settag);
-		lua_pushvalue(L, 1);
-		lua_pushvalue(L, -4);
-		lua_pushvalue(L, -4);
-		lua_call(L, 3, 0);
-		lua_pop(L, 1);
-	}
 	return 0;
 }
 
@@ -794,6 +795,34 @@ hook_call(const struct luafn *fn, struct dnsq *dq, int nres, bool seedform)
 		return NULL;
 	}
 	return L;
+}
+
+void
+dlua_hook_alter(const struct luafn *fn, struct dnsq *dq, const char *mt,
+    void *obj)
+{
+	lua_State	*L;
+	struct dq_ud	*du, *ou;
+	int		 rc;
+
+	dlua_lock();
+	if ((L = dlua_fn_push(fn)) == NULL) {
+		dlua_unlock();
+		return;
+	}
+	push_dq(L, dq, DQ_MT);
+	du = lua_touserdata(L, -1);
+	ou = lua_newuserdata(L, sizeof(*ou));
+	ou->du_dq = obj;
+	luaL_setmetatable(L, mt);
+	dlua_hook_begin(L, DLUA_HOOK_BUDGET);
+	rc = lua_pcall(L, 2, 0, 0);
+	dlua_hook_end(L);
+	du->du_dq = NULL;
+	ou->du_dq = NULL;
+	if (rc != LUA_OK)
+		hook_failed(L);
+	dlua_unlock();
 }
 
 static bool

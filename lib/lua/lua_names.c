@@ -219,6 +219,24 @@ l_ca_tostringwithport(lua_State *L)
 	return 1;
 }
 
+/* ca:truncate(bits): keep the first bits of the address, clear the rest. */
+static int
+l_ca_truncate(lua_State *L)
+{
+	struct sockaddr	*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
+	lua_Integer	 bits = luaL_checkinteger(L, 2);
+
+	if (bits < 0)
+		return luaL_error(L, "truncate: bad number of bits");
+	if (sa->sa_family == AF_INET6)
+		netmask_clear_host((uint8_t *)&((struct sockaddr_in6 *)sa)->
+		    sin6_addr, 16, bits > 128 ? 128 : (unsigned int)bits);
+	else if (sa->sa_family == AF_INET)
+		netmask_clear_host((uint8_t *)&((struct sockaddr_in *)sa)->
+		    sin_addr, 4, bits > 32 ? 32 : (unsigned int)bits);
+	return 0;
+}
+
 static int
 l_ca_isipv4(lua_State *L)
 {
@@ -278,32 +296,6 @@ l_ca_maptoipv4(lua_State *L)
 	    12, 4);
 	dlua_push_ca(L, (struct sockaddr *)&sin);
 	return 1;
-}
-
-/* Keep the first bits of the address, zero the rest (in place). */
-static int
-l_ca_truncate(lua_State *L)
-{
-	struct sockaddr	*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
-	lua_Integer	 bits = luaL_checkinteger(L, 2);
-	uint8_t		*p;
-	int		 len, i;
-
-	if (sa->sa_family == AF_INET) {
-		p = (uint8_t *)&((struct sockaddr_in *)sa)->sin_addr;
-		len = 4;
-	} else {
-		p = ((struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		len = 16;
-	}
-	if (bits < 0 || bits >= len * 8)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (i * 8 >= bits)
-			p[i] = 0;
-		else if (i * 8 + 8 > bits)
-			p[i] &= (uint8_t)(0xff << (8 - (bits - i * 8)));
-	return 0;
 }
 
 /* SuffixMatchNode and NetmaskGroup objects */
