@@ -373,6 +373,33 @@ action_spoof_cname(struct action *ac, struct dnsq *dq)
 	return VERDICT_ANSWER;
 }
 
+/*
+ * DNSAction.Spoof from a Lua hook, as dnsdist reads its text: addresses
+ * separated by commas, or else one name, answered as a CNAME.
+ */
+int
+action_spoof_text(struct dnsq *dq, const char *text)
+{
+	struct action	 ac;
+	char		 buf[1024], *p = buf, *tok;
+	socklen_t	 len;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.ac_aa = ac.ac_ad = ac.ac_ra = -1;
+	ac.ac_u.spoof.ttl = 60;
+	strlcpy(buf, text, sizeof(buf));
+	while ((tok = strsep(&p, ",")) != NULL && ac.ac_u.spoof.n < SPOOF_MAX)
+		if (addr_parse(tok, 0, &ac.ac_u.spoof.addrs[ac.ac_u.spoof.n],
+		    &len) == 0)
+			ac.ac_u.spoof.n++;
+	if (ac.ac_u.spoof.n > 0)
+		return action_spoof(&ac, dq);
+	if (dnsname_from_text(text, ac.ac_u.spoof.cname,
+	    &ac.ac_u.spoof.cnamelen) == -1)
+		return VERDICT_NONE;
+	return action_spoof_cname(&ac, dq);
+}
+
 static int
 action_spoof_raw(struct action *ac, struct dnsq *dq)
 {

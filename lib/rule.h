@@ -28,6 +28,7 @@
 
 /* What a query or a response is, for selectors and actions. */
 struct config;
+struct dnscrypt_query;
 struct dnsq {
 	const struct config	*dq_cf;		/* the snapshot it runs under */
 	uint8_t			*dq_pkt;
@@ -66,6 +67,8 @@ struct dnsq {
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
 	int32_t			 dq_tempfailttl;	/* -1: the cache's own */
+	/* A DNSCrypt query: what its answer is encrypted with; NULL: none */
+	const struct dnscrypt_query *dq_dnscrypt;
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -374,6 +377,8 @@ void		 dnsq_cap_ttls(struct dnsq *, uint32_t max);
 /* Build answers in dq (spoofing and friends).  0, or -1 when it won't fit. */
 int		 dnsq_answer_rcode(struct dnsq *, int rcode);
 int		 dnsq_answer_truncated(struct dnsq *);
+/* DNSAction.Spoof's text (addresses, or a name): a verdict. */
+int		 action_spoof_text(struct dnsq *, const char *);
 /*
  * The last touch on an answer built here: an OPT record when the query
  * had one (setAddEDNSToSelfGeneratedResponses) or the RCODE needs it,

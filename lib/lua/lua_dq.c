@@ -315,6 +315,19 @@ l_dq_editttls(lua_State *L)
 	return 0;
 }
 
+/* dq:getProtocol(), as dnsdist names the transport. */
+static int
+l_dq_getprotocol(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	if (dq->dq_dnscrypt != NULL)
+		lua_pushstring(L, dq->dq_tcp ? "DNSCrypt TCP" : "DNSCrypt UDP");
+	else
+		lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
+	return 1;
+}
+
 static int
 l_dq_index(lua_State *L)
 {
@@ -367,6 +380,8 @@ l_dq_index(lua_State *L)
 		lua_pushcfunction(L, l_dq_getednsoptions);
 	else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
 		lua_pushcfunction(L, l_dq_editttls);
+	else if (strcmp(k, "getProtocol") == 0)
+		lua_pushcfunction(L, l_dq_getprotocol);
 	else if (strcmp(k, "getTrailingData") == 0)
 		lua_pushcfunction(L, l_dq_gettrailingdata);
 	else if (strcmp(k, "setTrailingData") == 0)
@@ -499,6 +514,9 @@ hook_action(struct luafn *fn, struct dnsq *dq)
 			v = VERDICT_ANSWER; break;
 		case 2:	dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
 			v = VERDICT_ANSWER; break;
+		case 3:	if (arg != NULL)			/* Spoof */
+				v = action_spoof_text(dq, arg);
+			break;
 		case 4:	v = VERDICT_ALLOW; break;		/* Allow */
 		case 5:	dnspacket_set_qr(dq->dq_pkt, true);	/* HeaderModify */
 			v = VERDICT_ANSWER; break;
