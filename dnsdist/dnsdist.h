@@ -181,6 +181,7 @@ struct slot {
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
 	uint64_t		sl_qpos;
 	const char		*sl_pool;	/* its pool's name, for ever */
+	struct dnscrypt_query	*sl_dnscrypt;	/* owned; NULL: plain DNS */
 };
 
 /* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */

@@ -544,6 +544,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_fromlen = fromlen;
 	tq->tq_dst = *dst;
 	tq->tq_udpmax = frontend_udp_limit(dq);
+	if ((tq->tq_dnscrypt = dq->dq_dnscrypt != NULL))
+		tq->tq_dc = *dq->dq_dnscrypt;
 	memset(&th, 0, sizeof(th));
 	th.th_kind = TH_UDPQUERY;
 	th.th_tq = tq;

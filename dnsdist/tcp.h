@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dnscrypt.h"
 #include "dnsdist.h"
 
 /*
@@ -85,6 +86,9 @@ struct tcp_query {
 	struct sockaddr_storage	 tq_from;
 	socklen_t		 tq_fromlen;
 	struct compat_dst	 tq_dst;
+	/* a DNSCrypt query: its answers are encrypted with tq_dc */
+	bool			 tq_dnscrypt;
+	struct dnscrypt_query	 tq_dc;
 };
 
 struct tcp_client {

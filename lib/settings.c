@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "ctlproto.h"
+#include "dnscrypt.h"
 #include "settings.h"
 
 struct settings settings;
@@ -167,12 +168,23 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
+/* Listeners and their DNSCrypt contexts, which no reader can hold. */
+static void
+locals_free(struct local *lc, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		dnscrypt_ctx_free(lc[i].lc_dnscrypt);
+	free(lc);
+}
+
 void
 settings_free(struct settings *st)
 {
 	size_t	i;
 
-	free(st->st_locals);
+	locals_free(st->st_locals, st->st_nlocals);
 	netmask_group_clear(&st->st_acl);
 	netmask_group_clear(&st->st_consoleacl);
 	netmask_group_clear(&st->st_webacl);
@@ -224,7 +236,7 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 void
 settings_clear_locals(void)
 {
-	free(settings.st_locals);
+	locals_free(settings.st_locals, settings.st_nlocals);
 	settings.st_locals = NULL;
 	settings.st_nlocals = 0;
 }

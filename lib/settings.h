@@ -15,6 +15,8 @@
 
 #include "netmask.h"
 
+struct dnscrypt_ctx;
+
 #define DNSDIST_VERSION	"0.1.0"
 
 struct local {
@@ -27,6 +29,7 @@ struct local {
 	int			 lc_tcpfastopen;
 	int			 lc_tcplistenqueue;
 	int			 lc_maxtcpconns;	/* 0: no limit of its own */
+	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
 };
 
 /* carbonServer(): where and how statistics are sent. */

@@ -27,6 +27,7 @@ LIB_SRCS = \
 	lib/ring.c \
 	lib/qcount.c \
 	lib/settings.c \
+	lib/dnscrypt.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
@@ -44,6 +45,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_dnscrypt.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

@@ -38,4 +38,4 @@ FUZZ_TARGETS = \
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
-	lib/inflight.c lib/siphash.c lib/config.c lib/settings.c
+	lib/inflight.c lib/siphash.c lib/config.c lib/settings.c lib/dnscrypt.c

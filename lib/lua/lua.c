@@ -407,6 +407,7 @@ dlua_open(void)
 	dlua_open_ring(L);
 	dlua_open_cache(L);
 	dlua_open_dynblock(L);
+	dlua_open_dnscrypt(L);
 	dlua_open_web(L);
 	dlua_open_misc(L);
 	dlua_open_absent(L);
