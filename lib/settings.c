@@ -233,10 +233,18 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	return lc;
 }
 
+/* As dnsdist's setLocal() and -l: the DNSCrypt binds stay. */
 void
 settings_clear_locals(void)
 {
-	locals_free(settings.st_locals, settings.st_nlocals);
-	settings.st_locals = NULL;
-	settings.st_nlocals = 0;
+	size_t	i, n = 0;
+
+	for (i = 0; i < settings.st_nlocals; i++)
+		if (settings.st_locals[i].lc_dnscrypt != NULL)
+			settings.st_locals[n++] = settings.st_locals[i];
+	settings.st_nlocals = n;
+	if (n == 0) {
+		free(settings.st_locals);
+		settings.st_locals = NULL;
+	}
 }

@@ -134,6 +134,7 @@ void	settings_free(struct settings *st);
 /* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
 struct local *settings_add_local(const char *text, bool reuseport,
 	    int tcpfastopen);
+/* Drop the plain listeners (setLocal, -l); DNSCrypt binds stay. */
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);
