@@ -18,7 +18,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_qsbr \
 	regress/lib/t_siphash \
 	regress/lib/t_hostcount \
-	regress/lib/t_edns
+	regress/lib/t_edns \
+	regress/lib/t_dnscrypt
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -34,7 +35,8 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_rewrite \
 	regress/fuzz/fuzz_rules \
 	regress/fuzz/fuzz_ctlproto \
-	regress/fuzz/fuzz_inflight
+	regress/fuzz/fuzz_inflight \
+	regress/fuzz/fuzz_dnscrypt
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \

@@ -83,3 +83,14 @@ put("inflight", "altered", b"\x07" + send_www + send_www + send_two +
 put("inflight", "raw", b"\x02" + send_www + b"\x03\x1c" +
     bytes(12) + b"\x03www\x00\x00\x01\x00\x01" + b"\x00" +
     b"\x03\x04\x81\x80\x00\x01")
+
+# dnscrypt: a flags byte (1 TCP, 2 the XChacha20 certificate, 4 the rest
+# is the plain text the harness encrypts, 8 stamp the client magic), then
+# the datagram or message.
+www = query("www.example.")
+for f in (4, 5, 6, 7):
+    pad = b"\x80" + bytes(-(len(www) + 1) % 64 + (0 if f & 1 else 128))
+    put("dnscrypt", "plain%d" % f, bytes([f]) + www + pad)
+put("dnscrypt", "nopad", b"\x04" + www + bytes(100))
+put("dnscrypt", "certreq", b"\x00" + query("2.provider.example.", 16))
+put("dnscrypt", "magic", b"\x08" + bytes(300))
