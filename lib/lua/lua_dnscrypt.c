@@ -327,23 +327,25 @@ l_ctx_getprovidername(lua_State *L)
 }
 
 static int
-l_ctx_markactive(lua_State *L)
+ctx_mark(lua_State *L, bool active)
 {
 	const char	*why = NULL;
 	int		 rv = dnscrypt_mark(check_ctx(L), check_u32(L, 2,
-			    "serial"), true, &why);
+			    "serial"), active, &why);
 
 	return ctx_result(L, rv, why);
 }
 
 static int
+l_ctx_markactive(lua_State *L)
+{
+	return ctx_mark(L, true);
+}
+
+static int
 l_ctx_markinactive(lua_State *L)
 {
-	const char	*why = NULL;
-	int		 rv = dnscrypt_mark(check_ctx(L), check_u32(L, 2,
-			    "serial"), false, &why);
-
-	return ctx_result(L, rv, why);
+	return ctx_mark(L, false);
 }
 
 static int
