@@ -45,9 +45,10 @@ static struct dnscrypt_ctx *
 check_ctx(lua_State *L)
 {
 	lua_Integer	 n = *(lua_Integer *)luaL_checkudata(L, 1, CTX_MT);
-	struct local	*lc = dnscrypt_local(n);
+	struct local	*lc;
 
-	if (lc == NULL)
+	/* luaL_error() does not return: a loop says so to the analyzers. */
+	while ((lc = dnscrypt_local(n)) == NULL)
 		luaL_error(L, "DNSCryptContext: no DNSCrypt bind %d", (int)n);
 	return lc->lc_dnscrypt;
 }
@@ -125,7 +126,7 @@ l_adddnscryptbind(lua_State *L)
 	struct dnscrypt_ctx	*dc;
 	struct local		*lc;
 	lua_Integer		 maxconns = 0, qsize = 64, inflight = 0;
-	int			 reuseport = 0, tfo = 0, nc, nk, i;
+	int			 reuseport = 0, tfo = 0, nc, i;
 
 	if (settings.st_clientmode)
 		return 0;
@@ -134,7 +135,7 @@ l_adddnscryptbind(lua_State *L)
 		return 0;
 	}
 	if ((nc = files_arg(L, 3, certs, 64)) <= 0 ||
-	    (nk = files_arg(L, 4, keys, 64)) != nc)
+	    files_arg(L, 4, keys, 64) != nc)
 		return luaL_error(L, "addDNSCryptBind: the certificate and key "
 		    "files must be two strings or two lists of the same length");
 	if (lua_type(L, 5) == LUA_TTABLE) {
