@@ -551,7 +551,7 @@ dnscrypt_encrypt(const struct dnscrypt_query *dq, uint8_t *pkt, size_t len,
 	struct dnsquestion	q;
 	uint8_t			nonce[24];
 	uint32_t		rnd;
-	size_t			need, max, padded, pad;
+	size_t			need, max, lo, hi, padded, pad;
 	int			rv;
 
 	if (len < DNS_HDRLEN)
@@ -578,10 +578,11 @@ dnscrypt_encrypt(const struct dnscrypt_query *dq, uint8_t *pkt, size_t len,
 	 */
 	crypto_generichash((uint8_t *)&rnd, sizeof(rnd), dq->dq_nonce,
 	    sizeof(dq->dq_nonce), dq->dq_key, sizeof(dq->dq_key));
-	padded = need + rnd % (max - need + 1);
-	padded += DNSCRYPT_BLOCK - padded % DNSCRYPT_BLOCK;
-	if (padded > max)
-		padded = max;
+	/* A multiple of the block that fits, or else the least. */
+	lo = (need + DNSCRYPT_BLOCK - 1) / DNSCRYPT_BLOCK * DNSCRYPT_BLOCK;
+	hi = max / DNSCRYPT_BLOCK * DNSCRYPT_BLOCK;
+	padded = lo > hi ? need :
+	    lo + rnd % ((hi - lo) / DNSCRYPT_BLOCK + 1) * DNSCRYPT_BLOCK;
 	pad = padded - (need - 1);
 	memmove(pkt + DNSCRYPT_RHDR + DNSCRYPT_MAC, pkt, len);
 	pkt[DNSCRYPT_RHDR + DNSCRYPT_MAC + len] = 0x80;

@@ -157,6 +157,13 @@ roundtrip(int es, bool tcp)
 	ATF_REQUIRE_EQ(open_answer(&f, pkt, n, plain), sizeof(query));
 	ATF_CHECK(dnspacket_qr(plain) && !dnspacket_tc(plain));
 	ATF_CHECK(memcmp(plain + 2, query + 2, 1) != 0);
+	/* No room for a whole block: the least padding, the 0x80 byte. */
+	memcpy(pkt, plain, sizeof(query));
+	n = dnscrypt_encrypt(&dq, pkt, sizeof(query), sizeof(query) + 49, tcp);
+	ATF_CHECK_EQ(n, sizeof(query) + 49);
+	ATF_CHECK_EQ(open_answer(&f, pkt, n, plain), sizeof(query));
+	ATF_CHECK_EQ(dnscrypt_encrypt(&dq, pkt, sizeof(query),
+	    sizeof(query) + 48, tcp), 0);
 	dnscrypt_ctx_free(f.dc);
 }
 
