@@ -17,9 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "addr.h"
 #include "cache.h"
 #include "config.h"
+#include "dnscrypt.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "rule.h"
@@ -80,6 +83,17 @@ backend_socket(struct server *ds)
 }
 
 /* Free a loop's part: on its loop, or on the main thread once they end. */
+/* A DNSCrypt query's shared key: wiped. */
+static void
+slot_dnscrypt_free(struct slot *sl)
+{
+	if (sl->sl_dnscrypt == NULL)
+		return;
+	sodium_memzero(sl->sl_dnscrypt, sizeof(*sl->sl_dnscrypt));
+	free(sl->sl_dnscrypt);
+	sl->sl_dnscrypt = NULL;
+}
+
 static void
 backend_loop_free(struct backend_loop *bl)
 {
@@ -94,6 +108,7 @@ backend_loop_free(struct backend_loop *bl)
 	while ((idx = inflight_walk(&bl->bl_ids, &pos)) != -1) {
 		sl = (struct slot *)(void *)INFLIGHT_AT(&bl->bl_ids, idx);
 		dnsq_tags_free(sl->sl_tags);
+		slot_dnscrypt_free(sl);
 	}
 	for (i = 0; i < bl->bl_nsocks; i++) {
 		/* On the main thread the loop is gone, and this a no-op. */
@@ -354,6 +369,7 @@ slot_put(struct backend_loop *bl, uint32_t idx)
 		free(sl->sl_pp);
 		sl->sl_pp = NULL;
 	}
+	slot_dnscrypt_free(sl);
 	inflight_put(&bl->bl_ids, idx);
 	atomic_fetch_sub_explicit(&bl->bl_ds->ds_outstanding, 1,
 	    memory_order_relaxed);
@@ -416,6 +432,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	struct compat_mmsg	*m;
 	struct slot_pp		*sp = NULL;
 	struct iovec		*iov;
+	struct dnscrypt_query	*dc = NULL;
 	long			 idx;
 	unsigned int		 i;
 	uint16_t		 id;
@@ -430,14 +447,19 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	    ((hdr != NULL || ds->ds_proxyproto || dq->dq_remote != from ||
 	    dq->dq_pp != NULL) && (sp = slot_pp_new(dq, listener, dst, hdr,
 	    hdrlen)) == NULL) ||
+	    (dq->dq_dnscrypt != NULL && (dc = malloc(sizeof(*dc))) == NULL) ||
 	    (idx = inflight_get(&bl->bl_ids)) == -1) {
 		free(sp);
 		/* Every ID is in flight: never put two queries on one. */
+		free(dc);
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
 		return;
 	}
+	/* Its answer is encrypted as the client's query was. */
+	if (dc != NULL)
+		*dc = *dq->dq_dnscrypt;
 	sl = slot_at(bl, (uint32_t)idx);
 	id = inflight_send(&bl->bl_ids, (uint32_t)idx, q, loop_now);
 	memcpy(&sl->sl_client, from, fromlen < sizeof(sl->sl_client) ?
@@ -458,6 +480,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
 	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
 	sl->sl_pp = sp;
+	sl->sl_dnscrypt = dc;
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
 		/* A copy that does not fit before the end starts over. */
@@ -624,6 +647,7 @@ backend_resend(struct backend_loop *bl)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_poolp = pl;
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
+		dq.dq_dnscrypt = sl->sl_dnscrypt;
 		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
 		backend_send(to, &dq, (struct sockaddr *)&sl->sl_client,
@@ -777,6 +801,13 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	}
 	pipeline_ring_response(slot_client(sl), &q, pkt, len, usec, ds,
 	    &loop_realtime);
+	record_response(ds, pkt, len, usec);
+	/* The receive buffer has room for what encryption adds. */
+	if (sl->sl_dnscrypt != NULL && (len = dnscrypt_encrypt(sl->sl_dnscrypt,
+	    pkt, len, UDP_RESPMAX, false)) == 0) {
+		slot_put(bl, idx);
+		return;
+	}
 	if (sl->sl_delayms > 0)
 		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,
 		    &sl->sl_dst, sl->sl_delayms);
@@ -784,7 +815,6 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		frontend_queue(li, pkt, len,
 		    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
 	slot_put(bl, idx);
-	record_response(ds, pkt, len, usec);
 }
 
 static void

@@ -210,6 +210,7 @@ struct slot {
 	uint64_t		sl_qpos;
 	const char		*sl_pool;	/* its pool's name, for ever */
 	struct slot_pp		*sl_pp;		/* NULL: none of that */
+	struct dnscrypt_query	*sl_dnscrypt;	/* owned; NULL: plain DNS */
 };
 
 /* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "cache.h"
 #include "config.h"
+#include "dnscrypt.h"
 #include "dynblock.h"
 #include "edns.h"
 #include "dnsdist.h"
@@ -353,17 +354,25 @@ frontend_first_cache(const struct config *cf)
 	return pl->pl_cache;
 }
 
-/* An answer made here for a UDP query: recorded (rs, unless NULL), sent. */
+/*
+ * An answer made here for a UDP query: recorded (rs, unless NULL),
+ * encrypted for a DNSCrypt client (dc, unless NULL), sent.
+ */
 static void
 frontend_udp_answer(struct listener *li, uint8_t *pkt, size_t len,
     const struct sockaddr *to, const struct compat_dst *dst,
-    struct ring_slot *rs, const uint8_t *name, int delayms)
+    struct ring_slot *rs, const uint8_t *name, int delayms,
+    const struct dnscrypt_query *dc)
 {
 	if (rs != NULL && len >= DNS_HDRLEN) {
 		ring_slot_answered(rs, len, dnspacket_rcode(pkt),
 		    dnspacket_tc(pkt));
 		ring_push_slot(ring_responses, rs, name);
 	}
+	/* No longer than the padded query: UDP_QUERYMAX holds it. */
+	if (dc != NULL && (len = dnscrypt_encrypt(dc, pkt, len, UDP_QUERYMAX,
+	    false)) == 0)
+		return;
 	if (delayms > 0)
 		frontend_delay(li, pkt, len, to, dst, delayms);
 	else
@@ -407,6 +416,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	struct pcache		*pc;
 	struct proxied		 px;
 	const struct sockaddr	*client = from, *localp = NULL;
+	struct dnscrypt_query	 dcq, *dc = NULL;
 	uint64_t		 key;
 	size_t			 n, room = UDP_QUERYMAX;
 	int			 verdict;
@@ -430,6 +440,24 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			localp = (struct sockaddr *)&px.px_dst;
 		}
 	}
+	if (li->li_local->lc_dnscrypt != NULL) {
+		switch (dnscrypt_query(li->li_local->lc_dnscrypt,
+		    loop_realtime.tv_sec, pkt, &len, false, &dcq)) {
+		case DNSCRYPT_CERTREQ:
+			if ((n = dnscrypt_cert_answer(li->li_local->lc_dnscrypt,
+			    loop_realtime.tv_sec, pkt, len, room)) > 0)
+				frontend_udp_answer(li, pkt, n, from, dst, NULL,
+				    NULL, 0, NULL);
+			goto done;
+		case DNSCRYPT_BAD:
+			/* Garbled, a stale or unknown certificate, too short. */
+			stats_inc(STAT_NONCOMPLIANT_QUERIES);
+			goto done;
+		case DNSCRYPT_QUERY:
+			dc = &dcq;
+			break;
+		}
+	}
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt)) {
 		stats_inc(STAT_NONCOMPLIANT_QUERIES);
 		goto done;
@@ -441,7 +469,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			dnspacket_set_qr(pkt, true);
 			dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
 			frontend_udp_answer(li, pkt, len, from, dst, NULL, NULL,
-			    0);
+			    0, dc);
 		}
 		goto done;
 	}
@@ -467,11 +495,12 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			stats_inc(STAT_CACHE_HITS);
 			stats_rcode(dnspacket_rcode(pkt));
 			frontend_udp_answer(li, pkt, n, from, dst,
-			    rec ? &rs : NULL, q.q_name, 0);
+			    rec ? &rs : NULL, q.q_name, 0, dc);
 			goto done;
 		}
 	}
 	dnsq_init(&dq, pkt, len, room, &q, client, loop_now, &fm->fm_rnd);
+	dq.dq_dnscrypt = dc;
 	if (keyed) {
 		dq.dq_missed = pc;
 		dq.dq_ckey = key;
@@ -481,7 +510,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	if ((ds = pipeline_query(&dq, &verdict)) == NULL) {
 		if (pipeline_answer_ok(&dq, verdict))
 			frontend_udp_answer(li, pkt, dq.dq_len, from, dst,
-			    rec ? &rs : NULL, q.q_name, dq.dq_delayms);
+			    rec ? &rs : NULL, q.q_name, dq.dq_delayms, dc);
 	} else
 		backend_send_query(ds, &dq, from, fromlen,
 		    (uint16_t)(li - listeners), dst);
@@ -601,6 +630,15 @@ frontend_loop_stop(void)
 	fm = NULL;
 }
 
+/* The listener's kind, as dnsdist names it in showBinds() and metrics. */
+static const char *
+frontend_type(const struct listener *li, bool tcp)
+{
+	if (li->li_local->lc_dnscrypt != NULL)
+		return tcp ? "TCP (DNSCrypt)" : "UDP (DNSCrypt)";
+	return tcp ? "TCP" : "UDP";
+}
+
 int
 frontend_metrics(struct metrics *mx)
 {
@@ -609,12 +647,14 @@ frontend_metrics(struct metrics *mx)
 
 	for (i = 0; i < nlisteners; i++) {
 		li = &listeners[i];
-		if (metrics_add_frontend(mx, li->li_local->lc_text, "UDP",
+		if (metrics_add_frontend(mx, li->li_local->lc_text,
+		    frontend_type(li, false),
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_responses,
 		    memory_order_relaxed) + atomic_load_explicit(
 		    &li->li_workerresponses, memory_order_relaxed)) == -1 ||
-		    metrics_add_frontend(mx, li->li_local->lc_text, "TCP",
+		    metrics_add_frontend(mx, li->li_local->lc_text,
+		    frontend_type(li, true),
 		    atomic_load_explicit(&li->li_tcpqueries,
 		    memory_order_relaxed), atomic_load_explicit(
 		    &li->li_tcpresponses, memory_order_relaxed)) == -1)
@@ -646,10 +686,12 @@ frontend_show_binds(struct sbuf *sb)
 	    "Queries");
 	for (i = 0; i < nlisteners; i++) {
 		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
-		    listeners[i].li_local->lc_text, "UDP",
+		    listeners[i].li_local->lc_text,
+		    frontend_type(&listeners[i], false),
 		    (unsigned long long)atomic_load(&listeners[i].li_queries));
 		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
-		    listeners[i].li_local->lc_text, "TCP",
+		    listeners[i].li_local->lc_text,
+		    frontend_type(&listeners[i], true),
 		    (unsigned long long)atomic_load(
 		    &listeners[i].li_tcpqueries));
 	}

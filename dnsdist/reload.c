@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "cache.h"
 #include "config.h"
+#include "dnscrypt.h"
 #include "dnsdist.h"
 #include "dynblock.h"
 #include "inflight.h"
@@ -243,7 +244,10 @@ local_same(const struct local *a, const struct local *b)
 	    a->lc_reuseport == b->lc_reuseport && a->lc_udp == b->lc_udp &&
 	    a->lc_tcp == b->lc_tcp && a->lc_tcpfastopen == b->lc_tcpfastopen &&
 	    a->lc_tcplistenqueue == b->lc_tcplistenqueue &&
-	    a->lc_maxtcpconns == b->lc_maxtcpconns;
+	    a->lc_maxtcpconns == b->lc_maxtcpconns &&
+	    (a->lc_dnscrypt == NULL) == (b->lc_dnscrypt == NULL) &&
+	    (a->lc_dnscrypt == NULL || strcmp(a->lc_dnscrypt->dc_providertext,
+	    b->lc_dnscrypt->dc_providertext) == 0);
 }
 
 static bool
@@ -280,8 +284,8 @@ keep_fixed(struct settings *old, struct sbuf *out)
 			    &old->st_locals[i]);
 	}
 	if (!same)
-		warn(out, "listeners (setLocal, addLocal) change with a "
-		    "restart; the running ones stay");
+		warn(out, "listeners (setLocal, addLocal, addDNSCryptBind) "
+		    "change with a restart; the running ones stay");
 	/* The listeners point into the running array: it stays. */
 	tl = settings.st_locals;
 	tn = settings.st_nlocals;

@@ -556,6 +556,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 		free(tq);
 		goto fail;
 	}
+	if ((tq->tq_dnscrypt = dq->dq_dnscrypt != NULL))
+		tq->tq_dc = *dq->dq_dnscrypt;
 	memset(&th, 0, sizeof(th));
 	th.th_kind = TH_UDPQUERY;
 	th.th_tq = tq;

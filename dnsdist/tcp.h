@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dnscrypt.h"
 #include "dnsdist.h"
 
 /*
@@ -88,6 +89,9 @@ struct tcp_query {
 	/* useProxyProtocol: the header its connection must start with. */
 	uint8_t			*tq_pp;
 	size_t			 tq_pplen;
+	/* a DNSCrypt query: its answers are encrypted with tq_dc */
+	bool			 tq_dnscrypt;
+	struct dnscrypt_query	 tq_dc;
 };
 
 struct tcp_client {

@@ -117,6 +117,27 @@ client_reading(const struct tcp_client *tc)
 	    tc->tc_tw->tw_held < tc->tc_tw->tw_share;
 }
 
+/*
+ * The answer to a DNSCrypt query, encrypted in a copy that the caller
+ * frees; NULL when it cannot be (dropped).
+ */
+static uint8_t *
+dnscrypt_copy(const struct tcp_query *tq, const uint8_t *pkt, size_t *len,
+    bool tcp)
+{
+	uint8_t	*enc;
+
+	if ((enc = malloc(*len + DNSCRYPT_OVERHEAD)) == NULL)
+		return NULL;
+	memcpy(enc, pkt, *len);
+	if ((*len = dnscrypt_encrypt(&tq->tq_dc, enc, *len,
+	    *len + DNSCRYPT_OVERHEAD, tcp)) == 0) {
+		free(enc);
+		return NULL;
+	}
+	return enc;
+}
+
 /* Send an answer to a UDP client of a tcpOnly server. */
 static void
 udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
@@ -125,11 +146,14 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 	struct dnsquestion	 q;
 	struct msghdr		 m;
 	struct iovec		 iov;
-	uint8_t			 cbuf[COMPAT_CMSG_SPACE];
+	uint8_t			 cbuf[COMPAT_CMSG_SPACE], *enc = NULL;
 
 	/* Too big for the client: the question alone, truncated. */
 	if (len > tq->tq_udpmax && dnspacket_question(pkt, len, &q) == 0)
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
+	if (tq->tq_dnscrypt && (pkt = enc = dnscrypt_copy(tq, pkt, &len,
+	    false)) == NULL)
+		return;
 	memset(&m, 0, sizeof(m));
 	iov.iov_base = pkt;
 	iov.iov_len = len;
@@ -141,6 +165,7 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 		compat_pktinfo_set(&m, cbuf, &tq->tq_dst);
 	if (sendmsg(li->li_udpfd, &m, 0) == -1)
 		log_debug("udp_answer: %s", strerror(errno));
+	free(enc);
 	atomic_fetch_add_explicit(&li->li_workerresponses, 1,
 	    memory_order_relaxed);
 }
@@ -149,10 +174,17 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 void
 query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
 {
+	uint8_t	*enc;
+
 	if (tq->tq_udp)
 		udp_answer(tq, pkt, len);
-	else if (tq->tq_client != NULL)
+	else if (tq->tq_client != NULL && !tq->tq_dnscrypt)
 		client_queue(tq->tq_client, pkt, len);
+	else if (tq->tq_client != NULL &&
+	    (enc = dnscrypt_copy(tq, pkt, &len, true)) != NULL) {
+		client_queue(tq->tq_client, enc, len);
+		free(enc);
+	}
 }
 
 /* The query is finished with: the client may send another. */
@@ -224,8 +256,10 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	struct dnsquestion	*q;
 	struct dnsq		 dq;
 	struct server		*ds;
+	struct dnscrypt_ctx	*dc = tc->tc_li->li_local->lc_dnscrypt;
 	uint8_t			*pkt;
 	struct timespec		 now;
+	size_t			 n;
 	int			 verdict;
 
 	stats_inc(STAT_QUERIES);
@@ -240,6 +274,28 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	pkt = tq->tq_buf + 2;
 	memcpy(pkt, msg, len);
 	q = &tq->tq_q;
+	/* Answers made here go through query_reply(), encrypted if need be. */
+	tq->tq_client = tc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (dc != NULL) {
+		switch (dnscrypt_query(dc, now.tv_sec, pkt, &len, true,
+		    &tq->tq_dc)) {
+		case DNSCRYPT_CERTREQ:
+			if ((n = dnscrypt_cert_answer(dc, now.tv_sec, pkt, len,
+			    tq->tq_room - 2)) > 0)
+				client_queue(tc, pkt, n);
+			query_free(tw, tq);
+			return;
+		case DNSCRYPT_BAD:
+			stats_inc(STAT_NONCOMPLIANT_QUERIES);
+			query_free(tw, tq);
+			tc->tc_dead = true;
+			return;
+		case DNSCRYPT_QUERY:
+			tq->tq_dnscrypt = true;
+			break;
+		}
+	}
 	/* As dnsdist: a query without a question gets NOTIMP, or nothing. */
 	if (len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
 	    dnspacket_qdcount(pkt) == 0 &&
@@ -247,7 +303,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		stats_inc(STAT_EMPTY_QUERIES);
 		dnspacket_set_qr(pkt, true);
 		dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
-		client_queue(tc, pkt, len);
+		query_reply(tq, pkt, len);
 		query_free(tw, tq);
 		return;
 	}
@@ -263,13 +319,13 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	clock_gettime(CLOCK_REALTIME, &now);
 	pipeline_ring_query(client_addr(tc), q, len, &now);
 	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q, client_addr(tc),
 	    tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = tc->tc_proxied ? (struct sockaddr *)&tc->tc_ppdst :
 	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
+	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 	/* Each query starts with the values of its connection's header. */
 	if (tc->tc_pptlvs != NULL)
 		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
@@ -290,7 +346,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
 			pipeline_ring_response(client_addr(tc), q, pkt,
 			    dq.dq_len, 0, NULL, &now);
-			client_queue(tc, pkt, dq.dq_len);
+			query_reply(tq, pkt, dq.dq_len);
 		}
 		query_free(tw, tq);
 		return;

@@ -156,6 +156,7 @@ void		 dlua_name_arg(lua_State *, int idx, uint8_t *out, size_t *len);
 void		 dlua_open_cache(lua_State *);
 void		 dlua_open_kvs(lua_State *);
 void		 dlua_open_dynblock(lua_State *);
+void		 dlua_open_dnscrypt(lua_State *);
 void		 dlua_push_ca(lua_State *, const struct sockaddr *);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
 struct netmask_group;

@@ -29,6 +29,7 @@
 /* What a query or a response is, for selectors and actions. */
 struct config;
 struct pp_tlvs;
+struct dnscrypt_query;
 struct dnsq {
 	const struct config	*dq_cf;		/* the snapshot it runs under */
 	uint8_t			*dq_pkt;
@@ -74,6 +75,8 @@ struct dnsq {
 	 * header: the transport that made dq frees them.  NULL: none.
 	 */
 	struct pp_tlvs		*dq_pp;
+	/* A DNSCrypt query: what its answer is encrypted with; NULL: none */
+	const struct dnscrypt_query *dq_dnscrypt;
 	struct {
 		const char	*t_name;
 		const char	*t_value;

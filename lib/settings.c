@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "ctlproto.h"
+#include "dnscrypt.h"
 #include "settings.h"
 
 struct settings settings;
@@ -169,12 +170,23 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
+/* Listeners and their DNSCrypt contexts, which no reader can hold. */
+static void
+locals_free(struct local *lc, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		dnscrypt_ctx_free(lc[i].lc_dnscrypt);
+	free(lc);
+}
+
 void
 settings_free(struct settings *st)
 {
 	size_t	i;
 
-	free(st->st_locals);
+	locals_free(st->st_locals, st->st_nlocals);
 	netmask_group_clear(&st->st_acl);
 	netmask_group_clear(&st->st_ppacl);
 	netmask_group_clear(&st->st_consoleacl);
@@ -224,10 +236,18 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	return lc;
 }
 
+/* As dnsdist's setLocal() and -l: the DNSCrypt binds stay. */
 void
 settings_clear_locals(void)
 {
-	free(settings.st_locals);
-	settings.st_locals = NULL;
-	settings.st_nlocals = 0;
+	size_t	i, n = 0;
+
+	for (i = 0; i < settings.st_nlocals; i++)
+		if (settings.st_locals[i].lc_dnscrypt != NULL)
+			settings.st_locals[n++] = settings.st_locals[i];
+	settings.st_nlocals = n;
+	if (n == 0) {
+		free(settings.st_locals);
+		settings.st_locals = NULL;
+	}
 }

@@ -15,6 +15,8 @@
 
 #include "netmask.h"
 
+struct dnscrypt_ctx;
+
 #define DNSDIST_VERSION	"0.1.0"
 
 struct local {
@@ -27,6 +29,7 @@ struct local {
 	int			 lc_tcpfastopen;
 	int			 lc_tcplistenqueue;
 	int			 lc_maxtcpconns;	/* 0: no limit of its own */
+	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
 };
 
 /* carbonServer(): where and how statistics are sent. */
@@ -135,6 +138,7 @@ void	settings_free(struct settings *st);
 /* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
 struct local *settings_add_local(const char *text, bool reuseport,
 	    int tcpfastopen);
+/* Drop the plain listeners (setLocal, -l); DNSCrypt binds stay. */
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);

@@ -32,6 +32,7 @@ LIB_SRCS = \
 	lib/remotelog.c \
 	lib/pb/dnsmessage.pb-c.c \
 	lib/pb/dnstap.pb-c.c \
+	lib/dnscrypt.c \
 	lib/lua/lua.c \
 	lib/lua/lua_guard.c \
 	lib/lua/lua_server.c \
@@ -51,6 +52,7 @@ LIB_SRCS = \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
 	lib/lua/lua_remotelog.c \
+	lib/lua/lua_dnscrypt.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

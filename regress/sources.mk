@@ -19,7 +19,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_siphash \
 	regress/lib/t_hostcount \
 	regress/lib/t_edns \
-	regress/lib/t_proxyproto
+	regress/lib/t_proxyproto \
+	regress/lib/t_dnscrypt
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -36,9 +37,10 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_rules \
 	regress/fuzz/fuzz_ctlproto \
 	regress/fuzz/fuzz_inflight \
-	regress/fuzz/fuzz_proxyproto
+	regress/fuzz/fuzz_proxyproto \
+	regress/fuzz/fuzz_dnscrypt
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
 	lib/inflight.c lib/siphash.c lib/config.c lib/settings.c lib/kvs.c \
-	lib/proxyproto.c
+	lib/proxyproto.c lib/dnscrypt.c

@@ -408,6 +408,7 @@ dlua_open(void)
 	dlua_open_cache(L);
 	dlua_open_kvs(L);
 	dlua_open_dynblock(L);
+	dlua_open_dnscrypt(L);
 	dlua_open_web(L);
 	dlua_open_misc(L);
 	dlua_open_remotelog(L);

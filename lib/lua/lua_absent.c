@@ -10,7 +10,7 @@
 #include "lua.h"
 
 enum absent_why {
-	AB_TLS, AB_DOH, AB_DNSCRYPT, AB_FFI,
+	AB_TLS, AB_DOH, AB_FFI,
 	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
 	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA
 };
@@ -18,7 +18,6 @@ enum absent_why {
 static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in",
 	[AB_DOH] = "DNS over HTTPS is not built in",
-	[AB_DNSCRYPT] = "DNSCrypt is not built in",
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
 	[AB_OVERLAY] = "raw packet overlays are not supported",
 	[AB_BPF] = "eBPF filtering is not supported",
@@ -72,13 +71,6 @@ static const struct absent {
 	{ "HTTPPathRegexRule", AB_DOH },
 	{ "HTTPPathRule", AB_DOH },
 	{ "HTTPStatusAction", AB_DOH },
-	{ "addDNSCryptBind", AB_DNSCRYPT },
-	{ "generateDNSCryptCertificate", AB_DNSCRYPT },
-	{ "generateDNSCryptProviderKeys", AB_DNSCRYPT },
-	{ "getDNSCryptBind", AB_DNSCRYPT },
-	{ "getDNSCryptBindCount", AB_DNSCRYPT },
-	{ "printDNSCryptProviderFingerprint", AB_DNSCRYPT },
-	{ "showDNSCryptBinds", AB_DNSCRYPT },
 	{ "LuaFFIAction", AB_FFI },
 	{ "LuaFFIPerThreadAction", AB_FFI },
 	{ "LuaFFIPerThreadResponseAction", AB_FFI },

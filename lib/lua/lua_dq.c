@@ -431,7 +431,10 @@ l_dq_getprotocol(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
 
-	lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
+	if (dq->dq_dnscrypt != NULL)
+		lua_pushstring(L, dq->dq_tcp ? "DNSCrypt TCP" : "DNSCrypt UDP");
+	else
+		lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
 	return 1;
 }
 

@@ -101,3 +101,13 @@ put("proxyproto", "nested", b"\x40" + pp_v4 + pp_v4)
 put("proxyproto", "big_tlv", b"\xff" + PP_SIG + b"\x21\x11" +
     struct.pack("!H", 12 + 3 + 1000) + bytes(12) + b"\x01" +
     struct.pack("!H", 1000) + bytes(1000))
+# dnscrypt: a flags byte (1 TCP, 2 the XChacha20 certificate, 4 the rest
+# is the plain text the harness encrypts, 8 stamp the client magic), then
+# the datagram or message.
+www = query("www.example.")
+for f in (4, 5, 6, 7):
+    pad = b"\x80" + bytes(-(len(www) + 1) % 64 + (0 if f & 1 else 128))
+    put("dnscrypt", "plain%d" % f, bytes([f]) + www + pad)
+put("dnscrypt", "nopad", b"\x04" + www + bytes(100))
+put("dnscrypt", "certreq", b"\x00" + query("2.provider.example.", 16))
+put("dnscrypt", "magic", b"\x08" + bytes(300))
