@@ -134,7 +134,7 @@ frontend_udp_socket(struct listener *li)
 	for (i = 0; lc->lc_reuseport && !compat_reuseport_spreads() &&
 	    i < nlisteners; i++)
 		if (listeners[i].li_local->lc_reuseport &&
-		    addr_equal((struct sockaddr *)&listeners[i].li_local->lc_addr,
+		    listeners[i].li_udpfd != -1 && addr_equal((struct sockaddr *)&listeners[i].li_local->lc_addr,
 		    (struct sockaddr *)&lc->lc_addr) == 1) {
 			if ((fd = fcntl(listeners[i].li_udpfd, F_DUPFD_CLOEXEC,
 			    0)) == -1)
@@ -158,7 +158,8 @@ frontend_bind_all(void)
 		li->li_local = &settings.st_locals[i];
 		li->li_wildcard = addr_is_wildcard(
 		    (struct sockaddr *)&li->li_local->lc_addr);
-		li->li_udpfd = frontend_udp_socket(li);
+		li->li_udpfd = li->li_local->lc_udp ?
+		    frontend_udp_socket(li) : -1;
 		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
 		nlisteners++;
 	}

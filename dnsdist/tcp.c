@@ -310,8 +310,10 @@ worker_handoff(struct tcp_worker *tw)
 		tc->tc_percl = th.th_percl;
 		tc->tc_li = &listeners[th.th_listener];
 		tc->tc_start = tw->tw_now;
-		tc->tc_deadline = tw->tw_now +
-		    TCP_SECS(config_now()->cf_tcprecvtimeout);
+		if (tc->tc_li->li_local->lc_doh != NULL &&
+		    !doh_conn_new(tc, tc->tc_li->li_local->lc_doh))
+			tc->tc_dead = true;
+		tc->tc_deadline = tw->tw_now + client_idle(tc);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dnsdist.h"
+#include "doh.h"
 
 /*
  * Memory for clients that do not read their answers: a client connection
@@ -49,6 +50,7 @@
 
 struct tcp_client;
 struct tcp_bconn;
+struct doh_conn;
 
 /* One query at a backend, from a TCP client or (tcpOnly) a UDP one. */
 struct tcp_query {
@@ -61,6 +63,8 @@ struct tcp_query {
 	uint16_t		 tq_origid;	/* the client's ID */
 	uint16_t		 tq_bid;	/* ours on the backend connection */
 	const char		*tq_pool;	/* for a retry: a pool's pl_name */
+	int32_t			 tq_stream;	/* DoH: the HTTP/2 stream */
+	bool			 tq_replied;	/* an answer went to the client */
 	struct pcache		*tq_cache;	/* where the answer goes */
 	uint64_t		 tq_ckey;
 	struct dq_tagset	*tq_tags;	/* for the response rules */
@@ -108,6 +112,7 @@ struct tcp_client {
 	uint64_t		 tc_wdeadline;	/* for writing; 0: not started */
 	bool			 tc_eof;
 	bool			 tc_dead;
+	struct doh_conn		*tc_doh;	/* DNS over HTTPS, or NULL */
 };
 
 struct tcp_bconn {
@@ -178,7 +183,12 @@ struct tcp_query *query_new(struct tcp_worker *, size_t);
 int	set_nonblock(int);
 
 /* tcp_client.c: client connections and answers */
+bool	client_out(struct tcp_client *, const uint8_t *, size_t);
 void	client_free(struct tcp_worker *, struct tcp_client *);
+uint64_t client_idle(const struct tcp_client *);
+void	client_query(struct tcp_worker *, struct tcp_client *,
+	    const uint8_t *, size_t, int32_t stream,
+	    struct sockaddr_storage *from);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);
 bool	client_reading(const struct tcp_client *);
@@ -197,6 +207,21 @@ bool	bconn_send(struct tcp_worker *, struct tcp_query *, struct server *);
 bool	bconn_spare(struct tcp_worker *, const struct tcp_bconn *);
 void	bconn_write(struct tcp_worker *, struct tcp_bconn *);
 bool	tcp_forward(struct tcp_worker *, struct tcp_query *, struct server *);
+
+/*
+ * doh.c: DNS over HTTPS connections, HTTP/1.1 and HTTP/2 (nghttp2), in
+ * the TCP workers.  A query read from a request goes on through
+ * client_query() with its stream; its answer comes back to doh_answer().
+ */
+bool	doh_conn_new(struct tcp_client *, struct doh_frontend *);
+void	doh_conn_free(struct tcp_client *);
+void	doh_parse(struct tcp_worker *, struct tcp_client *);
+bool	doh_reading(const struct tcp_client *);
+bool	doh_want_write(const struct tcp_client *);
+void	doh_flush(struct tcp_client *);
+void	doh_answer(struct tcp_client *, int32_t, const uint8_t *, size_t);
+/* No DNS answer for the stream: an HTTP error (403 for a drop). */
+void	doh_error(struct tcp_client *, int32_t, int status);
 
 /* tcp_xfr.c: zone transfers */
 bool	xfr_message(struct tcp_query *, uint8_t *, size_t);

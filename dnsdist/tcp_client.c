@@ -74,38 +74,54 @@ client_room(struct tcp_client *tc, size_t more)
 	return true;
 }
 
-/* Queue a message for the client; written at the end of the round. */
-static void
-client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
+/*
+ * Queue bytes for the client, written at the end of the round; false
+ * when the connection is closed instead.
+ */
+bool
+client_out(struct tcp_client *tc, const uint8_t *p, size_t len)
 {
 	size_t	cap = tc->tc_ocap, need;
 
 	if (tc->tc_dead)
-		return;
+		return false;
 	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
 		tc->tc_ooff = tc->tc_olen = 0;
-	need = buf_size(cap, tc->tc_olen + len + 2);
+	need = buf_size(cap, tc->tc_olen + len);
 	if (need > cap && !client_room(tc, need - cap))
-		return;
-	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2,
+		return false;
+	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len,
 	    &tc->tc_tw->tw_held)) {
 		tc->tc_dead = true;
-		return;
+		return false;
 	}
-	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
-	    memory_order_relaxed);
 	if (tc->tc_olen == tc->tc_ooff)
 		tc->tc_wdeadline = 0;	/* starts at the first write */
-	tc->tc_obuf[tc->tc_olen] = (uint8_t)(len >> 8);
-	tc->tc_obuf[tc->tc_olen + 1] = (uint8_t)len;
-	memcpy(tc->tc_obuf + tc->tc_olen + 2, pkt, len);
-	tc->tc_olen += len + 2;
+	memcpy(tc->tc_obuf + tc->tc_olen, p, len);
+	tc->tc_olen += len;
+	return true;
+}
+
+/* A DNS message for the client: length-prefixed, or a DoH answer. */
+static void
+client_queue(struct tcp_client *tc, int32_t stream, const uint8_t *pkt,
+    size_t len)
+{
+	uint8_t	pfx[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+
+	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
+	    memory_order_relaxed);
+	if (tc->tc_doh != NULL)
+		doh_answer(tc, stream, pkt, len);
+	else if (client_out(tc, pfx, 2))
+		client_out(tc, pkt, len);
 }
 
 bool
 client_writing(const struct tcp_client *tc)
 {
-	return tc->tc_olen > tc->tc_ooff;
+	return tc->tc_olen > tc->tc_ooff ||
+	    (tc->tc_doh != NULL && !tc->tc_dead && doh_want_write(tc));
 }
 
 /* More queries are read only while little is held (TCP_OUTMAX). */
@@ -114,7 +130,17 @@ client_reading(const struct tcp_client *tc)
 {
 	return !tc->tc_eof && !tc->tc_dead &&
 	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
-	    tc->tc_tw->tw_held < tc->tc_tw->tw_share;
+	    tc->tc_tw->tw_held < tc->tc_tw->tw_share &&
+	    (tc->tc_doh == NULL || doh_reading(tc));
+}
+
+/* How long a connection may stay without a query: DoH's idleTimeout. */
+uint64_t
+client_idle(const struct tcp_client *tc)
+{
+	return TCP_SECS(tc->tc_li->li_local->lc_doh != NULL ?
+	    tc->tc_li->li_local->lc_doh->df_idletimeout :
+	    config_now()->cf_tcprecvtimeout);
 }
 
 /* Send an answer to a UDP client of a tcpOnly server. */
@@ -149,10 +175,11 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 void
 query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
 {
+	tq->tq_replied = true;
 	if (tq->tq_udp)
 		udp_answer(tq, pkt, len);
 	else if (tq->tq_client != NULL)
-		client_queue(tq->tq_client, pkt, len);
+		client_queue(tq->tq_client, tq->tq_stream, pkt, len);
 }
 
 /* The query is finished with: the client may send another. */
@@ -160,6 +187,9 @@ void
 query_done(struct tcp_worker *tw, struct tcp_query *tq)
 {
 	if (tq->tq_client != NULL) {
+		/* A DoH stream that got no answer (a response rule dropped it). */
+		if (tq->tq_client->tc_doh != NULL && !tq->tq_replied)
+			doh_error(tq->tq_client, tq->tq_stream, 403);
 		tq->tq_client->tc_inflight--;
 		tq->tq_client->tc_qheld -= QUERY_SIZE(tq);
 	}
@@ -190,10 +220,14 @@ query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
 	query_done(tw, tq);
 }
 
-/* The query just read from the client: check it and send it on. */
-static void
+/*
+ * A query just read from the client (from the HTTP/2 stream, 0 over TCP
+ * or HTTP/1, and from the address X-Forwarded-For gave, or NULL): check
+ * it and send it on.
+ */
+void
 client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
-    size_t len)
+    size_t len, int32_t stream, struct sockaddr_storage *from)
 {
 	struct tcp_query	*tq;
 	struct dnsquestion	*q;
@@ -203,6 +237,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	struct timespec		 now;
 	int			 verdict;
 
+	if (from == NULL)
+		from = &tc->tc_addr;
 	stats_inc(STAT_QUERIES);
 	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
 	tc->tc_nqueries++;
@@ -222,7 +258,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		stats_inc(STAT_EMPTY_QUERIES);
 		dnspacket_set_qr(pkt, true);
 		dnspacket_set_rcode(pkt, DNS_RCODE_NOTIMP);
-		client_queue(tc, pkt, len);
+		client_queue(tc, stream, pkt, len);
 		query_free(tw, tq);
 		return;
 	}
@@ -233,15 +269,18 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		    dnspacket_qdcount(pkt) == 0 ? STAT_EMPTY_QUERIES :
 		    STAT_NONCOMPLIANT_QUERIES);
 		query_free(tw, tq);
-		tc->tc_dead = true;	/* dnsdist closes such connections */
+		if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 400);
+		else
+			tc->tc_dead = true;	/* dnsdist closes them */
 		return;
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	clock_gettime(CLOCK_REALTIME, &now);
-	pipeline_ring_query((struct sockaddr *)&tc->tc_addr, q, len, &now);
+	pipeline_ring_query((struct sockaddr *)from, q, len, &now);
 	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
-	    (struct sockaddr *)&tc->tc_addr, tw->tw_now, &tw->tw_rnd);
+	    (struct sockaddr *)from, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
@@ -252,10 +291,11 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		verdict = VERDICT_DROP;
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			pipeline_ring_response((struct sockaddr *)&tc->tc_addr,
+			pipeline_ring_response((struct sockaddr *)from,
 			    q, pkt, dq.dq_len, 0, NULL, &now);
-			client_queue(tc, pkt, dq.dq_len);
-		}
+			client_queue(tc, stream, pkt, dq.dq_len);
+		} else if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 403);
 		query_free(tw, tq);
 		return;
 	}
@@ -264,6 +304,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_buf[1] = (uint8_t)dq.dq_len;
 	tq->tq_len = dq.dq_len + 2;
 	tq->tq_client = tc;
+	tq->tq_stream = stream;
 	tq->tq_origid = dnspacket_id(pkt);
 	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
 	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
@@ -288,11 +329,15 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 	size_t	off = 0, mlen;
 	int	maxq;
 
+	if (tc->tc_doh != NULL) {
+		doh_parse(tw, tc);
+		return;
+	}
 	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
 		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
 		if (tc->tc_rlen - off < 2 + mlen)
 			break;
-		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen);
+		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen, 0, NULL);
 		off += 2 + mlen;
 		maxq = config_now()->cf_maxtcpqueriesperconn;
 		if (maxq > 0 && tc->tc_nqueries >= maxq) {
@@ -321,7 +366,9 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 	if (!client_reading(tc))
 		return;
 	need = TCP_RBUF;
-	if (tc->tc_rlen >= 2)
+	if (tc->tc_doh != NULL)
+		need = tc->tc_rlen + TCP_RBUF;
+	else if (tc->tc_rlen >= 2)
 		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
 	if (need < tc->tc_rlen + 512)
 		need = tc->tc_rlen + 512;
@@ -340,8 +387,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		return;
 	}
 	tc->tc_rlen += (size_t)n;
-	tc->tc_deadline = tw->tw_now +
-	    TCP_SECS(config_now()->cf_tcprecvtimeout);
+	tc->tc_deadline = tw->tw_now + client_idle(tc);
 	client_parse(tw, tc);
 }
 
@@ -354,10 +400,12 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	ssize_t	n;
 
+	if (tc->tc_doh != NULL)
+		doh_flush(tc);
 	if (tc->tc_wdeadline == 0)
 		tc->tc_wdeadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcpsendtimeout);
-	while (client_writing(tc)) {
+	while (tc->tc_olen > tc->tc_ooff) {
 		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
 		if (n == -1) {
@@ -369,8 +417,7 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 		}
 		tc->tc_wdeadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcpsendtimeout);
-		tc->tc_deadline = tw->tw_now +
-		    TCP_SECS(config_now()->cf_tcprecvtimeout);
+		tc->tc_deadline = tw->tw_now + client_idle(tc);
 		tc->tc_ooff += (size_t)n;
 	}
 	if (tc->tc_ooff == tc->tc_olen) {
@@ -405,6 +452,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 			}
 	}
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
+	doh_conn_free(tc);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
 	client_outfree(tc);

@@ -138,6 +138,8 @@ void		 dlua_open_ring(lua_State *);
 void		 dlua_open_web(lua_State *);
 /* dnsdist's functions for features not built in: each fails, saying why. */
 void		 dlua_open_absent(lua_State *);
+void		 dlua_open_doh(lua_State *);
+size_t		 dlua_doh_count(void);	/* addDOHLocal() frontends */
 void		 dlua_open_misc(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */

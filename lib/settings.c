@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "ctlproto.h"
+#include "doh.h"
 #include "settings.h"
 
 struct settings settings;
@@ -172,6 +173,8 @@ settings_free(struct settings *st)
 {
 	size_t	i;
 
+	for (i = 0; i < st->st_nlocals; i++)
+		doh_frontend_free(st->st_locals[i].lc_doh);
 	free(st->st_locals);
 	netmask_group_clear(&st->st_acl);
 	netmask_group_clear(&st->st_consoleacl);
@@ -198,7 +201,8 @@ settings_free(struct settings *st)
 }
 
 struct local *
-settings_add_local(const char *text, bool reuseport, int tcpfastopen)
+settings_add_local(const char *text, uint16_t defport, bool reuseport,
+    int tcpfastopen)
 {
 	struct local	*nl, *lc;
 
@@ -209,7 +213,7 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	settings.st_locals = nl;
 	lc = &nl[settings.st_nlocals];
 	memset(lc, 0, sizeof(*lc));
-	if (addr_parse(text, 53, &lc->lc_addr, &lc->lc_addrlen) == -1)
+	if (addr_parse(text, defport, &lc->lc_addr, &lc->lc_addrlen) == -1)
 		return NULL;
 	addr_to_text((struct sockaddr *)&lc->lc_addr, lc->lc_text,
 	    sizeof(lc->lc_text));
@@ -224,6 +228,10 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 void
 settings_clear_locals(void)
 {
+	size_t	i;
+
+	for (i = 0; i < settings.st_nlocals; i++)
+		doh_frontend_free(settings.st_locals[i].lc_doh);
 	free(settings.st_locals);
 	settings.st_locals = NULL;
 	settings.st_nlocals = 0;

@@ -23,6 +23,7 @@ LIB_SRCS = \
 	lib/stats.c \
 	lib/metrics.c \
 	lib/http.c \
+	lib/doh.c \
 	lib/credentials.c \
 	lib/ring.c \
 	lib/qcount.c \
@@ -44,6 +45,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_doh.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

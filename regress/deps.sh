@@ -6,6 +6,7 @@ os=$(uname -s)
 case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
+	    libnghttp2-dev curl
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client"
@@ -31,13 +32,13 @@ Linux)
 	done
 	;;
 OpenBSD)
-	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg_add lua%5.3 libsodium nghttp2 curl kyua atf nsd dnsperf" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg install lua53 libsodium libedit libnghttp2 curl kyua atf nsd dnsperf" >&2
 	;;
 *)
-	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2
+	echo "unknown system $os: install Lua 5.3, libsodium, libedit, nghttp2, ATF and Kyua" >&2
 	;;
 esac
 exit 0
