@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "config.h"
 #include "dynblock.h"
+#include "doh.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "lua.h"
@@ -569,6 +570,16 @@ frontend_metrics(struct metrics *mx)
 
 	for (i = 0; i < nlisteners; i++) {
 		li = &listeners[i];
+		if (li->li_local->lc_doh != NULL) {
+			if (metrics_add_frontend(mx, li->li_local->lc_text,
+			    "DoH", atomic_load_explicit(&li->li_tcpqueries,
+			    memory_order_relaxed), atomic_load_explicit(
+			    &li->li_tcpresponses, memory_order_relaxed)) == -1 ||
+			    metrics_add_doh(mx, li->li_local->lc_text,
+			    &li->li_local->lc_doh->df_stats) == -1)
+				return -1;
+			continue;
+		}
 		if (metrics_add_frontend(mx, li->li_local->lc_text, "UDP",
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_responses,
@@ -605,6 +616,13 @@ frontend_show_binds(struct sbuf *sb)
 	sbuf_printf(sb, "%-3s %-30s %-21s %s\n", "#", "Address", "Protocol",
 	    "Queries");
 	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].li_local->lc_doh != NULL) {
+			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
+			    listeners[i].li_local->lc_text, "DoH",
+			    (unsigned long long)atomic_load(
+			    &listeners[i].li_tcpqueries));
+			continue;
+		}
 		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
 		    listeners[i].li_local->lc_text, "UDP",
 		    (unsigned long long)atomic_load(&listeners[i].li_queries));
