@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,12 @@ struct doh_stream {
 	char		 st_method[8];
 	char		 st_path[HTTP_PATHMAX];	/* with the query */
 	char		 st_xff[HTTP_FIELDMAX];
+	char		 st_host[256];
 	size_t		 st_hbytes;	/* of header fields */
+	char		*st_hdrs;	/* keepIncomingHeaders: name\0value\0 */
+	size_t		 st_hlen;
+	size_t		 st_nh;
+	size_t		 st_hoff[DOH_MAXREQHEADERS];
 	uint8_t		*st_body;
 	size_t		 st_blen;
 	bool		 st_toolarge;
@@ -66,6 +72,7 @@ struct doh_conn {
 	uint64_t			 dc_rsttime;	/* second of the resets */
 	int				 dc_rsts;
 	size_t				 dc_bodies;	/* bytes of POST bodies */
+	char				*dc_head;	/* HTTP/1 head, its fields */
 	LIST_HEAD(, doh_stream)		 dc_streams;
 };
 
@@ -109,7 +116,7 @@ doh_flood(struct doh_conn *dc)
  */
 static void
 doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
-    const uint8_t *body, size_t blen, long maxage)
+    const uint8_t *body, size_t blen, long maxage, const char *location)
 {
 	struct doh_frontend	*df = dc->dc_df;
 	struct doh_header	 h[DOH_MAXHEADERS];
@@ -133,6 +140,8 @@ doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
 	h[n++] = (struct doh_header){ "content-length", clen };
 	if (df->df_servertokens[0] != '\0')
 		h[n++] = (struct doh_header){ "server", df->df_servertokens };
+	if (location != NULL)
+		h[n++] = (struct doh_header){ "location", location };
 	if (maxage >= 0) {
 		snprintf(cc, sizeof(cc), "max-age=%ld", maxage);
 		h[n++] = (struct doh_header){ "cache-control", cc };
@@ -185,7 +194,7 @@ static void
 doh_text(struct doh_conn *dc, int32_t id, int status, const char *text)
 {
 	doh_respond(dc, id, status, "text/plain; charset=utf-8",
-	    (const uint8_t *)text, strlen(text), -1);
+	    (const uint8_t *)text, strlen(text), -1, NULL);
 }
 
 void
@@ -203,7 +212,20 @@ doh_answer(struct tcp_client *tc, int32_t id, const uint8_t *pkt, size_t len)
 
 	if (dc->dc_df->df_cachecontrol)
 		ttl = doh_min_ttl(pkt, len);
-	doh_respond(dc, id, 200, "application/dns-message", pkt, len, ttl);
+	doh_respond(dc, id, 200, "application/dns-message", pkt, len, ttl,
+	    NULL);
+}
+
+void
+doh_status(struct tcp_client *tc, int32_t id, int status, const char *ctype,
+    const uint8_t *body, size_t len)
+{
+	if (status / 100 == 3)
+		doh_respond(tc->tc_doh, id, status, "text/plain; "
+		    "charset=utf-8", NULL, 0, -1, (const char *)body);
+	else
+		doh_respond(tc->tc_doh, id, status, ctype[0] != '\0' ? ctype :
+		    "text/plain; charset=utf-8", body, len, -1, NULL);
 }
 
 /*
@@ -213,7 +235,7 @@ doh_answer(struct tcp_client *tc, int32_t id, const uint8_t *pkt, size_t len)
 static void
 doh_request(struct doh_conn *dc, int32_t id, const char *method,
     const char *target, const uint8_t *body, size_t blen, bool toolarge,
-    const char *xff)
+    const char *xff, struct doh_request *dr)
 {
 	struct doh_stats	*ds = &dc->dc_df->df_stats;
 	struct sockaddr_storage	 from;
@@ -227,10 +249,15 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 	    &ds->ds_http2, 1, memory_order_relaxed);
 	if ((q = strchr(target, '?')) == NULL)
 		q = target + strlen(target);
-	if (!doh_path_ok(dc->dc_df, target, (size_t)(q - target))) {
+	if (!doh_path_ok(dc->dc_df, target, (size_t)(q - target)) ||
+	    (size_t)(q - target) >= sizeof(dr->dr_path)) {
 		doh_text(dc, id, 404, "not found");
 		return;
 	}
+	memcpy(dr->dr_path, target, (size_t)(q - target));
+	dr->dr_path[q - target] = '\0';
+	dr->dr_query = *q == '?' ? q + 1 : q;
+	dr->dr_scheme = "http";
 	if (strcmp(method, "GET") == 0) {
 		atomic_fetch_add_explicit(&ds->ds_get, 1,
 		    memory_order_relaxed);
@@ -263,7 +290,7 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 		if (addr_parse(comma, 0, &from, &fromlen) == -1)
 			from = dc->dc_tc->tc_addr;
 	}
-	client_query(dc->dc_tw, dc->dc_tc, body, (size_t)len, id, &from);
+	client_query(dc->dc_tw, dc->dc_tc, body, (size_t)len, id, &from, dr);
 }
 
 /* HTTP/2 */
@@ -303,6 +330,7 @@ h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
 {
 	struct doh_conn		*dc = arg;
 	struct doh_stream	*st;
+	char			*nb;
 
 	(void)flags;
 	st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
@@ -318,8 +346,24 @@ h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
 		h2_copy(st->st_method, sizeof(st->st_method), value, vlen, st);
 	else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
 		h2_copy(st->st_path, sizeof(st->st_path), value, vlen, st);
+	else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+		h2_copy(st->st_host, sizeof(st->st_host), value, vlen, st);
 	else if (nlen == 15 && memcmp(name, "x-forwarded-for", 15) == 0)
 		h2_copy(st->st_xff, sizeof(st->st_xff), value, vlen, st);
+	/* Kept for the rules and Lua: within st_hbytes' bound. */
+	if (dc->dc_df->df_keepheaders && name[0] != ':' &&
+	    st->st_nh < DOH_MAXREQHEADERS) {
+		if ((nb = realloc(st->st_hdrs, st->st_hlen + nlen + vlen +
+		    2)) == NULL)
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		st->st_hdrs = nb;
+		st->st_hoff[st->st_nh++] = st->st_hlen;
+		memcpy(nb + st->st_hlen, name, nlen);
+		nb[st->st_hlen + nlen] = '\0';
+		memcpy(nb + st->st_hlen + nlen + 1, value, vlen);
+		nb[st->st_hlen + nlen + 1 + vlen] = '\0';
+		st->st_hlen += nlen + vlen + 2;
+	}
 	return 0;
 }
 
@@ -361,7 +405,9 @@ h2_frame(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 {
 	struct doh_conn		*dc = arg;
 	struct doh_stream	*st;
+	struct doh_request	 dr;
 	uint64_t		 sec;
+	size_t			 i;
 
 	if (f->hd.type == NGHTTP2_RST_STREAM) {
 		sec = dc->dc_tw->tw_now / 1000000000ULL;
@@ -386,8 +432,16 @@ h2_frame(nghttp2_session *s, const nghttp2_frame *f, void *arg)
 		doh_error(dc->dc_tc, f->hd.stream_id, 400);
 		return 0;
 	}
+	memset(&dr, 0, sizeof(dr));
+	dr.dr_host = st->st_host;
+	for (i = 0; i < st->st_nh; i++) {
+		dr.dr_headers[i].h_name = st->st_hdrs + st->st_hoff[i];
+		dr.dr_headers[i].h_value = st->st_hdrs + st->st_hoff[i] +
+		    strlen(st->st_hdrs + st->st_hoff[i]) + 1;
+	}
+	dr.dr_nheaders = st->st_nh;
 	doh_request(dc, f->hd.stream_id, st->st_method, st->st_path,
-	    st->st_body, st->st_blen, st->st_toolarge, st->st_xff);
+	    st->st_body, st->st_blen, st->st_toolarge, st->st_xff, &dr);
 	return 0;
 }
 
@@ -397,6 +451,7 @@ stream_free(struct doh_conn *dc, struct doh_stream *st)
 	LIST_REMOVE(st, st_entry);
 	dc->dc_bodies -= st->st_blen;
 	free(st->st_body);
+	free(st->st_hdrs);
 	free(st->st_resp);
 	free(st);
 }
@@ -486,12 +541,52 @@ doh_reading(const struct tcp_client *tc)
 	return dc->dc_h2 == NULL || tc->tc_inflight < dc->dc_df->df_maxinflight;
 }
 
+/*
+ * The header fields of an HTTP/1 head (len bytes, valid: parsed already)
+ * into dr, names in lower case, from a copy the connection keeps.
+ */
+static void
+h1_headers(struct doh_conn *dc, const char *head, size_t len,
+    struct doh_request *dr)
+{
+	char	*p, *end, *nl, *colon, *v, *e;
+
+	if (dc->dc_head == NULL && (dc->dc_head = malloc(HTTP_HEADMAX +
+	    1)) == NULL)
+		return;
+	memcpy(dc->dc_head, head, len);
+	dc->dc_head[len] = '\0';
+	end = dc->dc_head + len;
+	/* Past the request line. */
+	if ((p = memchr(dc->dc_head, '\n', len)) == NULL)
+		return;
+	for (p++; p < end && dr->dr_nheaders < DOH_MAXREQHEADERS; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		*nl = '\0';
+		if ((colon = strchr(p, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		for (e = p; *e != '\0'; e++)
+			*e = (char)tolower((unsigned char)*e);
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (e = nl; e > v && (e[-1] == '\r' || e[-1] == ' ' ||
+		    e[-1] == '\t'); e--)
+			;
+		*e = '\0';
+		dr->dr_headers[dr->dr_nheaders].h_name = p;
+		dr->dr_headers[dr->dr_nheaders++].h_value = v;
+	}
+}
+
 /* HTTP/1.1: one request at a time, in order. */
 static void
 h1_parse(struct doh_conn *dc)
 {
 	struct tcp_client	*tc = dc->dc_tc;
 	struct http_request	 req;
+	struct doh_request	 dr;
 	char			 target[2 * HTTP_PATHMAX];
 	size_t			 used;
 	int			 rc;
@@ -524,8 +619,14 @@ h1_parse(struct doh_conn *dc)
 		dc->dc_h1close = !req.hr_keepalive;
 		snprintf(target, sizeof(target), "%s%s%s", req.hr_path,
 		    req.hr_query[0] != '\0' ? "?" : "", req.hr_query);
+		memset(&dr, 0, sizeof(dr));
+		dr.dr_host = req.hr_host;
+		if (dc->dc_df->df_keepheaders)
+			h1_headers(dc, (const char *)tc->tc_rbuf, (size_t)rc,
+			    &dr);
 		doh_request(dc, 0, req.hr_method, target,
-		    tc->tc_rbuf + rc, used - (size_t)rc, false, req.hr_xff);
+		    tc->tc_rbuf + rc, used - (size_t)rc, false, req.hr_xff,
+		    &dr);
 		memmove(tc->tc_rbuf, tc->tc_rbuf + used, tc->tc_rlen - used);
 		tc->tc_rlen -= used;
 	}
@@ -601,6 +702,7 @@ doh_conn_free(struct tcp_client *tc)
 	nghttp2_session_del(dc->dc_h2);
 	while (!LIST_EMPTY(&dc->dc_streams))
 		stream_free(dc, LIST_FIRST(&dc->dc_streams));
+	free(dc->dc_head);
 	free(dc);
 	tc->tc_doh = NULL;
 }

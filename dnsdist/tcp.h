@@ -188,7 +188,7 @@ void	client_free(struct tcp_worker *, struct tcp_client *);
 uint64_t client_idle(const struct tcp_client *);
 void	client_query(struct tcp_worker *, struct tcp_client *,
 	    const uint8_t *, size_t, int32_t stream,
-	    struct sockaddr_storage *from);
+	    struct sockaddr_storage *from, const struct doh_request *);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);
 bool	client_reading(const struct tcp_client *);
@@ -222,6 +222,9 @@ void	doh_flush(struct tcp_client *);
 void	doh_answer(struct tcp_client *, int32_t, const uint8_t *, size_t);
 /* No DNS answer for the stream: an HTTP error (403 for a drop). */
 void	doh_error(struct tcp_client *, int32_t, int status);
+/* HTTPStatusAction, dq:setHTTPResponse(): a 3xx's body is its Location. */
+void	doh_status(struct tcp_client *, int32_t, int status,
+	    const char *ctype, const uint8_t *body, size_t len);
 
 /* tcp_xfr.c: zone transfers */
 bool	xfr_message(struct tcp_query *, uint8_t *, size_t);

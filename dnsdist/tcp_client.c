@@ -227,7 +227,8 @@ query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
  */
 void
 client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
-    size_t len, int32_t stream, struct sockaddr_storage *from)
+    size_t len, int32_t stream, struct sockaddr_storage *from,
+    const struct doh_request *http)
 {
 	struct tcp_query	*tq;
 	struct dnsquestion	*q;
@@ -283,8 +284,15 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	    (struct sockaddr *)from, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
+	dq.dq_http = http;
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
 	ds = pipeline_query(&dq, &verdict);
+	if (ds == NULL && verdict == VERDICT_HTTP) {
+		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
+		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
+		query_free(tw, tq);
+		return;
+	}
 	if (ds != NULL)
 		server_ref(ds);
 	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
@@ -337,7 +345,8 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
 		if (tc->tc_rlen - off < 2 + mlen)
 			break;
-		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen, 0, NULL);
+		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen, 0, NULL,
+		    NULL);
 		off += 2 + mlen;
 		maxq = config_now()->cf_maxtcpqueriesperconn;
 		if (maxq > 0 && tc->tc_nqueries >= maxq) {

@@ -147,8 +147,11 @@ doh_count_status(struct doh_stats *ds, int version, int status)
 	}
 	atomic_fetch_add_explicit(&ds->ds_codes[version == 2][c], 1,
 	    memory_order_relaxed);
-	if (status == 200)
+	if (status / 100 == 2)
 		atomic_fetch_add_explicit(&ds->ds_valid, 1,
+		    memory_order_relaxed);
+	else if (status / 100 == 3)
+		atomic_fetch_add_explicit(&ds->ds_redirects, 1,
 		    memory_order_relaxed);
 	else
 		atomic_fetch_add_explicit(&ds->ds_errors, 1,

@@ -30,6 +30,7 @@ struct doh_stats {
 	_Atomic uint64_t	ds_post;
 	_Atomic uint64_t	ds_bad;		/* malformed requests */
 	_Atomic uint64_t	ds_errors;	/* error responses */
+	_Atomic uint64_t	ds_redirects;	/* 3xx responses */
 	_Atomic uint64_t	ds_valid;	/* DNS answers sent */
 	_Atomic uint64_t	ds_resets;	/* closed for a flood of frames */
 	_Atomic uint64_t	ds_codes[2][DOH_NCODES];	/* HTTP/1, /2 */
@@ -50,8 +51,27 @@ struct doh_frontend {
 	bool			  df_trustxff;	/* trustForwardedForHeader */
 	int			  df_idletimeout;	/* seconds */
 	int			  df_maxinflight;	/* streams per connection */
+	bool			  df_keepheaders;	/* keepIncomingHeaders */
 	char			 *df_servertokens;
 	struct doh_stats	  df_stats;
+};
+
+/*
+ * What the rules and Lua see of a DoH request (HTTPPathRule, dq:
+ * getHTTPPath() ...): made by the TCP worker, alive while its query runs
+ * the rules.  The header fields only with keepIncomingHeaders.
+ */
+#define DOH_MAXREQHEADERS	32
+struct doh_request {
+	char		 dr_path[1024];		/* without the query */
+	const char	*dr_query;		/* after '?', or "" */
+	const char	*dr_host;		/* Host, :authority, or "" */
+	const char	*dr_scheme;
+	size_t		 dr_nheaders;
+	struct {
+		const char	*h_name;	/* lower case */
+		const char	*h_value;
+	}		 dr_headers[DOH_MAXREQHEADERS];
 };
 
 #define DOH_MSGMAX		65535	/* a DNS message */

@@ -381,6 +381,7 @@ metrics_add_doh(struct metrics *mx, const char *addr, struct doh_stats *ds)
 	MD(MD_HTTP2, ds_http2);
 	MD(MD_BAD, ds_bad);
 	MD(MD_ERRORS, ds_errors);
+	MD(MD_REDIRECTS, ds_redirects);
 	MD(MD_VALID, ds_valid);
 #undef MD
 	for (v = 0; v < 2; v++)
@@ -814,7 +815,8 @@ prom_dohs(struct sbuf *sb, const struct metrics *mx)
 		md = &mx->mx_dohs[i];
 		prom_doh_line(sb, "doh_responses", "type=\"error\"", md,
 		    md->md_c[MD_ERRORS]);
-		prom_doh_line(sb, "doh_responses", "type=\"redirect\"", md, 0);
+		prom_doh_line(sb, "doh_responses", "type=\"redirect\"", md,
+		    md->md_c[MD_REDIRECTS]);
 		prom_doh_line(sb, "doh_responses", "type=\"valid\"", md,
 		    md->md_c[MD_VALID]);
 	}

@@ -50,7 +50,7 @@ struct metrics_frontend {
 
 /* A DoH frontend's counters (struct doh_stats), copied. */
 enum { MD_CONNECTS, MD_GET, MD_POST, MD_HTTP1, MD_HTTP2, MD_BAD,
-	MD_ERRORS, MD_VALID, MD_N };
+	MD_ERRORS, MD_REDIRECTS, MD_VALID, MD_N };
 struct metrics_doh {
 	char		 md_addr[ADDR_MAXTEXT];
 	uint64_t	 md_c[MD_N];

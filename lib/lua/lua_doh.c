@@ -9,6 +9,7 @@
 
 #include "doh.h"
 #include "lua.h"
+#include "rule.h"
 #include "settings.h"
 
 #define DLUA_DOH_MT	"dnsdist.DOHFrontend"
@@ -18,6 +19,7 @@ static const char *const doh_keys[] = {
 	"customResponseHeaders", "sendCacheControlHeaders",
 	"exactPathMatching", "maxConcurrentTCPConnections",
 	"trustForwardedForHeader", "maxInFlight", "library",
+	"keepIncomingHeaders",
 	/* TLS only: refused below with the reason */
 	"ciphers", "ciphersTLS13", "minTLSVersion", "numberOfTicketsKeys",
 	"ticketKeyFile", "ticketsKeysRotationDelay", "numberOfStoredSessions",
@@ -27,6 +29,7 @@ static const char *const doh_keys[] = {
 	"proxyProtocolOutsideTLS", NULL
 };
 #define DOH_NTLSKEYS	17
+#define DOH_TLSKEY0	12	/* the first of them */
 
 /* The n-th DoH frontend (from 0) of the running listeners, or NULL. */
 static struct local *
@@ -113,10 +116,10 @@ doh_options(lua_State *L, int t, struct doh_frontend *df, struct local *lc)
 	dlua_check_keys(L, t, (const char **)(uintptr_t)doh_keys,
 	    "addDOHLocal");
 	for (i = 0; i < DOH_NTLSKEYS; i++)
-		if (lua_getfield(L, t, doh_keys[11 + i]) != LUA_TNIL)
+		if (lua_getfield(L, t, doh_keys[DOH_TLSKEY0 + i]) != LUA_TNIL)
 			luaL_error(L, "addDOHLocal: option '%s' is for TLS, "
 			    "which is not built in yet for DNS over HTTPS",
-			    doh_keys[11 + i]);
+			    doh_keys[DOH_TLSKEY0 + i]);
 		else
 			lua_pop(L, 1);
 	s = dlua_opt_string(L, t, "library", "nghttp2");
@@ -151,6 +154,7 @@ doh_options(lua_State *L, int t, struct doh_frontend *df, struct local *lc)
 	df->df_exactpath = dlua_opt_bool(L, t, "exactPathMatching",
 	    df->df_exactpath);
 	df->df_trustxff = dlua_opt_bool(L, t, "trustForwardedForHeader", 0);
+	df->df_keepheaders = dlua_opt_bool(L, t, "keepIncomingHeaders", 0);
 	doh_headers(L, t, df);
 }
 
@@ -214,6 +218,92 @@ l_adddohlocal(lua_State *L)
 	dlua_printf("No certificate provided for DoH endpoint %s, running in "
 	    "DNS over HTTP mode instead of DNS over HTTPS\n", lc->lc_text);
 	return 0;
+}
+
+/* HTTPPathRule(path), HTTPPathRegexRule(regex), HTTPHeaderRule(name, regex) */
+static int
+http_rule(lua_State *L, int kind, const char *fn)
+{
+	const char	*str = luaL_checkstring(L, 1);
+	const char	*re = kind == SEL_HTTPHEADER ? luaL_checkstring(L, 2) :
+			    str;
+	struct selector	*se = dlua_sel_new(L, kind);
+	char		 err[128];
+	int		 rc;
+
+	se->se_kind = SEL_ALL;	/* nothing to free until made */
+	if (kind != SEL_HTTPPATHREGEX &&
+	    (se->se_u.http.str = strdup(str)) == NULL)
+		return luaL_error(L, "%s: out of memory", fn);
+	if (kind != SEL_HTTPPATH && (rc = regcomp(&se->se_u.http.re, re,
+	    REG_EXTENDED | REG_NOSUB)) != 0) {
+		free(se->se_u.http.str);
+		regerror(rc, &se->se_u.http.re, err, sizeof(err));
+		return luaL_error(L, "%s: bad expression '%s': %s", fn, re,
+		    err);
+	}
+	se->se_kind = kind;
+	if (kind == SEL_HTTPHEADER)
+		selector_set_desc(se, "HTTP header '%s' matches '%s'", str, re);
+	else
+		selector_set_desc(se, kind == SEL_HTTPPATH ?
+		    "HTTP path equals %s" : "HTTP path matches %s", str);
+	return 1;
+}
+
+static int
+l_httppathrule(lua_State *L)
+{
+	return http_rule(L, SEL_HTTPPATH, "HTTPPathRule");
+}
+
+static int
+l_httppathregexrule(lua_State *L)
+{
+	return http_rule(L, SEL_HTTPPATHREGEX, "HTTPPathRegexRule");
+}
+
+static int
+l_httpheaderrule(lua_State *L)
+{
+	return http_rule(L, SEL_HTTPHEADER, "HTTPHeaderRule");
+}
+
+/*
+ * HTTPStatusAction(status, body[, contentType]): a DoH query gets this
+ * HTTP answer; for a 3xx the body is the Location.
+ */
+static int
+l_httpstatusaction(lua_State *L)
+{
+	lua_Integer	 status = luaL_checkinteger(L, 1);
+	size_t		 len;
+	const char	*body = luaL_checklstring(L, 2, &len);
+	const char	*ctype = luaL_optstring(L, 3, "");
+	struct action	*ac;
+
+	if (status < 100 || status > 599)
+		return luaL_error(L, "HTTPStatusAction: bad status %lld",
+		    (long long)status);
+	if (!lua_isnoneornil(L, 4))
+		return luaL_error(L, "HTTPStatusAction: options are not "
+		    "supported");
+	if (strpbrk(ctype, "\r\n") != NULL || (status / 100 == 3 &&
+	    strpbrk(body, "\r\n") != NULL))
+		return luaL_error(L, "HTTPStatusAction: bad header value");
+	ac = dlua_act_new(L, ACT_NONE);
+	if ((ac->ac_u.http.body = malloc(len + 1)) == NULL ||
+	    (ac->ac_u.http.ctype = strdup(ctype)) == NULL) {
+		free(ac->ac_u.http.body);
+		return luaL_error(L, "HTTPStatusAction: out of memory");
+	}
+	memcpy(ac->ac_u.http.body, body, len + 1);
+	ac->ac_u.http.len = len;
+	ac->ac_u.http.status = (int)status;
+	ac->ac_kind = ACT_HTTPSTATUS;
+	action_set_desc(ac, "return an HTTP status of %lld",
+	    (long long)status);
+	return 1;
 }
 
 static struct local *
@@ -284,7 +374,8 @@ l_showdohfrontends(lua_State *L)
 		    "%-15llu %-15llu %-15llu %-15llu %-15llu %-15llu\n", n,
 		    lc->lc_text, LD(ds->ds_connects), LD(ds->ds_http1),
 		    LD(ds->ds_http2), LD(ds->ds_get), LD(ds->ds_post),
-		    LD(ds->ds_bad), LD(ds->ds_errors), 0ULL, LD(ds->ds_valid),
+		    LD(ds->ds_bad), LD(ds->ds_errors), LD(ds->ds_redirects),
+		    LD(ds->ds_valid),
 		    LD(ds->ds_resets));
 	}
 	return 0;
@@ -329,12 +420,21 @@ l_doh_tls(lua_State *L)
 	    "built in yet");
 }
 
+static int
+l_doh_responsesmap(lua_State *L)
+{
+	doh_check(L);
+	return luaL_error(L, "DOHFrontend:setResponsesMap: %s",
+	    "the responses map is not built in yet");
+}
+
 static const luaL_Reg doh_methods[] = {
 	{ "getAddressAndPort", l_doh_getaddressandport },
 	{ "loadNewCertificatesAndKeys", l_doh_tls },
 	{ "loadTicketsKeys", l_doh_tls },
 	{ "reloadCertificates", l_doh_tls },
 	{ "rotateTicketsKey", l_doh_tls },
+	{ "setResponsesMap", l_doh_responsesmap },
 	{ NULL, NULL }
 };
 
@@ -344,6 +444,10 @@ static const luaL_Reg doh_funcs[] = {
 	{ "getDOHFrontendCount", l_getdohfrontendcount },
 	{ "showDOHFrontends", l_showdohfrontends },
 	{ "showDOHResponseCodes", l_showdohresponsecodes },
+	{ "HTTPPathRule", l_httppathrule },
+	{ "HTTPPathRegexRule", l_httppathregexrule },
+	{ "HTTPHeaderRule", l_httpheaderrule },
+	{ "HTTPStatusAction", l_httpstatusaction },
 	{ NULL, NULL }
 };
 
