@@ -307,6 +307,13 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		query_free(tw, tq);
 		return;
 	}
+	/*
+	 * As dnsdist, a DoH query goes to the backend with EDNS, which its
+	 * answer loses again.
+	 */
+	if (tc->tc_doh != NULL && edns_add_opt(pkt, &dq.dq_len, tq->tq_room -
+	    2, q, EDNS_DOH_PAYLOAD) == 1)
+		dq.dq_optadded = true;
 	/* The rules may have rewritten the query (RD, CD). */
 	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
 	tq->tq_buf[1] = (uint8_t)dq.dq_len;

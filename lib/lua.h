@@ -159,6 +159,10 @@ void		 dlua_open_cache(lua_State *);
 void		 dlua_open_dynblock(lua_State *);
 void		 dlua_push_ca(lua_State *, const struct sockaddr *);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
+/* A string or a table of them at idx, each to add(arg, s); -1 fails. */
+void		 dlua_each_string(lua_State *, int idx,
+		    int (*add)(void *, const char *), void *arg,
+		    const char *fn, const char *what);
 struct netmask_group;
 struct netmask_group *dlua_push_nmg(lua_State *);
 

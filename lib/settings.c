@@ -228,11 +228,15 @@ settings_add_local(const char *text, uint16_t defport, bool reuseport,
 void
 settings_clear_locals(void)
 {
-	size_t	i;
+	size_t	i, n;
 
-	for (i = 0; i < settings.st_nlocals; i++)
-		doh_frontend_free(settings.st_locals[i].lc_doh);
-	free(settings.st_locals);
-	settings.st_locals = NULL;
-	settings.st_nlocals = 0;
+	/* As in dnsdist, DoH frontends are not among them. */
+	for (i = n = 0; i < settings.st_nlocals; i++)
+		if (settings.st_locals[i].lc_doh != NULL)
+			settings.st_locals[n++] = settings.st_locals[i];
+	settings.st_nlocals = n;
+	if (n == 0) {
+		free(settings.st_locals);
+		settings.st_locals = NULL;
+	}
 }

@@ -134,6 +134,7 @@ void	settings_free(struct settings *st);
 /* Parse and add a listener ("127.0.0.1:5300", defport by default). */
 struct local *settings_add_local(const char *text, uint16_t defport,
 	    bool reuseport, int tcpfastopen);
+/* setLocal(), -l: no listeners left but the DoH ones. */
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);

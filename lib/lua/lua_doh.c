@@ -43,28 +43,10 @@ doh_local(size_t n)
 	return NULL;
 }
 
-static void
-doh_urls(lua_State *L, int idx, struct doh_frontend *df)
+static int
+doh_url_add(void *df, const char *s)
 {
-	const char	*s;
-	size_t		 i, n;
-
-	if (lua_type(L, idx) == LUA_TSTRING) {
-		if (doh_frontend_add_url(df, lua_tostring(L, idx)) == -1)
-			luaL_error(L, "addDOHLocal: bad URL path '%s'",
-			    lua_tostring(L, idx));
-		return;
-	}
-	luaL_checktype(L, idx, LUA_TTABLE);
-	n = lua_rawlen(L, idx);
-	for (i = 1; i <= n; i++) {
-		lua_rawgeti(L, idx, (lua_Integer)i);
-		s = lua_tostring(L, -1);
-		if (s == NULL || doh_frontend_add_url(df, s) == -1)
-			luaL_error(L, "addDOHLocal: bad URL path '%s'",
-			    s != NULL ? s : "(not a string)");
-		lua_pop(L, 1);
-	}
+	return doh_frontend_add_url(df, s);
 }
 
 static void
@@ -198,7 +180,8 @@ l_adddohlocal(lua_State *L)
 	if ((*u = doh_frontend_new()) == NULL)
 		return luaL_error(L, "addDOHLocal: out of memory");
 	if (!lua_isnoneornil(L, 4))
-		doh_urls(L, 4, *u);
+		dlua_each_string(L, 4, doh_url_add, *u, "addDOHLocal",
+		    "URL path");
 	else if (doh_frontend_add_url(*u, "/dns-query") == -1)
 		return luaL_error(L, "addDOHLocal: out of memory");
 	memset(&tmp, 0, sizeof(tmp));
