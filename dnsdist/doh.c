@@ -640,6 +640,8 @@ doh_parse(struct tcp_worker *tw, struct tcp_client *tc)
 	ssize_t		 rc;
 
 	dc->dc_tw = tw;
+	if (tc->tc_rlen == 0)
+		return;
 	if (dc->dc_version == 0) {
 		n = tc->tc_rlen < DOH_H2_PREFACELEN ? tc->tc_rlen :
 		    DOH_H2_PREFACELEN;

@@ -85,6 +85,8 @@ client_out(struct tcp_client *tc, const uint8_t *p, size_t len)
 
 	if (tc->tc_dead)
 		return false;
+	if (len == 0)
+		return true;
 	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
 		tc->tc_ooff = tc->tc_olen = 0;
 	need = buf_size(cap, tc->tc_olen + len);
