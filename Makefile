@@ -60,6 +60,8 @@ LUA_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags $(LUA_PC))
 LUA_LIBS ?=	$(shell $(PKG_CONFIG) --libs $(LUA_PC))
 SODIUM_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libsodium)
 SODIUM_LIBS ?=	$(shell $(PKG_CONFIG) --libs libsodium)
+NGHTTP2_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libnghttp2)
+NGHTTP2_LIBS ?=	$(shell $(PKG_CONFIG) --libs libnghttp2)
 EDIT_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libedit)
 EDIT_LIBS ?=	$(shell $(PKG_CONFIG) --libs libedit)
 PB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libprotobuf-c libfstrm)
@@ -97,7 +99,7 @@ endif
 CFLAGS ?=	$(OPT)
 CFLAGS +=	-std=c11 -pthread $(WARNINGS)
 CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS) \
-		$(CDB_CFLAGS) $(LMDB_CFLAGS) $(PB_CFLAGS)
+		$(CDB_CFLAGS) $(LMDB_CFLAGS) $(PB_CFLAGS) $(NGHTTP2_CFLAGS)
 CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
 LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(PB_LIBS) \
@@ -123,7 +125,7 @@ lib/libdnsdist.a: $(LIB_OBJS)
 	ar rcs $@ $(LIB_OBJS)
 
 dnsdist/dnsdist: $(DNSDIST_OBJS) lib/libdnsdist.a
-	$(CC) $(LDFLAGS) -o $@ $(DNSDIST_OBJS) lib/libdnsdist.a $(EDIT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(DNSDIST_OBJS) lib/libdnsdist.a $(EDIT_LIBS) $(NGHTTP2_LIBS) $(LIBS)
 
 regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(ATF_CFLAGS) $(LDFLAGS) -o $@ $< \

@@ -136,7 +136,8 @@ uint16_t frontend_udp_limit(const struct dnsq *);
  * then the server: returns the server (a reference the caller does not
  * own: the snapshot in dq keeps it) or NULL with the verdict in *verdict:
  * VERDICT_DROP, VERDICT_ANSWER with the answer in dq (rules, or SERVFAIL
- * when no server is up), or VERDICT_CACHED with the cache's answer in dq.
+ * when no server is up), VERDICT_CACHED with the cache's answer in dq, or
+ * (DoH only) VERDICT_HTTP with an HTTP answer in dq's dq_http* fields.
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);

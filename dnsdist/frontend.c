@@ -20,6 +20,7 @@
 #include "config.h"
 #include "dnscrypt.h"
 #include "dynblock.h"
+#include "doh.h"
 #include "edns.h"
 #include "dnsdist.h"
 #include "lua.h"
@@ -135,7 +136,7 @@ frontend_udp_socket(struct listener *li)
 	for (i = 0; lc->lc_reuseport && !compat_reuseport_spreads() &&
 	    i < nlisteners; i++)
 		if (listeners[i].li_local->lc_reuseport &&
-		    addr_equal((struct sockaddr *)&listeners[i].li_local->lc_addr,
+		    listeners[i].li_udpfd != -1 && addr_equal((struct sockaddr *)&listeners[i].li_local->lc_addr,
 		    (struct sockaddr *)&lc->lc_addr) == 1) {
 			if ((fd = fcntl(listeners[i].li_udpfd, F_DUPFD_CLOEXEC,
 			    0)) == -1)
@@ -159,7 +160,8 @@ frontend_bind_all(void)
 		li->li_local = &settings.st_locals[i];
 		li->li_wildcard = addr_is_wildcard(
 		    (struct sockaddr *)&li->li_local->lc_addr);
-		li->li_udpfd = frontend_udp_socket(li);
+		li->li_udpfd = li->li_local->lc_udp ?
+		    frontend_udp_socket(li) : -1;
 		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
 		nlisteners++;
 	}
@@ -647,6 +649,16 @@ frontend_metrics(struct metrics *mx)
 
 	for (i = 0; i < nlisteners; i++) {
 		li = &listeners[i];
+		if (li->li_local->lc_doh != NULL) {
+			if (metrics_add_frontend(mx, li->li_local->lc_text,
+			    "DoH", atomic_load_explicit(&li->li_tcpqueries,
+			    memory_order_relaxed), atomic_load_explicit(
+			    &li->li_tcpresponses, memory_order_relaxed)) == -1 ||
+			    metrics_add_doh(mx, li->li_local->lc_text,
+			    &li->li_local->lc_doh->df_stats) == -1)
+				return -1;
+			continue;
+		}
 		if (metrics_add_frontend(mx, li->li_local->lc_text,
 		    frontend_type(li, false),
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
@@ -685,6 +697,13 @@ frontend_show_binds(struct sbuf *sb)
 	sbuf_printf(sb, "%-3s %-30s %-21s %s\n", "#", "Address", "Protocol",
 	    "Queries");
 	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].li_local->lc_doh != NULL) {
+			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
+			    listeners[i].li_local->lc_text, "DoH",
+			    (unsigned long long)atomic_load(
+			    &listeners[i].li_tcpqueries));
+			continue;
+		}
 		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
 		    listeners[i].li_local->lc_text,
 		    frontend_type(&listeners[i], false),

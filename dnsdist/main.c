@@ -637,6 +637,13 @@ load_config(struct cmdline *cl, int argc, char *argv[])
 		exit(1);
 	}
 	if (cl->check) {
+		/* What dnsdist says of its own check, and nothing else. */
+		for (i = 0; i < (int)settings.st_nlocals; i++)
+			if (settings.st_locals[i].lc_doh != NULL)
+				printf("No certificate provided for DoH "
+				    "endpoint %s, running in DNS over HTTP "
+				    "mode instead of DNS over HTTPS\n",
+				    settings.st_locals[i].lc_text);
 		printf("Configuration '%s' OK!\n", cl->config);
 		exit(0);
 	}
@@ -654,12 +661,12 @@ apply_cmdline(struct cmdline *cl)
 	if (cl->nlocals > 0) {
 		settings_clear_locals();
 		for (i = 0; i < cl->nlocals; i++)
-			if (settings_add_local(cl->locals[i], false, 0) == NULL)
+			if (settings_add_local(cl->locals[i], 53, false, 0) == NULL)
 				errx(1, "bad listen address '%s'",
 				    cl->locals[i]);
 	}
 	if (settings.st_nlocals == 0 &&
-	    settings_add_local("127.0.0.1:53", false, 0) == NULL)
+	    settings_add_local("127.0.0.1:53", 53, false, 0) == NULL)
 		errx(1, "default listen address");
 	if (cl->nacls > 0) {
 		netmask_group_clear(&settings.st_acl);

@@ -229,7 +229,7 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		v = VERDICT_DROP;
 	else if (cf->cf_query.rc_count > 0)
 		v = rule_process(&cf->cf_query, dq);
-	if (v == VERDICT_DROP || v == VERDICT_ANSWER) {
+	if (v == VERDICT_DROP || v == VERDICT_ANSWER || v == VERDICT_HTTP) {
 		pipeline_count_verdict(dq, v);
 		*verdict = v;
 		return NULL;

@@ -242,6 +242,7 @@ local_same(const struct local *a, const struct local *b)
 	    addr_equal((const struct sockaddr *)&a->lc_addr,
 	    (const struct sockaddr *)&b->lc_addr) &&
 	    a->lc_reuseport == b->lc_reuseport && a->lc_udp == b->lc_udp &&
+	    (a->lc_doh == NULL) == (b->lc_doh == NULL) &&
 	    a->lc_tcp == b->lc_tcp && a->lc_tcpfastopen == b->lc_tcpfastopen &&
 	    a->lc_tcplistenqueue == b->lc_tcplistenqueue &&
 	    a->lc_maxtcpconns == b->lc_maxtcpconns &&

@@ -11,6 +11,7 @@ DNSDIST_SRCS = \
 	dnsdist/tcp_client.c \
 	dnsdist/tcp_backend.c \
 	dnsdist/tcp_xfr.c \
+	dnsdist/doh.c \
 	dnsdist/maint.c \
 	dnsdist/reload.c \
 	dnsdist/console.c \

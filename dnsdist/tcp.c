@@ -315,8 +315,10 @@ worker_handoff(struct tcp_worker *tw)
 		    netmask_group_match(&config_now()->cf_ppacl,
 		    (struct sockaddr *)&tc->tc_addr) == 1;
 		tc->tc_start = tw->tw_now;
-		tc->tc_deadline = tw->tw_now +
-		    TCP_SECS(config_now()->cf_tcprecvtimeout);
+		if (tc->tc_li->li_local->lc_doh != NULL &&
+		    !doh_conn_new(tc, tc->tc_li->li_local->lc_doh))
+			tc->tc_dead = true;
+		tc->tc_deadline = tw->tw_now + client_idle(tc);
 	}
 }
 

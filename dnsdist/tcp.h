@@ -13,6 +13,7 @@
 
 #include "dnscrypt.h"
 #include "dnsdist.h"
+#include "doh.h"
 
 /*
  * Memory for clients that do not read their answers: a client connection
@@ -50,6 +51,7 @@
 
 struct tcp_client;
 struct tcp_bconn;
+struct doh_conn;
 
 /* One query at a backend, from a TCP client or (tcpOnly) a UDP one. */
 struct tcp_query {
@@ -62,6 +64,8 @@ struct tcp_query {
 	uint16_t		 tq_origid;	/* the client's ID */
 	uint16_t		 tq_bid;	/* ours on the backend connection */
 	const char		*tq_pool;	/* for a retry: a pool's pl_name */
+	int32_t			 tq_stream;	/* DoH: the HTTP/2 stream */
+	bool			 tq_replied;	/* an answer went to the client */
 	struct pcache		*tq_cache;	/* where the answer goes */
 	uint64_t		 tq_ckey;
 	struct dq_tagset	*tq_tags;	/* for the response rules */
@@ -121,6 +125,7 @@ struct tcp_client {
 	uint64_t		 tc_wdeadline;	/* for writing; 0: not started */
 	bool			 tc_eof;
 	bool			 tc_dead;
+	struct doh_conn		*tc_doh;	/* DNS over HTTPS, or NULL */
 };
 
 struct tcp_bconn {
@@ -204,7 +209,12 @@ const struct sockaddr *client_addr(const struct tcp_client *);
 /* The PROXY protocol header for a query of dq to ds (false: ENOMEM). */
 bool	query_proxy_header(struct tcp_query *, const struct dnsq *,
 	    const struct server *);
+bool	client_out(struct tcp_client *, const uint8_t *, size_t);
 void	client_free(struct tcp_worker *, struct tcp_client *);
+uint64_t client_idle(const struct tcp_client *);
+void	client_query(struct tcp_worker *, struct tcp_client *,
+	    const uint8_t *, size_t, int32_t stream,
+	    struct sockaddr_storage *from, const struct doh_request *);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);
 bool	client_reading(const struct tcp_client *);
@@ -223,6 +233,24 @@ bool	bconn_send(struct tcp_worker *, struct tcp_query *, struct server *);
 bool	bconn_spare(struct tcp_worker *, const struct tcp_bconn *);
 void	bconn_write(struct tcp_worker *, struct tcp_bconn *);
 bool	tcp_forward(struct tcp_worker *, struct tcp_query *, struct server *);
+
+/*
+ * doh.c: DNS over HTTPS connections, HTTP/1.1 and HTTP/2 (nghttp2), in
+ * the TCP workers.  A query read from a request goes on through
+ * client_query() with its stream; its answer comes back to doh_answer().
+ */
+bool	doh_conn_new(struct tcp_client *, struct doh_frontend *);
+void	doh_conn_free(struct tcp_client *);
+void	doh_parse(struct tcp_worker *, struct tcp_client *);
+bool	doh_reading(const struct tcp_client *);
+bool	doh_want_write(const struct tcp_client *);
+void	doh_flush(struct tcp_client *);
+void	doh_answer(struct tcp_client *, int32_t, const uint8_t *, size_t);
+/* No DNS answer for the stream: an HTTP error (403 for a drop). */
+void	doh_error(struct tcp_client *, int32_t, int status);
+/* HTTPStatusAction, dq:setHTTPResponse(): a 3xx's body is its Location. */
+void	doh_status(struct tcp_client *, int32_t, int status,
+	    const char *ctype, const uint8_t *body, size_t len);
 
 /* tcp_xfr.c: zone transfers */
 bool	xfr_message(struct tcp_query *, uint8_t *, size_t);

@@ -74,38 +74,56 @@ client_room(struct tcp_client *tc, size_t more)
 	return true;
 }
 
-/* Queue a message for the client; written at the end of the round. */
-static void
-client_queue(struct tcp_client *tc, const uint8_t *pkt, size_t len)
+/*
+ * Queue bytes for the client, written at the end of the round; false
+ * when the connection is closed instead.
+ */
+bool
+client_out(struct tcp_client *tc, const uint8_t *p, size_t len)
 {
 	size_t	cap = tc->tc_ocap, need;
 
 	if (tc->tc_dead)
-		return;
+		return false;
+	if (len == 0)
+		return true;
 	if (tc->tc_ooff > 0 && tc->tc_ooff == tc->tc_olen)
 		tc->tc_ooff = tc->tc_olen = 0;
-	need = buf_size(cap, tc->tc_olen + len + 2);
+	need = buf_size(cap, tc->tc_olen + len);
 	if (need > cap && !client_room(tc, need - cap))
-		return;
-	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len + 2,
+		return false;
+	if (!buf_reserve(&tc->tc_obuf, &tc->tc_ocap, tc->tc_olen + len,
 	    &tc->tc_tw->tw_held)) {
 		tc->tc_dead = true;
-		return;
+		return false;
 	}
-	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
-	    memory_order_relaxed);
 	if (tc->tc_olen == tc->tc_ooff)
 		tc->tc_wdeadline = 0;	/* starts at the first write */
-	tc->tc_obuf[tc->tc_olen] = (uint8_t)(len >> 8);
-	tc->tc_obuf[tc->tc_olen + 1] = (uint8_t)len;
-	memcpy(tc->tc_obuf + tc->tc_olen + 2, pkt, len);
-	tc->tc_olen += len + 2;
+	memcpy(tc->tc_obuf + tc->tc_olen, p, len);
+	tc->tc_olen += len;
+	return true;
+}
+
+/* A DNS message for the client: length-prefixed, or a DoH answer. */
+static void
+client_queue(struct tcp_client *tc, int32_t stream, const uint8_t *pkt,
+    size_t len)
+{
+	uint8_t	pfx[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+
+	atomic_fetch_add_explicit(&tc->tc_li->li_tcpresponses, 1,
+	    memory_order_relaxed);
+	if (tc->tc_doh != NULL)
+		doh_answer(tc, stream, pkt, len);
+	else if (client_out(tc, pfx, 2))
+		client_out(tc, pkt, len);
 }
 
 bool
 client_writing(const struct tcp_client *tc)
 {
-	return tc->tc_olen > tc->tc_ooff;
+	return tc->tc_olen > tc->tc_ooff ||
+	    (tc->tc_doh != NULL && !tc->tc_dead && doh_want_write(tc));
 }
 
 /* More queries are read only while little is held (TCP_OUTMAX). */
@@ -114,7 +132,17 @@ client_reading(const struct tcp_client *tc)
 {
 	return !tc->tc_eof && !tc->tc_dead &&
 	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
-	    tc->tc_tw->tw_held < tc->tc_tw->tw_share;
+	    tc->tc_tw->tw_held < tc->tc_tw->tw_share &&
+	    (tc->tc_doh == NULL || doh_reading(tc));
+}
+
+/* How long a connection may stay without a query: DoH's idleTimeout. */
+uint64_t
+client_idle(const struct tcp_client *tc)
+{
+	return TCP_SECS(tc->tc_li->li_local->lc_doh != NULL ?
+	    tc->tc_li->li_local->lc_doh->df_idletimeout :
+	    config_now()->cf_tcprecvtimeout);
 }
 
 /*
@@ -176,13 +204,14 @@ query_reply(struct tcp_query *tq, uint8_t *pkt, size_t len)
 {
 	uint8_t	*enc;
 
+	tq->tq_replied = true;
 	if (tq->tq_udp)
 		udp_answer(tq, pkt, len);
 	else if (tq->tq_client != NULL && !tq->tq_dnscrypt)
-		client_queue(tq->tq_client, pkt, len);
+		client_queue(tq->tq_client, tq->tq_stream, pkt, len);
 	else if (tq->tq_client != NULL &&
 	    (enc = dnscrypt_copy(tq, pkt, &len, true)) != NULL) {
-		client_queue(tq->tq_client, enc, len);
+		client_queue(tq->tq_client, tq->tq_stream, enc, len);
 		free(enc);
 	}
 }
@@ -192,6 +221,9 @@ void
 query_done(struct tcp_worker *tw, struct tcp_query *tq)
 {
 	if (tq->tq_client != NULL) {
+		/* A DoH stream that got no answer (a response rule dropped it). */
+		if (tq->tq_client->tc_doh != NULL && !tq->tq_replied)
+			doh_error(tq->tq_client, tq->tq_stream, 403);
 		tq->tq_client->tc_inflight--;
 		tq->tq_client->tc_qheld -= QUERY_SIZE(tq);
 	}
@@ -247,10 +279,15 @@ query_proxy_header(struct tcp_query *tq, const struct dnsq *dq,
 	return tq->tq_pplen > 0;
 }
 
-/* The query just read from the client: check it and send it on. */
-static void
+/*
+ * A query just read from the client (from the HTTP/2 stream, 0 over TCP
+ * or HTTP/1, and from the address X-Forwarded-For gave, or NULL): check
+ * it and send it on.
+ */
+void
 client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
-    size_t len)
+    size_t len, int32_t stream, struct sockaddr_storage *from,
+    const struct doh_request *http)
 {
 	struct tcp_query	*tq;
 	struct dnsquestion	*q;
@@ -262,6 +299,9 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	size_t			 n;
 	int			 verdict;
 
+	/* The client: X-Forwarded-For's, the PROXY header's, the peer. */
+	if (from == NULL)
+		from = tc->tc_proxied ? &tc->tc_ppsrc : &tc->tc_addr;
 	stats_inc(STAT_QUERIES);
 	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
 	tc->tc_nqueries++;
@@ -276,6 +316,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	q = &tq->tq_q;
 	/* Answers made here go through query_reply(), encrypted if need be. */
 	tq->tq_client = tc;
+	tq->tq_stream = stream;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (dc != NULL) {
 		switch (dnscrypt_query(dc, now.tv_sec, pkt, &len, true,
@@ -283,7 +324,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		case DNSCRYPT_CERTREQ:
 			if ((n = dnscrypt_cert_answer(dc, now.tv_sec, pkt, len,
 			    tq->tq_room - 2)) > 0)
-				client_queue(tc, pkt, n);
+				client_queue(tc, stream, pkt, n);
 			query_free(tw, tq);
 			return;
 		case DNSCRYPT_BAD:
@@ -314,17 +355,21 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		    dnspacket_qdcount(pkt) == 0 ? STAT_EMPTY_QUERIES :
 		    STAT_NONCOMPLIANT_QUERIES);
 		query_free(tw, tq);
-		tc->tc_dead = true;	/* dnsdist closes such connections */
+		if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 400);
+		else
+			tc->tc_dead = true;	/* dnsdist closes them */
 		return;
 	}
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
-	pipeline_ring_query(client_addr(tc), q, len, &now);
-	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q, client_addr(tc),
-	    tw->tw_now, &tw->tw_rnd);
+	pipeline_ring_query((struct sockaddr *)from, q, len, &now);
+	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
+	    (struct sockaddr *)from, tw->tw_now, &tw->tw_rnd);
 	dq.dq_local = tc->tc_proxied ? (struct sockaddr *)&tc->tc_ppdst :
 	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
+	dq.dq_http = http;
 	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 	/* Each query starts with the values of its connection's header. */
 	if (tc->tc_pptlvs != NULL)
@@ -332,6 +377,12 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
 	ds = pipeline_query(&dq, &verdict);
+	if (ds == NULL && verdict == VERDICT_HTTP) {
+		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
+		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
+		query_free(tw, tq);
+		return;
+	}
 	if (ds != NULL)
 		server_ref(ds);
 	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
@@ -344,18 +395,27 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	pp_tlvs_free(dq.dq_pp);
 	if (ds == NULL) {
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			pipeline_ring_response(client_addr(tc), q, pkt,
-			    dq.dq_len, 0, NULL, &now);
+			pipeline_ring_response((struct sockaddr *)from,
+			    q, pkt, dq.dq_len, 0, NULL, &now);
 			query_reply(tq, pkt, dq.dq_len);
-		}
+		} else if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 403);
 		query_free(tw, tq);
 		return;
 	}
+	/*
+	 * As dnsdist, a DoH query goes to the backend with EDNS, which its
+	 * answer loses again.
+	 */
+	if (tc->tc_doh != NULL && edns_add_opt(pkt, &dq.dq_len, tq->tq_room -
+	    2, q, EDNS_DOH_PAYLOAD) == 1)
+		dq.dq_optadded = true;
 	/* The rules may have rewritten the query (RD, CD). */
 	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
 	tq->tq_buf[1] = (uint8_t)dq.dq_len;
 	tq->tq_len = dq.dq_len + 2;
 	tq->tq_client = tc;
+	tq->tq_stream = stream;
 	tq->tq_origid = dnspacket_id(pkt);
 	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
 	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
@@ -413,11 +473,16 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 
 	if (tc->tc_ppwait && !client_unproxy(tc))
 		return;
+	if (tc->tc_doh != NULL) {
+		doh_parse(tw, tc);
+		return;
+	}
 	while (tc->tc_rlen - off >= 2 && client_reading(tc)) {
 		mlen = (size_t)tc->tc_rbuf[off] << 8 | tc->tc_rbuf[off + 1];
 		if (tc->tc_rlen - off < 2 + mlen)
 			break;
-		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen);
+		client_query(tw, tc, tc->tc_rbuf + off + 2, mlen, 0, NULL,
+		    NULL);
 		off += 2 + mlen;
 		maxq = config_now()->cf_maxtcpqueriesperconn;
 		if (maxq > 0 && tc->tc_nqueries >= maxq) {
@@ -446,7 +511,9 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 	if (!client_reading(tc))
 		return;
 	need = TCP_RBUF;
-	if (tc->tc_rlen >= 2)
+	if (tc->tc_doh != NULL)
+		need = tc->tc_rlen + TCP_RBUF;
+	else if (tc->tc_rlen >= 2)
 		need = 2 + ((size_t)tc->tc_rbuf[0] << 8 | tc->tc_rbuf[1]);
 	if (need < tc->tc_rlen + 512)
 		need = tc->tc_rlen + 512;
@@ -465,8 +532,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		return;
 	}
 	tc->tc_rlen += (size_t)n;
-	tc->tc_deadline = tw->tw_now +
-	    TCP_SECS(config_now()->cf_tcprecvtimeout);
+	tc->tc_deadline = tw->tw_now + client_idle(tc);
 	client_parse(tw, tc);
 }
 
@@ -479,10 +545,12 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	ssize_t	n;
 
+	if (tc->tc_doh != NULL)
+		doh_flush(tc);
 	if (tc->tc_wdeadline == 0)
 		tc->tc_wdeadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcpsendtimeout);
-	while (client_writing(tc)) {
+	while (tc->tc_olen > tc->tc_ooff) {
 		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
 		if (n == -1) {
@@ -494,8 +562,7 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 		}
 		tc->tc_wdeadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcpsendtimeout);
-		tc->tc_deadline = tw->tw_now +
-		    TCP_SECS(config_now()->cf_tcprecvtimeout);
+		tc->tc_deadline = tw->tw_now + client_idle(tc);
 		tc->tc_ooff += (size_t)n;
 	}
 	if (tc->tc_ooff == tc->tc_olen) {
@@ -538,6 +605,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 	}
 	pp_tlvs_free(tc->tc_pptlvs);
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
+	doh_conn_free(tc);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
 	client_outfree(tc);

@@ -96,6 +96,10 @@ action_unref(struct action *ac)
 	case ACT_PPADD:
 		free(ac->ac_u.raw.data);
 		break;
+	case ACT_HTTPSTATUS:
+		free(ac->ac_u.http.body);
+		free(ac->ac_u.http.ctype);
+		break;
 	case ACT_LOG:
 	case ACT_RLOG:
 		pthread_mutex_lock(&logs_lock);
@@ -849,6 +853,15 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_NONE;
 	case ACT_SPOOFPACKET:
 		return action_spoof_packet(ac, dq);
+	case ACT_HTTPSTATUS:
+		/* As dnsdist: nothing for a query that did not come over DoH. */
+		if (dq->dq_http == NULL)
+			return VERDICT_NONE;
+		dq->dq_httpstatus = ac->ac_u.http.status;
+		dq->dq_httpbody = ac->ac_u.http.body;
+		dq->dq_httpbodylen = ac->ac_u.http.len;
+		dq->dq_httpctype = ac->ac_u.http.ctype;
+		return VERDICT_HTTP;
 	case ACT_LOG:
 	case ACT_RLOG:
 		action_log(ac, dq);

@@ -50,6 +50,38 @@ put_option(uint8_t *p, uint16_t code, const uint8_t *data, size_t len)
 		memcpy(p + 4, data, len);
 }
 
+/* A new OPT record at end, with rdlen bytes of options to follow. */
+static void
+opt_append(uint8_t *pkt, size_t end, uint16_t payload, size_t rdlen)
+{
+	pkt[end] = 0;			/* root */
+	dnspacket_put16(pkt + end + 1, DNS_TYPE_OPT);
+	dnspacket_put16(pkt + end + 3, payload);
+	memset(pkt + end + 5, 0, 4);	/* ERCODE, version, flags */
+	dnspacket_put16(pkt + end + 9, (uint16_t)rdlen);
+	dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
+}
+
+int
+edns_add_opt(uint8_t *pkt, size_t *len, size_t size,
+    const struct dnsquestion *q, uint16_t payload)
+{
+	struct dnsopt	o;
+	long		walked;
+	int		r;
+
+	if ((walked = dnspacket_walk(pkt, *len, q->q_end, NULL, NULL)) == -1 ||
+	    (r = dnspacket_find_opt(pkt, *len, q->q_end, &o)) == -1)
+		return -1;
+	if (r == 1)
+		return 0;
+	if (size < (size_t)walked + 11 || dnspacket_arcount(pkt) == UINT16_MAX)
+		return -1;
+	opt_append(pkt, (size_t)walked, payload, 0);
+	*len = (size_t)walked + 11;
+	return 1;
+}
+
 int
 edns_set_option(uint8_t *pkt, size_t *len, size_t size,
     const struct dnsquestion *q, uint16_t code, const uint8_t *data,
@@ -72,14 +104,9 @@ edns_set_option(uint8_t *pkt, size_t *len, size_t size,
 		if (size < end + 11 + optlen ||
 		    dnspacket_arcount(pkt) == UINT16_MAX)
 			return -1;
-		pkt[end] = 0;			/* root */
-		dnspacket_put16(pkt + end + 1, DNS_TYPE_OPT);
-		dnspacket_put16(pkt + end + 3, payload);
-		memset(pkt + end + 5, 0, 4);	/* ERCODE, version, flags */
-		dnspacket_put16(pkt + end + 9, (uint16_t)optlen);
+		opt_append(pkt, end, payload, optlen);
 		put_option(pkt + end + 11, code, data, dlen);
 		*len = end + 11 + optlen;
-		dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
 		return 1;
 	}
 	*hadopt = true;

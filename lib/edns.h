@@ -23,6 +23,8 @@
  * dnsdist, 512, all that its client can take anyway.
  */
 #define EDNS_QUERY_PAYLOAD	512
+/* ... and in a DoH query, as dnsdist (its answer may be that large). */
+#define EDNS_DOH_PAYLOAD	4096
 
 /*
  * Put option code with dlen bytes of data in the OPT record of the query
@@ -35,6 +37,13 @@
  * is no room (the query is then unchanged).  *hadopt says whether the
  * query had an OPT record.
  */
+/*
+ * An OPT record without options for a query that has none (trailing
+ * data dropped first): 1 when added, 0 when it had one, -1 when it does
+ * not parse or there is no room.
+ */
+int	edns_add_opt(uint8_t *pkt, size_t *len, size_t size,
+	    const struct dnsquestion *q, uint16_t payload);
 int	edns_set_option(uint8_t *pkt, size_t *len, size_t size,
 	    const struct dnsquestion *q, uint16_t code, const uint8_t *data,
 	    size_t dlen, uint16_t payload, bool override, bool *hadopt);

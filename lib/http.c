@@ -164,9 +164,25 @@ parse_header(const char *line, size_t len, struct http_request *req)
 			return -400;
 		if (clen > 0)
 			req->hr_body = true;
+		req->hr_clen = clen;
 	} else if (nlen == 17 &&
-	    strncasecmp(line, "Transfer-Encoding", 17) == 0)
+	    strncasecmp(line, "Transfer-Encoding", 17) == 0) {
 		req->hr_body = true;
+		req->hr_chunked = true;
+	} else if (nlen == 12 && strncasecmp(line, "Content-Type", 12) == 0) {
+		if (copy_value(v, vlen, req->hr_ctype,
+		    sizeof(req->hr_ctype)) == -1)
+			return -400;
+	} else if (nlen == 4 && strncasecmp(line, "Host", 4) == 0) {
+		if (copy_value(v, vlen, req->hr_host,
+		    sizeof(req->hr_host)) == -1)
+			return -400;
+	} else if (nlen == 15 &&
+	    strncasecmp(line, "X-Forwarded-For", 15) == 0) {
+		if (copy_value(v, vlen, req->hr_xff,
+		    sizeof(req->hr_xff)) == -1)
+			return -431;
+	}
 	return 0;
 }
 
@@ -178,6 +194,7 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	int		 rc, first = 1;
 
 	memset(req, 0, sizeof(*req));
+	req->hr_clen = -1;
 	if (len > HTTP_HEADMAX)
 		len = HTTP_HEADMAX;
 	for (;;) {

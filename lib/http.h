@@ -26,6 +26,12 @@ struct http_request {
 	char	hr_apikey[HTTP_FIELDMAX];
 	bool	hr_auth_set;
 	char	hr_auth[HTTP_FIELDMAX];
+	/* for DNS over HTTPS */
+	long long hr_clen;			/* Content-Length, -1: none */
+	bool	hr_chunked;
+	char	hr_ctype[64];			/* Content-Type */
+	char	hr_host[256];
+	char	hr_xff[HTTP_FIELDMAX];		/* X-Forwarded-For */
 };
 
 /*

@@ -138,6 +138,8 @@ void		 dlua_open_ring(lua_State *);
 void		 dlua_open_web(lua_State *);
 /* dnsdist's functions for features not built in: each fails, saying why. */
 void		 dlua_open_absent(lua_State *);
+void		 dlua_open_doh(lua_State *);
+size_t		 dlua_doh_count(void);	/* addDOHLocal() frontends */
 void		 dlua_open_misc(lua_State *);
 
 /* Objects shared between binding files (one reference moves to Lua). */
@@ -159,6 +161,10 @@ void		 dlua_open_dynblock(lua_State *);
 void		 dlua_open_dnscrypt(lua_State *);
 void		 dlua_push_ca(lua_State *, const struct sockaddr *);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
+/* A string or a table of them at idx, each to add(arg, s); -1 fails. */
+void		 dlua_each_string(lua_State *, int idx,
+		    int (*add)(void *, const char *), void *arg,
+		    const char *fn, const char *what);
 struct netmask_group;
 struct netmask_group *dlua_push_nmg(lua_State *);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "doh.h"
 #include "dynblock.h"
 #include "metrics.h"
 #include "netmask.h"
@@ -318,6 +319,7 @@ metrics_free(struct metrics *mx)
 	}
 	free(mx->mx_servers);
 	free(mx->mx_frontends);
+	free(mx->mx_dohs);
 	for (i = 0; i < mx->mx_npools; i++)
 		free(mx->mx_pools[i].mp_name);
 	free(mx->mx_pools);
@@ -355,6 +357,38 @@ metrics_add_frontend(struct metrics *mx, const char *addr, const char *proto,
 	mf->mf_proto = proto;
 	mf->mf_queries = queries;
 	mf->mf_responses = responses;
+	return 0;
+}
+
+int
+metrics_add_doh(struct metrics *mx, const char *addr, struct doh_stats *ds)
+{
+	struct metrics_doh	*nd, *md;
+	int			 v, c;
+
+	nd = reallocarray(mx->mx_dohs, mx->mx_ndohs + 1, sizeof(*nd));
+	if (nd == NULL)
+		return -1;
+	mx->mx_dohs = nd;
+	md = &nd[mx->mx_ndohs++];
+	memset(md, 0, sizeof(*md));
+	strlcpy(md->md_addr, addr, sizeof(md->md_addr));
+#define MD(i, f)	md->md_c[i] = atomic_load_explicit(&ds->f, \
+			    memory_order_relaxed)
+	MD(MD_CONNECTS, ds_connects);
+	MD(MD_GET, ds_get);
+	MD(MD_POST, ds_post);
+	MD(MD_HTTP1, ds_http1);
+	MD(MD_HTTP2, ds_http2);
+	MD(MD_BAD, ds_bad);
+	MD(MD_ERRORS, ds_errors);
+	MD(MD_REDIRECTS, ds_redirects);
+	MD(MD_VALID, ds_valid);
+#undef MD
+	for (v = 0; v < 2; v++)
+		for (c = 0; c < DOH_NCODES; c++)
+			md->md_codes[v][c] = atomic_load_explicit(
+			    &ds->ds_codes[v][c], memory_order_relaxed);
 	return 0;
 }
 
@@ -723,6 +757,83 @@ prom_frontends(struct sbuf *sb, const struct metrics *mx)
 	}
 }
 
+/* dnsdist's DoH families, with its labels. */
+static void
+prom_doh_line(struct sbuf *sb, const char *name, const char *label,
+    const struct metrics_doh *md, uint64_t v)
+{
+	sbuf_printf(sb, "dnsdist_frontend_%s{%s%sfrontend=\"", name, label,
+	    label[0] != '\0' ? "," : "");
+	metrics_prom_label(sb, md->md_addr);
+	sbuf_puts(sb, "\",thread=\"0\"} ");
+	put_number(sb, (double)v);
+	sbuf_puts(sb, "\n");
+}
+
+static void
+prom_dohs(struct sbuf *sb, const struct metrics *mx)
+{
+	static const char *const codes[] = { "200", "400", "403", "500",
+	    "502", "other" };
+	const struct metrics_doh	*md;
+	char				 label[64];
+	size_t				 i;
+	int				 v, c;
+
+	if (mx->mx_ndohs == 0)
+		return;
+	prom_family(sb, "frontend-http-connects", "counter",
+	    "Number of DoH TCP connections established to this frontend");
+	for (i = 0; i < mx->mx_ndohs; i++)
+		prom_doh_line(sb, "http_connects", "", &mx->mx_dohs[i],
+		    mx->mx_dohs[i].md_c[MD_CONNECTS]);
+	prom_family(sb, "frontend-doh-http-method-queries", "counter",
+	    "Number of DoH queries received by dnsdist, by HTTP method");
+	for (i = 0; i < mx->mx_ndohs; i++) {
+		md = &mx->mx_dohs[i];
+		prom_doh_line(sb, "doh_http_method_queries", "method=\"get\"",
+		    md, md->md_c[MD_GET]);
+		prom_doh_line(sb, "doh_http_method_queries",
+		    "method=\"post\"", md, md->md_c[MD_POST]);
+	}
+	prom_family(sb, "frontend-doh-http-version-queries", "counter",
+	    "Number of DoH queries received by dnsdist, by HTTP version");
+	for (i = 0; i < mx->mx_ndohs; i++) {
+		md = &mx->mx_dohs[i];
+		prom_doh_line(sb, "doh_http_version_queries", "version=\"1\"",
+		    md, md->md_c[MD_HTTP1]);
+		prom_doh_line(sb, "doh_http_version_queries", "version=\"2\"",
+		    md, md->md_c[MD_HTTP2]);
+	}
+	prom_family(sb, "frontend-doh-bad-requests", "counter",
+	    "Number of requests that could not be converted to a DNS query");
+	for (i = 0; i < mx->mx_ndohs; i++)
+		prom_doh_line(sb, "doh_bad_requests", "", &mx->mx_dohs[i],
+		    mx->mx_dohs[i].md_c[MD_BAD]);
+	prom_family(sb, "frontend-doh-responses", "counter",
+	    "Number of responses sent, by type");
+	for (i = 0; i < mx->mx_ndohs; i++) {
+		md = &mx->mx_dohs[i];
+		prom_doh_line(sb, "doh_responses", "type=\"error\"", md,
+		    md->md_c[MD_ERRORS]);
+		prom_doh_line(sb, "doh_responses", "type=\"redirect\"", md,
+		    md->md_c[MD_REDIRECTS]);
+		prom_doh_line(sb, "doh_responses", "type=\"valid\"", md,
+		    md->md_c[MD_VALID]);
+	}
+	prom_family(sb, "frontend-doh-version-status-responses", "counter",
+	    "Number of DoH responses sent, by HTTP version and status");
+	for (i = 0; i < mx->mx_ndohs; i++)
+		for (v = 0; v < 2; v++)
+			for (c = 0; c < 6; c++) {
+				snprintf(label, sizeof(label), "httpversion="
+				    "\"%d\",status=\"%s\"", v + 1, codes[c]);
+				prom_doh_line(sb, "doh_version_status_responses",
+				    label, &mx->mx_dohs[i],
+				    mx->mx_dohs[i].md_codes[v][c]);
+			}
+}
+
 static void
 prom_pools(struct sbuf *sb, const struct metrics *mx)
 {
@@ -811,6 +922,7 @@ metrics_prometheus(struct sbuf *sb, const struct metrics *mx)
 	prom_latency(sb, mx);
 	prom_servers(sb, mx);
 	prom_frontends(sb, mx);
+	prom_dohs(sb, mx);
 	prom_pools(sb, mx);
 	prom_pool_caches(sb, mx);
 	prom_rules(sb, mx);

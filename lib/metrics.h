@@ -43,9 +43,18 @@ struct metrics_server {
 
 struct metrics_frontend {
 	char		 mf_addr[ADDR_MAXTEXT];
-	const char	*mf_proto;	/* "UDP" or "TCP" */
+	const char	*mf_proto;	/* "UDP", "TCP" or "DoH" */
 	uint64_t	 mf_queries;
 	uint64_t	 mf_responses;
+};
+
+/* A DoH frontend's counters (struct doh_stats), copied. */
+enum { MD_CONNECTS, MD_GET, MD_POST, MD_HTTP1, MD_HTTP2, MD_BAD,
+	MD_ERRORS, MD_REDIRECTS, MD_VALID, MD_N };
+struct metrics_doh {
+	char		 md_addr[ADDR_MAXTEXT];
+	uint64_t	 md_c[MD_N];
+	uint64_t	 md_codes[2][6];	/* HTTP/1, /2 by enum doh_code */
 };
 
 /* A pool's cache figures, by their carbon names (cache-size, ...). */
@@ -101,6 +110,8 @@ struct metrics {
 	size_t			 mx_nservers;
 	struct metrics_frontend	*mx_frontends;
 	size_t			 mx_nfrontends;
+	struct metrics_doh	*mx_dohs;
+	size_t			 mx_ndohs;
 	struct metrics_pool	*mx_pools;
 	size_t			 mx_npools;
 	struct metrics_chain	 mx_chains[METRICS_NCHAINS];
@@ -123,6 +134,10 @@ void		 metrics_free(struct metrics *);
 /* The daemon adds its listeners.  0, or -1 when out of memory. */
 int		 metrics_add_frontend(struct metrics *, const char *addr,
 		    const char *proto, uint64_t queries, uint64_t responses);
+/* Add a DoH frontend's counters, read now.  0 or -1. */
+struct doh_stats;
+int		 metrics_add_doh(struct metrics *, const char *addr,
+		    struct doh_stats *);
 
 /* Carbon lines "prefix.name value when\n"; prefix is ns.host.instance. */
 void		 metrics_carbon(struct sbuf *, const struct metrics *,

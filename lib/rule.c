@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -119,6 +120,13 @@ selector_unref(struct selector *se)
 		break;
 	case SEL_REGEX:
 		regfree(&se->se_u.regex.re);
+		break;
+	case SEL_HTTPPATHREGEX:
+	case SEL_HTTPHEADER:
+		regfree(&se->se_u.http.re);
+		/* FALLTHROUGH */
+	case SEL_HTTPPATH:
+		free(se->se_u.http.str);
 		break;
 	case SEL_TAG:
 		free(se->se_u.tag.name);
@@ -615,6 +623,21 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return dq_has_tag(dq, se->se_u.tag.name, se->se_u.tag.value);
 	case SEL_PPVALUE:
 		return dq_has_ppvalue(dq, se);
+	case SEL_HTTPPATH:
+		return dq->dq_http != NULL &&
+		    strcmp(dq->dq_http->dr_path, se->se_u.http.str) == 0;
+	case SEL_HTTPPATHREGEX:
+		return dq->dq_http != NULL && regexec(&se->se_u.http.re,
+		    dq->dq_http->dr_path, 0, NULL, 0) == 0;
+	case SEL_HTTPHEADER:
+		for (i = 0; dq->dq_http != NULL &&
+		    i < dq->dq_http->dr_nheaders; i++)
+			if (strcasecmp(dq->dq_http->dr_headers[i].h_name,
+			    se->se_u.http.str) == 0)
+				return regexec(&se->se_u.http.re,
+				    dq->dq_http->dr_headers[i].h_value, 0,
+				    NULL, 0) == 0;
+		return false;
 	case SEL_POOLAVAILABLE:
 		return rule_pool_available != NULL &&
 		    rule_pool_available(se->se_u.pool);

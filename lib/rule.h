@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "dnspacket.h"
+#include "doh.h"
 #include "netmask.h"
 #include "qps.h"
 #include "sbuf.h"
@@ -38,6 +39,12 @@ struct dnsq {
 	const struct dnsquestion *dq_q;
 	const struct sockaddr	*dq_remote;
 	const struct sockaddr	*dq_local;	/* NULL when unknown */
+	/* DNS over HTTPS: the request, and an HTTP answer a rule made */
+	const struct doh_request *dq_http;	/* NULL: not DoH */
+	int			 dq_httpstatus;	/* 0: none */
+	const char		*dq_httpbody;	/* a 3xx's Location */
+	size_t			 dq_httpbodylen;
+	const char		*dq_httpctype;
 	bool			 dq_tcp;
 	bool			 dq_response;
 	uint16_t		 dq_qflags;	/* the header's flags as received */
@@ -90,7 +97,8 @@ enum rule_verdict {
 	VERDICT_DROP,
 	VERDICT_ANSWER,		/* dq_pkt now holds the answer to send */
 	VERDICT_POOL,		/* stop, forward to dq_pool */
-	VERDICT_CACHED		/* dq_pkt holds an answer from the cache */
+	VERDICT_CACHED,		/* dq_pkt holds an answer from the cache */
+	VERDICT_HTTP		/* DoH: answer with dq_httpstatus */
 };
 
 enum selector_kind {
@@ -100,7 +108,8 @@ enum selector_kind {
 	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
 	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
-	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS, SEL_PPVALUE
+	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS, SEL_PPVALUE,
+	SEL_HTTPPATH, SEL_HTTPPATHREGEX, SEL_HTTPHEADER
 };
 
 struct qpsip_table;
@@ -133,6 +142,10 @@ struct selector {
 		struct {
 			regex_t	 re;
 		}			 regex;
+		struct {
+			char	*str;	/* the path, or the header's name */
+			regex_t	 re;	/* HTTPPathRegexRule, HTTPHeaderRule */
+		}			 http;
 		uint32_t		 num;	/* qtype, qclass, opcode... */
 		bool			 flag;
 		struct {
@@ -181,7 +194,7 @@ enum action_kind {
 	ACT_NEGATIVESOA, ACT_LUA, ACT_SETECS, ACT_ECSPREFIX, ACT_DISABLEECS,
 	ACT_ECSOVERRIDE, ACT_MAXRETTTL, ACT_TEMPFAILTTL, ACT_EDNSOPTION,
 	ACT_SPOOFPACKET, ACT_SPOOFSVC, ACT_KVS, ACT_PPSET, ACT_PPADD,
-	ACT_REMOTELOG, ACT_DNSTAP,
+	ACT_REMOTELOG, ACT_DNSTAP, ACT_HTTPSTATUS,
 	/* response actions */
 	ACT_RALLOW, ACT_RDROP, ACT_RDELAY, ACT_RLOG, ACT_RLUA, ACT_RLIMITTTL,
 	ACT_RREDUCETTL, ACT_RMAXRETTTL, ACT_RCLEARTYPES, ACT_RSKIPCACHE,
@@ -207,6 +220,12 @@ struct action {
 	union {
 		int			 rcode;
 		char			*pool;
+		struct {
+			int		 status;
+			char		*body;
+			size_t		 len;
+			char		*ctype;
+		}			 http;
 		struct {
 			pthread_mutex_t	 lock;
 			struct qps	 bucket;

@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "ctlproto.h"
 #include "dnscrypt.h"
+#include "doh.h"
 #include "settings.h"
 
 struct settings settings;
@@ -170,14 +171,16 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
-/* Listeners and their DNSCrypt contexts, which no reader can hold. */
+/* Listeners and their DNSCrypt and DoH parts, which no reader can hold. */
 static void
 locals_free(struct local *lc, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		dnscrypt_ctx_free(lc[i].lc_dnscrypt);
+		doh_frontend_free(lc[i].lc_doh);
+	}
 	free(lc);
 }
 
@@ -213,7 +216,8 @@ settings_free(struct settings *st)
 }
 
 struct local *
-settings_add_local(const char *text, bool reuseport, int tcpfastopen)
+settings_add_local(const char *text, uint16_t defport, bool reuseport,
+    int tcpfastopen)
 {
 	struct local	*nl, *lc;
 
@@ -224,7 +228,7 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	settings.st_locals = nl;
 	lc = &nl[settings.st_nlocals];
 	memset(lc, 0, sizeof(*lc));
-	if (addr_parse(text, 53, &lc->lc_addr, &lc->lc_addrlen) == -1)
+	if (addr_parse(text, defport, &lc->lc_addr, &lc->lc_addrlen) == -1)
 		return NULL;
 	addr_to_text((struct sockaddr *)&lc->lc_addr, lc->lc_text,
 	    sizeof(lc->lc_text));
@@ -236,14 +240,16 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	return lc;
 }
 
-/* As dnsdist's setLocal() and -l: the DNSCrypt binds stay. */
+/* As dnsdist's setLocal() and -l: the DNSCrypt binds and DoH stay. */
 void
 settings_clear_locals(void)
 {
 	size_t	i, n = 0;
 
+	/* As in dnsdist, DoH frontends are not among them either. */
 	for (i = 0; i < settings.st_nlocals; i++)
-		if (settings.st_locals[i].lc_dnscrypt != NULL)
+		if (settings.st_locals[i].lc_dnscrypt != NULL ||
+		    settings.st_locals[i].lc_doh != NULL)
 			settings.st_locals[n++] = settings.st_locals[i];
 	settings.st_nlocals = n;
 	if (n == 0) {

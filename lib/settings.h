@@ -19,6 +19,8 @@ struct dnscrypt_ctx;
 
 #define DNSDIST_VERSION	"0.1.0"
 
+struct doh_frontend;
+
 struct local {
 	struct sockaddr_storage	 lc_addr;
 	socklen_t		 lc_addrlen;
@@ -30,6 +32,7 @@ struct local {
 	int			 lc_tcplistenqueue;
 	int			 lc_maxtcpconns;	/* 0: no limit of its own */
 	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
+	struct doh_frontend	*lc_doh;	/* addDOHLocal(); owned */
 };
 
 /* carbonServer(): where and how statistics are sent. */
@@ -135,10 +138,10 @@ extern _Atomic bool	settings_verbosehealthchecks;
 int	settings_init(void);
 /* Free what st holds (a copy of settings, taken aside by a reload). */
 void	settings_free(struct settings *st);
-/* Parse and add a listener ("127.0.0.1:5300", port 53 by default). */
-struct local *settings_add_local(const char *text, bool reuseport,
-	    int tcpfastopen);
-/* Drop the plain listeners (setLocal, -l); DNSCrypt binds stay. */
+/* Parse and add a listener ("127.0.0.1:5300", defport by default). */
+struct local *settings_add_local(const char *text, uint16_t defport,
+	    bool reuseport, int tcpfastopen);
+/* setLocal(), -l: the plain listeners go; DNSCrypt binds and DoH stay. */
 void	settings_clear_locals(void);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);

@@ -23,6 +23,7 @@ LIB_SRCS = \
 	lib/stats.c \
 	lib/metrics.c \
 	lib/http.c \
+	lib/doh.c \
 	lib/credentials.c \
 	lib/ring.c \
 	lib/qcount.c \
@@ -53,6 +54,7 @@ LIB_SRCS = \
 	lib/lua/lua_misc.c \
 	lib/lua/lua_remotelog.c \
 	lib/lua/lua_dnscrypt.c \
+	lib/lua/lua_doh.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

@@ -6,6 +6,7 @@ os=$(uname -s)
 case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
+	    libnghttp2-dev curl
 	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
@@ -34,15 +35,15 @@ Linux)
 	;;
 OpenBSD)
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
-	    "haproxy protobuf-c fstrm" >&2
+	    "haproxy protobuf-c fstrm nghttp2 curl" >&2
 	;;
 FreeBSD)
 	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
-	    "tinycdb lmdb haproxy protobuf-c fstrm" >&2
+	    "tinycdb lmdb haproxy protobuf-c fstrm libnghttp2 curl" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB," \
-	    "protobuf-c, fstrm, ATF and Kyua" >&2
+	    "protobuf-c, fstrm, nghttp2, ATF and Kyua" >&2
 	;;
 esac
 exit 0

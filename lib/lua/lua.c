@@ -412,6 +412,7 @@ dlua_open(void)
 	dlua_open_web(L);
 	dlua_open_misc(L);
 	dlua_open_remotelog(L);
+	dlua_open_doh(L);
 	dlua_open_absent(L);
 	dlua_guard_config(L);
 	return L;

@@ -46,7 +46,7 @@ local_from_lua(lua_State *L, const char *fn)
 	} else if (!lua_isnoneornil(L, 2))
 		return luaL_error(L, "%s: the second argument must be a table",
 		    fn);
-	if ((lc = settings_add_local(addr, reuseport, tfo)) == NULL)
+	if ((lc = settings_add_local(addr, 53, reuseport, tfo)) == NULL)
 		return luaL_error(L, "%s: bad address '%s'", fn, addr);
 	lc->lc_maxtcpconns = (int)maxconns;
 	settings.st_locals_from_config = true;
@@ -70,18 +70,17 @@ l_addlocal(lua_State *L)
 	return local_from_lua(L, "addLocal");
 }
 
-/* A netmask or a table of them into a fresh group. */
 void
-dlua_netmask_group(lua_State *L, int idx, struct netmask_group *ng,
-    const char *fn)
+dlua_each_string(lua_State *L, int idx, int (*add)(void *, const char *),
+    void *arg, const char *fn, const char *what)
 {
 	const char	*s;
 	size_t		 i, n;
 
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		s = lua_tostring(L, idx);
-		if (netmask_group_add_text(ng, s) == -1)
-			luaL_error(L, "%s: bad netmask '%s'", fn, s);
+		if (add(arg, s) == -1)
+			luaL_error(L, "%s: bad %s '%s'", fn, what, s);
 		return;
 	}
 	luaL_checktype(L, idx, LUA_TTABLE);
@@ -89,11 +88,25 @@ dlua_netmask_group(lua_State *L, int idx, struct netmask_group *ng,
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, idx, (lua_Integer)i);
 		s = lua_tostring(L, -1);
-		if (s == NULL || netmask_group_add_text(ng, s) == -1)
-			luaL_error(L, "%s: bad netmask '%s'", fn,
+		if (s == NULL || add(arg, s) == -1)
+			luaL_error(L, "%s: bad %s '%s'", fn, what,
 			    s ? s : "(not a string)");
 		lua_pop(L, 1);
 	}
+}
+
+static int
+nmg_add(void *ng, const char *s)
+{
+	return netmask_group_add_text(ng, s);
+}
+
+/* A netmask or a table of them into a fresh group. */
+void
+dlua_netmask_group(lua_State *L, int idx, struct netmask_group *ng,
+    const char *fn)
+{
+	dlua_each_string(L, idx, nmg_add, ng, fn, "netmask");
 }
 
 void

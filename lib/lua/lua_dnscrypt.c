@@ -171,7 +171,7 @@ l_adddnscryptbind(lua_State *L)
 			return luaL_error(L, "addDNSCryptBind: %s (%s, %s)", why,
 			    certs[i], keys[i]);
 		}
-	if ((lc = settings_add_local(addr, reuseport, tfo)) == NULL) {
+	if ((lc = settings_add_local(addr, 443, reuseport, tfo)) == NULL) {
 		dnscrypt_ctx_free(dc);
 		return luaL_error(L, "addDNSCryptBind: bad address '%s'", addr);
 	}

@@ -35,6 +35,10 @@ _Atomic uint64_t	 dlua_hook_errors;
 /* Pool names and tags set from Lua live until the query is routed. */
 static _Thread_local char	hook_pool[256];
 static _Thread_local char	hook_tags[DQ_MAXTAGS][2][64];
+/* ... and an HTTP answer set by dq:setHTTPResponse() till it is sent. */
+#define HOOK_HTTPMAX	8192
+static _Thread_local char	hook_httpbody[HOOK_HTTPMAX];
+static _Thread_local char	hook_httpctype[128];
 
 struct dq_ud {
 	struct dnsq	*du_dq;		/* NULL once the hook returned */
@@ -387,6 +391,41 @@ l_dq_getppvalues(lua_State *L)
 	return 1;
 }
 
+/* dq:getHTTPPath() and its siblings: nil for a query not over DoH. */
+static int
+l_dq_gethttp(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	const char	*what = lua_tostring(L, lua_upvalueindex(1));
+	size_t		 i;
+
+	if (dq->dq_http == NULL) {
+		lua_pushnil(L);
+		return 1;
+	}
+	switch (what[0]) {
+	case 'p':
+		lua_pushstring(L, dq->dq_http->dr_path);
+		break;
+	case 'q':
+		lua_pushstring(L, dq->dq_http->dr_query);
+		break;
+	case 'h':
+		lua_pushstring(L, dq->dq_http->dr_host);
+		break;
+	case 's':
+		lua_pushstring(L, dq->dq_http->dr_scheme);
+		break;
+	default:
+		lua_createtable(L, 0, (int)dq->dq_http->dr_nheaders);
+		for (i = 0; i < dq->dq_http->dr_nheaders; i++) {
+			lua_pushstring(L, dq->dq_http->dr_headers[i].h_value);
+			lua_setfield(L, -2, dq->dq_http->dr_headers[i].h_name);
+		}
+	}
+	return 1;
+}
+
 static int
 l_dq_addppvalue(lua_State *L)
 {
@@ -431,7 +470,9 @@ l_dq_getprotocol(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
 
-	if (dq->dq_dnscrypt != NULL)
+	if (dq->dq_http != NULL)
+		lua_pushstring(L, "DNS over HTTPS");
+	else if (dq->dq_dnscrypt != NULL)
 		lua_pushstring(L, dq->dq_tcp ? "DNSCrypt TCP" : "DNSCrypt UDP");
 	else
 		lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
@@ -660,11 +701,51 @@ dq_push_method(lua_State *L, const struct dnsq *dq, const char *k)
 	return false;
 }
 
+/*
+ * dq:setHTTPResponse(status, body[, contentType]): a DoH query gets this
+ * HTTP answer once the hook returns (a 3xx: the body is the Location).
+ */
+static int
+l_dq_sethttpresponse(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 status = luaL_checkinteger(L, 2);
+	size_t		 len;
+	const char	*body = luaL_optlstring(L, 3, "", &len);
+	const char	*ctype = luaL_optstring(L, 4, "");
+
+	if (status < 100 || status > 599)
+		return luaL_error(L, "setHTTPResponse: bad status %lld",
+		    (long long)status);
+	if (len >= HOOK_HTTPMAX || strlen(ctype) >= sizeof(hook_httpctype) ||
+	    strpbrk(ctype, "\r\n") != NULL ||
+	    (status / 100 == 3 && strpbrk(body, "\r\n") != NULL))
+		return luaL_error(L, "setHTTPResponse: body or content type "
+		    "too long or bad");
+	if (dq->dq_http == NULL || dq->dq_response)
+		return 0;
+	memcpy(hook_httpbody, body, len);
+	hook_httpbody[len] = '\0';
+	strlcpy(hook_httpctype, ctype, sizeof(hook_httpctype));
+	dq->dq_httpstatus = (int)status;
+	dq->dq_httpbody = hook_httpbody;
+	dq->dq_httpbodylen = len;
+	dq->dq_httpctype = hook_httpctype;
+	return 0;
+}
+
+static const char *const dq_http_getters[][2] = {
+	{ "getHTTPPath", "p" }, { "getHTTPQueryString", "q" },
+	{ "getHTTPHost", "h" }, { "getHTTPScheme", "s" },
+	{ "getHTTPHeaders", "H" }
+};
+
 static int
 l_dq_index(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
 	const char	*k = luaL_checkstring(L, 2);
+	size_t		 i;
 
 	if (strcmp(k, "qname") == 0)
 		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);
@@ -711,8 +792,18 @@ l_dq_index(lua_State *L)
 			lua_pushnil(L);
 	} else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
 		lua_pushcfunction(L, l_dq_editttls);
-	else if (!dq_push_method(L, dq, k))
+	else if (strcmp(k, "setHTTPResponse") == 0 && !dq->dq_response)
+		lua_pushcfunction(L, l_dq_sethttpresponse);
+	else if (!dq_push_method(L, dq, k)) {
+		for (i = 0; i < sizeof(dq_http_getters) /
+		    sizeof(dq_http_getters[0]); i++)
+			if (strcmp(k, dq_http_getters[i][0]) == 0) {
+				lua_pushstring(L, dq_http_getters[i][1]);
+				lua_pushcclosure(L, l_dq_gethttp, 1);
+				return 1;
+			}
 		lua_pushnil(L);
+	}
 	return 1;
 }
 
@@ -956,6 +1047,9 @@ hook_action(struct luafn *fn, struct dnsq *dq)
 	arg = lua_tolstring(L, -1, &arglen);
 	v = dq->dq_response ? hook_response_verdict(dq, code, arg) :
 	    hook_query_verdict(dq, code, arg, arglen);
+	/* dq:setHTTPResponse() wins over what the hook returned. */
+	if (!dq->dq_response && dq->dq_httpstatus != 0 && v != VERDICT_DROP)
+		v = VERDICT_HTTP;
 	lua_pop(L, 2);
 	dlua_unlock();
 	return v;

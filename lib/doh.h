@@ -1,0 +1,106 @@
+/*
+ * DNS over HTTPS (RFC 8484) frontends: what addDOHLocal() sets, the
+ * counters the daemon keeps for each, and the pure parts of a request:
+ * the path, the dns= parameter, the Cache-Control of an answer.  No
+ * sockets here: dnsdist/doh.c speaks HTTP/1.1 and HTTP/2.
+ */
+#ifndef DOH_H
+#define DOH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings.h"
+
+/* Response codes counted apart, as showDOHResponseCodes() lists them. */
+enum doh_code { DOH_200, DOH_400, DOH_403, DOH_500, DOH_502, DOH_OTHER,
+	DOH_NCODES };
+
+/*
+ * Written by TCP workers with relaxed atomics, read by the console and
+ * the web server.
+ */
+struct doh_stats {
+	_Atomic uint64_t	ds_connects;	/* HTTP connections */
+	_Atomic uint64_t	ds_http1;	/* queries over HTTP/1.x */
+	_Atomic uint64_t	ds_http2;
+	_Atomic uint64_t	ds_get;
+	_Atomic uint64_t	ds_post;
+	_Atomic uint64_t	ds_bad;		/* malformed requests */
+	_Atomic uint64_t	ds_errors;	/* error responses */
+	_Atomic uint64_t	ds_redirects;	/* 3xx responses */
+	_Atomic uint64_t	ds_valid;	/* DNS answers sent */
+	_Atomic uint64_t	ds_resets;	/* closed for a flood of frames */
+	_Atomic uint64_t	ds_codes[2][DOH_NCODES];	/* HTTP/1, /2 */
+};
+
+/*
+ * One addDOHLocal(): made by the configuration, then read-only but for
+ * its counters; it lives as long as the listener array that points to it
+ * (a reload keeps the running one).
+ */
+struct doh_frontend {
+	char			**df_urls;	/* paths served */
+	size_t			  df_nurls;
+	bool			  df_exactpath;	/* exactPathMatching */
+	struct web_header	 *df_headers;	/* customResponseHeaders */
+	size_t			  df_nheaders;
+	bool			  df_cachecontrol; /* sendCacheControlHeaders */
+	bool			  df_trustxff;	/* trustForwardedForHeader */
+	int			  df_idletimeout;	/* seconds */
+	int			  df_maxinflight;	/* streams per connection */
+	bool			  df_keepheaders;	/* keepIncomingHeaders */
+	char			 *df_servertokens;
+	struct doh_stats	  df_stats;
+};
+
+/*
+ * What the rules and Lua see of a DoH request (HTTPPathRule, dq:
+ * getHTTPPath() ...): made by the TCP worker, alive while its query runs
+ * the rules.  The header fields only with keepIncomingHeaders.
+ */
+#define DOH_MAXREQHEADERS	32
+struct doh_request {
+	char		 dr_path[1024];		/* without the query */
+	const char	*dr_query;		/* after '?', or "" */
+	const char	*dr_host;		/* Host, :authority, or "" */
+	const char	*dr_scheme;
+	size_t		 dr_nheaders;
+	struct {
+		const char	*h_name;	/* lower case */
+		const char	*h_value;
+	}		 dr_headers[DOH_MAXREQHEADERS];
+};
+
+#define DOH_MSGMAX		65535	/* a DNS message */
+#define DOH_HEADERSMAX		16384	/* a request's header fields */
+#define DOH_MAXINFLIGHT		100	/* default streams per connection */
+
+/* A frontend with dnsdist's defaults and "/dns-query"; NULL: no memory. */
+struct doh_frontend *doh_frontend_new(void);
+void	doh_frontend_free(struct doh_frontend *);
+/* Add a path served (copied); 0, or -1 when it is not absolute. */
+int	doh_frontend_add_url(struct doh_frontend *, const char *);
+/*
+ * Whether path (len bytes, without the query) is served: equal to one of
+ * the URLs, or with exactPathMatching=false below one of them.
+ */
+bool	doh_path_ok(const struct doh_frontend *, const char *path, size_t len);
+/*
+ * The DNS message of a query string's dns= parameter (base64url without
+ * padding, RFC 8484 4.1) into out; its length, 0 when there is no such
+ * parameter, -1 when it does not decode or is larger than outsz.
+ */
+long	doh_query_param(const char *query, size_t len, uint8_t *out,
+	    size_t outsz);
+/*
+ * The lowest TTL of the answer's records (the OPT record's aside), for
+ * Cache-Control: max-age; -1 when it has none or does not parse.
+ */
+long	doh_min_ttl(const uint8_t *pkt, size_t len);
+/* Count a response of HTTP version (1 or 2) with this status. */
+void	doh_count_status(struct doh_stats *, int version, int status);
+
+#endif /* DOH_H */
