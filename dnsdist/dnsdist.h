@@ -77,8 +77,10 @@ void	maint_start(void);
 void	maint_stop_thread(void);
 
 /* frontend.c: the UDP and TCP listeners */
+struct tls_front;
 struct listener {
 	struct local		*li_local;
+	struct tls_front	*li_tls;	/* DNS over TLS (TCP only) */
 	int			 li_udpfd;
 	int			 li_tcpfd;
 	bool			 li_wildcard;
@@ -127,6 +129,17 @@ const struct sockaddr *frontend_local(const struct listener *,
 	    const struct compat_dst *, struct sockaddr_in6 *);
 /* The largest answer the UDP client of dq takes (512 without EDNS). */
 uint16_t frontend_udp_limit(const struct dnsq *);
+
+/*
+ * tls.c (tls_none.c with TLS=no): the DNS over TLS frontends.  Made for
+ * a listener of addTLSLocal() when it is bound (a certificate that does
+ * not load is fatal); the console's hooks and the rotation of ticket keys
+ * once the loop runs; a listener's TLSC_COUNT counters for the metrics.
+ */
+void	tls_front_init(struct listener *);
+void	tls_start(void);
+void	tls_stop(void);
+void	tls_front_counters(const struct listener *, uint64_t *);
 
 /*
  * pipeline.c: what every transport does with a query and an answer.

@@ -113,7 +113,7 @@ frontend_socket(struct local *lc, int type)
 			    &lc->lc_tcpfastopen, sizeof(lc->lc_tcpfastopen));
 #endif
 		if (listen(fd, settings.st_maxtcpqueuedconns > 0 ?
-		    settings.st_maxtcpqueuedconns : 64) == -1)
+		    settings.st_maxtcpqueuedconns : lc->lc_tcplistenqueue) == -1)
 			fatal("listen on %s", lc->lc_text);
 	}
 	return fd;
@@ -158,9 +158,12 @@ frontend_bind_all(void)
 		li->li_local = &settings.st_locals[i];
 		li->li_wildcard = addr_is_wildcard(
 		    (struct sockaddr *)&li->li_local->lc_addr);
-		li->li_udpfd = frontend_udp_socket(li);
+		li->li_udpfd = li->li_local->lc_udp ? frontend_udp_socket(li) :
+		    -1;
 		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
 		nlisteners++;
+		if (li->li_local->lc_tls != NULL)
+			tls_front_init(li);
 	}
 }
 
@@ -522,7 +525,8 @@ frontend_start(void)
 		if (loop_add(listeners[i].li_tcpfd, POLLIN,
 		    frontend_tcp_accept, &listeners[i]) == -1)
 			fatal("loop_add");
-		log_info("Listening on %s", listeners[i].li_local->lc_text);
+		log_info("Listening on %s%s", listeners[i].li_local->lc_text,
+		    listeners[i].li_tls != NULL ? " (DNS over TLS)" : "");
 	}
 }
 
@@ -560,24 +564,40 @@ frontend_loop_stop(void)
 	fm = NULL;
 }
 
+/* dnsdist's name of a listener's TCP side. */
+static const char *
+frontend_tcp_name(const struct listener *li)
+{
+	return li->li_tls != NULL ? "TCP (DNS over TLS)" : "TCP";
+}
+
 int
 frontend_metrics(struct metrics *mx)
 {
 	struct listener	*li;
 	size_t		 i;
 
+	uint64_t	 tlsc[TLSC_COUNT];
+
 	for (i = 0; i < nlisteners; i++) {
 		li = &listeners[i];
-		if (metrics_add_frontend(mx, li->li_local->lc_text, "UDP",
+		if (li->li_udpfd != -1 && metrics_add_frontend(mx,
+		    li->li_local->lc_text, "UDP",
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_responses,
 		    memory_order_relaxed) + atomic_load_explicit(
-		    &li->li_workerresponses, memory_order_relaxed)) == -1 ||
-		    metrics_add_frontend(mx, li->li_local->lc_text, "TCP",
-		    atomic_load_explicit(&li->li_tcpqueries,
-		    memory_order_relaxed), atomic_load_explicit(
-		    &li->li_tcpresponses, memory_order_relaxed)) == -1)
+		    &li->li_workerresponses, memory_order_relaxed)) == -1)
 			return -1;
+		if (metrics_add_frontend(mx, li->li_local->lc_text,
+		    frontend_tcp_name(li), atomic_load_explicit(
+		    &li->li_tcpqueries, memory_order_relaxed),
+		    atomic_load_explicit(&li->li_tcpresponses,
+		    memory_order_relaxed)) == -1)
+			return -1;
+		if (li->li_tls != NULL) {
+			tls_front_counters(li, tlsc);
+			metrics_frontend_tls(mx, tlsc);
+		}
 	}
 	return 0;
 }
@@ -599,16 +619,19 @@ frontend_stop(struct listener *li)
 void
 frontend_show_binds(struct sbuf *sb)
 {
-	size_t	i;
+	size_t	i, n;
 
 	sbuf_printf(sb, "%-3s %-30s %-21s %s\n", "#", "Address", "Protocol",
 	    "Queries");
-	for (i = 0; i < nlisteners; i++) {
-		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
-		    listeners[i].li_local->lc_text, "UDP",
-		    (unsigned long long)atomic_load(&listeners[i].li_queries));
-		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
-		    listeners[i].li_local->lc_text, "TCP",
+	for (i = n = 0; i < nlisteners; i++) {
+		if (listeners[i].li_udpfd != -1)
+			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", n++,
+			    listeners[i].li_local->lc_text, "UDP",
+			    (unsigned long long)atomic_load(
+			    &listeners[i].li_queries));
+		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", n++,
+		    listeners[i].li_local->lc_text,
+		    frontend_tcp_name(&listeners[i]),
 		    (unsigned long long)atomic_load(
 		    &listeners[i].li_tcpqueries));
 	}

@@ -654,12 +654,12 @@ apply_cmdline(struct cmdline *cl)
 	if (cl->nlocals > 0) {
 		settings_clear_locals();
 		for (i = 0; i < cl->nlocals; i++)
-			if (settings_add_local(cl->locals[i], false, 0) == NULL)
+			if (settings_add_local(cl->locals[i], 53, false, 0) == NULL)
 				errx(1, "bad listen address '%s'",
 				    cl->locals[i]);
 	}
 	if (settings.st_nlocals == 0 &&
-	    settings_add_local("127.0.0.1:53", false, 0) == NULL)
+	    settings_add_local("127.0.0.1:53", 53, false, 0) == NULL)
 		errx(1, "default listen address");
 	if (cl->nacls > 0) {
 		netmask_group_clear(&settings.st_acl);
@@ -808,6 +808,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
+	tls_start();
 	loop_udp_start();
 	maint_start();
 	web_run();
@@ -825,6 +826,7 @@ main(int argc, char *argv[])
 	carbon_stop();
 	web_stop();
 	tcp_stop();
+	tls_stop();
 	control_stop();
 	backend_close_all();
 	dlua_close(config_L);

@@ -243,7 +243,8 @@ local_same(const struct local *a, const struct local *b)
 	    a->lc_reuseport == b->lc_reuseport && a->lc_udp == b->lc_udp &&
 	    a->lc_tcp == b->lc_tcp && a->lc_tcpfastopen == b->lc_tcpfastopen &&
 	    a->lc_tcplistenqueue == b->lc_tcplistenqueue &&
-	    a->lc_maxtcpconns == b->lc_maxtcpconns;
+	    a->lc_maxtcpconns == b->lc_maxtcpconns &&
+	    tls_local_same(a->lc_tls, b->lc_tls);
 }
 
 static bool
@@ -280,8 +281,8 @@ keep_fixed(struct settings *old, struct sbuf *out)
 			    &old->st_locals[i]);
 	}
 	if (!same)
-		warn(out, "listeners (setLocal, addLocal) change with a "
-		    "restart; the running ones stay");
+		warn(out, "listeners (setLocal, addLocal, addTLSLocal) change "
+		    "with a restart; the running ones stay");
 	/* The listeners point into the running array: it stays. */
 	tl = settings.st_locals;
 	tn = settings.st_nlocals;

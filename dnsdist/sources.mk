@@ -18,3 +18,6 @@ DNSDIST_SRCS = \
 	dnsdist/web.c \
 	dnsdist/carbon.c \
 	dnsdist/client.c
+# DNS over TLS through libtls, or the stubs of a build without it (TLS=no).
+DNSDIST_TLS_SRCS = dnsdist/tls.c
+DNSDIST_NOTLS_SRCS = dnsdist/tls_none.c

@@ -87,8 +87,43 @@ struct tcp_query {
 	struct compat_dst	 tq_dst;
 };
 
+/*
+ * How a client connection's bytes move: plain TCP (tcp_plain), or TLS
+ * over it (tcp_tls, tls.c); DNS over HTTPS can be another.  tt_read and
+ * tt_write return what read(2) and write(2) do; -1 with errno EAGAIN
+ * means "again when the socket is ready", for what tc_rwant (reads) or
+ * tc_wwant (writes) say when they are not 0 (TLS may need to write to
+ * read, or the reverse), else for POLLIN or POLLOUT.  tt_handshake (NULL:
+ * none) runs before any read, while tc_handshaking, each time the socket
+ * is ready for tc_rwant: 1 done, 0 not yet, -1 failed (the connection
+ * closes).  tt_close frees what the transport holds (the socket is the
+ * caller's); tt_query (NULL: none) counts a query read over it.
+ */
+struct tcp_transport {
+	const char	*tt_name;
+	int		(*tt_handshake)(struct tcp_client *);
+	ssize_t		(*tt_read)(struct tcp_client *, void *, size_t);
+	ssize_t		(*tt_write)(struct tcp_client *, const void *, size_t);
+	void		(*tt_close)(struct tcp_client *);
+	void		(*tt_query)(struct tcp_client *);
+};
+extern const struct tcp_transport tcp_plain;
+extern const struct tcp_transport tcp_tls;	/* absent with TLS=no */
+
+struct tls;
+struct tls_sctx;
+
 struct tcp_client {
 	int			 tc_fd;
+	const struct tcp_transport *tc_tr;
+	short			 tc_rwant;	/* 0, POLLIN or POLLOUT */
+	short			 tc_wwant;
+	bool			 tc_handshaking;
+	bool			 tc_more;	/* may hold bytes not read */
+	struct tls		*tc_tls;	/* TLS: the connection */
+	struct tls_sctx		*tc_sctx;	/* ... its server context */
+	char			*tc_sni;	/* ... what the client asked */
+	int			 tc_tlsver;	/* ... its TLSC_Q* counter */
 	struct tcp_worker	*tc_tw;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
@@ -179,6 +214,7 @@ int	set_nonblock(int);
 
 /* tcp_client.c: client connections and answers */
 void	client_free(struct tcp_worker *, struct tcp_client *);
+void	client_handshake(struct tcp_worker *, struct tcp_client *);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);
 bool	client_reading(const struct tcp_client *);
@@ -197,6 +233,9 @@ bool	bconn_send(struct tcp_worker *, struct tcp_query *, struct server *);
 bool	bconn_spare(struct tcp_worker *, const struct tcp_bconn *);
 void	bconn_write(struct tcp_worker *, struct tcp_bconn *);
 bool	tcp_forward(struct tcp_worker *, struct tcp_query *, struct server *);
+
+/* tls.c: a connection of a TLS listener; 0, or -1 to close it */
+int	tls_client_start(struct tcp_client *);
 
 /* tcp_xfr.c: zone transfers */
 bool	xfr_message(struct tcp_query *, uint8_t *, size_t);

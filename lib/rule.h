@@ -37,6 +37,8 @@ struct dnsq {
 	const struct sockaddr	*dq_remote;
 	const struct sockaddr	*dq_local;	/* NULL when unknown */
 	bool			 dq_tcp;
+	bool			 dq_tls;	/* over DNS over TLS */
+	const char		*dq_sni;	/* ... its SNI, or NULL */
 	bool			 dq_response;
 	uint64_t		 dq_now;	/* monotonic ns */
 	uint64_t		*dq_rnd;
@@ -89,7 +91,7 @@ enum selector_kind {
 	SEL_RECORDSTYPECOUNT, SEL_TRAILINGDATA, SEL_PROBA, SEL_TAG,
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
 	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
-	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING
+	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_SNI
 };
 
 struct qpsip_table;
@@ -125,7 +127,7 @@ struct selector {
 			char	*name;
 			char	*value;		/* NULL: any value */
 		}			 tag;
-		char			*pool;
+		char			*pool;		/* and SNI */
 		struct {
 			pthread_mutex_t	 lock;
 			struct qps	 bucket;

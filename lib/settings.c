@@ -172,7 +172,7 @@ settings_free(struct settings *st)
 {
 	size_t	i;
 
-	free(st->st_locals);
+	settings_free_locals(st->st_locals, st->st_nlocals);
 	netmask_group_clear(&st->st_acl);
 	netmask_group_clear(&st->st_consoleacl);
 	netmask_group_clear(&st->st_webacl);
@@ -198,7 +198,8 @@ settings_free(struct settings *st)
 }
 
 struct local *
-settings_add_local(const char *text, bool reuseport, int tcpfastopen)
+settings_add_local(const char *text, uint16_t port, bool reuseport,
+    int tcpfastopen)
 {
 	struct local	*nl, *lc;
 
@@ -209,7 +210,7 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 	settings.st_locals = nl;
 	lc = &nl[settings.st_nlocals];
 	memset(lc, 0, sizeof(*lc));
-	if (addr_parse(text, 53, &lc->lc_addr, &lc->lc_addrlen) == -1)
+	if (addr_parse(text, port, &lc->lc_addr, &lc->lc_addrlen) == -1)
 		return NULL;
 	addr_to_text((struct sockaddr *)&lc->lc_addr, lc->lc_text,
 	    sizeof(lc->lc_text));
@@ -224,7 +225,112 @@ settings_add_local(const char *text, bool reuseport, int tcpfastopen)
 void
 settings_clear_locals(void)
 {
-	free(settings.st_locals);
-	settings.st_locals = NULL;
-	settings.st_nlocals = 0;
+	size_t	i, j;
+
+	for (i = j = 0; i < settings.st_nlocals; i++)
+		if (settings.st_locals[i].lc_tls != NULL)
+			settings.st_locals[j++] = settings.st_locals[i];
+	settings.st_nlocals = j;
+	if (j == 0) {
+		free(settings.st_locals);
+		settings.st_locals = NULL;
+	}
+}
+
+void
+settings_free_locals(struct local *lc, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		tls_local_free(lc[i].lc_tls);
+	free(lc);
+}
+
+/* A vector of strings ending in NULL. */
+static void
+strv_free(char **v)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+tls_local_free(struct tls_local *tl)
+{
+	if (tl == NULL)
+		return;
+	strv_free(tl->tl_certs);
+	strv_free(tl->tl_keys);
+	strv_free(tl->tl_ocsp);
+	free(tl->tl_provider);
+	free(tl->tl_ciphers);
+	free(tl->tl_keyfile);
+	free(tl);
+}
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+tls_local_same(const struct tls_local *a, const struct tls_local *b)
+{
+	size_t	i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->tl_npairs != b->tl_npairs || (a->tl_ocsp == NULL) !=
+	    (b->tl_ocsp == NULL) || !str_same(a->tl_provider, b->tl_provider) ||
+	    !str_same(a->tl_ciphers, b->tl_ciphers) ||
+	    !str_same(a->tl_keyfile, b->tl_keyfile) ||
+	    a->tl_minver != b->tl_minver ||
+	    a->tl_tickets != b->tl_tickets || a->tl_nkeys != b->tl_nkeys ||
+	    a->tl_rotation != b->tl_rotation)
+		return false;
+	for (i = 0; i < a->tl_npairs; i++)
+		if (strcmp(a->tl_certs[i], b->tl_certs[i]) != 0 ||
+		    strcmp(a->tl_keys[i], b->tl_keys[i]) != 0 ||
+		    (a->tl_ocsp != NULL &&
+		    strcmp(a->tl_ocsp[i], b->tl_ocsp[i]) != 0))
+			return false;
+	return true;
+}
+
+size_t
+settings_nbinds(void)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < settings.st_nlocals; i++)
+		n += (settings.st_locals[i].lc_udp ? 1 : 0) +
+		    (settings.st_locals[i].lc_tcp ? 1 : 0);
+	return n;
+}
+
+int
+settings_bind(size_t n, size_t *local, bool *tcp)
+{
+	struct local	*lc;
+	size_t		 i;
+
+	for (i = 0; i < settings.st_nlocals; i++) {
+		lc = &settings.st_locals[i];
+		if (lc->lc_udp && n-- == 0) {
+			*local = i;
+			*tcp = false;
+			return 0;
+		}
+		if (lc->lc_tcp && n-- == 0) {
+			*local = i;
+			*tcp = true;
+			return 0;
+		}
+	}
+	return -1;
 }

@@ -44,6 +44,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_tls.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

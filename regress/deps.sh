@@ -6,7 +6,8 @@ os=$(uname -s)
 case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
-	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
+	    libbsd-dev libtls-dev openssl libatf-dev atf-sh kyua nsd
+	    bind9-dnsutils knot-dnsutils
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client"
 	missing=
@@ -31,10 +32,11 @@ Linux)
 	done
 	;;
 OpenBSD)
+	# libtls and openssl(1) are in the base system.
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg install lua53 libsodium libedit libretls kyua atf nsd dnsperf" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2

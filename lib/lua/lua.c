@@ -409,6 +409,7 @@ dlua_open(void)
 	dlua_open_dynblock(L);
 	dlua_open_web(L);
 	dlua_open_misc(L);
+	dlua_open_tls(L);
 	dlua_open_absent(L);
 	dlua_guard_config(L);
 	return L;

@@ -12,11 +12,14 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_DNSCRYPT, AB_REMOTELOG, AB_PROXY, AB_KVS, AB_FFI,
 	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
-	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA
+	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
-	[AB_TLS] = "DNS over TLS is not built in",
+	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
+	[AB_LIBTLS] = "not available through libtls (PEM files only, no "
+	    "engines, providers, PKCS#12 or OCSP response generation)",
+	[AB_TLSOUT] = "TLS to backends is not supported yet",
 	[AB_DOH] = "DNS over HTTPS is not built in",
 	[AB_DNSCRYPT] = "DNSCrypt is not built in",
 	[AB_REMOTELOG] = "protobuf and dnstap remote logging are not built in",
@@ -44,22 +47,24 @@ static const struct absent {
 	const char	*ab_name;
 	enum absent_why	 ab_why;
 } absent[] = {
+#ifdef DNSDIST_NO_TLS
 	{ "addTLSLocal", AB_TLS },
 	{ "getTLSContext", AB_TLS },
 	{ "getTLSFrontend", AB_TLS },
 	{ "getTLSFrontendCount", AB_TLS },
-	{ "loadTLSEngine", AB_TLS },
-	{ "loadTLSProvider", AB_TLS },
-	{ "newTLSCertificate", AB_TLS },
 	{ "reloadAllCertificates", AB_TLS },
 	{ "showTLSContexts", AB_TLS },
 	{ "showTLSErrorCounters", AB_TLS },
-	{ "generateOCSPResponse", AB_TLS },
 	{ "SNIRule", AB_TLS },
-	{ "getOutgoingTLSSessionCacheSize", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLS },
+#endif
+	{ "loadTLSEngine", AB_LIBTLS },
+	{ "loadTLSProvider", AB_LIBTLS },
+	{ "newTLSCertificate", AB_LIBTLS },
+	{ "generateOCSPResponse", AB_LIBTLS },
+	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLSOUT },
 	{ "addDOHLocal", AB_DOH },
 	{ "getDOHFrontend", AB_DOH },
 	{ "getDOHFrontendCount", AB_DOH },

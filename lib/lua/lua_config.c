@@ -45,7 +45,7 @@ local_from_lua(lua_State *L, const char *fn)
 	} else if (!lua_isnoneornil(L, 2))
 		return luaL_error(L, "%s: the second argument must be a table",
 		    fn);
-	if ((lc = settings_add_local(addr, reuseport, tfo)) == NULL)
+	if ((lc = settings_add_local(addr, 53, reuseport, tfo)) == NULL)
 		return luaL_error(L, "%s: bad address '%s'", fn, addr);
 	lc->lc_maxtcpconns = (int)maxconns;
 	settings.st_locals_from_config = true;

@@ -315,6 +315,26 @@ l_dq_editttls(lua_State *L)
 	return 0;
 }
 
+/* dnsdist's names of the transports. */
+static int
+l_dq_getprotocol(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushstring(L, !dq->dq_tcp ? "Do53 UDP" : dq->dq_tls ?
+	    "DNS over TLS" : "Do53 TCP");
+	return 1;
+}
+
+static int
+l_dq_getsni(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushstring(L, dq->dq_sni != NULL ? dq->dq_sni : "");
+	return 1;
+}
+
 static int
 l_dq_index(lua_State *L)
 {
@@ -357,6 +377,10 @@ l_dq_index(lua_State *L)
 		lua_pushstring(L, dq->dq_pool);
 	else if (strcmp(k, "dh") == 0)
 		push_dq(L, dq, DH_MT);
+	else if (strcmp(k, "getProtocol") == 0)
+		lua_pushcfunction(L, l_dq_getprotocol);
+	else if (strcmp(k, "getServerNameIndication") == 0)
+		lua_pushcfunction(L, l_dq_getsni);
 	else if (strcmp(k, "getTag") == 0)
 		lua_pushcfunction(L, l_dq_gettag);
 	else if (strcmp(k, "setTag") == 0)
