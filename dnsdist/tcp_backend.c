@@ -141,7 +141,10 @@ bconn_take(struct tcp_bconn *bc, uint16_t slot)
 /*
  * The connection failed: every query on it gets one more try over a fresh
  * connection (a server may close a connection it kept open, or die
- * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.
+ * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.  A
+ * connection that answered before it closed did not fail its queries: a
+ * server may answer one query a connection, so they go again without
+ * using their try (each such round answers one more).
  */
 void
 bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
@@ -169,9 +172,10 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			query_free(tw, tq);
 			continue;
 		}
-		if (!timeout && tq->tq_tries < 1 &&
+		if (!timeout && (tq->tq_tries < 1 || bc->bc_answered) &&
 		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
-			tq->tq_tries++;
+			if (!bc->bc_answered)
+				tq->tq_tries++;
 			if (tcp_forward(tw, tq, NULL))
 				continue;
 		}
@@ -238,6 +242,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		return;
 	}
 	tq = bconn_take(bc, slot);
+	bc->bc_answered = true;
 	dnspacket_set_id(pkt, tq->tq_origid);
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded || tq->tq_optadded)
