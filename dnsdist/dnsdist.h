@@ -140,6 +140,16 @@ void	tls_front_init(struct listener *);
 void	tls_start(void);
 void	tls_stop(void);
 void	tls_front_counters(const struct listener *, uint64_t *);
+/*
+ * DNS over TLS to a backend (newServer's tls), for the TCP workers and
+ * the health checks: start on a connected socket (NULL: cannot), then
+ * read or write, -1 with errno EAGAIN and *want set to the poll event
+ * to wait for (the handshake happens in the first calls), and close.
+ */
+struct tls;
+struct tls	*tls_backend_start(struct server *, int);
+ssize_t	tls_backend_io(struct tls *, void *, size_t, bool wr, short *want);
+void	tls_backend_close(struct tls *);
 
 /*
  * pipeline.c: what every transport does with a query and an answer.
@@ -242,6 +252,9 @@ struct backend {
 	int			 be_hfd;
 	short			 be_hevents;	/* what be_hfd waits for */
 	uint8_t			 be_hbuf[512];	/* tcpOnly: query, then answer */
+	struct tls		*be_htls;	/* ... over TLS (newServer's tls) */
+	bool			 be_hconnected;
+	bool			 be_hsent;
 	size_t			 be_hlen;
 	uint16_t		 be_hid;
 	uint64_t		 be_hdeadline;

@@ -463,7 +463,8 @@ worker_main(void *arg)
 			bc = tw->tw_bconns[i];
 			pfd[1 + nc + i].events =
 			    (bc->bc_connecting || bc->bc_wlen > bc->bc_woff ?
-			    POLLOUT : 0) | (bconn_reading(bc) ? POLLIN : 0);
+			    POLLOUT : 0) | (bconn_reading(bc) ? POLLIN : 0) |
+			    bc->bc_want;
 			pfd[1 + nc + i].fd = pfd[1 + nc + i].events != 0 ?
 			    bc->bc_fd : -1;
 			if (bc->bc_npending > 0 && bc->bc_deadline < next)

@@ -147,6 +147,8 @@ struct tcp_client {
 
 struct tcp_bconn {
 	int			 bc_fd;
+	struct tls		*bc_tls;	/* DNS over TLS to the server */
+	short			 bc_want;	/* ... waits for this event */
 	bool			 bc_connecting;
 	bool			 bc_dead;
 	bool			 bc_xfr;	/* held by a zone transfer */

@@ -294,6 +294,15 @@ bad:
 	bconn_fail(tw, bc, false);
 }
 
+/* Read or write bc, in the clear or over TLS. */
+static ssize_t
+bconn_rw(struct tcp_bconn *bc, uint8_t *buf, size_t len, bool wr)
+{
+	if (bc->bc_tls != NULL)
+		return tls_backend_io(bc->bc_tls, buf, len, wr, &bc->bc_want);
+	return wr ? write(bc->bc_fd, buf, len) : read(bc->bc_fd, buf, len);
+}
+
 /* Write the queries queued on bc, all at once. */
 void
 bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
@@ -301,8 +310,8 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 	ssize_t	n;
 
 	while (bc->bc_woff < bc->bc_wlen) {
-		n = write(bc->bc_fd, bc->bc_wbuf + bc->bc_woff,
-		    bc->bc_wlen - bc->bc_woff);
+		n = bconn_rw(bc, bc->bc_wbuf + bc->bc_woff,
+		    bc->bc_wlen - bc->bc_woff, true);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -315,9 +324,12 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 	bc->bc_woff = bc->bc_wlen = 0;
 }
 
-/* Read what the server sent and pass on every whole message. */
-static void
-bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+/*
+ * Read what the server sent and pass on every whole message; false when
+ * there is no more to read now.
+ */
+static bool
+bconn_read1(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
 	struct tcp_query	*tq;
 	struct tcp_client	*tc;
@@ -328,16 +340,17 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
 	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF, &tw->tw_held)) {
 		bconn_fail(tw, bc, false);
-		return;
+		return false;
 	}
-	n = read(bc->bc_fd, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen);
+	n = bconn_rw(bc, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen,
+	    false);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
-		return;
+		return false;
 	if (n <= 0) {
 		/* Closed (or junk) while idle is no failure of a query. */
 		bconn_fail(tw, bc, false);
-		return;
+		return false;
 	}
 	bc->bc_rlen += (size_t)n;
 	off = 0;
@@ -349,7 +362,7 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 		off += 2 + mlen;
 	}
 	if (bc->bc_dead)
-		return;
+		return false;
 	if (off > 0) {
 		memmove(bc->bc_rbuf, bc->bc_rbuf + off, bc->bc_rlen - off);
 		bc->bc_rlen -= off;
@@ -363,6 +376,21 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 			if ((tq = bc->bc_slots[s]) != NULL && !tq->tq_udp &&
 			    ((tc = tq->tq_client) == NULL || tc->tc_dead))
 				bconn_fail(tw, bc, false);
+	return !bc->bc_dead;
+}
+
+/*
+ * TLS may hold records it has decrypted with nothing left for poll to
+ * report: read until it wants more (a bounded number of times).
+ */
+static void
+bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	int	i = 0;
+
+	while (bconn_read1(tw, bc) && bc->bc_tls != NULL && ++i < 64 &&
+	    bconn_reading(bc))
+		;
 }
 
 void
@@ -380,10 +408,19 @@ bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		bc->bc_connecting = false;
+		if (bc->bc_ds->ds_tls && (bc->bc_tls = tls_backend_start(
+		    bc->bc_ds, bc->bc_fd)) == NULL) {
+			bconn_fail(tw, bc, false);
+			return;
+		}
 	}
+	/* TLS may want to read to write, or the reverse: try both. */
+	if (bc->bc_tls != NULL && revents != 0)
+		revents |= POLLIN | POLLOUT;
 	if (revents & (POLLOUT | POLLERR | POLLHUP))
 		bconn_write(tw, bc);
-	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)))
+	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)) &&
+	    (bc->bc_tls == NULL || bconn_reading(bc)))
 		bconn_read(tw, bc);
 }
 
@@ -417,6 +454,7 @@ tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 void
 bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
+	tls_backend_close(bc->bc_tls);
 	close(bc->bc_fd);
 	free(bc->bc_slots);
 	free(bc->bc_free);

@@ -9,6 +9,8 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -655,4 +657,115 @@ tls_stop(void)
 	free(fronts);
 	fronts = NULL;
 	nfronts = 0;
+}
+
+/*
+ * DNS over TLS to backends: one client configuration per server, made by
+ * the first connection (any thread) and kept with the server.
+ */
+static pthread_mutex_t	client_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+client_config_free(void *cfg)
+{
+	tls_config_free(cfg);
+}
+
+static struct tls_config *
+client_config(struct server *ds)
+{
+	struct tls_config	*cfg;
+
+	pthread_mutex_lock(&client_lock);
+	if ((cfg = ds->ds_tlscfg) != NULL) {
+		pthread_mutex_unlock(&client_lock);
+		return cfg;
+	}
+	if (nfronts == 0 && tls_init() == -1)
+		goto fail;
+	if ((cfg = tls_config_new()) == NULL)
+		goto fail;
+	if ((ds->ds_tlsca != NULL &&
+	    tls_config_set_ca_file(cfg, ds->ds_tlsca) == -1) ||
+	    (ds->ds_tlsciphers != NULL &&
+	    tls_config_set_ciphers(cfg, ds->ds_tlsciphers) == -1)) {
+		log_warnx("tls to %s: %s", ds->ds_addrtext,
+		    tls_config_error(cfg));
+		tls_config_free(cfg);
+		goto fail;
+	}
+	if (!ds->ds_tlsverify) {
+		tls_config_insecure_noverifycert(cfg);
+		tls_config_insecure_noverifyname(cfg);
+	}
+	server_tls_free = client_config_free;
+	ds->ds_tlscfg = cfg;
+	pthread_mutex_unlock(&client_lock);
+	return cfg;
+fail:
+	pthread_mutex_unlock(&client_lock);
+	return NULL;
+}
+
+/*
+ * Start TLS on fd, connected to ds: the handshake runs in the first
+ * tls_backend_io().  NULL when it cannot start.
+ */
+struct tls *
+tls_backend_start(struct server *ds, int fd)
+{
+	struct tls_config	*cfg;
+	struct tls		*ctx;
+	char			 host[INET6_ADDRSTRLEN];
+	const char		*name = ds->ds_tlsname;
+
+	if ((cfg = client_config(ds)) == NULL || (ctx = tls_client()) == NULL)
+		return NULL;
+	if (name == NULL) {
+		/* The certificate must name the address. */
+		name = inet_ntop(ds->ds_addr.ss_family,
+		    ds->ds_addr.ss_family == AF_INET6 ?
+		    (void *)&((struct sockaddr_in6 *)&ds->ds_addr)->sin6_addr :
+		    (void *)&((struct sockaddr_in *)&ds->ds_addr)->sin_addr,
+		    host, sizeof(host));
+	}
+	if (name == NULL || tls_configure(ctx, cfg) == -1 ||
+	    tls_connect_socket(ctx, fd, name) == -1) {
+		log_debug("tls to %s: %s", ds->ds_addrtext, tls_error(ctx));
+		tls_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/*
+ * Read (wr false) or write over ctx: what read(2) or write(2) would
+ * return, or -1 with errno EAGAIN and *want POLLIN or POLLOUT.
+ */
+ssize_t
+tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
+{
+	ssize_t	r;
+
+	r = wr ? tls_write(ctx, buf, len) : tls_read(ctx, buf, len);
+	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+		*want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	*want = 0;
+	if (r == -1) {
+		log_debug("tls to a backend: %s", tls_error(ctx));
+		errno = EIO;
+	}
+	return r;
+}
+
+void
+tls_backend_close(struct tls *ctx)
+{
+	if (ctx == NULL)
+		return;
+	(void)tls_close(ctx);
+	tls_free(ctx);
 }

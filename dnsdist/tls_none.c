@@ -38,3 +38,28 @@ void
 tls_stop(void)
 {
 }
+
+struct tls *
+tls_backend_start(struct server *ds, int fd)
+{
+	(void)ds;
+	(void)fd;
+	return NULL;
+}
+
+ssize_t
+tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	(void)wr;
+	*want = 0;
+	return -1;
+}
+
+void
+tls_backend_close(struct tls *ctx)
+{
+	(void)ctx;
+}

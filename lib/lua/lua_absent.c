@@ -19,7 +19,8 @@ static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
 	[AB_LIBTLS] = "not available through libtls (PEM files only, no "
 	    "engines, providers, PKCS#12 or OCSP response generation)",
-	[AB_TLSOUT] = "TLS to backends is not supported yet",
+	[AB_TLSOUT] = "TLS sessions to backends are not resumed: libtls "
+	    "keeps a client session only in a file",
 	[AB_DOH] = "DNS over HTTPS is not built in",
 	[AB_DNSCRYPT] = "DNSCrypt is not built in",
 	[AB_REMOTELOG] = "protobuf and dnstap remote logging are not built in",
