@@ -62,6 +62,7 @@ bconn_open(struct tcp_worker *tw, struct server *ds)
 	bc->bc_connecting = true;
 	bc->bc_ds = ds;
 	server_ref(ds);
+	atomic_fetch_add_explicit(&ds->ds_tcpnew, 1, memory_order_relaxed);
 	return bc;
 }
 

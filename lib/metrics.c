@@ -149,6 +149,9 @@ snap_servers(struct metrics *mx)
 		    memory_order_relaxed);
 		ms->ms_tcpreused = atomic_load_explicit(&ds->ds_tcpreused,
 		    memory_order_relaxed);
+		ms->ms_tcpnew = atomic_load_explicit(&ds->ds_tcpnew,
+		    memory_order_relaxed);
+		ms->ms_tls = ds->ds_tls;
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
 			continue;
@@ -950,7 +953,7 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_str(sb, "name", ms->ms_name, &first);
 	json_str(sb, "address", ms->ms_addr, &first);
 	json_str(sb, "state", ms->ms_state, &first);
-	json_str(sb, "protocol", "Do53", &first);
+	json_str(sb, "protocol", ms->ms_tls ? "DoT" : "Do53", &first);
 	json_num(sb, "qps", ms->ms_qps, &first);
 	json_num(sb, "qpsLimit", ms->ms_qpslimit, &first);
 	json_num(sb, "order", ms->ms_order, &first);
@@ -968,6 +971,9 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	    &first);
 	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
+	json_num(sb, "tcpNewConnections", (double)ms->ms_tcpnew, &first);
+	/* Sessions to backends are not resumed (newServer's tls). */
+	json_num(sb, "tlsResumptions", 0, &first);
 	json_key(sb, "pools", &first);
 	sbuf_puts(sb, "[");
 	for (i = 0; i < ms->ms_npools; i++) {

@@ -37,6 +37,8 @@ struct metrics_server {
 	uint64_t	 ms_tcpqueries;
 	uint64_t	 ms_tcpdied;
 	uint64_t	 ms_tcpreused;
+	uint64_t	 ms_tcpnew;
+	bool		 ms_tls;
 	char		**ms_pools;
 	size_t		 ms_npools;
 };

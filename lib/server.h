@@ -84,6 +84,7 @@ struct server {
 	_Atomic uint64_t	 ds_tcpqueries;
 	_Atomic uint64_t	 ds_tcpdied;
 	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
+	_Atomic uint64_t	 ds_tcpnew;	/* connections opened */
 	_Atomic uint64_t	 ds_hcfailures;	/* failed health checks */
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;
