@@ -93,8 +93,8 @@ EOF
 	awk -v n="$1" -v dt=$((t1 - t0)) -v hz="$hz" -v hs="${hs:-0}" '
 	    /Queries completed:/ { q = $3 }
 	    /Queries per second:/ { qps = $4 }
-	    END { printf "%s %.0f %.2f %s\n", n, qps,
-		q > 0 ? dt / hz * 1e6 / q : 0, hs }' "$work/$1.perf"
+	    END { us = q > 0 ? dt / hz * 1e6 / q : 0
+		printf "%s %.0f %.2f %s\n", n, qps, us, hs }' "$work/$1.perf"
 }
 
 echo "daemon qps us/query handshakes/s"
