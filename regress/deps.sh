@@ -7,7 +7,7 @@ case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libbsd-dev libtls-dev openssl libatf-dev atf-sh kyua nsd
-	    bind9-dnsutils knot-dnsutils
+	    bind9-dnsutils knot-dnsutils unbound
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client"
 	missing=
@@ -27,16 +27,17 @@ Linux)
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
 	# The packaged daemons must not run on their own: the tests start them.
-	for s in nsd dnsdist; do
+	for s in nsd dnsdist unbound; do
 		service "$s" stop >/dev/null 2>&1 || true
 	done
 	;;
 OpenBSD)
 	# libtls and openssl(1) are in the base system.
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf" >&2
+	echo "(unbound is in the base system too)" >&2
 	;;
 FreeBSD)
-	echo "run as root: pkg install lua53 libsodium libedit libretls kyua atf nsd dnsperf" >&2
+	echo "run as root: pkg install lua53 libsodium libedit libretls kyua atf nsd dnsperf unbound" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, ATF and Kyua" >&2
