@@ -500,6 +500,7 @@ tls_hs(struct tcp_client *tc)
 			}
 		log_debug("tls: handshake with a client of %s: %s",
 		    tc->tc_li->li_local->lc_text, e != NULL ? e : "?");
+		tc->tc_handshaking = false;	/* counted */
 		return -1;
 	}
 	tc->tc_rwant = 0;
@@ -550,6 +551,9 @@ tls_wr(struct tcp_client *tc, const void *buf, size_t len)
 static void
 tls_cl(struct tcp_client *tc)
 {
+	/* Closed before the end of its handshake: stalled, or gone. */
+	if (tc->tc_handshaking)
+		count(tc->tc_li->li_tls, TLSC_HANDSHAKEFAILURES);
 	if (tc->tc_tls != NULL) {
 		/* One try at a close_notify: the socket closes anyway. */
 		if (!tc->tc_handshaking)
