@@ -418,11 +418,16 @@ bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
 	/* TLS may want to read to write, or the reverse: try both. */
 	if (bc->bc_tls != NULL && revents != 0)
 		revents |= POLLIN | POLLOUT;
-	if (revents & (POLLOUT | POLLERR | POLLHUP))
-		bconn_write(tw, bc);
-	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)) &&
+	/*
+	 * Reading first: a server that answered and closed (a reset, when
+	 * queries were left unread) has its answers taken before a write
+	 * fails on the closed connection.
+	 */
+	if ((revents & (POLLIN | POLLERR | POLLHUP)) &&
 	    (bc->bc_tls == NULL || bconn_reading(bc)))
 		bconn_read(tw, bc);
+	if (!bc->bc_dead && (revents & (POLLOUT | POLLERR | POLLHUP)))
+		bconn_write(tw, bc);
 }
 
 /*
