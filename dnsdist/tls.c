@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -452,8 +453,10 @@ int
 tls_client_start(struct tcp_client *tc)
 {
 	struct tls_front	*tf = tc->tc_li->li_tls;
-	int			 r;
+	int			 r, on = 1;
 
+	/* Handshake flights are small writes waiting for each other. */
+	setsockopt(tc->tc_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	pthread_mutex_lock(&tf->tf_lock);
 	tc->tc_sctx = tf->tf_ctx;
 	atomic_fetch_add(&tc->tc_sctx->ts_refs, 1);
