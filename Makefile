@@ -74,6 +74,17 @@ CDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
 CDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
 LMDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags lmdb)
 LMDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs lmdb)
+# DNS over TLS through libtls (LibreSSL's API: OpenBSD's base, libretls
+# elsewhere); TLS=no builds without it, and refuses addTLSLocal().
+TLS ?=		yes
+ifeq ($(TLS),no)
+TLS_CPPFLAGS =	-DDNSDIST_NO_TLS
+DNSDIST_SRCS +=	$(DNSDIST_NOTLS_SRCS)
+else
+TLS_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libtls)
+TLS_LIBS ?=	$(shell $(PKG_CONFIG) --libs libtls)
+DNSDIST_SRCS +=	$(DNSDIST_TLS_SRCS)
+endif
 ATF_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags atf-c 2>/dev/null)
 ATF_LIBS ?=	$(shell $(PKG_CONFIG) --libs atf-c 2>/dev/null)
 
@@ -100,6 +111,7 @@ CFLAGS ?=	$(OPT)
 CFLAGS +=	-std=c11 -pthread $(WARNINGS)
 CPPFLAGS +=	-I. -Ilib $(OS_CPPFLAGS) $(LUA_CFLAGS) $(SODIUM_CFLAGS) $(EDIT_CFLAGS) $(OS_CFLAGS) \
 		$(CDB_CFLAGS) $(LMDB_CFLAGS) $(PB_CFLAGS) $(NGHTTP2_CFLAGS)
+CPPFLAGS +=	$(TLS_CPPFLAGS) $(TLS_CFLAGS)
 CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
 LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(PB_LIBS) \
@@ -125,7 +137,8 @@ lib/libdnsdist.a: $(LIB_OBJS)
 	ar rcs $@ $(LIB_OBJS)
 
 dnsdist/dnsdist: $(DNSDIST_OBJS) lib/libdnsdist.a
-	$(CC) $(LDFLAGS) -o $@ $(DNSDIST_OBJS) lib/libdnsdist.a $(EDIT_LIBS) $(NGHTTP2_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(DNSDIST_OBJS) lib/libdnsdist.a $(EDIT_LIBS) \
+	    $(NGHTTP2_LIBS) $(TLS_LIBS) $(LIBS)
 
 regress/lib/t_%: regress/lib/t_%.c lib/libdnsdist.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(ATF_CFLAGS) $(LDFLAGS) -o $@ $< \

@@ -78,8 +78,10 @@ void	maint_start(void);
 void	maint_stop_thread(void);
 
 /* frontend.c: the UDP and TCP listeners */
+struct tls_front;
 struct listener {
 	struct local		*li_local;
+	struct tls_front	*li_tls;	/* DNS over TLS (TCP only) */
 	int			 li_udpfd;
 	int			 li_tcpfd;
 	bool			 li_wildcard;
@@ -128,6 +130,27 @@ const struct sockaddr *frontend_local(const struct listener *,
 	    const struct compat_dst *, struct sockaddr_in6 *);
 /* The largest answer the UDP client of dq takes (512 without EDNS). */
 uint16_t frontend_udp_limit(const struct dnsq *);
+
+/*
+ * tls.c (tls_none.c with TLS=no): the DNS over TLS frontends.  Made for
+ * a listener of addTLSLocal() when it is bound (a certificate that does
+ * not load is fatal); the console's hooks and the rotation of ticket keys
+ * once the loop runs; a listener's TLSC_COUNT counters for the metrics.
+ */
+void	tls_front_init(struct listener *);
+void	tls_start(void);
+void	tls_stop(void);
+void	tls_front_counters(const struct listener *, uint64_t *);
+/*
+ * DNS over TLS to a backend (newServer's tls), for the TCP workers and
+ * the health checks: start on a connected socket (NULL: cannot), then
+ * read or write, -1 with errno EAGAIN and *want set to the poll event
+ * to wait for (the handshake happens in the first calls), and close.
+ */
+struct tls;
+struct tls	*tls_backend_start(struct server *, int);
+ssize_t	tls_backend_io(struct tls *, void *, size_t, bool wr, short *want);
+void	tls_backend_close(struct tls *);
 
 /*
  * pipeline.c: what every transport does with a query and an answer.
@@ -260,6 +283,9 @@ struct backend {
 	int			 be_hfd;
 	short			 be_hevents;	/* what be_hfd waits for */
 	uint8_t			 be_hbuf[512];	/* tcpOnly: query, then answer */
+	struct tls		*be_htls;	/* ... over TLS (newServer's tls) */
+	bool			 be_hconnected;
+	bool			 be_hsent;
 	size_t			 be_hlen;
 	uint16_t		 be_hid;
 	uint64_t		 be_hdeadline;

@@ -115,7 +115,7 @@ frontend_socket(struct local *lc, int type)
 			    &lc->lc_tcpfastopen, sizeof(lc->lc_tcpfastopen));
 #endif
 		if (listen(fd, settings.st_maxtcpqueuedconns > 0 ?
-		    settings.st_maxtcpqueuedconns : 64) == -1)
+		    settings.st_maxtcpqueuedconns : lc->lc_tcplistenqueue) == -1)
 			fatal("listen on %s", lc->lc_text);
 	}
 	return fd;
@@ -164,6 +164,8 @@ frontend_bind_all(void)
 		    frontend_udp_socket(li) : -1;
 		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
 		nlisteners++;
+		if (li->li_local->lc_tls != NULL)
+			tls_front_init(li);
 	}
 }
 
@@ -594,7 +596,8 @@ frontend_start(void)
 		if (loop_add(listeners[i].li_tcpfd, POLLIN,
 		    frontend_tcp_accept, &listeners[i]) == -1)
 			fatal("loop_add");
-		log_info("Listening on %s", listeners[i].li_local->lc_text);
+		log_info("Listening on %s%s", listeners[i].li_local->lc_text,
+		    listeners[i].li_tls != NULL ? " (DNS over TLS)" : "");
 	}
 }
 
@@ -638,6 +641,8 @@ frontend_type(const struct listener *li, bool tcp)
 {
 	if (li->li_local->lc_dnscrypt != NULL)
 		return tcp ? "TCP (DNSCrypt)" : "UDP (DNSCrypt)";
+	if (tcp && li->li_tls != NULL)
+		return "TCP (DNS over TLS)";
 	return tcp ? "TCP" : "UDP";
 }
 
@@ -646,6 +651,8 @@ frontend_metrics(struct metrics *mx)
 {
 	struct listener	*li;
 	size_t		 i;
+
+	uint64_t	 tlsc[TLSC_COUNT];
 
 	for (i = 0; i < nlisteners; i++) {
 		li = &listeners[i];
@@ -659,18 +666,23 @@ frontend_metrics(struct metrics *mx)
 				return -1;
 			continue;
 		}
-		if (metrics_add_frontend(mx, li->li_local->lc_text,
-		    frontend_type(li, false),
+		if (li->li_udpfd != -1 && metrics_add_frontend(mx,
+		    li->li_local->lc_text, frontend_type(li, false),
 		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_responses,
 		    memory_order_relaxed) + atomic_load_explicit(
-		    &li->li_workerresponses, memory_order_relaxed)) == -1 ||
-		    metrics_add_frontend(mx, li->li_local->lc_text,
-		    frontend_type(li, true),
-		    atomic_load_explicit(&li->li_tcpqueries,
-		    memory_order_relaxed), atomic_load_explicit(
-		    &li->li_tcpresponses, memory_order_relaxed)) == -1)
+		    &li->li_workerresponses, memory_order_relaxed)) == -1)
 			return -1;
+		if (metrics_add_frontend(mx, li->li_local->lc_text,
+		    frontend_type(li, true), atomic_load_explicit(
+		    &li->li_tcpqueries, memory_order_relaxed),
+		    atomic_load_explicit(&li->li_tcpresponses,
+		    memory_order_relaxed)) == -1)
+			return -1;
+		if (li->li_tls != NULL) {
+			tls_front_counters(li, tlsc);
+			metrics_frontend_tls(mx, tlsc);
+		}
 	}
 	return 0;
 }
@@ -692,23 +704,25 @@ frontend_stop(struct listener *li)
 void
 frontend_show_binds(struct sbuf *sb)
 {
-	size_t	i;
+	size_t	i, n;
 
 	sbuf_printf(sb, "%-3s %-30s %-21s %s\n", "#", "Address", "Protocol",
 	    "Queries");
-	for (i = 0; i < nlisteners; i++) {
+	for (i = n = 0; i < nlisteners; i++) {
 		if (listeners[i].li_local->lc_doh != NULL) {
-			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
+			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", n++,
 			    listeners[i].li_local->lc_text, "DoH",
 			    (unsigned long long)atomic_load(
 			    &listeners[i].li_tcpqueries));
 			continue;
 		}
-		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i,
-		    listeners[i].li_local->lc_text,
-		    frontend_type(&listeners[i], false),
-		    (unsigned long long)atomic_load(&listeners[i].li_queries));
-		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", 2 * i + 1,
+		if (listeners[i].li_udpfd != -1)
+			sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", n++,
+			    listeners[i].li_local->lc_text,
+			    frontend_type(&listeners[i], false),
+			    (unsigned long long)atomic_load(
+			    &listeners[i].li_queries));
+		sbuf_printf(sb, "%-3zu %-30s %-21s %llu\n", n++,
 		    listeners[i].li_local->lc_text,
 		    frontend_type(&listeners[i], true),
 		    (unsigned long long)atomic_load(

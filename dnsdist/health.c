@@ -1,6 +1,7 @@
 /*
  * Health checks: every checkInterval each server in auto mode is asked
- * checkName/checkType from a fresh socket (a TCP one for tcpOnly servers).  Up after `rise' good answers,
+ * checkName/checkType from a fresh socket (a TCP one for tcpOnly servers,
+ * over TLS for those of DNS over TLS).  Up after `rise' good answers,
  * down after `maxCheckFailures' bad ones; the very first verdict counts at
  * once so that the daemon starts with a known state.
  */
@@ -24,6 +25,8 @@ static void	health_tcp_start(struct backend *, const uint8_t *, size_t,
 void
 health_close(struct backend *be)
 {
+	tls_backend_close(be->be_htls);
+	be->be_htls = NULL;
 	if (be->be_hfd == -1)
 		return;
 	loop_del(be->be_hfd);
@@ -176,6 +179,7 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	be->be_hbuf[hlen + 1] = (uint8_t)len;
 	memcpy(be->be_hbuf + hlen + 2, buf + hlen, len);
 	be->be_hlen = hlen + len + 2;
+	be->be_hconnected = be->be_hsent = false;
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
@@ -189,37 +193,79 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	be->be_hevents = POLLOUT;
 }
 
+/* Wait for ev on the check's socket. */
+static int
+health_want(struct backend *be, int fd, short ev)
+{
+	if (be->be_hevents == ev)
+		return 0;
+	loop_del(fd);
+	be->be_hevents = ev;
+	return loop_add(fd, ev, health_tcp, be);
+}
+
+/* Send or receive, in the clear or over TLS: -1 and EAGAIN to wait. */
+static ssize_t
+health_io(struct backend *be, int fd, void *buf, size_t len, bool wr)
+{
+	ssize_t	n;
+	short	want;
+
+	if (be->be_htls == NULL)
+		return wr ? send(fd, buf, len, MSG_NOSIGNAL) :
+		    recv(fd, buf, len, 0);
+	n = tls_backend_io(be->be_htls, buf, len, wr, &want);
+	if (n == -1 && errno == EAGAIN && health_want(be, fd, want) == -1)
+		errno = EIO;
+	return n;
+}
+
 static void
 health_tcp(int fd, short revents, void *arg)
 {
 	struct backend	*be = arg;
+	struct server	*ds = be->be_ds;
 	ssize_t		 n;
 	size_t		 mlen;
 	int		 err = 0;
 	socklen_t	 errlen = sizeof(err);
 
-	if (be->be_hevents == POLLOUT) {
+	if (!be->be_hconnected) {
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1 ||
-		    err != 0 || send(fd, be->be_hbuf, be->be_hlen,
-		    MSG_NOSIGNAL) != (ssize_t)be->be_hlen) {
+		    err != 0) {
 			health_verdict(be, false, strerror(err != 0 ? err :
 			    errno));
 			return;
 		}
+		be->be_hconnected = true;
+		if (ds->ds_tls && (be->be_htls = tls_backend_start(ds,
+		    fd)) == NULL) {
+			health_verdict(be, false, "TLS does not start");
+			return;
+		}
+	}
+	if (!be->be_hsent) {
+		n = health_io(be, fd, be->be_hbuf, be->be_hlen, true);
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n != (ssize_t)be->be_hlen) {
+			health_verdict(be, false, n == -1 ? strerror(errno) :
+			    "short write");
+			return;
+		}
+		be->be_hsent = true;
 		be->be_hlen = 0;
-		be->be_hevents = POLLIN;
-		loop_del(fd);
-		if (loop_add(fd, POLLIN, health_tcp, be) == -1) {
+		if (health_want(be, fd, POLLIN) == -1) {
 			close(fd);
 			be->be_hfd = -1;
 			health_verdict(be, false, strerror(errno));
+			return;
 		}
-		return;
 	}
-	n = recv(fd, be->be_hbuf + be->be_hlen,
-	    sizeof(be->be_hbuf) - be->be_hlen, 0);
+	n = health_io(be, fd, be->be_hbuf + be->be_hlen,
+	    sizeof(be->be_hbuf) - be->be_hlen, false);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return;

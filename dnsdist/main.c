@@ -818,6 +818,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	tcp_start();
+	tls_start();
 	loop_udp_start();
 	maint_start();
 	web_run();
@@ -836,6 +837,7 @@ main(int argc, char *argv[])
 	web_stop();
 	tcp_stop();
 	remotelog_stop();
+	tls_stop();
 	control_stop();
 	backend_close_all();
 	dlua_close(config_L);

@@ -248,7 +248,8 @@ local_same(const struct local *a, const struct local *b)
 	    a->lc_maxtcpconns == b->lc_maxtcpconns &&
 	    (a->lc_dnscrypt == NULL) == (b->lc_dnscrypt == NULL) &&
 	    (a->lc_dnscrypt == NULL || strcmp(a->lc_dnscrypt->dc_providertext,
-	    b->lc_dnscrypt->dc_providertext) == 0);
+	    b->lc_dnscrypt->dc_providertext) == 0) &&
+	    tls_local_same(a->lc_tls, b->lc_tls);
 }
 
 static bool
@@ -285,8 +286,9 @@ keep_fixed(struct settings *old, struct sbuf *out)
 			    &old->st_locals[i]);
 	}
 	if (!same)
-		warn(out, "listeners (setLocal, addLocal, addDNSCryptBind) "
-		    "change with a restart; the running ones stay");
+		warn(out, "listeners (setLocal, addLocal, addTLSLocal, "
+		    "addDOHLocal, addDNSCryptBind) change with a restart; the "
+		    "running ones stay");
 	/* The listeners point into the running array: it stays. */
 	tl = settings.st_locals;
 	tn = settings.st_nlocals;

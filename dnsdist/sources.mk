@@ -20,3 +20,6 @@ DNSDIST_SRCS = \
 	dnsdist/carbon.c \
 	dnsdist/remotelog.c \
 	dnsdist/client.c
+# DNS over TLS through libtls, or the stubs of a build without it (TLS=no).
+DNSDIST_TLS_SRCS = dnsdist/tls.c
+DNSDIST_NOTLS_SRCS = dnsdist/tls_none.c

@@ -307,6 +307,7 @@ worker_handoff(struct tcp_worker *tw)
 		atomic_fetch_add_explicit(&tw->tw_accepted, 1,
 		    memory_order_relaxed);
 		tc->tc_fd = th.th_fd;
+		tc->tc_tr = &tcp_plain;
 		tc->tc_tw = tw;
 		tc->tc_addr = th.th_addr;
 		tc->tc_percl = th.th_percl;
@@ -319,6 +320,9 @@ worker_handoff(struct tcp_worker *tw)
 		    !doh_conn_new(tc, tc->tc_li->li_local->lc_doh))
 			tc->tc_dead = true;
 		tc->tc_deadline = tw->tw_now + client_idle(tc);
+		/* The handshake waits for the client's first bytes. */
+		if (tc->tc_li->li_tls != NULL && tls_client_start(tc) == -1)
+			tc->tc_dead = true;
 	}
 }
 
@@ -401,7 +405,7 @@ worker_main(void *arg)
 	uint64_t		  next;
 	struct tcp_client	 *tc;
 	struct tcp_bconn	 *bc;
-	int			  timeout;
+	int			  timeout, k;
 
 	/* Its share of what clients may hold, at least TCP_CONNMAX. */
 	tw->tw_share = (size_t)settings.st_maxtcpqueuedbytes / nworkers;
@@ -438,8 +442,15 @@ worker_main(void *arg)
 			 * Nothing asked, not polled: a hung-up client would
 			 * wake the loop at once, again and again.
 			 */
-			pfd[1 + i].events = (client_reading(tc) ? POLLIN : 0) |
-			    (client_writing(tc) ? POLLOUT : 0);
+			if (tc->tc_handshaking)
+				pfd[1 + i].events = tc->tc_dead ? 0 :
+				    tc->tc_rwant;
+			else
+				pfd[1 + i].events = (client_reading(tc) ?
+				    (tc->tc_rwant != 0 ? tc->tc_rwant :
+				    POLLIN) : 0) | (client_writing(tc) ?
+				    (tc->tc_wwant != 0 ? tc->tc_wwant :
+				    POLLOUT) : 0);
 			pfd[1 + i].fd = pfd[1 + i].events != 0 ? tc->tc_fd : -1;
 			/*
 			 * Only a deadline the sweep acts on: a past read
@@ -451,13 +462,17 @@ worker_main(void *arg)
 			else if (!client_writing(tc) && tc->tc_inflight == 0 &&
 			    tc->tc_deadline < next)
 				next = tc->tc_deadline;
+			/* Bytes the transport holds: no waiting for them. */
+			if (tc->tc_more && client_reading(tc))
+				next = tw->tw_now;
 		}
 		nb = tw->tw_nbconns;
 		for (i = 0; i < nb; i++) {
 			bc = tw->tw_bconns[i];
 			pfd[1 + nc + i].events =
 			    (bc->bc_connecting || bc->bc_wlen > bc->bc_woff ?
-			    POLLOUT : 0) | (bconn_reading(bc) ? POLLIN : 0);
+			    POLLOUT : 0) | (bconn_reading(bc) ? POLLIN : 0) |
+			    bc->bc_want;
 			pfd[1 + nc + i].fd = pfd[1 + nc + i].events != 0 ?
 			    bc->bc_fd : -1;
 			if (bc->bc_npending > 0 && bc->bc_deadline < next)
@@ -472,7 +487,12 @@ worker_main(void *arg)
 		tw->tw_now = mono_ns();
 		for (i = 0; i < nc; i++) {
 			tc = tw->tw_clients[i];
-			if ((pfd[1 + i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			if (tc->tc_handshaking) {
+				if (pfd[1 + i].revents != 0 && !tc->tc_dead)
+					client_handshake(tw, tc);
+			} else if ((pfd[1 + i].revents & (POLLIN | POLLHUP |
+			    POLLERR) || (tc->tc_rwant == POLLOUT &&
+			    (pfd[1 + i].revents & POLLOUT))) &&
 			    client_reading(tc))
 				client_read(tw, tc);
 			else if (pfd[1 + i].revents & (POLLHUP | POLLERR))
@@ -493,6 +513,9 @@ worker_main(void *arg)
 			tc = tw->tw_clients[i];
 			if (tc->tc_rlen >= 2 && client_reading(tc))
 				client_parse(tw, tc);
+			for (k = 0; k < 8 && tc->tc_more &&
+			    client_reading(tc); k++)
+				client_read(tw, tc);
 		}
 		for (i = 0; i < tw->tw_nbconns; i++) {
 			bc = tw->tw_bconns[i];

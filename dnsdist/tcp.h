@@ -98,8 +98,43 @@ struct tcp_query {
 	struct dnscrypt_query	 tq_dc;
 };
 
+/*
+ * How a client connection's bytes move: plain TCP (tcp_plain), or TLS
+ * over it (tcp_tls, tls.c); DNS over HTTPS can be another.  tt_read and
+ * tt_write return what read(2) and write(2) do; -1 with errno EAGAIN
+ * means "again when the socket is ready", for what tc_rwant (reads) or
+ * tc_wwant (writes) say when they are not 0 (TLS may need to write to
+ * read, or the reverse), else for POLLIN or POLLOUT.  tt_handshake (NULL:
+ * none) runs before any read, while tc_handshaking, each time the socket
+ * is ready for tc_rwant: 1 done, 0 not yet, -1 failed (the connection
+ * closes).  tt_close frees what the transport holds (the socket is the
+ * caller's); tt_query (NULL: none) counts a query read over it.
+ */
+struct tcp_transport {
+	const char	*tt_name;
+	int		(*tt_handshake)(struct tcp_client *);
+	ssize_t		(*tt_read)(struct tcp_client *, void *, size_t);
+	ssize_t		(*tt_write)(struct tcp_client *, const void *, size_t);
+	void		(*tt_close)(struct tcp_client *);
+	void		(*tt_query)(struct tcp_client *);
+};
+extern const struct tcp_transport tcp_plain;
+extern const struct tcp_transport tcp_tls;	/* absent with TLS=no */
+
+struct tls;
+struct tls_sctx;
+
 struct tcp_client {
 	int			 tc_fd;
+	const struct tcp_transport *tc_tr;
+	short			 tc_rwant;	/* 0, POLLIN or POLLOUT */
+	short			 tc_wwant;
+	bool			 tc_handshaking;
+	bool			 tc_more;	/* may hold bytes not read */
+	struct tls		*tc_tls;	/* TLS: the connection */
+	struct tls_sctx		*tc_sctx;	/* ... its server context */
+	char			*tc_sni;	/* ... what the client asked */
+	int			 tc_tlsver;	/* ... its TLSC_Q* counter */
 	struct tcp_worker	*tc_tw;
 	struct sockaddr_storage	 tc_addr;
 	struct listener		*tc_li;
@@ -130,6 +165,8 @@ struct tcp_client {
 
 struct tcp_bconn {
 	int			 bc_fd;
+	struct tls		*bc_tls;	/* DNS over TLS to the server */
+	short			 bc_want;	/* ... waits for this event */
 	bool			 bc_connecting;
 	bool			 bc_dead;
 	bool			 bc_xfr;	/* held by a zone transfer */
@@ -141,6 +178,7 @@ struct tcp_bconn {
 	int			 bc_npending;
 	uint8_t			 bc_gen;	/* the high byte of the next ID */
 	uint64_t		 bc_used;	/* queries sent over it */
+	bool			 bc_answered;	/* it answered one at least */
 	uint8_t			*bc_wbuf;	/* queries being written */
 	size_t			 bc_wlen;
 	size_t			 bc_woff;
@@ -215,6 +253,7 @@ uint64_t client_idle(const struct tcp_client *);
 void	client_query(struct tcp_worker *, struct tcp_client *,
 	    const uint8_t *, size_t, int32_t stream,
 	    struct sockaddr_storage *from, const struct doh_request *);
+void	client_handshake(struct tcp_worker *, struct tcp_client *);
 void	client_parse(struct tcp_worker *, struct tcp_client *);
 void	client_read(struct tcp_worker *, struct tcp_client *);
 bool	client_reading(const struct tcp_client *);
@@ -251,6 +290,8 @@ void	doh_error(struct tcp_client *, int32_t, int status);
 /* HTTPStatusAction, dq:setHTTPResponse(): a 3xx's body is its Location. */
 void	doh_status(struct tcp_client *, int32_t, int status,
 	    const char *ctype, const uint8_t *body, size_t len);
+/* tls.c: a connection of a TLS listener; 0, or -1 to close it */
+int	tls_client_start(struct tcp_client *);
 
 /* tcp_xfr.c: zone transfers */
 bool	xfr_message(struct tcp_query *, uint8_t *, size_t);

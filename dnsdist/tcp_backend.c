@@ -80,6 +80,7 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	bc->bc_connecting = true;
 	bc->bc_ds = ds;
 	server_ref(ds);
+	atomic_fetch_add_explicit(&ds->ds_tcpnew, 1, memory_order_relaxed);
 	return bc;
 }
 
@@ -173,7 +174,10 @@ bconn_take(struct tcp_bconn *bc, uint16_t slot)
 /*
  * The connection failed: every query on it gets one more try over a fresh
  * connection (a server may close a connection it kept open, or die
- * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.
+ * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.  A
+ * connection that answered before it closed did not fail its queries: a
+ * server may answer one query a connection, so they go again without
+ * using their try (each such round answers one more).
  */
 void
 bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
@@ -201,9 +205,10 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			query_free(tw, tq);
 			continue;
 		}
-		if (!timeout && tq->tq_tries < 1 &&
+		if (!timeout && (tq->tq_tries < 1 || bc->bc_answered) &&
 		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
-			tq->tq_tries++;
+			if (!bc->bc_answered)
+				tq->tq_tries++;
 			if (tcp_forward(tw, tq, NULL))
 				continue;
 		}
@@ -269,6 +274,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		return;
 	}
 	tq = bconn_take(bc, slot);
+	bc->bc_answered = true;
 	dnspacket_set_id(pkt, tq->tq_origid);
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded || tq->tq_optadded)
@@ -322,6 +328,15 @@ bad:
 	bconn_fail(tw, bc, false);
 }
 
+/* Read or write bc, in the clear or over TLS. */
+static ssize_t
+bconn_rw(struct tcp_bconn *bc, uint8_t *buf, size_t len, bool wr)
+{
+	if (bc->bc_tls != NULL)
+		return tls_backend_io(bc->bc_tls, buf, len, wr, &bc->bc_want);
+	return wr ? write(bc->bc_fd, buf, len) : read(bc->bc_fd, buf, len);
+}
+
 /* Write the queries queued on bc, all at once. */
 void
 bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
@@ -329,8 +344,8 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 	ssize_t	n;
 
 	while (bc->bc_woff < bc->bc_wlen) {
-		n = write(bc->bc_fd, bc->bc_wbuf + bc->bc_woff,
-		    bc->bc_wlen - bc->bc_woff);
+		n = bconn_rw(bc, bc->bc_wbuf + bc->bc_woff,
+		    bc->bc_wlen - bc->bc_woff, true);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -343,9 +358,12 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 	bc->bc_woff = bc->bc_wlen = 0;
 }
 
-/* Read what the server sent and pass on every whole message. */
-static void
-bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+/*
+ * Read what the server sent and pass on every whole message; false when
+ * there is no more to read now.
+ */
+static bool
+bconn_read1(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
 	struct tcp_query	*tq;
 	struct tcp_client	*tc;
@@ -356,16 +374,17 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 	if (!buf_reserve(&bc->bc_rbuf, &bc->bc_rcap, bc->bc_rlen + 512 >
 	    TCP_RBUF ? bc->bc_rlen + 512 : TCP_RBUF, &tw->tw_held)) {
 		bconn_fail(tw, bc, false);
-		return;
+		return false;
 	}
-	n = read(bc->bc_fd, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen);
+	n = bconn_rw(bc, bc->bc_rbuf + bc->bc_rlen, bc->bc_rcap - bc->bc_rlen,
+	    false);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
-		return;
+		return false;
 	if (n <= 0) {
 		/* Closed (or junk) while idle is no failure of a query. */
 		bconn_fail(tw, bc, false);
-		return;
+		return false;
 	}
 	bc->bc_rlen += (size_t)n;
 	off = 0;
@@ -377,7 +396,7 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 		off += 2 + mlen;
 	}
 	if (bc->bc_dead)
-		return;
+		return false;
 	if (off > 0) {
 		memmove(bc->bc_rbuf, bc->bc_rbuf + off, bc->bc_rlen - off);
 		bc->bc_rlen -= off;
@@ -391,6 +410,21 @@ bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
 			if ((tq = bc->bc_slots[s]) != NULL && !tq->tq_udp &&
 			    ((tc = tq->tq_client) == NULL || tc->tc_dead))
 				bconn_fail(tw, bc, false);
+	return !bc->bc_dead;
+}
+
+/*
+ * TLS may hold records it has decrypted with nothing left for poll to
+ * report: read until it wants more (a bounded number of times).
+ */
+static void
+bconn_read(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	int	i = 0;
+
+	while (bconn_read1(tw, bc) && bc->bc_tls != NULL && ++i < 64 &&
+	    bconn_reading(bc))
+		;
 }
 
 void
@@ -408,11 +442,25 @@ bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		bc->bc_connecting = false;
+		if (bc->bc_ds->ds_tls && (bc->bc_tls = tls_backend_start(
+		    bc->bc_ds, bc->bc_fd)) == NULL) {
+			bconn_fail(tw, bc, false);
+			return;
+		}
 	}
-	if (revents & (POLLOUT | POLLERR | POLLHUP))
-		bconn_write(tw, bc);
-	if (!bc->bc_dead && (revents & (POLLIN | POLLERR | POLLHUP)))
+	/* TLS may want to read to write, or the reverse: try both. */
+	if (bc->bc_tls != NULL && revents != 0)
+		revents |= POLLIN | POLLOUT;
+	/*
+	 * Reading first: a server that answered and closed (a reset, when
+	 * queries were left unread) has its answers taken before a write
+	 * fails on the closed connection.
+	 */
+	if ((revents & (POLLIN | POLLERR | POLLHUP)) &&
+	    (bc->bc_tls == NULL || bconn_reading(bc)))
 		bconn_read(tw, bc);
+	if (!bc->bc_dead && (revents & (POLLOUT | POLLERR | POLLHUP)))
+		bconn_write(tw, bc);
 }
 
 /*
@@ -445,6 +493,7 @@ tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 void
 bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
+	tls_backend_close(bc->bc_tls);
 	close(bc->bc_fd);
 	free(bc->bc_slots);
 	free(bc->bc_free);

@@ -22,6 +22,28 @@
 #include "stats.h"
 #include "tcp.h"
 
+static ssize_t
+plain_read(struct tcp_client *tc, void *buf, size_t len)
+{
+	return read(tc->tc_fd, buf, len);
+}
+
+static ssize_t
+plain_write(struct tcp_client *tc, const void *buf, size_t len)
+{
+	return write(tc->tc_fd, buf, len);
+}
+
+static void
+plain_close(struct tcp_client *tc)
+{
+	(void)tc;
+}
+
+const struct tcp_transport tcp_plain = {
+	"TCP", NULL, plain_read, plain_write, plain_close, NULL
+};
+
 /* What a client connection holds: its answers and queries in flight. */
 static size_t
 client_held(const struct tcp_client *tc)
@@ -130,7 +152,7 @@ client_writing(const struct tcp_client *tc)
 bool
 client_reading(const struct tcp_client *tc)
 {
-	return !tc->tc_eof && !tc->tc_dead &&
+	return !tc->tc_eof && !tc->tc_dead && !tc->tc_handshaking &&
 	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
 	    tc->tc_tw->tw_held < tc->tc_tw->tw_share &&
 	    (tc->tc_doh == NULL || doh_reading(tc));
@@ -304,6 +326,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		from = tc->tc_proxied ? &tc->tc_ppsrc : &tc->tc_addr;
 	stats_inc(STAT_QUERIES);
 	atomic_fetch_add(&tc->tc_li->li_tcpqueries, 1);
+	if (tc->tc_tr->tt_query != NULL)
+		tc->tc_tr->tt_query(tc);
 	tc->tc_nqueries++;
 	/* Room for an answer built in place by the rules. */
 	if ((tq = query_new(tw, 2 + (len < UDP_QUERYMAX ? UDP_QUERYMAX :
@@ -371,6 +395,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	dq.dq_tcp = true;
 	dq.dq_http = http;
 	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
+	dq.dq_tls = tc->tc_tls != NULL;
+	dq.dq_sni = tc->tc_sni;
 	/* Each query starts with the values of its connection's header. */
 	if (tc->tc_pptlvs != NULL)
 		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
@@ -496,6 +522,21 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 	}
 }
 
+/* The transport's handshake: when done, what came with it is read. */
+void
+client_handshake(struct tcp_worker *tw, struct tcp_client *tc)
+{
+	int	r;
+
+	if ((r = tc->tc_tr->tt_handshake(tc)) == -1)
+		tc->tc_dead = true;
+	else if (r == 1) {
+		tc->tc_handshaking = false;
+		tc->tc_more = true;
+		client_read(tw, tc);
+	}
+}
+
 void
 client_read(struct tcp_worker *tw, struct tcp_client *tc)
 {
@@ -521,7 +562,14 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		tc->tc_dead = true;
 		return;
 	}
-	n = read(tc->tc_fd, tc->tc_rbuf + tc->tc_rlen, tc->tc_rcap - tc->tc_rlen);
+	/*
+	 * A transport that buffers (TLS) may hold more than it returned,
+	 * with nothing for poll to report: read again while the buffer
+	 * fills.
+	 */
+	n = tc->tc_tr->tt_read(tc, tc->tc_rbuf + tc->tc_rlen,
+	    tc->tc_rcap - tc->tc_rlen);
+	tc->tc_more = false;
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			tc->tc_dead = true;
@@ -531,6 +579,7 @@ client_read(struct tcp_worker *tw, struct tcp_client *tc)
 		tc->tc_eof = true;
 		return;
 	}
+	tc->tc_more = tc->tc_tr != &tcp_plain;
 	tc->tc_rlen += (size_t)n;
 	tc->tc_deadline = tw->tw_now + client_idle(tc);
 	client_parse(tw, tc);
@@ -551,7 +600,7 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 		tc->tc_wdeadline = tw->tw_now +
 		    TCP_SECS(config_now()->cf_tcpsendtimeout);
 	while (tc->tc_olen > tc->tc_ooff) {
-		n = write(tc->tc_fd, tc->tc_obuf + tc->tc_ooff,
+		n = tc->tc_tr->tt_write(tc, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
 		if (n == -1) {
 			if (errno == EINTR)
@@ -606,6 +655,7 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 	pp_tlvs_free(tc->tc_pptlvs);
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
 	doh_conn_free(tc);
+	tc->tc_tr->tt_close(tc);
 	close(tc->tc_fd);
 	free(tc->tc_rbuf);
 	client_outfree(tc);

@@ -82,12 +82,25 @@ for n in 1 2; do
 	done
 done
 
+# A throwaway certificate for DNS over TLS on 127.0.0.1:8853.
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=dns.test \
+    -addext subjectAltName=DNS:dns.test -keyout "$work/dot.key" \
+    -out "$work/dot.pem" >/dev/null 2>&1; then
+	DNSDIST_DEMO_TLS=$work
+	export DNSDIST_DEMO_TLS
+	dot="kdig +tls +tls-ca=$work/dot.pem +tls-hostname=dns.test @127.0.0.1 -p 8853 www.example."
+else
+	dot="(no openssl: no DNS over TLS)"
+fi
+
 cat <<MSG
 demo: NSD backend1 on 127.0.0.1:5301 (pid $nsd1), backend2 on 127.0.0.1:5302 (pid $nsd2)
 demo: the daemon listens on 127.0.0.1:5300; in another terminal try
 	dig @127.0.0.1 -p 5300 www.example.
 	dig @127.0.0.1 -p 5300 id.server CH TXT     (which backend answered)
 	kill $nsd2                                   (failover: see showServers())
+	$dot
 MSG
 if [ -t 0 ]; then
 	echo "demo: console below (showServers(), dumpStats(), ...); 'quit' or ^D stops"

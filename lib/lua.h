@@ -35,6 +35,18 @@ struct dlua_host {
 	void	(*h_log)(int, const char *);
 	/* setVerboseLogDestination(): 0, or -1 with errno. */
 	int	(*h_verbose_log)(const char *);
+	/*
+	 * DNS over TLS frontends, n as getTLSContext() numbers them (SIZE_MAX:
+	 * all): reload the certificates and keys, rotate the ticket keys,
+	 * load them from a file (NULL: ticketKeyFile).  0, or -1 with the
+	 * reason in err.  NULL before the listeners exist.
+	 */
+	int	(*h_tls_reload)(size_t n, char *err, size_t errlen);
+	int	(*h_tls_rotate)(size_t n, char *err, size_t errlen);
+	int	(*h_tls_load_keys)(size_t n, const char *file, char *err,
+		    size_t errlen);
+	/* showTLSContexts() (false) and showTLSErrorCounters() (true). */
+	void	(*h_tls_show)(struct sbuf *, bool errors);
 };
 extern struct dlua_host dlua_host;
 
@@ -141,6 +153,7 @@ void		 dlua_open_absent(lua_State *);
 void		 dlua_open_doh(lua_State *);
 size_t		 dlua_doh_count(void);	/* addDOHLocal() frontends */
 void		 dlua_open_misc(lua_State *);
+void		 dlua_open_tls(lua_State *);	/* absent without TLS */
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

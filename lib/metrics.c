@@ -151,6 +151,9 @@ snap_servers(struct metrics *mx)
 		    memory_order_relaxed);
 		ms->ms_tcpreused = atomic_load_explicit(&ds->ds_tcpreused,
 		    memory_order_relaxed);
+		ms->ms_tcpnew = atomic_load_explicit(&ds->ds_tcpnew,
+		    memory_order_relaxed);
+		ms->ms_tls = ds->ds_tls;
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
 			continue;
@@ -391,6 +394,57 @@ metrics_add_doh(struct metrics *mx, const char *addr, struct doh_stats *ds)
 			    &ds->ds_codes[v][c], memory_order_relaxed);
 	return 0;
 }
+
+void
+metrics_frontend_tls(struct metrics *mx, const uint64_t *c)
+{
+	struct metrics_frontend	*mf = &mx->mx_frontends[mx->mx_nfrontends - 1];
+
+	mf->mf_tls = true;
+	memcpy(mf->mf_tlsc, c, sizeof(mf->mf_tlsc));
+}
+
+/*
+ * The TLS counters by dnsdist's names: the Prometheus metric and its
+ * extra label (tls= or error=), and the API's field.
+ */
+static const struct {
+	const char	*t_prom;
+	const char	*t_label;
+	const char	*t_json;
+} tls_names[TLSC_COUNT] = {
+	[TLSC_NEWSESSIONS] = { "tlsnewsessions", NULL, "tlsNewSessions" },
+	[TLSC_RESUMPTIONS] = { "tlsresumptions", NULL, "tlsResumptions" },
+	[TLSC_Q10] = { "tlsqueries", "tls=\"tls10\"", "tls10Queries" },
+	[TLSC_Q11] = { "tlsqueries", "tls=\"tls11\"", "tls11Queries" },
+	[TLSC_Q12] = { "tlsqueries", "tls=\"tls12\"", "tls12Queries" },
+	[TLSC_Q13] = { "tlsqueries", "tls=\"tls13\"", "tls13Queries" },
+	[TLSC_QUNKNOWN] = { "tlsqueries", "tls=\"unknown\"",
+	    "tlsUnknownQueries" },
+	[TLSC_DHKEYTOOSMALL] = { "tlshandshakefailures",
+	    "error=\"dhKeyTooSmall\"", "tlsHandshakeFailuresDHKeyTooSmall" },
+	[TLSC_INAPPROPRIATEFALLBACK] = { "tlshandshakefailures",
+	    "error=\"inappropriateFallBack\"",
+	    "tlsHandshakeFailuresInappropriateFallBack" },
+	[TLSC_NOSHAREDCIPHER] = { "tlshandshakefailures",
+	    "error=\"noSharedCipher\"", "tlsHandshakeFailuresNoSharedCipher" },
+	[TLSC_UNKNOWNCIPHER] = { "tlshandshakefailures",
+	    "error=\"unknownCipherType\"", "tlsHandshakeFailuresUnknownCipher" },
+	[TLSC_UNKNOWNKEYEXCHANGE] = { "tlshandshakefailures",
+	    "error=\"unknownKeyExchangeType\"",
+	    "tlsHandshakeFailuresUnknownKeyExchangeType" },
+	[TLSC_UNKNOWNPROTOCOL] = { "tlshandshakefailures",
+	    "error=\"unknownProtocol\"",
+	    "tlsHandshakeFailuresUnknownProtocol" },
+	[TLSC_UNSUPPORTEDEC] = { "tlshandshakefailures",
+	    "error=\"unsupportedEC\"", "tlsHandshakeFailuresUnsupportedEC" },
+	[TLSC_UNSUPPORTEDPROTOCOL] = { "tlshandshakefailures",
+	    "error=\"unsupportedProtocol\"",
+	    "tlsHandshakeFailuresUnsupportedProtocol" },
+	/* not dnsdist's: every failure, whatever OpenSSL said */
+	[TLSC_HANDSHAKEFAILURES] = { "tlshandshakefailures",
+	    "error=\"all\"", "tlsHandshakeFailures" },
+};
 
 /* Escaping */
 
@@ -733,8 +787,11 @@ static void
 prom_frontends(struct sbuf *sb, const struct metrics *mx)
 {
 	const struct metrics_frontend	*mf;
-	size_t				 f, i;
+	char				 name[64];
+	size_t				 f, i, ntls = 0;
 
+	for (i = 0; i < mx->mx_nfrontends; i++)
+		ntls += mx->mx_frontends[i].mf_tls;
 	for (f = 0; f < 2; f++) {
 		if (f == 0)
 			prom_family(sb, "frontend-queries", "counter",
@@ -752,6 +809,28 @@ prom_frontends(struct sbuf *sb, const struct metrics *mx)
 			    mf->mf_proto);
 			put_number(sb, (double)(f == 0 ? mf->mf_queries :
 			    mf->mf_responses));
+			sbuf_puts(sb, "\n");
+		}
+	}
+	for (f = 0; ntls > 0 && f < TLSC_COUNT; f++) {
+		if (f == 0 || strcmp(tls_names[f].t_prom,
+		    tls_names[f - 1].t_prom) != 0) {
+			snprintf(name, sizeof(name), "frontend-%s",
+			    tls_names[f].t_prom);
+			prom_family(sb, name, "counter", "DNS over TLS");
+		}
+		for (i = 0; i < mx->mx_nfrontends; i++) {
+			mf = &mx->mx_frontends[i];
+			if (!mf->mf_tls)
+				continue;
+			sbuf_printf(sb, "dnsdist_frontend_%s{frontend=\"",
+			    tls_names[f].t_prom);
+			metrics_prom_label(sb, mf->mf_addr);
+			sbuf_printf(sb, "\",proto=\"%s\",thread=\"0\"%s%s} ",
+			    mf->mf_proto, tls_names[f].t_label != NULL ? "," :
+			    "", tls_names[f].t_label != NULL ?
+			    tls_names[f].t_label : "");
+			put_number(sb, (double)mf->mf_tlsc[f]);
 			sbuf_puts(sb, "\n");
 		}
 	}
@@ -987,7 +1066,7 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_str(sb, "name", ms->ms_name, &first);
 	json_str(sb, "address", ms->ms_addr, &first);
 	json_str(sb, "state", ms->ms_state, &first);
-	json_str(sb, "protocol", "Do53", &first);
+	json_str(sb, "protocol", ms->ms_tls ? "DoT" : "Do53", &first);
 	json_num(sb, "qps", ms->ms_qps, &first);
 	json_num(sb, "qpsLimit", ms->ms_qpslimit, &first);
 	json_num(sb, "order", ms->ms_order, &first);
@@ -1005,6 +1084,9 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	    &first);
 	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
+	json_num(sb, "tcpNewConnections", (double)ms->ms_tcpnew, &first);
+	/* Sessions to backends are not resumed (newServer's tls). */
+	json_num(sb, "tlsResumptions", 0, &first);
 	json_key(sb, "pools", &first);
 	sbuf_puts(sb, "[");
 	for (i = 0; i < ms->ms_npools; i++) {
@@ -1073,9 +1155,12 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_str(sb, "address", mf->mf_addr, &f2);
 		json_str(sb, "type", mf->mf_proto, &f2);
 		json_bool(sb, "udp", strcmp(mf->mf_proto, "UDP") == 0, &f2);
-		json_bool(sb, "tcp", strcmp(mf->mf_proto, "TCP") == 0, &f2);
+		json_bool(sb, "tcp", strcmp(mf->mf_proto, "UDP") != 0, &f2);
 		json_num(sb, "queries", (double)mf->mf_queries, &f2);
 		json_num(sb, "responses", (double)mf->mf_responses, &f2);
+		for (j = 0; mf->mf_tls && j < TLSC_COUNT; j++)
+			json_num(sb, tls_names[j].t_json,
+			    (double)mf->mf_tlsc[j], &f2);
 		sbuf_puts(sb, "}");
 	}
 	sbuf_puts(sb, "]");

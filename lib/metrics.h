@@ -37,15 +37,32 @@ struct metrics_server {
 	uint64_t	 ms_tcpqueries;
 	uint64_t	 ms_tcpdied;
 	uint64_t	 ms_tcpreused;
+	uint64_t	 ms_tcpnew;
+	bool		 ms_tls;
 	char		**ms_pools;
 	size_t		 ms_npools;
 };
 
+/*
+ * A DNS over TLS frontend's counters (dnsdist's tlsnewsessions,
+ * tlsqueries by version, tlshandshakefailures by error...).
+ */
+enum tls_counter {
+	TLSC_NEWSESSIONS, TLSC_RESUMPTIONS, TLSC_Q10, TLSC_Q11, TLSC_Q12,
+	TLSC_Q13, TLSC_QUNKNOWN, TLSC_DHKEYTOOSMALL, TLSC_INAPPROPRIATEFALLBACK,
+	TLSC_NOSHAREDCIPHER, TLSC_UNKNOWNCIPHER, TLSC_UNKNOWNKEYEXCHANGE,
+	TLSC_UNKNOWNPROTOCOL, TLSC_UNSUPPORTEDEC, TLSC_UNSUPPORTEDPROTOCOL,
+	TLSC_HANDSHAKEFAILURES,		/* all of them, and the others */
+	TLSC_COUNT
+};
+
 struct metrics_frontend {
 	char		 mf_addr[ADDR_MAXTEXT];
-	const char	*mf_proto;	/* "UDP", "TCP" or "DoH" */
+	const char	*mf_proto;	/* "UDP", "TCP", "DoH", ... */
 	uint64_t	 mf_queries;
 	uint64_t	 mf_responses;
+	bool		 mf_tls;
+	uint64_t	 mf_tlsc[TLSC_COUNT];
 };
 
 /* A DoH frontend's counters (struct doh_stats), copied. */
@@ -138,6 +155,8 @@ int		 metrics_add_frontend(struct metrics *, const char *addr,
 struct doh_stats;
 int		 metrics_add_doh(struct metrics *, const char *addr,
 		    struct doh_stats *);
+/* ... and a TLS one's counters (TLSC_COUNT of them) to the last added. */
+void		 metrics_frontend_tls(struct metrics *, const uint64_t *);
 
 /* Carbon lines "prefix.name value when\n"; prefix is ns.host.instance. */
 void		 metrics_carbon(struct sbuf *, const struct metrics *,

@@ -136,6 +136,7 @@ selector_unref(struct selector *se)
 		free(se->se_u.ppv.value);
 		break;
 	case SEL_POOLAVAILABLE:
+	case SEL_SNI:
 		free(se->se_u.pool);
 		break;
 	case SEL_MAXQPS:
@@ -586,6 +587,9 @@ selector_match(struct selector *se, struct dnsq *dq)
 		return dnspacket_rd(dq->dq_pkt);
 	case SEL_TCP:
 		return dq->dq_tcp == se->se_u.flag;
+	case SEL_SNI:
+		return dq->dq_sni != NULL &&
+		    strcmp(dq->dq_sni, se->se_u.pool) == 0;
 	case SEL_DSTPORT:
 		return dq->dq_local != NULL &&
 		    addr_port(dq->dq_local) == se->se_u.num;

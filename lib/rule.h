@@ -46,6 +46,8 @@ struct dnsq {
 	size_t			 dq_httpbodylen;
 	const char		*dq_httpctype;
 	bool			 dq_tcp;
+	bool			 dq_tls;	/* over DNS over TLS */
+	const char		*dq_sni;	/* ... its SNI, or NULL */
 	bool			 dq_response;
 	uint16_t		 dq_qflags;	/* the header's flags as received */
 	uint64_t		 dq_now;	/* monotonic ns */
@@ -109,7 +111,7 @@ enum selector_kind {
 	SEL_POOLAVAILABLE, SEL_MAXQPS, SEL_MAXQPSIP, SEL_AND, SEL_OR, SEL_NOT,
 	SEL_LUA, SEL_RCODE, SEL_ERCODE, SEL_EDNSVERSION, SEL_EDNSOPTION,
 	SEL_TIMEDIPSET, SEL_POOLOUTSTANDING, SEL_KVS, SEL_PPVALUE,
-	SEL_HTTPPATH, SEL_HTTPPATHREGEX, SEL_HTTPHEADER
+	SEL_HTTPPATH, SEL_HTTPPATHREGEX, SEL_HTTPHEADER, SEL_SNI
 };
 
 struct qpsip_table;
@@ -159,7 +161,7 @@ struct selector {
 			char	*name;
 			char	*value;		/* NULL: any value */
 		}			 tag;
-		char			*pool;
+		char			*pool;		/* and SNI */
 		struct {
 			pthread_mutex_t	 lock;
 			struct qps	 bucket;

@@ -53,6 +53,8 @@ server_ref(struct server *ds)
 	atomic_fetch_add_explicit(&ds->ds_refs, 1, memory_order_relaxed);
 }
 
+void	(*server_tls_free)(void *);
+
 void
 server_unref(struct server *ds)
 {
@@ -68,6 +70,11 @@ server_unref(struct server *ds)
 	free(ds->ds_pools);
 	free(ds->ds_points);
 	free(ds->ds_name);
+	free(ds->ds_tlsname);
+	free(ds->ds_tlsca);
+	free(ds->ds_tlsciphers);
+	if (ds->ds_tlscfg != NULL && server_tls_free != NULL)
+		server_tls_free(ds->ds_tlscfg);
 	pthread_mutex_destroy(&ds->ds_qpslock);
 	server_unref(ds->ds_forward);
 	free(ds);
@@ -81,13 +88,23 @@ server_current(struct server *ds)
 	return ds;
 }
 
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 bool
 server_same(const struct server *a, const struct server *b)
 {
 	return a->ds_addrlen == b->ds_addrlen && addr_equal(
 	    (const struct sockaddr *)&a->ds_addr,
 	    (const struct sockaddr *)&b->ds_addr) &&
-	    strcmp(a->ds_name, b->ds_name) == 0;
+	    strcmp(a->ds_name, b->ds_name) == 0 && a->ds_tls == b->ds_tls &&
+	    a->ds_tlsverify == b->ds_tlsverify &&
+	    str_same(a->ds_tlsname, b->ds_tlsname) &&
+	    str_same(a->ds_tlsca, b->ds_tlsca) &&
+	    str_same(a->ds_tlsciphers, b->ds_tlsciphers);
 }
 
 /* Write *dst only when it changes: packet threads read these fields. */

@@ -60,6 +60,18 @@ struct server {
 	bool			 ds_tcponly;	/* UDP queries go over TCP */
 	bool			 ds_proxyproto;	/* useProxyProtocol */
 	int			 ds_maxinflight;	/* per TCP connection */
+	/*
+	 * DNS over TLS to the server (newServer's tls): set by the
+	 * configuration, then read-only; a change makes another server.
+	 * ds_tlscfg is the daemon's, made once and freed with the server
+	 * through server_tls_free.
+	 */
+	bool			 ds_tls;
+	bool			 ds_tlsverify;
+	char			*ds_tlsname;	/* subjectName/Addr; NULL: none */
+	char			*ds_tlsca;	/* caStore; NULL: the system's */
+	char			*ds_tlsciphers;
+	void			*ds_tlscfg;
 	int			 ds_sockets;	/* UDP sockets, source ports */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
@@ -73,6 +85,7 @@ struct server {
 	_Atomic uint64_t	 ds_tcpqueries;
 	_Atomic uint64_t	 ds_tcpdied;
 	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
+	_Atomic uint64_t	 ds_tcpnew;	/* connections opened */
 	_Atomic uint64_t	 ds_hcfailures;	/* failed health checks */
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;
@@ -112,6 +125,8 @@ extern struct server_registry servers;
  */
 struct server	*server_new(const char *addrtext);
 void		 server_ref(struct server *);
+/* The daemon frees a server's ds_tlscfg with this, when it is set. */
+extern void	(*server_tls_free)(void *);
 /* Drop a reference; frees on the last one.  server_unref(NULL) is a no-op. */
 void		 server_unref(struct server *);
 int		 server_set_name(struct server *, const char *);

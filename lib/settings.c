@@ -171,25 +171,12 @@ settings_init(void)
 	return settings_default_acl(&settings.st_acl);
 }
 
-/* Listeners and their DNSCrypt and DoH parts, which no reader can hold. */
-static void
-locals_free(struct local *lc, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		dnscrypt_ctx_free(lc[i].lc_dnscrypt);
-		doh_frontend_free(lc[i].lc_doh);
-	}
-	free(lc);
-}
-
 void
 settings_free(struct settings *st)
 {
 	size_t	i;
 
-	locals_free(st->st_locals, st->st_nlocals);
+	settings_free_locals(st->st_locals, st->st_nlocals);
 	netmask_group_clear(&st->st_acl);
 	netmask_group_clear(&st->st_ppacl);
 	netmask_group_clear(&st->st_consoleacl);
@@ -244,16 +231,117 @@ settings_add_local(const char *text, uint16_t defport, bool reuseport,
 void
 settings_clear_locals(void)
 {
-	size_t	i, n = 0;
+	size_t	i, j;
 
-	/* As in dnsdist, DoH frontends are not among them either. */
-	for (i = 0; i < settings.st_nlocals; i++)
-		if (settings.st_locals[i].lc_dnscrypt != NULL ||
+	for (i = j = 0; i < settings.st_nlocals; i++)
+		if (settings.st_locals[i].lc_tls != NULL ||
+		    settings.st_locals[i].lc_dnscrypt != NULL ||
 		    settings.st_locals[i].lc_doh != NULL)
-			settings.st_locals[n++] = settings.st_locals[i];
-	settings.st_nlocals = n;
-	if (n == 0) {
+			settings.st_locals[j++] = settings.st_locals[i];
+	settings.st_nlocals = j;
+	if (j == 0) {
 		free(settings.st_locals);
 		settings.st_locals = NULL;
 	}
+}
+
+void
+settings_free_locals(struct local *lc, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		tls_local_free(lc[i].lc_tls);
+		dnscrypt_ctx_free(lc[i].lc_dnscrypt);
+		doh_frontend_free(lc[i].lc_doh);
+	}
+	free(lc);
+}
+
+/* A vector of strings ending in NULL. */
+static void
+strv_free(char **v)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+tls_local_free(struct tls_local *tl)
+{
+	if (tl == NULL)
+		return;
+	strv_free(tl->tl_certs);
+	strv_free(tl->tl_keys);
+	strv_free(tl->tl_ocsp);
+	free(tl->tl_provider);
+	free(tl->tl_ciphers);
+	free(tl->tl_keyfile);
+	free(tl);
+}
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+tls_local_same(const struct tls_local *a, const struct tls_local *b)
+{
+	size_t	i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->tl_npairs != b->tl_npairs || (a->tl_ocsp == NULL) !=
+	    (b->tl_ocsp == NULL) || !str_same(a->tl_provider, b->tl_provider) ||
+	    !str_same(a->tl_ciphers, b->tl_ciphers) ||
+	    !str_same(a->tl_keyfile, b->tl_keyfile) ||
+	    a->tl_minver != b->tl_minver ||
+	    a->tl_tickets != b->tl_tickets || a->tl_nkeys != b->tl_nkeys ||
+	    a->tl_rotation != b->tl_rotation)
+		return false;
+	for (i = 0; i < a->tl_npairs; i++)
+		if (strcmp(a->tl_certs[i], b->tl_certs[i]) != 0 ||
+		    strcmp(a->tl_keys[i], b->tl_keys[i]) != 0 ||
+		    (a->tl_ocsp != NULL &&
+		    strcmp(a->tl_ocsp[i], b->tl_ocsp[i]) != 0))
+			return false;
+	return true;
+}
+
+size_t
+settings_nbinds(void)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < settings.st_nlocals; i++)
+		n += (settings.st_locals[i].lc_udp ? 1 : 0) +
+		    (settings.st_locals[i].lc_tcp ? 1 : 0);
+	return n;
+}
+
+int
+settings_bind(size_t n, size_t *local, bool *tcp)
+{
+	struct local	*lc;
+	size_t		 i;
+
+	for (i = 0; i < settings.st_nlocals; i++) {
+		lc = &settings.st_locals[i];
+		if (lc->lc_udp && n-- == 0) {
+			*local = i;
+			*tcp = false;
+			return 0;
+		}
+		if (lc->lc_tcp && n-- == 0) {
+			*local = i;
+			*tcp = true;
+			return 0;
+		}
+	}
+	return -1;
 }

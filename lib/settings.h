@@ -20,6 +20,24 @@ struct dnscrypt_ctx;
 #define DNSDIST_VERSION	"0.1.0"
 
 struct doh_frontend;
+/*
+ * addTLSLocal(): what a DNS over TLS frontend is made of.  The daemon
+ * loads the files; the Lua bindings only record them.
+ */
+#define TLS_MAXKEYS	4	/* ticket keys libtls keeps */
+struct tls_local {
+	char			**tl_certs;	/* a pair per SNI name; */
+	char			**tl_keys;	/* ... vectors end in NULL */
+	char			**tl_ocsp;	/* NULL, or one per pair */
+	size_t			  tl_npairs;
+	char			 *tl_provider;	/* "openssl" or "gnutls" */
+	char			 *tl_ciphers;	/* NULL: libtls' default */
+	int			  tl_minver;	/* minTLSVersion: 10 .. 13 */
+	bool			  tl_tickets;
+	int			  tl_nkeys;	/* 1 .. TLS_MAXKEYS */
+	char			 *tl_keyfile;	/* ticketKeyFile */
+	int			  tl_rotation;	/* seconds; 0: never */
+};
 
 struct local {
 	struct sockaddr_storage	 lc_addr;
@@ -33,6 +51,7 @@ struct local {
 	int			 lc_maxtcpconns;	/* 0: no limit of its own */
 	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
 	struct doh_frontend	*lc_doh;	/* addDOHLocal(); owned */
+	struct tls_local	*lc_tls;	/* DNS over TLS (TCP only) */
 };
 
 /* carbonServer(): where and how statistics are sent. */
@@ -141,8 +160,21 @@ void	settings_free(struct settings *st);
 /* Parse and add a listener ("127.0.0.1:5300", defport by default). */
 struct local *settings_add_local(const char *text, uint16_t defport,
 	    bool reuseport, int tcpfastopen);
-/* setLocal(), -l: the plain listeners go; DNSCrypt binds and DoH stay. */
+/*
+ * setLocal(), -l: the plain listeners go; addTLSLocal's, DoH and
+ * DNSCrypt binds stay, as in dnsdist.
+ */
 void	settings_clear_locals(void);
+void	settings_free_locals(struct local *, size_t);
+void	tls_local_free(struct tls_local *);
+bool	tls_local_same(const struct tls_local *, const struct tls_local *);
+/*
+ * The frontends as showBinds() and getBind() number them: a listener's
+ * UDP socket then its TCP one; TLS listeners have only the TCP one.
+ * The listener of bind n and whether it is the TCP socket, or -1.
+ */
+size_t	settings_nbinds(void);
+int	settings_bind(size_t n, size_t *local, bool *tcp);
 /* dnsdist's default ACL: loopback and the private ranges. */
 int	settings_default_acl(struct netmask_group *);
 /* The console's default ACL: 127.0.0.0/8 and ::1/128. */

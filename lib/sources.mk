@@ -55,6 +55,7 @@ LIB_SRCS = \
 	lib/lua/lua_remotelog.c \
 	lib/lua/lua_dnscrypt.c \
 	lib/lua/lua_doh.c \
+	lib/lua/lua_tls.c \
 	lib/lua/lua_absent.c \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \

@@ -7,7 +7,8 @@ case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libnghttp2-dev curl
-	    libbsd-dev libatf-dev atf-sh kyua nsd bind9-dnsutils knot-dnsutils
+	    libbsd-dev libtls-dev openssl libatf-dev atf-sh kyua nsd
+	    bind9-dnsutils knot-dnsutils unbound
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
 	    haproxy libprotobuf-c-dev protobuf-c-compiler libfstrm-dev
@@ -29,17 +30,19 @@ Linux)
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || exit 1
 	# The packaged daemons must not run on their own: the tests start them.
-	for s in nsd dnsdist haproxy; do
+	for s in nsd dnsdist haproxy unbound; do
 		service "$s" stop >/dev/null 2>&1 || true
 	done
 	;;
 OpenBSD)
+	# libtls, openssl(1) and unbound are in the base system.
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
 	    "haproxy protobuf-c fstrm nghttp2 curl" >&2
 	;;
 FreeBSD)
 	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
-	    "tinycdb lmdb haproxy protobuf-c fstrm libnghttp2 curl" >&2
+	    "tinycdb lmdb haproxy protobuf-c fstrm libnghttp2 curl libretls" \
+	    "unbound" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB," \

@@ -413,6 +413,7 @@ dlua_open(void)
 	dlua_open_misc(L);
 	dlua_open_remotelog(L);
 	dlua_open_doh(L);
+	dlua_open_tls(L);
 	dlua_open_absent(L);
 	dlua_guard_config(L);
 	return L;

@@ -12,11 +12,15 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
 	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
-	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA
+	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
-	[AB_TLS] = "DNS over TLS is not built in",
+	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
+	[AB_LIBTLS] = "not available through libtls (PEM files only, no "
+	    "engines, providers, PKCS#12 or OCSP response generation)",
+	[AB_TLSOUT] = "TLS sessions to backends are not resumed: libtls "
+	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
 	[AB_OVERLAY] = "raw packet overlays are not supported",
@@ -40,22 +44,24 @@ static const struct absent {
 	const char	*ab_name;
 	enum absent_why	 ab_why;
 } absent[] = {
+#ifdef DNSDIST_NO_TLS
 	{ "addTLSLocal", AB_TLS },
 	{ "getTLSContext", AB_TLS },
 	{ "getTLSFrontend", AB_TLS },
 	{ "getTLSFrontendCount", AB_TLS },
-	{ "loadTLSEngine", AB_TLS },
-	{ "loadTLSProvider", AB_TLS },
-	{ "newTLSCertificate", AB_TLS },
 	{ "reloadAllCertificates", AB_TLS },
 	{ "showTLSContexts", AB_TLS },
 	{ "showTLSErrorCounters", AB_TLS },
-	{ "generateOCSPResponse", AB_TLS },
 	{ "SNIRule", AB_TLS },
-	{ "getOutgoingTLSSessionCacheSize", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLS },
-	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLS },
+#endif
+	{ "loadTLSEngine", AB_LIBTLS },
+	{ "loadTLSProvider", AB_LIBTLS },
+	{ "newTLSCertificate", AB_LIBTLS },
+	{ "generateOCSPResponse", AB_LIBTLS },
+	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
+	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLSOUT },
 	{ "newDOHResponseMapEntry", AB_DOH },
 	{ "requestDoHStatesDump", AB_DOH },
 	{ "setDoHDownstreamCleanupInterval", AB_DOH },

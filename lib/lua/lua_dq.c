@@ -454,6 +454,16 @@ l_dq_setppvalues(lua_State *L)
 	return 0;
 }
 
+/* dq:getServerNameIndication(): the client's TLS SNI, or "". */
+static int
+l_dq_getsni(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	lua_pushstring(L, dq->dq_sni != NULL ? dq->dq_sni : "");
+	return 1;
+}
+
 static int
 l_dq_getdo(lua_State *L)
 {
@@ -475,7 +485,8 @@ l_dq_getprotocol(lua_State *L)
 	else if (dq->dq_dnscrypt != NULL)
 		lua_pushstring(L, dq->dq_tcp ? "DNSCrypt TCP" : "DNSCrypt UDP");
 	else
-		lua_pushstring(L, dq->dq_tcp ? "Do53 TCP" : "Do53 UDP");
+		lua_pushstring(L, !dq->dq_tcp ? "Do53 UDP" : dq->dq_tls ?
+		    "DNS over TLS" : "Do53 TCP");
 	return 1;
 }
 
@@ -649,6 +660,7 @@ static const luaL_Reg dq_methods[] = {
 	{ "getQueryTime", l_dq_getquerytime },
 	{ "getElapsedUs", l_dq_getelapsedus },
 	{ "getProxyProtocolValues", l_dq_getppvalues },
+	{ "getServerNameIndication", l_dq_getsni },
 	{ NULL, NULL }
 };
 

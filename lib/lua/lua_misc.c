@@ -368,12 +368,12 @@ static const luaL_Reg qps_methods[] = {
 
 /*
  * getBind(n): the frontends as showBinds() numbers them, the UDP then the
- * TCP socket of each listener.
+ * TCP socket of each listener (a TLS one has only the TCP one).
  */
 static int
 l_getbindcount(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)settings.st_nlocals * 2);
+	lua_pushinteger(L, (lua_Integer)settings_nbinds());
 	return 1;
 }
 
@@ -382,27 +382,45 @@ l_getbind(lua_State *L)
 {
 	lua_Integer	n = luaL_checkinteger(L, 1);
 
-	if (n < 0 || n >= (lua_Integer)settings.st_nlocals * 2)
+	if (n < 0 || (size_t)n >= settings_nbinds())
 		return luaL_error(L, "getBind: no frontend %d (getBindCount() "
-		    "is %d)", (int)n, (int)settings.st_nlocals * 2);
+		    "is %d)", (int)n, (int)settings_nbinds());
 	*(size_t *)lua_newuserdata(L, sizeof(size_t)) = (size_t)n;
 	luaL_setmetatable(L, BIND_MT);
 	return 1;
 }
 
+static struct local *
+bind_arg(lua_State *L)
+{
+	size_t	n = *(size_t *)luaL_checkudata(L, 1, BIND_MT), i;
+	bool	tcp;
+
+	if (settings_bind(n, &i, &tcp) == -1)
+		luaL_error(L, "the frontend is gone");
+	return &settings.st_locals[i];
+}
+
 static int
 l_bind_tostring(lua_State *L)
 {
-	size_t	n = *(size_t *)luaL_checkudata(L, 1, BIND_MT);
+	lua_pushstring(L, bind_arg(L)->lc_text);
+	return 1;
+}
 
-	if (n / 2 >= settings.st_nlocals)
-		return luaL_error(L, "the frontend is gone");
-	lua_pushstring(L, settings.st_locals[n / 2].lc_text);
+/* The TLS library behind a TLS frontend: libtls, on OpenSSL's or LibreSSL's. */
+static int
+l_bind_tlsprovider(lua_State *L)
+{
+	struct local	*lc = bind_arg(L);
+
+	lua_pushstring(L, lc->lc_tls != NULL ? lc->lc_tls->tl_provider : "");
 	return 1;
 }
 
 static const luaL_Reg bind_methods[] = {
 	{ "toString", l_bind_tostring },
+	{ "getEffectiveTLSProvider", l_bind_tlsprovider },
 	{ NULL, NULL }
 };
 

@@ -82,8 +82,56 @@ static const char *server_keys[] = {
 	"tcpSendTimeout", "useClientSubnet", "retries", "tcpConnectTimeout",
 	"source", "sockets", "id", "healthCheckMode", "reconnectOnUp",
 	"setCD", "disableZeroScope", "ipBindAddrNoPort", "tcpFastOpen",
-	"tcpOnly", "maxInFlight", "useProxyProtocol", NULL
+	"tcpOnly", "maxInFlight", "useProxyProtocol", "tls", "subjectName",
+	"subjectAddr", "validateCertificates", "caStore", "ciphers",
+	"ciphersTLS13", "releaseBuffers", "enableRenegotiation", NULL
 };
+
+static char *
+opt_strdup(lua_State *L, int t, const char *key)
+{
+	const char	*s = dlua_opt_string(L, t, key, NULL);
+	char		*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		luaL_error(L, "out of memory");
+	return d;
+}
+
+/* DNS over TLS to the server: tls='openssl' or 'gnutls', both libtls. */
+static void
+server_tls_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+
+	if ((s = dlua_opt_string(L, t, "tls", NULL)) == NULL)
+		return;
+#ifdef DNSDIST_NO_TLS
+	luaL_error(L, "newServer: tls: DNS over TLS is not built in (built "
+	    "with TLS=no)");
+#endif
+	if (strcmp(s, "openssl") != 0 && strcmp(s, "gnutls") != 0)
+		luaL_error(L, "newServer: tls must be 'openssl' or 'gnutls'");
+	if (dlua_opt_string(L, t, "ciphersTLS13", NULL) != NULL)
+		luaL_error(L, "newServer: ciphersTLS13 is not supported: "
+		    "libtls has no separate list of TLS 1.3 cipher suites");
+	if (dlua_opt_bool(L, t, "enableRenegotiation", 0))
+		luaL_error(L, "newServer: enableRenegotiation is not "
+		    "supported: libtls never renegotiates");
+	if (!dlua_opt_bool(L, t, "releaseBuffers", 1))
+		luaL_error(L, "newServer: releaseBuffers=false is not "
+		    "supported: libtls manages its buffers");
+	ds->ds_tls = true;
+	/* As dnsdist: UDP queries to it go over DNS over TLS too. */
+	ds->ds_tcponly = true;
+	ds->ds_tlsverify = dlua_opt_bool(L, t, "validateCertificates", 1);
+	if ((ds->ds_tlsname = opt_strdup(L, t, "subjectName")) == NULL)
+		ds->ds_tlsname = opt_strdup(L, t, "subjectAddr");
+	ds->ds_tlsca = opt_strdup(L, t, "caStore");
+	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
+}
 
 static void
 server_from_table(lua_State *L, struct server *ds, int t)
@@ -135,6 +183,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_tcpsendtimeout);
 	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
+	server_tls_from_table(L, ds, t);
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");

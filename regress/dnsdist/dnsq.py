@@ -12,10 +12,12 @@
 #	answer to the query with its ID; so with tcp.
 #   dnsq.py dup [-t SECS] SERVER PORT NAME
 #	Sends one query and prints how many answers with its ID arrive in SECS.
-#   dnsq.py tcp [-q QTYPE] [-t SECS] SERVER PORT NAME...
+#   dnsq.py tcp [-q QTYPE] [-t SECS] [-T CAFILE -S NAME] SERVER PORT NAME...
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
+#	With -T, over TLS (DNS over TLS), checking the server's certificate
+#	against CAFILE and the name -S (also sent as the SNI).
 #   dnsq.py steady [-r QPS] [-d SECS] [-t SECS] [-s SOCKETS] SERVER PORT NAME
 #	Sends NAME A queries at QPS a second for SECS seconds, each waited for
 #	at most -t SECS, and prints "SEQ ANSWER" for each as it is settled
@@ -29,6 +31,7 @@
 #	and prints "eof" or "open".
 
 import getopt
+import ssl
 import random
 import select
 import socket
@@ -202,18 +205,25 @@ def cmd_dup(args):
 
 
 def cmd_tcp(args):
-    opts, rest = getopt.getopt(args, "q:t:")
-    tmo, qtype = 3.0, 1
+    opts, rest = getopt.getopt(args, "q:t:T:S:")
+    tmo, qtype, ca, sni = 3.0, 1, None, None
     for o, v in opts:
         if o == "-q":
             qtype = int(v)
         elif o == "-t":
             tmo = float(v)
+        elif o == "-T":
+            ca = v
+        elif o == "-S":
+            sni = v
     server, port, names = rest[0], int(rest[1]), rest[2:]
     names = [n if n.endswith(".") else n + "." for n in names]
     ids = random.sample(range(65536), len(names))
     want = dict(zip(ids, names))
     s = socket.create_connection((server, port), timeout=tmo)
+    if ca is not None:
+        s = ssl.create_default_context(cafile=ca).wrap_socket(
+            s, server_hostname=sni)
     out = b""
     for qid, name in want.items():
         q = make_query(qid, name, qtype)

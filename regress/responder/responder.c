@@ -5,7 +5,9 @@
  * "outoforder" holds the answers to names whose first label starts with
  * "slow" for the -d delay and sends the others at once, so that answers
  * overtake each other on a connection; "cut" sends half of each answer
- * and closes the connection, "cutfirst" does so for every other query.
+ * and closes the connection, "cutfirst" does so for every other query;
+ * "oneshot" answers the first query of a connection and closes it, as
+ * some servers and PowerDNS dnsdist's test responder do.
  * Over UDP, "big" pads each A answer with TXT records to RSP_BIGSIZE
  * bytes, far more than any client without EDNS may take.
  * "bigtxt" answers TXT queries over TCP with TXT records filling -s bytes
@@ -108,6 +110,7 @@ enum rsp_mode {
 	MODE_TCANSWER,
 	MODE_LOWERCASE,
 	MODE_EDNS,
+	MODE_ONESHOT,
 	MODE_COUNT
 };
 
@@ -115,7 +118,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
 	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
-	"bare", "tcanswer", "lowercase", "edns"
+	"bare", "tcanswer", "lowercase", "edns", "oneshot"
 };
 
 /* The RCODEs of the bare mode, by the start of the first label. */
@@ -955,6 +958,8 @@ conn_main(void *arg)
 			    conn_write(c->c_fd, p->p_buf, p->p_len) == -1))
 				goto done;
 			p->p_len = 0;
+			if (cfg_mode == MODE_ONESHOT)
+				goto done;
 		}
 		while (c->c_count > 0 && c->c_pend[c->c_head].p_len == 0) {
 			c->c_head = (c->c_head + 1) % RSP_TCPPIPE;
