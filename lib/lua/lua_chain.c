@@ -386,6 +386,10 @@ dlua_open_chains(lua_State *L)
 	static const char *const sections[] = { "Question", "Answer",
 	    "Authority", "Additional", NULL };
 	static const int secvals[] = { 0, 1, 2, 3 };
+	/* generateDNSCryptCertificate()'s version: XSalsa20, XChacha20 */
+	static const char *const dcversions[] = { "VERSION1", "VERSION2",
+	    NULL };
+	static const int dcvals[] = { 0, 1 };
 	static const char *const ednsopts[] = { "NSID", "DAU", "DHU", "N3U",
 	    "ECS", "EXPIRE", "COOKIE", "TCPKEEPALIVE", "PADDING", "CHAIN",
 	    "KEYTAG", NULL };
@@ -417,4 +421,5 @@ dlua_open_chains(lua_State *L)
 	constants(L, "EDNSOptionCode", ednsopts, eovals);
 	constants(L, "DNSOpcode", opcodes, opvals);
 	constants(L, "DNSSection", sections, secvals);
+	constants(L, "DNSCryptExchangeVersion", dcversions, dcvals);
 }
