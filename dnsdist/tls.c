@@ -161,6 +161,10 @@ sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
 	    (tl->tl_ciphers != NULL &&
 	    tls_config_set_ciphers(cfg, tl->tl_ciphers) == -1))
 		goto fail;
+	/* DNS over HTTPS: HTTP/2 when the client offers it, else HTTP/1.1. */
+	if (tf->tf_li->li_local->lc_doh != NULL &&
+	    tls_config_set_alpn(cfg, "h2,http/1.1") == -1)
+		goto fail;
 	if (tl->tl_tickets) {
 		/* Sessions live as long as a key stays the newest. */
 		life = tl->tl_rotation > 0 && tl->tl_rotation < TICKET_MAXLIFE ?

@@ -154,6 +154,10 @@ void		 dlua_open_doh(lua_State *);
 size_t		 dlua_doh_count(void);	/* addDOHLocal() frontends */
 void		 dlua_open_misc(lua_State *);
 void		 dlua_open_tls(lua_State *);	/* absent without TLS */
+/* addTLSLocal()'s certificate and key lists, held on the stack. */
+struct tls_local;
+struct tls_local **dlua_tls_pairs(lua_State *, int cidx, int kidx,
+		    const char *fn);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

@@ -159,18 +159,18 @@ l_adddohlocal(lua_State *L)
 {
 	const char		 *addr = luaL_checkstring(L, 1);
 	struct doh_frontend	**u;
+	struct tls_local	**tlp = NULL;
 	struct local		 *lc, tmp;
 
 	if (settings.st_running) {
 		dlua_printf("addDOHLocal cannot be used at runtime!\n");
 		return 0;
 	}
-	if (!lua_isnoneornil(L, 2) || !lua_isnoneornil(L, 3))
-		return luaL_error(L, "addDOHLocal: TLS for DNS over HTTPS is "
-		    "not built in yet; give no certificate to serve "
-		    "cleartext HTTP");
 	/* Built aside, so that an error leaves nothing half made. */
 	lua_settop(L, 5);
+	/* With certificates: HTTPS, over DNS over TLS's connections. */
+	if (!lua_isnoneornil(L, 2) || !lua_isnoneornil(L, 3))
+		tlp = dlua_tls_pairs(L, 2, 3, "addDOHLocal");
 	u = lua_newuserdata(L, sizeof(*u));
 	*u = NULL;
 	lua_newtable(L);
@@ -198,6 +198,11 @@ l_adddohlocal(lua_State *L)
 	lc->lc_doh = *u;
 	*u = NULL;
 	settings.st_locals_from_config = true;
+	if (tlp != NULL) {
+		lc->lc_tls = *tlp;
+		*tlp = NULL;
+		return 0;
+	}
 	dlua_printf("No certificate provided for DoH endpoint %s, running in "
 	    "DNS over HTTP mode instead of DNS over HTTPS\n", lc->lc_text);
 	return 0;
@@ -399,8 +404,8 @@ static int
 l_doh_tls(lua_State *L)
 {
 	doh_check(L);
-	return luaL_error(L, "DOHFrontend: TLS for DNS over HTTPS is not "
-	    "built in yet");
+	return luaL_error(L, "DOHFrontend: reloading certificates and ticket "
+	    "keys of DNS over HTTPS frontends is not built in yet");
 }
 
 static int

@@ -104,7 +104,8 @@ tls_nth(size_t n)
 	size_t	i;
 
 	for (i = 0; i < settings.st_nlocals; i++)
-		if (settings.st_locals[i].lc_tls != NULL && n-- == 0)
+		if (settings.st_locals[i].lc_tls != NULL &&
+		    settings.st_locals[i].lc_doh == NULL && n-- == 0)
 			return &settings.st_locals[i];
 	return NULL;
 }
@@ -115,7 +116,8 @@ tls_count(void)
 	size_t	i, n = 0;
 
 	for (i = 0; i < settings.st_nlocals; i++)
-		n += settings.st_locals[i].lc_tls != NULL;
+		n += settings.st_locals[i].lc_tls != NULL &&
+		    settings.st_locals[i].lc_doh == NULL;
 	return n;
 }
 
@@ -225,6 +227,33 @@ tls_hold(lua_State *L)
 	return tlp;
 }
 
+/*
+ * The certificates and keys at cidx and kidx, with addTLSLocal()'s
+ * defaults, held by a userdata pushed on the stack until the caller takes
+ * *tlp; addDOHLocal() makes its TLS this way too.
+ */
+struct tls_local **
+dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
+{
+	struct tls_local	**tlp, *tl;
+	size_t			 n;
+
+	tlp = tls_hold(L);
+	tl = *tlp;
+	tl->tl_npairs = str_list(L, cidx, &tl->tl_certs, "certificates");
+	n = str_list(L, kidx, &tl->tl_keys, "keys");
+	if (n != tl->tl_npairs)
+		luaL_error(L, "%s: %d certificates and %d keys", fn,
+		    (int)tl->tl_npairs, (int)n);
+	tl->tl_minver = 10;
+	if ((tl->tl_provider = strdup("openssl")) == NULL)
+		luaL_error(L, "%s: out of memory", fn);
+	tl->tl_tickets = true;
+	tl->tl_nkeys = TLS_MAXKEYS;
+	tl->tl_rotation = 43200;
+	return tlp;
+}
+
 /* addTLSLocal(address, certFile(s), keyFile(s)[, options]) */
 static int
 l_addtlslocal(lua_State *L)
@@ -232,7 +261,7 @@ l_addtlslocal(lua_State *L)
 	const char		*addr = luaL_checkstring(L, 1);
 	struct tls_local	*tl, **tlp;
 	struct local		*lc;
-	size_t			 n, maxconns = 0;
+	size_t			 maxconns = 0;
 	int			 reuseport = 0, tfo = 0, queue = 0;
 
 	if (settings.st_running) {
@@ -240,19 +269,8 @@ l_addtlslocal(lua_State *L)
 		return 0;
 	}
 	lua_settop(L, 4);
-	tlp = tls_hold(L);
+	tlp = dlua_tls_pairs(L, 2, 3, "addTLSLocal");
 	tl = *tlp;
-	tl->tl_npairs = str_list(L, 2, &tl->tl_certs, "certificates");
-	n = str_list(L, 3, &tl->tl_keys, "keys");
-	if (n != tl->tl_npairs)
-		return luaL_error(L, "addTLSLocal: %d certificates and %d keys",
-		    (int)tl->tl_npairs, (int)n);
-	tl->tl_minver = 10;
-	if ((tl->tl_provider = strdup("openssl")) == NULL)
-		return luaL_error(L, "addTLSLocal: out of memory");
-	tl->tl_tickets = true;
-	tl->tl_nkeys = TLS_MAXKEYS;
-	tl->tl_rotation = 43200;
 	if (lua_type(L, 4) == LUA_TTABLE)
 		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue);
 	else if (!lua_isnoneornil(L, 4))
@@ -489,6 +507,16 @@ void
 dlua_open_tls(lua_State *L)
 {
 	(void)L;
+}
+
+struct tls_local **
+dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
+{
+	(void)cidx;
+	(void)kidx;
+	luaL_error(L, "%s: TLS is not built in (built with TLS=no); give no "
+	    "certificate to serve cleartext HTTP", fn);
+	return NULL;
 }
 
 #endif /* DNSDIST_NO_TLS */
