@@ -639,7 +639,8 @@ load_config(struct cmdline *cl, int argc, char *argv[])
 	if (cl->check) {
 		/* What dnsdist says of its own check, and nothing else. */
 		for (i = 0; i < (int)settings.st_nlocals; i++)
-			if (settings.st_locals[i].lc_doh != NULL)
+			if (settings.st_locals[i].lc_doh != NULL &&
+			    settings.st_locals[i].lc_tls == NULL)
 				printf("No certificate provided for DoH "
 				    "endpoint %s, running in DNS over HTTP "
 				    "mode instead of DNS over HTTPS\n",
