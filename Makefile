@@ -160,8 +160,9 @@ FUZZ_FLAGS ?=	-g -O1 -fno-omit-frame-pointer \
 FUZZ_SECONDS ?=	60
 
 regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*.h)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(WARNINGS) $(CPPFLAGS) -o $@ $< \
-	    $(FUZZ_LIB_SRCS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(OS_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=c11 $(WARNINGS) $(CPPFLAGS) $(PB_CFLAGS) \
+	    -o $@ $< $(FUZZ_LIB_SRCS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) \
+	    $(PB_LIBS) $(OS_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 	@sh regress/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

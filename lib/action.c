@@ -238,18 +238,26 @@ dnsq_note_edns(struct dnsq *dq, struct dnsopt *o)
  * The query turned into a response as dnsdist turns it, header edits
  * only: QR and the RCODE set, RD and CD as received, the records kept but
  * for the OPT record, which dnsq_finish_answer() makes anew.  Where the
- * OPT record is not the last one, the records go as in
- * dnsq_to_response().
+ * OPT record is not the last one, or the records do not parse, they go
+ * as in dnsq_to_response().
  */
 void
 dnsq_turn_response(struct dnsq *dq, int rcode)
 {
 	struct dnsopt	o;
 	uint16_t	ar;
+	long		end;
 
+	/* Trailing data is the client's, not part of an answer. */
+	end = dnspacket_walk(dq->dq_pkt, dq->dq_len, dq->dq_q->q_end, NULL,
+	    NULL);
+	if (end > 0)
+		dq->dq_len = end;
 	if (!dnsq_note_edns(dq, &o)) {
-		/* nothing to take out */
-	} else if (o.o_rdoff + o.o_rdlen == dq->dq_len &&
+		if (end == -1)
+			dq->dq_len = dnspacket_make_response(dq->dq_pkt,
+			    dq->dq_q, rcode, DQ_RD(dq));
+	} else if (end > 0 && o.o_rdoff + o.o_rdlen == dq->dq_len &&
 	    (ar = dnspacket_arcount(dq->dq_pkt)) > 0) {
 		dq->dq_len = o.o_off;
 		dnspacket_set_counts(dq->dq_pkt, dnspacket_qdcount(dq->dq_pkt),
