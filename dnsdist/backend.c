@@ -776,9 +776,12 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	/*
 	 * Nor more than it can take: TC set, it asks again over TCP.  As in
-	 * dnsdist, the rules and the cache see what the client gets.
+	 * dnsdist, the rules and the cache see what the client gets.  But
+	 * the backend saw the client's own OPT record and sized its answer
+	 * for it: dnsdist passes such an answer as it came, so we do up to
+	 * the 4096 bytes that dnsdist takes from a backend.
 	 */
-	if (len > sl->sl_udpmax)
+	if (len > sl->sl_udpmax && (sl->sl_optadded || len > UDP_PASSMAX))
 		len = dnspacket_truncate(pkt, len, &q, rule_add_edns);
 	li = &listeners[sl->sl_listener];
 	if (pipeline_response_needed(sl->sl_cache, sl->sl_ttlcap)) {

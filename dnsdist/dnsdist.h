@@ -31,6 +31,7 @@
 #define UDP_BATCH	32		/* datagrams per recvmmsg/sendmmsg */
 #define UDP_QUERYMAX	4096		/* largest query accepted over UDP */
 #define UDP_RESPMAX	65535
+#define UDP_PASSMAX	4096		/* backend answers passed whatever the client's size */
 
 /* log.c */
 void	log_init(bool to_syslog, bool verbose);

@@ -8,8 +8,8 @@
  * and closes the connection, "cutfirst" does so for every other query;
  * "oneshot" answers the first query of a connection and closes it, as
  * some servers and PowerDNS dnsdist's test responder do.
- * Over UDP, "big" pads each A answer with TXT records to RSP_BIGSIZE
- * bytes, far more than any client without EDNS may take.
+ * Over UDP, "big" pads each A answer with TXT records to -s bytes
+ * (RSP_BIGSIZE by default), far more than any client without EDNS may take.
  * "bigtxt" answers TXT queries over TCP with TXT records filling -s bytes
  * (over UDP, truncated).  "bare" answers a name whose first label starts
  * with an RCODE's name ("formerr", "notimp", "noerror", ...) with a header
@@ -195,7 +195,7 @@ static int		nlisteners;
 static enum rsp_mode	cfg_mode = MODE_NORMAL;
 static uint8_t		cfg_addr[4] = { 192, 0, 2, 1 };
 static uint64_t		cfg_delay_ns = 100 * 1000000ULL;
-static size_t		cfg_bigsize = 60000;
+static size_t		cfg_bigsize = RSP_BIGSIZE;
 static int		cfg_tcp;
 static int		cfg_noudp;
 static atomic_uint	cutcount;
@@ -511,7 +511,7 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 				memset(txt + 1, 'x', 255);
 			}
 			while (mode == MODE_BIG && cap > RSP_ANSMAX &&
-			    off + RSP_BIGRR <= RSP_BIGSIZE &&
+			    off + RSP_BIGRR <= cfg_bigsize &&
 			    off + RSP_BIGRR + 11 <= cap) {
 				off += rr_put(out + off, DNS_T_TXT, DNS_C_IN,
 				    60, txt, 256);
