@@ -494,7 +494,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	if ((pc = frontend_first_cache(config_now())) != NULL &&
 	    (keyed = pcache_key(pc, pkt, len, &q, false, &key))) {
 		n = pcache_get(pc, key, &q, false, pkt, room,
-		    (time_t)(loop_now / 1000000000ULL), false, 0, NULL);
+		    (time_t)(loop_now / 1000000000ULL), PCACHE_PEEK, 0, NULL);
 		if (n > 0) {
 			stats_inc(STAT_CACHE_HITS);
 			stats_rcode(dnspacket_rcode(pkt));

@@ -85,9 +85,10 @@ pipeline_count_verdict(const struct dnsq *dq, int verdict)
 }
 
 /*
- * The answer to dq from its pool's cache, stale or not: true when dq now
- * holds it, with *verdict VERDICT_CACHED, or VERDICT_DROP when the
- * cache-hit response rules dropped it.
+ * The answer to dq from its pool's cache, an expired one too when stale
+ * (no server to ask, as dnsdist looks once the server is chosen): true
+ * when dq now holds it, with *verdict VERDICT_CACHED, or VERDICT_DROP
+ * when the cache-hit response rules dropped it.
  */
 static bool
 cache_hit(struct dnsq *dq, bool stale, int *verdict)
@@ -95,23 +96,26 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 	time_t	now = (time_t)(dq->dq_now / 1000000000ULL);
 	size_t	n;
 
-	/* The UDP path's first look missed, and nothing changed since. */
-	if (!stale && dq->dq_missed != NULL &&
-	    dq->dq_missed == dq->dq_cache) {
-		stats_inc(STAT_CACHE_MISSES);
-		return false;
-	}
-	if (!stale && !pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
+	if (dq->dq_missed != NULL && dq->dq_missed == dq->dq_cache) {
+		/*
+		 * The UDP path's first look (a peek) missed, and nothing
+		 * changed since; the key is made.
+		 */
+		if (!stale) {
+			pcache_miss(dq->dq_cache);
+			stats_inc(STAT_CACHE_MISSES);
+			return false;
+		}
+	} else if (!pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
 	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
 		dq->dq_cache = NULL;	/* not cacheable */
 		return false;
 	}
 	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
-	    dq->dq_pkt, dq->dq_size, now, stale, dq->dq_cf->cf_staleentriesttl,
-	    NULL);
+	    dq->dq_pkt, dq->dq_size, now, stale ? PCACHE_STALE : PCACHE_FRESH,
+	    dq->dq_cf->cf_staleentriesttl, NULL);
 	if (n == 0) {
-		if (!stale)
-			stats_inc(STAT_CACHE_MISSES);
+		stats_inc(STAT_CACHE_MISSES);
 		return false;
 	}
 	dq->dq_len = n;
@@ -241,12 +245,12 @@ pipeline_query(struct dnsq *dq, int *verdict)
 			dq->dq_missed = NULL;
 			client_subnet(dq);
 		}
+		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
 		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
 			dq->dq_cache = pl->pl_cache;
-			if (cache_hit(dq, false, verdict))
+			if (cache_hit(dq, ds == NULL, verdict))
 				return NULL;
 		}
-		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
 	}
 	if (ds != NULL) {
 		if (ds->ds_useecs && !dq->dq_ecsadded) {
@@ -257,9 +261,6 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		}
 		return ds;
 	}
-	/* Nobody to ask: an expired answer beats none. */
-	if (dq->dq_cache != NULL && cache_hit(dq, true, verdict))
-		return NULL;
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (cf->cf_servfailwhennoserver) {

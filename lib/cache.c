@@ -463,7 +463,7 @@ entry_is(const struct pcache_entry *ce, const struct dnsquestion *q, bool tcp)
 
 size_t
 pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
-    bool tcp, uint8_t *pkt, size_t size, time_t now, bool stale,
+    bool tcp, uint8_t *pkt, size_t size, time_t now, int how,
     uint32_t staleage, bool *wasstale)
 {
 	struct pcache_shard	*sh;
@@ -482,7 +482,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	locked = !qsbr_reading();
 	if (locked && pthread_rwlock_tryrdlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredlookups);
-		if (!stale)
+		if (how != PCACHE_PEEK)
 			count_lookup(pc, false);
 		return 0;
 	}
@@ -508,7 +508,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	}
 	if (now >= ce->ce_expire) {
 		/* Expired for less than staleage seconds; 0 means never. */
-		if (!stale || (!pc->pc_cfg.pc_keepstale &&
+		if (how != PCACHE_STALE || (!pc->pc_cfg.pc_keepstale &&
 		    now - ce->ce_expire >= (time_t)staleage)) {
 			ce = NULL;
 			goto out;
@@ -546,9 +546,15 @@ out:
 		*wasstale = old;
 	if (len > 0)
 		count_lookup(pc, true);
-	else if (!stale)
+	else if (how != PCACHE_PEEK)
 		count_lookup(pc, false);
 	return len;
+}
+
+void
+pcache_miss(struct pcache *pc)
+{
+	count_lookup(pc, false);
 }
 
 struct ttl_scan {

@@ -81,14 +81,20 @@ bool		 pcache_key(const struct pcache *, const uint8_t *pkt,
  * pkt (size bytes of room), which holds the query q was parsed from: the
  * answer keeps the query's ID and spelling of the name, with its TTLs
  * aged by the time spent in the cache.  Returns the answer's length, or 0
- * on a miss.  With stale, an expired entry is taken too (TTLs become
- * staleTTL) within staleage seconds after its expiry, or at any age with
- * keepStaleData; *wasstale says which it was.
+ * on a miss.  With PCACHE_STALE, an expired entry is taken too (TTLs
+ * become staleTTL) within staleage seconds after its expiry, or at any age
+ * with keepStaleData; *wasstale says which it was.  PCACHE_PEEK looks as
+ * PCACHE_FRESH does but counts no miss: the caller may look again, or
+ * count it with pcache_miss().
  */
+#define PCACHE_FRESH	0
+#define PCACHE_STALE	1
+#define PCACHE_PEEK	2
 size_t		 pcache_get(struct pcache *, uint64_t key,
 		    const struct dnsquestion *q, bool tcp, uint8_t *pkt,
-		    size_t size, time_t now, bool stale, uint32_t staleage,
+		    size_t size, time_t now, int how, uint32_t staleage,
 		    bool *wasstale);
+void		 pcache_miss(struct pcache *);
 
 /*
  * Keep an answer (its question q) under key, if its rcode and TTLs allow;

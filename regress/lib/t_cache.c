@@ -94,7 +94,7 @@ hits(struct pcache *pc, unsigned int from, unsigned int to)
 		len = query(buf, i, (uint16_t)i, &q);
 		ATF_REQUIRE(pcache_key(pc, buf, len, &q, false, &key));
 		n = pcache_get(pc, key, &q, false, buf, sizeof(buf), NOW + 1,
-		    false, 0, NULL);
+		    PCACHE_FRESH, 0, NULL);
 		if (n == 0)
 			continue;
 		/* The query's ID and spelling, the record of this name. */
@@ -243,7 +243,7 @@ looker(void *arg)
 
 		memcpy(buf, l->l_pkt, l->l_len);
 		(void)pcache_get(shared_pc, l->l_key, &l->l_q, false, buf,
-		    sizeof(buf), NOW + 1, false, 0, NULL);
+		    sizeof(buf), NOW + 1, PCACHE_FRESH, 0, NULL);
 	}
 	return NULL;
 }
@@ -313,7 +313,7 @@ lf_reader(void *arg)
 
 		memcpy(buf, l->l_pkt, l->l_len);
 		n = pcache_get(atomic_load(&lf_pc), l->l_key, &l->l_q, false,
-		    buf, sizeof(buf), NOW + 1, false, 0, NULL);
+		    buf, sizeof(buf), NOW + 1, PCACHE_FRESH, 0, NULL);
 		if (n > 0) {
 			found++;
 			if (dnspacket_id(buf) != (uint16_t)(i % LF_NAMES) ||
