@@ -525,9 +525,10 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	 */
 	off = (uint16_t)(DNS_HDRLEN + q->q_namelen);
 	memcpy(pkt + 2, ce->ce_data + 2, DNS_HDRLEN - 2);
-	memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
+	if (ce->ce_len > off)
+		memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
 	age = now > ce->ce_added ? (uint32_t)(now - ce->ce_added) : 0;
-	offs = ce->ce_data + ce->ce_len;
+	offs = ce->ce_data + (ce->ce_len > off ? ce->ce_len : off);
 	if (old || (!pc->pc_cfg.pc_dontage && age > 0))
 		for (i = 0; i < ce->ce_nttl; i++) {
 			memcpy(&off, offs + 2 * i, sizeof(off));
@@ -646,14 +647,23 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	struct pcache_shard	*sh;
 	struct pcache_entry	*_Atomic *bucket, *_Atomic *pp, *ce, *old;
 	uint32_t		 ttl;
+	size_t			 room;
 
-	/* The question must be spelled out, as the hit rewrites it. */
+	/*
+	 * The question must be spelled out, as the hit rewrites it, or the
+	 * answer be a header alone (an error without a question, kept as
+	 * it came as dnsdist keeps it); the entry has the name after its
+	 * header all the same.
+	 */
 	if (len > PCACHE_MAXPACKET || len < DNS_HDRLEN ||
-	    q->q_end != DNS_HDRLEN + q->q_namelen + 4)
+	    (q->q_end != DNS_HDRLEN + q->q_namelen + 4 &&
+	    (q->q_end != DNS_HDRLEN || len != DNS_HDRLEN)))
 		return;
 	if ((ttl = answer_ttl(pc, pkt, len, q, &ts, tempfailttl)) == 0)
 		return;
-	if ((ce = malloc(sizeof(*ce) + len + 2 * ts.n)) == NULL)
+	room = len > DNS_HDRLEN + q->q_namelen ? len :
+	    DNS_HDRLEN + q->q_namelen;
+	if ((ce = malloc(sizeof(*ce) + room + 2 * ts.n)) == NULL)
 		return;
 	ce->ce_key = key;
 	ce->ce_added = now;
@@ -666,7 +676,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	ce->ce_tcp = tcp;
 	memcpy(ce->ce_data, pkt, len);
 	memcpy(ce->ce_data + DNS_HDRLEN, q->q_lname, q->q_namelen);
-	memcpy(ce->ce_data + len, ts.offs, 2 * ts.n);
+	memcpy(ce->ce_data + room, ts.offs, 2 * ts.n);
 
 	sh = shard_of(pc, key);
 	if (pthread_rwlock_trywrlock(&sh->sh_lock) != 0) {
