@@ -240,27 +240,25 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	}
 	if ((pl = config_pool(cf, dq->dq_pool)) != NULL) {
 		dq->dq_poolp = pl;
-		/* A pool's ECS goes in first, so that the cache key has it. */
-		if (pl->pl_ecs) {
+		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
+		/*
+		 * The pool's ECS, or the chosen server's, goes in first, so
+		 * that the cache key has it: answers are kept per subnet.
+		 * With no server up and no ECS from the pool, an answer kept
+		 * with one is not found.
+		 */
+		if (pl->pl_ecs || (ds != NULL && ds->ds_useecs)) {
 			dq->dq_missed = NULL;
 			client_subnet(dq);
 		}
-		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
 		if (pl->pl_cache != NULL && !dq->dq_skipcache) {
 			dq->dq_cache = pl->pl_cache;
 			if (cache_hit(dq, ds == NULL, verdict))
 				return NULL;
 		}
 	}
-	if (ds != NULL) {
-		if (ds->ds_useecs && !dq->dq_ecsadded) {
-			client_subnet(dq);
-			/* The key was made without it: do not keep the answer. */
-			if (dq->dq_ecsadded)
-				dq->dq_cache = NULL;
-		}
+	if (ds != NULL)
 		return ds;
-	}
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (cf->cf_servfailwhennoserver) {
