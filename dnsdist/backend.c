@@ -466,6 +466,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	    fromlen : sizeof(sl->sl_client));
 	sl->sl_dst = *dst;
 	sl->sl_origid = dnspacket_id(pkt);
+	sl->sl_qflags = dq->dq_qflags;
 	sl->sl_listener = listener;
 	sl->sl_delayms = (uint16_t)dq->dq_delayms;
 	sl->sl_udpmax = frontend_udp_limit(dq);
@@ -639,6 +640,7 @@ backend_resend(struct backend_loop *bl)
 		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
 		    slot_client(sl), loop_now, &bm->bm_rnd);
 		dq.dq_delayms = sl->sl_delayms;
+		dq.dq_qflags = sl->sl_qflags;
 		dq.dq_cache = sl->sl_cache;
 		dq.dq_ckey = sl->sl_ckey;
 		dq.dq_ecsadded = sl->sl_ecsadded;
@@ -764,6 +766,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		memcpy(q.q_name, oq.q_name, oq.q_namelen);
 	}
 	dnspacket_set_id(pkt, sl->sl_origid);
+	dnspacket_restore_flags(pkt, sl->sl_qflags);
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	bl->bl_lastanswer = loop_now;
 	bl->bl_silent = false;

@@ -232,6 +232,7 @@ struct slot {
 	int32_t			sl_tempfailttl;	/* -1: the cache's */
 	struct dq_tagset	*sl_tags;	/* for the response rules */
 	uint16_t		sl_qlen;	/* the query's copy, for failover */
+	uint16_t		sl_qflags;	/* as the client sent them */
 	uint64_t		sl_qpos;
 	const char		*sl_pool;	/* its pool's name, for ever */
 	struct slot_pp		*sl_pp;		/* NULL: none of that */

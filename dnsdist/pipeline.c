@@ -119,6 +119,7 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 		return false;
 	}
 	dq->dq_len = n;
+	dnspacket_restore_flags(dq->dq_pkt, dq->dq_qflags);
 	stats_inc(STAT_CACHE_HITS);
 	*verdict = VERDICT_CACHED;
 	dq->dq_response = true;

@@ -561,6 +561,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_len = dq->dq_len + 2;
 	tq->tq_q = *dq->dq_q;
 	tq->tq_origid = dnspacket_id(dq->dq_pkt);
+	tq->tq_qflags = dq->dq_qflags;
 	tq->tq_cache = dq->dq_cache;
 	tq->tq_ckey = dq->dq_ckey;
 	tq->tq_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;

@@ -63,6 +63,7 @@ struct tcp_query {
 	struct dnsquestion	 tq_q;
 	uint16_t		 tq_origid;	/* the client's ID */
 	uint16_t		 tq_bid;	/* ours on the backend connection */
+	uint16_t		 tq_qflags;	/* as the client sent them */
 	const char		*tq_pool;	/* for a retry: a pool's pl_name */
 	int32_t			 tq_stream;	/* DoH: the HTTP/2 stream */
 	bool			 tq_replied;	/* an answer went to the client */

@@ -276,6 +276,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	tq = bconn_take(bc, slot);
 	bc->bc_answered = true;
 	dnspacket_set_id(pkt, tq->tq_origid);
+	dnspacket_restore_flags(pkt, tq->tq_qflags);
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded || tq->tq_optadded)
 		edns_strip_ecs(pkt, &len, &q, tq->tq_optadded);

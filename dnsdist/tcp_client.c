@@ -443,6 +443,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_client = tc;
 	tq->tq_stream = stream;
 	tq->tq_origid = dnspacket_id(pkt);
+	tq->tq_qflags = dq.dq_qflags;
 	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
 	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
 	tq->tq_ckey = dq.dq_ckey;

@@ -471,7 +471,7 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	struct pcache_entry	*ce;
 	const uint8_t		*offs;
 	uint32_t		 age, ttl;
-	uint16_t		 off;
+	uint16_t		 off, flags;
 	size_t			 i, mask, len = 0;
 	bool			 old = false, locked;
 
@@ -524,7 +524,9 @@ pcache_get(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	 * is never compressed, and the entry's name has the same length.
 	 */
 	off = (uint16_t)(DNS_HDRLEN + q->q_namelen);
+	flags = dnspacket_get16(pkt + 2);
 	memcpy(pkt + 2, ce->ce_data + 2, DNS_HDRLEN - 2);
+	dnspacket_restore_flags(pkt, flags);
 	if (ce->ce_len > off)
 		memcpy(pkt + off, ce->ce_data + off, ce->ce_len - off);
 	age = now > ce->ce_added ? (uint32_t)(now - ce->ce_added) : 0;

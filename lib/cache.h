@@ -79,8 +79,8 @@ bool		 pcache_key(const struct pcache *, const uint8_t *pkt,
 /*
  * Look the key up for question q and write the answer over the query in
  * pkt (size bytes of room), which holds the query q was parsed from: the
- * answer keeps the query's ID and spelling of the name, with its TTLs
- * aged by the time spent in the cache.  Returns the answer's length, or 0
+ * answer keeps the query's ID, RD and CD bits and spelling of the name,
+ * with its TTLs aged by the time spent in the cache.  Returns the answer's length, or 0
  * on a miss.  With PCACHE_STALE, an expired entry is taken too (TTLs
  * become staleTTL) within staleage seconds after its expiry, or at any age
  * with keepStaleData; *wasstale says which it was.  PCACHE_PEEK looks as

@@ -64,6 +64,13 @@ dnspacket_set_cd(uint8_t *pkt, bool on)
 	dnspacket_setbit(&pkt[3], DNS_F3_CD, on);
 }
 
+void
+dnspacket_restore_flags(uint8_t *pkt, uint16_t flags)
+{
+	dnspacket_setbit(&pkt[2], DNS_F2_RD, (flags >> 8) & DNS_F2_RD);
+	dnspacket_setbit(&pkt[3], DNS_F3_CD, flags & DNS_F3_CD);
+}
+
 /* Only the 4 header bits; extended rcodes live in the OPT record. */
 void
 dnspacket_set_rcode(uint8_t *pkt, int rcode)

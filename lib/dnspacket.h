@@ -184,6 +184,12 @@ void	dnspacket_set_ra(uint8_t *pkt, bool on);
 void	dnspacket_set_ad(uint8_t *pkt, bool on);
 void	dnspacket_set_cd(uint8_t *pkt, bool on);
 void	dnspacket_set_rcode(uint8_t *pkt, int rcode);
+/*
+ * RD and CD as in flags, a query's header flags (bytes 2 and 3) as its
+ * client sent them: an answer goes back with them, whatever a rule or
+ * the backend made of them (dnsdist's restoreFlags).
+ */
+void	dnspacket_restore_flags(uint8_t *pkt, uint16_t flags);
 void	dnspacket_set_counts(uint8_t *pkt, uint16_t qd, uint16_t an,
 	    uint16_t ns, uint16_t ar);
 

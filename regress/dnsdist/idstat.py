@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Figures on the query IDs and source ports a backend saw, from the
-# responder's -L log (lines "ID PORT LABEL"), for the end-to-end tests.
+# responder's -L log (lines "ID PORT LABEL RD"), for the end-to-end tests.
 #
 #   idstat.py LOG LABEL
 #	Takes the queries whose name starts with LABEL, in the order they
@@ -29,7 +29,7 @@ def main():
     with open(sys.argv[1]) as f:
         for line in f:
             w = line.split()
-            if len(w) == 3 and w[2].lower() == sys.argv[2].lower():
+            if len(w) >= 3 and w[2].lower() == sys.argv[2].lower():
                 ids.append(int(w[0]))
                 ports.append(int(w[1]))
     n = len(ids)

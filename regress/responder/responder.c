@@ -19,9 +19,9 @@
  * "edns" answers TXT queries with what the query's OPT record said:
  * "PAYLOAD DO OPTIONS" (the options' bytes in hex, at most 100), or
  * "none".
- * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL",
- * its ID and source port in decimal and the first label of its name, so
- * that tests see what the daemon sends.
+ * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL
+ * RD", its ID and source port in decimal, the first label of its name and
+ * its RD bit, so that tests see what the daemon sends.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -662,7 +662,7 @@ batch_log(const struct batch *b, int n)
 			putc_unlocked(q[DNS_HDRLEN + 1 + j] > ' ' &&
 			    q[DNS_HDRLEN + 1 + j] < 0x7f ?
 			    q[DNS_HDRLEN + 1 + j] : '?', cfg_log);
-		putc_unlocked('\n', cfg_log);
+		fprintf(cfg_log, " %d\n", q[2] & 1);
 	}
 	fflush(cfg_log);
 	funlockfile(cfg_log);
