@@ -472,6 +472,8 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_udpmax = frontend_udp_limit(dq);
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
+	sl->sl_ckey0 = dq->dq_ckey0;
+	sl->sl_zeroscope = dq->dq_zeroscope;
 	/* As dnsdist: ECS goes back to a client that sent its own. */
 	sl->sl_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
 	sl->sl_optadded = dq->dq_optadded;
@@ -643,6 +645,8 @@ backend_resend(struct backend_loop *bl)
 		dq.dq_qflags = sl->sl_qflags;
 		dq.dq_cache = sl->sl_cache;
 		dq.dq_ckey = sl->sl_ckey;
+		dq.dq_ckey0 = sl->sl_ckey0;
+		dq.dq_zeroscope = sl->sl_zeroscope;
 		dq.dq_ecsadded = sl->sl_ecsadded;
 		dq.dq_optadded = sl->sl_optadded;
 		dq.dq_ttlcap = sl->sl_ttlcap;
@@ -742,7 +746,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	const uint8_t		*qpkt;
 	long			 i;
 	uint32_t		 idx;
-	uint64_t		 usec;
+	uint64_t		 usec, ckey;
 
 	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
@@ -770,6 +774,9 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	bl->bl_lastanswer = loop_now;
 	bl->bl_silent = false;
+	/* An answer for every subnet goes under the key without ours. */
+	ckey = sl->sl_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
+	    sl->sl_ckey0 : sl->sl_ckey;
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (sl->sl_ecsadded || sl->sl_optadded)
 		edns_strip_ecs(pkt, &len, &q, sl->sl_optadded);
@@ -795,7 +802,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
-		if (!pipeline_response(&dq, sl->sl_cache, sl->sl_ckey)) {
+		if (!pipeline_response(&dq, sl->sl_cache, ckey)) {
 			slot_put(bl, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);

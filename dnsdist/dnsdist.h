@@ -225,6 +225,8 @@ struct slot {
 	uint16_t		sl_udpmax;	/* the client's payload size */
 	struct pcache		*sl_cache;	/* where the answer goes */
 	uint64_t		sl_ckey;
+	uint64_t		sl_ckey0;	/* scope 0 answers, with... */
+	bool			sl_zeroscope;	/* ... this */
 	bool			sl_ecsadded;	/* take ECS out of the answer */
 	bool			sl_optadded;	/* ... or the OPT record */
 	uint8_t			sl_tries;	/* sends before this one */

@@ -85,6 +85,27 @@ pipeline_count_verdict(const struct dnsq *dq, int verdict)
 }
 
 /*
+ * The cache's answer (n bytes) is in dq, with the RD and CD bits of the
+ * query as the rules left them (as dnsdist's cache gives them): on to the
+ * cache-hit rules.
+ */
+static bool
+cache_answer(struct dnsq *dq, size_t n, int *verdict)
+{
+	dq->dq_len = n;
+	stats_inc(STAT_CACHE_HITS);
+	*verdict = VERDICT_CACHED;
+	dq->dq_response = true;
+	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
+	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
+		*verdict = VERDICT_DROP;
+		return true;
+	}
+	stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	return true;
+}
+
+/*
  * The answer to dq from its pool's cache, an expired one too when stale
  * (no server to ask, as dnsdist looks once the server is chosen): true
  * when dq now holds it, with *verdict VERDICT_CACHED, or VERDICT_DROP
@@ -118,18 +139,33 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 		stats_inc(STAT_CACHE_MISSES);
 		return false;
 	}
-	dq->dq_len = n;
-	dnspacket_restore_flags(dq->dq_pkt, dq->dq_qflags);
-	stats_inc(STAT_CACHE_HITS);
-	*verdict = VERDICT_CACHED;
-	dq->dq_response = true;
-	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
-	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
-		*verdict = VERDICT_DROP;
-		return true;
+	return cache_answer(dq, n, verdict);
+}
+
+/*
+ * dnsdist's zero scope, before the subnet of the pool or server goes into
+ * a query that has none of its own: an answer that a backend said was for
+ * every subnet (scope 0) is kept under the key without it.  True when dq
+ * now holds one, as cache_hit(); else the query carries that key along.
+ */
+static bool
+zero_scope(struct dnsq *dq, struct pcache *pc, int *verdict)
+{
+	size_t	n;
+
+	if (dq->dq_ecsadded || edns_ecs_scope(dq->dq_pkt, dq->dq_len,
+	    dq->dq_q) != -1 || !pcache_key(pc, dq->dq_pkt, dq->dq_len,
+	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey0))
+		return false;
+	n = pcache_get(pc, dq->dq_ckey0, dq->dq_q, dq->dq_tcp, dq->dq_pkt,
+	    dq->dq_size, (time_t)(dq->dq_now / 1000000000ULL), PCACHE_PEEK, 0,
+	    NULL);
+	if (n == 0) {
+		dq->dq_zeroscope = true;
+		return false;
 	}
-	stats_rcode(dnspacket_rcode(dq->dq_pkt));
-	return true;
+	dq->dq_cache = pc;
+	return cache_answer(dq, n, verdict);
 }
 
 /* What a dynamic block makes of dq: VERDICT_NONE to go on. */
@@ -250,6 +286,11 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		 */
 		if (pl->pl_ecs || (ds != NULL && ds->ds_useecs)) {
 			dq->dq_missed = NULL;
+			if (pl->pl_cache != NULL && !dq->dq_skipcache &&
+			    (ds == NULL || !ds->ds_disablezeroscope) &&
+			    pcache_config(pl->pl_cache)->pc_parseecs &&
+			    zero_scope(dq, pl->pl_cache, verdict))
+				return NULL;
 			client_subnet(dq);
 		}
 		if (pl->pl_cache != NULL && !dq->dq_skipcache) {

@@ -564,6 +564,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_qflags = dq->dq_qflags;
 	tq->tq_cache = dq->dq_cache;
 	tq->tq_ckey = dq->dq_ckey;
+	tq->tq_ckey0 = dq->dq_ckey0;
+	tq->tq_zeroscope = dq->dq_zeroscope;
 	tq->tq_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
 	tq->tq_optadded = dq->dq_optadded;
 	tq->tq_ttlcap = dq->dq_ttlcap;

@@ -69,6 +69,8 @@ struct tcp_query {
 	bool			 tq_replied;	/* an answer went to the client */
 	struct pcache		*tq_cache;	/* where the answer goes */
 	uint64_t		 tq_ckey;
+	uint64_t		 tq_ckey0;	/* scope 0 answers, with... */
+	bool			 tq_zeroscope;	/* ... this */
 	struct dq_tagset	*tq_tags;	/* for the response rules */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
 	bool			 tq_optadded;	/* ... or the OPT record */

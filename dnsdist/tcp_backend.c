@@ -227,7 +227,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	struct dnsq		 dq;
 	struct timespec		 now;
 	uint16_t		 slot;
-	uint64_t		 usec;
+	uint64_t		 usec, ckey;
 	bool			 keep = true;
 
 	slot = len >= DNS_HDRLEN ? dnspacket_id(pkt) & 0xff : 0;
@@ -277,13 +277,16 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	bc->bc_answered = true;
 	dnspacket_set_id(pkt, tq->tq_origid);
 	dnspacket_restore_flags(pkt, tq->tq_qflags);
+	/* An answer for every subnet goes under the key without ours. */
+	ckey = tq->tq_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
+	    tq->tq_ckey0 : tq->tq_ckey;
 	/* The client gets no ECS it did not send, nor an OPT record. */
 	if (tq->tq_ecsadded || tq->tq_optadded)
 		edns_strip_ecs(pkt, &len, &q, tq->tq_optadded);
 	if (tc == NULL && !tq->tq_udp) {
 		/* Its client is gone: the cache may still use the answer. */
 		if (tq->tq_cache != NULL)
-			pcache_put(tq->tq_cache, tq->tq_ckey, &q, true, pkt,
+			pcache_put(tq->tq_cache, ckey, &q, true, pkt,
 			    len, (time_t)(tw->tw_now / 1000000000ULL),
 			    tq->tq_tempfailttl);
 	} else if (pipeline_response_needed(tq->tq_cache, tq->tq_ttlcap)) {
@@ -297,7 +300,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
-		keep = pipeline_response(&dq, tq->tq_cache, tq->tq_ckey);
+		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		len = dq.dq_len;
 	}
 	record_response(bc->bc_ds, pkt, len, usec);

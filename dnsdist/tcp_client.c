@@ -447,6 +447,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
 	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
 	tq->tq_ckey = dq.dq_ckey;
+	tq->tq_ckey0 = dq.dq_ckey0;
+	tq->tq_zeroscope = dq.dq_zeroscope;
 	tq->tq_ecsadded = dq.dq_ecsadded && !dq.dq_ecsclient;
 	tq->tq_optadded = dq.dq_optadded;
 	tq->tq_ttlcap = dq.dq_ttlcap;

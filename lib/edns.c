@@ -152,6 +152,19 @@ edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
 }
 
 int
+edns_ecs_scope(const uint8_t *pkt, size_t len, const struct dnsquestion *q)
+{
+	struct dnsopt	o;
+	size_t		off, n;
+
+	/* Family (2 bytes), source and scope prefix lengths. */
+	if (dnspacket_find_opt(pkt, len, q->q_end, &o) != 1 ||
+	    find_option(pkt, &o, EDNS_OPT_ECS, &off, &n) != 1 || n < 4 + 4)
+		return -1;
+	return pkt[off + 4 + 3];
+}
+
+int
 edns_strip_ecs(uint8_t *pkt, size_t *len, const struct dnsquestion *q,
     bool wholeopt)
 {

@@ -64,6 +64,12 @@ int	edns_add_ecs(uint8_t *pkt, size_t *len, size_t size,
  */
 int	edns_strip_ecs(uint8_t *pkt, size_t *len, const struct dnsquestion *q,
 	    bool wholeopt);
+/*
+ * The scope prefix length of the client subnet option in the message's
+ * OPT record (0 to 255), or -1 when it has none or does not parse.
+ */
+int	edns_ecs_scope(const uint8_t *pkt, size_t len,
+	    const struct dnsquestion *q);
 /* The client's address as an ECS source: v4bits or v6bits of it. */
 void	edns_ecs_source(const struct sockaddr *, int v4bits, int v6bits,
 	    struct netmask *);

@@ -60,6 +60,12 @@ struct dnsq {
 	uint8_t			 dq_tries;	/* sends before this one */
 	struct pcache		*dq_cache;	/* the pool's, once looked up */
 	uint64_t		 dq_ckey;
+	/*
+	 * dq_zeroscope: the key without the ECS we put in, where an answer
+	 * valid for every subnet (scope 0) is kept (dnsdist's zero scope).
+	 */
+	uint64_t		 dq_ckey0;
+	bool			 dq_zeroscope;
 	struct pcache		*dq_missed;	/* asked already: dq_ckey missed */
 	/* The query's EDNS, kept when it becomes an answer built here. */
 	bool			 dq_built;	/* dq_pkt is a self-built answer */

@@ -564,13 +564,19 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 		put16(out + off + 2, DNS_EDNS_SIZE);
 		memset(out + off + 4, 0, 6);	/* ext rcode, flags, rdlen */
 		off += 10;
-		/* ecs: the option comes back, its scope = its source. */
+		/*
+		 * ecs: the option comes back, its scope = its source, or 0
+		 * (an answer for every subnet) for a name whose first label
+		 * is "scope0".
+		 */
 		if (mode == MODE_ECS && q.q_ecs != 0 && q.q_ecslen >= 4) {
 			put16(out + off - 2, (uint16_t)(4 + q.q_ecslen));
 			put16(out + off, DNS_OPT_ECS);
 			put16(out + off + 2, q.q_ecslen);
 			memcpy(out + off + 4, buf + q.q_ecs, q.q_ecslen);
-			out[off + 4 + 3] = out[off + 4 + 2];
+			out[off + 4 + 3] = buf[DNS_HDRLEN] == 6 &&
+			    strncasecmp((const char *)buf + DNS_HDRLEN + 1,
+			    "scope0", 6) == 0 ? 0 : out[off + 4 + 2];
 			off += 4 + (size_t)q.q_ecslen;
 		}
 	}
