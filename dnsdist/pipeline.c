@@ -180,14 +180,15 @@ blocked(struct dnsq *dq)
 	case DYN_DROP:
 		v = VERDICT_DROP;
 		break;
+	/* As dnsdist: header edits, the query's records stay. */
 	case DYN_NXDOMAIN:
-		dnsq_answer_rcode(dq, DNS_RCODE_NXDOMAIN);
+		dnsq_turn_response(dq, DNS_RCODE_NXDOMAIN);
 		break;
 	case DYN_REFUSED:
-		dnsq_answer_rcode(dq, DNS_RCODE_REFUSED);
+		dnsq_turn_response(dq, DNS_RCODE_REFUSED);
 		break;
 	case DYN_SERVFAIL:
-		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		dnsq_turn_response(dq, DNS_RCODE_SERVFAIL);
 		break;
 	case DYN_TRUNCATE:
 		/* Over TCP the client has done what was asked. */
