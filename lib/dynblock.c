@@ -292,13 +292,14 @@ dynblock_check(const struct sockaddr *client, const uint8_t *qname,
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) == 0)
 		return DYN_NONE;
 	pthread_rwlock_rdlock(&db_lock);
-	if ((db = lookup(client, qname, qnamelen, now)) != NULL) {
-		atomic_fetch_add_explicit(&db->db_blocks, 1,
-		    memory_order_relaxed);
-		if (!db->db_warning)
-			action = db->db_action == DYN_DEFAULT ?
-			    atomic_load(&dynblock_default_action) :
-			    db->db_action;
+	if ((db = lookup(client, qname, qnamelen, now)) != NULL &&
+	    !db->db_warning) {
+		action = db->db_action == DYN_DEFAULT ?
+		    atomic_load(&dynblock_default_action) : db->db_action;
+		/* As dnsdist: a warning, or NoOp, blocks nothing. */
+		if (action != DYN_NOOP)
+			atomic_fetch_add_explicit(&db->db_blocks, 1,
+			    memory_order_relaxed);
 	}
 	pthread_rwlock_unlock(&db_lock);
 	return action;

@@ -106,7 +106,17 @@ void
 dlua_netmask_group(lua_State *L, int idx, struct netmask_group *ng,
     const char *fn)
 {
-	dlua_each_string(L, idx, nmg_add, ng, fn, "netmask");
+	const struct netmask_group *src;
+	size_t	i;
+
+	/* A NetmaskGroup object too, as dnsdist takes one. */
+	if ((src = luaL_testudata(L, idx, DLUA_NMG_MT)) == NULL) {
+		dlua_each_string(L, idx, nmg_add, ng, fn, "netmask");
+		return;
+	}
+	for (i = 0; i < src->ng_count; i++)
+		if (netmask_group_add(ng, &src->ng_masks[i]) == -1)
+			luaL_error(L, "%s: out of memory", fn);
 }
 
 void
