@@ -497,6 +497,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	dnspacket_set_id(pkt, id);
 	atomic_fetch_add_explicit(&ds->ds_outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ds->ds_queries, 1, memory_order_relaxed);
+	(void)server_qps_take(ds, loop_now);
 
 	/* The source port: the sockets in turn, or one at random. */
 	if (bl->bl_nsocks == 1)

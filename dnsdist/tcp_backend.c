@@ -155,6 +155,7 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	atomic_fetch_add(&ds->ds_outstanding, 1);
 	atomic_fetch_add(&ds->ds_queries, 1);
 	atomic_fetch_add(&ds->ds_tcpqueries, 1);
+	(void)server_qps_take(ds, tw->tw_now);
 	return true;
 }
 

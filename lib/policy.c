@@ -313,10 +313,13 @@ policy_firstavailable(struct pool *pl, uint64_t now)
 	struct server	*ds;
 	size_t		 i;
 
-	/* pl_servers is sorted by order. */
+	/*
+	 * pl_servers is sorted by order.  As dnsdist, a token is only looked
+	 * at here, and taken when a query goes: a cache hit takes none.
+	 */
 	for (i = 0; i < pl->pl_count; i++) {
 		ds = pl->pl_servers[i];
-		if (server_is_up(ds) && server_qps_take(ds, now))
+		if (server_is_up(ds) && server_qps_check(ds, now))
 			return ds;
 	}
 	return policy_leastoutstanding(pl);
