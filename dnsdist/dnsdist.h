@@ -27,6 +27,7 @@
 #include "sbuf.h"
 #include "server.h"
 #include "settings.h"
+#include "stats.h"
 
 #define UDP_BATCH	32		/* datagrams per recvmmsg/sendmmsg */
 #define UDP_QUERYMAX	4096		/* largest query accepted over UDP */
@@ -391,7 +392,8 @@ int	reload_now(struct sbuf *out);
 void	reload_request(void);
 /* After Lua ran, without the configuration lock: do what was asked. */
 int	reload_pending(struct sbuf *out);
+/* An answer from a backend, to a client of that protocol. */
 void	record_response(struct server *, const uint8_t *, size_t,
-	    uint64_t usec);
+	    uint64_t usec, enum stats_proto, bool tcp);
 
 #endif /* DNSDIST_H */

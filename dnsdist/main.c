@@ -59,7 +59,7 @@ usage(void)
 
 void
 record_response(struct server *ds, const uint8_t *pkt, size_t len,
-    uint64_t usec)
+    uint64_t usec, enum stats_proto proto, bool tcp)
 {
 	double	lat;
 	int	rcode;
@@ -70,11 +70,17 @@ record_response(struct server *ds, const uint8_t *pkt, size_t len,
 	stats_rcode(rcode);
 	if (rcode == DNS_RCODE_SERVFAIL)
 		stats_inc(STAT_SERVFAIL_RESPONSES);
-	stats_latency(usec);
+	stats_latency(proto, usec);
 	atomic_fetch_add_explicit(&ds->ds_responses, 1, memory_order_relaxed);
 	lat = atomic_load_explicit(&ds->ds_latency, memory_order_relaxed);
 	atomic_store_explicit(&ds->ds_latency,
 	    lat * 127.0 / 128.0 + (double)usec / 128.0, memory_order_relaxed);
+	if (tcp) {
+		lat = atomic_load_explicit(&ds->ds_tcplatency,
+		    memory_order_relaxed);
+		atomic_store_explicit(&ds->ds_tcplatency, lat * 127.0 / 128.0 +
+		    (double)usec / 128.0, memory_order_relaxed);
+	}
 }
 
 int
@@ -325,6 +331,9 @@ sandbox(bool tty)
 	if (compat_unveil("/dev/fd", "r") == -1)
 		log_warn("unveil /dev/fd");
 	action_log_paths(unveil_log);
+	if (settings.st_apiconfdir != NULL &&
+	    compat_unveil(settings.st_apiconfdir, "rwc") == -1)
+		log_warn("unveil %s", settings.st_apiconfdir);
 	if (tty && (home = getenv("HOME")) != NULL) {
 		snprintf(hist, sizeof(hist), "%s/.dnsdist_history", home);
 		unveil_log(hist);

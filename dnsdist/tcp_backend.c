@@ -216,6 +216,19 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	}
 }
 
+/* The protocol of a query's client, for the latency averages. */
+static enum stats_proto
+tq_proto(const struct tcp_query *tq)
+{
+	const struct local	*lc;
+
+	if (tq->tq_udp || tq->tq_client == NULL)
+		return tq->tq_udp ? STATS_UDP : STATS_TCP;
+	lc = tq->tq_client->tc_li->li_local;
+	return lc->lc_doh != NULL ? STATS_DOH : lc->lc_tls != NULL ?
+	    STATS_DOT : STATS_TCP;
+}
+
 /* A message from the server: which query it answers, then pass it on. */
 static void
 bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
@@ -267,7 +280,8 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			pipeline_ring_response(tc != NULL ? client_addr(tc) :
 			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 			    bc->bc_ds, &now);
-			record_response(bc->bc_ds, pkt, len, usec);
+			record_response(bc->bc_ds, pkt, len, usec,
+			    tq_proto(tq), true);
 		}
 		if (xfr_message(tq, pkt, len))
 			goto xfrend;
@@ -299,7 +313,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		keep = pipeline_response(&dq, tq->tq_cache, tq->tq_ckey);
 		len = dq.dq_len;
 	}
-	record_response(bc->bc_ds, pkt, len, usec);
+	record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq), true);
 	if (keep && (tc != NULL || tq->tq_udp)) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		pipeline_ring_response(tc != NULL ? client_addr(tc) :

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "doh.h"
 #include "dynblock.h"
+#include "inflight.h"
 #include "metrics.h"
 #include "netmask.h"
 #include "policy.h"
@@ -131,6 +132,8 @@ snap_servers(struct metrics *mx)
 		ms->ms_qpslimit = ds->ds_qpslimit;
 		ms->ms_latency = atomic_load_explicit(&ds->ds_latency,
 		    memory_order_relaxed);
+		ms->ms_tcplatency = atomic_load_explicit(&ds->ds_tcplatency,
+		    memory_order_relaxed);
 		ms->ms_droprate = atomic_load_explicit(&ds->ds_droprate,
 		    memory_order_relaxed);
 		ms->ms_order = ds->ds_order;
@@ -196,6 +199,7 @@ snap_pools(struct metrics *mx)
 			mp->mp_cache[6] = st.lookupcollisions;
 			mp->mp_cache[7] = st.insertcollisions;
 			mp->mp_cache[8] = st.ttltooshorts;
+			mp->mp_cleanups = st.cleanups;
 		}
 	}
 }
@@ -244,10 +248,11 @@ static void
 snap_settings(struct metrics *mx)
 {
 	char		buf[NETMASK_MAXTEXT];
-	struct sbuf	sb;
-	size_t		i;
+	struct sbuf	sb, local;
+	size_t		i, j;
 
 	sbuf_init(&sb);
+	sbuf_init(&local);
 	if (settings.st_acl.ng_count > 0 && (mx->mx_aclv = calloc(
 	    settings.st_acl.ng_count, sizeof(char *))) == NULL)
 		mx->mx_failed = true;
@@ -261,22 +266,54 @@ snap_settings(struct metrics *mx)
 	if (sb.sb_failed)
 		mx->mx_failed = true;
 	sbuf_free(&sb);
+	/* The listeners' addresses, each once, in the order of the list. */
+	for (i = 0; i < settings.st_nlocals; i++) {
+		addr_to_text((struct sockaddr *)&settings.st_locals[i].lc_addr,
+		    buf, sizeof(buf));
+		for (j = 0; j < i; j++)
+			if (addr_equal((struct sockaddr *)
+			    &settings.st_locals[j].lc_addr, (struct sockaddr *)
+			    &settings.st_locals[i].lc_addr))
+				break;
+		if (j == i)
+			sbuf_printf(&local, "%s%s", local.sb_len > 0 ? ", " : "",
+			    buf);
+	}
+	mx->mx_local = dup_or_fail(mx, sbuf_text(&local));
+	if (local.sb_failed)
+		mx->mx_failed = true;
+	sbuf_free(&local);
+	/* dnsdist's list, in its order. */
 	config_add(mx, "acl", METRICS_STRING, mx->mx_acl, 0);
+	config_add(mx, "allow-empty-response", METRICS_BOOL, NULL,
+	    atomic_load(&inflight_allow_empty));
 	if (settings.st_ctladdrlen > 0)
 		addr_to_text((struct sockaddr *)&settings.st_ctladdr, buf,
 		    sizeof(buf));
 	else
 		buf[0] = '\0';
 	config_add(mx, "control-socket", METRICS_STRING, buf, 0);
+	config_add(mx, "ecs-override", METRICS_BOOL, NULL,
+	    settings.st_ecsoverride);
+	config_add(mx, "ecs-source-prefix-v4", METRICS_NUMBER, NULL,
+	    settings.st_ecsv4);
+	config_add(mx, "ecs-source-prefix-v6", METRICS_NUMBER, NULL,
+	    settings.st_ecsv6);
+	config_add(mx, "fixup-case", METRICS_BOOL, NULL, settings.st_fixupcase);
 	config_add(mx, "max-outstanding", METRICS_NUMBER, NULL,
 	    settings.st_maxudpoutstanding);
 	config_add(mx, "server-policy", METRICS_STRING,
 	    policy_name(atomic_load(&policy_global)), 0);
+	config_add(mx, "stale-cache-entries-ttl", METRICS_NUMBER, NULL,
+	    settings.st_staleentriesttl);
 	config_add(mx, "tcp-recv-timeout", METRICS_NUMBER, NULL,
 	    settings.st_tcprecvtimeout);
 	config_add(mx, "tcp-send-timeout", METRICS_NUMBER, NULL,
 	    settings.st_tcpsendtimeout);
+	config_add(mx, "truncate-tc", METRICS_BOOL, NULL, settings.st_truncatetc);
 	config_add(mx, "verbose", METRICS_BOOL, NULL, settings.st_verbose);
+	config_add(mx, "verbose-health-checks", METRICS_BOOL, NULL,
+	    atomic_load(&settings_verbosehealthchecks));
 }
 
 struct metrics *
@@ -340,6 +377,7 @@ metrics_free(struct metrics *mx)
 		free(mx->mx_aclv[i]);
 	free(mx->mx_aclv);
 	free(mx->mx_acl);
+	free(mx->mx_local);
 	free(mx);
 }
 
@@ -1078,7 +1116,16 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_num(sb, "dropRate", ms->ms_droprate, &first);
 	json_num(sb, "sendErrors", (double)ms->ms_senderrors, &first);
 	json_num(sb, "outstanding", ms->ms_outstanding, &first);
-	json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
+	/* As dnsdist: no latency for a server forced down. */
+	if (strcmp(ms->ms_state, "DOWN") == 0) {
+		json_key(sb, "latency", &first);
+		sbuf_puts(sb, "null");
+		json_key(sb, "tcpLatency", &first);
+		sbuf_puts(sb, "null");
+	} else {
+		json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
+		json_num(sb, "tcpLatency", ms->ms_tcplatency / 1000.0, &first);
+	}
 	json_num(sb, "tcpQueries", (double)ms->ms_tcpqueries, &first);
 	json_num(sb, "tcpDiedReadingResponse", (double)ms->ms_tcpdied,
 	    &first);
@@ -1125,6 +1172,17 @@ json_rules(struct sbuf *sb, const struct metrics_chain *mc, bool response)
 	sbuf_puts(sb, "]");
 }
 
+/* A pool's cache figures; dnsdist says 0 for a pool without a cache. */
+static void
+json_pool_cache(struct sbuf *sb, const struct metrics_pool *mp, bool *first)
+{
+	size_t	j;
+
+	for (j = 0; j < METRICS_NCACHE; j++)
+		json_num(sb, cache_json[j], (double)mp->mp_cache[j], first);
+	json_num(sb, "cacheCleanupCount", (double)mp->mp_cleanups, first);
+}
+
 void
 metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 {
@@ -1137,6 +1195,7 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 	json_str(sb, "daemon_type", "dnsdist", &first);
 	json_str(sb, "version", DNSDIST_VERSION, &first);
 	json_str(sb, "acl", mx->mx_acl, &first);
+	json_str(sb, "local", mx->mx_local, &first);
 	json_key(sb, "servers", &first);
 	sbuf_puts(sb, "[");
 	for (i = 0; i < mx->mx_nservers; i++) {
@@ -1175,10 +1234,7 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_num(sb, "serversCount", (double)mp->mp_servers, &f2);
 		json_num(sb, "serversUp", (double)mp->mp_up, &f2);
 		json_str(sb, "policy", mp->mp_policy, &f2);
-		/* dnsdist says 0 for a pool without a cache. */
-		for (j = 0; j < METRICS_NCACHE; j++)
-			json_num(sb, cache_json[j], (double)mp->mp_cache[j],
-			    &f2);
+		json_pool_cache(sb, mp, &f2);
 		sbuf_puts(sb, "}");
 	}
 	sbuf_puts(sb, "]");
@@ -1186,7 +1242,46 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_key(sb, chain_keys[i], &first);
 		json_rules(sb, &mx->mx_chains[i], i != METRICS_RULES);
 	}
+	json_key(sb, "statistics", &first);
+	metrics_json_stats(sb, mx);
 	sbuf_puts(sb, "}");
+}
+
+int
+metrics_json_pool(struct sbuf *sb, const struct metrics *mx,
+    const char *name)
+{
+	const struct metrics_pool	*mp = NULL;
+	bool				 first = true, f2 = true, any = false;
+	size_t				 i, j;
+
+	for (i = 0; i < mx->mx_npools && mp == NULL; i++)
+		if (strcmp(mx->mx_pools[i].mp_name, name) == 0)
+			mp = &mx->mx_pools[i];
+	if (mp == NULL)
+		return -1;
+	sbuf_puts(sb, "{");
+	json_key(sb, "stats", &first);
+	sbuf_puts(sb, "{");
+	json_str(sb, "name", mp->mp_name, &f2);
+	json_num(sb, "serversCount", (double)mp->mp_servers, &f2);
+	json_num(sb, "serversUp", (double)mp->mp_up, &f2);
+	json_str(sb, "policy", mp->mp_policy, &f2);
+	json_pool_cache(sb, mp, &f2);
+	sbuf_puts(sb, "}");
+	json_key(sb, "servers", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nservers; i++)
+		for (j = 0; j < mx->mx_servers[i].ms_npools; j++)
+			if (strcmp(mx->mx_servers[i].ms_pools[j], name) == 0) {
+				if (any)
+					sbuf_puts(sb, ", ");
+				json_server(sb, &mx->mx_servers[i]);
+				any = true;
+				break;
+			}
+	sbuf_puts(sb, "]}");
+	return 0;
 }
 
 void

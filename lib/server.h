@@ -90,6 +90,7 @@ struct server {
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;
 	_Atomic double		 ds_latency;	/* usec, moving average */
+	_Atomic double		 ds_tcplatency;	/* ... of answers over TCP */
 	_Atomic double		 ds_qpsrate;	/* measured, per second */
 	uint64_t		 ds_lastqueries;	/* for ds_qpsrate */
 	_Atomic double		 ds_droprate;

@@ -66,6 +66,20 @@ settings_set_secret(char **dst, const char *text)
 	return 0;
 }
 
+void
+settings_clear_web_headers(void)
+{
+	size_t	i;
+
+	for (i = 0; i < settings.st_nwebheaders; i++) {
+		free(settings.st_webheaders[i].wh_name);
+		free(settings.st_webheaders[i].wh_value);
+	}
+	free(settings.st_webheaders);
+	settings.st_webheaders = NULL;
+	settings.st_nwebheaders = 0;
+}
+
 int
 settings_set_web_header(const char *name, const char *value)
 {
@@ -167,6 +181,7 @@ settings_init(void)
 		return -1;
 	settings.st_webstatsauth = true;
 	settings.st_webapiauth = true;
+	settings.st_webdashauth = true;
 	settings.st_webmaxconns = 100;
 	return settings_default_acl(&settings.st_acl);
 }
@@ -193,6 +208,7 @@ settings_free(struct settings *st)
 		free(st->st_webheaders[i].wh_value);
 	}
 	free(st->st_webheaders);
+	free(st->st_apiconfdir);
 	for (i = 0; i < st->st_ncarbon; i++) {
 		free(st->st_carbon[i].cd_ourname);
 		free(st->st_carbon[i].cd_namespace);

@@ -137,6 +137,9 @@ struct settings {
 	size_t			 st_nwebheaders;
 	bool			 st_webstatsauth;	/* /metrics, /jsonstat */
 	bool			 st_webapiauth;		/* /api */
+	bool			 st_webdashauth;	/* the dashboard */
+	bool			 st_apiwritable;	/* setAPIWritable() */
+	char			*st_apiconfdir;		/* NULL: not saved */
 	bool			 st_webhashplain;	/* hash plain texts */
 	int			 st_webmaxconns;
 	/* carbonServer() */
@@ -189,6 +192,8 @@ int	settings_set_console_key(const char *text);
 int	settings_set_secret(char **dst, const char *text);
 /* Set a header of the web server's answers ("" to drop it).  0 or -1. */
 int	settings_set_web_header(const char *name, const char *value);
+/* Forget the customHeaders set so far. */
+void	settings_clear_web_headers(void);
 /* Add a carbon destination; copies the strings.  0 or -1. */
 int	settings_add_carbon(const struct sockaddr_storage *, socklen_t,
 	    const char *ourname, int interval, const char *ns,

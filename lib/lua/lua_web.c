@@ -58,26 +58,35 @@ header_value_ok(const char *s)
 	return true;
 }
 
-/* customHeaders: a table of name = value; "" drops a default header. */
+/*
+ * customHeaders: a table of name = value that replaces the previous one;
+ * "" drops a default header.  Checked whole before anything changes.
+ */
 static void
 web_headers(lua_State *L, int idx, const char *fn)
 {
 	const char	*name, *value;
+	int		 pass;
 
 	luaL_checktype(L, idx, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, idx) != 0) {
-		if (lua_type(L, -2) != LUA_TSTRING ||
-		    lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "%s: customHeaders must map strings to "
-			    "strings", fn);
-		name = lua_tostring(L, -2);
-		value = lua_tostring(L, -1);
-		if (!header_name_ok(name) || !header_value_ok(value))
-			luaL_error(L, "%s: bad header '%s'", fn, name);
-		if (settings_set_web_header(name, value) == -1)
-			luaL_error(L, "%s: out of memory", fn);
-		lua_pop(L, 1);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			settings_clear_web_headers();
+		lua_pushnil(L);
+		while (lua_next(L, idx) != 0) {
+			if (lua_type(L, -2) != LUA_TSTRING ||
+			    lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "%s: customHeaders must map "
+				    "strings to strings", fn);
+			name = lua_tostring(L, -2);
+			value = lua_tostring(L, -1);
+			if (!header_name_ok(name) || !header_value_ok(value))
+				luaL_error(L, "%s: bad header '%s'", fn, name);
+			if (pass == 1 &&
+			    settings_set_web_header(name, value) == -1)
+				luaL_error(L, "%s: out of memory", fn);
+			lua_pop(L, 1);
+		}
 	}
 }
 
@@ -151,14 +160,33 @@ l_setwebserverconfig(lua_State *L)
 	    "statsRequireAuthentication", settings.st_webstatsauth);
 	settings.st_webapiauth = dlua_opt_bool(L, 1,
 	    "apiRequiresAuthentication", settings.st_webapiauth);
-	/* Accepted for compatibility: there is no dashboard. */
-	(void)dlua_opt_bool(L, 1, "dashboardRequiresAuthentication", 1);
+	settings.st_webdashauth = dlua_opt_bool(L, 1,
+	    "dashboardRequiresAuthentication", settings.st_webdashauth);
 	n = dlua_opt_int(L, 1, "maxConcurrentConnections",
 	    settings.st_webmaxconns);
 	if (n < 1 || n > 10000)
 		return luaL_error(L, "%s: maxConcurrentConnections must be in "
 		    "1..10000", fn);
 	settings.st_webmaxconns = (int)n;
+	return 0;
+}
+
+/* setAPIWritable(allow[, dir]): PUT on the API, saved in dir. */
+static int
+l_setapiwritable(lua_State *L)
+{
+	const char	*dir;
+	char		*d = NULL;
+
+	luaL_checktype(L, 1, LUA_TBOOLEAN);
+	dir = luaL_optstring(L, 2, NULL);
+	if (dir != NULL && dir[0] != '\0' && (d = strdup(dir)) == NULL)
+		return luaL_error(L, "setAPIWritable: out of memory");
+	settings.st_apiwritable = lua_toboolean(L, 1);
+	if (dir != NULL) {
+		free(settings.st_apiconfdir);
+		settings.st_apiconfdir = d;
+	}
 	return 0;
 }
 
@@ -227,17 +255,19 @@ l_showwebserverconfig(lua_State *L)
 		dlua_printf(" - %s: %s\n", settings.st_webheaders[i].wh_name,
 		    settings.st_webheaders[i].wh_value);
 	dlua_printf("API requires authentication: %s\n"
-	    "Dashboard requires authentication: yes\n"
+	    "Dashboard requires authentication: %s\n"
 	    "Statistics require authentication: %s\n"
-	    "Password: %s\nAPI key: %s\nAPI writable: no\n"
-	    "API configuration directory: \n"
+	    "Password: %s\nAPI key: %s\nAPI writable: %s\n"
+	    "API configuration directory: %s\n"
 	    "Maximum concurrent connections: %d\n",
 	    settings.st_webapiauth ? "yes" : "no",
+	    settings.st_webdashauth ? "yes" : "no",
 	    settings.st_webstatsauth ? "yes" : "no",
 	    settings.st_webpassword != NULL && settings.st_webpassword[0] !=
 	    '\0' ? "set" : "unset",
 	    settings.st_webapikey != NULL && settings.st_webapikey[0] != '\0' ?
-	    "set" : "unset",
+	    "set" : "unset", settings.st_apiwritable ? "yes" : "no",
+	    settings.st_apiconfdir != NULL ? settings.st_apiconfdir : "",
 	    settings.st_webmaxconns);
 	return 0;
 }
@@ -246,6 +276,7 @@ static const luaL_Reg globals[] = {
 	{ "showWebserverConfig", l_showwebserverconfig },
 	{ "webserver", l_webserver },
 	{ "setWebserverConfig", l_setwebserverconfig },
+	{ "setAPIWritable", l_setapiwritable },
 	{ "hashPassword", l_hashpassword },
 	{ "carbonServer", l_carbonserver },
 	{ NULL, NULL }
