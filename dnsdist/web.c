@@ -285,17 +285,20 @@ check_password(const struct http_request *req, struct webauth *wa)
  * apiRequiresAuthentication is off; the overview also takes the
  * password), anything else the password.  With
  * dashboardRequiresAuthentication off, the password is never asked for.
+ * A Lua handler (registerWebHandler()) takes the password unless it was
+ * registered without authentication; *lua says whether there is one.
  * Returns 0 when authorized, else 401, or 429 with *wait set when a
  * credential went unchecked, or -1 when scrypt must wait for a later
  * round.
  */
 static int
 web_authorized(struct webconn *wc, const struct http_request *req,
-    unsigned int *wait)
+    unsigned int *wait, bool *lua)
 {
 	struct webauth	wa;
-	bool		ok, dashauth;
+	bool		ok, dashauth, luaauth = true;
 	const char	*p = req->hr_path;
+	size_t		i;
 
 	memset(&wa, 0, sizeof(wa));
 	wa.wa_conn = wc;
@@ -307,8 +310,16 @@ web_authorized(struct webconn *wc, const struct http_request *req,
 	wa.wa_statsauth = settings.st_webstatsauth;
 	wa.wa_apiauth = settings.st_webapiauth;
 	dashauth = settings.st_webdashauth;
+	*lua = false;
+	for (i = 0; i < settings.st_nweblua && !*lua; i++)
+		if (strcmp(settings.st_weblua[i].wl_path, p) == 0) {
+			*lua = true;
+			luaauth = settings.st_weblua[i].wl_auth;
+		}
 	pthread_rwlock_unlock(&config_lock);
-	if (strcmp(p, "/jsonstat") == 0 || strcmp(p, "/metrics") == 0)
+	if (*lua)
+		ok = !luaauth || !dashauth || check_password(req, &wa);
+	else if (strcmp(p, "/jsonstat") == 0 || strcmp(p, "/metrics") == 0)
 		ok = !wa.wa_statsauth || check_apikey(req, &wa) ||
 		    !dashauth || check_password(req, &wa);
 	else if (strncmp(p, "/api/", 5) == 0)
@@ -724,10 +735,57 @@ web_api(struct webconn *wc, const struct http_request *req,
 	sbuf_free(&body);
 }
 
+/*
+ * A request for a function of registerWebHandler(): it runs in the
+ * configuration's Lua state, under the configuration lock (read side, so
+ * that no reload closes the state meanwhile) and the Lua lock, as a
+ * packet hook does.
+ */
+static void
+web_lua(struct webconn *wc, const struct http_request *req,
+    const char *head, size_t headlen, const char *body)
+{
+	struct dlua_webreq	rq;
+	struct dlua_webresp	rp;
+	struct sbuf		err;
+	int			rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.wr_path = req->hr_path;
+	rq.wr_method = req->hr_method;
+	rq.wr_query = req->hr_query;
+	rq.wr_head = head;
+	rq.wr_headlen = headlen;
+	rq.wr_body = body;
+	rq.wr_bodylen = req->hr_clen > 0 ? (size_t)req->hr_clen : 0;
+	rq.wr_version = 10 + req->hr_minor;
+	sbuf_init(&rp.rp_body);
+	sbuf_init(&rp.rp_headers);
+	sbuf_init(&err);
+	pthread_rwlock_rdlock(&config_lock);
+	dlua_lock();
+	rc = dlua_web_call(config_L, &rq, &rp, &err);
+	dlua_unlock();
+	pthread_rwlock_unlock(&config_lock);
+	if (rc == -1)
+		log_warnx("webserver: the Lua handler of %s failed: %s",
+		    req->hr_path, sbuf_text(&err));
+	if (rc != 1 || rp.rp_body.sb_failed || rp.rp_headers.sb_failed)
+		web_error(wc, rc == 0 ? 404 : 500, NULL);
+	else
+		web_answer(wc, rp.rp_status, rp.rp_ctype[0] != '\0' ?
+		    rp.rp_ctype : "text/plain; charset=utf-8",
+		    sbuf_text(&rp.rp_headers),
+		    &rp.rp_body);
+	sbuf_free(&rp.rp_body);
+	sbuf_free(&rp.rp_headers);
+	sbuf_free(&err);
+}
+
 /* Answer a request; auth and wait are what web_authorized() said. */
 static void
 web_request(struct webconn *wc, const struct http_request *req,
-    const char *body, int auth, unsigned int wait)
+    const char *body, int auth, unsigned int wait, bool lua)
 {
 	struct sbuf	 out;
 	enum web_page	 page;
@@ -747,6 +805,10 @@ web_request(struct webconn *wc, const struct http_request *req,
 	default:
 		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""
 		    "\r\n");
+		return;
+	}
+	if (lua) {
+		web_lua(wc, req, wc->wc_in, (size_t)(body - wc->wc_in), body);
 		return;
 	}
 	if ((page = web_route(req->hr_path)) == PAGE_NONE) {
@@ -807,6 +869,7 @@ web_process(struct webconn *wc)
 	unsigned int		wait;
 	size_t			len;
 	int			rc, auth;
+	bool			lua;
 
 	wc->wc_more = false;
 	if (wc->wc_inlen == 0 ||
@@ -825,12 +888,12 @@ web_process(struct webconn *wc)
 		explicit_bzero(&req, sizeof(req));
 		return false;		/* the body is on its way */
 	}
-	if ((auth = web_authorized(wc, &req, &wait)) == -1) {
+	if ((auth = web_authorized(wc, &req, &wait, &lua)) == -1) {
 		wc->wc_more = true;	/* the next round */
 		explicit_bzero(&req, sizeof(req));
 		return false;
 	}
-	web_request(wc, &req, wc->wc_in + rc, auth, wait);
+	web_request(wc, &req, wc->wc_in + rc, auth, wait, lua);
 	memmove(wc->wc_in, wc->wc_in + len, wc->wc_inlen - len);
 	wc->wc_inlen -= len;
 	wc->wc_more = wc->wc_inlen > 0;

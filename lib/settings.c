@@ -66,6 +66,30 @@ settings_set_secret(char **dst, const char *text)
 	return 0;
 }
 
+int
+settings_add_web_lua(const char *path, bool auth)
+{
+	struct web_luapath	*nl;
+	size_t			 i;
+
+	for (i = 0; i < settings.st_nweblua; i++)
+		if (strcmp(settings.st_weblua[i].wl_path, path) == 0) {
+			settings.st_weblua[i].wl_auth = auth;
+			return 0;
+		}
+	nl = reallocarray(settings.st_weblua, settings.st_nweblua + 1,
+	    sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	settings.st_weblua = nl;
+	nl += settings.st_nweblua;
+	if ((nl->wl_path = strdup(path)) == NULL)
+		return -1;
+	nl->wl_auth = auth;
+	settings.st_nweblua++;
+	return 0;
+}
+
 void
 settings_clear_web_headers(void)
 {
@@ -209,6 +233,9 @@ settings_free(struct settings *st)
 	}
 	free(st->st_webheaders);
 	free(st->st_apiconfdir);
+	for (i = 0; i < st->st_nweblua; i++)
+		free(st->st_weblua[i].wl_path);
+	free(st->st_weblua);
 	for (i = 0; i < st->st_ncarbon; i++) {
 		free(st->st_carbon[i].cd_ourname);
 		free(st->st_carbon[i].cd_namespace);
