@@ -392,6 +392,8 @@ int	reload_now(struct sbuf *out);
 void	reload_request(void);
 /* After Lua ran, without the configuration lock: do what was asked. */
 int	reload_pending(struct sbuf *out);
+/* The system's counters (cpu-iowait, udp-in-errors...) where /proc has them. */
+void	sysstats_init(void);
 /* An answer from a backend, to a client of that protocol. */
 void	record_response(struct server *, const uint8_t *, size_t,
 	    uint64_t usec, enum stats_proto, bool tcp);

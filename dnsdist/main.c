@@ -767,6 +767,7 @@ main(int argc, char *argv[])
 	stats_set_gauge("fd-usage", gauge_fds);
 	stats_set_gauge("cpu-user-msec", gauge_cpu_user);
 	stats_set_gauge("cpu-sys-msec", gauge_cpu_sys);
+	sysstats_init();
 	maint_init();
 	if (cl.key != NULL) {
 		if (settings_set_console_key(cl.key) == -1)

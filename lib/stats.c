@@ -107,10 +107,12 @@ static const char	*avg_names[STATS_NPROTO][NAVG] = {
 };
 static _Atomic double	 avg_values[STATS_NPROTO][NAVG];
 
-#define MAXGAUGES	16
+#define MAXGAUGES	32
 static struct {
 	const char	*name;
 	double		(*fn)(void);
+	double		(*afn)(const void *);	/* when fn is NULL */
+	const void	*arg;
 }			 gauges[MAXGAUGES];
 static size_t		 ngauges;
 
@@ -149,20 +151,35 @@ stats_latency(enum stats_proto proto, uint64_t usec)
 	}
 }
 
-void
-stats_set_gauge(const char *name, double (*fn)(void))
+static void
+set_gauge(const char *name, double (*fn)(void), double (*afn)(const void *),
+    const void *arg)
 {
 	size_t	i;
 
-	for (i = 0; i < ngauges; i++)
-		if (strcmp(gauges[i].name, name) == 0) {
-			gauges[i].fn = fn;
-			return;
-		}
-	if (ngauges < MAXGAUGES) {
-		gauges[ngauges].name = name;
-		gauges[ngauges++].fn = fn;
-	}
+	for (i = 0; i < ngauges && strcmp(gauges[i].name, name) != 0; i++)
+		;
+	if (i == MAXGAUGES)
+		return;
+	if (i == ngauges)
+		ngauges++;
+	gauges[i].name = name;
+	gauges[i].fn = fn;
+	gauges[i].afn = afn;
+	gauges[i].arg = arg;
+}
+
+void
+stats_set_gauge(const char *name, double (*fn)(void))
+{
+	set_gauge(name, fn, NULL, NULL);
+}
+
+void
+stats_set_gauge_arg(const char *name, double (*fn)(const void *),
+    const void *arg)
+{
+	set_gauge(name, NULL, fn, arg);
 }
 
 /*
@@ -316,7 +333,8 @@ stats_snapshot(struct stat_value *out, size_t max)
 	}
 	for (i = 0; i < ngauges && n < max; i++, n++) {
 		out[n].sv_name = gauges[i].name;
-		out[n].sv_value = gauges[i].fn();
+		out[n].sv_value = gauges[i].fn != NULL ? gauges[i].fn() :
+		    gauges[i].afn(gauges[i].arg);
 		out[n].sv_double = false;
 		out[n].sv_gauge = true;
 		out[n].sv_help = out[n].sv_promname = NULL;

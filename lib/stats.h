@@ -117,6 +117,9 @@ stats_rcode(int rcode)
 
 /* Gauges: uptime, memory, fds, cpu.  fn returns the current value. */
 void	stats_set_gauge(const char *name, double (*fn)(void));
+/* ... or fn(arg). */
+void	stats_set_gauge_arg(const char *name, double (*fn)(const void *),
+	    const void *arg);
 
 struct stat_value {
 	const char	*sv_name;
