@@ -744,6 +744,8 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 
 	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+		atomic_fetch_add_explicit(&ds->ds_noncompliant, 1,
+		    memory_order_relaxed);
 		return;
 	}
 	idx = (uint32_t)i;

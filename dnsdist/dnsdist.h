@@ -91,6 +91,8 @@ struct listener {
 	_Atomic uint64_t	 li_responses;		/* its UDP loop only */
 	_Atomic uint64_t	 li_workerresponses;	/* UDP, by TCP workers */
 	_Atomic uint64_t	 li_tcpresponses;
+	_Atomic uint64_t	 li_noncompliant;	/* UDP */
+	_Atomic uint64_t	 li_tcpnoncompliant;
 	_Atomic unsigned int	 li_tcpconns;	/* with maxConcurrentTCPConnections */
 	/* answers waiting for sendmmsg */
 	struct compat_mmsg	 li_out[UDP_BATCH];

@@ -134,6 +134,24 @@ snap_servers(struct metrics *mx)
 		    memory_order_relaxed);
 		ms->ms_tcplatency = atomic_load_explicit(&ds->ds_tcplatency,
 		    memory_order_relaxed);
+		ms->ms_noncompliant = atomic_load_explicit(
+		    &ds->ds_noncompliant, memory_order_relaxed);
+		ms->ms_tcpdiedsending = atomic_load_explicit(
+		    &ds->ds_tcpdiedsending, memory_order_relaxed);
+		ms->ms_tcpgaveup = atomic_load_explicit(&ds->ds_tcpgaveup,
+		    memory_order_relaxed);
+		ms->ms_tcpreadtimeouts = atomic_load_explicit(
+		    &ds->ds_tcpreadtimeouts, memory_order_relaxed);
+		ms->ms_tcpwritetimeouts = atomic_load_explicit(
+		    &ds->ds_tcpwritetimeouts, memory_order_relaxed);
+		ms->ms_tcpconnecttimeouts = atomic_load_explicit(
+		    &ds->ds_tcpconnecttimeouts, memory_order_relaxed);
+		ms->ms_tcpcurrent = atomic_load_explicit(&ds->ds_tcpcurrent,
+		    memory_order_relaxed);
+		ms->ms_tcpavgqueries = atomic_load_explicit(
+		    &ds->ds_tcpavgqueries, memory_order_relaxed);
+		ms->ms_tcpavgduration = atomic_load_explicit(
+		    &ds->ds_tcpavgduration, memory_order_relaxed);
 		ms->ms_droprate = atomic_load_explicit(&ds->ds_droprate,
 		    memory_order_relaxed);
 		ms->ms_order = ds->ds_order;
@@ -399,6 +417,13 @@ metrics_add_frontend(struct metrics *mx, const char *addr, const char *proto,
 	mf->mf_queries = queries;
 	mf->mf_responses = responses;
 	return 0;
+}
+
+void
+metrics_frontend_noncompliant(struct metrics *mx, uint64_t n)
+{
+	if (mx->mx_nfrontends > 0)
+		mx->mx_frontends[mx->mx_nfrontends - 1].mf_noncompliant = n;
 }
 
 int
@@ -1127,7 +1152,23 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 		json_num(sb, "tcpLatency", ms->ms_tcplatency / 1000.0, &first);
 	}
 	json_num(sb, "tcpQueries", (double)ms->ms_tcpqueries, &first);
+	json_num(sb, "nonCompliantResponses", (double)ms->ms_noncompliant,
+	    &first);
+	json_num(sb, "tcpDiedSendingQuery", (double)ms->ms_tcpdiedsending,
+	    &first);
 	json_num(sb, "tcpDiedReadingResponse", (double)ms->ms_tcpdied,
+	    &first);
+	json_num(sb, "tcpGaveUp", (double)ms->ms_tcpgaveup, &first);
+	json_num(sb, "tcpConnectTimeouts", (double)ms->ms_tcpconnecttimeouts,
+	    &first);
+	json_num(sb, "tcpReadTimeouts", (double)ms->ms_tcpreadtimeouts,
+	    &first);
+	json_num(sb, "tcpWriteTimeouts", (double)ms->ms_tcpwritetimeouts,
+	    &first);
+	json_num(sb, "tcpCurrentConnections", ms->ms_tcpcurrent, &first);
+	json_num(sb, "tcpAvgQueriesPerConnection", ms->ms_tcpavgqueries,
+	    &first);
+	json_num(sb, "tcpAvgConnectionDuration", ms->ms_tcpavgduration,
 	    &first);
 	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
@@ -1217,6 +1258,8 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_bool(sb, "tcp", strcmp(mf->mf_proto, "UDP") != 0, &f2);
 		json_num(sb, "queries", (double)mf->mf_queries, &f2);
 		json_num(sb, "responses", (double)mf->mf_responses, &f2);
+		json_num(sb, "nonCompliantQueries", (double)mf->mf_noncompliant,
+		    &f2);
 		for (j = 0; mf->mf_tls && j < TLSC_COUNT; j++)
 			json_num(sb, tls_names[j].t_json,
 			    (double)mf->mf_tlsc[j], &f2);

@@ -27,6 +27,15 @@ struct metrics_server {
 	double		 ms_qpslimit;
 	double		 ms_latency;	/* usec, moving average */
 	double		 ms_tcplatency;	/* ... over TCP */
+	uint64_t	 ms_noncompliant;
+	uint64_t	 ms_tcpdiedsending;
+	uint64_t	 ms_tcpgaveup;
+	uint64_t	 ms_tcpreadtimeouts;
+	uint64_t	 ms_tcpwritetimeouts;
+	uint64_t	 ms_tcpconnecttimeouts;
+	int		 ms_tcpcurrent;
+	double		 ms_tcpavgqueries;
+	double		 ms_tcpavgduration;	/* ms */
 	double		 ms_droprate;
 	int		 ms_order;
 	int		 ms_weight;
@@ -62,6 +71,7 @@ struct metrics_frontend {
 	const char	*mf_proto;	/* "UDP", "TCP", "DoH", ... */
 	uint64_t	 mf_queries;
 	uint64_t	 mf_responses;
+	uint64_t	 mf_noncompliant;
 	bool		 mf_tls;
 	uint64_t	 mf_tlsc[TLSC_COUNT];
 };
@@ -158,6 +168,8 @@ int		 metrics_add_frontend(struct metrics *, const char *addr,
 struct doh_stats;
 int		 metrics_add_doh(struct metrics *, const char *addr,
 		    struct doh_stats *);
+/* The last added's queries that were not DNS queries. */
+void		 metrics_frontend_noncompliant(struct metrics *, uint64_t);
 /* ... and a TLS one's counters (TLSC_COUNT of them) to the last added. */
 void		 metrics_frontend_tls(struct metrics *, const uint64_t *);
 
