@@ -109,6 +109,9 @@ dup_or_fail(struct metrics *mx, const char *s)
 	return d;
 }
 
+/* A counter of ds, read relaxed. */
+#define SNAP(f)	atomic_load_explicit(&ds->f, memory_order_relaxed)
+
 static void
 snap_servers(struct metrics *mx)
 {
@@ -127,53 +130,31 @@ snap_servers(struct metrics *mx)
 		strlcpy(ms->ms_addr, ds->ds_addrtext, sizeof(ms->ms_addr));
 		ms->ms_state = server_state_text(ds);
 		ms->ms_up = server_is_up(ds);
-		ms->ms_qps = atomic_load_explicit(&ds->ds_qpsrate,
-		    memory_order_relaxed);
+		ms->ms_qps = SNAP(ds_qpsrate);
 		ms->ms_qpslimit = ds->ds_qpslimit;
-		ms->ms_latency = atomic_load_explicit(&ds->ds_latency,
-		    memory_order_relaxed);
-		ms->ms_tcplatency = atomic_load_explicit(&ds->ds_tcplatency,
-		    memory_order_relaxed);
-		ms->ms_noncompliant = atomic_load_explicit(
-		    &ds->ds_noncompliant, memory_order_relaxed);
-		ms->ms_tcpdiedsending = atomic_load_explicit(
-		    &ds->ds_tcpdiedsending, memory_order_relaxed);
-		ms->ms_tcpgaveup = atomic_load_explicit(&ds->ds_tcpgaveup,
-		    memory_order_relaxed);
-		ms->ms_tcpreadtimeouts = atomic_load_explicit(
-		    &ds->ds_tcpreadtimeouts, memory_order_relaxed);
-		ms->ms_tcpwritetimeouts = atomic_load_explicit(
-		    &ds->ds_tcpwritetimeouts, memory_order_relaxed);
-		ms->ms_tcpconnecttimeouts = atomic_load_explicit(
-		    &ds->ds_tcpconnecttimeouts, memory_order_relaxed);
-		ms->ms_tcpcurrent = atomic_load_explicit(&ds->ds_tcpcurrent,
-		    memory_order_relaxed);
-		ms->ms_tcpavgqueries = atomic_load_explicit(
-		    &ds->ds_tcpavgqueries, memory_order_relaxed);
-		ms->ms_tcpavgduration = atomic_load_explicit(
-		    &ds->ds_tcpavgduration, memory_order_relaxed);
-		ms->ms_droprate = atomic_load_explicit(&ds->ds_droprate,
-		    memory_order_relaxed);
+		ms->ms_latency = SNAP(ds_latency);
+		ms->ms_tcplatency = SNAP(ds_tcplatency);
+		ms->ms_noncompliant = SNAP(ds_noncompliant);
+		ms->ms_tcpdiedsending = SNAP(ds_tcpdiedsending);
+		ms->ms_tcpgaveup = SNAP(ds_tcpgaveup);
+		ms->ms_tcpreadtimeouts = SNAP(ds_tcpreadtimeouts);
+		ms->ms_tcpwritetimeouts = SNAP(ds_tcpwritetimeouts);
+		ms->ms_tcpconnecttimeouts = SNAP(ds_tcpconnecttimeouts);
+		ms->ms_tcpcurrent = SNAP(ds_tcpcurrent);
+		ms->ms_tcpavgqueries = SNAP(ds_tcpavgqueries);
+		ms->ms_tcpavgduration = SNAP(ds_tcpavgduration);
+		ms->ms_droprate = SNAP(ds_droprate);
 		ms->ms_order = ds->ds_order;
 		ms->ms_weight = ds->ds_weight;
-		ms->ms_outstanding = atomic_load_explicit(&ds->ds_outstanding,
-		    memory_order_relaxed);
-		ms->ms_queries = atomic_load_explicit(&ds->ds_queries,
-		    memory_order_relaxed);
-		ms->ms_responses = atomic_load_explicit(&ds->ds_responses,
-		    memory_order_relaxed);
-		ms->ms_drops = atomic_load_explicit(&ds->ds_drops,
-		    memory_order_relaxed);
-		ms->ms_senderrors = atomic_load_explicit(&ds->ds_senderrors,
-		    memory_order_relaxed);
-		ms->ms_tcpqueries = atomic_load_explicit(&ds->ds_tcpqueries,
-		    memory_order_relaxed);
-		ms->ms_tcpdied = atomic_load_explicit(&ds->ds_tcpdied,
-		    memory_order_relaxed);
-		ms->ms_tcpreused = atomic_load_explicit(&ds->ds_tcpreused,
-		    memory_order_relaxed);
-		ms->ms_tcpnew = atomic_load_explicit(&ds->ds_tcpnew,
-		    memory_order_relaxed);
+		ms->ms_outstanding = SNAP(ds_outstanding);
+		ms->ms_queries = SNAP(ds_queries);
+		ms->ms_responses = SNAP(ds_responses);
+		ms->ms_drops = SNAP(ds_drops);
+		ms->ms_senderrors = SNAP(ds_senderrors);
+		ms->ms_tcpqueries = SNAP(ds_tcpqueries);
+		ms->ms_tcpdied = SNAP(ds_tcpdied);
+		ms->ms_tcpreused = SNAP(ds_tcpreused);
+		ms->ms_tcpnew = SNAP(ds_tcpnew);
 		ms->ms_tls = ds->ds_tls;
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
@@ -183,6 +164,7 @@ snap_servers(struct metrics *mx)
 			    ds->ds_pools[j]);
 	}
 }
+#undef SNAP
 
 static void
 snap_pools(struct metrics *mx)
