@@ -751,6 +751,8 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 
 	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+		atomic_fetch_add_explicit(&ds->ds_noncompliant, 1,
+		    memory_order_relaxed);
 		return;
 	}
 	idx = (uint32_t)i;
@@ -815,7 +817,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	}
 	pipeline_ring_response(slot_client(sl), &q, pkt, len, usec, ds,
 	    &loop_realtime);
-	record_response(ds, pkt, len, usec);
+	record_response(ds, pkt, len, usec, STATS_UDP, false);
 	/* The receive buffer has room for what encryption adds. */
 	if (sl->sl_dnscrypt != NULL && (len = dnscrypt_encrypt(sl->sl_dnscrypt,
 	    pkt, len, UDP_RESPMAX, false)) == 0) {

@@ -27,6 +27,7 @@
 #include "sbuf.h"
 #include "server.h"
 #include "settings.h"
+#include "stats.h"
 
 #define UDP_BATCH	32		/* datagrams per recvmmsg/sendmmsg */
 #define UDP_QUERYMAX	4096		/* largest query accepted over UDP */
@@ -91,6 +92,8 @@ struct listener {
 	_Atomic uint64_t	 li_responses;		/* its UDP loop only */
 	_Atomic uint64_t	 li_workerresponses;	/* UDP, by TCP workers */
 	_Atomic uint64_t	 li_tcpresponses;
+	_Atomic uint64_t	 li_noncompliant;	/* UDP */
+	_Atomic uint64_t	 li_tcpnoncompliant;
 	_Atomic unsigned int	 li_tcpconns;	/* with maxConcurrentTCPConnections */
 	/* answers waiting for sendmmsg */
 	struct compat_mmsg	 li_out[UDP_BATCH];
@@ -395,7 +398,10 @@ int	reload_now(struct sbuf *out);
 void	reload_request(void);
 /* After Lua ran, without the configuration lock: do what was asked. */
 int	reload_pending(struct sbuf *out);
+/* The system's counters (cpu-iowait, udp-in-errors...) where /proc has them. */
+void	sysstats_init(void);
+/* An answer from a backend, to a client of that protocol. */
 void	record_response(struct server *, const uint8_t *, size_t,
-	    uint64_t usec);
+	    uint64_t usec, enum stats_proto, bool tcp);
 
 #endif /* DNSDIST_H */

@@ -408,6 +408,15 @@ frontend_unproxy(uint8_t **pkt, size_t *len, size_t *room,
 	return true;
 }
 
+/* A query over UDP that is not one, counted globally and per listener. */
+static void
+noncompliant(struct listener *li)
+{
+	stats_inc(STAT_NONCOMPLIANT_QUERIES);
+	atomic_fetch_add_explicit(&li->li_noncompliant, 1,
+	    memory_order_relaxed);
+}
+
 static void
 frontend_query(struct listener *li, uint8_t *pkt, size_t len,
     struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
@@ -455,7 +464,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 			goto done;
 		case DNSCRYPT_BAD:
 			/* Garbled, a stale or unknown certificate, too short. */
-			stats_inc(STAT_NONCOMPLIANT_QUERIES);
+			noncompliant(li);
 			goto done;
 		case DNSCRYPT_QUERY:
 			dc = &dcq;
@@ -463,7 +472,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		}
 	}
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt)) {
-		stats_inc(STAT_NONCOMPLIANT_QUERIES);
+		noncompliant(li);
 		goto done;
 	}
 	if (dnspacket_qdcount(pkt) == 0) {
@@ -478,7 +487,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		goto done;
 	}
 	if (dnspacket_question(pkt, len, &q) == -1) {
-		stats_inc(STAT_NONCOMPLIANT_QUERIES);
+		noncompliant(li);
 		goto done;
 	}
 	if (dnspacket_rd(pkt))
@@ -546,7 +555,7 @@ frontend_udp_read(int fd, short revents, void *arg)
 			if (m[i].cm_hdr.msg_flags & MSG_TRUNC) {
 				/* Larger than any query we accept. */
 				stats_inc(STAT_QUERIES);
-				stats_inc(STAT_NONCOMPLIANT_QUERIES);
+				noncompliant(li);
 				continue;
 			}
 			memset(&dst, 0, sizeof(dst));
@@ -666,19 +675,26 @@ frontend_metrics(struct metrics *mx)
 				return -1;
 			continue;
 		}
-		if (li->li_udpfd != -1 && metrics_add_frontend(mx,
-		    li->li_local->lc_text, frontend_type(li, false),
-		    atomic_load_explicit(&li->li_queries, memory_order_relaxed),
-		    atomic_load_explicit(&li->li_responses,
-		    memory_order_relaxed) + atomic_load_explicit(
-		    &li->li_workerresponses, memory_order_relaxed)) == -1)
-			return -1;
+		if (li->li_udpfd != -1) {
+			if (metrics_add_frontend(mx, li->li_local->lc_text,
+			    frontend_type(li, false), atomic_load_explicit(
+			    &li->li_queries, memory_order_relaxed),
+			    atomic_load_explicit(&li->li_responses,
+			    memory_order_relaxed) + atomic_load_explicit(
+			    &li->li_workerresponses, memory_order_relaxed)) ==
+			    -1)
+				return -1;
+			metrics_frontend_noncompliant(mx, atomic_load_explicit(
+			    &li->li_noncompliant, memory_order_relaxed));
+		}
 		if (metrics_add_frontend(mx, li->li_local->lc_text,
 		    frontend_type(li, true), atomic_load_explicit(
 		    &li->li_tcpqueries, memory_order_relaxed),
 		    atomic_load_explicit(&li->li_tcpresponses,
 		    memory_order_relaxed)) == -1)
 			return -1;
+		metrics_frontend_noncompliant(mx, atomic_load_explicit(
+		    &li->li_tcpnoncompliant, memory_order_relaxed));
 		if (li->li_tls != NULL) {
 			tls_front_counters(li, tlsc);
 			metrics_frontend_tls(mx, tlsc);

@@ -59,7 +59,7 @@ usage(void)
 
 void
 record_response(struct server *ds, const uint8_t *pkt, size_t len,
-    uint64_t usec)
+    uint64_t usec, enum stats_proto proto, bool tcp)
 {
 	double	lat;
 	int	rcode;
@@ -70,11 +70,17 @@ record_response(struct server *ds, const uint8_t *pkt, size_t len,
 	stats_rcode(rcode);
 	if (rcode == DNS_RCODE_SERVFAIL)
 		stats_inc(STAT_SERVFAIL_RESPONSES);
-	stats_latency(usec);
+	stats_latency(proto, usec);
 	atomic_fetch_add_explicit(&ds->ds_responses, 1, memory_order_relaxed);
 	lat = atomic_load_explicit(&ds->ds_latency, memory_order_relaxed);
 	atomic_store_explicit(&ds->ds_latency,
 	    lat * 127.0 / 128.0 + (double)usec / 128.0, memory_order_relaxed);
+	if (tcp) {
+		lat = atomic_load_explicit(&ds->ds_tcplatency,
+		    memory_order_relaxed);
+		atomic_store_explicit(&ds->ds_tcplatency, lat * 127.0 / 128.0 +
+		    (double)usec / 128.0, memory_order_relaxed);
+	}
 }
 
 int
@@ -325,6 +331,9 @@ sandbox(bool tty)
 	if (compat_unveil("/dev/fd", "r") == -1)
 		log_warn("unveil /dev/fd");
 	action_log_paths(unveil_log);
+	if (settings.st_apiconfdir != NULL &&
+	    compat_unveil(settings.st_apiconfdir, "rwc") == -1)
+		log_warn("unveil %s", settings.st_apiconfdir);
 	if (tty && (home = getenv("HOME")) != NULL) {
 		snprintf(hist, sizeof(hist), "%s/.dnsdist_history", home);
 		unveil_log(hist);
@@ -658,7 +667,7 @@ apply_cmdline(struct cmdline *cl)
 {
 	size_t	i;
 
-	/* -l replaces the configuration's listeners, -a its ACL. */
+	/* -l replaces the configuration's listeners. */
 	if (cl->nlocals > 0) {
 		settings_clear_locals();
 		for (i = 0; i < cl->nlocals; i++)
@@ -669,6 +678,17 @@ apply_cmdline(struct cmdline *cl)
 	if (settings.st_nlocals == 0 &&
 	    settings_add_local("127.0.0.1:53", 53, false, 0) == NULL)
 		errx(1, "default listen address");
+}
+
+/*
+ * -a replaces the default ACL before the file runs, as dnsdist's does:
+ * the file's setACL() replaces it in turn, its addACL() adds to it.
+ */
+static void
+apply_cmdline_acl(struct cmdline *cl)
+{
+	size_t	i;
+
 	if (cl->nacls > 0) {
 		netmask_group_clear(&settings.st_acl);
 		for (i = 0; i < cl->nacls; i++)
@@ -747,6 +767,7 @@ main(int argc, char *argv[])
 	stats_set_gauge("fd-usage", gauge_fds);
 	stats_set_gauge("cpu-user-msec", gauge_cpu_user);
 	stats_set_gauge("cpu-sys-msec", gauge_cpu_sys);
+	sysstats_init();
 	maint_init();
 	if (cl.key != NULL) {
 		if (settings_set_console_key(cl.key) == -1)
@@ -767,6 +788,7 @@ main(int argc, char *argv[])
 	reload_setup(argv, argc, cl.acls, cl.nacls, cl.nlocals > 0);
 	settings.st_configcheck = cl.check;
 	settings.st_verbose = cl.verbose;
+	apply_cmdline_acl(&cl);
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
 	dlua_activate(config_L);

@@ -13,6 +13,7 @@ DNSDIST_SRCS = \
 	dnsdist/tcp_xfr.c \
 	dnsdist/doh.c \
 	dnsdist/maint.c \
+	dnsdist/sysstats.c \
 	dnsdist/reload.c \
 	dnsdist/console.c \
 	dnsdist/control.c \

@@ -181,6 +181,8 @@ struct tcp_bconn {
 	int			 bc_npending;
 	uint8_t			 bc_gen;	/* the high byte of the next ID */
 	uint64_t		 bc_used;	/* queries sent over it */
+	uint64_t		 bc_opened;	/* tw_now when it was */
+	bool			 bc_wfailed;	/* a write failed */
 	bool			 bc_answered;	/* it answered one at least */
 	uint8_t			*bc_wbuf;	/* queries being written */
 	size_t			 bc_wlen;

@@ -80,7 +80,9 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	bc->bc_connecting = true;
 	bc->bc_ds = ds;
 	server_ref(ds);
+	bc->bc_opened = tw->tw_now;
 	atomic_fetch_add_explicit(&ds->ds_tcpnew, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ds->ds_tcpcurrent, 1, memory_order_relaxed);
 	return bc;
 }
 
@@ -195,7 +197,15 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			    (uint64_t)bc->bc_npending);
 			stats_add(STAT_DOWNSTREAM_TIMEOUTS,
 			    (uint64_t)bc->bc_npending);
-		} else
+			/* Where it was stuck: connecting, writing, reading. */
+			atomic_fetch_add(bc->bc_connecting ?
+			    &bc->bc_ds->ds_tcpconnecttimeouts :
+			    bc->bc_woff < bc->bc_wlen ?
+			    &bc->bc_ds->ds_tcpwritetimeouts :
+			    &bc->bc_ds->ds_tcpreadtimeouts, 1);
+		} else if (bc->bc_wfailed)
+			atomic_fetch_add(&bc->bc_ds->ds_tcpdiedsending, 1);
+		else
 			atomic_fetch_add(&bc->bc_ds->ds_tcpdied, 1);
 	}
 	for (s = 0; s < bc->bc_depth && bc->bc_npending > 0; s++) {
@@ -213,8 +223,22 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			if (tcp_forward(tw, tq, NULL))
 				continue;
 		}
+		atomic_fetch_add(&bc->bc_ds->ds_tcpgaveup, 1);
 		query_servfail(tw, tq);
 	}
+}
+
+/* The protocol of a query's client, for the latency averages. */
+static enum stats_proto
+tq_proto(const struct tcp_query *tq)
+{
+	const struct local	*lc;
+
+	if (tq->tq_udp || tq->tq_client == NULL)
+		return tq->tq_udp ? STATS_UDP : STATS_TCP;
+	lc = tq->tq_client->tc_li->li_local;
+	return lc->lc_doh != NULL ? STATS_DOH : lc->lc_tls != NULL ?
+	    STATS_DOT : STATS_TCP;
 }
 
 /* A message from the server: which query it answers, then pass it on. */
@@ -268,7 +292,8 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			pipeline_ring_response(tc != NULL ? client_addr(tc) :
 			    (struct sockaddr *)&tq->tq_from, &q, pkt, len, usec,
 			    bc->bc_ds, &now);
-			record_response(bc->bc_ds, pkt, len, usec);
+			record_response(bc->bc_ds, pkt, len, usec,
+			    tq_proto(tq), true);
 		}
 		if (xfr_message(tq, pkt, len))
 			goto xfrend;
@@ -304,7 +329,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		len = dq.dq_len;
 	}
-	record_response(bc->bc_ds, pkt, len, usec);
+	record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq), true);
 	if (keep && (tc != NULL || tq->tq_udp)) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		pipeline_ring_response(tc != NULL ? client_addr(tc) :
@@ -320,6 +345,7 @@ empty:
 	 * dnsdist does, the query ends there and its client is let go.
 	 */
 	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	atomic_fetch_add(&bc->bc_ds->ds_noncompliant, 1);
 	if (tq->tq_client != NULL)
 		tq->tq_client->tc_dead = true;
 xfrend:
@@ -330,6 +356,7 @@ xfrend:
 bad:
 	/* Not an answer to anything asked here: trust nothing more on it. */
 	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+	atomic_fetch_add(&bc->bc_ds->ds_noncompliant, 1);
 	bconn_fail(tw, bc, false);
 }
 
@@ -354,8 +381,10 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				bc->bc_wfailed = true;
 				bconn_fail(tw, bc, false);
+			}
 			return;
 		}
 		bc->bc_woff += (size_t)n;
@@ -498,6 +527,17 @@ tcp_forward(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 void
 bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 {
+	struct server	*ds = bc->bc_ds;
+	double		 v;
+
+	/* dnsdist's averages over about 100 connections. */
+	v = atomic_load(&ds->ds_tcpavgqueries);
+	atomic_store(&ds->ds_tcpavgqueries, v * 0.99 +
+	    (double)bc->bc_used * 0.01);
+	v = atomic_load(&ds->ds_tcpavgduration);
+	atomic_store(&ds->ds_tcpavgduration, v * 0.99 +
+	    (double)(tw->tw_now - bc->bc_opened) / 1e6 * 0.01);
+	atomic_fetch_sub(&ds->ds_tcpcurrent, 1);
 	tls_backend_close(bc->bc_tls);
 	close(bc->bc_fd);
 	free(bc->bc_slots);

@@ -353,6 +353,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 			return;
 		case DNSCRYPT_BAD:
 			stats_inc(STAT_NONCOMPLIANT_QUERIES);
+			atomic_fetch_add(&tc->tc_li->li_tcpnoncompliant, 1);
 			query_free(tw, tq);
 			tc->tc_dead = true;
 			return;
@@ -375,9 +376,13 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (len < DNS_HDRLEN || dnspacket_qr(pkt) ||
 	    dnspacket_qdcount(pkt) == 0 ||
 	    dnspacket_question(pkt, len, q) == -1) {
-		stats_inc(len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
-		    dnspacket_qdcount(pkt) == 0 ? STAT_EMPTY_QUERIES :
-		    STAT_NONCOMPLIANT_QUERIES);
+		if (len >= DNS_HDRLEN && !dnspacket_qr(pkt) &&
+		    dnspacket_qdcount(pkt) == 0)
+			stats_inc(STAT_EMPTY_QUERIES);
+		else {
+			stats_inc(STAT_NONCOMPLIANT_QUERIES);
+			atomic_fetch_add(&tc->tc_li->li_tcpnoncompliant, 1);
+		}
 		query_free(tw, tq);
 		if (tc->tc_doh != NULL)
 			doh_error(tc, stream, 400);

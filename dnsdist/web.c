@@ -1,18 +1,20 @@
 /*
  * The web server: webserver(), in a thread of its own with one poll(2)
  * loop over non-blocking sockets, so that scrapes never touch the packet
- * path.  It serves dnsdist's statistics endpoints: /jsonstat, /metrics
- * and the read-only part of /api/v1/servers/localhost.
+ * path.  It serves dnsdist's statistics endpoints (/jsonstat, /metrics),
+ * its API under /api/v1/servers/localhost, whose allow-from takes a PUT
+ * after setAPIWritable(), and a small dashboard of our own ("/").
  *
- * What a client may cost is bounded: connections outside the web ACL are
- * closed at once and those past maxConcurrentConnections get a 503; a
- * request head larger than HTTP_HEADMAX gets a 431; a request must arrive,
+ * What a client may cost is bounded: connections outside the web ACL and
+ * those past maxConcurrentConnections are closed at once; a request head
+ * larger than HTTP_HEADMAX gets a 431, a body that does not fit with it
+ * in the buffer a 413; a request must arrive,
  * and its answer leave, within WEB_TIMEOUT of the connection or of the
  * previous answer, and a connection serves WEB_MAXREQUESTS requests within
  * WEB_LIFETIME at most.  Each round of the loop answers one request per
  * connection, so that pipelined requests wait behind other connections'.
  * Connections are kept alive (HTTP/1.1) unless the client says otherwise
- * or sends a body, which is never read.  After the last answer the
+ * or sends a chunked body, which is never read.  After the last answer the
  * connection is shut down and drained for WEB_LINGER before it is closed,
  * so that what the client still sends does not reset it and lose the
  * answer.
@@ -29,8 +31,12 @@
 #include <sys/socket.h>
 #include <sys/queue.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -275,19 +281,24 @@ check_password(const struct http_request *req, struct webauth *wa)
 
 /*
  * As dnsdist: statistics need the password or the API key (unless
- * statsRequireAuthentication is off), the API needs the key (the
- * overview also takes the password), anything else the password.
+ * statsRequireAuthentication is off), the API needs the key (unless
+ * apiRequiresAuthentication is off; the overview also takes the
+ * password), anything else the password.  With
+ * dashboardRequiresAuthentication off, the password is never asked for.
+ * A Lua handler (registerWebHandler()) takes the password unless it was
+ * registered without authentication; *lua says whether there is one.
  * Returns 0 when authorized, else 401, or 429 with *wait set when a
  * credential went unchecked, or -1 when scrypt must wait for a later
  * round.
  */
 static int
 web_authorized(struct webconn *wc, const struct http_request *req,
-    unsigned int *wait)
+    unsigned int *wait, bool *lua)
 {
 	struct webauth	wa;
-	bool		ok;
+	bool		ok, dashauth, luaauth = true;
 	const char	*p = req->hr_path;
+	size_t		i;
 
 	memset(&wa, 0, sizeof(wa));
 	wa.wa_conn = wc;
@@ -298,16 +309,25 @@ web_authorized(struct webconn *wc, const struct http_request *req,
 		wa.wa_apikey = strdup(settings.st_webapikey);
 	wa.wa_statsauth = settings.st_webstatsauth;
 	wa.wa_apiauth = settings.st_webapiauth;
+	dashauth = settings.st_webdashauth;
+	*lua = false;
+	for (i = 0; i < settings.st_nweblua && !*lua; i++)
+		if (strcmp(settings.st_weblua[i].wl_path, p) == 0) {
+			*lua = true;
+			luaauth = settings.st_weblua[i].wl_auth;
+		}
 	pthread_rwlock_unlock(&config_lock);
-	if (strcmp(p, "/jsonstat") == 0 || strcmp(p, "/metrics") == 0)
+	if (*lua)
+		ok = !luaauth || !dashauth || check_password(req, &wa);
+	else if (strcmp(p, "/jsonstat") == 0 || strcmp(p, "/metrics") == 0)
 		ok = !wa.wa_statsauth || check_apikey(req, &wa) ||
-		    check_password(req, &wa);
+		    !dashauth || check_password(req, &wa);
 	else if (strncmp(p, "/api/", 5) == 0)
 		ok = !wa.wa_apiauth || check_apikey(req, &wa) ||
 		    (strcmp(p, "/api/v1/servers/localhost") == 0 &&
-		    check_password(req, &wa));
+		    (!dashauth || check_password(req, &wa)));
 	else
-		ok = check_password(req, &wa);
+		ok = !dashauth || check_password(req, &wa);
 	webauth_free(&wa);
 	if (wa.wa_hashed) {
 		round_hashed = true;
@@ -321,7 +341,8 @@ web_authorized(struct webconn *wc, const struct http_request *req,
 
 enum web_page {
 	PAGE_NONE, PAGE_JSONSTAT, PAGE_METRICS, PAGE_LOCALHOST,
-	PAGE_STATISTICS, PAGE_CONFIG, PAGE_ALLOWFROM
+	PAGE_STATISTICS, PAGE_CONFIG, PAGE_ALLOWFROM, PAGE_POOL, PAGE_INDEX,
+	PAGE_SCRIPT
 };
 
 static enum web_page
@@ -338,6 +359,10 @@ web_route(const char *path)
 		{ "/api/v1/servers/localhost/config", PAGE_CONFIG },
 		{ "/api/v1/servers/localhost/config/allow-from",
 		    PAGE_ALLOWFROM },
+		{ "/api/v1/servers/localhost/pool", PAGE_POOL },
+		{ "/", PAGE_INDEX },
+		{ "/index.html", PAGE_INDEX },
+		{ "/static/dashboard.js", PAGE_SCRIPT },
 	};
 	size_t	i;
 
@@ -347,55 +372,317 @@ web_route(const char *path)
 	return PAGE_NONE;
 }
 
-/* Answer a request; auth and wait are what web_authorized() said. */
+/*
+ * The dashboard: a page and its script (the Content-Security-Policy
+ * forbids inline scripts), which polls /api/v1/servers/localhost with
+ * the credentials the browser already holds.
+ */
+static const char dashboard_html[] =
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+    "<title>dnsdist</title>\n<style>body{font-family:sans-serif;"
+    "margin:1em 2em}table{border-collapse:collapse;margin-bottom:1em}"
+    "td,th{border:1px solid #ccc;padding:2px 8px}</style>\n"
+    "<script src=\"/static/dashboard.js\" defer></script></head>\n"
+    "<body><h1>dnsdist</h1><p id=\"status\">Loading</p>\n"
+    "<h2>Servers</h2><table id=\"servers\"></table>\n"
+    "<h2>Statistics</h2><table id=\"stats\"></table>\n"
+    "</body></html>\n";
+static const char dashboard_js[] =
+    "\"use strict\";\n"
+    "function row(t, cells, head) {\n"
+    "  var tr = t.insertRow();\n"
+    "  cells.forEach(function (c) {\n"
+    "    var td = document.createElement(head ? \"th\" : \"td\");\n"
+    "    td.textContent = c;\n"
+    "    tr.appendChild(td);\n"
+    "  });\n"
+    "}\n"
+    "function show(d) {\n"
+    "  var v = document.getElementById(\"servers\");\n"
+    "  var s = document.getElementById(\"stats\");\n"
+    "  v.textContent = \"\";\n"
+    "  s.textContent = \"\";\n"
+    "  document.getElementById(\"status\").textContent = \"version \" +\n"
+    "    d.version + \", listening on \" + d.local + \", ACL \" + d.acl;\n"
+    "  row(v, [\"#\", \"name\", \"address\", \"state\", \"qps\", "
+    "\"queries\",\n"
+    "    \"latency (ms)\", \"pools\"], true);\n"
+    "  d.servers.forEach(function (x) {\n"
+    "    row(v, [x.id, x.name, x.address, x.state, x.qps, x.queries,\n"
+    "      x.latency, x.pools.join(\" \")]);\n"
+    "  });\n"
+    "  Object.keys(d.statistics).sort().forEach(function (k) {\n"
+    "    row(s, [k, d.statistics[k]]);\n"
+    "  });\n"
+    "}\n"
+    "function poll() {\n"
+    "  fetch(\"/api/v1/servers/localhost\").then(function (r) {\n"
+    "    if (!r.ok)\n"
+    "      throw new Error(r.status + \" \" + r.statusText);\n"
+    "    return r.json();\n"
+    "  }).then(show).catch(function (e) {\n"
+    "    document.getElementById(\"status\").textContent = \"Error: \" +\n"
+    "      e.message;\n"
+    "  });\n"
+    "}\n"
+    "poll();\n"
+    "setInterval(poll, 2000);\n";
+
 static void
-web_request(struct webconn *wc, const struct http_request *req, int auth,
-    unsigned int wait)
+web_static(struct webconn *wc, const char *ctype, const char *text)
+{
+	struct sbuf	body;
+
+	sbuf_init(&body);
+	sbuf_puts(&body, text);
+	web_answer(wc, 200, ctype, NULL, &body);
+	sbuf_free(&body);
+}
+
+/*
+ * A small JSON reader, enough for the bodies of PUT requests: jr_value()
+ * checks one value and returns what follows it, or NULL when it is not
+ * JSON (or nests deeper than JSON_DEPTH).
+ */
+#define JSON_DEPTH	16
+
+static const char *
+jr_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at p (its quote); its bytes into out, when out is not NULL. */
+static const char *
+jr_string(const char *p, const char *end, char *out, size_t outsz)
+{
+	size_t	n = 0;
+	char	c;
+
+	if (p >= end || *p++ != '"')
+		return NULL;
+	while (p < end && *p != '"') {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		c = *p++;
+		if (c == '\\') {
+			if (p >= end)
+				return NULL;
+			c = *p++;
+			if (c == 'u') {
+				if (end - p < 4 || strspn(p,
+				    "0123456789abcdefABCDEF") < 4)
+					return NULL;
+				p += 4;
+				c = '?';	/* no netmask has one */
+			} else if (strchr("\"\\/bfnrt", c) == NULL)
+				return NULL;
+		}
+		if (out != NULL) {
+			if (n + 1 >= outsz)
+				return NULL;
+			out[n++] = c;
+		}
+	}
+	if (out != NULL)
+		out[n] = '\0';
+	return p < end ? p + 1 : NULL;
+}
+
+static const char *
+jr_value(const char *p, const char *end, int depth)
+{
+	char	close;
+
+	p = jr_ws(p, end);
+	if (p >= end || depth > JSON_DEPTH)
+		return NULL;
+	if (*p == '"')
+		return jr_string(p, end, NULL, 0);
+	if (*p == '{' || *p == '[') {
+		close = *p == '{' ? '}' : ']';
+		if ((p = jr_ws(p + 1, end)) < end && *p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}' && ((p = jr_string(jr_ws(p, end), end,
+			    NULL, 0)) == NULL || (p = jr_ws(p, end)) >= end ||
+			    *p++ != ':'))
+				return NULL;
+			if ((p = jr_value(p, end, depth + 1)) == NULL ||
+			    (p = jr_ws(p, end)) >= end)
+				return NULL;
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (end - p >= 4 && (strncmp(p, "true", 4) == 0 ||
+	    strncmp(p, "null", 4) == 0))
+		return p + 4;
+	if (end - p >= 5 && strncmp(p, "false", 5) == 0)
+		return p + 5;
+	if (*p == '-')
+		p++;
+	if (p >= end || !isdigit((unsigned char)*p))
+		return NULL;
+	while (p < end && (isdigit((unsigned char)*p) || *p == '.' ||
+	    *p == 'e' || *p == 'E' || *p == '+' || *p == '-'))
+		p++;
+	return p;
+}
+
+/*
+ * The "value" of a ConfigSetting body, a list of netmasks, into ng.
+ * 0, or -1 when the body is not JSON, has no such list or a bad mask.
+ */
+static int
+web_body_acl(const char *body, size_t len, struct netmask_group *ng)
+{
+	const char	*p, *end = body + len;
+	char		 key[8], mask[NETMASK_MAXTEXT];
+	struct netmask	 nm;
+	bool		 found = false;
+
+	/* Checked whole first: the walk below trusts its syntax. */
+	if ((p = jr_value(body, end, 0)) == NULL || jr_ws(p, end) != end ||
+	    *(p = jr_ws(body, end)) != '{')
+		return -1;
+	for (p = jr_ws(p + 1, end); *p == '"';) {
+		if (jr_string(p, end, key, sizeof(key)) == NULL)
+			key[0] = '\0';		/* longer than "value" */
+		p = jr_ws(jr_ws(jr_string(p, end, NULL, 0), end) + 1, end);
+		if (strcmp(key, "value") == 0) {
+			if (*p != '[')
+				return -1;
+			found = true;
+			for (p = jr_ws(p + 1, end); *p != ']';) {
+				if ((p = jr_string(p, end, mask,
+				    sizeof(mask))) == NULL ||
+				    netmask_parse(mask, &nm) == -1 ||
+				    netmask_group_add(ng, &nm) == -1)
+					return -1;
+				if (*(p = jr_ws(p, end)) == ',')
+					p = jr_ws(p + 1, end);
+			}
+			p++;
+		} else
+			p = jr_value(p, end, 1);
+		if (*(p = jr_ws(p, end)) == ',')
+			p = jr_ws(p + 1, end);
+	}
+	return found ? 0 : -1;
+}
+
+/*
+ * Write dir/base.conf as dnsdist's API does: a header line, then the
+ * formatted line; through a temporary file renamed over it.  0 or -1.
+ */
+static int
+web_save(const char *dir, const char *base, const char *fmt, ...)
+{
+	char	path[PATH_MAX], tmp[PATH_MAX];
+	va_list	ap;
+	FILE	*f;
+	int	fd, saved, bad;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.conf", dir, base) >=
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp),
+	    "%s/.%s.conf.XXXXXX", dir, base) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1)
+		return -1;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	fputs("-- Generated by the REST API, DO NOT EDIT\n", f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * PUT allow-from: the query ACL replaced and published as a console's
+ * setACL() would, then saved as setACL() in the directory that
+ * setAPIWritable() named.  The status: 200, 400 or 405.
+ */
+static int
+web_put_acl(const char *body, size_t len)
+{
+	struct netmask_group	 ng;
+	struct sbuf		 text;
+	char			 buf[NETMASK_MAXTEXT], *dir = NULL;
+	size_t			 i;
+	int			 rc;
+
+	pthread_rwlock_rdlock(&config_lock);
+	rc = settings.st_apiwritable;
+	pthread_rwlock_unlock(&config_lock);
+	if (!rc)
+		return 405;
+	netmask_group_init(&ng);
+	if (web_body_acl(body, len, &ng) == -1) {
+		netmask_group_clear(&ng);
+		return 400;
+	}
+	sbuf_init(&text);
+	for (i = 0; i < ng.ng_count; i++)
+		sbuf_printf(&text, "%s\"%s\"", i > 0 ? ", " : "",
+		    netmask_to_text(&ng.ng_masks[i], buf, sizeof(buf)));
+	pthread_rwlock_wrlock(&config_lock);
+	if (!settings.st_apiwritable) {
+		pthread_rwlock_unlock(&config_lock);
+		netmask_group_clear(&ng);
+		sbuf_free(&text);
+		return 405;
+	}
+	netmask_group_clear(&settings.st_acl);
+	settings.st_acl = ng;
+	if ((rc = daemon_publish()) == -1)
+		log_warnx("webserver: out of memory: the new ACL is not live "
+		    "yet");
+	if (settings.st_apiconfdir != NULL)
+		dir = strdup(settings.st_apiconfdir);
+	pthread_rwlock_unlock(&config_lock);
+	log_info("Updating the ACL via the API to %s", sbuf_text(&text));
+	if (dir != NULL && web_save(dir, "acl", "setACL({%s})",
+	    sbuf_text(&text)) == -1)
+		log_warn("webserver: unable to save the ACL in %s/acl.conf",
+		    dir);
+	free(dir);
+	sbuf_free(&text);
+	return 200;
+}
+
+/* The API pages that read a metrics snapshot. */
+static void
+web_api(struct webconn *wc, const struct http_request *req,
+    enum web_page page)
 {
 	struct metrics	*mx;
 	struct sbuf	 body;
-	enum web_page	 page;
-	char		 command[32], retry[32];
+	char		 name[HTTP_PATHMAX];
 	const char	*ctype = "application/json";
+	int		 status = 200;
 
-	if (req->hr_body || !req->hr_keepalive)
-		wc->wc_close = true;
-	switch (auth) {
-	case 0:
-		break;
-	case 429:
-		stats_inc(STAT_WEB_AUTH_LIMITED);
-		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
-		web_error(wc, 429, retry);
-		return;
-	default:
-		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""
-		    "\r\n");
-		return;
-	}
-	if ((page = web_route(req->hr_path)) == PAGE_NONE) {
-		web_error(wc, 404, NULL);
-		return;
-	}
-	if (strcmp(req->hr_method, "GET") != 0) {
-		web_error(wc, 405, "Allow: GET\r\n");
-		return;
-	}
-	if (page == PAGE_JSONSTAT) {
-		if (http_query_param(req->hr_query, "command", command,
-		    sizeof(command)) == -1 || (strcmp(command, "stats") != 0 &&
-		    strcmp(command, "dynblocklist") != 0)) {
-			web_error(wc, 404, NULL);
-			return;
-		}
-		if (strcmp(command, "dynblocklist") == 0) {
-			sbuf_init(&body);
-			metrics_json_dynblocks(&body);
-			web_answer(wc, 200, ctype, NULL, &body);
-			sbuf_free(&body);
-			return;
-		}
-	}
 	pthread_rwlock_rdlock(&config_lock);
 	if ((mx = metrics_snapshot()) != NULL && frontend_metrics(mx) == -1) {
 		metrics_free(mx);
@@ -427,42 +714,188 @@ web_request(struct webconn *wc, const struct http_request *req, int auth,
 	case PAGE_ALLOWFROM:
 		metrics_json_allowfrom(&body, mx);
 		break;
-	case PAGE_NONE:
+	case PAGE_POOL:
+		if (http_query_param(req->hr_query, "name", name,
+		    sizeof(name)) == -1)
+			status = 400;
+		else if (metrics_json_pool(&body, mx, name) == -1)
+			status = 404;
+		break;
+	default:
+		status = 404;
 		break;
 	}
 	metrics_free(mx);
 	if (body.sb_failed)
-		web_error(wc, 500, NULL);
+		status = 500;
+	if (status != 200)
+		web_error(wc, status, NULL);
 	else
 		web_answer(wc, 200, ctype, NULL, &body);
 	sbuf_free(&body);
 }
 
-/* Answer the next whole request in the buffer; whether there was one. */
+/*
+ * A request for a function of registerWebHandler(): it runs in the
+ * configuration's Lua state, under the configuration lock (read side, so
+ * that no reload closes the state meanwhile) and the Lua lock, as a
+ * packet hook does.
+ */
+static void
+web_lua(struct webconn *wc, const struct http_request *req,
+    const char *head, size_t headlen, const char *body)
+{
+	struct dlua_webreq	rq;
+	struct dlua_webresp	rp;
+	struct sbuf		err;
+	int			rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.wr_path = req->hr_path;
+	rq.wr_method = req->hr_method;
+	rq.wr_query = req->hr_query;
+	rq.wr_head = head;
+	rq.wr_headlen = headlen;
+	rq.wr_body = body;
+	rq.wr_bodylen = req->hr_clen > 0 ? (size_t)req->hr_clen : 0;
+	rq.wr_version = 10 + req->hr_minor;
+	sbuf_init(&rp.rp_body);
+	sbuf_init(&rp.rp_headers);
+	sbuf_init(&err);
+	pthread_rwlock_rdlock(&config_lock);
+	dlua_lock();
+	rc = dlua_web_call(config_L, &rq, &rp, &err);
+	dlua_unlock();
+	pthread_rwlock_unlock(&config_lock);
+	if (rc == -1)
+		log_warnx("webserver: the Lua handler of %s failed: %s",
+		    req->hr_path, sbuf_text(&err));
+	if (rc != 1 || rp.rp_body.sb_failed || rp.rp_headers.sb_failed)
+		web_error(wc, rc == 0 ? 404 : 500, NULL);
+	else
+		web_answer(wc, rp.rp_status, rp.rp_ctype[0] != '\0' ?
+		    rp.rp_ctype : "text/plain; charset=utf-8",
+		    sbuf_text(&rp.rp_headers),
+		    &rp.rp_body);
+	sbuf_free(&rp.rp_body);
+	sbuf_free(&rp.rp_headers);
+	sbuf_free(&err);
+}
+
+/* Answer a request; auth and wait are what web_authorized() said. */
+static void
+web_request(struct webconn *wc, const struct http_request *req,
+    const char *body, int auth, unsigned int wait, bool lua)
+{
+	struct sbuf	 out;
+	enum web_page	 page;
+	char		 command[32], retry[32];
+	int		 status;
+
+	if (req->hr_chunked || !req->hr_keepalive)
+		wc->wc_close = true;
+	switch (auth) {
+	case 0:
+		break;
+	case 429:
+		stats_inc(STAT_WEB_AUTH_LIMITED);
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
+		web_error(wc, 429, retry);
+		return;
+	default:
+		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""
+		    "\r\n");
+		return;
+	}
+	if (lua) {
+		web_lua(wc, req, wc->wc_in, (size_t)(body - wc->wc_in), body);
+		return;
+	}
+	if ((page = web_route(req->hr_path)) == PAGE_NONE) {
+		web_error(wc, 404, NULL);
+		return;
+	}
+	if (page == PAGE_ALLOWFROM && strcmp(req->hr_method, "PUT") == 0) {
+		if ((status = web_put_acl(body, req->hr_clen > 0 ?
+		    (size_t)req->hr_clen : 0)) == 405)
+			web_error(wc, 405, "Allow: GET\r\n");
+		else if (status != 200)
+			web_error(wc, status, NULL);
+		else
+			web_api(wc, req, page);
+		return;
+	}
+	if (strcmp(req->hr_method, "GET") != 0) {
+		web_error(wc, 405, "Allow: GET\r\n");
+		return;
+	}
+	switch (page) {
+	case PAGE_INDEX:
+		web_static(wc, "text/html; charset=utf-8", dashboard_html);
+		return;
+	case PAGE_SCRIPT:
+		web_static(wc, "application/javascript; charset=utf-8",
+		    dashboard_js);
+		return;
+	case PAGE_JSONSTAT:
+		if (http_query_param(req->hr_query, "command", command,
+		    sizeof(command)) == -1 || (strcmp(command, "stats") != 0 &&
+		    strcmp(command, "dynblocklist") != 0)) {
+			web_error(wc, 404, NULL);
+			return;
+		}
+		if (strcmp(command, "dynblocklist") == 0) {
+			sbuf_init(&out);
+			metrics_json_dynblocks(&out);
+			web_answer(wc, 200, "application/json", NULL, &out);
+			sbuf_free(&out);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	web_api(wc, req, page);
+}
+
+/*
+ * Answer the next whole request in the buffer; whether there was one.
+ * A body (Content-Length) must fit in the buffer with its head.
+ */
 static bool
 web_process(struct webconn *wc)
 {
 	struct http_request	req;
 	unsigned int		wait;
+	size_t			len;
 	int			rc, auth;
+	bool			lua;
 
 	wc->wc_more = false;
 	if (wc->wc_inlen == 0 ||
 	    (rc = http_parse_request(wc->wc_in, wc->wc_inlen, &req)) == 0)
 		return false;
+	if (rc > 0 && req.hr_clen > (long long)(sizeof(wc->wc_in) -
+	    (size_t)rc))
+		rc = -413;
 	if (rc < 0) {
 		wc->wc_close = true;
 		web_error(wc, -rc, NULL);
 		return true;
 	}
-	if ((auth = web_authorized(wc, &req, &wait)) == -1) {
+	len = (size_t)rc + (req.hr_clen > 0 ? (size_t)req.hr_clen : 0);
+	if (wc->wc_inlen < len) {
+		explicit_bzero(&req, sizeof(req));
+		return false;		/* the body is on its way */
+	}
+	if ((auth = web_authorized(wc, &req, &wait, &lua)) == -1) {
 		wc->wc_more = true;	/* the next round */
 		explicit_bzero(&req, sizeof(req));
 		return false;
 	}
-	web_request(wc, &req, auth, wait);
-	memmove(wc->wc_in, wc->wc_in + rc, wc->wc_inlen - (size_t)rc);
-	wc->wc_inlen -= (size_t)rc;
+	web_request(wc, &req, wc->wc_in + rc, auth, wait, lua);
+	memmove(wc->wc_in, wc->wc_in + len, wc->wc_inlen - len);
+	wc->wc_inlen -= len;
 	wc->wc_more = wc->wc_inlen > 0;
 	explicit_bzero(&req, sizeof(req));
 	return true;
@@ -574,8 +1007,7 @@ web_io(struct webconn *wc)
 
 /* A new connection in the list; NULL when out of memory. */
 static struct webconn *
-web_conn_new(int fd, const struct sockaddr_storage *ss, const char *peer,
-    bool linger)
+web_conn_new(int fd, const struct sockaddr_storage *ss, const char *peer)
 {
 	struct webconn	*wc;
 	uint64_t	 now = mono_ns();
@@ -588,12 +1020,8 @@ web_conn_new(int fd, const struct sockaddr_storage *ss, const char *peer,
 	sbuf_init(&wc->wc_out);
 	wc->wc_deadline = now + WEB_TIMEOUT * WEB_SEC;
 	wc->wc_end = now + WEB_LIFETIME * WEB_SEC;
-	wc->wc_linger = linger;
 	TAILQ_INSERT_TAIL(&conns, wc, wc_entry);
-	if (linger)
-		nlinger++;
-	else
-		nconns++;
+	nconns++;
 	return wc;
 }
 
@@ -602,7 +1030,6 @@ web_accept(void)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	struct webconn		*wc;
 	char			 peer[ADDR_MAXTEXT];
 	int			 fd, i, allowed, maxconns;
 
@@ -626,20 +1053,13 @@ web_accept(void)
 			close(fd);
 			continue;
 		}
+		/* As dnsdist: past the limit, closed at once. */
 		if (nconns >= maxconns) {
 			web_refused(peer, "too many concurrent connections");
-			/* A 503, then drained as any last answer. */
-			if (nlinger >= WEB_LINGERMAX || (wc = web_conn_new(fd,
-			    &ss, peer, true)) == NULL) {
-				close(fd);
-				continue;
-			}
-			wc->wc_close = true;
-			web_error(wc, 503, NULL);
-			web_write(wc);
+			close(fd);
 			continue;
 		}
-		if (web_conn_new(fd, &ss, peer, false) == NULL)
+		if (web_conn_new(fd, &ss, peer) == NULL)
 			close(fd);
 	}
 }

@@ -121,6 +121,7 @@ struct pcache {
 	_Atomic uint64_t	 pc_lookupcollisions;
 	_Atomic uint64_t	 pc_insertcollisions;
 	_Atomic uint64_t	 pc_ttltooshorts;
+	_Atomic uint64_t	 pc_cleanups;
 };
 
 static void
@@ -778,6 +779,7 @@ keep_live(const struct pcache_entry *ce, const void *arg)
 size_t
 pcache_purge_expired(struct pcache *pc, size_t upto, time_t now)
 {
+	atomic_fetch_add_explicit(&pc->pc_cleanups, 1, memory_order_relaxed);
 	return sweep(pc, upto, keep_live, &now);
 }
 
@@ -840,6 +842,7 @@ pcache_get_stats(struct pcache *pc, struct pcache_stats *st)
 	st->lookupcollisions = atomic_load(&pc->pc_lookupcollisions);
 	st->insertcollisions = atomic_load(&pc->pc_insertcollisions);
 	st->ttltooshorts = atomic_load(&pc->pc_ttltooshorts);
+	st->cleanups = atomic_load(&pc->pc_cleanups);
 }
 
 bool

@@ -47,6 +47,7 @@ struct pcache_stats {
 	uint64_t	lookupcollisions;
 	uint64_t	insertcollisions;
 	uint64_t	ttltooshorts;
+	uint64_t	cleanups;	/* passes over the expired entries */
 };
 
 struct pcache;

@@ -230,38 +230,47 @@ hexval(int c)
 }
 
 int
+http_decode(const char *s, size_t len, char *out, size_t outsz)
+{
+	const char	*end = s + len;
+	size_t		 n;
+	int		 hi, lo;
+
+	for (n = 0; s < end; s++) {
+		if (n + 1 >= outsz)
+			return -1;
+		if (*s == '+')
+			out[n++] = ' ';
+		else if (*s == '%') {
+			if (end - s < 3 || (hi = hexval(s[1])) < 0 ||
+			    (lo = hexval(s[2])) < 0 || (hi == 0 && lo == 0))
+				return -1;
+			out[n++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			out[n++] = *s;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+int
 http_query_param(const char *query, const char *name, char *out,
     size_t outsz)
 {
 	const char	*p = query, *end, *eq;
-	size_t		 nlen = strlen(name), n;
-	int		 hi, lo;
+	size_t		 nlen = strlen(name);
 
 	while (*p != '\0') {
 		if ((end = strchr(p, '&')) == NULL)
 			end = p + strlen(p);
 		eq = memchr(p, '=', (size_t)(end - p));
 		if (eq != NULL && (size_t)(eq - p) == nlen &&
-		    strncmp(p, name, nlen) == 0) {
-			for (n = 0, p = eq + 1; p < end; p++) {
-				if (n + 1 >= outsz)
-					return -1;
-				if (*p == '+')
-					out[n++] = ' ';
-				else if (*p == '%') {
-					if (end - p < 3 ||
-					    (hi = hexval(p[1])) < 0 ||
-					    (lo = hexval(p[2])) < 0 ||
-					    (hi == 0 && lo == 0))
-						return -1;
-					out[n++] = (char)(hi << 4 | lo);
-					p += 2;
-				} else
-					out[n++] = *p;
-			}
-			out[n] = '\0';
-			return 0;
-		}
+		    strncmp(p, name, nlen) == 0)
+			return http_decode(eq + 1, (size_t)(end - eq - 1), out,
+			    outsz) == -1 ? -1 : 0;
 		p = *end == '&' ? end + 1 : end;
 	}
 	return -1;
@@ -302,6 +311,16 @@ http_reason(int status)
 	switch (status) {
 	case 200:
 		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -316,10 +335,16 @@ http_reason(int status)
 		return "Request Timeout";
 	case 429:
 		return "Too Many Requests";
+	case 413:
+		return "Content Too Large";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
 	case 505:

@@ -51,6 +51,12 @@ int	http_parse_request(const char *buf, size_t len,
 int	http_query_param(const char *query, const char *name, char *out,
 	    size_t outsz);
 /*
+ * Percent-decode len bytes of s ('+' as a space) into out with a NUL.
+ * The decoded length, or -1 when it does not fit, is malformed or holds
+ * a NUL byte.
+ */
+int	http_decode(const char *s, size_t len, char *out, size_t outsz);
+/*
  * The password of "Basic <base64 of user:password>" (the user is
  * ignored) into out.  0, or -1 when it is not Basic or not valid.
  */

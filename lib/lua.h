@@ -115,6 +115,35 @@ void		 dlua_budget(lua_State *, int instructions);
 /* Append a value as the console shows it (integral numbers as integers). */
 void		 dlua_format(lua_State *, int idx, struct sbuf *, int depth);
 
+/*
+ * A request for a function of registerWebHandler(), as the web server
+ * read it, and what the function answered.
+ */
+struct dlua_webreq {
+	const char	*wr_path;
+	const char	*wr_method;
+	const char	*wr_query;	/* after '?', raw */
+	const char	*wr_head;	/* the request line and headers */
+	size_t		 wr_headlen;
+	const char	*wr_body;
+	size_t		 wr_bodylen;
+	int		 wr_version;	/* 10 or 11 */
+};
+struct dlua_webresp {
+	int		 rp_status;
+	struct sbuf	 rp_body;
+	struct sbuf	 rp_headers;	/* "Name: value\r\n" each */
+	char		 rp_ctype[128];	/* its Content-Type, "" if none */
+};
+/*
+ * Call the handler of rq's path in L, with the Lua lock held, as a packet
+ * hook is called (it may not change the configuration; a budget of
+ * instructions).  1 with rp filled in (rp's sbufs initialized by the
+ * caller), 0 when the path has no handler, -1 with the error in err.
+ */
+int		 dlua_web_call(lua_State *, const struct dlua_webreq *,
+		    struct dlua_webresp *, struct sbuf *err);
+
 /* Registration of the binding files. */
 void		 dlua_open_server(lua_State *);
 void		 dlua_open_config(lua_State *);

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "doh.h"
 #include "dynblock.h"
+#include "inflight.h"
 #include "metrics.h"
 #include "netmask.h"
 #include "policy.h"
@@ -108,6 +109,9 @@ dup_or_fail(struct metrics *mx, const char *s)
 	return d;
 }
 
+/* A counter of ds, read relaxed. */
+#define SNAP(f)	atomic_load_explicit(&ds->f, memory_order_relaxed)
+
 static void
 snap_servers(struct metrics *mx)
 {
@@ -126,33 +130,31 @@ snap_servers(struct metrics *mx)
 		strlcpy(ms->ms_addr, ds->ds_addrtext, sizeof(ms->ms_addr));
 		ms->ms_state = server_state_text(ds);
 		ms->ms_up = server_is_up(ds);
-		ms->ms_qps = atomic_load_explicit(&ds->ds_qpsrate,
-		    memory_order_relaxed);
+		ms->ms_qps = SNAP(ds_qpsrate);
 		ms->ms_qpslimit = ds->ds_qpslimit;
-		ms->ms_latency = atomic_load_explicit(&ds->ds_latency,
-		    memory_order_relaxed);
-		ms->ms_droprate = atomic_load_explicit(&ds->ds_droprate,
-		    memory_order_relaxed);
+		ms->ms_latency = SNAP(ds_latency);
+		ms->ms_tcplatency = SNAP(ds_tcplatency);
+		ms->ms_noncompliant = SNAP(ds_noncompliant);
+		ms->ms_tcpdiedsending = SNAP(ds_tcpdiedsending);
+		ms->ms_tcpgaveup = SNAP(ds_tcpgaveup);
+		ms->ms_tcpreadtimeouts = SNAP(ds_tcpreadtimeouts);
+		ms->ms_tcpwritetimeouts = SNAP(ds_tcpwritetimeouts);
+		ms->ms_tcpconnecttimeouts = SNAP(ds_tcpconnecttimeouts);
+		ms->ms_tcpcurrent = SNAP(ds_tcpcurrent);
+		ms->ms_tcpavgqueries = SNAP(ds_tcpavgqueries);
+		ms->ms_tcpavgduration = SNAP(ds_tcpavgduration);
+		ms->ms_droprate = SNAP(ds_droprate);
 		ms->ms_order = ds->ds_order;
 		ms->ms_weight = ds->ds_weight;
-		ms->ms_outstanding = atomic_load_explicit(&ds->ds_outstanding,
-		    memory_order_relaxed);
-		ms->ms_queries = atomic_load_explicit(&ds->ds_queries,
-		    memory_order_relaxed);
-		ms->ms_responses = atomic_load_explicit(&ds->ds_responses,
-		    memory_order_relaxed);
-		ms->ms_drops = atomic_load_explicit(&ds->ds_drops,
-		    memory_order_relaxed);
-		ms->ms_senderrors = atomic_load_explicit(&ds->ds_senderrors,
-		    memory_order_relaxed);
-		ms->ms_tcpqueries = atomic_load_explicit(&ds->ds_tcpqueries,
-		    memory_order_relaxed);
-		ms->ms_tcpdied = atomic_load_explicit(&ds->ds_tcpdied,
-		    memory_order_relaxed);
-		ms->ms_tcpreused = atomic_load_explicit(&ds->ds_tcpreused,
-		    memory_order_relaxed);
-		ms->ms_tcpnew = atomic_load_explicit(&ds->ds_tcpnew,
-		    memory_order_relaxed);
+		ms->ms_outstanding = SNAP(ds_outstanding);
+		ms->ms_queries = SNAP(ds_queries);
+		ms->ms_responses = SNAP(ds_responses);
+		ms->ms_drops = SNAP(ds_drops);
+		ms->ms_senderrors = SNAP(ds_senderrors);
+		ms->ms_tcpqueries = SNAP(ds_tcpqueries);
+		ms->ms_tcpdied = SNAP(ds_tcpdied);
+		ms->ms_tcpreused = SNAP(ds_tcpreused);
+		ms->ms_tcpnew = SNAP(ds_tcpnew);
 		ms->ms_tls = ds->ds_tls;
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
@@ -162,6 +164,7 @@ snap_servers(struct metrics *mx)
 			    ds->ds_pools[j]);
 	}
 }
+#undef SNAP
 
 static void
 snap_pools(struct metrics *mx)
@@ -196,6 +199,7 @@ snap_pools(struct metrics *mx)
 			mp->mp_cache[6] = st.lookupcollisions;
 			mp->mp_cache[7] = st.insertcollisions;
 			mp->mp_cache[8] = st.ttltooshorts;
+			mp->mp_cleanups = st.cleanups;
 		}
 	}
 }
@@ -244,10 +248,11 @@ static void
 snap_settings(struct metrics *mx)
 {
 	char		buf[NETMASK_MAXTEXT];
-	struct sbuf	sb;
-	size_t		i;
+	struct sbuf	sb, local;
+	size_t		i, j;
 
 	sbuf_init(&sb);
+	sbuf_init(&local);
 	if (settings.st_acl.ng_count > 0 && (mx->mx_aclv = calloc(
 	    settings.st_acl.ng_count, sizeof(char *))) == NULL)
 		mx->mx_failed = true;
@@ -261,22 +266,54 @@ snap_settings(struct metrics *mx)
 	if (sb.sb_failed)
 		mx->mx_failed = true;
 	sbuf_free(&sb);
+	/* The listeners' addresses, each once, in the order of the list. */
+	for (i = 0; i < settings.st_nlocals; i++) {
+		addr_to_text((struct sockaddr *)&settings.st_locals[i].lc_addr,
+		    buf, sizeof(buf));
+		for (j = 0; j < i; j++)
+			if (addr_equal((struct sockaddr *)
+			    &settings.st_locals[j].lc_addr, (struct sockaddr *)
+			    &settings.st_locals[i].lc_addr))
+				break;
+		if (j == i)
+			sbuf_printf(&local, "%s%s", local.sb_len > 0 ? ", " : "",
+			    buf);
+	}
+	mx->mx_local = dup_or_fail(mx, sbuf_text(&local));
+	if (local.sb_failed)
+		mx->mx_failed = true;
+	sbuf_free(&local);
+	/* dnsdist's list, in its order. */
 	config_add(mx, "acl", METRICS_STRING, mx->mx_acl, 0);
+	config_add(mx, "allow-empty-response", METRICS_BOOL, NULL,
+	    atomic_load(&inflight_allow_empty));
 	if (settings.st_ctladdrlen > 0)
 		addr_to_text((struct sockaddr *)&settings.st_ctladdr, buf,
 		    sizeof(buf));
 	else
 		buf[0] = '\0';
 	config_add(mx, "control-socket", METRICS_STRING, buf, 0);
+	config_add(mx, "ecs-override", METRICS_BOOL, NULL,
+	    settings.st_ecsoverride);
+	config_add(mx, "ecs-source-prefix-v4", METRICS_NUMBER, NULL,
+	    settings.st_ecsv4);
+	config_add(mx, "ecs-source-prefix-v6", METRICS_NUMBER, NULL,
+	    settings.st_ecsv6);
+	config_add(mx, "fixup-case", METRICS_BOOL, NULL, settings.st_fixupcase);
 	config_add(mx, "max-outstanding", METRICS_NUMBER, NULL,
 	    settings.st_maxudpoutstanding);
 	config_add(mx, "server-policy", METRICS_STRING,
 	    policy_name(atomic_load(&policy_global)), 0);
+	config_add(mx, "stale-cache-entries-ttl", METRICS_NUMBER, NULL,
+	    settings.st_staleentriesttl);
 	config_add(mx, "tcp-recv-timeout", METRICS_NUMBER, NULL,
 	    settings.st_tcprecvtimeout);
 	config_add(mx, "tcp-send-timeout", METRICS_NUMBER, NULL,
 	    settings.st_tcpsendtimeout);
+	config_add(mx, "truncate-tc", METRICS_BOOL, NULL, settings.st_truncatetc);
 	config_add(mx, "verbose", METRICS_BOOL, NULL, settings.st_verbose);
+	config_add(mx, "verbose-health-checks", METRICS_BOOL, NULL,
+	    atomic_load(&settings_verbosehealthchecks));
 }
 
 struct metrics *
@@ -340,6 +377,7 @@ metrics_free(struct metrics *mx)
 		free(mx->mx_aclv[i]);
 	free(mx->mx_aclv);
 	free(mx->mx_acl);
+	free(mx->mx_local);
 	free(mx);
 }
 
@@ -361,6 +399,13 @@ metrics_add_frontend(struct metrics *mx, const char *addr, const char *proto,
 	mf->mf_queries = queries;
 	mf->mf_responses = responses;
 	return 0;
+}
+
+void
+metrics_frontend_noncompliant(struct metrics *mx, uint64_t n)
+{
+	if (mx->mx_nfrontends > 0)
+		mx->mx_frontends[mx->mx_nfrontends - 1].mf_noncompliant = n;
 }
 
 int
@@ -1078,9 +1123,34 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_num(sb, "dropRate", ms->ms_droprate, &first);
 	json_num(sb, "sendErrors", (double)ms->ms_senderrors, &first);
 	json_num(sb, "outstanding", ms->ms_outstanding, &first);
-	json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
+	/* As dnsdist: no latency for a server forced down. */
+	if (strcmp(ms->ms_state, "DOWN") == 0) {
+		json_key(sb, "latency", &first);
+		sbuf_puts(sb, "null");
+		json_key(sb, "tcpLatency", &first);
+		sbuf_puts(sb, "null");
+	} else {
+		json_num(sb, "latency", ms->ms_latency / 1000.0, &first);
+		json_num(sb, "tcpLatency", ms->ms_tcplatency / 1000.0, &first);
+	}
 	json_num(sb, "tcpQueries", (double)ms->ms_tcpqueries, &first);
+	json_num(sb, "nonCompliantResponses", (double)ms->ms_noncompliant,
+	    &first);
+	json_num(sb, "tcpDiedSendingQuery", (double)ms->ms_tcpdiedsending,
+	    &first);
 	json_num(sb, "tcpDiedReadingResponse", (double)ms->ms_tcpdied,
+	    &first);
+	json_num(sb, "tcpGaveUp", (double)ms->ms_tcpgaveup, &first);
+	json_num(sb, "tcpConnectTimeouts", (double)ms->ms_tcpconnecttimeouts,
+	    &first);
+	json_num(sb, "tcpReadTimeouts", (double)ms->ms_tcpreadtimeouts,
+	    &first);
+	json_num(sb, "tcpWriteTimeouts", (double)ms->ms_tcpwritetimeouts,
+	    &first);
+	json_num(sb, "tcpCurrentConnections", ms->ms_tcpcurrent, &first);
+	json_num(sb, "tcpAvgQueriesPerConnection", ms->ms_tcpavgqueries,
+	    &first);
+	json_num(sb, "tcpAvgConnectionDuration", ms->ms_tcpavgduration,
 	    &first);
 	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
@@ -1125,6 +1195,17 @@ json_rules(struct sbuf *sb, const struct metrics_chain *mc, bool response)
 	sbuf_puts(sb, "]");
 }
 
+/* A pool's cache figures; dnsdist says 0 for a pool without a cache. */
+static void
+json_pool_cache(struct sbuf *sb, const struct metrics_pool *mp, bool *first)
+{
+	size_t	j;
+
+	for (j = 0; j < METRICS_NCACHE; j++)
+		json_num(sb, cache_json[j], (double)mp->mp_cache[j], first);
+	json_num(sb, "cacheCleanupCount", (double)mp->mp_cleanups, first);
+}
+
 void
 metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 {
@@ -1137,6 +1218,7 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 	json_str(sb, "daemon_type", "dnsdist", &first);
 	json_str(sb, "version", DNSDIST_VERSION, &first);
 	json_str(sb, "acl", mx->mx_acl, &first);
+	json_str(sb, "local", mx->mx_local, &first);
 	json_key(sb, "servers", &first);
 	sbuf_puts(sb, "[");
 	for (i = 0; i < mx->mx_nservers; i++) {
@@ -1158,6 +1240,8 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_bool(sb, "tcp", strcmp(mf->mf_proto, "UDP") != 0, &f2);
 		json_num(sb, "queries", (double)mf->mf_queries, &f2);
 		json_num(sb, "responses", (double)mf->mf_responses, &f2);
+		json_num(sb, "nonCompliantQueries", (double)mf->mf_noncompliant,
+		    &f2);
 		for (j = 0; mf->mf_tls && j < TLSC_COUNT; j++)
 			json_num(sb, tls_names[j].t_json,
 			    (double)mf->mf_tlsc[j], &f2);
@@ -1175,10 +1259,7 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_num(sb, "serversCount", (double)mp->mp_servers, &f2);
 		json_num(sb, "serversUp", (double)mp->mp_up, &f2);
 		json_str(sb, "policy", mp->mp_policy, &f2);
-		/* dnsdist says 0 for a pool without a cache. */
-		for (j = 0; j < METRICS_NCACHE; j++)
-			json_num(sb, cache_json[j], (double)mp->mp_cache[j],
-			    &f2);
+		json_pool_cache(sb, mp, &f2);
 		sbuf_puts(sb, "}");
 	}
 	sbuf_puts(sb, "]");
@@ -1186,7 +1267,46 @@ metrics_json_localhost(struct sbuf *sb, const struct metrics *mx)
 		json_key(sb, chain_keys[i], &first);
 		json_rules(sb, &mx->mx_chains[i], i != METRICS_RULES);
 	}
+	json_key(sb, "statistics", &first);
+	metrics_json_stats(sb, mx);
 	sbuf_puts(sb, "}");
+}
+
+int
+metrics_json_pool(struct sbuf *sb, const struct metrics *mx,
+    const char *name)
+{
+	const struct metrics_pool	*mp = NULL;
+	bool				 first = true, f2 = true, any = false;
+	size_t				 i, j;
+
+	for (i = 0; i < mx->mx_npools && mp == NULL; i++)
+		if (strcmp(mx->mx_pools[i].mp_name, name) == 0)
+			mp = &mx->mx_pools[i];
+	if (mp == NULL)
+		return -1;
+	sbuf_puts(sb, "{");
+	json_key(sb, "stats", &first);
+	sbuf_puts(sb, "{");
+	json_str(sb, "name", mp->mp_name, &f2);
+	json_num(sb, "serversCount", (double)mp->mp_servers, &f2);
+	json_num(sb, "serversUp", (double)mp->mp_up, &f2);
+	json_str(sb, "policy", mp->mp_policy, &f2);
+	json_pool_cache(sb, mp, &f2);
+	sbuf_puts(sb, "}");
+	json_key(sb, "servers", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < mx->mx_nservers; i++)
+		for (j = 0; j < mx->mx_servers[i].ms_npools; j++)
+			if (strcmp(mx->mx_servers[i].ms_pools[j], name) == 0) {
+				if (any)
+					sbuf_puts(sb, ", ");
+				json_server(sb, &mx->mx_servers[i]);
+				any = true;
+				break;
+			}
+	sbuf_puts(sb, "]}");
+	return 0;
 }
 
 void

@@ -26,6 +26,16 @@ struct metrics_server {
 	double		 ms_qps;
 	double		 ms_qpslimit;
 	double		 ms_latency;	/* usec, moving average */
+	double		 ms_tcplatency;	/* ... over TCP */
+	uint64_t	 ms_noncompliant;
+	uint64_t	 ms_tcpdiedsending;
+	uint64_t	 ms_tcpgaveup;
+	uint64_t	 ms_tcpreadtimeouts;
+	uint64_t	 ms_tcpwritetimeouts;
+	uint64_t	 ms_tcpconnecttimeouts;
+	int		 ms_tcpcurrent;
+	double		 ms_tcpavgqueries;
+	double		 ms_tcpavgduration;	/* ms */
 	double		 ms_droprate;
 	int		 ms_order;
 	int		 ms_weight;
@@ -61,6 +71,7 @@ struct metrics_frontend {
 	const char	*mf_proto;	/* "UDP", "TCP", "DoH", ... */
 	uint64_t	 mf_queries;
 	uint64_t	 mf_responses;
+	uint64_t	 mf_noncompliant;
 	bool		 mf_tls;
 	uint64_t	 mf_tlsc[TLSC_COUNT];
 };
@@ -85,6 +96,7 @@ struct metrics_pool {
 	const char	*mp_policy;
 	bool		 mp_hascache;
 	uint64_t	 mp_cache[METRICS_NCACHE];	/* metrics_cache_names */
+	uint64_t	 mp_cleanups;
 };
 
 struct metrics_rule {
@@ -118,7 +130,7 @@ struct metrics_config {
 	double			 mk_value;	/* NUMBER and BOOL */
 };
 
-#define METRICS_NCONFIG	8
+#define METRICS_NCONFIG	16
 
 struct metrics {
 	struct stat_value	 mx_stats[STATS_MAX];
@@ -134,6 +146,7 @@ struct metrics {
 	struct metrics_chain	 mx_chains[METRICS_NCHAINS];
 	char			*mx_acl;	/* "127.0.0.0/8, ::1/128" */
 	char			**mx_aclv;	/* the same, one by one */
+	char			*mx_local;	/* the listeners, likewise */
 	size_t			 mx_nacl;
 	struct metrics_config	 mx_config[METRICS_NCONFIG];
 	size_t			 mx_nconfig;
@@ -155,6 +168,8 @@ int		 metrics_add_frontend(struct metrics *, const char *addr,
 struct doh_stats;
 int		 metrics_add_doh(struct metrics *, const char *addr,
 		    struct doh_stats *);
+/* The last added's queries that were not DNS queries. */
+void		 metrics_frontend_noncompliant(struct metrics *, uint64_t);
 /* ... and a TLS one's counters (TLSC_COUNT of them) to the last added. */
 void		 metrics_frontend_tls(struct metrics *, const uint64_t *);
 
@@ -173,6 +188,9 @@ void		 metrics_json_statistics(struct sbuf *, const struct metrics *);
 void		 metrics_json_config(struct sbuf *, const struct metrics *);
 /* /api/v1/servers/localhost/config/allow-from. */
 void		 metrics_json_allowfrom(struct sbuf *, const struct metrics *);
+/* /api/v1/servers/localhost/pool?name=: 0, or -1 when there is none. */
+int		 metrics_json_pool(struct sbuf *, const struct metrics *,
+		    const char *name);
 
 /*
  * A JSON string with its quotes.  Quotes and backslashes are escaped,

@@ -90,6 +90,16 @@ struct server {
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;
 	_Atomic double		 ds_latency;	/* usec, moving average */
+	_Atomic double		 ds_tcplatency;	/* ... of answers over TCP */
+	_Atomic uint64_t	 ds_noncompliant;	/* answers to nothing */
+	_Atomic uint64_t	 ds_tcpdiedsending;
+	_Atomic uint64_t	 ds_tcpgaveup;	/* queries out of tries */
+	_Atomic uint64_t	 ds_tcpreadtimeouts;
+	_Atomic uint64_t	 ds_tcpwritetimeouts;
+	_Atomic uint64_t	 ds_tcpconnecttimeouts;
+	_Atomic int		 ds_tcpcurrent;	/* connections open */
+	_Atomic double		 ds_tcpavgqueries;	/* per connection */
+	_Atomic double		 ds_tcpavgduration;	/* ms, per connection */
 	_Atomic double		 ds_qpsrate;	/* measured, per second */
 	uint64_t		 ds_lastqueries;	/* for ds_qpsrate */
 	_Atomic double		 ds_droprate;

@@ -67,6 +67,44 @@ settings_set_secret(char **dst, const char *text)
 }
 
 int
+settings_add_web_lua(const char *path, bool auth)
+{
+	struct web_luapath	*nl;
+	size_t			 i;
+
+	for (i = 0; i < settings.st_nweblua; i++)
+		if (strcmp(settings.st_weblua[i].wl_path, path) == 0) {
+			settings.st_weblua[i].wl_auth = auth;
+			return 0;
+		}
+	nl = reallocarray(settings.st_weblua, settings.st_nweblua + 1,
+	    sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	settings.st_weblua = nl;
+	nl += settings.st_nweblua;
+	if ((nl->wl_path = strdup(path)) == NULL)
+		return -1;
+	nl->wl_auth = auth;
+	settings.st_nweblua++;
+	return 0;
+}
+
+void
+settings_clear_web_headers(void)
+{
+	size_t	i;
+
+	for (i = 0; i < settings.st_nwebheaders; i++) {
+		free(settings.st_webheaders[i].wh_name);
+		free(settings.st_webheaders[i].wh_value);
+	}
+	free(settings.st_webheaders);
+	settings.st_webheaders = NULL;
+	settings.st_nwebheaders = 0;
+}
+
+int
 settings_set_web_header(const char *name, const char *value)
 {
 	struct web_header	*nh;
@@ -167,6 +205,7 @@ settings_init(void)
 		return -1;
 	settings.st_webstatsauth = true;
 	settings.st_webapiauth = true;
+	settings.st_webdashauth = true;
 	settings.st_webmaxconns = 100;
 	return settings_default_acl(&settings.st_acl);
 }
@@ -193,6 +232,10 @@ settings_free(struct settings *st)
 		free(st->st_webheaders[i].wh_value);
 	}
 	free(st->st_webheaders);
+	free(st->st_apiconfdir);
+	for (i = 0; i < st->st_nweblua; i++)
+		free(st->st_weblua[i].wl_path);
+	free(st->st_weblua);
 	for (i = 0; i < st->st_ncarbon; i++) {
 		free(st->st_carbon[i].cd_ourname);
 		free(st->st_carbon[i].cd_namespace);

@@ -70,6 +70,12 @@ struct web_header {
 	char			*wh_value;	/* "": not sent */
 };
 
+/* A path that registerWebHandler() gave to Lua. */
+struct web_luapath {
+	char			*wl_path;
+	bool			 wl_auth;	/* the password is needed */
+};
+
 struct settings {
 	struct local		*st_locals;
 	size_t			 st_nlocals;
@@ -137,6 +143,11 @@ struct settings {
 	size_t			 st_nwebheaders;
 	bool			 st_webstatsauth;	/* /metrics, /jsonstat */
 	bool			 st_webapiauth;		/* /api */
+	bool			 st_webdashauth;	/* the dashboard */
+	bool			 st_apiwritable;	/* setAPIWritable() */
+	char			*st_apiconfdir;		/* NULL: not saved */
+	struct web_luapath	*st_weblua;	/* functions in the Lua state */
+	size_t			 st_nweblua;
 	bool			 st_webhashplain;	/* hash plain texts */
 	int			 st_webmaxconns;
 	/* carbonServer() */
@@ -189,6 +200,10 @@ int	settings_set_console_key(const char *text);
 int	settings_set_secret(char **dst, const char *text);
 /* Set a header of the web server's answers ("" to drop it).  0 or -1. */
 int	settings_set_web_header(const char *name, const char *value);
+/* Note a path of registerWebHandler() (again: its flag).  0 or -1. */
+int	settings_add_web_lua(const char *path, bool auth);
+/* Forget the customHeaders set so far. */
+void	settings_clear_web_headers(void);
 /* Add a carbon destination; copies the strings.  0 or -1. */
 int	settings_add_carbon(const struct sockaddr_storage *, socklen_t,
 	    const char *ourname, int interval, const char *ns,

@@ -87,23 +87,37 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_WEB_AUTH_LIMITED] = "web-auth-limited",
 };
 
-/* Moving averages of latency over about 100 ... 1000000 answers, in usec. */
+/*
+ * Moving averages of latency over about 100 ... 1000000 answers, in usec,
+ * per protocol of the client as dnsdist keeps them: latency-avg* for
+ * UDP, latency-tcp-avg*, latency-dot-avg* and latency-doh-avg*.
+ */
 static const double	 avg_keep[] = { 0.99, 0.999, 0.9999, 0.999999 };
 static const double	 avg_take[] = { 0.01, 0.001, 0.0001, 0.000001 };
-static const char	*avg_names[] = { "latency-avg100", "latency-avg1000",
-			    "latency-avg10000", "latency-avg1000000" };
 #define NAVG	(sizeof(avg_keep) / sizeof(avg_keep[0]))
-static _Atomic double	 avg_values[NAVG];
+static const char	*avg_names[STATS_NPROTO][NAVG] = {
+	{ "latency-avg100", "latency-avg1000", "latency-avg10000",
+	    "latency-avg1000000" },
+	{ "latency-tcp-avg100", "latency-tcp-avg1000", "latency-tcp-avg10000",
+	    "latency-tcp-avg1000000" },
+	{ "latency-dot-avg100", "latency-dot-avg1000", "latency-dot-avg10000",
+	    "latency-dot-avg1000000" },
+	{ "latency-doh-avg100", "latency-doh-avg1000", "latency-doh-avg10000",
+	    "latency-doh-avg1000000" },
+};
+static _Atomic double	 avg_values[STATS_NPROTO][NAVG];
 
-#define MAXGAUGES	16
+#define MAXGAUGES	32
 static struct {
 	const char	*name;
 	double		(*fn)(void);
+	double		(*afn)(const void *);	/* when fn is NULL */
+	const void	*arg;
 }			 gauges[MAXGAUGES];
 static size_t		 ngauges;
 
 void
-stats_latency(uint64_t usec)
+stats_latency(enum stats_proto proto, uint64_t usec)
 {
 	enum stat_id	b;
 	double		v;
@@ -129,26 +143,43 @@ stats_latency(uint64_t usec)
 	 * Multiplications only: this runs for every answer.
 	 */
 	for (i = 0; i < NAVG; i++) {
-		v = atomic_load_explicit(&avg_values[i], memory_order_relaxed);
+		v = atomic_load_explicit(&avg_values[proto][i],
+		    memory_order_relaxed);
 		v = v * avg_keep[i] + (double)usec * avg_take[i];
-		atomic_store_explicit(&avg_values[i], v, memory_order_relaxed);
+		atomic_store_explicit(&avg_values[proto][i], v,
+		    memory_order_relaxed);
 	}
+}
+
+static void
+set_gauge(const char *name, double (*fn)(void), double (*afn)(const void *),
+    const void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < ngauges && strcmp(gauges[i].name, name) != 0; i++)
+		;
+	if (i == MAXGAUGES)
+		return;
+	if (i == ngauges)
+		ngauges++;
+	gauges[i].name = name;
+	gauges[i].fn = fn;
+	gauges[i].afn = afn;
+	gauges[i].arg = arg;
 }
 
 void
 stats_set_gauge(const char *name, double (*fn)(void))
 {
-	size_t	i;
+	set_gauge(name, fn, NULL, NULL);
+}
 
-	for (i = 0; i < ngauges; i++)
-		if (strcmp(gauges[i].name, name) == 0) {
-			gauges[i].fn = fn;
-			return;
-		}
-	if (ngauges < MAXGAUGES) {
-		gauges[ngauges].name = name;
-		gauges[ngauges++].fn = fn;
-	}
+void
+stats_set_gauge_arg(const char *name, double (*fn)(const void *),
+    const void *arg)
+{
+	set_gauge(name, NULL, fn, arg);
 }
 
 /*
@@ -185,8 +216,8 @@ stats_builtin(const char *name)
 	for (i = 0; i < STAT_COUNT; i++)
 		if (strcmp(stat_names[i], name) == 0)
 			return true;
-	for (i = 0; i < NAVG; i++)
-		if (strcmp(avg_names[i], name) == 0)
+	for (i = 0; i < STATS_NPROTO * NAVG; i++)
+		if (strcmp(avg_names[i / NAVG][i % NAVG], name) == 0)
 			return true;
 	for (i = 0; i < ngauges; i++)
 		if (strcmp(gauges[i].name, name) == 0)
@@ -292,17 +323,18 @@ stats_snapshot(struct stat_value *out, size_t max)
 		out[n].sv_gauge = false;
 		out[n].sv_help = out[n].sv_promname = NULL;
 	}
-	for (i = 0; i < NAVG && n < max; i++, n++) {
-		out[n].sv_name = avg_names[i];
-		out[n].sv_value = atomic_load_explicit(&avg_values[i],
-		    memory_order_relaxed);
+	for (i = 0; i < STATS_NPROTO * NAVG && n < max; i++, n++) {
+		out[n].sv_name = avg_names[i / NAVG][i % NAVG];
+		out[n].sv_value = atomic_load_explicit(
+		    &avg_values[i / NAVG][i % NAVG], memory_order_relaxed);
 		out[n].sv_double = true;
 		out[n].sv_gauge = true;
 		out[n].sv_help = out[n].sv_promname = NULL;
 	}
 	for (i = 0; i < ngauges && n < max; i++, n++) {
 		out[n].sv_name = gauges[i].name;
-		out[n].sv_value = gauges[i].fn();
+		out[n].sv_value = gauges[i].fn != NULL ? gauges[i].fn() :
+		    gauges[i].afn(gauges[i].arg);
 		out[n].sv_double = false;
 		out[n].sv_gauge = true;
 		out[n].sv_help = out[n].sv_promname = NULL;

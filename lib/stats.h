@@ -91,8 +91,13 @@ stats_inc(enum stat_id id)
 	stats_add(id, 1);
 }
 
-/* One answered query's latency: buckets, sum, count and moving averages. */
-void	stats_latency(uint64_t usec);
+/* The client's protocol, for the moving averages of latency. */
+enum stats_proto { STATS_UDP, STATS_TCP, STATS_DOT, STATS_DOH, STATS_NPROTO };
+/*
+ * One answered query's latency: buckets, sum and count (of every
+ * protocol), and the moving averages of its protocol.
+ */
+void	stats_latency(enum stats_proto, uint64_t usec);
 /* Count the rcode of an answer sent to a client (frontend-*, servfail). */
 static inline void
 stats_rcode(int rcode)
@@ -112,6 +117,9 @@ stats_rcode(int rcode)
 
 /* Gauges: uptime, memory, fds, cpu.  fn returns the current value. */
 void	stats_set_gauge(const char *name, double (*fn)(void));
+/* ... or fn(arg). */
+void	stats_set_gauge_arg(const char *name, double (*fn)(const void *),
+	    const void *arg);
 
 struct stat_value {
 	const char	*sv_name;
@@ -124,7 +132,7 @@ struct stat_value {
 
 /* Every statistic, sorted by name; returns the number (<= max) written. */
 size_t	stats_snapshot(struct stat_value *out, size_t max);
-#define STATS_MAX	128
+#define STATS_MAX	160
 /*
  * Custom metrics (declareMetric()): counters and gauges that Lua sets,
  * shown with the others.  They are kept for the life of the process, so

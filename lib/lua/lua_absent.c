@@ -12,7 +12,7 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
 	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
-	AB_THREADS, AB_TFOKEY, AB_WEBLUA, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
+	AB_THREADS, AB_TFOKEY, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
@@ -34,8 +34,6 @@ static const char *const absent_reason[] = {
 	[AB_THREADS] = "Lua runs in one state: threads of their own are not "
 	    "supported",
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
-	[AB_WEBLUA] = "Lua handlers in the web server are not supported: "
-	    "its thread does not run Lua",
 	[AB_NETLUA] = "network listeners for Lua are not supported: no "
 	    "thread here runs Lua callbacks for sockets",
 };
@@ -98,7 +96,6 @@ static const struct absent {
 	{ "getAsynchronousObject", AB_THREADS },
 	{ "submitToMainThread", AB_THREADS },
 	{ "setTCPFastOpenKey", AB_TFOKEY },
-	{ "registerWebHandler", AB_WEBLUA },
 	{ "newNetworkListener", AB_NETLUA },
 };
 

@@ -22,7 +22,7 @@ int		dlua_in_hook;
 static const char *const changing[] = {
 	"newServer", "controlSocket", "carbonServer", "webserver",
 	"shutdown", "newRuleAction", "includeDirectory", "reloadConfig",
-	NULL
+	"registerWebHandler", NULL
 };
 static const char *const state_only[] = {
 	"addDynBlocks", "addDynBlockSMT", "clearDynBlocks", "setMetric", NULL

@@ -908,8 +908,6 @@ static struct noeffect {
 	    "and writes batches of a fixed size", false },
 	{ "setRingBuffersLockRetries", NE_INT, "a busy ring shard is "
 	    "skipped, never waited for", false },
-	{ "setAPIWritable", NE_BOOL, "the API of the web server is read "
-	    "only", false },
 };
 
 static int

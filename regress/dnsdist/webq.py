@@ -69,6 +69,7 @@ import time
 
 TIMEOUT = 5
 SERVER = "127.0.0.1"
+EXTRA = ""      # -H: header lines added to get and head
 
 
 def connect(port, src):
@@ -197,7 +198,7 @@ def resp_end(s):
 def fetch(port, src, method, path, password, apikey):
     s = connect(port, src)
     try:
-        s.sendall(request(method, path, password, apikey))
+        s.sendall(request(method, path, password, apikey, EXTRA))
         r = Reader(s).response()
     except (ConnectionResetError, BrokenPipeError):
         r = None
@@ -340,14 +341,16 @@ def strict_metrics(text):
 
 
 def main():
-    global SERVER
-    opts, args = getopt.getopt(sys.argv[1:], "b:k:m:s:t:u:")
+    global SERVER, EXTRA
+    opts, args = getopt.getopt(sys.argv[1:], "b:H:k:m:s:t:u:")
     src = password = apikey = None
     method = "GET"
     secs = 3.0
     for o, a in opts:
         if o == "-b":
             src = a
+        elif o == "-H":
+            EXTRA += a + "\r\n"
         elif o == "-k":
             apikey = a
         elif o == "-m":

@@ -70,8 +70,8 @@ ATF_TC_BODY(render, tc)
 
 	ATF_REQUIRE_EQ(settings_init(), 0);
 	stats_add(STAT_QUERIES, 7);
-	stats_latency(500);
-	stats_latency(20000);
+	stats_latency(STATS_UDP, 500);
+	stats_latency(STATS_UDP, 20000);
 	ATF_REQUIRE((mx = metrics_snapshot()) != NULL);
 	ATF_REQUIRE_EQ(metrics_add_frontend(mx, "127.0.0.1:53", "UDP", 5, 4),
 	    0);

@@ -50,12 +50,12 @@ ATF_TC_BODY(counters, tc)
 ATF_TC_WITHOUT_HEAD(latency);
 ATF_TC_BODY(latency, tc)
 {
-	stats_latency(500);		/* 0.5 ms */
-	stats_latency(5000);
-	stats_latency(20000);
-	stats_latency(70000);
-	stats_latency(200000);
-	stats_latency(2000000);		/* 2 s */
+	stats_latency(STATS_UDP, 500);		/* 0.5 ms */
+	stats_latency(STATS_UDP, 5000);
+	stats_latency(STATS_UDP, 20000);
+	stats_latency(STATS_UDP, 70000);
+	stats_latency(STATS_UDP, 200000);
+	stats_latency(STATS_UDP, 2000000);		/* 2 s */
 	ATF_CHECK_EQ(value("latency0-1"), 1);
 	ATF_CHECK_EQ(value("latency1-10"), 1);
 	ATF_CHECK_EQ(value("latency10-50"), 1);
