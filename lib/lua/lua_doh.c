@@ -456,12 +456,17 @@ l_doh_getaddressandport(lua_State *L)
 	return 1;
 }
 
+/* The TLS methods, named by upvalue 1, of an HTTPS frontend. */
 static int
 l_doh_tls(lua_State *L)
 {
-	doh_check(L);
-	return luaL_error(L, "DOHFrontend: reloading certificates and ticket "
-	    "keys of DNS over HTTPS frontends is not built in yet");
+	struct local	*lc = doh_check(L);
+	const char	*name = lua_tostring(L, lua_upvalueindex(1));
+
+	if (lc->lc_tls == NULL)
+		return luaL_error(L, "%s: %s serves cleartext HTTP: it has no "
+		    "certificate", name, lc->lc_text);
+	return dlua_tls_method(L, lc, name);
 }
 
 /*
@@ -504,10 +509,6 @@ l_doh_responsesmap(lua_State *L)
 
 static const luaL_Reg doh_methods[] = {
 	{ "getAddressAndPort", l_doh_getaddressandport },
-	{ "loadNewCertificatesAndKeys", l_doh_tls },
-	{ "loadTicketsKeys", l_doh_tls },
-	{ "reloadCertificates", l_doh_tls },
-	{ "rotateTicketsKey", l_doh_tls },
 	{ "setResponsesMap", l_doh_responsesmap },
 	{ NULL, NULL }
 };
@@ -529,7 +530,19 @@ static const luaL_Reg doh_funcs[] = {
 void
 dlua_open_doh(lua_State *L)
 {
+	static const char *const tls[] = { "loadNewCertificatesAndKeys",
+	    "loadTicketsKeys", "reloadCertificates", "rotateTicketsKey" };
+	size_t	i;
+
 	dlua_new_type(L, DLUA_DOH_MT, doh_methods, NULL, NULL);
+	luaL_getmetatable(L, DLUA_DOH_MT);
+	lua_getfield(L, -1, "__index");
+	for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		lua_pushstring(L, tls[i]);
+		lua_pushcclosure(L, l_doh_tls, 1);
+		lua_setfield(L, -2, tls[i]);
+	}
+	lua_pop(L, 2);
 	dlua_new_type(L, DLUA_DOHMAP_MT, NULL, NULL, map_gc);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, doh_funcs, 0);
