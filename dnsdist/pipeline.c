@@ -191,6 +191,10 @@ client_subnet(struct dnsq *dq)
 		    dq->dq_ecsv6 : dq->dq_cf->cf_ecsv6, &nm);
 	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
 	    dq->dq_cf->cf_ecsoverride;
+	/* A DoH query's OPT record offers 4096 bytes, ECS or not. */
+	if (dq->dq_http != NULL && edns_add_opt(dq->dq_pkt, &dq->dq_len,
+	    dq->dq_size, dq->dq_q, EDNS_DOH_PAYLOAD) == 1)
+		dq->dq_optadded = true;
 	if ((r = edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q,
 	    &nm, override, &hadopt)) > 0) {
 		dq->dq_ecsadded = true;
