@@ -291,6 +291,22 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 
 	atomic_fetch_add_explicit(dc->dc_version == 1 ? &ds->ds_http1 :
 	    &ds->ds_http2, 1, memory_order_relaxed);
+	/* The last address of X-Forwarded-For, when trusted. */
+	from = dc->dc_tc->tc_addr;
+	if (dc->dc_df->df_trustxff && xff[0] != '\0') {
+		comma = strrchr(xff, ',');
+		comma = comma != NULL ? comma + 1 : xff;
+		while (*comma == ' ')
+			comma++;
+		if (addr_parse(comma, 0, &from, &fromlen) == -1)
+			from = dc->dc_tc->tc_addr;
+	}
+	/* As dnsdist: the ACL, on that address, before anything else. */
+	if (!frontend_acl_allows((struct sockaddr *)&from)) {
+		stats_inc(STAT_ACL_DROPS);
+		doh_text(dc, id, 403, "dns query not allowed because of ACL");
+		return;
+	}
 	if ((q = strchr(target, '?')) == NULL)
 		q = target + strlen(target);
 	/* dnsdist's words, and those of h2o in front of it. */
@@ -340,16 +356,6 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 		else
 			doh_error(dc->dc_tc, id, 400);
 		return;
-	}
-	/* The last address of X-Forwarded-For, when trusted. */
-	from = dc->dc_tc->tc_addr;
-	if (dc->dc_df->df_trustxff && xff[0] != '\0') {
-		comma = strrchr(xff, ',');
-		comma = comma != NULL ? comma + 1 : xff;
-		while (*comma == ' ')
-			comma++;
-		if (addr_parse(comma, 0, &from, &fromlen) == -1)
-			from = dc->dc_tc->tc_addr;
 	}
 	client_query(dc->dc_tw, dc->dc_tc, body, (size_t)len, id, &from, dr);
 }
