@@ -658,7 +658,7 @@ apply_cmdline(struct cmdline *cl)
 {
 	size_t	i;
 
-	/* -l replaces the configuration's listeners, -a its ACL. */
+	/* -l replaces the configuration's listeners. */
 	if (cl->nlocals > 0) {
 		settings_clear_locals();
 		for (i = 0; i < cl->nlocals; i++)
@@ -669,13 +669,24 @@ apply_cmdline(struct cmdline *cl)
 	if (settings.st_nlocals == 0 &&
 	    settings_add_local("127.0.0.1:53", 53, false, 0) == NULL)
 		errx(1, "default listen address");
-	if (cl->nacls > 0) {
-		netmask_group_clear(&settings.st_acl);
-		for (i = 0; i < cl->nacls; i++)
-			if (netmask_group_add_text(&settings.st_acl,
-			    cl->acls[i]) == -1)
-				errx(1, "bad ACL netmask '%s'", cl->acls[i]);
-	}
+}
+
+/*
+ * -a, before the file runs (as a reload does, and as dnsdist does): the
+ * listed netmasks replace the default ACL, and the file's setACL()
+ * replaces them in turn, its addACL() adds to them.
+ */
+static void
+cmdline_acl(struct cmdline *cl)
+{
+	size_t	i;
+
+	if (cl->nacls == 0)
+		return;
+	netmask_group_clear(&settings.st_acl);
+	for (i = 0; i < cl->nacls; i++)
+		if (netmask_group_add_text(&settings.st_acl, cl->acls[i]) == -1)
+			errx(1, "bad ACL netmask '%s'", cl->acls[i]);
 }
 
 /*
@@ -767,6 +778,7 @@ main(int argc, char *argv[])
 	reload_setup(argv, argc, cl.acls, cl.nacls, cl.nlocals > 0);
 	settings.st_configcheck = cl.check;
 	settings.st_verbose = cl.verbose;
+	cmdline_acl(&cl);
 	load_config(&cl, argc, argv);
 	apply_cmdline(&cl);
 	dlua_activate(config_L);
