@@ -102,11 +102,12 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 		return false;
 	}
 	if (!stale && !pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
-	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
+	    dq->dq_q, dq->dq_tcp && dq->dq_udpcache == 0, &dq->dq_ckey)) {
 		dq->dq_cache = NULL;	/* not cacheable */
 		return false;
 	}
-	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
+	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q,
+	    dq->dq_tcp && dq->dq_udpcache == 0,
 	    dq->dq_pkt, dq->dq_size, now, stale, dq->dq_cf->cf_staleentriesttl,
 	    NULL);
 	if (n == 0) {
@@ -352,8 +353,10 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 	 * it; what the cache-inserted rules and the TTL cap do after is for
 	 * this client only.
 	 */
-	if (cache != NULL && !dq->dq_skipcache) {
-		pcache_put(cache, key, dq->dq_q, dq->dq_tcp, dq->dq_pkt,
+	if (cache != NULL && !dq->dq_skipcache &&
+	    (dq->dq_udpcache == 0 || dq->dq_len <= dq->dq_udpcache)) {
+		pcache_put(cache, key, dq->dq_q, dq->dq_tcp &&
+		    dq->dq_udpcache == 0, dq->dq_pkt,
 		    dq->dq_len, (time_t)(dq->dq_now / 1000000000ULL),
 		    dq->dq_tempfailttl);
 		if (cf->cf_cacheinserted.rc_count > 0 &&
