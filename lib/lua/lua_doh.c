@@ -1,7 +1,7 @@
 /*
- * Lua bindings for DNS over HTTPS frontends: addDOHLocal() and the
- * functions that show and reach them.  Served over cleartext HTTP (no
- * certificate) for now, as dnsdist does behind a reverse proxy.
+ * Lua bindings for DNS over HTTPS frontends: addDOHLocal(), the
+ * functions that show and reach them, their responses maps and the HTTP
+ * rules.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -98,7 +98,8 @@ doh_options(lua_State *L, int t, struct doh_frontend *df, struct local *lc)
 	for (i = 0; i < DOH_NTLSKEYS; i++)
 		if (lua_getfield(L, t, doh_keys[DOH_TLSKEY0 + i]) != LUA_TNIL)
 			luaL_error(L, "addDOHLocal: option '%s' is for TLS, "
-			    "which is not built in yet for DNS over HTTPS",
+			    "whose options are not built in yet for DNS over "
+			    "HTTPS: addTLSLocal's defaults apply",
 			    doh_keys[DOH_TLSKEY0 + i]);
 		else
 			lua_pop(L, 1);
