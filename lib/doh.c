@@ -40,7 +40,7 @@ doh_frontend_free(struct doh_frontend *df)
 	for (i = 0; i < df->df_nurls; i++)
 		free(df->df_urls[i]);
 	free(df->df_urls);
-	doh_headers_free(df->df_headers, df->df_nheaders);
+	web_headers_free(df->df_headers, df->df_nheaders);
 	free(df->df_servertokens);
 	/* No reader is left: the listeners are gone or were never up. */
 	doh_map_free(atomic_load_explicit(&df->df_map, memory_order_relaxed));
@@ -71,18 +71,6 @@ doh_header_add(struct web_header **hp, size_t *np, const char *name,
 	return 0;
 }
 
-void
-doh_headers_free(struct web_header *h, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		free(h[i].wh_name);
-		free(h[i].wh_value);
-	}
-	free(h);
-}
-
 struct doh_map *
 doh_map_new(size_t n)
 {
@@ -108,7 +96,7 @@ doh_map_free(struct doh_map *m)
 			regfree(&e->me_re);
 		free(e->me_regex);
 		free(e->me_content);
-		doh_headers_free(e->me_headers, e->me_nheaders);
+		web_headers_free(e->me_headers, e->me_nheaders);
 	}
 	free(m);
 }

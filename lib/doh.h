@@ -136,7 +136,6 @@ long	doh_min_ttl(const uint8_t *pkt, size_t len);
  */
 int	doh_header_add(struct web_header **, size_t *, const char *name,
 	    const char *value);
-void	doh_headers_free(struct web_header *, size_t);
 
 /* A map of n entries, all empty; NULL: no memory. */
 struct doh_map *doh_map_new(size_t n);

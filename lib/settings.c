@@ -66,6 +66,18 @@ settings_set_secret(char **dst, const char *text)
 	return 0;
 }
 
+void
+web_headers_free(struct web_header *h, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(h[i].wh_name);
+		free(h[i].wh_value);
+	}
+	free(h);
+}
+
 int
 settings_set_web_header(const char *name, const char *value)
 {
@@ -188,11 +200,7 @@ settings_free(struct settings *st)
 		explicit_bzero(st->st_webapikey, strlen(st->st_webapikey));
 	free(st->st_webpassword);
 	free(st->st_webapikey);
-	for (i = 0; i < st->st_nwebheaders; i++) {
-		free(st->st_webheaders[i].wh_name);
-		free(st->st_webheaders[i].wh_value);
-	}
-	free(st->st_webheaders);
+	web_headers_free(st->st_webheaders, st->st_nwebheaders);
 	for (i = 0; i < st->st_ncarbon; i++) {
 		free(st->st_carbon[i].cd_ourname);
 		free(st->st_carbon[i].cd_namespace);

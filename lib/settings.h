@@ -189,6 +189,8 @@ int	settings_set_console_key(const char *text);
 int	settings_set_secret(char **dst, const char *text);
 /* Set a header of the web server's answers ("" to drop it).  0 or -1. */
 int	settings_set_web_header(const char *name, const char *value);
+/* An array of n header fields, and their names and values. */
+void	web_headers_free(struct web_header *, size_t n);
 /* Add a carbon destination; copies the strings.  0 or -1. */
 int	settings_add_carbon(const struct sockaddr_storage *, socklen_t,
 	    const char *ourname, int interval, const char *ns,
