@@ -115,8 +115,9 @@ doh_flood(struct doh_conn *dc)
  * for the data source.
  */
 static void
-doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
-    const uint8_t *body, size_t blen, long maxage, const char *location)
+doh_respond_with(struct doh_conn *dc, int32_t id, int status,
+    const char *ctype, const uint8_t *body, size_t blen, long maxage,
+    const char *location, const struct web_header *xh, size_t nxh)
 {
 	struct doh_frontend	*df = dc->dc_df;
 	struct doh_header	 h[DOH_MAXHEADERS];
@@ -146,9 +147,8 @@ doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
 		snprintf(cc, sizeof(cc), "max-age=%ld", maxage);
 		h[n++] = (struct doh_header){ "cache-control", cc };
 	}
-	for (i = 0; i < df->df_nheaders && n < DOH_MAXHEADERS; i++)
-		h[n++] = (struct doh_header){ df->df_headers[i].wh_name,
-		    df->df_headers[i].wh_value };
+	for (i = 0; i < nxh && n < DOH_MAXHEADERS; i++)
+		h[n++] = (struct doh_header){ xh[i].wh_name, xh[i].wh_value };
 	if (dc->dc_version == 1) {
 		sbuf_init(&sb);
 		sbuf_printf(&sb, "HTTP/1.1 %d %s\r\n", status,
@@ -190,6 +190,44 @@ doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
 		dc->dc_tc->tc_dead = true;
 }
 
+/*
+ * A redirect to location, with the short HTML body h2o gives it (dnsdist
+ * answers through h2o), the location escaped.
+ */
+static void
+doh_redirect(struct doh_conn *dc, int32_t id, int status, const char *location,
+    const struct web_header *xh, size_t nxh)
+{
+	struct sbuf	 sb;
+	const char	*p;
+
+	sbuf_init(&sb);
+	sbuf_puts(&sb, "<!DOCTYPE html><TITLE>Moved</TITLE><P>The document "
+	    "has moved <A HREF=\"");
+	for (p = location; *p != '\0'; p++)
+		switch (*p) {
+		case '&': sbuf_puts(&sb, "&amp;"); break;
+		case '<': sbuf_puts(&sb, "&lt;"); break;
+		case '>': sbuf_puts(&sb, "&gt;"); break;
+		case '"': sbuf_puts(&sb, "&quot;"); break;
+		case '\'': sbuf_puts(&sb, "&#39;"); break;
+		default: sbuf_add(&sb, p, 1); break;
+		}
+	sbuf_puts(&sb, "\">here</A>");
+	doh_respond_with(dc, id, status, "text/html; charset=utf-8",
+	    (const uint8_t *)sbuf_text(&sb), sb.sb_len, -1, location, xh, nxh);
+	sbuf_free(&sb);
+}
+
+/* With the frontend's customResponseHeaders. */
+static void
+doh_respond(struct doh_conn *dc, int32_t id, int status, const char *ctype,
+    const uint8_t *body, size_t blen, long maxage, const char *location)
+{
+	doh_respond_with(dc, id, status, ctype, body, blen, maxage, location,
+	    dc->dc_df->df_headers, dc->dc_df->df_nheaders);
+}
+
 static void
 doh_text(struct doh_conn *dc, int32_t id, int status, const char *text)
 {
@@ -220,9 +258,11 @@ void
 doh_status(struct tcp_client *tc, int32_t id, int status, const char *ctype,
     const uint8_t *body, size_t len)
 {
+	struct doh_conn	*dc = tc->tc_doh;
+
 	if (status / 100 == 3)
-		doh_respond(tc->tc_doh, id, status, "text/plain; "
-		    "charset=utf-8", NULL, 0, -1, (const char *)body);
+		doh_redirect(dc, id, status, (const char *)body,
+		    dc->dc_df->df_headers, dc->dc_df->df_nheaders);
 	else
 		doh_respond(tc->tc_doh, id, status, ctype[0] != '\0' ? ctype :
 		    "text/plain; charset=utf-8", body, len, -1, NULL);
@@ -238,26 +278,63 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
     const char *xff, struct doh_request *dr)
 {
 	struct doh_stats	*ds = &dc->dc_df->df_stats;
+	const struct doh_mapentry *me;
+	const struct web_header	*xh;
 	struct sockaddr_storage	 from;
 	const char		*q;
 	const char		*comma;
 	uint8_t			 msg[DOH_MSGMAX];
 	socklen_t		 fromlen;
+	size_t			 nxh;
 	long			 len;
+	int			 rc;
 
 	atomic_fetch_add_explicit(dc->dc_version == 1 ? &ds->ds_http1 :
 	    &ds->ds_http2, 1, memory_order_relaxed);
+	/* The last address of X-Forwarded-For, when trusted. */
+	from = dc->dc_tc->tc_addr;
+	if (dc->dc_df->df_trustxff && xff[0] != '\0') {
+		comma = strrchr(xff, ',');
+		comma = comma != NULL ? comma + 1 : xff;
+		while (*comma == ' ')
+			comma++;
+		if (addr_parse(comma, 0, &from, &fromlen) == -1)
+			from = dc->dc_tc->tc_addr;
+	}
+	/* As dnsdist: the ACL, on that address, before anything else. */
+	if (!frontend_acl_allows((struct sockaddr *)&from)) {
+		stats_inc(STAT_ACL_DROPS);
+		doh_text(dc, id, 403, "dns query not allowed because of ACL");
+		return;
+	}
 	if ((q = strchr(target, '?')) == NULL)
 		q = target + strlen(target);
-	if (!doh_path_ok(dc->dc_df, target, (size_t)(q - target)) ||
+	/* dnsdist's words, and those of h2o in front of it. */
+	if ((rc = doh_path_ok(dc->dc_df, target, (size_t)(q - target))) != 1 ||
 	    (size_t)(q - target) >= sizeof(dr->dr_path)) {
-		doh_text(dc, id, 404, "not found");
+		doh_text(dc, id, 404, rc == 0 ? "there is no endpoint "
+		    "configured for this path" : "not found");
+		return;
+	}
+	/* setResponsesMap(): answered here, whatever the method. */
+	if ((me = doh_map_match(doh_frontend_map(dc->dc_df), target)) !=
+	    NULL) {
+		xh = me->me_hasheaders ? me->me_headers : dc->dc_df->df_headers;
+		nxh = me->me_hasheaders ? me->me_nheaders :
+		    dc->dc_df->df_nheaders;
+		if (me->me_status / 100 == 3)
+			doh_redirect(dc, id, me->me_status, me->me_content, xh,
+			    nxh);
+		else
+			doh_respond_with(dc, id, me->me_status, "text/plain; "
+			    "charset=utf-8", (const uint8_t *)me->me_content,
+			    me->me_len, -1, NULL, xh, nxh);
 		return;
 	}
 	memcpy(dr->dr_path, target, (size_t)(q - target));
 	dr->dr_path[q - target] = '\0';
 	dr->dr_query = *q == '?' ? q + 1 : q;
-	dr->dr_scheme = "http";
+	dr->dr_scheme = dc->dc_tc->tc_tls != NULL ? "https" : "http";
 	if (strcmp(method, "GET") == 0) {
 		atomic_fetch_add_explicit(&ds->ds_get, 1,
 		    memory_order_relaxed);
@@ -279,16 +356,6 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 		else
 			doh_error(dc->dc_tc, id, 400);
 		return;
-	}
-	/* The last address of X-Forwarded-For, when trusted. */
-	from = dc->dc_tc->tc_addr;
-	if (dc->dc_df->df_trustxff && xff[0] != '\0') {
-		comma = strrchr(xff, ',');
-		comma = comma != NULL ? comma + 1 : xff;
-		while (*comma == ' ')
-			comma++;
-		if (addr_parse(comma, 0, &from, &fromlen) == -1)
-			from = dc->dc_tc->tc_addr;
 	}
 	client_query(dc->dc_tw, dc->dc_tc, body, (size_t)len, id, &from, dr);
 }

@@ -85,6 +85,12 @@ pipeline_count_verdict(const struct dnsq *dq, int verdict)
 }
 
 /*
+ * Whether dq's answer is kept as a TCP one: not a DoH query with its own
+ * OPT record, which shares UDP's entries (dq_udpcache).
+ */
+#define CACHE_TCP(dq)	((dq)->dq_tcp && (dq)->dq_udpcache == 0)
+
+/*
  * The cache's answer (n bytes) is in dq, with the RD and CD bits of the
  * query as the rules left them (as dnsdist's cache gives them): on to the
  * cache-hit rules.
@@ -128,11 +134,11 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 			return false;
 		}
 	} else if (!pcache_key(dq->dq_cache, dq->dq_pkt, dq->dq_len,
-	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey)) {
+	    dq->dq_q, CACHE_TCP(dq), &dq->dq_ckey)) {
 		dq->dq_cache = NULL;	/* not cacheable */
 		return false;
 	}
-	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, dq->dq_tcp,
+	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, CACHE_TCP(dq),
 	    dq->dq_pkt, dq->dq_size, now, stale ? PCACHE_STALE : PCACHE_FRESH,
 	    dq->dq_cf->cf_staleentriesttl, NULL);
 	if (n == 0) {
@@ -155,9 +161,9 @@ zero_scope(struct dnsq *dq, struct pcache *pc, int *verdict)
 
 	if (dq->dq_ecsadded || edns_ecs_scope(dq->dq_pkt, dq->dq_len,
 	    dq->dq_q) != -1 || !pcache_key(pc, dq->dq_pkt, dq->dq_len,
-	    dq->dq_q, dq->dq_tcp, &dq->dq_ckey0))
+	    dq->dq_q, CACHE_TCP(dq), &dq->dq_ckey0))
 		return false;
-	n = pcache_get(pc, dq->dq_ckey0, dq->dq_q, dq->dq_tcp, dq->dq_pkt,
+	n = pcache_get(pc, dq->dq_ckey0, dq->dq_q, CACHE_TCP(dq), dq->dq_pkt,
 	    dq->dq_size, (time_t)(dq->dq_now / 1000000000ULL), PCACHE_PEEK, 0,
 	    NULL);
 	if (n == 0) {
@@ -233,6 +239,10 @@ client_subnet(struct dnsq *dq)
 		    dq->dq_ecsv6 : dq->dq_cf->cf_ecsv6, &nm);
 	override = dq->dq_ecsoverride >= 0 ? dq->dq_ecsoverride :
 	    dq->dq_cf->cf_ecsoverride;
+	/* A DoH query's OPT record offers 4096 bytes, ECS or not. */
+	if (dq->dq_http != NULL && edns_add_opt(dq->dq_pkt, &dq->dq_len,
+	    dq->dq_size, dq->dq_q, EDNS_DOH_PAYLOAD) == 1)
+		dq->dq_optadded = true;
 	if ((r = edns_add_ecs(dq->dq_pkt, &dq->dq_len, dq->dq_size, dq->dq_q,
 	    &nm, override, &hadopt)) > 0) {
 		dq->dq_ecsadded = true;
@@ -390,8 +400,9 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 	 * it; what the cache-inserted rules and the TTL cap do after is for
 	 * this client only.
 	 */
-	if (cache != NULL && !dq->dq_skipcache) {
-		pcache_put(cache, key, dq->dq_q, dq->dq_tcp, dq->dq_pkt,
+	if (cache != NULL && !dq->dq_skipcache &&
+	    (dq->dq_udpcache == 0 || dq->dq_len <= dq->dq_udpcache)) {
+		pcache_put(cache, key, dq->dq_q, CACHE_TCP(dq), dq->dq_pkt,
 		    dq->dq_len, (time_t)(dq->dq_now / 1000000000ULL),
 		    dq->dq_tempfailttl);
 		if (cf->cf_cacheinserted.rc_count > 0 &&

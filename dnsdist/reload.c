@@ -32,6 +32,7 @@
 #include "config.h"
 #include "dnscrypt.h"
 #include "dnsdist.h"
+#include "doh.h"
 #include "dynblock.h"
 #include "inflight.h"
 #include "lua.h"
@@ -289,6 +290,12 @@ keep_fixed(struct settings *old, struct sbuf *out)
 		warn(out, "listeners (setLocal, addLocal, addTLSLocal, "
 		    "addDOHLocal, addDNSCryptBind) change with a restart; the "
 		    "running ones stay");
+	/* The file's responses maps (setResponsesMap) go live. */
+	for (i = 0; i < old->st_nlocals && i < settings.st_nlocals; i++)
+		if (old->st_locals[i].lc_doh != NULL && local_same(
+		    &old->st_locals[i], &settings.st_locals[i]))
+			doh_frontend_move_map(old->st_locals[i].lc_doh,
+			    settings.st_locals[i].lc_doh);
 	/* The listeners point into the running array: it stays. */
 	tl = settings.st_locals;
 	tn = settings.st_nlocals;

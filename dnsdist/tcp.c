@@ -158,7 +158,9 @@ tcp_accept(struct listener *li)
 				log_debug("tcp_accept: %s", strerror(errno));
 			return;
 		}
-		if (!frontend_acl_allows((struct sockaddr *)&th.th_addr)) {
+		/* DoH answers each request with a 403 instead. */
+		if (li->li_local->lc_doh == NULL &&
+		    !frontend_acl_allows((struct sockaddr *)&th.th_addr)) {
 			stats_inc(STAT_ACL_DROPS);
 			close(fd);
 			continue;

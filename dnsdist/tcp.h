@@ -74,6 +74,7 @@ struct tcp_query {
 	struct dq_tagset	*tq_tags;	/* for the response rules */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
 	bool			 tq_optadded;	/* ... or the OPT record */
+	uint16_t		 tq_udpcache;	/* dq_udpcache */
 	uint32_t		 tq_ttlcap;	/* SetMaxReturnedTTLAction */
 	int32_t			 tq_tempfailttl;	/* -1: the cache's */
 	uint64_t		 tq_sent;

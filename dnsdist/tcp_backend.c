@@ -311,14 +311,17 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		edns_strip_ecs(pkt, &len, &q, tq->tq_optadded);
 	if (tc == NULL && !tq->tq_udp) {
 		/* Its client is gone: the cache may still use the answer. */
-		if (tq->tq_cache != NULL)
-			pcache_put(tq->tq_cache, ckey, &q, true, pkt,
-			    len, (time_t)(tw->tw_now / 1000000000ULL),
+		if (tq->tq_cache != NULL && (tq->tq_udpcache == 0 ||
+		    len <= tq->tq_udpcache))
+			pcache_put(tq->tq_cache, ckey, &q,
+			    tq->tq_udpcache == 0, pkt, len,
+			    (time_t)(tw->tw_now / 1000000000ULL),
 			    tq->tq_tempfailttl);
 	} else if (pipeline_response_needed(tq->tq_cache, tq->tq_ttlcap)) {
 		dnsq_init(&dq, pkt, len, len, &q, tc != NULL ? client_addr(tc) :
 		    (struct sockaddr *)&tq->tq_from, tw->tw_now, &tw->tw_rnd);
 		dq.dq_tcp = !tq->tq_udp;
+		dq.dq_udpcache = tq->tq_udpcache;
 		dq.dq_qstart = tq->tq_sent;
 		if (tc != NULL)
 			dq.dq_local = (struct sockaddr *)

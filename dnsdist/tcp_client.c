@@ -316,6 +316,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	struct dnsq		 dq;
 	struct server		*ds;
 	struct dnscrypt_ctx	*dc = tc->tc_li->li_local->lc_dnscrypt;
+	struct dnsopt		 opt;
 	uint8_t			*pkt;
 	struct timespec		 now;
 	size_t			 n;
@@ -399,6 +400,10 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
 	dq.dq_http = http;
+	/* As dnsdist, DoH shares the cache with UDP (its answers fit). */
+	if (http != NULL && dnspacket_find_opt(dq.dq_pkt, dq.dq_len, q->q_end,
+	    &opt) == 1)
+		dq.dq_udpcache = frontend_udp_limit(&dq);
 	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 	dq.dq_tls = tc->tc_tls != NULL;
 	dq.dq_sni = tc->tc_sni;
@@ -456,6 +461,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_zeroscope = dq.dq_zeroscope;
 	tq->tq_ecsadded = dq.dq_ecsadded && !dq.dq_ecsclient;
 	tq->tq_optadded = dq.dq_optadded;
+	tq->tq_udpcache = dq.dq_udpcache;
 	tq->tq_ttlcap = dq.dq_ttlcap;
 	tq->tq_tempfailttl = dq.dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(&dq);

@@ -353,22 +353,23 @@ tls_rotate_due(void *arg)
 }
 
 static int
-hook_each(size_t n, int (*fn)(struct tls_front *, const char *, char *,
-    size_t), const char *arg, char *err, size_t errlen)
+hook_each(const struct local *lc, int (*fn)(struct tls_front *, const char *,
+    char *, size_t), const char *arg, char *err, size_t errlen)
 {
 	size_t	i;
-	int	r = 0;
+	int	r = 0, found = 0;
 
-	if (n != SIZE_MAX) {
-		if (n >= nfronts) {
-			snprintf(err, errlen, "no TLS frontend %zu", n);
-			return -1;
-		}
-		return fn(fronts[n], arg, err, errlen);
-	}
-	for (i = 0; i < nfronts; i++)
+	for (i = 0; i < nfronts; i++) {
+		if (lc != NULL && fronts[i]->tf_li->li_local != lc)
+			continue;
+		found = 1;
 		if (fn(fronts[i], arg, err, errlen) == -1)
 			r = -1;
+	}
+	if (lc != NULL && !found) {
+		snprintf(err, errlen, "no TLS on %s", lc->lc_text);
+		return -1;
+	}
 	return r;
 }
 
@@ -409,21 +410,22 @@ do_loadkeys(struct tls_front *tf, const char *file, char *err, size_t errlen)
 }
 
 static int
-hook_reload(size_t n, char *err, size_t errlen)
+hook_reload(const struct local *lc, char *err, size_t errlen)
 {
-	return hook_each(n, do_reload, NULL, err, errlen);
+	return hook_each(lc, do_reload, NULL, err, errlen);
 }
 
 static int
-hook_rotate(size_t n, char *err, size_t errlen)
+hook_rotate(const struct local *lc, char *err, size_t errlen)
 {
-	return hook_each(n, do_rotate, NULL, err, errlen);
+	return hook_each(lc, do_rotate, NULL, err, errlen);
 }
 
 static int
-hook_loadkeys(size_t n, const char *file, char *err, size_t errlen)
+hook_loadkeys(const struct local *lc, const char *file, char *err,
+    size_t errlen)
 {
-	return hook_each(n, do_loadkeys, file, err, errlen);
+	return hook_each(lc, do_loadkeys, file, err, errlen);
 }
 
 /* dnsdist's handshake failure counters, by what OpenSSL said. */

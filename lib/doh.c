@@ -2,6 +2,8 @@
  * DNS over HTTPS frontends: their settings and counters, and the parts of
  * a request that need no socket.
  */
+#include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,13 +40,139 @@ doh_frontend_free(struct doh_frontend *df)
 	for (i = 0; i < df->df_nurls; i++)
 		free(df->df_urls[i]);
 	free(df->df_urls);
-	for (i = 0; i < df->df_nheaders; i++) {
-		free(df->df_headers[i].wh_name);
-		free(df->df_headers[i].wh_value);
-	}
-	free(df->df_headers);
+	web_headers_free(df->df_headers, df->df_nheaders);
 	free(df->df_servertokens);
+	/* No reader is left: the listeners are gone or were never up. */
+	doh_map_free(atomic_load_explicit(&df->df_map, memory_order_relaxed));
 	free(df);
+}
+
+int
+doh_header_add(struct web_header **hp, size_t *np, const char *name,
+    const char *value)
+{
+	struct web_header	*nh;
+	char			*p;
+
+	if ((nh = reallocarray(*hp, *np + 1, sizeof(*nh))) == NULL)
+		return -1;
+	*hp = nh;
+	nh = &nh[*np];
+	nh->wh_name = strdup(name);
+	nh->wh_value = strdup(value);
+	if (nh->wh_name == NULL || nh->wh_value == NULL) {
+		free(nh->wh_name);
+		free(nh->wh_value);
+		return -1;
+	}
+	for (p = nh->wh_name; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	(*np)++;
+	return 0;
+}
+
+struct doh_map *
+doh_map_new(size_t n)
+{
+	struct doh_map	*m;
+
+	if ((m = calloc(1, sizeof(*m) + n * sizeof(m->dm_e[0]))) == NULL)
+		return NULL;
+	m->dm_n = n;
+	return m;
+}
+
+void
+doh_map_free(struct doh_map *m)
+{
+	struct doh_mapentry	*e;
+	size_t			 i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->dm_n; i++) {
+		e = &m->dm_e[i];
+		if (e->me_compiled)
+			regfree(&e->me_re);
+		free(e->me_regex);
+		free(e->me_content);
+		web_headers_free(e->me_headers, e->me_nheaders);
+	}
+	free(m);
+}
+
+int
+doh_map_set(struct doh_mapentry *e, const char *regex, int status,
+    const char *content, size_t len, bool hasheaders,
+    const struct web_header *h, size_t nh, char *err, size_t errsz)
+{
+	size_t	i;
+	int	rc;
+
+	/* As dnsdist's expressions: extended, case-insensitive. */
+	if ((rc = regcomp(&e->me_re, regex, REG_EXTENDED | REG_ICASE |
+	    REG_NOSUB)) != 0) {
+		regerror(rc, &e->me_re, err, errsz);
+		return -1;
+	}
+	e->me_compiled = true;
+	e->me_status = status;
+	e->me_hasheaders = hasheaders;
+	if ((e->me_regex = strdup(regex)) == NULL ||
+	    (e->me_content = malloc(len + 1)) == NULL)
+		goto nomem;
+	memcpy(e->me_content, content, len);
+	e->me_content[len] = '\0';
+	e->me_len = len;
+	for (i = 0; i < nh; i++)
+		if (doh_header_add(&e->me_headers, &e->me_nheaders,
+		    h[i].wh_name, h[i].wh_value) == -1)
+			goto nomem;
+	return 0;
+nomem:
+	strlcpy(err, "out of memory", errsz);
+	return -1;
+}
+
+const struct doh_mapentry *
+doh_map_match(const struct doh_map *m, const char *target)
+{
+	size_t	i;
+
+	for (i = 0; m != NULL && i < m->dm_n; i++)
+		if (regexec(&m->dm_e[i].me_re, target, 0, NULL, 0) == 0)
+			return &m->dm_e[i];
+	return NULL;
+}
+
+static void
+map_reclaim(struct qsbr_node *n)
+{
+	doh_map_free((struct doh_map *)(void *)((char *)n -
+	    offsetof(struct doh_map, dm_q)));
+}
+
+void
+doh_frontend_set_map(struct doh_frontend *df, struct doh_map *m)
+{
+	struct doh_map	*old;
+
+	old = atomic_exchange_explicit(&df->df_map, m, memory_order_acq_rel);
+	if (old != NULL)
+		qsbr_retire(&old->dm_q, map_reclaim);
+}
+
+void
+doh_frontend_move_map(struct doh_frontend *to, struct doh_frontend *from)
+{
+	doh_frontend_set_map(to, atomic_exchange_explicit(&from->df_map, NULL,
+	    memory_order_acq_rel));
+}
+
+const struct doh_map *
+doh_frontend_map(struct doh_frontend *df)
+{
+	return atomic_load_explicit(&df->df_map, memory_order_acquire);
 }
 
 int
@@ -64,20 +192,26 @@ doh_frontend_add_url(struct doh_frontend *df, const char *url)
 	return 0;
 }
 
-bool
+int
 doh_path_ok(const struct doh_frontend *df, const char *path, size_t len)
 {
-	size_t	i, ulen;
+	const char	*u;
+	size_t		 i, ulen;
+	int		 rc = -1;
 
 	for (i = 0; i < df->df_nurls; i++) {
-		ulen = strlen(df->df_urls[i]);
-		if (ulen == len && memcmp(path, df->df_urls[i], len) == 0)
-			return true;
-		if (!df->df_exactpath && len > ulen &&
-		    memcmp(path, df->df_urls[i], ulen) == 0)
-			return true;
+		u = df->df_urls[i];
+		ulen = strlen(u);
+		if (ulen == len && memcmp(path, u, len) == 0)
+			return 1;
+		/* Below it, at a segment's boundary, as h2o matches paths. */
+		if (len > ulen && memcmp(path, u, ulen) == 0 &&
+		    (u[ulen - 1] == '/' || path[ulen] == '/'))
+			rc = df->df_exactpath ? 0 : 1;
+		if (rc == 1)
+			return 1;
 	}
-	return false;
+	return rc;
 }
 
 long

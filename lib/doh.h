@@ -7,11 +7,13 @@
 #ifndef DOH_H
 #define DOH_H
 
+#include <regex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qsbr.h"
 #include "settings.h"
 
 /* Response codes counted apart, as showDOHResponseCodes() lists them. */
@@ -37,9 +39,35 @@ struct doh_stats {
 };
 
 /*
+ * newDOHResponseMapEntry(): requests whose path (with its query) matches
+ * get this answer without a backend.
+ */
+struct doh_mapentry {
+	char			*me_regex;
+	regex_t			 me_re;
+	bool			 me_compiled;
+	int			 me_status;
+	char			*me_content;	/* a 3xx: the Location */
+	size_t			 me_len;
+	bool			 me_hasheaders;	/* else the frontend's */
+	struct web_header	*me_headers;
+	size_t			 me_nheaders;
+};
+
+/*
+ * setResponsesMap(): immutable once published; a new map replaces it
+ * and the old one is retired through QSBR.
+ */
+struct doh_map {
+	struct qsbr_node	 dm_q;
+	size_t			 dm_n;
+	struct doh_mapentry	 dm_e[];
+};
+
+/*
  * One addDOHLocal(): made by the configuration, then read-only but for
- * its counters; it lives as long as the listener array that points to it
- * (a reload keeps the running one).
+ * its counters and its responses map; it lives as long as the listener
+ * array that points to it (a reload keeps the running one).
  */
 struct doh_frontend {
 	char			**df_urls;	/* paths served */
@@ -53,6 +81,7 @@ struct doh_frontend {
 	int			  df_maxinflight;	/* streams per connection */
 	bool			  df_keepheaders;	/* keepIncomingHeaders */
 	char			 *df_servertokens;
+	_Atomic(struct doh_map *) df_map;	/* NULL: none */
 	struct doh_stats	  df_stats;
 };
 
@@ -84,10 +113,11 @@ void	doh_frontend_free(struct doh_frontend *);
 /* Add a path served (copied); 0, or -1 when it is not absolute. */
 int	doh_frontend_add_url(struct doh_frontend *, const char *);
 /*
- * Whether path (len bytes, without the query) is served: equal to one of
- * the URLs, or with exactPathMatching=false below one of them.
+ * Whether path (len bytes, without the query) is served (1): equal to one
+ * of the URLs, or with exactPathMatching=false below one of them; 0 when
+ * it is below one but exactPathMatching is set, -1 when below none.
  */
-bool	doh_path_ok(const struct doh_frontend *, const char *path, size_t len);
+int	doh_path_ok(const struct doh_frontend *, const char *path, size_t len);
 /*
  * The DNS message of a query string's dns= parameter (base64url without
  * padding, RFC 8484 4.1) into out; its length, 0 when there is no such
@@ -100,6 +130,37 @@ long	doh_query_param(const char *query, size_t len, uint8_t *out,
  * Cache-Control: max-age; -1 when it has none or does not parse.
  */
 long	doh_min_ttl(const uint8_t *pkt, size_t len);
+/*
+ * A header field into an array, the name in lower case as HTTP/2 wants
+ * it; 0, or -1 when out of memory.
+ */
+int	doh_header_add(struct web_header **, size_t *, const char *name,
+	    const char *value);
+
+/* A map of n entries, all empty; NULL: no memory. */
+struct doh_map *doh_map_new(size_t n);
+void	doh_map_free(struct doh_map *);
+/*
+ * Make entry e: 0, or -1 with the reason in err (a bad expression, no
+ * memory).  Headers NULL with nh 0 and !hasheaders: the frontend's.
+ */
+int	doh_map_set(struct doh_mapentry *e, const char *regex, int status,
+	    const char *content, size_t len, bool hasheaders,
+	    const struct web_header *h, size_t nh, char *err, size_t errsz);
+/* The first entry whose expression matches target, or NULL. */
+const struct doh_mapentry *doh_map_match(const struct doh_map *,
+	    const char *target);
+/*
+ * Publish m (NULL: no map) as df's map; the old one is freed once no
+ * reader can hold it.  Called by the thread that owns the configuration.
+ */
+void	doh_frontend_set_map(struct doh_frontend *, struct doh_map *);
+/* A reload: the map from's configuration made becomes to's. */
+void	doh_frontend_move_map(struct doh_frontend *to,
+	    struct doh_frontend *from);
+/* The published map, for a QSBR reader until its next quiescent point. */
+const struct doh_map *doh_frontend_map(struct doh_frontend *);
+
 /* Count a response of HTTP version (1 or 2) with this status. */
 void	doh_count_status(struct doh_stats *, int version, int status);
 

@@ -17,6 +17,8 @@
 
 #include "sbuf.h"
 
+struct local;
+
 /* What the bindings need from the daemon. */
 struct dlua_host {
 	void	(*h_shutdown)(void);
@@ -36,15 +38,15 @@ struct dlua_host {
 	/* setVerboseLogDestination(): 0, or -1 with errno. */
 	int	(*h_verbose_log)(const char *);
 	/*
-	 * DNS over TLS frontends, n as getTLSContext() numbers them (SIZE_MAX:
-	 * all): reload the certificates and keys, rotate the ticket keys,
-	 * load them from a file (NULL: ticketKeyFile).  0, or -1 with the
-	 * reason in err.  NULL before the listeners exist.
+	 * The TLS of a listener (DNS over TLS or HTTPS; NULL: all of them):
+	 * reload the certificates and keys, rotate the ticket keys, load
+	 * them from a file (NULL: ticketKeyFile).  0, or -1 with the reason
+	 * in err.  NULL before the listeners exist.
 	 */
-	int	(*h_tls_reload)(size_t n, char *err, size_t errlen);
-	int	(*h_tls_rotate)(size_t n, char *err, size_t errlen);
-	int	(*h_tls_load_keys)(size_t n, const char *file, char *err,
-		    size_t errlen);
+	int	(*h_tls_reload)(const struct local *, char *err, size_t errlen);
+	int	(*h_tls_rotate)(const struct local *, char *err, size_t errlen);
+	int	(*h_tls_load_keys)(const struct local *, const char *file,
+		    char *err, size_t errlen);
 	/* showTLSContexts() (false) and showTLSErrorCounters() (true). */
 	void	(*h_tls_show)(struct sbuf *, bool errors);
 };
@@ -187,6 +189,13 @@ void		 dlua_open_tls(lua_State *);	/* absent without TLS */
 struct tls_local;
 struct tls_local **dlua_tls_pairs(lua_State *, int cidx, int kidx,
 		    const char *fn);
+/*
+ * rotateTicketsKey, loadTicketsKeys, reloadCertificates or
+ * loadNewCertificatesAndKeys (name) on the TLS of listener lc, with the
+ * method's arguments from index 2.
+ */
+int		 dlua_tls_method(lua_State *, const struct local *lc,
+		    const char *name);
 
 /* Objects shared between binding files (one reference moves to Lua). */
 struct selector;

@@ -82,6 +82,11 @@ struct dnsq {
 	bool			 dq_ecsadded;	/* we put ECS in the query */
 	bool			 dq_ecsclient;	/* ... instead of the client's */
 	bool			 dq_optadded;	/* we put in the OPT record */
+	/*
+	 * A DoH query with its own OPT record: cached as a UDP one, as
+	 * dnsdist does, when the answer is no larger than this; 0: not.
+	 */
+	uint16_t		 dq_udpcache;
 	/* What rules leave for the answer, carried from query to response. */
 	uint32_t		 dq_ttlcap;	/* SetMaxReturnedTTL*; 0: none */
 	int32_t			 dq_tempfailttl;	/* -1: the cache's own */

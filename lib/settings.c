@@ -66,6 +66,18 @@ settings_set_secret(char **dst, const char *text)
 	return 0;
 }
 
+void
+web_headers_free(struct web_header *h, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(h[i].wh_name);
+		free(h[i].wh_value);
+	}
+	free(h);
+}
+
 int
 settings_add_web_lua(const char *path, bool auth)
 {
@@ -93,13 +105,7 @@ settings_add_web_lua(const char *path, bool auth)
 void
 settings_clear_web_headers(void)
 {
-	size_t	i;
-
-	for (i = 0; i < settings.st_nwebheaders; i++) {
-		free(settings.st_webheaders[i].wh_name);
-		free(settings.st_webheaders[i].wh_value);
-	}
-	free(settings.st_webheaders);
+	web_headers_free(settings.st_webheaders, settings.st_nwebheaders);
 	settings.st_webheaders = NULL;
 	settings.st_nwebheaders = 0;
 }
@@ -227,11 +233,7 @@ settings_free(struct settings *st)
 		explicit_bzero(st->st_webapikey, strlen(st->st_webapikey));
 	free(st->st_webpassword);
 	free(st->st_webapikey);
-	for (i = 0; i < st->st_nwebheaders; i++) {
-		free(st->st_webheaders[i].wh_name);
-		free(st->st_webheaders[i].wh_value);
-	}
-	free(st->st_webheaders);
+	web_headers_free(st->st_webheaders, st->st_nwebheaders);
 	free(st->st_apiconfdir);
 	for (i = 0; i < st->st_nweblua; i++)
 		free(st->st_weblua[i].wl_path);

@@ -204,6 +204,8 @@ int	settings_set_web_header(const char *name, const char *value);
 int	settings_add_web_lua(const char *path, bool auth);
 /* Forget the customHeaders set so far. */
 void	settings_clear_web_headers(void);
+/* An array of n header fields, and their names and values. */
+void	web_headers_free(struct web_header *, size_t n);
 /* Add a carbon destination; copies the strings.  0 or -1. */
 int	settings_add_carbon(const struct sockaddr_storage *, socklen_t,
 	    const char *ourname, int interval, const char *ns,

@@ -60,7 +60,6 @@ static const struct absent {
 	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLSOUT },
-	{ "newDOHResponseMapEntry", AB_DOH },
 	{ "requestDoHStatesDump", AB_DOH },
 	{ "setDoHDownstreamCleanupInterval", AB_DOH },
 	{ "setDoHDownstreamMaxIdleTime", AB_DOH },

@@ -1,7 +1,7 @@
 /*
- * Lua bindings for DNS over HTTPS frontends: addDOHLocal() and the
- * functions that show and reach them.  Served over cleartext HTTP (no
- * certificate) for now, as dnsdist does behind a reverse proxy.
+ * Lua bindings for DNS over HTTPS frontends: addDOHLocal(), the
+ * functions that show and reach them, their responses maps and the HTTP
+ * rules.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "settings.h"
 
 #define DLUA_DOH_MT	"dnsdist.DOHFrontend"
+#define DLUA_DOHMAP_MT	"dnsdist.DOHResponseMapEntry"
 
 static const char *const doh_keys[] = {
 	"reusePort", "tcpFastOpenQueueSize", "idleTimeout", "serverTokens",
@@ -49,37 +50,34 @@ doh_url_add(void *df, const char *s)
 	return doh_frontend_add_url(df, s);
 }
 
+/* A table of header names to values at idx, into h and n. */
+static void
+doh_header_table(lua_State *L, int idx, struct web_header **h, size_t *n,
+    const char *fn)
+{
+	const char	*k, *v;
+
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx) != 0) {
+		k = lua_tostring(L, -2);
+		v = lua_tostring(L, -1);
+		if (lua_type(L, -2) != LUA_TSTRING || v == NULL || k[0] == '\0' ||
+		    strpbrk(k, ":\r\n \t") != NULL || strpbrk(v, "\r\n") != NULL)
+			luaL_error(L, "%s: the headers must map header names "
+			    "to values", fn);
+		if (doh_header_add(h, n, k, v) == -1)
+			luaL_error(L, "%s: out of memory", fn);
+		lua_pop(L, 1);
+	}
+}
+
 static void
 doh_headers(lua_State *L, int t, struct doh_frontend *df)
 {
-	struct web_header	*nh;
-	const char		*k, *v;
-
-	if (lua_getfield(L, t, "customResponseHeaders") == LUA_TNIL) {
-		lua_pop(L, 1);
-		return;
-	}
-	luaL_checktype(L, -1, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, -2) != 0) {
-		k = lua_tostring(L, -2);
-		v = lua_tostring(L, -1);
-		if (lua_type(L, -2) != LUA_TSTRING || v == NULL ||
-		    strpbrk(k, ":\r\n ") != NULL || strpbrk(v, "\r\n") != NULL)
-			luaL_error(L, "addDOHLocal: customResponseHeaders must "
-			    "map header names to values");
-		if ((nh = reallocarray(df->df_headers, df->df_nheaders + 1,
-		    sizeof(*nh))) == NULL)
-			luaL_error(L, "addDOHLocal: out of memory");
-		df->df_headers = nh;
-		nh = &nh[df->df_nheaders];
-		nh->wh_name = strdup(k);
-		nh->wh_value = strdup(v);
-		df->df_nheaders++;
-		if (nh->wh_name == NULL || nh->wh_value == NULL)
-			luaL_error(L, "addDOHLocal: out of memory");
-		lua_pop(L, 1);
-	}
+	if (lua_getfield(L, t, "customResponseHeaders") != LUA_TNIL)
+		doh_header_table(L, lua_gettop(L), &df->df_headers,
+		    &df->df_nheaders, "addDOHLocal");
 	lua_pop(L, 1);
 }
 
@@ -100,7 +98,8 @@ doh_options(lua_State *L, int t, struct doh_frontend *df, struct local *lc)
 	for (i = 0; i < DOH_NTLSKEYS; i++)
 		if (lua_getfield(L, t, doh_keys[DOH_TLSKEY0 + i]) != LUA_TNIL)
 			luaL_error(L, "addDOHLocal: option '%s' is for TLS, "
-			    "which is not built in yet for DNS over HTTPS",
+			    "whose options are not built in yet for DNS over "
+			    "HTTPS: addTLSLocal's defaults apply",
 			    doh_keys[DOH_TLSKEY0 + i]);
 		else
 			lua_pop(L, 1);
@@ -294,6 +293,64 @@ l_httpstatusaction(lua_State *L)
 	return 1;
 }
 
+static int
+map_gc(lua_State *L)
+{
+	struct doh_map	**u = lua_touserdata(L, 1);
+
+	doh_map_free(*u);
+	*u = NULL;
+	return 0;
+}
+
+/* A map of n entries owned by a userdata on the stack until taken. */
+static struct doh_map **
+map_push(lua_State *L, size_t n, const char *fn)
+{
+	struct doh_map	**u;
+
+	u = lua_newuserdata(L, sizeof(*u));
+	*u = NULL;
+	luaL_setmetatable(L, DLUA_DOHMAP_MT);
+	if ((*u = doh_map_new(n)) == NULL)
+		luaL_error(L, "%s: out of memory", fn);
+	return u;
+}
+
+/*
+ * newDOHResponseMapEntry(regex, status, content[, headers]): requests
+ * whose path matches get this answer; for a 3xx the content is the
+ * Location.
+ */
+static int
+l_newdohresponsemapentry(lua_State *L)
+{
+	const char		*re = luaL_checkstring(L, 1);
+	lua_Integer		 status = luaL_checkinteger(L, 2);
+	size_t			 len;
+	const char		*content = luaL_checklstring(L, 3, &len);
+	struct doh_mapentry	*e;
+	struct doh_map		**u;
+	char			 err[128];
+
+	if (status < 100 || status > 599)
+		return luaL_error(L, "newDOHResponseMapEntry: bad status "
+		    "%lld", (long long)status);
+	if (status / 100 == 3 && strpbrk(content, "\r\n") != NULL)
+		return luaL_error(L, "newDOHResponseMapEntry: bad location");
+	lua_settop(L, 4);
+	u = map_push(L, 1, "newDOHResponseMapEntry");
+	e = &(*u)->dm_e[0];
+	if (doh_map_set(e, re, (int)status, content, len,
+	    !lua_isnoneornil(L, 4), NULL, 0, err, sizeof(err)) == -1)
+		return luaL_error(L, "newDOHResponseMapEntry: bad expression "
+		    "'%s': %s", re, err);
+	if (e->me_hasheaders)
+		doh_header_table(L, 4, &e->me_headers, &e->me_nheaders,
+		    "newDOHResponseMapEntry");
+	return 1;
+}
+
 static struct local *
 doh_check(lua_State *L)
 {
@@ -400,28 +457,59 @@ l_doh_getaddressandport(lua_State *L)
 	return 1;
 }
 
+/* The TLS methods, named by upvalue 1, of an HTTPS frontend. */
 static int
 l_doh_tls(lua_State *L)
 {
-	doh_check(L);
-	return luaL_error(L, "DOHFrontend: reloading certificates and ticket "
-	    "keys of DNS over HTTPS frontends is not built in yet");
+	struct local	*lc = doh_check(L);
+	const char	*name = lua_tostring(L, lua_upvalueindex(1));
+
+	if (lc->lc_tls == NULL)
+		return luaL_error(L, "%s: %s serves cleartext HTTP: it has no "
+		    "certificate", name, lc->lc_text);
+	return dlua_tls_method(L, lc, name);
 }
 
+/*
+ * setResponsesMap({entries}): a new map, copied from the entries, takes
+ * the place of the old one for the requests that start after it.
+ */
 static int
 l_doh_responsesmap(lua_State *L)
 {
-	doh_check(L);
-	return luaL_error(L, "DOHFrontend:setResponsesMap: %s",
-	    "the responses map is not built in yet");
+	struct local			*lc = doh_check(L);
+	const struct doh_mapentry	*e;
+	struct doh_mapentry		*ne;
+	struct doh_map			**u, **nu;
+	size_t				 i, n;
+	char				 err[128];
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_settop(L, 2);
+	n = (size_t)luaL_len(L, 2);
+	nu = map_push(L, n, "setResponsesMap");
+	for (i = 0; i < n; i++) {
+		lua_geti(L, 2, (lua_Integer)i + 1);
+		u = luaL_testudata(L, -1, DLUA_DOHMAP_MT);
+		if (u == NULL || *u == NULL || (*u)->dm_n != 1)
+			return luaL_error(L, "setResponsesMap: entry %d is not "
+			    "a newDOHResponseMapEntry()", (int)i + 1);
+		e = &(*u)->dm_e[0];
+		ne = &(*nu)->dm_e[i];
+		if (doh_map_set(ne, e->me_regex, e->me_status, e->me_content,
+		    e->me_len, e->me_hasheaders, e->me_headers,
+		    e->me_nheaders, err, sizeof(err)) == -1)
+			return luaL_error(L, "setResponsesMap: %s", err);
+		lua_pop(L, 1);
+	}
+	doh_frontend_set_map(lc->lc_doh, n > 0 ? *nu : NULL);
+	if (n > 0)
+		*nu = NULL;
+	return 0;
 }
 
 static const luaL_Reg doh_methods[] = {
 	{ "getAddressAndPort", l_doh_getaddressandport },
-	{ "loadNewCertificatesAndKeys", l_doh_tls },
-	{ "loadTicketsKeys", l_doh_tls },
-	{ "reloadCertificates", l_doh_tls },
-	{ "rotateTicketsKey", l_doh_tls },
 	{ "setResponsesMap", l_doh_responsesmap },
 	{ NULL, NULL }
 };
@@ -429,6 +517,7 @@ static const luaL_Reg doh_methods[] = {
 static const luaL_Reg doh_funcs[] = {
 	{ "addDOHLocal", l_adddohlocal },
 	{ "getDOHFrontend", l_getdohfrontend },
+	{ "newDOHResponseMapEntry", l_newdohresponsemapentry },
 	{ "getDOHFrontendCount", l_getdohfrontendcount },
 	{ "showDOHFrontends", l_showdohfrontends },
 	{ "showDOHResponseCodes", l_showdohresponsecodes },
@@ -442,7 +531,20 @@ static const luaL_Reg doh_funcs[] = {
 void
 dlua_open_doh(lua_State *L)
 {
+	static const char *const tls[] = { "loadNewCertificatesAndKeys",
+	    "loadTicketsKeys", "reloadCertificates", "rotateTicketsKey" };
+	size_t	i;
+
 	dlua_new_type(L, DLUA_DOH_MT, doh_methods, NULL, NULL);
+	luaL_getmetatable(L, DLUA_DOH_MT);
+	lua_getfield(L, -1, "__index");
+	for (i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+		lua_pushstring(L, tls[i]);
+		lua_pushcclosure(L, l_doh_tls, 1);
+		lua_setfield(L, -2, tls[i]);
+	}
+	lua_pop(L, 2);
+	dlua_new_type(L, DLUA_DOHMAP_MT, NULL, NULL, map_gc);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, doh_funcs, 0);
 	lua_pop(L, 1);

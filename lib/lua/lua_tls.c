@@ -343,67 +343,56 @@ tls_hook_result(lua_State *L, int r, const char *fn, const char *err)
 }
 
 static int
-tls_reload(lua_State *L, size_t n, const char *fn)
+tls_reload(lua_State *L, const struct local *lc, const char *fn)
 {
 	char	err[256];
 
 	if (dlua_host.h_tls_reload == NULL)
 		return luaL_error(L, "%s: the frontends are not running yet",
 		    fn);
-	return tls_hook_result(L, dlua_host.h_tls_reload(n, err, sizeof(err)),
-	    fn, err);
+	return tls_hook_result(L, dlua_host.h_tls_reload(lc, err,
+	    sizeof(err)), fn, err);
 }
 
 static int
 l_reloadallcertificates(lua_State *L)
 {
-	return tls_reload(L, SIZE_MAX, "reloadAllCertificates");
+	return tls_reload(L, NULL, "reloadAllCertificates");
 }
 
 static int
-l_tls_rotate(lua_State *L)
+tls_rotate(lua_State *L, const struct local *lc)
 {
-	size_t	n = tls_arg(L, lua_touserdata(L, lua_upvalueindex(1)));
 	char	err[256];
 
 	if (dlua_host.h_tls_rotate == NULL)
 		return luaL_error(L, "rotateTicketsKey: the frontends are not "
 		    "running yet");
-	return tls_hook_result(L, dlua_host.h_tls_rotate(n, err, sizeof(err)),
-	    "rotateTicketsKey", err);
+	return tls_hook_result(L, dlua_host.h_tls_rotate(lc, err,
+	    sizeof(err)), "rotateTicketsKey", err);
 }
 
 static int
-l_tls_loadkeys(lua_State *L)
+tls_loadkeys(lua_State *L, const struct local *lc)
 {
-	size_t		 n = tls_arg(L, lua_touserdata(L, lua_upvalueindex(1)));
 	const char	*file = luaL_checkstring(L, 2);
 	char		 err[256];
 
 	if (dlua_host.h_tls_load_keys == NULL)
 		return luaL_error(L, "loadTicketsKeys: the frontends are not "
 		    "running yet");
-	return tls_hook_result(L, dlua_host.h_tls_load_keys(n, file, err,
+	return tls_hook_result(L, dlua_host.h_tls_load_keys(lc, file, err,
 	    sizeof(err)), "loadTicketsKeys", err);
 }
 
-static int
-l_tls_reloadcerts(lua_State *L)
-{
-	size_t	n = tls_arg(L, lua_touserdata(L, lua_upvalueindex(1)));
-
-	return tls_reload(L, n, "reloadCertificates");
-}
-
 /*
- * TLSFrontend:loadNewCertificatesAndKeys(certFile(s), keyFile(s)): the
- * new files replace the old ones if they load, else nothing changes.
+ * loadNewCertificatesAndKeys(certFile(s), keyFile(s)): the new files
+ * replace the old ones if they load, else nothing changes.
  */
 static int
-l_tls_loadnew(lua_State *L)
+tls_loadnew(lua_State *L, const struct local *lc)
 {
-	size_t			  n = tls_arg(L, TLSFRONT_MT);
-	struct tls_local	 *tl = tls_nth(n)->lc_tls, **tlp, t;
+	struct tls_local	 *tl = lc->lc_tls, **tlp, t;
 	char			  err[256];
 	int			  r;
 
@@ -426,12 +415,35 @@ l_tls_loadnew(lua_State *L)
 	tl->tl_npairs = (*tlp)->tl_npairs;
 	(*tlp)->tl_certs = t.tl_certs;
 	(*tlp)->tl_keys = t.tl_keys;
-	if ((r = dlua_host.h_tls_reload(n, err, sizeof(err))) == -1) {
+	if ((r = dlua_host.h_tls_reload(lc, err, sizeof(err))) == -1) {
 		(*tlp)->tl_certs = tl->tl_certs;
 		(*tlp)->tl_keys = tl->tl_keys;
 		*tl = t;
 	}
 	return tls_hook_result(L, r, "loadNewCertificatesAndKeys", err);
+}
+
+/* The TLS methods of a frontend on the listener lc, by name. */
+int
+dlua_tls_method(lua_State *L, const struct local *lc, const char *name)
+{
+	if (strcmp(name, "rotateTicketsKey") == 0)
+		return tls_rotate(L, lc);
+	if (strcmp(name, "loadTicketsKeys") == 0)
+		return tls_loadkeys(L, lc);
+	if (strcmp(name, "reloadCertificates") == 0)
+		return tls_reload(L, lc, name);
+	return tls_loadnew(L, lc);
+}
+
+/* TLSContext and TLSFrontend methods: the name as upvalue 2. */
+static int
+l_tls_method(lua_State *L)
+{
+	size_t	n = tls_arg(L, lua_touserdata(L, lua_upvalueindex(1)));
+
+	return dlua_tls_method(L, tls_nth(n),
+	    lua_tostring(L, lua_upvalueindex(2)));
 }
 
 static int
@@ -469,23 +481,21 @@ void
 dlua_open_tls(lua_State *L)
 {
 	static const char *const mts[] = { TLSCTX_MT, TLSFRONT_MT };
-	size_t	i;
+
+	static const char *const methods[] = { "rotateTicketsKey",
+	    "loadTicketsKeys", "reloadCertificates",
+	    "loadNewCertificatesAndKeys" };
+	size_t	i, j;
 
 	for (i = 0; i < 2; i++) {
 		luaL_newmetatable(L, mts[i]);
 		lua_newtable(L);
-		lua_pushlightuserdata(L, (void *)(uintptr_t)mts[i]);
-		lua_pushcclosure(L, l_tls_rotate, 1);
-		lua_setfield(L, -2, "rotateTicketsKey");
-		lua_pushlightuserdata(L, (void *)(uintptr_t)mts[i]);
-		lua_pushcclosure(L, l_tls_loadkeys, 1);
-		lua_setfield(L, -2, "loadTicketsKeys");
-		lua_pushlightuserdata(L, (void *)(uintptr_t)mts[i]);
-		lua_pushcclosure(L, l_tls_reloadcerts, 1);
-		lua_setfield(L, -2, "reloadCertificates");
-		if (i == 1) {
-			lua_pushcfunction(L, l_tls_loadnew);
-			lua_setfield(L, -2, "loadNewCertificatesAndKeys");
+		/* TLSContext has no loadNewCertificatesAndKeys. */
+		for (j = 0; j < 4 - (i == 0); j++) {
+			lua_pushlightuserdata(L, (void *)(uintptr_t)mts[i]);
+			lua_pushstring(L, methods[j]);
+			lua_pushcclosure(L, l_tls_method, 2);
+			lua_setfield(L, -2, methods[j]);
 		}
 		lua_setfield(L, -2, "__index");
 		lua_pop(L, 1);
@@ -517,6 +527,14 @@ dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
 	luaL_error(L, "%s: TLS is not built in (built with TLS=no); give no "
 	    "certificate to serve cleartext HTTP", fn);
 	return NULL;
+}
+
+int
+dlua_tls_method(lua_State *L, const struct local *lc, const char *name)
+{
+	(void)lc;
+	return luaL_error(L, "%s: TLS is not built in (built with TLS=no)",
+	    name);
 }
 
 #endif /* DNSDIST_NO_TLS */

@@ -4,8 +4,10 @@ tests, written on raw frames with the standard library only: header blocks
 are sent as HPACK literals, and answers are told apart by their bodies (a
 DNS message with the query's ID is a 200 answer; anything else an error).
 
-usage: h2q.py b64 NAME      the base64url of a query for NAME A
-       h2q.py decode FILE   rcode= and the A addresses of an answer
+usage: h2q.py b64 NAME [TYPE]  the base64url of a query for NAME A (or
+                               TYPE, a number), without EDNS
+       h2q.py decode FILE   rcode= and the A addresses (and TXT
+                            strings) of an answer
        h2q.py PORT MODE [N]
   query N        N GET and N POST queries on one connection
   badb64         a GET with bad base64, then a good one, one connection
@@ -56,11 +58,11 @@ def hpack(headers):
     return out
 
 
-def dns_query(qid, name="www.example."):
+def dns_query(qid, name="www.example.", qtype=1):
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
-    return q + b"\x00" + struct.pack(">HH", 1, 1)
+    return q + b"\x00" + struct.pack(">HH", qtype, 1)
 
 
 class Conn:
@@ -198,12 +200,15 @@ def decode(path):
         off += 10
         if rtype == 1:
             print(".".join(str(b) for b in m[off:off + 4]))
+        elif rtype == 16:
+            print(m[off + 1:off + 1 + m[off]].decode())
         off += rdlen
 
 
 def main():
     if sys.argv[1] == "b64":
-        print(b64(dns_query(0, sys.argv[2])))
+        print(b64(dns_query(0, sys.argv[2],
+                            int(sys.argv[3]) if len(sys.argv) > 3 else 1)))
         return
     if sys.argv[1] == "decode":
         decode(sys.argv[2])
