@@ -315,7 +315,7 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (cf->cf_servfailwhennoserver) {
-		dnsq_answer_rcode(dq, DNS_RCODE_SERVFAIL);
+		dnsq_turn_response(dq, DNS_RCODE_SERVFAIL);
 		stats_inc(STAT_SELF_ANSWERED);
 		stats_inc(STAT_RESPONSES);
 		stats_inc(STAT_SERVFAIL_RESPONSES);

@@ -761,7 +761,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 		return VERDICT_ANSWER;
 	case ACT_POOL:
 		dq->dq_pool = ac->ac_u.pool;
-		return VERDICT_POOL;
+		return ac->ac_goon ? VERDICT_NONE : VERDICT_POOL;
 	case ACT_QPS:
 		pthread_mutex_lock(&ac->ac_u.qps.lock);
 		ok = qps_take(&ac->ac_u.qps.bucket, dq->dq_now);
@@ -774,7 +774,7 @@ action_apply(struct action *ac, struct dnsq *dq)
 		if (!ok)
 			return VERDICT_NONE;
 		dq->dq_pool = ac->ac_u.qps.pool;
-		return VERDICT_POOL;
+		return ac->ac_goon ? VERDICT_NONE : VERDICT_POOL;
 	case ACT_SPOOF:
 		return action_spoof(ac, dq);
 	case ACT_SPOOFCNAME:

@@ -230,6 +230,7 @@ struct action {
 	char			*ac_desc;
 	/* Header bits of answers built here: -1 for the default. */
 	int8_t			 ac_aa, ac_ad, ac_ra;
+	bool			 ac_goon;	/* a pool chosen, rules go on */
 	union {
 		int			 rcode;
 		char			*pool;

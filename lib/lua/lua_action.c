@@ -350,16 +350,31 @@ l_ercodeaction(lua_State *L)
 	return 1;
 }
 
+/*
+ * dnsdist 1.8's stopProcessing argument of the pool actions (true when
+ * absent): whether the rules go on once the pool is chosen.
+ */
+static bool
+stop_arg(lua_State *L, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return false;
+	luaL_checktype(L, idx, LUA_TBOOLEAN);
+	return !lua_toboolean(L, idx);
+}
+
 static int
 l_poolaction(lua_State *L)
 {
 	const char	*pool = luaL_checkstring(L, 1);
+	bool		 goon = stop_arg(L, 2);
 	struct action	*ac = dlua_act_new(L, ACT_POOL);
 
 	ac->ac_kind = ACT_NONE;
 	if ((ac->ac_u.pool = strdup(pool)) == NULL)
 		return luaL_error(L, "out of memory");
 	ac->ac_kind = ACT_POOL;
+	ac->ac_goon = goon;
 	action_set_desc(ac, "to pool %s", pool);
 	return 1;
 }
@@ -380,11 +395,13 @@ l_qpspoolaction(lua_State *L)
 {
 	double		 qps = luaL_checknumber(L, 1);
 	const char	*pool = luaL_checkstring(L, 2);
+	bool		 goon = stop_arg(L, 3);
 	struct action	*ac = dlua_act_new(L, ACT_QPSPOOL);
 
 	qps_init(&ac->ac_u.qps.bucket, qps, qps, 0);
 	if ((ac->ac_u.qps.pool = strdup(pool)) == NULL)
 		return luaL_error(L, "out of memory");
+	ac->ac_goon = goon;
 	action_set_desc(ac, "max %g to pool %s", qps, pool);
 	return 1;
 }
