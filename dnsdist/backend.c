@@ -780,9 +780,18 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	/* An answer for every subnet goes under the key without ours. */
 	ckey = sl->sl_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
 	    sl->sl_ckey0 : sl->sl_ckey;
-	/* The client gets no ECS it did not send, nor an OPT record. */
-	if (sl->sl_ecsadded || sl->sl_optadded)
-		edns_strip_ecs(pkt, &len, &q, sl->sl_optadded);
+	/*
+	 * The client gets no ECS it did not send, nor an OPT record; an
+	 * answer too broken to take them out of is dropped, as by dnsdist.
+	 */
+	if ((sl->sl_ecsadded || sl->sl_optadded) &&
+	    edns_strip_ecs(pkt, &len, &q, sl->sl_optadded) == -1) {
+		slot_put(bl, idx);
+		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+		atomic_fetch_add_explicit(&ds->ds_noncompliant, 1,
+		    memory_order_relaxed);
+		return;
+	}
 	/* truncateTC(true): a truncated answer keeps its question only. */
 	if (config_now()->cf_truncatetc && dnspacket_tc(pkt) &&
 	    q.q_end > DNS_HDRLEN)

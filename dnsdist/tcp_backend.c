@@ -306,9 +306,17 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	/* An answer for every subnet goes under the key without ours. */
 	ckey = tq->tq_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
 	    tq->tq_ckey0 : tq->tq_ckey;
-	/* The client gets no ECS it did not send, nor an OPT record. */
-	if (tq->tq_ecsadded || tq->tq_optadded)
-		edns_strip_ecs(pkt, &len, &q, tq->tq_optadded);
+	/*
+	 * The client gets no ECS it did not send, nor an OPT record; an
+	 * answer too broken to take them out of is dropped, as by dnsdist.
+	 */
+	if ((tq->tq_ecsadded || tq->tq_optadded) &&
+	    edns_strip_ecs(pkt, &len, &q, tq->tq_optadded) == -1) {
+		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
+		atomic_fetch_add(&bc->bc_ds->ds_noncompliant, 1);
+		query_done(tw, tq);
+		return;
+	}
 	if (tc == NULL && !tq->tq_udp) {
 		/* Its client is gone: the cache may still use the answer. */
 		if (tq->tq_cache != NULL && (tq->tq_udpcache == 0 ||

@@ -556,6 +556,10 @@ answer_build(const uint8_t *buf, size_t len, uint8_t *out, size_t cap,
 			an++;
 		}
 	}
+	/* ecs: "broken" gets an answer whose first owner name is not one. */
+	if (mode == MODE_ECS && an > 0 && buf[DNS_HDRLEN] == 6 &&
+	    strncasecmp((const char *)buf + DNS_HDRLEN + 1, "broken", 6) == 0)
+		out[q.q_qend] = 0xff;
 	put16(out + 6, an);
 	put16(out + 10, q.q_opt ? 1 : 0);
 	if (q.q_opt) {
