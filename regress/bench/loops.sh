@@ -14,6 +14,9 @@
 #   LOOPS_ROUNDS=2	pairs of runs, alternating one loop, two loops, ...
 #   LOOPS_CLIENTS=128	dnsperf -c: source ports, which the kernel hashes
 #			over the loops' sockets
+#   THEIRS=/usr/bin/dnsdist	PowerDNS dnsdist, run the same way in the same
+#			rounds (one addLocal and two, its listener threads);
+#			THEIRS= (empty) to leave it out
 #
 # Each run starts the daemon (--supervised, a console on a control socket)
 # forwarding to one responder, waits until it answers and settles, reads
@@ -26,15 +29,17 @@
 #   lost	queries dnsperf gave up on
 #   us/q	daemon CPU microseconds (user + sys) per answered query
 #   min share	the smallest share of the queries one loop carried
-# and the ratio of us/q, two loops over one.  The daemon and the load are
-# not pinned: the loops may take both cores.  Traffic stays on 127.0.0.1.
-# Linux only (/proc).
+# and the ratio of us/q, two loops over one, for each daemon, and ours over
+# dnsdist's for each setup.  The daemon and the load are not pinned: the
+# loops may take both cores.  Traffic stays on 127.0.0.1.  Linux only
+# (/proc).
 
 set -u
 prog=$(basename "$0")
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 OURS=${OURS:-$top/dnsdist/dnsdist}
+THEIRS=${THEIRS-/usr/bin/dnsdist}
 RESPONDER=$top/regress/responder/responder
 qps=${LOOPS_QPS:-30000}
 secs=${LOOPS_SECONDS:-10}
@@ -63,6 +68,8 @@ done
 [ "$rounds" -le 20 ] || die "LOOPS_ROUNDS: at most 20"
 [ "$secs" -le 120 ] || die "LOOPS_SECONDS: at most 120"
 [ -x "$OURS" ] || die "$OURS: not found (make)"
+[ -z "$THEIRS" ] || [ -x "$THEIRS" ] ||
+    die "$THEIRS: not found (apt-get install dnsdist, or THEIRS=)"
 [ -x "$RESPONDER" ] || die "$RESPONDER: not found (make)"
 command -v dnsperf >/dev/null || die "dnsperf: not found (make deps)"
 [ -r /proc/self/stat ] || die "/proc is needed"
@@ -107,12 +114,16 @@ conf() {
 	} >"$work/d$1.conf"
 }
 
-# run N ROUND: one run with N loops; appends "N qps lost us/q minshare
-# shares..." to $work/raw.
+# run N ROUND [DAEMON]: one run with N loops of DAEMON (ours by default);
+# appends "N qps lost us/q minshare shares..." to $work/raw (ours) or
+# $work/raw.theirs.
 run() {
+	daemon=${3:-$OURS}
+	raw=$work/raw
+	[ "$daemon" = "$OURS" ] || raw=$work/raw.theirs
 	conf "$1"
 	log=$work/d$1.$2.log
-	"$OURS" --supervised --disable-syslog -C "$work/d$1.conf" \
+	"$daemon" --supervised --disable-syslog -C "$work/d$1.conf" \
 	    >"$log" 2>&1 &
 	dpid=$!
 	pids="$pids $dpid"
@@ -127,7 +138,7 @@ run() {
 	c1=$(ticks "$dpid")
 	b1=$(ctl 'showBinds()' | awk '$3 == "UDP" { printf "%s ", $4 }')
 	kill -TERM "$dpid"
-	wait "$dpid"
+	wait "$dpid" 2>/dev/null
 	pids=${pids%" $dpid"}
 	awk -v n="$1" -v hz="$hz" -v t="$((c1 - c0))" -v b0="$b0" \
 	    -v b1="$b1" '
@@ -145,19 +156,24 @@ run() {
 			}
 			printf "%d %.0f %d %.3f %.3f%s\n", n, q, lost,
 			    (done > 0 ? t / hz * 1e6 / done : 0), min, sh
-		}' "$work/d$1.$2.dnsperf" >>"$work/raw"
-	tail -n 1 "$work/raw" | awk '{ printf "  %d loop(s) round %d: %s qps, " \
-	    "%s lost, %s us/q, shares", $1, r, $2, $3, $4
-	    for (i = 6; i <= NF; i++) printf " %s", $i; printf "\n" }' r="$2"
+		}' "$work/d$1.$2.dnsperf" >>"$raw"
+	tail -n 1 "$raw" | awk '{ printf "  %s %d loop(s) round %d: %s qps, " \
+	    "%s lost, %s us/q, shares", w, $1, r, $2, $3, $4
+	    for (i = 6; i <= NF; i++) printf " %s", $i; printf "\n" }' r="$2" \
+	    w="$([ "$raw" = "$work/raw" ] && echo ours || echo dnsdist)"
 }
 
-echo "daemon: $OURS"
+echo "daemon: $OURS${THEIRS:+, and $THEIRS}"
 echo "load:   dnsperf -Q $qps -c $clients -l $secs, $rounds round(s)"
 : >"$work/raw"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	run 1 "$r"
 	run 2 "$r"
+	if [ -n "$THEIRS" ]; then
+		run 1 "$r" "$THEIRS"
+		run 2 "$r" "$THEIRS"
+	fi
 	r=$((r + 1))
 done
 echo
@@ -176,4 +192,27 @@ awk '
 		printf "smallest share of a loop: %.3f (at least 0.35: %s)\n",
 		    m[2], (m[2] >= 0.35 ? "yes" : "no")
 	}' "$work/raw"
+if [ -n "$THEIRS" ]; then
+	echo
+	echo "dnsdist, the same rounds:"
+	awk '
+		{ n[$1]++; q[$1] += $2; l[$1] += $3; u[$1] += $4
+		  if (!($1 in m) || $5 < m[$1]) m[$1] = $5 }
+		END {
+			printf "%-7s %10s %10s %10s %10s\n", "threads", "qps",
+			    "lost", "us/q", "min share"
+			for (k = 1; k <= 2; k++)
+				printf "%-7d %10.0f %10.0f %10.3f %10.3f\n", k,
+				    q[k] / n[k], l[k] / n[k], u[k] / n[k], m[k]
+			printf "us/q two threads / one: %.3f\n",
+			    u[2] / n[2] / (u[1] / n[1])
+		}' "$work/raw.theirs"
+	awk 'FNR == NR { u[$1] += $4; n[$1]++; next }
+		{ t[$1] += $4; m[$1]++ }
+		END {
+			for (k = 1; k <= 2; k++)
+				printf "us/q ours / dnsdist, %d loop(s): %.3f\n",
+				    k, (u[k] / n[k]) / (t[k] / m[k])
+		}' "$work/raw" "$work/raw.theirs"
+fi
 echo "raw figures: $work/raw"
