@@ -383,8 +383,16 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 		pos = o.o_rdoff;
 		while ((r = dnspacket_opt_next(pkt, &o, &pos, &code, &olen,
 		    &data)) == 1) {
-			if (skipped_option(pc, code))
+			/*
+			 * A skipped option's content does not count, its
+			 * presence does (a query with a cookie is not one
+			 * without), as in dnsdist.
+			 */
+			if (skipped_option(pc, code)) {
+				memcpy(m + n, pkt + data - 4, 2);
+				n += 2;
 				continue;
+			}
 			memcpy(m + n, pkt + data - 4, (size_t)olen + 4);
 			n += (size_t)olen + 4;
 		}
