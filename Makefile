@@ -83,6 +83,8 @@ DNSDIST_SRCS +=	$(DNSDIST_NOTLS_SRCS)
 else
 TLS_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libtls)
 TLS_LIBS ?=	$(shell $(PKG_CONFIG) --libs libtls)
+# ipcipher's AES-128 and PBKDF2, from the libcrypto under libtls.
+CRYPTO_LIBS ?=	$(shell $(PKG_CONFIG) --libs libcrypto)
 DNSDIST_SRCS +=	$(DNSDIST_TLS_SRCS)
 endif
 ATF_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags atf-c 2>/dev/null)
@@ -115,7 +117,7 @@ CPPFLAGS +=	$(TLS_CPPFLAGS) $(TLS_CFLAGS)
 CPPFLAGS +=	-DDNSDIST_CONFIG=\"$(CONFFILE)\"
 LDFLAGS +=	-pthread $(LDSAN)
 LIBS =		$(LUA_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(LMDB_LIBS) $(PB_LIBS) \
-		$(OS_LIBS) -lm
+		$(CRYPTO_LIBS) $(OS_LIBS) -lm
 
 LIB_OBJS =	$(LIB_SRCS:.c=.o)
 DNSDIST_OBJS =	$(DNSDIST_SRCS:.c=.o)

@@ -215,6 +215,8 @@ void		 dlua_open_kvs(lua_State *);
 void		 dlua_open_dynblock(lua_State *);
 void		 dlua_open_dnscrypt(lua_State *);
 void		 dlua_push_ca(lua_State *, const struct sockaddr *);
+/* The ipcipher key (makeIPCipherKey's 16 bytes) at idx, or an error. */
+const uint8_t	*dlua_ipcipher_key(lua_State *, int idx, const char *fn);
 /* A new, empty NetmaskGroup object; the collector frees its masks. */
 /* A string or a table of them at idx, each to add(arg, s); -1 fails. */
 void		 dlua_each_string(lua_State *, int idx,

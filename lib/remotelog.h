@@ -158,6 +158,8 @@ struct rlog_action {
 	struct rlog	*ra_log;
 	struct luafn	*ra_alter;
 	char		*ra_serverid;	/* or the dnstap identity */
+	bool		 ra_ipcipher;	/* ipEncryptKey: ra_ipkey */
+	uint8_t		 ra_ipkey[16];
 	bool		 ra_cname;	/* includeCNAME */
 	bool		 ra_alltags;	/* exportTags='*' */
 	char		**ra_tags;	/* exportTags, else NULL */

@@ -7,7 +7,7 @@ case $os in
 Linux)
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libnghttp2-dev curl
-	    libbsd-dev libtls-dev openssl libatf-dev atf-sh kyua nsd
+	    libbsd-dev libtls-dev libssl-dev openssl libatf-dev atf-sh kyua nsd
 	    bind9-dnsutils knot-dnsutils unbound
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils

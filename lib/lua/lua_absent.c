@@ -11,7 +11,7 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS, AB_IPCIPHER,
+	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
 	AB_THREADS, AB_TFOKEY, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
@@ -30,7 +30,6 @@ static const char *const absent_reason[] = {
 	[AB_MAC] = "MAC address lookups are not supported",
 	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
 	    "with -u and -g",
-	[AB_IPCIPHER] = "ipcipher is not supported",
 	[AB_THREADS] = "Lua runs in one state: threads of their own are not "
 	    "supported",
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
@@ -90,7 +89,6 @@ static const struct absent {
 	{ "SetMacAddrAction", AB_MAC },
 	{ "getMACAddress", AB_MAC },
 	{ "addCapabilitiesToRetain", AB_CAPS },
-	{ "makeIPCipherKey", AB_IPCIPHER },
 	{ "newThread", AB_THREADS },
 	{ "getAsynchronousObject", AB_THREADS },
 	{ "submitToMainThread", AB_THREADS },

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "dnsname.h"
+#include "ipcipher.h"
 #include "lua.h"
 #include "netmask.h"
 #include "suffix.h"
@@ -278,6 +279,70 @@ l_ca_ismappedipv4(lua_State *L)
 {
 	lua_pushboolean(L, ca_mapped(luaL_checkudata(L, 1, DLUA_CA_MT)));
 	return 1;
+}
+
+/* dnsdist's makeIPCipherKey(passphrase): the 16 bytes of an ipcipher key. */
+static int
+l_makeipcipherkey(lua_State *L)
+{
+	size_t		 len;
+	const char	*pass = luaL_checklstring(L, 1, &len);
+	uint8_t		 key[IPCIPHER_KEYLEN];
+
+	if (!ipcipher_available())
+		return luaL_error(L, "makeIPCipherKey: ipcipher needs libcrypto, "
+		    "which a build without TLS does not have");
+	if (ipcipher_key(pass, len, key) == -1)
+		return luaL_error(L, "makeIPCipherKey: key derivation failed");
+	lua_pushlstring(L, (const char *)key, sizeof(key));
+	return 1;
+}
+
+/*
+ * A ipcipher key from Lua: the 16 bytes of makeIPCipherKey(), as dnsdist
+ * takes them.
+ */
+const uint8_t *
+dlua_ipcipher_key(lua_State *L, int idx, const char *fn)
+{
+	size_t		 len;
+	const char	*key = luaL_checklstring(L, idx, &len);
+
+	if (!ipcipher_available())
+		luaL_error(L, "%s: ipcipher needs libcrypto, which a build "
+		    "without TLS does not have", fn);
+	if (len != IPCIPHER_KEYLEN)
+		luaL_error(L, "%s: an ipcipher key has %d bytes "
+		    "(makeIPCipherKey), not %d", fn, IPCIPHER_KEYLEN, (int)len);
+	return (const uint8_t *)key;
+}
+
+static int
+ca_ipcipher(lua_State *L, bool decrypt)
+{
+	struct sockaddr		*sa = luaL_checkudata(L, 1, DLUA_CA_MT);
+	struct sockaddr_storage	 ss;
+	const uint8_t		*key = dlua_ipcipher_key(L, 2, decrypt ?
+	    "ipdecrypt" : "ipencrypt");
+
+	memcpy(&ss, sa, addr_len(sa));
+	if (ipcipher_apply(key, (struct sockaddr *)&ss, decrypt) == -1)
+		return luaL_error(L, "%s failed", decrypt ? "ipdecrypt" :
+		    "ipencrypt");
+	dlua_push_ca(L, (struct sockaddr *)&ss);
+	return 1;
+}
+
+static int
+l_ca_ipencrypt(lua_State *L)
+{
+	return ca_ipcipher(L, false);
+}
+
+static int
+l_ca_ipdecrypt(lua_State *L)
+{
+	return ca_ipcipher(L, true);
 }
 
 /* The IPv4 address an IPv4-mapped one carries, with its port. */
@@ -630,6 +695,8 @@ static const luaL_Reg ca_methods[] = {
 	{ "isMappedIPv4", l_ca_ismappedipv4 },
 	{ "mapToIPv4", l_ca_maptoipv4 },
 	{ "truncate", l_ca_truncate },
+	{ "ipencrypt", l_ca_ipencrypt },
+	{ "ipdecrypt", l_ca_ipdecrypt },
 	{ "isIPv4", l_ca_isipv4 },
 	{ "isIPv6", l_ca_isipv6 },
 	{ "getPort", l_ca_getport },
@@ -664,6 +731,7 @@ static const luaL_Reg nmg_methods[] = {
 static const luaL_Reg globals[] = {
 	{ "newDNSName", l_newdnsname },
 	{ "newCA", l_newca },
+	{ "makeIPCipherKey", l_makeipcipherkey },
 	{ "newSuffixMatchNode", l_newsuffixmatchnode },
 	{ "newNMG", l_newnmg },
 	{ "newDNSNameSet", l_newdnsnameset },

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "dnsname.h"
+#include "ipcipher.h"
 #include "lua.h"
 #include "netmask.h"
 #include "remotelog.h"
@@ -228,9 +229,11 @@ ra_options(lua_State *L, struct rlog_action *ra, int idx, const char *fn)
 		return;
 	luaL_checktype(L, idx, LUA_TTABLE);
 	dlua_check_keys(L, idx, keys, fn);
-	if (lua_getfield(L, idx, "ipEncryptKey") != LUA_TNIL)
-		luaL_error(L, "%s: ipEncryptKey is not supported: ipcipher "
-		    "is not built in", fn);
+	if (lua_getfield(L, idx, "ipEncryptKey") != LUA_TNIL) {
+		memcpy(ra->ra_ipkey, dlua_ipcipher_key(L, -1, fn),
+		    sizeof(ra->ra_ipkey));
+		ra->ra_ipcipher = true;
+	}
 	lua_pop(L, 1);
 	if ((s = dlua_opt_string(L, idx, "serverID", NULL)) != NULL &&
 	    (ra->ra_serverid = strdup(s)) == NULL)
@@ -376,6 +379,23 @@ meta_tags(struct pbmsg *pm, const char *key, const struct dnsq *dq,
 }
 
 static void
+pb_encrypt_from(struct pbmsg *pm, const struct rlog_action *ra,
+    const struct sockaddr *sa)
+{
+	struct sockaddr_storage	ss;
+
+	memcpy(&ss, sa, addr_len(sa));
+	if (ipcipher_apply(ra->ra_ipkey, (struct sockaddr *)&ss, false) == -1)
+		return;
+	if (ss.ss_family == AF_INET)
+		(void)pbmsg_set_bytes(pm, PBF_FROM,
+		    &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		(void)pbmsg_set_bytes(pm, PBF_FROM,
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+}
+
+static void
 pb_extras(struct pbmsg *pm, const struct rlog_action *ra,
     const struct dnsq *dq)
 {
@@ -386,6 +406,9 @@ pb_extras(struct pbmsg *pm, const struct rlog_action *ra,
 	if (ra->ra_serverid != NULL)
 		(void)pbmsg_set_bytes(pm, PBF_SERVERID, ra->ra_serverid,
 		    strlen(ra->ra_serverid));
+	/* ipEncryptKey: the client's address, anonymised. */
+	if (ra->ra_ipcipher)
+		pb_encrypt_from(pm, ra, dq->dq_remote);
 	for (j = 0; (ra->ra_alltags || ra->ra_ntags > 0) && j < dq->dq_ntags;
 	    j++) {
 		for (i = 0; !ra->ra_alltags && i < ra->ra_ntags; i++)
