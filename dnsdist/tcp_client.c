@@ -478,7 +478,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
  * has not all come, or when the connection is to go.
  */
 static bool
-client_unproxy(struct tcp_client *tc)
+client_unproxy(struct tcp_client *tc, size_t *need)
 {
 	struct proxied	px;
 	size_t		used;
@@ -486,8 +486,10 @@ client_unproxy(struct tcp_client *tc)
 
 	r = pipeline_proxy(config_now(), tc->tc_rbuf, tc->tc_rlen,
 	    (struct sockaddr *)&tc->tc_addr, &px, &used);
-	if (r == PP_MORE)
+	if (r == PP_MORE) {
+		*need = used;
 		return false;
+	}
 	if (r != PP_OK) {
 		tc->tc_dead = true;
 		return false;
@@ -508,10 +510,10 @@ client_unproxy(struct tcp_client *tc)
 void
 client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 {
-	size_t	off = 0, mlen;
+	size_t	off = 0, mlen, need;
 	int	maxq;
 
-	if (tc->tc_ppwait && !client_unproxy(tc))
+	if (tc->tc_ppwait && !client_unproxy(tc, &need))
 		return;
 	if (tc->tc_doh != NULL) {
 		doh_parse(tw, tc);
@@ -536,12 +538,50 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 	}
 }
 
+/*
+ * A PROXY header before a TLS handshake comes in the clear, as dnsdist
+ * takes it: read from the socket no further than its end, so that the
+ * handshake starts with the bytes after it.  True once it is in.
+ */
+static bool
+client_unproxy_raw(struct tcp_client *tc)
+{
+	size_t	need;
+	ssize_t	n;
+
+	for (;;) {
+		need = PP_HDRLEN;
+		if (tc->tc_rlen >= PP_HDRLEN) {
+			if (client_unproxy(tc, &need))
+				return true;
+			if (tc->tc_dead)
+				return false;
+		}
+		if (!buf_reserve(&tc->tc_rbuf, &tc->tc_rcap, need, NULL)) {
+			tc->tc_dead = true;
+			return false;
+		}
+		n = read(tc->tc_fd, tc->tc_rbuf + tc->tc_rlen,
+		    need - tc->tc_rlen);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return false;
+		if (n <= 0) {
+			tc->tc_dead = true;
+			return false;
+		}
+		tc->tc_rlen += (size_t)n;
+	}
+}
+
 /* The transport's handshake: when done, what came with it is read. */
 void
 client_handshake(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	int	r;
 
+	if (tc->tc_ppwait && !client_unproxy_raw(tc))
+		return;
 	if ((r = tc->tc_tr->tt_handshake(tc)) == -1)
 		tc->tc_dead = true;
 	else if (r == 1) {

@@ -11,6 +11,11 @@
 #	Opens N connections, sends half a ClientHello on every other one and
 #	nothing on the rest, prints "ready" (flushed), then waits at most SECS
 #	for the server to close them all and prints how many it closed.
+#   dotq.py proxied CAFILE NAME SERVER PORT SRC QNAME
+#	Starts the connection with a PROXY protocol v2 header (TCP over
+#	IPv4, from SRC port 5353 to SERVER), in the clear, then shakes hands
+#	and asks for QNAME A; prints the first address of the answer, its
+#	RCODE, or "closed".
 #   dotq.py noread CAFILE NAME SERVER PORT N
 #	Shakes hands, then writes N pipelined queries for big.example. again
 #	and again and reads nothing; prints "closed" once the server hangs
@@ -21,7 +26,7 @@ import struct
 import sys
 import time
 
-from dnsq import make_query
+from dnsq import make_query, parse_answer
 
 
 def cmd_serial(a):
@@ -93,11 +98,38 @@ def cmd_noread(a):
     print("open")
 
 
+def cmd_proxied(a):
+    cafile, name, server, port, src, qname = a[:6]
+    port = int(port)
+    addrs = socket.inet_aton(src) + socket.inet_aton(server)
+    hdr = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) +
+           struct.pack("!H", 12) + addrs + struct.pack("!HH", 5353, port))
+    ctx = ssl.create_default_context(cafile=cafile)
+    q = make_query(4711, qname)
+    try:
+        with socket.create_connection((server, port), timeout=5) as s:
+            s.sendall(hdr)
+            with ctx.wrap_socket(s, server_hostname=name) as t:
+                t.sendall(struct.pack("!H", len(q)) + q)
+                buf = b""
+                while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+                    d = t.recv(65535)
+                    if not d:
+                        break
+                    buf += d
+    except (OSError, ssl.SSLError):
+        print("closed")
+        return
+    ans = parse_answer(buf[2:]) if len(buf) > 2 else None
+    print(ans[2] if ans else "closed")
+
+
 def main():
-    cmd = {"serial": cmd_serial, "garbage": cmd_garbage, "stall": cmd_stall,
+    cmd = {"proxied": cmd_proxied, "serial": cmd_serial,
+           "garbage": cmd_garbage, "stall": cmd_stall,
            "noread": cmd_noread}.get(sys.argv[1] if len(sys.argv) > 1 else "")
     if cmd is None:
-        print("usage: dotq.py serial|garbage|stall|noread ...",
+        print("usage: dotq.py proxied|serial|garbage|stall|noread ...",
               file=sys.stderr)
         return 2
     return cmd(sys.argv[2:])
