@@ -314,7 +314,8 @@ worker_handoff(struct tcp_worker *tw)
 		tc->tc_addr = th.th_addr;
 		tc->tc_percl = th.th_percl;
 		tc->tc_li = &listeners[th.th_listener];
-		tc->tc_ppwait = config_now()->cf_ppexpect &&
+		tc->tc_ppwait = !tc->tc_li->li_local->lc_ppoff &&
+		    config_now()->cf_ppexpect &&
 		    netmask_group_match(&config_now()->cf_ppacl,
 		    (struct sockaddr *)&tc->tc_addr) == 1;
 		tc->tc_start = tw->tw_now;

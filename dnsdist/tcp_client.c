@@ -539,8 +539,8 @@ client_parse(struct tcp_worker *tw, struct tcp_client *tc)
 }
 
 /*
- * A PROXY header before a TLS handshake comes in the clear, as dnsdist
- * takes it: read from the socket no further than its end, so that the
+ * A PROXY header before a TLS handshake (proxyProtocolOutsideTLS) comes in
+ * the clear: read from the socket no further than its end, so that the
  * handshake starts with the bytes after it.  True once it is in.
  */
 static bool
@@ -580,7 +580,8 @@ client_handshake(struct tcp_worker *tw, struct tcp_client *tc)
 {
 	int	r;
 
-	if (tc->tc_ppwait && !client_unproxy_raw(tc))
+	if (tc->tc_ppwait && tc->tc_li->li_local->lc_ppoutside &&
+	    !client_unproxy_raw(tc))
 		return;
 	if ((r = tc->tc_tr->tt_handshake(tc)) == -1)
 		tc->tc_dead = true;

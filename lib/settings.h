@@ -52,6 +52,8 @@ struct local {
 	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
 	struct doh_frontend	*lc_doh;	/* addDOHLocal(); owned */
 	struct tls_local	*lc_tls;	/* DNS over TLS (TCP only) */
+	bool			 lc_ppoff;	/* enableProxyProtocol=false */
+	bool			 lc_ppoutside;	/* proxyProtocolOutsideTLS */
 };
 
 /* carbonServer(): where and how statistics are sent. */

@@ -50,8 +50,6 @@ static const struct {
 	{ "ktls", "kernel TLS is not used by libtls" },
 	{ "tlsAsyncMode", "libtls has no asynchronous engine mode" },
 	{ "additionalAddresses", "one address per addTLSLocal()" },
-	{ "enableProxyProtocol", "the PROXY protocol is not built in" },
-	{ "proxyProtocolOutsideTLS", "the PROXY protocol is not built in" },
 	{ "enableRenegotiation", "libtls never renegotiates" },
 	{ "readAhead", "libtls chooses its own reads" },
 	{ "ignoreTLSConfigurationErrors", "a frontend whose certificate does "
@@ -123,7 +121,7 @@ tls_count(void)
 
 static void
 tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
-    int *reuseport, int *tfo, int *queue)
+    int *reuseport, int *tfo, int *queue, int *pp)
 {
 	const char	*s;
 	lua_Integer	 v;
@@ -190,6 +188,9 @@ tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
 	if (v < 0 || v > INT_MAX)
 		luaL_error(L, "addTLSLocal: bad tcpListenQueueSize");
 	*queue = (int)v;
+	/* dnsdist 1.9's: the PROXY header expected at all, and where. */
+	*pp = (dlua_opt_bool(L, 4, "enableProxyProtocol", 1) ? 0 : 1) |
+	    (dlua_opt_bool(L, 4, "proxyProtocolOutsideTLS", 0) ? 2 : 0);
 	if (lua_getfield(L, 4, "ocspResponses") != LUA_TNIL) {
 		n = str_list(L, lua_gettop(L), &tl->tl_ocsp, "ocspResponses");
 		if (n != tl->tl_npairs)
@@ -262,7 +263,7 @@ l_addtlslocal(lua_State *L)
 	struct tls_local	*tl, **tlp;
 	struct local		*lc;
 	size_t			 maxconns = 0;
-	int			 reuseport = 0, tfo = 0, queue = 0;
+	int			 reuseport = 0, tfo = 0, queue = 0, pp = 0;
 
 	if (settings.st_running) {
 		dlua_printf("addTLSLocal cannot be used at runtime!\n");
@@ -272,7 +273,7 @@ l_addtlslocal(lua_State *L)
 	tlp = dlua_tls_pairs(L, 2, 3, "addTLSLocal");
 	tl = *tlp;
 	if (lua_type(L, 4) == LUA_TTABLE)
-		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue);
+		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue, &pp);
 	else if (!lua_isnoneornil(L, 4))
 		return luaL_error(L, "addTLSLocal: the options must be a "
 		    "table");
@@ -284,6 +285,8 @@ l_addtlslocal(lua_State *L)
 	if (queue > 0)
 		lc->lc_tcplistenqueue = queue;
 	lc->lc_tls = tl;
+	lc->lc_ppoff = (pp & 1) != 0;
+	lc->lc_ppoutside = (pp & 2) != 0;
 	*tlp = NULL;
 	settings.st_locals_from_config = true;
 	return 0;

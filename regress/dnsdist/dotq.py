@@ -11,11 +11,11 @@
 #	Opens N connections, sends half a ClientHello on every other one and
 #	nothing on the rest, prints "ready" (flushed), then waits at most SECS
 #	for the server to close them all and prints how many it closed.
-#   dotq.py proxied CAFILE NAME SERVER PORT SRC QNAME
-#	Starts the connection with a PROXY protocol v2 header (TCP over
-#	IPv4, from SRC port 5353 to SERVER), in the clear, then shakes hands
-#	and asks for QNAME A; prints the first address of the answer, its
-#	RCODE, or "closed".
+#   dotq.py proxied outside|inside CAFILE NAME SERVER PORT SRC QNAME
+#	Sends a PROXY protocol v2 header (TCP over IPv4, from SRC port 5353
+#	to SERVER) before the TLS handshake, in the clear, or as the first
+#	bytes inside TLS, then asks for QNAME A; prints the first address of
+#	the answer, its RCODE, or "closed".
 #   dotq.py noread CAFILE NAME SERVER PORT N
 #	Shakes hands, then writes N pipelined queries for big.example. again
 #	and again and reads nothing; prints "closed" once the server hangs
@@ -99,7 +99,7 @@ def cmd_noread(a):
 
 
 def cmd_proxied(a):
-    cafile, name, server, port, src, qname = a[:6]
+    mode, cafile, name, server, port, src, qname = a[:7]
     port = int(port)
     addrs = socket.inet_aton(src) + socket.inet_aton(server)
     hdr = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) +
@@ -108,8 +108,11 @@ def cmd_proxied(a):
     q = make_query(4711, qname)
     try:
         with socket.create_connection((server, port), timeout=5) as s:
-            s.sendall(hdr)
+            if mode == "outside":
+                s.sendall(hdr)
             with ctx.wrap_socket(s, server_hostname=name) as t:
+                if mode == "inside":
+                    t.sendall(hdr)
                 t.sendall(struct.pack("!H", len(q)) + q)
                 buf = b""
                 while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
