@@ -162,7 +162,8 @@ frontend_bind_all(void)
 		    (struct sockaddr *)&li->li_local->lc_addr);
 		li->li_udpfd = li->li_local->lc_udp ?
 		    frontend_udp_socket(li) : -1;
-		li->li_tcpfd = frontend_socket(li->li_local, SOCK_STREAM);
+		li->li_tcpfd = li->li_local->lc_tcp ?
+		    frontend_socket(li->li_local, SOCK_STREAM) : -1;
 		nlisteners++;
 		if (li->li_local->lc_tls != NULL)
 			tls_front_init(li);
@@ -602,7 +603,8 @@ frontend_start(void)
 
 	rule_pool_available = frontend_pool_available;
 	for (i = 0; i < nlisteners; i++) {
-		if (loop_add(listeners[i].li_tcpfd, POLLIN,
+		if (listeners[i].li_tcpfd != -1 &&
+		    loop_add(listeners[i].li_tcpfd, POLLIN,
 		    frontend_tcp_accept, &listeners[i]) == -1)
 			fatal("loop_add");
 		log_info("Listening on %s%s", listeners[i].li_local->lc_text,
@@ -714,7 +716,8 @@ frontend_stop(struct listener *li)
 		return;
 	}
 	for (i = 0; i < nlisteners; i++)
-		loop_del(listeners[i].li_tcpfd);
+		if (listeners[i].li_tcpfd != -1)
+			loop_del(listeners[i].li_tcpfd);
 }
 
 void

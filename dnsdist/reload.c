@@ -247,6 +247,8 @@ local_same(const struct local *a, const struct local *b)
 	    a->lc_tcp == b->lc_tcp && a->lc_tcpfastopen == b->lc_tcpfastopen &&
 	    a->lc_tcplistenqueue == b->lc_tcplistenqueue &&
 	    a->lc_maxtcpconns == b->lc_maxtcpconns &&
+	    a->lc_maxinflight == b->lc_maxinflight &&
+	    a->lc_ppoff == b->lc_ppoff && a->lc_ppoutside == b->lc_ppoutside &&
 	    (a->lc_dnscrypt == NULL) == (b->lc_dnscrypt == NULL) &&
 	    (a->lc_dnscrypt == NULL || strcmp(a->lc_dnscrypt->dc_providertext,
 	    b->lc_dnscrypt->dc_providertext) == 0) &&

@@ -152,8 +152,12 @@ client_writing(const struct tcp_client *tc)
 bool
 client_reading(const struct tcp_client *tc)
 {
+	int	max = tc->tc_li->li_local->lc_maxinflight;
+
+	if (max <= 0 || max > TCP_MAXINFLIGHT)
+		max = TCP_MAXINFLIGHT;
 	return !tc->tc_eof && !tc->tc_dead && !tc->tc_handshaking &&
-	    tc->tc_inflight < TCP_MAXINFLIGHT && client_held(tc) < TCP_OUTMAX &&
+	    tc->tc_inflight < max && client_held(tc) < TCP_OUTMAX &&
 	    tc->tc_tw->tw_held < tc->tc_tw->tw_share &&
 	    (tc->tc_doh == NULL || doh_reading(tc));
 }

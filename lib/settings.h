@@ -49,6 +49,7 @@ struct local {
 	int			 lc_tcpfastopen;
 	int			 lc_tcplistenqueue;
 	int			 lc_maxtcpconns;	/* 0: no limit of its own */
+	int			 lc_maxinflight;	/* a TCP client's; 0: ours */
 	struct dnscrypt_ctx	*lc_dnscrypt;	/* addDNSCryptBind; owned */
 	struct doh_frontend	*lc_doh;	/* addDOHLocal(); owned */
 	struct tls_local	*lc_tls;	/* DNS over TLS (TCP only) */

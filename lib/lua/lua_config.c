@@ -27,28 +27,66 @@ config_only(lua_State *L, const char *fn)
 	return 1;
 }
 
+/* setLocal's and addLocal's options, as dnsdist 1.7-1.9 has them. */
+static const char *local_keys[] = {
+	"doTCP", "reusePort", "tcpFastOpenQueueSize", "interface", "cpus",
+	"maxInFlight", "tcpListenQueueSize", "maxConcurrentTCPConnections",
+	"enableProxyProtocol", "xskSocket", NULL
+};
+
+/* An integer option from 0 to INT_MAX. */
+static int
+local_int(lua_State *L, const char *key, const char *fn)
+{
+	lua_Integer	v = dlua_opt_int(L, 2, key, 0);
+
+	if (v < 0 || v > INT_MAX)
+		luaL_error(L, "%s: bad %s", fn, key);
+	return (int)v;
+}
+
 static int
 local_from_lua(lua_State *L, const char *fn)
 {
 	const char	*addr = luaL_checkstring(L, 1);
-	struct local	*lc;
-	lua_Integer	 maxconns = 0;
-	int		 reuseport = 0, tfo = 0;
+	struct local	 opt, *lc;
 
+	memset(&opt, 0, sizeof(opt));
+	opt.lc_tcp = true;
 	if (lua_type(L, 2) == LUA_TTABLE) {
-		reuseport = dlua_opt_bool(L, 2, "reusePort", 0);
-		tfo = (int)dlua_opt_int(L, 2, "tcpFastOpenQueueSize", 0);
-		maxconns = dlua_opt_int(L, 2, "maxConcurrentTCPConnections",
-		    0);
-		if (maxconns < 0 || maxconns > INT_MAX)
-			return luaL_error(L, "%s: bad "
-			    "maxConcurrentTCPConnections", fn);
+		dlua_check_keys(L, 2, local_keys, fn);
+		if (dlua_opt_string(L, 2, "interface", "")[0] != '\0')
+			return luaL_error(L, "%s: interface is not supported: "
+			    "binding a listener to an interface is not built "
+			    "in", fn);
+		if (lua_getfield(L, 2, "cpus") != LUA_TNIL)
+			return luaL_error(L, "%s: cpus is not supported: "
+			    "listener threads are not pinned to CPUs", fn);
+		lua_pop(L, 1);
+		if (lua_getfield(L, 2, "xskSocket") != LUA_TNIL)
+			return luaL_error(L, "%s: xskSocket is not supported: "
+			    "AF_XDP is not built in", fn);
+		lua_pop(L, 1);
+		opt.lc_tcp = dlua_opt_bool(L, 2, "doTCP", 1);
+		opt.lc_reuseport = dlua_opt_bool(L, 2, "reusePort", 0);
+		opt.lc_tcpfastopen = local_int(L, "tcpFastOpenQueueSize", fn);
+		opt.lc_maxtcpconns = local_int(L,
+		    "maxConcurrentTCPConnections", fn);
+		opt.lc_maxinflight = local_int(L, "maxInFlight", fn);
+		opt.lc_tcplistenqueue = local_int(L, "tcpListenQueueSize", fn);
+		opt.lc_ppoff = !dlua_opt_bool(L, 2, "enableProxyProtocol", 1);
 	} else if (!lua_isnoneornil(L, 2))
 		return luaL_error(L, "%s: the second argument must be a table",
 		    fn);
-	if ((lc = settings_add_local(addr, 53, reuseport, tfo)) == NULL)
+	if ((lc = settings_add_local(addr, 53, opt.lc_reuseport,
+	    opt.lc_tcpfastopen)) == NULL)
 		return luaL_error(L, "%s: bad address '%s'", fn, addr);
-	lc->lc_maxtcpconns = (int)maxconns;
+	lc->lc_tcp = opt.lc_tcp;
+	lc->lc_maxtcpconns = opt.lc_maxtcpconns;
+	lc->lc_maxinflight = opt.lc_maxinflight;
+	if (opt.lc_tcplistenqueue > 0)
+		lc->lc_tcplistenqueue = opt.lc_tcplistenqueue;
+	lc->lc_ppoff = opt.lc_ppoff;
 	settings.st_locals_from_config = true;
 	return 0;
 }

@@ -121,7 +121,7 @@ tls_count(void)
 
 static void
 tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
-    int *reuseport, int *tfo, int *queue, int *pp)
+    int *reuseport, int *tfo, int *queue, int *pp, int *inflight)
 {
 	const char	*s;
 	lua_Integer	 v;
@@ -176,8 +176,9 @@ tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
 		luaL_error(L, "addTLSLocal: preferServerCiphers=false is not "
 		    "supported: libtls servers prefer their own order");
 	v = dlua_opt_int(L, 4, "maxInFlight", 0);
-	if (v < 0)
+	if (v < 0 || v > INT_MAX)
 		luaL_error(L, "addTLSLocal: bad maxInFlight");
+	*inflight = (int)v;
 	v = dlua_opt_int(L, 4, "maxConcurrentTCPConnections", 0);
 	if (v < 0 || v > INT_MAX)
 		luaL_error(L, "addTLSLocal: bad maxConcurrentTCPConnections");
@@ -264,6 +265,7 @@ l_addtlslocal(lua_State *L)
 	struct local		*lc;
 	size_t			 maxconns = 0;
 	int			 reuseport = 0, tfo = 0, queue = 0, pp = 0;
+	int			 inflight = 0;
 
 	if (settings.st_running) {
 		dlua_printf("addTLSLocal cannot be used at runtime!\n");
@@ -273,7 +275,8 @@ l_addtlslocal(lua_State *L)
 	tlp = dlua_tls_pairs(L, 2, 3, "addTLSLocal");
 	tl = *tlp;
 	if (lua_type(L, 4) == LUA_TTABLE)
-		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue, &pp);
+		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue, &pp,
+		    &inflight);
 	else if (!lua_isnoneornil(L, 4))
 		return luaL_error(L, "addTLSLocal: the options must be a "
 		    "table");
@@ -285,6 +288,7 @@ l_addtlslocal(lua_State *L)
 	if (queue > 0)
 		lc->lc_tcplistenqueue = queue;
 	lc->lc_tls = tl;
+	lc->lc_maxinflight = inflight;
 	lc->lc_ppoff = (pp & 1) != 0;
 	lc->lc_ppoutside = (pp & 2) != 0;
 	*tlp = NULL;
