@@ -110,7 +110,7 @@ action_unref(struct action *ac)
 			}
 		pthread_mutex_unlock(&logs_lock);
 		free(ac->ac_u.log.path);
-		if (ac->ac_u.log.fp != NULL)
+		if (ac->ac_u.log.fp != NULL && ac->ac_u.log.fp != stdout)
 			fclose(ac->ac_u.log.fp);
 		pthread_mutex_destroy(&ac->ac_u.log.lock);
 		break;
@@ -609,29 +609,100 @@ dnsq_spoof_text(struct dnsq *dq, const char *text, size_t len, bool raw)
 	return action_spoof_cname(&ac, dq);
 }
 
+/* dnsdist's names of the RCODEs in the lines of LogResponseAction. */
+static const char *
+log_rcode(int rcode, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"No Error", "Form Error", "Server Failure",
+		"Non-Existent domain", "Not Implemented", "Query Refused",
+		"Name Exists when it should not",
+		"RR Set Exists when it should not",
+		"RR Set that should exist does not",
+		"Server Not Authoritative for zone / Not Authorized",
+		"Name not contained in zone"
+	};
+
+	if (rcode >= 0 && rcode < (int)(sizeof(names) / sizeof(names[0])))
+		return names[rcode];
+	snprintf(buf, len, "Err#%d", rcode);
+	return buf;
+}
+
+/*
+ * LogAction's binary record, as dnsdist writes it (host byte order where
+ * dnsdist writes its own integers): [seconds (8) and nanoseconds (4)],
+ * the ID (2), the name in wire format, the type (2), the address family
+ * (2), the address (4 or 16, network order) and the port (network order).
+ */
+static void
+log_binary(FILE *fp, const struct dnsq *dq, const struct timespec *ts,
+    bool timestamp)
+{
+	const struct sockaddr	*sa = dq->dq_remote;
+	uint64_t		 sec = (uint64_t)ts->tv_sec;
+	uint32_t		 nsec = (uint32_t)ts->tv_nsec;
+	uint16_t		 id = dnspacket_id(dq->dq_pkt);
+	uint16_t		 type = dq->dq_q->q_type;
+	uint16_t		 family = (uint16_t)sa->sa_family;
+
+	if (timestamp) {
+		fwrite(&sec, sizeof(sec), 1, fp);
+		fwrite(&nsec, sizeof(nsec), 1, fp);
+	}
+	fwrite(&id, sizeof(id), 1, fp);
+	fwrite(dq->dq_q->q_name, 1, dq->dq_q->q_namelen, fp);
+	fwrite(&type, sizeof(type), 1, fp);
+	fwrite(&family, sizeof(family), 1, fp);
+	if (sa->sa_family == AF_INET) {
+		fwrite(&((const struct sockaddr_in *)sa)->sin_addr, 4, 1, fp);
+		fwrite(&((const struct sockaddr_in *)sa)->sin_port, 2, 1, fp);
+	} else if (sa->sa_family == AF_INET6) {
+		fwrite(&((const struct sockaddr_in6 *)sa)->sin6_addr, 16, 1,
+		    fp);
+		fwrite(&((const struct sockaddr_in6 *)sa)->sin6_port, 2, 1,
+		    fp);
+	}
+}
+
 static void
 action_log(struct action *ac, struct dnsq *dq)
 {
 	char		 name[DNSNAME_MAXTEXT], tbuf[16], from[ADDR_MAXTEXT];
+	char		 when[48], rbuf[16];
 	const char	*type;
+	struct timespec	 ts;
+	FILE		*fp = ac->ac_u.log.fp;
 
-	if (ac->ac_u.log.fp == NULL)
+	/* No file: standard output, in verbose mode only unless told. */
+	if (fp == NULL || (fp == stdout && ac->ac_u.log.verboseonly &&
+	    !settings.st_verbose))
 		return;
-	dnsname_to_text(dq->dq_q->q_name, dq->dq_q->q_namelen, name,
-	    sizeof(name));
-	type = dnspacket_type_name(dq->dq_q->q_type, tbuf, sizeof(tbuf));
-	addr_to_text(dq->dq_remote, from, sizeof(from));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	when[0] = '\0';
+	if (ac->ac_u.log.timestamp)
+		snprintf(when, sizeof(when), "[%llu.%lu] ",
+		    (unsigned long long)ts.tv_sec, (unsigned long)ts.tv_nsec);
 	pthread_mutex_lock(&ac->ac_u.log.lock);
-	if (dq->dq_response)
-		fprintf(ac->ac_u.log.fp, "Response from %s for %s %s with id "
-		    "%u rcode %s\n", from, name, type,
-		    dnspacket_id(dq->dq_pkt),
-		    dnspacket_rcode_name(dnspacket_rcode(dq->dq_pkt)));
-	else
-		fprintf(ac->ac_u.log.fp, "Packet from %s for %s %s with id "
-		    "%u\n", from, name, type, dnspacket_id(dq->dq_pkt));
+	if (ac->ac_u.log.binary)
+		log_binary(fp, dq, &ts, ac->ac_u.log.timestamp);
+	else {
+		dnsname_to_text(dq->dq_q->q_name, dq->dq_q->q_namelen, name,
+		    sizeof(name));
+		type = dnspacket_type_name(dq->dq_q->q_type, tbuf,
+		    sizeof(tbuf));
+		addr_to_text(dq->dq_remote, from, sizeof(from));
+		if (dq->dq_response)
+			fprintf(fp, "%sAnswer to %s for %s %s (%s) with id "
+			    "%u\n", when, from, name, type,
+			    log_rcode(dnspacket_rcode(dq->dq_pkt), rbuf,
+			    sizeof(rbuf)), dnspacket_id(dq->dq_pkt));
+		else
+			fprintf(fp, "%sPacket from %s for %s %s with id %u\n",
+			    when, from, name, type, dnspacket_id(dq->dq_pkt));
+	}
 	if (!ac->ac_u.log.buffered)
-		fflush(ac->ac_u.log.fp);
+		fflush(fp);
 	pthread_mutex_unlock(&ac->ac_u.log.lock);
 }
 

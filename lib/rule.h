@@ -277,6 +277,8 @@ struct action {
 			char		*path;	/* for action_log_reopen() */
 			bool		 buffered;
 			bool		 binary;
+			bool		 verboseonly;	/* to stdout */
+			bool		 timestamp;
 		}			 log;
 		struct action		*inner;
 		struct {

@@ -561,26 +561,41 @@ l_settagresponseaction(lua_State *L)
 	return set_tag(L, ACT_RSETTAG);
 }
 
+/* An optional boolean argument, def when absent. */
+static bool
+opt_boolarg(lua_State *L, int idx, bool def)
+{
+	if (lua_isnoneornil(L, idx))
+		return def;
+	luaL_checktype(L, idx, LUA_TBOOLEAN);
+	return lua_toboolean(L, idx);
+}
+
 /*
- * LogAction(file, binary, append, buffered) and, as in dnsdist, without
- * the binary argument LogResponseAction(file, append, buffered).
+ * LogAction(file, binary, append, buffered, verboseOnly, includeTimestamp)
+ * and, as in dnsdist, without the binary argument LogResponseAction(file,
+ * append, buffered, verboseOnly, includeTimestamp).  Without a file, the
+ * lines go to standard output, in verbose mode only with verboseOnly.
  */
 static int
 log_action(lua_State *L, int kind)
 {
 	int		 a = kind == ACT_LOG ? 3 : 2;
 	const char	*path = luaL_optstring(L, 1, "");
-	bool		 append = lua_toboolean(L, a);
-	bool		 buffered = lua_isnoneornil(L, a + 1) ||
-			    lua_toboolean(L, a + 1);
+	bool		 binary = kind == ACT_LOG && opt_boolarg(L, 2, true);
+	bool		 append = opt_boolarg(L, a, false);
+	bool		 buffered = opt_boolarg(L, a + 1, true);
+	bool		 verboseonly = opt_boolarg(L, a + 2, true);
+	bool		 timestamp = opt_boolarg(L, a + 3, false);
 	struct action	*ac = dlua_act_new(L, kind);
 
 	ac->ac_u.log.buffered = buffered;
-	ac->ac_u.log.binary = kind == ACT_LOG && lua_toboolean(L, 2);
-	if (ac->ac_u.log.binary)
-		dlua_printf("Warning: LogAction: the binary format is not "
-		    "supported, %s gets text lines\n", *path ? path : "nothing");
-	if (*path != '\0' && action_log_open(ac, path, append) == -1)
+	ac->ac_u.log.binary = binary && *path != '\0';
+	ac->ac_u.log.verboseonly = verboseonly;
+	ac->ac_u.log.timestamp = timestamp;
+	if (*path == '\0')
+		ac->ac_u.log.fp = stdout;
+	else if (action_log_open(ac, path, append) == -1)
 		return luaL_error(L, "LogAction: unable to open '%s'", path);
 	action_set_desc(ac, "log to %s", path);
 	return 1;
