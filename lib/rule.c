@@ -37,7 +37,11 @@ const char *const tee_stat_names[TEE_NSTATS] = { "noerrors", "nxdomains",
     "other-rcode", "queries", "recv-errors", "refuseds", "responses",
     "send-errors", "servfails", "tcp-drops" };
 
-/* Per-client token buckets for MaxQPSIPRule: bounded, entries expire. */
+/*
+ * Per-client token buckets for MaxQPSIPRule: bounded, entries expire.  An
+ * expired entry is taken over by the next client that needs room, so
+ * that no sweep is needed (dnsdist's cleanupDelay and scanFraction).
+ */
 struct qpsip_entry {
 	uint8_t		 qe_addr[16];
 	uint8_t		 qe_family;	/* 0: empty */
@@ -45,10 +49,16 @@ struct qpsip_entry {
 	struct qps	 qe_bucket;
 };
 
+/* One lock's part of the table (MaxQPSIPRule's shards). */
+struct qpsip_shard {
+	pthread_mutex_t		 qs_lock;
+	struct qpsip_entry	*qs_entries;
+};
+
 struct qpsip_table {
-	pthread_mutex_t		 qt_lock;
-	struct qpsip_entry	*qt_entries;
-	size_t			 qt_n;		/* a power of two */
+	struct qpsip_shard	*qt_shards;
+	size_t			 qt_nshards;
+	size_t			 qt_n;		/* a shard's; a power of two */
 	double			 qt_rate;
 	double			 qt_burst;
 	int			 qt_v4bits;
@@ -97,6 +107,19 @@ void
 selector_ref(struct selector *se)
 {
 	atomic_fetch_add(&se->se_refs, 1);
+}
+
+static void
+qpsip_free(struct qpsip_table *qt)
+{
+	size_t	i;
+
+	for (i = 0; i < qt->qt_nshards; i++) {
+		pthread_mutex_destroy(&qt->qt_shards[i].qs_lock);
+		free(qt->qt_shards[i].qs_entries);
+	}
+	free(qt->qt_shards);
+	free(qt);
 }
 
 void
@@ -157,11 +180,8 @@ selector_unref(struct selector *se)
 		kvs_key_free(se->se_u.kvs.kl_key);
 		break;
 	case SEL_MAXQPSIP:
-		if (se->se_u.qpsip != NULL) {
-			pthread_mutex_destroy(&se->se_u.qpsip->qt_lock);
-			free(se->se_u.qpsip->qt_entries);
-			free(se->se_u.qpsip);
-		}
+		if (se->se_u.qpsip != NULL)
+			qpsip_free(se->se_u.qpsip);
 		break;
 	case SEL_AND:
 	case SEL_OR:
@@ -191,26 +211,36 @@ selector_set_desc(struct selector *se, const char *fmt, ...)
 
 struct selector *
 selector_maxqpsip(double qps, int v4bits, int v6bits, double burst,
-    int expiration, size_t maxentries)
+    int expiration, size_t maxentries, size_t nshards)
 {
 	struct selector		*se;
 	struct qpsip_table	*qt;
-	size_t			 n = 1024;
+	size_t			 i, n = 1024;
 
 	if (qps <= 0 || v4bits < 0 || v4bits > 32 || v6bits < 0 ||
-	    v6bits > 128 || expiration <= 0)
+	    v6bits > 128 || expiration <= 0 || nshards < 1 || nshards > 1024)
 		return NULL;
-	while (n < maxentries)
+	while (n * nshards < maxentries)
 		n *= 2;
 	if ((se = selector_new(SEL_MAXQPSIP)) == NULL)
 		return NULL;
 	if ((qt = calloc(1, sizeof(*qt))) == NULL ||
-	    (qt->qt_entries = calloc(n, sizeof(*qt->qt_entries))) == NULL) {
+	    (qt->qt_shards = calloc(nshards, sizeof(*qt->qt_shards))) ==
+	    NULL) {
 		free(qt);
 		selector_unref(se);
 		return NULL;
 	}
-	pthread_mutex_init(&qt->qt_lock, NULL);
+	se->se_u.qpsip = qt;
+	for (i = 0; i < nshards; i++) {
+		if ((qt->qt_shards[i].qs_entries = calloc(n,
+		    sizeof(struct qpsip_entry))) == NULL) {
+			selector_unref(se);
+			return NULL;
+		}
+		pthread_mutex_init(&qt->qt_shards[i].qs_lock, NULL);
+		qt->qt_nshards++;
+	}
 	qt->qt_n = n;
 	qt->qt_rate = qps;
 	qt->qt_burst = burst > 0 ? burst : qps;
@@ -218,7 +248,6 @@ selector_maxqpsip(double qps, int v4bits, int v6bits, double burst,
 	qt->qt_v6bits = v6bits;
 	qt->qt_expire = (uint64_t)expiration * 1000000000ULL;
 	randombytes_buf(qt->qt_key, sizeof(qt->qt_key));
-	se->se_u.qpsip = qt;
 	if (selector_set_desc(se, "IP (/%d, /%d) match for QPS over %g burst %g",
 	    v4bits, v6bits, qps, qt->qt_burst) == -1) {
 		selector_unref(se);
@@ -259,6 +288,7 @@ static bool
 qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
 {
 	struct qpsip_entry	*e, *victim = NULL;
+	struct qpsip_shard	*qs;
 	uint8_t			 key[16];
 	uint64_t		 hv;
 	size_t			 i, idx;
@@ -268,10 +298,11 @@ qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
 	if ((family = qpsip_key(qt, sa, key)) == 0)
 		return false;
 	hv = siphash24(qt->qt_key, key, sizeof(key));
-	pthread_mutex_lock(&qt->qt_lock);
+	qs = &qt->qt_shards[(hv >> 32) % qt->qt_nshards];
+	pthread_mutex_lock(&qs->qs_lock);
 	for (i = 0; i < QPSIP_PROBES; i++) {
 		idx = (size_t)(hv + i) & (qt->qt_n - 1);
-		e = &qt->qt_entries[idx];
+		e = &qs->qs_entries[idx];
 		if (e->qe_family == family && memcmp(e->qe_addr, key, 16) == 0)
 			goto found;
 		/* Reuse an empty or expired entry, else the stalest. */
@@ -289,7 +320,7 @@ qpsip_over(struct qpsip_table *qt, const struct sockaddr *sa, uint64_t now)
 found:
 	e->qe_seen = now;
 	over = !qps_take(&e->qe_bucket, now);
-	pthread_mutex_unlock(&qt->qt_lock);
+	pthread_mutex_unlock(&qs->qs_lock);
 	return over;
 }
 

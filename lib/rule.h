@@ -379,7 +379,8 @@ void		 selector_unref(struct selector *);	/* NULL is fine */
 int		 selector_set_desc(struct selector *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 struct selector	*selector_maxqpsip(double qps, int v4bits, int v6bits,
-		    double burst, int expiration, size_t maxentries);
+		    double burst, int expiration, size_t maxentries,
+		    size_t nshards);
 bool		 selector_match(struct selector *, struct dnsq *);
 /*
  * TimedIPSetRule: addresses that match until their time is up (monotonic

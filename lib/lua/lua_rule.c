@@ -578,15 +578,32 @@ l_maxqpsrule(lua_State *L)
 	return 1;
 }
 
+/*
+ * MaxQPSIPRule(qps, v4Mask, v6Mask, burst, expiration, cleanupDelay,
+ * scanFraction, shards).
+ */
 static int
 l_maxqpsiprule(lua_State *L)
 {
+	static bool	 said;
 	double		 qps = luaL_checknumber(L, 1);
+	lua_Integer	 shards = luaL_optinteger(L, 8, 10);
 	struct selector	*se;
 
+	if (luaL_optinteger(L, 6, 60) < 0 || luaL_optinteger(L, 7, 10) < 1)
+		return luaL_error(L, "MaxQPSIPRule: bad cleanupDelay or "
+		    "scanFraction");
+	if (shards < 1 || shards > 1024)
+		return luaL_error(L, "MaxQPSIPRule: shards must be 1 to 1024");
+	if ((!lua_isnoneornil(L, 6) || !lua_isnoneornil(L, 7)) && !said) {
+		said = true;
+		dlua_printf("MaxQPSIPRule: cleanupDelay and scanFraction have "
+		    "no use here: an expired entry is taken over by the next "
+		    "client that needs room, no sweep is needed\n");
+	}
 	se = selector_maxqpsip(qps, (int)luaL_optinteger(L, 2, 32),
 	    (int)luaL_optinteger(L, 3, 64), luaL_optnumber(L, 4, qps),
-	    (int)luaL_optinteger(L, 5, 300), 65536);
+	    (int)luaL_optinteger(L, 5, 300), 65536, (size_t)shards);
 	if (se == NULL)
 		return luaL_error(L, "MaxQPSIPRule: bad arguments");
 	dlua_push_selector(L, se);
