@@ -452,13 +452,16 @@ action_spoof_cname(struct action *ac, struct dnsq *dq)
 static int
 action_spoof_raw(struct action *ac, struct dnsq *dq)
 {
-	uint16_t	n = 0;
+	uint16_t	n = 0, type = dq->dq_q->q_type;
 	size_t		i;
 
+	/* typeForAny: what the records of an answer to ANY are. */
+	if (type == DNS_TYPE_ANY && ac->ac_u.spoof.anytype != 0)
+		type = ac->ac_u.spoof.anytype;
 	dnsq_to_response(dq, DNS_RCODE_NOERROR);
 	spoof_flags(dq, ac);
 	for (i = 0; i < ac->ac_u.spoof.n; i++)
-		if (dnsq_put_rr(dq, NULL, 0, dq->dq_q->q_type,
+		if (dnsq_put_rr(dq, NULL, 0, type,
 		    ac->ac_u.spoof.ttl, ac->ac_u.spoof.raw[i],
 		    ac->ac_u.spoof.rawlen[i]) == 0)
 			n++;

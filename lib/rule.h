@@ -253,6 +253,7 @@ struct action {
 			uint8_t		*raw[SPOOF_MAX];	/* rdata */
 			size_t		 rawlen[SPOOF_MAX];
 			uint32_t	 ttl;
+			uint16_t	 anytype;	/* typeForAny; 0: ANY */
 			/* SpoofSVCAction's hints: see action_spoof_svc() */
 			uint8_t		*extra;
 			size_t		 extralen;

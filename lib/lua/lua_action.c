@@ -309,12 +309,23 @@ void
 dlua_spoof_options(lua_State *L, int idx, struct action *ac, const char *what)
 {
 	static const char *keys[] = { "aa", "ad", "ra", "ttl", NULL };
+	static const char *rawkeys[] = { "aa", "ad", "ra", "ttl",
+	    "typeForAny", NULL };
+	lua_Integer	 type;
 
 	ac->ac_u.spoof.ttl = 60;
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return;
-	dlua_check_keys(L, idx, keys, what);
+	dlua_check_keys(L, idx, ac->ac_kind == ACT_SPOOFRAW ? rawkeys : keys,
+	    what);
 	ac->ac_u.spoof.ttl = (uint32_t)dlua_opt_int(L, idx, "ttl", 60);
+	/* SpoofRawAction: the type of its records in answers to ANY. */
+	if (ac->ac_kind == ACT_SPOOFRAW &&
+	    (type = dlua_opt_int(L, idx, "typeForAny", 0)) != 0) {
+		if (type < 1 || type > 65535 || type == DNS_TYPE_ANY)
+			luaL_error(L, "%s: bad typeForAny", what);
+		ac->ac_u.spoof.anytype = (uint16_t)type;
+	}
 	ac->ac_aa = (int8_t)dlua_opt_bool(L, idx, "aa", ac->ac_aa);
 	ac->ac_ad = (int8_t)dlua_opt_bool(L, idx, "ad", ac->ac_ad);
 	ac->ac_ra = (int8_t)dlua_opt_bool(L, idx, "ra", ac->ac_ra);
