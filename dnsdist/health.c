@@ -90,6 +90,7 @@ health_check_now(struct backend *be)
 	len = dnspacket_make_query(pkt, sizeof(buf) - hlen, be->be_hid,
 	    ds->ds_checkname, ds->ds_checknamelen, ds->ds_checktype,
 	    ds->ds_checkclass, true);
+	dnspacket_set_cd(pkt, ds->ds_setcd);
 	be->be_hdeadline = mono_ns() +
 	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
 	if (ds->ds_tcponly) {

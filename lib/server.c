@@ -138,6 +138,7 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_maxcheckfailures);
 	ADOPT(ds_rise);
 	ADOPT(ds_mustresolve);
+	ADOPT(ds_setcd);
 	ADOPT(ds_useecs);
 	ADOPT(ds_disablezeroscope);
 	ADOPT(ds_tcprecvtimeout);

@@ -53,6 +53,7 @@ struct server {
 	int			 ds_maxcheckfailures;
 	int			 ds_rise;
 	bool			 ds_mustresolve;
+	bool			 ds_setcd;	/* CD in health checks */
 	bool			 ds_useecs;	/* useClientSubnet */
 	bool			 ds_disablezeroscope;
 	int			 ds_tcprecvtimeout;	/* seconds */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dnspacket.h"
 #include "cache.h"
@@ -133,6 +134,64 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
 }
 
+/*
+ * healthCheckMode: 'auto', 'up' or 'down' (any case, as dnsdist); the forced
+ * states are those of setUp() and setDown().
+ */
+static void
+server_mode_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+
+	if ((s = dlua_opt_string(L, t, "healthCheckMode", NULL)) == NULL)
+		return;
+	if (strcasecmp(s, "auto") == 0)
+		atomic_store(&ds->ds_avail, SERVER_AUTO);
+	else if (strcasecmp(s, "up") == 0)
+		atomic_store(&ds->ds_avail, SERVER_FORCED_UP);
+	else if (strcasecmp(s, "down") == 0)
+		atomic_store(&ds->ds_avail, SERVER_FORCED_DOWN);
+	else if (strcasecmp(s, "lazy") == 0)
+		luaL_error(L, "newServer: healthCheckMode 'lazy' is not "
+		    "supported: health checks run every checkInterval");
+	else
+		luaL_error(L, "newServer: healthCheckMode must be 'auto', "
+		    "'up' or 'down'");
+}
+
+/* Keys of dnsdist's newServer that we do not do (yet), and why. */
+static const struct {
+	const char	*key;
+	const char	*why;
+} server_refused[] = {
+	{ "retries", "TCP connections are retried once" },
+	{ "tcpConnectTimeout", "connects wait for tcpRecvTimeout" },
+	{ "source", "the kernel chooses the source address" },
+	{ "ipBindAddrNoPort", "there is no source address to bind" },
+	{ "id", "servers have no UUID" },
+};
+
+static void
+server_refuse(lua_State *L, int t)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(server_refused) / sizeof(server_refused[0]);
+	    i++) {
+		if (lua_getfield(L, t, server_refused[i].key) != LUA_TNIL)
+			luaL_error(L, "newServer: %s is not supported: %s",
+			    server_refused[i].key, server_refused[i].why);
+		lua_pop(L, 1);
+	}
+	if (dlua_opt_bool(L, t, "reconnectOnUp", 0))
+		luaL_error(L, "newServer: reconnectOnUp=true is not "
+		    "supported: connections to a server that comes back up "
+		    "are kept");
+	if (dlua_opt_bool(L, t, "tcpFastOpen", 0))
+		luaL_error(L, "newServer: tcpFastOpen=true is not supported: "
+		    "connections to servers open with a plain connect()");
+}
+
 static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
@@ -175,6 +234,9 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_maxcheckfailures);
 	ds->ds_rise = (int)dlua_opt_int(L, t, "rise", ds->ds_rise);
 	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
+	ds->ds_setcd = dlua_opt_bool(L, t, "setCD", 0);
+	server_mode_from_table(L, ds, t);
+	server_refuse(L, t);
 	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
 	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
 	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
