@@ -181,6 +181,12 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	memcpy(be->be_hbuf + hlen + 2, buf + hlen, len);
 	be->be_hlen = hlen + len + 2;
 	be->be_hconnected = be->be_hsent = false;
+	/* The connect may take tcpConnectTimeout of the checkTimeout. */
+	be->be_hend = be->be_hdeadline;
+	if (be->be_hdeadline - mono_ns() >
+	    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL)
+		be->be_hdeadline = mono_ns() +
+		    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL;
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
@@ -241,6 +247,7 @@ health_tcp(int fd, short revents, void *arg)
 			return;
 		}
 		be->be_hconnected = true;
+		be->be_hdeadline = be->be_hend;
 		if (ds->ds_tls && (be->be_htls = tls_backend_start(ds,
 		    fd)) == NULL) {
 			health_verdict(be, false, "TLS does not start");

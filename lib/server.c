@@ -40,6 +40,8 @@ server_new(const char *addrtext)
 	ds->ds_rise = 1;
 	ds->ds_tcprecvtimeout = 30;
 	ds->ds_tcpsendtimeout = 30;
+	ds->ds_tcpconnecttimeout = 5;
+	ds->ds_retries = 5;
 	atomic_init(&ds->ds_avail, SERVER_AUTO);
 	atomic_init(&ds->ds_healthy, false);
 	atomic_init(&ds->ds_refs, 1);
@@ -143,6 +145,8 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_disablezeroscope);
 	ADOPT(ds_tcprecvtimeout);
 	ADOPT(ds_tcpsendtimeout);
+	ADOPT(ds_tcpconnecttimeout);
+	ADOPT(ds_retries);
 	ADOPT(ds_tcponly);
 	ADOPT(ds_proxyproto);
 	ADOPT(ds_maxinflight);

@@ -58,6 +58,8 @@ struct server {
 	bool			 ds_disablezeroscope;
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
+	int			 ds_tcpconnecttimeout;	/* seconds */
+	int			 ds_retries;	/* TCP tries after the first */
 	bool			 ds_tcponly;	/* UDP queries go over TCP */
 	bool			 ds_proxyproto;	/* useProxyProtocol */
 	int			 ds_maxinflight;	/* per TCP connection */

@@ -164,8 +164,6 @@ static const struct {
 	const char	*key;
 	const char	*why;
 } server_refused[] = {
-	{ "retries", "TCP connections are retried once" },
-	{ "tcpConnectTimeout", "connects wait for tcpRecvTimeout" },
 	{ "source", "the kernel chooses the source address" },
 	{ "ipBindAddrNoPort", "there is no source address to bind" },
 	{ "id", "servers have no UUID" },
@@ -243,6 +241,12 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_tcprecvtimeout);
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
 	    ds->ds_tcpsendtimeout);
+	ds->ds_tcpconnecttimeout = (int)dlua_opt_int(L, t,
+	    "tcpConnectTimeout", ds->ds_tcpconnecttimeout);
+	ds->ds_retries = (int)dlua_opt_int(L, t, "retries", ds->ds_retries);
+	if (ds->ds_tcpconnecttimeout < 1 || ds->ds_retries < 0)
+		luaL_error(L, "newServer: 'tcpConnectTimeout' must be at "
+		    "least 1 and 'retries' at least 0");
 	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	server_tls_from_table(L, ds, t);
