@@ -8,7 +8,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,14 +96,11 @@ health_check_now(struct backend *be)
 		health_tcp_start(be, buf, hlen, len);
 		return;
 	}
-	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1) {
+	if ((fd = server_socket(ds, SOCK_DGRAM)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
 	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 ||
-	    send(fd, buf, hlen + len, 0) != (ssize_t)(hlen + len) ||
+	if (send(fd, buf, hlen + len, 0) != (ssize_t)(hlen + len) ||
 	    loop_add(fd, POLLIN, health_read, be) == -1) {
 		close(fd);
 		health_verdict(be, false, strerror(errno));
@@ -171,7 +167,7 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	int		 fd;
 
 	if (hlen + len + 2 > sizeof(be->be_hbuf) ||
-	    (fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1) {
+	    (fd = server_socket(ds, SOCK_STREAM)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
 	}
@@ -187,11 +183,7 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL)
 		be->be_hdeadline = mono_ns() +
 		    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
-	    errno != EINPROGRESS) ||
-	    loop_add(fd, POLLOUT, health_tcp, be) == -1) {
+	if (loop_add(fd, POLLOUT, health_tcp, be) == -1) {
 		close(fd);
 		health_verdict(be, false, strerror(errno));
 		return;

@@ -32,13 +32,10 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	struct tcp_bconn	*bc;
 	int			 fd, on = 1, depth, i;
 
-	if ((fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1)
+	if ((fd = server_socket(ds, SOCK_STREAM)) == -1)
 		return NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (set_nonblock(fd) == -1 ||
-	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
-	    errno != EINPROGRESS) ||
-	    (bc = calloc(1, sizeof(*bc))) == NULL) {
+	if ((bc = calloc(1, sizeof(*bc))) == NULL) {
 		close(fd);
 		return NULL;
 	}

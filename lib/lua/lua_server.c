@@ -164,8 +164,6 @@ static const struct {
 	const char	*key;
 	const char	*why;
 } server_refused[] = {
-	{ "source", "the kernel chooses the source address" },
-	{ "ipBindAddrNoPort", "there is no source address to bind" },
 	{ "id", "servers have no UUID" },
 };
 
@@ -193,7 +191,7 @@ server_refuse(lua_State *L, int t)
 static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
-	const char	*s;
+	const char	*s, *why;
 	lua_Integer	 n;
 	int		 type;
 
@@ -258,6 +256,10 @@ server_from_table(lua_State *L, struct server *ds, int t)
 		luaL_error(L, "newServer: 'sockets' must be from 1 to %d",
 		    SERVER_MAXSOCKETS);
 	ds->ds_sockets = (int)n;
+	ds->ds_bindnoport = dlua_opt_bool(L, t, "ipBindAddrNoPort", 1);
+	if ((s = dlua_opt_string(L, t, "source", NULL)) != NULL &&
+	    server_set_source(ds, s, &why) == -1)
+		luaL_error(L, "newServer: bad source '%s': %s", s, why);
 	if (ds->ds_checkinterval < 1 || ds->ds_checktimeout < 1 ||
 	    ds->ds_maxcheckfailures < 1 || ds->ds_rise < 1)
 		luaL_error(L, "newServer: checkInterval, checkTimeout, "
