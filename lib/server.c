@@ -14,6 +14,7 @@
 #include "dnspacket.h"
 #include "policy.h"
 #include "server.h"
+#include "uuid.h"
 
 struct server_registry servers;
 
@@ -30,6 +31,7 @@ server_new(const char *addrtext)
 	}
 	addr_to_text((struct sockaddr *)&ds->ds_addr, ds->ds_addrtext,
 	    sizeof(ds->ds_addrtext));
+	uuid_random(ds->ds_id);
 	pthread_mutex_init(&ds->ds_qpslock, NULL);
 	ds->ds_order = 1;
 	ds->ds_weight = 1;
@@ -131,6 +133,8 @@ server_adopt(struct server *ds, struct server *nds)
 	size_t	  tn;
 
 	ds->ds_num = nds->ds_num;
+	if (strcmp(ds->ds_id, nds->ds_id) != 0)
+		memcpy(ds->ds_id, nds->ds_id, sizeof(ds->ds_id));
 	ADOPT(ds_order);
 	ADOPT(ds_weight);
 	if (ds->ds_qpslimit != nds->ds_qpslimit)

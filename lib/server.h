@@ -31,6 +31,7 @@ enum server_avail {
 struct server {
 	int			 ds_num;	/* creation order, for display */
 	char			*ds_name;
+	char			 ds_id[37];	/* UUID (newServer's id) */
 	char			 ds_addrtext[64];
 	struct sockaddr_storage	 ds_addr;
 	socklen_t		 ds_addrlen;

@@ -31,6 +31,7 @@ LIB_SRCS = \
 	lib/kvs.c \
 	lib/proxyproto.c \
 	lib/remotelog.c \
+	lib/uuid.c \
 	lib/pb/dnsmessage.pb-c.c \
 	lib/pb/dnstap.pb-c.c \
 	lib/dnscrypt.c \

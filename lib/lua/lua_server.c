@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "server.h"
 #include "settings.h"
+#include "uuid.h"
 
 #define SERVER_MT	DLUA_SERVER_MT
 #define POLICY_MT	"dnsdist.ServerPolicy"
@@ -159,26 +160,10 @@ server_mode_from_table(lua_State *L, struct server *ds, int t)
 		    "'up' or 'down'");
 }
 
-/* Keys of dnsdist's newServer that we do not do (yet), and why. */
-static const struct {
-	const char	*key;
-	const char	*why;
-} server_refused[] = {
-	{ "id", "servers have no UUID" },
-};
-
+/* reconnectOnUp and tcpFastOpen: only false, their default, is taken. */
 static void
 server_refuse(lua_State *L, int t)
 {
-	size_t	i;
-
-	for (i = 0; i < sizeof(server_refused) / sizeof(server_refused[0]);
-	    i++) {
-		if (lua_getfield(L, t, server_refused[i].key) != LUA_TNIL)
-			luaL_error(L, "newServer: %s is not supported: %s",
-			    server_refused[i].key, server_refused[i].why);
-		lua_pop(L, 1);
-	}
 	if (dlua_opt_bool(L, t, "reconnectOnUp", 0))
 		luaL_error(L, "newServer: reconnectOnUp=true is not "
 		    "supported: connections to a server that comes back up "
@@ -256,6 +241,9 @@ server_from_table(lua_State *L, struct server *ds, int t)
 		luaL_error(L, "newServer: 'sockets' must be from 1 to %d",
 		    SERVER_MAXSOCKETS);
 	ds->ds_sockets = (int)n;
+	if ((s = dlua_opt_string(L, t, "id", NULL)) != NULL &&
+	    uuid_parse(s, ds->ds_id) == -1)
+		luaL_error(L, "newServer: bad id '%s': not a UUID", s);
 	ds->ds_bindnoport = dlua_opt_bool(L, t, "ipBindAddrNoPort", 1);
 	if ((s = dlua_opt_string(L, t, "source", NULL)) != NULL &&
 	    server_set_source(ds, s, &why) == -1)
@@ -461,6 +449,13 @@ static int
 l_server_getname(lua_State *L)
 {
 	lua_pushstring(L, check_server(L, 1)->ds_name);
+	return 1;
+}
+
+static int
+l_server_getid(lua_State *L)
+{
+	lua_pushstring(L, check_server(L, 1)->ds_id);
 	return 1;
 }
 
@@ -955,6 +950,7 @@ static const luaL_Reg server_methods[] = {
 	{ "getPools", l_server_getpools },
 	{ "getOutstanding", l_server_getoutstanding },
 	{ "getName", l_server_getname },
+	{ "getID", l_server_getid },
 	{ "getNameWithAddr", l_server_getnamewithaddr },
 	{ "setQPS", l_server_setqps },
 	{ "getLatency", l_server_getlatency },
