@@ -164,6 +164,7 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_proxyproto);
 	ADOPT(ds_maxinflight);
 	ADOPT(ds_bindnoport);
+	ADOPT(ds_tcpfastopen);
 	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
 		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));
 	/* The pool names: the lists swap, nds frees the old one. */
@@ -289,6 +290,8 @@ server_socket(const struct server *ds, int type)
 		compat_bind_noport(fd);
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (type == SOCK_STREAM && ds->ds_tcpfastopen &&
+	    compat_fastopen_connect(fd) == -1) ||
 	    (ds->ds_sourceif[0] != '\0' &&
 	    compat_bind_device(fd, ds->ds_sourceif) == -1) ||
 	    (ds->ds_sourcelen > 0 && bind(fd,

@@ -83,6 +83,7 @@ struct server {
 	socklen_t		 ds_sourcelen;
 	char			 ds_sourceif[IF_NAMESIZE];
 	bool			 ds_bindnoport;	/* ipBindAddrNoPort */
+	bool			 ds_tcpfastopen;	/* tcpFastOpen */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */

@@ -41,6 +41,13 @@ int	compat_nonlocal_bind(int fd, int family);
  */
 int	compat_bind_device(int fd, const char *ifname);
 /*
+ * Have connect() on TCP socket fd use TCP Fast Open: the first data goes
+ * in the SYN once the server gave a cookie (Linux's
+ * TCP_FASTOPEN_CONNECT).  0 or -1 with errno; EOPNOTSUPP where the
+ * system cannot (fd -1 then gives EBADF where it can).
+ */
+int	compat_fastopen_connect(int fd);
+/*
  * Bind a TCP socket to an address without taking a port until connect()
  * (Linux's IP_BIND_ADDRESS_NO_PORT), so that many connections from one
  * source address do not use up its ports; nothing elsewhere.

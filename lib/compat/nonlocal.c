@@ -1,10 +1,11 @@
 /*
- * Non-local binds, binds to an interface or without a port, port reuse and
- * socket buffer sizes.
+ * Non-local binds, binds to an interface or without a port, TCP Fast Open,
+ * port reuse and socket buffer sizes.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -45,6 +46,21 @@ compat_bind_device(int fd, const char *ifname)
 #else
 	(void)fd;
 	(void)ifname;
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
+}
+
+int
+compat_fastopen_connect(int fd)
+{
+#if defined(TCP_FASTOPEN_CONNECT)
+	int	on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on,
+	    sizeof(on));
+#else
+	(void)fd;
 	errno = EOPNOTSUPP;
 	return -1;
 #endif

@@ -2,6 +2,7 @@
  * Lua bindings for servers, pools and policies: newServer, getServer,
  * showServers, the Server methods, getPool, setServerPolicy.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "dnspacket.h"
 #include "cache.h"
+#include "compat/compat.h"
 #include "lua.h"
 #include "policy.h"
 #include "server.h"
@@ -160,17 +162,22 @@ server_mode_from_table(lua_State *L, struct server *ds, int t)
 		    "'up' or 'down'");
 }
 
-/* reconnectOnUp and tcpFastOpen: only false, their default, is taken. */
+/*
+ * reconnectOnUp: only false, its default, is taken.  tcpFastOpen where the
+ * system has it.
+ */
 static void
-server_refuse(lua_State *L, int t)
+server_tcp_from_table(lua_State *L, struct server *ds, int t)
 {
 	if (dlua_opt_bool(L, t, "reconnectOnUp", 0))
 		luaL_error(L, "newServer: reconnectOnUp=true is not "
 		    "supported: connections to a server that comes back up "
 		    "are kept");
-	if (dlua_opt_bool(L, t, "tcpFastOpen", 0))
+	ds->ds_tcpfastopen = dlua_opt_bool(L, t, "tcpFastOpen", 0);
+	if (ds->ds_tcpfastopen && compat_fastopen_connect(-1) == -1 &&
+	    errno == EOPNOTSUPP)
 		luaL_error(L, "newServer: tcpFastOpen=true is not supported: "
-		    "connections to servers open with a plain connect()");
+		    "this system has no TCP Fast Open on connect()");
 }
 
 static void
@@ -217,7 +224,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
 	ds->ds_setcd = dlua_opt_bool(L, t, "setCD", 0);
 	server_mode_from_table(L, ds, t);
-	server_refuse(L, t);
+	server_tcp_from_table(L, ds, t);
 	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
 	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
 	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
