@@ -69,14 +69,8 @@ backend_socket(struct server *ds)
 {
 	int	fd;
 
-	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1)
+	if ((fd = server_socket(ds, SOCK_DGRAM)) == -1)
 		return -1;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1) {
-		close(fd);
-		return -1;
-	}
 	/* Answers to a burst of queries arrive together. */
 	compat_bufsize(fd, settings.st_udprcvbuf, settings.st_udpsndbuf);
 	return fd;

@@ -295,7 +295,8 @@ struct backend {
 	bool			 be_hsent;
 	size_t			 be_hlen;
 	uint16_t		 be_hid;
-	uint64_t		 be_hdeadline;
+	uint64_t		 be_hdeadline;	/* of the connect, then the check */
+	uint64_t		 be_hend;	/* of the check */
 	uint64_t		 be_hnext;
 	int			 be_hsuccess;
 	int			 be_hfailures;

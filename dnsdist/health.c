@@ -8,7 +8,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,20 +89,18 @@ health_check_now(struct backend *be)
 	len = dnspacket_make_query(pkt, sizeof(buf) - hlen, be->be_hid,
 	    ds->ds_checkname, ds->ds_checknamelen, ds->ds_checktype,
 	    ds->ds_checkclass, true);
+	dnspacket_set_cd(pkt, ds->ds_setcd);
 	be->be_hdeadline = mono_ns() +
 	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
 	if (ds->ds_tcponly) {
 		health_tcp_start(be, buf, hlen, len);
 		return;
 	}
-	if ((fd = socket(ds->ds_addr.ss_family, SOCK_DGRAM, 0)) == -1) {
+	if ((fd = server_socket(ds, SOCK_DGRAM)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
 	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 ||
-	    send(fd, buf, hlen + len, 0) != (ssize_t)(hlen + len) ||
+	if (send(fd, buf, hlen + len, 0) != (ssize_t)(hlen + len) ||
 	    loop_add(fd, POLLIN, health_read, be) == -1) {
 		close(fd);
 		health_verdict(be, false, strerror(errno));
@@ -170,7 +167,7 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	int		 fd;
 
 	if (hlen + len + 2 > sizeof(be->be_hbuf) ||
-	    (fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1) {
+	    (fd = server_socket(ds, SOCK_STREAM)) == -1) {
 		health_verdict(be, false, strerror(errno));
 		return;
 	}
@@ -180,11 +177,13 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 	memcpy(be->be_hbuf + hlen + 2, buf + hlen, len);
 	be->be_hlen = hlen + len + 2;
 	be->be_hconnected = be->be_hsent = false;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
-	    errno != EINPROGRESS) ||
-	    loop_add(fd, POLLOUT, health_tcp, be) == -1) {
+	/* The connect may take tcpConnectTimeout of the checkTimeout. */
+	be->be_hend = be->be_hdeadline;
+	if (be->be_hdeadline - mono_ns() >
+	    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL)
+		be->be_hdeadline = mono_ns() +
+		    (uint64_t)ds->ds_tcpconnecttimeout * 1000000000ULL;
+	if (loop_add(fd, POLLOUT, health_tcp, be) == -1) {
 		close(fd);
 		health_verdict(be, false, strerror(errno));
 		return;
@@ -240,6 +239,7 @@ health_tcp(int fd, short revents, void *arg)
 			return;
 		}
 		be->be_hconnected = true;
+		be->be_hdeadline = be->be_hend;
 		if (ds->ds_tls && (be->be_htls = tls_backend_start(ds,
 		    fd)) == NULL) {
 			health_verdict(be, false, "TLS does not start");

@@ -1,7 +1,8 @@
 /*
  * Connections to backends: queries pipelined under IDs of the connection,
  * answers matched by ID and question in whatever order they come; a
- * failed connection gives its queries another try or a SERVFAIL.
+ * failed connection gives its queries another try (up to the server's
+ * retries) or a SERVFAIL.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -31,13 +32,10 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	struct tcp_bconn	*bc;
 	int			 fd, on = 1, depth, i;
 
-	if ((fd = socket(ds->ds_addr.ss_family, SOCK_STREAM, 0)) == -1)
+	if ((fd = server_socket(ds, SOCK_STREAM)) == -1)
 		return NULL;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (set_nonblock(fd) == -1 ||
-	    (connect(fd, (struct sockaddr *)&ds->ds_addr, ds->ds_addrlen) == -1 &&
-	    errno != EINPROGRESS) ||
-	    (bc = calloc(1, sizeof(*bc))) == NULL) {
+	if ((bc = calloc(1, sizeof(*bc))) == NULL) {
 		close(fd);
 		return NULL;
 	}
@@ -145,8 +143,9 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	tq->tq_bid = (uint16_t)(bc->bc_gen++ << 8 | slot);
 	bc->bc_slots[slot] = tq;
 	if (bc->bc_npending++ == 0)
-		bc->bc_deadline = tw->tw_now +
-		    (uint64_t)ds->ds_tcprecvtimeout * 1000000000ULL;
+		bc->bc_deadline = tw->tw_now + (uint64_t)(bc->bc_connecting ?
+		    ds->ds_tcpconnecttimeout : ds->ds_tcprecvtimeout) *
+		    1000000000ULL;
 	bc->bc_used++;
 	if (tq->tq_xfr)
 		bc->bc_xfr = true;
@@ -175,9 +174,9 @@ bconn_take(struct tcp_bconn *bc, uint16_t slot)
 }
 
 /*
- * The connection failed: every query on it gets one more try over a fresh
+ * The connection failed: every query on it gets another try over a fresh
  * connection (a server may close a connection it kept open, or die
- * mid-answer), else SERVFAIL.  After a timeout, SERVFAIL at once.  A
+ * mid-answer), up to the server's retries, else SERVFAIL.  After a timeout, SERVFAIL at once.  A
  * connection that answered before it closed did not fail its queries: a
  * server may answer one query a connection, so they go again without
  * using their try (each such round answers one more).
@@ -216,7 +215,8 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			query_free(tw, tq);
 			continue;
 		}
-		if (!timeout && (tq->tq_tries < 1 || bc->bc_answered) &&
+		if (!timeout && (tq->tq_tries < bc->bc_ds->ds_retries ||
+		    bc->bc_answered) &&
 		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
 			if (!bc->bc_answered)
 				tq->tq_tries++;
@@ -487,6 +487,8 @@ bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		bc->bc_connecting = false;
+		bc->bc_deadline = tw->tw_now +
+		    (uint64_t)bc->bc_ds->ds_tcprecvtimeout * 1000000000ULL;
 		if (bc->bc_ds->ds_tls && (bc->bc_tls = tls_backend_start(
 		    bc->bc_ds, bc->bc_fd)) == NULL) {
 			bconn_fail(tw, bc, false);

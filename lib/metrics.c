@@ -127,6 +127,7 @@ snap_servers(struct metrics *mx)
 		ms = &mx->mx_servers[mx->mx_nservers++];
 		ms->ms_num = (int)i;
 		ms->ms_name = dup_or_fail(mx, ds->ds_name);
+		strlcpy(ms->ms_uuid, ds->ds_id, sizeof(ms->ms_uuid));
 		strlcpy(ms->ms_addr, ds->ds_addrtext, sizeof(ms->ms_addr));
 		ms->ms_state = server_state_text(ds);
 		ms->ms_up = server_is_up(ds);
@@ -1109,6 +1110,7 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	sbuf_puts(sb, "{");
 	json_num(sb, "id", ms->ms_num, &first);
 	json_str(sb, "name", ms->ms_name, &first);
+	json_str(sb, "uuid", ms->ms_uuid, &first);
 	json_str(sb, "address", ms->ms_addr, &first);
 	json_str(sb, "state", ms->ms_state, &first);
 	json_str(sb, "protocol", ms->ms_tls ? "DoT" : "Do53", &first);

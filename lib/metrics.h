@@ -20,6 +20,7 @@
 struct metrics_server {
 	int		 ms_num;
 	char		*ms_name;
+	char		 ms_uuid[37];
 	char		 ms_addr[ADDR_MAXTEXT];
 	const char	*ms_state;	/* "up", "down", "UP", "DOWN" */
 	bool		 ms_up;

@@ -17,6 +17,7 @@
 #include "server.h"
 #include "kvs.h"
 #include "rule.h"
+#include "uuid.h"
 #include "siphash.h"
 
 struct rule_chain	rules_query;
@@ -815,7 +816,6 @@ rule_add(struct rule_chain *rc, struct selector *se, struct action *ac,
     const char *name, const char *uuid)
 {
 	struct rule	 *ru, **nr;
-	unsigned char	  u[16];
 
 	if ((ru = calloc(1, sizeof(*ru))) == NULL)
 		return -1;
@@ -825,17 +825,8 @@ rule_add(struct rule_chain *rc, struct selector *se, struct action *ac,
 	}
 	if (uuid != NULL)
 		snprintf(ru->ru_uuid, sizeof(ru->ru_uuid), "%s", uuid);
-	else {
-		/* A random (version 4) UUID. */
-		randombytes_buf(u, sizeof(u));
-		u[6] = (u[6] & 0x0f) | 0x40;
-		u[8] = (u[8] & 0x3f) | 0x80;
-		snprintf(ru->ru_uuid, sizeof(ru->ru_uuid),
-		    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-		    u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		    u[14], u[15]);
-	}
+	else
+		uuid_random(ru->ru_uuid);
 	if ((nr = reallocarray(rc->rc_rules, rc->rc_count + 1,
 	    sizeof(*nr))) == NULL) {
 		free(ru->ru_name);

@@ -2,14 +2,19 @@
  * Downstream servers: creation with dnsdist's defaults, reference counting,
  * the registry of configured servers and their pool memberships.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "compat/compat.h"
 #include "dnspacket.h"
 #include "policy.h"
 #include "server.h"
+#include "uuid.h"
 
 struct server_registry servers;
 
@@ -26,10 +31,12 @@ server_new(const char *addrtext)
 	}
 	addr_to_text((struct sockaddr *)&ds->ds_addr, ds->ds_addrtext,
 	    sizeof(ds->ds_addrtext));
+	uuid_random(ds->ds_id);
 	pthread_mutex_init(&ds->ds_qpslock, NULL);
 	ds->ds_order = 1;
 	ds->ds_weight = 1;
 	ds->ds_sockets = 1;
+	ds->ds_bindnoport = true;
 	dnsname_from_text("a.root-servers.net.", ds->ds_checkname,
 	    &ds->ds_checknamelen);
 	ds->ds_checktype = DNS_TYPE_A;
@@ -40,6 +47,8 @@ server_new(const char *addrtext)
 	ds->ds_rise = 1;
 	ds->ds_tcprecvtimeout = 30;
 	ds->ds_tcpsendtimeout = 30;
+	ds->ds_tcpconnecttimeout = 5;
+	ds->ds_retries = 5;
 	atomic_init(&ds->ds_avail, SERVER_AUTO);
 	atomic_init(&ds->ds_healthy, false);
 	atomic_init(&ds->ds_refs, 1);
@@ -104,7 +113,11 @@ server_same(const struct server *a, const struct server *b)
 	    a->ds_tlsverify == b->ds_tlsverify &&
 	    str_same(a->ds_tlsname, b->ds_tlsname) &&
 	    str_same(a->ds_tlsca, b->ds_tlsca) &&
-	    str_same(a->ds_tlsciphers, b->ds_tlsciphers);
+	    str_same(a->ds_tlsciphers, b->ds_tlsciphers) &&
+	    a->ds_sourcelen == b->ds_sourcelen && (a->ds_sourcelen == 0 ||
+	    addr_equal((const struct sockaddr *)&a->ds_source,
+	    (const struct sockaddr *)&b->ds_source)) &&
+	    strcmp(a->ds_sourceif, b->ds_sourceif) == 0;
 }
 
 /* Write *dst only when it changes: packet threads read these fields. */
@@ -120,6 +133,8 @@ server_adopt(struct server *ds, struct server *nds)
 	size_t	  tn;
 
 	ds->ds_num = nds->ds_num;
+	if (strcmp(ds->ds_id, nds->ds_id) != 0)
+		memcpy(ds->ds_id, nds->ds_id, sizeof(ds->ds_id));
 	ADOPT(ds_order);
 	ADOPT(ds_weight);
 	if (ds->ds_qpslimit != nds->ds_qpslimit)
@@ -138,13 +153,18 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_maxcheckfailures);
 	ADOPT(ds_rise);
 	ADOPT(ds_mustresolve);
+	ADOPT(ds_setcd);
 	ADOPT(ds_useecs);
 	ADOPT(ds_disablezeroscope);
 	ADOPT(ds_tcprecvtimeout);
 	ADOPT(ds_tcpsendtimeout);
+	ADOPT(ds_tcpconnecttimeout);
+	ADOPT(ds_retries);
 	ADOPT(ds_tcponly);
 	ADOPT(ds_proxyproto);
 	ADOPT(ds_maxinflight);
+	ADOPT(ds_bindnoport);
+	ADOPT(ds_tcpfastopen);
 	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
 		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));
 	/* The pool names: the lists swap, nds frees the old one. */
@@ -208,6 +228,82 @@ server_set_qps(struct server *ds, double rate)
 	ds->ds_qpslimit = rate;
 	qps_init(&ds->ds_qps, rate, rate, 0);
 	pthread_mutex_unlock(&ds->ds_qpslock);
+}
+
+int
+server_set_source(struct server *ds, const char *text, const char **why)
+{
+	char		 buf[128], *at;
+	const char	*ifname = NULL;
+	int		 fd;
+
+	if (strlcpy(buf, text, sizeof(buf)) >= sizeof(buf)) {
+		*why = "too long";
+		return -1;
+	}
+	if ((at = strchr(buf, '@')) != NULL) {
+		*at = '\0';
+		ifname = at + 1;
+	}
+	ds->ds_sourcelen = 0;
+	ds->ds_sourceif[0] = '\0';
+	if (addr_parse(buf, 0, &ds->ds_source, &ds->ds_sourcelen) == -1) {
+		if (at != NULL) {
+			*why = "not an address before '@'";
+			return -1;
+		}
+		ds->ds_sourcelen = 0;
+		ifname = buf;
+	} else if (ds->ds_source.ss_family != ds->ds_addr.ss_family) {
+		*why = "not of the server's address family";
+		return -1;
+	}
+	if (ifname != NULL) {
+		if (strlcpy(ds->ds_sourceif, ifname, sizeof(ds->ds_sourceif)) >=
+		    sizeof(ds->ds_sourceif) || if_nametoindex(ifname) == 0) {
+			*why = "no such interface";
+			return -1;
+		}
+		if (compat_bind_device(-1, ifname) == -1 &&
+		    errno == EOPNOTSUPP) {
+			*why = "this system cannot bind to an interface";
+			return -1;
+		}
+	}
+	/* An address the host does not have fails now, not at each query. */
+	if ((fd = server_socket(ds, SOCK_DGRAM)) == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+server_socket(const struct server *ds, int type)
+{
+	int	fd, e;
+
+	if ((fd = socket(ds->ds_addr.ss_family, type, 0)) == -1)
+		return -1;
+	if (ds->ds_sourcelen > 0 && type == SOCK_STREAM && ds->ds_bindnoport)
+		compat_bind_noport(fd);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (type == SOCK_STREAM && ds->ds_tcpfastopen &&
+	    compat_fastopen_connect(fd) == -1) ||
+	    (ds->ds_sourceif[0] != '\0' &&
+	    compat_bind_device(fd, ds->ds_sourceif) == -1) ||
+	    (ds->ds_sourcelen > 0 && bind(fd,
+	    (const struct sockaddr *)&ds->ds_source, ds->ds_sourcelen) == -1) ||
+	    (connect(fd, (const struct sockaddr *)&ds->ds_addr,
+	    ds->ds_addrlen) == -1 && errno != EINPROGRESS)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 bool

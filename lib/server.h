@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@ enum server_avail {
 struct server {
 	int			 ds_num;	/* creation order, for display */
 	char			*ds_name;
+	char			 ds_id[37];	/* UUID (newServer's id) */
 	char			 ds_addrtext[64];
 	struct sockaddr_storage	 ds_addr;
 	socklen_t		 ds_addrlen;
@@ -53,10 +55,13 @@ struct server {
 	int			 ds_maxcheckfailures;
 	int			 ds_rise;
 	bool			 ds_mustresolve;
+	bool			 ds_setcd;	/* CD in health checks */
 	bool			 ds_useecs;	/* useClientSubnet */
 	bool			 ds_disablezeroscope;
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
+	int			 ds_tcpconnecttimeout;	/* seconds */
+	int			 ds_retries;	/* TCP tries after the first */
 	bool			 ds_tcponly;	/* UDP queries go over TCP */
 	bool			 ds_proxyproto;	/* useProxyProtocol */
 	int			 ds_maxinflight;	/* per TCP connection */
@@ -73,6 +78,12 @@ struct server {
 	char			*ds_tlsciphers;
 	void			*ds_tlscfg;
 	int			 ds_sockets;	/* UDP sockets, source ports */
+	/* source: address (ds_sourcelen 0: none) and interface ("": none) */
+	struct sockaddr_storage	 ds_source;
+	socklen_t		 ds_sourcelen;
+	char			 ds_sourceif[IF_NAMESIZE];
+	bool			 ds_bindnoport;	/* ipBindAddrNoPort */
+	bool			 ds_tcpfastopen;	/* tcpFastOpen */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */
@@ -157,6 +168,18 @@ void		 server_removed_add(struct server *);
 void		 server_registry_reset(void);
 /* Free a registry's servers (references) and pools, never published. */
 void		 server_registry_free(struct server_registry *);
+/*
+ * Set the source ("address", "interface" or "address@interface"): -1 for a
+ * bad one, with *why saying what is wrong.
+ */
+int		 server_set_source(struct server *, const char *,
+		    const char **why);
+/*
+ * A socket of type (SOCK_DGRAM, SOCK_STREAM) to the server, non-blocking
+ * and close-on-exec, bound to the source and connected (a TCP connect may
+ * be in progress).  -1 with errno.
+ */
+int		 server_socket(const struct server *, int type);
 /* Up for selection: forced up, or auto and healthy. */
 bool		 server_is_up(const struct server *);
 const char	*server_state_text(const struct server *);

@@ -34,6 +34,26 @@ compat_hugepages(void *p, size_t len)
 /* Bind addresses the host does not have (yet).  0 or -1 with errno. */
 int	compat_nonlocal_bind(int fd, int family);
 /*
+ * Send fd's packets out of the interface named ifname alone (Linux's
+ * SO_BINDTODEVICE).  0 or -1 with errno; EOPNOTSUPP where the system
+ * cannot, so that a configuration can say so at once (fd -1 then gives
+ * EBADF where it can).
+ */
+int	compat_bind_device(int fd, const char *ifname);
+/*
+ * Have connect() on TCP socket fd use TCP Fast Open: the first data goes
+ * in the SYN once the server gave a cookie (Linux's
+ * TCP_FASTOPEN_CONNECT).  0 or -1 with errno; EOPNOTSUPP where the
+ * system cannot (fd -1 then gives EBADF where it can).
+ */
+int	compat_fastopen_connect(int fd);
+/*
+ * Bind a TCP socket to an address without taking a port until connect()
+ * (Linux's IP_BIND_ADDRESS_NO_PORT), so that many connections from one
+ * source address do not use up its ports; nothing elsewhere.
+ */
+void	compat_bind_noport(int fd);
+/*
  * Several sockets on one address and port.  Linux (SO_REUSEPORT) and
  * FreeBSD (SO_REUSEPORT_LB) spread the datagrams and connections among
  * them by a hash of the peer; OpenBSD's SO_REUSEPORT only lets them bind,

@@ -1,9 +1,14 @@
-/* Non-local binds, port reuse and socket buffer sizes. */
+/*
+ * Non-local binds, binds to an interface or without a port, TCP Fast Open,
+ * port reuse and socket buffer sizes.
+ */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "compat.h"
 
@@ -29,6 +34,48 @@ compat_nonlocal_bind(int fd, int family)
 	(void)on;
 	errno = EOPNOTSUPP;
 	return -1;
+#endif
+}
+
+int
+compat_bind_device(int fd, const char *ifname)
+{
+#if defined(SO_BINDTODEVICE)
+	return setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname,
+	    (socklen_t)strlen(ifname));
+#else
+	(void)fd;
+	(void)ifname;
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
+}
+
+int
+compat_fastopen_connect(int fd)
+{
+#if defined(TCP_FASTOPEN_CONNECT)
+	int	on = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &on,
+	    sizeof(on));
+#else
+	(void)fd;
+	errno = EOPNOTSUPP;
+	return -1;
+#endif
+}
+
+void
+compat_bind_noport(int fd)
+{
+#if defined(IP_BIND_ADDRESS_NO_PORT)
+	int	on = 1;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on,
+	    sizeof(on));
+#else
+	(void)fd;
 #endif
 }
 

@@ -2,16 +2,20 @@
  * Lua bindings for servers, pools and policies: newServer, getServer,
  * showServers, the Server methods, getPool, setServerPolicy.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dnspacket.h"
 #include "cache.h"
+#include "compat/compat.h"
 #include "lua.h"
 #include "policy.h"
 #include "server.h"
 #include "settings.h"
+#include "uuid.h"
 
 #define SERVER_MT	DLUA_SERVER_MT
 #define POLICY_MT	"dnsdist.ServerPolicy"
@@ -133,10 +137,53 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
 }
 
+/*
+ * healthCheckMode: 'auto', 'up' or 'down' (any case, as dnsdist); the forced
+ * states are those of setUp() and setDown().
+ */
+static void
+server_mode_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+
+	if ((s = dlua_opt_string(L, t, "healthCheckMode", NULL)) == NULL)
+		return;
+	if (strcasecmp(s, "auto") == 0)
+		atomic_store(&ds->ds_avail, SERVER_AUTO);
+	else if (strcasecmp(s, "up") == 0)
+		atomic_store(&ds->ds_avail, SERVER_FORCED_UP);
+	else if (strcasecmp(s, "down") == 0)
+		atomic_store(&ds->ds_avail, SERVER_FORCED_DOWN);
+	else if (strcasecmp(s, "lazy") == 0)
+		luaL_error(L, "newServer: healthCheckMode 'lazy' is not "
+		    "supported: health checks run every checkInterval");
+	else
+		luaL_error(L, "newServer: healthCheckMode must be 'auto', "
+		    "'up' or 'down'");
+}
+
+/*
+ * reconnectOnUp: only false, its default, is taken.  tcpFastOpen where the
+ * system has it.
+ */
+static void
+server_tcp_from_table(lua_State *L, struct server *ds, int t)
+{
+	if (dlua_opt_bool(L, t, "reconnectOnUp", 0))
+		luaL_error(L, "newServer: reconnectOnUp=true is not "
+		    "supported: connections to a server that comes back up "
+		    "are kept");
+	ds->ds_tcpfastopen = dlua_opt_bool(L, t, "tcpFastOpen", 0);
+	if (ds->ds_tcpfastopen && compat_fastopen_connect(-1) == -1 &&
+	    errno == EOPNOTSUPP)
+		luaL_error(L, "newServer: tcpFastOpen=true is not supported: "
+		    "this system has no TCP Fast Open on connect()");
+}
+
 static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
-	const char	*s;
+	const char	*s, *why;
 	lua_Integer	 n;
 	int		 type;
 
@@ -175,12 +222,21 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	    ds->ds_maxcheckfailures);
 	ds->ds_rise = (int)dlua_opt_int(L, t, "rise", ds->ds_rise);
 	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
+	ds->ds_setcd = dlua_opt_bool(L, t, "setCD", 0);
+	server_mode_from_table(L, ds, t);
+	server_tcp_from_table(L, ds, t);
 	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
 	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
 	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
 	    ds->ds_tcprecvtimeout);
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
 	    ds->ds_tcpsendtimeout);
+	ds->ds_tcpconnecttimeout = (int)dlua_opt_int(L, t,
+	    "tcpConnectTimeout", ds->ds_tcpconnecttimeout);
+	ds->ds_retries = (int)dlua_opt_int(L, t, "retries", ds->ds_retries);
+	if (ds->ds_tcpconnecttimeout < 1 || ds->ds_retries < 0)
+		luaL_error(L, "newServer: 'tcpConnectTimeout' must be at "
+		    "least 1 and 'retries' at least 0");
 	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	server_tls_from_table(L, ds, t);
@@ -192,6 +248,13 @@ server_from_table(lua_State *L, struct server *ds, int t)
 		luaL_error(L, "newServer: 'sockets' must be from 1 to %d",
 		    SERVER_MAXSOCKETS);
 	ds->ds_sockets = (int)n;
+	if ((s = dlua_opt_string(L, t, "id", NULL)) != NULL &&
+	    uuid_parse(s, ds->ds_id) == -1)
+		luaL_error(L, "newServer: bad id '%s': not a UUID", s);
+	ds->ds_bindnoport = dlua_opt_bool(L, t, "ipBindAddrNoPort", 1);
+	if ((s = dlua_opt_string(L, t, "source", NULL)) != NULL &&
+	    server_set_source(ds, s, &why) == -1)
+		luaL_error(L, "newServer: bad source '%s': %s", s, why);
 	if (ds->ds_checkinterval < 1 || ds->ds_checktimeout < 1 ||
 	    ds->ds_maxcheckfailures < 1 || ds->ds_rise < 1)
 		luaL_error(L, "newServer: checkInterval, checkTimeout, "
@@ -393,6 +456,13 @@ static int
 l_server_getname(lua_State *L)
 {
 	lua_pushstring(L, check_server(L, 1)->ds_name);
+	return 1;
+}
+
+static int
+l_server_getid(lua_State *L)
+{
+	lua_pushstring(L, check_server(L, 1)->ds_id);
 	return 1;
 }
 
@@ -887,6 +957,7 @@ static const luaL_Reg server_methods[] = {
 	{ "getPools", l_server_getpools },
 	{ "getOutstanding", l_server_getoutstanding },
 	{ "getName", l_server_getname },
+	{ "getID", l_server_getid },
 	{ "getNameWithAddr", l_server_getnamewithaddr },
 	{ "setQPS", l_server_setqps },
 	{ "getLatency", l_server_getlatency },

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Figures on the query IDs and source ports a backend saw, from the
-# responder's -L log (lines "ID PORT LABEL RD"), for the end-to-end tests.
+# responder's -L log (lines "ID PORT LABEL RD CD ADDR"), for the end-to-end tests.
 #
 #   idstat.py LOG LABEL
 #	Takes the queries whose name starts with LABEL, in the order they

@@ -20,8 +20,9 @@
  * "PAYLOAD DO OPTIONS" (the options' bytes in hex, at most 100), or
  * "none".
  * -L FILE appends a line for each UDP query as it comes: "ID PORT LABEL
- * RD", its ID and source port in decimal, the first label of its name and
- * its RD bit, so that tests see what the daemon sends.
+ * RD CD ADDR", its ID and source port in decimal, the first label of its
+ * name, its RD and CD bits and its source address, so that tests see what
+ * the daemon sends.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -651,6 +652,7 @@ batch_log(const struct batch *b, int n)
 {
 	const struct sockaddr_storage	*ss;
 	const uint8_t			*q;
+	char				 addr[INET6_ADDRSTRLEN];
 	unsigned int			 port;
 	int				 i, j, l;
 
@@ -672,7 +674,13 @@ batch_log(const struct batch *b, int n)
 			putc_unlocked(q[DNS_HDRLEN + 1 + j] > ' ' &&
 			    q[DNS_HDRLEN + 1 + j] < 0x7f ?
 			    q[DNS_HDRLEN + 1 + j] : '?', cfg_log);
-		fprintf(cfg_log, " %d\n", q[2] & 1);
+		if (inet_ntop(ss->ss_family, ss->ss_family == AF_INET6 ?
+		    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
+		    (const void *)&((const struct sockaddr_in *)ss)->sin_addr,
+		    addr, sizeof(addr)) == NULL)
+			snprintf(addr, sizeof(addr), "?");
+		fprintf(cfg_log, " %d %d %s\n", q[2] & 1, (q[3] >> 4) & 1,
+		    addr);
 	}
 	fflush(cfg_log);
 	funlockfile(cfg_log);
