@@ -191,6 +191,7 @@ pcache_config_default(struct pcache_config *cfg, size_t maxentries)
 	cfg->pc_tempfailttl = 60;
 	cfg->pc_stalettl = 60;
 	cfg->pc_maxnegttl = 3600;
+	cfg->pc_maxentrysize = PCACHE_MAXPACKET;
 	cfg->pc_nshards = 20;
 }
 
@@ -303,6 +304,8 @@ pcache_same_config(const struct pcache *a, const struct pcache *b)
 	    x->pc_keepstale == y->pc_keepstale &&
 	    x->pc_parseecs == y->pc_parseecs &&
 	    x->pc_cookiehashing == y->pc_cookiehashing &&
+	    x->pc_waitinsert == y->pc_waitinsert &&
+	    x->pc_maxentrysize == y->pc_maxentrysize &&
 	    x->pc_nshards == y->pc_nshards &&
 	    x->pc_nskipopts == y->pc_nskipopts &&
 	    memcmp(x->pc_skipopts, y->pc_skipopts,
@@ -666,7 +669,7 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	 * it came as dnsdist keeps it); the entry has the name after its
 	 * header all the same.
 	 */
-	if (len > PCACHE_MAXPACKET || len < DNS_HDRLEN ||
+	if (len > pc->pc_cfg.pc_maxentrysize || len < DNS_HDRLEN ||
 	    (q->q_end != DNS_HDRLEN + q->q_namelen + 4 &&
 	    (q->q_end != DNS_HDRLEN || len != DNS_HDRLEN)))
 		return;
@@ -690,7 +693,9 @@ pcache_put(struct pcache *pc, uint64_t key, const struct dnsquestion *q,
 	memcpy(ce->ce_data + room, ts.offs, 2 * ts.n);
 
 	sh = shard_of(pc, key);
-	if (pthread_rwlock_trywrlock(&sh->sh_lock) != 0) {
+	/* deferrableInsertLock (the default): a busy shard is not waited for. */
+	if (pc->pc_cfg.pc_waitinsert ? pthread_rwlock_wrlock(&sh->sh_lock) != 0 :
+	    pthread_rwlock_trywrlock(&sh->sh_lock) != 0) {
 		INC(pc->pc_deferredinserts);
 		free(ce);
 		return;

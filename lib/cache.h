@@ -32,6 +32,8 @@ struct pcache_config {
 	bool		pc_keepstale;
 	bool		pc_parseecs;
 	bool		pc_cookiehashing;
+	bool		pc_waitinsert;	/* deferrableInsertLock=false */
+	size_t		pc_maxentrysize;	/* at most PCACHE_MAXPACKET */
 	size_t		pc_nshards;
 	uint16_t	pc_skipopts[PCACHE_MAXSKIP];
 	size_t		pc_nskipopts;

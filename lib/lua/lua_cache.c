@@ -58,7 +58,7 @@ l_newpacketcache(lua_State *L)
 {
 	struct pcache_config	 cfg;
 	struct pcache		*pc;
-	lua_Integer		 max = luaL_checkinteger(L, 1), shards;
+	lua_Integer		 max = luaL_checkinteger(L, 1), shards, size;
 	size_t			 i, j;
 	const char		*key;
 
@@ -92,6 +92,15 @@ l_newpacketcache(lua_State *L)
 		cfg.pc_keepstale = dlua_opt_bool(L, 2, "keepStaleData", 0);
 		cfg.pc_parseecs = dlua_opt_bool(L, 2, "parseECS", 0);
 		cfg.pc_cookiehashing = dlua_opt_bool(L, 2, "cookieHashing", 0);
+		cfg.pc_waitinsert = !dlua_opt_bool(L, 2,
+		    "deferrableInsertLock", 1);
+		size = dlua_opt_int(L, 2, "maximumEntrySize",
+		    PCACHE_MAXPACKET);
+		if (size < DNS_HDRLEN || size > PCACHE_MAXPACKET)
+			return luaL_error(L, "newPacketCache: "
+			    "'maximumEntrySize' must be %d to %d", DNS_HDRLEN,
+			    PCACHE_MAXPACKET);
+		cfg.pc_maxentrysize = (size_t)size;
 		shards = dlua_opt_int(L, 2, "numberOfShards", 20);
 		if (shards <= 0 || shards > 65536)
 			return luaL_error(L, "newPacketCache: "
