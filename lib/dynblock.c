@@ -21,11 +21,12 @@
 #include "siphash.h"
 
 #define KIND_NAME	0
+#define KIND_PORT	1	/* an IPv4 address and a range of its ports */
 
 struct dynblock {
 	struct dynblock		*db_next;
-	int			 db_kind;	/* AF_INET, AF_INET6, KIND_NAME */
-	uint8_t			 db_bits;
+	int			 db_kind;	/* AF_INET, AF_INET6, KIND_* */
+	uint8_t			 db_bits;	/* KIND_PORT: port bits */
 	uint8_t			 db_key[DNSNAME_MAXLEN];
 	size_t			 db_keylen;
 	char			*db_reason;
@@ -44,6 +45,7 @@ static struct dynblock	**db_buckets;
 static size_t		  db_nbuckets;
 static size_t		  db_lens4[33];	/* blocks per prefix length */
 static size_t		  db_lens6[129];
+static size_t		  db_lensport[17];
 static size_t		  db_nnames;
 static uint8_t		  db_secret[SIPHASH_KEYBYTES];
 static bool		  db_keyed;
@@ -138,6 +140,8 @@ track_len(int kind, uint8_t bits, int delta)
 		slot = &db_lens4[bits];
 	else if (kind == AF_INET6)
 		slot = &db_lens6[bits];
+	else if (kind == KIND_PORT)
+		slot = &db_lensport[bits];
 	else
 		slot = &db_nnames;
 	*slot += (size_t)delta;
@@ -226,6 +230,38 @@ dynblock_add_netmask(const struct netmask *nm, const char *reason,
 	    seconds, action, warning, now);
 }
 
+/* The key of a port range block: the address, then the masked port. */
+static void
+port_key(const uint8_t addr[4], uint16_t port, int bits, uint8_t key[6])
+{
+	port &= (uint16_t)~(0xffffu >> bits);
+	memcpy(key, addr, 4);
+	key[4] = (uint8_t)(port >> 8);
+	key[5] = (uint8_t)port;
+}
+
+static void
+port_text(const uint8_t key[6], int bits, char *buf, size_t bufsz)
+{
+	snprintf(buf, bufsz, "%u.%u.%u.%u:%u/%d", key[0], key[1], key[2],
+	    key[3], (unsigned)(key[4] << 8 | key[5]), bits);
+}
+
+int
+dynblock_add_portrange(const uint8_t addr[4], uint16_t port, int bits,
+    const char *reason, int seconds, int action, bool warning, time_t now)
+{
+	uint8_t	key[6];
+	char	text[32];
+
+	if (bits < 1 || bits > 16)
+		return -1;
+	port_key(addr, port, bits, key);
+	port_text(key, bits, text, sizeof(text));
+	return add(KIND_PORT, (uint8_t)bits, key, sizeof(key), text, reason,
+	    seconds, action, warning, now);
+}
+
 int
 dynblock_add_suffix(const uint8_t *name, size_t namelen, const char *reason,
     int seconds, int action, time_t now)
@@ -249,6 +285,19 @@ lookup(const struct sockaddr *sa, const uint8_t *qname, size_t qnamelen,
 	size_t		*lens, off;
 	int		 bits, maxbits, alen, family = sa->sa_family;
 
+	if (family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		for (bits = 16; bits >= 1; bits--) {
+			if (db_lensport[bits] == 0)
+				continue;
+			port_key((const uint8_t *)&sin->sin_addr,
+			    ntohs(sin->sin_port), bits, key);
+			if ((db = find(KIND_PORT, (uint8_t)bits, key, 6)) !=
+			    NULL && db->db_until > now)
+				return db;
+		}
+	}
 	if (family == AF_INET || family == AF_INET6) {
 		lens = family == AF_INET ? db_lens4 : db_lens6;
 		maxbits = alen = family == AF_INET ? 32 : 128;
@@ -362,6 +411,9 @@ dynblock_foreach(time_t now, void (*fn)(const struct dynblock_info *, void *),
 				if (dnsname_to_text(db->db_key, db->db_keylen,
 				    what, sizeof(what)) == -1)
 					continue;
+			} else if (db->db_kind == KIND_PORT) {
+				port_text(db->db_key, db->db_bits, what,
+				    sizeof(what));
 			} else {
 				memset(&nm, 0, sizeof(nm));
 				nm.nm_family = db->db_kind;

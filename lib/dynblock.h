@@ -44,6 +44,13 @@ time_t	dynblock_now(void);
  */
 int	dynblock_add_netmask(const struct netmask *, const char *reason,
 	    int seconds, int action, bool warning, time_t now);
+/*
+ * Block an IPv4 address's ports that share their top bits (1-16) with
+ * port (host order), as setMasks()' third argument asks.
+ */
+int	dynblock_add_portrange(const uint8_t addr[4], uint16_t port, int bits,
+	    const char *reason, int seconds, int action, bool warning,
+	    time_t now);
 int	dynblock_add_suffix(const uint8_t *name, size_t namelen,
 	    const char *reason, int seconds, int action, time_t now);
 /*

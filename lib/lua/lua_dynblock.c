@@ -34,6 +34,7 @@ enum metric {
 /* One client's figures: an open-addressed table of them. */
 struct client_count {
 	struct netmask	cc_net;		/* the client, masked; family 0: empty */
+	uint16_t	cc_port;	/* masked to t_portbits; host order */
 	uint64_t	cc_n;
 	uint64_t	cc_total;	/* responses, for ratios */
 };
@@ -49,14 +50,16 @@ struct tally {
 	int64_t			 t_since;	/* wall clock seconds */
 	int			 t_v4bits;
 	int			 t_v6bits;
+	int			 t_portbits;	/* IPv4 /32 only */
 	const struct netmask_group *t_include;	/* NULL or empty: all */
 	const struct netmask_group *t_exclude;
 };
 
 static uint64_t
-net_hash(const struct netmask *nm)
+net_hash(const struct netmask *nm, uint16_t port)
 {
-	uint64_t	h = 1469598103934665603ULL ^ (uint64_t)nm->nm_family;
+	uint64_t	h = 1469598103934665603ULL ^ (uint64_t)nm->nm_family ^
+			    ((uint64_t)port << 8);
 	size_t		i;
 
 	for (i = 0; i < sizeof(nm->nm_addr); i++)
@@ -65,7 +68,7 @@ net_hash(const struct netmask *nm)
 }
 
 static struct client_count *
-tally_slot(struct tally *t, const struct netmask *nm)
+tally_slot(struct tally *t, const struct netmask *nm, uint16_t port)
 {
 	struct client_count	*old, *ni, *cc;
 	size_t			 i, j, cap;
@@ -80,7 +83,8 @@ tally_slot(struct tally *t, const struct netmask *nm)
 		for (i = 0; i < t->t_cap; i++) {
 			if (old[i].cc_net.nm_family == 0)
 				continue;
-			for (j = net_hash(&old[i].cc_net) & (cap - 1);
+			for (j = net_hash(&old[i].cc_net, old[i].cc_port) &
+			    (cap - 1);
 			    ni[j].cc_net.nm_family != 0; j = (j + 1) & (cap - 1))
 				;
 			ni[j] = old[i];
@@ -89,24 +93,31 @@ tally_slot(struct tally *t, const struct netmask *nm)
 		t->t_items = ni;
 		t->t_cap = cap;
 	}
-	for (i = net_hash(nm) & (t->t_cap - 1);; i = (i + 1) & (t->t_cap - 1)) {
+	for (i = net_hash(nm, port) & (t->t_cap - 1);;
+	    i = (i + 1) & (t->t_cap - 1)) {
 		cc = &t->t_items[i];
 		if (cc->cc_net.nm_family == 0) {
 			cc->cc_net = *nm;
+			cc->cc_port = port;
 			t->t_count++;
 			return cc;
 		}
 		if (cc->cc_net.nm_family == nm->nm_family &&
+		    cc->cc_port == port &&
 		    memcmp(cc->cc_net.nm_addr, nm->nm_addr, 16) == 0)
 			return cc;
 	}
 }
 
-/* The client address masked to the group's prefix lengths. */
+/* The client address masked to the group's prefix lengths, and its port. */
 static bool
 client_net(const struct tally *t, const struct sockaddr *sa,
-    struct netmask *nm)
+    struct netmask *nm, uint16_t *port)
 {
+	*port = 0;
+	if (t->t_portbits > 0 && sa->sa_family == AF_INET)
+		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port) &
+		    (uint16_t)~(0xffffu >> t->t_portbits);
 	return netmask_from_sockaddr(sa, t->t_v4bits, t->t_v6bits, nm) == 0;
 }
 
@@ -117,6 +128,7 @@ tally_entry(const struct ring_entry *re, void *arg)
 	const struct sockaddr	*sa = (const struct sockaddr *)&re->re_client;
 	struct client_count	*cc;
 	struct netmask		 nm;
+	uint16_t		 port;
 
 	if (re->re_sec < t->t_since || t->t_nomem)
 		return;
@@ -131,7 +143,8 @@ tally_entry(const struct ring_entry *re, void *arg)
 		return;
 	if (t->t_metric == M_RCODE && re->re_rcode != t->t_code)
 		return;
-	if (!client_net(t, sa, &nm) || (cc = tally_slot(t, &nm)) == NULL)
+	if (!client_net(t, sa, &nm, &port) ||
+	    (cc = tally_slot(t, &nm, port)) == NULL)
 		return;
 	cc->cc_total++;
 	if (t->t_metric == M_BYTES)
@@ -392,6 +405,7 @@ struct dbr_group {
 	size_t			g_n;
 	int			g_v4bits;
 	int			g_v6bits;
+	int			g_portbits;
 	bool			g_quiet;
 	struct netmask_group	g_include;
 	struct netmask_group	g_exclude;
@@ -532,13 +546,16 @@ l_dbr_setmasks(lua_State *L)
 	struct dbr_group	*g = check_dbr(L);
 	lua_Integer		 v4 = luaL_checkinteger(L, 2);
 	lua_Integer		 v6 = luaL_checkinteger(L, 3);
+	lua_Integer		 port = luaL_optinteger(L, 4, 0);
 
 	if (v4 < 0 || v4 > 32 || v6 < 0 || v6 > 128)
 		return luaL_error(L, "setMasks: v4 takes 0-32, v6 0-128");
-	if (luaL_optinteger(L, 4, 0) != 0)
-		return luaL_error(L, "setMasks: port ranges are not supported");
+	if (port < 0 || port > 16)
+		return luaL_error(L, "setMasks: the port bits take 0-16");
 	g->g_v4bits = (int)v4;
 	g->g_v6bits = (int)v6;
+	/* As dnsdist: ports count only for whole IPv4 addresses. */
+	g->g_portbits = v4 == 32 ? (int)port : 0;
 	return 0;
 }
 
@@ -632,6 +649,7 @@ dbr_apply_rule(lua_State *L, struct dbr_group *g, struct dbr_rule *r,
 	memset(&t, 0, sizeof(t));
 	t.t_v4bits = g->g_v4bits;
 	t.t_v6bits = g->g_v6bits;
+	t.t_portbits = g->g_portbits;
 	t.t_include = &g->g_include;
 	t.t_exclude = &g->g_exclude;
 	tally_run(L, &t, r->r_metric, r->r_code, r->r_seconds);
@@ -654,8 +672,11 @@ dbr_apply_rule(lua_State *L, struct dbr_group *g, struct dbr_rule *r,
 			warn = true;
 		else
 			continue;
-		if (dynblock_add_netmask(&cc->cc_net, r->r_reason,
-		    r->r_duration, r->r_action, warn, now) == -1)
+		if ((g->g_portbits > 0 && cc->cc_net.nm_family == AF_INET ?
+		    dynblock_add_portrange(cc->cc_net.nm_addr, cc->cc_port,
+		    g->g_portbits, r->r_reason, r->r_duration, r->r_action,
+		    warn, now) : dynblock_add_netmask(&cc->cc_net, r->r_reason,
+		    r->r_duration, r->r_action, warn, now)) == -1)
 			break;
 	}
 	free(t.t_items);

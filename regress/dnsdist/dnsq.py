@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # Small DNS client for the end-to-end tests (Python standard library only).
 #
-#   dnsq.py udp [-b SRC] [-q QTYPE] [-t SECS] [-n ROUNDS] [-w WINDOW] SERVER PORT
+#   dnsq.py udp [-b SRC] [-P SRCPORT] [-q QTYPE] [-t SECS] [-n ROUNDS] [-w WINDOW] SERVER PORT
 #	NAME...
 #	Sends ROUNDS x NAMEs queries (type QTYPE, a number, default 1: A)
 #	over UDP, at most WINDOW in flight, each
@@ -117,11 +117,13 @@ def family(host):
 
 
 def cmd_udp(args):
-    opts, rest = getopt.getopt(args, "b:q:t:n:w:")
-    src, tmo, rounds, window, qtype = None, 1.0, 1, 1, 1
+    opts, rest = getopt.getopt(args, "b:P:q:t:n:w:")
+    src, sport, tmo, rounds, window, qtype = None, 0, 1.0, 1, 1, 1
     for o, v in opts:
         if o == "-b":
             src = v
+        elif o == "-P":
+            sport = int(v)
         elif o == "-q":
             qtype = int(v)
         elif o == "-t":
@@ -132,8 +134,8 @@ def cmd_udp(args):
             window = int(v)
     server, port, names = rest[0], int(rest[1]), rest[2:]
     s = socket.socket(family(server), socket.SOCK_DGRAM)
-    if src:
-        s.bind((src, 0))
+    if src or sport:
+        s.bind((src or "", sport))
     s.connect((server, port))
     todo = [n if n.endswith(".") else n + "." for _ in range(rounds)
             for n in names]
