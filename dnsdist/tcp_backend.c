@@ -278,7 +278,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	    q.q_type != tq->tq_q.q_type || q.q_class != tq->tq_q.q_class ||
 	    !dnsname_equal(q.q_name, q.q_namelen, tq->tq_q.q_name,
 	    tq->tq_q.q_namelen))
-		goto bad;
+		goto empty;	/* the right ID, another question */
 	else if (config_now()->cf_fixupcase) {
 		/* fixupCase(): the client's own case in the question. */
 		memcpy(pkt + DNS_HDRLEN, tq->tq_q.q_name, q.q_namelen);
@@ -352,8 +352,10 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	return;
 empty:
 	/*
-	 * NOERROR or NXDOMAIN without a question answers nothing: as
-	 * dnsdist does, the query ends there and its client is let go.
+	 * NOERROR or NXDOMAIN without a question, or an answer to another
+	 * question, answers nothing: as dnsdist does, the query ends there
+	 * and its client is let go.  The connection framed it well and
+	 * stays.
 	 */
 	stats_inc(STAT_NONCOMPLIANT_RESPONSES);
 	atomic_fetch_add(&bc->bc_ds->ds_noncompliant, 1);
