@@ -273,6 +273,12 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 	tq->tq_tags = NULL;
 	free(tq->tq_pp);
 	tq->tq_pp = NULL;
+	if (tq->tq_big != NULL) {
+		tw->tw_held -= 2 + DNS_MAXUDP;
+		free(tq->tq_big);
+		tq->tq_big = NULL;
+		tq->tq_buf = (uint8_t *)(tq + 1);
+	}
 	if (tq->tq_room == TCP_QROOM && tw->tw_nfreeq < TCP_FREEQ &&
 	    tw->tw_held < tw->tw_share / 2) {
 		tq->tq_next = tw->tw_freeq;

@@ -59,6 +59,7 @@ struct tcp_query {
 	struct tcp_client	*tq_client;	/* NULL: gone, or UDP */
 	uint8_t			*tq_buf;	/* length-prefixed query */
 	size_t			 tq_room;
+	uint8_t			*tq_big;	/* tq_buf when a hook grew it */
 	size_t			 tq_len;
 	struct dnsquestion	 tq_q;
 	uint16_t		 tq_origid;	/* the client's ID */

@@ -305,6 +305,23 @@ query_proxy_header(struct tcp_query *tq, const struct dnsq *dq,
 	return tq->tq_pplen > 0;
 }
 
+/* dq_grow over TCP: a hook may make the query a whole TCP message. */
+static bool
+query_grow(struct dnsq *dq, size_t size)
+{
+	struct tcp_query	*tq = dq->dq_growarg;
+	uint8_t			*big;
+
+	if (tq->tq_big != NULL || size > DNS_MAXUDP ||
+	    (big = malloc(2 + DNS_MAXUDP)) == NULL)
+		return false;
+	memcpy(big, tq->tq_buf, 2 + dq->dq_len);
+	tq->tq_big = tq->tq_buf = big;
+	dq->dq_pkt = big + 2;
+	dq->dq_size = DNS_MAXUDP;
+	return true;
+}
+
 /*
  * A query just read from the client (from the HTTP/2 stream, 0 over TCP
  * or HTTP/1, and from the address X-Forwarded-For gave, or NULL): check
@@ -400,6 +417,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	pipeline_ring_query((struct sockaddr *)from, q, len, &now);
 	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
 	    (struct sockaddr *)from, tw->tw_now, &tw->tw_rnd);
+	dq.dq_grow = query_grow;
+	dq.dq_growarg = tq;
 	dq.dq_local = tc->tc_proxied ? (struct sockaddr *)&tc->tc_ppdst :
 	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
 	dq.dq_tcp = true;
@@ -417,6 +436,9 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
 	ds = pipeline_query(&dq, &verdict);
+	if (tq->tq_big != NULL)
+		tw->tw_held += 2 + DNS_MAXUDP;
+	pkt = dq.dq_pkt;
 	if (ds == NULL && verdict == VERDICT_HTTP) {
 		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
 		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
@@ -447,8 +469,8 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	 * As dnsdist, a DoH query goes to the backend with EDNS, which its
 	 * answer loses again.
 	 */
-	if (tc->tc_doh != NULL && edns_add_opt(pkt, &dq.dq_len, tq->tq_room -
-	    2, q, EDNS_DOH_PAYLOAD) == 1)
+	if (tc->tc_doh != NULL && edns_add_opt(pkt, &dq.dq_len, dq.dq_size,
+	    q, EDNS_DOH_PAYLOAD) == 1)
 		dq.dq_optadded = true;
 	/* The rules may have rewritten the query (RD, CD). */
 	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);

@@ -36,6 +36,9 @@ struct dnsq {
 	uint8_t			*dq_pkt;
 	size_t			 dq_len;
 	size_t			 dq_size;	/* room in dq_pkt */
+	/* Makes dq_pkt hold size bytes (TCP, up to 65535); NULL: fixed. */
+	bool			(*dq_grow)(struct dnsq *, size_t size);
+	void			*dq_growarg;
 	const struct dnsquestion *dq_q;
 	const struct sockaddr	*dq_remote;
 	const struct sockaddr	*dq_local;	/* NULL when unknown */

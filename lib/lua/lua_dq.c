@@ -217,7 +217,10 @@ l_dq_settrailingdata(lua_State *L)
 	const char	*s = luaL_checklstring(L, 2, &n);
 	long		 end = trailing_start(dq);
 
-	if (end == -1 || dq->dq_size - (size_t)end < n) {
+	/* As dnsdist: up to 4096 bytes over UDP, a whole TCP message. */
+	if (end == -1 || (dq->dq_size - (size_t)end < n &&
+	    (dq->dq_grow == NULL || n > DNS_MAXUDP - (size_t)end ||
+	    !dq->dq_grow(dq, (size_t)end + n)))) {
 		lua_pushboolean(L, 0);
 		return 1;
 	}
