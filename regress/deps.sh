@@ -5,6 +5,8 @@
 os=$(uname -s)
 case $os in
 Linux)
+	# chromium is for the tests only: t_dashboard loads the web
+	# dashboard in it, headless.
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libnghttp2-dev curl
 	    libbsd-dev libtls-dev libssl-dev openssl libatf-dev atf-sh kyua nsd
@@ -12,7 +14,7 @@ Linux)
 	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
 	    haproxy libprotobuf-c-dev protobuf-c-compiler libfstrm-dev
-	    fstrm-bin dnstap-ldns"
+	    fstrm-bin dnstap-ldns chromium"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
@@ -35,14 +37,16 @@ Linux)
 	done
 	;;
 OpenBSD)
-	# libtls, openssl(1) and unbound are in the base system.
+	# libtls, openssl(1) and unbound are in the base system; chromium
+	# (www/chromium) is for the tests only.
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
-	    "haproxy protobuf-c fstrm nghttp2 curl" >&2
+	    "haproxy protobuf-c fstrm nghttp2 curl chromium" >&2
 	;;
 FreeBSD)
+	# chromium (www/chromium) is for the tests only.
 	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
 	    "tinycdb lmdb haproxy protobuf-c fstrm libnghttp2 curl libretls" \
-	    "unbound" >&2
+	    "unbound chromium" >&2
 	;;
 *)
 	echo "unknown system $os: install Lua 5.3, libsodium, libedit, tinycdb, LMDB," \
