@@ -310,8 +310,14 @@ pipeline_query(struct dnsq *dq, int *verdict)
 				return NULL;
 		}
 	}
-	if (ds != NULL)
+	if (ds != NULL) {
+		/* As dnsdist: after the cache, which keeps answers without. */
+		if (ds->ds_xpf != 0)
+			(void)dnspacket_add_xpf(dq->dq_pkt, &dq->dq_len,
+			    dq->dq_size, dq->dq_q->q_end, ds->ds_xpf,
+			    dq->dq_tcp, dq->dq_remote, dq->dq_local);
 		return ds;
+	}
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (cf->cf_servfailwhennoserver) {

@@ -4,6 +4,10 @@
  * QR, Opcode (4 bits), AA, TC and RD; byte 3 holds RA, Z, AD, CD and RCODE
  * (4 bits).
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -500,4 +504,46 @@ dnspacket_opt_next(const uint8_t *pkt, const struct dnsopt *o, size_t *pos,
 	*data = *pos + 4;
 	*pos += 4 + (size_t)*len;
 	return 1;
+}
+
+int
+dnspacket_add_xpf(uint8_t *pkt, size_t *len, size_t size, size_t qend,
+    uint16_t type, bool tcp, const struct sockaddr *src,
+    const struct sockaddr *dst)
+{
+	const struct sockaddr_in	*s4 = (const void *)src;
+	const struct sockaddr_in	*d4 = (const void *)dst;
+	const struct sockaddr_in6	*s6 = (const void *)src;
+	const struct sockaddr_in6	*d6 = (const void *)dst;
+	size_t				 alen, rdlen;
+	long				 end;
+	uint8_t				*p;
+
+	if (src == NULL || dst == NULL || src->sa_family != dst->sa_family ||
+	    (src->sa_family != AF_INET && src->sa_family != AF_INET6) ||
+	    (end = dnspacket_walk(pkt, *len, qend, NULL, NULL)) == -1)
+		return -1;
+	alen = src->sa_family == AF_INET ? 4 : 16;
+	rdlen = 2 + 2 * alen + 4;
+	if (size - (size_t)end < 11 + rdlen)
+		return -1;
+	p = pkt + end;
+	*p++ = 0;				/* the root */
+	dnspacket_put16(p, type);
+	dnspacket_put16(p + 2, 1);		/* IN */
+	memset(p + 4, 0, 4);			/* TTL 0 */
+	dnspacket_put16(p + 8, (uint16_t)rdlen);
+	p += 10;
+	*p++ = src->sa_family == AF_INET ? 4 : 6;
+	*p++ = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	memcpy(p, alen == 4 ? (const void *)&s4->sin_addr :
+	    (const void *)&s6->sin6_addr, alen);
+	memcpy(p + alen, alen == 4 ? (const void *)&d4->sin_addr :
+	    (const void *)&d6->sin6_addr, alen);
+	p += 2 * alen;
+	memcpy(p, alen == 4 ? &s4->sin_port : &s6->sin6_port, 2);
+	memcpy(p + 2, alen == 4 ? &d4->sin_port : &d6->sin6_port, 2);
+	*len = (size_t)end + 11 + rdlen;
+	dnspacket_put16(pkt + 10, (uint16_t)(dnspacket_arcount(pkt) + 1));
+	return 0;
 }

@@ -6,6 +6,8 @@
 #ifndef DNSPACKET_H
 #define DNSPACKET_H
 
+#include <sys/socket.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -270,6 +272,16 @@ long	dnspacket_walk(const uint8_t *pkt, size_t len, size_t off, dnsrr_fn fn,
  */
 size_t	dnspacket_remove_types(uint8_t *pkt, size_t len, size_t qend,
 	    const uint16_t *types, size_t ntypes);
+
+/*
+ * Append an XPF record (draft-bellis-dnsop-xpf, dnsdist's addXPF) of the
+ * given type: the client's address and port and the one it sent to, and
+ * the transport.  Trailing data goes.  Returns 0, or -1 when the message
+ * does not parse, has no room in size, or the families differ.
+ */
+int	dnspacket_add_xpf(uint8_t *pkt, size_t *len, size_t size, size_t qend,
+	    uint16_t type, bool tcp, const struct sockaddr *src,
+	    const struct sockaddr *dst);
 
 /* The OPT pseudo-record (EDNS) of a message. */
 struct dnsopt {

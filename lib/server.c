@@ -156,6 +156,7 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_setcd);
 	ADOPT(ds_useecs);
 	ADOPT(ds_disablezeroscope);
+	ADOPT(ds_xpf);
 	ADOPT(ds_tcprecvtimeout);
 	ADOPT(ds_tcpsendtimeout);
 	ADOPT(ds_tcpconnecttimeout);

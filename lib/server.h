@@ -58,6 +58,7 @@ struct server {
 	bool			 ds_setcd;	/* CD in health checks */
 	bool			 ds_useecs;	/* useClientSubnet */
 	bool			 ds_disablezeroscope;
+	uint16_t		 ds_xpf;	/* addXPF's record type; 0: none */
 	int			 ds_tcprecvtimeout;	/* seconds */
 	int			 ds_tcpsendtimeout;
 	int			 ds_tcpconnecttimeout;	/* seconds */

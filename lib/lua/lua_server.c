@@ -88,7 +88,8 @@ static const char *server_keys[] = {
 	"setCD", "disableZeroScope", "ipBindAddrNoPort", "tcpFastOpen",
 	"tcpOnly", "maxInFlight", "useProxyProtocol", "tls", "subjectName",
 	"subjectAddr", "validateCertificates", "caStore", "ciphers",
-	"ciphersTLS13", "releaseBuffers", "enableRenegotiation", NULL
+	"ciphersTLS13", "releaseBuffers", "enableRenegotiation", "addXPF",
+	NULL
 };
 
 static char *
@@ -184,7 +185,7 @@ static void
 server_from_table(lua_State *L, struct server *ds, int t)
 {
 	const char	*s, *why;
-	lua_Integer	 n;
+	lua_Integer	 n, xpf;
 	int		 type;
 
 	if ((s = dlua_opt_string(L, t, "name", NULL)) != NULL &&
@@ -227,6 +228,11 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	server_tcp_from_table(L, ds, t);
 	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
 	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
+	xpf = dlua_opt_int(L, t, "addXPF", 0);
+	if (xpf < 0 || xpf > 65535)
+		luaL_error(L, "newServer: addXPF takes a record type, 0 to "
+		    "65535");
+	ds->ds_xpf = (uint16_t)xpf;
 	ds->ds_tcprecvtimeout = (int)dlua_opt_int(L, t, "tcpRecvTimeout",
 	    ds->ds_tcprecvtimeout);
 	ds->ds_tcpsendtimeout = (int)dlua_opt_int(L, t, "tcpSendTimeout",
