@@ -13,12 +13,12 @@
 
 #include "dnsdist.h"
 
-enum sys_file { SF_STAT, SF_SNMP, SF_SNMP6, SF_COUNT };
+enum sys_file { SF_STAT, SF_SNMP, SF_SNMP6, SF_NETSTAT, SF_COUNT };
 
 static const char *const sys_paths[SF_COUNT] = {
-	"/proc/stat", "/proc/net/snmp", "/proc/net/snmp6"
+	"/proc/stat", "/proc/net/snmp", "/proc/net/snmp6", "/proc/net/netstat"
 };
-static int	sys_fds[SF_COUNT] = { -1, -1, -1 };
+static int	sys_fds[SF_COUNT] = { -1, -1, -1, -1 };
 
 static const struct sys_stat {
 	const char	*ss_name;
@@ -38,6 +38,7 @@ static const struct sys_stat {
 	{ "udp6-recvbuf-errors", SF_SNMP6, "Udp6RcvbufErrors", 0 },
 	{ "udp6-sndbuf-errors", SF_SNMP6, "Udp6SndbufErrors", 0 },
 	{ "udp6-in-csum-errors", SF_SNMP6, "Udp6InCsumErrors", 0 },
+	{ "tcp-listen-overflows", SF_NETSTAT, "ListenOverflows", 0 },
 };
 
 /* The n-th blank-separated word of line (0 is the first), or NULL. */
@@ -74,7 +75,7 @@ sys_value(const void *arg)
 {
 	const struct sys_stat	*ss = arg;
 	char			 buf[16384];
-	const char		*head, *vals, *w;
+	const char		*head, *vals, *w, *pfx;
 	ssize_t			 n;
 	int			 i;
 
@@ -88,9 +89,11 @@ sys_value(const void *arg)
 			return 0;
 		return strtod(w, NULL);
 	case SF_SNMP:
-		/* "Udp: names...", then "Udp: values...". */
-		if ((head = line_after(buf, "Udp: ")) == NULL ||
-		    (vals = line_after(strchr(head, '\n'), "Udp: ")) == NULL)
+	case SF_NETSTAT:
+		/* "Udp: names...", then "Udp: values..."; TcpExt: alike. */
+		pfx = ss->ss_file == SF_SNMP ? "Udp: " : "TcpExt: ";
+		if ((head = line_after(buf, pfx)) == NULL ||
+		    (vals = line_after(strchr(head, '\n'), pfx)) == NULL)
 			return 0;
 		for (i = 1; (w = word(head, i)) != NULL; i++)
 			if (strncmp(w, ss->ss_key, strlen(ss->ss_key)) == 0 &&

@@ -175,7 +175,7 @@ tcp_accept(struct listener *li)
 		th.th_listener = (uint16_t)(li - listeners);
 		if (write(workers[next_worker].tw_pipe[1], &th, sizeof(th)) !=
 		    sizeof(th)) {
-			stats_inc(STAT_TCP_LISTEN_OVERFLOWS);
+			stats_inc(STAT_TCP_QUERY_PIPE_FULL);
 			conn_give(li, &th.th_addr, th.th_percl);
 			close(fd);
 		}
@@ -602,6 +602,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	server_ref(ds);
 	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % nworkers];
 	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
+		stats_inc(STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL);
 		server_unref(ds);
 		dnsq_tags_free(tq->tq_tags);
 		free(tq->tq_pp);

@@ -829,7 +829,7 @@ web_request(struct webconn *wc, const struct http_request *req,
 {
 	struct sbuf	 out;
 	enum web_page	 page;
-	char		 command[32], retry[32];
+	char		 command[32], retry[80];
 	int		 status;
 
 	if (req->hr_chunked || !req->hr_keepalive)
@@ -838,9 +838,15 @@ web_request(struct webconn *wc, const struct http_request *req,
 	case 0:
 		break;
 	case 429:
+		/*
+		 * Unchecked, but a 401 as dnsdist's clients expect for a
+		 * credential that does not pass; Retry-After tells when it
+		 * will be checked again.
+		 */
 		stats_inc(STAT_WEB_AUTH_LIMITED);
-		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", wait);
-		web_error(wc, 429, retry);
+		snprintf(retry, sizeof(retry), "WWW-Authenticate: Basic "
+		    "realm=\"PowerDNS\"\r\nRetry-After: %u\r\n", wait);
+		web_error(wc, 401, retry);
 		return;
 	default:
 		web_error(wc, 401, "WWW-Authenticate: Basic realm=\"PowerDNS\""

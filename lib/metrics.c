@@ -86,7 +86,11 @@ static const struct {
 	{ "security-status", "gauge", "Security status; always 0 (unknown): no polling" },
 	{ "self-answered", NULL, "Answers made without a backend" },
 	{ "servfail-responses", NULL, "SERVFAIL answers received from backends" },
-	{ "tcp-listen-overflows", NULL, "TCP listen queue overflows" },
+	{ "tcp-listen-overflows", "gauge", "TCP listen queue overflows of the whole system" },
+	{ "tcp-query-pipe-full", NULL, "TCP connections closed because no TCP worker could take them in" },
+	{ "tcp-cross-protocol-query-pipe-full", NULL, "UDP queries for a TCP backend dropped because no TCP worker could take them in" },
+	{ "tcp-cross-protocol-response-pipe-full", NULL, "Always 0: TCP workers send answers to UDP clients themselves" },
+	{ "outgoing-doh-query-pipe-full", NULL, "Always 0: no pipe carries queries to DoH backends" },
 	{ "tcp-response-queue-full", NULL, "TCP client connections closed for holding too many unread answers" },
 	{ "trunc-failures", NULL, "Errors while truncating an answer" },
 	{ "uptime", NULL, "Seconds since the start" },
@@ -1096,8 +1100,9 @@ metrics_json_stats(struct sbuf *sb, const struct metrics *mx)
 
 	sbuf_puts(sb, "{");
 	for (i = 0; i < mx->mx_nstats; i++)
-		json_num(sb, mx->mx_stats[i].sv_name,
-		    mx->mx_stats[i].sv_value, &first);
+		if (!mx->mx_stats[i].sv_ours)
+			json_num(sb, mx->mx_stats[i].sv_name,
+			    mx->mx_stats[i].sv_value, &first);
 	sbuf_puts(sb, "}");
 }
 
@@ -1315,12 +1320,14 @@ void
 metrics_json_statistics(struct sbuf *sb, const struct metrics *mx)
 {
 	bool	first;
-	size_t	i;
+	size_t	i, n;
 
 	sbuf_puts(sb, "[");
-	for (i = 0; i < mx->mx_nstats; i++) {
+	for (i = 0, n = 0; i < mx->mx_nstats; i++) {
+		if (mx->mx_stats[i].sv_ours)
+			continue;
 		first = true;
-		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		sbuf_puts(sb, n++ > 0 ? ", {" : "{");
 		json_str(sb, "type", "StatisticItem", &first);
 		json_str(sb, "name", mx->mx_stats[i].sv_name, &first);
 		json_num(sb, "value", mx->mx_stats[i].sv_value, &first);

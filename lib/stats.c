@@ -79,7 +79,12 @@ static const char *stat_names[STAT_COUNT] = {
 	[STAT_SECURITY_STATUS] = "security-status",
 	[STAT_SELF_ANSWERED] = "self-answered",
 	[STAT_SERVFAIL_RESPONSES] = "servfail-responses",
-	[STAT_TCP_LISTEN_OVERFLOWS] = "tcp-listen-overflows",
+	[STAT_OUTGOING_DOH_QUERY_PIPE_FULL] = "outgoing-doh-query-pipe-full",
+	[STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL] =
+	    "tcp-cross-protocol-query-pipe-full",
+	[STAT_TCP_CROSS_PROTOCOL_RESPONSE_PIPE_FULL] =
+	    "tcp-cross-protocol-response-pipe-full",
+	[STAT_TCP_QUERY_PIPE_FULL] = "tcp-query-pipe-full",
 	[STAT_TCP_RESPONSE_QUEUE_FULL] = "tcp-response-queue-full",
 	[STAT_TCP_TOO_MANY_CONNECTIONS] = "tcp-too-many-connections",
 	[STAT_TRUNC_FAILURES] = "trunc-failures",
@@ -311,10 +316,31 @@ stat_value_cmp(const void *a, const void *b)
 	    ((const struct stat_value *)b)->sv_name);
 }
 
+/*
+ * Our own statistics, which dnsdist does not have: /metrics, carbon and
+ * the console show them, the JSON of the web API leaves them out, since
+ * scripts written for dnsdist's may take its set of names as complete.
+ */
+static bool
+stats_ours(const char *name)
+{
+	static const char *const ours[] = {
+		"downstream-reroutes", "ring-buffer-skipped",
+		"tcp-response-queue-full", "tcp-too-many-connections",
+		"web-auth-failures", "web-auth-limited"
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (strcmp(name, ours[i]) == 0)
+			return true;
+	return false;
+}
+
 size_t
 stats_snapshot(struct stat_value *out, size_t max)
 {
-	size_t	i, n = 0;
+	size_t	i, n = 0, nbuilt;
 
 	for (i = 0; i < STAT_COUNT && n < max; i++, n++) {
 		out[n].sv_name = stat_names[i];
@@ -339,6 +365,7 @@ stats_snapshot(struct stat_value *out, size_t max)
 		out[n].sv_gauge = true;
 		out[n].sv_help = out[n].sv_promname = NULL;
 	}
+	nbuilt = n;
 	pthread_mutex_lock(&customs_lock);
 	for (i = 0; i < ncustoms && n < max; i++, n++) {
 		out[n].sv_name = customs[i].cm_name;
@@ -349,6 +376,8 @@ stats_snapshot(struct stat_value *out, size_t max)
 		out[n].sv_promname = customs[i].cm_promname;
 	}
 	pthread_mutex_unlock(&customs_lock);
+	for (i = 0; i < n; i++)
+		out[i].sv_ours = i < nbuilt && stats_ours(out[i].sv_name);
 	qsort(out, n, sizeof(*out), stat_value_cmp);
 	return n;
 }

@@ -51,7 +51,10 @@ enum stat_id {
 	STAT_SECURITY_STATUS,
 	STAT_SELF_ANSWERED,
 	STAT_SERVFAIL_RESPONSES,
-	STAT_TCP_LISTEN_OVERFLOWS,
+	STAT_OUTGOING_DOH_QUERY_PIPE_FULL,
+	STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL,
+	STAT_TCP_CROSS_PROTOCOL_RESPONSE_PIPE_FULL,
+	STAT_TCP_QUERY_PIPE_FULL,
 	STAT_TCP_RESPONSE_QUEUE_FULL,
 	STAT_TCP_TOO_MANY_CONNECTIONS,
 	STAT_TRUNC_FAILURES,
@@ -126,6 +129,7 @@ struct stat_value {
 	double		 sv_value;
 	bool		 sv_double;	/* printed with one decimal */
 	bool		 sv_gauge;	/* computed, not counted */
+	bool		 sv_ours;	/* not one of dnsdist's: not in JSON */
 	const char	*sv_help;	/* declareMetric()'s, else NULL */
 	const char	*sv_promname;	/* its Prometheus name, else NULL */
 };

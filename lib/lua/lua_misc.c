@@ -930,7 +930,8 @@ l_noeffect(lua_State *L)
 		luaL_checkstring(L, 1);
 		break;
 	}
-	if (!ne->ne_logged) {
+	/* Said when the daemon starts, not by --check-config. */
+	if (!ne->ne_logged && !settings.st_configcheck) {
 		ne->ne_logged = true;
 		snprintf(msg, sizeof(msg), "%s has no effect here: %s",
 		    ne->ne_name, ne->ne_why);

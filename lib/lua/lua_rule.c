@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "proxyproto.h"
 #include "rule.h"
+#include "settings.h"
 
 #define TIS_MT		"dnsdist.TimedIPSetRule"
 
@@ -595,7 +596,8 @@ l_maxqpsiprule(lua_State *L)
 		    "scanFraction");
 	if (shards < 1 || shards > 1024)
 		return luaL_error(L, "MaxQPSIPRule: shards must be 1 to 1024");
-	if ((!lua_isnoneornil(L, 6) || !lua_isnoneornil(L, 7)) && !said) {
+	if ((!lua_isnoneornil(L, 6) || !lua_isnoneornil(L, 7)) && !said &&
+	    !settings.st_configcheck) {
 		said = true;
 		dlua_printf("MaxQPSIPRule: cleanupDelay and scanFraction have "
 		    "no use here: an expired entry is taken over by the next "
