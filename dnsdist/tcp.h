@@ -269,6 +269,7 @@ bool	client_writing(const struct tcp_client *);
 void	query_done(struct tcp_worker *, struct tcp_query *);
 void	query_reply(struct tcp_query *, uint8_t *, size_t);
 void	query_servfail(struct tcp_worker *, struct tcp_query *);
+void	query_giveup(struct tcp_worker *, struct tcp_query *);
 
 /* tcp_backend.c: connections to backends */
 void	bconn_fail(struct tcp_worker *, struct tcp_bconn *, bool);

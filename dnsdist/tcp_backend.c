@@ -215,7 +215,8 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			query_free(tw, tq);
 			continue;
 		}
-		if (!timeout && (tq->tq_tries < bc->bc_ds->ds_retries ||
+		/* As dnsdist: retries counts the connections in all. */
+		if (!timeout && (tq->tq_tries + 1 < bc->bc_ds->ds_retries ||
 		    bc->bc_answered) &&
 		    !(tq->tq_xfr && tq->tq_xfrmsgs > 0)) {
 			if (!bc->bc_answered)
@@ -224,7 +225,7 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 				continue;
 		}
 		atomic_fetch_add(&bc->bc_ds->ds_tcpgaveup, 1);
-		query_servfail(tw, tq);
+		query_giveup(tw, tq);
 	}
 }
 

@@ -280,6 +280,22 @@ query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
 	query_done(tw, tq);
 }
 
+/*
+ * A query that no backend will answer.  As dnsdist does, a TCP or DoT
+ * client's connection is closed: it gets no answer rather than a
+ * SERVFAIL.  A DoH stream and a query from a UDP client get SERVFAIL.
+ */
+void
+query_giveup(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	if (tq->tq_client != NULL && tq->tq_client->tc_doh == NULL) {
+		tq->tq_client->tc_dead = true;
+		query_done(tw, tq);
+		return;
+	}
+	query_servfail(tw, tq);
+}
+
 /* The client the rules and rings see: the proxied one, if it is. */
 const struct sockaddr *
 client_addr(const struct tcp_client *tc)
@@ -495,7 +511,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tc->tc_inflight++;
 	tc->tc_qheld += QUERY_SIZE(tq);
 	if (!bconn_send(tw, tq, ds))
-		query_servfail(tw, tq);
+		query_giveup(tw, tq);
 	server_unref(ds);
 }
 
