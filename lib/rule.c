@@ -739,7 +739,13 @@ dnsq_tags_save(const struct dnsq *dq)
 	char			*p;
 	int			 i;
 
-	if (dq->dq_ntags == 0)
+	/*
+	 * Only the response chains read them back: without any, a tagged
+	 * query (KeyValueStoreLookupAction's, say) costs no allocation.
+	 */
+	if (dq->dq_ntags == 0 || (dq->dq_cf != NULL &&
+	    dq->dq_cf->cf_response.rc_count == 0 &&
+	    dq->dq_cf->cf_cacheinserted.rc_count == 0))
 		return NULL;
 	for (i = 0; i < dq->dq_ntags; i++)
 		need += strlen(dq->dq_tags[i].t_name) +
