@@ -43,7 +43,10 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cache.h"
+#include "config.h"
 #include "credentials.h"
+#include "dnsname.h"
 #include "dnsdist.h"
 #include "http.h"
 #include "lua.h"
@@ -342,7 +345,7 @@ web_authorized(struct webconn *wc, const struct http_request *req,
 enum web_page {
 	PAGE_NONE, PAGE_JSONSTAT, PAGE_METRICS, PAGE_LOCALHOST,
 	PAGE_STATISTICS, PAGE_CONFIG, PAGE_ALLOWFROM, PAGE_POOL, PAGE_INDEX,
-	PAGE_SCRIPT
+	PAGE_SCRIPT, PAGE_CACHE
 };
 
 static enum web_page
@@ -360,6 +363,7 @@ web_route(const char *path)
 		{ "/api/v1/servers/localhost/config/allow-from",
 		    PAGE_ALLOWFROM },
 		{ "/api/v1/servers/localhost/pool", PAGE_POOL },
+		{ "/api/v1/cache", PAGE_CACHE },
 		{ "/", PAGE_INDEX },
 		{ "/index.html", PAGE_INDEX },
 		{ "/static/dashboard.js", PAGE_SCRIPT },
@@ -712,6 +716,53 @@ web_put_acl(const char *body, size_t len)
 	return 200;
 }
 
+/*
+ * DELETE /api/v1/cache?pool=P&name=N[&type=T][&suffix=true]: remove a
+ * name's entries (of one type, or all; or those of the names under it)
+ * from a pool's cache, as dnsdist 1.8 does.
+ */
+static void
+web_cache_delete(struct webconn *wc, const struct http_request *req)
+{
+	char		 pool[256], text[DNSNAME_MAXTEXT], type[32];
+	uint8_t		 name[DNSNAME_MAXLEN];
+	size_t		 namelen, count = 0;
+	struct pool	*pl;
+	struct sbuf	 out;
+	int		 qtype = 0, status = 200;
+
+	if (strcmp(req->hr_method, "DELETE") != 0 ||
+	    http_query_param(req->hr_query, "pool", pool, sizeof(pool)) == -1 ||
+	    http_query_param(req->hr_query, "name", text, sizeof(text)) == -1 ||
+	    dnsname_from_text(text, name, &namelen) == -1 ||
+	    (http_query_param(req->hr_query, "type", type, sizeof(type)) == 0 &&
+	    (qtype = dnspacket_type_from_text(type)) < 0)) {
+		web_error(wc, 400, NULL);
+		return;
+	}
+	if (qtype == 255)
+		qtype = 0;		/* ANY: every type, as dnsdist */
+	/* The read lock keeps the snapshot and its caches till the end. */
+	pthread_rwlock_rdlock(&config_lock);
+	if ((pl = config_pool(config_now(), pool)) == NULL ||
+	    pl->pl_cache == NULL)
+		status = 404;
+	else
+		count = pcache_expunge_name(pl->pl_cache, name, namelen,
+		    (uint16_t)qtype, http_query_param(req->hr_query, "suffix",
+		    type, sizeof(type)) == 0 && strcmp(type, "true") == 0);
+	pthread_rwlock_unlock(&config_lock);
+	if (status != 200) {
+		web_error(wc, status, NULL);
+		return;
+	}
+	sbuf_init(&out);
+	sbuf_printf(&out, "{\"count\": \"%zu\", \"status\": \"purged\"}",
+	    count);
+	web_answer(wc, 200, "application/json", NULL, &out);
+	sbuf_free(&out);
+}
+
 /* The API pages that read a metrics snapshot. */
 static void
 web_api(struct webconn *wc, const struct http_request *req,
@@ -859,6 +910,10 @@ web_request(struct webconn *wc, const struct http_request *req,
 	}
 	if ((page = web_route(req->hr_path)) == PAGE_NONE) {
 		web_error(wc, 404, NULL);
+		return;
+	}
+	if (page == PAGE_CACHE) {
+		web_cache_delete(wc, req);
 		return;
 	}
 	if (page == PAGE_ALLOWFROM && strcmp(req->hr_method, "PUT") == 0) {

@@ -370,6 +370,9 @@ pcache_key(const struct pcache *pc, const uint8_t *pkt, size_t len,
 	if (dnspacket_qr(pkt) || dnspacket_qdcount(pkt) != 1 ||
 	    dnspacket_ancount(pkt) != 0 || dnspacket_nscount(pkt) != 0)
 		return false;
+	/* As dnsdist: zone transfers are never kept, whatever the transport. */
+	if (q->q_type == 251 || q->q_type == 252)
+		return false;
 	m[n++] = (uint8_t)(pkt[2] | (tcp ? 0x80 : 0));
 	m[n++] = pkt[3];
 	m[n++] = pkt[10];

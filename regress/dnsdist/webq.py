@@ -381,7 +381,7 @@ def main():
         for line in strict_metrics(body.decode("utf-8")):
             print(line)
     elif mode == "json":
-        status, _, _, body = fetch(port, src, "GET", args[2], password,
+        status, _, _, body = fetch(port, src, method, args[2], password,
                                    apikey)
         if status != 200:
             sys.exit("status %d" % status)
