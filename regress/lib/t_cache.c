@@ -166,6 +166,15 @@ ATF_TC_BODY(keys, tc)
 	memcpy(alt, buf, len);
 	dnspacket_put16(alt + 4, 2);		/* two questions */
 	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+	/* Nor a zone transfer, over UDP or TCP. */
+	memcpy(alt, buf, len);
+	dnspacket_put16(alt + len - 4, 252);	/* AXFR */
+	ATF_REQUIRE(dnspacket_question(alt, len, &q) == 0);
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, false, &k));
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, true, &k));
+	dnspacket_put16(alt + len - 4, 251);	/* IXFR */
+	ATF_REQUIRE(dnspacket_question(alt, len, &q) == 0);
+	ATF_CHECK(!pcache_key(pc, alt, len, &q, true, &k));
 }
 
 ATF_TC_WITHOUT_HEAD(grow);
