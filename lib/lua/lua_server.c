@@ -1157,8 +1157,11 @@ dlua_open_server(lua_State *L)
 
 	dlua_new_type(L, SERVER_MT, server_methods, l_server_tostring,
 	    l_server_gc);
+	/* Members first, then the methods (also in __methods, for lists). */
 	luaL_getmetatable(L, SERVER_MT);
 	lua_getfield(L, -1, "__index");
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "__methods");
 	lua_pushcclosure(L, l_server_index, 1);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, l_server_newindex);
