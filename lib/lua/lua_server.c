@@ -653,6 +653,10 @@ l_server_newindex(lua_State *L)
 	struct server	*ds = check_server(L, 1);
 	const char	*k = luaL_checkstring(L, 2);
 
+	/* Health is shared state; the rest is the configuration's. */
+	if (dlua_in_hook > 0 && strcmp(k, "upStatus") != 0)
+		return luaL_error(L, "Server.%s: cannot change the "
+		    "configuration from a packet hook", k);
 	if (strcmp(k, "name") == 0) {
 		if (server_set_name(ds, luaL_checkstring(L, 3)) == -1)
 			return luaL_error(L, "out of memory");
