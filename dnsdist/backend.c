@@ -651,6 +651,8 @@ backend_resend(struct backend_loop *bl)
 		dq.dq_dnscrypt = sl->sl_dnscrypt;
 		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
+		/* To lazy health checks, a query it did not answer. */
+		server_lazy_report(bl->bl_ds, true);
 		backend_send(to, &dq, (struct sockaddr *)&sl->sl_client,
 		    addr_len((struct sockaddr *)&sl->sl_client),
 		    sl->sl_listener, &sl->sl_dst, sl->sl_pp != NULL ?
@@ -771,6 +773,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	usec = (loop_now - sl->sl_if.if_sent) / 1000;
 	bl->bl_lastanswer = loop_now;
 	bl->bl_silent = false;
+	server_lazy_answer(ds, dnspacket_rcode(pkt));
 	/* An answer for every subnet goes under the key without ours. */
 	ckey = sl->sl_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
 	    sl->sl_ckey0 : sl->sl_ckey;
@@ -897,6 +900,7 @@ backend_timeouts(void *arg)
 			atomic_fetch_add_explicit(&bl->bl_ds->ds_drops, 1,
 			    memory_order_relaxed);
 			stats_inc(STAT_DOWNSTREAM_TIMEOUTS);
+			server_lazy_report(bl->bl_ds, true);
 		}
 		live = inflight_count(&bl->bl_ids);
 		/*

@@ -298,6 +298,7 @@ struct backend {
 	uint64_t		 be_hdeadline;	/* of the connect, then the check */
 	uint64_t		 be_hend;	/* of the check */
 	uint64_t		 be_hnext;
+	uint64_t		 be_hstart;	/* of the check */
 	int			 be_hsuccess;
 	int			 be_hfailures;
 	bool			 be_hfirst;

@@ -4,6 +4,15 @@
  * over TLS for those of DNS over TLS).  Up after `rise' good answers,
  * down after `maxCheckFailures' bad ones; the very first verdict counts at
  * once so that the daemon starts with a known state.
+ *
+ * In lazy mode, as in dnsdist, a healthy server is not checked: the
+ * packet threads note the outcome of its queries (server_lazy_report), and
+ * once the failures among the last lazyHealthCheckSampleSize reach
+ * lazyHealthCheckThreshold percent it is checked every checkInterval
+ * ("potential failure"), down after maxCheckFailures bad checks ("failed"),
+ * then checked every lazyHealthCheckFailedInterval (doubled after each
+ * failure with lazyHealthCheckUseExponentialBackOff, up to
+ * lazyHealthCheckMaxBackOff) until `rise' good ones make it healthy again.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -31,6 +40,49 @@ health_close(struct backend *be)
 	loop_del(be->be_hfd);
 	close(be->be_hfd);
 	be->be_hfd = -1;
+}
+
+/* Lazy mode, failed: the next check, from the failures in a row. */
+static void
+health_lazy_failed(struct backend *be)
+{
+	struct server	*ds = be->be_ds;
+	uint64_t	 secs = (uint64_t)ds->ds_lazyfailedinterval;
+	int		 i;
+
+	ds->ds_lazystate = SERVER_LAZY_FAILED;
+	for (i = 1; ds->ds_lazybackoff && i < be->be_hfailures &&
+	    secs < (uint64_t)ds->ds_lazymaxbackoff; i++)
+		secs *= 2;
+	if (ds->ds_lazybackoff && secs > (uint64_t)ds->ds_lazymaxbackoff)
+		secs = (uint64_t)ds->ds_lazymaxbackoff;
+	/* As in dnsdist, from when the check was sent. */
+	ds->ds_lazynext = be->be_hstart + secs * 1000000000ULL;
+}
+
+/* Lazy mode: the verdict moves it between healthy, potential and failed. */
+static void
+health_lazy_verdict(struct backend *be, bool ok, bool was, bool now)
+{
+	struct server	*ds = be->be_ds;
+
+	if (now) {
+		/* Up (again, or still, in potential failure): no checks. */
+		if (ok && ds->ds_lazystate != SERVER_LAZY_HEALTHY) {
+			ds->ds_lazystate = SERVER_LAZY_HEALTHY;
+			server_lazy_clear(ds);
+		}
+		return;
+	}
+	/* Down: a good check short of `rise' asks again soon. */
+	if (ok)
+		ds->ds_lazynext = be->be_hstart +
+		    (uint64_t)ds->ds_lazyfailedinterval * 1000000000ULL;
+	else {
+		if (was)
+			be->be_hfailures = 1;
+		health_lazy_failed(be);
+	}
 }
 
 static void
@@ -61,6 +113,8 @@ health_verdict(struct backend *be, bool ok, const char *why)
 			    ds->ds_addrtext, why);
 	}
 	be->be_hfirst = false;
+	if (ds->ds_lazy)
+		health_lazy_verdict(be, ok, was, now);
 	if (now == was)
 		return;
 	atomic_store(&ds->ds_healthy, now);
@@ -90,7 +144,8 @@ health_check_now(struct backend *be)
 	    ds->ds_checkname, ds->ds_checknamelen, ds->ds_checktype,
 	    ds->ds_checkclass, true);
 	dnspacket_set_cd(pkt, ds->ds_setcd);
-	be->be_hdeadline = mono_ns() +
+	be->be_hstart = mono_ns();
+	be->be_hdeadline = be->be_hstart +
 	    (uint64_t)ds->ds_checktimeout * 1000000ULL;
 	if (ds->ds_tcponly) {
 		health_tcp_start(be, buf, hlen, len);
@@ -287,6 +342,49 @@ health_tcp(int fd, short revents, void *arg)
 		health_verdict(be, false, "not the answer");
 }
 
+/*
+ * Lazy mode: whether a check is due.  A healthy server whose queries fail
+ * too often turns potential failure; one marked down by other means (a
+ * UDP loop, setAuto(false), upStatus) is failed, so that checks bring it
+ * back.  Only auto servers are checked, as by dnsdist.
+ */
+static bool
+health_lazy_due(struct backend *be)
+{
+	struct server	*ds = be->be_ds;
+	bool		 on;
+	char		 name[256];
+
+	if (ds->ds_lazystate == SERVER_LAZY_HEALTHY &&
+	    !atomic_load(&ds->ds_healthy)) {
+		be->be_hfailures = 1;
+		health_lazy_failed(be);
+	}
+	on = ds->ds_lazystate == SERVER_LAZY_HEALTHY &&
+	    atomic_load(&ds->ds_avail) == SERVER_AUTO;
+	if (atomic_load(&ds->ds_lazyon) != on)
+		atomic_store(&ds->ds_lazyon, on);
+	if (atomic_load(&ds->ds_avail) != SERVER_AUTO)
+		return false;
+	switch (ds->ds_lazystate) {
+	case SERVER_LAZY_HEALTHY:
+		if (!server_lazy_over(ds))
+			return false;
+		log_info("downstream %s reached the lazy health-check "
+		    "threshold: potential failure",
+		    server_display(ds, name, sizeof(name)));
+		atomic_store(&ds->ds_lazyon, false);
+		server_lazy_clear(ds);
+		ds->ds_lazystate = SERVER_LAZY_POTENTIAL;
+		be->be_hfailures = 0;
+		return true;
+	case SERVER_LAZY_POTENTIAL:
+		return loop_now >= be->be_hnext;
+	default:
+		return loop_now >= ds->ds_lazynext;
+	}
+}
+
 /* Start due checks, fail late ones. */
 static void
 health_tick(void *arg)
@@ -301,19 +399,25 @@ health_tick(void *arg)
 		ds = servers.sr_servers[i];
 		if ((be = ds->ds_io) == NULL)
 			continue;
-		/* A UDP loop found it dead (rise anew), or silent (check). */
+		/*
+		 * A UDP loop found it dead (rise anew), or silent (check; in
+		 * lazy mode its rerouted queries count as failures instead).
+		 */
 		if ((kick = atomic_exchange(&be->be_hkick, 0)) != 0) {
 			if (kick & BACKEND_HDOWN)
 				be->be_hsuccess = 0;
-			if ((kick & BACKEND_HCHECK) && be->be_hfd == -1)
+			if ((kick & BACKEND_HCHECK) && be->be_hfd == -1 &&
+			    !ds->ds_lazy)
 				health_check_now(be);
 		}
+		if (!ds->ds_lazy && atomic_load(&ds->ds_lazyon))
+			atomic_store(&ds->ds_lazyon, false);
 		if (be->be_hfd != -1) {
 			if (loop_now >= be->be_hdeadline)
 				health_verdict(be, false, "timeout");
 			continue;
 		}
-		if (loop_now >= be->be_hnext)
+		if (ds->ds_lazy ? health_lazy_due(be) : loop_now >= be->be_hnext)
 			health_check_now(be);
 	}
 }

@@ -194,6 +194,8 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 		if (timeout) {
 			atomic_fetch_add(&bc->bc_ds->ds_drops,
 			    (uint64_t)bc->bc_npending);
+			for (s = 0; s < bc->bc_npending; s++)
+				server_lazy_report(bc->bc_ds, true);
 			stats_add(STAT_DOWNSTREAM_TIMEOUTS,
 			    (uint64_t)bc->bc_npending);
 			/* Where it was stuck: connecting, writing, reading. */
@@ -225,6 +227,8 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 				continue;
 		}
 		atomic_fetch_add(&bc->bc_ds->ds_tcpgaveup, 1);
+		if (!timeout)
+			server_lazy_report(bc->bc_ds, true);
 		query_giveup(tw, tq);
 	}
 }
@@ -285,6 +289,8 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		memcpy(pkt + DNS_HDRLEN, tq->tq_q.q_name, q.q_namelen);
 		memcpy(q.q_name, tq->tq_q.q_name, q.q_namelen);
 	}
+	if (!tq->tq_xfr || tq->tq_xfrmsgs == 0)
+		server_lazy_answer(bc->bc_ds, dnspacket_rcode(pkt));
 	usec = (tw->tw_now - tq->tq_sent) / 1000;
 	tc = tq->tq_client;
 	if (tq->tq_xfr) {

@@ -49,6 +49,12 @@ server_new(const char *addrtext)
 	ds->ds_tcpsendtimeout = 30;
 	ds->ds_tcpconnecttimeout = 5;
 	ds->ds_retries = 5;
+	ds->ds_lazysize = 100;
+	ds->ds_lazyminsamples = 1;
+	ds->ds_lazythreshold = 20;
+	ds->ds_lazyfailedinterval = 30;
+	ds->ds_lazyservfail = true;
+	ds->ds_lazymaxbackoff = 3600;
 	atomic_init(&ds->ds_avail, SERVER_AUTO);
 	atomic_init(&ds->ds_healthy, false);
 	atomic_init(&ds->ds_refs, 1);
@@ -166,6 +172,19 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_maxinflight);
 	ADOPT(ds_bindnoport);
 	ADOPT(ds_tcpfastopen);
+	/* The samples and the lazy state stay unless their meaning changes. */
+	if (ds->ds_lazy != nds->ds_lazy || ds->ds_lazysize != nds->ds_lazysize)
+		server_lazy_clear(ds);
+	if (ds->ds_lazy != nds->ds_lazy)
+		ds->ds_lazystate = nds->ds_lazystate;
+	ADOPT(ds_lazy);
+	ADOPT(ds_lazysize);
+	ADOPT(ds_lazyminsamples);
+	ADOPT(ds_lazythreshold);
+	ADOPT(ds_lazyfailedinterval);
+	ADOPT(ds_lazyservfail);
+	ADOPT(ds_lazybackoff);
+	ADOPT(ds_lazymaxbackoff);
 	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
 		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));
 	/* The pool names: the lists swap, nds frees the old one. */
@@ -319,6 +338,56 @@ server_is_up(const struct server *ds)
 		return atomic_load_explicit(&ds->ds_healthy,
 		    memory_order_relaxed);
 	}
+}
+
+void
+server_lazy_push(struct server *ds, bool failed)
+{
+	uint64_t	 pos, bit, old;
+	_Atomic uint64_t *w;
+
+	pos = atomic_fetch_add_explicit(&ds->ds_lazypos, 1,
+	    memory_order_relaxed) % (uint64_t)ds->ds_lazysize;
+	w = &ds->ds_lazybits[pos / 64];
+	bit = 1ULL << (pos % 64);
+	if (failed)
+		old = atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+	else if ((atomic_load_explicit(w, memory_order_relaxed) & bit) == 0)
+		return;
+	else
+		old = atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed);
+	/* The count follows each bit that changed, whoever changed it. */
+	if (((old & bit) != 0) != failed)
+		atomic_fetch_add_explicit(&ds->ds_lazyfails, failed ? 1 : -1,
+		    memory_order_relaxed);
+}
+
+bool
+server_lazy_over(const struct server *ds)
+{
+	uint64_t	n = atomic_load(&ds->ds_lazypos);
+	int		fails = atomic_load(&ds->ds_lazyfails);
+
+	if (n > (uint64_t)ds->ds_lazysize)
+		n = (uint64_t)ds->ds_lazysize;
+	if (n == 0 || n < (uint64_t)ds->ds_lazyminsamples)
+		return false;
+	return fails > 0 && (uint64_t)fails * 100 >=
+	    (uint64_t)ds->ds_lazythreshold * n;
+}
+
+void
+server_lazy_clear(struct server *ds)
+{
+	uint64_t	old;
+	size_t		i;
+
+	for (i = 0; i < sizeof(ds->ds_lazybits) / sizeof(ds->ds_lazybits[0]);
+	    i++)
+		if ((old = atomic_exchange(&ds->ds_lazybits[i], 0)) != 0)
+			atomic_fetch_sub(&ds->ds_lazyfails,
+			    __builtin_popcountll(old));
+	atomic_store(&ds->ds_lazypos, 0);
 }
 
 const char *

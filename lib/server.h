@@ -18,9 +18,18 @@
 #include <stdint.h>
 
 #include "dnsname.h"
+#include "dnspacket.h"
 #include "qps.h"
 
 #define SERVER_MAXSOCKETS	1024	/* newServer's sockets */
+#define SERVER_LAZYMAX		10000	/* lazyHealthCheckSampleSize */
+
+/* Where a server in lazy health-check mode stands (ds_lazystate). */
+enum server_lazy {
+	SERVER_LAZY_HEALTHY,	/* no checks: real queries are watched */
+	SERVER_LAZY_POTENTIAL,	/* too many failed: checked every interval */
+	SERVER_LAZY_FAILED	/* down: checked every failed interval */
+};
 
 enum server_avail {
 	SERVER_AUTO,		/* health checks decide */
@@ -88,6 +97,29 @@ struct server {
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */
+
+	/*
+	 * Lazy health checks (healthCheckMode='lazy'): the outcome of real
+	 * queries fills a ring of ds_lazysize bits (1: failed), which the
+	 * packet threads write with atomics alone; ds_lazyfails counts the
+	 * bits set.  They write only while ds_lazyon, which the main thread
+	 * sets when the server is lazy, auto and in the healthy state.  The
+	 * settings and ds_lazystate, ds_lazynext are the main thread's.
+	 */
+	bool			 ds_lazy;	/* else active checks */
+	int			 ds_lazysize;
+	int			 ds_lazyminsamples;
+	int			 ds_lazythreshold;	/* percent */
+	int			 ds_lazyfailedinterval;	/* seconds */
+	bool			 ds_lazyservfail;	/* TimeoutOrServFail */
+	bool			 ds_lazybackoff;
+	int			 ds_lazymaxbackoff;	/* seconds */
+	int			 ds_lazystate;	/* enum server_lazy */
+	uint64_t		 ds_lazynext;	/* failed: next check, mono ns */
+	atomic_bool		 ds_lazyon;
+	_Atomic uint64_t	 ds_lazypos;	/* samples taken */
+	_Atomic int		 ds_lazyfails;
+	_Atomic uint64_t	 ds_lazybits[(SERVER_LAZYMAX + 63) / 64];
 
 	/* counters */
 	_Atomic uint64_t	 ds_queries;
@@ -186,6 +218,28 @@ bool		 server_is_up(const struct server *);
 const char	*server_state_text(const struct server *);
 /* Name as shown in logs: "name (addr)" or addr alone. */
 const char	*server_display(const struct server *, char *, size_t);
+/*
+ * Lazy health checks: a real query's outcome, from any thread (cheap when
+ * the server is not watched); the share of failures among the samples
+ * reaches lazyHealthCheckThreshold; forget the samples.
+ */
+void		 server_lazy_push(struct server *, bool failed);
+static inline void
+server_lazy_report(struct server *ds, bool failed)
+{
+	if (atomic_load_explicit(&ds->ds_lazyon, memory_order_relaxed))
+		server_lazy_push(ds, failed);
+}
+/* An answer with rcode: a failure when it is SERVFAIL and they count. */
+static inline void
+server_lazy_answer(struct server *ds, int rcode)
+{
+	if (atomic_load_explicit(&ds->ds_lazyon, memory_order_relaxed))
+		server_lazy_push(ds, rcode == DNS_RCODE_SERVFAIL &&
+		    ds->ds_lazyservfail);
+}
+bool		 server_lazy_over(const struct server *);
+void		 server_lazy_clear(struct server *);
 /* Take a qps token (true when the server has no limit). */
 bool		 server_qps_take(struct server *, uint64_t now);
 bool		 server_qps_check(struct server *, uint64_t now);

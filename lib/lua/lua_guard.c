@@ -39,7 +39,7 @@ static const struct {
 	{ DLUA_POOL_MT, { "setCache", "unsetCache", "setECS",
 	    "setServerPolicy", NULL } },
 	{ DLUA_SERVER_MT, { "addPool", "rmPool", "setQPS", "setWeight",
-	    NULL } },
+	    "setLazyAuto", "setActiveAuto", NULL } },
 };
 
 static bool
@@ -144,13 +144,17 @@ dlua_guard_config(lua_State *L)
 		}
 	}
 	lua_pop(L, 1);
+	/* The methods: __methods where __index is a function (members). */
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		luaL_getmetatable(L, methods[i].mt);
-		if (lua_getfield(L, -1, "__index") == LUA_TTABLE) {
-			lua_remove(L, -2);
+		if (lua_getfield(L, -1, "__methods") != LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_getfield(L, -1, "__index");
+		}
+		lua_remove(L, -2);
+		if (lua_type(L, -1) == LUA_TTABLE)
 			for (j = 0; methods[i].names[j] != NULL; j++)
 				mark(L, set, methods[i].names[j]);
-		}
 		lua_pop(L, 1);
 	}
 	lua_setfield(L, LUA_REGISTRYINDEX, CHANGING_KEY);

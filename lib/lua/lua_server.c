@@ -89,7 +89,10 @@ static const char *server_keys[] = {
 	"tcpOnly", "maxInFlight", "useProxyProtocol", "tls", "subjectName",
 	"subjectAddr", "validateCertificates", "caStore", "ciphers",
 	"ciphersTLS13", "releaseBuffers", "enableRenegotiation", "addXPF",
-	NULL
+	"lazyHealthCheckSampleSize", "lazyHealthCheckMinSampleCount",
+	"lazyHealthCheckThreshold", "lazyHealthCheckFailedInterval",
+	"lazyHealthCheckMode", "lazyHealthCheckUseExponentialBackOff",
+	"lazyHealthCheckMaxBackOff", "lazyHealthCheckWhenUpgraded", NULL
 };
 
 static char *
@@ -139,8 +142,8 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 }
 
 /*
- * healthCheckMode: 'auto', 'up' or 'down' (any case, as dnsdist); the forced
- * states are those of setUp() and setDown().
+ * healthCheckMode: 'auto', 'lazy', 'up' or 'down' (any case, as dnsdist);
+ * the forced states are those of setUp() and setDown().
  */
 static void
 server_mode_from_table(lua_State *L, struct server *ds, int t)
@@ -149,18 +152,60 @@ server_mode_from_table(lua_State *L, struct server *ds, int t)
 
 	if ((s = dlua_opt_string(L, t, "healthCheckMode", NULL)) == NULL)
 		return;
-	if (strcasecmp(s, "auto") == 0)
+	if (strcasecmp(s, "auto") == 0 || strcasecmp(s, "lazy") == 0) {
 		atomic_store(&ds->ds_avail, SERVER_AUTO);
-	else if (strcasecmp(s, "up") == 0)
+		ds->ds_lazy = strcasecmp(s, "lazy") == 0;
+	} else if (strcasecmp(s, "up") == 0)
 		atomic_store(&ds->ds_avail, SERVER_FORCED_UP);
 	else if (strcasecmp(s, "down") == 0)
 		atomic_store(&ds->ds_avail, SERVER_FORCED_DOWN);
-	else if (strcasecmp(s, "lazy") == 0)
-		luaL_error(L, "newServer: healthCheckMode 'lazy' is not "
-		    "supported: health checks run every checkInterval");
 	else
 		luaL_error(L, "newServer: healthCheckMode must be 'auto', "
-		    "'up' or 'down'");
+		    "'lazy', 'up' or 'down'");
+}
+
+/* An integer option from lo to hi. */
+static int
+opt_range(lua_State *L, int t, const char *key, int def, int lo, int hi)
+{
+	lua_Integer	n = dlua_opt_int(L, t, key, def);
+
+	if (n < lo || n > hi)
+		luaL_error(L, "newServer: '%s' must be from %d to %d", key, lo,
+		    hi);
+	return (int)n;
+}
+
+/* The settings of lazy health checks, taken in any mode as by dnsdist. */
+static void
+server_lazy_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+
+	ds->ds_lazysize = opt_range(L, t, "lazyHealthCheckSampleSize",
+	    ds->ds_lazysize, 1, SERVER_LAZYMAX);
+	ds->ds_lazyminsamples = opt_range(L, t,
+	    "lazyHealthCheckMinSampleCount", ds->ds_lazyminsamples, 1,
+	    ds->ds_lazysize);
+	ds->ds_lazythreshold = opt_range(L, t, "lazyHealthCheckThreshold",
+	    ds->ds_lazythreshold, 1, 100);
+	ds->ds_lazyfailedinterval = opt_range(L, t,
+	    "lazyHealthCheckFailedInterval", ds->ds_lazyfailedinterval, 1,
+	    INT32_MAX);
+	ds->ds_lazymaxbackoff = opt_range(L, t, "lazyHealthCheckMaxBackOff",
+	    ds->ds_lazymaxbackoff, 1, INT32_MAX);
+	ds->ds_lazybackoff = dlua_opt_bool(L, t,
+	    "lazyHealthCheckUseExponentialBackOff", 0);
+	if ((s = dlua_opt_string(L, t, "lazyHealthCheckMode", NULL)) != NULL) {
+		if (strcmp(s, "TimeoutOnly") != 0 &&
+		    strcmp(s, "TimeoutOrServFail") != 0)
+			luaL_error(L, "newServer: lazyHealthCheckMode must be "
+			    "'TimeoutOnly' or 'TimeoutOrServFail'");
+		ds->ds_lazyservfail = strcmp(s, "TimeoutOrServFail") == 0;
+	}
+	if (dlua_opt_bool(L, t, "lazyHealthCheckWhenUpgraded", 0))
+		luaL_error(L, "newServer: lazyHealthCheckWhenUpgraded=true is "
+		    "not supported: backends are not upgraded (autoUpgrade)");
 }
 
 /*
@@ -225,6 +270,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_mustresolve = dlua_opt_bool(L, t, "mustResolve", 0);
 	ds->ds_setcd = dlua_opt_bool(L, t, "setCD", 0);
 	server_mode_from_table(L, ds, t);
+	server_lazy_from_table(L, ds, t);
 	server_tcp_from_table(L, ds, t);
 	ds->ds_useecs = dlua_opt_bool(L, t, "useClientSubnet", 0);
 	ds->ds_disablezeroscope = dlua_opt_bool(L, t, "disableZeroScope", 0);
@@ -403,16 +449,60 @@ l_server_setdown(lua_State *L)
 	return 0;
 }
 
+/*
+ * Auto again, lazy or active health checks (setAuto keeps the mode, as in
+ * dnsdist 1.9); an optional argument gives the state until the next check.
+ */
 static int
-l_server_setauto(lua_State *L)
+server_auto(lua_State *L, int lazy)
 {
 	struct server	*ds = check_server(L, 1);
 
-	/* dnsdist: an optional argument gives the state until the next check */
 	if (lua_gettop(L) >= 2)
 		atomic_store(&ds->ds_healthy, lua_toboolean(L, 2));
+	if (lazy != -1 && ds->ds_lazy != lazy) {
+		/* The health checks take the state up from here. */
+		atomic_store(&ds->ds_lazyon, false);
+		server_lazy_clear(ds);
+		ds->ds_lazystate = SERVER_LAZY_HEALTHY;
+		ds->ds_lazy = lazy;
+	}
 	atomic_store(&ds->ds_avail, SERVER_AUTO);
 	return 0;
+}
+
+static int
+l_server_setauto(lua_State *L)
+{
+	return server_auto(L, -1);
+}
+
+static int
+l_server_setlazyauto(lua_State *L)
+{
+	return server_auto(L, 1);
+}
+
+static int
+l_server_setactiveauto(lua_State *L)
+{
+	return server_auto(L, 0);
+}
+
+static int
+l_server_gethealthcheckmode(lua_State *L)
+{
+	lua_pushstring(L, check_server(L, 1)->ds_lazy ? "lazy" : "active");
+	return 1;
+}
+
+/* Queries that timed out: dnsdist's "reuseds", showServers' Drops. */
+static int
+l_server_getdrops(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)atomic_load(&check_server(L,
+	    1)->ds_drops));
+	return 1;
 }
 
 static int
@@ -510,18 +600,75 @@ l_server_gethealthcheckstats(lua_State *L)
 	return 1;
 }
 
+/* A server's weight or order changes its pools' rings and lists. */
+static void
+server_set_int(lua_State *L, int *field, int idx, const char *what,
+    lua_Integer lo)
+{
+	lua_Integer	 n = luaL_checkinteger(L, idx);
+	size_t		 i;
+
+	if (n < lo || n > INT32_MAX)
+		luaL_error(L, "%s must be from %d to %d", what, (int)lo,
+		    INT32_MAX);
+	*field = (int)n;
+	for (i = 0; i < servers.sr_npools; i++)
+		pool_rebuild(servers.sr_pools[i]);
+}
+
 static int
 l_server_setweight(lua_State *L)
 {
-	struct server	*ds = check_server(L, 1);
-	lua_Integer	 w = luaL_checkinteger(L, 2);
-	size_t		 i;
+	server_set_int(L, &check_server(L, 1)->ds_weight, 2, "weight", 1);
+	return 0;
+}
 
-	if (w < 1)
-		return luaL_error(L, "weight must be at least 1");
-	ds->ds_weight = (int)w;
-	for (i = 0; i < servers.sr_npools; i++)
-		pool_rebuild(servers.sr_pools[i]);
+/*
+ * The members dnsdist gives a server, read and written as fields: name,
+ * upStatus (the verdict of the health checks), weight and order; anything
+ * else is a method.
+ */
+static int
+l_server_index(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+	const char	*k = luaL_checkstring(L, 2);
+
+	if (strcmp(k, "name") == 0)
+		lua_pushstring(L, ds->ds_name);
+	else if (strcmp(k, "upStatus") == 0)
+		lua_pushboolean(L, atomic_load(&ds->ds_healthy));
+	else if (strcmp(k, "weight") == 0)
+		lua_pushinteger(L, ds->ds_weight);
+	else if (strcmp(k, "order") == 0)
+		lua_pushinteger(L, ds->ds_order);
+	else
+		lua_getfield(L, lua_upvalueindex(1), k);
+	return 1;
+}
+
+static int
+l_server_newindex(lua_State *L)
+{
+	struct server	*ds = check_server(L, 1);
+	const char	*k = luaL_checkstring(L, 2);
+
+	/* Health is shared state; the rest is the configuration's. */
+	if (dlua_in_hook > 0 && strcmp(k, "upStatus") != 0)
+		return luaL_error(L, "Server.%s: cannot change the "
+		    "configuration from a packet hook", k);
+	if (strcmp(k, "name") == 0) {
+		if (server_set_name(ds, luaL_checkstring(L, 3)) == -1)
+			return luaL_error(L, "out of memory");
+	} else if (strcmp(k, "upStatus") == 0) {
+		luaL_checktype(L, 3, LUA_TBOOLEAN);
+		atomic_store(&ds->ds_healthy, lua_toboolean(L, 3));
+	} else if (strcmp(k, "weight") == 0)
+		server_set_int(L, &ds->ds_weight, 3, "weight", 1);
+	else if (strcmp(k, "order") == 0)
+		server_set_int(L, &ds->ds_order, 3, "order", INT32_MIN);
+	else
+		return luaL_error(L, "Server has no member '%s'", k);
 	return 0;
 }
 
@@ -957,6 +1104,10 @@ static const luaL_Reg server_methods[] = {
 	{ "setUp", l_server_setup },
 	{ "setDown", l_server_setdown },
 	{ "setAuto", l_server_setauto },
+	{ "setLazyAuto", l_server_setlazyauto },
+	{ "setActiveAuto", l_server_setactiveauto },
+	{ "getHealthCheckMode", l_server_gethealthcheckmode },
+	{ "getDrops", l_server_getdrops },
 	{ "isUp", l_server_isup },
 	{ "addPool", l_server_addpool },
 	{ "rmPool", l_server_rmpool },
@@ -1010,6 +1161,16 @@ dlua_open_server(lua_State *L)
 
 	dlua_new_type(L, SERVER_MT, server_methods, l_server_tostring,
 	    l_server_gc);
+	/* Members first, then the methods (also in __methods, for lists). */
+	luaL_getmetatable(L, SERVER_MT);
+	lua_getfield(L, -1, "__index");
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "__methods");
+	lua_pushcclosure(L, l_server_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_server_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pop(L, 1);
 	dlua_new_type(L, POLICY_MT, NULL, l_policy_tostring, NULL);
 	luaL_getmetatable(L, POLICY_MT);
 	lua_pushcfunction(L, l_policy_index);

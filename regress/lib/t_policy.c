@@ -1,5 +1,6 @@
 /*
- * policy: pools and the built-in load-balancing policies.
+ * policy: pools and the built-in load-balancing policies; the servers'
+ * samples for lazy health checks.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -518,6 +519,93 @@ ATF_TC_BODY(pools, tc)
 	ATF_CHECK_EQ(pl->pl_count, 0);
 }
 
+/* Lazy health checks: the threshold over the samples kept. */
+ATF_TC_WITHOUT_HEAD(lazy_samples);
+ATF_TC_BODY(lazy_samples, tc)
+{
+	struct server	*ds;
+	int		 i;
+
+	ATF_REQUIRE((ds = server_new("127.0.0.1:1001")) != NULL);
+	ds->ds_lazysize = 10;
+	ds->ds_lazyminsamples = 5;
+	ds->ds_lazythreshold = 50;
+	/* Not watched: nothing is kept. */
+	for (i = 0; i < 10; i++)
+		server_lazy_report(ds, true);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazypos), 0);
+	atomic_store(&ds->ds_lazyon, true);
+	/* 4 failures: fewer than the 5 samples needed. */
+	for (i = 0; i < 4; i++)
+		server_lazy_report(ds, true);
+	ATF_CHECK(!server_lazy_over(ds));
+	server_lazy_answer(ds, DNS_RCODE_NOERROR);
+	ATF_CHECK(server_lazy_over(ds));		/* 4 of 5 */
+	for (i = 0; i < 4; i++)
+		server_lazy_answer(ds, DNS_RCODE_NXDOMAIN);
+	ATF_CHECK(!server_lazy_over(ds));		/* 4 of 9 */
+	server_lazy_answer(ds, DNS_RCODE_SERVFAIL);
+	ATF_CHECK(server_lazy_over(ds));		/* 5 of 10 */
+	/* The ring wraps: the first failures give way to successes. */
+	server_lazy_report(ds, false);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazyfails), 4);
+	ATF_CHECK(!server_lazy_over(ds));
+	/* TimeoutOnly: SERVFAIL is no failure. */
+	ds->ds_lazyservfail = false;
+	server_lazy_answer(ds, DNS_RCODE_SERVFAIL);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazyfails), 3);
+	server_lazy_clear(ds);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazyfails), 0);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazypos), 0);
+	ATF_CHECK(!server_lazy_over(ds));
+	server_unref(ds);
+}
+
+/* Threads report at once: the count of failures stays that of the bits. */
+#define LAZY_THREADS	4
+#define LAZY_REPORTS	200000
+
+static void *
+lazy_reporter(void *arg)
+{
+	struct server	*ds = arg;
+	uint64_t	 x = (uint64_t)(uintptr_t)pthread_self() | 1;
+	int		 i;
+
+	for (i = 0; i < LAZY_REPORTS; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		server_lazy_report(ds, (x & 3) == 0);
+	}
+	return NULL;
+}
+
+ATF_TC_WITHOUT_HEAD(lazy_threads);
+ATF_TC_BODY(lazy_threads, tc)
+{
+	pthread_t	 t[LAZY_THREADS];
+	struct server	*ds;
+	int		 i, bits = 0;
+
+	ATF_REQUIRE((ds = server_new("127.0.0.1:1001")) != NULL);
+	ds->ds_lazysize = 1000;
+	atomic_store(&ds->ds_lazyon, true);
+	for (i = 0; i < LAZY_THREADS; i++)
+		ATF_REQUIRE(pthread_create(&t[i], NULL, lazy_reporter, ds) == 0);
+	for (i = 0; i < LAZY_THREADS; i++)
+		pthread_join(t[i], NULL);
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazypos),
+	    (uint64_t)LAZY_THREADS * LAZY_REPORTS);
+	for (i = 0; i < (int)(sizeof(ds->ds_lazybits) /
+	    sizeof(ds->ds_lazybits[0])); i++)
+		bits += __builtin_popcountll(atomic_load(&ds->ds_lazybits[i]));
+	ATF_CHECK_EQ(atomic_load(&ds->ds_lazyfails), bits);
+	/* About a quarter failed. */
+	ATF_CHECK(bits > 150 && bits < 350);
+	server_unref(ds);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, names);
@@ -531,6 +619,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, whashed);
 	ATF_TP_ADD_TC(tp, chashed);
 	ATF_TP_ADD_TC(tp, pools);
+	ATF_TP_ADD_TC(tp, lazy_samples);
+	ATF_TP_ADD_TC(tp, lazy_threads);
 	ATF_TP_ADD_TC(tp, states_change);
 	ATF_TP_ADD_TC(tp, roundrobin_race);
 	ATF_TP_ADD_TC(tp, wrandom_race);

@@ -23,6 +23,8 @@
  * RD CD ADDR", its ID and source port in decimal, the first label of its
  * name, its RD and CD bits and its source address, so that tests see what
  * the daemon sends.
+ * SIGUSR1 turns it silent (no answer at all) and SIGUSR2 makes it answer
+ * everything with SERVFAIL, until the same signal comes again.
  *
  * One thread per UDP socket (recvmmsg/sendmmsg where available), one accept
  * thread per TCP socket and one thread per TCP connection, bounded.  The main
@@ -200,7 +202,7 @@ static size_t		cfg_bigsize = RSP_BIGSIZE;
 static int		cfg_tcp;
 static int		cfg_noudp;
 static atomic_uint	cutcount;
-static atomic_int	silenced;
+static atomic_int	overridden;	/* SIGUSR1, SIGUSR2: a mode, or 0 */
 static atomic_uint	dropcount;
 static atomic_int	nconns;
 static FILE		*cfg_log;	/* -L */
@@ -241,9 +243,9 @@ poll_timeout(uint64_t due)
 static enum rsp_mode
 mode_current(void)
 {
-	if (atomic_load_explicit(&silenced, memory_order_relaxed))
-		return MODE_SILENT;
-	return cfg_mode;
+	int	m = atomic_load_explicit(&overridden, memory_order_relaxed);
+
+	return m != MODE_NORMAL ? (enum rsp_mode)m : cfg_mode;
 }
 
 static uint16_t
@@ -1275,6 +1277,7 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -1297,11 +1300,13 @@ main(int argc, char *argv[])
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGUSR1) {
-			m = !atomic_load(&silenced);
-			atomic_store(&silenced, m);
+		if (sig == SIGUSR1 || sig == SIGUSR2) {
+			m = sig == SIGUSR1 ? MODE_SILENT : MODE_SERVFAIL;
+			if (atomic_load(&overridden) == m)
+				m = MODE_NORMAL;
+			atomic_store(&overridden, m);
 			fprintf(stderr, "responder: mode %s\n",
-			    mode_names[m ? MODE_SILENT : cfg_mode]);
+			    mode_names[mode_current()]);
 			continue;
 		}
 		if (sig == SIGTERM || sig == SIGINT)
