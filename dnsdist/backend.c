@@ -103,6 +103,8 @@ backend_loop_free(struct backend_loop *bl)
 		sl = (struct slot *)(void *)INFLIGHT_AT(&bl->bl_ids, idx);
 		dnsq_tags_free(sl->sl_tags);
 		slot_dnscrypt_free(sl);
+		if (sl->sl_owner != NULL)
+			tcp_udp_done(sl->sl_owner, NULL, 0, TCP_UDP_FAILED);
 	}
 	for (i = 0; i < bl->bl_nsocks; i++) {
 		/* On the main thread the loop is gone, and this a no-op. */
@@ -364,6 +366,11 @@ slot_put(struct backend_loop *bl, uint32_t idx)
 		sl->sl_pp = NULL;
 	}
 	slot_dnscrypt_free(sl);
+	/* A TCP worker's query that got no answer it can use. */
+	if (sl->sl_owner != NULL) {
+		tcp_udp_done(sl->sl_owner, NULL, 0, TCP_UDP_FAILED);
+		sl->sl_owner = NULL;
+	}
 	inflight_put(&bl->bl_ids, idx);
 	atomic_fetch_sub_explicit(&bl->bl_ds->ds_outstanding, 1,
 	    memory_order_relaxed);
@@ -411,10 +418,16 @@ slot_pp_new(const struct dnsq *dq, uint16_t listener,
 	return sp;
 }
 
-static void
+/*
+ * Send the query in dq; owner (NULL: none) is a TCP worker's query that
+ * slot_put() or the answer calls back.  False when it took no slot (not
+ * sent, or handed to TCP); true even when its send fails at once.
+ */
+static bool
 backend_send(struct server *ds, const struct dnsq *dq,
     const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
-    const struct compat_dst *dst, const uint8_t *hdr, size_t hdrlen)
+    const struct compat_dst *dst, const uint8_t *hdr, size_t hdrlen,
+    void *owner)
 {
 	const struct dnsquestion *q = dq->dq_q;
 	uint8_t			*pkt = dq->dq_pkt;
@@ -433,7 +446,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 
 	if (ds->ds_tcponly) {
 		tcp_udp_query(ds, dq, from, fromlen, listener, dst);
-		return;
+		return false;
 	}
 	/* This loop's part; its sockets join the loop at its first query. */
 	bl = be != NULL ? be->be_loops[loop_index] : NULL;
@@ -449,7 +462,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 		atomic_fetch_add_explicit(&ds->ds_senderrors, 1,
 		    memory_order_relaxed);
 		stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
-		return;
+		return false;
 	}
 	/* Its answer is encrypted as the client's query was. */
 	if (dc != NULL)
@@ -463,7 +476,8 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_qflags = dq->dq_qflags;
 	sl->sl_listener = listener;
 	sl->sl_delayms = (uint16_t)dq->dq_delayms;
-	sl->sl_udpmax = frontend_udp_limit(dq);
+	/* A worker's client takes any size over its stream. */
+	sl->sl_udpmax = owner != NULL ? UINT16_MAX : frontend_udp_limit(dq);
 	sl->sl_cache = dq->dq_cache;
 	sl->sl_ckey = dq->dq_ckey;
 	sl->sl_ckey0 = dq->dq_ckey0;
@@ -478,6 +492,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
 	sl->sl_pp = sp;
 	sl->sl_dnscrypt = dc;
+	sl->sl_owner = owner;
 	sl->sl_qlen = 0;
 	if (len <= UDP_QUERYMAX) {
 		/* A copy that does not fit before the end starts over. */
@@ -519,9 +534,9 @@ backend_send(struct server *ds, const struct dnsq *dq,
 		bl->bl_pending = true;
 		bm->bm_flushq[bm->bm_nflushq++] = bl;
 	}
-	if (bs->bs_nout == UDP_BATCH) {
+	if (bs->bs_nout == UDP_BATCH)
 		backend_flush_all();
-	}
+	return true;
 }
 
 void
@@ -529,7 +544,19 @@ backend_send_query(struct server *ds, const struct dnsq *dq,
     const struct sockaddr *from, socklen_t fromlen, uint16_t listener,
     const struct compat_dst *dst)
 {
-	backend_send(ds, dq, from, fromlen, listener, dst, NULL, 0);
+	(void)backend_send(ds, dq, from, fromlen, listener, dst, NULL, 0,
+	    NULL);
+}
+
+bool
+backend_send_owned(struct server *ds, const struct dnsq *dq,
+    uint16_t listener, const uint8_t *hdr, size_t hdrlen, void *owner)
+{
+	struct compat_dst	dst;
+
+	memset(&dst, 0, sizeof(dst));
+	return !ds->ds_tcponly && backend_send(ds, dq, dq->dq_remote,
+	    addr_len(dq->dq_remote), listener, &dst, hdr, hdrlen, owner);
 }
 
 /*
@@ -630,8 +657,12 @@ backend_resend(struct backend_loop *bl)
 		if (pkt != NULL && sl->sl_tries == 0 && pl != NULL &&
 		    dnspacket_question(pkt, sl->sl_qlen, &q) == 0)
 			to = failover_target(pl, &q, bl->bl_ds);
-		/* Nowhere else to go: it waits here, for its timeout. */
-		if (to == NULL || to == bl->bl_ds || to->ds_io == NULL)
+		/*
+		 * Nowhere else to go: it waits here, for its timeout.  A TCP
+		 * worker's query does not go to a tcpOnly server from here.
+		 */
+		if (to == NULL || to == bl->bl_ds || to->ds_io == NULL ||
+		    (sl->sl_owner != NULL && to->ds_tcponly))
 			continue;
 		/* The copy still has the client's ID. */
 		dnsq_init(&dq, pkt, sl->sl_qlen, sl->sl_qlen, &q,
@@ -653,11 +684,13 @@ backend_resend(struct backend_loop *bl)
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
 		/* To lazy health checks, a query it did not answer. */
 		server_lazy_report(bl->bl_ds, true);
-		backend_send(to, &dq, (struct sockaddr *)&sl->sl_client,
+		/* A worker's query goes with it, or slot_put() fails it. */
+		if (backend_send(to, &dq, (struct sockaddr *)&sl->sl_client,
 		    addr_len((struct sockaddr *)&sl->sl_client),
 		    sl->sl_listener, &sl->sl_dst, sl->sl_pp != NULL ?
 		    sl->sl_pp->sp_hdr : NULL, sl->sl_pp != NULL ?
-		    sl->sl_pp->sp_hdrlen : 0);
+		    sl->sl_pp->sp_hdrlen : 0, sl->sl_owner))
+			sl->sl_owner = NULL;
 		slot_put(bl, i);
 	}
 }
@@ -774,6 +807,16 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	bl->bl_lastanswer = loop_now;
 	bl->bl_silent = false;
 	server_lazy_answer(ds, dnspacket_rcode(pkt));
+	/*
+	 * A TCP worker's query with a truncated answer: asked again over TCP,
+	 * where its answer is counted (as dnsdist does for DoH).
+	 */
+	if (sl->sl_owner != NULL && dnspacket_tc(pkt)) {
+		tcp_udp_done(sl->sl_owner, NULL, 0, TCP_UDP_TRUNCATED);
+		sl->sl_owner = NULL;
+		slot_put(bl, idx);
+		return;
+	}
 	/* An answer for every subnet goes under the key without ours. */
 	ckey = sl->sl_zeroscope && edns_ecs_scope(pkt, len, &q) == 0 ?
 	    sl->sl_ckey0 : sl->sl_ckey;
@@ -812,6 +855,10 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
 		if (!pipeline_response(&dq, sl->sl_cache, ckey)) {
+			if (sl->sl_owner != NULL)
+				tcp_udp_done(sl->sl_owner, NULL, 0,
+				    TCP_UDP_DROPPED);
+			sl->sl_owner = NULL;
 			slot_put(bl, idx);
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);
@@ -823,7 +870,14 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	}
 	pipeline_ring_response(slot_client(sl), &q, pkt, len, usec, ds,
 	    &loop_realtime);
-	record_response(ds, pkt, len, usec, STATS_UDP, false);
+	record_response(ds, pkt, len, usec, sl->sl_owner != NULL ? STATS_DOH :
+	    STATS_UDP, false);
+	if (sl->sl_owner != NULL) {
+		tcp_udp_done(sl->sl_owner, pkt, len, TCP_UDP_ANSWER);
+		sl->sl_owner = NULL;
+		slot_put(bl, idx);
+		return;
+	}
 	/* The receive buffer has room for what encryption adds. */
 	if (sl->sl_dnscrypt != NULL && (len = dnscrypt_encrypt(sl->sl_dnscrypt,
 	    pkt, len, UDP_RESPMAX, false)) == 0) {

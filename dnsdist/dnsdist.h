@@ -68,6 +68,8 @@ void		loop_udp_init(void);	/* after the listeners are bound */
 void		loop_udp_start(void);
 /* Main thread: run fn(arg) in every UDP loop's thread. */
 void		loop_udp_call(void (*fn)(void *), void *arg);
+/* A TCP worker: run fn(arg) in UDP loop n (modulo their number); 0 or -1. */
+int		loop_udp_hand(size_t n, void (*fn)(void *), void *arg);
 void		loop_run(void);
 
 /* The configuration lock: the main thread writes, TCP workers read. */
@@ -242,6 +244,7 @@ struct slot {
 	const char		*sl_pool;	/* its pool's name, for ever */
 	struct slot_pp		*sl_pp;		/* NULL: none of that */
 	struct dnscrypt_query	*sl_dnscrypt;	/* owned; NULL: plain DNS */
+	void			*sl_owner;	/* a TCP worker's query, or NULL */
 };
 
 /* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */
@@ -312,6 +315,14 @@ void	backend_reap(void);
 void	backend_send_query(struct server *, const struct dnsq *,
 	    const struct sockaddr *, socklen_t, uint16_t listener,
 	    const struct compat_dst *);
+/*
+ * A TCP worker's query (DoH) sent over UDP in this loop, with hdr (NULL:
+ * none) for useProxyProtocol: owner gets back what becomes of it through
+ * tcp_udp_done(), whatever that is; false when it could not be sent (and
+ * owner is not called back).
+ */
+bool	backend_send_owned(struct server *, const struct dnsq *,
+	    uint16_t listener, const uint8_t *hdr, size_t hdrlen, void *owner);
 void	backend_flush_all(void);
 void	backend_start(void);
 void	backend_close_all(void);
@@ -331,6 +342,15 @@ void	tcp_start(void);
 void	tcp_accept(struct listener *);
 void	tcp_stop(void);
 void	tcp_show_stats(struct sbuf *);
+/*
+ * What became of a TCP worker's query sent over UDP (backend_send_owned):
+ * an answer (pkt, len bytes, to copy), a truncated answer (to ask again
+ * over TCP), dropped by the response rules, none (send error, timeout,
+ * nowhere to fail over), or not sent at all (over TCP then).  Any thread.
+ */
+enum { TCP_UDP_ANSWER, TCP_UDP_TRUNCATED, TCP_UDP_DROPPED, TCP_UDP_FAILED,
+	TCP_UDP_NOTSENT };
+void	tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what);
 /* Forward a UDP query over TCP (tcpOnly); the answer goes back over UDP. */
 void	tcp_udp_query(struct server *, const struct dnsq *,
 	    const struct sockaddr *, socklen_t, uint16_t listener,

@@ -97,6 +97,7 @@ struct udploop {
 	unsigned int		 ul_index;
 	pthread_t		 ul_thread;
 	int			 ul_cmd[2];	/* struct loop_cmd, main to loop */
+	int			 ul_hand[2];	/* ... TCP workers to loop */
 	bool			 ul_quit;	/* the loop's own */
 };
 
@@ -325,7 +326,8 @@ loop_udp_main(void *arg)
 	loop_clock();
 	frontend_loop_start(ul->ul_li);
 	backend_loop_start();
-	if (loop_add(ul->ul_cmd[0], POLLIN, loop_udp_cmd, ul) == -1)
+	if (loop_add(ul->ul_cmd[0], POLLIN, loop_udp_cmd, ul) == -1 ||
+	    loop_add(ul->ul_hand[0], POLLIN, loop_udp_cmd, ul) == -1)
 		fatal("loop_add");
 	while (!ul->ul_quit || !loop_drained(ul, &drain)) {
 		qsbr_quiescent();
@@ -359,8 +361,10 @@ loop_udp_init(void)
 		ul = &udploops[loop_nudp];
 		ul->ul_li = &listeners[i];
 		ul->ul_index = (unsigned int)loop_nudp;
-		if (pipe(ul->ul_cmd) == -1 ||
-		    fcntl(ul->ul_cmd[0], F_SETFL, O_NONBLOCK) == -1)
+		if (pipe(ul->ul_cmd) == -1 || pipe(ul->ul_hand) == -1 ||
+		    fcntl(ul->ul_cmd[0], F_SETFL, O_NONBLOCK) == -1 ||
+		    fcntl(ul->ul_hand[0], F_SETFL, O_NONBLOCK) == -1 ||
+		    fcntl(ul->ul_hand[1], F_SETFL, O_NONBLOCK) == -1)
 			fatal("udp loop pipe");
 		loop_nudp++;
 	}
@@ -396,6 +400,23 @@ loop_udp_call(void (*fn)(void *), void *arg)
 			fatal("udp loop command");
 }
 
+/*
+ * A TCP worker: run fn(arg) on UDP loop n % loop_nudp, in its thread;
+ * -1 when that cannot be (no loop, or its pipe is full).  The write end
+ * stays open to the end, so that a worker never writes to a closed one;
+ * what a stopped loop did not read is lost with the process.
+ */
+int
+loop_udp_hand(size_t n, void (*fn)(void *), void *arg)
+{
+	struct loop_cmd	cmd = { fn, arg };
+
+	if (loop_nudp == 0)
+		return -1;
+	return write(udploops[n % loop_nudp].ul_hand[1], &cmd, sizeof(cmd)) ==
+	    sizeof(cmd) ? 0 : -1;
+}
+
 /* Stop the UDP loops (each drains first) and wait for them. */
 static void
 loop_udp_stop(void)
@@ -409,6 +430,7 @@ loop_udp_stop(void)
 	for (i = 0; i < loop_nudp; i++) {
 		pthread_join(udploops[i].ul_thread, NULL);
 		close(udploops[i].ul_cmd[0]);
+		close(udploops[i].ul_hand[0]);	/* workers' writes fail now */
 	}
 }
 

@@ -120,8 +120,10 @@ cache_answer(struct dnsq *dq, size_t n, int *verdict)
 static bool
 cache_hit(struct dnsq *dq, bool stale, int *verdict)
 {
-	time_t	now = (time_t)(dq->dq_now / 1000000000ULL);
-	size_t	n;
+	time_t		now = (time_t)(dq->dq_now / 1000000000ULL);
+	size_t		n;
+	uint64_t	key;
+	bool		tcptoo;
 
 	if (dq->dq_missed != NULL && dq->dq_missed == dq->dq_cache) {
 		/*
@@ -138,9 +140,20 @@ cache_hit(struct dnsq *dq, bool stale, int *verdict)
 		dq->dq_cache = NULL;	/* not cacheable */
 		return false;
 	}
+	/*
+	 * As dnsdist, a DoH query that shares UDP's entries takes one that
+	 * came over TCP too (after a truncated answer over UDP): a second
+	 * look, which alone counts the miss.
+	 */
+	tcptoo = dq->dq_http != NULL && !CACHE_TCP(dq);
 	n = pcache_get(dq->dq_cache, dq->dq_ckey, dq->dq_q, CACHE_TCP(dq),
-	    dq->dq_pkt, dq->dq_size, now, stale ? PCACHE_STALE : PCACHE_FRESH,
-	    dq->dq_cf->cf_staleentriesttl, NULL);
+	    dq->dq_pkt, dq->dq_size, now, stale ? PCACHE_STALE : tcptoo ?
+	    PCACHE_PEEK : PCACHE_FRESH, dq->dq_cf->cf_staleentriesttl, NULL);
+	if (n == 0 && tcptoo && pcache_key(dq->dq_cache, dq->dq_pkt,
+	    dq->dq_len, dq->dq_q, true, &key))
+		n = pcache_get(dq->dq_cache, key, dq->dq_q, true, dq->dq_pkt,
+		    dq->dq_size, now, stale ? PCACHE_STALE : PCACHE_FRESH,
+		    dq->dq_cf->cf_staleentriesttl, NULL);
 	if (n == 0) {
 		stats_inc(STAT_CACHE_MISSES);
 		return false;

@@ -8,7 +8,8 @@
  * them, and written back to each client in one write per round.  Zone
  * transfers hold a backend connection to themselves until the last
  * message.  Queries for tcpOnly servers that came over UDP take the same
- * path and their answers go back over UDP.
+ * path and their answers go back over UDP.  DoH queries go the other way:
+ * to the UDP loops, and over TCP when their answer comes truncated.
  *
  * This file has the workers, accepting and the buffers; tcp_client.c the
  * client connections, tcp_backend.c the backend connections, tcp_xfr.c
@@ -290,6 +291,173 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 	free(tq);
 }
 
+/*
+ * DoH over UDP.  As in dnsdist, a DoH query for a server that is not
+ * tcpOnly goes over UDP: the worker hands it to a UDP loop (each in turn),
+ * which sends it from its own sockets and matches, times out and fails
+ * over its answer as it does its own queries (backend.c), then hands back
+ * what became of it (tcp_udp_done()) on tw_udpdone, which the worker
+ * empties when its pipe wakes it.  A truncated answer sends the query
+ * again, over TCP.  Until it comes back, which it always does, the query
+ * is on tw_atudp so that its client may leave, and nothing frees it.
+ */
+
+/* A UDP loop: send a worker's query (the worker's snapshot had tq_ds). */
+static void
+udp_send(void *arg)
+{
+	struct tcp_query	*tq = arg;
+	struct dnsq		 dq;
+	uint64_t		 rnd = 0;
+
+	/* Removed since: the loop's part of it may be gone. */
+	if (tq->tq_ds->ds_removed || tq->tq_ds->ds_io == NULL) {
+		tcp_udp_done(tq, NULL, 0, TCP_UDP_NOTSENT);
+		return;
+	}
+	dnsq_init(&dq, tq->tq_buf + 2, tq->tq_len - 2, tq->tq_len - 2,
+	    &tq->tq_q, (struct sockaddr *)&tq->tq_from, loop_now, &rnd);
+	dq.dq_local = (struct sockaddr *)
+	    &listeners[tq->tq_listener].li_local->lc_addr;
+	dq.dq_tcp = true;
+	dq.dq_qflags = tq->tq_qflags;
+	dq.dq_cache = tq->tq_cache;
+	dq.dq_ckey = tq->tq_ckey;
+	dq.dq_ckey0 = tq->tq_ckey0;
+	dq.dq_zeroscope = tq->tq_zeroscope;
+	dq.dq_ecsadded = tq->tq_ecsadded;
+	dq.dq_optadded = tq->tq_optadded;
+	dq.dq_ttlcap = tq->tq_ttlcap;
+	dq.dq_tempfailttl = tq->tq_tempfailttl;
+	dq.dq_poolp = config_pool(config_now(), tq->tq_pool);
+	dnsq_tags_load(&dq, tq->tq_tags);
+	if (!backend_send_owned(tq->tq_ds, &dq, tq->tq_listener,
+	    tq->tq_pplen > 0 ? tq->tq_pp : NULL, tq->tq_pplen, tq))
+		tcp_udp_done(tq, NULL, 0, TCP_UDP_FAILED);
+}
+
+bool
+tcp_via_udp(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds,
+    const struct sockaddr_storage *from)
+{
+	if (tq->tq_client == NULL || tq->tq_client->tc_doh == NULL ||
+	    ds->ds_tcponly || tq->tq_xfr || loop_nudp == 0)
+		return false;
+	tq->tq_from = *from;
+	tq->tq_fromlen = addr_len((const struct sockaddr *)from);
+	tq->tq_listener = (uint16_t)(tq->tq_client->tc_li - listeners);
+	tq->tq_tw = tw;
+	tq->tq_ds = ds;
+	server_ref(ds);
+	LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
+	if (loop_udp_hand(tw->tw_nextloop++, udp_send, tq) == 0)
+		return true;
+	LIST_REMOVE(tq, tq_atudp);
+	tq->tq_ds = NULL;
+	server_unref(ds);
+	return false;
+}
+
+/*
+ * Any thread: hand the query back to its worker.  Once the workers have
+ * stopped (the loops' last queries are freed at exit), it is freed here.
+ */
+void
+tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what)
+{
+	struct tcp_query	*tq = owner, *old;
+	struct tcp_worker	*tw = tq->tq_tw;
+	struct tcp_handoff	 th;
+
+	if (atomic_load(&tcp_quit)) {
+		server_unref(tq->tq_ds);
+		dnsq_tags_free(tq->tq_tags);
+		free(tq->tq_pp);
+		free(tq->tq_big);
+		free(tq);
+		return;
+	}
+	tq->tq_udpwhat = what;
+	tq->tq_ans = NULL;
+	if (what == TCP_UDP_ANSWER) {
+		/* No memory: as good as no answer. */
+		if ((tq->tq_ans = malloc(len)) == NULL)
+			tq->tq_udpwhat = TCP_UDP_FAILED;
+		else
+			memcpy(tq->tq_ans, pkt, len);
+		tq->tq_anslen = len;
+	}
+	old = atomic_load(&tw->tw_udpdone);
+	do
+		tq->tq_next = old;
+	while (!atomic_compare_exchange_weak(&tw->tw_udpdone, &old, tq));
+	/*
+	 * The first on the list wakes the worker; a full pipe needs no
+	 * more, the worker reads it and then the list.
+	 */
+	if (old == NULL) {
+		memset(&th, 0, sizeof(th));
+		th.th_kind = TH_WAKE;
+		(void)write(tw->tw_pipe[1], &th, sizeof(th));
+	}
+}
+
+/* The DoH queries the UDP loops handed back: answers, or TCP now. */
+static void
+worker_udp_done(struct tcp_worker *tw)
+{
+	struct tcp_query	*tq, *next;
+	struct tcp_client	*tc;
+	struct server		*ds;
+
+	for (tq = atomic_exchange(&tw->tw_udpdone, NULL); tq != NULL;
+	    tq = next) {
+		next = tq->tq_next;
+		LIST_REMOVE(tq, tq_atudp);
+		ds = tq->tq_ds;
+		tq->tq_ds = NULL;
+		tc = tq->tq_client;
+		switch (tq->tq_udpwhat) {
+		case TCP_UDP_ANSWER:
+			if (tc != NULL)
+				query_reply(tq, tq->tq_ans, tq->tq_anslen);
+			free(tq->tq_ans);
+			query_done(tw, tq);
+			break;
+		case TCP_UDP_TRUNCATED:
+		case TCP_UDP_NOTSENT:
+			/*
+			 * As dnsdist: the server counts it once, and its answer
+			 * over TCP is kept as one (a DoH query looks there too).
+			 */
+			if ((tq->tq_tcretry = tq->tq_udpwhat ==
+			    TCP_UDP_TRUNCATED) && tq->tq_cache != NULL) {
+				tq->tq_udpcache = 0;
+				tq->tq_zeroscope = false;
+				if (!pcache_key(tq->tq_cache, tq->tq_buf + 2,
+				    tq->tq_len - 2, &tq->tq_q, true,
+				    &tq->tq_ckey))
+					tq->tq_cache = NULL;
+			}
+			if (!bconn_send(tw, tq, ds))
+				query_servfail(tw, tq);
+			break;
+		case TCP_UDP_DROPPED:
+			query_done(tw, tq);	/* 403, as over TCP */
+			break;
+		default:
+			/* As dnsdist: no answer from the server is a 502. */
+			if (tc != NULL) {
+				doh_error(tc, tq->tq_stream, 502);
+				tq->tq_replied = true;
+			}
+			query_done(tw, tq);
+			break;
+		}
+		server_unref(ds);
+	}
+}
+
 static void
 worker_handoff(struct tcp_worker *tw)
 {
@@ -297,6 +465,8 @@ worker_handoff(struct tcp_worker *tw)
 	struct tcp_client	*tc;
 
 	while (read(tw->tw_pipe[0], &th, sizeof(th)) == sizeof(th)) {
+		if (th.th_kind == TH_WAKE)
+			continue;
 		if (th.th_kind == TH_UDPQUERY) {
 			tw->tw_held += QUERY_SIZE(th.th_tq);
 			if (!bconn_send(tw, th.th_tq, th.th_ds))
@@ -333,6 +503,7 @@ worker_handoff(struct tcp_worker *tw)
 		if (tc->tc_li->li_tls != NULL && tls_client_start(tc) == -1)
 			tc->tc_dead = true;
 	}
+	worker_udp_done(tw);
 }
 
 /* Close what is finished or late; compact the arrays. */

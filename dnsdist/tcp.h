@@ -6,6 +6,7 @@
 #ifndef TCP_H
 #define TCP_H
 
+#include <sys/queue.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,9 +54,12 @@ struct tcp_client;
 struct tcp_bconn;
 struct doh_conn;
 
-/* One query at a backend, from a TCP client or (tcpOnly) a UDP one. */
+/*
+ * One query at a backend, from a TCP client or (tcpOnly) a UDP one, or
+ * (DoH) at a UDP loop.
+ */
 struct tcp_query {
-	struct tcp_query	*tq_next;	/* free list */
+	struct tcp_query	*tq_next;	/* free list, or tw_udpdone */
 	struct tcp_client	*tq_client;	/* NULL: gone, or UDP */
 	uint8_t			*tq_buf;	/* length-prefixed query */
 	size_t			 tq_room;
@@ -101,6 +105,18 @@ struct tcp_query {
 	/* a DNSCrypt query: its answers are encrypted with tq_dc */
 	bool			 tq_dnscrypt;
 	struct dnscrypt_query	 tq_dc;
+	/*
+	 * A DoH query handed to a UDP loop (tq_from: its client): the loop
+	 * reads what is above and writes what follows tq_ds, the worker
+	 * only tq_client and tq_atudp until it comes back.
+	 */
+	LIST_ENTRY(tcp_query)	 tq_atudp;	/* tw_atudp */
+	struct tcp_worker	*tq_tw;
+	struct server		*tq_ds;		/* holds a reference */
+	bool			 tq_tcretry;	/* truncated over UDP: counted */
+	int			 tq_udpwhat;	/* TCP_UDP_* */
+	uint8_t			*tq_ans;	/* TCP_UDP_ANSWER's copy */
+	size_t			 tq_anslen;
 };
 
 /*
@@ -206,7 +222,7 @@ struct tcp_bconn {
 	bool			 bc_orphan;
 };
 
-enum th_kind { TH_CLIENT, TH_UDPQUERY };
+enum th_kind { TH_CLIENT, TH_UDPQUERY, TH_WAKE };
 
 struct tcp_handoff {
 	int			 th_kind;
@@ -237,6 +253,10 @@ struct tcp_worker {
 	uint64_t		  tw_rnd;
 	uint64_t		  tw_now;
 	uint64_t		  tw_cleaned;	/* idle backends last closed */
+	/* DoH queries at the UDP loops, and those they handed back. */
+	LIST_HEAD(, tcp_query)	  tw_atudp;
+	_Atomic(struct tcp_query *) tw_udpdone;
+	size_t			  tw_nextloop;
 };
 
 /* tcp.c: the workers, accepting, buffers */
@@ -248,6 +268,9 @@ void	conn_give(struct listener *, const struct sockaddr_storage *, bool);
 void	query_free(struct tcp_worker *, struct tcp_query *);
 struct tcp_query *query_new(struct tcp_worker *, size_t);
 int	set_nonblock(int);
+/* A DoH query over UDP (false: not for UDP; over TCP then). */
+bool	tcp_via_udp(struct tcp_worker *, struct tcp_query *, struct server *,
+	    const struct sockaddr_storage *from);
 
 /* tcp_client.c: client connections and answers */
 const struct sockaddr *client_addr(const struct tcp_client *);

@@ -154,7 +154,8 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	bc->bc_wlen += tq->tq_len;
 	tq->tq_sent = tw->tw_now;
 	atomic_fetch_add(&ds->ds_outstanding, 1);
-	atomic_fetch_add(&ds->ds_queries, 1);
+	if (!tq->tq_tcretry)	/* counted when it went over UDP */
+		atomic_fetch_add(&ds->ds_queries, 1);
 	atomic_fetch_add(&ds->ds_tcpqueries, 1);
 	(void)server_qps_take(ds, tw->tw_now);
 	return true;

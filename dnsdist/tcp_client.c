@@ -352,6 +352,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	struct dnsquestion	*q;
 	struct dnsq		 dq;
 	struct server		*ds;
+	bool			 optadded;
 	struct dnscrypt_ctx	*dc = tc->tc_li->li_local->lc_dnscrypt;
 	struct dnsopt		 opt;
 	uint8_t			*pkt;
@@ -431,6 +432,13 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (dnspacket_rd(pkt))
 		stats_inc(STAT_RDQUERIES);
 	pipeline_ring_query((struct sockaddr *)from, q, len, &now);
+	/*
+	 * As dnsdist, a DoH query has an OPT record offering 4096 bytes
+	 * before the rules and the cache see it, so that it may go over UDP
+	 * and share UDP's cache entries; its answer loses it again.
+	 */
+	optadded = tc->tc_doh != NULL && edns_add_opt(pkt, &len,
+	    tq->tq_room - 2, q, EDNS_DOH_PAYLOAD) == 1;
 	dnsq_init(&dq, pkt, len, tq->tq_room - 2, q,
 	    (struct sockaddr *)from, tw->tw_now, &tw->tw_rnd);
 	dq.dq_grow = query_grow;
@@ -443,6 +451,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (http != NULL && dnspacket_find_opt(dq.dq_pkt, dq.dq_len, q->q_end,
 	    &opt) == 1)
 		dq.dq_udpcache = frontend_udp_limit(&dq);
+	dq.dq_optadded = optadded;
 	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 	dq.dq_tls = tc->tc_tls != NULL;
 	dq.dq_sni = tc->tc_sni;
@@ -481,13 +490,6 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		query_free(tw, tq);
 		return;
 	}
-	/*
-	 * As dnsdist, a DoH query goes to the backend with EDNS, which its
-	 * answer loses again.
-	 */
-	if (tc->tc_doh != NULL && edns_add_opt(pkt, &dq.dq_len, dq.dq_size,
-	    q, EDNS_DOH_PAYLOAD) == 1)
-		dq.dq_optadded = true;
 	/* The rules may have rewritten the query (RD, CD). */
 	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
 	tq->tq_buf[1] = (uint8_t)dq.dq_len;
@@ -510,7 +512,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	tq->tq_pool = dq.dq_poolp->pl_name;
 	tc->tc_inflight++;
 	tc->tc_qheld += QUERY_SIZE(tq);
-	if (!bconn_send(tw, tq, ds))
+	if (!tcp_via_udp(tw, tq, ds, from) && !bconn_send(tw, tq, ds))
 		query_giveup(tw, tq);
 	server_unref(ds);
 }
@@ -749,6 +751,9 @@ client_free(struct tcp_worker *tw, struct tcp_client *tc)
 					bconn_fail(tw, bc, false);
 			}
 	}
+	LIST_FOREACH(tq, &tw->tw_atudp, tq_atudp)
+		if (tq->tq_client == tc)
+			tq->tq_client = NULL;
 	pp_tlvs_free(tc->tc_pptlvs);
 	conn_give(tc->tc_li, &tc->tc_addr, tc->tc_percl);
 	doh_conn_free(tc);
