@@ -52,6 +52,7 @@
 #include "lua.h"
 #include "metrics.h"
 #include "netmask.h"
+#include "ring.h"
 #include "stats.h"
 
 #define WEB_SEC		UINT64_C(1000000000)
@@ -61,6 +62,7 @@
 #define WEB_LIFETIME	60		/* seconds of keep-alive */
 #define WEB_LINGER	2		/* seconds of draining after the end */
 #define WEB_LINGERMAX	64		/* connections draining at once */
+#define WEB_TOPMAX	100		/* rows of topclients and topqueries */
 
 struct webconn {
 	TAILQ_ENTRY(webconn)	 wc_entry;
@@ -873,6 +875,45 @@ web_lua(struct webconn *wc, const struct http_request *req,
 	sbuf_free(&err);
 }
 
+/*
+ * /jsonstat?command=topclients and topqueries (ours): the n clients or
+ * names (n=, 1 to WEB_TOPMAX, 10 by default) most seen in the query ring,
+ * counted as the console's topClients() and topQueries() count them.
+ */
+static void
+web_top(struct webconn *wc, const struct http_request *req, bool clients)
+{
+	struct ring_top_query	 q = { clients, false, 0, -1, 0 };
+	struct ring_top		 rt = { 0 };
+	struct sbuf		 out;
+	char			 arg[16], *end;
+	unsigned long		 n = 10;
+
+	if (http_query_param(req->hr_query, "n", arg, sizeof(arg)) == 0) {
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (!isdigit((unsigned char)arg[0]) || *end != '\0' ||
+		    errno != 0)
+			n = 0;
+	} else if (errno != ENOENT)
+		n = 0;
+	sbuf_init(&out);
+	if (n < 1 || n > WEB_TOPMAX) {
+		sbuf_printf(&out, "400 Bad Request: n must be a number from 1 "
+		    "to %d\n", WEB_TOPMAX);
+		web_answer(wc, 400, "text/plain; charset=utf-8", NULL, &out);
+	} else if (ring_global_init() == -1) {
+		sbuf_puts(&out, "500 Internal Server Error: out of memory\n");
+		web_answer(wc, 500, "text/plain; charset=utf-8", NULL, &out);
+	} else {
+		ring_top(ring_queries, NULL, &q, &rt);
+		metrics_json_top(&out, &rt, n, clients ? "client" : "name");
+		ring_top_free(&rt);
+		web_answer(wc, 200, "application/json", NULL, &out);
+	}
+	sbuf_free(&out);
+}
+
 /* Answer a request; auth and wait are what web_authorized() said. */
 static void
 web_request(struct webconn *wc, const struct http_request *req,
@@ -940,8 +981,17 @@ web_request(struct webconn *wc, const struct http_request *req,
 		return;
 	case PAGE_JSONSTAT:
 		if (http_query_param(req->hr_query, "command", command,
-		    sizeof(command)) == -1 || (strcmp(command, "stats") != 0 &&
-		    strcmp(command, "dynblocklist") != 0)) {
+		    sizeof(command)) == -1) {
+			web_error(wc, 404, NULL);
+			return;
+		}
+		if (strcmp(command, "topclients") == 0 ||
+		    strcmp(command, "topqueries") == 0) {
+			web_top(wc, req, command[3] == 'c');
+			return;
+		}
+		if (strcmp(command, "stats") != 0 &&
+		    strcmp(command, "dynblocklist") != 0) {
 			web_error(wc, 404, NULL);
 			return;
 		}
