@@ -3,7 +3,9 @@
  * loop over non-blocking sockets, so that scrapes never touch the packet
  * path.  It serves dnsdist's statistics endpoints (/jsonstat, /metrics),
  * its API under /api/v1/servers/localhost, whose allow-from takes a PUT
- * after setAPIWritable(), and a small dashboard of our own ("/").
+ * after setAPIWritable(), and a small dashboard of our own ("/",
+ * dashboard.c) with the top clients and names it reads from two
+ * /jsonstat commands of ours, topclients and topqueries.
  *
  * What a client may cost is bounded: connections outside the web ACL and
  * those past maxConcurrentConnections are closed at once; a request head
@@ -377,102 +379,6 @@ web_route(const char *path)
 			return routes[i].page;
 	return PAGE_NONE;
 }
-
-/*
- * The dashboard: a page and its script (the Content-Security-Policy
- * forbids inline scripts), which polls /api/v1/servers/localhost and the
- * dynamic blocks with the credentials the browser already holds.  The
- * URLs it fetches are absolute: one relative to a page opened as
- * http://user:password@host/ would carry the credentials, which fetch()
- * refuses.  Each row has a data-key and each cell a data-field, the name
- * of what it shows in the API, for scripts and tests.
- */
-static const char dashboard_html[] =
-    "<!DOCTYPE html>\n"
-    "<html><head><meta charset=\"utf-8\"><title>dnsdist</title>\n"
-    "<style>body{font-family:sans-serif;margin:1em 2em}\n"
-    "table{border-collapse:collapse;margin-bottom:1em}\n"
-    "td,th{border:1px solid #ccc;padding:2px 8px}</style>\n"
-    "<script src=\"/static/dashboard.js\" defer></script></head>\n"
-    "<body><h1>dnsdist</h1><p id=\"status\">Loading</p>\n"
-    "<h2>Servers</h2><table id=\"servers\"></table>\n"
-    "<h2>Pools</h2><table id=\"pools\"></table>\n"
-    "<h2>Dynamic blocks</h2><table id=\"dynblocks\"></table>\n"
-    "<h2>Statistics</h2><table id=\"stats\"></table>\n"
-    "</body></html>\n";
-static const char dashboard_js[] =
-    "\"use strict\";\n"
-    "function fmt(v) {\n"
-    "  if (typeof v === \"number\" && !Number.isInteger(v))\n"
-    "    return v.toFixed(2);\n"
-    "  if (Array.isArray(v))\n"
-    "    return v.join(\" \");\n"
-    "  return v === null || v === undefined ? \"\" : String(v);\n"
-    "}\n"
-    "function table(id, cols, rows) {\n"
-    "  var t = document.getElementById(id);\n"
-    "  var tr;\n"
-    "  t.textContent = \"\";\n"
-    "  tr = t.insertRow();\n"
-    "  cols.forEach(function (c) {\n"
-    "    var th = document.createElement(\"th\");\n"
-    "    th.textContent = c[0];\n"
-    "    tr.appendChild(th);\n"
-    "  });\n"
-    "  rows.forEach(function (r) {\n"
-    "    tr = t.insertRow();\n"
-    "    tr.dataset.key = r[cols[0][1]];\n"
-    "    cols.forEach(function (c) {\n"
-    "      var td = tr.insertCell();\n"
-    "      td.dataset.field = c[1];\n"
-    "      td.textContent = fmt(r[c[1]]);\n"
-    "    });\n"
-    "  });\n"
-    "}\n"
-    "function show(d, blocks) {\n"
-    "  document.getElementById(\"status\").textContent = \"version \" +\n"
-    "    d.version + \", listening on \" + d.local + \", ACL \" + d.acl;\n"
-    "  table(\"servers\", [[\"#\", \"id\"], [\"name\", \"name\"],\n"
-    "    [\"address\", \"address\"], [\"state\", \"state\"],\n"
-    "    [\"qps\", \"qps\"], [\"queries\", \"queries\"],\n"
-    "    [\"drops\", \"drops\"], [\"latency (ms)\", \"latency\"],\n"
-    "    [\"outstanding\", \"outstanding\"], [\"pools\", \"pools\"]],\n"
-    "    d.servers);\n"
-    "  table(\"pools\", [[\"name\", \"name\"],\n"
-    "    [\"servers\", \"serversCount\"], [\"up\", \"serversUp\"],\n"
-    "    [\"policy\", \"policy\"]], d.pools);\n"
-    "  table(\"dynblocks\", [[\"netmask or name\", \"what\"],\n"
-    "    [\"reason\", \"reason\"], [\"seconds\", \"seconds\"],\n"
-    "    [\"blocks\", \"blocks\"], [\"action\", \"action\"]],\n"
-    "    Object.keys(blocks).sort().map(function (k) {\n"
-    "      var b = blocks[k];\n"
-    "      b.what = k;\n"
-    "      return b;\n"
-    "    }));\n"
-    "  table(\"stats\", [[\"name\", \"name\"], [\"value\", \"value\"]],\n"
-    "    Object.keys(d.statistics).sort().map(function (k) {\n"
-    "      return { name: k, value: d.statistics[k] };\n"
-    "    }));\n"
-    "}\n"
-    "function get(path) {\n"
-    "  return fetch(location.origin + path).then(function (r) {\n"
-    "    if (!r.ok)\n"
-    "      throw new Error(r.status + \" \" + r.statusText);\n"
-    "    return r.json();\n"
-    "  });\n"
-    "}\n"
-    "function poll() {\n"
-    "  Promise.all([get(\"/api/v1/servers/localhost\"),\n"
-    "    get(\"/jsonstat?command=dynblocklist\")]).then(function (a) {\n"
-    "    show(a[0], a[1]);\n"
-    "  }).catch(function (e) {\n"
-    "    console.error(e);\n"
-    "    document.getElementById(\"status\").textContent = \"Error: \" +\n"
-    "      e.message;\n"
-    "  });\n"
-    "}\n"
-    "poll();\n"
-    "setInterval(poll, 2000);\n";
 
 static void
 web_static(struct webconn *wc, const char *ctype, const char *text)
