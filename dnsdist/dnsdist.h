@@ -383,6 +383,10 @@ void	web_start(void);
 void	web_run(void);
 void	web_stop(void);
 
+/* dashboard.c: the dashboard's page and script, served by web.c */
+extern const char dashboard_html[];
+extern const char dashboard_js[];
+
 /* carbon.c: the carbon sender thread, carbonServer() */
 void	carbon_start(void);
 /*

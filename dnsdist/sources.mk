@@ -18,6 +18,7 @@ DNSDIST_SRCS = \
 	dnsdist/console.c \
 	dnsdist/control.c \
 	dnsdist/web.c \
+	dnsdist/dashboard.c \
 	dnsdist/carbon.c \
 	dnsdist/remotelog.c \
 	dnsdist/client.c

@@ -3,7 +3,9 @@
  * loop over non-blocking sockets, so that scrapes never touch the packet
  * path.  It serves dnsdist's statistics endpoints (/jsonstat, /metrics),
  * its API under /api/v1/servers/localhost, whose allow-from takes a PUT
- * after setAPIWritable(), and a small dashboard of our own ("/").
+ * after setAPIWritable(), and a small dashboard of our own ("/",
+ * dashboard.c) with the top clients and names it reads from two
+ * /jsonstat commands of ours, topclients and topqueries.
  *
  * What a client may cost is bounded: connections outside the web ACL and
  * those past maxConcurrentConnections are closed at once; a request head
@@ -52,6 +54,7 @@
 #include "lua.h"
 #include "metrics.h"
 #include "netmask.h"
+#include "ring.h"
 #include "stats.h"
 
 #define WEB_SEC		UINT64_C(1000000000)
@@ -61,6 +64,7 @@
 #define WEB_LIFETIME	60		/* seconds of keep-alive */
 #define WEB_LINGER	2		/* seconds of draining after the end */
 #define WEB_LINGERMAX	64		/* connections draining at once */
+#define WEB_TOPMAX	100		/* rows of topclients and topqueries */
 
 struct webconn {
 	TAILQ_ENTRY(webconn)	 wc_entry;
@@ -375,102 +379,6 @@ web_route(const char *path)
 			return routes[i].page;
 	return PAGE_NONE;
 }
-
-/*
- * The dashboard: a page and its script (the Content-Security-Policy
- * forbids inline scripts), which polls /api/v1/servers/localhost and the
- * dynamic blocks with the credentials the browser already holds.  The
- * URLs it fetches are absolute: one relative to a page opened as
- * http://user:password@host/ would carry the credentials, which fetch()
- * refuses.  Each row has a data-key and each cell a data-field, the name
- * of what it shows in the API, for scripts and tests.
- */
-static const char dashboard_html[] =
-    "<!DOCTYPE html>\n"
-    "<html><head><meta charset=\"utf-8\"><title>dnsdist</title>\n"
-    "<style>body{font-family:sans-serif;margin:1em 2em}\n"
-    "table{border-collapse:collapse;margin-bottom:1em}\n"
-    "td,th{border:1px solid #ccc;padding:2px 8px}</style>\n"
-    "<script src=\"/static/dashboard.js\" defer></script></head>\n"
-    "<body><h1>dnsdist</h1><p id=\"status\">Loading</p>\n"
-    "<h2>Servers</h2><table id=\"servers\"></table>\n"
-    "<h2>Pools</h2><table id=\"pools\"></table>\n"
-    "<h2>Dynamic blocks</h2><table id=\"dynblocks\"></table>\n"
-    "<h2>Statistics</h2><table id=\"stats\"></table>\n"
-    "</body></html>\n";
-static const char dashboard_js[] =
-    "\"use strict\";\n"
-    "function fmt(v) {\n"
-    "  if (typeof v === \"number\" && !Number.isInteger(v))\n"
-    "    return v.toFixed(2);\n"
-    "  if (Array.isArray(v))\n"
-    "    return v.join(\" \");\n"
-    "  return v === null || v === undefined ? \"\" : String(v);\n"
-    "}\n"
-    "function table(id, cols, rows) {\n"
-    "  var t = document.getElementById(id);\n"
-    "  var tr;\n"
-    "  t.textContent = \"\";\n"
-    "  tr = t.insertRow();\n"
-    "  cols.forEach(function (c) {\n"
-    "    var th = document.createElement(\"th\");\n"
-    "    th.textContent = c[0];\n"
-    "    tr.appendChild(th);\n"
-    "  });\n"
-    "  rows.forEach(function (r) {\n"
-    "    tr = t.insertRow();\n"
-    "    tr.dataset.key = r[cols[0][1]];\n"
-    "    cols.forEach(function (c) {\n"
-    "      var td = tr.insertCell();\n"
-    "      td.dataset.field = c[1];\n"
-    "      td.textContent = fmt(r[c[1]]);\n"
-    "    });\n"
-    "  });\n"
-    "}\n"
-    "function show(d, blocks) {\n"
-    "  document.getElementById(\"status\").textContent = \"version \" +\n"
-    "    d.version + \", listening on \" + d.local + \", ACL \" + d.acl;\n"
-    "  table(\"servers\", [[\"#\", \"id\"], [\"name\", \"name\"],\n"
-    "    [\"address\", \"address\"], [\"state\", \"state\"],\n"
-    "    [\"qps\", \"qps\"], [\"queries\", \"queries\"],\n"
-    "    [\"drops\", \"drops\"], [\"latency (ms)\", \"latency\"],\n"
-    "    [\"outstanding\", \"outstanding\"], [\"pools\", \"pools\"]],\n"
-    "    d.servers);\n"
-    "  table(\"pools\", [[\"name\", \"name\"],\n"
-    "    [\"servers\", \"serversCount\"], [\"up\", \"serversUp\"],\n"
-    "    [\"policy\", \"policy\"]], d.pools);\n"
-    "  table(\"dynblocks\", [[\"netmask or name\", \"what\"],\n"
-    "    [\"reason\", \"reason\"], [\"seconds\", \"seconds\"],\n"
-    "    [\"blocks\", \"blocks\"], [\"action\", \"action\"]],\n"
-    "    Object.keys(blocks).sort().map(function (k) {\n"
-    "      var b = blocks[k];\n"
-    "      b.what = k;\n"
-    "      return b;\n"
-    "    }));\n"
-    "  table(\"stats\", [[\"name\", \"name\"], [\"value\", \"value\"]],\n"
-    "    Object.keys(d.statistics).sort().map(function (k) {\n"
-    "      return { name: k, value: d.statistics[k] };\n"
-    "    }));\n"
-    "}\n"
-    "function get(path) {\n"
-    "  return fetch(location.origin + path).then(function (r) {\n"
-    "    if (!r.ok)\n"
-    "      throw new Error(r.status + \" \" + r.statusText);\n"
-    "    return r.json();\n"
-    "  });\n"
-    "}\n"
-    "function poll() {\n"
-    "  Promise.all([get(\"/api/v1/servers/localhost\"),\n"
-    "    get(\"/jsonstat?command=dynblocklist\")]).then(function (a) {\n"
-    "    show(a[0], a[1]);\n"
-    "  }).catch(function (e) {\n"
-    "    console.error(e);\n"
-    "    document.getElementById(\"status\").textContent = \"Error: \" +\n"
-    "      e.message;\n"
-    "  });\n"
-    "}\n"
-    "poll();\n"
-    "setInterval(poll, 2000);\n";
 
 static void
 web_static(struct webconn *wc, const char *ctype, const char *text)
@@ -873,6 +781,45 @@ web_lua(struct webconn *wc, const struct http_request *req,
 	sbuf_free(&err);
 }
 
+/*
+ * /jsonstat?command=topclients and topqueries (ours): the n clients or
+ * names (n=, 1 to WEB_TOPMAX, 10 by default) most seen in the query ring,
+ * counted as the console's topClients() and topQueries() count them.
+ */
+static void
+web_top(struct webconn *wc, const struct http_request *req, bool clients)
+{
+	struct ring_top_query	 q = { clients, false, 0, -1, 0 };
+	struct ring_top		 rt = { 0 };
+	struct sbuf		 out;
+	char			 arg[16], *end;
+	unsigned long		 n = 10;
+
+	if (http_query_param(req->hr_query, "n", arg, sizeof(arg)) == 0) {
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (!isdigit((unsigned char)arg[0]) || *end != '\0' ||
+		    errno != 0)
+			n = 0;
+	} else if (errno != ENOENT)
+		n = 0;
+	sbuf_init(&out);
+	if (n < 1 || n > WEB_TOPMAX) {
+		sbuf_printf(&out, "400 Bad Request: n must be a number from 1 "
+		    "to %d\n", WEB_TOPMAX);
+		web_answer(wc, 400, "text/plain; charset=utf-8", NULL, &out);
+	} else if (ring_global_init() == -1) {
+		sbuf_puts(&out, "500 Internal Server Error: out of memory\n");
+		web_answer(wc, 500, "text/plain; charset=utf-8", NULL, &out);
+	} else {
+		ring_top(ring_queries, NULL, &q, &rt);
+		metrics_json_top(&out, &rt, n, clients ? "client" : "name");
+		ring_top_free(&rt);
+		web_answer(wc, 200, "application/json", NULL, &out);
+	}
+	sbuf_free(&out);
+}
+
 /* Answer a request; auth and wait are what web_authorized() said. */
 static void
 web_request(struct webconn *wc, const struct http_request *req,
@@ -940,8 +887,17 @@ web_request(struct webconn *wc, const struct http_request *req,
 		return;
 	case PAGE_JSONSTAT:
 		if (http_query_param(req->hr_query, "command", command,
-		    sizeof(command)) == -1 || (strcmp(command, "stats") != 0 &&
-		    strcmp(command, "dynblocklist") != 0)) {
+		    sizeof(command)) == -1) {
+			web_error(wc, 404, NULL);
+			return;
+		}
+		if (strcmp(command, "topclients") == 0 ||
+		    strcmp(command, "topqueries") == 0) {
+			web_top(wc, req, command[3] == 'c');
+			return;
+		}
+		if (strcmp(command, "stats") != 0 &&
+		    strcmp(command, "dynblocklist") != 0) {
 			web_error(wc, 404, NULL);
 			return;
 		}

@@ -4,6 +4,7 @@
  * into fixed fields, so a request costs no allocation.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,11 +269,17 @@ http_query_param(const char *query, const char *name, char *out,
 			end = p + strlen(p);
 		eq = memchr(p, '=', (size_t)(end - p));
 		if (eq != NULL && (size_t)(eq - p) == nlen &&
-		    strncmp(p, name, nlen) == 0)
-			return http_decode(eq + 1, (size_t)(end - eq - 1), out,
-			    outsz) == -1 ? -1 : 0;
+		    strncmp(p, name, nlen) == 0) {
+			if (http_decode(eq + 1, (size_t)(end - eq - 1), out,
+			    outsz) == -1) {
+				errno = EINVAL;
+				return -1;
+			}
+			return 0;
+		}
 		p = *end == '&' ? end + 1 : end;
 	}
+	errno = ENOENT;
 	return -1;
 }
 

@@ -45,8 +45,8 @@ int	http_parse_request(const char *buf, size_t len,
 	    struct http_request *req);
 /*
  * The value of parameter name in a query string ("a=1&command=stats"),
- * percent-decoded into out.  0, or -1 when absent, too long or when it
- * decodes to a NUL byte.
+ * percent-decoded into out.  0, or -1 with errno ENOENT when absent, or
+ * EINVAL when too long, malformed or when it decodes to a NUL byte.
  */
 int	http_query_param(const char *query, const char *name, char *out,
 	    size_t outsz);

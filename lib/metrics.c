@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "netmask.h"
 #include "policy.h"
+#include "ring.h"
 #include "rule.h"
 #include "server.h"
 #include "settings.h"
@@ -1410,4 +1411,41 @@ metrics_json_dynblocks(struct sbuf *sb)
 	sbuf_puts(sb, "{");
 	dynblock_foreach(dynblock_now(), json_dynblock, &dj);
 	sbuf_puts(sb, "}");
+}
+
+static void
+json_top_count(struct sbuf *sb, uint64_t n, uint64_t total, bool *first)
+{
+	json_num(sb, "queries", (double)n, first);
+	json_num(sb, "percentage", total > 0 ? 100.0 * (double)n /
+	    (double)total : 0, first);
+}
+
+void
+metrics_json_top(struct sbuf *sb, const struct ring_top *rt, size_t n,
+    const char *keyname)
+{
+	uint64_t	shown = 0;
+	size_t		i;
+	bool		first = true, f;
+
+	sbuf_puts(sb, "{");
+	json_num(sb, "total", (double)rt->rt_total, &first);
+	json_key(sb, "entries", &first);
+	sbuf_puts(sb, "[");
+	for (i = 0; i < rt->rt_t.qt_count && i < n; i++) {
+		f = true;
+		sbuf_puts(sb, i > 0 ? ", {" : "{");
+		json_str(sb, keyname, rt->rt_t.qt_items[i].qi_key, &f);
+		json_top_count(sb, rt->rt_t.qt_items[i].qi_n, rt->rt_total,
+		    &f);
+		sbuf_puts(sb, "}");
+		shown += rt->rt_t.qt_items[i].qi_n;
+	}
+	sbuf_puts(sb, "]");
+	json_key(sb, "rest", &first);
+	f = true;
+	sbuf_puts(sb, "{");
+	json_top_count(sb, rt->rt_total - shown, rt->rt_total, &f);
+	sbuf_puts(sb, "}}");
 }

@@ -201,6 +201,15 @@ int		 metrics_json_pool(struct sbuf *, const struct metrics *,
 void		 metrics_json_string(struct sbuf *, const char *);
 /* /jsonstat?command=dynblocklist: the dynamic blocks in force. */
 void		 metrics_json_dynblocks(struct sbuf *);
+struct ring_top;
+/*
+ * /jsonstat?command=topclients and topqueries (ours): the first n keys of
+ * a sorted ring_top(), as {"total": T, "entries": [{KEY: key, "queries":
+ * count, "percentage": p}, ...], "rest": {"queries": r, "percentage":
+ * p}}, KEY being keyname.
+ */
+void		 metrics_json_top(struct sbuf *, const struct ring_top *,
+		    size_t n, const char *keyname);
 /*
  * A Prometheus label value without its quotes: backslash, double quote
  * and newline escaped; other control characters and bytes from 0x80 on,

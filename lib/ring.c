@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "dnsname.h"
 #include "ring.h"
 
 _Atomic bool	 ring_recording = true;
@@ -797,4 +799,88 @@ ring_global_resize(size_t total, size_t shards)
 	    ring_resize(ring_responses, total, shards) == -1)
 		return -1;
 	return 0;
+}
+
+void
+ring_name_text(const struct ring_entry *e, int labels, char *buf,
+    size_t bufsz)
+{
+	uint8_t	name[DNSNAME_MAXLEN];
+	size_t	off = 0, len = e->re_namelen;
+	int	n;
+
+	dnsname_lower(e->re_name, len, name);
+	if (labels > 0) {
+		n = dnsname_count_labels(name, len);
+		while (n > labels && off < len && name[off] != 0) {
+			off += (size_t)name[off] + 1;
+			n--;
+		}
+	}
+	if (off >= len || dnsname_to_text(name + off, len - off, buf,
+	    bufsz) == -1)
+		strlcpy(buf, "?", bufsz);
+}
+
+struct ring_top_walk {
+	const struct ring_top_query	*tw_q;
+	struct ring_top			*tw_rt;
+};
+
+static void
+ring_top_cb(const struct ring_entry *e, void *arg)
+{
+	struct ring_top_walk		*tw = arg;
+	const struct ring_top_query	*q = tw->tw_q;
+	uint64_t			 n = q->tq_bytes ? e->re_size : 1;
+	char				 key[RING_TOP_KEYMAX];
+
+	if (q->tq_rcode >= 0 && e->re_rcode != q->tq_rcode)
+		return;
+	if (e->re_latency < q->tq_minusec)
+		return;
+	if (q->tq_clients) {
+		if (e->re_client.sin6_family == 0)
+			return;
+		addr_host_to_text((const struct sockaddr *)&e->re_client, key,
+		    sizeof(key));
+	} else
+		ring_name_text(e, q->tq_labels, key, sizeof(key));
+	tw->tw_rt->rt_total += n;
+	if (qcount_table_add(&tw->tw_rt->rt_t, key, n, SIZE_MAX) == -1)
+		tw->tw_rt->rt_nomem = true;
+}
+
+/* Most counted first, then by key; the free slots last. */
+static int
+ring_top_cmp(const void *a, const void *b)
+{
+	const struct qcount_item	*x = a, *y = b;
+
+	if (x->qi_key == NULL || y->qi_key == NULL)
+		return (x->qi_key == NULL) - (y->qi_key == NULL);
+	if (x->qi_n != y->qi_n)
+		return x->qi_n > y->qi_n ? -1 : 1;
+	return strcmp(x->qi_key, y->qi_key);
+}
+
+void
+ring_top(struct ring *a, struct ring *b, const struct ring_top_query *q,
+    struct ring_top *rt)
+{
+	struct ring_top_walk	tw = { q, rt };
+
+	ring_foreach(a, ring_top_cb, &tw);
+	if (b != NULL)
+		ring_foreach(b, ring_top_cb, &tw);
+	if (rt->rt_t.qt_cap > 0)
+		qsort(rt->rt_t.qt_items, rt->rt_t.qt_cap,
+		    sizeof(*rt->rt_t.qt_items), ring_top_cmp);
+}
+
+void
+ring_top_free(struct ring_top *rt)
+{
+	qcount_table_free(&rt->rt_t);
+	memset(rt, 0, sizeof(*rt));
 }

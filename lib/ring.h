@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qcount.h"
+
 #define RING_MAXSHARDS		64
 #define RING_DEFAULT_SIZE	10000
 #define RING_DEFAULT_SHARDS	10
@@ -183,5 +185,39 @@ extern struct ring	*ring_responses;
 int		 ring_global_init(void);
 /* setRingBuffersSize(): both rings; 0 or -1 (EINVAL, ENOMEM). */
 int		 ring_global_resize(size_t total, size_t shards);
+
+/*
+ * Tallies of the rings, for the console's top functions and the web
+ * server's lists: each entry that passes the filters counts once (or its
+ * bytes) for its key, the client's address or the name as lower-case
+ * text cut to its last tq_labels labels.
+ */
+#define RING_TOP_KEYMAX	(255 * 4 + 8)	/* a name as text, escaped */
+
+struct ring_top_query {
+	bool		 tq_clients;	/* the key is the client, else the name */
+	bool		 tq_bytes;	/* count bytes, not entries */
+	int		 tq_labels;	/* 0: the whole name */
+	int		 tq_rcode;	/* -1: any */
+	uint64_t	 tq_minusec;	/* only entries at least this slow */
+};
+
+struct ring_top {
+	struct qcount_table	 rt_t;
+	uint64_t		 rt_total;	/* of every key */
+	bool			 rt_nomem;	/* counts were lost */
+};
+
+/*
+ * Tally a, then b when not NULL, into rt (zeroed by the caller), and sort
+ * it: rt_t.qt_items[0 .. rt_t.qt_count) hold the keys, most counted
+ * first, then by key.  The caller frees it with ring_top_free().
+ */
+void		 ring_top(struct ring *a, struct ring *b,
+		    const struct ring_top_query *, struct ring_top *rt);
+void		 ring_top_free(struct ring_top *);
+/* An entry's name as text, lower case, cut to its last labels (0: all). */
+void		 ring_name_text(const struct ring_entry *, int labels,
+		    char *buf, size_t bufsz);
 
 #endif /* RING_H */

@@ -22,49 +22,13 @@
 #include "settings.h"
 #include "stats.h"
 
-#define TALLY_KEYMAX	(DNSNAME_MAXLEN * 4 + 8)
-
-/* Counts per key (a name or an address as text), and their sum. */
-struct tally {
-	struct qcount_table	 ty_t;
-	uint64_t		 ty_total;
-	bool			 ty_nomem;
-};
-
-static void
-tally_add(struct tally *ty, const char *key, uint64_t n)
-{
-	ty->ty_total += n;
-	if (qcount_table_add(&ty->ty_t, key, n, SIZE_MAX) == -1)
-		ty->ty_nomem = true;
-}
-
-static int
-tally_cmp(const void *a, const void *b)
-{
-	const struct qcount_item	*x = a, *y = b;
-
-	if (x->qi_key == NULL || y->qi_key == NULL)
-		return (x->qi_key == NULL) - (y->qi_key == NULL);
-	if (x->qi_n != y->qi_n)
-		return x->qi_n > y->qi_n ? -1 : 1;
-	return strcmp(x->qi_key, y->qi_key);
-}
-
-static void
-tally_free(struct tally *ty)
-{
-	qcount_table_free(&ty->ty_t);
-	memset(ty, 0, sizeof(*ty));
-}
-
-struct tally_out {
-	struct tally	*to_ty;
+struct top_out {
+	struct ring_top	*to_rt;
 	lua_Integer	 to_n;
 };
 
 static void
-tally_row(lua_State *L, size_t i, const char *key, uint64_t n, double pct)
+top_row(lua_State *L, size_t i, const char *key, uint64_t n, double pct)
 {
 	lua_createtable(L, 3, 0);
 	lua_pushstring(L, key);
@@ -81,24 +45,23 @@ tally_row(lua_State *L, size_t i, const char *key, uint64_t n, double pct)
  * "Rest".  Called protected, so that the tally is freed whatever happens.
  */
 static int
-tally_table(lua_State *L)
+top_table(lua_State *L)
 {
-	struct tally_out	*to = lua_touserdata(L, 1);
-	struct tally		*ty = to->to_ty;
-	uint64_t		 shown = 0, rest;
-	size_t			 i;
-	double			 tot = ty->ty_total > 0 ? (double)ty->ty_total :
-				    1.0;
+	struct top_out	*to = lua_touserdata(L, 1);
+	struct ring_top	*rt = to->to_rt;
+	uint64_t	 shown = 0, rest;
+	size_t		 i;
+	double		 tot = rt->rt_total > 0 ? (double)rt->rt_total : 1.0;
 
 	lua_newtable(L);
-	for (i = 0; i < ty->ty_t.qt_count && (lua_Integer)i < to->to_n; i++) {
-		tally_row(L, i + 1, ty->ty_t.qt_items[i].qi_key,
-		    ty->ty_t.qt_items[i].qi_n,
-		    100.0 * (double)ty->ty_t.qt_items[i].qi_n / tot);
-		shown += ty->ty_t.qt_items[i].qi_n;
+	for (i = 0; i < rt->rt_t.qt_count && (lua_Integer)i < to->to_n; i++) {
+		top_row(L, i + 1, rt->rt_t.qt_items[i].qi_key,
+		    rt->rt_t.qt_items[i].qi_n,
+		    100.0 * (double)rt->rt_t.qt_items[i].qi_n / tot);
+		shown += rt->rt_t.qt_items[i].qi_n;
 	}
-	rest = ty->ty_total - shown;
-	tally_row(L, i + 1, "Rest", rest, ty->ty_total > 0 ?
+	rest = rt->rt_total - shown;
+	top_row(L, i + 1, "Rest", rest, rt->rt_total > 0 ?
 	    100.0 * (double)rest / tot : 100.0);
 	return 1;
 }
@@ -109,84 +72,36 @@ tally_table(lua_State *L)
  * Frees the tally.
  */
 static void
-tally_emit(lua_State *L, struct tally *ty, lua_Integer n)
+top_emit(lua_State *L, struct ring_top *rt, lua_Integer n)
 {
-	struct tally_out	 to = { ty, n };
-	uint64_t		 shown = 0, rest;
-	size_t			 i;
-	double			 tot = ty->ty_total > 0 ? (double)ty->ty_total :
-				    1.0;
-	int			 rc;
+	struct top_out	 to = { rt, n };
+	uint64_t	 shown = 0, rest;
+	size_t		 i;
+	double		 tot = rt->rt_total > 0 ? (double)rt->rt_total : 1.0;
+	int		 rc;
 
-	if (ty->ty_t.qt_cap > 0)
-		qsort(ty->ty_t.qt_items, ty->ty_t.qt_cap,
-		    sizeof(*ty->ty_t.qt_items), tally_cmp);
 	if (L != NULL) {
-		lua_pushcfunction(L, tally_table);
+		lua_pushcfunction(L, top_table);
 		lua_pushlightuserdata(L, &to);
 		rc = lua_pcall(L, 1, 1, 0);
-		tally_free(ty);
+		ring_top_free(rt);
 		if (rc != LUA_OK)
 			lua_error(L);
 		return;
 	}
-	for (i = 0; i < ty->ty_t.qt_count && (lua_Integer)i < n; i++) {
+	for (i = 0; i < rt->rt_t.qt_count && (lua_Integer)i < n; i++) {
 		dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1,
-		    ty->ty_t.qt_items[i].qi_key,
-		    (unsigned long long)ty->ty_t.qt_items[i].qi_n,
-		    100.0 * (double)ty->ty_t.qt_items[i].qi_n / tot);
-		shown += ty->ty_t.qt_items[i].qi_n;
+		    rt->rt_t.qt_items[i].qi_key,
+		    (unsigned long long)rt->rt_t.qt_items[i].qi_n,
+		    100.0 * (double)rt->rt_t.qt_items[i].qi_n / tot);
+		shown += rt->rt_t.qt_items[i].qi_n;
 	}
-	rest = ty->ty_total - shown;
+	rest = rt->rt_total - shown;
 	dlua_printf("%4zu  %-40s %4llu %4.1f%%\n", i + 1, "Rest",
 	    (unsigned long long)rest, 100.0 * (double)rest / tot);
-	if (ty->ty_nomem)
+	if (rt->rt_nomem)
 		dlua_printf("(out of memory: counts incomplete)\n");
-	tally_free(ty);
-}
-
-/* The name as text, lower case, cut to its last labels labels (0: all). */
-static void
-ring_name_text(const struct ring_entry *e, int labels, char *buf,
-    size_t bufsz)
-{
-	uint8_t	name[DNSNAME_MAXLEN];
-	size_t	off = 0, len = e->re_namelen;
-	int	n;
-
-	dnsname_lower(e->re_name, len, name);
-	if (labels > 0) {
-		n = dnsname_count_labels(name, len);
-		while (n > labels && off < len && name[off] != 0) {
-			off += (size_t)name[off] + 1;
-			n--;
-		}
-	}
-	if (off >= len || dnsname_to_text(name + off, len - off, buf,
-	    bufsz) == -1)
-		strlcpy(buf, "?", bufsz);
-}
-
-struct top_args {
-	struct tally	*ta_tally;
-	int		 ta_labels;
-	int		 ta_rcode;	/* -1: any */
-	uint64_t	 ta_minusec;	/* topSlow */
-	bool		 ta_slow;
-};
-
-static void
-top_name_cb(const struct ring_entry *e, void *arg)
-{
-	struct top_args	*ta = arg;
-	char		 key[TALLY_KEYMAX];
-
-	if (ta->ta_rcode >= 0 && e->re_rcode != ta->ta_rcode)
-		return;
-	if (ta->ta_slow && e->re_latency < ta->ta_minusec)
-		return;
-	ring_name_text(e, ta->ta_labels, key, sizeof(key));
-	tally_add(ta->ta_tally, key, 1);
+	ring_top_free(rt);
 }
 
 static int
@@ -208,96 +123,76 @@ rings_ready(void)
 }
 
 /*
- * Tally one or two rings with cb and print the n largest; the get*()
+ * Tally one or two rings as q says and print the n largest; the get*()
  * variants (an upvalue true) return them as a table instead.
  */
 static int
-top_run(lua_State *L, struct top_args *ta, lua_Integer n, struct ring **a,
-    struct ring **b, void (*cb)(const struct ring_entry *, void *))
+top_run(lua_State *L, const struct ring_top_query *q, lua_Integer n,
+    struct ring **a, struct ring **b)
 {
-	bool	push = lua_toboolean(L, lua_upvalueindex(1));
+	struct ring_top	rt = { 0 };
+	bool		push = lua_toboolean(L, lua_upvalueindex(1));
 
 	if (!rings_ready()) {
 		if (push)
 			lua_newtable(L);
 		return push;
 	}
-	ring_foreach(*a, cb, ta);
-	if (b != NULL)
-		ring_foreach(*b, cb, ta);
-	tally_emit(push ? L : NULL, ta->ta_tally, n);
+	ring_top(*a, b != NULL ? *b : NULL, q, &rt);
+	top_emit(push ? L : NULL, &rt, n);
 	return push;
 }
 
 static int
 l_topqueries(lua_State *L)
 {
-	struct tally	ty = { 0 };
-	struct top_args	ta = { &ty, 0, -1, 0, false };
-	lua_Integer	n = luaL_optinteger(L, 1, 10);
+	struct ring_top_query	q = { false, false, 0, -1, 0 };
+	lua_Integer		n = luaL_optinteger(L, 1, 10);
 
-	ta.ta_labels = opt_labels(L, 2);
-	return top_run(L, &ta, n, &ring_queries, NULL, top_name_cb);
+	q.tq_labels = opt_labels(L, 2);
+	return top_run(L, &q, n, &ring_queries, NULL);
 }
 
 static int
 l_topresponses(lua_State *L)
 {
-	struct tally	ty = { 0 };
-	struct top_args	ta = { &ty, 0, 0, 0, false };
-	lua_Integer	n = luaL_optinteger(L, 1, 10);
+	struct ring_top_query	q = { false, false, 0, 0, 0 };
+	lua_Integer		n = luaL_optinteger(L, 1, 10);
 
-	ta.ta_rcode = (int)luaL_optinteger(L, 2, 0);
-	ta.ta_labels = opt_labels(L, 3);
-	return top_run(L, &ta, n, &ring_responses, NULL, top_name_cb);
+	q.tq_rcode = (int)luaL_optinteger(L, 2, 0);
+	q.tq_labels = opt_labels(L, 3);
+	return top_run(L, &q, n, &ring_responses, NULL);
 }
 
 static int
 l_topslow(lua_State *L)
 {
-	struct tally	ty = { 0 };
-	struct top_args	ta = { &ty, 0, -1, 0, true };
-	lua_Integer	n = luaL_optinteger(L, 1, 10);
-	lua_Integer	ms = luaL_optinteger(L, 2, 2000);
+	struct ring_top_query	q = { false, false, 0, -1, 0 };
+	lua_Integer		n = luaL_optinteger(L, 1, 10);
+	lua_Integer		ms = luaL_optinteger(L, 2, 2000);
 
-	ta.ta_minusec = ms < 0 ? 0 : (uint64_t)ms * 1000;
-	ta.ta_labels = opt_labels(L, 3);
-	return top_run(L, &ta, n, &ring_responses, NULL, top_name_cb);
+	q.tq_minusec = ms < 0 ? 0 : (uint64_t)ms * 1000;
+	q.tq_labels = opt_labels(L, 3);
+	return top_run(L, &q, n, &ring_responses, NULL);
 }
 
 /* topClients counts queries, topBandwidth bytes both ways. */
-static void
-top_client_cb(const struct ring_entry *e, void *arg)
-{
-	struct top_args	*ta = arg;
-	char		 key[TALLY_KEYMAX];
-
-	if (e->re_client.sin6_family == 0)
-		return;
-	addr_host_to_text((const struct sockaddr *)&e->re_client, key,
-	    sizeof(key));
-	tally_add(ta->ta_tally, key, ta->ta_slow ? e->re_size : 1);
-}
-
 static int
 l_topclients(lua_State *L)
 {
-	struct tally	ty = { 0 };
-	struct top_args	ta = { &ty, 0, -1, 0, false };
-	lua_Integer	n = luaL_optinteger(L, 1, 10);
+	struct ring_top_query	q = { true, false, 0, -1, 0 };
+	lua_Integer		n = luaL_optinteger(L, 1, 10);
 
-	return top_run(L, &ta, n, &ring_queries, NULL, top_client_cb);
+	return top_run(L, &q, n, &ring_queries, NULL);
 }
 
 static int
 l_topbandwidth(lua_State *L)
 {
-	struct tally	ty = { 0 };
-	struct top_args	ta = { &ty, 0, -1, 0, true };
-	lua_Integer	n = luaL_optinteger(L, 1, 10);
+	struct ring_top_query	q = { true, true, 0, -1, 0 };
+	lua_Integer		n = luaL_optinteger(L, 1, 10);
 
-	return top_run(L, &ta, n, &ring_queries, &ring_responses,
-	    top_client_cb);
+	return top_run(L, &q, n, &ring_queries, &ring_responses);
 }
 
 /* grepq: the filters (all that are given must match) and the matches. */
@@ -398,7 +293,7 @@ static void
 grep_print(const struct grep_hit *h, const struct timespec *now)
 {
 	const struct ring_entry	*e = &h->gh_e;
-	char			 client[64], server[64], name[TALLY_KEYMAX];
+	char			 client[64], server[64], name[RING_TOP_KEYMAX];
 	char			 tbuf[16], lat[24];
 	const char		*type;
 	double			 ago;
@@ -692,7 +587,7 @@ setfield_int(lua_State *L, const char *k, lua_Integer v)
 static void
 setfield_name(lua_State *L, const char *k, const struct ring_entry *e)
 {
-	char	buf[TALLY_KEYMAX];
+	char	buf[RING_TOP_KEYMAX];
 
 	if (dnsname_to_text(e->re_name, e->re_namelen, buf, sizeof(buf)) ==
 	    -1)
@@ -844,7 +739,7 @@ l_statnoderespring(lua_State *L)
 	struct ringcopy	*rc;
 	struct snstat	*self, *kids;
 	uint8_t		 name[DNSNAME_MAXLEN];
-	char		 text[TALLY_KEYMAX];
+	char		 text[RING_TOP_KEYMAX];
 	size_t		 i, off, len, nnodes = 0;
 	int		 labels, maxlabels = 0, l, nodes;
 	bool		 created, wasnew;

@@ -13,19 +13,42 @@
 #	object as the API names its fields (servers by "id", pools by
 #	"name", blocks by netmask or name, statistics by name), numbers
 #	as the page writes them.
-#   png FILE
+#   png FILE [RRGGBB]
 #	Decodes the PNG FILE (8-bit RGB or RGBA, not interlaced, as
 #	chromium --screenshot writes it) and prints "WIDTH HEIGHT COLOURS
 #	INKED": the number of distinct colours, and the per mille of pixels
-#	that are not the colour of the top left corner.
+#	that are not the colour of the top left corner; with RRGGBB, then
+#	the number of pixels of exactly that colour.
+#   proxy PORT WEBPORT DNSPORT N SECS
+#	A reverse proxy on 127.0.0.1:PORT to the web server on 127.0.0.1:
+#	WEBPORT, so that the page's successive polls see traffic between
+#	them whatever its clock: before it forwards a request for
+#	/api/v1/servers/localhost, it sends N queries for graph.example. to
+#	the daemon on 127.0.0.1:DNSPORT over UDP and waits for their
+#	answers.  Requests are served one at a time, in the order they
+#	come, each on a connection of its own to the web server.  Prints
+#	"ready" once it listens and "PATH STATUS" for each request ("PATH
+#	DNS timeout", the request left unanswered, when a query got no
+#	answer); exits after SECS seconds.
+#   top TABLE KEY FILE
+#	The cells the page should show in its table TABLE for the JSON
+#	body of /jsonstat?command=topclients or topqueries in FILE, KEY
+#	being "client" or "name": the entries, then the row "Rest".
 #
 # Exits 1 with a message when the file cannot be read as such.
 
+import contextlib
 import html.parser
+import io
 import json
+import socket
 import struct
 import sys
+import threading
+import time
 import zlib
+
+import dnsq
 
 
 class Dom(html.parser.HTMLParser):
@@ -107,6 +130,16 @@ def want(stats, localhost, blocks):
     rows("stats", "name", [{"name": k, "value": s[k]} for k in sorted(s)])
 
 
+def top(table, key, path):
+    with open(path, encoding="utf-8") as f:
+        d = json.load(f)
+    rest = dict(d["rest"])
+    rest[key] = "Rest"
+    for o in d["entries"] + [rest]:
+        for k in (key, "queries", "percentage"):
+            print("\t".join((table, o[key], k, text(o[k]))))
+
+
 def paeth(a, b, c):
     p = a + b - c
     pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
@@ -115,7 +148,7 @@ def paeth(a, b, c):
     return b if pb <= pc else c
 
 
-def png(path):
+def png(path, colour=None):
     with open(path, "rb") as f:
         data = f.read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
@@ -143,7 +176,8 @@ def png(path):
     if len(raw) != h * (stride + 1):
         sys.exit("%s: %d bytes of pixels for %dx%d" % (path, len(raw), w, h))
     prev = bytearray(stride)
-    colours, first, inked = set(), None, 0
+    colours, first, inked, same = set(), None, 0, 0
+    want = bytes.fromhex(colour) if colour else None
     for y in range(h):
         ftype = raw[y * (stride + 1)]
         line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
@@ -168,15 +202,77 @@ def png(path):
             colours.add(px)
             if px != first:
                 inked += 1
+            if px == want:
+                same += 1
         prev = line
-    print(w, h, len(colours), inked * 1000 // (w * h))
+    print(w, h, len(colours), inked * 1000 // (w * h),
+          *([same] if want else []))
 
 
-if len(sys.argv) == 5 and sys.argv[1] == "want":
+def relay(c, lock, webport, dnsport, n):
+    with c:
+        c.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.recv(65536)
+            if not d:
+                return
+            head += d
+        lines = head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        path = lines[0].split()[1].decode()
+        lines = [x for x in lines if not x.lower().startswith(b"connection:")]
+        with lock:
+            if path == "/api/v1/servers/localhost":
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    dnsq.cmd_udp(["-n", str(n), "-w", "10", "127.0.0.1",
+                                  str(dnsport), "graph.example."])
+                if "timeout" in out.getvalue():
+                    print(path, "DNS timeout", flush=True)
+                    return
+            u = socket.create_connection(("127.0.0.1", webport), timeout=10)
+            with u:
+                u.sendall(b"\r\n".join(lines + [b"Connection: close"]) +
+                          b"\r\n\r\n")
+                resp = b""
+                while True:
+                    d = u.recv(65536)
+                    if not d:
+                        break
+                    resp += d
+            c.sendall(resp)
+            print(path, resp.split(b" ", 2)[1].decode(), flush=True)
+
+
+def proxy(port, webport, dnsport, n, secs):
+    lock = threading.Lock()
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(64)
+    print("ready", flush=True)
+    end = time.monotonic() + float(secs)
+    while time.monotonic() < end:
+        ls.settimeout(end - time.monotonic())
+        try:
+            c, _ = ls.accept()
+        except (socket.timeout, ValueError):
+            break
+        threading.Thread(target=relay, daemon=True,
+                         args=(c, lock, int(webport), int(dnsport),
+                               int(n))).start()
+
+
+if len(sys.argv) == 7 and sys.argv[1] == "proxy":
+    proxy(*sys.argv[2:])
+elif len(sys.argv) == 5 and sys.argv[1] == "top":
+    top(*sys.argv[2:])
+elif len(sys.argv) == 5 and sys.argv[1] == "want":
     want(*sys.argv[2:])
 elif len(sys.argv) == 3 and sys.argv[1] == "dom":
     dom(sys.argv[2])
-elif len(sys.argv) == 3 and sys.argv[1] == "png":
-    png(sys.argv[2])
+elif len(sys.argv) in (3, 4) and sys.argv[1] == "png":
+    png(*sys.argv[2:])
 else:
-    sys.exit("usage: dashq.py dom|png FILE | want STATS LOCALHOST BLOCKS")
+    sys.exit("usage: dashq.py dom FILE | png FILE [RRGGBB] | want STATS LOCALHOST BLOCKS |\n"
+             "       top TABLE KEY FILE | proxy PORT WEBPORT DNSPORT N SECS")

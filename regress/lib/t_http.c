@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,13 +115,21 @@ ATF_TC_BODY(query, tc)
 	ATF_CHECK_STREQ(out, "dynblock x");
 	ATF_CHECK_EQ(http_query_param("xcommand=1", "command", out,
 	    sizeof(out)), -1);
+	ATF_CHECK_EQ(errno, ENOENT);
 	ATF_CHECK_EQ(http_query_param("command=%00", "command", out,
 	    sizeof(out)), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
 	ATF_CHECK_EQ(http_query_param("command=%4", "command", out,
 	    sizeof(out)), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
 	ATF_CHECK_EQ(http_query_param("command=0123456789abcdef", "command",
 	    out, sizeof(out)), -1);
+	ATF_CHECK_EQ(errno, EINVAL);
+	ATF_CHECK_EQ(http_query_param("command=", "command", out,
+	    sizeof(out)), 0);
+	ATF_CHECK_STREQ(out, "");
 	ATF_CHECK_EQ(http_query_param("", "command", out, sizeof(out)), -1);
+	ATF_CHECK_EQ(errno, ENOENT);
 }
 
 ATF_TC_WITHOUT_HEAD(basic);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <atf-c.h>
@@ -658,6 +659,105 @@ ATF_TC_BODY(addresses, tc)
 	ring_free(rg);
 }
 
+/* mail.Example. */
+static const uint8_t mail_example[] = {
+	4, 'm', 'a', 'i', 'l',
+	7, 'E', 'x', 'a', 'm', 'p', 'l', 'e',
+	0
+};
+
+/* One entry from 127.0.0.last for name, of size bytes, rcode, latency. */
+static void
+push_top(struct ring *rg, uint8_t last, const uint8_t *name, size_t namelen,
+    size_t size, int rcode, uint64_t latency)
+{
+	struct sockaddr_in	sin;
+	struct ring_rec		r;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000000 | last);
+	memset(&r, 0, sizeof(r));
+	r.rr_client = (struct sockaddr *)&sin;
+	r.rr_name = name;
+	r.rr_namelen = namelen;
+	r.rr_qtype = 1;
+	r.rr_size = size;
+	r.rr_rcode = rcode;
+	r.rr_latency = latency;
+	ATF_REQUIRE(ring_push(rg, &r));
+}
+
+/* "key=n ..." of a sorted tally, and its total. */
+static const char *
+top_text(struct ring *a, struct ring *b, const struct ring_top_query *q)
+{
+	static char	out[256];
+	struct ring_top	rt = { 0 };
+	size_t		i, len;
+
+	ring_top(a, b, q, &rt);
+	len = (size_t)snprintf(out, sizeof(out), "%llu:",
+	    (unsigned long long)rt.rt_total);
+	for (i = 0; i < rt.rt_t.qt_count && len < sizeof(out); i++)
+		len += (size_t)snprintf(out + len, sizeof(out) - len, " %s=%llu",
+		    rt.rt_t.qt_items[i].qi_key,
+		    (unsigned long long)rt.rt_t.qt_items[i].qi_n);
+	ATF_CHECK(!rt.rt_nomem);
+	ring_top_free(&rt);
+	return out;
+}
+
+/*
+ * ring_top(): what topClients(), topQueries() and their kin count, most
+ * first and ties by key; names in lower case, cut to their last labels;
+ * bytes from both rings; filters on rcode and latency.
+ */
+ATF_TC_WITHOUT_HEAD(top);
+ATF_TC_BODY(top, tc)
+{
+	struct ring		*q, *r;
+	struct ring_top_query	 clients = { true, false, 0, -1, 0 };
+	struct ring_top_query	 names = { false, false, 0, -1, 0 };
+	struct ring_top_query	 q1;
+	int			 i;
+
+	ATF_REQUIRE((q = ring_new(100, 3)) != NULL);
+	ATF_REQUIRE((r = ring_new(100, 3)) != NULL);
+	ATF_CHECK_STREQ(top_text(q, NULL, &clients), "0:");
+	for (i = 0; i < 3; i++) {
+		push_top(q, 2, www_example, sizeof(www_example), 30, 0, 0);
+		push_top(q, 2, mail_example, sizeof(mail_example), 30, 0, 0);
+	}
+	for (i = 0; i < 4; i++)
+		push_top(q, 3, www_example, sizeof(www_example), 30, 0, 0);
+	push_top(q, 4, mail_example, sizeof(mail_example), 30, 0, 0);
+	ATF_CHECK_STREQ(top_text(q, NULL, &clients),
+	    "11: 127.0.0.2=6 127.0.0.3=4 127.0.0.4=1");
+	ATF_CHECK_STREQ(top_text(q, NULL, &names),
+	    "11: www.example.=7 mail.example.=4");
+	q1 = names;
+	q1.tq_labels = 1;
+	ATF_CHECK_STREQ(top_text(q, NULL, &q1), "11: example.=11");
+	/* Ties by key. */
+	push_top(r, 9, www_example, sizeof(www_example), 100, 3, 5000);
+	push_top(r, 8, mail_example, sizeof(mail_example), 200, 0, 1000);
+	ATF_CHECK_STREQ(top_text(r, NULL, &clients),
+	    "2: 127.0.0.8=1 127.0.0.9=1");
+	q1 = clients;
+	q1.tq_bytes = true;
+	ATF_CHECK_STREQ(top_text(q, r, &q1), "630: 127.0.0.8=200 "
+	    "127.0.0.2=180 127.0.0.3=120 127.0.0.9=100 127.0.0.4=30");
+	q1 = names;
+	q1.tq_rcode = 3;
+	ATF_CHECK_STREQ(top_text(r, NULL, &q1), "1: www.example.=1");
+	q1 = names;
+	q1.tq_minusec = 2000;
+	ATF_CHECK_STREQ(top_text(r, NULL, &q1), "1: www.example.=1");
+	ring_free(q);
+	ring_free(r);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, bad_args);
@@ -673,6 +773,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, stage_reader_busy);
 	ATF_TP_ADD_TC(tp, long_names);
 	ATF_TP_ADD_TC(tp, addresses);
+	ATF_TP_ADD_TC(tp, top);
 	ATF_TP_ADD_TC(tp, global);
 	return atf_no_error();
 }
