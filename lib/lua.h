@@ -156,6 +156,9 @@ void		 dlua_open_respactions(lua_State *);
 void		 dlua_open_chains(lua_State *);
 void		 dlua_open_svc(lua_State *);
 void		 dlua_open_hooks(lua_State *);
+void		 dlua_open_packet(lua_State *);
+/* A copy of a DNS header (DNS_HDRLEN bytes) with dq.dh's methods. */
+void		 dlua_push_header(lua_State *, const uint8_t *hdr);
 /* After the configuration or a console line: look for blockFilter. */
 void		 dlua_hooks_changed(lua_State *);
 /*

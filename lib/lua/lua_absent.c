@@ -11,7 +11,7 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
+	AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
 	AB_THREADS, AB_TFOKEY, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
@@ -23,7 +23,6 @@ static const char *const absent_reason[] = {
 	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
-	[AB_OVERLAY] = "raw packet overlays are not supported",
 	[AB_BPF] = "eBPF filtering is not supported",
 	[AB_SNMP] = "SNMP is not supported",
 	[AB_RE2] = "RE2 regular expressions are not supported",
@@ -74,7 +73,6 @@ static const struct absent {
 	{ "setPoolServerPolicyLuaFFIPerThread", AB_FFI },
 	{ "setServerPolicyLuaFFI", AB_FFI },
 	{ "setServerPolicyLuaFFIPerThread", AB_FFI },
-	{ "newDNSPacketOverlay", AB_OVERLAY },
 	{ "newBPFFilter", AB_BPF },
 	{ "newDynBPFFilter", AB_BPF },
 	{ "addBPFFilterDynBlocks", AB_BPF },

@@ -26,6 +26,7 @@
 #define DQ_MT		"dnsdist.DNSQuestion"
 #define DH_MT		"dnsdist.DNSHeader"
 #define OPTVIEW_MT	"dnsdist.EDNSOptionView"
+#define HDRCOPY_MT	"dnsdist.DNSHeaderCopy"
 
 bool			dlua_blockfilter_set;
 static struct luafn	*blockfilter_fn;
@@ -64,14 +65,33 @@ hook_failed(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* Header object: dq.dh */
+/*
+ * Header objects: dq.dh, the query's own header, and copies of a header
+ * (a packet overlay's dh), with the same methods.
+ */
+
+void
+dlua_push_header(lua_State *L, const uint8_t *hdr)
+{
+	memcpy(lua_newuserdata(L, DNS_HDRLEN), hdr, DNS_HDRLEN);
+	luaL_setmetatable(L, HDRCOPY_MT);
+}
+
+static uint8_t *
+dh_pkt(lua_State *L)
+{
+	uint8_t	*h;
+
+	if ((h = luaL_testudata(L, 1, HDRCOPY_MT)) != NULL)
+		return h;
+	return check_dq(L, 1, DH_MT)->dq_pkt;
+}
 
 static int
 l_dh_get(lua_State *L)
 {
-	struct dnsq	*dq = check_dq(L, 1, DH_MT);
 	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
-	const uint8_t	*p = dq->dq_pkt;
+	const uint8_t	*p = dh_pkt(L);
 
 	switch (bit) {
 	case 0: lua_pushboolean(L, dnspacket_rd(p)); break;
@@ -90,9 +110,8 @@ l_dh_get(lua_State *L)
 static int
 l_dh_set(lua_State *L)
 {
-	struct dnsq	*dq = check_dq(L, 1, DH_MT);
 	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
-	uint8_t		*p = dq->dq_pkt;
+	uint8_t		*p = dh_pkt(L);
 	bool		 on = lua_toboolean(L, 2);
 
 	switch (bit) {
@@ -1296,6 +1315,10 @@ dlua_open_hooks(lua_State *L)
 		snprintf(name, sizeof(name), "set%s", dh_bits[i]);
 		lua_setfield(L, -2, name);
 	}
+	luaL_newmetatable(L, HDRCOPY_MT);
+	lua_pushvalue(L, -2);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, OPTVIEW_MT);
