@@ -887,6 +887,28 @@ pcache_print_stats(struct pcache *pc, struct sbuf *sb)
 }
 
 size_t
+pcache_walk(struct pcache *pc, void (*fn)(void *, const uint8_t *, size_t),
+    void *arg)
+{
+	struct pcache_shard	*sh;
+	struct pcache_table	*t;
+	struct pcache_entry	*ce;
+	size_t			 i, b, n = 0;
+
+	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
+		sh = &pc->pc_shards[i];
+		pthread_rwlock_rdlock(&sh->sh_lock);
+		t = PEEK(sh->sh_ix->ix_table);
+		for (b = 0; b <= t->t_mask; b++)
+			for (ce = PEEK(t->t_b[b]); ce != NULL;
+			    ce = PEEK(ce->ce_next), n++)
+				fn(arg, ce->ce_data, ce->ce_len);
+		pthread_rwlock_unlock(&sh->sh_lock);
+	}
+	return n;
+}
+
+size_t
 pcache_dump(struct pcache *pc, FILE *fp, time_t now)
 {
 	struct pcache_shard	*sh;

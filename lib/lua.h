@@ -213,6 +213,10 @@ void		 dlua_push_dnsname(lua_State *, const uint8_t *, size_t);
 
 /* A name argument, DNSName or text, into out (DNSNAME_MAXLEN bytes). */
 void		 dlua_name_arg(lua_State *, int idx, uint8_t *out, size_t *len);
+/* An address argument, ComboAddress or text; the error names fn. */
+struct sockaddr_storage;
+void		 dlua_addr_arg(lua_State *, int idx, struct sockaddr_storage *,
+		    const char *fn);
 void		 dlua_open_cache(lua_State *);
 void		 dlua_open_kvs(lua_State *);
 void		 dlua_open_dynblock(lua_State *);

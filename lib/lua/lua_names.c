@@ -49,6 +49,21 @@ dlua_name_arg(lua_State *L, int idx, uint8_t *out, size_t *len)
 		luaL_error(L, "bad name '%s'", s);
 }
 
+/* An address argument: a ComboAddress object or text; fn names the caller. */
+void
+dlua_addr_arg(lua_State *L, int idx, struct sockaddr_storage *ss,
+    const char *fn)
+{
+	struct sockaddr_storage	*sp;
+	socklen_t		 len;
+
+	if ((sp = luaL_testudata(L, idx, DLUA_CA_MT)) != NULL)
+		*ss = *sp;
+	else if (addr_parse(luaL_checkstring(L, idx), 0, ss, &len) == -1)
+		luaL_error(L, "%s%sbad address", fn != NULL ? fn : "",
+		    fn != NULL ? ": " : "");
+}
+
 static int
 l_newdnsname(lua_State *L)
 {
@@ -696,16 +711,11 @@ static int
 l_nmg_match(lua_State *L)
 {
 	struct netmask_group	*ng = luaL_checkudata(L, 1, DLUA_NMG_MT);
-	struct sockaddr_storage	 ss, *sp;
-	socklen_t		 len;
+	struct sockaddr_storage	 ss;
 
-	if ((sp = luaL_testudata(L, 2, DLUA_CA_MT)) == NULL) {
-		if (addr_parse(luaL_checkstring(L, 2), 0, &ss, &len) == -1)
-			return luaL_error(L, "bad address");
-		sp = &ss;
-	}
+	dlua_addr_arg(L, 2, &ss, NULL);
 	lua_pushboolean(L, netmask_group_match(ng,
-	    (struct sockaddr *)sp) == 1);
+	    (struct sockaddr *)&ss) == 1);
 	return 1;
 }
 
