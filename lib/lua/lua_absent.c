@@ -94,6 +94,16 @@ static const struct absent {
 	{ "newNetworkListener", AB_NETLUA },
 };
 
+/* Methods of objects that exist, for features that do not. */
+static const struct absent_method {
+	const char	*am_mt;
+	struct absent	 am_ab;
+} absent_methods[] = {
+	{ "dnsdist.ClientState", { "attachFilter", AB_BPF } },
+	{ "dnsdist.ClientState", { "detachFilter", AB_BPF } },
+	{ "dnsdist.DynBlockRulesGroup", { "setSuffixMatchRuleFFI", AB_FFI } },
+};
+
 static int
 l_absent(lua_State *L)
 {
@@ -106,10 +116,23 @@ void
 dlua_open_absent(lua_State *L)
 {
 	size_t	i;
+	int	top = lua_gettop(L);
 
 	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
 		lua_pushlightuserdata(L, (void *)(uintptr_t)&absent[i]);
 		lua_pushcclosure(L, l_absent, 1);
 		lua_setglobal(L, absent[i].ab_name);
+	}
+	/* Into the methods: __index, or the first upvalue of a function. */
+	for (i = 0; i < sizeof(absent_methods) / sizeof(absent_methods[0]);
+	    i++) {
+		luaL_getmetatable(L, absent_methods[i].am_mt);
+		if (lua_getfield(L, -1, "__index") == LUA_TFUNCTION)
+			lua_getupvalue(L, -1, 1);
+		lua_pushlightuserdata(L,
+		    (void *)(uintptr_t)&absent_methods[i].am_ab);
+		lua_pushcclosure(L, l_absent, 1);
+		lua_setfield(L, -2, absent_methods[i].am_ab.ab_name);
+		lua_settop(L, top);
 	}
 }
