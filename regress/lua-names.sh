@@ -153,6 +153,16 @@ for _, n in ipairs(wanted) do
 	    "missing ") .. n)
 end' >"$work/names"
 
+# A sanitizer's report (make DEBUG=1) fails the count.
+kill "$pid"
+wait "$pid" || :
+pid=
+if grep -q Sanitizer "$work/daemon.log"; then
+	cat "$work/daemon.log" >&2
+	echo "$0: a sanitizer report" >&2
+	exit 1
+fi
+
 awk -v total="$(grep -vc '^#' "$list")" '
 	$1 == "working" { w++ }
 	$1 == "refused" || $1 == "missing" { l[++n] = $0 }
