@@ -55,19 +55,21 @@ l_newdnspacketoverlay(lua_State *L)
 	struct dnsquestion	 q;
 	struct overlay		*ov;
 	struct overlay_fill	 of;
+	unsigned int		 i;
 
 	memset(&q, 0, sizeof(q));
 	if (len < DNS_HDRLEN)
 		return luaL_error(L, "newDNSPacketOverlay: %d bytes are too "
 		    "short for a DNS message", (int)len);
-	if (dnspacket_qdcount(pkt) > 1)
-		return luaL_error(L, "newDNSPacketOverlay: more than one "
-		    "question");
-	if (dnspacket_qdcount(pkt) == 1) {
-		if (dnspacket_question(pkt, len, &q) == -1)
-			return luaL_error(L, "newDNSPacketOverlay: the question "
-			    "does not parse");
-		qend = q.q_end;
+	/* Every question is read; the last one stays, as in dnsdist. */
+	for (i = 0; i < dnspacket_qdcount(pkt); i++) {
+		if (dnsname_parse(pkt, len, &qend, q.q_name,
+		    &q.q_namelen) == -1 || len - qend < 4)
+			return luaL_error(L, "newDNSPacketOverlay: question %d "
+			    "does not parse", (int)i + 1);
+		q.q_type = dnspacket_get16(pkt + qend);
+		q.q_class = dnspacket_get16(pkt + qend + 2);
+		qend += 4;
 	}
 	if (dnspacket_walk(pkt, len, qend, overlay_count, &n) == -1)
 		return luaL_error(L, "newDNSPacketOverlay: the records do not "
@@ -84,7 +86,10 @@ l_newdnspacketoverlay(lua_State *L)
 	return 1;
 }
 
-/* overlay:getRecordsCountInSection(section): 0 question, 1 answer, ... */
+/*
+ * overlay:getRecordsCountInSection(section): 1 answer, 2 authority, 3
+ * additional; the question is not a record (0), as in dnsdist.
+ */
 static int
 l_overlay_count(lua_State *L)
 {
@@ -92,8 +97,6 @@ l_overlay_count(lua_State *L)
 	lua_Integer	 section = luaL_checkinteger(L, 2);
 	size_t		 i, n = 0;
 
-	if (section == 0)
-		n = ov->ov_q.q_namelen != 0;
 	for (i = 0; i < ov->ov_nrec; i++)
 		if (ov->ov_rec[i].rr_section == section)
 			n++;
