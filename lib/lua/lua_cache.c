@@ -258,7 +258,8 @@ l_cache_dump(lua_State *L)
 
 /*
  * getAddressListByDomain and getDomainListByAddress: the A and AAAA
- * records of the answer sections of the cached answers, gathered in C
+ * records (class IN) of the cached NOERROR answers, in any section as
+ * dnsdist reads them, gathered in C
  * while the cache walks (no Lua error may leave a shard locked), then
  * handed to Lua without repeats.
  */
@@ -303,7 +304,7 @@ scan_record(void *arg, const struct dnsrr *rr)
 	struct addr_scan	*as = arg;
 	uint8_t			 item[1 + DNSNAME_MAXLEN];
 
-	if (rr->rr_section != 1 || rr->rr_class != DNS_CLASS_IN ||
+	if (rr->rr_class != DNS_CLASS_IN ||
 	    !((rr->rr_type == DNS_TYPE_A && rr->rr_rdlen == 4) ||
 	    (rr->rr_type == DNS_TYPE_AAAA && rr->rr_rdlen == 16)))
 		return;
@@ -326,6 +327,7 @@ scan_entry(void *arg, const uint8_t *pkt, size_t len)
 	struct addr_scan	*as = arg;
 
 	if (dnspacket_question(pkt, len, &as->as_q) == -1 ||
+	    dnspacket_rcode(pkt) != DNS_RCODE_NOERROR ||
 	    (as->as_namelen != 0 && !dnsname_equal(as->as_q.q_name,
 	    as->as_q.q_namelen, as->as_name, as->as_namelen)))
 		return;
