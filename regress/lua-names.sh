@@ -29,7 +29,7 @@ cleanup()
 }
 trap cleanup EXIT INT TERM
 
-key=$(head -c 32 /dev/urandom | base64)
+key=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 {
 	echo "setSecurityPollSuffix('')"
 	echo "setLocal('127.0.0.1:$port')"
