@@ -489,7 +489,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_tempfailttl = dq->dq_tempfailttl;
 	sl->sl_tries = dq->dq_tries;
 	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
-	sl->sl_tags = dq->dq_ntags > 0 ? dnsq_tags_save(dq) : NULL;
+	sl->sl_tags = dnsq_tags_save(dq);
 	sl->sl_pp = sp;
 	sl->sl_dnscrypt = dc;
 	sl->sl_owner = owner;

@@ -188,6 +188,8 @@ frontend_queue(struct listener *li, const uint8_t *pkt, size_t len,
 	/* Only this thread writes it: a plain load and store. */
 	atomic_store_explicit(&li->li_responses, atomic_load_explicit(
 	    &li->li_responses, memory_order_relaxed) + 1, memory_order_relaxed);
+	if (atomic_load_explicit(&li->li_local->lc_muted, memory_order_relaxed))
+		return;
 	i = li->li_nout++;
 	m = &li->li_out[i];
 	memset(&m->cm_hdr, 0, sizeof(m->cm_hdr));

@@ -292,12 +292,19 @@ keep_fixed(struct settings *old, struct sbuf *out)
 		warn(out, "listeners (setLocal, addLocal, addTLSLocal, "
 		    "addDOHLocal, addDNSCryptBind) change with a restart; the "
 		    "running ones stay");
-	/* The file's responses maps (setResponsesMap) go live. */
-	for (i = 0; i < old->st_nlocals && i < settings.st_nlocals; i++)
-		if (old->st_locals[i].lc_doh != NULL && local_same(
-		    &old->st_locals[i], &settings.st_locals[i]))
+	/*
+	 * The file's responses maps (setResponsesMap) and muted flags go
+	 * live on the listeners that stay.
+	 */
+	for (i = 0; i < old->st_nlocals && i < settings.st_nlocals; i++) {
+		if (!local_same(&old->st_locals[i], &settings.st_locals[i]))
+			continue;
+		if (old->st_locals[i].lc_doh != NULL)
 			doh_frontend_move_map(old->st_locals[i].lc_doh,
 			    settings.st_locals[i].lc_doh);
+		atomic_store(&old->st_locals[i].lc_muted,
+		    atomic_load(&settings.st_locals[i].lc_muted));
+	}
 	/* The listeners point into the running array: it stays. */
 	tl = settings.st_locals;
 	tn = settings.st_nlocals;

@@ -217,7 +217,8 @@ udp_answer(struct tcp_query *tq, uint8_t *pkt, size_t len)
 	m.msg_iovlen = 1;
 	if (li->li_wildcard)
 		compat_pktinfo_set(&m, cbuf, &tq->tq_dst);
-	if (sendmsg(li->li_udpfd, &m, 0) == -1)
+	if (!atomic_load_explicit(&li->li_local->lc_muted,
+	    memory_order_relaxed) && sendmsg(li->li_udpfd, &m, 0) == -1)
 		log_debug("udp_answer: %s", strerror(errno));
 	free(enc);
 	atomic_fetch_add_explicit(&li->li_workerresponses, 1,

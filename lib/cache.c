@@ -889,40 +889,77 @@ pcache_print_stats(struct pcache *pc, struct sbuf *sb)
 	    (unsigned long long)st.ttltooshorts);
 }
 
-size_t
-pcache_dump(struct pcache *pc, FILE *fp, time_t now)
+/* Call fn for each entry, each shard under its read lock in turn. */
+static size_t
+each_entry(struct pcache *pc, void (*fn)(void *,
+    const struct pcache_entry *), void *arg)
 {
 	struct pcache_shard	*sh;
 	struct pcache_table	*t;
 	struct pcache_entry	*ce;
-	char			 name[DNSNAME_MAXTEXT], type[16];
 	size_t			 i, b, n = 0;
 
-	fprintf(fp, "; packet cache dump follows\n;\n");
 	for (i = 0; i < pc->pc_cfg.pc_nshards; i++) {
 		sh = &pc->pc_shards[i];
 		pthread_rwlock_rdlock(&sh->sh_lock);
 		t = PEEK(sh->sh_ix->ix_table);
 		for (b = 0; b <= t->t_mask; b++)
 			for (ce = PEEK(t->t_b[b]); ce != NULL;
-			    ce = PEEK(ce->ce_next)) {
-				if (dnsname_to_text(ce->ce_data + DNS_HDRLEN,
-				    ce->ce_namelen, name, sizeof(name)) == -1)
-					strlcpy(name, "?", sizeof(name));
-				fprintf(fp, "%s %lld IN %s ; rcode %d, key "
-				    "%llu, length %u, received over UDP %d, "
-				    "added %lld\n", name,
-				    (long long)(ce->ce_expire - now),
-				    dnspacket_type_name(ce->ce_qtype, type,
-				    sizeof(type)), dnspacket_rcode(ce->ce_data),
-				    (unsigned long long)ce->ce_key,
-				    ce->ce_len, !ce->ce_tcp,
-				    (long long)ce->ce_added);
-				n++;
-			}
+			    ce = PEEK(ce->ce_next), n++)
+				fn(arg, ce);
 		pthread_rwlock_unlock(&sh->sh_lock);
 	}
 	return n;
+}
+
+struct walk_arg {
+	void	(*wa_fn)(void *, const uint8_t *, size_t);
+	void	 *wa_arg;
+	FILE	 *wa_fp;
+	time_t	  wa_now;
+};
+
+static void
+walk_one(void *arg, const struct pcache_entry *ce)
+{
+	struct walk_arg	*wa = arg;
+
+	wa->wa_fn(wa->wa_arg, ce->ce_data, ce->ce_len);
+}
+
+size_t
+pcache_walk(struct pcache *pc, void (*fn)(void *, const uint8_t *, size_t),
+    void *arg)
+{
+	struct walk_arg	wa = { fn, arg, NULL, 0 };
+
+	return each_entry(pc, walk_one, &wa);
+}
+
+static void
+dump_one(void *arg, const struct pcache_entry *ce)
+{
+	struct walk_arg	*wa = arg;
+	char		 name[DNSNAME_MAXTEXT], type[16];
+
+	if (dnsname_to_text(ce->ce_data + DNS_HDRLEN, ce->ce_namelen, name,
+	    sizeof(name)) == -1)
+		strlcpy(name, "?", sizeof(name));
+	fprintf(wa->wa_fp, "%s %lld IN %s ; rcode %d, key %llu, length %u, "
+	    "received over UDP %d, added %lld\n", name,
+	    (long long)(ce->ce_expire - wa->wa_now),
+	    dnspacket_type_name(ce->ce_qtype, type, sizeof(type)),
+	    dnspacket_rcode(ce->ce_data), (unsigned long long)ce->ce_key,
+	    ce->ce_len, !ce->ce_tcp, (long long)ce->ce_added);
+}
+
+size_t
+pcache_dump(struct pcache *pc, FILE *fp, time_t now)
+{
+	struct walk_arg	wa = { NULL, NULL, fp, now };
+
+	fprintf(fp, "; packet cache dump follows\n;\n");
+	return each_entry(pc, dump_one, &wa);
 }
 
 void

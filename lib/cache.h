@@ -119,6 +119,14 @@ size_t		 pcache_expunge_name(struct pcache *, const uint8_t *name,
 void		 pcache_get_stats(struct pcache *, struct pcache_stats *);
 bool		 pcache_is_full(struct pcache *);
 void		 pcache_print_stats(struct pcache *, struct sbuf *);
+/*
+ * Call fn with each entry's answer (its question first), under the
+ * shard's read lock: fn must neither block nor leave by a jump.  Returns
+ * the number of entries.
+ */
+size_t		 pcache_walk(struct pcache *,
+		    void (*fn)(void *, const uint8_t *pkt, size_t len),
+		    void *arg);
 /* One line per entry: name, type, class, expiry, length. */
 size_t		 pcache_dump(struct pcache *, FILE *, time_t now);
 /* The maintenance pass: purge per the cleaning percentage. */

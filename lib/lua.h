@@ -156,6 +156,9 @@ void		 dlua_open_respactions(lua_State *);
 void		 dlua_open_chains(lua_State *);
 void		 dlua_open_svc(lua_State *);
 void		 dlua_open_hooks(lua_State *);
+void		 dlua_open_packet(lua_State *);
+/* A copy of a DNS header (DNS_HDRLEN bytes) with dq.dh's methods. */
+void		 dlua_push_header(lua_State *, const uint8_t *hdr);
 /* After the configuration or a console line: look for blockFilter. */
 void		 dlua_hooks_changed(lua_State *);
 /*
@@ -210,6 +213,10 @@ void		 dlua_push_dnsname(lua_State *, const uint8_t *, size_t);
 
 /* A name argument, DNSName or text, into out (DNSNAME_MAXLEN bytes). */
 void		 dlua_name_arg(lua_State *, int idx, uint8_t *out, size_t *len);
+/* An address argument, ComboAddress or text; the error names fn. */
+struct sockaddr_storage;
+void		 dlua_addr_arg(lua_State *, int idx, struct sockaddr_storage *,
+		    const char *fn);
 void		 dlua_open_cache(lua_State *);
 void		 dlua_open_kvs(lua_State *);
 void		 dlua_open_dynblock(lua_State *);

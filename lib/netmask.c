@@ -170,20 +170,36 @@ netmask_group_clear(struct netmask_group *ng)
 	netmask_group_init(ng);
 }
 
+static bool
+same_network(const struct netmask *a, const struct netmask *b)
+{
+	return a->nm_family == b->nm_family && a->nm_bits == b->nm_bits &&
+	    memcmp(a->nm_addr, b->nm_addr, sizeof(a->nm_addr)) == 0;
+}
+
+int
+netmask_group_del(struct netmask_group *ng, const struct netmask *nm)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < ng->ng_count; i++)
+		if (!same_network(&ng->ng_masks[i], nm))
+			ng->ng_masks[n++] = ng->ng_masks[i];
+	i = ng->ng_count - n;
+	ng->ng_count = n;
+	return (int)i;
+}
+
 int
 netmask_group_add(struct netmask_group *ng, const struct netmask *nm)
 {
 	struct netmask *m;
 	size_t	 i, cap;
 
-	for (i = 0; i < ng->ng_count; i++) {
-		m = &ng->ng_masks[i];
-		if (m->nm_family == nm->nm_family &&
-		    m->nm_bits == nm->nm_bits &&
-		    m->nm_negated == nm->nm_negated &&
-		    memcmp(m->nm_addr, nm->nm_addr, sizeof(m->nm_addr)) == 0)
+	for (i = 0; i < ng->ng_count; i++)
+		if (same_network(&ng->ng_masks[i], nm) &&
+		    ng->ng_masks[i].nm_negated == nm->nm_negated)
 			return 0;
-	}
 	if (ng->ng_count == ng->ng_cap) {
 		cap = ng->ng_cap == 0 ? 8 : ng->ng_cap * 2;
 		m = reallocarray(ng->ng_masks, cap, sizeof(*m));

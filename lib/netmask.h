@@ -52,6 +52,8 @@ void	netmask_group_init(struct netmask_group *ng);
 void	netmask_group_clear(struct netmask_group *ng);
 /* Add one mask, ignoring an exact duplicate.  0, or -1 on allocation failure. */
 int	netmask_group_add(struct netmask_group *ng, const struct netmask *nm);
+/* Remove the mask of nm's network, negated or not; how many went. */
+int	netmask_group_del(struct netmask_group *ng, const struct netmask *nm);
 /* Parse and add; "a, b c" lists separated by commas or blanks.  0 or -1. */
 int	netmask_group_add_text(struct netmask_group *ng, const char *text);
 /* 1 when the longest mask matching sa exists and is not negated. */

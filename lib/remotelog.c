@@ -465,6 +465,18 @@ pbmsg_from_dq(struct pbmsg *pm, const struct dnsq *dq, bool response,
 	pm->pm_q.qtype = dq->dq_q->q_type;
 	pm->pm_q.qclass = dq->dq_q->q_class;
 	m->question = &pm->pm_q;
+	/* What the hooks set, where dnsdist puts it (no room: left out). */
+	if (dq->dq_pbid[DQ_PB_REQUESTORID] != NULL)
+		(void)pbmsg_set_bytes(pm, PBF_REQUESTORID,
+		    dq->dq_pbid[DQ_PB_REQUESTORID],
+		    dq->dq_pbidlen[DQ_PB_REQUESTORID]);
+	if (dq->dq_pbid[DQ_PB_DEVICEID] != NULL)
+		(void)pbmsg_set_bytes(pm, PBF_DEVICEID,
+		    dq->dq_pbid[DQ_PB_DEVICEID], dq->dq_pbidlen[DQ_PB_DEVICEID]);
+	if (dq->dq_pbid[DQ_PB_DEVICENAME] != NULL)
+		(void)pbmsg_set_bytes(pm, PBF_DEVICENAME,
+		    dq->dq_pbid[DQ_PB_DEVICENAME],
+		    dq->dq_pbidlen[DQ_PB_DEVICENAME]);
 	if (!response)
 		return;
 	wall_time(dq->dq_now, dq->dq_qstart, &qt);

@@ -728,6 +728,8 @@ struct dq_tagset {
 	int	 ts_n;
 	char	*ts_name[DQ_MAXTAGS];
 	char	*ts_value[DQ_MAXTAGS];
+	char	*ts_pbid[DQ_PBIDS];
+	size_t	 ts_pbidlen[DQ_PBIDS];
 	char	 ts_buf[];
 };
 
@@ -738,12 +740,18 @@ dnsq_tags_save(const struct dnsq *dq)
 	size_t			 need = 0, n;
 	char			*p;
 	int			 i;
+	bool			 ids = false;
 
+	for (i = 0; i < DQ_PBIDS; i++)
+		if (dq->dq_pbid[i] != NULL) {
+			need += dq->dq_pbidlen[i];
+			ids = true;
+		}
 	/*
 	 * Only the response chains read them back: without any, a tagged
 	 * query (KeyValueStoreLookupAction's, say) costs no allocation.
 	 */
-	if (dq->dq_ntags == 0 || (dq->dq_cf != NULL &&
+	if ((dq->dq_ntags == 0 && !ids) || (dq->dq_cf != NULL &&
 	    dq->dq_cf->cf_response.rc_count == 0 &&
 	    dq->dq_cf->cf_cacheinserted.rc_count == 0))
 		return NULL;
@@ -762,6 +770,14 @@ dnsq_tags_save(const struct dnsq *dq)
 		p += n;
 	}
 	ts->ts_n = dq->dq_ntags;
+	for (i = 0; i < DQ_PBIDS; i++) {
+		ts->ts_pbid[i] = NULL;
+		if (dq->dq_pbid[i] == NULL)
+			continue;
+		ts->ts_pbid[i] = memcpy(p, dq->dq_pbid[i], dq->dq_pbidlen[i]);
+		ts->ts_pbidlen[i] = dq->dq_pbidlen[i];
+		p += dq->dq_pbidlen[i];
+	}
 	return ts;
 }
 
@@ -777,6 +793,10 @@ dnsq_tags_load(struct dnsq *dq, const struct dq_tagset *ts)
 		dq->dq_tags[i].t_value = ts->ts_value[i];
 	}
 	dq->dq_ntags = ts->ts_n;
+	for (i = 0; i < DQ_PBIDS; i++) {
+		dq->dq_pbid[i] = ts->ts_pbid[i];
+		dq->dq_pbidlen[i] = ts->ts_pbidlen[i];
+	}
 }
 
 void

@@ -26,6 +26,7 @@
 #include "suffix.h"
 
 #define DQ_MAXTAGS	8
+enum { DQ_PB_REQUESTORID, DQ_PB_DEVICEID, DQ_PB_DEVICENAME, DQ_PBIDS };
 
 /* What a query or a response is, for selectors and actions. */
 struct config;
@@ -100,6 +101,12 @@ struct dnsq {
 	struct pp_tlvs		*dq_pp;
 	/* A DNSCrypt query: what its answer is encrypted with; NULL: none */
 	const struct dnscrypt_query *dq_dnscrypt;
+	/*
+	 * dq.requestorID, deviceID and deviceName (DQ_PB_*) for protobuf
+	 * messages, NULL when unset; they go to the response with the tags.
+	 */
+	const char		*dq_pbid[DQ_PBIDS];
+	size_t			 dq_pbidlen[DQ_PBIDS];
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -446,8 +453,9 @@ void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
 		    const struct sockaddr *remote, uint64_t now, uint64_t *rnd);
 
 /*
- * The tags of a query, copied so that its response sees them: NULL when
- * it has none (or on ENOMEM); give them to the response's dq, then free.
+ * The tags of a query, and its protobuf IDs, copied so that its response
+ * sees them: NULL when it has none (or on ENOMEM); give them to the
+ * response's dq, then free.
  */
 struct dq_tagset;
 /*

@@ -55,6 +55,8 @@ struct local {
 	struct tls_local	*lc_tls;	/* DNS over TLS (TCP only) */
 	bool			 lc_ppoff;	/* enableProxyProtocol=false */
 	bool			 lc_ppoutside;	/* proxyProtocolOutsideTLS */
+	/* bind.muted: no UDP answers.  Main thread writes, loops read. */
+	_Atomic bool		 lc_muted;
 };
 
 /* carbonServer(): where and how statistics are sent. */

@@ -11,7 +11,7 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_OVERLAY, AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
+	AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
 	AB_THREADS, AB_TFOKEY, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
 };
 
@@ -23,7 +23,6 @@ static const char *const absent_reason[] = {
 	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
-	[AB_OVERLAY] = "raw packet overlays are not supported",
 	[AB_BPF] = "eBPF filtering is not supported",
 	[AB_SNMP] = "SNMP is not supported",
 	[AB_RE2] = "RE2 regular expressions are not supported",
@@ -74,7 +73,6 @@ static const struct absent {
 	{ "setPoolServerPolicyLuaFFIPerThread", AB_FFI },
 	{ "setServerPolicyLuaFFI", AB_FFI },
 	{ "setServerPolicyLuaFFIPerThread", AB_FFI },
-	{ "newDNSPacketOverlay", AB_OVERLAY },
 	{ "newBPFFilter", AB_BPF },
 	{ "newDynBPFFilter", AB_BPF },
 	{ "addBPFFilterDynBlocks", AB_BPF },
@@ -96,6 +94,16 @@ static const struct absent {
 	{ "newNetworkListener", AB_NETLUA },
 };
 
+/* Methods of objects that exist, for features that do not. */
+static const struct absent_method {
+	const char	*am_mt;
+	struct absent	 am_ab;
+} absent_methods[] = {
+	{ "dnsdist.ClientState", { "attachFilter", AB_BPF } },
+	{ "dnsdist.ClientState", { "detachFilter", AB_BPF } },
+	{ "dnsdist.DynBlockRulesGroup", { "setSuffixMatchRuleFFI", AB_FFI } },
+};
+
 static int
 l_absent(lua_State *L)
 {
@@ -108,10 +116,23 @@ void
 dlua_open_absent(lua_State *L)
 {
 	size_t	i;
+	int	top = lua_gettop(L);
 
 	for (i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
 		lua_pushlightuserdata(L, (void *)(uintptr_t)&absent[i]);
 		lua_pushcclosure(L, l_absent, 1);
 		lua_setglobal(L, absent[i].ab_name);
+	}
+	/* Into the methods: __index, or the first upvalue of a function. */
+	for (i = 0; i < sizeof(absent_methods) / sizeof(absent_methods[0]);
+	    i++) {
+		luaL_getmetatable(L, absent_methods[i].am_mt);
+		if (lua_getfield(L, -1, "__index") == LUA_TFUNCTION)
+			lua_getupvalue(L, -1, 1);
+		lua_pushlightuserdata(L,
+		    (void *)(uintptr_t)&absent_methods[i].am_ab);
+		lua_pushcclosure(L, l_absent, 1);
+		lua_setfield(L, -2, absent_methods[i].am_ab.ab_name);
+		lua_settop(L, top);
 	}
 }

@@ -4,6 +4,8 @@
  * the cleaning settings, with dnsdist's names and output.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "cache.h"
 #include "dnsname.h"
+#include "dnspacket.h"
 #include "lua.h"
 #include "policy.h"
 #include "server.h"
@@ -253,6 +256,153 @@ l_cache_dump(lua_State *L)
 	return 0;
 }
 
+/*
+ * getAddressListByDomain and getDomainListByAddress: the A and AAAA
+ * records (class IN) of the cached NOERROR answers, in any section as
+ * dnsdist reads them, gathered in C
+ * while the cache walks (no Lua error may leave a shard locked), then
+ * handed to Lua without repeats.
+ */
+struct addr_scan {
+	uint8_t		 as_name[DNSNAME_MAXLEN];	/* the domain, or */
+	size_t		 as_namelen;
+	uint8_t		 as_addr[16];			/* the address */
+	size_t		 as_addrlen;			/* 4 or 16 */
+	const uint8_t	*as_pkt;			/* the entry walked */
+	struct dnsquestion as_q;
+	uint8_t		*as_out;	/* items of as_itemlen bytes */
+	size_t		 as_itemlen, as_n, as_cap;
+	bool		 as_nomem;
+};
+
+static void
+scan_keep(struct addr_scan *as, const uint8_t *item)
+{
+	uint8_t	*o;
+	size_t	 i;
+
+	for (i = 0; i < as->as_n; i++)
+		if (memcmp(as->as_out + i * as->as_itemlen, item,
+		    as->as_itemlen) == 0)
+			return;
+	if (as->as_n == as->as_cap) {
+		if ((o = reallocarray(as->as_out, as->as_cap * 2 + 8,
+		    as->as_itemlen)) == NULL) {
+			as->as_nomem = true;
+			return;
+		}
+		as->as_out = o;
+		as->as_cap = as->as_cap * 2 + 8;
+	}
+	memcpy(as->as_out + as->as_n++ * as->as_itemlen, item, as->as_itemlen);
+}
+
+/* A record of an entry: an address of the domain, or the address sought. */
+static void
+scan_record(void *arg, const struct dnsrr *rr)
+{
+	struct addr_scan	*as = arg;
+	uint8_t			 item[1 + DNSNAME_MAXLEN];
+
+	if (rr->rr_class != DNS_CLASS_IN ||
+	    !((rr->rr_type == DNS_TYPE_A && rr->rr_rdlen == 4) ||
+	    (rr->rr_type == DNS_TYPE_AAAA && rr->rr_rdlen == 16)))
+		return;
+	memset(item, 0, sizeof(item));
+	if (as->as_namelen != 0) {
+		item[0] = (uint8_t)rr->rr_rdlen;
+		memcpy(item + 1, as->as_pkt + rr->rr_rdoff, rr->rr_rdlen);
+		scan_keep(as, item);
+	} else if (rr->rr_rdlen == as->as_addrlen && memcmp(as->as_pkt +
+	    rr->rr_rdoff, as->as_addr, as->as_addrlen) == 0) {
+		item[0] = (uint8_t)as->as_q.q_namelen;
+		memcpy(item + 1, as->as_q.q_lname, as->as_q.q_namelen);
+		scan_keep(as, item);
+	}
+}
+
+static void
+scan_entry(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct addr_scan	*as = arg;
+
+	if (dnspacket_question(pkt, len, &as->as_q) == -1 ||
+	    dnspacket_rcode(pkt) != DNS_RCODE_NOERROR ||
+	    (as->as_namelen != 0 && !dnsname_equal(as->as_q.q_name,
+	    as->as_q.q_namelen, as->as_name, as->as_namelen)))
+		return;
+	as->as_pkt = pkt;
+	dnspacket_walk(pkt, len, as->as_q.q_end, scan_record, as);
+}
+
+static int
+scan_push(lua_State *L, struct pcache *pc, struct addr_scan *as)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	const uint8_t		*it;
+	size_t			 i;
+
+	as->as_itemlen = as->as_namelen != 0 ? 17 : 1 + DNSNAME_MAXLEN;
+	pcache_walk(pc, scan_entry, as);
+	if (as->as_nomem) {
+		free(as->as_out);
+		return luaL_error(L, "out of memory");
+	}
+	lua_createtable(L, (int)as->as_n, 0);
+	for (i = 0; i < as->as_n; i++) {
+		it = as->as_out + i * as->as_itemlen;
+		memset(&ss, 0, sizeof(ss));
+		if (as->as_namelen != 0 && it[0] == 4) {
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, it + 1, 4);
+			dlua_push_ca(L, (struct sockaddr *)&ss);
+		} else if (as->as_namelen != 0) {
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, it + 1, 16);
+			dlua_push_ca(L, (struct sockaddr *)&ss);
+		} else
+			dlua_push_dnsname(L, it + 1, it[0]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	free(as->as_out);
+	return 1;
+}
+
+/* cache:getAddressListByDomain(name): ComboAddresses of its cached answers. */
+static int
+l_cache_addresses(lua_State *L)
+{
+	struct pcache	*pc = check_cache(L, 1);
+	struct addr_scan as;
+
+	memset(&as, 0, sizeof(as));
+	dlua_name_arg(L, 2, as.as_name, &as.as_namelen);
+	return scan_push(L, pc, &as);
+}
+
+/* cache:getDomainListByAddress(address): the names whose answers hold it. */
+static int
+l_cache_domains(lua_State *L)
+{
+	struct pcache		*pc = check_cache(L, 1);
+	struct addr_scan	 as;
+	struct sockaddr_storage	 ss;
+
+	memset(&as, 0, sizeof(as));
+	dlua_addr_arg(L, 2, &ss, "getDomainListByAddress");
+	if (ss.ss_family == AF_INET) {
+		as.as_addrlen = 4;
+		memcpy(as.as_addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else {
+		as.as_addrlen = 16;
+		memcpy(as.as_addr, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    16);
+	}
+	return scan_push(L, pc, &as);
+}
+
 static struct pool *
 check_pool(lua_State *L)
 {
@@ -352,6 +502,8 @@ static const luaL_Reg cache_methods[] = {
 	{ "isFull", l_cache_isfull },
 	{ "toString", l_cache_tostring },
 	{ "dump", l_cache_dump },
+	{ "getAddressListByDomain", l_cache_addresses },
+	{ "getDomainListByAddress", l_cache_domains },
 	{ NULL, NULL }
 };
 

@@ -487,13 +487,49 @@ l_ctx_tostring(lua_State *L)
 }
 
 static const uint8_t *
-check_cert(lua_State *L)
+cert_at(lua_State *L, int idx)
 {
 	void	*u;
 
-	if ((u = luaL_testudata(L, 1, PAIR_MT)) == NULL)
-		u = luaL_checkudata(L, 1, CERT_MT);
+	if ((u = luaL_testudata(L, idx, PAIR_MT)) == NULL)
+		u = luaL_checkudata(L, idx, CERT_MT);
 	return u;
+}
+
+static const uint8_t *
+check_cert(lua_State *L)
+{
+	return cert_at(L, 1);
+}
+
+/*
+ * ctx:addNewCertificate(cert, key[, active]): cert a DNSCryptCert (or a
+ * pair, or the certificate's bytes), key the resolver's secret key as the
+ * bytes of a key file; they must belong together.
+ */
+static int
+l_ctx_addnewcert(lua_State *L)
+{
+	struct dnscrypt_ctx	*dc = check_ctx(L);
+	const uint8_t		*cert, *sk;
+	const char		*why = NULL;
+	size_t			 len;
+	int			 rv;
+
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		cert = (const uint8_t *)lua_tolstring(L, 2, &len);
+		if (len != DNSCRYPT_CERT_LEN)
+			return luaL_error(L, "addNewCertificate: a certificate "
+			    "is %d bytes, not %d", DNSCRYPT_CERT_LEN, (int)len);
+	} else
+		cert = cert_at(L, 2);
+	sk = (const uint8_t *)luaL_checklstring(L, 3, &len);
+	if (len != DNSCRYPT_KEY)
+		return luaL_error(L, "addNewCertificate: a private key is %d "
+		    "bytes, not %d", DNSCRYPT_KEY, (int)len);
+	rv = dnscrypt_add(dc, cert, sk, lua_isnoneornil(L, 4) ||
+	    lua_toboolean(L, 4), &why);
+	return ctx_result(L, rv, why);
 }
 
 #define CERT_BYTES(fn, off, len)					\
@@ -562,6 +598,7 @@ static const luaL_Reg ctx_methods[] = {
 	{ "removeInactiveCertificate", l_ctx_removeinactive },
 	{ "reloadCertificates", l_ctx_reload },
 	{ "loadNewCertificate", l_ctx_loadnew },
+	{ "addNewCertificate", l_ctx_addnewcert },
 	{ "generateAndLoadInMemoryCertificate", l_ctx_generateandload },
 	{ "getCertificate", l_ctx_getcertificate },
 	{ "getCertificatePair", l_ctx_getcertificatepair },

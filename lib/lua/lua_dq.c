@@ -26,6 +26,7 @@
 #define DQ_MT		"dnsdist.DNSQuestion"
 #define DH_MT		"dnsdist.DNSHeader"
 #define OPTVIEW_MT	"dnsdist.EDNSOptionView"
+#define HDRCOPY_MT	"dnsdist.DNSHeaderCopy"
 
 bool			dlua_blockfilter_set;
 static struct luafn	*blockfilter_fn;
@@ -35,6 +36,14 @@ _Atomic uint64_t	 dlua_hook_errors;
 /* Pool names and tags set from Lua live until the query is routed. */
 static _Thread_local char	hook_pool[256];
 static _Thread_local char	hook_tags[DQ_MAXTAGS][2][64];
+/* ... and dq.requestorID, deviceID and deviceName, for protobuf. */
+#define HOOK_PBIDMAX	256
+static _Thread_local char	hook_pbid[DQ_PBIDS][HOOK_PBIDMAX];
+static const char *const	pbid_names[DQ_PBIDS] = {
+	[DQ_PB_REQUESTORID] = "requestorID",
+	[DQ_PB_DEVICEID] = "deviceID",
+	[DQ_PB_DEVICENAME] = "deviceName",
+};
 /* ... and an HTTP answer set by dq:setHTTPResponse() till it is sent. */
 #define HOOK_HTTPMAX	8192
 static _Thread_local char	hook_httpbody[HOOK_HTTPMAX];
@@ -64,14 +73,33 @@ hook_failed(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* Header object: dq.dh */
+/*
+ * Header objects: dq.dh, the query's own header, and copies of a header
+ * (a packet overlay's dh), with the same methods.
+ */
+
+void
+dlua_push_header(lua_State *L, const uint8_t *hdr)
+{
+	memcpy(lua_newuserdata(L, DNS_HDRLEN), hdr, DNS_HDRLEN);
+	luaL_setmetatable(L, HDRCOPY_MT);
+}
+
+static uint8_t *
+dh_pkt(lua_State *L)
+{
+	uint8_t	*h;
+
+	if ((h = luaL_testudata(L, 1, HDRCOPY_MT)) != NULL)
+		return h;
+	return check_dq(L, 1, DH_MT)->dq_pkt;
+}
 
 static int
 l_dh_get(lua_State *L)
 {
-	struct dnsq	*dq = check_dq(L, 1, DH_MT);
 	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
-	const uint8_t	*p = dq->dq_pkt;
+	const uint8_t	*p = dh_pkt(L);
 
 	switch (bit) {
 	case 0: lua_pushboolean(L, dnspacket_rd(p)); break;
@@ -90,9 +118,8 @@ l_dh_get(lua_State *L)
 static int
 l_dh_set(lua_State *L)
 {
-	struct dnsq	*dq = check_dq(L, 1, DH_MT);
 	int		 bit = (int)lua_tointeger(L, lua_upvalueindex(1));
-	uint8_t		*p = dq->dq_pkt;
+	uint8_t		*p = dh_pkt(L);
 	bool		 on = lua_toboolean(L, 2);
 
 	switch (bit) {
@@ -755,12 +782,25 @@ static const char *const dq_http_getters[][2] = {
 	{ "getHTTPHeaders", "H" }
 };
 
+/* The slot of dq.requestorID and its siblings, or -1. */
+static int
+pbid_slot(const char *k)
+{
+	int	i;
+
+	for (i = 0; i < DQ_PBIDS; i++)
+		if (strcmp(k, pbid_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 static int
 l_dq_index(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
 	const char	*k = luaL_checkstring(L, 2);
 	size_t		 i;
+	int		 n;
 
 	if (strcmp(k, "qname") == 0)
 		dlua_push_dnsname(L, dq->dq_q->q_name, dq->dq_q->q_namelen);
@@ -800,6 +840,9 @@ l_dq_index(lua_State *L)
 		push_dq(L, dq, DH_MT);
 	else if (strcmp(k, "opcode") == 0)
 		lua_pushinteger(L, (dq->dq_pkt[2] >> 3) & 0xf);
+	else if ((n = pbid_slot(k)) != -1)
+		lua_pushlstring(L, dq->dq_pbid[n] != NULL ? dq->dq_pbid[n] : "",
+		    dq->dq_pbidlen[n]);
 	else if (strcmp(k, "tempFailureTTL") == 0 && !dq->dq_response) {
 		if (dq->dq_tempfailttl >= 0)
 			lua_pushinteger(L, dq->dq_tempfailttl);
@@ -827,8 +870,18 @@ l_dq_newindex(lua_State *L)
 {
 	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
 	const char	*k = luaL_checkstring(L, 2);
+	const char	*v;
+	size_t		 len;
+	int		 slot;
 
-	if (strcmp(k, "skipCache") == 0)
+	if ((slot = pbid_slot(k)) != -1) {
+		v = luaL_checklstring(L, 3, &len);
+		if (len > HOOK_PBIDMAX)
+			return luaL_error(L, "%s: at most %d bytes", k,
+			    HOOK_PBIDMAX);
+		dq->dq_pbid[slot] = memcpy(hook_pbid[slot], v, len);
+		dq->dq_pbidlen[slot] = len;
+	} else if (strcmp(k, "skipCache") == 0)
 		dq->dq_skipcache = lua_toboolean(L, 3);
 	else if (strcmp(k, "useECS") == 0)
 		dq->dq_noecs = !lua_toboolean(L, 3);
@@ -1296,6 +1349,10 @@ dlua_open_hooks(lua_State *L)
 		snprintf(name, sizeof(name), "set%s", dh_bits[i]);
 		lua_setfield(L, -2, name);
 	}
+	luaL_newmetatable(L, HDRCOPY_MT);
+	lua_pushvalue(L, -2);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	luaL_newmetatable(L, OPTVIEW_MT);

@@ -573,6 +573,22 @@ l_dbr_includerange(lua_State *L)
 	return 0;
 }
 
+/* dbr:removeRange(netmasks): out of both lists, whichever had them. */
+static int
+l_dbr_removerange(lua_State *L)
+{
+	struct dbr_group	*g = check_dbr(L);
+	struct netmask_group	*ng = dlua_push_nmg(L);
+	size_t			 i;
+
+	dlua_netmask_group(L, 2, ng, "removeRange");
+	for (i = 0; i < ng->ng_count; i++) {
+		netmask_group_del(&g->g_include, &ng->ng_masks[i]);
+		netmask_group_del(&g->g_exclude, &ng->ng_masks[i]);
+	}
+	return 0;
+}
+
 static int
 l_dbr_setquiet(lua_State *L)
 {
@@ -989,6 +1005,7 @@ static const luaL_Reg dbr_methods[] = {
 	{ "setMasks", l_dbr_setmasks },
 	{ "excludeRange", l_dbr_excluderange },
 	{ "includeRange", l_dbr_includerange },
+	{ "removeRange", l_dbr_removerange },
 	{ "setQuiet", l_dbr_setquiet },
 	{ "setSuffixMatchRule", l_dbr_setsuffixmatchrule },
 	{ "excludeDomains", l_dbr_excludedomains },

@@ -391,14 +391,92 @@ l_getbind(lua_State *L)
 }
 
 static struct local *
-bind_arg(lua_State *L)
+bind_sock(lua_State *L, bool *tcp)
 {
 	size_t	n = *(size_t *)luaL_checkudata(L, 1, BIND_MT), i;
-	bool	tcp;
 
-	if (settings_bind(n, &i, &tcp) == -1)
+	if (settings_bind(n, &i, tcp) == -1)
 		luaL_error(L, "the frontend is gone");
 	return &settings.st_locals[i];
+}
+
+static struct local *
+bind_arg(lua_State *L)
+{
+	bool	tcp;
+
+	return bind_sock(L, &tcp);
+}
+
+/* bind:getType(), in dnsdist's words: "UDP", "TCP (DNS over TLS)", ... */
+static int
+l_bind_gettype(lua_State *L)
+{
+	bool		 tcp;
+	struct local	*lc = bind_sock(L, &tcp);
+
+	lua_pushstring(L, tcp ? "TCP" : "UDP");
+	if (lc->lc_doh != NULL)
+		lua_pushliteral(L, " (DNS over HTTPS)");
+	else if (tcp && lc->lc_tls != NULL)
+		lua_pushliteral(L, " (DNS over TLS)");
+	else if (lc->lc_dnscrypt != NULL)
+		lua_pushliteral(L, " (DNSCrypt)");
+	else
+		lua_pushliteral(L, "");
+	lua_concat(L, 2);
+	return 1;
+}
+
+/* What addTLSLocal's provider asked for; DoH is "openssl" as in dnsdist. */
+static int
+l_bind_configuredtls(lua_State *L)
+{
+	struct local	*lc = bind_arg(L);
+
+	lua_pushstring(L, lc->lc_tls != NULL ? lc->lc_tls->tl_provider :
+	    lc->lc_doh != NULL ? "openssl" : "");
+	return 1;
+}
+
+/*
+ * bind.muted: a muted UDP frontend takes queries and sends no answer, as
+ * dnsdist's does (for a listener that sees a copy of traffic).  The loop
+ * reads the flag of the listener it serves, which outlives reloads.
+ */
+static int
+l_bind_index(lua_State *L)
+{
+	bool	tcp;
+
+	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2),
+	    "muted") == 0) {
+		lua_pushboolean(L, atomic_load(&bind_sock(L, &tcp)->lc_muted) &&
+		    !tcp);
+		return 1;
+	}
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1));
+	return 1;
+}
+
+static int
+l_bind_newindex(lua_State *L)
+{
+	bool		 tcp;
+	struct local	*lc = bind_sock(L, &tcp);
+
+	if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2),
+	    "muted") != 0)
+		return luaL_error(L, "a frontend has no member '%s' to set",
+		    luaL_tolstring(L, 2, NULL));
+	luaL_checktype(L, 3, LUA_TBOOLEAN);
+	if (tcp && lua_toboolean(L, 3))
+		return luaL_error(L, "muted: only a UDP frontend can be muted, "
+		    "%s is TCP", lc->lc_text);
+	if (!tcp)
+		atomic_store(&lc->lc_muted, lua_toboolean(L, 3));
+	return 0;
 }
 
 static int
@@ -421,6 +499,8 @@ l_bind_tlsprovider(lua_State *L)
 static const luaL_Reg bind_methods[] = {
 	{ "toString", l_bind_tostring },
 	{ "getEffectiveTLSProvider", l_bind_tlsprovider },
+	{ "getConfiguredTLSProvider", l_bind_configuredtls },
+	{ "getType", l_bind_gettype },
 	{ NULL, NULL }
 };
 
@@ -1009,6 +1089,11 @@ dlua_open_misc(lua_State *L)
 	luaL_getmetatable(L, BIND_MT);
 	lua_pushcfunction(L, l_bind_tostring);
 	lua_setfield(L, -2, "__tostring");
+	lua_getfield(L, -1, "__index");
+	lua_pushcclosure(L, l_bind_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_bind_newindex);
+	lua_setfield(L, -2, "__newindex");
 	lua_pop(L, 1);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, globals, 0);

@@ -49,6 +49,21 @@ dlua_name_arg(lua_State *L, int idx, uint8_t *out, size_t *len)
 		luaL_error(L, "bad name '%s'", s);
 }
 
+/* An address argument: a ComboAddress object or text; fn names the caller. */
+void
+dlua_addr_arg(lua_State *L, int idx, struct sockaddr_storage *ss,
+    const char *fn)
+{
+	struct sockaddr_storage	*sp;
+	socklen_t		 len;
+
+	if ((sp = luaL_testudata(L, idx, DLUA_CA_MT)) != NULL)
+		*ss = *sp;
+	else if (addr_parse(luaL_checkstring(L, idx), 0, ss, &len) == -1)
+		luaL_error(L, "%s%sbad address", fn != NULL ? fn : "",
+		    fn != NULL ? ": " : "");
+}
+
 static int
 l_newdnsname(lua_State *L)
 {
@@ -172,6 +187,21 @@ l_dnsname_chopoff(lua_State *L)
 	memmove(dn->dn_name, dn->dn_name + skip, dn->dn_len - skip);
 	dn->dn_len -= skip;
 	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/*
+ * name:hash(): SipHash-2-4 of the lowercased wire name under an all-zero
+ * key, cut to 32 bits: the same for a name in every run and every build.
+ */
+static int
+l_dnsname_hash(lua_State *L)
+{
+	static const uint8_t	 zero[16];
+	struct dnsname_ud	*dn = luaL_checkudata(L, 1, DLUA_DNSNAME_MT);
+
+	lua_pushinteger(L, (lua_Integer)(dnsname_hash(dn->dn_name, dn->dn_len,
+	    zero) & UINT32_MAX));
 	return 1;
 }
 
@@ -511,20 +541,24 @@ l_nameset_empty(lua_State *L)
 	return 1;
 }
 
-/* A new set for the object: the names of the old one but skip (if any). */
+/*
+ * A new set for the object at idx (of metatable mt): the names of the old
+ * one but those in skip, none when skip is NULL.
+ */
 static void
-nameset_replace(lua_State *L, const uint8_t *skip, size_t skiplen)
+set_replace(lua_State *L, int idx, const char *mt,
+    const struct suffix_set *skip)
 {
-	struct suffix_set	**u = luaL_checkudata(L, 1, DLUA_NAMESET_MT);
+	struct suffix_set	**u = luaL_checkudata(L, idx, mt);
 	struct suffix_set	 *ns;
-	const struct suffix_set	*os = nameset_check(L, false);
+	const struct suffix_set	*os = dlua_set_check(L, idx, mt, false);
 	size_t			 off = 0;
 
 	if ((ns = suffix_new()) == NULL)
 		luaL_error(L, "out of memory");
 	while (skip != NULL && off < os->ss_arenalen) {
-		if (!dnsname_equal(os->ss_arena + off + 1, os->ss_arena[off],
-		    skip, skiplen) && suffix_add(ns, os->ss_arena + off + 1,
+		if (!suffix_has(skip, os->ss_arena + off + 1,
+		    os->ss_arena[off]) && suffix_add(ns, os->ss_arena + off + 1,
 		    os->ss_arena[off]) == -1) {
 			suffix_unref(ns);
 			luaL_error(L, "out of memory");
@@ -535,10 +569,33 @@ nameset_replace(lua_State *L, const uint8_t *skip, size_t skiplen)
 	*u = ns;
 }
 
+/*
+ * The names at idx (a name, text or an array of them) into a new set
+ * left on the stack, where the garbage collector frees it.
+ */
+static struct suffix_set *
+names_arg(lua_State *L, int idx)
+{
+	struct suffix_set	*ss = dlua_push_smn(L);
+	size_t			 i, n;
+
+	if (lua_type(L, idx) != LUA_TTABLE) {
+		dlua_set_add(L, ss, idx);
+		return ss;
+	}
+	n = lua_rawlen(L, idx);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, (lua_Integer)i);
+		dlua_set_add(L, ss, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	return ss;
+}
+
 static int
 l_nameset_clear(lua_State *L)
 {
-	nameset_replace(L, NULL, 0);
+	set_replace(L, 1, DLUA_NAMESET_MT, NULL);
 	return 0;
 }
 
@@ -551,8 +608,10 @@ l_nameset_delete(lua_State *L)
 	bool			 had;
 
 	dlua_name_arg(L, 2, name, &len);
-	if ((had = suffix_has(ss, name, len)))
-		nameset_replace(L, name, len);
+	if ((had = suffix_has(ss, name, len))) {
+		lua_settop(L, 2);
+		set_replace(L, 1, DLUA_NAMESET_MT, names_arg(L, 2));
+	}
 	lua_pushinteger(L, had);
 	return 1;
 }
@@ -652,16 +711,11 @@ static int
 l_nmg_match(lua_State *L)
 {
 	struct netmask_group	*ng = luaL_checkudata(L, 1, DLUA_NMG_MT);
-	struct sockaddr_storage	 ss, *sp;
-	socklen_t		 len;
+	struct sockaddr_storage	 ss;
 
-	if ((sp = luaL_testudata(L, 2, DLUA_CA_MT)) == NULL) {
-		if (addr_parse(luaL_checkstring(L, 2), 0, &ss, &len) == -1)
-			return luaL_error(L, "bad address");
-		sp = &ss;
-	}
+	dlua_addr_arg(L, 2, &ss, NULL);
 	lua_pushboolean(L, netmask_group_match(ng,
-	    (struct sockaddr *)sp) == 1);
+	    (struct sockaddr *)&ss) == 1);
 	return 1;
 }
 
@@ -684,6 +738,7 @@ static const luaL_Reg dnsname_methods[] = {
 	{ "equal", l_dnsname_equal },
 	{ "makeRelative", l_dnsname_makerelative },
 	{ "chopOff", l_dnsname_chopoff },
+	{ "hash", l_dnsname_hash },
 	{ NULL, NULL }
 };
 
@@ -714,9 +769,42 @@ static const luaL_Reg nameset_methods[] = {
 	{ NULL, NULL }
 };
 
+/* smn:remove(name or array of names): the names, not what is below them. */
+static int
+l_smn_remove(lua_State *L)
+{
+	smn_check(L, 1, false);
+	lua_settop(L, 2);
+	set_replace(L, 1, DLUA_SMN_MT, names_arg(L, 2));
+	return 0;
+}
+
+/*
+ * smn:getBestMatch(name): the longest suffix of name in the set, or nil;
+ * in lower case, as the set keeps its names.
+ */
+static int
+l_smn_getbestmatch(lua_State *L)
+{
+	struct suffix_set	*ss = smn_check(L, 1, false);
+	uint8_t			 name[DNSNAME_MAXLEN], best[DNSNAME_MAXLEN];
+	size_t			 len, mlen;
+
+	dlua_name_arg(L, 2, name, &len);
+	if (suffix_match(ss, name, len, &mlen)) {
+		dnsname_lower(name + len - mlen, mlen, best);
+		dlua_push_dnsname(L, best, mlen);
+	}
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
 static const luaL_Reg smn_methods[] = {
 	{ "add", l_smn_add },
 	{ "check", l_smn_check },
+	{ "remove", l_smn_remove },
+	{ "getBestMatch", l_smn_getbestmatch },
 	{ NULL, NULL }
 };
 

@@ -721,20 +721,14 @@ static int
 l_tis_add(lua_State *L)
 {
 	struct selector		*se = tis_check(L);
-	struct sockaddr_storage	 ss, *sp;
-	socklen_t		 len;
+	struct sockaddr_storage	 ss;
 	lua_Integer		 secs = luaL_checkinteger(L, 3);
 
-	if ((sp = luaL_testudata(L, 2, DLUA_CA_MT)) == NULL) {
-		if (addr_parse(luaL_checkstring(L, 2), 0, &ss, &len) == -1)
-			return luaL_error(L, "TimedIPSetRule:add(): bad "
-			    "address");
-		sp = &ss;
-	}
+	dlua_addr_arg(L, 2, &ss, "TimedIPSetRule:add()");
 	if (secs < 0 || secs > INT32_MAX)
 		return luaL_error(L, "TimedIPSetRule:add(): seconds out of "
 		    "range");
-	if (timedipset_add(se->se_u.tis, (struct sockaddr *)sp, dlua_mono_ns() +
+	if (timedipset_add(se->se_u.tis, (struct sockaddr *)&ss, dlua_mono_ns() +
 	    (uint64_t)secs * 1000000000ULL) == -1)
 		return luaL_error(L, "out of memory");
 	return 0;

@@ -939,20 +939,38 @@ l_policy_apply(lua_State *L)
 	return 1;
 }
 
+/*
+ * A policy's members, as dnsdist's ServerPolicy has them: policy is the
+ * Lua function of a Lua policy (nil once its state is gone) and a function
+ * over a list of servers for a built-in one; FFI policies do not exist
+ * here, so isFFI is false and ffipolicy nil.
+ */
 static int
 l_policy_index(lua_State *L)
 {
-	luaL_checkudata(L, 1, POLICY_MT);
-	if (strcmp(luaL_checkstring(L, 2), "policy") == 0) {
-		lua_pushvalue(L, 1);
-		lua_pushcclosure(L, l_policy_apply, 1);
-		return 1;
-	}
-	if (strcmp(lua_tostring(L, 2), "name") == 0) {
-		lua_pushstring(L, policy_name(*(int *)lua_touserdata(L, 1)));
-		return 1;
-	}
-	lua_pushnil(L);
+	int			 kind = *(int *)luaL_checkudata(L, 1, POLICY_MT);
+	const char		*k = luaL_checkstring(L, 2);
+	const struct luafn	*fn;
+
+	if (strcmp(k, "policy") == 0) {
+		if (kind < POLICY_COUNT) {
+			lua_pushvalue(L, 1);
+			lua_pushcclosure(L, l_policy_apply, 1);
+		} else if ((fn = luapolicies[kind - POLICY_COUNT].lp_fn) !=
+		    NULL && dlua_fn_in(fn, L))
+			lua_rawgeti(L, LUA_REGISTRYINDEX, fn->fn_ref);
+		else
+			lua_pushnil(L);
+	} else if (strcmp(k, "name") == 0)
+		lua_pushstring(L, policy_name(kind));
+	else if (strcmp(k, "isLua") == 0)
+		lua_pushboolean(L, kind >= POLICY_COUNT);
+	else if (strcmp(k, "isFFI") == 0 || strcmp(k, "isPerThread") == 0)
+		lua_pushboolean(L, 0);
+	else if (strcmp(k, "toString") == 0)
+		lua_pushcfunction(L, l_policy_tostring);
+	else
+		lua_pushnil(L);
 	return 1;
 }
 

@@ -58,7 +58,8 @@ def ip(b):
 PB = {1: 'type', 2: 'messageId', 3: 'serverIdentity', 4: 'socketFamily',
       5: 'socketProtocol', 6: 'from', 7: 'to', 8: 'inBytes', 9: 'timeSec',
       10: 'timeUsec', 11: 'id', 14: 'originalRequestorSubnet',
-      15: 'requestorId', 20: 'fromPort', 21: 'toPort'}
+      15: 'requestorId', 17: 'deviceId', 19: 'deviceName', 20: 'fromPort',
+      21: 'toPort'}
 RESP = {1: 'rcode', 5: 'queryTimeSec', 6: 'queryTimeUsec'}
 RR = {1: 'name', 2: 'type', 3: 'class', 4: 'ttl'}
 
@@ -68,9 +69,9 @@ def pbdns(buf):
     for num, v in fields(buf):
         if num in (6, 7, 14):
             m[PB[num]] = ip(v)
-        elif num == 2:
-            m['messageId'] = v.hex()
-        elif num in (3, 15):
+        elif num in (2, 17):
+            m[PB[num]] = v.hex()
+        elif num in (3, 15, 19):
             m[PB[num]] = v.decode()
         elif num in PB:
             m[PB[num]] = v

@@ -340,6 +340,32 @@ ATF_TC_BODY(group_grow_copy, tc)
 	netmask_group_clear(&cp);
 }
 
+ATF_TC_WITHOUT_HEAD(group_del);
+ATF_TC_BODY(group_del, tc)
+{
+	struct netmask_group ng;
+	struct netmask nm;
+
+	netmask_group_init(&ng);
+	ATF_REQUIRE_EQ(netmask_group_add_text(&ng,
+	    "10.0.0.0/8 !10.1.0.0/16 10.1.2.0/24 2001:db8::/32"), 0);
+	/* The network goes, negated or not; other lengths stay. */
+	ATF_REQUIRE_EQ(netmask_parse("10.1.9.9/16", &nm), 0);
+	ATF_CHECK_EQ(netmask_group_del(&ng, &nm), 1);
+	ATF_CHECK_EQ(ng.ng_count, 3);
+	ATF_CHECK_EQ(netmask_group_match(&ng, sa("10.1.3.4")), 1);
+	ATF_CHECK_EQ(netmask_group_match(&ng, sa("10.1.2.4")), 1);
+	ATF_CHECK_EQ(netmask_group_del(&ng, &nm), 0);
+	ATF_REQUIRE_EQ(netmask_parse("10.0.0.0/9", &nm), 0);
+	ATF_CHECK_EQ(netmask_group_del(&ng, &nm), 0);
+	ATF_REQUIRE_EQ(netmask_parse("2001:db8::/32", &nm), 0);
+	ATF_CHECK_EQ(netmask_group_del(&ng, &nm), 1);
+	ATF_CHECK_EQ(netmask_group_match(&ng, sa("2001:db8::1")), 0);
+	ATF_CHECK_EQ(ng.ng_count, 2);
+	netmask_group_clear(&ng);
+	ATF_CHECK_EQ(netmask_group_del(&ng, &nm), 0);	/* empty */
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, parse);
@@ -351,6 +377,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, match_v4mapped);
 	ATF_TP_ADD_TC(tp, group);
 	ATF_TP_ADD_TC(tp, group_bad_text);
+	ATF_TP_ADD_TC(tp, group_del);
 	ATF_TP_ADD_TC(tp, group_grow_copy);
 	return atf_no_error();
 }
