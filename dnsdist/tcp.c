@@ -352,6 +352,8 @@ tcp_via_udp(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds,
 	LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
 	if (loop_udp_hand(tw->tw_nextloop++, udp_send, tq) == 0)
 		return true;
+	/* As dnsdist counts it; the query then goes over TCP. */
+	stats_inc(STAT_DOH_QUERY_PIPE_FULL);
 	LIST_REMOVE(tq, tq_atudp);
 	tq->tq_ds = NULL;
 	server_unref(ds);

@@ -88,6 +88,8 @@ static const struct {
 	{ "self-answered", NULL, "Answers made without a backend" },
 	{ "servfail-responses", NULL, "SERVFAIL answers received from backends" },
 	{ "tcp-listen-overflows", "gauge", "TCP listen queue overflows of the whole system" },
+	{ "doh-query-pipe-full", NULL, "DoH queries sent over TCP because no UDP loop could take them in" },
+	{ "doh-response-pipe-full", NULL, "Always 0: DoH answers come back on a list that is never full" },
 	{ "tcp-query-pipe-full", NULL, "TCP connections closed because no TCP worker could take them in" },
 	{ "tcp-cross-protocol-query-pipe-full", NULL, "UDP queries for a TCP backend dropped because no TCP worker could take them in" },
 	{ "tcp-cross-protocol-response-pipe-full", NULL, "Always 0: TCP workers send answers to UDP clients themselves" },
