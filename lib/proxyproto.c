@@ -177,9 +177,9 @@ proxyproto_build(uint8_t *out, size_t room, const struct sockaddr *src,
 		any.ss_family = src->sa_family;
 		dst = (struct sockaddr *)&any;
 	}
-	if (dst->sa_family != AF_INET && dst->sa_family != AF_INET6)
+	if (dst->sa_family != src->sa_family)
 		return 0;
-	v6 = src->sa_family == AF_INET6 || dst->sa_family == AF_INET6;
+	v6 = src->sa_family == AF_INET6;
 	alen = v6 ? 16 : 4;
 	len = PP_HDRLEN + 2 * alen + 4 + tlvlen;
 	if (tlvlen > PP_TLVMAX || len > room)

@@ -49,9 +49,10 @@ enum pp_result proxyproto_parse(const uint8_t *buf, size_t len, size_t max,
 /*
  * Write a header into out (room bytes): PROXY from src to dst over TCP
  * (stream) or UDP, with tlvlen bytes of TLVs; LOCAL when src is NULL.
- * Addresses of different families go as IPv6 (IPv4 mapped); dst NULL is
- * the unspecified address of src's family.  The length, or 0 when it
- * does not fit or an address is of another family.
+ * dst NULL is the unspecified address of src's family.  The length, or 0
+ * when it does not fit, an address is of another family, or the two are
+ * of different families (as dnsdist, a client that X-Forwarded-For made
+ * IPv6 behind an IPv4 listener is not sent on with a header).
  */
 size_t	proxyproto_build(uint8_t *out, size_t room, const struct sockaddr *src,
 	    const struct sockaddr *dst, bool stream, const uint8_t *tlv,
