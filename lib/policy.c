@@ -355,6 +355,12 @@ policy_viewed(struct pool *pl, uint64_t val, bool rr)
 			up[i / 64] |= 1ULL << (i % 64);
 			total += rr ? 1 : (uint64_t)pl->pl_servers[i]->ds_weight;
 		}
+	/*
+	 * As dnsdist: the weights add up to INT_MAX at most, so that the
+	 * servers past it are picked less often, or never.
+	 */
+	if (!rr && total > INT32_MAX)
+		total = INT32_MAX;
 	if (total > 0) {
 		if (rr)
 			val = atomic_fetch_add_explicit(pl->pl_rrp != NULL ?

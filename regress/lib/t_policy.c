@@ -194,6 +194,28 @@ ATF_TC_BODY(wrandom, tc)
 		ATF_CHECK(pool_select(pl, &q, 0, &rnd) == b);
 }
 
+ATF_TC_WITHOUT_HEAD(wrandom_intmax);
+ATF_TC_BODY(wrandom_intmax, tc)
+{
+	struct server		*a, *b;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 12345;
+	int			 i, na = 0;
+
+	/* As dnsdist: weights add up to INT_MAX, the second gets the rest. */
+	setup(POLICY_WRANDOM);
+	a = mkserver("127.0.0.1:1001", 1, 2000000000, true);
+	b = mkserver("127.0.0.1:1002", 1, 2000000000, true);
+	pl = pool_get("", false);
+	mkquestion(&q, "www.example.");
+	for (i = 0; i < 10000; i++)
+		na += pool_select(pl, &q, 0, &rnd) == a;
+	/* 2000000000 / 2147483647: 93.1 %. */
+	ATF_CHECK_MSG(na > 9100 && na < 9500, "a got %d of 10000", na);
+	(void)b;
+}
+
 static void
 hashed(int kind)
 {
@@ -616,6 +638,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bounded_whashed);
 	ATF_TP_ADD_TC(tp, bounded_chashed);
 	ATF_TP_ADD_TC(tp, wrandom);
+	ATF_TP_ADD_TC(tp, wrandom_intmax);
 	ATF_TP_ADD_TC(tp, whashed);
 	ATF_TP_ADD_TC(tp, chashed);
 	ATF_TP_ADD_TC(tp, pools);
