@@ -401,8 +401,7 @@ keep_servers(struct server_registry *old, struct sbuf *out)
 	}
 	for (j = 0; j < old->sr_nremoved; j++)
 		server_removed_add(old->sr_removed[j]);
-	for (k = 0; k < servers.sr_npools; k++)
-		pool_rebuild(servers.sr_pools[k]);
+	pool_rebuild_all();
 	free(kept);
 	free(old->sr_servers);
 	free(old->sr_removed);

@@ -197,10 +197,29 @@ pool_point_cmp(const void *a, const void *b)
 	return x->cp_server->ds_num - y->cp_server->ds_num;
 }
 
+/*
+ * The chashed ring has a point per unit of weight, so it is built only for
+ * a pool that uses chashed: wrandom and whashed take any weight up to
+ * INT_MAX.  Past RING_MAX points there is no ring and chashed picks as
+ * whashed does.
+ */
+#define RING_MAX	(1 << 24)
+
+static bool
+pool_is_chashed(const struct pool *pl)
+{
+	int	kind = pl->pl_policy;
+
+	if (kind < 0)
+		kind = atomic_load_explicit(&policy_global,
+		    memory_order_relaxed);
+	return kind == POLICY_CHASHED;
+}
+
 void
 pool_rebuild(struct pool *pl)
 {
-	struct chash_point	*ring;
+	struct chash_point	*ring = NULL;
 	size_t			 i, n = 0;
 	int			 w, j;
 	char			 text[128];
@@ -210,9 +229,8 @@ pool_rebuild(struct pool *pl)
 	for (i = 0; i < pl->pl_count; i++)
 		n += pl->pl_servers[i]->ds_weight > 0 ?
 		    (size_t)pl->pl_servers[i]->ds_weight : 0;
-	ring = n ? calloc(n, sizeof(*ring)) : NULL;
-	if (n && ring == NULL)
-		n = 0;
+	if (n > 0 && n <= RING_MAX && pool_is_chashed(pl))
+		ring = calloc(n, sizeof(*ring));
 	n = 0;
 	for (i = 0; ring != NULL && i < pl->pl_count; i++) {
 		w = pl->pl_servers[i]->ds_weight;
@@ -228,6 +246,15 @@ pool_rebuild(struct pool *pl)
 	free(pl->pl_ring);
 	pl->pl_ring = ring;
 	pl->pl_ringlen = n;
+}
+
+void
+pool_rebuild_all(void)
+{
+	size_t	i;
+
+	for (i = 0; i < servers.sr_npools; i++)
+		pool_rebuild(servers.sr_pools[i]);
 }
 
 int
@@ -437,6 +464,10 @@ pool_select(struct pool *pl, const struct dnsquestion *q, uint64_t now,
 		return policy_viewed(pl,
 		    policy_name_hash(q->q_name, q->q_namelen), false);
 	case POLICY_CHASHED:
+		/* No ring: weights too large, or the policy just changed. */
+		if (pl->pl_ringlen == 0)
+			return policy_viewed(pl,
+			    policy_name_hash(q->q_name, q->q_namelen), false);
 		return policy_chashed(pl,
 		    policy_name_hash(q->q_name, q->q_namelen));
 	case POLICY_ROUNDROBIN:

@@ -78,6 +78,8 @@ int		 pool_add_server(struct pool *, struct server *);
 void		 pool_rm_server(struct pool *, struct server *);
 /* Rebuild the sorted order and the chashed ring (after weight changes). */
 void		 pool_rebuild(struct pool *);
+/* Rebuild every pool (after the policy or the hash perturbation changes). */
+void		 pool_rebuild_all(void);
 size_t		 pool_count_up(const struct pool *);
 
 /*

@@ -606,14 +606,12 @@ server_set_int(lua_State *L, int *field, int idx, const char *what,
     lua_Integer lo)
 {
 	lua_Integer	 n = luaL_checkinteger(L, idx);
-	size_t		 i;
 
 	if (n < lo || n > INT32_MAX)
 		luaL_error(L, "%s must be from %d to %d", what, (int)lo,
 		    INT32_MAX);
 	*field = (int)n;
-	for (i = 0; i < servers.sr_npools; i++)
-		pool_rebuild(servers.sr_pools[i]);
+	pool_rebuild_all();
 }
 
 static int
@@ -695,6 +693,7 @@ static int
 l_setserverpolicy(lua_State *L)
 {
 	atomic_store(&policy_global, *(int *)luaL_checkudata(L, 1, POLICY_MT));
+	pool_rebuild_all();
 	return 0;
 }
 
@@ -722,6 +721,7 @@ l_setpoolserverpolicy(lua_State *L)
 	if (pl == NULL)
 		return luaL_error(L, "out of memory");
 	pl->pl_policy = kind;
+	pool_rebuild(pl);
 	return 0;
 }
 
@@ -859,6 +859,7 @@ l_setserverpolicylua(lua_State *L)
 {
 	atomic_store(&policy_global, luapolicy_new(L, luaL_checkstring(L, 1),
 	    2));
+	pool_rebuild_all();
 	return 0;
 }
 
@@ -871,6 +872,7 @@ l_setpoolserverpolicylua(lua_State *L)
 	if (pl == NULL)
 		return luaL_error(L, "out of memory");
 	pl->pl_policy = kind;
+	pool_rebuild(pl);
 	return 0;
 }
 
@@ -977,11 +979,8 @@ l_policy_index(lua_State *L)
 static int
 l_setwhashedpertubation(lua_State *L)
 {
-	size_t	i;
-
 	policy_hash_perturbation = (uint32_t)luaL_checkinteger(L, 1);
-	for (i = 0; i < servers.sr_npools; i++)
-		pool_rebuild(servers.sr_pools[i]);
+	pool_rebuild_all();
 	return 0;
 }
 

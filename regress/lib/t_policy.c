@@ -221,6 +221,34 @@ ATF_TC_BODY(wrandom_intmax, tc)
 	 */
 	na = wrandom_first(2000000000, 2000000000, 10000, &a, &b, &pl);
 	ATF_CHECK_MSG(na > 9100 && na < 9500, "a got %d of 10000", na);
+	/* No chashed ring of a point per unit of weight for wrandom. */
+	ATF_CHECK_EQ(pl->pl_ringlen, 0);
+}
+
+/* The ring appears when chashed becomes the policy, and goes with it. */
+ATF_TC_WITHOUT_HEAD(chashed_switch);
+ATF_TC_BODY(chashed_switch, tc)
+{
+	struct server		*a, *b;
+	struct dnsquestion	 q;
+	struct pool		*pl;
+	uint64_t		 rnd = 1;
+
+	(void)wrandom_first(100, 50, 1, &a, &b, &pl);
+	ATF_CHECK_EQ(pl->pl_ringlen, 0);
+	atomic_store(&policy_global, POLICY_CHASHED);
+	/* Before the rebuild chashed still answers, as whashed does. */
+	mkquestion(&q, "www.example.");
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) != NULL);
+	pool_rebuild_all();
+	ATF_CHECK_EQ(pl->pl_ringlen, 150);
+	ATF_CHECK(pool_select(pl, &q, 0, &rnd) != NULL);
+	atomic_store(&policy_global, POLICY_WHASHED);
+	pool_rebuild_all();
+	ATF_CHECK_EQ(pl->pl_ringlen, 0);
+	pl->pl_policy = POLICY_CHASHED;
+	pool_rebuild(pl);
+	ATF_CHECK_EQ(pl->pl_ringlen, 150);
 }
 
 static void
@@ -646,6 +674,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bounded_chashed);
 	ATF_TP_ADD_TC(tp, wrandom);
 	ATF_TP_ADD_TC(tp, wrandom_intmax);
+	ATF_TP_ADD_TC(tp, chashed_switch);
 	ATF_TP_ADD_TC(tp, whashed);
 	ATF_TP_ADD_TC(tp, chashed);
 	ATF_TP_ADD_TC(tp, pools);
