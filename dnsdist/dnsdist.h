@@ -159,6 +159,30 @@ ssize_t	tls_backend_io(struct tls *, void *, size_t, bool wr, short *want);
 void	tls_backend_close(struct tls *);
 
 /*
+ * doh_client.c: DNS over HTTPS to a backend (newServer's dohPath), an
+ * HTTP/2 client session over a connection its owner reads and writes:
+ * dohc_submit() posts a query of len bytes under a tag of the owner's,
+ * whose bytes the body callback gives (NULL: the query is gone);
+ * dohc_output() hands out what to send (0: nothing), dohc_input() takes
+ * what came (-1: the session failed).  The done callback gets each
+ * query's HTTP status and answer, or DOHC_FAILED (reset, too large, the
+ * session ended) or DOHC_REFUSED (never processed: may go elsewhere).
+ */
+#define DOHC_FAILED	(-1)
+#define DOHC_REFUSED	(-2)
+struct dohc;
+typedef const uint8_t *(*dohc_body_fn)(void *, uint16_t, size_t *);
+typedef void	(*dohc_done_fn)(void *, uint16_t, int, uint8_t *, size_t);
+struct dohc	*dohc_new(void *, dohc_body_fn, dohc_done_fn);
+void	dohc_free(struct dohc *);
+int	dohc_submit(struct dohc *, uint16_t, const struct server *, size_t,
+	    const struct sockaddr *, const char *);
+ssize_t	dohc_output(struct dohc *, const uint8_t **);
+int	dohc_input(struct dohc *, const uint8_t *, size_t);
+bool	dohc_room(struct dohc *);
+bool	dohc_alive(struct dohc *);
+
+/*
  * pipeline.c: what every transport does with a query and an answer.
  *
  * The query: dynamic blocks, blockFilter, the rules, the pool's cache,
@@ -294,6 +318,12 @@ struct backend {
 	short			 be_hevents;	/* what be_hfd waits for */
 	uint8_t			 be_hbuf[512];	/* tcpOnly: query, then answer */
 	struct tls		*be_htls;	/* ... over TLS (newServer's tls) */
+	struct dohc		*be_hdoh;	/* ... over HTTPS (dohPath) */
+	uint8_t			*be_hout;	/* ... its bytes to send */
+	size_t			 be_houtlen;
+	size_t			 be_houtoff;
+	size_t			 be_hpplen;	/* PROXY header in be_hbuf */
+	int			 be_hstatus;	/* HTTP; 0: no answer yet */
 	bool			 be_hconnected;
 	bool			 be_hsent;
 	size_t			 be_hlen;

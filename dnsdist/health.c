@@ -35,6 +35,12 @@ health_close(struct backend *be)
 {
 	tls_backend_close(be->be_htls);
 	be->be_htls = NULL;
+	dohc_free(be->be_hdoh);
+	be->be_hdoh = NULL;
+	free(be->be_hout);
+	be->be_hout = NULL;
+	be->be_houtlen = be->be_houtoff = 0;
+	be->be_hstatus = 0;
 	if (be->be_hfd == -1)
 		return;
 	loop_del(be->be_hfd);
@@ -227,6 +233,7 @@ health_tcp_start(struct backend *be, const uint8_t *buf, size_t hlen,
 		return;
 	}
 	memcpy(be->be_hbuf, buf, hlen);
+	be->be_hpplen = hlen;
 	be->be_hbuf[hlen] = (uint8_t)(len >> 8);
 	be->be_hbuf[hlen + 1] = (uint8_t)len;
 	memcpy(be->be_hbuf + hlen + 2, buf + hlen, len);
@@ -274,6 +281,121 @@ health_io(struct backend *be, int fd, void *buf, size_t len, bool wr)
 	return n;
 }
 
+/* DNS over HTTPS: the check's query, after its PROXY header. */
+static const uint8_t *
+health_doh_body(void *arg, uint16_t tag, size_t *len)
+{
+	struct backend	*be = arg;
+
+	(void)tag;
+	*len = be->be_hlen - be->be_hpplen - 2;
+	return be->be_hbuf + be->be_hpplen + 2;
+}
+
+/* Its answer replaces the query; judged once the session is left. */
+static void
+health_doh_done(void *arg, uint16_t tag, int status, uint8_t *body,
+    size_t len)
+{
+	struct backend	*be = arg;
+
+	(void)tag;
+	be->be_hstatus = status == 0 ? DOHC_FAILED : status;
+	if (len > sizeof(be->be_hbuf))
+		len = sizeof(be->be_hbuf);	/* header and question */
+	memcpy(be->be_hbuf, body, len);
+	be->be_hlen = len;
+}
+
+/*
+ * The check over HTTP/2 on the connected socket: the PROXY header if
+ * any, the session's frames, then its answer.
+ */
+static void
+health_doh(struct backend *be, int fd)
+{
+	struct server	*ds = be->be_ds;
+	uint8_t		 buf[4096];
+	const uint8_t	*data;
+	ssize_t		 n;
+	int		 i;
+
+	if (be->be_hdoh == NULL) {
+		if ((be->be_hdoh = dohc_new(be, health_doh_body,
+		    health_doh_done)) == NULL || (be->be_hout =
+		    malloc(be->be_hpplen + 1)) == NULL ||
+		    dohc_submit(be->be_hdoh, be->be_hid, ds, be->be_hlen -
+		    be->be_hpplen - 2, NULL, NULL) == -1) {
+			health_verdict(be, false, "out of memory");
+			return;
+		}
+		memcpy(be->be_hout, be->be_hbuf, be->be_hpplen);
+		be->be_houtlen = be->be_hpplen;
+	}
+	/* A bounded number of rounds: the rest when the socket is ready. */
+	for (i = 0; i < 64 && be->be_hstatus == 0; i++) {
+		if (be->be_houtoff == be->be_houtlen) {
+			be->be_houtoff = be->be_houtlen = 0;
+			if ((n = dohc_output(be->be_hdoh, &data)) > 0) {
+				free(be->be_hout);
+				if ((be->be_hout = malloc((size_t)n)) == NULL) {
+					health_verdict(be, false,
+					    "out of memory");
+					return;
+				}
+				memcpy(be->be_hout, data, (size_t)n);
+				be->be_houtlen = (size_t)n;
+			} else if (n == -1) {
+				health_verdict(be, false, "HTTP/2 failed");
+				return;
+			}
+		}
+		if (be->be_houtoff < be->be_houtlen) {
+			n = health_io(be, fd, be->be_hout + be->be_houtoff,
+			    be->be_houtlen - be->be_houtoff, true);
+			if (n == -1 && errno == EAGAIN)
+				return;
+			if (n <= 0) {
+				health_verdict(be, false, strerror(errno));
+				return;
+			}
+			be->be_houtoff += (size_t)n;
+			continue;
+		}
+		if (health_want(be, fd, POLLIN) == -1) {
+			health_verdict(be, false, strerror(errno));
+			return;
+		}
+		n = health_io(be, fd, buf, sizeof(buf), false);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			health_verdict(be, false, n == 0 ?
+			    "connection closed" : strerror(errno));
+			return;
+		}
+		if (dohc_input(be->be_hdoh, buf, (size_t)n) == -1) {
+			health_verdict(be, false, "HTTP/2 failed");
+			return;
+		}
+	}
+	if (be->be_hstatus == 0)
+		return;
+	if (be->be_hstatus != 200) {
+		snprintf((char *)buf, sizeof(buf), "HTTP status %d",
+		    be->be_hstatus);
+		health_verdict(be, false, be->be_hstatus < 0 ?
+		    "HTTP/2 stream failed" : (char *)buf);
+		return;
+	}
+	/* The ID is the query's, whatever the server made of it. */
+	if (be->be_hlen >= 2)
+		dnspacket_set_id(be->be_hbuf, be->be_hid);
+	health_answer(be, be->be_hbuf, be->be_hlen);
+	if (be->be_hfd != -1)
+		health_verdict(be, false, "not the answer");
+}
+
 static void
 health_tcp(int fd, short revents, void *arg)
 {
@@ -300,6 +422,10 @@ health_tcp(int fd, short revents, void *arg)
 			health_verdict(be, false, "TLS does not start");
 			return;
 		}
+	}
+	if (ds->ds_dohpath != NULL) {
+		health_doh(be, fd);
+		return;
 	}
 	if (!be->be_hsent) {
 		n = health_io(be, fd, be->be_hbuf, be->be_hlen, true);

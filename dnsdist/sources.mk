@@ -12,6 +12,7 @@ DNSDIST_SRCS = \
 	dnsdist/tcp_backend.c \
 	dnsdist/tcp_xfr.c \
 	dnsdist/doh.c \
+	dnsdist/doh_client.c \
 	dnsdist/maint.c \
 	dnsdist/sysstats.c \
 	dnsdist/reload.c \

@@ -508,29 +508,59 @@ worker_handoff(struct tcp_worker *tw)
 	worker_udp_done(tw);
 }
 
+/* requestDoHStatesDump(): this worker's DNS over HTTPS connections. */
+static void
+worker_dohdump(struct tcp_worker *tw)
+{
+	struct tcp_bconn	*bc;
+	unsigned		 n = atomic_load(&settings_dohdump);
+	size_t			 i;
+
+	if (n == tw->tw_dohdump)
+		return;
+	tw->tw_dohdump = n;
+	for (i = 0; i < tw->tw_nbconns; i++) {
+		bc = tw->tw_bconns[i];
+		if (bc->bc_h2 != NULL)
+			log_info("tcp worker %zu: DoH connection to backend "
+			    "%s over FD %d, %d streams%s%s",
+			    (size_t)(tw - workers), bc->bc_ds->ds_addrtext,
+			    bc->bc_fd, bc->bc_npending, bc->bc_connecting ?
+			    ", connecting" : "", bc->bc_dead ? ", closed" : "");
+	}
+}
+
 /* Close what is finished or late; compact the arrays. */
 static void
 worker_sweep(struct tcp_worker *tw)
 {
 	struct tcp_client	*tc;
 	struct tcp_bconn	*bc;
-	uint64_t		 maxdur, maxidle;
+	const struct config	*cf = config_now();
+	uint64_t		 maxdur, maxidle[2];
 	size_t			 i, j;
-	bool			 clean;
+	bool			 clean[2];
+	int			 h;
 
-	maxdur = TCP_SECS(config_now()->cf_maxtcpconnduration);
+	maxdur = TCP_SECS(cf->cf_maxtcpconnduration);
 	/*
 	 * Idle connections to backends go after setTCPDownstreamMaxIdleTime,
-	 * looked for every setTCPDownstreamCleanupInterval, as in dnsdist.
+	 * looked for every setTCPDownstreamCleanupInterval, as in dnsdist;
+	 * those of DNS over HTTPS after their own (setDoHDownstream...).
 	 */
-	maxidle = TCP_SECS(config_now()->cf_tcpdsmaxidle);
-	if ((clean = tw->tw_now - tw->tw_cleaned >=
-	    TCP_SECS(config_now()->cf_tcpdscleanup)))
-		tw->tw_cleaned = tw->tw_now;
+	maxidle[0] = TCP_SECS(cf->cf_tcpdsmaxidle);
+	maxidle[1] = TCP_SECS(cf->cf_dohdsmaxidle);
+	if ((clean[0] = tw->tw_now - tw->tw_cleaned[0] >=
+	    TCP_SECS(cf->cf_tcpdscleanup)))
+		tw->tw_cleaned[0] = tw->tw_now;
+	if ((clean[1] = tw->tw_now - tw->tw_cleaned[1] >=
+	    TCP_SECS(cf->cf_dohdscleanup)))
+		tw->tw_cleaned[1] = tw->tw_now;
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead)
 			continue;
+		h = bc->bc_h2 != NULL;
 		if (bc->bc_npending > 0 || bc->bc_connecting)
 			bc->bc_idle = 0;
 		else if (bc->bc_idle == 0)
@@ -539,8 +569,8 @@ worker_sweep(struct tcp_worker *tw)
 			bconn_fail(tw, bc, true);
 		else if (bc->bc_npending == 0 && (bc->bc_orphan ||
 		    bconn_spare(tw, bc) ||
-		    (clean && bc->bc_idle != 0 &&
-		    tw->tw_now - bc->bc_idle >= maxidle)))
+		    (clean[h] && bc->bc_idle != 0 &&
+		    tw->tw_now - bc->bc_idle >= maxidle[h])))
 			bc->bc_dead = true;
 		else if (bc->bc_npending == 0 && bc->bc_rlen == 0 &&
 		    bc->bc_wlen == 0) {
@@ -604,6 +634,7 @@ worker_main(void *arg)
 	while (!atomic_load_explicit(&tcp_quit, memory_order_relaxed)) {
 		tw->tw_now = mono_ns();
 		worker_sweep(tw);
+		worker_dohdump(tw);
 		n = 1 + tw->tw_nclients + tw->tw_nbconns;
 		if (n > cap) {
 			if ((np = reallocarray(pfd, n, sizeof(*np))) == NULL) {
@@ -728,6 +759,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	struct tcp_handoff	 th;
 	struct tcp_query	*tq;
 	struct tcp_worker	*tw;
+	size_t			 n;
 
 	if ((tq = calloc(1, sizeof(*tq) + TCP_QROOM)) == NULL)
 		goto fail;
@@ -773,7 +805,10 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	th.th_tq = tq;
 	th.th_ds = ds;
 	server_ref(ds);
-	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % nworkers];
+	/* As dnsdist: DoH backends' UDP queries on setOutgoingDoHWorkerThreads. */
+	n = ds->ds_dohpath != NULL && (size_t)settings.st_dohworkers <
+	    nworkers ? (size_t)settings.st_dohworkers : nworkers;
+	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % n];
 	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
 		stats_inc(STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL);
 		server_unref(ds);

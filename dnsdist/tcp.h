@@ -186,7 +186,9 @@ struct tcp_client {
 
 struct tcp_bconn {
 	int			 bc_fd;
+	struct tcp_worker	*bc_tw;
 	struct tls		*bc_tls;	/* DNS over TLS to the server */
+	struct dohc		*bc_h2;		/* DNS over HTTPS (dohPath) */
 	short			 bc_want;	/* ... waits for this event */
 	bool			 bc_connecting;
 	bool			 bc_dead;
@@ -252,11 +254,13 @@ struct tcp_worker {
 	size_t			  tw_share;	/* of setMaxTCPQueuedBytes */
 	uint64_t		  tw_rnd;
 	uint64_t		  tw_now;
-	uint64_t		  tw_cleaned;	/* idle backends last closed */
+	uint64_t		  tw_cleaned[2];	/* idle backends last
+						   closed: TCP, DoH */
 	/* DoH queries at the UDP loops, and those they handed back. */
 	LIST_HEAD(, tcp_query)	  tw_atudp;
 	_Atomic(struct tcp_query *) tw_udpdone;
 	size_t			  tw_nextloop;
+	unsigned		  tw_dohdump;	/* requests done */
 };
 
 /* tcp.c: the workers, accepting, buffers */

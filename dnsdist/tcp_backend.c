@@ -25,6 +25,10 @@
 #include "stats.h"
 #include "tcp.h"
 
+static const uint8_t	*bconn_h2_body(void *, uint16_t, size_t *);
+static void		 bconn_h2_done(void *, uint16_t, int, uint8_t *,
+			    size_t);
+
 /* A new connection to ds; it starts with tq's header when it has one. */
 static struct tcp_bconn *
 bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
@@ -44,8 +48,12 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 		depth = TCP_BC_MAXDEPTH;
 	bc->bc_slots = calloc((size_t)depth, sizeof(*bc->bc_slots));
 	bc->bc_free = calloc((size_t)depth, sizeof(*bc->bc_free));
+	if (ds->ds_dohpath != NULL)
+		bc->bc_h2 = dohc_new(bc, bconn_h2_body, bconn_h2_done);
 	if (bc->bc_slots == NULL || bc->bc_free == NULL ||
+	    (ds->ds_dohpath != NULL && bc->bc_h2 == NULL) ||
 	    append_ptr(&tw->tw_bconns, &tw->tw_nbconns, bc) == NULL) {
+		dohc_free(bc->bc_h2);
 		free(bc->bc_slots);
 		free(bc->bc_free);
 		free(bc);
@@ -56,6 +64,7 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	    !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap, tq->tq_pplen,
 	    &tw->tw_held))) {
 		tw->tw_nbconns--;
+		dohc_free(bc->bc_h2);
 		free(bc->bc_pp);
 		free(bc->bc_slots);
 		free(bc->bc_free);
@@ -75,6 +84,7 @@ bconn_open(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	bc->bc_nfree = depth;
 	randombytes_buf(&bc->bc_gen, sizeof(bc->bc_gen));
 	bc->bc_fd = fd;
+	bc->bc_tw = tw;
 	bc->bc_connecting = true;
 	bc->bc_ds = ds;
 	server_ref(ds);
@@ -101,7 +111,8 @@ bconn_get(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 	for (i = 0; i < tw->tw_nbconns; i++) {
 		bc = tw->tw_bconns[i];
 		if (bc->bc_dead || bc->bc_xfr || bc->bc_ds != ds ||
-		    bc->bc_nfree == 0 || (xfr && bc->bc_npending > 0))
+		    bc->bc_nfree == 0 || (xfr && bc->bc_npending > 0) ||
+		    (bc->bc_h2 != NULL && !dohc_room(bc->bc_h2)))
 			continue;
 		if (bc->bc_pplen != tq->tq_pplen || (bc->bc_pplen > 0 &&
 		    (bc->bc_orphan || bc->bc_owner != tq->tq_client ||
@@ -116,6 +127,63 @@ bconn_get(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 		return best;
 	}
 	return bconn_open(tw, ds, tq);
+}
+
+/* The protocol of a query's client, for the latency averages. */
+static enum stats_proto
+tq_proto(const struct tcp_query *tq)
+{
+	const struct local	*lc;
+
+	if (tq->tq_udp || tq->tq_client == NULL)
+		return tq->tq_udp ? STATS_UDP : STATS_TCP;
+	lc = tq->tq_client->tc_li->li_local;
+	return lc->lc_doh != NULL ? STATS_DOH : lc->lc_tls != NULL ?
+	    STATS_DOT : STATS_TCP;
+}
+
+/* Its client, for X-Forwarded-For; NULL when it is gone. */
+static const struct sockaddr *
+tq_client_addr(const struct tcp_query *tq)
+{
+	if (tq->tq_udp)
+		return (const struct sockaddr *)&tq->tq_from;
+	return tq->tq_client != NULL ? client_addr(tq->tq_client) : NULL;
+}
+
+/* X-Forwarded-Proto, as dnsdist names its client's transport. */
+static const char *
+tq_xfproto(const struct tcp_query *tq)
+{
+	switch (tq_proto(tq)) {
+	case STATS_UDP:
+		return "dns-over-udp";
+	case STATS_DOT:
+		return "dns-over-tls";
+	case STATS_DOH:
+		return tq->tq_client->tc_li->li_local->lc_tls != NULL ?
+		    "dns-over-https" : "dns-over-http";
+	default:
+		return "dns-over-tcp";
+	}
+}
+
+/* What the HTTP/2 session has to send goes after what is queued. */
+static void
+bconn_h2_flush(struct tcp_worker *tw, struct tcp_bconn *bc)
+{
+	const uint8_t	*data;
+	ssize_t		 n;
+
+	while (!bc->bc_dead && (n = dohc_output(bc->bc_h2, &data)) != 0) {
+		if (n == -1 || !buf_reserve(&bc->bc_wbuf, &bc->bc_wcap,
+		    bc->bc_wlen + (size_t)n, &tw->tw_held)) {
+			bconn_fail(tw, bc, false);
+			return;
+		}
+		memcpy(bc->bc_wbuf + bc->bc_wlen, data, (size_t)n);
+		bc->bc_wlen += (size_t)n;
+	}
 }
 
 /* Put the query on a connection to ds; false when none can be had. */
@@ -141,6 +209,20 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	}
 	slot = bc->bc_free[--bc->bc_nfree];
 	tq->tq_bid = (uint16_t)(bc->bc_gen++ << 8 | slot);
+	dnspacket_set_id(tq->tq_buf + 2, tq->tq_bid);
+	if (bc->bc_h2 != NULL) {
+		/* The connection may have died in the flush. */
+		if (dohc_submit(bc->bc_h2, tq->tq_bid, ds, tq->tq_len - 2,
+		    tq_client_addr(tq), tq_xfproto(tq)) == -1) {
+			bc->bc_free[bc->bc_nfree++] = slot;
+			atomic_fetch_add(&ds->ds_senderrors, 1);
+			stats_inc(STAT_DOWNSTREAM_SEND_ERRORS);
+			return false;
+		}
+	} else {
+		memcpy(bc->bc_wbuf + bc->bc_wlen, tq->tq_buf, tq->tq_len);
+		bc->bc_wlen += tq->tq_len;
+	}
 	bc->bc_slots[slot] = tq;
 	if (bc->bc_npending++ == 0)
 		bc->bc_deadline = tw->tw_now + (uint64_t)(bc->bc_connecting ?
@@ -149,15 +231,14 @@ bconn_send(struct tcp_worker *tw, struct tcp_query *tq, struct server *ds)
 	bc->bc_used++;
 	if (tq->tq_xfr)
 		bc->bc_xfr = true;
-	dnspacket_set_id(tq->tq_buf + 2, tq->tq_bid);
-	memcpy(bc->bc_wbuf + bc->bc_wlen, tq->tq_buf, tq->tq_len);
-	bc->bc_wlen += tq->tq_len;
 	tq->tq_sent = tw->tw_now;
 	atomic_fetch_add(&ds->ds_outstanding, 1);
 	if (!tq->tq_tcretry)	/* counted when it went over UDP */
 		atomic_fetch_add(&ds->ds_queries, 1);
 	atomic_fetch_add(&ds->ds_tcpqueries, 1);
 	(void)server_qps_take(ds, tw->tw_now);
+	if (bc->bc_h2 != NULL)
+		bconn_h2_flush(tw, bc);
 	return true;
 }
 
@@ -232,19 +313,6 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 			server_lazy_report(bc->bc_ds, true);
 		query_giveup(tw, tq);
 	}
-}
-
-/* The protocol of a query's client, for the latency averages. */
-static enum stats_proto
-tq_proto(const struct tcp_query *tq)
-{
-	const struct local	*lc;
-
-	if (tq->tq_udp || tq->tq_client == NULL)
-		return tq->tq_udp ? STATS_UDP : STATS_TCP;
-	lc = tq->tq_client->tc_li->li_local;
-	return lc->lc_doh != NULL ? STATS_DOH : lc->lc_tls != NULL ?
-	    STATS_DOT : STATS_TCP;
 }
 
 /* A message from the server: which query it answers, then pass it on. */
@@ -381,6 +449,62 @@ bad:
 	bconn_fail(tw, bc, false);
 }
 
+/* DNS over HTTPS: the query of a stream, by its ID on the connection. */
+static const uint8_t *
+bconn_h2_body(void *arg, uint16_t bid, size_t *len)
+{
+	struct tcp_bconn	*bc = arg;
+	struct tcp_query	*tq = bc->bc_slots[(bid & 0xff) % bc->bc_depth];
+
+	if (tq == NULL || tq->tq_bid != bid)
+		return NULL;
+	*len = tq->tq_len - 2;
+	return tq->tq_buf + 2;
+}
+
+/*
+ * A stream's end: a 200 carries the answer, whatever ID the server gave
+ * it; any other end fails the query alone, except a stream the server
+ * refused (GOAWAY), which goes to another connection.
+ */
+static void
+bconn_h2_done(void *arg, uint16_t bid, int status, uint8_t *body, size_t len)
+{
+	struct tcp_bconn	*bc = arg;
+	struct tcp_worker	*tw = bc->bc_tw;
+	struct tcp_query	*tq;
+	uint16_t		 slot = (bid & 0xff) % bc->bc_depth;
+
+	if ((tq = bc->bc_slots[slot]) == NULL || tq->tq_bid != bid)
+		return;
+	if (status == 200 && len >= DNS_HDRLEN) {
+		dnspacket_set_id(body, bid);
+		bconn_answer(tw, bc, body, len);
+		/* A transfer's one message is all it gets here. */
+		if (bc->bc_slots[slot] == tq) {
+			tq = bconn_take(bc, slot);
+			bc->bc_xfr = false;
+			query_done(tw, tq);
+		}
+		return;
+	}
+	tq = bconn_take(bc, slot);
+	if (status == DOHC_REFUSED && tq->tq_tries + 1 < bc->bc_ds->ds_retries) {
+		tq->tq_tries++;
+		if (tcp_forward(tw, tq, NULL))
+			return;
+	}
+	if (status > 0)
+		log_debug("DoH to %s: HTTP status %d", bc->bc_ds->ds_addrtext,
+		    status);
+	atomic_fetch_add(&bc->bc_ds->ds_tcpgaveup, 1);
+	server_lazy_report(bc->bc_ds, true);
+	if (tq->tq_client == NULL && !tq->tq_udp)
+		query_free(tw, tq);
+	else
+		query_giveup(tw, tq);
+}
+
 /* Read or write bc, in the clear or over TLS. */
 static ssize_t
 bconn_rw(struct tcp_bconn *bc, uint8_t *buf, size_t len, bool wr)
@@ -440,6 +564,18 @@ bconn_read1(struct tcp_worker *tw, struct tcp_bconn *bc)
 		/* Closed (or junk) while idle is no failure of a query. */
 		bconn_fail(tw, bc, false);
 		return false;
+	}
+	if (bc->bc_h2 != NULL) {
+		/* HTTP/2 frames: the session keeps what it has not used. */
+		if (dohc_input(bc->bc_h2, bc->bc_rbuf, (size_t)n) == -1) {
+			bconn_fail(tw, bc, false);
+			return false;
+		}
+		bconn_h2_flush(tw, bc);
+		/* Over after a GOAWAY: its queries were answered or moved. */
+		if (!bc->bc_dead && !dohc_alive(bc->bc_h2))
+			bconn_fail(tw, bc, false);
+		return !bc->bc_dead;
 	}
 	bc->bc_rlen += (size_t)n;
 	off = 0;
@@ -561,6 +697,7 @@ bconn_free(struct tcp_worker *tw, struct tcp_bconn *bc)
 	atomic_store(&ds->ds_tcpavgduration, v * 0.99 +
 	    (double)(tw->tw_now - bc->bc_opened) / 1e6 * 0.01);
 	atomic_fetch_sub(&ds->ds_tcpcurrent, 1);
+	dohc_free(bc->bc_h2);
 	tls_backend_close(bc->bc_tls);
 	close(bc->bc_fd);
 	free(bc->bc_slots);
@@ -585,7 +722,8 @@ bconn_spare(struct tcp_worker *tw, const struct tcp_bconn *bc)
 		    !tw->tw_bconns[i]->bc_dead &&
 		    tw->tw_bconns[i]->bc_npending == 0)
 			nidle++;
-	return nidle >= (size_t)config_now()->cf_tcpcachedperds;
+	return nidle >= (size_t)(bc->bc_h2 != NULL ?
+	    config_now()->cf_dohcachedperds : config_now()->cf_tcpcachedperds);
 }
 
 /* Should bc be read?  Not while its transfer's client is behind. */

@@ -707,6 +707,13 @@ client_config(struct server *ds)
 		tls_config_free(cfg);
 		goto fail;
 	}
+	/* DNS over HTTPS: HTTP/2, which the server must agree to. */
+	if (ds->ds_dohpath != NULL && tls_config_set_alpn(cfg, "h2") == -1) {
+		log_warnx("tls to %s: %s", ds->ds_addrtext,
+		    tls_config_error(cfg));
+		tls_config_free(cfg);
+		goto fail;
+	}
 	if (!ds->ds_tlsverify) {
 		tls_config_insecure_noverifycert(cfg);
 		tls_config_insecure_noverifyname(cfg);

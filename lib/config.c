@@ -187,6 +187,9 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_tcpcachedperds != b->cf_tcpcachedperds ||
 	    a->cf_tcpdsmaxidle != b->cf_tcpdsmaxidle ||
 	    a->cf_tcpdscleanup != b->cf_tcpdscleanup ||
+	    a->cf_dohcachedperds != b->cf_dohcachedperds ||
+	    a->cf_dohdsmaxidle != b->cf_dohdsmaxidle ||
+	    a->cf_dohdscleanup != b->cf_dohdscleanup ||
 	    a->cf_udptimeout != b->cf_udptimeout ||
 	    a->cf_failoverms != b->cf_failoverms ||
 	    a->cf_randomsockets != b->cf_randomsockets)
@@ -247,6 +250,9 @@ config_publish(bool blockfilter)
 	cf->cf_tcpcachedperds = settings.st_tcpcachedperds;
 	cf->cf_tcpdsmaxidle = settings.st_tcpdsmaxidle;
 	cf->cf_tcpdscleanup = settings.st_tcpdscleanup;
+	cf->cf_dohcachedperds = settings.st_dohcachedperds;
+	cf->cf_dohdsmaxidle = settings.st_dohdsmaxidle;
+	cf->cf_dohdscleanup = settings.st_dohdscleanup;
 	cf->cf_udptimeout = settings.st_udptimeout;
 	cf->cf_failoverms = settings.st_failoverms;
 	cf->cf_randomsockets = settings.st_randomsockets;

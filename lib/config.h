@@ -66,6 +66,9 @@ struct config {
 	int			  cf_tcpcachedperds;
 	int			  cf_tcpdsmaxidle;
 	int			  cf_tcpdscleanup;
+	int			  cf_dohcachedperds;	/* the same, DoH */
+	int			  cf_dohdsmaxidle;
+	int			  cf_dohdscleanup;
 	/* The UDP loops': setUDPTimeout, setUDPFailoverTimeout (ms). */
 	int			  cf_udptimeout;
 	int			  cf_failoverms;

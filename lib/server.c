@@ -88,6 +88,7 @@ server_unref(struct server *ds)
 	free(ds->ds_tlsname);
 	free(ds->ds_tlsca);
 	free(ds->ds_tlsciphers);
+	free(ds->ds_dohpath);
 	if (ds->ds_tlscfg != NULL && server_tls_free != NULL)
 		server_tls_free(ds->ds_tlscfg);
 	pthread_mutex_destroy(&ds->ds_qpslock);
@@ -120,6 +121,7 @@ server_same(const struct server *a, const struct server *b)
 	    str_same(a->ds_tlsname, b->ds_tlsname) &&
 	    str_same(a->ds_tlsca, b->ds_tlsca) &&
 	    str_same(a->ds_tlsciphers, b->ds_tlsciphers) &&
+	    str_same(a->ds_dohpath, b->ds_dohpath) &&
 	    a->ds_sourcelen == b->ds_sourcelen && (a->ds_sourcelen == 0 ||
 	    addr_equal((const struct sockaddr *)&a->ds_source,
 	    (const struct sockaddr *)&b->ds_source)) &&
@@ -143,6 +145,7 @@ server_adopt(struct server *ds, struct server *nds)
 		memcpy(ds->ds_id, nds->ds_id, sizeof(ds->ds_id));
 	ADOPT(ds_order);
 	ADOPT(ds_weight);
+	ADOPT(ds_dohxff);
 	if (ds->ds_qpslimit != nds->ds_qpslimit)
 		server_set_qps(ds, nds->ds_qpslimit);
 	if (ds->ds_checknamelen != nds->ds_checknamelen ||

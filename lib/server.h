@@ -86,6 +86,8 @@ struct server {
 	char			*ds_tlsname;	/* subjectName/Addr; NULL: none */
 	char			*ds_tlsca;	/* caStore; NULL: the system's */
 	char			*ds_tlsciphers;
+	char			*ds_dohpath;	/* DNS over HTTPS; NULL: not */
+	bool			 ds_dohxff;	/* addXForwardedHeaders */
 	void			*ds_tlscfg;
 	int			 ds_sockets;	/* UDP sockets, source ports */
 	/* source: address (ds_sourcelen 0: none) and interface ("": none) */

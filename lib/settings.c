@@ -171,6 +171,7 @@ settings_add_carbon(const struct sockaddr_storage *ss, socklen_t sslen,
 
 _Atomic int	settings_syslogfacility = LOG_DAEMON;
 _Atomic bool	settings_verbosehealthchecks;
+_Atomic unsigned settings_dohdump;
 
 int
 settings_init(void)
@@ -191,6 +192,10 @@ settings_init(void)
 	settings.st_tcpcachedperds = 10;
 	settings.st_tcpdsmaxidle = 300;
 	settings.st_tcpdscleanup = 60;
+	settings.st_dohcachedperds = 10;
+	settings.st_dohdsmaxidle = 300;
+	settings.st_dohdscleanup = 60;
+	settings.st_dohworkers = 1;
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;

@@ -116,6 +116,12 @@ struct settings {
 	int			 st_tcpcachedperds;
 	int			 st_tcpdsmaxidle;
 	int			 st_tcpdscleanup;
+	/* ... and DNS over HTTPS ones (dohPath). */
+	int			 st_dohcachedperds;
+	int			 st_dohdsmaxidle;
+	int			 st_dohdscleanup;
+	/* TCP workers that take UDP queries for DoH backends. */
+	int			 st_dohworkers;
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */
 	int			 st_udpsndbuf;
@@ -168,6 +174,8 @@ extern struct settings settings;
  */
 extern _Atomic int	settings_syslogfacility;
 extern _Atomic bool	settings_verbosehealthchecks;
+/* requestDoHStatesDump(): each request, once, by every TCP worker. */
+extern _Atomic unsigned	settings_dohdump;
 
 /* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
 int	settings_init(void);

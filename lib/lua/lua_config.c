@@ -267,6 +267,8 @@ static struct int_setting int_settings[] = {
 	    &settings.st_maxtcpqueuedconns, 0, 1 << 30, 1 },
 	{ "setMaxTCPQueuedBytes", "getMaxTCPQueuedBytes",
 	    &settings.st_maxtcpqueuedbytes, 1 << 16, 1 << 30, 1 },
+	{ "setOutgoingDoHWorkerThreads", NULL, &settings.st_dohworkers, 1,
+	    1024, 1 },
 };
 
 static int
@@ -619,6 +621,8 @@ dlua_open_config(lua_State *L)
 		lua_pushlightuserdata(L, &int_settings[i]);
 		lua_pushcclosure(L, l_int_set, 1);
 		lua_setglobal(L, int_settings[i].is_set);
+		if (int_settings[i].is_get == NULL)
+			continue;
 		lua_pushlightuserdata(L, &int_settings[i]);
 		lua_pushcclosure(L, l_int_get, 1);
 		lua_setglobal(L, int_settings[i].is_get);

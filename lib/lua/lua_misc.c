@@ -894,7 +894,16 @@ l_setverbosehealthchecks(lua_State *L)
 	return 0;
 }
 
-/* The TCP connections to backends: how many idle, for how long. */
+/* requestDoHStatesDump(): the workers log their DoH connections. */
+static int
+l_requestdohstatesdump(lua_State *L)
+{
+	(void)L;
+	atomic_fetch_add(&settings_dohdump, 1);
+	return 0;
+}
+
+/* The TCP and DoH connections to backends: how many idle, how long. */
 static const struct {
 	const char	*tn_name;
 	int		*tn_var;
@@ -904,6 +913,10 @@ static const struct {
 	    &settings.st_tcpcachedperds, 0 },
 	{ "setTCPDownstreamMaxIdleTime", &settings.st_tcpdsmaxidle, 1 },
 	{ "setTCPDownstreamCleanupInterval", &settings.st_tcpdscleanup, 1 },
+	{ "setMaxIdleDoHConnectionsPerDownstream",
+	    &settings.st_dohcachedperds, 0 },
+	{ "setDoHDownstreamMaxIdleTime", &settings.st_dohdsmaxidle, 1 },
+	{ "setDoHDownstreamCleanupInterval", &settings.st_dohdscleanup, 1 },
 };
 
 static int
@@ -1115,6 +1128,7 @@ dlua_open_misc(lua_State *L)
 	lua_pushinteger(L, -1);
 	lua_pushcclosure(L, l_incmetric, 1);
 	lua_setglobal(L, "decMetric");
+	lua_register(L, "requestDoHStatesDump", l_requestdohstatesdump);
 	for (i = 0; i < sizeof(tcpknobs) / sizeof(tcpknobs[0]); i++) {
 		lua_pushinteger(L, (lua_Integer)i);
 		lua_pushcclosure(L, l_tcpknob, 1);

@@ -92,7 +92,8 @@ static const char *server_keys[] = {
 	"lazyHealthCheckSampleSize", "lazyHealthCheckMinSampleCount",
 	"lazyHealthCheckThreshold", "lazyHealthCheckFailedInterval",
 	"lazyHealthCheckMode", "lazyHealthCheckUseExponentialBackOff",
-	"lazyHealthCheckMaxBackOff", "lazyHealthCheckWhenUpgraded", NULL
+	"lazyHealthCheckMaxBackOff", "lazyHealthCheckWhenUpgraded", "dohPath",
+	"addXForwardedHeaders", NULL
 };
 
 static char *
@@ -139,6 +140,29 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 		ds->ds_tlsname = opt_strdup(L, t, "subjectAddr");
 	ds->ds_tlsca = opt_strdup(L, t, "caStore");
 	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
+}
+
+/*
+ * dohPath: DNS over HTTPS to the server, HTTP/2 over TLS with tls set,
+ * else in the clear (prior knowledge), as dnsdist; every query, whatever
+ * its client's transport, goes that way.
+ */
+static void
+server_doh_from_table(lua_State *L, struct server *ds, int t)
+{
+	const char	*s;
+
+	if ((s = dlua_opt_string(L, t, "dohPath", NULL)) == NULL) {
+		if (dlua_opt_bool(L, t, "addXForwardedHeaders", 0))
+			luaL_error(L, "newServer: addXForwardedHeaders needs "
+			    "dohPath");
+		return;
+	}
+	if (s[0] != '/')
+		luaL_error(L, "newServer: dohPath must start with '/'");
+	ds->ds_dohpath = opt_strdup(L, t, "dohPath");
+	ds->ds_dohxff = dlua_opt_bool(L, t, "addXForwardedHeaders", 0);
+	ds->ds_tcponly = true;
 }
 
 /*
@@ -292,6 +316,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_tcponly = dlua_opt_bool(L, t, "tcpOnly", 0);
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	server_tls_from_table(L, ds, t);
+	server_doh_from_table(L, ds, t);
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");

@@ -468,3 +468,64 @@ dd_between()
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ] ||
 	    atf_fail "$4: $1 not in [$2, $3]"
 }
+
+# mkcerts: a throwaway CA (ca.pem) and two leaves it signs, dns.test and
+# other.test (NAME.pem, NAME.key), each also valid for 127.0.0.1.
+mkcerts()
+{
+	for n in dns.test other.test; do
+		leaf "$n"
+	done
+}
+
+# leaf NAME: a certificate for NAME and 127.0.0.1 that ca.pem signs (a new
+# serial each time), NAME.pem and NAME.key; the CA is made the first time.
+leaf()
+{
+	[ -f ca.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj "/CN=test CA" -keyout ca.key -out ca.pem >/dev/null 2>&1 ||
+	    atf_fail "openssl: no CA"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$1" -keyout "$1.key" \
+	    -out "$1.csr" >/dev/null 2>&1 || atf_fail "openssl: no request"
+	printf 'subjectAltName=DNS:%s,IP:127.0.0.1\n' "$1" >"$1.ext"
+	openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key \
+	    -CAcreateserial -days 2 -extfile "$1.ext" -out "$1.pem" \
+	    >/dev/null 2>&1 || atf_fail "openssl: no certificate"
+}
+
+# start_unbound NAME PORT tls|https: Unbound serving www.example.
+# (192.0.2.33) and big.example. (192.0.2.34) over DNS over TLS, or DNS
+# over HTTPS on /dns-query, on 127.0.0.1:PORT with mkcerts' dns.test
+# certificate (and plain UDP on the same port, for readiness).
+start_unbound()
+{
+	which unbound >/dev/null 2>&1 || atf_skip "unbound is not installed"
+	_dir=$(pwd)/$1
+	mkdir -p "$_dir"
+	cat >"$_dir/unbound.conf" <<EOF
+server:
+	interface: 127.0.0.1@$2
+	$3-port: $2
+	http-endpoint: "/dns-query"
+	incoming-num-tcp: 100
+	tls-service-key: "$(pwd)/dns.test.key"
+	tls-service-pem: "$(pwd)/dns.test.pem"
+	do-daemonize: no
+	chroot: ""
+	username: ""
+	directory: "$_dir"
+	pidfile: ""
+	use-syslog: no
+	do-ip6: no
+	access-control: 127.0.0.0/8 allow
+	module-config: "iterator"
+	local-zone: "example." static
+	local-data: "www.example. 300 IN A 192.0.2.33"
+	local-data: "big.example. 300 IN A 192.0.2.34"
+remote-control:
+	control-enable: no
+EOF
+	$NSX unbound -d -c "$_dir/unbound.conf" >"$_dir/log" 2>&1 &
+	dd_track "$1" $!
+	dd_wait_answer 127.0.0.1 "$2" www.example.
+}
