@@ -447,8 +447,8 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	/* Only this thread writes it: a plain load and store. */
 	atomic_store_explicit(&li->li_queries, atomic_load_explicit(
 	    &li->li_queries, memory_order_relaxed) + 1, memory_order_relaxed);
-	if (config_now()->cf_ppexpect && netmask_group_match(
-	    &config_now()->cf_ppacl, from) == 1) {
+	if (!li->li_local->lc_ppoff && config_now()->cf_ppexpect &&
+	    netmask_group_match(&config_now()->cf_ppacl, from) == 1) {
 		if (!frontend_unproxy(&pkt, &len, &room, from, &px))
 			return;
 		if (!px.px_local) {
