@@ -291,15 +291,20 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 
 	atomic_fetch_add_explicit(dc->dc_version == 1 ? &ds->ds_http1 :
 	    &ds->ds_http2, 1, memory_order_relaxed);
-	/* The last address of X-Forwarded-For, when trusted. */
-	from = dc->dc_tc->tc_addr;
+	/*
+	 * The client: the last address of X-Forwarded-For, when trusted,
+	 * else the PROXY header's, else the peer.
+	 */
+	from = dc->dc_tc->tc_proxied ? dc->dc_tc->tc_ppsrc :
+	    dc->dc_tc->tc_addr;
 	if (dc->dc_df->df_trustxff && xff[0] != '\0') {
 		comma = strrchr(xff, ',');
 		comma = comma != NULL ? comma + 1 : xff;
 		while (*comma == ' ')
 			comma++;
 		if (addr_parse(comma, 0, &from, &fromlen) == -1)
-			from = dc->dc_tc->tc_addr;
+			from = dc->dc_tc->tc_proxied ? dc->dc_tc->tc_ppsrc :
+			    dc->dc_tc->tc_addr;
 	}
 	/* As dnsdist: the ACL, on that address, before anything else. */
 	if (!frontend_acl_allows((struct sockaddr *)&from)) {
