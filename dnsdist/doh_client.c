@@ -203,8 +203,8 @@ dohc_free(struct dohc *dh)
 	free(dh);
 }
 
-#define NV(n, v, vl)	{ (uint8_t *)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, \
-	(vl), NGHTTP2_NV_FLAG_NONE }
+#define NV(n, v, vl)	{ (uint8_t *)(n), (uint8_t *)(uintptr_t)(v), \
+	sizeof(n) - 1, (vl), NGHTTP2_NV_FLAG_NONE }
 
 /*
  * A POST of len bytes (the body callback gives them) to ds's dohPath;

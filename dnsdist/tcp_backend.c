@@ -258,10 +258,11 @@ bconn_take(struct tcp_bconn *bc, uint16_t slot)
 /*
  * The connection failed: every query on it gets another try over a fresh
  * connection (a server may close a connection it kept open, or die
- * mid-answer), up to the server's retries, else SERVFAIL.  After a timeout, SERVFAIL at once.  A
- * connection that answered before it closed did not fail its queries: a
- * server may answer one query a connection, so they go again without
- * using their try (each such round answers one more).
+ * mid-answer), up to the server's retries, else SERVFAIL.  After a
+ * timeout, SERVFAIL at once.  A connection that answered before it closed
+ * did not fail its queries: a server may answer one query a connection,
+ * so they go again without using their try (each such round answers one
+ * more).
  */
 void
 bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
