@@ -45,6 +45,23 @@ static char		*config_path;	/* absolute, for SIGHUP */
 static char		*pid_path;	/* absolute */
 static int		 pid_fd = -1;
 
+/* --version: what this build has, named as dnsdist names its features. */
+static void
+version(void)
+{
+	printf("dnsdist %s\n", DNSDIST_VERSION);
+	printf("Enabled features: cdb dns-over-https(nghttp2)%s dnscrypt "
+	    "fstrm ipcipher libsodium lmdb outgoing-dns-over-https(nghttp2) "
+	    "protobuf%s\n",
+#ifdef DNSDIST_NO_TLS
+	    "",
+#else
+	    " dns-over-tls(libtls)",
+#endif
+	    strcmp(compat_mmsg_kind(), "recvmmsg/sendmmsg") == 0 ?
+	    " recvmmsg/sendmmsg" : "");
+}
+
 static void __attribute__((__noreturn__))
 usage(void)
 {
@@ -578,7 +595,7 @@ parse_args(int argc, char *argv[], struct cmdline *cl)
 			cl->verbose = true;
 			break;
 		case 'V':
-			printf("dnsdist %s\n", DNSDIST_VERSION);
+			version();
 			exit(0);
 		case OPT_CHECK:
 			cl->check = true;
