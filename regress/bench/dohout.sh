@@ -41,18 +41,7 @@ done
 . "$here/ports.sh"
 bench_work dohout
 hz=$(getconf CLK_TCK)
-pin_d= pin_l=
-if command -v taskset >/dev/null 2>&1 &&
-    [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ]; then
-	pin_d="taskset -c 0"
-	pin_l="taskset -c 1"
-fi
-
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=dns.test \
-    -addext subjectAltName=DNS:dns.test -keyout "$work/k.pem" \
-    -out "$work/c.pem" >/dev/null 2>&1 || die "openssl req failed"
-awk 'BEGIN { for (i = 0; i < 500; i++) printf "n%d.bench.example. A\n", i }' \
-    >"$work/q.txt"
+bench_tls
 uport=$(free_port)
 {
 	printf 'server:\n'

@@ -13,6 +13,25 @@ bench_work() {
 	trap 'cleanup; exit 143' TERM HUP
 }
 
+# bench_tls: for the encrypted benchmarks, pin_d and pin_l (taskset
+# prefixes putting the daemon on CPU 0 and the load on CPU 1, when there
+# are two), a throwaway certificate for dns.test ($work/c.pem and k.pem)
+# and 500 names to ask ($work/q.txt).
+bench_tls() {
+	pin_d= pin_l=
+	if command -v taskset >/dev/null 2>&1 &&
+	    [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ]; then
+		pin_d="taskset -c 0"
+		pin_l="taskset -c 1"
+	fi
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj /CN=dns.test -addext subjectAltName=DNS:dns.test \
+	    -keyout "$work/k.pem" -out "$work/c.pem" >/dev/null 2>&1 ||
+	    die "openssl req failed"
+	awk 'BEGIN { for (i = 0; i < 500; i++)
+	    printf "n%d.bench.example. A\n", i }' >"$work/q.txt"
+}
+
 cleanup() {
 	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
 	for p in $pids; do wait "$p" 2>/dev/null; done
