@@ -135,6 +135,35 @@ maint_lua(void *arg)
 	sbuf_free(&out);
 }
 
+/*
+ * Messages of newThread()'s threads, to threadmessage() as a console
+ * command would run it, every tenth of a second when there are some.
+ */
+static void
+maint_threads(void *arg)
+{
+	struct sbuf	out;
+
+	(void)arg;
+	if (!dlua_threads_pending())
+		return;
+	sbuf_init(&out);
+	pthread_rwlock_wrlock(&config_lock);
+	dlua_lock();
+	(void)dlua_threads_deliver(config_L, MAINT_BUDGET, &out);
+	dlua_hooks_changed(config_L);
+	dlua_unlock();
+	if (out.sb_len > 0)
+		log_warnx("%s", sbuf_text(&out));
+	if (backend_sync() == -1)
+		log_warnx("threadmessage: unable to open a backend socket");
+	if (daemon_publish() == -1)
+		log_warnx("threadmessage: out of memory: changes not live "
+		    "yet");
+	pthread_rwlock_unlock(&config_lock);
+	sbuf_free(&out);
+}
+
 static void
 maint_log_block(const char *line)
 {
@@ -167,6 +196,7 @@ maint_start(void)
 		fatalx("unable to start the maintenance thread");
 	maint_started = true;
 	loop_timer(1000000000ULL, maint_lua, NULL);
+	loop_timer(100000000ULL, maint_threads, NULL);
 }
 
 void

@@ -187,6 +187,15 @@ void		 dlua_open_absent(lua_State *);
 void		 dlua_open_doh(lua_State *);
 size_t		 dlua_doh_count(void);	/* addDOHLocal() frontends */
 void		 dlua_open_misc(lua_State *);
+void		 dlua_open_threads(lua_State *);
+/*
+ * newThread()'s threads: stop those a configuration state started (it is
+ * being closed); whether messages wait; deliver them to L's
+ * threadmessage() with the Lua lock held (errors in out).
+ */
+void		 dlua_threads_stop(lua_State *);
+bool		 dlua_threads_pending(void);
+int		 dlua_threads_deliver(lua_State *, int budget, struct sbuf *);
 void		 dlua_open_tls(lua_State *);	/* absent without TLS */
 /* addTLSLocal()'s certificate and key lists, held on the stack. */
 struct tls_local;

@@ -55,6 +55,7 @@ LIB_SRCS = \
 	lib/lua/lua_dynblock.c \
 	lib/lua/lua_web.c \
 	lib/lua/lua_misc.c \
+	lib/lua/lua_thread.c \
 	lib/lua/lua_remotelog.c \
 	lib/lua/lua_dnscrypt.c \
 	lib/lua/lua_doh.c \

@@ -269,6 +269,7 @@ dlua_st_close(struct dlua_st *st)
 
 	if (L != NULL) {
 		dlua_policies_forget(L);
+		dlua_threads_stop(L);
 		st->ls_L = NULL;
 		lua_close(L);
 	}
@@ -412,6 +413,7 @@ dlua_open(void)
 	dlua_open_dnscrypt(L);
 	dlua_open_web(L);
 	dlua_open_misc(L);
+	dlua_open_threads(L);
 	dlua_open_remotelog(L);
 	dlua_open_doh(L);
 	dlua_open_tls(L);

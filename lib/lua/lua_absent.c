@@ -29,8 +29,7 @@ static const char *const absent_reason[] = {
 	[AB_MAC] = "MAC address lookups are not supported",
 	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
 	    "with -u and -g",
-	[AB_THREADS] = "Lua runs in one state: threads of their own are not "
-	    "supported",
+	[AB_THREADS] = "asynchronous processing of queries is not supported",
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
 	[AB_NETLUA] = "network listeners for Lua are not supported: no "
 	    "thread here runs Lua callbacks for sockets",
@@ -82,9 +81,7 @@ static const struct absent {
 	{ "SetMacAddrAction", AB_MAC },
 	{ "getMACAddress", AB_MAC },
 	{ "addCapabilitiesToRetain", AB_CAPS },
-	{ "newThread", AB_THREADS },
 	{ "getAsynchronousObject", AB_THREADS },
-	{ "submitToMainThread", AB_THREADS },
 	{ "setTCPFastOpenKey", AB_TFOKEY },
 	{ "newNetworkListener", AB_NETLUA },
 };
