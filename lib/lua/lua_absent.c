@@ -12,7 +12,7 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
 	AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
-	AB_THREADS, AB_TFOKEY, AB_NETLUA, AB_LIBTLS, AB_TLSOUT
+	AB_THREADS, AB_TFOKEY, AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
@@ -31,8 +31,6 @@ static const char *const absent_reason[] = {
 	    "with -u and -g",
 	[AB_THREADS] = "asynchronous processing of queries is not supported",
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
-	[AB_NETLUA] = "network listeners for Lua are not supported: no "
-	    "thread here runs Lua callbacks for sockets",
 };
 
 static const struct absent {
@@ -83,7 +81,6 @@ static const struct absent {
 	{ "addCapabilitiesToRetain", AB_CAPS },
 	{ "getAsynchronousObject", AB_THREADS },
 	{ "setTCPFastOpenKey", AB_TFOKEY },
-	{ "newNetworkListener", AB_NETLUA },
 };
 
 /* Methods of objects that exist, for features that do not. */

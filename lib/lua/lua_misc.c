@@ -314,8 +314,9 @@ l_ep_send(lua_State *L)
 	size_t		 len;
 	const char	*p = luaL_checklstring(L, 2, &len);
 
-	lua_pushboolean(L, fd != -1 && send(fd, p, len, MSG_DONTWAIT) ==
-	    (ssize_t)len);
+	/* As dnsdist: an empty datagram is not sent. */
+	lua_pushboolean(L, fd != -1 && len > 0 &&
+	    send(fd, p, len, MSG_DONTWAIT) == (ssize_t)len);
 	return 1;
 }
 
