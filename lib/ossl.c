@@ -1,8 +1,8 @@
 /*
- * ossl: see ossl.h.  libtls takes certificates and keys as PEM
- * only and has no OCSP responder side, so these two go through
- * libcrypto directly (OpenSSL 1.1 or later, or LibreSSL: both have
- * PKCS12_parse and the OCSP API).
+ * ossl: see ossl.h.  libtls takes certificates and keys as PEM only and
+ * has no OCSP responder side, so these go through libcrypto directly
+ * (OpenSSL 1.1 or later, or LibreSSL: both have PKCS12_parse and the
+ * OCSP API).
  */
 #include <errno.h>
 #include <limits.h>
@@ -219,6 +219,36 @@ out:
 	return r;
 }
 
+int
+ossl_aes128_block(const uint8_t *key, uint8_t *b, bool decrypt)
+{
+	EVP_CIPHER_CTX	*ctx;
+	uint8_t		 out[32];
+	int		 n = 0, ok;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex(ctx, EVP_aes_128_ecb(), NULL, key, NULL,
+	    decrypt ? 0 : 1) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	    EVP_CipherUpdate(ctx, out, &n, b, 16) == 1 && n == 16;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	memcpy(b, out, 16);
+	return 0;
+}
+
+int
+ossl_pbkdf2_sha1(const char *pass, size_t len, const uint8_t *salt,
+    size_t saltlen, int rounds, uint8_t *out, size_t outlen)
+{
+	if (len > INT_MAX || saltlen > INT_MAX || outlen > INT_MAX)
+		return -1;
+	return PKCS5_PBKDF2_HMAC_SHA1(pass, (int)len, salt, (int)saltlen,
+	    rounds, (int)outlen, out) == 1 ? 0 : -1;
+}
+
 #else /* DNSDIST_NO_TLS */
 
 int
@@ -252,6 +282,29 @@ ossl_ocsp(const char *cert, const char *cacert, const char *cakey,
 	(void)days;
 	(void)minutes;
 	snprintf(err, errlen, "%s: TLS is not built in", cert);
+	return -1;
+}
+
+int
+ossl_aes128_block(const uint8_t *key, uint8_t *b, bool decrypt)
+{
+	(void)key;
+	(void)b;
+	(void)decrypt;
+	return -1;
+}
+
+int
+ossl_pbkdf2_sha1(const char *pass, size_t len, const uint8_t *salt,
+    size_t saltlen, int rounds, uint8_t *out, size_t outlen)
+{
+	(void)pass;
+	(void)len;
+	(void)salt;
+	(void)saltlen;
+	(void)rounds;
+	(void)out;
+	(void)outlen;
 	return -1;
 }
 

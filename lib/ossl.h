@@ -1,9 +1,11 @@
 /*
- * What libtls cannot do, through the libcrypto under it: a PKCS#12 file
- * turned into the PEM that libtls loads, and an OCSP response signed by
- * a CA (dnsdist's generateOCSPResponse, for tests).  The only file that
- * includes OpenSSL's headers for TLS; a build without TLS
- * (DNSDIST_NO_TLS) has none of it.
+ * What this program takes from OpenSSL's libcrypto (or LibreSSL's), the
+ * one under libtls, for what neither libtls nor libsodium offers: a
+ * PKCS#12 file turned into the PEM that libtls loads, OCSP responses
+ * signed by a CA (dnsdist's generateOCSPResponse, for tests) and checked
+ * before they are stapled, and ipcipher's AES-128 block and PBKDF2-SHA1.
+ * ossl.c is the only file that includes OpenSSL's headers; a build
+ * without TLS (DNSDIST_NO_TLS) has none of it, and its functions fail.
  */
 #ifndef OSSL_H
 #define OSSL_H
@@ -31,5 +33,11 @@ bool	ossl_ocsp_valid(const uint8_t *buf, size_t len);
  */
 int	ossl_ocsp(const char *cert, const char *cacert, const char *cakey,
 	    const char *out, int days, int minutes, char *err, size_t errlen);
+
+/* One AES-128 block, 16 bytes at b, in place under a 16-byte key.  0 or -1. */
+int	ossl_aes128_block(const uint8_t *key, uint8_t *b, bool decrypt);
+/* PBKDF2-HMAC-SHA1 of pass with salt over rounds into out.  0 or -1. */
+int	ossl_pbkdf2_sha1(const char *pass, size_t len, const uint8_t *salt,
+	    size_t saltlen, int rounds, uint8_t *out, size_t outlen);
 
 #endif /* OSSL_H */
