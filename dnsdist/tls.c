@@ -31,6 +31,7 @@
 #include "lua.h"
 #include "dnsdist.h"
 #include "tcp.h"
+#include "ossl.h"
 
 #define TICKET_KEYLEN		48	/* libtls' TLS_TICKET_KEY_SIZE */
 #define TICKET_FILEKEYLEN	80	/* a key of dnsdist's ticketKeyFile */
@@ -92,35 +93,65 @@ pem_free(struct tls_pem *tp, size_t n)
 	free(tp);
 }
 
-/* Read the frontend's files: NULL and err when one does not load. */
+/*
+ * Read the frontend's files: NULL and err when one does not load.  A
+ * certificate without a key file (newTLSCertificate()) is PKCS#12, which
+ * libcrypto turns into PEM, or PEM holding the key too.
+ */
 static struct tls_pem *
 pem_load(struct tls_front *tf, char *err, size_t errlen)
 {
 	struct tls_local	*tl = tf->tf_tl;
 	struct tls_pem		*tp;
-	const char		*f;
+	const char		*f, *pass;
+	char			 why[384];
 	size_t			 i, j;
+	int			 r;
 
 	if ((tp = calloc(tl->tl_npairs, sizeof(*tp))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (i = 0; i < tl->tl_npairs; i++)
-		for (j = 0; j < 3; j++) {
-			f = j == 0 ? tl->tl_certs[i] : j == 1 ? tl->tl_keys[i] :
-			    tl->tl_ocsp != NULL ? tl->tl_ocsp[i] : NULL;
+	for (i = 0; i < tl->tl_npairs; i++) {
+		pass = tl->tl_pass != NULL ? tl->tl_pass[i] : NULL;
+		r = 1;
+		if (tl->tl_keys[i][0] == '\0' && (r = ossl_pkcs12(
+		    tl->tl_certs[i], pass, &tp[i].tp_buf[0], &tp[i].tp_len[0],
+		    &tp[i].tp_buf[1], &tp[i].tp_len[1], why, sizeof(why))) == -1)
+			goto fail;
+		for (j = r == 0 ? 2 : 0; j < 3; j++) {
+			f = j == 0 ? tl->tl_certs[i] : j == 1 ?
+			    (tl->tl_keys[i][0] != '\0' ? tl->tl_keys[i] :
+			    tl->tl_certs[i]) : tl->tl_ocsp != NULL ?
+			    tl->tl_ocsp[i] : NULL;
 			if (f == NULL)
 				continue;
+			/* libtls decrypts a PEM key with the password. */
 			if ((tp[i].tp_buf[j] = tls_load_file(f,
-			    &tp[i].tp_len[j], NULL)) == NULL) {
-				snprintf(err, errlen, "%s: %s: %s",
-				    tf->tf_li->li_local->lc_text, f,
-				    strerror(errno));
-				pem_free(tp, tl->tl_npairs);
-				return NULL;
+			    &tp[i].tp_len[j], j == 1 ? (char *)(uintptr_t)pass :
+			    NULL)) == NULL) {
+				snprintf(why, sizeof(why), "%s: %s", f,
+				    j == 1 && pass != NULL ? "cannot read the "
+				    "key (wrong password?)" : strerror(errno));
+				goto fail;
 			}
 		}
+		/* As dnsdist: a response that does not parse is not stapled. */
+		if (tp[i].tp_buf[2] != NULL &&
+		    !ossl_ocsp_valid(tp[i].tp_buf[2], tp[i].tp_len[2])) {
+			log_warnx("tls %s: %s is no OCSP response: none "
+			    "stapled", tf->tf_li->li_local->lc_text,
+			    tl->tl_ocsp[i]);
+			tls_unload_file(tp[i].tp_buf[2], tp[i].tp_len[2]);
+			tp[i].tp_buf[2] = NULL;
+			tp[i].tp_len[2] = 0;
+		}
+	}
 	return tp;
+fail:
+	snprintf(err, errlen, "%s: %s", tf->tf_li->li_local->lc_text, why);
+	pem_free(tp, tl->tl_npairs);
+	return NULL;
 }
 
 /* A server context from the files in tp and the keys, or NULL and err. */

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "ipcipher.h"
+#include "ossl.h"
 
 #ifndef DNSDIST_NO_TLS
-#include <openssl/evp.h>
 
 #define IPCIPHER_SALT	"ipcipheripcipher"
 #define IPCIPHER_ROUNDS	50000
@@ -90,26 +90,6 @@ ipcrypt(const uint8_t *key, uint8_t *b, bool decrypt)
 	}
 }
 
-static int
-aes128(const uint8_t *key, uint8_t *b, bool decrypt)
-{
-	EVP_CIPHER_CTX	*ctx;
-	uint8_t		 out[32];
-	int		 n = 0, ok;
-
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return -1;
-	ok = EVP_CipherInit_ex(ctx, EVP_aes_128_ecb(), NULL, key, NULL,
-	    decrypt ? 0 : 1) == 1 &&
-	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	    EVP_CipherUpdate(ctx, out, &n, b, 16) == 1 && n == 16;
-	EVP_CIPHER_CTX_free(ctx);
-	if (!ok)
-		return -1;
-	memcpy(b, out, 16);
-	return 0;
-}
-
 bool
 ipcipher_available(void)
 {
@@ -119,11 +99,8 @@ ipcipher_available(void)
 int
 ipcipher_key(const char *pass, size_t len, uint8_t *key)
 {
-	if (len > 0x7fffffff)
-		return -1;
-	return PKCS5_PBKDF2_HMAC_SHA1(pass, (int)len,
-	    (const unsigned char *)IPCIPHER_SALT, sizeof(IPCIPHER_SALT) - 1,
-	    IPCIPHER_ROUNDS, IPCIPHER_KEYLEN, key) == 1 ? 0 : -1;
+	return ossl_pbkdf2_sha1(pass, len, (const uint8_t *)IPCIPHER_SALT,
+	    sizeof(IPCIPHER_SALT) - 1, IPCIPHER_ROUNDS, key, IPCIPHER_KEYLEN);
 }
 
 int
@@ -135,7 +112,7 @@ ipcipher_apply(const uint8_t *key, struct sockaddr *sa, bool decrypt)
 		return 0;
 	}
 	if (sa->sa_family == AF_INET6)
-		return aes128(key,
+		return ossl_aes128_block(key,
 		    ((struct sockaddr_in6 *)sa)->sin6_addr.s6_addr, decrypt);
 	return -1;
 }

@@ -201,6 +201,9 @@ void		 dlua_open_tls(lua_State *);	/* absent without TLS */
 struct tls_local;
 struct tls_local **dlua_tls_pairs(lua_State *, int cidx, int kidx,
 		    const char *fn);
+/* The ocspResponses option of the table at t, into tl. */
+void		 dlua_tls_ocsp(lua_State *, int t, struct tls_local *tl,
+		    const char *fn);
 /*
  * rotateTicketsKey, loadTicketsKeys, reloadCertificates or
  * loadNewCertificatesAndKeys (name) on the TLS of listener lc, with the

@@ -322,11 +322,19 @@ strv_free(char **v)
 void
 tls_local_free(struct tls_local *tl)
 {
+	size_t	i;
+
 	if (tl == NULL)
 		return;
 	strv_free(tl->tl_certs);
 	strv_free(tl->tl_keys);
 	strv_free(tl->tl_ocsp);
+	for (i = 0; tl->tl_pass != NULL && i < tl->tl_npairs; i++)
+		if (tl->tl_pass[i] != NULL) {
+			explicit_bzero(tl->tl_pass[i], strlen(tl->tl_pass[i]));
+			free(tl->tl_pass[i]);
+		}
+	free(tl->tl_pass);
 	free(tl->tl_provider);
 	free(tl->tl_ciphers);
 	free(tl->tl_keyfile);
@@ -357,6 +365,8 @@ tls_local_same(const struct tls_local *a, const struct tls_local *b)
 	for (i = 0; i < a->tl_npairs; i++)
 		if (strcmp(a->tl_certs[i], b->tl_certs[i]) != 0 ||
 		    strcmp(a->tl_keys[i], b->tl_keys[i]) != 0 ||
+		    !str_same(a->tl_pass != NULL ? a->tl_pass[i] : NULL,
+		    b->tl_pass != NULL ? b->tl_pass[i] : NULL) ||
 		    (a->tl_ocsp != NULL &&
 		    strcmp(a->tl_ocsp[i], b->tl_ocsp[i]) != 0))
 			return false;

@@ -29,6 +29,12 @@ struct tls_local {
 	char			**tl_certs;	/* a pair per SNI name; */
 	char			**tl_keys;	/* ... vectors end in NULL */
 	char			**tl_ocsp;	/* NULL, or one per pair */
+	/*
+	 * NULL, or one per pair (NULL: none), from newTLSCertificate():
+	 * a key "" means the key is in the certificate's file (PKCS#12,
+	 * or PEM holding both); the password opens it.
+	 */
+	char			**tl_pass;
 	size_t			  tl_npairs;
 	char			 *tl_provider;	/* "openssl" or "gnutls" */
 	char			 *tl_ciphers;	/* NULL: libtls' default */

@@ -32,6 +32,7 @@ LIB_SRCS = \
 	lib/proxyproto.c \
 	lib/remotelog.c \
 	lib/ipcipher.c \
+	lib/ossl.c \
 	lib/uuid.c \
 	lib/pb/dnsmessage.pb-c.c \
 	lib/pb/dnstap.pb-c.c \

@@ -37,13 +37,14 @@ Linux)
 	done
 	;;
 OpenBSD)
-	# libtls, openssl(1) and unbound are in the base system; chromium
-	# (www/chromium) is for the tests only.
+	# libtls, libcrypto, openssl(1) and unbound are in the base
+	# system; chromium (www/chromium) is for the tests only.
 	echo "run as root: pkg_add lua%5.3 libsodium kyua atf nsd dnsperf tinycdb lmdb" \
 	    "haproxy protobuf-c fstrm nghttp2 curl chromium" >&2
 	;;
 FreeBSD)
-	# chromium (www/chromium) is for the tests only.
+	# libcrypto is the base system's; chromium (www/chromium) is for
+	# the tests only.
 	echo "run as root: pkg install lua53 libsodium libedit kyua atf nsd dnsperf" \
 	    "tinycdb lmdb haproxy protobuf-c fstrm libnghttp2 curl libretls" \
 	    "unbound chromium" >&2

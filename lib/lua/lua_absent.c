@@ -17,8 +17,8 @@ enum absent_why {
 
 static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
-	[AB_LIBTLS] = "not available through libtls (PEM files only, no "
-	    "engines, providers, PKCS#12 or OCSP response generation)",
+	[AB_LIBTLS] = "not available through libtls (no engines or "
+	    "providers: OpenSSL's own configuration applies)",
 	[AB_TLSOUT] = "TLS sessions to backends are not resumed: libtls "
 	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
@@ -46,11 +46,11 @@ static const struct absent {
 	{ "showTLSContexts", AB_TLS },
 	{ "showTLSErrorCounters", AB_TLS },
 	{ "SNIRule", AB_TLS },
+	{ "newTLSCertificate", AB_TLS },
+	{ "generateOCSPResponse", AB_TLS },
 #endif
 	{ "loadTLSEngine", AB_LIBTLS },
 	{ "loadTLSProvider", AB_LIBTLS },
-	{ "newTLSCertificate", AB_LIBTLS },
-	{ "generateOCSPResponse", AB_LIBTLS },
 	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },

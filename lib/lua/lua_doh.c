@@ -20,17 +20,16 @@ static const char *const doh_keys[] = {
 	"customResponseHeaders", "sendCacheControlHeaders",
 	"exactPathMatching", "maxConcurrentTCPConnections",
 	"trustForwardedForHeader", "maxInFlight", "library",
-	"keepIncomingHeaders",
+	"keepIncomingHeaders", "ocspResponses",
 	/* TLS only: refused below with the reason */
 	"ciphers", "ciphersTLS13", "minTLSVersion", "numberOfTicketsKeys",
 	"ticketKeyFile", "ticketsKeysRotationDelay", "numberOfStoredSessions",
 	"preferServerCiphers", "keyLogFile", "sessionTimeout",
-	"sessionTickets", "tlsAsyncMode", "ocspResponses",
-	"enableRenegotiation", "releaseBuffers", "readAhead",
-	"proxyProtocolOutsideTLS", NULL
+	"sessionTickets", "tlsAsyncMode", "enableRenegotiation",
+	"releaseBuffers", "readAhead", "proxyProtocolOutsideTLS", NULL
 };
-#define DOH_NTLSKEYS	17
-#define DOH_TLSKEY0	12	/* the first of them */
+#define DOH_NTLSKEYS	16
+#define DOH_TLSKEY0	13	/* the first of them */
 
 /* The n-th DoH frontend (from 0) of the running listeners, or NULL. */
 static struct local *
@@ -184,9 +183,14 @@ l_adddohlocal(lua_State *L)
 	else if (doh_frontend_add_url(*u, "/dns-query") == -1)
 		return luaL_error(L, "addDOHLocal: out of memory");
 	memset(&tmp, 0, sizeof(tmp));
-	if (lua_type(L, 5) == LUA_TTABLE)
+	if (lua_type(L, 5) == LUA_TTABLE) {
 		doh_options(L, 5, *u, &tmp);
-	else if (!lua_isnoneornil(L, 5))
+		if (tlp != NULL)
+			dlua_tls_ocsp(L, 5, *tlp, "addDOHLocal");
+		else if (lua_getfield(L, 5, "ocspResponses") != LUA_TNIL)
+			return luaL_error(L, "addDOHLocal: ocspResponses "
+			    "without certificates");
+	} else if (!lua_isnoneornil(L, 5))
 		return luaL_error(L, "addDOHLocal: the options must be a "
 		    "table");
 	if ((lc = settings_add_local(addr, 443, tmp.lc_reuseport,

@@ -14,11 +14,20 @@
 #include "lua.h"
 #include "rule.h"
 #include "settings.h"
+#include "ossl.h"
 
 #ifndef DNSDIST_NO_TLS
 
 #define TLSCTX_MT	"dnsdist.TLSContext"
 #define TLSFRONT_MT	"dnsdist.TLSFrontend"
+#define TLSCERT_MT	"dnsdist.TLSCertificate"
+
+/* newTLSCertificate(): a certificate file and how to open it. */
+struct tls_cert {
+	char	*tk_cert;
+	char	*tk_key;	/* "": in the certificate's file */
+	char	*tk_pass;	/* NULL: none */
+};
 
 /*
  * dnsdist's options, and those that libtls cannot honour with the reason.
@@ -125,7 +134,7 @@ tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
 {
 	const char	*s;
 	lua_Integer	 v;
-	size_t		 i, n;
+	size_t		 i;
 
 	dlua_check_keys(L, 4, (const char **)(uintptr_t)tls_keys,
 	    "addTLSLocal");
@@ -192,14 +201,7 @@ tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
 	/* dnsdist 1.9's: the PROXY header expected at all, and where. */
 	*pp = (dlua_opt_bool(L, 4, "enableProxyProtocol", 1) ? 0 : 1) |
 	    (dlua_opt_bool(L, 4, "proxyProtocolOutsideTLS", 0) ? 2 : 0);
-	if (lua_getfield(L, 4, "ocspResponses") != LUA_TNIL) {
-		n = str_list(L, lua_gettop(L), &tl->tl_ocsp, "ocspResponses");
-		if (n != tl->tl_npairs)
-			luaL_error(L, "addTLSLocal: one OCSP response per "
-			    "certificate (%d, not %d)", (int)tl->tl_npairs,
-			    (int)n);
-	}
-	lua_pop(L, 1);
+	dlua_tls_ocsp(L, 4, tl, "addTLSLocal");
 }
 
 static int
@@ -229,6 +231,64 @@ tls_hold(lua_State *L)
 	return tlp;
 }
 
+/* The TLSCertificate at idx, or in the table at idx first, or NULL. */
+static struct tls_cert *
+tls_cert_at(lua_State *L, int idx)
+{
+	struct tls_cert	*tk;
+
+	if (lua_type(L, idx) != LUA_TTABLE)
+		return luaL_testudata(L, idx, TLSCERT_MT);
+	lua_rawgeti(L, idx, 1);
+	tk = luaL_testudata(L, -1, TLSCERT_MT);
+	lua_pop(L, 1);
+	return tk;
+}
+
+/*
+ * The certificates at cidx, file names or newTLSCertificate() objects (a
+ * table of either, or one), and the key files at kidx for file names
+ * (ignored for objects, which know their keys), into tl.
+ */
+static void
+tls_files(lua_State *L, int cidx, int kidx, struct tls_local *tl,
+    const char *fn)
+{
+	struct tls_cert	*tk;
+	size_t		 i, n;
+
+	if (tls_cert_at(L, cidx) == NULL) {
+		tl->tl_npairs = str_list(L, cidx, &tl->tl_certs,
+		    "certificates");
+		n = str_list(L, kidx, &tl->tl_keys, "keys");
+		if (n != tl->tl_npairs)
+			luaL_error(L, "%s: %d certificates and %d keys", fn,
+			    (int)tl->tl_npairs, (int)n);
+		return;
+	}
+	n = lua_type(L, cidx) == LUA_TTABLE ? lua_rawlen(L, cidx) : 1;
+	if ((tl->tl_certs = calloc(n + 1, sizeof(char *))) == NULL ||
+	    (tl->tl_keys = calloc(n + 1, sizeof(char *))) == NULL ||
+	    (tl->tl_pass = calloc(n, sizeof(char *))) == NULL)
+		luaL_error(L, "%s: out of memory", fn);
+	tl->tl_npairs = n;
+	for (i = 0; i < n; i++) {
+		if (lua_type(L, cidx) == LUA_TTABLE)
+			lua_rawgeti(L, cidx, (lua_Integer)i + 1);
+		else
+			lua_pushvalue(L, cidx);
+		if ((tk = luaL_testudata(L, -1, TLSCERT_MT)) == NULL)
+			luaL_error(L, "%s: the certificates must be all file "
+			    "names or all newTLSCertificate() objects", fn);
+		lua_pop(L, 1);
+		if ((tl->tl_certs[i] = strdup(tk->tk_cert)) == NULL ||
+		    (tl->tl_keys[i] = strdup(tk->tk_key)) == NULL ||
+		    (tk->tk_pass != NULL &&
+		    (tl->tl_pass[i] = strdup(tk->tk_pass)) == NULL))
+			luaL_error(L, "%s: out of memory", fn);
+	}
+}
+
 /*
  * The certificates and keys at cidx and kidx, with addTLSLocal()'s
  * defaults, held by a userdata pushed on the stack until the caller takes
@@ -238,15 +298,10 @@ struct tls_local **
 dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
 {
 	struct tls_local	**tlp, *tl;
-	size_t			 n;
 
 	tlp = tls_hold(L);
 	tl = *tlp;
-	tl->tl_npairs = str_list(L, cidx, &tl->tl_certs, "certificates");
-	n = str_list(L, kidx, &tl->tl_keys, "keys");
-	if (n != tl->tl_npairs)
-		luaL_error(L, "%s: %d certificates and %d keys", fn,
-		    (int)tl->tl_npairs, (int)n);
+	tls_files(L, cidx, kidx, tl, fn);
 	tl->tl_minver = 10;
 	if ((tl->tl_provider = strdup("openssl")) == NULL)
 		luaL_error(L, "%s: out of memory", fn);
@@ -254,6 +309,21 @@ dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
 	tl->tl_nkeys = TLS_MAXKEYS;
 	tl->tl_rotation = 43200;
 	return tlp;
+}
+
+/* ocspResponses at t, one file per certificate in tl. */
+void
+dlua_tls_ocsp(lua_State *L, int t, struct tls_local *tl, const char *fn)
+{
+	size_t	n;
+
+	if (lua_getfield(L, t, "ocspResponses") != LUA_TNIL) {
+		n = str_list(L, lua_gettop(L), &tl->tl_ocsp, "ocspResponses");
+		if (n != tl->tl_npairs)
+			luaL_error(L, "%s: one OCSP response per certificate "
+			    "(%d, not %d)", fn, (int)tl->tl_npairs, (int)n);
+	}
+	lua_pop(L, 1);
 }
 
 /* addTLSLocal(address, certFile(s), keyFile(s)[, options]) */
@@ -411,20 +481,22 @@ tls_loadnew(lua_State *L, const struct local *lc)
 		    "staples OCSP responses for its present certificates");
 	lua_settop(L, 3);
 	tlp = tls_hold(L);
-	(*tlp)->tl_npairs = str_list(L, 2, &(*tlp)->tl_certs, "certificates");
-	if (str_list(L, 3, &(*tlp)->tl_keys, "keys") != (*tlp)->tl_npairs)
-		return luaL_error(L, "loadNewCertificatesAndKeys: as many "
-		    "keys as certificates");
+	tls_files(L, 2, 3, *tlp, "loadNewCertificatesAndKeys");
 	/* Swap the files in; swap back when they do not load. */
 	t = *tl;
 	tl->tl_certs = (*tlp)->tl_certs;
 	tl->tl_keys = (*tlp)->tl_keys;
+	tl->tl_pass = (*tlp)->tl_pass;
 	tl->tl_npairs = (*tlp)->tl_npairs;
 	(*tlp)->tl_certs = t.tl_certs;
 	(*tlp)->tl_keys = t.tl_keys;
+	(*tlp)->tl_pass = t.tl_pass;
+	(*tlp)->tl_npairs = t.tl_npairs;
 	if ((r = dlua_host.h_tls_reload(lc, err, sizeof(err))) == -1) {
 		(*tlp)->tl_certs = tl->tl_certs;
 		(*tlp)->tl_keys = tl->tl_keys;
+		(*tlp)->tl_pass = tl->tl_pass;
+		(*tlp)->tl_npairs = tl->tl_npairs;
 		*tl = t;
 	}
 	return tls_hook_result(L, r, "loadNewCertificatesAndKeys", err);
@@ -451,6 +523,90 @@ l_tls_method(lua_State *L)
 
 	return dlua_tls_method(L, tls_nth(n),
 	    lua_tostring(L, lua_upvalueindex(2)));
+}
+
+static int
+tls_cert_gc(lua_State *L)
+{
+	struct tls_cert	*tk = lua_touserdata(L, 1);
+
+	free(tk->tk_cert);
+	free(tk->tk_key);
+	if (tk->tk_pass != NULL)
+		explicit_bzero(tk->tk_pass, strlen(tk->tk_pass));
+	free(tk->tk_pass);
+	memset(tk, 0, sizeof(*tk));
+	return 0;
+}
+
+/*
+ * newTLSCertificate(path[, {key=, password=}]): with a key, a PEM
+ * certificate and its key file; without, a PKCS#12 file, or a PEM file
+ * holding both.  A PKCS#12 file is opened now, so that a wrong password
+ * is an error of this line, and again whenever it is loaded.
+ */
+static int
+l_newtlscertificate(lua_State *L)
+{
+	static const char *const keys[] = { "key", "password", NULL };
+	const char	*path = luaL_checkstring(L, 1), *key = "", *pass = NULL;
+	struct tls_cert	*tk;
+	uint8_t		*cb, *kb;
+	size_t		 cl, kl;
+	char		 err[512];
+
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		dlua_check_keys(L, 2, (const char **)(uintptr_t)keys,
+		    "newTLSCertificate");
+		key = dlua_opt_string(L, 2, "key", "");
+		pass = dlua_opt_string(L, 2, "password", NULL);
+	} else if (!lua_isnoneornil(L, 2))
+		return luaL_error(L, "newTLSCertificate: the options must be "
+		    "a table");
+	tk = lua_newuserdata(L, sizeof(*tk));
+	memset(tk, 0, sizeof(*tk));
+	luaL_setmetatable(L, TLSCERT_MT);
+	if ((tk->tk_cert = strdup(path)) == NULL ||
+	    (tk->tk_key = strdup(key)) == NULL ||
+	    (pass != NULL && (tk->tk_pass = strdup(pass)) == NULL))
+		return luaL_error(L, "newTLSCertificate: out of memory");
+	if (key[0] == '\0') {
+		if (ossl_pkcs12(path, pass, &cb, &cl, &kb, &kl, err,
+		    sizeof(err)) == -1)
+			return luaL_error(L, "newTLSCertificate: %s", err);
+		if (cb != NULL) {
+			explicit_bzero(kb, kl);
+			free(kb);
+			free(cb);
+		}
+	}
+	return 1;
+}
+
+/*
+ * generateOCSPResponse(cert, caCert, caKey, outFile, days, minutes): a
+ * signed OCSP response saying "good" for cert, as dnsdist makes for its
+ * tests.
+ */
+static int
+l_generateocspresponse(lua_State *L)
+{
+	const char	*cert = luaL_checkstring(L, 1);
+	const char	*cacert = luaL_checkstring(L, 2);
+	const char	*cakey = luaL_checkstring(L, 3);
+	const char	*out = luaL_checkstring(L, 4);
+	lua_Integer	 days = luaL_checkinteger(L, 5);
+	lua_Integer	 minutes = luaL_checkinteger(L, 6);
+	char		 err[512];
+
+	if (days < 0 || days > 36500 || minutes < 0 || minutes > 525600 ||
+	    days + minutes == 0)
+		return luaL_error(L, "generateOCSPResponse: the validity must "
+		    "be 0 to 36500 days and 0 to 525600 minutes, not both 0");
+	if (ossl_ocsp(cert, cacert, cakey, out, (int)days, (int)minutes,
+	    err, sizeof(err)) == -1)
+		return luaL_error(L, "generateOCSPResponse: %s", err);
+	return 0;
 }
 
 static int
@@ -481,6 +637,8 @@ static const luaL_Reg tls_globals[] = {
 	{ "getTLSFrontendCount", l_gettlsfrontendcount },
 	{ "reloadAllCertificates", l_reloadallcertificates },
 	{ "SNIRule", l_snirule },
+	{ "newTLSCertificate", l_newtlscertificate },
+	{ "generateOCSPResponse", l_generateocspresponse },
 	{ NULL, NULL }
 };
 
@@ -507,6 +665,10 @@ dlua_open_tls(lua_State *L)
 		lua_setfield(L, -2, "__index");
 		lua_pop(L, 1);
 	}
+	luaL_newmetatable(L, TLSCERT_MT);
+	lua_pushcfunction(L, tls_cert_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, tls_globals, 0);
 	lua_pop(L, 1);
@@ -534,6 +696,15 @@ dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
 	luaL_error(L, "%s: TLS is not built in (built with TLS=no); give no "
 	    "certificate to serve cleartext HTTP", fn);
 	return NULL;
+}
+
+void
+dlua_tls_ocsp(lua_State *L, int t, struct tls_local *tl, const char *fn)
+{
+	(void)L;
+	(void)t;
+	(void)tl;
+	(void)fn;
 }
 
 int

@@ -493,6 +493,14 @@ leaf()
 	    >/dev/null 2>&1 || atf_fail "openssl: no certificate"
 }
 
+# p12 NAME PASS: NAME.p12 from NAME.pem, NAME.key and the CA, under PASS.
+p12()
+{
+	openssl pkcs12 -export -passout "pass:$2" -in "$1.pem" \
+	    -inkey "$1.key" -certfile ca.pem -out "$1.p12" >/dev/null 2>&1 ||
+	    atf_fail "openssl: no PKCS#12 file"
+}
+
 # start_unbound NAME PORT tls|https: Unbound serving www.example.
 # (192.0.2.33) and big.example. (192.0.2.34) over DNS over TLS, or DNS
 # over HTTPS on /dns-query, on 127.0.0.1:PORT with mkcerts' dns.test
