@@ -170,6 +170,8 @@ void	tls_backend_close(struct tls *);
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
+/* Count a cache hit sent to a client, its rcode that of the answer. */
+void	pipeline_count_cached(int rcode);
 /*
  * The PROXY protocol header at the start of buf (len bytes) from a source
  * in setProxyProtocolACL, for every transport: PP_OK with its length in
