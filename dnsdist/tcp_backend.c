@@ -339,9 +339,12 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dq.dq_tcp = !tq->tq_udp;
 		dq.dq_udpcache = tq->tq_udpcache;
 		dq.dq_qstart = tq->tq_sent;
-		if (tc != NULL)
+		if (tc != NULL) {
 			dq.dq_local = (struct sockaddr *)
 			    &tc->tc_li->li_local->lc_addr;
+			dq.dq_tls = tc->tc_tls != NULL;
+		}
+		dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
