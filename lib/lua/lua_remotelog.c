@@ -467,8 +467,9 @@ pb_meta(struct pbmsg *pm, const struct rlog_action *ra, size_t i,
 	const char	*v = NULL;
 	char		*b64;
 	size_t		 n, j;
+	int		 kind = ra->ra_metakind[i];
 
-	switch (ra->ra_metakind[i]) {
+	switch (kind) {
 	case RMETA_TAGS:
 		meta_tags(pm, k, dq, NULL);
 		return;
@@ -510,16 +511,14 @@ pb_meta(struct pbmsg *pm, const struct rlog_action *ra, size_t i,
 			}
 		break;
 	case RMETA_DOHHOST:
-		v = dr != NULL ? dr->dr_host : NULL;
-		break;
 	case RMETA_DOHPATH:
-		v = dr != NULL ? dr->dr_path : NULL;
-		break;
 	case RMETA_DOHQUERY:
-		v = dr != NULL ? dr->dr_query : NULL;
-		break;
 	case RMETA_DOHSCHEME:
-		v = dr != NULL ? dr->dr_scheme : NULL;
+		if (dr != NULL)
+			v = kind == RMETA_DOHHOST ? dr->dr_host :
+			    kind == RMETA_DOHPATH ? dr->dr_path :
+			    kind == RMETA_DOHQUERY ? dr->dr_query :
+			    dr->dr_scheme;
 		break;
 	}
 	(void)pbmsg_add_meta(pm, k, v);
