@@ -271,7 +271,7 @@ static const struct {
 	{ "tags", RMETA_TAGS, MN_NONE },
 	{ "tag", RMETA_TAG, MN_TEXT },
 	{ "pool", RMETA_POOL, MN_NONE },
-	{ "pools", RMETA_POOLS, MN_NONE },
+	{ "pools", RMETA_POOL, MN_NONE },
 	{ "sni", RMETA_SNI, MN_NONE },
 	{ "doh-header", RMETA_DOHHEADER, MN_LOWER },
 	{ "doh-host", RMETA_DOHHOST, MN_NONE },
@@ -493,9 +493,6 @@ pb_meta(struct pbmsg *pm, const struct rlog_action *ra, size_t i,
 		sodium_bin2base64(b64, n, dq->dq_pkt, dq->dq_len,
 		    sodium_base64_VARIANT_ORIGINAL);
 		v = b64;
-		break;
-	case RMETA_POOLS:
-		v = dq->dq_pool[0] != '\0' ? dq->dq_pool : NULL;
 		break;
 	case RMETA_POOL:
 		v = dq->dq_pool;
