@@ -88,7 +88,8 @@ struct doh_frontend {
 /*
  * What the rules and Lua see of a DoH request (HTTPPathRule, dq:
  * getHTTPPath() ...): made by the TCP worker, alive while its query runs
- * the rules.  The header fields only with keepIncomingHeaders.
+ * the rules; its response's rules see a copy (doh_request_copy()).  The
+ * header fields only with keepIncomingHeaders.
  */
 #define DOH_MAXREQHEADERS	32
 struct doh_request {
