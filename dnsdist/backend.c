@@ -850,6 +850,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dnsq_init(&dq, pkt, len, UDP_RESPMAX, &q, slot_client(sl),
 		    loop_now, &bm->bm_rrnd);
 		dnsq_tags_load(&dq, sl->sl_tags);
+		dq.dq_dnscrypt = sl->sl_dnscrypt;
 		dq.dq_ttlcap = sl->sl_ttlcap;
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;

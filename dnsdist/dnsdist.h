@@ -194,6 +194,8 @@ bool	dohc_alive(struct dohc *);
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
+/* Count a cache hit sent to a client, its rcode that of the answer. */
+void	pipeline_count_cached(int rcode);
 /*
  * The PROXY protocol header at the start of buf (len bytes) from a source
  * in setProxyProtocolACL, for every transport: PP_OK with its length in

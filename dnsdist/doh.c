@@ -338,7 +338,7 @@ doh_request(struct doh_conn *dc, int32_t id, const char *method,
 	}
 	memcpy(dr->dr_path, target, (size_t)(q - target));
 	dr->dr_path[q - target] = '\0';
-	dr->dr_query = *q == '?' ? q + 1 : q;
+	dr->dr_query = q;	/* as dnsdist's, with its '?' */
 	dr->dr_scheme = dc->dc_tc->tc_tls != NULL ? "https" : "http";
 	if (strcmp(method, "GET") == 0) {
 		atomic_fetch_add_explicit(&ds->ds_get, 1,

@@ -508,8 +508,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		n = pcache_get(pc, key, &q, false, pkt, room,
 		    (time_t)(loop_now / 1000000000ULL), PCACHE_PEEK, 0, NULL);
 		if (n > 0) {
-			stats_inc(STAT_CACHE_HITS);
-			stats_rcode(dnspacket_rcode(pkt));
+			pipeline_count_cached(dnspacket_rcode(pkt));
 			frontend_udp_answer(li, pkt, n, from, dst,
 			    rec ? &rs : NULL, q.q_name, 0, dc);
 			goto done;

@@ -57,31 +57,50 @@ pipeline_proxy(const struct config *cf, const uint8_t *buf, size_t len,
 	return PP_OK;
 }
 
-/* Count what the query rules decided. */
-void
-pipeline_count_verdict(const struct dnsq *dq, int verdict)
+/*
+ * Count an answer made here from a rule or a dynamic block, as dnsdist
+ * 1.8 does: self-answered and rule-<rcode>, and frontend-<rcode> as for
+ * every answer sent; not "responses" nor "servfail-responses", which
+ * count what backends and the cache answer.  False when its rcode has no
+ * rule-<rcode> counter.
+ */
+static bool
+count_self_answered(const struct dnsq *dq)
 {
 	int	rcode;
 
-	if (verdict == VERDICT_DROP) {
-		stats_inc(STAT_RULE_DROP);
-		return;
-	}
-	if (verdict != VERDICT_ANSWER)
-		return;
 	rcode = dnspacket_rcode(dq->dq_pkt);
 	stats_inc(STAT_SELF_ANSWERED);
-	stats_inc(STAT_RESPONSES);
 	stats_rcode(rcode);
 	if (rcode == DNS_RCODE_NXDOMAIN)
 		stats_inc(STAT_RULE_NXDOMAIN);
 	else if (rcode == DNS_RCODE_REFUSED)
 		stats_inc(STAT_RULE_REFUSED);
-	else if (rcode == DNS_RCODE_SERVFAIL) {
+	else if (rcode == DNS_RCODE_SERVFAIL)
 		stats_inc(STAT_RULE_SERVFAIL);
-		stats_inc(STAT_SERVFAIL_RESPONSES);
-	} else if (dnspacket_tc(dq->dq_pkt))
+	else
+		return false;
+	return true;
+}
+
+/* Count what the query rules decided. */
+void
+pipeline_count_verdict(const struct dnsq *dq, int verdict)
+{
+	if (verdict == VERDICT_DROP)
+		stats_inc(STAT_RULE_DROP);
+	else if (verdict == VERDICT_ANSWER && !count_self_answered(dq) &&
+	    dnspacket_tc(dq->dq_pkt))
 		stats_inc(STAT_RULE_TRUNCATED);
+}
+
+/* See dnsdist.h. */
+void
+pipeline_count_cached(int rcode)
+{
+	stats_inc(STAT_CACHE_HITS);
+	stats_inc(STAT_RESPONSES);
+	stats_rcode(rcode);
 }
 
 /*
@@ -99,7 +118,6 @@ static bool
 cache_answer(struct dnsq *dq, size_t n, int *verdict)
 {
 	dq->dq_len = n;
-	stats_inc(STAT_CACHE_HITS);
 	*verdict = VERDICT_CACHED;
 	dq->dq_response = true;
 	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
@@ -107,7 +125,7 @@ cache_answer(struct dnsq *dq, size_t n, int *verdict)
 		*verdict = VERDICT_DROP;
 		return true;
 	}
-	stats_rcode(dnspacket_rcode(dq->dq_pkt));
+	pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
 	return true;
 }
 
@@ -223,10 +241,8 @@ blocked(struct dnsq *dq)
 		return VERDICT_NONE;
 	}
 	stats_inc(STAT_DYN_BLOCKED);
-	if (v == VERDICT_ANSWER) {
-		stats_inc(STAT_SELF_ANSWERED);
-		stats_rcode(dnspacket_rcode(dq->dq_pkt));
-	}
+	if (v == VERDICT_ANSWER)
+		(void)count_self_answered(dq);
 	return v;
 }
 
@@ -334,10 +350,9 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	stats_inc(STAT_NO_POLICY);
 	*verdict = VERDICT_DROP;
 	if (cf->cf_servfailwhennoserver) {
+		/* As dnsdist 1.8: a response, but none from a backend. */
 		dnsq_turn_response(dq, DNS_RCODE_SERVFAIL);
-		stats_inc(STAT_SELF_ANSWERED);
 		stats_inc(STAT_RESPONSES);
-		stats_inc(STAT_SERVFAIL_RESPONSES);
 		stats_rcode(DNS_RCODE_SERVFAIL);
 		*verdict = VERDICT_ANSWER;
 	}

@@ -204,6 +204,7 @@ struct tcp_bconn {
 	uint64_t		 bc_opened;	/* tw_now when it was */
 	bool			 bc_wfailed;	/* a write failed */
 	bool			 bc_answered;	/* it answered one at least */
+	uint64_t		 bc_lastanswer;	/* tw_now of the last answer */
 	uint8_t			*bc_wbuf;	/* queries being written */
 	size_t			 bc_wlen;
 	size_t			 bc_woff;

@@ -106,6 +106,7 @@ bconn_get(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 {
 	struct tcp_bconn	*bc, *best = NULL;
 	size_t			 i;
+	uint64_t		 closed;
 	bool			 xfr = tq->tq_xfr;
 
 	for (i = 0; i < tw->tw_nbconns; i++) {
@@ -121,12 +122,19 @@ bconn_get(struct tcp_worker *tw, struct server *ds, struct tcp_query *tq)
 		if (best == NULL || bc->bc_npending > best->bc_npending)
 			best = bc;
 	}
-	if (best != NULL) {
+	/*
+	 * dnsdist takes an idle connection that answered less than a second
+	 * ago without checking it, and counts it reused before it finds the
+	 * server closed it; here it was seen closed, and a new one goes at
+	 * once, but the count is dnsdist's.
+	 */
+	closed = best == NULL && tq->tq_pplen == 0 ?
+	    atomic_exchange(&ds->ds_tcpclosedidle, 0) : 0;
+	if (best != NULL || (closed != 0 &&
+	    tw->tw_now - closed < 1000000000ULL))
 		atomic_fetch_add_explicit(&ds->ds_tcpreused, 1,
 		    memory_order_relaxed);
-		return best;
-	}
-	return bconn_open(tw, ds, tq);
+	return best != NULL ? best : bconn_open(tw, ds, tq);
 }
 
 /* The protocol of a query's client, for the latency averages. */
@@ -378,6 +386,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	}
 	tq = bconn_take(bc, slot);
 	bc->bc_answered = true;
+	bc->bc_lastanswer = tw->tw_now;
 	dnspacket_set_id(pkt, tq->tq_origid);
 	dnspacket_restore_flags(pkt, tq->tq_qflags);
 	/* An answer for every subnet goes under the key without ours. */
@@ -408,9 +417,12 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dq.dq_tcp = !tq->tq_udp;
 		dq.dq_udpcache = tq->tq_udpcache;
 		dq.dq_qstart = tq->tq_sent;
-		if (tc != NULL)
+		if (tc != NULL) {
 			dq.dq_local = (struct sockaddr *)
 			    &tc->tc_li->li_local->lc_addr;
+			dq.dq_tls = tc->tc_tls != NULL;
+		}
+		dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
@@ -563,6 +575,10 @@ bconn_read1(struct tcp_worker *tw, struct tcp_bconn *bc)
 		return false;
 	if (n <= 0) {
 		/* Closed (or junk) while idle is no failure of a query. */
+		if (bc->bc_npending == 0 && bc->bc_answered &&
+		    bc->bc_pplen == 0)
+			atomic_store(&bc->bc_ds->ds_tcpclosedidle,
+			    bc->bc_lastanswer);
 		bconn_fail(tw, bc, false);
 		return false;
 	}

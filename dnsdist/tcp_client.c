@@ -275,8 +275,8 @@ query_servfail(struct tcp_worker *tw, struct tcp_query *tq)
 	len = dnspacket_make_response(pkt, &tq->tq_q, DNS_RCODE_SERVFAIL,
 	    true);
 	query_reply(tq, pkt, len);
+	/* servfail-responses counts the backends' only. */
 	stats_inc(STAT_RESPONSES);
-	stats_inc(STAT_SERVFAIL_RESPONSES);
 	stats_rcode(DNS_RCODE_SERVFAIL);
 	query_done(tw, tq);
 }

@@ -291,3 +291,41 @@ doh_count_status(struct doh_stats *ds, int version, int status)
 		atomic_fetch_add_explicit(&ds->ds_errors, 1,
 		    memory_order_relaxed);
 }
+
+/* Append s to the copy at *p: its new place. */
+static const char *
+copy_str(char **p, const char *s)
+{
+	size_t	n = strlen(s) + 1;
+	char	*d = memcpy(*p, s, n);
+
+	*p += n;
+	return d;
+}
+
+struct doh_request *
+doh_request_copy(const struct doh_request *dr)
+{
+	struct doh_request	*c;
+	size_t			 need, i;
+	char			*p;
+
+	need = strlen(dr->dr_query) + strlen(dr->dr_host) +
+	    strlen(dr->dr_scheme) + 3;
+	for (i = 0; i < dr->dr_nheaders; i++)
+		need += strlen(dr->dr_headers[i].h_name) +
+		    strlen(dr->dr_headers[i].h_value) + 2;
+	if ((c = malloc(sizeof(*c) + need)) == NULL)
+		return NULL;
+	*c = *dr;
+	p = (char *)(c + 1);
+	c->dr_query = copy_str(&p, dr->dr_query);
+	c->dr_host = copy_str(&p, dr->dr_host);
+	c->dr_scheme = copy_str(&p, dr->dr_scheme);
+	for (i = 0; i < dr->dr_nheaders; i++) {
+		c->dr_headers[i].h_name = copy_str(&p, dr->dr_headers[i].h_name);
+		c->dr_headers[i].h_value = copy_str(&p,
+		    dr->dr_headers[i].h_value);
+	}
+	return c;
+}

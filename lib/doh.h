@@ -88,12 +88,13 @@ struct doh_frontend {
 /*
  * What the rules and Lua see of a DoH request (HTTPPathRule, dq:
  * getHTTPPath() ...): made by the TCP worker, alive while its query runs
- * the rules.  The header fields only with keepIncomingHeaders.
+ * the rules; its response's rules see a copy (doh_request_copy()).  The
+ * header fields only with keepIncomingHeaders.
  */
 #define DOH_MAXREQHEADERS	32
 struct doh_request {
 	char		 dr_path[1024];		/* without the query */
-	const char	*dr_query;		/* after '?', or "" */
+	const char	*dr_query;		/* from '?', or "" */
 	const char	*dr_host;		/* Host, :authority, or "" */
 	const char	*dr_scheme;
 	size_t		 dr_nheaders;
@@ -102,6 +103,12 @@ struct doh_request {
 		const char	*h_value;
 	}		 dr_headers[DOH_MAXREQHEADERS];
 };
+
+/*
+ * A copy of dr in one allocation, for the response rules of its query
+ * (dnsq_tags_save()); the caller frees it.  NULL: no memory.
+ */
+struct doh_request *doh_request_copy(const struct doh_request *dr);
 
 #define DOH_MSGMAX		65535	/* a DNS message */
 #define DOH_HEADERSMAX		16384	/* a request's header fields */

@@ -418,6 +418,24 @@ message_id(const struct dnsq *dq, uint8_t id[16])
 	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
 }
 
+/*
+ * The client's transport as both formats number it (UDP 1, TCP 2, DoT 3,
+ * DoH 4, DNSCrypt over UDP 5 and over TCP 6), as dnsdist 1.8 gives it.
+ */
+static int
+dq_protocol(const struct dnsq *dq)
+{
+	if (dq->dq_http != NULL)
+		return PBDNSMESSAGE__SOCKET_PROTOCOL__DOH;
+	if (dq->dq_tls)
+		return PBDNSMESSAGE__SOCKET_PROTOCOL__DOT;
+	if (dq->dq_dnscrypt != NULL)
+		return dq->dq_tcp ? PBDNSMESSAGE__SOCKET_PROTOCOL__DNSCryptTCP :
+		    PBDNSMESSAGE__SOCKET_PROTOCOL__DNSCryptUDP;
+	return dq->dq_tcp ? PBDNSMESSAGE__SOCKET_PROTOCOL__TCP :
+	    PBDNSMESSAGE__SOCKET_PROTOCOL__UDP;
+}
+
 void
 pbmsg_from_dq(struct pbmsg *pm, const struct dnsq *dq, bool response,
     bool cname)
@@ -440,8 +458,7 @@ pbmsg_from_dq(struct pbmsg *pm, const struct dnsq *dq, bool response,
 	    PBDNSMESSAGE__SOCKET_FAMILY__INET6 :
 	    PBDNSMESSAGE__SOCKET_FAMILY__INET;
 	m->has_socketprotocol = 1;
-	m->socketprotocol = dq->dq_tcp ? PBDNSMESSAGE__SOCKET_PROTOCOL__TCP :
-	    PBDNSMESSAGE__SOCKET_PROTOCOL__UDP;
+	m->socketprotocol = (PBDNSMessage__SocketProtocol)dq_protocol(dq);
 	pm_addr(pm, &m->from, &m->has_from, dq->dq_remote);
 	m->has_fromport = 1;
 	m->fromport = addr_port(dq->dq_remote);
@@ -669,6 +686,16 @@ pbmsg_add_meta(struct pbmsg *pm, const char *key, const char *value)
 	return 0;
 }
 
+void
+pbmsg_meta_fill(struct pbmsg *pm)
+{
+	size_t	i;
+
+	for (i = 0; i < pm->pm_m.n_meta; i++)
+		if (pm->pm_mv[i].n_stringval == 0)
+			(void)pbmsg_add_meta(pm, pm->pm_meta[i].key, "");
+}
+
 size_t
 pbmsg_pack(struct pbmsg *pm, uint8_t *buf, size_t cap)
 {
@@ -763,8 +790,7 @@ dnstap_pack(const struct dnsq *dq, bool response, const char *identity,
 	m.has_socket_family = m.has_socket_protocol = 1;
 	m.socket_family = ra->sa_family == AF_INET6 ?
 	    DNSTAP__SOCKET_FAMILY__INET6 : DNSTAP__SOCKET_FAMILY__INET;
-	m.socket_protocol = dq->dq_tcp ? DNSTAP__SOCKET_PROTOCOL__TCP :
-	    DNSTAP__SOCKET_PROTOCOL__UDP;
+	m.socket_protocol = (Dnstap__SocketProtocol)dq_protocol(dq);
 	if (ra->sa_family == AF_INET6) {
 		m.query_address.data = (uint8_t *)(uintptr_t)
 		    &((const struct sockaddr_in6 *)ra)->sin6_addr;

@@ -133,6 +133,11 @@ int		 pbmsg_set_bytes(struct pbmsg *, int field, const void *,
 void		 pbmsg_set_num(struct pbmsg *, int field, uint64_t);
 int		 pbmsg_add_meta(struct pbmsg *, const char *key,
 		    const char *value);
+/*
+ * Give each meta key without a value the empty string: dnsdist's
+ * MetaValue always has one.
+ */
+void		 pbmsg_meta_fill(struct pbmsg *);
 /* Fields for pbmsg_set_bytes() and pbmsg_set_num(). */
 enum pbmsg_field {
 	PBF_SERVERID, PBF_FROM, PBF_TO, PBF_REQUESTORID, PBF_DEVICEID,
@@ -164,9 +169,17 @@ struct rlog_action {
 	bool		 ra_alltags;	/* exportTags='*' */
 	char		**ra_tags;	/* exportTags, else NULL */
 	size_t		 ra_ntags;
-	char		**ra_metakey;	/* metas: key and what it says */
-	char		**ra_metaval;
+	char		**ra_metakey;	/* metas: key, */
+	char		**ra_metaval;	/* ... the name after "kind:" */
+	uint8_t		 ra_metakind[PBMSG_MAXMETA];	/* enum rlog_meta */
+	uint8_t		 ra_metatlv[PBMSG_MAXMETA];	/* proxy-protocol-value:N */
 	size_t		 ra_nmeta;
+};
+/* What a meta value says, as dnsdist 1.8 names them. */
+enum rlog_meta {
+	RMETA_B64, RMETA_TAGS, RMETA_TAG, RMETA_POOL, RMETA_SNI,
+	RMETA_DOHHEADER, RMETA_DOHHOST, RMETA_DOHPATH, RMETA_DOHQUERY,
+	RMETA_DOHSCHEME, RMETA_PPVALUE, RMETA_PPVALUES
 };
 void		 rlog_action_free(struct rlog_action *);
 

@@ -725,6 +725,7 @@ selector_match(struct selector *se, struct dnsq *dq)
 }
 
 struct dq_tagset {
+	struct doh_request *ts_http;	/* a DoH query's request, or NULL */
 	int	 ts_n;
 	char	*ts_name[DQ_MAXTAGS];
 	char	*ts_value[DQ_MAXTAGS];
@@ -751,8 +752,8 @@ dnsq_tags_save(const struct dnsq *dq)
 	 * Only the response chains read them back: without any, a tagged
 	 * query (KeyValueStoreLookupAction's, say) costs no allocation.
 	 */
-	if ((dq->dq_ntags == 0 && !ids) || (dq->dq_cf != NULL &&
-	    dq->dq_cf->cf_response.rc_count == 0 &&
+	if ((dq->dq_ntags == 0 && !ids && dq->dq_http == NULL) ||
+	    (dq->dq_cf != NULL && dq->dq_cf->cf_response.rc_count == 0 &&
 	    dq->dq_cf->cf_cacheinserted.rc_count == 0))
 		return NULL;
 	for (i = 0; i < dq->dq_ntags; i++)
@@ -760,6 +761,9 @@ dnsq_tags_save(const struct dnsq *dq)
 		    strlen(dq->dq_tags[i].t_value) + 2;
 	if ((ts = malloc(sizeof(*ts) + need)) == NULL)
 		return NULL;
+	/* What the response's rules and remote loggers see of HTTP. */
+	ts->ts_http = dq->dq_http != NULL ? doh_request_copy(dq->dq_http) :
+	    NULL;
 	p = ts->ts_buf;
 	for (i = 0; i < dq->dq_ntags; i++) {
 		n = strlen(dq->dq_tags[i].t_name) + 1;
@@ -793,6 +797,8 @@ dnsq_tags_load(struct dnsq *dq, const struct dq_tagset *ts)
 		dq->dq_tags[i].t_value = ts->ts_value[i];
 	}
 	dq->dq_ntags = ts->ts_n;
+	if (ts->ts_http != NULL)
+		dq->dq_http = ts->ts_http;
 	for (i = 0; i < DQ_PBIDS; i++) {
 		dq->dq_pbid[i] = ts->ts_pbid[i];
 		dq->dq_pbidlen[i] = ts->ts_pbidlen[i];
@@ -802,6 +808,8 @@ dnsq_tags_load(struct dnsq *dq, const struct dq_tagset *ts)
 void
 dnsq_tags_free(struct dq_tagset *ts)
 {
+	if (ts != NULL)
+		free(ts->ts_http);
 	free(ts);
 }
 

@@ -453,8 +453,9 @@ void		 dnsq_init(struct dnsq *, uint8_t *pkt, size_t len,
 		    const struct sockaddr *remote, uint64_t now, uint64_t *rnd);
 
 /*
- * The tags of a query, and its protobuf IDs, copied so that its response
- * sees them: NULL when it has none (or on ENOMEM); give them to the
+ * The tags of a query, its protobuf IDs and a DoH query's request,
+ * copied so that its response sees them: NULL when it has none, when no
+ * response rule could read them (or on ENOMEM); give them to the
  * response's dq, then free.
  */
 struct dq_tagset;

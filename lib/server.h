@@ -132,6 +132,12 @@ struct server {
 	_Atomic uint64_t	 ds_tcpdied;
 	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
 	_Atomic uint64_t	 ds_tcpnew;	/* connections opened */
+	/*
+	 * The last answer (monotonic ns) of the connection the server last
+	 * closed while idle, for the next query to count as dnsdist counts
+	 * it; 0: none.  Any TCP worker, atomic.
+	 */
+	_Atomic uint64_t	 ds_tcpclosedidle;
 	_Atomic uint64_t	 ds_hcfailures;	/* failed health checks */
 	_Atomic uint64_t	 ds_hcchanges;	/* up/down transitions */
 	_Atomic int		 ds_outstanding;

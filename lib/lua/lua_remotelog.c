@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "ipcipher.h"
 #include "lua.h"
 #include "netmask.h"
+#include "proxyproto.h"
 #include "remotelog.h"
 #include "rule.h"
 
@@ -252,12 +254,74 @@ ra_options(lua_State *L, struct rlog_action *ra, int idx, const char *fn)
 	}
 }
 
-/* What a meta value may say, as dnsdist 1.8 and 1.9 have them. */
+/*
+ * What a meta value may say, as dnsdist 1.8 names them: a name alone, or
+ * (those with a sub-key) "name:sub-key".  "pools" is dnsdist 1.9's.
+ */
+static const struct {
+	const char	*mn_name;
+	uint8_t		 mn_kind;
+	uint8_t		 mn_sub;	/* MN_*: what may follow a ':' */
+} metanames[] = {
+#define MN_NONE		0
+#define MN_TEXT		1	/* a name, as written */
+#define MN_LOWER	2	/* a name, in lower case */
+#define MN_NUMBER	3	/* 0 to 255 */
+	{ "b64-content", RMETA_B64, MN_NONE },
+	{ "tags", RMETA_TAGS, MN_NONE },
+	{ "tag", RMETA_TAG, MN_TEXT },
+	{ "pool", RMETA_POOL, MN_NONE },
+	{ "pools", RMETA_POOL, MN_NONE },
+	{ "sni", RMETA_SNI, MN_NONE },
+	{ "doh-header", RMETA_DOHHEADER, MN_LOWER },
+	{ "doh-host", RMETA_DOHHOST, MN_NONE },
+	{ "doh-path", RMETA_DOHPATH, MN_NONE },
+	{ "doh-query-string", RMETA_DOHQUERY, MN_NONE },
+	{ "doh-scheme", RMETA_DOHSCHEME, MN_NONE },
+	{ "proxy-protocol-value", RMETA_PPVALUE, MN_NUMBER },
+	{ "proxy-protocol-values", RMETA_PPVALUES, MN_NONE }
+};
+#define NMETANAMES	(sizeof(metanames) / sizeof(metanames[0]))
+
+/* Parse meta value v into slot n of ra, or raise fn's error. */
+static void
+ra_meta(lua_State *L, struct rlog_action *ra, size_t n, const char *v,
+    const char *fn)
+{
+	const char	*sub = strchr(v, ':');
+	size_t		 i, len = sub != NULL ? (size_t)(sub - v) : strlen(v);
+	char		*e;
+	long		 num;
+
+	for (i = 0; i < NMETANAMES; i++)
+		if (strlen(metanames[i].mn_name) == len &&
+		    strncmp(metanames[i].mn_name, v, len) == 0)
+			break;
+	if (i == NMETANAMES || (sub != NULL &&
+	    (metanames[i].mn_sub == MN_NONE || sub[1] == '\0')))
+		luaL_error(L, "%s: invalid meta value '%s' (b64-content, "
+		    "doh-header:NAME, doh-host, doh-path, doh-query-string, "
+		    "doh-scheme, pool, pools, proxy-protocol-value:N, "
+		    "proxy-protocol-values, sni, tag:NAME, tags are)", fn, v);
+	ra->ra_metakind[n] = metanames[i].mn_kind;
+	sub = sub != NULL ? sub + 1 : "";
+	if (metanames[i].mn_sub == MN_NUMBER) {
+		num = strtol(sub, &e, 10);
+		if (*e != '\0' || num < 0 || num > 255)
+			luaL_error(L, "%s: meta value '%s': the PROXY protocol "
+			    "value's type is a number from 0 to 255", fn, v);
+		ra->ra_metatlv[n] = (uint8_t)num;
+	}
+	strlist_add(L, &ra->ra_metaval, &n, sub);
+	if (metanames[i].mn_sub == MN_LOWER)
+		for (e = ra->ra_metaval[n - 1]; *e != '\0'; e++)
+			*e = (char)tolower((unsigned char)*e);
+}
+
 static void
 ra_metas(lua_State *L, struct rlog_action *ra, int idx, const char *fn)
 {
-	const char	*k, *v;
-	size_t		 n = 0;
+	size_t	n = 0;
 
 	if (lua_isnoneornil(L, idx))
 		return;
@@ -268,21 +332,11 @@ ra_metas(lua_State *L, struct rlog_action *ra, int idx, const char *fn)
 		    lua_type(L, -1) != LUA_TSTRING)
 			luaL_error(L, "%s: meta keys and values are strings",
 			    fn);
-		k = lua_tostring(L, -2);
-		v = lua_tostring(L, -1);
-		if (strcmp(v, "b64-content") != 0 && strcmp(v, "tags") != 0 &&
-		    strcmp(v, "pools") != 0 && (strncmp(v, "tag:", 4) != 0 ||
-		    v[4] == '\0'))
-			luaL_error(L, "%s: meta value '%s' is not supported "
-			    "(b64-content, pools, tags, tag:NAME are; DoH, SNI "
-			    "and PROXY protocol values are not built in)", fn,
-			    v);
 		if (n == PBMSG_MAXMETA)
 			luaL_error(L, "%s: at most %d meta keys", fn,
 			    PBMSG_MAXMETA);
-		strlist_add(L, &ra->ra_metakey, &n, k);
-		n--;
-		strlist_add(L, &ra->ra_metaval, &n, v);
+		ra_meta(L, ra, n, lua_tostring(L, -1), fn);
+		strlist_add(L, &ra->ra_metakey, &n, lua_tostring(L, -2));
 		ra->ra_nmeta = n;
 		lua_pop(L, 1);
 	}
@@ -378,6 +432,95 @@ meta_tags(struct pbmsg *pm, const char *key, const struct dnsq *dq,
 	}
 }
 
+/* The PROXY protocol values of dq: type's, or all as "type:value". */
+static void
+meta_ppvalues(struct pbmsg *pm, const char *key, const struct dnsq *dq,
+    int type)
+{
+	const uint8_t	*v;
+	char		 t[1024];
+	size_t		 off = 0;
+	uint16_t	 vlen;
+	uint8_t		 tt;
+
+	while (dq->dq_pp != NULL && proxyproto_tlv_next(dq->dq_pp->pt_buf,
+	    dq->dq_pp->pt_len, &off, &tt, &v, &vlen)) {
+		if (type == -1)
+			snprintf(t, sizeof(t), "%u:%.*s", tt, (int)vlen,
+			    (const char *)v);
+		else if (tt == type)
+			snprintf(t, sizeof(t), "%.*s", (int)vlen,
+			    (const char *)v);
+		else
+			continue;
+		(void)pbmsg_add_meta(pm, key, t);
+	}
+}
+
+/* Meta i of ra: its values from dq. */
+static void
+pb_meta(struct pbmsg *pm, const struct rlog_action *ra, size_t i,
+    const struct dnsq *dq)
+{
+	const struct doh_request *dr = dq->dq_http;
+	const char	*k = ra->ra_metakey[i], *sub = ra->ra_metaval[i];
+	const char	*v = NULL;
+	char		*b64;
+	size_t		 n, j;
+	int		 kind = ra->ra_metakind[i];
+
+	switch (kind) {
+	case RMETA_TAGS:
+		meta_tags(pm, k, dq, NULL);
+		return;
+	case RMETA_TAG:
+		meta_tags(pm, k, dq, sub);
+		return;
+	case RMETA_PPVALUES:
+		(void)pbmsg_add_meta(pm, k, NULL);
+		meta_ppvalues(pm, k, dq, -1);
+		return;
+	case RMETA_PPVALUE:
+		(void)pbmsg_add_meta(pm, k, NULL);
+		meta_ppvalues(pm, k, dq, ra->ra_metatlv[i]);
+		return;
+	case RMETA_B64:
+		n = sodium_base64_ENCODED_LEN(dq->dq_len,
+		    sodium_base64_VARIANT_ORIGINAL);
+		if (n > sizeof(out))
+			break;
+		b64 = (char *)out;
+		sodium_bin2base64(b64, n, dq->dq_pkt, dq->dq_len,
+		    sodium_base64_VARIANT_ORIGINAL);
+		v = b64;
+		break;
+	case RMETA_POOL:
+		v = dq->dq_pool;
+		break;
+	case RMETA_SNI:
+		v = dq->dq_sni;
+		break;
+	case RMETA_DOHHEADER:
+		for (j = 0; dr != NULL && j < dr->dr_nheaders; j++)
+			if (strcmp(dr->dr_headers[j].h_name, sub) == 0) {
+				v = dr->dr_headers[j].h_value;
+				break;
+			}
+		break;
+	case RMETA_DOHHOST:
+	case RMETA_DOHPATH:
+	case RMETA_DOHQUERY:
+	case RMETA_DOHSCHEME:
+		if (dr != NULL)
+			v = kind == RMETA_DOHHOST ? dr->dr_host :
+			    kind == RMETA_DOHPATH ? dr->dr_path :
+			    kind == RMETA_DOHQUERY ? dr->dr_query :
+			    dr->dr_scheme;
+		break;
+	}
+	(void)pbmsg_add_meta(pm, k, v);
+}
+
 static void
 pb_encrypt_from(struct pbmsg *pm, const struct rlog_action *ra,
     const struct sockaddr *sa)
@@ -399,8 +542,8 @@ static void
 pb_extras(struct pbmsg *pm, const struct rlog_action *ra,
     const struct dnsq *dq)
 {
-	char	t[256], *b64;
-	size_t	i, n;
+	char	t[256];
+	size_t	i;
 	int	j;
 
 	if (ra->ra_serverid != NULL)
@@ -421,27 +564,9 @@ pb_extras(struct pbmsg *pm, const struct rlog_action *ra,
 		    dq->dq_tags[j].t_value);
 		(void)pbmsg_add_tag(pm, t);
 	}
-	for (i = 0; i < ra->ra_nmeta; i++) {
-		const char *v = ra->ra_metaval[i], *k = ra->ra_metakey[i];
-
-		if (strcmp(v, "tags") == 0)
-			meta_tags(pm, k, dq, NULL);
-		else if (strncmp(v, "tag:", 4) == 0)
-			meta_tags(pm, k, dq, v + 4);
-		else if (strcmp(v, "pools") == 0)
-			(void)pbmsg_add_meta(pm, k, dq->dq_pool[0] != '\0' ?
-			    dq->dq_pool : NULL);
-		else if (strcmp(v, "b64-content") == 0) {
-			n = sodium_base64_ENCODED_LEN(dq->dq_len,
-			    sodium_base64_VARIANT_ORIGINAL);
-			if (n > sizeof(out))
-				continue;
-			b64 = (char *)out;
-			sodium_bin2base64(b64, n, dq->dq_pkt, dq->dq_len,
-			    sodium_base64_VARIANT_ORIGINAL);
-			(void)pbmsg_add_meta(pm, k, b64);
-		}
-	}
+	for (i = 0; i < ra->ra_nmeta; i++)
+		pb_meta(pm, ra, i, dq);
+	pbmsg_meta_fill(pm);
 }
 
 static void

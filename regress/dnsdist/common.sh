@@ -400,6 +400,32 @@ console()
 		$0 == a { on = 1 }' console.out
 }
 
+# dd_ip4 ADDRESS: an IPv4 address in hex.
+dd_ip4()
+{
+	# shellcheck disable=SC2046
+	printf '%02x' $(echo "$1" | tr . ' ')
+}
+
+# dd_pp PROTO SRC SPORT DST DPORT [T:VALUE ...]: a PROXY protocol v2 header
+# in hex (for hostile.py), PROTO 11 (TCP over IPv4) or 12 (UDP over IPv4),
+# with a TLV of type T per argument.
+dd_pp()
+{
+	_proto=$1 _src=$2 _sp=$3 _dst=$4 _dp=$5
+	shift 5
+	_tlv= _n=12
+	for _t in "$@"; do
+		_v=${_t#*:}
+		_tlv="$_tlv $(printf %02x "${_t%%:*}") $(printf %04x ${#_v})"
+		_tlv="$_tlv $(printf %s "$_v" | od -An -tx1 | tr -d ' \n')"
+		_n=$((_n + 3 + ${#_v}))
+	done
+	echo "0d0a0d0a000d0a515549540a 21 $_proto $(printf %04x $_n)" \
+	    "$(dd_ip4 "$_src") $(dd_ip4 "$_dst") $(printf %04x "$_sp")" \
+	    "$(printf %04x "$_dp")$_tlv"
+}
+
 # dd_stat NAME: prints the counter NAME, as an integer.
 dd_stat()
 {
