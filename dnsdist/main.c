@@ -757,7 +757,8 @@ setup_signals(void)
 int
 main(int argc, char *argv[])
 {
-	struct cmdline	cl;
+	/* Static: the -a and -l lists live as long as the process. */
+	static struct cmdline	cl;
 	sigset_t	sigs, oldsigs;
 	bool		detach, console;
 	int		readyfd = -1, devnull = -1;
