@@ -303,7 +303,8 @@ health_doh_done(void *arg, uint16_t tag, int status, uint8_t *body,
 	be->be_hstatus = status == 0 ? DOHC_FAILED : status;
 	if (len > sizeof(be->be_hbuf))
 		len = sizeof(be->be_hbuf);	/* header and question */
-	memcpy(be->be_hbuf, body, len);
+	if (len > 0)
+		memcpy(be->be_hbuf, body, len);
 	be->be_hlen = len;
 }
 
