@@ -211,7 +211,9 @@ backend_sync(void)
 		server_ref(ds);
 		/* Readers find it through the snapshot published next. */
 		ds->ds_io = be;
-		health_check_now(be);
+		/* As dnsdist: a server forced up or down is not checked. */
+		if (atomic_load(&ds->ds_avail) == SERVER_AUTO)
+			health_check_now(be);
 	}
 	return 0;
 }

@@ -544,7 +544,9 @@ health_tick(void *arg)
 				health_verdict(be, false, "timeout");
 			continue;
 		}
-		if (ds->ds_lazy ? health_lazy_due(be) : loop_now >= be->be_hnext)
+		/* As dnsdist: a server forced up or down is not checked. */
+		if (ds->ds_lazy ? health_lazy_due(be) : loop_now >=
+		    be->be_hnext && atomic_load(&ds->ds_avail) == SERVER_AUTO)
 			health_check_now(be);
 	}
 }
