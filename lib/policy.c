@@ -224,8 +224,9 @@ pool_rebuild(struct pool *pl)
 	int			 w, j;
 	char			 text[128];
 
-	qsort(pl->pl_servers, pl->pl_count, sizeof(*pl->pl_servers),
-	    pool_order_cmp);
+	if (pl->pl_count > 1)
+		qsort(pl->pl_servers, pl->pl_count, sizeof(*pl->pl_servers),
+		    pool_order_cmp);
 	for (i = 0; i < pl->pl_count; i++)
 		n += pl->pl_servers[i]->ds_weight > 0 ?
 		    (size_t)pl->pl_servers[i]->ds_weight : 0;
