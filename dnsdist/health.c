@@ -534,7 +534,8 @@ health_tick(void *arg)
 			if (kick & BACKEND_HDOWN)
 				be->be_hsuccess = 0;
 			if ((kick & BACKEND_HCHECK) && be->be_hfd == -1 &&
-			    !ds->ds_lazy)
+			    !ds->ds_lazy &&
+			    atomic_load(&ds->ds_avail) == SERVER_AUTO)
 				health_check_now(be);
 		}
 		if (!ds->ds_lazy && atomic_load(&ds->ds_lazyon))
