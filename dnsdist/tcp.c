@@ -44,6 +44,7 @@
 
 static struct tcp_worker	*workers;
 static size_t			 nworkers;
+static size_t			 ndohworkers;	/* setOutgoingDoHWorkerThreads */
 static size_t			 next_worker;
 static _Atomic size_t		 next_udp_worker;
 static atomic_bool		 tcp_quit;	/* set by the main thread */
@@ -759,7 +760,6 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	struct tcp_handoff	 th;
 	struct tcp_query	*tq;
 	struct tcp_worker	*tw;
-	size_t			 n;
 
 	if ((tq = calloc(1, sizeof(*tq) + TCP_QROOM)) == NULL)
 		goto fail;
@@ -806,9 +806,8 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	th.th_ds = ds;
 	server_ref(ds);
 	/* As dnsdist: DoH backends' UDP queries on setOutgoingDoHWorkerThreads. */
-	n = ds->ds_dohpath != NULL && (size_t)settings.st_dohworkers <
-	    nworkers ? (size_t)settings.st_dohworkers : nworkers;
-	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) % n];
+	tw = &workers[atomic_fetch_add(&next_udp_worker, 1) %
+	    (ds->ds_dohpath != NULL ? ndohworkers : nworkers)];
 	if (write(tw->tw_pipe[1], &th, sizeof(th)) != sizeof(th)) {
 		stats_inc(STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL);
 		server_unref(ds);
@@ -885,6 +884,9 @@ tcp_start(void)
 			    F_DUPFD_CLOEXEC, 0);
 
 	nworkers = (size_t)settings.st_maxtcpclientthreads;
+	/* Fixed at start, as in dnsdist: a reload does not change it. */
+	ndohworkers = (size_t)settings.st_dohworkers < nworkers ?
+	    (size_t)settings.st_dohworkers : nworkers;
 	if ((workers = calloc(nworkers, sizeof(*workers))) == NULL ||
 	    (percl = hostcount_new()) == NULL)
 		fatal("tcp workers");
