@@ -11,8 +11,8 @@ usage: h2srv.py PORT MODE
   reset     resets each stream (RST_STREAM INTERNAL_ERROR)
   goaway    sends GOAWAY (last stream 0) at the first request
   silent    never answers
-  flood     sends 10000 PING frames when a connection opens, then
-            behaves as good
+  flood     at each request, sends 10000 PING frames before the
+            answer, as good answers it
 Serves each connection in a thread of its own until it closes; prints
 "ready" once listening and "requests N" to stderr as it goes.
 """
@@ -92,9 +92,6 @@ def serve(c, mode):
     # A window large enough for bodies past a DNS message.
     c.sendall(frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 1 << 20)))
     c.sendall(frame(WINUP, 0, 0, struct.pack(">I", 1 << 24)))
-    if mode == "flood":
-        c.sendall(b"".join(frame(PING, 0, 0, b"12345678")
-                           for _ in range(10000)))
     bodies = {}
     while True:
         hdr = recvn(c, 9)
@@ -118,6 +115,9 @@ def serve(c, mode):
                     COUNT[0] += 1
                     print("requests %d" % COUNT[0], file=sys.stderr,
                           flush=True)
+                if mode == "flood":
+                    c.sendall(b"".join(frame(PING, 0, 0, b"12345678")
+                                       for _ in range(10000)))
                 if mode == "goaway":
                     c.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0)))
                     return
