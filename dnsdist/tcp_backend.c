@@ -28,6 +28,7 @@
 static const uint8_t	*bconn_h2_body(void *, uint16_t, size_t *);
 static void		 bconn_h2_done(void *, uint16_t, int, uint8_t *,
 			    size_t);
+static void		 bconn_read(struct tcp_worker *, struct tcp_bconn *);
 
 /* A new connection to ds; it starts with tq's header when it has one. */
 static struct tcp_bconn *
@@ -540,7 +541,13 @@ bconn_write(struct tcp_worker *tw, struct tcp_bconn *bc)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/*
+				 * A server that answered and closed: its
+				 * answers wait unread, and a query they
+				 * answer must not go again.
+				 */
 				bc->bc_wfailed = true;
+				bconn_read(tw, bc);
 				bconn_fail(tw, bc, false);
 			}
 			return;

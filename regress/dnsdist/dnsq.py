@@ -12,9 +12,10 @@
 #	answer to the query with its ID; so with tcp.
 #   dnsq.py dup [-t SECS] SERVER PORT NAME
 #	Sends one query and prints how many answers with its ID arrive in SECS.
-#   dnsq.py tcp [-q QTYPE] [-t SECS] [-T CAFILE -S NAME] SERVER PORT NAME...
+#   dnsq.py tcp [-q QTYPE] [-t SECS] [-g GAP] [-T CAFILE -S NAME] SERVER PORT NAME...
 #	Writes all queries at once on one TCP connection (pipelined), reads the
 #	answers in the order they come and prints "ID NAME ANSWER" for each.
+#	With -g, writes each query on its own, GAP seconds after the last.
 #	Exits 1 if an answer is missing, unknown or does not match its query.
 #	With -T, over TLS (DNS over TLS), checking the server's certificate
 #	against CAFILE and the name -S (also sent as the SNI).
@@ -207,9 +208,11 @@ def cmd_dup(args):
 
 
 def cmd_tcp(args):
-    opts, rest = getopt.getopt(args, "q:t:T:S:")
-    tmo, qtype, ca, sni = 3.0, 1, None, None
+    opts, rest = getopt.getopt(args, "q:t:g:T:S:")
+    tmo, qtype, ca, sni, gap = 3.0, 1, None, None, None
     for o, v in opts:
+        if o == "-g":
+            gap = float(v)
         if o == "-q":
             qtype = int(v)
         elif o == "-t":
@@ -223,12 +226,17 @@ def cmd_tcp(args):
     ids = random.sample(range(65536), len(names))
     want = dict(zip(ids, names))
     s = socket.create_connection((server, port), timeout=tmo)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if ca is not None:
         s = ssl.create_default_context(cafile=ca).wrap_socket(
             s, server_hostname=sni)
     out = b""
     for qid, name in want.items():
         q = make_query(qid, name, qtype)
+        if gap is not None:
+            s.sendall(struct.pack("!H", len(q)) + q)
+            time.sleep(gap)
+            continue
         out += struct.pack("!H", len(q)) + q
     s.sendall(out)              # all queries in one write: pipelined
     buf = b""

@@ -7,7 +7,11 @@
  * overtake each other on a connection; "cut" sends half of each answer
  * and closes the connection, "cutfirst" does so for every other query;
  * "oneshot" answers the first query of a connection and closes it, as
- * some servers and PowerDNS dnsdist's test responder do.
+ * some servers and PowerDNS dnsdist's test responder do; -L logs each
+ * query it answers so, with port 0 and the address "tcp".  "onereset"
+ * does the same but closes with a reset, as a server does that closes
+ * with queries left unread (the answer and the reset come together),
+ * and serves one connection at a time, as dnsdist's test responder.
  * Over UDP, "big" pads each A answer with TXT records to -s bytes
  * (RSP_BIGSIZE by default), far more than any client without EDNS may take.
  * "bigtxt" answers TXT queries over TCP with TXT records filling -s bytes
@@ -114,6 +118,7 @@ enum rsp_mode {
 	MODE_LOWERCASE,
 	MODE_EDNS,
 	MODE_ONESHOT,
+	MODE_ONERESET,
 	MODE_COUNT
 };
 
@@ -121,7 +126,7 @@ static const char *const mode_names[MODE_COUNT] = {
 	"normal", "silent", "wrongid", "wrongname", "duplicate", "servfail",
 	"refused", "nxdomain", "truncate", "delay", "dropfirst", "ecs",
 	"edgeid", "outoforder", "cut", "cutfirst", "big", "bigtxt",
-	"bare", "tcanswer", "lowercase", "edns", "oneshot"
+	"bare", "tcanswer", "lowercase", "edns", "oneshot", "onereset"
 };
 
 /* The RCODEs of the bare mode, by the start of the first label. */
@@ -648,41 +653,44 @@ batch_recv(int fd, struct batch *b, int nowait)
 #endif
 }
 
+/* -L: one line for message q (a query, or the answer that copies it). */
+static void
+log_one(const uint8_t *q, size_t len, unsigned int port, const char *addr)
+{
+	size_t	j, l;
+
+	if (len < DNS_HDRLEN + 1)
+		return;
+	fprintf(cfg_log, "%u %u ", get16(q), port);
+	l = q[DNS_HDRLEN] & 0x3f;
+	for (j = 0; j < l && DNS_HDRLEN + 1 + j < len; j++)
+		putc_unlocked(q[DNS_HDRLEN + 1 + j] > ' ' &&
+		    q[DNS_HDRLEN + 1 + j] < 0x7f ? q[DNS_HDRLEN + 1 + j] : '?',
+		    cfg_log);
+	fprintf(cfg_log, " %d %d %s\n", q[2] & 1, (q[3] >> 4) & 1, addr);
+}
+
 /* -L: a line for each query of the batch, written out before it is answered. */
 static void
 batch_log(const struct batch *b, int n)
 {
 	const struct sockaddr_storage	*ss;
-	const uint8_t			*q;
 	char				 addr[INET6_ADDRSTRLEN];
-	unsigned int			 port;
-	int				 i, j, l;
+	int				 i;
 
 	if (cfg_log == NULL)
 		return;
 	flockfile(cfg_log);
 	for (i = 0; i < n; i++) {
-		q = b->b_in[i];
 		ss = &b->b_from[i];
-		if (b->b_inlen[i] < DNS_HDRLEN + 1)
-			continue;
-		port = ntohs(ss->ss_family == AF_INET6 ?
-		    ((const struct sockaddr_in6 *)ss)->sin6_port :
-		    ((const struct sockaddr_in *)ss)->sin_port);
-		fprintf(cfg_log, "%u %u ", get16(q), port);
-		l = q[DNS_HDRLEN] & 0x3f;
-		for (j = 0; j < l && DNS_HDRLEN + 1 + (size_t)j <
-		    b->b_inlen[i]; j++)
-			putc_unlocked(q[DNS_HDRLEN + 1 + j] > ' ' &&
-			    q[DNS_HDRLEN + 1 + j] < 0x7f ?
-			    q[DNS_HDRLEN + 1 + j] : '?', cfg_log);
 		if (inet_ntop(ss->ss_family, ss->ss_family == AF_INET6 ?
 		    (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr :
 		    (const void *)&((const struct sockaddr_in *)ss)->sin_addr,
 		    addr, sizeof(addr)) == NULL)
 			snprintf(addr, sizeof(addr), "?");
-		fprintf(cfg_log, " %d %d %s\n", q[2] & 1, (q[3] >> 4) & 1,
-		    addr);
+		log_one(b->b_in[i], b->b_inlen[i], ntohs(ss->ss_family ==
+		    AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port :
+		    ((const struct sockaddr_in *)ss)->sin_port), addr);
 	}
 	fflush(cfg_log);
 	funlockfile(cfg_log);
@@ -944,6 +952,7 @@ conn_main(void *arg)
 	struct conn	*c = arg;
 	struct pending	*p;
 	struct pollfd	 pfd;
+	struct linger	 rst = { 1, 0 };
 	ssize_t		 n;
 	uint64_t	 now, due;
 	size_t		 len;
@@ -978,8 +987,21 @@ conn_main(void *arg)
 			    conn_write(c->c_fd, p->p_buf, p->p_len) == -1))
 				goto done;
 			p->p_len = 0;
-			if (cfg_mode == MODE_ONESHOT)
+			if (cfg_mode == MODE_ONESHOT ||
+			    cfg_mode == MODE_ONERESET) {
+				if (cfg_mode == MODE_ONERESET)
+					(void)setsockopt(c->c_fd, SOL_SOCKET,
+					    SO_LINGER, &rst, sizeof(rst));
+				/* -L: the query answered, port 0, "tcp". */
+				if (cfg_log != NULL) {
+					flockfile(cfg_log);
+					log_one(p->p_buf + 2, get16(p->p_buf),
+					    0, "tcp");
+					fflush(cfg_log);
+					funlockfile(cfg_log);
+				}
 				goto done;
+			}
 		}
 		while (c->c_count > 0 && c->c_pend[c->c_head].p_len == 0) {
 			c->c_head = (c->c_head + 1) % RSP_TCPPIPE;
@@ -1045,7 +1067,10 @@ tcp_main(void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->c_fd = fd;
 		c->c_l = l;
-		if (pthread_create(&t, &attr, conn_main, c) != 0) {
+		/* onereset: one connection at a time, the next ones wait. */
+		if (cfg_mode == MODE_ONERESET)
+			(void)conn_main(c);
+		else if (pthread_create(&t, &attr, conn_main, c) != 0) {
 			atomic_fetch_sub(&nconns, 1);
 			close(fd);
 			free(c);
