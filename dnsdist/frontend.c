@@ -109,11 +109,14 @@ frontend_socket(struct local *lc, int type)
 	    compat_pktinfo_enable(fd, family) == -1)
 		fatal("destination address option on %s", lc->lc_text);
 	if (type == SOCK_STREAM) {
-#ifdef TCP_FASTOPEN
-		if (lc->lc_tcpfastopen > 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN,
-			    &lc->lc_tcpfastopen, sizeof(lc->lc_tcpfastopen));
-#endif
+		/* As dnsdist: the key is a must, Fast Open itself is not. */
+		if (lc->lc_tcpfastopen > 0 && compat_fastopen_listen(fd,
+		    lc->lc_tcpfastopen, settings.st_tfokeyset ?
+		    settings.st_tfokey : NULL) == -1) {
+			if (settings.st_tfokeyset)
+				fatal("setTCPFastOpenKey on %s", lc->lc_text);
+			log_warn("tcpFastOpenQueueSize on %s", lc->lc_text);
+		}
 		if (listen(fd, settings.st_maxtcpqueuedconns > 0 ?
 		    settings.st_maxtcpqueuedconns : lc->lc_tcplistenqueue) == -1)
 			fatal("listen on %s", lc->lc_text);

@@ -130,6 +130,8 @@ struct settings {
 	int			 st_dohworkers;
 	size_t			 st_ringsize;
 	int			 st_udprcvbuf;	/* listeners, bytes */
+	uint8_t			 st_tfokey[16];	/* setTCPFastOpenKey */
+	bool			 st_tfokeyset;
 	int			 st_udpsndbuf;
 	/* The remote console: controlSocket(), setKey(), its ACL. */
 	struct sockaddr_storage	 st_ctladdr;

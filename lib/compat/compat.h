@@ -48,6 +48,14 @@ int	compat_bind_device(int fd, const char *ifname);
  */
 int	compat_fastopen_connect(int fd);
 /*
+ * Let listening TCP socket fd take data in the SYN, with up to qlen
+ * such connections pending (TCP_FASTOPEN), and, when key is not NULL,
+ * its 16 bytes as the key of the cookies it gives (Linux's
+ * TCP_FASTOPEN_KEY), so that servers sharing an address share cookies.
+ * 0 or -1 with errno; EOPNOTSUPP where the system cannot.
+ */
+int	compat_fastopen_listen(int fd, int qlen, const uint8_t *key);
+/*
  * Bind a TCP socket to an address without taking a port until connect()
  * (Linux's IP_BIND_ADDRESS_NO_PORT), so that many connections from one
  * source address do not use up its ports; nothing elsewhere.

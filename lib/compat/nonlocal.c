@@ -66,6 +66,26 @@ compat_fastopen_connect(int fd)
 #endif
 }
 
+int
+compat_fastopen_listen(int fd, int qlen, const uint8_t *key)
+{
+#if defined(TCP_FASTOPEN)
+	if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen,
+	    sizeof(qlen)) == -1)
+		return -1;
+	if (key == NULL)
+		return 0;
+#if defined(TCP_FASTOPEN_KEY)
+	return setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_KEY, key, 16);
+#endif
+#endif
+	(void)fd;
+	(void)qlen;
+	(void)key;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
 void
 compat_bind_noport(int fd)
 {

@@ -435,6 +435,33 @@ l_setudpsocketbuffersizes(lua_State *L)
 	return 0;
 }
 
+/*
+ * dnsdist's form: four 32-bit numbers in hex, "x-x-x-x", laid out as
+ * they are in memory.  For the listeners with tcpFastOpenQueueSize.
+ */
+static int
+l_settcpfastopenkey(lua_State *L)
+{
+	const char	*s = luaL_checkstring(L, 1), *p = s;
+	uint32_t	 w;
+	size_t		 n;
+	int		 i;
+
+	if (config_only(L, "setTCPFastOpenKey"))
+		return 0;
+	for (i = 0; i < 4; i++, p += n + 1) {
+		n = strspn(p, "0123456789abcdefABCDEF");
+		if (n == 0 || n > 8 || p[n] != (i < 3 ? '-' : '\0'))
+			return luaL_error(L, "setTCPFastOpenKey: '%s' is not "
+			    "a key: four hexadecimal numbers of 32 bits, as "
+			    "in 01234567-89abcdef-01234567-89abcdef", s);
+		w = (uint32_t)strtoul(p, NULL, 16);
+		memcpy(settings.st_tfokey + 4 * i, &w, sizeof(w));
+	}
+	settings.st_tfokeyset = true;
+	return 0;
+}
+
 /* Each backend's table of UDP IDs is made with its sockets. */
 static int
 l_setrandomizedidsoverudp(lua_State *L)
@@ -582,6 +609,7 @@ static const luaL_Reg globals[] = {
 	    l_setpayloadsizeonselfgenerated },
 	{ "setUDPSocketBufferSizes", l_setudpsocketbuffersizes },
 	{ "setRandomizedIdsOverUDP", l_setrandomizedidsoverudp },
+	{ "setTCPFastOpenKey", l_settcpfastopenkey },
 	{ "setRandomizedOutgoingSockets", l_setrandomizedoutgoingsockets },
 	{ "setLocal", l_setlocal },
 	{ "addLocal", l_addlocal },

@@ -333,6 +333,14 @@ dd_conf()
 
 # dd_start NAME CONF [ARGS]: starts the daemon supervised (no console) with
 # CONF (or without -C when CONF is empty); its output goes to NAME.log.
+# dd_tcpext NAME: the TcpExt counter NAME of the test's network namespace.
+dd_tcpext()
+{
+	$NSX cat /proc/net/netstat | awk -v c="$1" '
+		$1 == "TcpExt:" && !n { for (i = 2; i <= NF; i++) f[$i] = i; n = 1; next }
+		$1 == "TcpExt:" { print $f[c] }'
+}
+
 dd_start()
 {
 	_name=$1 _conf=$2
