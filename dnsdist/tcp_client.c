@@ -560,6 +560,7 @@ query_restart(struct tcp_worker *tw, struct tcp_query *tq, const char *pool)
 
 	size = tq->tq_big != NULL ? DNS_MAXUDP : tq->tq_room - 2;
 	rs->rs_count++;
+	tq->tq_tcretry = false;		/* a new query for its server */
 	if (rs->rs_len > size) {
 		query_giveup(tw, tq);
 		return;
