@@ -667,7 +667,6 @@ l_dq_getelapsedus(lua_State *L)
 	return 1;
 }
 
-/* Methods of dnsdist's object that this program does not offer. */
 /*
  * dq:setRestartable(): keep the query as it is now, so that a response
  * rule may send it again (dr:restart()); a second call takes a new copy.
@@ -716,6 +715,7 @@ l_dr_restart(lua_State *L)
 	return 1;
 }
 
+/* Methods of dnsdist's object that this program does not offer. */
 static int
 l_dq_absent(lua_State *L)
 {
