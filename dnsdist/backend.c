@@ -102,6 +102,7 @@ backend_loop_free(struct backend_loop *bl)
 	while ((idx = inflight_walk(&bl->bl_ids, &pos)) != -1) {
 		sl = (struct slot *)(void *)INFLIGHT_AT(&bl->bl_ids, idx);
 		dnsq_tags_free(sl->sl_tags);
+		free(sl->sl_restart);
 		slot_dnscrypt_free(sl);
 		if (sl->sl_owner != NULL)
 			tcp_udp_done(sl->sl_owner, NULL, 0, TCP_UDP_FAILED);
@@ -367,6 +368,8 @@ slot_put(struct backend_loop *bl, uint32_t idx)
 		free(sl->sl_pp);
 		sl->sl_pp = NULL;
 	}
+	free(sl->sl_restart);
+	sl->sl_restart = NULL;
 	slot_dnscrypt_free(sl);
 	/* A TCP worker's query that got no answer it can use. */
 	if (sl->sl_owner != NULL) {
@@ -492,6 +495,7 @@ backend_send(struct server *ds, const struct dnsq *dq,
 	sl->sl_tries = dq->dq_tries;
 	sl->sl_pool = dq->dq_poolp != NULL ? dq->dq_poolp->pl_name : NULL;
 	sl->sl_tags = dnsq_tags_save(dq);
+	sl->sl_restart = dnsq_restart_save(dq);
 	sl->sl_pp = sp;
 	sl->sl_dnscrypt = dc;
 	sl->sl_owner = owner;
@@ -682,6 +686,7 @@ backend_resend(struct backend_loop *bl)
 		dq.dq_poolp = pl;
 		dq.dq_tries = (uint8_t)(sl->sl_tries + 1);
 		dq.dq_dnscrypt = sl->sl_dnscrypt;
+		dq.dq_restart = sl->sl_restart;
 		dnsq_tags_load(&dq, sl->sl_tags);
 		stats_inc(STAT_DOWNSTREAM_REROUTES);
 		/* To lazy health checks, a query it did not answer. */
@@ -764,6 +769,90 @@ backend_flush_all(void)
 	bm->bm_nflushq = 0;
 	if (bm->bm_nfailq > 0)
 		backend_failover_run();
+}
+
+/* Send the answer in pkt (UDP_RESPMAX bytes of room) to the slot's client. */
+static void
+slot_reply(struct backend_loop *bl, uint32_t idx, uint8_t *pkt, size_t len)
+{
+	struct slot	*sl = slot_at(bl, idx);
+	struct listener	*li = &listeners[sl->sl_listener];
+
+	if (sl->sl_owner != NULL) {
+		tcp_udp_done(sl->sl_owner, pkt, len, TCP_UDP_ANSWER);
+		sl->sl_owner = NULL;
+	/* The receive buffer has room for what encryption adds. */
+	} else if (sl->sl_dnscrypt == NULL || (len = dnscrypt_encrypt(
+	    sl->sl_dnscrypt, pkt, len, UDP_RESPMAX, false)) > 0) {
+		if (sl->sl_delayms > 0)
+			frontend_delay(li, pkt, len,
+			    (struct sockaddr *)&sl->sl_client, &sl->sl_dst,
+			    sl->sl_delayms);
+		else
+			frontend_queue(li, pkt, len,
+			    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
+	}
+	slot_put(bl, idx);
+}
+
+/*
+ * dr:restart() on the answer to the slot's query, whose buffer pkt
+ * (UDP_RESPMAX bytes) is free now: as dnsdist's processQueryAfterRules(),
+ * the query goes again, as setRestartable() kept it, to a server of pool
+ * (dr.pool) with what its rules left (tags, skipCache, TTL cap, delay),
+ * or gets that pool's cached answer, or none when no server is up.  The
+ * rules do not run again.
+ */
+static void
+backend_restart(struct backend_loop *bl, uint32_t idx, uint8_t *pkt,
+    const char *pool)
+{
+	struct slot		*sl = slot_at(bl, idx);
+	struct dq_restart	*rs = sl->sl_restart;
+	struct sockaddr_in6	 local;
+	struct dnsquestion	 q;
+	struct server		*ds;
+	struct dnsq		 dq;
+	int			 verdict;
+
+	rs->rs_count++;
+	memcpy(pkt, rs->rs_pkt, rs->rs_len);
+	if (dnspacket_question(pkt, rs->rs_len, &q) == -1) {
+		slot_put(bl, idx);
+		return;
+	}
+	dnsq_init(&dq, pkt, rs->rs_len, UDP_RESPMAX, &q, slot_client(sl),
+	    loop_now, &bm->bm_rrnd);
+	dq.dq_pool = pool;
+	dq.dq_skipcache = rs->rs_skipcache;
+	dq.dq_tcp = sl->sl_owner != NULL;
+	dq.dq_qflags = sl->sl_qflags;
+	dq.dq_delayms = sl->sl_delayms;
+	dq.dq_optadded = sl->sl_optadded;
+	dq.dq_ttlcap = sl->sl_ttlcap;
+	dq.dq_tempfailttl = sl->sl_tempfailttl;
+	dq.dq_dnscrypt = sl->sl_dnscrypt;
+	dq.dq_local = frontend_local(&listeners[sl->sl_listener], &sl->sl_dst,
+	    &local);
+	dnsq_tags_load(&dq, sl->sl_tags);
+	ds = pipeline_route(&dq, &verdict);
+	free(dq.dq_restart);	/* what a Lua policy made: not this query */
+	dq.dq_restart = rs;
+	if (ds == NULL) {
+		if (pipeline_answer_ok(&dq, verdict))
+			slot_reply(bl, idx, pkt, dq.dq_len);
+		else
+			slot_put(bl, idx);
+		return;
+	}
+	/* A worker's query goes with it, or slot_put() fails it. */
+	if ((sl->sl_owner == NULL || !ds->ds_tcponly) &&
+	    backend_send(ds, &dq, (struct sockaddr *)&sl->sl_client,
+	    addr_len((struct sockaddr *)&sl->sl_client), sl->sl_listener,
+	    &sl->sl_dst, sl->sl_pp != NULL ? sl->sl_pp->sp_hdr : NULL,
+	    sl->sl_pp != NULL ? sl->sl_pp->sp_hdrlen : 0, sl->sl_owner))
+		sl->sl_owner = NULL;
+	slot_put(bl, idx);
 }
 
 static void
@@ -857,14 +946,21 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
+		dq.dq_pool = sl->sl_pool != NULL ? sl->sl_pool : "";
+		dq.dq_restart = sl->sl_restart;
+		dq.dq_canrestart = true;
 		if (!pipeline_response(&dq, sl->sl_cache, ckey)) {
+			atomic_fetch_add_explicit(&ds->ds_responses, 1,
+			    memory_order_relaxed);
+			if (dq.dq_restarting) {
+				backend_restart(bl, idx, pkt, dq.dq_pool);
+				return;
+			}
 			if (sl->sl_owner != NULL)
 				tcp_udp_done(sl->sl_owner, NULL, 0,
 				    TCP_UDP_DROPPED);
 			sl->sl_owner = NULL;
 			slot_put(bl, idx);
-			atomic_fetch_add_explicit(&ds->ds_responses, 1,
-			    memory_order_relaxed);
 			return;
 		}
 		len = dq.dq_len;
@@ -875,25 +971,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	    &loop_realtime);
 	record_response(ds, pkt, len, usec, sl->sl_owner != NULL ? STATS_DOH :
 	    STATS_UDP, false);
-	if (sl->sl_owner != NULL) {
-		tcp_udp_done(sl->sl_owner, pkt, len, TCP_UDP_ANSWER);
-		sl->sl_owner = NULL;
-		slot_put(bl, idx);
-		return;
-	}
-	/* The receive buffer has room for what encryption adds. */
-	if (sl->sl_dnscrypt != NULL && (len = dnscrypt_encrypt(sl->sl_dnscrypt,
-	    pkt, len, UDP_RESPMAX, false)) == 0) {
-		slot_put(bl, idx);
-		return;
-	}
-	if (sl->sl_delayms > 0)
-		frontend_delay(li, pkt, len, (struct sockaddr *)&sl->sl_client,
-		    &sl->sl_dst, sl->sl_delayms);
-	else
-		frontend_queue(li, pkt, len,
-		    (struct sockaddr *)&sl->sl_client, &sl->sl_dst);
-	slot_put(bl, idx);
+	slot_reply(bl, idx, pkt, len);
 }
 
 static void
@@ -916,7 +994,11 @@ backend_read(int fd, short revents, void *arg)
 		backend_fail(bl, "port unreachable", true);
 	for (i = 0; i < n; i++)
 		backend_answer(bl, bm->bm_rxbuf[i], m[i].cm_len);
-	/* The answers point into the buffers: send them before the next. */
+	/*
+	 * The answers, and restarted queries, point into the buffers: send
+	 * them before the next.
+	 */
+	backend_flush_all();
 	frontend_flush_all();
 }
 

@@ -193,6 +193,12 @@ bool	dohc_alive(struct dohc *);
  * (DoH only) VERDICT_HTTP with an HTTP answer in dq's dq_http* fields.
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
+/*
+ * What pipeline_query() does after the rules: dq_pool's pool, its cache,
+ * the server.  A restarted query (dr:restart()) goes through this only,
+ * as in dnsdist.
+ */
+struct server *pipeline_route(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
 /* Count a cache hit sent to a client, its rcode that of the answer. */
 void	pipeline_count_cached(int rcode);
@@ -219,7 +225,8 @@ bool	pipeline_answer_ok(struct dnsq *, int verdict);
  * An answer from a backend in dq, which carries what its query left (tags,
  * TTL cap, temporary-failure TTL): the response rules, then the pool's
  * cache (NULL: none) under key with the cache-inserted rules, then the
- * TTL cap.  False when a rule dropped it.  pipeline_response_needed()
+ * TTL cap.  False when a rule dropped it, or restarted it (dq_restarting:
+ * the answer is the caller's to drop).  pipeline_response_needed()
  * says whether there is anything to do.
  */
 struct pcache;
@@ -271,6 +278,7 @@ struct slot {
 	struct slot_pp		*sl_pp;		/* NULL: none of that */
 	struct dnscrypt_query	*sl_dnscrypt;	/* owned; NULL: plain DNS */
 	void			*sl_owner;	/* a TCP worker's query, or NULL */
+	struct dq_restart	*sl_restart;	/* owned; NULL: not restartable */
 };
 
 /* One of a backend's UDP sockets, with its queries waiting for sendmmsg. */

@@ -533,6 +533,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 		backend_send_query(ds, &dq, from, fromlen,
 		    (uint16_t)(li - listeners), dst);
 	px.px_tlvs = dq.dq_pp;	/* the rules may have changed them */
+	free(dq.dq_restart);	/* the slot has its own copy */
 done:
 	if (px.px_tlvs != NULL)
 		pp_tlvs_free(px.px_tlvs);

@@ -286,8 +286,6 @@ struct server *
 pipeline_query(struct dnsq *dq, int *verdict)
 {
 	const struct config	*cf = dq->dq_cf;
-	struct server		*ds = NULL;
-	struct pool		*pl;
 	int			 v = VERDICT_NONE;
 
 	/*
@@ -315,6 +313,17 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		*verdict = v;
 		return NULL;
 	}
+	return pipeline_route(dq, verdict);
+}
+
+/* See dnsdist.h. */
+struct server *
+pipeline_route(struct dnsq *dq, int *verdict)
+{
+	const struct config	*cf = dq->dq_cf;
+	struct server		*ds = NULL;
+	struct pool		*pl;
+
 	if ((pl = config_pool(cf, dq->dq_pool)) != NULL) {
 		dq->dq_poolp = pl;
 		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
@@ -427,7 +436,8 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 
 	dq->dq_response = true;
 	if (cf->cf_response.rc_count > 0 &&
-	    rule_process(&cf->cf_response, dq) == VERDICT_DROP)
+	    (rule_process(&cf->cf_response, dq) == VERDICT_DROP ||
+	    dq->dq_restarting))
 		return false;
 	/*
 	 * As dnsdist: the cache keeps the answer as the response rules left

@@ -273,6 +273,8 @@ query_free(struct tcp_worker *tw, struct tcp_query *tq)
 		return;
 	dnsq_tags_free(tq->tq_tags);
 	tq->tq_tags = NULL;
+	free(tq->tq_restart);
+	tq->tq_restart = NULL;
 	free(tq->tq_pp);
 	tq->tq_pp = NULL;
 	if (tq->tq_big != NULL) {
@@ -331,6 +333,7 @@ udp_send(void *arg)
 	dq.dq_ttlcap = tq->tq_ttlcap;
 	dq.dq_tempfailttl = tq->tq_tempfailttl;
 	dq.dq_poolp = config_pool(config_now(), tq->tq_pool);
+	dq.dq_restart = tq->tq_restart;
 	dnsq_tags_load(&dq, tq->tq_tags);
 	if (!backend_send_owned(tq->tq_ds, &dq, tq->tq_listener,
 	    tq->tq_pplen > 0 ? tq->tq_pp : NULL, tq->tq_pplen, tq))
@@ -785,6 +788,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_ttlcap = dq->dq_ttlcap;
 	tq->tq_tempfailttl = dq->dq_tempfailttl;
 	tq->tq_tags = dnsq_tags_save(dq);
+	tq->tq_restart = dnsq_restart_save(dq);
 	tq->tq_pool = dq->dq_poolp->pl_name;
 	tq->tq_udp = true;
 	tq->tq_listener = listener;
@@ -794,6 +798,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 	tq->tq_udpmax = frontend_udp_limit(dq);
 	if (!query_proxy_header(tq, dq, ds)) {
 		dnsq_tags_free(tq->tq_tags);
+		free(tq->tq_restart);
 		free(tq->tq_pp);
 		free(tq);
 		goto fail;
@@ -812,6 +817,7 @@ tcp_udp_query(struct server *ds, const struct dnsq *dq,
 		stats_inc(STAT_TCP_CROSS_PROTOCOL_QUERY_PIPE_FULL);
 		server_unref(ds);
 		dnsq_tags_free(tq->tq_tags);
+		free(tq->tq_restart);
 		free(tq->tq_pp);
 		free(tq);
 		goto fail;

@@ -77,6 +77,7 @@ struct tcp_query {
 	uint64_t		 tq_ckey0;	/* scope 0 answers, with... */
 	bool			 tq_zeroscope;	/* ... this */
 	struct dq_tagset	*tq_tags;	/* for the response rules */
+	struct dq_restart	*tq_restart;	/* owned; NULL: not restartable */
 	bool			 tq_ecsadded;	/* take ECS out of the answer */
 	bool			 tq_optadded;	/* ... or the OPT record */
 	uint16_t		 tq_udpcache;	/* dq_udpcache */
@@ -298,6 +299,9 @@ void	query_done(struct tcp_worker *, struct tcp_query *);
 void	query_reply(struct tcp_query *, uint8_t *, size_t);
 void	query_servfail(struct tcp_worker *, struct tcp_query *);
 void	query_giveup(struct tcp_worker *, struct tcp_query *);
+/* dr:restart() on the answer to tq, which no connection holds any more. */
+void	query_restart(struct tcp_worker *, struct tcp_query *,
+	    const char *pool);
 
 /* tcp_backend.c: connections to backends */
 void	bconn_fail(struct tcp_worker *, struct tcp_bconn *, bool);

@@ -427,8 +427,16 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
+		dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
+		dq.dq_restart = tq->tq_restart;
+		dq.dq_canrestart = true;
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		len = dq.dq_len;
+		if (dq.dq_restarting) {
+			atomic_fetch_add(&bc->bc_ds->ds_responses, 1);
+			query_restart(tw, tq, dq.dq_pool);
+			return;
+		}
 	}
 	record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq), true);
 	if (keep && (tc != NULL || tq->tq_udp)) {

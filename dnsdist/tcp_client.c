@@ -312,7 +312,7 @@ query_proxy_header(struct tcp_query *tq, const struct dnsq *dq,
 	size_t	tlvlen = dq->dq_pp != NULL ? dq->dq_pp->pt_len : 0;
 	size_t	room = PP_HDRLEN + 36 + tlvlen;
 
-	if (!ds->ds_proxyproto)
+	if (!ds->ds_proxyproto || tq->tq_pp != NULL)
 		return true;
 	if ((tq->tq_pp = malloc(room)) == NULL)
 		return false;
@@ -337,6 +337,44 @@ query_grow(struct dnsq *dq, size_t size)
 	dq->dq_pkt = big + 2;
 	dq->dq_size = DNS_MAXUDP;
 	return true;
+}
+
+/*
+ * Send tq on to ds, which dq (its query, in tq's buffer) was routed to:
+ * over TCP, or as DoH queries go; false when it cannot go.
+ */
+static bool
+query_forward(struct tcp_worker *tw, struct tcp_query *tq,
+    const struct dnsq *dq, struct server *ds,
+    const struct sockaddr_storage *from)
+{
+	struct dq_tagset	*ts;
+
+	/* The rules may have rewritten the query (RD, CD). */
+	tq->tq_buf[0] = (uint8_t)(dq->dq_len >> 8);
+	tq->tq_buf[1] = (uint8_t)dq->dq_len;
+	tq->tq_len = dq->dq_len + 2;
+	tq->tq_origid = dnspacket_id(dq->dq_pkt);
+	tq->tq_qflags = dq->dq_qflags;
+	tq->tq_xfr = dq->dq_q->q_type == DNS_TYPE_AXFR ||
+	    dq->dq_q->q_type == DNS_TYPE_IXFR;
+	tq->tq_cache = tq->tq_xfr ? NULL : dq->dq_cache;
+	tq->tq_ckey = dq->dq_ckey;
+	tq->tq_ckey0 = dq->dq_ckey0;
+	tq->tq_zeroscope = dq->dq_zeroscope;
+	tq->tq_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
+	tq->tq_optadded = dq->dq_optadded;
+	tq->tq_udpcache = dq->dq_udpcache;
+	tq->tq_ttlcap = dq->dq_ttlcap;
+	tq->tq_tempfailttl = dq->dq_tempfailttl;
+	/* A restarted query's tags are still read from the old set. */
+	ts = dnsq_tags_save(dq);
+	dnsq_tags_free(tq->tq_tags);
+	tq->tq_tags = ts;
+	tq->tq_pool = dq->dq_poolp->pl_name;
+	if (tq->tq_restart != NULL)
+		tq->tq_restart->rs_skipcache |= dq->dq_skipcache;
+	return tcp_via_udp(tw, tq, ds, from) || bconn_send(tw, tq, ds);
 }
 
 /*
@@ -468,6 +506,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	if (ds == NULL && verdict == VERDICT_HTTP) {
 		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
 		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
+		free(dq.dq_restart);
 		query_free(tw, tq);
 		return;
 	}
@@ -482,6 +521,7 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 	}
 	pp_tlvs_free(dq.dq_pp);
 	if (ds == NULL) {
+		free(dq.dq_restart);
 		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
 			pipeline_ring_response((struct sockaddr *)from,
 			    q, pkt, dq.dq_len, 0, NULL, &now);
@@ -491,29 +531,76 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		query_free(tw, tq);
 		return;
 	}
-	/* The rules may have rewritten the query (RD, CD). */
-	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
-	tq->tq_buf[1] = (uint8_t)dq.dq_len;
-	tq->tq_len = dq.dq_len + 2;
 	tq->tq_client = tc;
 	tq->tq_stream = stream;
-	tq->tq_origid = dnspacket_id(pkt);
-	tq->tq_qflags = dq.dq_qflags;
-	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
-	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
-	tq->tq_ckey = dq.dq_ckey;
-	tq->tq_ckey0 = dq.dq_ckey0;
-	tq->tq_zeroscope = dq.dq_zeroscope;
-	tq->tq_ecsadded = dq.dq_ecsadded && !dq.dq_ecsclient;
-	tq->tq_optadded = dq.dq_optadded;
-	tq->tq_udpcache = dq.dq_udpcache;
-	tq->tq_ttlcap = dq.dq_ttlcap;
-	tq->tq_tempfailttl = dq.dq_tempfailttl;
-	tq->tq_tags = dnsq_tags_save(&dq);
-	tq->tq_pool = dq.dq_poolp->pl_name;
+	tq->tq_restart = dq.dq_restart;
 	tc->tc_inflight++;
 	tc->tc_qheld += QUERY_SIZE(tq);
-	if (!tcp_via_udp(tw, tq, ds, from) && !bconn_send(tw, tq, ds))
+	if (!query_forward(tw, tq, &dq, ds, from))
+		query_giveup(tw, tq);
+	server_unref(ds);
+}
+
+/*
+ * dr:restart() on the answer to tq: as backend_restart() for UDP, the
+ * query goes again, as setRestartable() kept it, to a server of pool
+ * (dr.pool), over TCP or as DoH queries go, with what its rules left; or
+ * gets that pool's cached answer, or none.  The rules do not run again.
+ */
+void
+query_restart(struct tcp_worker *tw, struct tcp_query *tq, const char *pool)
+{
+	struct dq_restart	*rs = tq->tq_restart;
+	struct tcp_client	*tc = tq->tq_client;
+	struct sockaddr_storage	 from = tq->tq_from;
+	struct server		*ds;
+	struct dnsq		 dq;
+	size_t			 size;
+	int			 verdict;
+
+	size = tq->tq_big != NULL ? DNS_MAXUDP : tq->tq_room - 2;
+	rs->rs_count++;
+	tq->tq_tcretry = false;		/* a new query for its server */
+	if (rs->rs_len > size) {
+		query_giveup(tw, tq);
+		return;
+	}
+	memcpy(tq->tq_buf + 2, rs->rs_pkt, rs->rs_len);
+	if (dnspacket_question(tq->tq_buf + 2, rs->rs_len, &tq->tq_q) == -1) {
+		query_giveup(tw, tq);
+		return;
+	}
+	if (tc != NULL)
+		memcpy(&from, client_addr(tc), addr_len(client_addr(tc)));
+	dnsq_init(&dq, tq->tq_buf + 2, rs->rs_len, size, &tq->tq_q,
+	    (struct sockaddr *)&from, tw->tw_now, &tw->tw_rnd);
+	dq.dq_local = tc == NULL ? (struct sockaddr *)
+	    &listeners[tq->tq_listener].li_local->lc_addr : tc->tc_proxied ?
+	    (struct sockaddr *)&tc->tc_ppdst :
+	    (struct sockaddr *)&tc->tc_li->li_local->lc_addr;
+	dq.dq_tcp = !tq->tq_udp;
+	dq.dq_tls = tc != NULL && tc->tc_tls != NULL;
+	dq.dq_sni = tc != NULL ? tc->tc_sni : NULL;
+	dq.dq_pool = pool;
+	dq.dq_skipcache = rs->rs_skipcache;
+	dq.dq_qflags = tq->tq_qflags;
+	dq.dq_optadded = tq->tq_optadded;
+	dq.dq_udpcache = tq->tq_udpcache;
+	dq.dq_ttlcap = tq->tq_ttlcap;
+	dq.dq_tempfailttl = tq->tq_tempfailttl;
+	dq.dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
+	dnsq_tags_load(&dq, tq->tq_tags);
+	ds = pipeline_route(&dq, &verdict);
+	free(dq.dq_restart);	/* what a Lua policy made: not this query */
+	if (ds == NULL) {
+		if (pipeline_answer_ok(&dq, verdict))
+			query_reply(tq, dq.dq_pkt, dq.dq_len);
+		query_done(tw, tq);
+		return;
+	}
+	server_ref(ds);
+	if (!query_proxy_header(tq, &dq, ds) ||
+	    !query_forward(tw, tq, &dq, ds, &from))
 		query_giveup(tw, tq);
 	server_unref(ds);
 }

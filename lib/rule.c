@@ -813,6 +813,19 @@ dnsq_tags_free(struct dq_tagset *ts)
 	free(ts);
 }
 
+struct dq_restart *
+dnsq_restart_save(const struct dnsq *dq)
+{
+	struct dq_restart	*rs;
+
+	if (dq->dq_restart == NULL || (rs = malloc(sizeof(*rs) +
+	    dq->dq_restart->rs_len)) == NULL)
+		return NULL;
+	memcpy(rs, dq->dq_restart, sizeof(*rs) + dq->dq_restart->rs_len);
+	rs->rs_skipcache |= dq->dq_skipcache;
+	return rs;
+}
+
 void
 dnsq_init(struct dnsq *dq, uint8_t *pkt, size_t len, size_t size,
     const struct dnsquestion *q, const struct sockaddr *remote, uint64_t now,

@@ -102,6 +102,15 @@ struct dnsq {
 	/* A DNSCrypt query: what its answer is encrypted with; NULL: none */
 	const struct dnscrypt_query *dq_dnscrypt;
 	/*
+	 * dq:setRestartable(): the query as it was then, owned by the
+	 * transport that made dq; NULL: not restartable.  On a backend's
+	 * answer (dq_canrestart), the query's, and dr:restart() sets
+	 * dq_restarting.
+	 */
+	struct dq_restart	*dq_restart;
+	bool			 dq_canrestart;
+	bool			 dq_restarting;
+	/*
 	 * dq.requestorID, deviceID and deviceName (DQ_PB_*) for protobuf
 	 * messages, NULL when unset; they go to the response with the tags.
 	 */
@@ -112,6 +121,19 @@ struct dnsq {
 		const char	*t_value;
 	}			 dq_tags[DQ_MAXTAGS];
 	int			 dq_ntags;
+};
+
+/*
+ * A restartable query's copy: sent again, from this, through server
+ * selection when a response rule calls dr:restart(), at most
+ * DQ_MAXRESTARTS times.
+ */
+#define DQ_MAXRESTARTS	5
+struct dq_restart {
+	uint8_t		rs_count;	/* restarts so far */
+	bool		rs_skipcache;	/* dq.skipCache as the rules left it */
+	uint16_t	rs_len;
+	uint8_t		rs_pkt[];
 };
 
 enum rule_verdict {
@@ -467,6 +489,11 @@ int		 dnsq_tag_slot(struct dnsq *, const char *name);
 struct dq_tagset *dnsq_tags_save(const struct dnsq *);
 void		 dnsq_tags_load(struct dnsq *, const struct dq_tagset *);
 void		 dnsq_tags_free(struct dq_tagset *);
+/*
+ * A copy of dq's dq_restart, with dq's skipCache, for the query in flight;
+ * NULL when there is none or on ENOMEM.  The caller frees it.
+ */
+struct dq_restart *dnsq_restart_save(const struct dnsq *);
 
 /*
  * Cap the TTLs of every record of the answer in dq but OPT to max

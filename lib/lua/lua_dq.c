@@ -667,6 +667,54 @@ l_dq_getelapsedus(lua_State *L)
 	return 1;
 }
 
+/*
+ * dq:setRestartable(): keep the query as it is now, so that a response
+ * rule may send it again (dr:restart()); a second call takes a new copy.
+ */
+static int
+l_dq_setrestartable(lua_State *L)
+{
+	struct dnsq		*dq = check_dq(L, 1, DQ_MT);
+	struct dq_restart	*rs;
+
+	if (dq->dq_len > UINT16_MAX ||
+	    (rs = malloc(sizeof(*rs) + dq->dq_len)) == NULL) {
+		lua_pushboolean(L, false);
+		return 1;
+	}
+	memset(rs, 0, sizeof(*rs));
+	rs->rs_len = (uint16_t)dq->dq_len;
+	memcpy(rs->rs_pkt, dq->dq_pkt, dq->dq_len);
+	free(dq->dq_restart);
+	dq->dq_restart = rs;
+	lua_pushboolean(L, true);
+	return 1;
+}
+
+/*
+ * dr:restart(): the backend's answer is dropped and the query goes again,
+ * as setRestartable() kept it, through server selection (dr.pool's
+ * pool).  False, as dnsdist's, when the query was not made restartable;
+ * an error after DQ_MAXRESTARTS restarts, which leaves the answer as it
+ * is.
+ */
+static int
+l_dr_restart(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+
+	if (!dq->dq_canrestart || dq->dq_restart == NULL) {
+		lua_pushboolean(L, false);
+		return 1;
+	}
+	if (dq->dq_restart->rs_count >= DQ_MAXRESTARTS)
+		return luaL_error(L, "restart: the query was restarted %d "
+		    "times already, its answer goes on", DQ_MAXRESTARTS);
+	dq->dq_restarting = true;
+	lua_pushboolean(L, true);
+	return 1;
+}
+
 /* Methods of dnsdist's object that this program does not offer. */
 static int
 l_dq_absent(lua_State *L)
@@ -701,6 +749,7 @@ static const luaL_Reg dq_qmethods[] = {
 	/* Values go with the query to its backend, not with an answer. */
 	{ "addProxyProtocolValue", l_dq_addppvalue },
 	{ "setProxyProtocolValues", l_dq_setppvalues },
+	{ "setRestartable", l_dq_setrestartable },
 	{ NULL, NULL }
 };
 
@@ -710,9 +759,6 @@ static const struct {
 } dq_absent[] = {
 	{ "changeName", "changeName: rewriting the query name is not "
 	    "supported" },
-	{ "setRestartable", "setRestartable: restarting queries is not "
-	    "supported" },
-	{ "restart", "restart: restarting queries is not supported" },
 	{ "suspend", "suspend: asynchronous processing is not supported" },
 	{ "sendTrap", "sendTrap: SNMP is not supported" },
 	{ NULL, NULL }
@@ -850,6 +896,8 @@ l_dq_index(lua_State *L)
 			lua_pushnil(L);
 	} else if (strcmp(k, "editTTLs") == 0 && dq->dq_response)
 		lua_pushcfunction(L, l_dq_editttls);
+	else if (strcmp(k, "restart") == 0 && dq->dq_response)
+		lua_pushcfunction(L, l_dr_restart);
 	else if (strcmp(k, "setHTTPResponse") == 0 && !dq->dq_response)
 		lua_pushcfunction(L, l_dq_sethttpresponse);
 	else if (!dq_push_method(L, dq, k)) {
@@ -1118,6 +1166,9 @@ hook_action(struct luafn *fn, struct dnsq *dq)
 	/* dq:setHTTPResponse() wins over what the hook returned. */
 	if (!dq->dq_response && dq->dq_httpstatus != 0 && v != VERDICT_DROP)
 		v = VERDICT_HTTP;
+	/* dr:restart(): this answer goes no further. */
+	if (dq->dq_restarting)
+		v = VERDICT_DROP;
 	lua_pop(L, 2);
 	dlua_unlock();
 	return v;
