@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "compat/compat.h"
 #include "edns.h"
 #include "kvs.h"
 #include "proxyproto.h"
@@ -91,6 +92,7 @@ action_unref(struct action *ac)
 		free(ac->ac_u.rrs.types);
 		break;
 	case ACT_EDNSOPTION:
+	case ACT_MACADDR:
 	case ACT_SPOOFPACKET:
 	case ACT_PPSET:
 	case ACT_PPADD:
@@ -806,6 +808,7 @@ dq_set_tag(struct dnsq *dq, const char *name, const char *value)
 int
 action_apply(struct action *ac, struct dnsq *dq)
 {
+	uint8_t	mac[6];
 	bool	ok, hadopt;
 
 	switch (ac->ac_kind) {
@@ -896,6 +899,15 @@ action_apply(struct action *ac, struct dnsq *dq)
 		    dq->dq_q, ac->ac_u.raw.code, ac->ac_u.raw.data,
 		    ac->ac_u.raw.len, EDNS_QUERY_PAYLOAD, true,
 		    &hadopt) > 0 && !hadopt)
+			dq->dq_optadded = true;
+		return VERDICT_NONE;
+	case ACT_MACADDR:
+		/* As dnsdist: only into a query with no additional record. */
+		if (dnspacket_arcount(dq->dq_pkt) == 0 &&
+		    compat_mac_address(dq->dq_remote, mac) == 0 &&
+		    edns_set_option(dq->dq_pkt, &dq->dq_len, dq->dq_size,
+		    dq->dq_q, ac->ac_u.raw.code, mac, sizeof(mac),
+		    EDNS_QUERY_PAYLOAD, true, &hadopt) > 0)
 			dq->dq_optadded = true;
 		return VERDICT_NONE;
 	case ACT_SETTAG:

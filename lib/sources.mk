@@ -65,6 +65,7 @@ LIB_SRCS = \
 	lib/compat/nonlocal.c \
 	lib/compat/pktinfo.c \
 	lib/compat/mmsg.c \
+	lib/compat/neigh.c \
 	lib/compat/poll.c \
 	lib/compat/thread.c \
 	lib/compat/sandbox.c

@@ -56,6 +56,13 @@ int	compat_fastopen_connect(int fd);
  */
 int	compat_fastopen_listen(int fd, int qlen, const uint8_t *key);
 /*
+ * The link-layer address of neighbour sa (an IPv4 or IPv6 address), from
+ * the kernel's ARP and NDP tables, into mac.  0, or -1 with errno: ENOENT
+ * when the table has none, EOPNOTSUPP where the system cannot look
+ * (Linux can; sa NULL then gives EINVAL).
+ */
+int	compat_mac_address(const struct sockaddr *sa, uint8_t mac[6]);
+/*
  * Bind a TCP socket to an address without taking a port until connect()
  * (Linux's IP_BIND_ADDRESS_NO_PORT), so that many connections from one
  * source address do not use up its ports; nothing elsewhere.

@@ -11,7 +11,7 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
+	AB_BPF, AB_SNMP, AB_RE2, AB_CAPS,
 	AB_THREADS, AB_LIBTLS, AB_TLSOUT
 };
 
@@ -26,7 +26,6 @@ static const char *const absent_reason[] = {
 	[AB_BPF] = "eBPF filtering is not supported",
 	[AB_SNMP] = "SNMP is not supported",
 	[AB_RE2] = "RE2 regular expressions are not supported",
-	[AB_MAC] = "MAC address lookups are not supported",
 	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
 	    "with -u and -g",
 	[AB_THREADS] = "asynchronous processing of queries is not supported",
@@ -75,8 +74,6 @@ static const struct absent {
 	{ "SNMPTrapAction", AB_SNMP },
 	{ "SNMPTrapResponseAction", AB_SNMP },
 	{ "RE2Rule", AB_RE2 },
-	{ "SetMacAddrAction", AB_MAC },
-	{ "getMACAddress", AB_MAC },
 	{ "addCapabilitiesToRetain", AB_CAPS },
 	{ "getAsynchronousObject", AB_THREADS },
 };

@@ -6,12 +6,14 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "compat/compat.h"
 #include "dnspacket.h"
 #include "lua.h"
 #include "netmask.h"
@@ -239,6 +241,28 @@ l_setednsoptionaction(lua_State *L)
 		    "(at most 65531 bytes)");
 	ac = raw_action(L, ACT_EDNSOPTION, code, data, len);
 	action_set_desc(ac, "add EDNS Option (code=%d)", (int)code);
+	return 1;
+}
+
+/*
+ * SetMacAddrAction(code): the client's MAC address, from the kernel's
+ * neighbour table, as EDNS option code of a query that has no additional
+ * record.  Refused where the system cannot look it up.
+ */
+static int
+l_setmacaddraction(lua_State *L)
+{
+	lua_Integer	 code = luaL_checkinteger(L, 1);
+	struct action	*ac;
+
+	if (code < 0 || code > 65535)
+		return luaL_error(L, "SetMacAddrAction: option code %I out "
+		    "of range", code);
+	if (compat_mac_address(NULL, NULL) == -1 && errno == EOPNOTSUPP)
+		return luaL_error(L, "SetMacAddrAction: MAC addresses are "
+		    "looked up on Linux only");
+	ac = raw_action(L, ACT_MACADDR, code, "", 0);
+	action_set_desc(ac, "add EDNS MAC (code=%d)", (int)code);
 	return 1;
 }
 
@@ -846,6 +870,7 @@ static const luaL_Reg globals[] = {
 	{ "DisableECSAction", l_setdisableecsaction },
 	{ "SetECSOverrideAction", l_setecsoverrideaction },
 	{ "SetEDNSOptionAction", l_setednsoptionaction },
+	{ "SetMacAddrAction", l_setmacaddraction },
 	{ "ECSOverrideAction", l_setecsoverrideaction },
 	{ "ECSPrefixLengthAction", l_setecsprefixlengthaction },
 	{ "SkipCacheAction", l_setskipcacheaction },

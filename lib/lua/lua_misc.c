@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "compat/compat.h"
 #include "lua.h"
 #include "netmask.h"
 #include "policy.h"
@@ -779,6 +780,31 @@ l_getifranges(lua_State *L)
 	return interfaces(L, 2);
 }
 
+/*
+ * getMACAddress(address): the 6 bytes of its MAC address in the kernel's
+ * neighbour table, or "" when it has none, as dnsdist.
+ */
+static int
+l_getmacaddress(lua_State *L)
+{
+	const char		*s = luaL_checkstring(L, 1);
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	uint8_t			 mac[6];
+
+	if (addr_parse(s, 0, &ss, &len) == -1)
+		return luaL_error(L, "getMACAddress: '%s' is not an address",
+		    s);
+	if (compat_mac_address((struct sockaddr *)&ss, mac) == 0)
+		lua_pushlstring(L, (const char *)mac, sizeof(mac));
+	else if (errno == EOPNOTSUPP)
+		return luaL_error(L, "getMACAddress: MAC addresses are "
+		    "looked up on Linux only");
+	else
+		lua_pushliteral(L, "");
+	return 1;
+}
+
 /* newCAFromRaw(bytes[, port]): a ComboAddress from 4 or 16 raw bytes. */
 static int
 l_newcafromraw(lua_State *L)
@@ -1053,6 +1079,7 @@ static const luaL_Reg globals[] = {
 	{ "getResolvers", l_getresolvers },
 	{ "getListOfNetworkInterfaces", l_getifnames },
 	{ "getListOfAddressesOfNetworkInterface", l_getifaddrs },
+	{ "getMACAddress", l_getmacaddress },
 	{ "getListOfRangesOfNetworkInterface", l_getifranges },
 	{ "newCAFromRaw", l_newcafromraw },
 	{ "show", l_show },
