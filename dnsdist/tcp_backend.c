@@ -325,6 +325,25 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	}
 }
 
+/*
+ * dq_grow of an answer, which sits in the connection's read buffer: a
+ * response hook that lengthens it gets a copy of the size TCP carries
+ * (dq_growarg: where the copy goes, for the caller to free).
+ */
+static bool
+answer_grow(struct dnsq *dq, size_t size)
+{
+	uint8_t	**big = dq->dq_growarg;
+
+	if (*big != NULL || size > DNS_MAXUDP ||
+	    (*big = malloc(DNS_MAXUDP)) == NULL)
+		return false;
+	memcpy(*big, dq->dq_pkt, dq->dq_len);
+	dq->dq_pkt = *big;
+	dq->dq_size = DNS_MAXUDP;
+	return true;
+}
+
 /* A message from the server: which query it answers, then pass it on. */
 static void
 bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
@@ -335,6 +354,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 	struct dnsquestion	 q;
 	struct dnsq		 dq;
 	struct timespec		 now;
+	uint8_t			*big = NULL;
 	uint16_t		 slot;
 	uint64_t		 usec, ckey;
 	bool			 keep = true;
@@ -430,9 +450,13 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
 		dq.dq_restart = tq->tq_restart;
 		dq.dq_canrestart = true;
+		dq.dq_grow = answer_grow;
+		dq.dq_growarg = &big;
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
+		pkt = dq.dq_pkt;
 		len = dq.dq_len;
 		if (dq.dq_restarting) {
+			free(big);
 			atomic_fetch_add(&bc->bc_ds->ds_responses, 1);
 			query_restart(tw, tq, dq.dq_pool);
 			return;
@@ -446,6 +470,7 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		    bc->bc_ds, &now);
 		query_reply(tq, pkt, len);
 	}
+	free(big);
 	query_done(tw, tq);
 	return;
 empty:

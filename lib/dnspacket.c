@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -455,6 +456,138 @@ dnspacket_remove_types(uint8_t *pkt, size_t len, size_t qend,
 	dnspacket_set_counts(pkt, dnspacket_qdcount(pkt), rm.kept[1],
 	    rm.kept[2], rm.kept[3]);
 	return rm.dst + len - (size_t)end;
+}
+
+/*
+ * Where the names are in the data of a type that may compress them: pre
+ * bytes, then n names, then the rest as it is.  False for the types whose
+ * layout this does not follow.
+ */
+static bool
+rdata_names(uint16_t type, size_t *pre, int *n)
+{
+	*pre = 0;
+	*n = 1;
+	switch (type) {
+	case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12:
+	case 39:
+		return true;
+	case 15: case 18: case 21: case 36:	/* MX, AFSDB, RT, KX */
+		*pre = 2;
+		return true;
+	case 33:				/* SRV */
+		*pre = 6;
+		return true;
+	case 6: case 14: case 17:		/* SOA, MINFO, RP */
+		*n = 2;
+		return true;
+	case 26:				/* PX */
+		*pre = 2;
+		*n = 2;
+		return true;
+	}
+	return false;
+}
+
+struct wbuf {
+	uint8_t	*w_buf;
+	size_t	 w_len;
+	size_t	 w_size;
+	bool	 w_bad;
+};
+
+static void
+wbuf_put(struct wbuf *w, const void *p, size_t n)
+{
+	if (w->w_bad || w->w_size - w->w_len < n) {
+		w->w_bad = true;
+		return;
+	}
+	memcpy(w->w_buf + w->w_len, p, n);
+	w->w_len += n;
+}
+
+/* One name of pkt[0..end) at *off, written out whole: renamed if asked. */
+static int
+rename_name(struct wbuf *w, const uint8_t *pkt, size_t end, size_t *off,
+    const uint8_t *from, size_t fromlen, const uint8_t *to, size_t tolen)
+{
+	uint8_t	name[DNSNAME_MAXLEN];
+	size_t	nlen;
+
+	if (dnsname_parse(pkt, end, off, name, &nlen) == -1)
+		return -1;
+	if (from != NULL && dnsname_equal(name, nlen, from, fromlen))
+		wbuf_put(w, to, tolen);
+	else
+		wbuf_put(w, name, nlen);
+	return 0;
+}
+
+size_t
+dnspacket_rename(uint8_t *pkt, size_t len, size_t size, const uint8_t *from,
+    size_t fromlen, const uint8_t *to, size_t tolen)
+{
+	struct wbuf	w;
+	size_t		off = DNS_HDRLEN, pre, rdend, rdlenat;
+	unsigned int	k, nrr;
+	uint16_t	rdlen;
+	int		i, nnames;
+
+	if (len < DNS_HDRLEN || dnspacket_qdcount(pkt) != 1 ||
+	    (w.w_buf = malloc(size)) == NULL)
+		return 0;
+	w.w_len = 0;
+	w.w_size = size;
+	w.w_bad = false;
+	wbuf_put(&w, pkt, DNS_HDRLEN);
+	if (rename_name(&w, pkt, len, &off, from, fromlen, to, tolen) == -1 ||
+	    len - off < 4)
+		goto bad;
+	wbuf_put(&w, pkt + off, 4);
+	off += 4;
+	nrr = (unsigned int)dnspacket_ancount(pkt) + dnspacket_nscount(pkt) +
+	    dnspacket_arcount(pkt);
+	for (k = 0; k < nrr; k++) {
+		if (rename_name(&w, pkt, len, &off, from, fromlen, to,
+		    tolen) == -1 || len - off < 10)
+			goto bad;
+		rdlen = dnspacket_get16(pkt + off + 8);
+		wbuf_put(&w, pkt + off, 10);
+		rdlenat = w.w_len - 2;
+		off += 10;
+		if (len - off < rdlen)
+			goto bad;
+		rdend = off + rdlen;
+		/* Their names, written out whole: nothing points into them. */
+		if (type_compresses(dnspacket_get16(pkt + off - 10))) {
+			if (!rdata_names(dnspacket_get16(pkt + off - 10), &pre,
+			    &nnames) || rdlen < pre)
+				goto bad;
+			wbuf_put(&w, pkt + off, pre);
+			off += pre;
+			for (i = 0; i < nnames; i++)
+				if (rename_name(&w, pkt, rdend, &off, NULL, 0,
+				    NULL, 0) == -1)
+					goto bad;
+		}
+		wbuf_put(&w, pkt + off, rdend - off);
+		off = rdend;
+		if (w.w_bad || w.w_len - rdlenat - 2 > 65535)
+			goto bad;
+		w.w_buf[rdlenat] = (uint8_t)((w.w_len - rdlenat - 2) >> 8);
+		w.w_buf[rdlenat + 1] = (uint8_t)(w.w_len - rdlenat - 2);
+	}
+	/* Trailing data stays behind the records. */
+	wbuf_put(&w, pkt + off, len - off);
+	if (w.w_bad)
+		goto bad;
+	memcpy(pkt, w.w_buf, w.w_len);
+	free(w.w_buf);
+	return w.w_len;
+bad:
+	free(w.w_buf);
+	return 0;
 }
 
 static void

@@ -274,6 +274,20 @@ size_t	dnspacket_remove_types(uint8_t *pkt, size_t len, size_t qend,
 	    const uint16_t *types, size_t ntypes);
 
 /*
+ * Rewrite the message in pkt (len bytes of size) with the question name,
+ * and the owner name of every record, that equals from (ignoring case)
+ * changed to to, as dnsdist's changeName does.  The whole message is
+ * written again without compression, names in the data of the types
+ * that may compress them included.  Returns the new length, or 0 when
+ * the message does not parse, holds a record whose data may compress a
+ * name in a way this does not know (NAPTR, SIG, NXT), or would not fit;
+ * pkt is then as it was.
+ */
+size_t	dnspacket_rename(uint8_t *pkt, size_t len, size_t size,
+	    const uint8_t *from, size_t fromlen, const uint8_t *to,
+	    size_t tolen);
+
+/*
  * Append an XPF record (draft-bellis-dnsop-xpf, dnsdist's addXPF) of the
  * given type: the client's address and port and the one it sent to, and
  * the transport.  Trailing data goes.  Returns 0, or -1 when the message

@@ -22,11 +22,10 @@
 #if defined(__linux__)
 /* The entry nh describes, when it is sa's with a 6-byte address. */
 static int
-neigh_match(const struct nlmsghdr *nh, const struct sockaddr *sa,
-    uint8_t mac[6])
+neigh_match(struct nlmsghdr *nh, const struct sockaddr *sa, uint8_t mac[6])
 {
-	const struct ndmsg	*nd = NLMSG_DATA(nh);
-	const struct rtattr	*rta;
+	struct ndmsg		*nd = NLMSG_DATA(nh);
+	struct rtattr		*rta;
 	const void		*want;
 	size_t			 alen;
 	int			 left, dst = 0, ll = 0;
@@ -42,8 +41,8 @@ neigh_match(const struct nlmsghdr *nh, const struct sockaddr *sa,
 		alen = sizeof(struct in6_addr);
 	}
 	left = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*nd));
-	for (rta = (const struct rtattr *)((const char *)nd +
-	    NLMSG_ALIGN(sizeof(*nd))); RTA_OK(rta, left);
+	for (rta = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
+	    RTA_OK(rta, left);
 	    rta = RTA_NEXT(rta, left)) {
 		if (rta->rta_type == NDA_DST &&
 		    RTA_PAYLOAD(rta) == alen &&
@@ -68,7 +67,7 @@ compat_mac_address(const struct sockaddr *sa, uint8_t mac[6])
 		struct nlmsghdr	nh;
 		char		buf[8192];
 	}			 u;
-	const struct nlmsghdr	*nh;
+	struct nlmsghdr		*nh;
 	ssize_t			 n;
 	int			 fd, found = 0, done = 0, e = ENOENT;
 

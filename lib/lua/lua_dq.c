@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -715,6 +716,38 @@ l_dr_restart(lua_State *L)
 	return 1;
 }
 
+/*
+ * dq:changeName(name): the question, and the owner of every record named
+ * as it is, renamed in the message, as dnsdist's; later rules, the
+ * cache and the backend see the new name, and the answer keeps it unless
+ * a response rule changes it back.  False when the message cannot be
+ * rewritten (see dnspacket_rename()).
+ */
+static int
+l_dq_changename(lua_State *L)
+{
+	struct dnsq		*dq = check_dq(L, 1, DQ_MT);
+	/* The question is the caller's own, parsed from this message. */
+	struct dnsquestion	*q = (struct dnsquestion *)(uintptr_t)dq->dq_q;
+	uint8_t			 to[DNSNAME_MAXLEN];
+	size_t			 tolen, n;
+
+	dlua_name_arg(L, 2, to, &tolen);
+	n = dnspacket_rename(dq->dq_pkt, dq->dq_len, dq->dq_size, q->q_name,
+	    q->q_namelen, to, tolen);
+	/* A TCP message may grow to what TCP carries. */
+	if (n == 0 && dq->dq_grow != NULL && dq->dq_grow(dq, 65535))
+		n = dnspacket_rename(dq->dq_pkt, dq->dq_len, dq->dq_size,
+		    q->q_name, q->q_namelen, to, tolen);
+	if (n == 0 || dnspacket_question(dq->dq_pkt, n, q) == -1) {
+		lua_pushboolean(L, false);
+		return 1;
+	}
+	dq->dq_len = n;
+	lua_pushboolean(L, true);
+	return 1;
+}
+
 /* Methods of dnsdist's object that this program does not offer. */
 static int
 l_dq_absent(lua_State *L)
@@ -737,6 +770,7 @@ static const luaL_Reg dq_methods[] = {
 	{ "setContent", l_dq_setcontent },
 	{ "getQueryTime", l_dq_getquerytime },
 	{ "getElapsedUs", l_dq_getelapsedus },
+	{ "changeName", l_dq_changename },
 	{ "getProxyProtocolValues", l_dq_getppvalues },
 	{ "getServerNameIndication", l_dq_getsni },
 	{ NULL, NULL }
@@ -757,8 +791,6 @@ static const struct {
 	const char	*name;
 	const char	*why;
 } dq_absent[] = {
-	{ "changeName", "changeName: rewriting the query name is not "
-	    "supported" },
 	{ "suspend", "suspend: asynchronous processing is not supported" },
 	{ "sendTrap", "sendTrap: SNMP is not supported" },
 	{ NULL, NULL }

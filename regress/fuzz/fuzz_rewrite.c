@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the rewrites past the question: the EDNS Client
- * Subnet addition and removal, and the packet cache's keep-and-serve of an
- * answer.  After each rewrite the message must parse whole again, with the
+ * Subnet addition and removal, the packet cache's keep-and-serve of an
+ * answer, and changeName's rename of the whole message.  After each rewrite the message must parse whole again, with the
  * record counts the rewrite promised: no record appears from bytes that
  * were not one, none goes missing.
  */
@@ -118,6 +118,41 @@ fuzz_cache(const uint8_t *data, size_t size, const struct dnsquestion *q)
 	free(out);
 }
 
+/* Renamed and back: the same records, the question as it was. */
+static void
+fuzz_rename(const uint8_t *data, size_t size, const struct dnsquestion *q)
+{
+	static const uint8_t	 to[] = { 3, 'n', 'e', 'w', 0 };
+	struct dnsquestion	 q2;
+	uint8_t			*pkt;
+	size_t			 n, room = data[0] & 2 ? size + 4 : ROOM;
+	long			 end;
+
+	if (size > ROOM || (pkt = malloc(ROOM)) == NULL)
+		return;
+	memcpy(pkt, data, size);
+	if ((n = dnspacket_rename(pkt, size, room, q->q_name, q->q_namelen,
+	    to, sizeof(to))) == 0) {
+		CHECK(memcmp(pkt, data, size) == 0);
+		free(pkt);
+		return;
+	}
+	CHECK(n <= room);
+	CHECK(dnspacket_question(pkt, n, &q2) == 0);
+	CHECK(dnsname_equal(q2.q_name, q2.q_namelen, to, sizeof(to)));
+	CHECK(records(pkt) == records(data));
+	CHECK((end = dnspacket_walk(pkt, n, q2.q_end, NULL, NULL)) != -1);
+	/* Back, when the longer names fit. */
+	if ((n = dnspacket_rename(pkt, n, ROOM, to, sizeof(to), q->q_name,
+	    q->q_namelen)) > 0) {
+		CHECK(dnspacket_question(pkt, n, &q2) == 0);
+		CHECK(dnsname_equal(q2.q_name, q2.q_namelen, q->q_name,
+		    q->q_namelen));
+		CHECK(records(pkt) == records(data));
+	}
+	free(pkt);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -131,6 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= DNS_HDRLEN + 12 && dnspacket_question(pkt, size, &q) == 0) {
 		fuzz_ecs(pkt, size, &q);
 		fuzz_cache(pkt, size, &q);
+		fuzz_rename(pkt, size, &q);
 	}
 	free(pkt);
 	return 0;

@@ -415,6 +415,102 @@ ATF_TC_BODY(rcode_name, tc)
 	ATF_CHECK_STREQ(dnspacket_rcode_name(-1), "UNKNOWN");
 }
 
+/*
+ * An answer with compression everywhere: the CNAME's owner points at the
+ * question, its data at "example.com" in the question, the A record's
+ * owner into the CNAME's data, the SOA's names at the question again.
+ */
+static const uint8_t answer_cname[] = {
+	0x12, 0x34, 0x81, 0x80,
+	0x00, 0x01, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00,
+	0x03, 'w', 'w', 'w', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm', 0x00,		/* 12: www.example.com. */
+	0x00, 0x01, 0x00, 0x01,
+	0xc0, 0x0c, 0x00, 0x05, 0x00, 0x01,	/* 33: CNAME */
+	0x00, 0x00, 0x00, 0x3c, 0x00, 0x08,
+	0x05, 'a', 'l', 'i', 'a', 's', 0xc0, 0x10, /* 45: alias.example.com. */
+	0xc0, 0x2d, 0x00, 0x01, 0x00, 0x01,	/* 53: A, owner at 45 */
+	0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 1,
+	0xc0, 0x10, 0x00, 0x06, 0x00, 0x01,	/* 69: SOA of example.com. */
+	0x00, 0x00, 0x00, 0x3c, 0x00, 0x20,
+	0x02, 'n', 's', 0xc0, 0x10,
+	0x04, 'h', 'o', 's', 't', 0xc0, 0x10,
+	0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5,
+};
+
+/* The same renamed to a.test.: nothing compressed any more. */
+static const uint8_t answer_renamed[] = {
+	0x12, 0x34, 0x81, 0x80,
+	0x00, 0x01, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00,
+	0x01, 'a', 0x04, 't', 'e', 's', 't', 0x00,
+	0x00, 0x01, 0x00, 0x01,
+	0x01, 'a', 0x04, 't', 'e', 's', 't', 0x00,
+	0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x13,
+	0x05, 'a', 'l', 'i', 'a', 's', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm', 0x00,
+	0x05, 'a', 'l', 'i', 'a', 's', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm', 0x00,
+	0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x04, 192, 0, 2, 1,
+	0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x03, 'c', 'o', 'm', 0x00,
+	0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x36,
+	0x02, 'n', 's', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm', 0x00,
+	0x04, 'h', 'o', 's', 't', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'c', 'o', 'm', 0x00,
+	0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5,
+};
+
+static const uint8_t name_www[] = {
+	0x03, 'W', 'W', 'W', 0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	0x03, 'C', 'O', 'M', 0x00 };
+static const uint8_t name_atest[] = { 0x01, 'a', 0x04, 't', 'e', 's', 't',
+	0x00 };
+
+ATF_TC_WITHOUT_HEAD(rename);
+ATF_TC_BODY(rename, tc)
+{
+	uint8_t			buf[512];
+	struct dnsquestion	q;
+	size_t			n;
+
+	memcpy(buf, answer_cname, sizeof(answer_cname));
+	n = dnspacket_rename(buf, sizeof(answer_cname), sizeof(buf),
+	    name_www, sizeof(name_www), name_atest, sizeof(name_atest));
+	ATF_REQUIRE_EQ(n, sizeof(answer_renamed));
+	ATF_CHECK(memcmp(buf, answer_renamed, n) == 0);
+	ATF_REQUIRE_EQ(dnspacket_question(buf, n, &q), 0);
+	ATF_CHECK_EQ(q.q_namelen, sizeof(name_atest));
+	/* And back: only the question and the first owner change. */
+	n = dnspacket_rename(buf, n, sizeof(buf), name_atest,
+	    sizeof(name_atest), name_www, sizeof(name_www));
+	ATF_CHECK_EQ(n, sizeof(answer_renamed) + 2 * (sizeof(name_www) -
+	    sizeof(name_atest)));
+	ATF_REQUIRE_EQ(dnspacket_question(buf, n, &q), 0);
+	ATF_CHECK(memcmp(q.q_name, name_www, sizeof(name_www)) == 0);
+}
+
+ATF_TC_WITHOUT_HEAD(rename_refused);
+ATF_TC_BODY(rename_refused, tc)
+{
+	uint8_t	buf[512];
+
+	/* No room for the longer message: nothing changes. */
+	memcpy(buf, answer_cname, sizeof(answer_cname));
+	ATF_CHECK_EQ(dnspacket_rename(buf, sizeof(answer_cname),
+	    sizeof(answer_renamed) - 1, name_www, sizeof(name_www),
+	    name_atest, sizeof(name_atest)), 0);
+	ATF_CHECK(memcmp(buf, answer_cname, sizeof(answer_cname)) == 0);
+	/* A NAPTR record, whose data this does not follow. */
+	buf[69 + 3] = 35;
+	ATF_CHECK_EQ(dnspacket_rename(buf, sizeof(answer_cname), sizeof(buf),
+	    name_www, sizeof(name_www), name_atest, sizeof(name_atest)), 0);
+	/* Cut anywhere: refused, never read past the end. */
+	memcpy(buf, answer_cname, sizeof(answer_cname));
+	for (size_t len = 0; len < sizeof(answer_cname); len++)
+		ATF_CHECK_EQ(dnspacket_rename(buf, len, sizeof(buf), name_www,
+		    sizeof(name_www), name_atest, sizeof(name_atest)), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, header_get);
@@ -429,5 +525,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, type_name);
 	ATF_TP_ADD_TC(tp, type_from_text);
 	ATF_TP_ADD_TC(tp, rcode_name);
+	ATF_TP_ADD_TC(tp, rename);
+	ATF_TP_ADD_TC(tp, rename_refused);
 	return atf_no_error();
 }
