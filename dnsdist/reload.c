@@ -519,6 +519,8 @@ reload_run(struct sbuf *out)
 	settings_free(&old.d_settings);
 	if (backend_sync() == -1)
 		warn(out, "unable to open a backend socket");
+	/* The file names no upgraded server: they are found again. */
+	discovery_forget();
 	/* The new loggers run before the snapshot that uses them. */
 	remotelog_start();
 	if (daemon_publish() == -1)

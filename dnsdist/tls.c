@@ -812,6 +812,23 @@ tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
 	return r;
 }
 
+int
+tls_backend_handshake(struct tls *ctx, short *want)
+{
+	int	r = tls_handshake(ctx);
+
+	*want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (r == -1) {
+		log_debug("tls to a backend: %s", tls_error(ctx));
+		errno = EIO;
+	}
+	return r;
+}
+
 void
 tls_backend_close(struct tls *ctx)
 {

@@ -93,7 +93,8 @@ static const char *server_keys[] = {
 	"lazyHealthCheckThreshold", "lazyHealthCheckFailedInterval",
 	"lazyHealthCheckMode", "lazyHealthCheckUseExponentialBackOff",
 	"lazyHealthCheckMaxBackOff", "lazyHealthCheckWhenUpgraded", "dohPath",
-	"addXForwardedHeaders", NULL
+	"addXForwardedHeaders", "autoUpgrade", "autoUpgradeInterval",
+	"autoUpgradeKeep", "autoUpgradePool", "autoUpgradeDoHKey", NULL
 };
 
 static char *
@@ -227,9 +228,40 @@ server_lazy_from_table(lua_State *L, struct server *ds, int t)
 			    "'TimeoutOnly' or 'TimeoutOrServFail'");
 		ds->ds_lazyservfail = strcmp(s, "TimeoutOrServFail") == 0;
 	}
-	if (dlua_opt_bool(L, t, "lazyHealthCheckWhenUpgraded", 0))
-		luaL_error(L, "newServer: lazyHealthCheckWhenUpgraded=true is "
-		    "not supported: backends are not upgraded (autoUpgrade)");
+	ds->ds_upglazy = dlua_opt_bool(L, t, "lazyHealthCheckWhenUpgraded", 0);
+}
+
+/*
+ * autoUpgrade: the discovery thread asks a plain server for a designated
+ * resolver (RFC 9462) every autoUpgradeInterval seconds until it finds
+ * one, as dnsdist; servers over TLS or HTTPS already are not asked.
+ */
+static void
+server_upgrade_from_table(lua_State *L, struct server *ds, int t)
+{
+	if (!dlua_opt_bool(L, t, "autoUpgrade", 0))
+		return;
+#ifdef DNSDIST_NO_TLS
+	luaL_error(L, "newServer: autoUpgrade: DNS over TLS is not built in "
+	    "(built with TLS=no)");
+#endif
+	ds->ds_upgrade = !ds->ds_tls && ds->ds_dohpath == NULL;
+	if (!ds->ds_upgrade)
+		return;
+	/* What the upgraded server's TLS takes. */
+	ds->ds_tlsverify = dlua_opt_bool(L, t, "validateCertificates", 1);
+	ds->ds_tlsca = opt_strdup(L, t, "caStore");
+	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
+	ds->ds_upginterval = opt_range(L, t, "autoUpgradeInterval", 3600, 1,
+	    INT32_MAX);
+	ds->ds_upgkeep = dlua_opt_bool(L, t, "autoUpgradeKeep", 0);
+	ds->ds_upgdohkey = (uint16_t)opt_range(L, t, "autoUpgradeDoHKey",
+	    7, 0, 65535);
+	if ((ds->ds_upgpool = opt_strdup(L, t, "autoUpgradePool")) != NULL &&
+	    ds->ds_upgpool[0] == '\0') {
+		free(ds->ds_upgpool);
+		ds->ds_upgpool = NULL;
+	}
 }
 
 /*
@@ -317,6 +349,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	server_tls_from_table(L, ds, t);
 	server_doh_from_table(L, ds, t);
+	server_upgrade_from_table(L, ds, t);
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");

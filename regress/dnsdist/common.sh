@@ -527,10 +527,11 @@ p12()
 	    atf_fail "openssl: no PKCS#12 file"
 }
 
-# start_unbound NAME PORT tls|https: Unbound serving www.example.
+# start_unbound NAME PORT tls|https [LINES]: Unbound serving www.example.
 # (192.0.2.33) and big.example. (192.0.2.34) over DNS over TLS, or DNS
 # over HTTPS on /dns-query, on 127.0.0.1:PORT with mkcerts' dns.test
-# certificate (and plain UDP on the same port, for readiness).
+# certificate (and plain UDP on the same port, for readiness); LINES are
+# more of its server options, one a line.
 start_unbound()
 {
 	which unbound >/dev/null 2>&1 || atf_skip "unbound is not installed"
@@ -556,6 +557,7 @@ server:
 	local-zone: "example." static
 	local-data: "www.example. 300 IN A 192.0.2.33"
 	local-data: "big.example. 300 IN A 192.0.2.34"
+${4:-}
 remote-control:
 	control-enable: no
 EOF
