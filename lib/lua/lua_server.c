@@ -453,40 +453,56 @@ server_pool_list(const struct server *ds, char *buf, size_t bufsz)
 	}
 }
 
+/* A latency in ms, "-" when there is none yet, as dnsdist 1.8. */
+static const char *
+latency_text(double usec, char *buf, size_t bufsz)
+{
+	if (usec == 0)
+		return "-";
+	snprintf(buf, bufsz, "%.1f", usec / 1000.0);
+	return buf;
+}
+
+/*
+ * dnsdist 1.8's columns: a server without a name shows none (its address
+ * is next), and the latency over TCP follows the one over UDP.
+ */
 static int
 l_showservers(lua_State *L)
 {
 	struct server	*ds;
-	char		 pools[256];
+	char		 pools[256], lat[32], tcplat[32];
 	double		 totqps = 0;
 	uint64_t	 totq = 0, totd = 0;
 	size_t		 i;
 
 	(void)L;
 	dlua_printf("%-3s %-20.20s %-30.30s%5s %7s %7s %3s %2s %10s %7s %5s "
-	    "%5s %11s %s\n", "#", "Name", "Address", "State", "Qps", "Qlim",
-	    "Ord", "Wt", "Queries", "Drops", "Drate", "Lat", "Outstanding",
-	    "Pools");
+	    "%5s %5s %11s %s\n", "#", "Name", "Address", "State", "Qps", "Qlim",
+	    "Ord", "Wt", "Queries", "Drops", "Drate", "Lat", "TCP",
+	    "Outstanding", "Pools");
 	for (i = 0; i < servers.sr_count; i++) {
 		ds = servers.sr_servers[i];
 		server_pool_list(ds, pools, sizeof(pools));
 		dlua_printf("%-3zu %-20.20s %-30.30s%5s %7.1f %7.0f %3d %2d "
-		    "%10llu %7llu %5.1f %5.1f %11d %s\n", i, ds->ds_name,
+		    "%10llu %7llu %5.1f %5s %5s %11d %s\n", i,
+		    strcmp(ds->ds_name, ds->ds_addrtext) == 0 ? "" : ds->ds_name,
 		    ds->ds_addrtext, server_state_text(ds),
 		    atomic_load(&ds->ds_qpsrate), ds->ds_qpslimit,
 		    ds->ds_order, ds->ds_weight,
 		    (unsigned long long)atomic_load(&ds->ds_queries),
 		    (unsigned long long)atomic_load(&ds->ds_drops),
 		    atomic_load(&ds->ds_droprate),
-		    atomic_load(&ds->ds_latency) / 1000.0,
-		    atomic_load(&ds->ds_outstanding), pools);
+		    latency_text(atomic_load(&ds->ds_latency), lat, sizeof(lat)),
+		    latency_text(atomic_load(&ds->ds_tcplatency), tcplat,
+		    sizeof(tcplat)), atomic_load(&ds->ds_outstanding), pools);
 		totqps += atomic_load(&ds->ds_qpsrate);
 		totq += atomic_load(&ds->ds_queries);
 		totd += atomic_load(&ds->ds_drops);
 	}
 	dlua_printf("%-3s %-20.20s %-30.30s%5s %7.1f %7s %3s %2s %10llu %7llu "
-	    "%5s %5s %11s %s\n", "All", "", "", "", totqps, "", "", "",
-	    (unsigned long long)totq, (unsigned long long)totd, "", "", "",
+	    "%5s %5s %5s %11s %s\n", "All", "", "", "", totqps, "", "", "",
+	    (unsigned long long)totq, (unsigned long long)totd, "", "", "", "",
 	    "");
 	return 0;
 }

@@ -468,12 +468,15 @@ dd_wait_state()
 }
 
 # dd_server_field N COLUMN: the value in showServers()'s COLUMN (a header
-# word such as Queries, State or Outstanding) for server number N.
+# word such as Queries, State or Outstanding) for server number N (a
+# server without a name has an empty Name).
 dd_server_field()
 {
 	console 'showServers()' | awk -v n="$1" -v c="$2" '
 		$1 == "#" { for (i = 1; i <= NF; i++) if ($i == c) col = i }
-		col && $1 == n { print $col; exit }'
+		col && $1 == n {
+			off = $3 ~ /^(up|down|UP|DOWN)$/ ? 1 : 0
+			print col == 2 && off ? "" : $(col - off); exit }'
 }
 
 # dd_tally FILE: counts answers per address: lines "COUNT ANSWER".
