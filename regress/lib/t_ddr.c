@@ -47,7 +47,8 @@ add_svcb(uint8_t *pkt, size_t len, uint16_t prio, const uint8_t *params,
 	dnspacket_put16(p + 10, (uint16_t)(2 + sizeof(target) + plen));
 	dnspacket_put16(p + 12, prio);
 	memcpy(p + 14, target, sizeof(target));
-	memcpy(p + 14 + sizeof(target), params, plen);
+	if (plen > 0)
+		memcpy(p + 14 + sizeof(target), params, plen);
 	return len + 14 + sizeof(target) + plen;
 }
 
