@@ -12,8 +12,10 @@
  *
  * The thread works on copies of the servers (server_clone), made on the
  * main thread, so it reads nothing the configuration changes; what it
- * found is a server the main thread registers as it is.  A reload forgets
- * the upgrades (the file does not name them) and redoes them.
+ * found is a server the main thread registers as it is.  A reload keeps
+ * an upgrade whose plain server the file names again as it was (address,
+ * name, TLS settings), with the pools and state that server has now, and
+ * asks the others again.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -348,21 +350,26 @@ disc_registered(const struct server *ds)
 	return false;
 }
 
-/* The upgrade dj found goes into the registry.  Configuration lock held. */
-static void
-disc_apply(struct disc_job *dj)
+/*
+ * The upgrade nds of orig enters the registry with orig's pools (or
+ * autoUpgradePool) and state, and orig leaves it unless autoUpgradeKeep.
+ * Configuration lock held.
+ */
+static int
+disc_register(struct server *orig, struct server *nds)
 {
-	struct server	*orig = dj->dj_orig, *nds = dj->dj_new;
-	char		 o[128], n[128];
-	size_t		 i;
+	size_t	i;
 
+	for (i = 0; i < nds->ds_npools; i++)
+		free(nds->ds_pools[i]);
+	nds->ds_npools = 0;
 	if (orig->ds_upgpool != NULL) {
-		for (i = 0; i < nds->ds_npools; i++)
-			free(nds->ds_pools[i]);
-		nds->ds_npools = 0;
 		if (server_add_pool(nds, orig->ds_upgpool) == -1)
-			goto fail;
-	}
+			return -1;
+	} else
+		for (i = 0; i < orig->ds_npools; i++)
+			if (server_add_pool(nds, orig->ds_pools[i]) == -1)
+				return -1;
 	/*
 	 * As dnsdist: a server added beside the plain one does not inherit
 	 * its forced up state, while one that replaces it does.
@@ -371,13 +378,30 @@ disc_apply(struct disc_job *dj)
 	if (orig->ds_upgkeep && atomic_load(&orig->ds_avail) ==
 	    SERVER_FORCED_UP)
 		atomic_store(&nds->ds_avail, SERVER_AUTO);
-	if (orig->ds_upglazy)
-		nds->ds_lazy = true;
 	if (server_register(nds) == -1)
-		goto fail;
+		return -1;
+	if (nds->ds_upgfrom != orig) {
+		server_ref(orig);
+		server_unref(nds->ds_upgfrom);
+		nds->ds_upgfrom = orig;
+	}
 	if (!orig->ds_upgkeep)
 		server_unregister(orig);
 	orig->ds_upgraded = true;
+	return 0;
+}
+
+/* The upgrade dj found goes into the registry.  Configuration lock held. */
+static void
+disc_apply(struct disc_job *dj)
+{
+	struct server	*orig = dj->dj_orig, *nds = dj->dj_new;
+	char		 o[128], n[128];
+
+	if (orig->ds_upglazy)
+		nds->ds_lazy = true;
+	if (disc_register(orig, nds) == -1)
+		goto fail;
 	log_info("discovery: added %s (%s%s) as the upgrade of %s%s",
 	    server_display(nds, n, sizeof(n)), nds->ds_dohpath != NULL ?
 	    "DNS over HTTPS " : "DNS over TLS", nds->ds_dohpath != NULL ?
@@ -470,6 +494,23 @@ discovery_sync(void)
 	if (signal)
 		pthread_cond_signal(&disc_cond);
 	pthread_mutex_unlock(&disc_lock);
+}
+
+bool
+discovery_keep(struct server *up)
+{
+	struct server	*p;
+	size_t		 i;
+
+	if (up->ds_upgfrom == NULL)
+		return false;
+	for (i = 0; i < servers.sr_count; i++) {
+		p = servers.sr_servers[i];
+		if (p->ds_upgrade && !p->ds_upgraded &&
+		    server_same(p, up->ds_upgfrom))
+			return disc_register(p, up) == 0;
+	}
+	return false;
 }
 
 void

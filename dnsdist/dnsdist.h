@@ -78,11 +78,14 @@ extern lua_State		*config_L;
 
 /*
  * discovery.c: newServer's autoUpgrade.  discovery_sync() (after each
- * publication, configuration lock held) asks the servers not asked yet;
- * discovery_forget() (a reload) drops what was asked and found.
+ * publication, configuration lock held) asks the servers not asked yet.
+ * A reload drops what was asked (discovery_forget), then offers each
+ * running server the file does not name to discovery_keep(), which puts
+ * an upgrade whose plain server is back in the new registry (true).
  */
 void	discovery_sync(void);
 void	discovery_forget(void);
+bool	discovery_keep(struct server *);
 void	discovery_start(void);
 void	discovery_stop(void);
 

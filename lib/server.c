@@ -94,6 +94,7 @@ server_unref(struct server *ds)
 		server_tls_free(ds->ds_tlscfg);
 	pthread_mutex_destroy(&ds->ds_qpslock);
 	server_unref(ds->ds_forward);
+	server_unref(ds->ds_upgfrom);
 	free(ds);
 }
 

@@ -108,6 +108,7 @@ struct server {
 	uint16_t		 ds_upgdohkey;	/* autoUpgradeDoHKey */
 	char			*ds_upgpool;	/* NULL: the server's pools */
 	bool			 ds_upgraded;	/* its upgrade was added */
+	struct server		*ds_upgfrom;	/* the plain server (held) */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */
