@@ -76,6 +76,19 @@ void		loop_run(void);
 extern pthread_rwlock_t		config_lock;
 extern lua_State		*config_L;
 
+/*
+ * discovery.c: newServer's autoUpgrade.  discovery_sync() (after each
+ * publication, configuration lock held) asks the servers not asked yet.
+ * A reload drops what was asked (discovery_forget), then offers each
+ * running server the file does not name to discovery_keep(), which puts
+ * an upgrade whose plain server is back in the new registry (true).
+ */
+void	discovery_sync(void);
+void	discovery_forget(void);
+bool	discovery_keep(struct server *);
+void	discovery_start(void);
+void	discovery_stop(void);
+
 /* maint.c: maintenance() and the sweeps of caches and dynamic blocks */
 void	maint_init(void);
 void	maint_start(void);
@@ -157,6 +170,8 @@ struct tls;
 struct tls	*tls_backend_start(struct server *, int);
 ssize_t	tls_backend_io(struct tls *, void *, size_t, bool wr, short *want);
 void	tls_backend_close(struct tls *);
+/* The handshake alone: 0 when done, else as tls_backend_io(). */
+int	tls_backend_handshake(struct tls *, short *want);
 
 /*
  * doh_client.c: DNS over HTTPS to a backend (newServer's dohPath), an

@@ -111,6 +111,7 @@ daemon_publish(void)
 	/* The removed servers are in no live snapshot now. */
 	if (rc >= 0)
 		backend_reap();
+	discovery_sync();
 	return rc;
 }
 
@@ -862,6 +863,7 @@ main(int argc, char *argv[])
 	tls_start();
 	loop_udp_start();
 	maint_start();
+	discovery_start();
 	web_run();
 	carbon_start();
 	if (console)
@@ -874,6 +876,7 @@ main(int argc, char *argv[])
 	if (console)
 		console_stop();
 	maint_stop_thread();
+	discovery_stop();
 	carbon_stop();
 	web_stop();
 	tcp_stop();

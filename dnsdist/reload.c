@@ -390,10 +390,16 @@ keep_servers(struct server_registry *old, struct sbuf *out)
 		servers.sr_servers[i] = ds;
 		server_unref(nds);
 	}
+	discovery_forget();
 	for (j = 0; j < old->sr_count; j++) {
 		if (kept[j])
 			continue;
 		ds = old->sr_servers[j];
+		/* An upgrade found by discovery, whose plain server is back. */
+		if (discovery_keep(ds)) {
+			server_unref(ds);
+			continue;
+		}
 		ds->ds_removed = true;
 		for (k = 0; k < old->sr_npools; k++)
 			pool_rm_server(old->sr_pools[k], ds);

@@ -14,6 +14,7 @@ DNSDIST_SRCS = \
 	dnsdist/doh.c \
 	dnsdist/doh_client.c \
 	dnsdist/maint.c \
+	dnsdist/discovery.c \
 	dnsdist/sysstats.c \
 	dnsdist/reload.c \
 	dnsdist/console.c \

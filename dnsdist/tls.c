@@ -793,12 +793,9 @@ tls_backend_start(struct server *ds, int fd)
  * Read (wr false) or write over ctx: what read(2) or write(2) would
  * return, or -1 with errno EAGAIN and *want POLLIN or POLLOUT.
  */
-ssize_t
-tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
+static ssize_t
+backend_result(struct tls *ctx, ssize_t r, short *want)
 {
-	ssize_t	r;
-
-	r = wr ? tls_write(ctx, buf, len) : tls_read(ctx, buf, len);
 	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
 		*want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
 		errno = EAGAIN;
@@ -810,6 +807,19 @@ tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
 		errno = EIO;
 	}
 	return r;
+}
+
+ssize_t
+tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
+{
+	return backend_result(ctx, wr ? tls_write(ctx, buf, len) :
+	    tls_read(ctx, buf, len), want);
+}
+
+int
+tls_backend_handshake(struct tls *ctx, short *want)
+{
+	return (int)backend_result(ctx, tls_handshake(ctx), want);
 }
 
 void

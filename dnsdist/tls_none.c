@@ -2,6 +2,7 @@
  * Built without TLS (make TLS=no): addTLSLocal() and the other names are
  * refused by lib/lua/lua_absent.c, so no listener ever asks for these.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -55,6 +56,15 @@ tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
 	(void)len;
 	(void)wr;
 	*want = 0;
+	return -1;
+}
+
+int
+tls_backend_handshake(struct tls *ctx, short *want)
+{
+	(void)ctx;
+	*want = 0;
+	errno = EIO;
 	return -1;
 }
 

@@ -48,6 +48,7 @@ static const struct {
 	const char	*help;
 } stat_help[] = {
 	{ "acl-drops", NULL, "Packets dropped by the ACL" },
+	{ "backend-discovery-failures", NULL, "Backend discoveries (autoUpgrade) that found no usable upgrade" },
 	{ "cache-hits", NULL, "Answers taken from a packet cache" },
 	{ "cache-misses", NULL, "Lookups that found no answer in a packet cache" },
 	{ "cpu-sys-msec", "counter", "Milliseconds of CPU time in the system state" },

@@ -89,10 +89,12 @@ server_unref(struct server *ds)
 	free(ds->ds_tlsca);
 	free(ds->ds_tlsciphers);
 	free(ds->ds_dohpath);
+	free(ds->ds_upgpool);
 	if (ds->ds_tlscfg != NULL && server_tls_free != NULL)
 		server_tls_free(ds->ds_tlscfg);
 	pthread_mutex_destroy(&ds->ds_qpslock);
 	server_unref(ds->ds_forward);
+	server_unref(ds->ds_upgfrom);
 	free(ds);
 }
 
@@ -134,15 +136,10 @@ server_same(const struct server *a, const struct server *b)
 		ds->f = nds->f;						\
 } while (0)
 
-void
-server_adopt(struct server *ds, struct server *nds)
+/* The settings that a reload changes in place, from nds to ds. */
+static void
+server_copy(struct server *ds, const struct server *nds)
 {
-	char	**tp;
-	size_t	  tn;
-
-	ds->ds_num = nds->ds_num;
-	if (strcmp(ds->ds_id, nds->ds_id) != 0)
-		memcpy(ds->ds_id, nds->ds_id, sizeof(ds->ds_id));
 	ADOPT(ds_order);
 	ADOPT(ds_weight);
 	ADOPT(ds_dohxff);
@@ -190,6 +187,26 @@ server_adopt(struct server *ds, struct server *nds)
 	ADOPT(ds_lazymaxbackoff);
 	if (atomic_load(&ds->ds_avail) != atomic_load(&nds->ds_avail))
 		atomic_store(&ds->ds_avail, atomic_load(&nds->ds_avail));
+	ADOPT(ds_upgrade);
+	ADOPT(ds_upgkeep);
+	ADOPT(ds_upglazy);
+	ADOPT(ds_upginterval);
+	ADOPT(ds_upgdohkey);
+}
+
+void
+server_adopt(struct server *ds, struct server *nds)
+{
+	char	**tp, *t;
+	size_t	  tn;
+
+	ds->ds_num = nds->ds_num;
+	if (strcmp(ds->ds_id, nds->ds_id) != 0)
+		memcpy(ds->ds_id, nds->ds_id, sizeof(ds->ds_id));
+	server_copy(ds, nds);
+	t = ds->ds_upgpool;
+	ds->ds_upgpool = nds->ds_upgpool;
+	nds->ds_upgpool = t;
 	/* The pool names: the lists swap, nds frees the old one. */
 	tp = ds->ds_pools;
 	tn = ds->ds_npools;
@@ -202,6 +219,48 @@ server_adopt(struct server *ds, struct server *nds)
 }
 
 #undef ADOPT
+
+static int
+str_copy(char **dst, const char *src)
+{
+	return src == NULL || (*dst = strdup(src)) != NULL ? 0 : -1;
+}
+
+struct server *
+server_clone(const struct server *ds, const char *addrtext)
+{
+	struct server	*nds;
+	size_t		 i;
+
+	if ((nds = server_new(addrtext)) == NULL)
+		return NULL;
+	server_copy(nds, ds);
+	if (ds->ds_qpslimit > 0)
+		server_set_qps(nds, ds->ds_qpslimit);
+	nds->ds_tls = ds->ds_tls;
+	nds->ds_tlsverify = ds->ds_tlsverify;
+	nds->ds_dohxff = ds->ds_dohxff;
+	nds->ds_sockets = ds->ds_sockets;
+	nds->ds_source = ds->ds_source;
+	nds->ds_sourcelen = ds->ds_sourcelen;
+	memcpy(nds->ds_sourceif, ds->ds_sourceif, sizeof(nds->ds_sourceif));
+	for (i = 0; i < ds->ds_npools; i++)
+		if (server_add_pool(nds, ds->ds_pools[i]) == -1)
+			goto fail;
+	/* A name that was the address is the new address. */
+	if ((ds->ds_name != NULL && strcmp(ds->ds_name, ds->ds_addrtext) != 0 &&
+	    str_copy(&nds->ds_name, ds->ds_name) == -1) ||
+	    str_copy(&nds->ds_tlsname, ds->ds_tlsname) == -1 ||
+	    str_copy(&nds->ds_tlsca, ds->ds_tlsca) == -1 ||
+	    str_copy(&nds->ds_tlsciphers, ds->ds_tlsciphers) == -1 ||
+	    str_copy(&nds->ds_dohpath, ds->ds_dohpath) == -1 ||
+	    str_copy(&nds->ds_upgpool, ds->ds_upgpool) == -1)
+		goto fail;
+	return nds;
+fail:
+	server_unref(nds);
+	return NULL;
+}
 
 void
 server_registry_reset(void)

@@ -96,6 +96,19 @@ struct server {
 	char			 ds_sourceif[IF_NAMESIZE];
 	bool			 ds_bindnoport;	/* ipBindAddrNoPort */
 	bool			 ds_tcpfastopen;	/* tcpFastOpen */
+	/*
+	 * autoUpgrade: ask the server for a designated resolver (RFC 9462)
+	 * and add it over DNS over TLS or HTTPS.  The main thread's; the
+	 * discovery thread works on its own copy.
+	 */
+	bool			 ds_upgrade;
+	bool			 ds_upgkeep;	/* autoUpgradeKeep */
+	bool			 ds_upglazy;	/* lazyHealthCheckWhenUpgraded */
+	int			 ds_upginterval;	/* seconds */
+	uint16_t		 ds_upgdohkey;	/* autoUpgradeDoHKey */
+	char			*ds_upgpool;	/* NULL: the server's pools */
+	bool			 ds_upgraded;	/* its upgrade was added */
+	struct server		*ds_upgfrom;	/* the plain server (held) */
 
 	_Atomic int		 ds_avail;	/* enum server_avail */
 	atomic_bool		 ds_healthy;	/* last verdict of the checks */
@@ -203,6 +216,12 @@ bool		 server_same(const struct server *, const struct server *);
  * in the registry and the pools): only fields that differ are written.
  */
 void		 server_adopt(struct server *ds, struct server *nds);
+/*
+ * A new server at addrtext with the settings of ds (pools, source, TLS,
+ * health checks, state), one reference held by the caller; NULL for a bad
+ * address or no memory.
+ */
+struct server	*server_clone(const struct server *ds, const char *addrtext);
 /* A server leaves (its reference moves to the removed list). */
 void		 server_removed_add(struct server *);
 /* Empty the registry (after its contents were moved elsewhere). */

@@ -34,6 +34,7 @@ LIB_SRCS = \
 	lib/ipcipher.c \
 	lib/ossl.c \
 	lib/uuid.c \
+	lib/ddr.c \
 	lib/pb/dnsmessage.pb-c.c \
 	lib/pb/dnstap.pb-c.c \
 	lib/dnscrypt.c \

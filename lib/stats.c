@@ -44,6 +44,7 @@ stats_sum(enum stat_id id)
 
 static const char *stat_names[STAT_COUNT] = {
 	[STAT_ACL_DROPS] = "acl-drops",
+	[STAT_BACKEND_DISCOVERY_FAILURES] = "backend-discovery-failures",
 	[STAT_CACHE_HITS] = "cache-hits",
 	[STAT_CACHE_MISSES] = "cache-misses",
 	[STAT_DOWNSTREAM_REROUTES] = "downstream-reroutes",
@@ -325,7 +326,8 @@ static bool
 stats_ours(const char *name)
 {
 	static const char *const ours[] = {
-		"downstream-reroutes", "ring-buffer-skipped",
+		"backend-discovery-failures", "downstream-reroutes",
+		"ring-buffer-skipped",
 		"tcp-response-queue-full", "tcp-too-many-connections",
 		"web-auth-failures", "web-auth-limited"
 	};

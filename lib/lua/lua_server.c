@@ -93,7 +93,8 @@ static const char *server_keys[] = {
 	"lazyHealthCheckThreshold", "lazyHealthCheckFailedInterval",
 	"lazyHealthCheckMode", "lazyHealthCheckUseExponentialBackOff",
 	"lazyHealthCheckMaxBackOff", "lazyHealthCheckWhenUpgraded", "dohPath",
-	"addXForwardedHeaders", NULL
+	"addXForwardedHeaders", "autoUpgrade", "autoUpgradeInterval",
+	"autoUpgradeKeep", "autoUpgradePool", "autoUpgradeDoHKey", NULL
 };
 
 static char *
@@ -227,9 +228,40 @@ server_lazy_from_table(lua_State *L, struct server *ds, int t)
 			    "'TimeoutOnly' or 'TimeoutOrServFail'");
 		ds->ds_lazyservfail = strcmp(s, "TimeoutOrServFail") == 0;
 	}
-	if (dlua_opt_bool(L, t, "lazyHealthCheckWhenUpgraded", 0))
-		luaL_error(L, "newServer: lazyHealthCheckWhenUpgraded=true is "
-		    "not supported: backends are not upgraded (autoUpgrade)");
+	ds->ds_upglazy = dlua_opt_bool(L, t, "lazyHealthCheckWhenUpgraded", 0);
+}
+
+/*
+ * autoUpgrade: the discovery thread asks a plain server for a designated
+ * resolver (RFC 9462) every autoUpgradeInterval seconds until it finds
+ * one, as dnsdist; servers over TLS or HTTPS already are not asked.
+ */
+static void
+server_upgrade_from_table(lua_State *L, struct server *ds, int t)
+{
+	if (!dlua_opt_bool(L, t, "autoUpgrade", 0))
+		return;
+#ifdef DNSDIST_NO_TLS
+	luaL_error(L, "newServer: autoUpgrade: DNS over TLS is not built in "
+	    "(built with TLS=no)");
+#endif
+	ds->ds_upgrade = !ds->ds_tls && ds->ds_dohpath == NULL;
+	if (!ds->ds_upgrade)
+		return;
+	/* What the upgraded server's TLS takes. */
+	ds->ds_tlsverify = dlua_opt_bool(L, t, "validateCertificates", 1);
+	ds->ds_tlsca = opt_strdup(L, t, "caStore");
+	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
+	ds->ds_upginterval = opt_range(L, t, "autoUpgradeInterval", 3600, 1,
+	    INT32_MAX);
+	ds->ds_upgkeep = dlua_opt_bool(L, t, "autoUpgradeKeep", 0);
+	ds->ds_upgdohkey = (uint16_t)opt_range(L, t, "autoUpgradeDoHKey",
+	    7, 0, 65535);
+	if ((ds->ds_upgpool = opt_strdup(L, t, "autoUpgradePool")) != NULL &&
+	    ds->ds_upgpool[0] == '\0') {
+		free(ds->ds_upgpool);
+		ds->ds_upgpool = NULL;
+	}
 }
 
 /*
@@ -317,6 +349,7 @@ server_from_table(lua_State *L, struct server *ds, int t)
 	ds->ds_proxyproto = dlua_opt_bool(L, t, "useProxyProtocol", 0);
 	server_tls_from_table(L, ds, t);
 	server_doh_from_table(L, ds, t);
+	server_upgrade_from_table(L, ds, t);
 	ds->ds_maxinflight = (int)dlua_opt_int(L, t, "maxInFlight", 0);
 	if (ds->ds_maxinflight < 0 || ds->ds_maxinflight > 65535)
 		luaL_error(L, "newServer: 'maxInFlight' must be from 0 to 65535");
@@ -420,40 +453,56 @@ server_pool_list(const struct server *ds, char *buf, size_t bufsz)
 	}
 }
 
+/* A latency in ms, "-" when there is none yet, as dnsdist 1.8. */
+static const char *
+latency_text(double usec, char *buf, size_t bufsz)
+{
+	if (usec == 0)
+		return "-";
+	snprintf(buf, bufsz, "%.1f", usec / 1000.0);
+	return buf;
+}
+
+/*
+ * dnsdist 1.8's columns: a server without a name shows none (its address
+ * is next), and the latency over TCP follows the one over UDP.
+ */
 static int
 l_showservers(lua_State *L)
 {
 	struct server	*ds;
-	char		 pools[256];
+	char		 pools[256], lat[32], tcplat[32];
 	double		 totqps = 0;
 	uint64_t	 totq = 0, totd = 0;
 	size_t		 i;
 
 	(void)L;
 	dlua_printf("%-3s %-20.20s %-30.30s%5s %7s %7s %3s %2s %10s %7s %5s "
-	    "%5s %11s %s\n", "#", "Name", "Address", "State", "Qps", "Qlim",
-	    "Ord", "Wt", "Queries", "Drops", "Drate", "Lat", "Outstanding",
-	    "Pools");
+	    "%5s %5s %11s %s\n", "#", "Name", "Address", "State", "Qps", "Qlim",
+	    "Ord", "Wt", "Queries", "Drops", "Drate", "Lat", "TCP",
+	    "Outstanding", "Pools");
 	for (i = 0; i < servers.sr_count; i++) {
 		ds = servers.sr_servers[i];
 		server_pool_list(ds, pools, sizeof(pools));
 		dlua_printf("%-3zu %-20.20s %-30.30s%5s %7.1f %7.0f %3d %2d "
-		    "%10llu %7llu %5.1f %5.1f %11d %s\n", i, ds->ds_name,
+		    "%10llu %7llu %5.1f %5s %5s %11d %s\n", i,
+		    strcmp(ds->ds_name, ds->ds_addrtext) == 0 ? "" : ds->ds_name,
 		    ds->ds_addrtext, server_state_text(ds),
 		    atomic_load(&ds->ds_qpsrate), ds->ds_qpslimit,
 		    ds->ds_order, ds->ds_weight,
 		    (unsigned long long)atomic_load(&ds->ds_queries),
 		    (unsigned long long)atomic_load(&ds->ds_drops),
 		    atomic_load(&ds->ds_droprate),
-		    atomic_load(&ds->ds_latency) / 1000.0,
-		    atomic_load(&ds->ds_outstanding), pools);
+		    latency_text(atomic_load(&ds->ds_latency), lat, sizeof(lat)),
+		    latency_text(atomic_load(&ds->ds_tcplatency), tcplat,
+		    sizeof(tcplat)), atomic_load(&ds->ds_outstanding), pools);
 		totqps += atomic_load(&ds->ds_qpsrate);
 		totq += atomic_load(&ds->ds_queries);
 		totd += atomic_load(&ds->ds_drops);
 	}
 	dlua_printf("%-3s %-20.20s %-30.30s%5s %7.1f %7s %3s %2s %10llu %7llu "
-	    "%5s %5s %11s %s\n", "All", "", "", "", totqps, "", "", "",
-	    (unsigned long long)totq, (unsigned long long)totd, "", "", "",
+	    "%5s %5s %5s %11s %s\n", "All", "", "", "", totqps, "", "", "",
+	    (unsigned long long)totq, (unsigned long long)totd, "", "", "", "",
 	    "");
 	return 0;
 }

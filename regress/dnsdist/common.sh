@@ -476,12 +476,15 @@ dd_wait_state()
 }
 
 # dd_server_field N COLUMN: the value in showServers()'s COLUMN (a header
-# word such as Queries, State or Outstanding) for server number N.
+# word such as Queries, State or Outstanding) for server number N (a
+# server without a name has an empty Name).
 dd_server_field()
 {
 	console 'showServers()' | awk -v n="$1" -v c="$2" '
 		$1 == "#" { for (i = 1; i <= NF; i++) if ($i == c) col = i }
-		col && $1 == n { print $col; exit }'
+		col && $1 == n {
+			off = $3 ~ /^(up|down|UP|DOWN)$/ ? 1 : 0
+			print col == 2 && off ? "" : $(col - off); exit }'
 }
 
 # dd_tally FILE: counts answers per address: lines "COUNT ANSWER".
@@ -535,10 +538,11 @@ p12()
 	    atf_fail "openssl: no PKCS#12 file"
 }
 
-# start_unbound NAME PORT tls|https: Unbound serving www.example.
+# start_unbound NAME PORT tls|https [LINES]: Unbound serving www.example.
 # (192.0.2.33) and big.example. (192.0.2.34) over DNS over TLS, or DNS
 # over HTTPS on /dns-query, on 127.0.0.1:PORT with mkcerts' dns.test
-# certificate (and plain UDP on the same port, for readiness).
+# certificate (and plain UDP on the same port, for readiness); LINES are
+# more of its server options, one a line.
 start_unbound()
 {
 	which unbound >/dev/null 2>&1 || atf_skip "unbound is not installed"
@@ -564,6 +568,7 @@ server:
 	local-zone: "example." static
 	local-data: "www.example. 300 IN A 192.0.2.33"
 	local-data: "big.example. 300 IN A 192.0.2.34"
+${4:-}
 remote-control:
 	control-enable: no
 EOF
