@@ -235,6 +235,23 @@ void	pipeline_ring_response(const struct sockaddr *,
 	    const struct dnsquestion *, const uint8_t *, size_t len,
 	    uint64_t usec, const struct server *, const struct timespec *);
 
+/*
+ * async.c: queries held by dq:suspend().  async_hold() (a UDP loop) takes
+ * a copy of dq, whose rules said VERDICT_ASYNC; async_next() is the
+ * earliest deadline of the held queries (UINT64_MAX: none), and
+ * async_expire() resumes those whose deadline passed.  async_init() sets
+ * the Lua host's functions; async_shutdown() frees what is still held.
+ */
+void	async_init(void);
+void	async_hold(struct listener *, struct dnsq *, const struct sockaddr *,
+	    socklen_t, const struct compat_dst *);
+uint64_t async_next(void);
+void	async_expire(void);
+void	async_shutdown(void);
+/* frontend.c: a held query given back to its UDP loop goes on. */
+void	frontend_resume(struct listener *, struct dnsq *,
+	    const struct sockaddr *, socklen_t, const struct compat_dst *);
+
 /* backend.c: UDP sockets to servers and the in-flight slots */
 /*
  * What a query from a proxied client, with PROXY protocol values or to a

@@ -420,6 +420,49 @@ noncompliant(struct listener *li)
 	    memory_order_relaxed);
 }
 
+/*
+ * Where the pipeline sent dq: to ds, to the client (an answer), or to
+ * the table of held queries (dq:suspend()).
+ */
+static void
+frontend_send(struct listener *li, struct dnsq *dq, struct server *ds,
+    int verdict, const struct sockaddr *from, socklen_t fromlen,
+    const struct compat_dst *dst, struct ring_slot *rs)
+{
+	if (ds != NULL)
+		backend_send_query(ds, dq, from, fromlen,
+		    (uint16_t)(li - listeners), dst);
+	else if (verdict == VERDICT_ASYNC)
+		async_hold(li, dq, from, fromlen, dst);
+	else if (pipeline_answer_ok(dq, verdict))
+		frontend_udp_answer(li, dq->dq_pkt, dq->dq_len, from, dst, rs,
+		    dq->dq_q->q_name, dq->dq_delayms, dq->dq_dnscrypt);
+}
+
+/* See dnsdist.h. */
+void
+frontend_resume(struct listener *li, struct dnsq *dq,
+    const struct sockaddr *from, socklen_t fromlen,
+    const struct compat_dst *dst)
+{
+	struct server	*ds = NULL;
+	int		 verdict = VERDICT_CACHED;
+
+	dq->dq_cf = config_now();
+	dq->dq_now = loop_now;
+	dq->dq_rnd = &fm->fm_rnd;
+	if (dq->dq_response)
+		/* A cache hit: its rules have run. */
+		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
+	else if (dnspacket_qr(dq->dq_pkt)) {
+		/* setRCode(), or setContent() with an answer. */
+		verdict = VERDICT_ANSWER;
+		pipeline_count_verdict(dq, verdict);
+	} else
+		ds = pipeline_query(dq, &verdict);
+	frontend_send(li, dq, ds, verdict, from, fromlen, dst, NULL);
+}
+
 static void
 frontend_query(struct listener *li, uint8_t *pkt, size_t len,
     struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
@@ -522,13 +565,10 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	dq.dq_local = localp != NULL ? localp : frontend_local(li, dst, &local);
 	dq.dq_pp = px.px_tlvs;
-	if ((ds = pipeline_query(&dq, &verdict)) == NULL) {
-		if (pipeline_answer_ok(&dq, verdict))
-			frontend_udp_answer(li, pkt, dq.dq_len, from, dst,
-			    rec ? &rs : NULL, q.q_name, dq.dq_delayms, dc);
-	} else
-		backend_send_query(ds, &dq, from, fromlen,
-		    (uint16_t)(li - listeners), dst);
+	dq.dq_canasync = true;
+	ds = pipeline_query(&dq, &verdict);
+	frontend_send(li, &dq, ds, verdict, from, fromlen, dst,
+	    rec ? &rs : NULL);
 	px.px_tlvs = dq.dq_pp;	/* the rules may have changed them */
 done:
 	if (px.px_tlvs != NULL)

@@ -305,7 +305,7 @@ static void *
 loop_udp_main(void *arg)
 {
 	struct udploop	*ul = arg;
-	uint64_t	 drain = 0;
+	uint64_t	 drain = 0, next;
 	char		 name[16];
 
 	snprintf(name, sizeof(name), "udp%u", ul->ul_index);
@@ -331,11 +331,15 @@ loop_udp_main(void *arg)
 		fatal("loop_add");
 	while (!ul->ul_quit || !loop_drained(ul, &drain)) {
 		qsbr_quiescent();
-		loop_once(loop_mine, frontend_delay_next());
+		next = frontend_delay_next();
+		if (async_next() < next)
+			next = async_next();
+		loop_once(loop_mine, next);
 		/* Answers and queries leave in batches, once per wakeup. */
 		backend_flush_all();
 		frontend_flush_all();
 		frontend_delay_run();
+		async_expire();
 		ring_flush();
 		loop_fire_timers(loop_mine);
 	}

@@ -125,6 +125,11 @@ cache_answer(struct dnsq *dq, size_t n, int *verdict)
 		*verdict = VERDICT_DROP;
 		return true;
 	}
+	/* dr:suspend(): counted when it is sent. */
+	if (dq->dq_suspend) {
+		*verdict = VERDICT_ASYNC;
+		return true;
+	}
 	pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
 	return true;
 }
@@ -298,6 +303,9 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
 		dq->dq_missed = NULL;
+	/* Resumed after dq:suspend(): on from where the rules ended. */
+	if (dq->dq_resumed)
+		goto routed;
 	if (cf->cf_querycount)
 		dlua_query_count(dq);
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
@@ -315,6 +323,12 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		*verdict = v;
 		return NULL;
 	}
+	/* dq:suspend(): held by the transport, where the rules ended. */
+	if (dq->dq_suspend) {
+		*verdict = VERDICT_ASYNC;
+		return NULL;
+	}
+routed:
 	if ((pl = config_pool(cf, dq->dq_pool)) != NULL) {
 		dq->dq_poolp = pl;
 		ds = pool_select(pl, dq->dq_q, dq->dq_now, dq->dq_rnd);
@@ -416,6 +430,7 @@ pipeline_answer_ok(struct dnsq *dq, int verdict)
 		return false;
 	dnsq_finish_answer(dq);
 	dq->dq_response = true;
+	dq->dq_canasync = false;	/* not in this chain */
 	return dq->dq_cf->cf_selfanswered.rc_count == 0 ||
 	    rule_process(&dq->dq_cf->cf_selfanswered, dq) != VERDICT_DROP;
 }

@@ -107,6 +107,19 @@ struct dnsq {
 	 */
 	const char		*dq_pbid[DQ_PBIDS];
 	size_t			 dq_pbidlen[DQ_PBIDS];
+	/*
+	 * dq:suspend(): asked by a hook (dq_suspend), allowed where the
+	 * transport can hold the query (dq_canasync); dq_resumed: held and
+	 * given back, its query rules done.  A held query owns its question
+	 * (dq_qown), which setContent may then change.
+	 */
+	bool			 dq_canasync;
+	bool			 dq_suspend;
+	bool			 dq_resumed;
+	uint16_t		 dq_asyncid;
+	uint16_t		 dq_asyncqid;
+	uint32_t		 dq_asyncms;
+	struct dnsquestion	*dq_qown;
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -121,7 +134,8 @@ enum rule_verdict {
 	VERDICT_ANSWER,		/* dq_pkt now holds the answer to send */
 	VERDICT_POOL,		/* stop, forward to dq_pool */
 	VERDICT_CACHED,		/* dq_pkt holds an answer from the cache */
-	VERDICT_HTTP		/* DoH: answer with dq_httpstatus */
+	VERDICT_HTTP,		/* DoH: answer with dq_httpstatus */
+	VERDICT_ASYNC		/* dq:suspend(): the transport holds it */
 };
 
 enum selector_kind {

@@ -12,7 +12,7 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
 	AB_BPF, AB_SNMP, AB_RE2, AB_MAC, AB_CAPS,
-	AB_THREADS, AB_TFOKEY, AB_LIBTLS, AB_TLSOUT
+	AB_TFOKEY, AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
@@ -29,7 +29,6 @@ static const char *const absent_reason[] = {
 	[AB_MAC] = "MAC address lookups are not supported",
 	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
 	    "with -u and -g",
-	[AB_THREADS] = "asynchronous processing of queries is not supported",
 	[AB_TFOKEY] = "TCP Fast Open server keys are not supported",
 };
 
@@ -79,7 +78,6 @@ static const struct absent {
 	{ "SetMacAddrAction", AB_MAC },
 	{ "getMACAddress", AB_MAC },
 	{ "addCapabilitiesToRetain", AB_CAPS },
-	{ "getAsynchronousObject", AB_THREADS },
 	{ "setTCPFastOpenKey", AB_TFOKEY },
 };
 

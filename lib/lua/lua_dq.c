@@ -545,12 +545,16 @@ l_dq_setcontent(lua_State *L)
 	if (n > dq->dq_size)
 		return luaL_error(L, "setContent: %zu bytes, room for %zu", n,
 		    dq->dq_size);
+	/* A held query is matched to nothing any more: any question goes. */
 	if (dnspacket_question((const uint8_t *)s, n, &q) != 0 ||
-	    q.q_end != dq->dq_q->q_end || q.q_type != dq->dq_q->q_type ||
-	    q.q_class != dq->dq_q->q_class || memcmp(s + DNS_HDRLEN,
-	    dq->dq_pkt + DNS_HDRLEN, q.q_end - DNS_HDRLEN - 4) != 0)
+	    (dq->dq_qown == NULL && (q.q_end != dq->dq_q->q_end ||
+	    q.q_type != dq->dq_q->q_type || q.q_class != dq->dq_q->q_class ||
+	    memcmp(s + DNS_HDRLEN, dq->dq_pkt + DNS_HDRLEN,
+	    q.q_end - DNS_HDRLEN - 4) != 0)))
 		return luaL_error(L, "setContent: the message must carry the "
 		    "question of the query");
+	if (dq->dq_qown != NULL)
+		*dq->dq_qown = q;
 	memcpy(dq->dq_pkt, s, n);
 	dq->dq_len = n;
 	dnspacket_set_id(dq->dq_pkt, id);
@@ -641,6 +645,36 @@ l_dq_setnegativesoa(lua_State *L)
 	return 0;
 }
 
+/*
+ * dq:suspend(asyncID, queryID, timeoutMs): once the rules are done the
+ * query (or response) leaves the packet path, held until
+ * getAsynchronousObject() takes it or the timeout resumes it.
+ */
+static int
+l_dq_suspend(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 aid = luaL_checkinteger(L, 2);
+	lua_Integer	 qid = luaL_checkinteger(L, 3);
+	lua_Integer	 ms = luaL_checkinteger(L, 4);
+
+	if (aid < 0 || aid > UINT16_MAX || qid < 0 || qid > UINT16_MAX)
+		return luaL_error(L, "suspend: IDs are 0 to 65535");
+	if (ms <= 0 || ms > UINT32_MAX)
+		return luaL_error(L, "suspend: the timeout is 1 to %u ms",
+		    UINT32_MAX);
+	if (!dq->dq_canasync)
+		return luaL_error(L, "suspend: only UDP queries, their cache "
+		    "hits and their answers from backends can be held, not "
+		    "queries over TCP, DNS over TLS or HTTPS nor their answers");
+	dq->dq_suspend = true;
+	dq->dq_asyncid = (uint16_t)aid;
+	dq->dq_asyncqid = (uint16_t)qid;
+	dq->dq_asyncms = (uint32_t)ms;
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int
 l_dq_getquerytime(lua_State *L)
 {
@@ -691,6 +725,7 @@ static const luaL_Reg dq_methods[] = {
 	{ "getElapsedUs", l_dq_getelapsedus },
 	{ "getProxyProtocolValues", l_dq_getppvalues },
 	{ "getServerNameIndication", l_dq_getsni },
+	{ "suspend", l_dq_suspend },
 	{ NULL, NULL }
 };
 
@@ -713,7 +748,6 @@ static const struct {
 	{ "setRestartable", "setRestartable: restarting queries is not "
 	    "supported" },
 	{ "restart", "restart: restarting queries is not supported" },
-	{ "suspend", "suspend: asynchronous processing is not supported" },
 	{ "sendTrap", "sendTrap: SNMP is not supported" },
 	{ NULL, NULL }
 };
@@ -923,6 +957,14 @@ push_dq(lua_State *L, struct dnsq *dq, const char *mt)
 
 	du->du_dq = dq;
 	luaL_setmetatable(L, mt);
+}
+
+/* See lua.h. */
+struct dnsq **
+dlua_push_dq(lua_State *L, struct dnsq *dq)
+{
+	push_dq(L, dq, DQ_MT);
+	return &((struct dq_ud *)lua_touserdata(L, -1))->du_dq;
 }
 
 /*
