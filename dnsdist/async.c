@@ -40,6 +40,7 @@ struct held {
 	uint64_t		 h_deadline;	/* monotonic ns */
 	struct listener		*h_li;
 	unsigned int		 h_loop;
+	void			*h_owner;	/* a TCP worker's query, or NULL */
 	struct sockaddr_in6	 h_from;	/* where the answer goes */
 	socklen_t		 h_fromlen;
 	struct compat_dst	 h_dst;
@@ -51,11 +52,16 @@ struct held {
 	struct dq_tagset	*h_tags;
 	char			 h_pool[256];
 	uint64_t		 h_rnd;
+	bool			 h_answer;	/* a backend's, rules done */
+	bool			 h_dropped;	/* drop() of a TCP worker's */
+	bool			 h_cached;	/* ... for its pool's cache */
 	struct dnsq		 h_dq;
-	uint8_t			 h_pkt[UDP_QUERYMAX];
+	size_t			 h_size;
+	uint8_t			 h_pkt[];
 };
 
 LIST_HEAD(heldlist, held);
+static void	async_run(void *);
 static pthread_mutex_t		async_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct heldlist		async_table[ASYNC_BUCKETS];
 static size_t			async_count;		/* under the mutex */
@@ -119,26 +125,33 @@ earliest_update(void)
 }
 
 /* See dnsdist.h. */
-void
+bool
 async_hold(struct listener *li, struct dnsq *dq, const struct sockaddr *from,
-    socklen_t fromlen, const struct compat_dst *dst)
+    socklen_t fromlen, const struct compat_dst *dst, bool answer, void *owner)
 {
 	struct held	*h, *o;
 	struct heldlist	*b;
+	/* Room for what setContent() may put in, as a UDP query has. */
+	size_t		 size = dq->dq_len > UDP_QUERYMAX ? dq->dq_len :
+	    UDP_QUERYMAX;
 
-	if (dq->dq_len > sizeof(h->h_pkt) ||
-	    (h = calloc(1, sizeof(*h))) == NULL) {
+	if ((h = calloc(1, sizeof(*h) + size)) == NULL) {
 		stats_inc(STAT_RULE_DROP);
-		return;
+		return false;
 	}
+	h->h_size = size;
+	h->h_answer = answer;
+	h->h_cached = answer && dq->dq_cache != NULL;
 	h->h_aid = dq->dq_asyncid;
 	h->h_qid = dq->dq_asyncqid;
-	h->h_deadline = loop_now + (uint64_t)dq->dq_asyncms * 1000000ULL;
+	h->h_deadline = mono_ns() + (uint64_t)dq->dq_asyncms * 1000000ULL;
 	h->h_li = li;
 	h->h_loop = loop_index;
+	h->h_owner = owner;
 	memcpy(&h->h_from, from, fromlen);
 	h->h_fromlen = fromlen;
-	h->h_dst = *dst;
+	if (dst != NULL)
+		h->h_dst = *dst;
 	memcpy(&h->h_client, dq->dq_remote, addr_len(dq->dq_remote));
 	if ((h->h_haslocal = dq->dq_local != NULL))
 		memcpy(&h->h_local, dq->dq_local, addr_len(dq->dq_local));
@@ -152,7 +165,7 @@ async_hold(struct listener *li, struct dnsq *dq, const struct sockaddr *from,
 	}
 	dq = &h->h_dq;
 	dq->dq_pkt = h->h_pkt;
-	dq->dq_size = sizeof(h->h_pkt);
+	dq->dq_size = h->h_size;
 	dq->dq_grow = NULL;
 	dq->dq_q = dq->dq_qown = &h->h_q;
 	dq->dq_remote = (struct sockaddr *)&h->h_client;
@@ -175,30 +188,17 @@ async_hold(struct listener *li, struct dnsq *dq, const struct sockaddr *from,
 		pthread_mutex_unlock(&async_mutex);
 		stats_inc(STAT_RULE_DROP);
 		held_free(h);
-		return;
+		return false;
 	}
 	LIST_INSERT_HEAD(b, h, h_entry);
 	async_count++;
 	if (h->h_deadline < atomic_load(&async_earliest))
 		atomic_store(&async_earliest, h->h_deadline);
 	pthread_mutex_unlock(&async_mutex);
+	return true;
 }
 
-/* In the query's UDP loop: on with it, and free it. */
-static void
-async_run(void *arg)
-{
-	struct held	*h = arg;
-
-	/* Its hold is over: a hook may hold it anew. */
-	h->h_dq.dq_suspend = false;
-	h->h_dq.dq_resumed = true;
-	held_own(h);
-	frontend_resume(h->h_li, &h->h_dq, (struct sockaddr *)&h->h_from,
-	    h->h_fromlen, &h->h_dst);
-	held_free(h);
-}
-
+/* Any thread: back to the thread that held it. */
 static void
 async_resume(void *arg)
 {
@@ -206,10 +206,56 @@ async_resume(void *arg)
 
 	/* The strings a hook set on the main thread are its own buffers. */
 	held_own(h);
-	if (loop_udp_hand(h->h_loop, async_run, h) == -1) {
+	h->h_dq.dq_suspend = false;
+	h->h_dq.dq_resumed = true;
+	/* An answer (setContent()) has the client's RD and CD, as dnsdist's. */
+	if (h->h_dq.dq_len >= DNS_HDRLEN && dnspacket_qr(h->h_dq.dq_pkt))
+		dnspacket_restore_flags(h->h_dq.dq_pkt, h->h_dq.dq_qflags);
+	if (h->h_owner != NULL)
+		tcp_async_back(h->h_owner, h);
+	else if (loop_udp_hand(h->h_loop, async_run, h) == -1) {
 		stats_inc(STAT_RULE_DROP);
 		held_free(h);
 	}
+}
+
+/* See dnsdist.h. */
+struct dnsq *
+async_held_dq(void *arg, bool *answer)
+{
+	struct held	*h = arg;
+	struct pool	*pl;
+
+	if (h->h_dropped)
+		return NULL;
+	*answer = h->h_answer;
+	/* A backend's answer goes to its pool's cache, as it is now. */
+	h->h_dq.dq_cache = NULL;
+	if (h->h_cached && (pl = config_pool(config_now(),
+	    h->h_dq.dq_pool)) != NULL)
+		h->h_dq.dq_cache = pl->pl_cache;
+	return &h->h_dq;
+}
+
+/* In the query's UDP loop: on with it, and free it. */
+static void
+async_run(void *arg)
+{
+	struct held	*h = arg;
+	struct dnsq	*dq;
+	bool		 answer;
+
+	dq = async_held_dq(h, &answer);
+	frontend_resume(h->h_li, dq, (struct sockaddr *)&h->h_from,
+	    h->h_fromlen, &h->h_dst, answer);
+	held_free(h);
+}
+
+/* See dnsdist.h. */
+void
+async_held_free(void *arg)
+{
+	held_free(arg);
 }
 
 /* See dnsdist.h. */
@@ -221,18 +267,18 @@ async_next(void)
 
 /* See dnsdist.h. */
 void
-async_expire(void)
+async_expire(uint64_t now)
 {
 	struct heldlist	 due = LIST_HEAD_INITIALIZER(due);
 	struct held	*h, *t;
 	size_t		 i;
 
-	if (async_next() > loop_now)
+	if (async_next() > now)
 		return;
 	pthread_mutex_lock(&async_mutex);
 	for (i = 0; i < ASYNC_BUCKETS; i++)
 		LIST_FOREACH_SAFE(h, &async_table[i], h_entry, t)
-			if (h->h_deadline <= loop_now) {
+			if (h->h_deadline <= now) {
 				LIST_REMOVE(h, h_entry);
 				async_count--;
 				LIST_INSERT_HEAD(&due, h, h_entry);
@@ -240,14 +286,8 @@ async_expire(void)
 	earliest_update();
 	pthread_mutex_unlock(&async_mutex);
 	/* As dnsdist: a query whose time is up goes on where it was. */
-	LIST_FOREACH_SAFE(h, &due, h_entry, t) {
-		if (h->h_loop == loop_index)
-			async_run(h);
-		else if (loop_udp_hand(h->h_loop, async_run, h) == -1) {
-			stats_inc(STAT_RULE_DROP);
-			held_free(h);
-		}
-	}
+	LIST_FOREACH_SAFE(h, &due, h_entry, t)
+		async_resume(h);
 }
 
 static void *
@@ -277,11 +317,19 @@ async_dq(void *arg)
 	return &h->h_dq;
 }
 
+/* drop(), or an object collected unused: a worker's query ends there. */
 static void
 async_drop(void *arg)
 {
+	struct held	*h = arg;
+
 	stats_inc(STAT_RULE_DROP);
-	held_free(arg);
+	if (h->h_owner == NULL) {
+		held_free(h);
+		return;
+	}
+	h->h_dropped = true;
+	tcp_async_back(h->h_owner, h);
 }
 
 /* See dnsdist.h. */
@@ -294,7 +342,7 @@ async_init(void)
 	dlua_host.h_async_free = async_drop;
 }
 
-/* See dnsdist.h. */
+/* See dnsdist.h: after tcp_stop() and the Lua state's end. */
 void
 async_shutdown(void)
 {
@@ -305,7 +353,11 @@ async_shutdown(void)
 	for (i = 0; i < ASYNC_BUCKETS; i++)
 		while ((h = LIST_FIRST(&async_table[i])) != NULL) {
 			LIST_REMOVE(h, h_entry);
-			held_free(h);
+			/* The workers have stopped: this frees their query. */
+			if (h->h_owner != NULL)
+				tcp_async_back(h->h_owner, h);
+			else
+				held_free(h);
 		}
 	async_count = 0;
 	atomic_store(&async_earliest, UINT64_MAX);

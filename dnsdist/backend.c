@@ -779,6 +779,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	long			 i;
 	uint32_t		 idx;
 	uint64_t		 usec, ckey;
+	bool			 keep;
 
 	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
@@ -857,7 +858,32 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
-		if (!pipeline_response(&dq, sl->sl_cache, ckey)) {
+		dq.dq_canasync = true;
+		keep = pipeline_response(&dq, sl->sl_cache, ckey);
+		if (!keep && dq.dq_suspend) {
+			/* dr:suspend(): counted now, sent when it resumes. */
+			pipeline_ring_response(slot_client(sl), &q, pkt,
+			    dq.dq_len, usec, ds, &loop_realtime);
+			record_response(ds, pkt, dq.dq_len, usec,
+			    sl->sl_owner != NULL ? STATS_DOH : STATS_UDP, false);
+			dq.dq_cache = sl->sl_cache;
+			dq.dq_ckey = ckey;
+			dq.dq_pool = sl->sl_pool != NULL ? sl->sl_pool : "";
+			if (dq.dq_delayms < sl->sl_delayms)
+				dq.dq_delayms = sl->sl_delayms;
+			/* A DoH query's goes back to its worker, the others' here. */
+			if (!async_hold(li, &dq,
+			    (struct sockaddr *)&sl->sl_client,
+			    addr_len((struct sockaddr *)&sl->sl_client),
+			    &sl->sl_dst, true, sl->sl_owner) &&
+			    sl->sl_owner != NULL)
+				tcp_udp_done(sl->sl_owner, NULL, 0,
+				    TCP_UDP_DROPPED);
+			sl->sl_owner = NULL;
+			slot_put(bl, idx);
+			return;
+		}
+		if (!keep) {
 			if (sl->sl_owner != NULL)
 				tcp_udp_done(sl->sl_owner, NULL, 0,
 				    TCP_UDP_DROPPED);

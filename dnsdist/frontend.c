@@ -433,7 +433,7 @@ frontend_send(struct listener *li, struct dnsq *dq, struct server *ds,
 		backend_send_query(ds, dq, from, fromlen,
 		    (uint16_t)(li - listeners), dst);
 	else if (verdict == VERDICT_ASYNC)
-		async_hold(li, dq, from, fromlen, dst);
+		async_hold(li, dq, from, fromlen, dst, false, NULL);
 	else if (pipeline_answer_ok(dq, verdict))
 		frontend_udp_answer(li, dq->dq_pkt, dq->dq_len, from, dst, rs,
 		    dq->dq_q->q_name, dq->dq_delayms, dq->dq_dnscrypt);
@@ -443,7 +443,7 @@ frontend_send(struct listener *li, struct dnsq *dq, struct server *ds,
 void
 frontend_resume(struct listener *li, struct dnsq *dq,
     const struct sockaddr *from, socklen_t fromlen,
-    const struct compat_dst *dst)
+    const struct compat_dst *dst, bool answer)
 {
 	struct server	*ds = NULL;
 	int		 verdict = VERDICT_CACHED;
@@ -451,6 +451,13 @@ frontend_resume(struct listener *li, struct dnsq *dq,
 	dq->dq_cf = config_now();
 	dq->dq_now = loop_now;
 	dq->dq_rnd = &fm->fm_rnd;
+	if (answer) {
+		/* A backend's: the cache, and on to the client. */
+		if (pipeline_response(dq, dq->dq_cache, dq->dq_ckey))
+			frontend_udp_answer(li, dq->dq_pkt, dq->dq_len, from,
+			    dst, NULL, NULL, dq->dq_delayms, dq->dq_dnscrypt);
+		return;
+	}
 	if (dq->dq_response)
 		/* A cache hit: its rules have run. */
 		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));

@@ -339,7 +339,7 @@ loop_udp_main(void *arg)
 		backend_flush_all();
 		frontend_flush_all();
 		frontend_delay_run();
-		async_expire();
+		async_expire(loop_now);
 		ring_flush();
 		loop_fire_timers(loop_mine);
 	}

@@ -441,9 +441,12 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 	const struct config	*cf = dq->dq_cf;
 
 	dq->dq_response = true;
-	if (cf->cf_response.rc_count > 0 &&
-	    rule_process(&cf->cf_response, dq) == VERDICT_DROP)
+	/* Resumed after dr:suspend(): its rules are done. */
+	if (cf->cf_response.rc_count > 0 && !dq->dq_resumed &&
+	    (rule_process(&cf->cf_response, dq) == VERDICT_DROP ||
+	    dq->dq_suspend))
 		return false;
+	dq->dq_canasync = false;	/* not in the cache-inserted chain */
 	/*
 	 * As dnsdist: the cache keeps the answer as the response rules left
 	 * it; what the cache-inserted rules and the TTL cap do after is for

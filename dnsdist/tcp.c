@@ -373,6 +373,8 @@ tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what)
 	struct tcp_handoff	 th;
 
 	if (atomic_load(&tcp_quit)) {
+		if (what == TCP_UDP_HELD)
+			async_held_free(tq->tq_held);
 		server_unref(tq->tq_ds);
 		dnsq_tags_free(tq->tq_tags);
 		free(tq->tq_pp);
@@ -405,7 +407,20 @@ tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what)
 	}
 }
 
-/* The DoH queries the UDP loops handed back: answers, or TCP now. */
+/* See dnsdist.h. */
+void
+tcp_async_back(void *owner, void *held)
+{
+	struct tcp_query	*tq = owner;
+
+	tq->tq_held = held;
+	tcp_udp_done(tq, NULL, 0, TCP_UDP_HELD);
+}
+
+/*
+ * The DoH queries the UDP loops handed back: answers, or TCP now; and
+ * the queries that dq:suspend() held, back.
+ */
 static void
 worker_udp_done(struct tcp_worker *tw)
 {
@@ -447,6 +462,9 @@ worker_udp_done(struct tcp_worker *tw)
 			break;
 		case TCP_UDP_DROPPED:
 			query_done(tw, tq);	/* 403, as over TCP */
+			break;
+		case TCP_UDP_HELD:
+			client_resume(tw, tq);
 			break;
 		default:
 			/* As dnsdist: no answer from the server is a 502. */
@@ -646,6 +664,8 @@ worker_main(void *arg)
 			cap = n;
 		}
 		next = tw->tw_now + 1000000000ULL;
+		if (async_next() < next)
+			next = async_next();
 		pfd[0].fd = tw->tw_pipe[0];
 		pfd[0].events = POLLIN;
 		nc = tw->tw_nclients;
@@ -719,6 +739,7 @@ worker_main(void *arg)
 		}
 		if (pfd[0].revents & POLLIN)
 			worker_handoff(tw);
+		async_expire(tw->tw_now);
 		/*
 		 * Queries waiting in a read buffer for room, then everything
 		 * this round produced goes out, one write per connection.

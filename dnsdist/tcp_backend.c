@@ -426,8 +426,26 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
+		dq.dq_canasync = true;
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		len = dq.dq_len;
+		if (!keep && dq.dq_suspend) {
+			/* dr:suspend(): counted now, sent when it resumes. */
+			record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq),
+			    true);
+			dq.dq_cache = tq->tq_cache;
+			dq.dq_ckey = ckey;
+			dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
+			tq->tq_tw = tw;
+			LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
+			if (!async_hold(tc != NULL ? tc->tc_li : NULL, &dq,
+			    dq.dq_remote, addr_len(dq.dq_remote), NULL, true,
+			    tq)) {
+				LIST_REMOVE(tq, tq_atudp);
+				query_done(tw, tq);
+			}
+			return;
+		}
 	}
 	record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq), true);
 	if (keep && (tc != NULL || tq->tq_udp)) {

@@ -340,6 +340,91 @@ query_grow(struct dnsq *dq, size_t size)
 }
 
 /*
+ * Where the pipeline sent the query of tq: to ds, to the client (an
+ * answer, or an HTTP status), or to the table of held queries
+ * (dq:suspend()), from which it comes back to client_resume().
+ */
+static void
+client_send(struct tcp_worker *tw, struct tcp_query *tq, struct dnsq *dq,
+    struct server *ds, int verdict, struct sockaddr_storage *from,
+    const struct timespec *now)
+{
+	struct tcp_client	*tc = tq->tq_client;
+	const struct dnsquestion *q = &tq->tq_q;
+	int32_t			 stream = tq->tq_stream;
+	uint8_t			*pkt = dq->dq_pkt;
+
+	if (ds == NULL && verdict == VERDICT_ASYNC) {
+		/* Away, as a DoH query at a UDP loop: its client may go. */
+		tq->tq_tw = tw;
+		tq->tq_from = *from;
+		tc->tc_inflight++;
+		tc->tc_qheld += QUERY_SIZE(tq);
+		LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
+		if (!async_hold(tc->tc_li, dq, (struct sockaddr *)from,
+		    addr_len((struct sockaddr *)from), NULL, false, tq)) {
+			LIST_REMOVE(tq, tq_atudp);
+			query_done(tw, tq);
+		}
+		pp_tlvs_free(dq->dq_pp);
+		dq->dq_pp = NULL;
+		return;
+	}
+	if (ds == NULL && verdict == VERDICT_HTTP) {
+		doh_status(tc, stream, dq->dq_httpstatus, dq->dq_httpctype,
+		    (const uint8_t *)dq->dq_httpbody, dq->dq_httpbodylen);
+		query_free(tw, tq);
+		return;
+	}
+	if (ds != NULL)
+		server_ref(ds);
+	if (ds == NULL && !pipeline_answer_ok(dq, verdict))
+		verdict = VERDICT_DROP;
+	if (ds != NULL && !query_proxy_header(tq, dq, ds)) {
+		server_unref(ds);
+		ds = NULL;
+		verdict = VERDICT_DROP;
+	}
+	pp_tlvs_free(dq->dq_pp);
+	dq->dq_pp = NULL;
+	if (ds == NULL) {
+		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
+			pipeline_ring_response((struct sockaddr *)from,
+			    q, pkt, dq->dq_len, 0, NULL, now);
+			query_reply(tq, pkt, dq->dq_len);
+		} else if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 403);
+		query_free(tw, tq);
+		return;
+	}
+	/* The rules may have rewritten the query (RD, CD). */
+	tq->tq_buf[0] = (uint8_t)(dq->dq_len >> 8);
+	tq->tq_buf[1] = (uint8_t)dq->dq_len;
+	tq->tq_len = dq->dq_len + 2;
+	tq->tq_client = tc;
+	tq->tq_stream = stream;
+	tq->tq_origid = dnspacket_id(pkt);
+	tq->tq_qflags = dq->dq_qflags;
+	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
+	tq->tq_cache = tq->tq_xfr ? NULL : dq->dq_cache;
+	tq->tq_ckey = dq->dq_ckey;
+	tq->tq_ckey0 = dq->dq_ckey0;
+	tq->tq_zeroscope = dq->dq_zeroscope;
+	tq->tq_ecsadded = dq->dq_ecsadded && !dq->dq_ecsclient;
+	tq->tq_optadded = dq->dq_optadded;
+	tq->tq_udpcache = dq->dq_udpcache;
+	tq->tq_ttlcap = dq->dq_ttlcap;
+	tq->tq_tempfailttl = dq->dq_tempfailttl;
+	tq->tq_tags = dnsq_tags_save(dq);
+	tq->tq_pool = dq->dq_poolp->pl_name;
+	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
+	if (!tcp_via_udp(tw, tq, ds, from) && !bconn_send(tw, tq, ds))
+		query_giveup(tw, tq);
+	server_unref(ds);
+}
+
+/*
  * A query just read from the client (from the HTTP/2 stream, 0 over TCP
  * or HTTP/1, and from the address X-Forwarded-For gave, or NULL): check
  * it and send it on.
@@ -461,61 +546,77 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
 		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
+	dq.dq_canasync = true;
 	ds = pipeline_query(&dq, &verdict);
 	if (tq->tq_big != NULL)
 		tw->tw_held += 2 + DNS_MAXUDP;
-	pkt = dq.dq_pkt;
-	if (ds == NULL && verdict == VERDICT_HTTP) {
-		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
-		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
-		query_free(tw, tq);
+	client_send(tw, tq, &dq, ds, verdict, from, &now);
+}
+
+/*
+ * A held query of tq's comes back (TCP_UDP_HELD): the pipeline goes on
+ * with it where its rules ended, unless its client went.
+ */
+void
+client_resume(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	struct tcp_client	*tc = tq->tq_client;
+	struct dnsq		*dq;
+	struct server		*ds = NULL;
+	struct timespec		 now;
+	int			 verdict = VERDICT_CACHED;
+	bool			 answer;
+
+	dq = async_held_dq(tq->tq_held, &answer);
+	if (dq != NULL && answer) {
+		/* A backend's answer: the cache, and on to the client. */
+		dq->dq_cf = config_now();
+		dq->dq_now = tw->tw_now;
+		dq->dq_rnd = &tw->tw_rnd;
+		if ((tc != NULL || tq->tq_udp) &&
+		    pipeline_response(dq, dq->dq_cache, dq->dq_ckey)) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			pipeline_ring_response(dq->dq_remote, &tq->tq_q,
+			    dq->dq_pkt, dq->dq_len, 0, NULL, &now);
+			query_reply(tq, dq->dq_pkt, dq->dq_len);
+		}
+		query_done(tw, tq);
+		async_held_free(tq->tq_held);
 		return;
 	}
-	if (ds != NULL)
-		server_ref(ds);
-	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
-		verdict = VERDICT_DROP;
-	if (ds != NULL && !query_proxy_header(tq, &dq, ds)) {
-		server_unref(ds);
-		ds = NULL;
-		verdict = VERDICT_DROP;
-	}
-	pp_tlvs_free(dq.dq_pp);
-	if (ds == NULL) {
-		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			pipeline_ring_response((struct sockaddr *)from,
-			    q, pkt, dq.dq_len, 0, NULL, &now);
-			query_reply(tq, pkt, dq.dq_len);
-		} else if (tc->tc_doh != NULL)
-			doh_error(tc, stream, 403);
-		query_free(tw, tq);
+	/* drop(), a client gone, or no room for what setContent() made. */
+	if (tc == NULL || dq == NULL || dq->dq_len > tq->tq_room - 2) {
+		query_done(tw, tq);
+		async_held_free(tq->tq_held);
 		return;
 	}
-	/* The rules may have rewritten the query (RD, CD). */
-	tq->tq_buf[0] = (uint8_t)(dq.dq_len >> 8);
-	tq->tq_buf[1] = (uint8_t)dq.dq_len;
-	tq->tq_len = dq.dq_len + 2;
-	tq->tq_client = tc;
-	tq->tq_stream = stream;
-	tq->tq_origid = dnspacket_id(pkt);
-	tq->tq_qflags = dq.dq_qflags;
-	tq->tq_xfr = q->q_type == DNS_TYPE_AXFR || q->q_type == DNS_TYPE_IXFR;
-	tq->tq_cache = tq->tq_xfr ? NULL : dq.dq_cache;
-	tq->tq_ckey = dq.dq_ckey;
-	tq->tq_ckey0 = dq.dq_ckey0;
-	tq->tq_zeroscope = dq.dq_zeroscope;
-	tq->tq_ecsadded = dq.dq_ecsadded && !dq.dq_ecsclient;
-	tq->tq_optadded = dq.dq_optadded;
-	tq->tq_udpcache = dq.dq_udpcache;
-	tq->tq_ttlcap = dq.dq_ttlcap;
-	tq->tq_tempfailttl = dq.dq_tempfailttl;
-	tq->tq_tags = dnsq_tags_save(&dq);
-	tq->tq_pool = dq.dq_poolp->pl_name;
-	tc->tc_inflight++;
-	tc->tc_qheld += QUERY_SIZE(tq);
-	if (!tcp_via_udp(tw, tq, ds, from) && !bconn_send(tw, tq, ds))
-		query_giveup(tw, tq);
-	server_unref(ds);
+	tc->tc_inflight--;
+	tc->tc_qheld -= QUERY_SIZE(tq);
+	memcpy(tq->tq_buf + 2, dq->dq_pkt, dq->dq_len);
+	tq->tq_q = *dq->dq_q;
+	dq->dq_pkt = tq->tq_buf + 2;
+	dq->dq_size = tq->tq_room - 2;
+	dq->dq_q = &tq->tq_q;
+	dq->dq_qown = NULL;
+	dq->dq_grow = query_grow;
+	dq->dq_growarg = tq;
+	dq->dq_cf = config_now();
+	dq->dq_now = tw->tw_now;
+	dq->dq_rnd = &tw->tw_rnd;
+	dq->dq_sni = tc->tc_sni;
+	dq->dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (dq->dq_response)
+		/* A cache hit: its rules have run. */
+		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
+	else if (dnspacket_qr(dq->dq_pkt)) {
+		/* setRCode(), or setContent() with an answer. */
+		verdict = VERDICT_ANSWER;
+		pipeline_count_verdict(dq, verdict);
+	} else
+		ds = pipeline_query(dq, &verdict);
+	client_send(tw, tq, dq, ds, verdict, &tq->tq_from, &now);
+	async_held_free(tq->tq_held);
 }
 
 /*

@@ -105,8 +105,12 @@ l_async_setrcode(lua_State *L)
 
 	if (rcode < 0 || rcode > 15)
 		return luaL_error(L, "setRCode: 0 to 15");
-	if (lua_toboolean(L, 3))
-		dnsq_turn_response(dq, (int)rcode);
+	/* The question, and the OPT record's size and DO bit if it had one. */
+	if (lua_toboolean(L, 3)) {
+		dq->dq_len = dnspacket_truncate(dq->dq_pkt, dq->dq_len,
+		    dq->dq_q, true);
+		dnspacket_set_tc(dq->dq_pkt, false);
+	}
 	dnspacket_set_qr(dq->dq_pkt, true);
 	dnspacket_set_rcode(dq->dq_pkt, (int)rcode);
 	dnspacket_set_aa(dq->dq_pkt, false);

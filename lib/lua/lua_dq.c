@@ -664,9 +664,9 @@ l_dq_suspend(lua_State *L)
 		return luaL_error(L, "suspend: the timeout is 1 to %u ms",
 		    UINT32_MAX);
 	if (!dq->dq_canasync)
-		return luaL_error(L, "suspend: only UDP queries, their cache "
-		    "hits and their answers from backends can be held, not "
-		    "queries over TCP, DNS over TLS or HTTPS nor their answers");
+		return luaL_error(L, "suspend: only in the query, cache-hit "
+		    "and response rules: not in the self-answered or "
+		    "cache-inserted ones");
 	dq->dq_suspend = true;
 	dq->dq_asyncid = (uint16_t)aid;
 	dq->dq_asyncqid = (uint16_t)qid;
