@@ -171,7 +171,9 @@ async_hold(struct listener *li, struct dnsq *dq, const struct sockaddr *from,
 	dq->dq_remote = (struct sockaddr *)&h->h_client;
 	dq->dq_local = h->h_haslocal ? (struct sockaddr *)&h->h_local : NULL;
 	dq->dq_rnd = &h->h_rnd;
-	dq->dq_suspend = false;
+	dq->dq_hold = NULL;		/* its thread's, when resumed */
+	dq->dq_holdarg = NULL;
+	dq->dq_suspend = dq->dq_asyncheld = false;
 	/* Shared objects of the snapshot: looked up again on resumption. */
 	dq->dq_poolp = NULL;
 	dq->dq_cache = dq->dq_missed = NULL;

@@ -766,6 +766,27 @@ backend_flush_all(void)
 		backend_failover_run();
 }
 
+/* What dr:suspend() of a backend's answer needs. */
+struct answer_to {
+	struct listener		*at_li;
+	struct slot		*at_sl;
+};
+
+static bool
+backend_hold(struct dnsq *dq, void *arg)
+{
+	struct answer_to	*at = arg;
+	struct slot		*sl = at->at_sl;
+
+	/* A DoH query's goes back to its worker, the others' here. */
+	if (!async_hold(at->at_li, dq, (struct sockaddr *)&sl->sl_client,
+	    addr_len((struct sockaddr *)&sl->sl_client), &sl->sl_dst, true,
+	    sl->sl_owner))
+		return false;
+	sl->sl_owner = NULL;	/* the held answer's now */
+	return true;
+}
+
 static void
 backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 {
@@ -775,6 +796,7 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	struct sockaddr_in6	 local;
 	struct slot		*sl;
 	struct listener		*li;
+	struct answer_to	 at;
 	const uint8_t		*qpkt;
 	long			 i;
 	uint32_t		 idx;
@@ -858,28 +880,28 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
-		dq.dq_canasync = true;
+		/* What a held answer takes along (dr:suspend()). */
+		dq.dq_cache = sl->sl_cache;
+		dq.dq_ckey = ckey;
+		dq.dq_pool = sl->sl_pool != NULL ? sl->sl_pool : "";
+		dq.dq_delayms = sl->sl_delayms;
+		at.at_li = li;
+		at.at_sl = sl;
+		dq.dq_hold = backend_hold;
+		dq.dq_holdarg = &at;
 		keep = pipeline_response(&dq, sl->sl_cache, ckey);
 		if (!keep && dq.dq_suspend) {
-			/* dr:suspend(): counted now, sent when it resumes. */
-			pipeline_ring_response(slot_client(sl), &q, pkt,
-			    dq.dq_len, usec, ds, &loop_realtime);
-			record_response(ds, pkt, dq.dq_len, usec,
-			    sl->sl_owner != NULL ? STATS_DOH : STATS_UDP, false);
-			dq.dq_cache = sl->sl_cache;
-			dq.dq_ckey = ckey;
-			dq.dq_pool = sl->sl_pool != NULL ? sl->sl_pool : "";
-			if (dq.dq_delayms < sl->sl_delayms)
-				dq.dq_delayms = sl->sl_delayms;
-			/* A DoH query's goes back to its worker, the others' here. */
-			if (!async_hold(li, &dq,
-			    (struct sockaddr *)&sl->sl_client,
-			    addr_len((struct sockaddr *)&sl->sl_client),
-			    &sl->sl_dst, true, sl->sl_owner) &&
-			    sl->sl_owner != NULL)
+			/* Counted now, sent when it resumes; or dropped. */
+			if (dq.dq_asyncheld) {
+				pipeline_ring_response(slot_client(sl), &q, pkt,
+				    dq.dq_len, usec, ds, &loop_realtime);
+				record_response(ds, pkt, dq.dq_len, usec,
+				    STATS_UDP, false);
+			} else if (sl->sl_owner != NULL) {
 				tcp_udp_done(sl->sl_owner, NULL, 0,
 				    TCP_UDP_DROPPED);
-			sl->sl_owner = NULL;
+				sl->sl_owner = NULL;
+			}
 			slot_put(bl, idx);
 			return;
 		}

@@ -121,11 +121,12 @@ cache_answer(struct dnsq *dq, size_t n, int *verdict)
 	*verdict = VERDICT_CACHED;
 	dq->dq_response = true;
 	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
-	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
+	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP &&
+	    !dq->dq_suspend) {
 		*verdict = VERDICT_DROP;
 		return true;
 	}
-	/* dr:suspend(): counted when it is sent. */
+	/* dr:suspend(): held, counted when it is sent. */
 	if (dq->dq_suspend) {
 		*verdict = VERDICT_ASYNC;
 		return true;
@@ -318,14 +319,14 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		v = VERDICT_DROP;
 	else if (cf->cf_query.rc_count > 0)
 		v = rule_process(&cf->cf_query, dq);
+	/* dq:suspend(): held as it was then, whatever the rules did after. */
+	if (dq->dq_suspend) {
+		*verdict = VERDICT_ASYNC;
+		return NULL;
+	}
 	if (v == VERDICT_DROP || v == VERDICT_ANSWER || v == VERDICT_HTTP) {
 		pipeline_count_verdict(dq, v);
 		*verdict = v;
-		return NULL;
-	}
-	/* dq:suspend(): held by the transport, where the rules ended. */
-	if (dq->dq_suspend) {
-		*verdict = VERDICT_ASYNC;
 		return NULL;
 	}
 routed:
@@ -430,7 +431,7 @@ pipeline_answer_ok(struct dnsq *dq, int verdict)
 		return false;
 	dnsq_finish_answer(dq);
 	dq->dq_response = true;
-	dq->dq_canasync = false;	/* not in this chain */
+	dq->dq_hold = NULL;	/* not in this chain */
 	return dq->dq_cf->cf_selfanswered.rc_count == 0 ||
 	    rule_process(&dq->dq_cf->cf_selfanswered, dq) != VERDICT_DROP;
 }
@@ -446,7 +447,7 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 	    (rule_process(&cf->cf_response, dq) == VERDICT_DROP ||
 	    dq->dq_suspend))
 		return false;
-	dq->dq_canasync = false;	/* not in the cache-inserted chain */
+	dq->dq_hold = NULL;	/* not in the cache-inserted chain */
 	/*
 	 * As dnsdist: the cache keeps the answer as the response rules left
 	 * it; what the cache-inserted rules and the TTL cap do after is for

@@ -324,6 +324,19 @@ bconn_fail(struct tcp_worker *tw, struct tcp_bconn *bc, bool timeout)
 	}
 }
 
+/* dr:suspend() of the answer to tq (arg): held, it is away as for a query. */
+static bool
+bconn_hold(struct dnsq *dq, void *arg)
+{
+	struct tcp_query	*tq = arg;
+
+	if (!async_hold(NULL, dq, dq->dq_remote, addr_len(dq->dq_remote),
+	    NULL, true, tq))
+		return false;
+	LIST_INSERT_HEAD(&tq->tq_tw->tw_atudp, tq, tq_atudp);
+	return true;
+}
+
 /* A message from the server: which query it answers, then pass it on. */
 static void
 bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
@@ -426,24 +439,23 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
-		dq.dq_canasync = true;
+		/* What a held answer takes along (dr:suspend()). */
+		dq.dq_cache = tq->tq_cache;
+		dq.dq_ckey = ckey;
+		dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
+		tq->tq_tw = tw;
+		dq.dq_hold = bconn_hold;
+		dq.dq_holdarg = tq;
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		len = dq.dq_len;
 		if (!keep && dq.dq_suspend) {
-			/* dr:suspend(): counted now, sent when it resumes. */
+			/* Counted now, sent when it resumes; or dropped. */
+			if (!dq.dq_asyncheld) {
+				query_done(tw, tq);
+				return;
+			}
 			record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq),
 			    true);
-			dq.dq_cache = tq->tq_cache;
-			dq.dq_ckey = ckey;
-			dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
-			tq->tq_tw = tw;
-			LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
-			if (!async_hold(tc != NULL ? tc->tc_li : NULL, &dq,
-			    dq.dq_remote, addr_len(dq.dq_remote), NULL, true,
-			    tq)) {
-				LIST_REMOVE(tq, tq_atudp);
-				query_done(tw, tq);
-			}
 			return;
 		}
 	}

@@ -340,9 +340,28 @@ query_grow(struct dnsq *dq, size_t size)
 }
 
 /*
+ * dq:suspend() of the query of tq (arg): held, it is away as a DoH query
+ * at a UDP loop is, and its client may go; it comes back to
+ * client_resume().
+ */
+static bool
+client_hold(struct dnsq *dq, void *arg)
+{
+	struct tcp_query	*tq = arg;
+	struct tcp_client	*tc = tq->tq_client;
+
+	if (!async_hold(tc->tc_li, dq, (struct sockaddr *)&tq->tq_from,
+	    addr_len((struct sockaddr *)&tq->tq_from), NULL, false, tq))
+		return false;
+	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
+	LIST_INSERT_HEAD(&tq->tq_tw->tw_atudp, tq, tq_atudp);
+	return true;
+}
+
+/*
  * Where the pipeline sent the query of tq: to ds, to the client (an
- * answer, or an HTTP status), or to the table of held queries
- * (dq:suspend()), from which it comes back to client_resume().
+ * answer, or an HTTP status); or nowhere, held by dq:suspend().
  */
 static void
 client_send(struct tcp_worker *tw, struct tcp_query *tq, struct dnsq *dq,
@@ -355,20 +374,11 @@ client_send(struct tcp_worker *tw, struct tcp_query *tq, struct dnsq *dq,
 	uint8_t			*pkt = dq->dq_pkt;
 
 	if (ds == NULL && verdict == VERDICT_ASYNC) {
-		/* Away, as a DoH query at a UDP loop: its client may go. */
-		tq->tq_tw = tw;
-		tq->tq_from = *from;
-		tc->tc_inflight++;
-		tc->tc_qheld += QUERY_SIZE(tq);
-		LIST_INSERT_HEAD(&tw->tw_atudp, tq, tq_atudp);
-		if (!async_hold(tc->tc_li, dq, (struct sockaddr *)from,
-		    addr_len((struct sockaddr *)from), NULL, false, tq)) {
-			LIST_REMOVE(tq, tq_atudp);
-			query_done(tw, tq);
-		}
 		pp_tlvs_free(dq->dq_pp);
 		dq->dq_pp = NULL;
-		return;
+		if (dq->dq_asyncheld)
+			return;
+		verdict = VERDICT_DROP;	/* it could not be held */
 	}
 	if (ds == NULL && verdict == VERDICT_HTTP) {
 		doh_status(tc, stream, dq->dq_httpstatus, dq->dq_httpctype,
@@ -546,7 +556,10 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
 		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
-	dq.dq_canasync = true;
+	tq->tq_tw = tw;
+	tq->tq_from = *from;
+	dq.dq_hold = client_hold;
+	dq.dq_holdarg = tq;
 	ds = pipeline_query(&dq, &verdict);
 	if (tq->tq_big != NULL)
 		tw->tw_held += 2 + DNS_MAXUDP;
@@ -605,6 +618,8 @@ client_resume(struct tcp_worker *tw, struct tcp_query *tq)
 	dq->dq_rnd = &tw->tw_rnd;
 	dq->dq_sni = tc->tc_sni;
 	dq->dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
+	dq->dq_hold = client_hold;
+	dq->dq_holdarg = tq;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (dq->dq_response)
 		/* A cache hit: its rules have run. */

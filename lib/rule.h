@@ -108,13 +108,18 @@ struct dnsq {
 	const char		*dq_pbid[DQ_PBIDS];
 	size_t			 dq_pbidlen[DQ_PBIDS];
 	/*
-	 * dq:suspend(): asked by a hook (dq_suspend), allowed where the
-	 * transport can hold the query (dq_canasync); dq_resumed: held and
-	 * given back, its query rules done.  A held query owns its question
-	 * (dq_qown), which setContent may then change.
+	 * dq:suspend(): the transport's dq_hold (NULL: none here) copies the
+	 * query, or answer, as it is into the table of held ones, where its
+	 * processing goes on from when it is resumed: dq_suspend, and
+	 * dq_asyncheld unless that failed (a drop).  Either way what the
+	 * rest of the chain does to dq is moot.  dq_resumed: held and given
+	 * back, its rules done.  A held query owns its question (dq_qown),
+	 * which setContent may then change.
 	 */
-	bool			 dq_canasync;
+	bool			(*dq_hold)(struct dnsq *, void *);
+	void			*dq_holdarg;
 	bool			 dq_suspend;
+	bool			 dq_asyncheld;
 	bool			 dq_resumed;
 	uint16_t		 dq_asyncid;
 	uint16_t		 dq_asyncqid;

@@ -646,9 +646,10 @@ l_dq_setnegativesoa(lua_State *L)
 }
 
 /*
- * dq:suspend(asyncID, queryID, timeoutMs): once the rules are done the
- * query (or response) leaves the packet path, held until
- * getAsynchronousObject() takes it or the timeout resumes it.
+ * dq:suspend(asyncID, queryID, timeoutMs): the query (or response) as it
+ * is now leaves the packet path, held until getAsynchronousObject()
+ * takes it or the timeout resumes it; false when it could not be held
+ * (too many, or those IDs taken): it is dropped.
  */
 static int
 l_dq_suspend(lua_State *L)
@@ -663,15 +664,20 @@ l_dq_suspend(lua_State *L)
 	if (ms <= 0 || ms > UINT32_MAX)
 		return luaL_error(L, "suspend: the timeout is 1 to %u ms",
 		    UINT32_MAX);
-	if (!dq->dq_canasync)
+	if (dq->dq_hold == NULL)
 		return luaL_error(L, "suspend: only in the query, cache-hit "
 		    "and response rules: not in the self-answered or "
 		    "cache-inserted ones");
+	if (dq->dq_suspend) {
+		lua_pushboolean(L, 0);	/* held already */
+		return 1;
+	}
 	dq->dq_suspend = true;
 	dq->dq_asyncid = (uint16_t)aid;
 	dq->dq_asyncqid = (uint16_t)qid;
 	dq->dq_asyncms = (uint32_t)ms;
-	lua_pushboolean(L, 1);
+	dq->dq_asyncheld = dq->dq_hold(dq, dq->dq_holdarg);
+	lua_pushboolean(L, dq->dq_asyncheld);
 	return 1;
 }
 
