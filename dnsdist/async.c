@@ -65,6 +65,8 @@ static void	async_run(void *);
 static pthread_mutex_t		async_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct heldlist		async_table[ASYNC_BUCKETS];
 static size_t			async_count;		/* under the mutex */
+/* Set when the UDP loops begin to stop: none takes a held query then. */
+static _Atomic bool		async_stopping;
 /* The earliest deadline in the table, UINT64_MAX: none; read by loops. */
 static _Atomic uint64_t		async_earliest = UINT64_MAX;
 
@@ -213,9 +215,11 @@ async_resume(void *arg)
 	/* An answer (setContent()) has the client's RD and CD, as dnsdist's. */
 	if (h->h_dq.dq_len >= DNS_HDRLEN && dnspacket_qr(h->h_dq.dq_pkt))
 		dnspacket_restore_flags(h->h_dq.dq_pkt, h->h_dq.dq_qflags);
+	/* Stopping: a UDP loop may have read its last command. */
 	if (h->h_owner != NULL)
 		tcp_async_back(h->h_owner, h);
-	else if (loop_udp_hand(h->h_loop, async_run, h) == -1) {
+	else if (atomic_load(&async_stopping) ||
+	    loop_udp_hand(h->h_loop, async_run, h) == -1) {
 		stats_inc(STAT_RULE_DROP);
 		held_free(h);
 	}
@@ -342,6 +346,13 @@ async_init(void)
 	dlua_host.h_async_dq = async_dq;
 	dlua_host.h_async_resume = async_resume;
 	dlua_host.h_async_free = async_drop;
+}
+
+/* See dnsdist.h. */
+void
+async_stop(void)
+{
+	atomic_store(&async_stopping, true);
 }
 
 /* See dnsdist.h: after tcp_stop() and the Lua state's end. */

@@ -248,7 +248,9 @@ void	pipeline_ring_response(const struct sockaddr *,
  * not be held (too many held, or its IDs taken): it is counted as dropped.  async_next() is the earliest deadline of
  * the held queries (UINT64_MAX: none), and async_expire() resumes those
  * whose deadline is past now.  async_init() sets the Lua host's
- * functions; async_shutdown() frees what is still held.
+ * functions; async_stop() (main thread, before the UDP loops stop) drops
+ * what would go back to one from then on; async_shutdown() frees what is
+ * still held.
  */
 void	async_init(void);
 bool	async_hold(struct listener *, struct dnsq *, const struct sockaddr *,
@@ -257,6 +259,7 @@ struct dnsq *async_held_dq(void *, bool *answer);
 void	async_held_free(void *);
 uint64_t async_next(void);
 void	async_expire(uint64_t now);
+void	async_stop(void);
 void	async_shutdown(void);
 /* tcp.c: a held query of a worker's (owner) comes back, from any thread. */
 void	tcp_async_back(void *owner, void *held);

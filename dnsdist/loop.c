@@ -452,10 +452,13 @@ loop_run(void)
 			loop_reload = 0;
 			daemon_reload();
 		}
-		loop_once(&main_loop, UINT64_MAX);
+		/* Held queries time out here too, with no UDP loop. */
+		loop_once(&main_loop, async_next());
+		async_expire(loop_now);
 		loop_fire_timers(&main_loop);
 	}
 	frontend_stop(NULL);
+	async_stop();
 	qsbr_offline();
 	loop_udp_stop();
 	qsbr_unregister();

@@ -664,8 +664,6 @@ worker_main(void *arg)
 			cap = n;
 		}
 		next = tw->tw_now + 1000000000ULL;
-		if (async_next() < next)
-			next = async_next();
 		pfd[0].fd = tw->tw_pipe[0];
 		pfd[0].events = POLLIN;
 		nc = tw->tw_nclients;
@@ -739,7 +737,6 @@ worker_main(void *arg)
 		}
 		if (pfd[0].revents & POLLIN)
 			worker_handoff(tw);
-		async_expire(tw->tw_now);
 		/*
 		 * Queries waiting in a read buffer for room, then everything
 		 * this round produced goes out, one write per connection.
