@@ -193,6 +193,12 @@ bool	dohc_alive(struct dohc *);
  * (DoH only) VERDICT_HTTP with an HTTP answer in dq's dq_http* fields.
  */
 struct server *pipeline_query(struct dnsq *, int *verdict);
+/*
+ * A query held by dq:suspend() and given back (dq_resumed): a cache hit
+ * to send (VERDICT_CACHED), an answer made of it (VERDICT_ANSWER), or on
+ * through pipeline_query() after its rules.
+ */
+struct server *pipeline_resume(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
 /* Count a cache hit sent to a client, its rcode that of the answer. */
 void	pipeline_count_cached(int rcode);

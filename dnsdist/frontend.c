@@ -460,9 +460,9 @@ frontend_resume(struct listener *li, struct dnsq *dq,
     const struct sockaddr *from, socklen_t fromlen,
     const struct compat_dst *dst, bool answer)
 {
-	struct server	*ds = NULL;
+	struct server	*ds;
 	struct udp_to	 ut = { li, from, fromlen, dst };
-	int		 verdict = VERDICT_CACHED;
+	int		 verdict;
 
 	dq->dq_cf = config_now();
 	dq->dq_now = loop_now;
@@ -476,15 +476,7 @@ frontend_resume(struct listener *li, struct dnsq *dq,
 			    dst, NULL, NULL, dq->dq_delayms, dq->dq_dnscrypt);
 		return;
 	}
-	if (dq->dq_response)
-		/* A cache hit: its rules have run. */
-		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
-	else if (dnspacket_qr(dq->dq_pkt)) {
-		/* setRCode(), or setContent() with an answer. */
-		verdict = VERDICT_ANSWER;
-		pipeline_count_verdict(dq, verdict);
-	} else
-		ds = pipeline_query(dq, &verdict);
+	ds = pipeline_resume(dq, &verdict);
 	frontend_send(li, dq, ds, verdict, from, fromlen, dst, NULL);
 }
 

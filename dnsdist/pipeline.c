@@ -374,6 +374,23 @@ routed:
 	return NULL;
 }
 
+/* See dnsdist.h. */
+struct server *
+pipeline_resume(struct dnsq *dq, int *verdict)
+{
+	*verdict = VERDICT_CACHED;
+	if (dq->dq_response)
+		/* A cache hit: its rules have run. */
+		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
+	else if (dnspacket_qr(dq->dq_pkt)) {
+		/* setRCode(), or setContent() with an answer. */
+		*verdict = VERDICT_ANSWER;
+		pipeline_count_verdict(dq, *verdict);
+	} else
+		return pipeline_query(dq, verdict);
+	return NULL;
+}
+
 void
 pipeline_ring_query(const struct sockaddr *from, const struct dnsquestion *q,
     size_t len, const struct timespec *now)

@@ -575,9 +575,9 @@ client_resume(struct tcp_worker *tw, struct tcp_query *tq)
 {
 	struct tcp_client	*tc = tq->tq_client;
 	struct dnsq		*dq;
-	struct server		*ds = NULL;
+	struct server		*ds;
 	struct timespec		 now;
-	int			 verdict = VERDICT_CACHED;
+	int			 verdict;
 	bool			 answer;
 
 	dq = async_held_dq(tq->tq_held, &answer);
@@ -621,15 +621,7 @@ client_resume(struct tcp_worker *tw, struct tcp_query *tq)
 	dq->dq_hold = client_hold;
 	dq->dq_holdarg = tq;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (dq->dq_response)
-		/* A cache hit: its rules have run. */
-		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
-	else if (dnspacket_qr(dq->dq_pkt)) {
-		/* setRCode(), or setContent() with an answer. */
-		verdict = VERDICT_ANSWER;
-		pipeline_count_verdict(dq, verdict);
-	} else
-		ds = pipeline_query(dq, &verdict);
+	ds = pipeline_resume(dq, &verdict);
 	client_send(tw, tq, dq, ds, verdict, &tq->tq_from, &now);
 	async_held_free(tq->tq_held);
 }
