@@ -855,6 +855,27 @@ backend_restart(struct backend_loop *bl, uint32_t idx, uint8_t *pkt,
 	slot_put(bl, idx);
 }
 
+/* What dr:suspend() of a backend's answer needs. */
+struct answer_to {
+	struct listener		*at_li;
+	struct slot		*at_sl;
+};
+
+static bool
+backend_hold(struct dnsq *dq, void *arg)
+{
+	struct answer_to	*at = arg;
+	struct slot		*sl = at->at_sl;
+
+	/* A DoH query's goes back to its worker, the others' here. */
+	if (!async_hold(at->at_li, dq, (struct sockaddr *)&sl->sl_client,
+	    addr_len((struct sockaddr *)&sl->sl_client), &sl->sl_dst, true,
+	    sl->sl_owner))
+		return false;
+	sl->sl_owner = NULL;	/* the held answer's now */
+	return true;
+}
+
 static void
 backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 {
@@ -864,10 +885,12 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 	struct sockaddr_in6	 local;
 	struct slot		*sl;
 	struct listener		*li;
+	struct answer_to	 at;
 	const uint8_t		*qpkt;
 	long			 i;
 	uint32_t		 idx;
 	uint64_t		 usec, ckey;
+	bool			 keep;
 
 	if ((i = inflight_answer(&bl->bl_ids, pkt, len, &q)) == -1) {
 		stats_inc(STAT_NONCOMPLIANT_RESPONSES);
@@ -946,10 +969,34 @@ backend_answer(struct backend_loop *bl, uint8_t *pkt, size_t len)
 		dq.dq_tempfailttl = sl->sl_tempfailttl;
 		dq.dq_qstart = sl->sl_if.if_sent;
 		dq.dq_local = frontend_local(li, &sl->sl_dst, &local);
+		/* What a held answer takes along (dr:suspend()). */
+		dq.dq_cache = sl->sl_cache;
+		dq.dq_ckey = ckey;
 		dq.dq_pool = sl->sl_pool != NULL ? sl->sl_pool : "";
+		dq.dq_delayms = sl->sl_delayms;
 		dq.dq_restart = sl->sl_restart;
 		dq.dq_canrestart = true;
-		if (!pipeline_response(&dq, sl->sl_cache, ckey)) {
+		at.at_li = li;
+		at.at_sl = sl;
+		dq.dq_hold = backend_hold;
+		dq.dq_holdarg = &at;
+		keep = pipeline_response(&dq, sl->sl_cache, ckey);
+		if (!keep && dq.dq_suspend) {
+			/* Counted now, sent when it resumes; or dropped. */
+			if (dq.dq_asyncheld) {
+				pipeline_ring_response(slot_client(sl), &q, pkt,
+				    dq.dq_len, usec, ds, &loop_realtime);
+				record_response(ds, pkt, dq.dq_len, usec,
+				    STATS_UDP, false);
+			} else if (sl->sl_owner != NULL) {
+				tcp_udp_done(sl->sl_owner, NULL, 0,
+				    TCP_UDP_DROPPED);
+				sl->sl_owner = NULL;
+			}
+			slot_put(bl, idx);
+			return;
+		}
+		if (!keep) {
 			atomic_fetch_add_explicit(&ds->ds_responses, 1,
 			    memory_order_relaxed);
 			if (dq.dq_restarting) {

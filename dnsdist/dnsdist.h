@@ -214,6 +214,12 @@ struct server *pipeline_query(struct dnsq *, int *verdict);
  * as in dnsdist.
  */
 struct server *pipeline_route(struct dnsq *, int *verdict);
+/*
+ * A query held by dq:suspend() and given back (dq_resumed): a cache hit
+ * to send (VERDICT_CACHED), an answer made of it (VERDICT_ANSWER), or on
+ * through pipeline_query() after its rules.
+ */
+struct server *pipeline_resume(struct dnsq *, int *verdict);
 void	pipeline_count_verdict(const struct dnsq *, int);
 /* Count a cache hit sent to a client, its rcode that of the answer. */
 void	pipeline_count_cached(int rcode);
@@ -240,8 +246,10 @@ bool	pipeline_answer_ok(struct dnsq *, int verdict);
  * An answer from a backend in dq, which carries what its query left (tags,
  * TTL cap, temporary-failure TTL): the response rules, then the pool's
  * cache (NULL: none) under key with the cache-inserted rules, then the
- * TTL cap.  False when a rule dropped it, or restarted it (dq_restarting:
- * the answer is the caller's to drop).  pipeline_response_needed()
+ * TTL cap.  False when a rule dropped it, restarted it (dq_restarting:
+ * the answer is the caller's to drop), or suspended it (dq_suspend;
+ * resumed, dq_resumed, the rules do not run again).
+ * pipeline_response_needed()
  * says whether there is anything to do.
  */
 struct pcache;
@@ -256,6 +264,37 @@ void	pipeline_ring_query(const struct sockaddr *, const struct dnsquestion *,
 void	pipeline_ring_response(const struct sockaddr *,
 	    const struct dnsquestion *, const uint8_t *, size_t len,
 	    uint64_t usec, const struct server *, const struct timespec *);
+
+/*
+ * async.c: queries held by dq:suspend().  async_hold() takes a copy of
+ * dq, whose rules said VERDICT_ASYNC (answer: a backend's answer, whose
+ * response rules suspended it), for the UDP loop that calls it, or for
+ * owner, a TCP worker's query, which tcp_async_back() gets back with it;
+ * the worker then takes the query on from async_held_dq() (NULL: it was
+ * dropped; *answer: a backend's answer, whose dq_cache is the pool's
+ * cache now) and frees the copy with async_held_free().  async_hold() is false when the query could
+ * not be held (too many held, or its IDs taken): it is counted as dropped.  async_next() is the earliest deadline of
+ * the held queries (UINT64_MAX: none), and async_expire() resumes those
+ * whose deadline is past now.  async_init() sets the Lua host's
+ * functions; async_stop() (main thread, before the UDP loops stop) drops
+ * what would go back to one from then on; async_shutdown() frees what is
+ * still held.
+ */
+void	async_init(void);
+bool	async_hold(struct listener *, struct dnsq *, const struct sockaddr *,
+	    socklen_t, const struct compat_dst *, bool answer, void *owner);
+struct dnsq *async_held_dq(void *, bool *answer);
+void	async_held_free(void *);
+uint64_t async_next(void);
+void	async_expire(uint64_t now);
+void	async_stop(void);
+void	async_shutdown(void);
+/* tcp.c: a held query of a worker's (owner) comes back, from any thread. */
+void	tcp_async_back(void *owner, void *held);
+/* frontend.c: a held query (or answer) given back to its UDP loop goes on. */
+void	frontend_resume(struct listener *, struct dnsq *,
+	    const struct sockaddr *, socklen_t, const struct compat_dst *,
+	    bool answer);
 
 /* backend.c: UDP sockets to servers and the in-flight slots */
 /*
@@ -404,7 +443,7 @@ void	tcp_show_stats(struct sbuf *);
  * nowhere to fail over), or not sent at all (over TCP then).  Any thread.
  */
 enum { TCP_UDP_ANSWER, TCP_UDP_TRUNCATED, TCP_UDP_DROPPED, TCP_UDP_FAILED,
-	TCP_UDP_NOTSENT };
+	TCP_UDP_NOTSENT, TCP_UDP_HELD };
 void	tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what);
 /* Forward a UDP query over TCP (tcpOnly); the answer goes back over UDP. */
 void	tcp_udp_query(struct server *, const struct dnsq *,

@@ -423,6 +423,66 @@ noncompliant(struct listener *li)
 	    memory_order_relaxed);
 }
 
+/* Where a UDP query's answer goes, for dq:suspend(). */
+struct udp_to {
+	struct listener		*ut_li;
+	const struct sockaddr	*ut_from;
+	socklen_t		 ut_fromlen;
+	const struct compat_dst	*ut_dst;
+};
+
+static bool
+frontend_hold(struct dnsq *dq, void *arg)
+{
+	struct udp_to	*ut = arg;
+
+	return async_hold(ut->ut_li, dq, ut->ut_from, ut->ut_fromlen,
+	    ut->ut_dst, false, NULL);
+}
+
+/*
+ * Where the pipeline sent dq: to ds, or to the client (an answer); or
+ * nowhere, when dq:suspend() held it (or dropped it).
+ */
+static void
+frontend_send(struct listener *li, struct dnsq *dq, struct server *ds,
+    int verdict, const struct sockaddr *from, socklen_t fromlen,
+    const struct compat_dst *dst, struct ring_slot *rs)
+{
+	if (ds != NULL)
+		backend_send_query(ds, dq, from, fromlen,
+		    (uint16_t)(li - listeners), dst);
+	else if (verdict != VERDICT_ASYNC && pipeline_answer_ok(dq, verdict))
+		frontend_udp_answer(li, dq->dq_pkt, dq->dq_len, from, dst, rs,
+		    dq->dq_q->q_name, dq->dq_delayms, dq->dq_dnscrypt);
+}
+
+/* See dnsdist.h. */
+void
+frontend_resume(struct listener *li, struct dnsq *dq,
+    const struct sockaddr *from, socklen_t fromlen,
+    const struct compat_dst *dst, bool answer)
+{
+	struct server	*ds;
+	struct udp_to	 ut = { li, from, fromlen, dst };
+	int		 verdict;
+
+	dq->dq_cf = config_now();
+	dq->dq_now = loop_now;
+	dq->dq_rnd = &fm->fm_rnd;
+	dq->dq_hold = frontend_hold;
+	dq->dq_holdarg = &ut;
+	if (answer) {
+		/* A backend's: the cache, and on to the client. */
+		if (pipeline_response(dq, dq->dq_cache, dq->dq_ckey))
+			frontend_udp_answer(li, dq->dq_pkt, dq->dq_len, from,
+			    dst, NULL, NULL, dq->dq_delayms, dq->dq_dnscrypt);
+		return;
+	}
+	ds = pipeline_resume(dq, &verdict);
+	frontend_send(li, dq, ds, verdict, from, fromlen, dst, NULL);
+}
+
 static void
 frontend_query(struct listener *li, uint8_t *pkt, size_t len,
     struct sockaddr *from, socklen_t fromlen, const struct compat_dst *dst)
@@ -434,6 +494,7 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	struct ring_slot	 rs;
 	struct pcache		*pc;
 	struct proxied		 px;
+	struct udp_to		 ut = { li, from, fromlen, dst };
 	const struct sockaddr	*client = from, *localp = NULL;
 	struct dnscrypt_query	 dcq, *dc = NULL;
 	uint64_t		 key;
@@ -525,13 +586,11 @@ frontend_query(struct listener *li, uint8_t *pkt, size_t len,
 	}
 	dq.dq_local = localp != NULL ? localp : frontend_local(li, dst, &local);
 	dq.dq_pp = px.px_tlvs;
-	if ((ds = pipeline_query(&dq, &verdict)) == NULL) {
-		if (pipeline_answer_ok(&dq, verdict))
-			frontend_udp_answer(li, pkt, dq.dq_len, from, dst,
-			    rec ? &rs : NULL, q.q_name, dq.dq_delayms, dc);
-	} else
-		backend_send_query(ds, &dq, from, fromlen,
-		    (uint16_t)(li - listeners), dst);
+	dq.dq_hold = frontend_hold;
+	dq.dq_holdarg = &ut;
+	ds = pipeline_query(&dq, &verdict);
+	frontend_send(li, &dq, ds, verdict, from, fromlen, dst,
+	    rec ? &rs : NULL);
 	px.px_tlvs = dq.dq_pp;	/* the rules may have changed them */
 	free(dq.dq_restart);	/* the slot has its own copy */
 done:

@@ -305,7 +305,7 @@ static void *
 loop_udp_main(void *arg)
 {
 	struct udploop	*ul = arg;
-	uint64_t	 drain = 0;
+	uint64_t	 drain = 0, next;
 	char		 name[16];
 
 	snprintf(name, sizeof(name), "udp%u", ul->ul_index);
@@ -331,11 +331,15 @@ loop_udp_main(void *arg)
 		fatal("loop_add");
 	while (!ul->ul_quit || !loop_drained(ul, &drain)) {
 		qsbr_quiescent();
-		loop_once(loop_mine, frontend_delay_next());
+		next = frontend_delay_next();
+		if (async_next() < next)
+			next = async_next();
+		loop_once(loop_mine, next);
 		/* Answers and queries leave in batches, once per wakeup. */
 		backend_flush_all();
 		frontend_flush_all();
 		frontend_delay_run();
+		async_expire(loop_now);
 		ring_flush();
 		loop_fire_timers(loop_mine);
 	}
@@ -448,10 +452,13 @@ loop_run(void)
 			loop_reload = 0;
 			daemon_reload();
 		}
-		loop_once(&main_loop, UINT64_MAX);
+		/* Held queries time out here too, with no UDP loop. */
+		loop_once(&main_loop, async_next());
+		async_expire(loop_now);
 		loop_fire_timers(&main_loop);
 	}
 	frontend_stop(NULL);
+	async_stop();
 	qsbr_offline();
 	loop_udp_stop();
 	qsbr_unregister();

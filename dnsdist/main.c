@@ -781,6 +781,7 @@ main(int argc, char *argv[])
 	dlua_host.h_reload = reload_request;
 	dlua_host.h_log = log_lua;
 	dlua_host.h_verbose_log = log_verbose_file;
+	async_init();
 	stats_set_gauge("uptime", gauge_uptime);
 	stats_set_gauge("real-memory-usage", gauge_memory);
 	stats_set_gauge("fd-usage", gauge_fds);
@@ -885,5 +886,6 @@ main(int argc, char *argv[])
 	control_stop();
 	backend_close_all();
 	dlua_close(config_L);
+	async_shutdown();
 	return 0;
 }

@@ -121,8 +121,14 @@ cache_answer(struct dnsq *dq, size_t n, int *verdict)
 	*verdict = VERDICT_CACHED;
 	dq->dq_response = true;
 	if (dq->dq_cf->cf_cachehit.rc_count > 0 &&
-	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP) {
+	    rule_process(&dq->dq_cf->cf_cachehit, dq) == VERDICT_DROP &&
+	    !dq->dq_suspend) {
 		*verdict = VERDICT_DROP;
+		return true;
+	}
+	/* dr:suspend(): held, counted when it is sent. */
+	if (dq->dq_suspend) {
+		*verdict = VERDICT_ASYNC;
 		return true;
 	}
 	pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
@@ -296,6 +302,9 @@ pipeline_query(struct dnsq *dq, int *verdict)
 	    cf->cf_blockfilter ||
 	    atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0))
 		dq->dq_missed = NULL;
+	/* Resumed after dq:suspend(): on from where the rules ended. */
+	if (dq->dq_resumed)
+		return pipeline_route(dq, verdict);
 	if (cf->cf_querycount)
 		dlua_query_count(dq);
 	if (atomic_load_explicit(&dynblock_count, memory_order_relaxed) > 0 &&
@@ -308,6 +317,11 @@ pipeline_query(struct dnsq *dq, int *verdict)
 		v = VERDICT_DROP;
 	else if (cf->cf_query.rc_count > 0)
 		v = rule_process(&cf->cf_query, dq);
+	/* dq:suspend(): held as it was then, whatever the rules did after. */
+	if (dq->dq_suspend) {
+		*verdict = VERDICT_ASYNC;
+		return NULL;
+	}
 	if (v == VERDICT_DROP || v == VERDICT_ANSWER || v == VERDICT_HTTP) {
 		pipeline_count_verdict(dq, v);
 		*verdict = v;
@@ -368,6 +382,23 @@ pipeline_route(struct dnsq *dq, int *verdict)
 	return NULL;
 }
 
+/* See dnsdist.h. */
+struct server *
+pipeline_resume(struct dnsq *dq, int *verdict)
+{
+	*verdict = VERDICT_CACHED;
+	if (dq->dq_response)
+		/* A cache hit: its rules have run. */
+		pipeline_count_cached(dnspacket_rcode(dq->dq_pkt));
+	else if (dnspacket_qr(dq->dq_pkt)) {
+		/* setRCode(), or setContent() with an answer. */
+		*verdict = VERDICT_ANSWER;
+		pipeline_count_verdict(dq, *verdict);
+	} else
+		return pipeline_query(dq, verdict);
+	return NULL;
+}
+
 void
 pipeline_ring_query(const struct sockaddr *from, const struct dnsquestion *q,
     size_t len, const struct timespec *now)
@@ -425,6 +456,7 @@ pipeline_answer_ok(struct dnsq *dq, int verdict)
 		return false;
 	dnsq_finish_answer(dq);
 	dq->dq_response = true;
+	dq->dq_hold = NULL;	/* not in this chain */
 	return dq->dq_cf->cf_selfanswered.rc_count == 0 ||
 	    rule_process(&dq->dq_cf->cf_selfanswered, dq) != VERDICT_DROP;
 }
@@ -435,10 +467,12 @@ pipeline_response(struct dnsq *dq, struct pcache *cache, uint64_t key)
 	const struct config	*cf = dq->dq_cf;
 
 	dq->dq_response = true;
-	if (cf->cf_response.rc_count > 0 &&
+	/* Resumed after dr:suspend(): its rules are done. */
+	if (cf->cf_response.rc_count > 0 && !dq->dq_resumed &&
 	    (rule_process(&cf->cf_response, dq) == VERDICT_DROP ||
-	    dq->dq_restarting))
+	    dq->dq_restarting || dq->dq_suspend))
 		return false;
+	dq->dq_hold = NULL;	/* not in the cache-inserted chain */
 	/*
 	 * As dnsdist: the cache keeps the answer as the response rules left
 	 * it; what the cache-inserted rules and the TTL cap do after is for

@@ -5,6 +5,7 @@ DNSDIST_SRCS = \
 	dnsdist/loop.c \
 	dnsdist/frontend.c \
 	dnsdist/pipeline.c \
+	dnsdist/async.c \
 	dnsdist/backend.c \
 	dnsdist/health.c \
 	dnsdist/tcp.c \

@@ -376,6 +376,8 @@ tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what)
 	struct tcp_handoff	 th;
 
 	if (atomic_load(&tcp_quit)) {
+		if (what == TCP_UDP_HELD)
+			async_held_free(tq->tq_held);
 		server_unref(tq->tq_ds);
 		dnsq_tags_free(tq->tq_tags);
 		free(tq->tq_pp);
@@ -408,7 +410,20 @@ tcp_udp_done(void *owner, const uint8_t *pkt, size_t len, int what)
 	}
 }
 
-/* The DoH queries the UDP loops handed back: answers, or TCP now. */
+/* See dnsdist.h. */
+void
+tcp_async_back(void *owner, void *held)
+{
+	struct tcp_query	*tq = owner;
+
+	tq->tq_held = held;
+	tcp_udp_done(tq, NULL, 0, TCP_UDP_HELD);
+}
+
+/*
+ * The DoH queries the UDP loops handed back: answers, or TCP now; and
+ * the queries that dq:suspend() held, back.
+ */
 static void
 worker_udp_done(struct tcp_worker *tw)
 {
@@ -450,6 +465,9 @@ worker_udp_done(struct tcp_worker *tw)
 			break;
 		case TCP_UDP_DROPPED:
 			query_done(tw, tq);	/* 403, as over TCP */
+			break;
+		case TCP_UDP_HELD:
+			client_resume(tw, tq);
 			break;
 		default:
 			/* As dnsdist: no answer from the server is a 502. */

@@ -117,6 +117,7 @@ struct tcp_query {
 	bool			 tq_tcretry;	/* truncated over UDP: counted */
 	int			 tq_udpwhat;	/* TCP_UDP_* */
 	uint8_t			*tq_ans;	/* TCP_UDP_ANSWER's copy */
+	void			*tq_held;	/* TCP_UDP_HELD: async.c's copy */
 	size_t			 tq_anslen;
 };
 
@@ -286,6 +287,7 @@ bool	query_proxy_header(struct tcp_query *, const struct dnsq *,
 bool	client_out(struct tcp_client *, const uint8_t *, size_t);
 void	client_free(struct tcp_worker *, struct tcp_client *);
 uint64_t client_idle(const struct tcp_client *);
+void	client_resume(struct tcp_worker *, struct tcp_query *);
 void	client_query(struct tcp_worker *, struct tcp_client *,
 	    const uint8_t *, size_t, int32_t stream,
 	    struct sockaddr_storage *from, const struct doh_request *);

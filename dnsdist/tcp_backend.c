@@ -344,6 +344,19 @@ answer_grow(struct dnsq *dq, size_t size)
 	return true;
 }
 
+/* dr:suspend() of the answer to tq (arg): held, it is away as for a query. */
+static bool
+bconn_hold(struct dnsq *dq, void *arg)
+{
+	struct tcp_query	*tq = arg;
+
+	if (!async_hold(NULL, dq, dq->dq_remote, addr_len(dq->dq_remote),
+	    NULL, true, tq))
+		return false;
+	LIST_INSERT_HEAD(&tq->tq_tw->tw_atudp, tq, tq_atudp);
+	return true;
+}
+
 /* A message from the server: which query it answers, then pass it on. */
 static void
 bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
@@ -447,11 +460,17 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 		dnsq_tags_load(&dq, tq->tq_tags);
 		dq.dq_ttlcap = tq->tq_ttlcap;
 		dq.dq_tempfailttl = tq->tq_tempfailttl;
+		/* What a held answer takes along (dr:suspend()). */
+		dq.dq_cache = tq->tq_cache;
+		dq.dq_ckey = ckey;
 		dq.dq_pool = tq->tq_pool != NULL ? tq->tq_pool : "";
 		dq.dq_restart = tq->tq_restart;
 		dq.dq_canrestart = true;
 		dq.dq_grow = answer_grow;
 		dq.dq_growarg = &big;
+		tq->tq_tw = tw;
+		dq.dq_hold = bconn_hold;
+		dq.dq_holdarg = tq;
 		keep = pipeline_response(&dq, tq->tq_cache, ckey);
 		pkt = dq.dq_pkt;
 		len = dq.dq_len;
@@ -459,6 +478,18 @@ bconn_answer(struct tcp_worker *tw, struct tcp_bconn *bc, uint8_t *pkt,
 			free(big);
 			atomic_fetch_add(&bc->bc_ds->ds_responses, 1);
 			query_restart(tw, tq, dq.dq_pool);
+			return;
+		}
+		if (!keep && dq.dq_suspend) {
+			/* Counted now, sent when it resumes; or dropped. */
+			if (!dq.dq_asyncheld) {
+				free(big);
+				query_done(tw, tq);
+				return;
+			}
+			record_response(bc->bc_ds, pkt, len, usec, tq_proto(tq),
+			    true);
+			free(big);
 			return;
 		}
 	}

@@ -378,6 +378,87 @@ query_forward(struct tcp_worker *tw, struct tcp_query *tq,
 }
 
 /*
+ * dq:suspend() of the query of tq (arg): held, it is away as a DoH query
+ * at a UDP loop is, and its client may go; it comes back to
+ * client_resume().
+ */
+static bool
+client_hold(struct dnsq *dq, void *arg)
+{
+	struct tcp_query	*tq = arg;
+	struct tcp_client	*tc = tq->tq_client;
+
+	if (!async_hold(tc->tc_li, dq, (struct sockaddr *)&tq->tq_from,
+	    addr_len((struct sockaddr *)&tq->tq_from), NULL, false, tq))
+		return false;
+	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
+	LIST_INSERT_HEAD(&tq->tq_tw->tw_atudp, tq, tq_atudp);
+	return true;
+}
+
+/*
+ * Where the pipeline sent the query of tq: to ds, to the client (an
+ * answer, or an HTTP status); or nowhere, held by dq:suspend().
+ */
+static void
+client_send(struct tcp_worker *tw, struct tcp_query *tq, struct dnsq *dq,
+    struct server *ds, int verdict, struct sockaddr_storage *from,
+    const struct timespec *now)
+{
+	struct tcp_client	*tc = tq->tq_client;
+	const struct dnsquestion *q = &tq->tq_q;
+	int32_t			 stream = tq->tq_stream;
+	uint8_t			*pkt = dq->dq_pkt;
+
+	if (ds == NULL && verdict == VERDICT_ASYNC) {
+		pp_tlvs_free(dq->dq_pp);
+		dq->dq_pp = NULL;
+		/* A held query is not restarted: its copy goes. */
+		free(dq->dq_restart);
+		dq->dq_restart = NULL;
+		if (dq->dq_asyncheld)
+			return;
+		verdict = VERDICT_DROP;	/* it could not be held */
+	}
+	if (ds == NULL && verdict == VERDICT_HTTP) {
+		doh_status(tc, stream, dq->dq_httpstatus, dq->dq_httpctype,
+		    (const uint8_t *)dq->dq_httpbody, dq->dq_httpbodylen);
+		free(dq->dq_restart);
+		query_free(tw, tq);
+		return;
+	}
+	if (ds != NULL)
+		server_ref(ds);
+	if (ds == NULL && !pipeline_answer_ok(dq, verdict))
+		verdict = VERDICT_DROP;
+	if (ds != NULL && !query_proxy_header(tq, dq, ds)) {
+		server_unref(ds);
+		ds = NULL;
+		verdict = VERDICT_DROP;
+	}
+	pp_tlvs_free(dq->dq_pp);
+	dq->dq_pp = NULL;
+	if (ds == NULL) {
+		free(dq->dq_restart);
+		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
+			pipeline_ring_response((struct sockaddr *)from,
+			    q, pkt, dq->dq_len, 0, NULL, now);
+			query_reply(tq, pkt, dq->dq_len);
+		} else if (tc->tc_doh != NULL)
+			doh_error(tc, stream, 403);
+		query_free(tw, tq);
+		return;
+	}
+	tq->tq_restart = dq->dq_restart;
+	tc->tc_inflight++;
+	tc->tc_qheld += QUERY_SIZE(tq);
+	if (!query_forward(tw, tq, dq, ds, from))
+		query_giveup(tw, tq);
+	server_unref(ds);
+}
+
+/*
  * A query just read from the client (from the HTTP/2 stream, 0 over TCP
  * or HTTP/1, and from the address X-Forwarded-For gave, or NULL): check
  * it and send it on.
@@ -499,46 +580,14 @@ client_query(struct tcp_worker *tw, struct tcp_client *tc, const uint8_t *msg,
 		dq.dq_pp = pp_tlvs_from(tc->tc_pptlvs->pt_buf,
 		    tc->tc_pptlvs->pt_len);
 	/* The snapshot in dq holds rules, pools and servers till the poll. */
+	tq->tq_tw = tw;
+	tq->tq_from = *from;
+	dq.dq_hold = client_hold;
+	dq.dq_holdarg = tq;
 	ds = pipeline_query(&dq, &verdict);
 	if (tq->tq_big != NULL)
 		tw->tw_held += 2 + DNS_MAXUDP;
-	pkt = dq.dq_pkt;
-	if (ds == NULL && verdict == VERDICT_HTTP) {
-		doh_status(tc, stream, dq.dq_httpstatus, dq.dq_httpctype,
-		    (const uint8_t *)dq.dq_httpbody, dq.dq_httpbodylen);
-		free(dq.dq_restart);
-		query_free(tw, tq);
-		return;
-	}
-	if (ds != NULL)
-		server_ref(ds);
-	if (ds == NULL && !pipeline_answer_ok(&dq, verdict))
-		verdict = VERDICT_DROP;
-	if (ds != NULL && !query_proxy_header(tq, &dq, ds)) {
-		server_unref(ds);
-		ds = NULL;
-		verdict = VERDICT_DROP;
-	}
-	pp_tlvs_free(dq.dq_pp);
-	if (ds == NULL) {
-		free(dq.dq_restart);
-		if (verdict == VERDICT_ANSWER || verdict == VERDICT_CACHED) {
-			pipeline_ring_response((struct sockaddr *)from,
-			    q, pkt, dq.dq_len, 0, NULL, &now);
-			query_reply(tq, pkt, dq.dq_len);
-		} else if (tc->tc_doh != NULL)
-			doh_error(tc, stream, 403);
-		query_free(tw, tq);
-		return;
-	}
-	tq->tq_client = tc;
-	tq->tq_stream = stream;
-	tq->tq_restart = dq.dq_restart;
-	tc->tc_inflight++;
-	tc->tc_qheld += QUERY_SIZE(tq);
-	if (!query_forward(tw, tq, &dq, ds, from))
-		query_giveup(tw, tq);
-	server_unref(ds);
+	client_send(tw, tq, &dq, ds, verdict, from, &now);
 }
 
 /*
@@ -603,6 +652,66 @@ query_restart(struct tcp_worker *tw, struct tcp_query *tq, const char *pool)
 	    !query_forward(tw, tq, &dq, ds, &from))
 		query_giveup(tw, tq);
 	server_unref(ds);
+}
+
+/*
+ * A held query of tq's comes back (TCP_UDP_HELD): the pipeline goes on
+ * with it where its rules ended, unless its client went.
+ */
+void
+client_resume(struct tcp_worker *tw, struct tcp_query *tq)
+{
+	struct tcp_client	*tc = tq->tq_client;
+	struct dnsq		*dq;
+	struct server		*ds;
+	struct timespec		 now;
+	int			 verdict;
+	bool			 answer;
+
+	dq = async_held_dq(tq->tq_held, &answer);
+	if (dq != NULL && answer) {
+		/* A backend's answer: the cache, and on to the client. */
+		dq->dq_cf = config_now();
+		dq->dq_now = tw->tw_now;
+		dq->dq_rnd = &tw->tw_rnd;
+		if ((tc != NULL || tq->tq_udp) &&
+		    pipeline_response(dq, dq->dq_cache, dq->dq_ckey)) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			pipeline_ring_response(dq->dq_remote, &tq->tq_q,
+			    dq->dq_pkt, dq->dq_len, 0, NULL, &now);
+			query_reply(tq, dq->dq_pkt, dq->dq_len);
+		}
+		query_done(tw, tq);
+		async_held_free(tq->tq_held);
+		return;
+	}
+	/* drop(), a client gone, or no room for what setContent() made. */
+	if (tc == NULL || dq == NULL || dq->dq_len > tq->tq_room - 2) {
+		query_done(tw, tq);
+		async_held_free(tq->tq_held);
+		return;
+	}
+	tc->tc_inflight--;
+	tc->tc_qheld -= QUERY_SIZE(tq);
+	memcpy(tq->tq_buf + 2, dq->dq_pkt, dq->dq_len);
+	tq->tq_q = *dq->dq_q;
+	dq->dq_pkt = tq->tq_buf + 2;
+	dq->dq_size = tq->tq_room - 2;
+	dq->dq_q = &tq->tq_q;
+	dq->dq_qown = NULL;
+	dq->dq_grow = query_grow;
+	dq->dq_growarg = tq;
+	dq->dq_cf = config_now();
+	dq->dq_now = tw->tw_now;
+	dq->dq_rnd = &tw->tw_rnd;
+	dq->dq_sni = tc->tc_sni;
+	dq->dq_dnscrypt = tq->tq_dnscrypt ? &tq->tq_dc : NULL;
+	dq->dq_hold = client_hold;
+	dq->dq_holdarg = tq;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ds = pipeline_resume(dq, &verdict);
+	client_send(tw, tq, dq, ds, verdict, &tq->tq_from, &now);
+	async_held_free(tq->tq_held);
 }
 
 /*

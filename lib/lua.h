@@ -20,6 +20,7 @@
 struct local;
 
 /* What the bindings need from the daemon. */
+struct dnsq;
 struct dlua_host {
 	void	(*h_shutdown)(void);
 	void	(*h_show_binds)(struct sbuf *);
@@ -49,6 +50,16 @@ struct dlua_host {
 		    char *err, size_t errlen);
 	/* showTLSContexts() (false) and showTLSErrorCounters() (true). */
 	void	(*h_tls_show)(struct sbuf *, bool errors);
+	/*
+	 * Asynchronous objects (main thread, Lua lock held): take the query
+	 * held as (asyncID, queryID) out of the daemon's table (NULL: none);
+	 * its dnsq; give it back to the packet path, or free it (a drop).
+	 * Resumed or freed, it is no longer the caller's.
+	 */
+	void	*(*h_async_take)(uint16_t asyncid, uint16_t queryid);
+	struct dnsq *(*h_async_dq)(void *);
+	void	(*h_async_resume)(void *);
+	void	(*h_async_free)(void *);
 };
 extern struct dlua_host dlua_host;
 
@@ -157,6 +168,12 @@ void		 dlua_open_chains(lua_State *);
 void		 dlua_open_svc(lua_State *);
 void		 dlua_open_hooks(lua_State *);
 void		 dlua_open_packet(lua_State *);
+void		 dlua_open_async(lua_State *);
+/*
+ * A DNSQuestion object for dq; the pointer it returns is set to NULL
+ * when dq goes away, after which the object's methods fail.
+ */
+struct dnsq	**dlua_push_dq(lua_State *, struct dnsq *);
 /* A copy of a DNS header (DNS_HDRLEN bytes) with dq.dh's methods. */
 void		 dlua_push_header(lua_State *, const uint8_t *hdr);
 /* After the configuration or a console line: look for blockFilter. */

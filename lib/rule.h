@@ -116,6 +116,24 @@ struct dnsq {
 	 */
 	const char		*dq_pbid[DQ_PBIDS];
 	size_t			 dq_pbidlen[DQ_PBIDS];
+	/*
+	 * dq:suspend(): the transport's dq_hold (NULL: none here) copies the
+	 * query, or answer, as it is into the table of held ones, where its
+	 * processing goes on from when it is resumed: dq_suspend, and
+	 * dq_asyncheld unless that failed (a drop).  Either way what the
+	 * rest of the chain does to dq is moot.  dq_resumed: held and given
+	 * back, its rules done.  A held query owns its question (dq_qown),
+	 * which setContent may then change.
+	 */
+	bool			(*dq_hold)(struct dnsq *, void *);
+	void			*dq_holdarg;
+	bool			 dq_suspend;
+	bool			 dq_asyncheld;
+	bool			 dq_resumed;
+	uint16_t		 dq_asyncid;
+	uint16_t		 dq_asyncqid;
+	uint32_t		 dq_asyncms;
+	struct dnsquestion	*dq_qown;
 	struct {
 		const char	*t_name;
 		const char	*t_value;
@@ -143,7 +161,8 @@ enum rule_verdict {
 	VERDICT_ANSWER,		/* dq_pkt now holds the answer to send */
 	VERDICT_POOL,		/* stop, forward to dq_pool */
 	VERDICT_CACHED,		/* dq_pkt holds an answer from the cache */
-	VERDICT_HTTP		/* DoH: answer with dq_httpstatus */
+	VERDICT_HTTP,		/* DoH: answer with dq_httpstatus */
+	VERDICT_ASYNC		/* dq:suspend(): the transport holds it */
 };
 
 enum selector_kind {

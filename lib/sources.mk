@@ -50,6 +50,7 @@ LIB_SRCS = \
 	lib/lua/lua_chain.c \
 	lib/lua/lua_svc.c \
 	lib/lua/lua_dq.c \
+	lib/lua/lua_async.c \
 	lib/lua/lua_packet.c \
 	lib/lua/lua_ring.c \
 	lib/lua/lua_cache.c \

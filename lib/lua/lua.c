@@ -405,6 +405,7 @@ dlua_open(void)
 	dlua_open_svc(L);
 	dlua_open_hooks(L);
 	dlua_open_packet(L);
+	dlua_open_async(L);
 	dlua_open_console(L);
 	dlua_open_ring(L);
 	dlua_open_cache(L);

@@ -12,7 +12,7 @@
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
 	AB_BPF, AB_SNMP, AB_RE2, AB_CAPS,
-	AB_THREADS, AB_LIBTLS, AB_TLSOUT
+	AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
@@ -28,7 +28,6 @@ static const char *const absent_reason[] = {
 	[AB_RE2] = "RE2 regular expressions are not supported",
 	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
 	    "with -u and -g",
-	[AB_THREADS] = "asynchronous processing of queries is not supported",
 };
 
 static const struct absent {
@@ -75,7 +74,6 @@ static const struct absent {
 	{ "SNMPTrapResponseAction", AB_SNMP },
 	{ "RE2Rule", AB_RE2 },
 	{ "addCapabilitiesToRetain", AB_CAPS },
-	{ "getAsynchronousObject", AB_THREADS },
 };
 
 /* Methods of objects that exist, for features that do not. */

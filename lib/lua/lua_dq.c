@@ -546,12 +546,16 @@ l_dq_setcontent(lua_State *L)
 	if (n > dq->dq_size)
 		return luaL_error(L, "setContent: %zu bytes, room for %zu", n,
 		    dq->dq_size);
+	/* A held query is matched to nothing any more: any question goes. */
 	if (dnspacket_question((const uint8_t *)s, n, &q) != 0 ||
-	    q.q_end != dq->dq_q->q_end || q.q_type != dq->dq_q->q_type ||
-	    q.q_class != dq->dq_q->q_class || memcmp(s + DNS_HDRLEN,
-	    dq->dq_pkt + DNS_HDRLEN, q.q_end - DNS_HDRLEN - 4) != 0)
+	    (dq->dq_qown == NULL && (q.q_end != dq->dq_q->q_end ||
+	    q.q_type != dq->dq_q->q_type || q.q_class != dq->dq_q->q_class ||
+	    memcmp(s + DNS_HDRLEN, dq->dq_pkt + DNS_HDRLEN,
+	    q.q_end - DNS_HDRLEN - 4) != 0)))
 		return luaL_error(L, "setContent: the message must carry the "
 		    "question of the query");
+	if (dq->dq_qown != NULL)
+		*dq->dq_qown = q;
 	memcpy(dq->dq_pkt, s, n);
 	dq->dq_len = n;
 	dnspacket_set_id(dq->dq_pkt, id);
@@ -640,6 +644,42 @@ l_dq_setnegativesoa(lua_State *L)
 	(void)action_apply(ac, dq);
 	lua_pop(L, 1);
 	return 0;
+}
+
+/*
+ * dq:suspend(asyncID, queryID, timeoutMs): the query (or response) as it
+ * is now leaves the packet path, held until getAsynchronousObject()
+ * takes it or the timeout resumes it; false when it could not be held
+ * (too many, or those IDs taken): it is dropped.
+ */
+static int
+l_dq_suspend(lua_State *L)
+{
+	struct dnsq	*dq = check_dq(L, 1, DQ_MT);
+	lua_Integer	 aid = luaL_checkinteger(L, 2);
+	lua_Integer	 qid = luaL_checkinteger(L, 3);
+	lua_Integer	 ms = luaL_checkinteger(L, 4);
+
+	if (aid < 0 || aid > UINT16_MAX || qid < 0 || qid > UINT16_MAX)
+		return luaL_error(L, "suspend: IDs are 0 to 65535");
+	if (ms <= 0 || ms > UINT32_MAX)
+		return luaL_error(L, "suspend: the timeout is 1 to %u ms",
+		    UINT32_MAX);
+	if (dq->dq_hold == NULL)
+		return luaL_error(L, "suspend: only in the query, cache-hit "
+		    "and response rules: not in the self-answered or "
+		    "cache-inserted ones");
+	if (dq->dq_suspend) {
+		lua_pushboolean(L, 0);	/* held already */
+		return 1;
+	}
+	dq->dq_suspend = true;
+	dq->dq_asyncid = (uint16_t)aid;
+	dq->dq_asyncqid = (uint16_t)qid;
+	dq->dq_asyncms = (uint32_t)ms;
+	dq->dq_asyncheld = dq->dq_hold(dq, dq->dq_holdarg);
+	lua_pushboolean(L, dq->dq_asyncheld);
+	return 1;
 }
 
 static int
@@ -773,6 +813,7 @@ static const luaL_Reg dq_methods[] = {
 	{ "changeName", l_dq_changename },
 	{ "getProxyProtocolValues", l_dq_getppvalues },
 	{ "getServerNameIndication", l_dq_getsni },
+	{ "suspend", l_dq_suspend },
 	{ NULL, NULL }
 };
 
@@ -791,7 +832,6 @@ static const struct {
 	const char	*name;
 	const char	*why;
 } dq_absent[] = {
-	{ "suspend", "suspend: asynchronous processing is not supported" },
 	{ "sendTrap", "sendTrap: SNMP is not supported" },
 	{ NULL, NULL }
 };
@@ -1003,6 +1043,14 @@ push_dq(lua_State *L, struct dnsq *dq, const char *mt)
 
 	du->du_dq = dq;
 	luaL_setmetatable(L, mt);
+}
+
+/* See lua.h. */
+struct dnsq **
+dlua_push_dq(lua_State *L, struct dnsq *dq)
+{
+	push_dq(L, dq, DQ_MT);
+	return &((struct dq_ud *)lua_touserdata(L, -1))->du_dq;
 }
 
 /*
