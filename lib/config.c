@@ -253,6 +253,9 @@ config_publish(bool blockfilter)
 	cf->cf_dohcachedperds = settings.st_dohcachedperds;
 	cf->cf_dohdsmaxidle = settings.st_dohdsmaxidle;
 	cf->cf_dohdscleanup = settings.st_dohdscleanup;
+	cf->cf_tlssessmax = settings.st_tlssessmax;
+	cf->cf_tlssessvalid = settings.st_tlssessvalid;
+	cf->cf_tlssesscleanup = settings.st_tlssesscleanup;
 	cf->cf_udptimeout = settings.st_udptimeout;
 	cf->cf_failoverms = settings.st_failoverms;
 	cf->cf_randomsockets = settings.st_randomsockets;

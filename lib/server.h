@@ -145,6 +145,7 @@ struct server {
 	_Atomic uint64_t	 ds_tcpdied;
 	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
 	_Atomic uint64_t	 ds_tcpnew;	/* connections opened */
+	_Atomic uint64_t	 ds_tlsresumed;	/* TLS sessions resumed */
 	/*
 	 * The last answer (monotonic ns) of the connection the server last
 	 * closed while idle, for the next query to count as dnsdist counts

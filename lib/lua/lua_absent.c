@@ -49,10 +49,12 @@ static const struct absent {
 #endif
 	{ "loadTLSEngine", AB_LIBTLS },
 	{ "loadTLSProvider", AB_LIBTLS },
+#ifndef DNSDIST_TLS_OPENSSL
 	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLSOUT },
+#endif
 	{ "LuaFFIAction", AB_FFI },
 	{ "LuaFFIPerThreadAction", AB_FFI },
 	{ "LuaFFIPerThreadResponseAction", AB_FFI },
