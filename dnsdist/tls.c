@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include "settings.h"
 #include "stats.h"
 #include "lua.h"
+#include "server.h"
 #include "dnsdist.h"
 #include "tcp.h"
 #include "ossl.h"
@@ -373,6 +375,19 @@ tls_backend_handshake(struct tls *ctx, short *want)
 	log_debug("tls to a backend: %s", e != NULL ? e : "?");
 	errno = EIO;
 	return -1;
+}
+
+const char *
+tls_backend_name(const struct server *ds, char *buf, size_t len)
+{
+	const struct sockaddr_in6	*s6 = (const void *)&ds->ds_addr;
+	const struct sockaddr_in	*s4 = (const void *)&ds->ds_addr;
+
+	if (ds->ds_tlsname != NULL)
+		return ds->ds_tlsname;
+	return inet_ntop(ds->ds_addr.ss_family, s6->sin6_family == AF_INET6 ?
+	    (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr, buf,
+	    (socklen_t)len);
 }
 
 /* A worker took a connection of a TLS listener: 0, or -1 to close it. */

@@ -47,7 +47,10 @@ struct tls_front {
 };
 
 /* tls.c, for the library part */
-void	tls_count(struct tls_front *, int);
+void		 tls_count(struct tls_front *, int);
+/* The name a backend's certificate must have: subjectName, or its address. */
+struct server;
+const char	*tls_backend_name(const struct server *, char *, size_t);
 
 /*
  * The library part.  tlsl_init once, before the first context.  A

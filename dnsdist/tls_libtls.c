@@ -293,18 +293,10 @@ tls_backend_start(struct server *ds, int fd)
 	struct tls_config	*cfg;
 	struct tls		*ctx;
 	char			 host[INET6_ADDRSTRLEN];
-	const char		*name = ds->ds_tlsname;
+	const char		*name = tls_backend_name(ds, host, sizeof(host));
 
 	if ((cfg = client_config(ds)) == NULL || (ctx = tls_client()) == NULL)
 		return NULL;
-	if (name == NULL) {
-		/* The certificate must name the address. */
-		name = inet_ntop(ds->ds_addr.ss_family,
-		    ds->ds_addr.ss_family == AF_INET6 ?
-		    (void *)&((struct sockaddr_in6 *)&ds->ds_addr)->sin6_addr :
-		    (void *)&((struct sockaddr_in *)&ds->ds_addr)->sin_addr,
-		    host, sizeof(host));
-	}
 	if (name == NULL || tls_configure(ctx, cfg) == -1 ||
 	    tls_connect_socket(ctx, fd, name) == -1) {
 		log_debug("tls to %s: %s", ds->ds_addrtext, tls_error(ctx));

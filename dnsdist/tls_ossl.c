@@ -217,15 +217,15 @@ tlsl_sctx_unref(struct tls_sctx *ts)
 	free(ts);
 }
 
-/* The certificate, chain and key of a pair from its PEM: 0 or -1. */
-static int
+/* The certificate, chain and key of a pair from its PEM: NULL, or why not. */
+static const char *
 pair_load(struct tls_pair *pr, const struct tls_pem *tp)
 {
 	BIO	*b;
 	X509	*x;
 
 	if ((b = BIO_new_mem_buf(tp->tp_buf[0], (int)tp->tp_len[0])) == NULL)
-		return -1;
+		return "out of memory";
 	pr->pr_cert = PEM_read_bio_X509(b, NULL, NULL, (void *)"");
 	if ((pr->pr_chain = sk_X509_new_null()) != NULL)
 		while ((x = PEM_read_bio_X509(b, NULL, NULL, (void *)"")) !=
@@ -235,15 +235,21 @@ pair_load(struct tls_pair *pr, const struct tls_pem *tp)
 	BIO_free(b);
 	ERR_clear_error();	/* the end of the chain */
 	if ((b = BIO_new_mem_buf(tp->tp_buf[1], (int)tp->tp_len[1])) == NULL)
-		return -1;
+		return "out of memory";
 	pr->pr_key = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"");
 	BIO_free(b);
 	pr->pr_ocsp = tp->tp_buf[2];
 	pr->pr_ocsplen = tp->tp_len[2];
-	if (pr->pr_cert == NULL || pr->pr_key == NULL ||
-	    pr->pr_chain == NULL)
-		return -1;
-	return X509_check_private_key(pr->pr_cert, pr->pr_key) == 1 ? 0 : -1;
+	ERR_clear_error();
+	if (pr->pr_cert == NULL || pr->pr_chain == NULL)
+		return "no certificate in it";
+	if (pr->pr_key == NULL)
+		return "no private key";
+	if (X509_check_private_key(pr->pr_cert, pr->pr_key) != 1) {
+		ERR_clear_error();
+		return "the private key is not the certificate's";
+	}
+	return NULL;
 }
 
 /* The pair for the name the client asked (SNI), or the first. */
@@ -384,6 +390,7 @@ tlsl_sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
 	struct tls_local	*tl = tf->tf_tl;
 	struct tls_sctx		*ts;
 	SSL_CTX			*ctx;
+	const char		*e;
 	char			 why[160];
 	size_t			 i;
 	int			 v;
@@ -401,11 +408,9 @@ tlsl_sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
 	atomic_init(&ts->ts_refs, 1);
 	ts->ts_npairs = ntp;
 	for (i = 0; i < ntp; i++)
-		if (pair_load(&ts->ts_pairs[i], &tp[i]) == -1) {
+		if ((e = pair_load(&ts->ts_pairs[i], &tp[i])) != NULL) {
 			snprintf(err, errlen, "%s: %s: %s",
-			    tf->tf_li->li_local->lc_text, tl->tl_certs[i],
-			    ERR_peek_last_error() != 0 ? ossl_err(why,
-			    sizeof(why)) : "not a certificate and its key");
+			    tf->tf_li->li_local->lc_text, tl->tl_certs[i], e);
 			goto fail;
 		}
 	v = tl->tl_minver < 10 ? 10 : tl->tl_minver > 13 ? 13 : tl->tl_minver;
@@ -694,7 +699,8 @@ client_ctx(struct server *ds)
 	if (tlsl_init() == -1 || (cl = calloc(1, sizeof(*cl))) == NULL)
 		goto fail;
 	if ((cl->cl_ctx = ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    ctx_common(ctx, TLS1_2_VERSION, ds->ds_tlsciphers, NULL) == -1 ||
+	    ctx_common(ctx, TLS1_2_VERSION, ds->ds_tlsciphers,
+	    ds->ds_tlsciphers13) == -1 ||
 	    SSL_CTX_set_ex_data(ctx, ctx_idx, cl) != 1 ||
 	    (ds->ds_tlsverify && (ds->ds_tlsca != NULL ?
 	    SSL_CTX_load_verify_locations(ctx, ds->ds_tlsca, NULL) :
@@ -735,7 +741,7 @@ tls_backend_start(struct server *ds, int fd)
 	struct tls		*t;
 	SSL_SESSION		*s;
 	char			 host[INET6_ADDRSTRLEN];
-	const char		*name = ds->ds_tlsname;
+	const char		*name = tls_backend_name(ds, host, sizeof(host));
 	struct in6_addr		 a;
 	bool			 ip;
 
@@ -743,13 +749,6 @@ tls_backend_start(struct server *ds, int fd)
 	    NULL)
 		return NULL;
 	t->t_ds = ds;
-	if (name == NULL)
-		/* The certificate must name the address. */
-		name = inet_ntop(ds->ds_addr.ss_family,
-		    ds->ds_addr.ss_family == AF_INET6 ?
-		    (void *)&((struct sockaddr_in6 *)&ds->ds_addr)->sin6_addr :
-		    (void *)&((struct sockaddr_in *)&ds->ds_addr)->sin_addr,
-		    host, sizeof(host));
 	ip = name != NULL && (inet_pton(AF_INET, name, &a) == 1 ||
 	    inet_pton(AF_INET6, name, &a) == 1);
 	if (name == NULL || (t->t_ssl = SSL_new(cl->cl_ctx)) == NULL ||

@@ -86,6 +86,7 @@ struct server {
 	char			*ds_tlsname;	/* subjectName/Addr; NULL: none */
 	char			*ds_tlsca;	/* caStore; NULL: the system's */
 	char			*ds_tlsciphers;
+	char			*ds_tlsciphers13;	/* OpenSSL only */
 	char			*ds_dohpath;	/* DNS over HTTPS; NULL: not */
 	bool			 ds_dohxff;	/* addXForwardedHeaders */
 	void			*ds_tlscfg;
