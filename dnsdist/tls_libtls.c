@@ -288,13 +288,14 @@ fail:
  * tls_backend_io().  NULL when it cannot start.
  */
 struct tls *
-tls_backend_start(struct server *ds, int fd)
+tls_backend_start(struct server *ds, int fd, bool sessions)
 {
 	struct tls_config	*cfg;
 	struct tls		*ctx;
 	char			 host[INET6_ADDRSTRLEN];
 	const char		*name = tls_backend_name(ds, host, sizeof(host));
 
+	(void)sessions;		/* libtls resumes none */
 	if ((cfg = client_config(ds)) == NULL || (ctx = tls_client()) == NULL)
 		return NULL;
 	if (name == NULL || tls_configure(ctx, cfg) == -1 ||

@@ -74,7 +74,7 @@ struct tls_client {
 struct tls {
 	SSL		*t_ssl;
 	size_t		 t_pair;	/* to a client: the pair it got */
-	struct server	*t_ds;		/* to a backend: the server */
+	struct server	*t_ds;		/* to a backend, with its sessions */
 	bool		 t_counted;	/* ... its resumption counted */
 	char		 t_err[160];
 };
@@ -619,7 +619,8 @@ sess_new_cb(SSL *ssl, SSL_SESSION *s)
 	time_t			 now = time(NULL);
 	void			*n;
 
-	if (max == 0 || !SSL_SESSION_is_resumable(s))
+	if (max == 0 || !SSL_SESSION_is_resumable(s) ||
+	    ((struct tls *)SSL_get_app_data(ssl))->t_ds == NULL)
 		return 0;
 	pthread_mutex_lock(&cl->cl_lock);
 	client_sweep(cl, cf, now);
@@ -735,7 +736,7 @@ fail:
  * tls_backend_io().  NULL when it cannot start.
  */
 struct tls *
-tls_backend_start(struct server *ds, int fd)
+tls_backend_start(struct server *ds, int fd, bool sessions)
 {
 	struct tls_client	*cl;
 	struct tls		*t;
@@ -748,7 +749,7 @@ tls_backend_start(struct server *ds, int fd)
 	if ((cl = client_ctx(ds)) == NULL || (t = calloc(1, sizeof(*t))) ==
 	    NULL)
 		return NULL;
-	t->t_ds = ds;
+	t->t_ds = sessions ? ds : NULL;
 	ip = name != NULL && (inet_pton(AF_INET, name, &a) == 1 ||
 	    inet_pton(AF_INET6, name, &a) == 1);
 	if (name == NULL || (t->t_ssl = SSL_new(cl->cl_ctx)) == NULL ||
@@ -762,7 +763,8 @@ tls_backend_start(struct server *ds, int fd)
 		free(t);
 		return NULL;
 	}
-	if ((s = client_take(cl)) != NULL) {
+	SSL_set_app_data(t->t_ssl, t);
+	if (sessions && (s = client_take(cl)) != NULL) {
 		(void)SSL_set_session(t->t_ssl, s);
 		SSL_SESSION_free(s);
 	}

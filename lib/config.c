@@ -190,6 +190,9 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_dohcachedperds != b->cf_dohcachedperds ||
 	    a->cf_dohdsmaxidle != b->cf_dohdsmaxidle ||
 	    a->cf_dohdscleanup != b->cf_dohdscleanup ||
+	    a->cf_tlssessmax != b->cf_tlssessmax ||
+	    a->cf_tlssessvalid != b->cf_tlssessvalid ||
+	    a->cf_tlssesscleanup != b->cf_tlssesscleanup ||
 	    a->cf_udptimeout != b->cf_udptimeout ||
 	    a->cf_failoverms != b->cf_failoverms ||
 	    a->cf_randomsockets != b->cf_randomsockets)
