@@ -275,6 +275,20 @@ cert_cb(SSL *ssl, void *arg)
 	    pr->pr_chain, 1);
 }
 
+/*
+ * The name the client asked is taken (the certificate is chosen later,
+ * in cert_cb): so it is kept in the session, and a TLS 1.2 session
+ * resumed still has it for SNIRule.
+ */
+static int
+servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	(void)ssl;
+	(void)alert;
+	(void)arg;
+	return SSL_TLSEXT_ERR_OK;
+}
+
 /* OCSP stapling: the response of the pair chosen, if it has one. */
 static int
 status_cb(SSL *ssl, void *arg)
@@ -421,6 +435,7 @@ tlsl_sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
 	    sizeof(session_id)) != 1)
 		goto ossl;
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
 	SSL_CTX_set_cert_cb(ctx, cert_cb, ts);
 	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
 	SSL_CTX_set_tlsext_status_arg(ctx, ts);
