@@ -252,7 +252,10 @@ pair_load(struct tls_pair *pr, const struct tls_pem *tp)
 	return NULL;
 }
 
-/* The pair for the name the client asked (SNI), or the first. */
+/*
+ * The pair for the name the client asked (SNI), or the first, which the
+ * context holds already.
+ */
 static int
 cert_cb(SSL *ssl, void *arg)
 {
@@ -270,6 +273,8 @@ cert_cb(SSL *ssl, void *arg)
 			t->t_pair = i;
 			break;
 		}
+	if (t->t_pair == 0)
+		return 1;
 	pr = &ts->ts_pairs[t->t_pair];
 	return SSL_use_cert_and_key(ssl, pr->pr_cert, pr->pr_key,
 	    pr->pr_chain, 1);
@@ -433,6 +438,9 @@ tlsl_sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
 	    SSL_CTX_set_ex_data(ctx, ctx_idx, ts) != 1 ||
 	    SSL_CTX_set_session_id_context(ctx, session_id,
 	    sizeof(session_id)) != 1)
+		goto ossl;
+	if (SSL_CTX_use_cert_and_key(ctx, ts->ts_pairs[0].pr_cert,
+	    ts->ts_pairs[0].pr_key, ts->ts_pairs[0].pr_chain, 1) != 1)
 		goto ossl;
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
