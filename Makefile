@@ -74,16 +74,28 @@ CDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libcdb 2>/dev/null)
 CDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs libcdb 2>/dev/null || echo -lcdb)
 LMDB_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags lmdb)
 LMDB_LIBS ?=	$(shell $(PKG_CONFIG) --libs lmdb)
-# DNS over TLS through libtls (LibreSSL's API: OpenBSD's base, libretls
-# elsewhere); TLS=no builds without it, and refuses addTLSLocal().
-TLS ?=		yes
+# DNS over TLS through OpenSSL's libssl (TLS=openssl, the default here:
+# Linux's libtls is libretls, which resumes no TLS session; see README),
+# or through libtls (TLS=libtls: LibreSSL's API); TLS=no builds without
+# it, and refuses addTLSLocal().
+TLS ?=		openssl
 ifeq ($(TLS),no)
 TLS_CPPFLAGS =	-DDNSDIST_NO_TLS
 DNSDIST_SRCS +=	$(DNSDIST_NOTLS_SRCS)
 else
+ifeq ($(TLS),libtls)
 TLS_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libtls)
 TLS_LIBS ?=	$(shell $(PKG_CONFIG) --libs libtls)
-# ipcipher's AES-128 and PBKDF2, from the libcrypto under libtls.
+DNSDIST_SRCS +=	$(DNSDIST_LIBTLS_SRCS)
+else ifeq ($(TLS),openssl)
+TLS_CPPFLAGS =	-DDNSDIST_TLS_OPENSSL
+TLS_CFLAGS ?=	$(shell $(PKG_CONFIG) --cflags libssl)
+TLS_LIBS ?=	$(shell $(PKG_CONFIG) --libs libssl)
+DNSDIST_SRCS +=	$(DNSDIST_OSSL_SRCS)
+else
+$(error TLS must be openssl, libtls or no)
+endif
+# ipcipher's AES-128 and PBKDF2, PKCS#12 and OCSP, from libcrypto.
 CRYPTO_LIBS ?=	$(shell $(PKG_CONFIG) --libs libcrypto)
 DNSDIST_SRCS +=	$(DNSDIST_TLS_SRCS)
 endif

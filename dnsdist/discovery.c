@@ -247,7 +247,7 @@ disc_usable(struct server *nds, const char **why)
 		*why = strerror(errno);
 		return -1;
 	}
-	if ((ctx = tls_backend_start(nds, fd)) == NULL)
+	if ((ctx = tls_backend_start(nds, fd, false)) == NULL)
 		*why = "TLS does not start";
 	else
 		while ((rc = tls_backend_handshake(ctx, &want)) == -1 &&

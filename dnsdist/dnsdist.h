@@ -165,9 +165,12 @@ void	tls_front_counters(const struct listener *, uint64_t *);
  * the health checks: start on a connected socket (NULL: cannot), then
  * read or write, -1 with errno EAGAIN and *want set to the poll event
  * to wait for (the handshake happens in the first calls), and close.
+ * With sessions, the connection resumes a session kept for the server,
+ * keeps those it is given and counts its resumption, as dnsdist's query
+ * connections do (its health checks do none of it).
  */
 struct tls;
-struct tls	*tls_backend_start(struct server *, int);
+struct tls	*tls_backend_start(struct server *, int, bool sessions);
 ssize_t	tls_backend_io(struct tls *, void *, size_t, bool wr, short *want);
 void	tls_backend_close(struct tls *);
 /* The handshake alone: 0 when done, else as tls_backend_io(). */

@@ -419,7 +419,7 @@ health_tcp(int fd, short revents, void *arg)
 		be->be_hconnected = true;
 		be->be_hdeadline = be->be_hend;
 		if (ds->ds_tls && (be->be_htls = tls_backend_start(ds,
-		    fd)) == NULL) {
+		    fd, false)) == NULL) {
 			health_verdict(be, false, "TLS does not start");
 			return;
 		}

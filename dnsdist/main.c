@@ -53,8 +53,10 @@ version(void)
 	printf("Enabled features: cdb dns-over-https(nghttp2)%s dnscrypt "
 	    "fstrm ipcipher libsodium lmdb outgoing-dns-over-https(nghttp2) "
 	    "protobuf%s\n",
-#ifdef DNSDIST_NO_TLS
+#if defined(DNSDIST_NO_TLS)
 	    "",
+#elif defined(DNSDIST_TLS_OPENSSL)
+	    " dns-over-tls(openssl)",
 #else
 	    " dns-over-tls(libtls)",
 #endif

@@ -25,6 +25,10 @@ DNSDIST_SRCS = \
 	dnsdist/carbon.c \
 	dnsdist/remotelog.c \
 	dnsdist/client.c
-# DNS over TLS through libtls, or the stubs of a build without it (TLS=no).
+# DNS over TLS: the frontends' bookkeeping, and under it OpenSSL's libssl
+# (TLS=openssl) or libtls (TLS=libtls); or the stubs of a build without
+# it (TLS=no).
 DNSDIST_TLS_SRCS = dnsdist/tls.c
+DNSDIST_OSSL_SRCS = dnsdist/tls_ossl.c
+DNSDIST_LIBTLS_SRCS = dnsdist/tls_libtls.c
 DNSDIST_NOTLS_SRCS = dnsdist/tls_none.c

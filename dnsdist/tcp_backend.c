@@ -724,7 +724,7 @@ bconn_io(struct tcp_worker *tw, struct tcp_bconn *bc, short revents)
 		bc->bc_deadline = tw->tw_now +
 		    (uint64_t)bc->bc_ds->ds_tcprecvtimeout * 1000000000ULL;
 		if (bc->bc_ds->ds_tls && (bc->bc_tls = tls_backend_start(
-		    bc->bc_ds, bc->bc_fd)) == NULL) {
+		    bc->bc_ds, bc->bc_fd, true)) == NULL) {
 			bconn_fail(tw, bc, false);
 			return;
 		}

@@ -1,11 +1,11 @@
 /*
- * DNS over TLS frontends through libtls.  Each TLS listener has a server
- * context made from its certificates, keys, OCSP responses and ticket
- * keys; reloading any of them makes a new context that new connections
- * take, while those already open keep the one they began with (each
- * holds a reference).  The TCP workers accept, shake hands and move the
- * bytes (tcp_tls below is their transport); the main thread loads files
- * and rotates the ticket keys.
+ * DNS over TLS frontends, whatever the library under them (tls_int.h).
+ * Each TLS listener has a server context made from its certificates,
+ * keys, OCSP responses and ticket keys; reloading any of them makes a
+ * new context that new connections take, while those already open keep
+ * the one they began with (each holds a reference).  The TCP workers
+ * accept, shake hands and move the bytes (tcp_tls below is their
+ * transport); the main thread loads files and rotates the ticket keys.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -23,62 +23,19 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <tls.h>
 
 #include "metrics.h"
 #include "settings.h"
 #include "stats.h"
 #include "lua.h"
+#include "server.h"
 #include "dnsdist.h"
 #include "tcp.h"
 #include "ossl.h"
-
-#define TICKET_KEYLEN		48	/* libtls' TLS_TICKET_KEY_SIZE */
-#define TICKET_FILEKEYLEN	80	/* a key of dnsdist's ticketKeyFile */
-#define TICKET_MAXLIFE		86400	/* libtls' longest session lifetime */
-
-/* One generation of a frontend's server context. */
-struct tls_sctx {
-	struct tls		*ts_tls;
-	struct tls_config	*ts_cfg;
-	_Atomic int		 ts_refs;
-};
-
-/* The files of a frontend as last loaded: ticket keys rotate with them. */
-struct tls_pem {
-	uint8_t			*tp_buf[3];	/* certificate, key, OCSP */
-	size_t			 tp_len[3];
-};
-
-struct tls_front {
-	struct listener		*tf_li;
-	struct tls_local	*tf_tl;
-	struct tls_pem		*tf_pem;	/* tl_npairs of them */
-	size_t			 tf_npem;
-	pthread_mutex_t		 tf_lock;	/* tf_ctx, and accepting */
-	struct tls_sctx		*tf_ctx;
-	/* ticket keys, newest first; the main thread's */
-	uint8_t			 tf_keys[TLS_MAXKEYS][TICKET_KEYLEN];
-	uint32_t		 tf_keyrev[TLS_MAXKEYS];
-	int			 tf_nkeys;
-	uint32_t		 tf_nextrev;
-	time_t			 tf_rotated;	/* wall clock, for show */
-	_Atomic uint64_t	 tf_cnt[TLSC_COUNT];
-};
+#include "tls_int.h"
 
 static struct tls_front	**fronts;
 static size_t		  nfronts;
-static uint8_t		  session_id[16];
-
-static void
-sctx_unref(struct tls_sctx *ts)
-{
-	if (ts == NULL || atomic_fetch_sub(&ts->ts_refs, 1) != 1)
-		return;
-	tls_free(ts->ts_tls);
-	tls_config_free(ts->ts_cfg);
-	free(ts);
-}
 
 static void
 pem_free(struct tls_pem *tp, size_t n)
@@ -88,7 +45,7 @@ pem_free(struct tls_pem *tp, size_t n)
 	for (i = 0; tp != NULL && i < n; i++)
 		for (j = 0; j < 3; j++)
 			if (tp[i].tp_buf[j] != NULL)
-				tls_unload_file(tp[i].tp_buf[j],
+				tlsl_unload_file(tp[i].tp_buf[j],
 				    tp[i].tp_len[j]);
 	free(tp);
 }
@@ -126,10 +83,9 @@ pem_load(struct tls_front *tf, char *err, size_t errlen)
 			    tl->tl_ocsp[i] : NULL;
 			if (f == NULL)
 				continue;
-			/* libtls decrypts a PEM key with the password. */
-			if ((tp[i].tp_buf[j] = tls_load_file(f,
-			    &tp[i].tp_len[j], j == 1 ? (char *)(uintptr_t)pass :
-			    NULL)) == NULL) {
+			/* A PEM key is opened with the password. */
+			if ((tp[i].tp_buf[j] = tlsl_load_file(f,
+			    &tp[i].tp_len[j], j == 1 ? pass : NULL)) == NULL) {
 				snprintf(why, sizeof(why), "%s: %s", f,
 				    j == 1 && pass != NULL ? "cannot read the "
 				    "key (wrong password?)" : strerror(errno));
@@ -142,7 +98,7 @@ pem_load(struct tls_front *tf, char *err, size_t errlen)
 			log_warnx("tls %s: %s is no OCSP response: none "
 			    "stapled", tf->tf_li->li_local->lc_text,
 			    tl->tl_ocsp[i]);
-			tls_unload_file(tp[i].tp_buf[2], tp[i].tp_len[2]);
+			tlsl_unload_file(tp[i].tp_buf[2], tp[i].tp_len[2]);
 			tp[i].tp_buf[2] = NULL;
 			tp[i].tp_len[2] = 0;
 		}
@@ -151,80 +107,6 @@ pem_load(struct tls_front *tf, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s: %s", tf->tf_li->li_local->lc_text, why);
 	pem_free(tp, tl->tl_npairs);
-	return NULL;
-}
-
-/* A server context from the files in tp and the keys, or NULL and err. */
-static struct tls_sctx *
-sctx_new(struct tls_front *tf, const struct tls_pem *tp, size_t ntp,
-    char *err, size_t errlen)
-{
-	struct tls_local	*tl = tf->tf_tl;
-	struct tls_sctx		*ts;
-	struct tls_config	*cfg;
-	uint32_t		 protos = 0;
-	size_t			 i;
-	int			 k, r, life;
-
-	if ((ts = calloc(1, sizeof(*ts))) == NULL ||
-	    (ts->ts_cfg = cfg = tls_config_new()) == NULL) {
-		free(ts);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	atomic_init(&ts->ts_refs, 1);
-	for (i = 0; i < ntp; i++) {
-		r = (i == 0 ? tls_config_set_keypair_ocsp_mem :
-		    tls_config_add_keypair_ocsp_mem)(cfg, tp[i].tp_buf[0],
-		    tp[i].tp_len[0], tp[i].tp_buf[1], tp[i].tp_len[1],
-		    tp[i].tp_buf[2], tp[i].tp_len[2]);
-		if (r == -1)
-			goto fail;
-	}
-	if (tl->tl_minver <= 10)
-		protos |= TLS_PROTOCOL_TLSv1_0;
-	if (tl->tl_minver <= 11)
-		protos |= TLS_PROTOCOL_TLSv1_1;
-	if (tl->tl_minver <= 12)
-		protos |= TLS_PROTOCOL_TLSv1_2;
-	protos |= TLS_PROTOCOL_TLSv1_3;
-	if (tls_config_set_protocols(cfg, protos) == -1 ||
-	    (tl->tl_ciphers != NULL &&
-	    tls_config_set_ciphers(cfg, tl->tl_ciphers) == -1))
-		goto fail;
-	/* DNS over HTTPS: HTTP/2 when the client offers it, else HTTP/1.1. */
-	if (tf->tf_li->li_local->lc_doh != NULL &&
-	    tls_config_set_alpn(cfg, "h2,http/1.1") == -1)
-		goto fail;
-	if (tl->tl_tickets) {
-		/* Sessions live as long as a key stays the newest. */
-		life = tl->tl_rotation > 0 && tl->tl_rotation < TICKET_MAXLIFE ?
-		    tl->tl_rotation : TICKET_MAXLIFE;
-		if (tls_config_set_session_id(cfg, session_id,
-		    sizeof(session_id)) == -1 ||
-		    tls_config_set_session_lifetime(cfg, life) == -1)
-			goto fail;
-		for (k = tf->tf_nkeys - 1; k >= 0; k--)
-			if (tls_config_add_ticket_key(cfg, tf->tf_keyrev[k],
-			    tf->tf_keys[k], TICKET_KEYLEN) == -1)
-				goto fail;
-	}
-	if ((ts->ts_tls = tls_server()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		sctx_unref(ts);
-		return NULL;
-	}
-	if (tls_configure(ts->ts_tls, cfg) == -1) {
-		snprintf(err, errlen, "%s: %s", tf->tf_li->li_local->lc_text,
-		    tls_error(ts->ts_tls));
-		sctx_unref(ts);
-		return NULL;
-	}
-	return ts;
-fail:
-	snprintf(err, errlen, "%s: %s", tf->tf_li->li_local->lc_text,
-	    tls_config_error(cfg));
-	sctx_unref(ts);
 	return NULL;
 }
 
@@ -243,7 +125,7 @@ front_reload(struct tls_front *tf, bool files, char *err, size_t errlen)
 		return -1;
 	if (files)
 		ntp = tf->tf_tl->tl_npairs;
-	if ((ts = sctx_new(tf, tp, ntp, err, errlen)) == NULL) {
+	if ((ts = tlsl_sctx_new(tf, tp, ntp, err, errlen)) == NULL) {
 		if (files)
 			pem_free(tp, ntp);
 		return -1;
@@ -257,13 +139,16 @@ front_reload(struct tls_front *tf, bool files, char *err, size_t errlen)
 	old = tf->tf_ctx;
 	tf->tf_ctx = ts;
 	pthread_mutex_unlock(&tf->tf_lock);
-	sctx_unref(old);
+	tlsl_sctx_unref(old);
 	return 0;
 }
 
-/* Add a ticket key (NULL: a random one) as the newest. */
+/*
+ * Add a ticket key (NULL: a random one, named by a number of its own in
+ * its first 4 bytes) as the newest.
+ */
 static void
-front_add_key(struct tls_front *tf, const uint8_t *key, uint32_t rev)
+front_add_key(struct tls_front *tf, const uint8_t *key)
 {
 	int	n = tf->tf_tl->tl_nkeys;
 
@@ -271,29 +156,27 @@ front_add_key(struct tls_front *tf, const uint8_t *key, uint32_t rev)
 		tf->tf_nkeys++;
 	memmove(tf->tf_keys[1], tf->tf_keys[0], (size_t)(n - 1) *
 	    sizeof(tf->tf_keys[0]));
-	memmove(&tf->tf_keyrev[1], &tf->tf_keyrev[0], (size_t)(n - 1) *
-	    sizeof(tf->tf_keyrev[0]));
 	if (key != NULL)
 		memcpy(tf->tf_keys[0], key, TICKET_KEYLEN);
-	else
+	else {
 		randombytes_buf(tf->tf_keys[0], TICKET_KEYLEN);
-	tf->tf_keyrev[0] = key != NULL ? rev : tf->tf_nextrev++;
+		tf->tf_keys[0][0] = (uint8_t)(tf->tf_nextrev >> 24);
+		tf->tf_keys[0][1] = (uint8_t)(tf->tf_nextrev >> 16);
+		tf->tf_keys[0][2] = (uint8_t)(tf->tf_nextrev >> 8);
+		tf->tf_keys[0][3] = (uint8_t)tf->tf_nextrev++;
+	}
 	tf->tf_rotated = time(NULL);
 }
 
 /*
- * Keys from a file of dnsdist's format (80 bytes a key: a name of 16,
- * then 64 of secrets; the last key the newest).  libtls takes 48 bytes
- * and names a key by a number: the first 4 bytes of the name.  0, or -1
- * and err, the keys as they were.
+ * Keys from a file of dnsdist's format (TICKET_KEYLEN bytes a key, the
+ * last the newest).  0, or -1 and err, the keys as they were.
  */
 static int
 front_load_keys(struct tls_front *tf, const char *file, char *err,
     size_t errlen)
 {
-	uint8_t		 buf[TICKET_FILEKEYLEN * 64];
-	uint8_t		 keys[TLS_MAXKEYS][TICKET_KEYLEN];
-	uint32_t	 revs[TLS_MAXKEYS];
+	uint8_t		 buf[TICKET_KEYLEN * 64];
 	ssize_t		 n;
 	size_t		 len = 0, i, nk;
 	int		 fd;
@@ -305,25 +188,16 @@ front_load_keys(struct tls_front *tf, const char *file, char *err,
 	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
 	close(fd);
-	if (n == -1 || len == 0 || len % TICKET_FILEKEYLEN != 0) {
+	if (n == -1 || len == 0 || len % TICKET_KEYLEN != 0) {
 		snprintf(err, errlen, "%s: %s", file, n == -1 ?
 		    strerror(errno) : "not a whole number of 80-byte keys");
 		explicit_bzero(buf, sizeof(buf));
 		return -1;
 	}
-	nk = len / TICKET_FILEKEYLEN;
-	for (i = 0; i < nk; i++) {
-		memcpy(keys[i % TLS_MAXKEYS], buf + i * TICKET_FILEKEYLEN + 16,
-		    TICKET_KEYLEN);
-		revs[i % TLS_MAXKEYS] = (uint32_t)buf[i * TICKET_FILEKEYLEN] <<
-		    24 | (uint32_t)buf[i * TICKET_FILEKEYLEN + 1] << 16 |
-		    (uint32_t)buf[i * TICKET_FILEKEYLEN + 2] << 8 |
-		    buf[i * TICKET_FILEKEYLEN + 3];
-	}
-	explicit_bzero(buf, sizeof(buf));
+	nk = len / TICKET_KEYLEN;
 	for (i = nk > TLS_MAXKEYS ? nk - TLS_MAXKEYS : 0; i < nk; i++)
-		front_add_key(tf, keys[i % TLS_MAXKEYS], revs[i % TLS_MAXKEYS]);
-	explicit_bzero(keys, sizeof(keys));
+		front_add_key(tf, buf + i * TICKET_KEYLEN);
+	explicit_bzero(buf, sizeof(buf));
 	return front_reload(tf, tf->tf_pem == NULL, err, errlen);
 }
 
@@ -335,9 +209,8 @@ tls_front_init(struct listener *li)
 	char			 err[512];
 
 	if (nfronts == 0) {
-		if (tls_init() == -1)
-			fatalx("unable to initialise libtls");
-		randombytes_buf(session_id, sizeof(session_id));
+		if (tlsl_init() == -1)
+			fatalx("unable to initialise the TLS library");
 	}
 	if ((tf = calloc(1, sizeof(*tf))) == NULL ||
 	    (nf = reallocarray(fronts, nfronts + 1, sizeof(*nf))) == NULL)
@@ -355,7 +228,7 @@ tls_front_init(struct listener *li)
 			fatalx("ticketKeyFile: %s", err);
 	} else {
 		if (tf->tf_tl->tl_tickets)
-			front_add_key(tf, NULL, 0);
+			front_add_key(tf, NULL);
 		if (front_reload(tf, true, err, sizeof(err)) == -1)
 			fatalx("addTLSLocal %s", err);
 	}
@@ -377,7 +250,7 @@ tls_rotate_due(void *arg)
 		if (!tf->tf_tl->tl_tickets || tf->tf_tl->tl_rotation == 0 ||
 		    now - tf->tf_rotated < tf->tf_tl->tl_rotation)
 			continue;
-		front_add_key(tf, NULL, 0);
+		front_add_key(tf, NULL);
 		if (front_reload(tf, false, err, sizeof(err)) == -1)
 			log_warnx("tls: rotating the ticket keys: %s", err);
 	}
@@ -420,7 +293,7 @@ do_rotate(struct tls_front *tf, const char *arg, char *err, size_t errlen)
 		    tf->tf_li->li_local->lc_text);
 		return -1;
 	}
-	front_add_key(tf, NULL, 0);
+	front_add_key(tf, NULL);
 	return front_reload(tf, false, err, errlen);
 }
 
@@ -479,10 +352,42 @@ static const struct {
 	{ "version too low", TLSC_UNSUPPORTEDPROTOCOL },
 };
 
-static void
-count(struct tls_front *tf, int c)
+void
+tls_count(struct tls_front *tf, int c)
 {
 	atomic_fetch_add_explicit(&tf->tf_cnt[c], 1, memory_order_relaxed);
+}
+
+/* To a backend, the handshake alone: 0 when done, else as tls_backend_io(). */
+int
+tls_backend_handshake(struct tls *ctx, short *want)
+{
+	const char	*e = NULL;
+
+	switch (tlsl_handshake(ctx, want, &e)) {
+	case 1:
+		*want = 0;
+		return 0;
+	case 0:
+		errno = EAGAIN;
+		return -1;
+	}
+	log_debug("tls to a backend: %s", e != NULL ? e : "?");
+	errno = EIO;
+	return -1;
+}
+
+const char *
+tls_backend_name(const struct server *ds, char *buf, size_t len)
+{
+	const struct sockaddr_in6	*s6 = (const void *)&ds->ds_addr;
+	const struct sockaddr_in	*s4 = (const void *)&ds->ds_addr;
+
+	if (ds->ds_tlsname != NULL)
+		return ds->ds_tlsname;
+	return inet_ntop(ds->ds_addr.ss_family, s6->sin6_family == AF_INET6 ?
+	    (const void *)&s6->sin6_addr : (const void *)&s4->sin_addr, buf,
+	    (socklen_t)len);
 }
 
 /* A worker took a connection of a TLS listener: 0, or -1 to close it. */
@@ -496,11 +401,11 @@ tls_client_start(struct tcp_client *tc)
 	setsockopt(tc->tc_fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	pthread_mutex_lock(&tf->tf_lock);
 	tc->tc_sctx = tf->tf_ctx;
-	atomic_fetch_add(&tc->tc_sctx->ts_refs, 1);
-	r = tls_accept_socket(tc->tc_sctx->ts_tls, &tc->tc_tls, tc->tc_fd);
+	tlsl_sctx_ref(tc->tc_sctx);
+	r = tlsl_accept(tc->tc_sctx, tc->tc_fd, &tc->tc_tls);
 	pthread_mutex_unlock(&tf->tf_lock);
 	if (r == -1) {
-		sctx_unref(tc->tc_sctx);
+		tlsl_sctx_unref(tc->tc_sctx);
 		tc->tc_sctx = NULL;
 		tc->tc_tls = NULL;
 		return -1;
@@ -515,19 +420,15 @@ static int
 tls_hs(struct tcp_client *tc)
 {
 	struct tls_front	*tf = tc->tc_li->li_tls;
-	const char		*v, *e;
+	const char		*v, *e = NULL;
 	char			 low[256];
 	size_t			 i;
 	int			 r;
 
-	r = tls_handshake(tc->tc_tls);
-	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
-		tc->tc_rwant = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
+	if ((r = tlsl_handshake(tc->tc_tls, &tc->tc_rwant, &e)) == 0)
 		return 0;
-	}
 	if (r == -1) {
-		count(tf, TLSC_HANDSHAKEFAILURES);
-		e = tls_error(tc->tc_tls);
+		tls_count(tf, TLSC_HANDSHAKEFAILURES);
 		for (i = 0; e != NULL && e[i] != '\0' && i < sizeof(low) - 1;
 		    i++)
 			low[i] = (char)(e[i] >= 'A' && e[i] <= 'Z' ?
@@ -535,7 +436,7 @@ tls_hs(struct tcp_client *tc)
 		low[i] = '\0';
 		for (i = 0; i < sizeof(hs_errors) / sizeof(hs_errors[0]); i++)
 			if (strstr(low, hs_errors[i].e_text) != NULL) {
-				count(tf, hs_errors[i].e_counter);
+				tls_count(tf, hs_errors[i].e_counter);
 				break;
 			}
 		log_debug("tls: handshake with a client of %s: %s",
@@ -544,47 +445,30 @@ tls_hs(struct tcp_client *tc)
 		return -1;
 	}
 	tc->tc_rwant = 0;
-	count(tf, tls_conn_session_resumed(tc->tc_tls) ? TLSC_RESUMPTIONS :
+	tls_count(tf, tlsl_resumed(tc->tc_tls) ? TLSC_RESUMPTIONS :
 	    TLSC_NEWSESSIONS);
-	v = tls_conn_version(tc->tc_tls);
+	v = tlsl_version(tc->tc_tls);
 	tc->tc_tlsver = v == NULL ? TLSC_QUNKNOWN :
 	    strcmp(v, "TLSv1.3") == 0 ? TLSC_Q13 :
 	    strcmp(v, "TLSv1.2") == 0 ? TLSC_Q12 :
 	    strcmp(v, "TLSv1.1") == 0 ? TLSC_Q11 :
 	    strcmp(v, "TLSv1") == 0 || strcmp(v, "TLSv1.0") == 0 ? TLSC_Q10 :
 	    TLSC_QUNKNOWN;
-	if ((v = tls_conn_servername(tc->tc_tls)) != NULL)
+	if ((v = tlsl_servername(tc->tc_tls)) != NULL)
 		tc->tc_sni = strdup(v);
 	return 1;
 }
 
 static ssize_t
-tls_io_result(struct tcp_client *tc, ssize_t r, short *want)
-{
-	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
-		*want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-		errno = EAGAIN;
-		return -1;
-	}
-	*want = 0;
-	if (r == -1) {
-		log_debug("tls: %s", tls_error(tc->tc_tls));
-		errno = EIO;
-	}
-	return r;
-}
-
-static ssize_t
 tls_rd(struct tcp_client *tc, void *buf, size_t len)
 {
-	return tls_io_result(tc, tls_read(tc->tc_tls, buf, len),
-	    &tc->tc_rwant);
+	return tlsl_io(tc->tc_tls, buf, len, false, &tc->tc_rwant);
 }
 
 static ssize_t
 tls_wr(struct tcp_client *tc, const void *buf, size_t len)
 {
-	return tls_io_result(tc, tls_write(tc->tc_tls, buf, len),
+	return tlsl_io(tc->tc_tls, (void *)(uintptr_t)buf, len, true,
 	    &tc->tc_wwant);
 }
 
@@ -593,14 +477,11 @@ tls_cl(struct tcp_client *tc)
 {
 	/* Closed before the end of its handshake: stalled, or gone. */
 	if (tc->tc_handshaking)
-		count(tc->tc_li->li_tls, TLSC_HANDSHAKEFAILURES);
-	if (tc->tc_tls != NULL) {
-		/* One try at a close_notify: the socket closes anyway. */
-		if (!tc->tc_handshaking)
-			(void)tls_close(tc->tc_tls);
-		tls_free(tc->tc_tls);
-	}
-	sctx_unref(tc->tc_sctx);
+		tls_count(tc->tc_li->li_tls, TLSC_HANDSHAKEFAILURES);
+	/* One try at a close_notify: the socket closes anyway. */
+	if (tc->tc_tls != NULL)
+		tlsl_free(tc->tc_tls, !tc->tc_handshaking);
+	tlsl_sctx_unref(tc->tc_sctx);
 	free(tc->tc_sni);
 }
 
@@ -608,7 +489,7 @@ tls_cl(struct tcp_client *tc)
 static void
 tls_query(struct tcp_client *tc)
 {
-	count(tc->tc_li->li_tls, tc->tc_tlsver);
+	tls_count(tc->tc_li->li_tls, tc->tc_tlsver);
 }
 
 const struct tcp_transport tcp_tls = {
@@ -692,7 +573,7 @@ tls_stop(void)
 
 	for (i = 0; i < nfronts; i++) {
 		tf = fronts[i];
-		sctx_unref(tf->tf_ctx);
+		tlsl_sctx_unref(tf->tf_ctx);
 		pem_free(tf->tf_pem, tf->tf_npem);
 		explicit_bzero(tf->tf_keys, sizeof(tf->tf_keys));
 		pthread_mutex_destroy(&tf->tf_lock);
@@ -703,130 +584,3 @@ tls_stop(void)
 	nfronts = 0;
 }
 
-/*
- * DNS over TLS to backends: one client configuration per server, made by
- * the first connection (any thread) and kept with the server.
- */
-static pthread_mutex_t	client_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-client_config_free(void *cfg)
-{
-	tls_config_free(cfg);
-}
-
-static struct tls_config *
-client_config(struct server *ds)
-{
-	struct tls_config	*cfg;
-
-	pthread_mutex_lock(&client_lock);
-	if ((cfg = ds->ds_tlscfg) != NULL) {
-		pthread_mutex_unlock(&client_lock);
-		return cfg;
-	}
-	if (nfronts == 0 && tls_init() == -1)
-		goto fail;
-	if ((cfg = tls_config_new()) == NULL)
-		goto fail;
-	if ((ds->ds_tlsca != NULL &&
-	    tls_config_set_ca_file(cfg, ds->ds_tlsca) == -1) ||
-	    (ds->ds_tlsciphers != NULL &&
-	    tls_config_set_ciphers(cfg, ds->ds_tlsciphers) == -1)) {
-		log_warnx("tls to %s: %s", ds->ds_addrtext,
-		    tls_config_error(cfg));
-		tls_config_free(cfg);
-		goto fail;
-	}
-	/* DNS over HTTPS: HTTP/2, which the server must agree to. */
-	if (ds->ds_dohpath != NULL && tls_config_set_alpn(cfg, "h2") == -1) {
-		log_warnx("tls to %s: %s", ds->ds_addrtext,
-		    tls_config_error(cfg));
-		tls_config_free(cfg);
-		goto fail;
-	}
-	if (!ds->ds_tlsverify) {
-		tls_config_insecure_noverifycert(cfg);
-		tls_config_insecure_noverifyname(cfg);
-	}
-	server_tls_free = client_config_free;
-	ds->ds_tlscfg = cfg;
-	pthread_mutex_unlock(&client_lock);
-	return cfg;
-fail:
-	pthread_mutex_unlock(&client_lock);
-	return NULL;
-}
-
-/*
- * Start TLS on fd, connected to ds: the handshake runs in the first
- * tls_backend_io().  NULL when it cannot start.
- */
-struct tls *
-tls_backend_start(struct server *ds, int fd)
-{
-	struct tls_config	*cfg;
-	struct tls		*ctx;
-	char			 host[INET6_ADDRSTRLEN];
-	const char		*name = ds->ds_tlsname;
-
-	if ((cfg = client_config(ds)) == NULL || (ctx = tls_client()) == NULL)
-		return NULL;
-	if (name == NULL) {
-		/* The certificate must name the address. */
-		name = inet_ntop(ds->ds_addr.ss_family,
-		    ds->ds_addr.ss_family == AF_INET6 ?
-		    (void *)&((struct sockaddr_in6 *)&ds->ds_addr)->sin6_addr :
-		    (void *)&((struct sockaddr_in *)&ds->ds_addr)->sin_addr,
-		    host, sizeof(host));
-	}
-	if (name == NULL || tls_configure(ctx, cfg) == -1 ||
-	    tls_connect_socket(ctx, fd, name) == -1) {
-		log_debug("tls to %s: %s", ds->ds_addrtext, tls_error(ctx));
-		tls_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-/*
- * Read (wr false) or write over ctx: what read(2) or write(2) would
- * return, or -1 with errno EAGAIN and *want POLLIN or POLLOUT.
- */
-static ssize_t
-backend_result(struct tls *ctx, ssize_t r, short *want)
-{
-	if (r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) {
-		*want = r == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-		errno = EAGAIN;
-		return -1;
-	}
-	*want = 0;
-	if (r == -1) {
-		log_debug("tls to a backend: %s", tls_error(ctx));
-		errno = EIO;
-	}
-	return r;
-}
-
-ssize_t
-tls_backend_io(struct tls *ctx, void *buf, size_t len, bool wr, short *want)
-{
-	return backend_result(ctx, wr ? tls_write(ctx, buf, len) :
-	    tls_read(ctx, buf, len), want);
-}
-
-int
-tls_backend_handshake(struct tls *ctx, short *want)
-{
-	return (int)backend_result(ctx, tls_handshake(ctx), want);
-}
-
-void
-tls_backend_close(struct tls *ctx)
-{
-	if (ctx == NULL)
-		return;
-	(void)tls_close(ctx);
-	tls_free(ctx);
-}

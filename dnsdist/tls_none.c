@@ -41,10 +41,11 @@ tls_stop(void)
 }
 
 struct tls *
-tls_backend_start(struct server *ds, int fd)
+tls_backend_start(struct server *ds, int fd, bool sessions)
 {
 	(void)ds;
 	(void)fd;
+	(void)sessions;
 	return NULL;
 }
 

@@ -190,6 +190,9 @@ config_same(const struct config *a, const struct config *b)
 	    a->cf_dohcachedperds != b->cf_dohcachedperds ||
 	    a->cf_dohdsmaxidle != b->cf_dohdsmaxidle ||
 	    a->cf_dohdscleanup != b->cf_dohdscleanup ||
+	    a->cf_tlssessmax != b->cf_tlssessmax ||
+	    a->cf_tlssessvalid != b->cf_tlssessvalid ||
+	    a->cf_tlssesscleanup != b->cf_tlssesscleanup ||
 	    a->cf_udptimeout != b->cf_udptimeout ||
 	    a->cf_failoverms != b->cf_failoverms ||
 	    a->cf_randomsockets != b->cf_randomsockets)
@@ -253,6 +256,9 @@ config_publish(bool blockfilter)
 	cf->cf_dohcachedperds = settings.st_dohcachedperds;
 	cf->cf_dohdsmaxidle = settings.st_dohdsmaxidle;
 	cf->cf_dohdscleanup = settings.st_dohdscleanup;
+	cf->cf_tlssessmax = settings.st_tlssessmax;
+	cf->cf_tlssessvalid = settings.st_tlssessvalid;
+	cf->cf_tlssesscleanup = settings.st_tlssesscleanup;
 	cf->cf_udptimeout = settings.st_udptimeout;
 	cf->cf_failoverms = settings.st_failoverms;
 	cf->cf_randomsockets = settings.st_randomsockets;

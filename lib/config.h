@@ -69,6 +69,10 @@ struct config {
 	int			  cf_dohcachedperds;	/* the same, DoH */
 	int			  cf_dohdsmaxidle;
 	int			  cf_dohdscleanup;
+	/* TLS sessions to resume, per backend: how many, how long (s). */
+	int			  cf_tlssessmax;
+	int			  cf_tlssessvalid;
+	int			  cf_tlssesscleanup;
 	/* The UDP loops': setUDPTimeout, setUDPFailoverTimeout (ms). */
 	int			  cf_udptimeout;
 	int			  cf_failoverms;

@@ -164,6 +164,7 @@ snap_servers(struct metrics *mx)
 		ms->ms_tcpdied = SNAP(ds_tcpdied);
 		ms->ms_tcpreused = SNAP(ds_tcpreused);
 		ms->ms_tcpnew = SNAP(ds_tcpnew);
+		ms->ms_tlsresumed = SNAP(ds_tlsresumed);
 		ms->ms_tls = ds->ds_tls;
 		if (ds->ds_npools == 0 || (ms->ms_pools = calloc(ds->ds_npools,
 		    sizeof(char *))) == NULL)
@@ -743,7 +744,7 @@ prom_latency(struct sbuf *sb, const struct metrics *mx)
 enum prom_field {
 	PF_STATUS, PF_QUERIES, PF_RESPONSES, PF_DROPS, PF_LATENCY,
 	PF_SENDERRORS, PF_OUTSTANDING, PF_ORDER, PF_WEIGHT, PF_TCPQUERIES,
-	PF_TCPDIED, PF_QPS
+	PF_TCPDIED, PF_QPS, PF_TLSRESUMED
 };
 
 static const struct {
@@ -763,6 +764,7 @@ static const struct {
 	[PF_TCPQUERIES] = { "server-tcpqueries", "counter", "Queries sent to the server over TCP" },
 	[PF_TCPDIED] = { "server-tcpdiedreadingresponse", "counter", "TCP connections to the server that failed" },
 	[PF_QPS] = { "server-qps", "gauge", "Queries per second sent to the server" },
+	[PF_TLSRESUMED] = { "server-tlsresumptions", "counter", "TLS sessions to the server resumed" },
 };
 
 static double
@@ -793,6 +795,8 @@ server_field(const struct metrics_server *ms, enum prom_field f)
 		return (double)ms->ms_tcpdied;
 	case PF_QPS:
 		return ms->ms_qps;
+	case PF_TLSRESUMED:
+		return (double)ms->ms_tlsresumed;
 	}
 	return 0;
 }
@@ -1166,8 +1170,7 @@ json_server(struct sbuf *sb, const struct metrics_server *ms)
 	json_num(sb, "tcpReusedConnections", (double)ms->ms_tcpreused,
 	    &first);
 	json_num(sb, "tcpNewConnections", (double)ms->ms_tcpnew, &first);
-	/* Sessions to backends are not resumed (newServer's tls). */
-	json_num(sb, "tlsResumptions", 0, &first);
+	json_num(sb, "tlsResumptions", (double)ms->ms_tlsresumed, &first);
 	json_key(sb, "pools", &first);
 	sbuf_puts(sb, "[");
 	for (i = 0; i < ms->ms_npools; i++) {

@@ -49,6 +49,7 @@ struct metrics_server {
 	uint64_t	 ms_tcpdied;
 	uint64_t	 ms_tcpreused;
 	uint64_t	 ms_tcpnew;
+	uint64_t	 ms_tlsresumed;
 	bool		 ms_tls;
 	char		**ms_pools;
 	size_t		 ms_npools;

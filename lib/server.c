@@ -88,6 +88,7 @@ server_unref(struct server *ds)
 	free(ds->ds_tlsname);
 	free(ds->ds_tlsca);
 	free(ds->ds_tlsciphers);
+	free(ds->ds_tlsciphers13);
 	free(ds->ds_dohpath);
 	free(ds->ds_upgpool);
 	if (ds->ds_tlscfg != NULL && server_tls_free != NULL)
@@ -123,6 +124,7 @@ server_same(const struct server *a, const struct server *b)
 	    str_same(a->ds_tlsname, b->ds_tlsname) &&
 	    str_same(a->ds_tlsca, b->ds_tlsca) &&
 	    str_same(a->ds_tlsciphers, b->ds_tlsciphers) &&
+	    str_same(a->ds_tlsciphers13, b->ds_tlsciphers13) &&
 	    str_same(a->ds_dohpath, b->ds_dohpath) &&
 	    a->ds_sourcelen == b->ds_sourcelen && (a->ds_sourcelen == 0 ||
 	    addr_equal((const struct sockaddr *)&a->ds_source,

@@ -86,6 +86,7 @@ struct server {
 	char			*ds_tlsname;	/* subjectName/Addr; NULL: none */
 	char			*ds_tlsca;	/* caStore; NULL: the system's */
 	char			*ds_tlsciphers;
+	char			*ds_tlsciphers13;	/* OpenSSL only */
 	char			*ds_dohpath;	/* DNS over HTTPS; NULL: not */
 	bool			 ds_dohxff;	/* addXForwardedHeaders */
 	void			*ds_tlscfg;
@@ -145,6 +146,7 @@ struct server {
 	_Atomic uint64_t	 ds_tcpdied;
 	_Atomic uint64_t	 ds_tcpreused;	/* queries on open connections */
 	_Atomic uint64_t	 ds_tcpnew;	/* connections opened */
+	_Atomic uint64_t	 ds_tlsresumed;	/* TLS sessions resumed */
 	/*
 	 * The last answer (monotonic ns) of the connection the server last
 	 * closed while idle, for the next query to count as dnsdist counts

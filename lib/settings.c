@@ -172,6 +172,7 @@ settings_add_carbon(const struct sockaddr_storage *ss, socklen_t sslen,
 _Atomic int	settings_syslogfacility = LOG_DAEMON;
 _Atomic bool	settings_verbosehealthchecks;
 _Atomic unsigned settings_dohdump;
+_Atomic long settings_tlssessions;
 
 int
 settings_init(void)
@@ -196,6 +197,9 @@ settings_init(void)
 	settings.st_dohdsmaxidle = 300;
 	settings.st_dohdscleanup = 60;
 	settings.st_dohworkers = 1;
+	settings.st_tlssessmax = 20;
+	settings.st_tlssessvalid = 600;
+	settings.st_tlssesscleanup = 60;
 	/* Room for a burst of a few thousand queries. */
 	settings.st_udprcvbuf = 4 << 20;
 	settings.st_udpsndbuf = 4 << 20;
@@ -338,6 +342,8 @@ tls_local_free(struct tls_local *tl)
 	free(tl->tl_provider);
 	free(tl->tl_ciphers);
 	free(tl->tl_keyfile);
+	free(tl->tl_ciphers13);
+	free(tl->tl_keylog);
 	free(tl);
 }
 

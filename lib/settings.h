@@ -25,6 +25,7 @@ struct doh_frontend;
  * loads the files; the Lua bindings only record them.
  */
 #define TLS_MAXKEYS	4	/* ticket keys libtls keeps */
+#define TLS_MAXLIFE	86400	/* the longest session lifetime */
 struct tls_local {
 	char			**tl_certs;	/* a pair per SNI name; */
 	char			**tl_keys;	/* ... vectors end in NULL */
@@ -43,6 +44,11 @@ struct tls_local {
 	int			  tl_nkeys;	/* 1 .. TLS_MAXKEYS */
 	char			 *tl_keyfile;	/* ticketKeyFile */
 	int			  tl_rotation;	/* seconds; 0: never */
+	/* Through OpenSSL only (TLS=openssl): */
+	char			 *tl_ciphers13;	/* ciphersTLS13; NULL: default */
+	char			 *tl_keylog;	/* keyLogFile; NULL: none */
+	int			  tl_nsessions;	/* numberOfStoredSessions */
+	int			  tl_timeout;	/* sessionTimeout; 0: rotation */
 };
 
 struct local {
@@ -126,6 +132,10 @@ struct settings {
 	int			 st_dohcachedperds;
 	int			 st_dohdsmaxidle;
 	int			 st_dohdscleanup;
+	/* TLS sessions kept to resume, per backend; seconds. */
+	int			 st_tlssessmax;
+	int			 st_tlssessvalid;
+	int			 st_tlssesscleanup;
 	/* TCP workers that take UDP queries for DoH backends. */
 	int			 st_dohworkers;
 	size_t			 st_ringsize;
@@ -184,6 +194,8 @@ extern _Atomic int	settings_syslogfacility;
 extern _Atomic bool	settings_verbosehealthchecks;
 /* requestDoHStatesDump(): each request, once, by every TCP worker. */
 extern _Atomic unsigned	settings_dohdump;
+/* TLS sessions to backends held to resume, all servers (tls_ossl.c). */
+extern _Atomic long	settings_tlssessions;
 
 /* Defaults: no locals, dnsdist's ACL, tunables as dnsdist 1.7. */
 int	settings_init(void);

@@ -17,8 +17,8 @@ enum absent_why {
 
 static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
-	[AB_LIBTLS] = "not available through libtls (no engines or "
-	    "providers: OpenSSL's own configuration applies)",
+	[AB_LIBTLS] = "no TLS engines or providers are loaded (OpenSSL's "
+	    "own configuration applies)",
 	[AB_TLSOUT] = "TLS sessions to backends are not resumed: libtls "
 	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
@@ -48,10 +48,12 @@ static const struct absent {
 #endif
 	{ "loadTLSEngine", AB_LIBTLS },
 	{ "loadTLSProvider", AB_LIBTLS },
+#ifndef DNSDIST_TLS_OPENSSL
 	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend", AB_TLSOUT },
+#endif
 	{ "LuaFFIAction", AB_FFI },
 	{ "LuaFFIPerThreadAction", AB_FFI },
 	{ "LuaFFIPerThreadResponseAction", AB_FFI },

@@ -930,6 +930,16 @@ l_requestdohstatesdump(lua_State *L)
 	return 0;
 }
 
+#ifdef DNSDIST_TLS_OPENSSL
+/* getOutgoingTLSSessionCacheSize(): sessions to backends held to resume. */
+static int
+l_getoutgoingtlssessioncachesize(lua_State *L)
+{
+	lua_pushinteger(L, atomic_load(&settings_tlssessions));
+	return 1;
+}
+#endif
+
 /* The TCP and DoH connections to backends: how many idle, how long. */
 static const struct {
 	const char	*tn_name;
@@ -944,6 +954,14 @@ static const struct {
 	    &settings.st_dohcachedperds, 0 },
 	{ "setDoHDownstreamMaxIdleTime", &settings.st_dohdsmaxidle, 1 },
 	{ "setDoHDownstreamCleanupInterval", &settings.st_dohdscleanup, 1 },
+#ifdef DNSDIST_TLS_OPENSSL
+	{ "setOutgoingTLSSessionsCacheMaxTicketsPerBackend",
+	    &settings.st_tlssessmax, 0 },
+	{ "setOutgoingTLSSessionsCacheMaxTicketValidity",
+	    &settings.st_tlssessvalid, 1 },
+	{ "setOutgoingTLSSessionsCacheCleanupDelay",
+	    &settings.st_tlssesscleanup, 1 },
+#endif
 };
 
 static int
@@ -1157,6 +1175,10 @@ dlua_open_misc(lua_State *L)
 	lua_pushcclosure(L, l_incmetric, 1);
 	lua_setglobal(L, "decMetric");
 	lua_register(L, "requestDoHStatesDump", l_requestdohstatesdump);
+#ifdef DNSDIST_TLS_OPENSSL
+	lua_register(L, "getOutgoingTLSSessionCacheSize",
+	    l_getoutgoingtlssessioncachesize);
+#endif
 	for (i = 0; i < sizeof(tcpknobs) / sizeof(tcpknobs[0]); i++) {
 		lua_pushinteger(L, (lua_Integer)i);
 		lua_pushcclosure(L, l_tcpknob, 1);

@@ -124,9 +124,11 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 #endif
 	if (strcmp(s, "openssl") != 0 && strcmp(s, "gnutls") != 0)
 		luaL_error(L, "newServer: tls must be 'openssl' or 'gnutls'");
+#ifndef DNSDIST_TLS_OPENSSL
 	if (dlua_opt_string(L, t, "ciphersTLS13", NULL) != NULL)
 		luaL_error(L, "newServer: ciphersTLS13 is not supported: "
 		    "libtls has no separate list of TLS 1.3 cipher suites");
+#endif
 	if (dlua_opt_bool(L, t, "enableRenegotiation", 0))
 		luaL_error(L, "newServer: enableRenegotiation is not "
 		    "supported: libtls never renegotiates");
@@ -141,6 +143,7 @@ server_tls_from_table(lua_State *L, struct server *ds, int t)
 		ds->ds_tlsname = opt_strdup(L, t, "subjectAddr");
 	ds->ds_tlsca = opt_strdup(L, t, "caStore");
 	ds->ds_tlsciphers = opt_strdup(L, t, "ciphers");
+	ds->ds_tlsciphers13 = opt_strdup(L, t, "ciphersTLS13");
 }
 
 /*

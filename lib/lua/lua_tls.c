@@ -49,13 +49,15 @@ static const struct {
 	const char	*r_key;
 	const char	*r_why;
 } tls_refused[] = {
+#ifndef DNSDIST_TLS_OPENSSL
 	{ "ciphersTLS13", "libtls has no separate list of TLS 1.3 cipher "
 	    "suites" },
 	{ "keyLogFile", "libtls does not expose the session secrets" },
-	{ "interface", "binding a listener to an interface is not supported" },
-	{ "cpus", "listener threads are not pinned to CPUs" },
 	{ "sessionTimeout", "libtls ties the session lifetime to the ticket "
 	    "keys (ticketsKeysRotationDelay)" },
+#endif
+	{ "interface", "binding a listener to an interface is not supported" },
+	{ "cpus", "listener threads are not pinned to CPUs" },
 	{ "ktls", "kernel TLS is not used by libtls" },
 	{ "tlsAsyncMode", "libtls has no asynchronous engine mode" },
 	{ "additionalAddresses", "one address per addTLSLocal()" },
@@ -174,10 +176,27 @@ tls_options(lua_State *L, struct tls_local *tl, size_t *maxconns,
 	if (v < 0 || v > INT_MAX)
 		luaL_error(L, "addTLSLocal: bad ticketsKeysRotationDelay");
 	tl->tl_rotation = (int)v;
+#ifdef DNSDIST_TLS_OPENSSL
+	v = dlua_opt_int(L, 4, "numberOfStoredSessions", 20000);
+	if (v < 0 || v > INT_MAX)
+		luaL_error(L, "addTLSLocal: bad numberOfStoredSessions");
+	tl->tl_nsessions = (int)v;
+	v = dlua_opt_int(L, 4, "sessionTimeout", 0);
+	if (v < 0 || v > TLS_MAXLIFE)
+		luaL_error(L, "addTLSLocal: sessionTimeout is 0 to %d "
+		    "seconds", TLS_MAXLIFE);
+	tl->tl_timeout = (int)v;
+	if (((s = dlua_opt_string(L, 4, "ciphersTLS13", NULL)) != NULL &&
+	    (tl->tl_ciphers13 = strdup(s)) == NULL) ||
+	    ((s = dlua_opt_string(L, 4, "keyLogFile", NULL)) != NULL &&
+	    (tl->tl_keylog = strdup(s)) == NULL))
+		luaL_error(L, "addTLSLocal: out of memory");
+#else
 	if (dlua_opt_int(L, 4, "numberOfStoredSessions", 0) != 0)
 		luaL_error(L, "addTLSLocal: numberOfStoredSessions is not "
 		    "supported: libtls keeps no session cache on the server "
 		    "side, sessions resume through tickets only (set it to 0)");
+#endif
 	if (!dlua_opt_bool(L, 4, "releaseBuffers", 1))
 		luaL_error(L, "addTLSLocal: releaseBuffers=false is not "
 		    "supported: libtls manages its buffers");
@@ -308,6 +327,9 @@ dlua_tls_pairs(lua_State *L, int cidx, int kidx, const char *fn)
 	tl->tl_tickets = true;
 	tl->tl_nkeys = TLS_MAXKEYS;
 	tl->tl_rotation = 43200;
+#ifdef DNSDIST_TLS_OPENSSL
+	tl->tl_nsessions = 20000;
+#endif
 	return tlp;
 }
 

@@ -41,6 +41,14 @@ dd_setup()
 }
 
 # dd_need_responder: skips the test when the responder is not built.
+# dd_need_tls: skips the test when the daemon is built without DNS over
+# TLS (make TLS=no).  After dd_setup.
+dd_need_tls()
+{
+	"$DNSDIST" --version | grep -q 'dns-over-tls(' ||
+	    atf_skip "built without DNS over TLS (TLS=no)"
+}
+
 dd_need_responder()
 {
 	[ -x "$RESPONDER" ] || atf_skip "responder not built: $RESPONDER"
