@@ -174,7 +174,7 @@ struct server {
 
 	uint64_t		*ds_points;	/* chashed ring points */
 	_Atomic int		 ds_refs;
-	bool			 ds_removed;
+	atomic_bool		 ds_removed;
 	void			*ds_io;		/* the daemon's socket state */
 	/* Replaced at a reload by this one (held): its Lua objects act on it. */
 	struct server		*ds_forward;
