@@ -898,6 +898,10 @@ client_write(struct tcp_worker *tw, struct tcp_client *tc)
 	while (tc->tc_olen > tc->tc_ooff) {
 		n = tc->tc_tr->tt_write(tc, tc->tc_obuf + tc->tc_ooff,
 		    tc->tc_olen - tc->tc_ooff);
+		if (n == 0) {		/* no progress: never loop on it */
+			tc->tc_dead = true;
+			break;
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

@@ -562,14 +562,27 @@ tlsl_io(struct tls *t, void *buf, size_t len, bool wr, short *w)
 	r = wr ? SSL_write_ex(t->t_ssl, buf, len, &n) :
 	    SSL_read_ex(t->t_ssl, buf, len, &n);
 	count_resumed(t);
-	if (r == 1)
+	if (r == 1 && n > 0)
 		return (ssize_t)n;
+	/*
+	 * A write never returns 0: once the socket has failed, OpenSSL may
+	 * report the record it keeps trying as written, and a caller that
+	 * loops until all is out would spin for ever on a dead connection.
+	 */
+	if (r == 1) {
+		errno = EPIPE;
+		return -1;
+	}
 	if (want(t, r, w) == 0) {
 		errno = EAGAIN;
 		return -1;
 	}
-	if (SSL_get_error(t->t_ssl, r) == SSL_ERROR_ZERO_RETURN)
-		return 0;
+	if (SSL_get_error(t->t_ssl, r) == SSL_ERROR_ZERO_RETURN) {
+		if (!wr)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	}
 	log_debug("tls: %s", ossl_err(t->t_err, sizeof(t->t_err)));
 	errno = EIO;
 	return -1;

@@ -6,12 +6,13 @@ os=$(uname -s)
 case $os in
 Linux)
 	# chromium is for the tests only: t_dashboard loads the web
-	# dashboard in it, headless.
+	# dashboard in it, headless.  nghttp2-client (h2load) is for the
+	# DoH benchmark (regress/bench/dot.sh).
 	pkgs="build-essential pkg-config liblua5.3-dev libsodium-dev libedit-dev
 	    libnghttp2-dev curl
 	    libbsd-dev libtls-dev libssl-dev openssl libatf-dev atf-sh kyua nsd
 	    bind9-dnsutils knot-dnsutils unbound
-	    dnsperf dnsdist bmake mandoc iproute2 procps python3 tmux
+	    dnsperf nghttp2-client dnsdist bmake mandoc iproute2 procps python3 tmux
 	    python3-prometheus-client libcdb-dev liblmdb-dev tinycdb lmdb-utils
 	    haproxy libprotobuf-c-dev protobuf-c-compiler libfstrm-dev
 	    fstrm-bin dnstap-ldns chromium"
