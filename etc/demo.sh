@@ -82,16 +82,18 @@ for n in 1 2; do
 	done
 done
 
-# A throwaway certificate for DNS over TLS on 127.0.0.1:8853.
+# A throwaway certificate for DNS over TLS on 127.0.0.1:8853 and DNS over
+# HTTPS on 127.0.0.1:8443 (/dns-query).
 if command -v openssl >/dev/null 2>&1 &&
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=dns.test \
     -addext subjectAltName=DNS:dns.test -keyout "$work/dot.key" \
     -out "$work/dot.pem" >/dev/null 2>&1; then
 	DNSDIST_DEMO_TLS=$work
 	export DNSDIST_DEMO_TLS
-	dot="kdig +tls +tls-ca=$work/dot.pem +tls-hostname=dns.test @127.0.0.1 -p 8853 www.example."
+	dot="kdig +tls +tls-ca=$work/dot.pem +tls-hostname=dns.test @127.0.0.1 -p 8853 www.example.
+	kdig +https +tls-ca=$work/dot.pem +tls-hostname=dns.test @127.0.0.1 -p 8443 www.example."
 else
-	dot="(no openssl: no DNS over TLS)"
+	dot="(no openssl: no DNS over TLS or HTTPS)"
 fi
 
 cat <<MSG
