@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "dnsname.h"
 #include "dnspacket.h"
+#include "pbwire.h"
 #include "remotelog.h"
 #include "rule.h"
 #include "settings.h"
@@ -368,13 +369,14 @@ pm_walk_rr(void *arg, const struct dnsrr *rr)
 		    rr->rr_ttl, w->pkt + rr->rr_rdoff, rr->rr_rdlen);
 }
 
-/* The wall clock time of the monotonic ns t. */
+/* The wall clock time of the monotonic ns t, given both clocks' now. */
 static void
-wall_time(uint64_t mono, uint64_t t, struct timespec *ts)
+wall_time(const struct timespec *rnow, uint64_t mono, uint64_t t,
+    struct timespec *ts)
 {
 	uint64_t	ns;
 
-	clock_gettime(CLOCK_REALTIME, ts);
+	*ts = *rnow;
 	if (t == 0 || t >= mono)
 		return;
 	ns = (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec -
@@ -395,9 +397,7 @@ message_id(const struct dnsq *dq, uint8_t id[16])
 		uint8_t		a[16];
 		uint16_t	port;
 		uint16_t	id;
-		uint32_t	half;
 	} in;
-	uint64_t	h;
 	const struct sockaddr *sa = dq->dq_remote;
 
 	pthread_once(&msgid_once, msgid_init);
@@ -409,11 +409,7 @@ message_id(const struct dnsq *dq, uint8_t id[16])
 		memcpy(in.a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	in.port = addr_port(sa);
 	in.id = dnspacket_id(dq->dq_pkt);
-	h = siphash24(msgid_key, &in, sizeof(in));
-	memcpy(id, &h, 8);
-	in.half = 1;
-	h = siphash24(msgid_key, &in, sizeof(in));
-	memcpy(id + 8, &h, 8);
+	siphash24_128(msgid_key, &in, sizeof(in), id);
 	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);	/* version 4 */
 	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
 }
@@ -469,7 +465,7 @@ pbmsg_from_dq(struct pbmsg *pm, const struct dnsq *dq, bool response,
 	}
 	m->has_inbytes = 1;
 	m->inbytes = dq->dq_len;
-	wall_time(dq->dq_now, dq->dq_now, &now);
+	clock_gettime(CLOCK_REALTIME, &now);
 	m->has_timesec = m->has_timeusec = 1;
 	m->timesec = (uint32_t)now.tv_sec;
 	m->timeusec = (uint32_t)(now.tv_nsec / 1000);
@@ -496,7 +492,7 @@ pbmsg_from_dq(struct pbmsg *pm, const struct dnsq *dq, bool response,
 		    dq->dq_pbidlen[DQ_PB_DEVICENAME]);
 	if (!response)
 		return;
-	wall_time(dq->dq_now, dq->dq_qstart, &qt);
+	wall_time(&now, dq->dq_now, dq->dq_qstart, &qt);
 	pbmsg_set_response(pm, (uint64_t)qt.tv_sec,
 	    (uint32_t)(qt.tv_nsec / 1000));
 	pm->pm_r.has_rcode = 1;
@@ -699,11 +695,7 @@ pbmsg_meta_fill(struct pbmsg *pm)
 size_t
 pbmsg_pack(struct pbmsg *pm, uint8_t *buf, size_t cap)
 {
-	size_t	n = pbdnsmessage__get_packed_size(&pm->pm_m);
-
-	if (n > cap)
-		return 0;
-	return pbdnsmessage__pack(&pm->pm_m, buf);
+	return pbwire_dnsmessage(&pm->pm_m, buf, cap);
 }
 
 static void
@@ -815,8 +807,9 @@ dnstap_pack(const struct dnsq *dq, bool response, const char *identity,
 		m.has_response_address = m.has_response_port = 1;
 		m.response_port = addr_port(la);
 	}
-	wall_time(dq->dq_now, dq->dq_now, &now);
-	wall_time(dq->dq_now, response ? dq->dq_qstart : dq->dq_now, &qt);
+	clock_gettime(CLOCK_REALTIME, &now);
+	wall_time(&now, dq->dq_now, response ? dq->dq_qstart : dq->dq_now,
+	    &qt);
 	m.has_query_time_sec = m.has_query_time_nsec = 1;
 	m.query_time_sec = (uint64_t)qt.tv_sec;
 	m.query_time_nsec = (uint32_t)qt.tv_nsec;

@@ -24,8 +24,22 @@ load64le(const uint8_t *p)
 	    (uint64_t)p[7] << 56;
 }
 
-uint64_t
-siphash24(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len)
+static inline void
+store64le(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * The compression of in; then the 64-bit value, or with out128 the
+ * 128-bit one (whose initialization and finalization differ) in out128.
+ */
+static inline uint64_t
+siphash_core(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len,
+    uint8_t *out128)
 {
 	const uint8_t	*p = in;
 	uint64_t	 k0 = load64le(key), k1 = load64le(key + 8);
@@ -36,6 +50,8 @@ siphash24(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len)
 	uint64_t	 m, b = (uint64_t)len << 56;
 	size_t		 i, left = len & 7;
 
+	if (out128 != NULL)
+		v1 ^= 0xee;
 	for (i = 0; i + 8 <= len; i += 8) {
 		m = load64le(p + i);
 		v3 ^= m;
@@ -54,10 +70,32 @@ siphash24(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len)
 	SIPROUND;
 	SIPROUND;
 	v0 ^= b;
-	v2 ^= 0xff;
+	v2 ^= out128 != NULL ? 0xee : 0xff;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	if (out128 == NULL)
+		return v0 ^ v1 ^ v2 ^ v3;
+	store64le(out128, v0 ^ v1 ^ v2 ^ v3);
+	v1 ^= 0xdd;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	store64le(out128 + 8, v0 ^ v1 ^ v2 ^ v3);
+	return 0;
+}
+
+uint64_t
+siphash24(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len)
+{
+	return siphash_core(key, in, len, NULL);
+}
+
+void
+siphash24_128(const uint8_t key[SIPHASH_KEYBYTES], const void *in, size_t len,
+    uint8_t out[16])
+{
+	(void)siphash_core(key, in, len, out);
 }

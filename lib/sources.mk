@@ -31,6 +31,7 @@ LIB_SRCS = \
 	lib/kvs.c \
 	lib/proxyproto.c \
 	lib/remotelog.c \
+	lib/pbwire.c \
 	lib/ipcipher.c \
 	lib/ossl.c \
 	lib/uuid.c \

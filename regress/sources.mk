@@ -21,7 +21,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_edns \
 	regress/lib/t_proxyproto \
 	regress/lib/t_dnscrypt \
-	regress/lib/t_ddr
+	regress/lib/t_ddr \
+	regress/lib/t_pbwire
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c

@@ -1,6 +1,7 @@
 /*
  * siphash: our SipHash-2-4 against the published test vector and against
- * libsodium's crypto_shorthash, which computes the same function.
+ * libsodium's crypto_shorthash, which computes the same function; the
+ * 128-bit variant against crypto_shorthash_siphashx24.
  */
 #include <stdint.h>
 #include <string.h>
@@ -60,6 +61,30 @@ ATF_TC_BODY(as_libsodium, tc)
 	}
 }
 
+ATF_TC_WITHOUT_HEAD(wide_as_libsodium);
+ATF_TC_BODY(wide_as_libsodium, tc)
+{
+	uint8_t	key[16], buf[300 + 8];
+	uint8_t	ours[16], theirs[crypto_shorthash_siphashx24_BYTES];
+	size_t	len, off;
+	int	k;
+
+	ATF_REQUIRE(sodium_init() >= 0);
+	ATF_REQUIRE_EQ(sizeof(theirs), sizeof(ours));
+	randombytes_buf(buf, sizeof(buf));
+	for (k = 0; k < 4; k++) {
+		randombytes_buf(key, sizeof(key));
+		for (off = 0; off < 8; off++)
+			for (len = 0; len <= 300; len++) {
+				siphash24_128(key, buf + off, len, ours);
+				crypto_shorthash_siphashx24(theirs, buf + off,
+				    len, key);
+				ATF_REQUIRE_MSG(memcmp(ours, theirs, 16) == 0,
+				    "length %zu at offset %zu", len, off);
+			}
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(every_byte_counts);
 ATF_TC_BODY(every_byte_counts, tc)
 {
@@ -88,6 +113,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, vector);
 	ATF_TP_ADD_TC(tp, as_libsodium);
+	ATF_TP_ADD_TC(tp, wide_as_libsodium);
 	ATF_TP_ADD_TC(tp, every_byte_counts);
 	return atf_no_error();
 }
