@@ -112,17 +112,32 @@ while [ "$r" -le "$rounds" ]; do
 	done
 	r=$((r + 1))
 done
-awk '{ s[$1 " " $2] += $3; c[$1 " " $2]++ }
+# Means over the rounds, and the median of each round's own cost (its
+# logged run less the plain run just before it), which a noisy round
+# moves less.
+awk '{ s[$1 " " $2] += $3; c[$1 " " $2]++
+	if ($2 == 0) p[$1] = $3; else d[$1, n[$1]++] = $3 - p[$1] }
+function median(w,	i, j, t, k) {
+	k = n[w]
+	for (i = 0; i < k; i++)
+		for (j = i + 1; j < k; j++)
+			if (d[w, j] < d[w, i]) {
+				t = d[w, i]; d[w, i] = d[w, j]; d[w, j] = t
+			}
+	return k % 2 ? d[w, (k - 1) / 2] : (d[w, k / 2 - 1] + d[w, k / 2]) / 2
+}
 END {
-	printf "%-8s %12s %12s %8s %10s\n", "", "us/q plain", "us/q logged",
-	    "ratio", "cost us/q"
+	printf "%-8s %12s %12s %8s %10s %12s\n", "", "us/q plain",
+	    "us/q logged", "ratio", "cost us/q", "median cost"
 	for (i = 0; i < 2; i++) {
 		w = i ? "theirs" : "ours"
-		p = s[w " 0"] / c[w " 0"]; l = s[w " 1"] / c[w " 1"]
-		cost[w] = l - p
-		printf "%-8s %12.2f %12.2f %8.3f %10.2f\n", w, p, l, l / p,
-		    l - p
+		pl = s[w " 0"] / c[w " 0"]; l = s[w " 1"] / c[w " 1"]
+		cost[w] = l - pl
+		med[w] = median(w)
+		printf "%-8s %12.2f %12.2f %8.3f %10.2f %12.2f\n", w, pl, l,
+		    l / pl, l - pl, med[w]
 	}
-	printf "cost ours / theirs: %.3f\n", cost["ours"] / cost["theirs"]
+	printf "cost ours / theirs: %.3f (means), %.3f (medians)\n",
+	    cost["ours"] / cost["theirs"], med["ours"] / med["theirs"]
 }' "$work/raw"
 echo "raw figures: $work/raw"
