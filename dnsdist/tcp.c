@@ -104,6 +104,23 @@ refuse:
 	return false;
 }
 
+/*
+ * Under a connection limit, a connection its client closed before we
+ * took it (a probe that connects and hangs up, which the kernel
+ * completes before the daemon's first accept) has nothing to answer and
+ * must not hold one of the client's places while a worker finds out.
+ */
+static bool
+conn_gone(struct listener *li, int fd)
+{
+	char	c;
+
+	if (li->li_local->lc_maxtcpconns <= 0 &&
+	    config_now()->cf_maxtcpconnperclient <= 0)
+		return false;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 /* A client connection counted by conn_take() is gone. */
 void
 conn_give(struct listener *li, const struct sockaddr_storage *ss,
@@ -167,7 +184,7 @@ tcp_accept(struct listener *li)
 			close(fd);
 			continue;
 		}
-		if (set_nonblock(fd) == -1 ||
+		if (set_nonblock(fd) == -1 || conn_gone(li, fd) ||
 		    !conn_take(li, &th.th_addr, &th.th_percl)) {
 			close(fd);
 			continue;

@@ -22,12 +22,16 @@
 #   hostile.py idle [-t SECS] SERVER PORT
 #	Connects and sends nothing; prints "closed SECS" with the time the
 #	server took to close the connection, or "open" after SECS.
-#   hostile.py conns [-k] [-b SRC] [-n N] [-t SECS] [-w SECS] SERVER PORT NAME
+#   hostile.py conns [-k] [-b SRC] [-n N] [-s PID] [-t SECS] [-w SECS]
+#	SERVER PORT NAME
 #	Opens N connections at once (from address SRC with -b), waits up to
 #	-w SECS for the server to accept or close them, then asks NAME on
 #	each that is still open.  Prints "answered A closed C silent S" (S:
 #	open but no answer in SECS).  With -k, the connections stay open
-#	until standard input ends.
+#	until standard input ends.  With -s, first stops process PID, opens
+#	and closes one connection, opens the N, and lets PID go on once the
+#	kernel has completed them all: the server finds the closed one with
+#	the others when it accepts.
 #   hostile.py noread [-c CONNS] [-n N] [-p PID] [-q QTYPE] [-t SECS]
 #	SERVER PORT NAME
 #	On each of CONNS connections (1) with a 4 KB receive buffer, writes
@@ -47,6 +51,7 @@ import getopt
 import os
 import resource
 import select
+import signal
 import socket
 import struct
 import sys
@@ -201,8 +206,8 @@ def cmd_idle(args):
 
 
 def cmd_conns(args):
-    opts, rest = getopt.getopt(args, "b:kn:t:w:")
-    n, tmo, wait, src, keep = 500, 2.0, 1.0, None, False
+    opts, rest = getopt.getopt(args, "b:kn:s:t:w:")
+    n, tmo, wait, src, keep, stop = 500, 2.0, 1.0, None, False, None
     for o, v in opts:
         if o == "-b":
             src = v
@@ -210,11 +215,20 @@ def cmd_conns(args):
             keep = True
         elif o == "-n":
             n = int(v)
+        elif o == "-s":
+            stop = int(v)
         elif o == "-t":
             tmo = float(v)
         elif o == "-w":
             wait = float(v)
     server, port, name = rest[0], int(rest[1]), rest[2]
+    if stop is not None:
+        os.kill(stop, signal.SIGSTOP)
+        probe = socket.socket(dnsq.family(server), socket.SOCK_STREAM)
+        if src is not None:
+            probe.bind((src, 0))
+        probe.connect((server, port))
+        probe.close()
     # As many descriptors as the system lets this process have.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard > soft:
@@ -238,6 +252,8 @@ def cmd_conns(args):
             p.register(fd, select.POLLOUT)
         for fd, _ in p.poll(max(0, end - time.monotonic()) * 1000):
             pending.discard(fd)
+    if stop is not None:
+        os.kill(stop, signal.SIGCONT)
     time.sleep(wait)
     closed, live = 0, {}
     for fd, s in socks.items():
