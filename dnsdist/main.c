@@ -328,6 +328,22 @@ drop_privileges(const char *user, const char *group, const char *dir)
 		    dir != NULL ? ", chroot " : "", dir != NULL ? dir : "");
 }
 
+/*
+ * What a process started with capabilities and not switched to another
+ * user (which drops them all) still has, but addCapabilitiesToRetain's:
+ * as dnsdist does once its sockets are bound.
+ */
+static void
+drop_capabilities(void)
+{
+	char	had[512];
+
+	if (compat_caps_drop(settings.st_capretain, had, sizeof(had)) == -1)
+		fatal("unable to drop capabilities");
+	if (had[0] != '\0')
+		log_info("capabilities dropped: %s", had);
+}
+
 static void
 unveil_log(const char *path)
 {
@@ -851,6 +867,7 @@ main(int argc, char *argv[])
 	health_initial();
 	health_start();
 	drop_privileges(cl.user, cl.group, cl.chroot);
+	drop_capabilities();
 	sandbox(console && isatty(STDIN_FILENO));
 
 	print_acl();

@@ -40,4 +40,14 @@ int	ossl_aes128_block(const uint8_t *key, uint8_t *b, bool decrypt);
 int	ossl_pbkdf2_sha1(const char *pass, size_t len, const uint8_t *salt,
 	    size_t saltlen, int rounds, uint8_t *out, size_t outlen);
 
+/*
+ * Load an OpenSSL engine (and set its default string when not NULL) or
+ * a provider for the TLS contexts made from now on (lib/ossl_load.c);
+ * a name loaded before is kept.  0, or -1 and err.  Only with OpenSSL's
+ * libssl (TLS=openssl); otherwise they fail.
+ */
+int	ossl_load_engine(const char *name, const char *defstr, char *err,
+	    size_t errlen);
+int	ossl_load_provider(const char *name, char *err, size_t errlen);
+
 #endif /* OSSL_H */

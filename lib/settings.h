@@ -120,6 +120,7 @@ struct settings {
 	bool			 st_randomsockets;	/* not in turn */
 	bool			 st_verbose;
 	bool			 st_running;	/* the configuration has run */
+	uint64_t		 st_capretain;	/* Linux capabilities kept */
 	bool			 st_configcheck;	/* --check-config */
 	bool			 st_clientmode;		/* -c, -e */
 	bool			 st_fixupcase;	/* the query's case back */

@@ -34,6 +34,7 @@ LIB_SRCS = \
 	lib/pbwire.c \
 	lib/ipcipher.c \
 	lib/ossl.c \
+	lib/ossl_load.c \
 	lib/uuid.c \
 	lib/ddr.c \
 	lib/pb/dnsmessage.pb-c.c \
@@ -71,4 +72,5 @@ LIB_SRCS = \
 	lib/compat/neigh.c \
 	lib/compat/poll.c \
 	lib/compat/thread.c \
-	lib/compat/sandbox.c
+	lib/compat/sandbox.c \
+	lib/compat/caps.c

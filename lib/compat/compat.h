@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * A hint that p (len bytes, aligned to COMPAT_HUGEPAGE) is read at random
@@ -130,6 +131,18 @@ const char *compat_mmsg_kind(void);
 /* poll(2), without the cost of a cancellation point where there is one. */
 struct pollfd;
 int	compat_poll(struct pollfd *fds, unsigned long n, int timeout);
+
+/*
+ * Linux capabilities (lib/compat/caps.c).  Whether the system has them;
+ * the number of one named as cap_from_name(3) reads names
+ * ("CAP_NET_ADMIN", "net_admin", any case), or -1; and, once the sockets
+ * are bound, keep of the process's capabilities (a mask of 1 << number)
+ * and drop the others from every set, listing those dropped in had
+ * (empty when none were).  0, or -1 with errno.  Nothing elsewhere.
+ */
+bool	compat_caps_exist(void);
+int	compat_cap_from_name(const char *name);
+int	compat_caps_drop(uint64_t keep, char *had, size_t hadlen);
 
 /* Name the calling thread for ps -T and top -H (at most 15 bytes). */
 void	compat_thread_name(const char *name);

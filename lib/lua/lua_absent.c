@@ -11,14 +11,14 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_BPF, AB_SNMP, AB_RE2, AB_CAPS,
+	AB_BPF, AB_SNMP, AB_RE2,
 	AB_LIBTLS, AB_TLSOUT
 };
 
 static const char *const absent_reason[] = {
 	[AB_TLS] = "DNS over TLS is not built in (built with TLS=no)",
-	[AB_LIBTLS] = "no TLS engines or providers are loaded (OpenSSL's "
-	    "own configuration applies)",
+	[AB_LIBTLS] = "TLS engines and providers are OpenSSL's: not built "
+	    "with TLS=openssl",
 	[AB_TLSOUT] = "TLS sessions to backends are not resumed: libtls "
 	    "keeps a client session only in a file",
 	[AB_DOH] = "this part of DNS over HTTPS is not built in yet",
@@ -26,8 +26,6 @@ static const char *const absent_reason[] = {
 	[AB_BPF] = "eBPF filtering is not supported",
 	[AB_SNMP] = "SNMP is not supported",
 	[AB_RE2] = "RE2 regular expressions are not supported",
-	[AB_CAPS] = "Linux capabilities are not used: privileges are dropped "
-	    "with -u and -g",
 };
 
 static const struct absent {
@@ -46,9 +44,9 @@ static const struct absent {
 	{ "newTLSCertificate", AB_TLS },
 	{ "generateOCSPResponse", AB_TLS },
 #endif
+#ifndef DNSDIST_TLS_OPENSSL
 	{ "loadTLSEngine", AB_LIBTLS },
 	{ "loadTLSProvider", AB_LIBTLS },
-#ifndef DNSDIST_TLS_OPENSSL
 	{ "getOutgoingTLSSessionCacheSize", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheCleanupDelay", AB_TLSOUT },
 	{ "setOutgoingTLSSessionsCacheMaxTicketValidity", AB_TLSOUT },
@@ -75,7 +73,6 @@ static const struct absent {
 	{ "SNMPTrapAction", AB_SNMP },
 	{ "SNMPTrapResponseAction", AB_SNMP },
 	{ "RE2Rule", AB_RE2 },
-	{ "addCapabilitiesToRetain", AB_CAPS },
 };
 
 /* Methods of objects that exist, for features that do not. */

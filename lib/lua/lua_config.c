@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat/compat.h"
 #include "config.h"
 #include "inflight.h"
 #include "lua.h"
@@ -25,6 +26,43 @@ config_only(lua_State *L, const char *fn)
 	dlua_printf("%s cannot be used at runtime!\n", fn);
 	(void)L;
 	return 1;
+}
+
+/*
+ * Linux capabilities to keep once the sockets are bound: a name or a
+ * list of names; the others are dropped then (lib/compat/caps.c).
+ */
+static int
+l_addcapabilitiestoretain(lua_State *L)
+{
+	const char	*name;
+	lua_Integer	 i, n = 1;
+	int		 cap;
+
+	if (lua_type(L, 1) != LUA_TTABLE)
+		(void)luaL_checkstring(L, 1);
+	if (config_only(L, "addCapabilitiesToRetain"))
+		return 0;
+	if (!compat_caps_exist())
+		return luaL_error(L, "addCapabilitiesToRetain: this system "
+		    "has no Linux capabilities");
+	if (lua_type(L, 1) == LUA_TTABLE)
+		n = (lua_Integer)lua_rawlen(L, 1);
+	for (i = 1; i <= n; i++) {
+		if (lua_type(L, 1) == LUA_TTABLE) {
+			if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+				return luaL_error(L, "addCapabilitiesToRetain: "
+				    "capabilities are strings");
+			name = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		} else
+			name = lua_tostring(L, 1);
+		if ((cap = compat_cap_from_name(name)) == -1)
+			return luaL_error(L, "addCapabilitiesToRetain: unknown "
+			    "capability '%s'", name);
+		settings.st_capretain |= (uint64_t)1 << cap;
+	}
+	return 0;
 }
 
 /* setLocal's and addLocal's options, as dnsdist 1.7-1.9 has them. */
@@ -612,6 +650,7 @@ static const luaL_Reg globals[] = {
 	{ "setTCPFastOpenKey", l_settcpfastopenkey },
 	{ "setRandomizedOutgoingSockets", l_setrandomizedoutgoingsockets },
 	{ "setLocal", l_setlocal },
+	{ "addCapabilitiesToRetain", l_addcapabilitiestoretain },
 	{ "addLocal", l_addlocal },
 	{ "setACL", l_setacl },
 	{ "addACL", l_addacl },

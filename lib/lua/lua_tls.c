@@ -652,6 +652,31 @@ l_showtls(lua_State *L)
 	return 0;
 }
 
+#ifdef DNSDIST_TLS_OPENSSL
+static int
+l_loadtlsengine(lua_State *L)
+{
+	const char	*name = luaL_checkstring(L, 1);
+	const char	*defstr = luaL_optstring(L, 2, NULL);
+	char		 err[256];
+
+	if (ossl_load_engine(name, defstr, err, sizeof(err)) == -1)
+		return luaL_error(L, "loadTLSEngine: %s", err);
+	return 0;
+}
+
+static int
+l_loadtlsprovider(lua_State *L)
+{
+	const char	*name = luaL_checkstring(L, 1);
+	char		 err[256];
+
+	if (ossl_load_provider(name, err, sizeof(err)) == -1)
+		return luaL_error(L, "loadTLSProvider: %s", err);
+	return 0;
+}
+#endif
+
 static const luaL_Reg tls_globals[] = {
 	{ "addTLSLocal", l_addtlslocal },
 	{ "getTLSContext", l_gettlscontext },
@@ -661,6 +686,10 @@ static const luaL_Reg tls_globals[] = {
 	{ "SNIRule", l_snirule },
 	{ "newTLSCertificate", l_newtlscertificate },
 	{ "generateOCSPResponse", l_generateocspresponse },
+#ifdef DNSDIST_TLS_OPENSSL
+	{ "loadTLSEngine", l_loadtlsengine },
+	{ "loadTLSProvider", l_loadtlsprovider },
+#endif
 	{ NULL, NULL }
 };
 
