@@ -32,6 +32,7 @@ LIB_SRCS = \
 	lib/proxyproto.c \
 	lib/remotelog.c \
 	lib/pbwire.c \
+	lib/re2ere.c \
 	lib/ipcipher.c \
 	lib/ossl.c \
 	lib/ossl_load.c \

@@ -22,7 +22,8 @@ REGRESS_LIB_TESTS = \
 	regress/lib/t_proxyproto \
 	regress/lib/t_dnscrypt \
 	regress/lib/t_ddr \
-	regress/lib/t_pbwire
+	regress/lib/t_pbwire \
+	regress/lib/t_re2ere
 
 # The test responder: a backend that can misbehave on purpose.
 RESPONDER_SRCS = regress/responder/responder.c
@@ -40,11 +41,12 @@ FUZZ_TARGETS = \
 	regress/fuzz/fuzz_ctlproto \
 	regress/fuzz/fuzz_inflight \
 	regress/fuzz/fuzz_proxyproto \
-	regress/fuzz/fuzz_dnscrypt
+	regress/fuzz/fuzz_dnscrypt \
+	regress/fuzz/fuzz_re2ere
 FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/edns.c lib/cache.c lib/qsbr.c lib/sbuf.c lib/rule.c lib/action.c \
 	lib/suffix.c lib/qps.c lib/policy.c lib/server.c lib/ctlproto.c \
 	lib/inflight.c lib/siphash.c lib/config.c lib/settings.c lib/kvs.c \
 	lib/proxyproto.c lib/dnscrypt.c lib/remotelog.c lib/doh.c \
 	lib/pb/dnsmessage.pb-c.c lib/pb/dnstap.pb-c.c lib/uuid.c \
-	lib/compat/nonlocal.c lib/compat/neigh.c
+	lib/compat/nonlocal.c lib/compat/neigh.c lib/re2ere.c

@@ -11,7 +11,7 @@
 
 enum absent_why {
 	AB_TLS, AB_DOH, AB_FFI,
-	AB_BPF, AB_SNMP, AB_RE2,
+	AB_BPF, AB_SNMP,
 	AB_LIBTLS, AB_TLSOUT
 };
 
@@ -25,7 +25,6 @@ static const char *const absent_reason[] = {
 	[AB_FFI] = "LuaJIT FFI is not supported: this is Lua 5.3",
 	[AB_BPF] = "eBPF filtering is not supported",
 	[AB_SNMP] = "SNMP is not supported",
-	[AB_RE2] = "RE2 regular expressions are not supported",
 };
 
 static const struct absent {
@@ -72,7 +71,6 @@ static const struct absent {
 	{ "sendCustomTrap", AB_SNMP },
 	{ "SNMPTrapAction", AB_SNMP },
 	{ "SNMPTrapResponseAction", AB_SNMP },
-	{ "RE2Rule", AB_RE2 },
 };
 
 /* Methods of objects that exist, for features that do not. */

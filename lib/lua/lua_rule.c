@@ -19,6 +19,7 @@
 #include "netmask.h"
 #include "policy.h"
 #include "proxyproto.h"
+#include "re2ere.h"
 #include "rule.h"
 #include "settings.h"
 
@@ -395,6 +396,36 @@ l_regexrule(lua_State *L)
 	}
 	se->se_kind = SEL_REGEX;
 	selector_set_desc(se, "Regex: %s", re);
+	return 1;
+}
+
+/*
+ * RE2Rule(regex): the whole name (as asked, without its final dot) in
+ * RE2's syntax, case counting unless (?i) starts it; rewritten as POSIX
+ * (lib/re2ere.c), and refused where POSIX cannot say the same.
+ */
+static int
+l_re2rule(lua_State *L)
+{
+	const char	*re = luaL_checkstring(L, 1);
+	struct selector	*se;
+	char		 ere[4096], err[128];
+	bool		 icase;
+	int		 rc;
+
+	if (re2_to_ere(re, ere, sizeof(ere), &icase, err, sizeof(err)) == -1)
+		return luaL_error(L, "RE2Rule: bad expression '%s': %s", re,
+		    err);
+	se = dlua_sel_new(L, SEL_REGEX);
+	se->se_kind = SEL_ALL;	/* nothing to free until compiled */
+	if ((rc = regcomp(&se->se_u.regex.re, ere,
+	    REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
+		regerror(rc, &se->se_u.regex.re, err, sizeof(err));
+		return luaL_error(L, "RE2Rule: bad expression '%s': %s", re,
+		    err);
+	}
+	se->se_kind = SEL_REGEX;
+	selector_set_desc(se, "RE2 match: %s", re);
 	return 1;
 }
 
@@ -884,6 +915,7 @@ static const luaL_Reg globals[] = {
 	{ "QTypeRule", l_qtyperule },
 	{ "QClassRule", l_qclassrule },
 	{ "RegexRule", l_regexrule },
+	{ "RE2Rule", l_re2rule },
 	{ "OpcodeRule", l_opcoderule },
 	{ "RDRule", l_rdrule },
 	{ "TCPRule", l_tcprule },

@@ -1,0 +1,423 @@
+/*
+ * RE2's syntax (dnsdist's RE2Rule) rewritten as a POSIX extended regular
+ * expression that matches the same names, anchored at both ends since
+ * RE2Rule asks for a full match.  A rule only asks whether a name
+ * matches, so what RE2 adds for captures or for which match is found
+ * (non-capturing and named groups, lazy quantifiers, the U flag) becomes
+ * the plain form.  Its escapes become bracket expressions: \d [0-9],
+ * \w [0-9A-Za-z_], \s [\t\n\f\r ], \x41, \n and the like the character.
+ * What POSIX cannot say is refused with its name, never approximated:
+ * word boundaries, Unicode classes, \C, \Q...\E, back references, the i
+ * flag anywhere but at the start (where it makes the whole match
+ * ignore case), and negated classes inside brackets.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "re2ere.h"
+
+struct out {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	char	*err;
+	size_t	 errlen;
+	bool	 failed;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (o->failed)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		snprintf(o->err, o->errlen, "expression too long");
+		o->failed = true;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void
+puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static int fail(struct out *, const char *, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
+static int
+fail(struct out *o, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!o->failed) {
+		va_start(ap, fmt);
+		vsnprintf(o->err, o->errlen, fmt, ap);
+		va_end(ap);
+	}
+	o->failed = true;
+	return -1;
+}
+
+/* One character as a literal outside brackets. */
+static void
+put_literal(struct out *o, unsigned char c)
+{
+	char	b[8];
+
+	if (strchr(".[]()*+?{}|^$\\", c) != NULL && c != '\0')
+		snprintf(b, sizeof(b), "\\%c", c);
+	else {
+		b[0] = (char)c;
+		b[1] = '\0';
+	}
+	puts_(o, b);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The character of an escape that stands for one (\n, \x41, \x{41},
+ * \0, \052, \.): its value, and *p past it; -1 when it is not one.
+ */
+static int
+escape_char(const char **p)
+{
+	const char	*s = *p;
+	int		 v = 0, d, n;
+
+	switch (*s) {
+	case 'a': *p = s + 1; return '\a';
+	case 'f': *p = s + 1; return '\f';
+	case 'n': *p = s + 1; return '\n';
+	case 'r': *p = s + 1; return '\r';
+	case 't': *p = s + 1; return '\t';
+	case 'v': *p = s + 1; return '\v';
+	case 'x':
+		s++;
+		if (*s == '{') {
+			for (s++, n = 0; (d = hexval(*s)) != -1 && n < 3; s++, n++)
+				v = v * 16 + d;
+			if (*s != '}' || n == 0 || v > 255)
+				return -1;
+			*p = s + 1;
+			return v;
+		}
+		if (hexval(s[0]) == -1 || hexval(s[1]) == -1)
+			return -1;
+		*p = s + 2;
+		return hexval(s[0]) * 16 + hexval(s[1]);
+	case '0':
+		for (s++, n = 0; n < 2 && *s >= '0' && *s <= '7'; s++, n++)
+			v = v * 8 + (*s - '0');
+		*p = s;
+		return v;
+	}
+	if (*s != '\0' && !isalnum((unsigned char)*s)) {
+		*p = s + 1;
+		return (unsigned char)*s;
+	}
+	return -1;
+}
+
+/* The set of a class escape (\d, \w, \s), without brackets; NULL if none. */
+static const char *
+class_set(char c)
+{
+	switch (c) {
+	case 'd': case 'D':
+		return "0-9";
+	case 'w': case 'W':
+		return "0-9A-Za-z_";
+	case 's': case 'S':
+		return "\t\n\f\r ";
+	}
+	return NULL;
+}
+
+/*
+ * A bracket expression from just past its '['.  POSIX brackets have no
+ * escapes and want ']' first and '-' last to take them literally, so
+ * the members are gathered first and laid out after.
+ */
+static const char *
+bracket(struct out *o, const char *p)
+{
+	char		 body[1024];
+	size_t		 bl = 0;
+	bool		 neg = false, rb = false, dash = false, caret = false;
+	int		 c, hi;
+	const char	*set, *e;
+
+	if (*p == '^') {
+		neg = true;
+		p++;
+	}
+	for (bool first = true; ; first = false) {
+		if (*p == '\0') {
+			fail(o, "%s", "missing ]");
+			return p;
+		}
+		if (*p == ']' && !first)
+			break;
+		if (p[0] == '[' && p[1] == ':') {
+			if ((e = strstr(p + 2, ":]")) == NULL) {
+				fail(o, "%s", "bad character class");
+				return p;
+			}
+			if (bl + (size_t)(e + 2 - p) >= sizeof(body))
+				goto long_;
+			memcpy(body + bl, p, (size_t)(e + 2 - p));
+			bl += (size_t)(e + 2 - p);
+			p = e + 2;
+			continue;
+		}
+		if (p[0] == '[' && (p[1] == '.' || p[1] == '=')) {
+			fail(o, "%s", "collating elements are not RE2's");
+			return p;
+		}
+		if (*p == '\\') {
+			p++;
+			if ((set = class_set(*p)) != NULL) {
+				if (isupper((unsigned char)*p)) {
+					fail(o, "\\%c inside brackets is not "
+					    "supported", *p);
+					return p;
+				}
+				if (bl + strlen(set) >= sizeof(body))
+					goto long_;
+				memcpy(body + bl, set, strlen(set));
+				bl += strlen(set);
+				p++;
+				continue;
+			}
+			e = p;
+			if ((c = escape_char(&e)) == -1) {
+				fail(o, "\\%c is not supported", *p);
+				return p;
+			}
+			p = e;
+		} else
+			c = (unsigned char)*p++;
+		/* A range, its end escaped or not. */
+		hi = -1;
+		if (p[0] == '-' && p[1] != ']' && p[1] != '\0') {
+			e = p + 1;
+			if (*e == '\\') {
+				e++;
+				if ((hi = escape_char(&e)) == -1) {
+					fail(o, "%s", "bad range");
+					return p;
+				}
+			} else
+				hi = (unsigned char)*e++;
+			if (hi < c) {
+				fail(o, "%s", "bad range");
+				return p;
+			}
+			p = e;
+		}
+		if (hi == -1 && (c == ']' || c == '-' || c == '^')) {
+			rb |= c == ']';
+			dash |= c == '-';
+			caret |= c == '^';
+			continue;
+		}
+		if (c == ']' || c == '-' || c == '^' || c == '[' ||
+		    hi == ']' || hi == '-' || hi == '^' || hi == '[' ||
+		    c == '\0') {
+			fail(o, "%s", "a range from or to ], -, ^ or [ is not "
+			    "supported");
+			return p;
+		}
+		if (bl + 3 >= sizeof(body))
+			goto long_;
+		body[bl++] = (char)c;
+		if (hi != -1) {
+			body[bl++] = '-';
+			body[bl++] = (char)hi;
+		}
+	}
+	p++;	/* the closing ] */
+	if (!neg && !rb && bl == 0 && caret) {
+		/* Only ^ (and -): "[^]" would mean something else. */
+		puts_(o, dash ? "[-^]" : "\\^");
+		return p;
+	}
+	puts_(o, "[");
+	if (neg)
+		puts_(o, "^");
+	if (rb)
+		puts_(o, "]");
+	put(o, body, bl);
+	if (caret)
+		puts_(o, "^");
+	if (dash)
+		puts_(o, "-");
+	puts_(o, "]");
+	return p;
+long_:
+	fail(o, "%s", "bracket expression too long");
+	return p;
+}
+
+/* {n}, {n,} or {n,m}: its length, or 0 when RE2 reads it as text. */
+static size_t
+repeat_len(const char *p)
+{
+	const char	*s = p + 1;
+
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	while (isdigit((unsigned char)*s))
+		s++;
+	if (*s == ',')
+		for (s++; isdigit((unsigned char)*s); s++)
+			;
+	if (*s != '}')
+		return 0;
+	return (size_t)(s + 1 - p);
+}
+
+int
+re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
+    size_t errlen)
+{
+	struct out	 o = { buf, 0, cap, err, errlen, false };
+	const char	*p = re, *set, *e;
+	size_t		 n;
+	int		 c, depth = 0;
+	bool		 quantifiable = false;
+
+	*icase = false;
+	if (cap > 0)
+		buf[0] = '\0';
+	puts_(&o, "^(");
+	/* Flags for the whole expression: (?i) and the harmless ones. */
+	if (p[0] == '(' && p[1] == '?' && p[2] != ':' && p[2] != 'P' &&
+	    p[2] != '<' && (e = strchr(p, ')')) != NULL &&
+	    strspn(p + 2, "imsU") == (size_t)(e - p - 2)) {
+		*icase = memchr(p + 2, 'i', (size_t)(e - p - 2)) != NULL;
+		p = e + 1;
+	}
+	while (*p != '\0' && !o.failed) {
+		switch (*p) {
+		case '\\':
+			p++;
+			if ((set = class_set(*p)) != NULL) {
+				puts_(&o, isupper((unsigned char)*p) ? "[^" : "[");
+				puts_(&o, set);
+				puts_(&o, "]");
+				p++;
+				quantifiable = true;
+				break;
+			}
+			if (*p == 'A' || *p == 'z') {
+				puts_(&o, *p == 'A' ? "^" : "$");
+				p++;
+				quantifiable = false;
+				break;
+			}
+			e = p;
+			if (*p == '\0')
+				return fail(&o, "trailing \\");
+			if ((c = escape_char(&e)) == -1)
+				return fail(&o, "\\%c is not supported", *p);
+			if (c == '\0')
+				return fail(&o, "%s", "\\0 is not supported");
+			put_literal(&o, (unsigned char)c);
+			p = e;
+			quantifiable = true;
+			break;
+		case '[':
+			p = bracket(&o, p + 1);
+			quantifiable = true;
+			break;
+		case '(':
+			if (p[1] == '?') {
+				if (p[2] == ':')
+					p += 3;
+				else if ((p[2] == 'P' && p[3] == '<') ||
+				    p[2] == '<') {
+					if ((e = strchr(p, '>')) == NULL)
+						return fail(&o, "%s",
+						    "bad group name");
+					p = e + 1;
+				} else
+					return fail(&o, "%s", "flags other than "
+					    "at the start are not supported");
+			} else
+				p++;
+			puts_(&o, "(");
+			depth++;
+			quantifiable = false;
+			break;
+		case ')':
+			if (depth-- == 0)
+				return fail(&o, "%s", "unmatched )");
+			puts_(&o, ")");
+			p++;
+			quantifiable = true;
+			break;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			n = *p == '{' ? repeat_len(p) : 1;
+			if (n == 0) {
+				puts_(&o, "\\{");
+				p++;
+				quantifiable = true;
+				break;
+			}
+			if (!quantifiable)
+				return fail(&o, "%s", "missing argument to "
+				    "repetition operator");
+			put(&o, p, n);
+			p += n;
+			/* Lazy: the same names match. */
+			if (*p == '?')
+				p++;
+			if (*p == '*' || *p == '+' || *p == '?' ||
+			    (*p == '{' && repeat_len(p) > 0))
+				return fail(&o, "%s", "bad repetition operator");
+			quantifiable = false;
+			break;
+		case '|':
+		case '^':
+		case '$':
+			put(&o, p++, 1);
+			quantifiable = false;
+			break;
+		case '.':
+			put(&o, p++, 1);
+			quantifiable = true;
+			break;
+		default:
+			put_literal(&o, (unsigned char)*p++);
+			quantifiable = true;
+			break;
+		}
+	}
+	if (!o.failed && depth != 0)
+		return fail(&o, "%s", "missing )");
+	puts_(&o, ")$");
+	return o.failed ? -1 : 0;
+}
