@@ -379,24 +379,36 @@ l_ednsoptionrule(lua_State *L)
 	return num_rule(L, SEL_EDNSOPTION, "edns option present: ", 65535);
 }
 
+/*
+ * A rule matching the name against extended expression ere (what the
+ * user gave as re, to fn), shown as desc followed by re.
+ */
 static int
-l_regexrule(lua_State *L)
+regex_rule(lua_State *L, const char *fn, const char *re, const char *ere,
+    int flags, const char *desc)
 {
-	const char	*re = luaL_checkstring(L, 1);
 	struct selector	*se = dlua_sel_new(L, SEL_REGEX);
 	char		 err[128];
 	int		 rc;
 
 	se->se_kind = SEL_ALL;	/* nothing to free until compiled */
-	if ((rc = regcomp(&se->se_u.regex.re, re,
-	    REG_EXTENDED | REG_ICASE | REG_NOSUB)) != 0) {
+	if ((rc = regcomp(&se->se_u.regex.re, ere,
+	    REG_EXTENDED | REG_NOSUB | flags)) != 0) {
 		regerror(rc, &se->se_u.regex.re, err, sizeof(err));
-		return luaL_error(L, "RegexRule: bad expression '%s': %s", re,
+		return luaL_error(L, "%s: bad expression '%s': %s", fn, re,
 		    err);
 	}
 	se->se_kind = SEL_REGEX;
-	selector_set_desc(se, "Regex: %s", re);
+	selector_set_desc(se, "%s%s", desc, re);
 	return 1;
+}
+
+static int
+l_regexrule(lua_State *L)
+{
+	const char	*re = luaL_checkstring(L, 1);
+
+	return regex_rule(L, "RegexRule", re, re, REG_ICASE, "Regex: ");
 }
 
 /*
@@ -408,25 +420,14 @@ static int
 l_re2rule(lua_State *L)
 {
 	const char	*re = luaL_checkstring(L, 1);
-	struct selector	*se;
 	char		 ere[4096], err[128];
 	bool		 icase;
-	int		 rc;
 
 	if (re2_to_ere(re, ere, sizeof(ere), &icase, err, sizeof(err)) == -1)
 		return luaL_error(L, "RE2Rule: bad expression '%s': %s", re,
 		    err);
-	se = dlua_sel_new(L, SEL_REGEX);
-	se->se_kind = SEL_ALL;	/* nothing to free until compiled */
-	if ((rc = regcomp(&se->se_u.regex.re, ere,
-	    REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
-		regerror(rc, &se->se_u.regex.re, err, sizeof(err));
-		return luaL_error(L, "RE2Rule: bad expression '%s': %s", re,
-		    err);
-	}
-	se->se_kind = SEL_REGEX;
-	selector_set_desc(se, "RE2 match: %s", re);
-	return 1;
+	return regex_rule(L, "RE2Rule", re, ere, icase ? REG_ICASE : 0,
+	    "RE2 match: ");
 }
 
 static int
