@@ -153,6 +153,29 @@ class_set(char c)
 }
 
 /*
+ * A class of RE2's [[:name:]] as POSIX writes it inside brackets; NULL
+ * for one POSIX lacks (negated ones among them).
+ */
+static const char *
+posix_class(const char *name, size_t len)
+{
+	static const char *const same[] = {
+		"[:alnum:]", "[:alpha:]", "[:blank:]", "[:cntrl:]",
+		"[:digit:]", "[:graph:]", "[:lower:]", "[:print:]",
+		"[:punct:]", "[:space:]", "[:upper:]", "[:xdigit:]"
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		if (strlen(same[i]) == len + 4 &&
+		    strncmp(same[i] + 2, name, len) == 0)
+			return same[i];
+	if (len == 4 && strncmp(name, "word", 4) == 0)
+		return "0-9A-Za-z_";
+	return NULL;
+}
+
+/*
  * A bracket expression from just past its '['.  POSIX brackets have no
  * escapes and want ']' first and '-' last to take them literally, so
  * the members are gathered first and laid out after.
@@ -178,14 +201,16 @@ bracket(struct out *o, const char *p)
 		if (*p == ']' && !first)
 			break;
 		if (p[0] == '[' && p[1] == ':') {
-			if ((e = strstr(p + 2, ":]")) == NULL) {
+			if ((e = strstr(p + 2, ":]")) == NULL ||
+			    (set = posix_class(p + 2, (size_t)(e - p - 2))) ==
+			    NULL) {
 				fail(o, "%s", "bad character class");
 				return p;
 			}
-			if (bl + (size_t)(e + 2 - p) >= sizeof(body))
+			if (bl + strlen(set) >= sizeof(body))
 				goto long_;
-			memcpy(body + bl, p, (size_t)(e + 2 - p));
-			bl += (size_t)(e + 2 - p);
+			memcpy(body + bl, set, strlen(set));
+			bl += strlen(set);
 			p = e + 2;
 			continue;
 		}
@@ -278,21 +303,33 @@ long_:
 	return p;
 }
 
-/* {n}, {n,} or {n,m}: its length, or 0 when RE2 reads it as text. */
+/*
+ * {n}, {n,} or {n,m}: its length, or 0 when RE2 reads it as text; *bad
+ * when RE2 refuses the counts (more than 1000, or m below n).
+ */
 static size_t
-repeat_len(const char *p)
+repeat_len(const char *p, bool *bad)
 {
 	const char	*s = p + 1;
+	long		 n, m;
+	char		*e;
 
+	*bad = false;
 	if (!isdigit((unsigned char)*s))
 		return 0;
-	while (isdigit((unsigned char)*s))
+	n = m = strtol(s, &e, 10);
+	s = e;
+	if (*s == ',') {
 		s++;
-	if (*s == ',')
-		for (s++; isdigit((unsigned char)*s); s++)
-			;
+		if (isdigit((unsigned char)*s)) {
+			m = strtol(s, &e, 10);
+			s = e;
+		} else
+			m = n;
+	}
 	if (*s != '}')
 		return 0;
+	*bad = n > 1000 || m > 1000 || m < n;
 	return (size_t)(s + 1 - p);
 }
 
@@ -304,7 +341,7 @@ re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
 	const char	*p = re, *set, *e;
 	size_t		 n;
 	int		 c, depth = 0;
-	bool		 quantifiable = false;
+	bool		 quantifiable = false, bad;
 
 	*icase = false;
 	if (cap > 0)
@@ -380,7 +417,9 @@ re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
 		case '+':
 		case '?':
 		case '{':
-			n = *p == '{' ? repeat_len(p) : 1;
+			n = *p == '{' ? repeat_len(p, &bad) : 1;
+			if (n > 0 && *p == '{' && bad)
+				return fail(&o, "%s", "bad repetition operator");
 			if (n == 0) {
 				puts_(&o, "\\{");
 				p++;
@@ -396,7 +435,7 @@ re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
 			if (*p == '?')
 				p++;
 			if (*p == '*' || *p == '+' || *p == '?' ||
-			    (*p == '{' && repeat_len(p) > 0))
+			    (*p == '{' && repeat_len(p, &bad) > 0))
 				return fail(&o, "%s", "bad repetition operator");
 			quantifiable = false;
 			break;

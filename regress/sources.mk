@@ -49,4 +49,4 @@ FUZZ_LIB_SRCS = lib/addr.c lib/dnsname.c lib/dnspacket.c lib/netmask.c \
 	lib/inflight.c lib/siphash.c lib/config.c lib/settings.c lib/kvs.c \
 	lib/proxyproto.c lib/dnscrypt.c lib/remotelog.c lib/doh.c \
 	lib/pb/dnsmessage.pb-c.c lib/pb/dnstap.pb-c.c lib/uuid.c \
-	lib/compat/nonlocal.c lib/compat/neigh.c lib/re2ere.c
+	lib/compat/nonlocal.c lib/compat/neigh.c lib/re2ere.c lib/pbwire.c
