@@ -400,6 +400,12 @@ disc_apply(struct disc_job *dj)
 
 	if (orig->ds_upglazy)
 		nds->ds_lazy = true;
+	/*
+	 * Its handshake has just succeeded: it starts up when the plain
+	 * server was, rather than dropping queries until its first check.
+	 */
+	if (server_is_up(orig))
+		atomic_store(&nds->ds_healthy, true);
 	if (disc_register(orig, nds) == -1)
 		goto fail;
 	log_info("discovery: added %s (%s%s) as the upgrade of %s%s",
