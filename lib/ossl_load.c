@@ -30,9 +30,9 @@
 
 #define OSSL_MAXLOADED	32	/* of each, as dnsdist */
 
+#if defined(HAVE_ENGINES) || defined(HAVE_PROVIDERS)
 static pthread_mutex_t	load_lock = PTHREAD_MUTEX_INITIALIZER;
 
-#if defined(HAVE_ENGINES) || defined(HAVE_PROVIDERS)
 /* err as "what 'name': libcrypto's reason", the error queue emptied. */
 static int
 load_fail(char *err, size_t errlen, const char *what, const char *name)
