@@ -223,6 +223,9 @@ draft_cmdline(struct sbuf *err)
 	return 0;
 }
 
+static void warn(struct sbuf *, const char *, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+
 static void
 warn(struct sbuf *out, const char *fmt, ...)
 {

@@ -779,6 +779,7 @@ tls_backend_start(struct server *ds, int fd, bool sessions)
 	SSL_SESSION		*s;
 	char			 host[INET6_ADDRSTRLEN];
 	const char		*name = tls_backend_name(ds, host, sizeof(host));
+	char			 sni[256];	/* OpenSSL's macro takes it non-const */
 	struct in6_addr		 a;
 	bool			 ip;
 
@@ -786,12 +787,13 @@ tls_backend_start(struct server *ds, int fd, bool sessions)
 	    NULL)
 		return NULL;
 	t->t_ds = sessions ? ds : NULL;
+	snprintf(sni, sizeof(sni), "%s", name != NULL ? name : "");
 	ip = name != NULL && (inet_pton(AF_INET, name, &a) == 1 ||
 	    inet_pton(AF_INET6, name, &a) == 1);
 	if (name == NULL || (t->t_ssl = SSL_new(cl->cl_ctx)) == NULL ||
 	    SSL_set_fd(t->t_ssl, fd) != 1 || (ip ?
 	    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->t_ssl), name) :
-	    SSL_set_tlsext_host_name(t->t_ssl, name) &&
+	    SSL_set_tlsext_host_name(t->t_ssl, sni) &&
 	    SSL_set1_host(t->t_ssl, name)) != 1) {
 		log_debug("tls to %s: %s", ds->ds_addrtext,
 		    ossl_err(t->t_err, sizeof(t->t_err)));

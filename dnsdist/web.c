@@ -533,6 +533,9 @@ web_body_acl(const char *body, size_t len, struct netmask_group *ng)
  * Write dir/base.conf as dnsdist's API does: a header line, then the
  * formatted line; through a temporary file renamed over it.  0 or -1.
  */
+static int web_save(const char *, const char *, const char *, ...)
+    __attribute__((__format__(__printf__, 3, 4)));
+
 static int
 web_save(const char *dir, const char *base, const char *fmt, ...)
 {
