@@ -8,8 +8,10 @@
  * \w [0-9A-Za-z_], \s [\t\n\f\r ], \x41, \n and the like the character.
  * What POSIX cannot say is refused with its name, never approximated:
  * word boundaries, Unicode classes, \C, \Q...\E, back references, the i
- * flag anywhere but at the start (where it makes the whole match
- * ignore case), and negated classes inside brackets.
+ * flag anywhere but at the start, and negated classes inside brackets.
+ * At the start, (?i) gives each letter both cases in the expression
+ * itself ([aA], a-d also A-D), since REG_ICASE refuses ranges such as
+ * `-d that RE2 takes.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -27,6 +29,7 @@ struct out {
 	char	*err;
 	size_t	 errlen;
 	bool	 failed;
+	bool	 icase;		/* (?i): letters of either case */
 };
 
 static void
@@ -73,7 +76,9 @@ put_literal(struct out *o, unsigned char c)
 {
 	char	b[8];
 
-	if (strchr(".[]()*+?{}|^$\\", c) != NULL && c != '\0')
+	if (o->icase && isalpha(c))
+		snprintf(b, sizeof(b), "[%c%c]", tolower(c), toupper(c));
+	else if (strchr(".[]()*+?{}|^$\\", c) != NULL && c != '\0')
 		snprintf(b, sizeof(b), "\\%c", c);
 	else {
 		b[0] = (char)c;
@@ -157,7 +162,7 @@ class_set(char c)
  * for one POSIX lacks (negated ones among them).
  */
 static const char *
-posix_class(const char *name, size_t len)
+posix_class(const char *name, size_t len, bool icase)
 {
 	static const char *const same[] = {
 		"[:alnum:]", "[:alpha:]", "[:blank:]", "[:cntrl:]",
@@ -166,6 +171,10 @@ posix_class(const char *name, size_t len)
 	};
 	size_t	i;
 
+	/* Ignoring case, either case's letters are all the letters. */
+	if (icase && len == 5 && (strncmp(name, "lower", 5) == 0 ||
+	    strncmp(name, "upper", 5) == 0))
+		return "[:alpha:]";
 	for (i = 0; i < sizeof(same) / sizeof(same[0]); i++)
 		if (strlen(same[i]) == len + 4 &&
 		    strncmp(same[i] + 2, name, len) == 0)
@@ -173,6 +182,33 @@ posix_class(const char *name, size_t len)
 	if (len == 4 && strncmp(name, "word", 4) == 0)
 		return "0-9A-Za-z_";
 	return NULL;
+}
+
+/*
+ * The letters of lo-hi in their other case, as up to two ranges into
+ * out (room for 6): their length.
+ */
+static size_t
+case_range(char *out, int lo, int hi)
+{
+	size_t	n = 0;
+	int	l, h;
+
+	l = lo > 'a' ? lo : 'a';
+	h = hi < 'z' ? hi : 'z';
+	if (l <= h) {
+		out[n++] = (char)toupper(l);
+		out[n++] = '-';
+		out[n++] = (char)toupper(h);
+	}
+	l = lo > 'A' ? lo : 'A';
+	h = hi < 'Z' ? hi : 'Z';
+	if (l <= h) {
+		out[n++] = (char)tolower(l);
+		out[n++] = '-';
+		out[n++] = (char)tolower(h);
+	}
+	return n;
 }
 
 /*
@@ -202,8 +238,8 @@ bracket(struct out *o, const char *p)
 			break;
 		if (p[0] == '[' && p[1] == ':') {
 			if ((e = strstr(p + 2, ":]")) == NULL ||
-			    (set = posix_class(p + 2, (size_t)(e - p - 2))) ==
-			    NULL) {
+			    (set = posix_class(p + 2, (size_t)(e - p - 2),
+			    o->icase)) == NULL) {
 				fail(o, "%s", "bad character class");
 				return p;
 			}
@@ -272,13 +308,19 @@ bracket(struct out *o, const char *p)
 			    "supported");
 			return p;
 		}
-		if (bl + 3 >= sizeof(body))
+		if (bl + 9 >= sizeof(body))
 			goto long_;
 		body[bl++] = (char)c;
 		if (hi != -1) {
 			body[bl++] = '-';
 			body[bl++] = (char)hi;
 		}
+		/*
+		 * Ignoring case, the other case of the letters in it:
+		 * POSIX's REG_ICASE refuses ranges like `-d.
+		 */
+		if (o->icase)
+			bl += case_range(body + bl, c, hi == -1 ? c : hi);
 	}
 	p++;	/* the closing ] */
 	if (!neg && !rb && bl == 0 && caret) {
@@ -334,16 +376,14 @@ repeat_len(const char *p, bool *bad)
 }
 
 int
-re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
-    size_t errlen)
+re2_to_ere(const char *re, char *buf, size_t cap, char *err, size_t errlen)
 {
-	struct out	 o = { buf, 0, cap, err, errlen, false };
+	struct out	 o = { buf, 0, cap, err, errlen, false, false };
 	const char	*p = re, *set, *e;
 	size_t		 n;
 	int		 c, depth = 0;
 	bool		 quantifiable = false, bad;
 
-	*icase = false;
 	if (cap > 0)
 		buf[0] = '\0';
 	puts_(&o, "^(");
@@ -351,7 +391,7 @@ re2_to_ere(const char *re, char *buf, size_t cap, bool *icase, char *err,
 	if (p[0] == '(' && p[1] == '?' && p[2] != ':' && p[2] != 'P' &&
 	    p[2] != '<' && (e = strchr(p, ')')) != NULL &&
 	    strspn(p + 2, "imsU") == (size_t)(e - p - 2)) {
-		*icase = memchr(p + 2, 'i', (size_t)(e - p - 2)) != NULL;
+		o.icase = memchr(p + 2, 'i', (size_t)(e - p - 2)) != NULL;
 		p = e + 1;
 	}
 	while (*p != '\0' && !o.failed) {

@@ -9,10 +9,10 @@
 
 /*
  * Rewrite RE2 expression re into buf (cap bytes) as an extended regular
- * expression matching the same whole strings, with *icase when it asks
- * to ignore case; 0, or -1 and err naming what has no POSIX form.
+ * expression matching the same whole strings (case counting in it, as
+ * given); 0, or -1 and err naming what has no POSIX form.
  */
-int	re2_to_ere(const char *re, char *buf, size_t cap, bool *icase,
-	    char *err, size_t errlen);
+int	re2_to_ere(const char *re, char *buf, size_t cap, char *err,
+	    size_t errlen);
 
 #endif

@@ -421,13 +421,11 @@ l_re2rule(lua_State *L)
 {
 	const char	*re = luaL_checkstring(L, 1);
 	char		 ere[4096], err[128];
-	bool		 icase;
 
-	if (re2_to_ere(re, ere, sizeof(ere), &icase, err, sizeof(err)) == -1)
+	if (re2_to_ere(re, ere, sizeof(ere), err, sizeof(err)) == -1)
 		return luaL_error(L, "RE2Rule: bad expression '%s': %s", re,
 		    err);
-	return regex_rule(L, "RE2Rule", re, ere, icase ? REG_ICASE : 0,
-	    "RE2 match: ");
+	return regex_rule(L, "RE2Rule", re, ere, 0, "RE2 match: ");
 }
 
 static int

@@ -17,14 +17,12 @@ static int
 full_match(const char *re, const char *s)
 {
 	char	ere[4096], err[128];
-	bool	icase;
 	regex_t	rx;
 	int	rc;
 
-	if (re2_to_ere(re, ere, sizeof(ere), &icase, err, sizeof(err)) == -1)
+	if (re2_to_ere(re, ere, sizeof(ere), err, sizeof(err)) == -1)
 		atf_tc_fail("'%s': %s", re, err);
-	if ((rc = regcomp(&rx, ere, REG_EXTENDED | REG_NOSUB |
-	    (icase ? REG_ICASE : 0))) != 0)
+	if ((rc = regcomp(&rx, ere, REG_EXTENDED | REG_NOSUB)) != 0)
 		atf_tc_fail("'%s' as '%s' does not compile (%d)", re, ere, rc);
 	rc = regexec(&rx, s, 0, NULL, 0) == 0;
 	regfree(&rx);
@@ -48,6 +46,13 @@ static const struct {
 	{ "www\\.example\\.com", "WWW.example.com", 0 },
 	{ "(?i)www\\.example\\.com", "WWW.Example.COM", 1 },
 	{ "(?is)www\\..*", "WWW.x", 1 },
+	{ "(?i)a[`-d]+", "AbD`", 1 },
+	{ "(?i)a[`-d]+", "Ae", 0 },
+	{ "(?i)[^a-c]+", "xYz", 1 },
+	{ "(?i)[^a-c]+", "xBz", 0 },
+	{ "(?i)[[:lower:]]+", "aBc", 1 },
+	{ "(?i)\\x41", "a", 1 },
+	{ "[[:lower:]]+", "aBc", 0 },
 	/* Classes. */
 	{ "\\d+\\.example", "123.example", 1 },
 	{ "\\d+\\.example", "12a.example", 0 },
@@ -149,13 +154,12 @@ ATF_TC_WITHOUT_HEAD(refused);
 ATF_TC_BODY(refused, tc)
 {
 	char	ere[4096], err[128];
-	bool	icase;
 	size_t	i;
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		err[0] = '\0';
 		ATF_CHECK_EQ_MSG(re2_to_ere(refused[i].re, ere, sizeof(ere),
-		    &icase, err, sizeof(err)), -1, "'%s' accepted as '%s'",
+		    err, sizeof(err)), -1, "'%s' accepted as '%s'",
 		    refused[i].re, ere);
 		ATF_CHECK_MSG(strstr(err, refused[i].why) != NULL,
 		    "'%s': '%s', not '%s'", refused[i].re, err,
@@ -168,12 +172,10 @@ ATF_TC_WITHOUT_HEAD(too_long);
 ATF_TC_BODY(too_long, tc)
 {
 	char	re[2000], ere[64], err[128];
-	bool	icase;
 
 	memset(re, 'a', sizeof(re) - 1);
 	re[sizeof(re) - 1] = '\0';
-	ATF_CHECK_EQ(re2_to_ere(re, ere, sizeof(ere), &icase, err,
-	    sizeof(err)), -1);
+	ATF_CHECK_EQ(re2_to_ere(re, ere, sizeof(ere), err, sizeof(err)), -1);
 	ATF_CHECK(memchr(ere, '\0', sizeof(ere)) != NULL);
 	ATF_CHECK(strstr(err, "too long") != NULL);
 }
