@@ -98,6 +98,10 @@ frontend_socket(struct local *lc, int type)
 		    lc->lc_text);
 	if (lc->lc_reuseport && compat_reuseport(fd) == -1)
 		log_warn("reusePort on %s", lc->lc_text);
+	if (lc->lc_ifname[0] != '\0' &&
+	    compat_bind_device(fd, lc->lc_ifname) == -1)
+		fatal("unable to bind %s to interface %s", lc->lc_text,
+		    lc->lc_ifname);
 	if (bind(fd, (struct sockaddr *)&lc->lc_addr, lc->lc_addrlen) == -1)
 		fatal("unable to bind to %s (%s)", lc->lc_text,
 		    type == SOCK_DGRAM ? "UDP" : "TCP");

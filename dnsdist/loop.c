@@ -310,6 +310,11 @@ loop_udp_main(void *arg)
 
 	snprintf(name, sizeof(name), "udp%u", ul->ul_index);
 	compat_thread_name(name);
+	/* As dnsdist: a thread that cannot be pinned runs, and says so. */
+	if (ul->ul_li->li_local->lc_pinned &&
+	    compat_thread_cpus(ul->ul_li->li_local->lc_cpus) == -1)
+		log_warn("cpus: the UDP loop of %s is not pinned",
+		    ul->ul_li->li_local->lc_text);
 	loop_mine = &ul->ul_loop;
 	loop_index = ul->ul_index;
 	/* Hooks that hold up this loop get the Lua lock first. */

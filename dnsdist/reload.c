@@ -252,6 +252,9 @@ local_same(const struct local *a, const struct local *b)
 	    a->lc_maxtcpconns == b->lc_maxtcpconns &&
 	    a->lc_maxinflight == b->lc_maxinflight &&
 	    a->lc_ppoff == b->lc_ppoff && a->lc_ppoutside == b->lc_ppoutside &&
+	    strcmp(a->lc_ifname, b->lc_ifname) == 0 &&
+	    a->lc_pinned == b->lc_pinned &&
+	    memcmp(a->lc_cpus, b->lc_cpus, sizeof(a->lc_cpus)) == 0 &&
 	    (a->lc_dnscrypt == NULL) == (b->lc_dnscrypt == NULL) &&
 	    (a->lc_dnscrypt == NULL || strcmp(a->lc_dnscrypt->dc_providertext,
 	    b->lc_dnscrypt->dc_providertext) == 0) &&

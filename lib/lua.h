@@ -311,6 +311,13 @@ void		 dlua_new_type(lua_State *, const char *mt,
 /* The monotonic clock, in nanoseconds. */
 uint64_t	 dlua_mono_ns(void);
 /* Reject the keys of the table at t not in keys (NULL-terminated). */
+/*
+ * A listener's interface and cpus options from the table at index t,
+ * into lc; cpus only where the listener has a UDP loop of its own (udp).
+ */
+struct local;
+void		 dlua_local_place(lua_State *, int t, struct local *lc,
+		    const char *fn, bool udp);
 void		 dlua_check_keys(lua_State *, int t, const char **keys,
 		    const char *what);
 int		 dlua_opt_bool(lua_State *, int tidx, const char *, int def);

@@ -67,6 +67,9 @@ struct local {
 	struct tls_local	*lc_tls;	/* DNS over TLS (TCP only) */
 	bool			 lc_ppoff;	/* enableProxyProtocol=false */
 	bool			 lc_ppoutside;	/* proxyProtocolOutsideTLS */
+	char			 lc_ifname[16];	/* interface; "" for none */
+	bool			 lc_pinned;	/* cpus given: lc_cpus holds them */
+	uint64_t		 lc_cpus[1024 / 64];	/* for its UDP loop */
 	/* bind.muted: no UDP answers.  Main thread writes, loops read. */
 	_Atomic bool		 lc_muted;
 };

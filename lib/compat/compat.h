@@ -146,6 +146,14 @@ int	compat_caps_drop(uint64_t keep, char *had, size_t hadlen);
 
 /* Name the calling thread for ps -T and top -H (at most 15 bytes). */
 void	compat_thread_name(const char *name);
+/*
+ * Let the calling thread run only on the CPUs whose bits are set in cpus
+ * (COMPAT_MAXCPUS bits, CPU n in bit n % 64 of word n / 64).  0 or -1
+ * with errno; EOPNOTSUPP where the system cannot, which cpus NULL asks
+ * without changing anything.
+ */
+#define COMPAT_MAXCPUS	1024
+int	compat_thread_cpus(const uint64_t *cpus);
 
 /*
  * The user the daemon runs as when started as root without -u: _dnsdist

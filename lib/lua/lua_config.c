@@ -2,10 +2,13 @@
  * Lua bindings for global settings: listeners, the ACL, tunables,
  * statistics and miscellany.
  */
+#include <net/if.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compat/compat.h"
 #include "config.h"
@@ -83,6 +86,65 @@ local_int(lua_State *L, const char *key, const char *fn)
 	return (int)v;
 }
 
+/*
+ * interface: the listener's sockets take only what arrives on that
+ * interface (SO_BINDTODEVICE), as dnsdist's.  cpus: a list of CPU
+ * numbers its UDP loop may run on.  Listeners served by the TCP workers
+ * alone have no thread of their own to pin.
+ */
+void
+dlua_local_place(lua_State *L, int t, struct local *lc, const char *fn,
+    bool udp)
+{
+	const char	*s = dlua_opt_string(L, t, "interface", "");
+	lua_Integer	 cpu;
+	long		 ncpu;
+	int		 isnum;
+
+	if (s[0] != '\0') {
+		if (strlen(s) >= sizeof(lc->lc_ifname) ||
+		    if_nametoindex(s) == 0)
+			luaL_error(L, "%s: interface: no such interface '%s'",
+			    fn, s);
+		if (compat_bind_device(-1, s) == -1 && errno == EOPNOTSUPP)
+			luaL_error(L, "%s: interface is not supported: this "
+			    "system cannot bind a socket to an interface", fn);
+		strlcpy(lc->lc_ifname, s, sizeof(lc->lc_ifname));
+	}
+	if (lua_getfield(L, t, "cpus") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!udp)
+		luaL_error(L, "%s: cpus is not supported: its connections are "
+		    "served by the TCP worker threads, which every listener "
+		    "shares, so there is no thread of its own to pin", fn);
+	if (compat_thread_cpus(NULL) == -1)
+		luaL_error(L, "%s: cpus is not supported: this system cannot "
+		    "pin a thread to CPUs", fn);
+	if (lua_type(L, -1) != LUA_TTABLE)
+		luaL_error(L, "%s: cpus must be a list of CPU numbers", fn);
+	ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	memset(lc->lc_cpus, 0, sizeof(lc->lc_cpus));
+	lc->lc_pinned = false;
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		cpu = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || cpu < 0)
+			luaL_error(L, "%s: cpus: '%s' is not a CPU number", fn,
+			    luaL_tolstring(L, -1, NULL));
+		if (cpu >= COMPAT_MAXCPUS || (ncpu > 0 && cpu >= ncpu))
+			luaL_error(L, "%s: cpus: there is no CPU %d (this "
+			    "machine has %d)", fn, (int)cpu, (int)ncpu);
+		lc->lc_cpus[cpu / 64] |= 1ULL << (cpu % 64);
+		lc->lc_pinned = true;
+		lua_pop(L, 1);
+	}
+	if (!lc->lc_pinned)
+		luaL_error(L, "%s: cpus: the list is empty", fn);
+	lua_pop(L, 1);
+}
+
 static int
 local_from_lua(lua_State *L, const char *fn)
 {
@@ -93,14 +155,7 @@ local_from_lua(lua_State *L, const char *fn)
 	opt.lc_tcp = true;
 	if (lua_type(L, 2) == LUA_TTABLE) {
 		dlua_check_keys(L, 2, local_keys, fn);
-		if (dlua_opt_string(L, 2, "interface", "")[0] != '\0')
-			return luaL_error(L, "%s: interface is not supported: "
-			    "binding a listener to an interface is not built "
-			    "in", fn);
-		if (lua_getfield(L, 2, "cpus") != LUA_TNIL)
-			return luaL_error(L, "%s: cpus is not supported: "
-			    "listener threads are not pinned to CPUs", fn);
-		lua_pop(L, 1);
+		dlua_local_place(L, 2, &opt, fn, true);
 		if (lua_getfield(L, 2, "xskSocket") != LUA_TNIL)
 			return luaL_error(L, "%s: xskSocket is not supported: "
 			    "AF_XDP is not built in", fn);
@@ -125,6 +180,9 @@ local_from_lua(lua_State *L, const char *fn)
 	if (opt.lc_tcplistenqueue > 0)
 		lc->lc_tcplistenqueue = opt.lc_tcplistenqueue;
 	lc->lc_ppoff = opt.lc_ppoff;
+	memcpy(lc->lc_ifname, opt.lc_ifname, sizeof(lc->lc_ifname));
+	lc->lc_pinned = opt.lc_pinned;
+	memcpy(lc->lc_cpus, opt.lc_cpus, sizeof(lc->lc_cpus));
 	settings.st_locals_from_config = true;
 	return 0;
 }

@@ -124,7 +124,7 @@ l_adddnscryptbind(lua_State *L)
 	const char		*provider = luaL_checkstring(L, 2);
 	const char		*certs[64], *keys[64], *why;
 	struct dnscrypt_ctx	*dc;
-	struct local		*lc;
+	struct local		*lc, place;
 	lua_Integer		 maxconns = 0, qsize = 64, inflight = 0;
 	int			 reuseport = 0, tfo = 0, nc, i;
 
@@ -134,20 +134,14 @@ l_adddnscryptbind(lua_State *L)
 		dlua_printf("addDNSCryptBind cannot be used at runtime!\n");
 		return 0;
 	}
+	memset(&place, 0, sizeof(place));
 	if ((nc = files_arg(L, 3, certs, 64)) <= 0 ||
 	    files_arg(L, 4, keys, 64) != nc)
 		return luaL_error(L, "addDNSCryptBind: the certificate and key "
 		    "files must be two strings or two lists of the same length");
 	if (lua_type(L, 5) == LUA_TTABLE) {
 		dlua_check_keys(L, 5, bind_options, "addDNSCryptBind");
-		if (dlua_opt_string(L, 5, "interface", "")[0] != '\0')
-			return luaL_error(L, "addDNSCryptBind: 'interface' is "
-			    "not supported");
-		lua_getfield(L, 5, "cpus");
-		if (!lua_isnil(L, -1))
-			return luaL_error(L, "addDNSCryptBind: 'cpus' is not "
-			    "supported");
-		lua_pop(L, 1);
+		dlua_local_place(L, 5, &place, "addDNSCryptBind", true);
 		reuseport = dlua_opt_bool(L, 5, "reusePort", 0);
 		tfo = (int)dlua_opt_int(L, 5, "tcpFastOpenQueueSize", 0);
 		qsize = dlua_opt_int(L, 5, "tcpListenQueueSize", 64);
@@ -178,6 +172,9 @@ l_adddnscryptbind(lua_State *L)
 	lc->lc_maxtcpconns = (int)maxconns;
 	lc->lc_tcplistenqueue = (int)qsize;
 	lc->lc_dnscrypt = dc;
+	memcpy(lc->lc_ifname, place.lc_ifname, sizeof(lc->lc_ifname));
+	lc->lc_pinned = place.lc_pinned;
+	memcpy(lc->lc_cpus, place.lc_cpus, sizeof(lc->lc_cpus));
 	settings.st_locals_from_config = true;
 	return 0;
 }

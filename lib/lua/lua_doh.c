@@ -20,7 +20,7 @@ static const char *const doh_keys[] = {
 	"customResponseHeaders", "sendCacheControlHeaders",
 	"exactPathMatching", "maxConcurrentTCPConnections",
 	"trustForwardedForHeader", "maxInFlight", "library",
-	"keepIncomingHeaders", "ocspResponses",
+	"keepIncomingHeaders", "ocspResponses", "interface", "cpus",
 	/* TLS only: refused below with the reason */
 	"ciphers", "ciphersTLS13", "minTLSVersion", "numberOfTicketsKeys",
 	"ticketKeyFile", "ticketsKeysRotationDelay", "numberOfStoredSessions",
@@ -29,7 +29,8 @@ static const char *const doh_keys[] = {
 	"releaseBuffers", "readAhead", "proxyProtocolOutsideTLS", NULL
 };
 #define DOH_NTLSKEYS	16
-#define DOH_TLSKEY0	13	/* the first of them */
+#define DOH_TLSKEY0	(sizeof(doh_keys) / sizeof(doh_keys[0]) - 1 - \
+			    DOH_NTLSKEYS)	/* the first of them */
 
 /* The n-th DoH frontend (from 0) of the running listeners, or NULL. */
 static struct local *
@@ -185,6 +186,7 @@ l_adddohlocal(lua_State *L)
 	memset(&tmp, 0, sizeof(tmp));
 	if (lua_type(L, 5) == LUA_TTABLE) {
 		doh_options(L, 5, *u, &tmp);
+		dlua_local_place(L, 5, &tmp, "addDOHLocal", false);
 		if (tlp != NULL)
 			dlua_tls_ocsp(L, 5, *tlp, "addDOHLocal");
 		else if (lua_getfield(L, 5, "ocspResponses") != LUA_TNIL)
@@ -198,6 +200,7 @@ l_adddohlocal(lua_State *L)
 		return luaL_error(L, "addDOHLocal: bad address '%s'", addr);
 	lc->lc_udp = false;
 	lc->lc_maxtcpconns = tmp.lc_maxtcpconns;
+	memcpy(lc->lc_ifname, tmp.lc_ifname, sizeof(lc->lc_ifname));
 	lc->lc_doh = *u;
 	*u = NULL;
 	settings.st_locals_from_config = true;

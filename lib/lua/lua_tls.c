@@ -56,8 +56,6 @@ static const struct {
 	{ "sessionTimeout", "libtls ties the session lifetime to the ticket "
 	    "keys (ticketsKeysRotationDelay)" },
 #endif
-	{ "interface", "binding a listener to an interface is not supported" },
-	{ "cpus", "listener threads are not pinned to CPUs" },
 	{ "ktls", "kernel TLS is not used by libtls" },
 	{ "tlsAsyncMode", "libtls has no asynchronous engine mode" },
 	{ "additionalAddresses", "one address per addTLSLocal()" },
@@ -358,6 +356,7 @@ l_addtlslocal(lua_State *L)
 	size_t			 maxconns = 0;
 	int			 reuseport = 0, tfo = 0, queue = 0, pp = 0;
 	int			 inflight = 0;
+	struct local		 place;
 
 	if (settings.st_running) {
 		dlua_printf("addTLSLocal cannot be used at runtime!\n");
@@ -366,10 +365,12 @@ l_addtlslocal(lua_State *L)
 	lua_settop(L, 4);
 	tlp = dlua_tls_pairs(L, 2, 3, "addTLSLocal");
 	tl = *tlp;
-	if (lua_type(L, 4) == LUA_TTABLE)
+	memset(&place, 0, sizeof(place));
+	if (lua_type(L, 4) == LUA_TTABLE) {
 		tls_options(L, tl, &maxconns, &reuseport, &tfo, &queue, &pp,
 		    &inflight);
-	else if (!lua_isnoneornil(L, 4))
+		dlua_local_place(L, 4, &place, "addTLSLocal", false);
+	} else if (!lua_isnoneornil(L, 4))
 		return luaL_error(L, "addTLSLocal: the options must be a "
 		    "table");
 	/* 853 unless the address says: dnsdist's port for DNS over TLS. */
@@ -383,6 +384,7 @@ l_addtlslocal(lua_State *L)
 	lc->lc_maxinflight = inflight;
 	lc->lc_ppoff = (pp & 1) != 0;
 	lc->lc_ppoutside = (pp & 2) != 0;
+	memcpy(lc->lc_ifname, place.lc_ifname, sizeof(lc->lc_ifname));
 	*tlp = NULL;
 	settings.st_locals_from_config = true;
 	return 0;
