@@ -134,8 +134,8 @@ dlua_local_place(lua_State *L, int t, struct local *lc, const char *fn,
 			luaL_error(L, "%s: cpus: '%s' is not a CPU number", fn,
 			    luaL_tolstring(L, -1, NULL));
 		if (cpu >= COMPAT_MAXCPUS || (ncpu > 0 && cpu >= ncpu))
-			luaL_error(L, "%s: cpus: there is no CPU %d (this "
-			    "machine has %d)", fn, (int)cpu, (int)ncpu);
+			luaL_error(L, "%s: cpus: there is no CPU %I (this "
+			    "machine has %d)", fn, cpu, (int)ncpu);
 		lc->lc_cpus[cpu / 64] |= 1ULL << (cpu % 64);
 		lc->lc_pinned = true;
 		lua_pop(L, 1);
