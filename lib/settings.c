@@ -281,6 +281,14 @@ settings_add_local(const char *text, uint16_t defport, bool reuseport,
 	return lc;
 }
 
+void
+settings_local_place(struct local *to, const struct local *from)
+{
+	memcpy(to->lc_ifname, from->lc_ifname, sizeof(to->lc_ifname));
+	to->lc_pinned = from->lc_pinned;
+	memcpy(to->lc_cpus, from->lc_cpus, sizeof(to->lc_cpus));
+}
+
 /* As dnsdist's setLocal() and -l: the DNSCrypt binds and DoH stay. */
 void
 settings_clear_locals(void)

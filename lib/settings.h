@@ -213,6 +213,8 @@ struct local *settings_add_local(const char *text, uint16_t defport,
  * DNSCrypt binds stay, as in dnsdist.
  */
 void	settings_clear_locals(void);
+/* Where a listener binds and runs (interface, cpus), from one to another. */
+void	settings_local_place(struct local *to, const struct local *from);
 void	settings_free_locals(struct local *, size_t);
 void	tls_local_free(struct tls_local *);
 bool	tls_local_same(const struct tls_local *, const struct tls_local *);

@@ -180,9 +180,7 @@ local_from_lua(lua_State *L, const char *fn)
 	if (opt.lc_tcplistenqueue > 0)
 		lc->lc_tcplistenqueue = opt.lc_tcplistenqueue;
 	lc->lc_ppoff = opt.lc_ppoff;
-	memcpy(lc->lc_ifname, opt.lc_ifname, sizeof(lc->lc_ifname));
-	lc->lc_pinned = opt.lc_pinned;
-	memcpy(lc->lc_cpus, opt.lc_cpus, sizeof(lc->lc_cpus));
+	settings_local_place(lc, &opt);
 	settings.st_locals_from_config = true;
 	return 0;
 }

@@ -172,9 +172,7 @@ l_adddnscryptbind(lua_State *L)
 	lc->lc_maxtcpconns = (int)maxconns;
 	lc->lc_tcplistenqueue = (int)qsize;
 	lc->lc_dnscrypt = dc;
-	memcpy(lc->lc_ifname, place.lc_ifname, sizeof(lc->lc_ifname));
-	lc->lc_pinned = place.lc_pinned;
-	memcpy(lc->lc_cpus, place.lc_cpus, sizeof(lc->lc_cpus));
+	settings_local_place(lc, &place);
 	settings.st_locals_from_config = true;
 	return 0;
 }

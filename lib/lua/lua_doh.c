@@ -200,7 +200,7 @@ l_adddohlocal(lua_State *L)
 		return luaL_error(L, "addDOHLocal: bad address '%s'", addr);
 	lc->lc_udp = false;
 	lc->lc_maxtcpconns = tmp.lc_maxtcpconns;
-	memcpy(lc->lc_ifname, tmp.lc_ifname, sizeof(lc->lc_ifname));
+	settings_local_place(lc, &tmp);
 	lc->lc_doh = *u;
 	*u = NULL;
 	settings.st_locals_from_config = true;

@@ -384,7 +384,7 @@ l_addtlslocal(lua_State *L)
 	lc->lc_maxinflight = inflight;
 	lc->lc_ppoff = (pp & 1) != 0;
 	lc->lc_ppoutside = (pp & 2) != 0;
-	memcpy(lc->lc_ifname, place.lc_ifname, sizeof(lc->lc_ifname));
+	settings_local_place(lc, &place);
 	*tlp = NULL;
 	settings.st_locals_from_config = true;
 	return 0;
