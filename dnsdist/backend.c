@@ -63,6 +63,7 @@ static _Thread_local struct backend_mine	*bm;
 
 static void backend_read(int, short, void *);
 static void backend_failover_run(void);
+static void backend_flush_sock(struct backend_loop *, struct backend_sock *);
 
 static int
 backend_socket(struct server *ds)
@@ -302,6 +303,50 @@ backend_reap(void)
 		server_unref(ds);
 	}
 	backend_collect(NULL);
+}
+
+/*
+ * A loop's command: the server is up again and has reconnectOnUp, so its
+ * sockets are made anew, from new ports, for a middlebox that forgot the
+ * old ones.  Answers still due on the old sockets are lost, and their
+ * queries time out, as in dnsdist.  A socket that cannot be made anew
+ * stays as it was.
+ */
+static void
+backend_loop_reconnect(void *arg)
+{
+	struct backend		*be = arg;
+	struct backend_loop	*bl = be->be_loops[loop_index];
+	struct backend_sock	*bs;
+	unsigned int		 i;
+	int			 fd;
+
+	if (bl == NULL || bl->bl_removed)
+		return;
+	for (i = 0; i < bl->bl_nsocks; i++) {
+		bs = &bl->bl_socks[i];
+		if (bs->bs_nout > 0)
+			backend_flush_sock(bl, bs);
+		if ((fd = backend_socket(bl->bl_ds)) == -1 ||
+		    (bl->bl_polled &&
+		    loop_add(fd, POLLIN, backend_read, bl) == -1)) {
+			log_warn("%s: new socket", bl->bl_ds->ds_addrtext);
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		if (bl->bl_polled)
+			loop_del(bs->bs_fd);
+		close(bs->bs_fd);
+		bs->bs_fd = fd;
+	}
+}
+
+/* Main thread: the server's UDP sockets, in every loop, are made anew. */
+void
+backend_reconnect(struct backend *be)
+{
+	loop_udp_call(backend_loop_reconnect, be);
 }
 
 /* The loop's first query to this backend: its sockets join the loop. */

@@ -408,6 +408,7 @@ struct backend {
 int	backend_sync(void);
 /* Main thread: release removed servers (once they are not published). */
 void	backend_reap(void);
+void	backend_reconnect(struct backend *);
 /* Forward the query in dq (its answer will be cached in dq_cache). */
 void	backend_send_query(struct server *, const struct dnsq *,
 	    const struct sockaddr *, socklen_t, uint16_t listener,

@@ -123,6 +123,12 @@ health_verdict(struct backend *be, bool ok, const char *why)
 		health_lazy_verdict(be, ok, was, now);
 	if (now == was)
 		return;
+	/*
+	 * As dnsdist: back up, it is asked from new ports (reconnectOnUp).
+	 * The loops have the command before a query can see it up.
+	 */
+	if (now && ds->ds_reconnectonup && !ds->ds_tcponly)
+		backend_reconnect(be);
 	atomic_store(&ds->ds_healthy, now);
 	atomic_fetch_add(&ds->ds_hcchanges, 1);
 	if (atomic_load(&ds->ds_avail) == SERVER_AUTO)

@@ -174,6 +174,7 @@ server_copy(struct server *ds, const struct server *nds)
 	ADOPT(ds_maxinflight);
 	ADOPT(ds_bindnoport);
 	ADOPT(ds_tcpfastopen);
+	ADOPT(ds_reconnectonup);
 	/* The samples and the lazy state stay unless their meaning changes. */
 	if (ds->ds_lazy != nds->ds_lazy || ds->ds_lazysize != nds->ds_lazysize)
 		server_lazy_clear(ds);

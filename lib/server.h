@@ -97,6 +97,7 @@ struct server {
 	char			 ds_sourceif[IF_NAMESIZE];
 	bool			 ds_bindnoport;	/* ipBindAddrNoPort */
 	bool			 ds_tcpfastopen;	/* tcpFastOpen */
+	bool			 ds_reconnectonup;	/* new UDP sockets when up */
 	/*
 	 * autoUpgrade: ask the server for a designated resolver (RFC 9462)
 	 * and add it over DNS over TLS or HTTPS.  The main thread's; the

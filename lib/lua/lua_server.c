@@ -267,17 +267,11 @@ server_upgrade_from_table(lua_State *L, struct server *ds, int t)
 	}
 }
 
-/*
- * reconnectOnUp: only false, its default, is taken.  tcpFastOpen where the
- * system has it.
- */
+/* How the sockets to the server are made: tcpFastOpen where the system has it. */
 static void
 server_tcp_from_table(lua_State *L, struct server *ds, int t)
 {
-	if (dlua_opt_bool(L, t, "reconnectOnUp", 0))
-		luaL_error(L, "newServer: reconnectOnUp=true is not "
-		    "supported: connections to a server that comes back up "
-		    "are kept");
+	ds->ds_reconnectonup = dlua_opt_bool(L, t, "reconnectOnUp", 0);
 	ds->ds_tcpfastopen = dlua_opt_bool(L, t, "tcpFastOpen", 0);
 	if (ds->ds_tcpfastopen && compat_fastopen_connect(-1) == -1 &&
 	    errno == EOPNOTSUPP)
