@@ -402,7 +402,8 @@ disc_apply(struct disc_job *dj)
 		nds->ds_lazy = true;
 	/*
 	 * Its handshake has just succeeded: it starts up when the plain
-	 * server was, rather than dropping queries until its first check.
+	 * server is (after its first check, see disc_unchecked), rather
+	 * than dropping queries until its own first check.
 	 */
 	if (server_is_up(orig))
 		atomic_store(&nds->ds_healthy, true);
@@ -419,11 +420,25 @@ fail:
 	    orig->ds_addrtext);
 }
 
+/*
+ * Whether the plain server, checked by health checks, has not had its
+ * first verdict yet: its upgrade waits for it, to start in its state.
+ */
+static bool
+disc_unchecked(const struct server *ds)
+{
+	const struct backend	*be = ds->ds_io;
+
+	return atomic_load(&ds->ds_avail) == SERVER_AUTO && be != NULL &&
+	    be->be_hfirst;
+}
+
 /* Every 100 ms on the main thread: what the discovery thread found. */
 static void
 disc_collect(void *arg)
 {
 	struct disc_jobs	 done = TAILQ_HEAD_INITIALIZER(done);
+	struct disc_jobs	 later = TAILQ_HEAD_INITIALIZER(later);
 	struct disc_job		*dj;
 
 	(void)arg;
@@ -436,9 +451,22 @@ disc_collect(void *arg)
 	while ((dj = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, dj, dj_entry);
 		if (!dj->dj_cancel && dj->dj_new != NULL &&
+		    disc_registered(dj->dj_orig) &&
+		    disc_unchecked(dj->dj_orig)) {
+			TAILQ_INSERT_TAIL(&later, dj, dj_entry);
+			continue;
+		}
+		if (!dj->dj_cancel && dj->dj_new != NULL &&
 		    disc_registered(dj->dj_orig))
 			disc_apply(dj);
 		disc_job_free(dj);
+	}
+	if (!TAILQ_EMPTY(&later)) {
+		pthread_mutex_lock(&disc_lock);
+		TAILQ_CONCAT(&later, &disc_done, dj_entry);
+		TAILQ_CONCAT(&disc_done, &later, dj_entry);
+		pthread_mutex_unlock(&disc_lock);
+		atomic_store(&disc_pending, true);
 	}
 	if (backend_sync() == -1)
 		log_warnx("discovery: unable to open a backend socket");
