@@ -325,8 +325,6 @@ backend_loop_reconnect(void *arg)
 		return;
 	for (i = 0; i < bl->bl_nsocks; i++) {
 		bs = &bl->bl_socks[i];
-		if (bs->bs_nout > 0)
-			backend_flush_sock(bl, bs);
 		if ((fd = backend_socket(bl->bl_ds)) == -1 ||
 		    (bl->bl_polled &&
 		    loop_add(fd, POLLIN, backend_read, bl) == -1)) {
@@ -339,6 +337,9 @@ backend_loop_reconnect(void *arg)
 			loop_del(bs->bs_fd);
 		close(bs->bs_fd);
 		bs->bs_fd = fd;
+		/* Queries not sent yet leave from the new port. */
+		if (bs->bs_nout > 0)
+			backend_flush_sock(bl, bs);
 	}
 }
 
