@@ -451,14 +451,13 @@ disc_collect(void *arg)
 	while ((dj = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, dj, dj_entry);
 		if (!dj->dj_cancel && dj->dj_new != NULL &&
-		    disc_registered(dj->dj_orig) &&
-		    disc_unchecked(dj->dj_orig)) {
-			TAILQ_INSERT_TAIL(&later, dj, dj_entry);
-			continue;
-		}
-		if (!dj->dj_cancel && dj->dj_new != NULL &&
-		    disc_registered(dj->dj_orig))
+		    disc_registered(dj->dj_orig)) {
+			if (disc_unchecked(dj->dj_orig)) {
+				TAILQ_INSERT_TAIL(&later, dj, dj_entry);
+				continue;
+			}
 			disc_apply(dj);
+		}
 		disc_job_free(dj);
 	}
 	if (!TAILQ_EMPTY(&later)) {
